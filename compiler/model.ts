@@ -1,0 +1,140 @@
+/**
+ * Shared model types: the contract between the compiler, the directory adapters (file, LDAP) and the controller.
+ * The policy model itself lives with the policy parser (compiler/policy.ts); these are the pieces other parts consume.
+ */
+import type { Instruction, Match } from '../openflow/types.js';
+
+/** A place in an input file, 1-based line and column. */
+export interface SourceLocation {
+  readonly file: string;
+  readonly line: number;
+  readonly column: number;
+}
+
+/** An error or warning as a value: a code, a message for a person, where, and a hint. */
+export interface Diagnostic {
+  readonly severity: 'error' | 'warning';
+  readonly code: string;
+  readonly message: string;
+  readonly location?: SourceLocation;
+  readonly hint?: string;
+}
+
+// ---------- Directory (from directory.yaml or LDAP) ----------
+
+export interface Device {
+  /** Lower-case "aa:bb:cc:dd:ee:ff". */
+  readonly mac: string;
+  /** Dotted IPv4, optional (a device may be known by MAC only). */
+  readonly ip?: string;
+}
+
+export interface User {
+  readonly id: string;
+  readonly name: string;
+  /** Name of the organization the user belongs to directly (sub-organization membership is implied upward). */
+  readonly organization?: string;
+  readonly roles: readonly string[];
+  readonly devices: readonly Device[];
+  readonly location?: SourceLocation;
+}
+
+export interface Organization {
+  readonly name: string;
+  /** Name of the parent organization, absent for a root. */
+  readonly parent?: string;
+  readonly location?: SourceLocation;
+}
+
+export interface Directory {
+  /** Flat list; the tree is given by `parent`. */
+  readonly organizations: readonly Organization[];
+  readonly users: readonly User[];
+  /** Where this snapshot came from, e.g. "file:/path/directory.yaml" or "ldap://host:389/dc=example,dc=org". */
+  readonly source: string;
+}
+
+/** A source of directory snapshots (file or LDAP). */
+export interface DirectorySource {
+  readonly kind: 'file' | 'ldap';
+  readonly description: string;
+  /** Resolves with a complete snapshot or rejects with an Error whose message is fit for an admin. */
+  load(): Promise<Directory>;
+  close?(): Promise<void>;
+}
+
+// ---------- Topology ----------
+
+export interface SwitchDef {
+  readonly name: string;
+  readonly dpid: bigint;
+  readonly kind: 'edge' | 'core' | 'hypervisor';
+  readonly location?: SourceLocation;
+}
+
+export interface PortRef {
+  readonly switch: string;
+  readonly port: number;
+}
+
+export interface Link {
+  readonly a: PortRef;
+  readonly b: PortRef;
+}
+
+/** A device's attachment point: from topology.yaml or learned by the controller. */
+export interface Binding {
+  readonly mac: string;
+  readonly ip?: string;
+  readonly switch: string;
+  readonly port: number;
+  readonly learned?: boolean;
+}
+
+export interface Server {
+  readonly name: string;
+  readonly switch: string;
+  readonly port: number;
+  readonly mac: string;
+  readonly ip: string;
+  readonly location?: SourceLocation;
+}
+
+export interface Topology {
+  readonly switches: readonly SwitchDef[];
+  readonly links: readonly Link[];
+  readonly hosts: readonly Binding[];
+  readonly servers: readonly Server[];
+}
+
+// ---------- Flow plan (compiler output, controller input) ----------
+
+/**
+ * All cookies we install carry this tag in their top 16 bits; the controller reads, diffs and deletes
+ * only flows whose `cookie & COOKIE_TAG_MASK === COOKIE_TAG`.
+ */
+export const COOKIE_TAG = 0x5ac1_0000_0000_0000n;
+export const COOKIE_TAG_MASK = 0xffff_0000_0000_0000n;
+
+export interface PlannedFlow {
+  readonly tableId: number;
+  readonly priority: number;
+  readonly cookie: bigint;
+  readonly match: Match;
+  readonly instructions: readonly Instruction[];
+  /** Why this flow exists: the policy rule name, or a built-in purpose like 'anti-spoofing' / 'arp' / 'default-deny'. */
+  readonly origin: string;
+  readonly idleTimeout?: number;
+  readonly hardTimeout?: number;
+}
+
+export interface SwitchPlan {
+  readonly name: string;
+  readonly dpid: bigint;
+  readonly kind: SwitchDef['kind'];
+  readonly flows: readonly PlannedFlow[];
+}
+
+export interface FlowPlan {
+  readonly switches: readonly SwitchPlan[];
+}

@@ -1,0 +1,12 @@
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    include: ['test/**/*.test.ts'],
+    testTimeout: 30_000,
+    hookTimeout: 60_000,
+    // Integration tests share one Open vSwitch daemon and one Mininet namespace set: run files one at a time.
+    fileParallelism: false,
+    reporters: ['default'],
+  },
+});
