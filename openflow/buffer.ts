@@ -1,0 +1,161 @@
+/** Cursor reader with bounds checks, and a growable writer. Decoders throw DecodeFail, caught at the top. */
+
+export class DecodeFail extends Error {
+  constructor(
+    readonly code: 'truncated' | 'bad_length' | 'bad_version' | 'unknown_type' | 'bad_field' | 'bad_value',
+    message: string,
+    readonly offset: number,
+  ) {
+    super(message);
+  }
+}
+
+export class Reader {
+  pos: number;
+  constructor(readonly buf: Buffer, start = 0, readonly end = buf.length) {
+    this.pos = start;
+  }
+  need(n: number): void {
+    if (n < 0 || this.pos + n > this.end) {
+      throw new DecodeFail('truncated', `need ${n} bytes at offset ${this.pos}, have ${this.end - this.pos}`, this.pos);
+    }
+  }
+  get remaining(): number { return this.end - this.pos; }
+  u8(): number { this.need(1); return this.buf[this.pos++]; }
+  u16(): number { this.need(2); const v = this.buf.readUInt16BE(this.pos); this.pos += 2; return v; }
+  u32(): number { this.need(4); const v = this.buf.readUInt32BE(this.pos); this.pos += 4; return v; }
+  u64(): bigint { this.need(8); const v = this.buf.readBigUInt64BE(this.pos); this.pos += 8; return v; }
+  skip(n: number): void { this.need(n); this.pos += n; }
+  bytes(n: number): Buffer { this.need(n); const b = this.buf.subarray(this.pos, this.pos + n); this.pos += n; return b; }
+  /** Copy of the bytes (so that decoded messages don't pin a large receive buffer). */
+  copy(n: number): Buffer { return Buffer.from(this.bytes(n)); }
+  /** NUL-padded fixed-length string. */
+  str(n: number): string {
+    const b = this.bytes(n);
+    const z = b.indexOf(0);
+    return b.toString('latin1', 0, z < 0 ? n : z);
+  }
+  /** A sub-reader over the next n bytes; this reader moves past them. */
+  sub(n: number): Reader {
+    this.need(n);
+    const r = new Reader(this.buf, this.pos, this.pos + n);
+    this.pos += n;
+    return r;
+  }
+}
+
+/** Growable big-endian writer. */
+export class Writer {
+  buf: Buffer;
+  pos = 0;
+  constructor(size = 256) {
+    this.buf = Buffer.allocUnsafe(size);
+  }
+  ensure(n: number): void {
+    if (this.pos + n <= this.buf.length) return;
+    let size = this.buf.length * 2;
+    while (size < this.pos + n) size *= 2;
+    const nb = Buffer.allocUnsafe(size);
+    this.buf.copy(nb, 0, 0, this.pos);
+    this.buf = nb;
+  }
+  u8(v: number): void { this.ensure(1); this.buf[this.pos++] = v & 0xff; }
+  u16(v: number): void { this.ensure(2); this.buf.writeUInt16BE(v & 0xffff, this.pos); this.pos += 2; }
+  u32(v: number): void { this.ensure(4); this.buf.writeUInt32BE(v >>> 0, this.pos); this.pos += 4; }
+  u64(v: bigint): void { this.ensure(8); this.buf.writeBigUInt64BE(BigInt.asUintN(64, v), this.pos); this.pos += 8; }
+  zeros(n: number): void { this.ensure(n); this.buf.fill(0, this.pos, this.pos + n); this.pos += n; }
+  bytes(b: Uint8Array): void { this.ensure(b.length); this.buf.set(b, this.pos); this.pos += b.length; }
+  str(s: string, n: number): void {
+    this.ensure(n);
+    this.buf.fill(0, this.pos, this.pos + n);
+    this.buf.write(s.slice(0, n - 1), this.pos, 'latin1');
+    this.pos += n;
+  }
+  /** Pads with zeros up to a multiple of 8 counted from `from`. */
+  pad8(from: number): void {
+    const rem = (this.pos - from) % 8;
+    if (rem) this.zeros(8 - rem);
+  }
+  patchU16(at: number, v: number): void { this.buf.writeUInt16BE(v, at); }
+  patchU32(at: number, v: number): void { this.buf.writeUInt32BE(v >>> 0, at); }
+  /** A copy of what was written. */
+  take(): Buffer {
+    const out = Buffer.allocUnsafe(this.pos);
+    this.buf.copy(out, 0, 0, this.pos);
+    return out;
+  }
+}
+
+// ---- address text <-> bytes ----
+
+const MAC_RE = /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/;
+
+export function macToBytes(mac: string, out: Buffer, at: number): void {
+  const m = mac.toLowerCase();
+  if (!MAC_RE.test(m)) throw new RangeError(`bad MAC address '${mac}'`);
+  for (let i = 0; i < 6; i++) out[at + i] = parseInt(m.substr(i * 3, 2), 16);
+}
+
+const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
+export function bytesToMac(b: Buffer, at = 0): string {
+  return `${HEX[b[at]]}:${HEX[b[at + 1]]}:${HEX[b[at + 2]]}:${HEX[b[at + 3]]}:${HEX[b[at + 4]]}:${HEX[b[at + 5]]}`;
+}
+
+export function ipv4ToU32(ip: string): number {
+  const p = ip.split('.');
+  if (p.length !== 4) throw new RangeError(`bad IPv4 address '${ip}'`);
+  let v = 0;
+  for (const s of p) {
+    if (!/^\d{1,3}$/.test(s)) throw new RangeError(`bad IPv4 address '${ip}'`);
+    const n = Number(s);
+    if (n > 255) throw new RangeError(`bad IPv4 address '${ip}'`);
+    v = v * 256 + n;
+  }
+  return v >>> 0;
+}
+
+export function u32ToIpv4(v: number): string {
+  return `${v >>> 24}.${(v >>> 16) & 255}.${(v >>> 8) & 255}.${v & 255}`;
+}
+
+export function ipv6ToBytes(ip: string, out: Buffer, at: number): void {
+  let s = ip.toLowerCase();
+  let tail: number[] = [];
+  const v4 = s.match(/(\d+\.\d+\.\d+\.\d+)$/);
+  if (v4) {
+    const n = ipv4ToU32(v4[1]);
+    tail = [(n >>> 16) & 0xffff, n & 0xffff];
+    s = s.slice(0, -v4[1].length) + (s.endsWith('::' + v4[1]) ? '' : '0');
+    if (s.endsWith(':0')) s = s.slice(0, -2);
+  }
+  const parts = s.split('::');
+  if (parts.length > 2) throw new RangeError(`bad IPv6 address '${ip}'`);
+  const head = parts[0] ? parts[0].split(':') : [];
+  const rest = parts.length === 2 && parts[1] ? parts[1].split(':') : [];
+  const groups = [...head, ...rest].map((g) => {
+    if (!/^[0-9a-f]{1,4}$/.test(g)) throw new RangeError(`bad IPv6 address '${ip}'`);
+    return parseInt(g, 16);
+  });
+  const total = groups.length + tail.length;
+  if (parts.length === 1 ? total !== 8 : total > 7) throw new RangeError(`bad IPv6 address '${ip}'`);
+  const fill = 8 - total;
+  const all = [...head.map((g) => parseInt(g, 16)), ...Array(parts.length === 2 ? fill : 0).fill(0), ...rest.map((g) => parseInt(g, 16)), ...tail];
+  for (let i = 0; i < 8; i++) out.writeUInt16BE(all[i], at + i * 2);
+}
+
+/** RFC 5952 canonical text. */
+export function bytesToIpv6(b: Buffer, at = 0): string {
+  const g: number[] = [];
+  for (let i = 0; i < 8; i++) g.push(b.readUInt16BE(at + i * 2));
+  let bestStart = -1, bestLen = 0;
+  for (let i = 0; i < 8;) {
+    if (g[i] !== 0) { i++; continue; }
+    let j = i;
+    while (j < 8 && g[j] === 0) j++;
+    if (j - i > bestLen && j - i >= 2) { bestStart = i; bestLen = j - i; }
+    i = j;
+  }
+  const hex = g.map((x) => x.toString(16));
+  if (bestStart < 0) return hex.join(':');
+  return `${hex.slice(0, bestStart).join(':')}::${hex.slice(bestStart + bestLen).join(':')}`;
+}

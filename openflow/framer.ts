@@ -1,0 +1,57 @@
+/**
+ * Splits a TCP byte stream into whole OpenFlow messages: partial reads, several messages in one read,
+ * and a length field that lies (too small or over the cap) — then `error` is set and nothing more is yielded.
+ */
+import type { DecodeError, MessageOf } from './types.js';
+import { OFP_HEADER_SIZE, OFP_MAX_MESSAGE, OFPMPF_REPLY_MORE, mergeMultipart } from './codec.js';
+
+export class Framer {
+  private pending: Buffer | undefined;
+  error: DecodeError | undefined;
+  constructor(private readonly maxMessage = OFP_MAX_MESSAGE) {}
+
+  /** Returns the complete frames now available, each one whole message including its header. */
+  push(chunk: Buffer): Buffer[] {
+    if (this.error) return [];
+    let buf = this.pending ? Buffer.concat([this.pending, chunk]) : chunk;
+    const out: Buffer[] = [];
+    let off = 0;
+    while (buf.length - off >= OFP_HEADER_SIZE) {
+      const len = buf.readUInt16BE(off + 2);
+      if (len < OFP_HEADER_SIZE || len > this.maxMessage) {
+        this.error = { kind: 'decode_error', code: 'bad_length', message: `message length field ${len} is impossible`, offset: off };
+        this.pending = undefined;
+        return out;
+      }
+      if (buf.length - off < len) break;
+      out.push(buf.subarray(off, off + len));
+      off += len;
+    }
+    this.pending = off < buf.length ? Buffer.from(buf.subarray(off)) : undefined;
+    buf = Buffer.alloc(0);
+    return out;
+  }
+
+  /** Bytes held waiting for the rest of a message. */
+  get buffered(): number { return this.pending?.length ?? 0; }
+}
+
+/** Collects OFPMPF_REPLY_MORE parts per xid; returns the whole reply when the last part arrives. */
+export class MultipartAssembler {
+  private parts = new Map<number, MessageOf<'multipart_reply'>[]>();
+  constructor(private readonly maxParts = 100_000) {}
+
+  add(msg: MessageOf<'multipart_reply'>): MessageOf<'multipart_reply'> | undefined {
+    const list = this.parts.get(msg.xid) ?? [];
+    list.push(msg);
+    if (msg.flags & OFPMPF_REPLY_MORE) {
+      if (list.length > this.maxParts) { this.parts.delete(msg.xid); throw new RangeError(`multipart reply ${msg.xid} has too many parts`); }
+      this.parts.set(msg.xid, list);
+      return undefined;
+    }
+    this.parts.delete(msg.xid);
+    return list.length === 1 ? { ...msg, flags: 0 } : mergeMultipart(list);
+  }
+
+  drop(xid: number): void { this.parts.delete(xid); }
+}
