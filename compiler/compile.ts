@@ -1,0 +1,401 @@
+/**
+ * Compilation: (policy, directory, topology, bindings) → per-switch flow plan. Pure and deterministic.
+ *
+ * Subjects (users and servers) that match the same set of rules get one source class; addresses that lie in the
+ * same set of resources get one destination class. Policy flows then grow with classes × destinations,
+ * not users × resources.
+ */
+import type { Instruction, Match, OxmEntry } from '../openflow/types.js';
+import { OFPP } from '../openflow/types.js';
+import { u32ToIpv4 } from '../openflow/buffer.js';
+import type { Binding, Directory, FlowPlan, PlannedFlow, SwitchDef, SwitchPlan, Topology } from './model.js';
+import { COOKIE_TAG } from './model.js';
+import type { Policy, Resource, Rule, Selector } from './inputs.js';
+import { parseIpv4, portBlocks, prefixContains, prefixHas, prefixText, type Prefix, type Service } from './addr.js';
+import { METADATA, PRIORITY, TABLE, assertFits } from './pipeline.js';
+
+export interface Endpoint {
+  readonly mac: string;
+  readonly ip?: string;
+  readonly switch?: string;
+  readonly port?: number;
+}
+
+export interface Subject {
+  readonly kind: 'user' | 'server';
+  readonly id: string;
+  readonly name: string;
+  readonly organization?: string;
+  readonly roles: readonly string[];
+  readonly endpoints: readonly Endpoint[];
+  /** Indices of the rules whose `from` matches this subject. */
+  readonly rules: readonly number[];
+  readonly classId: number;
+}
+
+export interface DestEntry {
+  readonly prefix: Prefix;
+  /** Resource names whose hosts cover this prefix. */
+  readonly resources: readonly string[];
+  readonly dstClass: number;
+  /** Class of the device or server that owns this exact address (for replies), else 0. */
+  readonly ownerClass: number;
+}
+
+export interface CompileInput {
+  readonly policy: Policy;
+  readonly directory: Directory;
+  readonly topology: Topology;
+  readonly bindings?: readonly Binding[];
+}
+
+export interface Compiled {
+  readonly input: CompileInput;
+  readonly plan: FlowPlan;
+  readonly subjects: readonly Subject[];
+  readonly subjectById: ReadonlyMap<string, Subject>;
+  /** Rule-set signature → class id; kept across incremental recompiles so ids stay stable. */
+  readonly classIds: ReadonlyMap<string, number>;
+  readonly dstClassIds: ReadonlyMap<string, number>;
+  readonly dest: readonly DestEntry[];
+  readonly resourcePrefixes: ReadonlyMap<string, readonly Prefix[]>;
+  readonly stats: { readonly users: number; readonly servers: number; readonly classes: number; readonly dstClasses: number; readonly flows: number; readonly naive: number };
+}
+
+// ---------- selectors ----------
+
+function orgClosure(directory: Directory): Map<string, Set<string>> {
+  const children = new Map<string, string[]>();
+  for (const o of directory.organizations) if (o.parent) children.set(o.parent, [...(children.get(o.parent) ?? []), o.name]);
+  const out = new Map<string, Set<string>>();
+  for (const o of directory.organizations) {
+    const set = new Set<string>();
+    const stack = [o.name];
+    while (stack.length) {
+      const n = stack.pop()!;
+      if (set.has(n)) continue;
+      set.add(n);
+      stack.push(...(children.get(n) ?? []));
+    }
+    out.set(o.name, set);
+  }
+  return out;
+}
+
+export function resolveResourcePrefixes(policy: Policy, topology: Topology): Map<string, Prefix[]> {
+  const serverIp = new Map(topology.servers.map((s) => [s.name, parseIpv4(s.ip)!]));
+  const out = new Map<string, Prefix[]>();
+  for (const r of policy.resources) {
+    const ps: Prefix[] = [];
+    for (const h of r.hosts) {
+      if (h.prefix) ps.push(h.prefix);
+      else if (h.server && serverIp.has(h.server)) ps.push({ addr: serverIp.get(h.server)!, len: 32 });
+    }
+    out.set(r.name, ps);
+  }
+  return out;
+}
+
+interface SelectorCtx {
+  readonly orgs: Map<string, Set<string>>;
+  readonly resourcePrefixes: Map<string, Prefix[]>;
+}
+
+function userMatches(sel: Selector, u: { id: string; organization?: string; roles: readonly string[] }, ctx: SelectorCtx): boolean {
+  if (sel.resources) return false;
+  if (sel.organizations && !sel.organizations.some((o) => u.organization !== undefined && ctx.orgs.get(o)?.has(u.organization))) return false;
+  if (sel.roles && !sel.roles.some((r) => u.roles.includes(r))) return false;
+  if (sel.users && !sel.users.includes(u.id)) return false;
+  return true;
+}
+
+function serverMatches(sel: Selector, ip: number, ctx: SelectorCtx): boolean {
+  if (!sel.resources || sel.organizations || sel.roles || sel.users) return false;
+  return sel.resources.some((r) => (ctx.resourcePrefixes.get(r) ?? []).some((p) => prefixHas(p, ip)));
+}
+
+// ---------- hashing for stable cookies ----------
+
+function fnv1a(s: string): bigint {
+  let h1 = 0x811c9dc5, h2 = 0x01000193;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    h1 = Math.imul(h1 ^ c, 16777619) >>> 0;
+    h2 = Math.imul(h2 ^ c, 2246822519) >>> 0;
+  }
+  return (BigInt(h2 & 0xffff) << 32n) | BigInt(h1);
+}
+
+export function matchKey(tableId: number, priority: number, m: Match): string {
+  let s = `${tableId}/${priority}`;
+  for (const e of m) s += `,${e.field}=${String(e.value)}${e.mask !== undefined ? '/' + String(e.mask) : ''}`;
+  return s;
+}
+
+function flow(tableId: number, priority: number, match: OxmEntry[], instructions: Instruction[], origin: string): PlannedFlow {
+  const cookie = COOKIE_TAG | fnv1a(matchKey(tableId, priority, match));
+  return { tableId, priority, cookie, match, instructions, origin };
+}
+
+const IP: OxmEntry = { field: 'eth_type', value: 0x0800 };
+const ARP: OxmEntry = { field: 'eth_type', value: 0x0806 };
+const GOTO = (t: number): Instruction => ({ type: 'goto_table', tableId: t });
+
+/** Matches for one service, in the forward (to the service port) or reply (from it) direction. */
+export function serviceMatches(s: Service, reply: boolean): OxmEntry[][] {
+  switch (s.proto) {
+    case 'any': return [[]];
+    case 'icmp': return reply
+      ? [[{ field: 'ip_proto', value: 1 }, { field: 'icmpv4_type', value: 0 }]]
+      : [[{ field: 'ip_proto', value: 1 }]];
+    case 'tcp': case 'udp': {
+      const proto = s.proto === 'tcp' ? 6 : 17;
+      const field = `${s.proto}_${reply ? 'src' : 'dst'}` as 'tcp_src' | 'tcp_dst' | 'udp_src' | 'udp_dst';
+      if ((s.from ?? 0) === 0 && (s.to ?? 65535) === 65535) return [[{ field: 'ip_proto', value: proto }]];
+      return portBlocks(s.from!, s.to!).map((b) => [{ field: 'ip_proto', value: proto }, b.mask === undefined ? { field, value: b.value } : { field, value: b.value, mask: b.mask }]);
+    }
+  }
+}
+
+// ---------- main ----------
+
+export interface CompileOptions {
+  /** Class ids from a previous compile, so that unchanged classes keep their ids (and flows). */
+  readonly previous?: Pick<Compiled, 'classIds' | 'dstClassIds'>;
+}
+
+function assignIds(keys: Iterable<string>, previous: ReadonlyMap<string, number> | undefined): Map<string, number> {
+  const out = new Map<string, number>();
+  const used = new Set<number>();
+  const fresh: string[] = [];
+  for (const k of keys) {
+    const p = previous?.get(k);
+    if (p !== undefined && !used.has(p)) { out.set(k, p); used.add(p); } else fresh.push(k);
+  }
+  fresh.sort();
+  let next = 1;
+  for (const k of fresh) {
+    while (used.has(next)) next++;
+    if (next > 0xffff) throw new Error('more than 65535 classes: the policy distinguishes too many groups of users');
+    out.set(k, next);
+    used.add(next);
+  }
+  return out;
+}
+
+export function compile(input: CompileInput, opts: CompileOptions = {}): Compiled {
+  const { policy, directory, topology } = input;
+  const resourcePrefixes = resolveResourcePrefixes(policy, topology);
+  const ctx: SelectorCtx = { orgs: orgClosure(directory), resourcePrefixes };
+
+  // Bindings: topology hosts, then learned ones (learned win for the same MAC).
+  const binding = new Map<string, Binding>();
+  for (const b of topology.hosts) binding.set(b.mac, b);
+  for (const b of input.bindings ?? []) binding.set(b.mac, b);
+
+  // Subjects and the rules that match them.
+  type Draft = Omit<Subject, 'classId'> & { sig: string };
+  const drafts: Draft[] = [];
+  for (const u of directory.users) {
+    const rules = policy.rules.filter((r) => r.from.some((s) => userMatches(s, u, ctx))).map((r) => r.index);
+    const endpoints = u.devices.map((d) => {
+      const b = binding.get(d.mac);
+      return { mac: d.mac, ip: d.ip ?? b?.ip, switch: b?.switch, port: b?.port };
+    });
+    drafts.push({ kind: 'user', id: u.id, name: u.name, organization: u.organization, roles: u.roles, endpoints, rules, sig: rules.join(',') });
+  }
+  for (const s of topology.servers) {
+    const ip = parseIpv4(s.ip)!;
+    const rules = policy.rules.filter((r) => r.from.some((sel) => serverMatches(sel, ip, ctx))).map((r) => r.index);
+    drafts.push({ kind: 'server', id: s.name, name: s.name, roles: [], endpoints: [{ mac: s.mac, ip: s.ip, switch: s.switch, port: s.port }], rules, sig: rules.join(',') });
+  }
+  const classIds = assignIds(new Set(drafts.map((d) => d.sig)), opts.previous?.classIds);
+  const subjects: Subject[] = drafts.map(({ sig, ...d }) => ({ ...d, classId: classIds.get(sig)! }));
+  const subjectById = new Map(subjects.map((s) => [s.id, s]));
+  const rulesOfClass = new Map<number, readonly number[]>();
+  for (const s of subjects) rulesOfClass.set(s.classId, s.rules);
+
+  // Destination entries: every resource prefix, plus every subject address (for replies).
+  const allPrefixes = new Map<string, Prefix>();
+  for (const ps of resourcePrefixes.values()) for (const p of ps) allPrefixes.set(`${p.addr}/${p.len}`, p);
+  const ownerOf = new Map<number, number>();
+  for (const s of subjects) for (const e of s.endpoints) {
+    if (!e.ip) continue;
+    const a = parseIpv4(e.ip)!;
+    ownerOf.set(a, s.classId);
+    allPrefixes.set(`${a}/32`, { addr: a, len: 32 });
+  }
+  const resByPrefix = [...resourcePrefixes.entries()];
+  const destDrafts = [...allPrefixes.values()].sort((x, y) => x.len - y.len || x.addr - y.addr).map((p) => {
+    const resources = resByPrefix.filter(([, ps]) => ps.some((q) => prefixContains(q, p))).map(([n]) => n).sort();
+    return { prefix: p, resources, sig: resources.join(',') };
+  });
+  const dstClassIds = assignIds(new Set(destDrafts.filter((d) => d.resources.length).map((d) => d.sig)), opts.previous?.dstClassIds);
+  const dest: DestEntry[] = destDrafts.map((d) => ({
+    prefix: d.prefix, resources: d.resources, dstClass: d.resources.length ? dstClassIds.get(d.sig)! : 0,
+    ownerClass: d.prefix.len === 32 ? ownerOf.get(d.prefix.addr) ?? 0 : 0,
+  }));
+  const dstResources = new Map<number, readonly string[]>();
+  const dstPrefixes = new Map<number, Prefix[]>();
+  for (const d of dest) if (d.dstClass) {
+    dstResources.set(d.dstClass, d.resources);
+    dstPrefixes.set(d.dstClass, [...(dstPrefixes.get(d.dstClass) ?? []), d.prefix]);
+  }
+  const resourceToDst = new Map<string, number[]>();
+  for (const [dc, rs] of dstResources) for (const r of rs) resourceToDst.set(r, [...(resourceToDst.get(r) ?? []), dc]);
+  const resourceByName = new Map(policy.resources.map((r) => [r.name, r]));
+
+  // Per (class, dst class): allowed and denied services.
+  const access = new Map<number, Map<number, { allow: Service[]; deny: Service[]; rules: Set<string> }>>();
+  for (const [cls, ruleIdx] of rulesOfClass) {
+    const per = new Map<number, { allow: Service[]; deny: Service[]; rules: Set<string> }>();
+    for (const ri of ruleIdx) {
+      const rule = policy.rules[ri];
+      for (const rname of rule.to) {
+        const res = resourceByName.get(rname);
+        if (!res) continue;
+        for (const dc of resourceToDst.get(rname) ?? []) {
+          let a = per.get(dc);
+          if (!a) per.set(dc, (a = { allow: [], deny: [], rules: new Set() }));
+          a.rules.add(rule.name);
+          if (rule.action === 'deny') a.deny.push(...(rule.services ?? [{ proto: 'any', text: 'any' } as Service]));
+          else a.allow.push(...(rule.services ?? res.services));
+        }
+      }
+    }
+    access.set(cls, per);
+  }
+
+  // ---------- flows per switch ----------
+  const linkPorts = new Map<string, number[]>();
+  for (const l of topology.links) for (const p of [l.a, l.b]) linkPorts.set(p.switch, [...(linkPorts.get(p.switch) ?? []), p.port]);
+
+  const subjectIps: Array<{ ip: string; cls: number }> = [];
+  for (const s of subjects) for (const e of s.endpoints) if (e.ip) subjectIps.push({ ip: e.ip, cls: s.classId });
+
+  const policyFlowsCache = new Map<string, PlannedFlow[]>();
+  const pairFlows = (cls: number, dc: number): PlannedFlow[] => {
+    const key = `${cls}:${dc}`;
+    const hit = policyFlowsCache.get(key);
+    if (hit) return hit;
+    const a = access.get(cls)?.get(dc);
+    const out: PlannedFlow[] = [];
+    if (a && a.allow.length && !a.deny.some((d) => d.proto === 'any')) {
+      const meta: OxmEntry = { field: 'metadata', value: BigInt(cls) | (BigInt(dc) << METADATA.dstShift), mask: METADATA.srcMask | METADATA.dstMask };
+      const origin = [...a.rules].sort().join('+');
+      const seen = new Set<string>();
+      for (const d of a.deny) for (const m of serviceMatches(d, false)) {
+        const f = flow(TABLE.policy, PRIORITY.deny, [meta, IP, ...m], [], origin);
+        if (!seen.has(f.cookie.toString())) { seen.add(f.cookie.toString()); out.push(f); }
+      }
+      for (const s of a.allow) for (const m of serviceMatches(s, false)) {
+        const f = flow(TABLE.policy, PRIORITY.allow, [meta, IP, ...m], [GOTO(TABLE.forward)], origin);
+        if (!seen.has(f.cookie.toString())) { seen.add(f.cookie.toString()); out.push(f); }
+      }
+    }
+    policyFlowsCache.set(key, out);
+    return out;
+  };
+  const replyFlows = (cls: number, dc: number): PlannedFlow[] => {
+    const a = access.get(cls)?.get(dc);
+    if (!a || !a.allow.length || a.deny.some((d) => d.proto === 'any')) return [];
+    const meta: OxmEntry = { field: 'metadata', value: BigInt(cls) << METADATA.ownerShift, mask: METADATA.ownerMask };
+    const out: PlannedFlow[] = [];
+    const origin = `reply:${[...a.rules].sort().join('+')}`;
+    for (const p of dstPrefixes.get(dc) ?? []) {
+      const src: OxmEntry = p.len === 32 ? { field: 'ipv4_src', value: u32ToIpv4(p.addr) } : { field: 'ipv4_src', value: u32ToIpv4(p.addr), mask: u32ToIpv4((0xffffffff << (32 - p.len)) >>> 0) };
+      for (const s of a.allow) {
+        if (a.deny.some((d) => d.proto === s.proto || d.proto === 'any')) continue; // partial denies: no stateless reply
+        for (const m of serviceMatches(s, true)) out.push(flow(TABLE.policy, PRIORITY.reply, [meta, IP, src, ...m], [GOTO(TABLE.forward)], origin));
+      }
+    }
+    return out;
+  };
+
+  const dstOfAddr = (addr: number): DestEntry | undefined => {
+    let best: DestEntry | undefined;
+    for (const d of dest) if (d.dstClass && prefixHas(d.prefix, addr) && (!best || d.prefix.len > best.prefix.len)) best = d;
+    return best;
+  };
+
+  const switches: SwitchPlan[] = [];
+  let totalFlows = 0;
+  for (const sw of [...topology.switches].sort((a, b) => a.name.localeCompare(b.name))) {
+    const flows: PlannedFlow[] = [];
+    const add = (f: PlannedFlow) => { assertFits(f); flows.push(f); };
+    const localClasses = new Set<number>();
+    const localDsts = new Set<number>();
+    // table 0: bound endpoints on this switch
+    for (const s of subjects) for (const e of s.endpoints) {
+      if (e.switch !== sw.name || e.port === undefined) continue;
+      localClasses.add(s.classId);
+      const inPort: OxmEntry = { field: 'in_port', value: e.port };
+      const src: OxmEntry = { field: 'eth_src', value: e.mac };
+      if (e.ip) {
+        add(flow(TABLE.classify, PRIORITY.classifyDevice, [inPort, src, IP, { field: 'ipv4_src', value: e.ip }],
+          [{ type: 'write_metadata', metadata: BigInt(s.classId), mask: METADATA.srcMask }, GOTO(TABLE.dest)], `classify:${s.kind}:${s.id}`));
+        add(flow(TABLE.classify, PRIORITY.classifyDevice, [inPort, src, ARP, { field: 'arp_spa', value: e.ip }, { field: 'arp_sha', value: e.mac }],
+          [GOTO(TABLE.forward)], `arp:${s.kind}:${s.id}`));
+        const d = dstOfAddr(parseIpv4(e.ip)!);
+        if (d) localDsts.add(d.dstClass);
+      }
+    }
+    const links = [...new Set(linkPorts.get(sw.name) ?? [])].sort((a, b) => a - b);
+    for (const lp of links) {
+      const inPort: OxmEntry = { field: 'in_port', value: lp };
+      if (sw.kind === 'hypervisor') {
+        for (const { ip, cls } of subjectIps) {
+          add(flow(TABLE.classify, PRIORITY.linkClassify, [inPort, IP, { field: 'ipv4_src', value: ip }],
+            [{ type: 'write_metadata', metadata: BigInt(cls), mask: METADATA.srcMask }, GOTO(TABLE.dest)], 'classify:link'));
+        }
+        add(flow(TABLE.classify, PRIORITY.linkArp, [inPort, ARP], [GOTO(TABLE.forward)], 'arp:link'));
+        add(flow(TABLE.classify, PRIORITY.linkPass, [inPort], [], 'link:unclassified-drop'));
+      } else {
+        add(flow(TABLE.classify, PRIORITY.linkPass, [inPort], [GOTO(TABLE.forward)], 'link:transit'));
+      }
+    }
+    add(flow(TABLE.classify, PRIORITY.discovery, [], [{ type: 'meter', meterId: 1 }, { type: 'apply_actions', actions: [{ type: 'output', port: OFPP.CONTROLLER, maxLen: 128 }] }], 'discovery'));
+    // table 1: destinations
+    const needOwner = sw.kind === 'hypervisor' || localDsts.size > 0;
+    for (const d of dest) {
+      const owner = needOwner ? d.ownerClass : 0;
+      if (!d.dstClass && !owner) continue;
+      const m: OxmEntry = d.prefix.len === 32
+        ? { field: 'ipv4_dst', value: u32ToIpv4(d.prefix.addr) }
+        : { field: 'ipv4_dst', value: u32ToIpv4(d.prefix.addr), mask: u32ToIpv4((0xffffffff << (32 - d.prefix.len)) >>> 0) };
+      add(flow(TABLE.dest, PRIORITY.destBase + d.prefix.len, [IP, m],
+        [{ type: 'write_metadata', metadata: (BigInt(d.dstClass) << METADATA.dstShift) | (BigInt(owner) << METADATA.ownerShift), mask: METADATA.dstMask | METADATA.ownerMask }, GOTO(TABLE.policy)],
+        d.resources.length ? `dest:${d.resources.join('+')}` : 'dest:owner'));
+    }
+    add(flow(TABLE.dest, 0, [], [GOTO(TABLE.policy)], 'dest:other'));
+    // table 2: policy
+    const seen = new Set<bigint>();
+    const addOnce = (f: PlannedFlow) => { if (!seen.has(f.cookie)) { seen.add(f.cookie); add(f); } };
+    for (const cls of [...access.keys()].sort((a, b) => a - b)) {
+      const per = access.get(cls)!;
+      for (const dc of [...per.keys()].sort((a, b) => a - b)) {
+        if (localClasses.has(cls) || (sw.kind === 'hypervisor' && localDsts.has(dc))) for (const f of pairFlows(cls, dc)) addOnce(f);
+        if (localDsts.has(dc)) for (const f of replyFlows(cls, dc)) addOnce(f);
+      }
+    }
+    add(flow(TABLE.policy, PRIORITY.defaultDeny, [], [], 'default-deny'));
+    // table 3: forwarding
+    add(flow(TABLE.forward, 0, [], [{ type: 'apply_actions', actions: [{ type: 'output', port: OFPP.NORMAL }] }], 'forward:normal'));
+    flows.sort((a, b) => a.tableId - b.tableId || b.priority - a.priority || (a.cookie < b.cookie ? -1 : a.cookie > b.cookie ? 1 : 0));
+    totalFlows += flows.length;
+    switches.push({ name: sw.name, dpid: sw.dpid, kind: sw.kind, flows });
+  }
+
+  const users = subjects.filter((s) => s.kind === 'user').length;
+  return {
+    input, plan: { switches }, subjects, subjectById, classIds, dstClassIds, dest, resourcePrefixes,
+    stats: { users, servers: subjects.length - users, classes: classIds.size, dstClasses: dstClassIds.size, flows: totalFlows, naive: users * policy.resources.length * Math.max(1, topology.switches.length) },
+  };
+}
+
+/** Recompiles after a directory or binding change, keeping class ids so that unchanged flows keep their cookies. */
+export function recompile(previous: Compiled, change: Partial<CompileInput>): Compiled {
+  return compile({ ...previous.input, ...change }, { previous });
+}
+
+export type { Resource, Rule, SwitchDef };

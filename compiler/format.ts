@@ -1,0 +1,96 @@
+/** Output formats: `ovs-ofctl add-flows` text, JSON (bigints as hex strings) and FLOW_MOD hex. */
+import type { Action, Instruction, OxmEntry } from '../openflow/types.js';
+import { OFPP } from '../openflow/types.js';
+import { encode, flowMod } from '../openflow/index.js';
+import type { PlannedFlow, SwitchPlan } from './model.js';
+
+const OVS_FIELD: Partial<Record<OxmEntry['field'], string>> = {
+  in_port: 'in_port', metadata: 'metadata', eth_src: 'dl_src', eth_dst: 'dl_dst', eth_type: 'dl_type',
+  ipv4_src: 'nw_src', ipv4_dst: 'nw_dst', ip_proto: 'nw_proto', tcp_src: 'tcp_src', tcp_dst: 'tcp_dst',
+  udp_src: 'udp_src', udp_dst: 'udp_dst', icmpv4_type: 'icmp_type', icmpv4_code: 'icmp_code',
+  arp_spa: 'arp_spa', arp_tpa: 'arp_tpa', arp_sha: 'arp_sha', arp_tha: 'arp_tha', arp_op: 'arp_op',
+};
+
+function val(v: OxmEntry['value'], field: string): string {
+  if (typeof v === 'bigint') return '0x' + v.toString(16);
+  if (typeof v === 'number' && (field === 'eth_type' || field.endsWith('_src') || field.endsWith('_dst')) && field === 'eth_type') return '0x' + v.toString(16).padStart(4, '0');
+  if (typeof v === 'number' && (field.startsWith('tcp_') || field.startsWith('udp_'))) return String(v);
+  return String(v);
+}
+
+function entryText(e: OxmEntry): string {
+  const name = OVS_FIELD[e.field] ?? e.field;
+  const mask = e.mask === undefined ? '' : '/' + (typeof e.mask === 'number' ? '0x' + e.mask.toString(16) : val(e.mask, e.field));
+  return `${name}=${val(e.value, e.field)}${mask}`;
+}
+
+function portText(p: number): string {
+  if (p === OFPP.NORMAL) return 'NORMAL';
+  if (p === OFPP.CONTROLLER) return 'CONTROLLER';
+  if (p === OFPP.FLOOD) return 'FLOOD';
+  if (p === OFPP.ALL) return 'ALL';
+  if (p === OFPP.IN_PORT) return 'IN_PORT';
+  if (p === OFPP.LOCAL) return 'LOCAL';
+  return String(p);
+}
+
+function actionText(a: Action): string {
+  switch (a.type) {
+    case 'output': return a.port === OFPP.CONTROLLER && a.maxLen !== undefined ? `CONTROLLER:${a.maxLen}` : `output:${portText(a.port)}`;
+    case 'group': return `group:${a.groupId}`;
+    case 'set_field': return `set_field:${String(a.value)}->${OVS_FIELD[a.field] ?? a.field}`;
+    case 'push_vlan': return `push_vlan:0x${a.ethertype.toString(16)}`;
+    case 'pop_vlan': return 'pop_vlan';
+    case 'set_queue': return `set_queue:${a.queueId}`;
+    case 'dec_nw_ttl': return 'dec_ttl';
+  }
+}
+
+export function instructionsText(ins: readonly Instruction[]): string {
+  const parts: string[] = [];
+  for (const i of ins) {
+    switch (i.type) {
+      case 'meter': parts.push(`meter:${i.meterId}`); break;
+      case 'apply_actions': parts.push(...i.actions.map(actionText)); break;
+      case 'clear_actions': parts.push('clear_actions'); break;
+      case 'write_actions': parts.push(`write_actions(${i.actions.map(actionText).join(',')})`); break;
+      case 'write_metadata': parts.push(`write_metadata:0x${i.metadata.toString(16)}/0x${i.mask.toString(16)}`); break;
+      case 'goto_table': parts.push(`goto_table:${i.tableId}`); break;
+    }
+  }
+  return parts.length ? parts.join(',') : 'drop';
+}
+
+export function flowText(f: PlannedFlow): string {
+  const m = f.match.map(entryText);
+  return `table=${f.tableId}, priority=${f.priority}, cookie=0x${f.cookie.toString(16)}${m.length ? ', ' + m.join(', ') : ''}, actions=${instructionsText(f.instructions)}`;
+}
+
+/** `ovs-ofctl -O OpenFlow13 add-flows BRIDGE FILE` input, with a comment per flow saying why it exists. */
+export function formatOvsFlows(sp: SwitchPlan, opts: { comments?: boolean } = {}): string {
+  const lines = [`# switch ${sp.name} (dpid 0x${sp.dpid.toString(16)}, ${sp.kind}): ${sp.flows.length} flows`];
+  for (const f of sp.flows) {
+    if (opts.comments !== false) lines.push(`# ${f.origin}`);
+    lines.push(flowText(f));
+  }
+  return lines.join('\n') + '\n';
+}
+
+export function toFlowMod(f: PlannedFlow, xid = 0) {
+  return flowMod({ xid, cookie: f.cookie, tableId: f.tableId, priority: f.priority, match: f.match, instructions: f.instructions, idleTimeout: f.idleTimeout ?? 0, hardTimeout: f.hardTimeout ?? 0 });
+}
+
+export function formatHex(sp: SwitchPlan): string {
+  return sp.flows.map((f) => encode(toFlowMod(f)).toString('hex')).join('\n') + '\n';
+}
+
+/** JSON.stringify replacer: bigints as hex strings. */
+export function jsonReplacer(_k: string, v: unknown): unknown {
+  if (typeof v === 'bigint') return '0x' + v.toString(16);
+  if (Buffer.isBuffer(v)) return v.toString('hex');
+  return v;
+}
+
+export function planJson(sp: SwitchPlan): unknown {
+  return JSON.parse(JSON.stringify(sp, jsonReplacer));
+}

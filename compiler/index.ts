@@ -1,0 +1,14 @@
+export * from './model.js';
+export { loadPolicy, formatDiagnostic, fileDirectorySource } from './load.js';
+export type { LoadedPolicy, LoadResult, LoadOptions } from './load.js';
+export { parsePolicyText, parseDirectoryText, parseTopologyText, crossCheck } from './inputs.js';
+export type { Policy, Rule, Resource, Selector, Parsed } from './inputs.js';
+export { compile, recompile, matchKey } from './compile.js';
+export type { Compiled, CompileInput, Subject, Endpoint, DestEntry } from './compile.js';
+export { decide, explain, verify, accessMatrix, diffAccess, diffPlans, flowIdentity, overlaps, QueryError } from './query.js';
+export type { Decision, Explanation, VerifyReport, AccessMatrix, AccessChange, PlanDiff } from './query.js';
+export { FlowTables } from './interpreter.js';
+export type { Packet, Outcome } from './interpreter.js';
+export { formatOvsFlows, formatHex, flowText, toFlowMod, jsonReplacer, planJson } from './format.js';
+export { PIPELINE, TABLE } from './pipeline.js';
+export { parseService } from './addr.js';

@@ -1,0 +1,356 @@
+/**
+ * Parsing and validation of policy.yaml, directory.yaml and topology.yaml into typed models with locations.
+ * Every problem is reported at once; a result with errors produces nothing.
+ */
+import type { Binding, Diagnostic, Directory, Link, Organization, Server, SourceLocation, SwitchDef, Topology, User } from './model.js';
+import { YamlSource, suggest, type Path } from './yaml-source.js';
+import { normalizeMac, parseIpv4, parsePrefix, parseService, type Prefix, type Service } from './addr.js';
+
+export type Parsed<T> = { ok: true; value: T; warnings: Diagnostic[] } | { ok: false; diagnostics: Diagnostic[] };
+
+// ---------- policy ----------
+
+export interface Selector {
+  readonly organizations?: readonly string[];
+  readonly roles?: readonly string[];
+  readonly users?: readonly string[];
+  readonly resources?: readonly string[];
+  readonly location: SourceLocation;
+}
+
+export interface HostRef {
+  readonly text: string;
+  /** A server name from the topology, or an address/prefix. */
+  readonly server?: string;
+  readonly prefix?: Prefix;
+  readonly location: SourceLocation;
+}
+
+export interface Resource {
+  readonly name: string;
+  readonly hosts: readonly HostRef[];
+  readonly services: readonly Service[];
+  readonly description?: string;
+  readonly location: SourceLocation;
+}
+
+export interface Rule {
+  readonly index: number;
+  readonly name: string;
+  readonly from: readonly Selector[];
+  readonly to: readonly string[];
+  readonly action: 'allow' | 'deny';
+  /** Restricts the rule to these services; absent = the resource's services (allow) or everything (deny). */
+  readonly services?: readonly Service[];
+  readonly location: SourceLocation;
+}
+
+export type DirectoryRef = { readonly kind: 'file'; readonly path: string; readonly location: SourceLocation }
+  | { readonly kind: 'ldap'; readonly raw: unknown; readonly location: SourceLocation };
+
+export interface Policy {
+  readonly file: string;
+  readonly version: 1;
+  readonly directory: DirectoryRef;
+  readonly topology: { readonly path: string; readonly location: SourceLocation };
+  readonly resources: readonly Resource[];
+  readonly rules: readonly Rule[];
+  readonly default: 'deny';
+  /** The YAML source, for the LDAP block's own validation. */
+  readonly source: YamlSource;
+}
+
+const POLICY_KEYS = ['version', 'directory', 'topology', 'resources', 'rules', 'default', 'description'];
+const RESOURCE_KEYS = ['hosts', 'services', 'description'];
+const RULE_KEYS = ['name', 'from', 'to', 'action', 'services', 'description'];
+const SELECTOR_KEYS = ['organizations', 'roles', 'users', 'resources'];
+
+function finish<T>(src: YamlSource, value: T | undefined): Parsed<T> {
+  const errors = src.diagnostics.filter((d) => d.severity === 'error');
+  if (errors.length || value === undefined) return { ok: false, diagnostics: src.diagnostics };
+  return { ok: true, value, warnings: src.diagnostics };
+}
+
+function fail(src: YamlSource): { ok: false; diagnostics: Diagnostic[] } {
+  return { ok: false, diagnostics: src.diagnostics };
+}
+
+function services(src: YamlSource, path: Path, v: unknown): Service[] {
+  const out: Service[] = [];
+  src.strings(path, v, 'services').forEach((s, i) => {
+    const r = parseService(s);
+    if ('error' in r) src.error([...path, i], 'bad-service', r.error);
+    else out.push(r);
+  });
+  return out;
+}
+
+export function parsePolicyText(text: string, file: string): Parsed<Policy> {
+  const src = new YamlSource(file, text);
+  if (src.value === undefined) return fail(src);
+  const top = src.object([], src.value, POLICY_KEYS, 'the policy');
+  if (!top) return fail(src);
+
+  if (top.version !== 1) src.error(['version'], 'bad-version', `version must be 1 (found ${JSON.stringify(top.version) ?? 'nothing'})`, "add 'version: 1' at the top");
+  if (top.default !== undefined && top.default !== 'deny') src.error(['default'], 'bad-default', "default must be 'deny' (anything not allowed is denied)");
+
+  let directory: DirectoryRef | undefined;
+  if (typeof top.directory === 'string') directory = { kind: 'file', path: top.directory, location: src.locate(['directory']) };
+  else if (top.directory && typeof top.directory === 'object' && !Array.isArray(top.directory)) {
+    const d = src.object(['directory'], top.directory, ['ldap'], 'directory');
+    if (d && d.ldap !== undefined) directory = { kind: 'ldap', raw: d.ldap, location: src.locate(['directory', 'ldap']) };
+    else if (d) src.error(['directory'], 'missing-field', "directory needs a file name or an 'ldap:' block");
+  } else src.error(['directory'], 'missing-field', "directory is required: a file such as 'directory.yaml', or an 'ldap:' block");
+
+  const topology = typeof top.topology === 'string'
+    ? { path: top.topology, location: src.locate(['topology']) }
+    : (src.error(['topology'], 'missing-field', "topology is required: a file such as 'topology.yaml'"), undefined);
+
+  const resources: Resource[] = [];
+  const rv = top.resources;
+  if (rv !== undefined && (rv === null || typeof rv !== 'object' || Array.isArray(rv))) src.error(['resources'], 'type', 'resources must be a mapping of name: { hosts, services }');
+  else for (const [name, body] of Object.entries((rv ?? {}) as Record<string, unknown>)) {
+    const p = ['resources', name];
+    const o = src.object(p, body, RESOURCE_KEYS, `resource '${name}'`);
+    if (!o) continue;
+    const hosts: HostRef[] = src.strings([...p, 'hosts'], o.hosts, 'hosts').map((h, i) => {
+      const location = src.locate([...p, 'hosts', i]);
+      const pr = parsePrefix(h);
+      if (pr && 'error' in pr) { src.error([...p, 'hosts', i], 'bad-address', pr.error); return { text: h, location }; }
+      if (pr) return { text: h, prefix: pr, location };
+      return { text: h, server: h, location };
+    });
+    if (!hosts.length) src.error(p, 'missing-field', `resource '${name}' needs at least one host`, 'hosts: [server-name, 10.0.2.10, 10.0.2.0/28]');
+    const svc = services(src, [...p, 'services'], o.services ?? 'any');
+    resources.push({ name, hosts, services: svc, description: typeof o.description === 'string' ? o.description : undefined, location: src.locate(p, true) });
+  }
+  const resourceNames = new Set(resources.map((r) => r.name));
+
+  const rules: Rule[] = [];
+  const ruleNames = new Map<string, number>();
+  src.list(['rules'], top.rules, 'rules').forEach((rv2, i) => {
+    const p = ['rules', i];
+    const o = src.object(p, rv2, RULE_KEYS, 'a rule');
+    if (!o) return;
+    const name = typeof o.name === 'string' && o.name.trim() ? o.name.trim() : `rule-${i + 1}`;
+    if (ruleNames.has(name)) src.error([...p, 'name'], 'duplicate-name', `rule name '${name}' is used twice (first at rules[${ruleNames.get(name)}])`);
+    ruleNames.set(name, i);
+    const action = o.action === undefined ? 'allow' : o.action;
+    if (action !== 'allow' && action !== 'deny') src.error([...p, 'action'], 'bad-action', `action must be allow or deny (found '${String(action)}')`);
+    const fromList = Array.isArray(o.from) ? o.from : o.from === undefined ? [] : [o.from];
+    if (!fromList.length) src.error(p, 'missing-field', `rule '${name}' needs 'from'`, 'from: { organizations: [finance] }');
+    const from: Selector[] = fromList.map((sv, j) => {
+      const sp: Path = Array.isArray(o.from) ? [...p, 'from', j] : [...p, 'from'];
+      const so = src.object(sp, sv, SELECTOR_KEYS, 'a selector');
+      const sel = {
+        organizations: so?.organizations !== undefined ? src.strings([...sp, 'organizations'], so.organizations, 'organizations') : undefined,
+        roles: so?.roles !== undefined ? src.strings([...sp, 'roles'], so.roles, 'roles') : undefined,
+        users: so?.users !== undefined ? src.strings([...sp, 'users'], so.users, 'users') : undefined,
+        resources: so?.resources !== undefined ? src.strings([...sp, 'resources'], so.resources, 'resources') : undefined,
+        location: src.locate(sp),
+      };
+      if (so && !SELECTOR_KEYS.some((k) => so[k] !== undefined)) src.error(sp, 'empty-selector', 'a selector needs organizations, roles, users or resources');
+      (sel.resources ?? []).forEach((r, k) => {
+        if (!resourceNames.has(r)) src.error([...sp, 'resources', k], 'unknown-resource', `unknown resource '${r}'`, suggest(r, resourceNames));
+      });
+      return sel;
+    });
+    const to = src.strings([...p, 'to'], o.to, 'to');
+    if (!to.length) src.error(p, 'missing-field', `rule '${name}' needs 'to' (a resource name)`);
+    to.forEach((r, k) => {
+      if (!resourceNames.has(r)) src.error(Array.isArray(o.to) ? [...p, 'to', k] : [...p, 'to'], 'unknown-resource', `unknown resource '${r}'`, suggest(r, resourceNames));
+    });
+    const svc = o.services !== undefined ? services(src, [...p, 'services'], o.services) : undefined;
+    rules.push({ index: i, name, from, to, action: action as 'allow' | 'deny', services: svc, location: src.locate(p) });
+  });
+
+  if (!directory || !topology) return fail(src);
+  return finish(src, { file, version: 1, directory, topology, resources, rules, default: 'deny', source: src });
+}
+
+// ---------- directory ----------
+
+export function parseDirectoryText(text: string, file: string): Parsed<Directory> {
+  const src = new YamlSource(file, text);
+  if (src.value === undefined) return fail(src);
+  const top = src.object([], src.value, ['organizations', 'users'], 'the directory');
+  if (!top) return fail(src);
+  const organizations: Organization[] = [];
+  const orgNames = new Set<string>();
+  const walk = (list: unknown, path: Path, parent: string | undefined) => {
+    src.list(path, list, 'organizations').forEach((ov, i) => {
+      const p = [...path, i];
+      if (typeof ov === 'string') ov = { name: ov };
+      const o = src.object(p, ov, ['name', 'children', 'description'], 'an organization');
+      if (!o) return;
+      const name = src.string([...p, 'name'], o.name, 'organization name');
+      if (!name) return;
+      if (orgNames.has(name)) src.error([...p, 'name'], 'duplicate-name', `organization '${name}' is defined twice`);
+      orgNames.add(name);
+      organizations.push({ name, parent, location: src.locate(p) });
+      walk(o.children, [...p, 'children'], name);
+    });
+  };
+  walk(top.organizations, ['organizations'], undefined);
+
+  const users: User[] = [];
+  const ids = new Set<string>();
+  const macOwner = new Map<string, string>();
+  const ipOwner = new Map<string, string>();
+  src.list(['users'], top.users, 'users').forEach((uv, i) => {
+    const p = ['users', i];
+    const o = src.object(p, uv, ['id', 'name', 'organization', 'roles', 'devices', 'email'], 'a user');
+    if (!o) return;
+    const id = src.string([...p, 'id'], o.id, 'user id');
+    if (!id) return;
+    if (ids.has(id)) src.error([...p, 'id'], 'duplicate-name', `user id '${id}' is used twice`);
+    ids.add(id);
+    const organization = o.organization === undefined ? undefined : src.string([...p, 'organization'], o.organization, 'organization');
+    if (organization && !orgNames.has(organization)) src.error([...p, 'organization'], 'unknown-organization', `unknown organization '${organization}'`, suggest(organization, orgNames));
+    const roles = src.strings([...p, 'roles'], o.roles, 'roles');
+    const devices = src.list([...p, 'devices'], o.devices, 'devices').flatMap((dv, j) => {
+      const dp = [...p, 'devices', j];
+      const d = src.object(dp, dv, ['mac', 'ip', 'name'], 'a device');
+      if (!d) return [];
+      const mac = typeof d.mac === 'string' ? normalizeMac(d.mac) : undefined;
+      if (!mac) { src.error([...dp, 'mac'], 'bad-mac', `'${String(d.mac ?? '')}' is not a MAC address`, 'write it as 02:00:00:00:01:01'); return []; }
+      const prevMac = macOwner.get(mac);
+      if (prevMac) src.error([...dp, 'mac'], 'device-conflict', `device ${mac} is already bound to user '${prevMac}'`);
+      macOwner.set(mac, id);
+      let ip: string | undefined;
+      if (d.ip !== undefined) {
+        ip = String(d.ip);
+        if (parseIpv4(ip) === undefined) { src.error([...dp, 'ip'], 'bad-address', `'${ip}' is not an IPv4 address`); return []; }
+        const prevIp = ipOwner.get(ip);
+        if (prevIp) src.error([...dp, 'ip'], 'device-conflict', `address ${ip} is already bound to user '${prevIp}'`);
+        ipOwner.set(ip, id);
+      }
+      return [{ mac, ip }];
+    });
+    users.push({ id, name: typeof o.name === 'string' ? o.name : id, organization, roles, devices, location: src.locate(p) });
+  });
+  return finish(src, { organizations, users, source: `file:${file}` });
+}
+
+// ---------- topology ----------
+
+export function parseTopologyText(text: string, file: string): Parsed<Topology> {
+  const src = new YamlSource(file, text);
+  if (src.value === undefined) return fail(src);
+  const top = src.object([], src.value, ['switches', 'links', 'hosts', 'servers'], 'the topology');
+  if (!top) return fail(src);
+  const switches: SwitchDef[] = [];
+  const byName = new Set<string>();
+  const dpids = new Map<bigint, string>();
+  src.list(['switches'], top.switches, 'switches').forEach((sv, i) => {
+    const p = ['switches', i];
+    const o = src.object(p, sv, ['name', 'dpid', 'kind', 'exclusive', 'description'], 'a switch');
+    if (!o) return;
+    const name = src.string([...p, 'name'], o.name, 'switch name');
+    if (!name) return;
+    if (byName.has(name)) src.error([...p, 'name'], 'duplicate-name', `switch '${name}' is defined twice`);
+    byName.add(name);
+    let dpid: bigint | undefined;
+    try {
+      if (typeof o.dpid === 'number' && Number.isInteger(o.dpid) && o.dpid >= 0) dpid = BigInt(o.dpid);
+      else if (typeof o.dpid === 'string' && /^(0x[0-9a-f]{1,16}|\d+|([0-9a-f]{2}:){7}[0-9a-f]{2})$/i.test(o.dpid)) dpid = BigInt(o.dpid.includes(':') ? '0x' + o.dpid.replace(/:/g, '') : o.dpid);
+    } catch { /* reported below */ }
+    if (dpid === undefined || dpid > 0xffffffffffffffffn) { src.error([...p, 'dpid'], 'bad-dpid', `switch '${name}' needs a dpid (a number, or hex like 0x10)`); return; }
+    if (dpids.has(dpid)) src.error([...p, 'dpid'], 'duplicate-dpid', `dpid ${dpid} is also used by switch '${dpids.get(dpid)}'`);
+    dpids.set(dpid, name);
+    const kind = o.kind ?? 'edge';
+    if (kind !== 'edge' && kind !== 'core' && kind !== 'hypervisor') src.error([...p, 'kind'], 'bad-kind', `kind must be edge, core or hypervisor (found '${String(kind)}')`);
+    switches.push({ name, dpid, kind: kind as SwitchDef['kind'], location: src.locate(p) });
+  });
+  const portRef = (path: Path, v: unknown) => {
+    const m = typeof v === 'string' ? v.match(/^([^:\s]+):(\d+)$/) : null;
+    if (!m) { src.error(path, 'bad-port', `'${String(v)}' is not switch:port`, 'write it as edge1:3'); return undefined; }
+    if (!byName.has(m[1])) { src.error(path, 'unknown-switch', `unknown switch '${m[1]}'`, suggest(m[1], byName)); return undefined; }
+    const port = Number(m[2]);
+    if (port < 1 || port > 0xffffff00) { src.error(path, 'bad-port', `port ${port} is out of range`); return undefined; }
+    return { switch: m[1], port };
+  };
+  const used = new Map<string, string>();
+  const claim = (path: Path, sw: string, port: number, what: string) => {
+    const k = `${sw}:${port}`;
+    if (used.has(k) && used.get(k) !== what) src.error(path, 'port-conflict', `${k} is already used by ${used.get(k)}`);
+    used.set(k, what);
+  };
+  const links: Link[] = [];
+  src.list(['links'], top.links, 'links').forEach((lv, i) => {
+    const p = ['links', i];
+    if (!Array.isArray(lv) || lv.length !== 2) { src.error(p, 'bad-link', 'a link is a pair [switch:port, switch:port]'); return; }
+    const a = portRef([...p, 0], lv[0]);
+    const b = portRef([...p, 1], lv[1]);
+    if (a && b) {
+      claim([...p, 0], a.switch, a.port, `link ${i}`);
+      claim([...p, 1], b.switch, b.port, `link ${i}`);
+      links.push({ a, b });
+    }
+  });
+  const hosts: Binding[] = [];
+  src.list(['hosts'], top.hosts, 'hosts').forEach((hv, i) => {
+    const p = ['hosts', i];
+    const o = src.object(p, hv, ['mac', 'ip', 'switch', 'port', 'name'], 'a host');
+    if (!o) return;
+    const mac = typeof o.mac === 'string' ? normalizeMac(o.mac) : undefined;
+    if (!mac) { src.error([...p, 'mac'], 'bad-mac', `'${String(o.mac ?? '')}' is not a MAC address`); return; }
+    const sw = src.string([...p, 'switch'], o.switch, 'switch');
+    if (sw && !byName.has(sw)) { src.error([...p, 'switch'], 'unknown-switch', `unknown switch '${sw}'`, suggest(sw, byName)); return; }
+    const port = typeof o.port === 'number' && Number.isInteger(o.port) && o.port > 0 ? o.port : undefined;
+    if (!port) { src.error([...p, 'port'], 'bad-port', 'port must be a positive whole number'); return; }
+    if (o.ip !== undefined && parseIpv4(String(o.ip)) === undefined) { src.error([...p, 'ip'], 'bad-address', `'${String(o.ip)}' is not an IPv4 address`); return; }
+    if (sw) { claim(p, sw, port, `host ${mac}`); hosts.push({ mac, ip: o.ip === undefined ? undefined : String(o.ip), switch: sw, port }); }
+  });
+  const servers: Server[] = [];
+  const serverNames = new Set<string>();
+  src.list(['servers'], top.servers, 'servers').forEach((sv, i) => {
+    const p = ['servers', i];
+    const o = src.object(p, sv, ['name', 'mac', 'ip', 'switch', 'port', 'description'], 'a server');
+    if (!o) return;
+    const name = src.string([...p, 'name'], o.name, 'server name');
+    const mac = typeof o.mac === 'string' ? normalizeMac(o.mac) : undefined;
+    if (!mac) src.error([...p, 'mac'], 'bad-mac', `'${String(o.mac ?? '')}' is not a MAC address`);
+    const ip = o.ip === undefined ? undefined : String(o.ip);
+    if (!ip || parseIpv4(ip) === undefined) src.error([...p, 'ip'], 'bad-address', `'${String(o.ip ?? '')}' is not an IPv4 address`);
+    const sw = src.string([...p, 'switch'], o.switch, 'switch');
+    if (sw && !byName.has(sw)) src.error([...p, 'switch'], 'unknown-switch', `unknown switch '${sw}'`, suggest(sw, byName));
+    const port = typeof o.port === 'number' && Number.isInteger(o.port) && o.port > 0 ? o.port : undefined;
+    if (!port) src.error([...p, 'port'], 'bad-port', 'port must be a positive whole number');
+    if (!name || !mac || !ip || parseIpv4(ip) === undefined || !sw || !byName.has(sw) || !port) return;
+    if (serverNames.has(name)) src.error([...p, 'name'], 'duplicate-name', `server '${name}' is defined twice`);
+    serverNames.add(name);
+    claim(p, sw, port, `server ${name}`);
+    servers.push({ name, mac, ip, switch: sw, port, location: src.locate(p) });
+  });
+  return finish(src, { switches, links, hosts, servers });
+}
+
+/** Cross-file checks: names the policy uses must exist in the directory and topology. */
+export function crossCheck(policy: Policy, directory: Directory, topology: Topology): Diagnostic[] {
+  const src = policy.source;
+  const before = src.diagnostics.length;
+  const orgs = new Set(directory.organizations.map((o) => o.name));
+  const roles = new Set(directory.users.flatMap((u) => u.roles));
+  const users = new Set(directory.users.map((u) => u.id));
+  const servers = new Set(topology.servers.map((s) => s.name));
+  const rawRules = ((src.value as Record<string, unknown>)?.rules ?? []) as unknown[];
+  for (const r of policy.rules) {
+    const rawFrom = (rawRules[r.index] as Record<string, unknown> | undefined)?.from;
+    r.from.forEach((sel, j) => {
+      const base: Path = Array.isArray(rawFrom) ? ['rules', r.index, 'from', j] : ['rules', r.index, 'from'];
+      (sel.organizations ?? []).forEach((o, k) => { if (!orgs.has(o)) src.error([...base, 'organizations', k], 'unknown-organization', `unknown organization '${o}'`, suggest(o, orgs)); });
+      (sel.users ?? []).forEach((u, k) => { if (!users.has(u)) src.error([...base, 'users', k], 'unknown-user', `unknown user '${u}'`, suggest(u, users)); });
+      (sel.roles ?? []).forEach((ro, k) => {
+        if (!roles.has(ro)) src.warn([...base, 'roles', k], 'unused-role', `no user in the directory has role '${ro}'`, suggest(ro, roles));
+      });
+    });
+  }
+  for (const res of policy.resources) {
+    res.hosts.forEach((h, i) => {
+      if (h.server && !servers.has(h.server)) src.error(['resources', res.name, 'hosts', i], 'unknown-server', `'${h.server}' is neither an address nor a server in the topology`, suggest(h.server, servers));
+    });
+  }
+  // A device bound in the topology must not disagree with the directory's address.
+  return src.diagnostics.slice(before);
+}

@@ -1,0 +1,97 @@
+/** Loading a policy and the files it names (paths relative to the policy file). */
+import { readFile } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
+import type { Binding, Diagnostic, Directory, DirectorySource, Topology } from './model.js';
+import { crossCheck, parseDirectoryText, parsePolicyText, parseTopologyText, type Policy } from './inputs.js';
+import { createLdapDirectorySource, validateLdapConfig } from './ldap/index.js';
+
+export interface LoadedPolicy {
+  readonly policy: Policy;
+  readonly directory: Directory;
+  readonly topology: Topology;
+  readonly directorySource: DirectorySource;
+  readonly paths: { readonly policy: string; readonly directory?: string; readonly topology: string };
+  readonly policyText: string;
+}
+
+export type LoadResult = { ok: true; value: LoadedPolicy; warnings: Diagnostic[] } | { ok: false; diagnostics: Diagnostic[] };
+
+function fileError(file: string, e: unknown, what: string): Diagnostic {
+  const code = (e as NodeJS.ErrnoException)?.code;
+  return { severity: 'error', code: 'file', message: code === 'ENOENT' ? `${what} file not found` : `cannot read ${what}: ${(e as Error).message}`, location: { file, line: 1, column: 1 } };
+}
+
+export function fileDirectorySource(path: string): DirectorySource {
+  return {
+    kind: 'file',
+    description: path,
+    async load() {
+      const r = parseDirectoryText(await readFile(path, 'utf8'), path);
+      if (!r.ok) throw new Error(r.diagnostics.map(formatDiagnostic).join('\n'));
+      return r.value;
+    },
+  };
+}
+
+export interface LoadOptions {
+  /** Use this directory snapshot instead of loading (the controller passes the synced one). */
+  readonly directory?: Directory;
+  /** Policy text to use instead of reading the policy file (for previews of unsaved edits). */
+  readonly policyText?: string;
+}
+
+export async function loadPolicy(policyPath: string, opts: LoadOptions = {}): Promise<LoadResult> {
+  const path = resolve(policyPath);
+  const base = dirname(path);
+  let text: string;
+  try { text = opts.policyText ?? await readFile(path, 'utf8'); } catch (e) { return { ok: false, diagnostics: [fileError(path, e, 'policy')] }; }
+  const pr = parsePolicyText(text, policyPath);
+  if (!pr.ok) return { ok: false, diagnostics: pr.diagnostics };
+  const policy = pr.value;
+  const diags: Diagnostic[] = [...pr.warnings];
+
+  const topoPath = resolve(base, policy.topology.path);
+  let topology: Topology | undefined;
+  try {
+    const tr = parseTopologyText(await readFile(topoPath, 'utf8'), topoPath);
+    if (tr.ok) { topology = tr.value; diags.push(...tr.warnings); } else diags.push(...tr.diagnostics);
+  } catch (e) {
+    diags.push({ ...fileError(topoPath, e, 'topology'), location: policy.topology.location, message: `topology file '${policy.topology.path}' not found (looked at ${topoPath})` });
+  }
+
+  let source: DirectorySource | undefined;
+  let directory: Directory | undefined = opts.directory;
+  let dirPath: string | undefined;
+  if (policy.directory.kind === 'file') {
+    dirPath = resolve(base, policy.directory.path);
+    source = fileDirectorySource(dirPath);
+    if (!directory) {
+      try {
+        const dr = parseDirectoryText(await readFile(dirPath, 'utf8'), dirPath);
+        if (dr.ok) { directory = dr.value; diags.push(...dr.warnings); } else diags.push(...dr.diagnostics);
+      } catch (e) {
+        diags.push({ ...fileError(dirPath, e, 'directory'), location: policy.directory.location, message: `directory file '${policy.directory.path}' not found (looked at ${dirPath})` });
+      }
+    }
+  } else {
+    const raw = policy.directory.raw;
+    const ld = validateLdapConfig(raw, (p) => policy.source.locate(['directory', 'ldap', ...p]));
+    diags.push(...ld);
+    if (!ld.some((d) => d.severity === 'error')) {
+      try {
+        source = createLdapDirectorySource(raw, base);
+        if (!directory) directory = await source.load();
+      } catch (e) {
+        diags.push({ severity: 'error', code: 'ldap', message: (e as Error).message, location: policy.directory.location });
+      }
+    }
+  }
+  if (directory && topology) diags.push(...crossCheck(policy, directory, topology));
+  if (diags.some((d) => d.severity === 'error') || !directory || !topology || !source) return { ok: false, diagnostics: diags };
+  return { ok: true, value: { policy, directory, topology, directorySource: source, paths: { policy: path, directory: dirPath, topology: topoPath }, policyText: text }, warnings: diags };
+}
+
+export function formatDiagnostic(d: Diagnostic): string {
+  const loc = d.location ? `${d.location.file}:${d.location.line}:${d.location.column}: ` : '';
+  return `${loc}${d.severity} ${d.code}: ${d.message}${d.hint ? ` (${d.hint})` : ''}`;
+}

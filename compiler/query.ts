@@ -1,0 +1,298 @@
+/**
+ * Questions about a compiled policy: decide (the policy's answer), explain (the policy's answer and the flows
+ * on each switch of the path that implement it), verify (the flow tables agree with the policy everywhere),
+ * the access matrix and who gains or loses access between two compiles.
+ */
+import type { OxmEntry } from '../openflow/types.js';
+import { u32ToIpv4 } from '../openflow/buffer.js';
+import type { FlowPlan, PlannedFlow, SwitchPlan } from './model.js';
+import type { Compiled, Subject, Endpoint } from './compile.js';
+import { matchKey } from './compile.js';
+import { parseIpv4, parseService, prefixHas, serviceCovers, type Service } from './addr.js';
+import { FlowTables, matchesOverlap, type Outcome, type Packet } from './interpreter.js';
+
+export interface Decision {
+  readonly decision: 'allow' | 'deny';
+  /** The rule that decided, or 'default' for default deny. */
+  readonly rule: string;
+  readonly reason: string;
+}
+
+export class QueryError extends Error {
+  constructor(message: string) { super(message); this.name = 'QueryError'; }
+}
+
+function resolveFrom(c: Compiled, from: string): { subject: Subject; endpoint?: Endpoint } {
+  const s = c.subjectById.get(from);
+  if (s) return { subject: s, endpoint: s.endpoints.find((e) => e.ip) ?? s.endpoints[0] };
+  for (const sub of c.subjects) for (const e of sub.endpoints) if (e.ip === from || e.mac === from.toLowerCase()) return { subject: sub, endpoint: e };
+  throw new QueryError(`'${from}' is not a user, server or known device address`);
+}
+
+function resolveTo(c: Compiled, to: string): { ip: string; resource?: string } {
+  if (parseIpv4(to) !== undefined) return { ip: to };
+  const ps = c.resourcePrefixes.get(to);
+  if (ps && ps.length) {
+    const p = ps[0];
+    return { ip: u32ToIpv4(p.len === 32 ? p.addr : p.len === 31 ? p.addr : (p.addr + 1) >>> 0), resource: to };
+  }
+  const server = c.input.topology.servers.find((s) => s.name === to);
+  if (server) return { ip: server.ip };
+  const sub = c.subjectById.get(to);
+  const ip = sub?.endpoints.find((e) => e.ip)?.ip;
+  if (ip) return { ip };
+  throw new QueryError(`'${to}' is not a resource, server or IPv4 address`);
+}
+
+function toService(service: string): Service {
+  const s = parseService(service);
+  if ('error' in s) throw new QueryError(s.error);
+  return s;
+}
+
+/** The policy's own answer (no flows involved). */
+export function decideFor(c: Compiled, subject: Subject, ip: string, service: Service): Decision {
+  const addr = parseIpv4(ip)!;
+  const inRes = new Set([...c.resourcePrefixes].filter(([, ps]) => ps.some((p) => prefixHas(p, addr))).map(([n]) => n));
+  const rules = subject.rules.map((i) => c.input.policy.rules[i]);
+  const resources = new Map(c.input.policy.resources.map((r) => [r.name, r]));
+  for (const r of rules) {
+    if (r.action !== 'deny') continue;
+    const hit = r.to.find((t) => inRes.has(t));
+    if (hit && (r.services ?? [{ proto: 'any', text: 'any' } as Service]).some((s) => s.proto === 'any' || serviceCovers(s, service) || servicesOverlap(s, service))) {
+      return { decision: 'deny', rule: r.name, reason: `rule '${r.name}' denies ${subject.id} access to ${hit}` };
+    }
+  }
+  for (const r of rules) {
+    if (r.action !== 'allow') continue;
+    for (const t of r.to) {
+      if (!inRes.has(t)) continue;
+      const svcs = r.services ?? resources.get(t)!.services;
+      if (svcs.some((s) => serviceCovers(s, service))) return { decision: 'allow', rule: r.name, reason: `rule '${r.name}' allows ${subject.id} to reach ${t} on ${service.text}` };
+    }
+  }
+  return { decision: 'deny', rule: 'default', reason: inRes.size ? `no rule allows ${subject.id} to reach ${[...inRes].join(', ')} on ${service.text}` : `${ip} is in no resource` };
+}
+
+function servicesOverlap(a: Service, b: Service): boolean {
+  if (a.proto === 'any' || b.proto === 'any') return true;
+  if (a.proto !== b.proto) return false;
+  if (a.proto === 'icmp') return true;
+  return (a.from ?? 0) <= (b.to ?? 65535) && (b.from ?? 0) <= (a.to ?? 65535);
+}
+
+export function decide(c: Compiled, from: string, to: string, service: string): Decision {
+  const { subject } = resolveFrom(c, from);
+  return decideFor(c, subject, resolveTo(c, to).ip, toService(service));
+}
+
+export function packetFor(e: Endpoint, ip: string, s: Service, inPort: number): Packet {
+  const base = { inPort, ethSrc: e.mac, ethType: 0x0800, ipSrc: e.ip!, ipDst: ip };
+  switch (s.proto) {
+    case 'tcp': return { ...base, ipProto: 6, tpSrc: 40000, tpDst: s.from ?? 0 };
+    case 'udp': return { ...base, ipProto: 17, tpSrc: 40000, tpDst: s.from ?? 0 };
+    case 'icmp': return { ...base, ipProto: 1, icmpType: 8 };
+    case 'any': return { ...base, ipProto: 6, tpSrc: 40000, tpDst: 1 };
+  }
+}
+
+export interface HopExplanation {
+  readonly switch: string;
+  readonly inPort: number;
+  readonly verdict: Outcome['verdict'];
+  readonly flows: ReadonlyArray<{ readonly table: number; readonly priority: number; readonly origin: string; readonly cookie: string; readonly match: string }>;
+}
+
+export interface Explanation extends Decision {
+  readonly from: string;
+  readonly to: string;
+  readonly ip: string;
+  readonly service: string;
+  /** What the flow tables do along the path (empty when the source device is not attached anywhere yet). */
+  readonly path: readonly HopExplanation[];
+  /** Do the flows agree with the policy's decision? */
+  readonly consistent: boolean;
+}
+
+function matchText(f: PlannedFlow): string {
+  return f.match.map((e: OxmEntry) => `${e.field}=${typeof e.value === 'bigint' ? '0x' + e.value.toString(16) : String(e.value)}${e.mask !== undefined ? '/' + (typeof e.mask === 'bigint' ? '0x' + e.mask.toString(16) : String(e.mask)) : ''}`).join(',') || '*';
+}
+
+/** Switch-level path by BFS over links; each hop with its ingress port. */
+function pathBetween(c: Compiled, fromSw: string, fromPort: number, toSw: string | undefined): Array<{ sw: string; inPort: number }> {
+  if (!toSw || toSw === fromSw) return [{ sw: fromSw, inPort: fromPort }];
+  const adj = new Map<string, Array<{ to: string; outPort: number; inPort: number }>>();
+  for (const l of c.input.topology.links) {
+    adj.set(l.a.switch, [...(adj.get(l.a.switch) ?? []), { to: l.b.switch, outPort: l.a.port, inPort: l.b.port }]);
+    adj.set(l.b.switch, [...(adj.get(l.b.switch) ?? []), { to: l.a.switch, outPort: l.b.port, inPort: l.a.port }]);
+  }
+  const prev = new Map<string, { from: string; inPort: number }>();
+  const queue = [fromSw];
+  const seen = new Set([fromSw]);
+  while (queue.length) {
+    const s = queue.shift()!;
+    if (s === toSw) break;
+    for (const n of adj.get(s) ?? []) if (!seen.has(n.to)) { seen.add(n.to); prev.set(n.to, { from: s, inPort: n.inPort }); queue.push(n.to); }
+  }
+  if (!prev.has(toSw)) return [{ sw: fromSw, inPort: fromPort }];
+  const hops: Array<{ sw: string; inPort: number }> = [];
+  for (let s = toSw; s !== fromSw;) { const p = prev.get(s)!; hops.unshift({ sw: s, inPort: p.inPort }); s = p.from; }
+  return [{ sw: fromSw, inPort: fromPort }, ...hops];
+}
+
+const tablesCache = new WeakMap<SwitchPlan, FlowTables>();
+export function tablesOf(sp: SwitchPlan): FlowTables {
+  let t = tablesCache.get(sp);
+  if (!t) tablesCache.set(sp, (t = new FlowTables(sp.flows)));
+  return t;
+}
+
+export function explain(c: Compiled, from: string, to: string, service: string): Explanation {
+  const { subject, endpoint } = resolveFrom(c, from);
+  const dst = resolveTo(c, to);
+  const svc = toService(service);
+  const d = decideFor(c, subject, dst.ip, svc);
+  const path: HopExplanation[] = [];
+  let consistent = true;
+  if (endpoint?.switch && endpoint.port !== undefined && endpoint.ip) {
+    const dstAddr = parseIpv4(dst.ip)!;
+    const dstEp = c.subjects.flatMap((s) => s.endpoints).find((e) => e.ip && parseIpv4(e.ip) === dstAddr && e.switch);
+    const pkt0 = packetFor(endpoint, dst.ip, svc, endpoint.port);
+    let reached = true;
+    for (const hop of pathBetween(c, endpoint.switch, endpoint.port, dstEp?.switch)) {
+      const sp = c.plan.switches.find((s) => s.name === hop.sw);
+      if (!sp) break;
+      const out = tablesOf(sp).apply({ ...pkt0, inPort: hop.inPort });
+      path.push({ switch: hop.sw, inPort: hop.inPort, verdict: out.verdict, flows: out.hits.map((h) => ({ table: h.tableId, priority: h.flow.priority, origin: h.flow.origin, cookie: '0x' + h.flow.cookie.toString(16), match: matchText(h.flow) })) });
+      if (out.verdict !== 'forward') { reached = false; break; }
+    }
+    consistent = reached === (d.decision === 'allow');
+  }
+  return { ...d, from, to, ip: dst.ip, service: svc.text, path, consistent };
+}
+
+// ---------- verify ----------
+
+export interface VerifyProblem { readonly kind: 'mismatch' | 'overlap'; readonly switch: string; readonly message: string }
+export interface VerifyReport { readonly ok: boolean; readonly checked: number; readonly problems: readonly VerifyProblem[] }
+
+/** All services the policy mentions, plus probes just outside them. */
+function probeServices(c: Compiled): Service[] {
+  const out = new Map<string, Service>();
+  const add = (s: Service) => out.set(s.text, s);
+  for (const r of c.input.policy.resources) for (const s of r.services) {
+    if (s.proto === 'tcp' || s.proto === 'udp') {
+      add({ proto: s.proto, from: s.from, to: s.from, text: `${s.proto}/${s.from}` });
+      if (s.to !== s.from) add({ proto: s.proto, from: s.to, to: s.to, text: `${s.proto}/${s.to}` });
+      if ((s.to ?? 0) < 65535) add({ proto: s.proto, from: s.to! + 1, to: s.to! + 1, text: `${s.proto}/${s.to! + 1}` });
+    } else if (s.proto === 'icmp') add(s);
+  }
+  for (const r of c.input.policy.rules) for (const s of r.services ?? []) if (s.proto === 'tcp' || s.proto === 'udp') add({ proto: s.proto, from: s.from, to: s.from, text: `${s.proto}/${s.from}` });
+  add({ proto: 'tcp', from: 22, to: 22, text: 'tcp/22' });
+  add({ proto: 'icmp', text: 'icmp' });
+  return [...out.values()];
+}
+
+export function verify(c: Compiled, opts: { maxChecks?: number } = {}): VerifyReport {
+  const problems: VerifyProblem[] = [];
+  let checked = 0;
+  const max = opts.maxChecks ?? 200_000;
+  const services = probeServices(c);
+  // One representative bound endpoint per class.
+  const reps = new Map<number, { subject: Subject; endpoint: Endpoint }>();
+  for (const s of c.subjects) for (const e of s.endpoints) if (e.switch && e.port !== undefined && e.ip && !reps.has(s.classId)) reps.set(s.classId, { subject: s, endpoint: e });
+  const targets = c.dest.filter((d) => d.dstClass).map((d) => u32ToIpv4(d.prefix.len === 32 ? d.prefix.addr : (d.prefix.addr + 1) >>> 0));
+  outer: for (const { subject, endpoint } of reps.values()) {
+    const sp = c.plan.switches.find((s) => s.name === endpoint.switch);
+    if (!sp) continue;
+    const tables = tablesOf(sp);
+    for (const ip of targets) for (const svc of services) {
+      if (++checked > max) break outer;
+      const want = decideFor(c, subject, ip, svc).decision;
+      const got = tables.apply(packetFor(endpoint, ip, svc, endpoint.port!)).verdict === 'forward' ? 'allow' : 'deny';
+      if (want !== got) problems.push({ kind: 'mismatch', switch: sp.name, message: `${subject.id} -> ${ip} ${svc.text}: policy says ${want}, flows ${got}` });
+    }
+  }
+  for (const sp of c.plan.switches) problems.push(...overlaps(sp));
+  return { ok: problems.length === 0, checked, problems };
+}
+
+/** Two flows of equal priority in one table that can match the same packet but act differently. */
+export function overlaps(sp: SwitchPlan): VerifyProblem[] {
+  const out: VerifyProblem[] = [];
+  const groups = new Map<string, PlannedFlow[]>();
+  for (const f of sp.flows) {
+    const meta = f.match.find((e) => e.field === 'metadata');
+    const k = `${f.tableId}/${f.priority}/${meta ? String(meta.mask) + ':' + String(meta.value) : '*'}`;
+    (groups.get(k) ?? groups.set(k, []).get(k)!).push(f);
+  }
+  for (const g of groups.values()) {
+    if (g.length < 2) continue;
+    const byAct = new Map<string, PlannedFlow[]>();
+    for (const f of g) { const a = JSON.stringify(f.instructions, (_, v) => typeof v === 'bigint' ? v.toString() : v); (byAct.get(a) ?? byAct.set(a, []).get(a)!).push(f); }
+    if (byAct.size < 2) continue;
+    const acts = [...byAct.values()];
+    for (let i = 0; i < acts.length; i++) for (let j = i + 1; j < acts.length; j++) for (const a of acts[i]) for (const b of acts[j]) {
+      if (matchesOverlap(a.match, b.match)) out.push({ kind: 'overlap', switch: sp.name, message: `table ${a.tableId} priority ${a.priority}: ${matchKey(a.tableId, a.priority, a.match)} (${a.origin}) overlaps ${matchKey(b.tableId, b.priority, b.match)} (${b.origin}) with different actions` });
+    }
+  }
+  return out;
+}
+
+// ---------- matrix and diffs ----------
+
+export interface AccessCell { readonly subject: string; readonly kind: 'user' | 'server'; readonly resource: string; readonly service: string; readonly decision: 'allow' | 'deny'; readonly rule: string }
+export interface AccessMatrix {
+  readonly subjects: ReadonlyArray<{ id: string; name: string; kind: 'user' | 'server'; organization?: string; roles: readonly string[] }>;
+  readonly resources: ReadonlyArray<{ name: string; services: readonly string[] }>;
+  readonly cells: readonly AccessCell[];
+}
+
+export function accessMatrix(c: Compiled): AccessMatrix {
+  const cells: AccessCell[] = [];
+  for (const s of c.subjects) for (const r of c.input.policy.resources) {
+    const ps = c.resourcePrefixes.get(r.name) ?? [];
+    if (!ps.length) continue;
+    const ip = resolveTo(c, r.name).ip;
+    for (const svc of r.services) {
+      const d = decideFor(c, s, ip, svc);
+      cells.push({ subject: s.id, kind: s.kind, resource: r.name, service: svc.text, decision: d.decision, rule: d.rule });
+    }
+  }
+  return {
+    subjects: c.subjects.map((s) => ({ id: s.id, name: s.name, kind: s.kind, organization: s.organization, roles: s.roles })),
+    resources: c.input.policy.resources.map((r) => ({ name: r.name, services: r.services.map((s) => s.text) })),
+    cells,
+  };
+}
+
+export interface AccessChange { readonly subject: string; readonly resource: string; readonly service: string; readonly change: 'gain' | 'lose'; readonly rule: string }
+
+export function diffAccess(before: Compiled, after: Compiled): AccessChange[] {
+  const key = (x: AccessCell) => `${x.subject}\u0000${x.resource}\u0000${x.service}`;
+  const a = new Map(accessMatrix(before).cells.filter((x) => x.decision === 'allow').map((x) => [key(x), x]));
+  const b = new Map(accessMatrix(after).cells.filter((x) => x.decision === 'allow').map((x) => [key(x), x]));
+  const out: AccessChange[] = [];
+  for (const [k, x] of b) if (!a.has(k)) out.push({ subject: x.subject, resource: x.resource, service: x.service, change: 'gain', rule: x.rule });
+  for (const [k, x] of a) if (!b.has(k)) out.push({ subject: x.subject, resource: x.resource, service: x.service, change: 'lose', rule: x.rule });
+  return out.sort((x, y) => x.subject.localeCompare(y.subject) || x.resource.localeCompare(y.resource) || x.service.localeCompare(y.service));
+}
+
+export interface PlanDiff { readonly switch: string; readonly added: readonly PlannedFlow[]; readonly removed: readonly PlannedFlow[]; readonly unchanged: number }
+
+export function flowIdentity(f: { tableId: number; priority: number; match: PlannedFlow['match']; instructions: PlannedFlow['instructions']; cookie: bigint }): string {
+  return `${matchKey(f.tableId, f.priority, f.match)}|${JSON.stringify(f.instructions, (_, v) => typeof v === 'bigint' ? v.toString(16) : v)}|${f.cookie.toString(16)}`;
+}
+
+export function diffPlans(before: FlowPlan, after: FlowPlan): PlanDiff[] {
+  const names = [...new Set([...before.switches.map((s) => s.name), ...after.switches.map((s) => s.name)])].sort();
+  return names.map((n) => {
+    const a = before.switches.find((s) => s.name === n)?.flows ?? [];
+    const b = after.switches.find((s) => s.name === n)?.flows ?? [];
+    const ak = new Map(a.map((f) => [flowIdentity(f), f]));
+    const bk = new Map(b.map((f) => [flowIdentity(f), f]));
+    const added = [...bk].filter(([k]) => !ak.has(k)).map(([, f]) => f);
+    const removed = [...ak].filter(([k]) => !bk.has(k)).map(([, f]) => f);
+    return { switch: n, added, removed, unchanged: b.length - added.length };
+  });
+}

@@ -1,0 +1,123 @@
+/**
+ * YAML input with source locations: parse once, look values up by path, report diagnostics at file:line:column.
+ */
+import { LineCounter, parseDocument, isMap, isSeq, isPair, isScalar, type Document, type Node } from 'yaml';
+import type { Diagnostic, SourceLocation } from './model.js';
+
+export type Path = readonly (string | number)[];
+
+export class YamlSource {
+  readonly doc: Document;
+  readonly value: unknown;
+  private readonly lc = new LineCounter();
+  readonly diagnostics: Diagnostic[] = [];
+
+  constructor(readonly file: string, text: string) {
+    this.doc = parseDocument(text, { lineCounter: this.lc, prettyErrors: false, uniqueKeys: true });
+    for (const e of this.doc.errors) {
+      this.diagnostics.push({ severity: 'error', code: 'yaml-syntax', message: e.message.split('\n')[0], location: this.at(e.pos[0]) });
+    }
+    this.value = this.doc.errors.length ? undefined : this.doc.toJS({ maxAliasCount: 100 });
+  }
+
+  at(offset: number): SourceLocation {
+    const p = this.lc.linePos(offset);
+    return { file: this.file, line: p.line, column: p.col };
+  }
+
+  /** Location of the value at `path`, or of the key when `key` is set; falls back to the nearest parent. */
+  locate(path: Path, key = false): SourceLocation {
+    for (let n = path.length; n >= 0; n--) {
+      const sub = path.slice(0, n);
+      if (key && n === path.length && n > 0) {
+        const parent = sub.length > 1 ? this.doc.getIn(sub.slice(0, -1), true) : this.doc.contents;
+        if (isMap(parent)) {
+          const pair = parent.items.find((p) => isPair(p) && isScalar(p.key) && p.key.value === sub[sub.length - 1]);
+          const k = pair?.key as Node | undefined;
+          if (k?.range) return this.at(k.range[0]);
+        }
+      }
+      const node = (sub.length ? this.doc.getIn(sub, true) : this.doc.contents) as Node | undefined;
+      if (node && (node as Node).range) return this.at((node as Node).range![0]);
+    }
+    return { file: this.file, line: 1, column: 1 };
+  }
+
+  error(path: Path, code: string, message: string, hint?: string, key = false): void {
+    this.diagnostics.push({ severity: 'error', code, message: `${fmtPath(path)}: ${message}`, location: this.locate(path, key), hint });
+  }
+
+  warn(path: Path, code: string, message: string, hint?: string): void {
+    this.diagnostics.push({ severity: 'warning', code, message: `${fmtPath(path)}: ${message}`, location: this.locate(path), hint });
+  }
+
+  /** Reports keys of the object at `path` that are not in `allowed`; returns the object or undefined. */
+  object(path: Path, v: unknown, allowed: readonly string[], what: string): Record<string, unknown> | undefined {
+    if (v === null || typeof v !== 'object' || Array.isArray(v)) {
+      this.error(path, 'type', `${what} must be a mapping (key: value)`);
+      return undefined;
+    }
+    for (const k of Object.keys(v)) {
+      if (!allowed.includes(k)) {
+        this.error([...path, k], 'unknown-field', `unknown field '${k}' in ${what}`, suggest(k, allowed), true);
+      }
+    }
+    return v as Record<string, unknown>;
+  }
+
+  list(path: Path, v: unknown, what: string): unknown[] {
+    if (v === undefined || v === null) return [];
+    if (!Array.isArray(v)) {
+      this.error(path, 'type', `${what} must be a list`);
+      return [];
+    }
+    return v;
+  }
+
+  string(path: Path, v: unknown, what: string): string | undefined {
+    if (typeof v === 'string' && v.trim()) return v.trim();
+    if (typeof v === 'number') return String(v);
+    this.error(path, 'type', `${what} must be a non-empty string`);
+    return undefined;
+  }
+
+  /** Accepts a string or a list of strings. */
+  strings(path: Path, v: unknown, what: string): string[] {
+    if (v === undefined || v === null) return [];
+    if (typeof v === 'string' || typeof v === 'number') return [String(v)];
+    return this.list(path, v, what).flatMap((x, i) => {
+      const s = this.string([...path, i], x, what);
+      return s === undefined ? [] : [s];
+    });
+  }
+}
+
+export function fmtPath(path: Path): string {
+  let s = '';
+  for (const p of path) s += typeof p === 'number' ? `[${p}]` : s ? `.${p}` : p;
+  return s || '(document)';
+}
+
+/** "did you mean 'finance'?" for a near miss. */
+export function suggest(word: string, options: Iterable<string>): string | undefined {
+  let best: string | undefined;
+  let bestD = Infinity;
+  for (const o of options) {
+    const d = distance(word.toLowerCase(), o.toLowerCase());
+    if (d < bestD) { bestD = d; best = o; }
+  }
+  return best !== undefined && bestD <= Math.max(2, Math.floor(word.length / 3)) ? `did you mean '${best}'?` : undefined;
+}
+
+function distance(a: string, b: string): number {
+  const m = a.length, n = b.length;
+  let prev = Array.from({ length: n + 1 }, (_, j) => j);
+  for (let i = 1; i <= m; i++) {
+    const cur = [i];
+    for (let j = 1; j <= n; j++) cur[j] = Math.min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+    prev = cur;
+  }
+  return prev[n];
+}
+
+export function isSeqNode(n: unknown): boolean { return isSeq(n); }
