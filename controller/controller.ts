@@ -1,0 +1,294 @@
+/**
+ * The controller core: owns all mutable state (policy, compiled plan, directory snapshot, learned bindings,
+ * switch sessions) and exposes the operations the API, CLI and web console call.
+ */
+import { EventEmitter } from 'node:events';
+import { createServer, type Server, type Socket } from 'node:net';
+import { createServer as createTlsServer, type TlsOptions } from 'node:tls';
+import { readFile, rename, writeFile } from 'node:fs/promises';
+import type { MessageOf } from '../openflow/index.js';
+import { bytesToMac, u32ToIpv4 } from '../openflow/index.js';
+import type { Binding, Diagnostic, Directory, SwitchPlan } from '../compiler/model.js';
+import { compile, recompile, type Compiled } from '../compiler/compile.js';
+import { loadPolicy, formatDiagnostic, type LoadedPolicy } from '../compiler/load.js';
+import { diffAccess, diffPlans, type AccessChange } from '../compiler/query.js';
+import { SwitchSession, type SessionOptions } from './session.js';
+import { installMeter, reconcile, type ReconcileResult } from './reconcile.js';
+
+export interface ControllerOptions {
+  readonly policyPath: string;
+  readonly listen?: { host: string; port: number };
+  readonly tls?: TlsOptions;
+  readonly session?: SessionOptions;
+  /** Periodic read-back and repair of every switch (ms); 0 disables. */
+  readonly auditIntervalMs?: number;
+  readonly useBundles?: boolean;
+  readonly discoveryPps?: number;
+  readonly log?: (level: 'info' | 'warn' | 'error', msg: string, data?: Record<string, unknown>) => void;
+}
+
+export interface SwitchStatus {
+  readonly name?: string;
+  readonly dpid: string;
+  readonly connected: boolean;
+  readonly known: boolean;
+  readonly remote?: string;
+  readonly flowsDesired: number;
+  readonly flowsInstalled?: number;
+  readonly lastSync?: string;
+  readonly lastResult?: ReconcileResult;
+  readonly errors: readonly string[];
+  readonly ports: number;
+}
+
+export interface ControllerEvent { readonly type: string; readonly at: string; readonly [k: string]: unknown }
+
+export interface ApplyResult {
+  readonly ok: boolean;
+  readonly diagnostics: readonly Diagnostic[];
+  readonly dryRun: boolean;
+  readonly access: readonly AccessChange[];
+  readonly flows: ReadonlyArray<{ switch: string; added: number; removed: number; unchanged: number }>;
+  readonly version?: number;
+  readonly results?: readonly ReconcileResult[];
+}
+
+const hexDpid = (d: bigint) => `0x${d.toString(16).padStart(16, '0')}`;
+
+export class Controller extends EventEmitter {
+  loaded!: LoadedPolicy;
+  compiled!: Compiled;
+  version = 0;
+  readonly startedAt = new Date();
+  lastChange?: { at: string; by: string; version: number; summary: string };
+  readonly sessions = new Map<string, SwitchSession>(); // by dpid hex
+  private readonly results = new Map<string, ReconcileResult & { at: string }>();
+  readonly bindings = new Map<string, Binding>(); // learned, by MAC
+  readonly alerts: ControllerEvent[] = [];
+  packetIns = 0;
+  private server?: Server;
+  private auditTimer?: NodeJS.Timeout;
+  private readonly queues = new Map<string, { running: boolean; again: boolean; waiters: Array<(r: ReconcileResult | undefined) => void> }>();
+  private readonly log: NonNullable<ControllerOptions['log']>;
+  directoryStatus: { source: string; lastSuccessAt?: string; entries: number; lastError?: string } = { source: '', entries: 0 };
+
+  constructor(readonly opts: ControllerOptions) {
+    super();
+    this.setMaxListeners(1000);
+    this.log = opts.log ?? (() => undefined);
+  }
+
+  /** Loads and compiles the policy; throws with every diagnostic when it is invalid (nothing starts). */
+  async load(): Promise<void> {
+    const r = await loadPolicy(this.opts.policyPath);
+    if (!r.ok) throw new Error(r.diagnostics.map(formatDiagnostic).join('\n'));
+    this.loaded = r.value;
+    this.compiled = compile({ ...r.value, bindings: [...this.bindings.values()] });
+    this.version = 1;
+    this.directoryStatus = { source: r.value.directorySource.description, lastSuccessAt: new Date().toISOString(), entries: r.value.directory.users.length };
+  }
+
+  async start(): Promise<{ port: number }> {
+    if (!this.loaded) await this.load();
+    const onSocket = (sock: Socket) => this.accept(sock);
+    this.server = this.opts.tls ? createTlsServer(this.opts.tls, onSocket) : createServer(onSocket);
+    const l = this.opts.listen ?? { host: '0.0.0.0', port: 6653 };
+    await new Promise<void>((res, rej) => { this.server!.once('error', rej); this.server!.listen(l.port, l.host, () => res()); });
+    if (this.opts.auditIntervalMs) {
+      this.auditTimer = setInterval(() => { for (const dpid of this.sessions.keys()) void this.sync(dpid); }, this.opts.auditIntervalMs);
+      this.auditTimer.unref();
+    }
+    const port = (this.server.address() as { port: number }).port;
+    this.log('info', `listening for OpenFlow switches on ${l.host}:${port}${this.opts.tls ? ' (TLS)' : ''}`);
+    return { port };
+  }
+
+  async stop(): Promise<void> {
+    if (this.auditTimer) clearInterval(this.auditTimer);
+    for (const s of this.sessions.values()) s.close('controller stopping');
+    await new Promise<void>((res) => this.server ? this.server.close(() => res()) : res());
+  }
+
+  event(type: string, data: Record<string, unknown> = {}): void {
+    const e: ControllerEvent = { type, at: new Date().toISOString(), ...data };
+    if (/unknown-switch|wrong-port|error|directory-failed/.test(type)) {
+      this.alerts.push(e);
+      if (this.alerts.length > 200) this.alerts.shift();
+    }
+    this.emit('event', e);
+  }
+
+  planFor(dpid: bigint): SwitchPlan | undefined {
+    return this.compiled.plan.switches.find((s) => s.dpid === dpid);
+  }
+
+  private accept(sock: Socket): void {
+    const s = new SwitchSession(sock, this.opts.session);
+    s.on('ready', () => {
+      const id = s.id;
+      const old = this.sessions.get(id);
+      if (old && old !== s) old.close('replaced by a new connection');
+      this.sessions.set(id, s);
+      const plan = this.planFor(s.dpid!);
+      if (!plan) {
+        this.log('warn', `unknown switch ${id} from ${s.remote}: held (nothing installed)`);
+        this.event('unknown-switch', { dpid: id, remote: s.remote });
+        return;
+      }
+      this.log('info', `switch ${plan.name} (${id}) connected from ${s.remote}`);
+      this.event('switch-up', { switch: plan.name, dpid: id });
+      void this.sync(id);
+    });
+    s.on('closed', (reason: string) => {
+      if (s.dpid !== undefined && this.sessions.get(s.id) === s) {
+        this.sessions.delete(s.id);
+        const name = this.planFor(s.dpid)?.name;
+        this.log('info', `switch ${name ?? s.id} disconnected: ${reason}`);
+        this.event('switch-down', { switch: name, dpid: s.id, reason });
+      } else this.log('warn', `connection from ${s.remote} dropped: ${reason}`);
+    });
+    s.on('packet_in', (m: MessageOf<'packet_in'>) => this.onPacketIn(s, m));
+    s.on('switch_error', (e: { error: string }) => this.event('switch-error', { dpid: s.id, error: e.error }));
+    s.on('port_status', (m: MessageOf<'port_status'>) => this.event('port-status', { dpid: s.id, port: m.desc.portNo, name: m.desc.name, reason: m.reason }));
+  }
+
+  /** Reconciles one switch; concurrent calls coalesce into one follow-up run with the newest plan. */
+  sync(dpid: string): Promise<ReconcileResult | undefined> {
+    let q = this.queues.get(dpid);
+    if (!q) this.queues.set(dpid, (q = { running: false, again: false, waiters: [] }));
+    const queue = q;
+    return new Promise((resolve) => {
+      queue.waiters.push(resolve);
+      if (queue.running) { queue.again = true; return; }
+      const run = async () => {
+        queue.running = true;
+        queue.again = false;
+        const waiters = queue.waiters.splice(0);
+        let result: ReconcileResult | undefined;
+        const s = this.sessions.get(dpid);
+        const plan = s?.dpid !== undefined ? this.planFor(s.dpid) : undefined;
+        if (s && plan && s.state === 'ready') {
+          try {
+            if (!(s as SwitchSession & { meterDone?: boolean }).meterDone) {
+              const err = await installMeter(s, this.opts.discoveryPps ?? 100);
+              if (err) this.event('switch-error', { switch: plan.name, error: `discovery meter: ${err}` });
+              (s as SwitchSession & { meterDone?: boolean }).meterDone = true;
+            }
+            result = await reconcile(s, plan, { useBundle: this.opts.useBundles });
+            this.results.set(dpid, { ...result, at: new Date().toISOString() });
+            if (result.added || result.removed || result.changed || result.errors.length) {
+              this.log(result.errors.length ? 'warn' : 'info', `switch ${plan.name}: +${result.added} ~${result.changed} -${result.removed} (${result.unchanged} unchanged) in ${result.ms.toFixed(0)} ms${result.atomic ? ' (bundle)' : ''}`, { errors: result.errors });
+            }
+            this.event('switch-synced', { switch: plan.name, dpid, added: result.added, removed: result.removed, changed: result.changed, errors: result.errors });
+          } catch (e) {
+            this.log('error', `reconcile of ${plan.name} failed: ${(e as Error).message}`);
+            this.event('switch-error', { switch: plan.name, error: (e as Error).message });
+          }
+        }
+        for (const w of waiters) w(result);
+        queue.running = false;
+        if (queue.again) void run();
+      };
+      void run();
+    });
+  }
+
+  async syncAll(): Promise<ReconcileResult[]> {
+    const r = await Promise.all([...this.sessions.keys()].map((d) => this.sync(d)));
+    return r.filter((x): x is ReconcileResult => !!x);
+  }
+
+  /** Validates and compiles a new policy text; unless dryRun, writes it (atomically) and applies it everywhere. */
+  async applyPolicy(text: string, opts: { dryRun?: boolean; by?: string } = {}): Promise<ApplyResult> {
+    const r = await loadPolicy(this.opts.policyPath, { policyText: text, directory: this.loaded.policy.directory.kind === 'ldap' ? this.loaded.directory : undefined });
+    if (!r.ok) return { ok: false, diagnostics: r.diagnostics, dryRun: !!opts.dryRun, access: [], flows: [] };
+    const next = recompile(this.compiled, { policy: r.value.policy, directory: r.value.directory, topology: r.value.topology });
+    const access = diffAccess(this.compiled, next);
+    const flows = diffPlans(this.compiled.plan, next.plan).map((d) => ({ switch: d.switch, added: d.added.length, removed: d.removed.length, unchanged: d.unchanged }));
+    if (opts.dryRun) return { ok: true, diagnostics: r.warnings, dryRun: true, access, flows };
+    const tmp = `${r.value.paths.policy}.tmp-${process.pid}`;
+    await writeFile(tmp, text);
+    await rename(tmp, r.value.paths.policy);
+    this.loaded = r.value;
+    this.compiled = next;
+    this.version++;
+    const summary = `${access.filter((a) => a.change === 'gain').length} gained, ${access.filter((a) => a.change === 'lose').length} lost; flows ${flows.map((f) => `${f.switch} +${f.added}/-${f.removed}`).join(' ')}`;
+    this.lastChange = { at: new Date().toISOString(), by: opts.by ?? 'unknown', version: this.version, summary };
+    this.event('policy-applied', { version: this.version, by: opts.by, summary, access, flows });
+    const results = await this.syncAll();
+    return { ok: true, diagnostics: r.warnings, dryRun: false, access, flows, version: this.version, results };
+  }
+
+  /** Replaces the directory snapshot (from a directory sync) and recompiles. */
+  async setDirectory(directory: Directory, reason = 'directory changed'): Promise<AccessChange[]> {
+    const next = recompile(this.compiled, { directory });
+    const access = diffAccess(this.compiled, next);
+    this.compiled = next;
+    this.directoryStatus = { ...this.directoryStatus, lastSuccessAt: new Date().toISOString(), entries: directory.users.length, lastError: undefined };
+    this.event('directory-synced', { reason, users: directory.users.length, access });
+    await this.syncAll();
+    return access;
+  }
+
+  async reloadPolicyFile(): Promise<ApplyResult> {
+    return this.applyPolicy(await readFile(this.opts.policyPath, 'utf8'), { by: 'reload' });
+  }
+
+  private onPacketIn(s: SwitchSession, m: MessageOf<'packet_in'>): void {
+    this.packetIns++;
+    const inPort = m.match.find((e) => e.field === 'in_port')?.value as number | undefined;
+    const d = m.data;
+    if (inPort === undefined || d.length < 14 || s.dpid === undefined) return;
+    const plan = this.planFor(s.dpid);
+    if (!plan) return;
+    const mac = bytesToMac(d, 6);
+    let off = 12;
+    let ethType = d.readUInt16BE(off);
+    if (ethType === 0x8100 && d.length >= 18) { off += 4; ethType = d.readUInt16BE(off); }
+    let ip: string | undefined;
+    if (ethType === 0x0800 && d.length >= off + 2 + 16) ip = u32ToIpv4(d.readUInt32BE(off + 2 + 12));
+    else if (ethType === 0x0806 && d.length >= off + 2 + 18) ip = u32ToIpv4(d.readUInt32BE(off + 2 + 14));
+    if (ip === '0.0.0.0') ip = undefined;
+    const user = this.compiled.input.directory.users.find((u) => u.devices.some((dv) => dv.mac === mac));
+    const server = this.compiled.input.topology.servers.find((sv) => sv.mac === mac);
+    const bound = this.compiled.subjects.flatMap((x) => x.endpoints.map((e) => ({ x, e }))).find(({ e }) => e.mac === mac);
+    if (!user && !server) {
+      this.event('unknown-device', { switch: plan.name, port: inPort, mac, ip });
+      return;
+    }
+    const isLink = this.compiled.input.topology.links.some((l) => (l.a.switch === plan.name && l.a.port === inPort) || (l.b.switch === plan.name && l.b.port === inPort));
+    if (isLink) return;
+    const staticHost = this.compiled.input.topology.hosts.find((h) => h.mac === mac);
+    if (server || staticHost) {
+      const at = server ? { switch: server.switch, port: server.port } : staticHost!;
+      if (at.switch !== plan.name || at.port !== inPort) this.event('device-wrong-port', { mac, ip, seenAt: { switch: plan.name, port: inPort }, expected: at, owner: user?.id ?? server?.name });
+      return; // statically bound: never moved by learning
+    }
+    const expectIp = user!.devices.find((dv) => dv.mac === mac)?.ip;
+    if (expectIp && ip && ip !== expectIp) {
+      this.event('device-wrong-port', { mac, ip, seenAt: { switch: plan.name, port: inPort }, owner: user!.id, reason: `uses ${ip} instead of ${expectIp}` });
+      return;
+    }
+    if (bound?.e.switch === plan.name && bound.e.port === inPort) return; // already known here
+    if (bound?.e.switch && this.bindings.has(mac)) {
+      this.event('device-moved', { mac, owner: user!.id, from: { switch: bound.e.switch, port: bound.e.port }, to: { switch: plan.name, port: inPort } });
+    }
+    const b: Binding = { mac, ip: expectIp ?? ip, switch: plan.name, port: inPort, learned: true };
+    this.bindings.set(mac, b);
+    this.event('binding-learned', { ...b, owner: user!.id });
+    this.compiled = recompile(this.compiled, { bindings: [...this.bindings.values()] });
+    void this.syncAll();
+  }
+
+  switchStatus(): SwitchStatus[] {
+    const out: SwitchStatus[] = [];
+    for (const p of this.compiled.plan.switches) {
+      const id = hexDpid(p.dpid);
+      const s = this.sessions.get(id);
+      const r = this.results.get(id);
+      out.push({ name: p.name, dpid: id, connected: !!s, known: true, remote: s?.remote, flowsDesired: p.flows.length, flowsInstalled: s ? r?.installed : undefined, lastSync: r?.at, lastResult: r, errors: r?.errors ?? [], ports: s?.ports.size ?? 0 });
+    }
+    for (const [id, s] of this.sessions) if (!this.planFor(s.dpid!)) out.push({ dpid: id, connected: true, known: false, remote: s.remote, flowsDesired: 0, errors: ['unknown switch: held, nothing installed'], ports: s.ports.size });
+    return out;
+  }
+}

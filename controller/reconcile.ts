@@ -1,0 +1,175 @@
+/**
+ * Reconciliation: make a switch's flows in our cookie space equal to its plan.
+ * Read (multipart FLOW filtered by our cookie tag) → diff → send only the difference (in an ONF bundle, atomically,
+ * when the switch supports it) → BARRIER → read back and compare.
+ */
+import type { FlowStats, Instruction, Match, MessageOf, OfpMessage } from '../openflow/index.js';
+import { OFPG_ANY, OFPP, OFPTT_ALL, flowMod } from '../openflow/index.js';
+import { COOKIE_TAG, COOKIE_TAG_MASK, type PlannedFlow, type SwitchPlan } from '../compiler/model.js';
+import { toFlowMod } from '../compiler/format.js';
+import type { SwitchSession } from './session.js';
+import { OfpRequestError } from './session.js';
+
+export const DISCOVERY_METER_ID = 1;
+
+type FlowLike = { tableId: number; priority: number; match: Match; instructions: readonly Instruction[]; cookie: bigint };
+
+const INS_ORDER: Record<Instruction['type'], number> = { meter: 0, apply_actions: 1, clear_actions: 2, write_actions: 3, write_metadata: 4, goto_table: 5 };
+
+function v(x: unknown): string {
+  return typeof x === 'bigint' ? '0x' + x.toString(16) : typeof x === 'string' ? x.toLowerCase() : String(x);
+}
+
+/** Match identity independent of field order and of how the switch spells a full mask. */
+export function flowKey(f: { tableId: number; priority: number; match: Match }): string {
+  const parts = f.match.map((e) => {
+    let mask = e.mask === undefined ? '' : '/' + v(e.mask);
+    if (mask === '/255.255.255.255' || mask === '/0xffff' && (e.field.endsWith('_src') || e.field.endsWith('_dst')) && e.field.startsWith('t')) mask = '';
+    return `${e.field}=${v(e.value)}${mask}`;
+  }).sort();
+  return `${f.tableId}|${f.priority}|${parts.join(',')}`;
+}
+
+export function actionsKey(ins: readonly Instruction[]): string {
+  return [...ins].sort((a, b) => INS_ORDER[a.type] - INS_ORDER[b.type]).map((i) => {
+    switch (i.type) {
+      case 'apply_actions': case 'write_actions':
+        return `${i.type}(${i.actions.map((a) => a.type === 'output' ? `output:${a.port}${a.port === OFPP.CONTROLLER ? ':' + (a.maxLen ?? 0xffff) : ''}` : JSON.stringify(a, (_, x) => typeof x === 'bigint' ? x.toString(16) : x)).join(',')})`;
+      case 'write_metadata': return `md:${i.metadata.toString(16)}/${i.mask.toString(16)}`;
+      case 'goto_table': return `goto:${i.tableId}`;
+      case 'meter': return `meter:${i.meterId}`;
+      case 'clear_actions': return 'clear';
+    }
+  }).join(';');
+}
+
+export interface FlowDiff {
+  readonly add: readonly PlannedFlow[];
+  /** Installed flows that differ only in actions or cookie: re-added (OFPFC_ADD replaces them). */
+  readonly change: readonly PlannedFlow[];
+  readonly remove: readonly FlowLike[];
+  readonly unchanged: number;
+}
+
+export function diffFlows(desired: readonly PlannedFlow[], installed: readonly FlowLike[]): FlowDiff {
+  const have = new Map<string, FlowLike>();
+  for (const f of installed) have.set(flowKey(f), f);
+  const add: PlannedFlow[] = [];
+  const change: PlannedFlow[] = [];
+  let unchanged = 0;
+  const want = new Set<string>();
+  for (const f of desired) {
+    const k = flowKey(f);
+    want.add(k);
+    const h = have.get(k);
+    if (!h) add.push(f);
+    else if (h.cookie !== f.cookie || actionsKey(h.instructions) !== actionsKey(f.instructions)) change.push(f);
+    else unchanged++;
+  }
+  const remove = installed.filter((f) => !want.has(flowKey(f)));
+  return { add, change, remove, unchanged };
+}
+
+export async function readFlows(s: SwitchSession, exclusive = false): Promise<FlowStats[]> {
+  const reply = await s.request<MessageOf<'multipart_reply'>>({
+    type: 'multipart_request', xid: s.xid(), flags: 0,
+    body: { kind: 'flow', tableId: OFPTT_ALL, outPort: OFPP.ANY, outGroup: OFPG_ANY, cookie: exclusive ? 0n : COOKIE_TAG, cookieMask: exclusive ? 0n : COOKIE_TAG_MASK, match: [] },
+  }, 120_000);
+  return reply.body.kind === 'flow' ? [...reply.body.flows] : [];
+}
+
+export interface ReconcileResult {
+  readonly switch: string;
+  readonly added: number;
+  readonly changed: number;
+  readonly removed: number;
+  readonly unchanged: number;
+  readonly installed: number;
+  readonly desired: number;
+  readonly atomic: boolean;
+  readonly errors: readonly string[];
+  readonly ms: number;
+}
+
+/** Makes sure the discovery meter exists (errors other than "exists" are reported, not fatal). */
+export async function installMeter(s: SwitchSession, pps = 100): Promise<string | undefined> {
+  const add: OfpMessage = { type: 'meter_mod', xid: s.xid(), command: 'add', flags: { pktps: true }, meterId: DISCOVERY_METER_ID, bands: [{ type: 'drop', rate: pps, burstSize: 0 }] };
+  const errs: string[] = [];
+  const onErr = (e: { error: string; request?: OfpMessage }) => { if (e.request?.xid === add.xid) errs.push(e.error); };
+  s.on('switch_error', onErr);
+  s.sendTracked([add]);
+  await s.barrier();
+  s.off('switch_error', onErr);
+  if (errs.length && !errs[0].includes('METER_EXISTS')) return errs[0];
+  return undefined;
+}
+
+export interface ReconcileOptions {
+  readonly useBundle?: boolean;
+  readonly exclusive?: boolean;
+  readonly installed?: readonly FlowStats[];
+}
+
+/** Brings one switch to its plan. Safe to call repeatedly: a switch already in sync gets no flow mods. */
+export async function reconcile(s: SwitchSession, plan: SwitchPlan, opts: ReconcileOptions = {}): Promise<ReconcileResult & { bundleUnsupported?: boolean }> {
+  const t0 = performance.now();
+  const installed = opts.installed ?? await readFlows(s, opts.exclusive);
+  const d = diffFlows(plan.flows, installed);
+  const msgs: Array<MessageOf<'flow_mod'>> = [];
+  // Order for non-atomic application: tighten first (drops and denies, higher priority), then loosen, deletes last.
+  const byRisk = (a: PlannedFlow, b: PlannedFlow) => (a.instructions.length === 0 ? 0 : 1) - (b.instructions.length === 0 ? 0 : 1) || b.priority - a.priority;
+  for (const f of [...d.add, ...d.change].sort(byRisk)) msgs.push({ ...toFlowMod(f, s.xid()) });
+  for (const f of d.remove) {
+    msgs.push(flowMod({ xid: s.xid(), command: 'delete_strict', tableId: f.tableId, priority: f.priority, match: f.match, cookie: f.cookie, cookieMask: opts.exclusive ? 0n : 0xffffffffffffffffn }));
+  }
+  const errors: string[] = [];
+  let atomic = false;
+  let bundleUnsupported = false;
+  if (msgs.length) {
+    const onErr = (e: { error: string; request?: OfpMessage }) => {
+      const fm = e.request?.type === 'flow_mod' ? e.request : e.request?.type === 'bundle_add' ? e.request.message : undefined;
+      errors.push(fm && fm.type === 'flow_mod' ? `${e.error} for ${fm.command} table=${fm.tableId} priority=${fm.priority} cookie=0x${fm.cookie.toString(16)}` : e.error);
+    };
+    s.on('switch_error', onErr);
+    try {
+      if (opts.useBundle !== false) {
+        const bundleId = (s.xid() & 0x7fffffff) >>> 0;
+        try {
+          await s.request({ type: 'bundle_control', xid: s.xid(), bundleId, ctrlType: 'open_request', flags: { atomic: true } }, 10_000);
+          const adds: OfpMessage[] = msgs.map((m) => ({ type: 'bundle_add', xid: m.xid, bundleId, flags: { atomic: true }, message: m }));
+          for (let i = 0; i < adds.length; i += 2000) {
+            s.sendTracked(adds.slice(i, i + 2000));
+            await s.drained();
+          }
+          await s.request({ type: 'bundle_control', xid: s.xid(), bundleId, ctrlType: 'commit_request', flags: { atomic: true } }, 120_000);
+          atomic = true;
+        } catch (e) {
+          if (e instanceof OfpRequestError && (e.request?.type === 'bundle_control') && /BAD_EXPERIMENTER|BAD_EXP_TYPE|BAD_TYPE/.test(e.message) && errors.length === 0) {
+            bundleUnsupported = true;
+          } else {
+            errors.push(`bundle failed, nothing applied: ${(e as Error).message}`);
+          }
+        }
+      }
+      if (!atomic && (opts.useBundle === false || bundleUnsupported)) {
+        for (let i = 0; i < msgs.length; i += 2000) {
+          s.sendTracked(msgs.slice(i, i + 2000));
+          await s.drained();
+        }
+      }
+      await s.barrier();
+    } finally {
+      s.off('switch_error', onErr);
+    }
+  }
+  // Read back to confirm.
+  const after = msgs.length ? await readFlows(s, opts.exclusive) : installed;
+  const check = diffFlows(plan.flows, after);
+  if (check.add.length || check.change.length || check.remove.length) {
+    errors.push(`after apply, ${check.add.length} flows missing, ${check.change.length} differ, ${check.remove.length} extra`);
+  }
+  return {
+    switch: plan.name, added: d.add.length, changed: d.change.length, removed: d.remove.length, unchanged: d.unchanged,
+    installed: after.length, desired: plan.flows.length, atomic, errors, ms: performance.now() - t0, bundleUnsupported,
+  };
+}

@@ -1,0 +1,218 @@
+/**
+ * One OpenFlow 1.3 switch connection: handshake, keepalive, request/response by xid, batched writes.
+ * A misbehaving peer (garbage, lying lengths, silence) is dropped without affecting other sessions.
+ */
+import { EventEmitter } from 'node:events';
+import type { Socket } from 'node:net';
+import type { MessageOf, OfpMessage, PortDesc } from '../openflow/index.js';
+import { Framer, MultipartAssembler, decode, encode, encodeMany, formatError } from '../openflow/index.js';
+
+export interface SessionOptions {
+  readonly echoIntervalMs?: number;
+  readonly deadAfterMs?: number;
+  readonly requestTimeoutMs?: number;
+  readonly maxPacketInQueue?: number;
+}
+
+export class OfpRequestError extends Error {
+  constructor(readonly reply: MessageOf<'error'>, readonly request?: OfpMessage) {
+    super(`switch refused ${request?.type ?? 'request'}: ${formatError(reply)}`);
+  }
+}
+
+interface Pending {
+  resolve: (m: OfpMessage) => void;
+  reject: (e: Error) => void;
+  timer: NodeJS.Timeout;
+  request: OfpMessage;
+}
+
+export class SwitchSession extends EventEmitter {
+  dpid: bigint | undefined;
+  nTables = 0;
+  ports = new Map<number, PortDesc>();
+  state: 'handshake' | 'ready' | 'closed' = 'handshake';
+  readonly remote: string;
+  readonly connectedAt = Date.now();
+  lastSeen = Date.now();
+  packetIns = 0;
+  packetInsDropped = 0;
+  private nextXid = 1;
+  private readonly framer = new Framer();
+  private readonly mp = new MultipartAssembler();
+  private readonly pending = new Map<number, Pending>();
+  /** xids of fire-and-forget messages whose errors we want to attribute. */
+  private readonly tracked = new Map<number, OfpMessage>();
+  readonly errors: Array<{ error: string; request?: OfpMessage; at: number }> = [];
+  private echoTimer: NodeJS.Timeout | undefined;
+  private readonly opts: Required<SessionOptions>;
+
+  constructor(readonly socket: Socket, opts: SessionOptions = {}) {
+    super();
+    this.opts = { echoIntervalMs: 5000, deadAfterMs: 15000, requestTimeoutMs: 30000, maxPacketInQueue: 1000, ...opts };
+    this.remote = `${socket.remoteAddress}:${socket.remotePort}`;
+    socket.setNoDelay(true);
+    socket.on('data', (chunk) => this.onData(chunk));
+    socket.on('error', (e) => this.close(`socket error: ${e.message}`));
+    socket.on('close', () => this.close('connection closed'));
+    this.write(encode({ type: 'hello', xid: this.xid(), versions: [4] }));
+    this.echoTimer = setInterval(() => this.keepalive(), this.opts.echoIntervalMs);
+    this.echoTimer.unref();
+  }
+
+  xid(): number {
+    const x = this.nextXid;
+    this.nextXid = this.nextXid >= 0x7fffffff ? 1 : this.nextXid + 1;
+    return x;
+  }
+
+  get id(): string {
+    return this.dpid === undefined ? this.remote : `0x${this.dpid.toString(16).padStart(16, '0')}`;
+  }
+
+  private keepalive(): void {
+    if (this.state === 'closed') return;
+    if (Date.now() - this.lastSeen > this.opts.deadAfterMs) { this.close(`no message for ${this.opts.deadAfterMs} ms (dead peer)`); return; }
+    this.write(encode({ type: 'echo_request', xid: this.xid(), data: Buffer.alloc(0) }));
+  }
+
+  write(buf: Buffer): boolean {
+    if (this.state === 'closed' || this.socket.destroyed) return false;
+    return this.socket.write(buf);
+  }
+
+  /** Resolves when the socket's write buffer has drained (backpressure for bulk pushes). */
+  drained(): Promise<void> {
+    if (!this.socket.writableNeedDrain) return Promise.resolve();
+    return new Promise((res) => {
+      const done = () => { this.socket.off('drain', done); this.socket.off('close', done); res(); };
+      this.socket.once('drain', done);
+      this.socket.once('close', done);
+    });
+  }
+
+  /** Sends messages in one write; errors that come back for their xids are recorded with the message. */
+  sendTracked(msgs: readonly OfpMessage[]): boolean {
+    for (const m of msgs) this.tracked.set(m.xid, m);
+    if (this.tracked.size > 200_000) {
+      const drop = this.tracked.size - 100_000;
+      let i = 0;
+      for (const k of this.tracked.keys()) { if (i++ >= drop) break; this.tracked.delete(k); }
+    }
+    return this.write(encodeMany(msgs));
+  }
+
+  forget(msgs: readonly OfpMessage[]): void {
+    for (const m of msgs) this.tracked.delete(m.xid);
+  }
+
+  /** Sends a request and resolves with its reply (multipart replies reassembled); an ERROR for its xid rejects. */
+  request<T extends OfpMessage = OfpMessage>(msg: OfpMessage, timeoutMs = this.opts.requestTimeoutMs): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      if (this.state === 'closed') { reject(new Error('session closed')); return; }
+      const timer = setTimeout(() => { this.pending.delete(msg.xid); reject(new Error(`${msg.type} to ${this.id} timed out after ${timeoutMs} ms`)); }, timeoutMs);
+      this.pending.set(msg.xid, { resolve: resolve as (m: OfpMessage) => void, reject, timer, request: msg });
+      this.write(encode(msg));
+    });
+  }
+
+  barrier(): Promise<OfpMessage> {
+    return this.request({ type: 'barrier_request', xid: this.xid() });
+  }
+
+  private onData(chunk: Buffer): void {
+    this.lastSeen = Date.now();
+    for (const frame of this.framer.push(chunk)) {
+      const r = decode(frame);
+      if (!r.ok) {
+        // Unknown message types from a healthy switch are skipped; structural garbage drops the peer.
+        if (r.error.code === 'unknown_type') { this.emit('warning', `ignored message: ${r.error.message}`); continue; }
+        this.close(`undecodable message: ${r.error.message}`);
+        return;
+      }
+      this.onMessage(r.message);
+      if (this.state === 'closed') return;
+    }
+    if (this.framer.error) this.close(`bad framing: ${this.framer.error.message}`);
+  }
+
+  private onMessage(m: OfpMessage): void {
+    switch (m.type) {
+      case 'hello': {
+        if (!m.versions.includes(4)) {
+          this.write(encode({ type: 'error', xid: m.xid, errType: 0, code: 0, data: Buffer.from('OpenFlow 1.3 required') }));
+          this.close(`switch does not speak OpenFlow 1.3 (offers versions ${m.versions.join(', ')})`);
+          return;
+        }
+        void this.handshake();
+        return;
+      }
+      case 'echo_request': this.write(encode({ type: 'echo_reply', xid: m.xid, data: m.data })); return;
+      case 'packet_in':
+        this.packetIns++;
+        if (this.listenerCount('packet_in') && this.queuedPacketIns < this.opts.maxPacketInQueue) {
+          this.queuedPacketIns++;
+          setImmediate(() => { this.queuedPacketIns--; this.emit('packet_in', m); });
+        } else this.packetInsDropped++;
+        return;
+      case 'port_status':
+        if (m.reason === 'delete') this.ports.delete(m.desc.portNo); else this.ports.set(m.desc.portNo, m.desc);
+        this.emit('port_status', m);
+        return;
+      case 'flow_removed': this.emit('flow_removed', m); return;
+      case 'multipart_reply': {
+        let whole: MessageOf<'multipart_reply'> | undefined;
+        try { whole = this.mp.add(m); } catch (e) { this.close((e as Error).message); return; }
+        if (whole) this.settle(whole);
+        return;
+      }
+      case 'error': {
+        const p = this.pending.get(m.xid);
+        if (p) { clearTimeout(p.timer); this.pending.delete(m.xid); p.reject(new OfpRequestError(m, p.request)); return; }
+        const req = this.tracked.get(m.xid);
+        this.tracked.delete(m.xid);
+        const entry = { error: formatError(m), request: req, at: Date.now() };
+        this.errors.push(entry);
+        if (this.errors.length > 1000) this.errors.splice(0, this.errors.length - 1000);
+        this.emit('switch_error', entry);
+        return;
+      }
+      default: this.settle(m);
+    }
+  }
+  private queuedPacketIns = 0;
+
+  private settle(m: OfpMessage): void {
+    const p = this.pending.get(m.xid);
+    if (!p) return;
+    clearTimeout(p.timer);
+    this.pending.delete(m.xid);
+    p.resolve(m);
+  }
+
+  private async handshake(): Promise<void> {
+    try {
+      const f = await this.request<MessageOf<'features_reply'>>({ type: 'features_request', xid: this.xid() }, 10_000);
+      this.dpid = f.datapathId;
+      this.nTables = f.nTables;
+      this.write(encode({ type: 'set_config', xid: this.xid(), flags: 0, missSendLen: 128 }));
+      const pd = await this.request<MessageOf<'multipart_reply'>>({ type: 'multipart_request', xid: this.xid(), flags: 0, body: { kind: 'port_desc' } }, 10_000);
+      if (pd.body.kind === 'port_desc') for (const p of pd.body.ports) this.ports.set(p.portNo, p);
+      this.state = 'ready';
+      this.emit('ready');
+    } catch (e) {
+      this.close(`handshake failed: ${(e as Error).message}`);
+    }
+  }
+
+  close(reason: string): void {
+    if (this.state === 'closed') return;
+    this.state = 'closed';
+    if (this.echoTimer) clearInterval(this.echoTimer);
+    for (const p of this.pending.values()) { clearTimeout(p.timer); p.reject(new Error(`session closed: ${reason}`)); }
+    this.pending.clear();
+    this.tracked.clear();
+    this.socket.destroy();
+    this.emit('closed', reason);
+  }
+}
