@@ -1,0 +1,37 @@
+/** Shared CLI plumbing: every command has --json; diagnostics print as file:line:col and exit non-zero. */
+import { Command } from '@oclif/core';
+import type { Diagnostic } from '../compiler/model.js';
+import { formatDiagnostic, loadPolicy, type LoadedPolicy } from '../compiler/load.js';
+import { jsonReplacer } from '../compiler/format.js';
+
+export abstract class AclCommand extends Command {
+  static enableJsonFlag = true;
+
+  /** JSON-safe copy (bigints as hex) for --json output. */
+  protected plain<T>(v: T): unknown {
+    return JSON.parse(JSON.stringify(v, jsonReplacer));
+  }
+
+  protected fail(diagnostics: readonly Diagnostic[], exit = 1): never {
+    if (this.jsonEnabled()) this.logJson({ ok: false, diagnostics });
+    else {
+      for (const d of diagnostics) this.logToStderr(formatDiagnostic(d));
+      const n = diagnostics.filter((d) => d.severity === 'error').length;
+      this.logToStderr(`${n} error${n === 1 ? '' : 's'}; nothing was produced.`);
+    }
+    this.exit(exit);
+  }
+
+  protected failMessage(message: string, exit = 1): never {
+    if (this.jsonEnabled()) this.logJson({ ok: false, error: message });
+    else this.logToStderr(`error: ${message}`);
+    this.exit(exit);
+  }
+
+  protected async load(policyPath: string): Promise<{ loaded: LoadedPolicy; warnings: Diagnostic[] }> {
+    const r = await loadPolicy(policyPath);
+    if (!r.ok) this.fail(r.diagnostics);
+    if (!this.jsonEnabled()) for (const w of r.warnings) this.logToStderr(formatDiagnostic(w));
+    return { loaded: r.value, warnings: r.warnings };
+  }
+}

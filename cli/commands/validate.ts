@@ -1,0 +1,17 @@
+import { Args } from '@oclif/core';
+import { AclCommand } from '../base.js';
+import { compile } from '../../compiler/compile.js';
+
+export default class Validate extends AclCommand {
+  static description = 'Check a policy, its directory and topology; report every problem with file:line:column.';
+  static examples = ['<%= config.bin %> validate examples/campus/policy.yaml'];
+  static args = { policy: Args.string({ required: true, description: 'policy YAML file' }) };
+
+  async run() {
+    const { args } = await this.parse(Validate);
+    const { loaded, warnings } = await this.load(args.policy);
+    const c = compile(loaded);
+    this.log(`${args.policy}: valid — ${loaded.policy.rules.length} rules, ${loaded.policy.resources.length} resources, ${c.stats.users} users, ${c.stats.servers} servers, ${c.stats.classes} classes, ${c.stats.flows} flows on ${c.plan.switches.length} switches`);
+    return { ok: true, warnings, stats: c.stats };
+  }
+}

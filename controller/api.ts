@@ -1,0 +1,172 @@
+/**
+ * REST API (fastify): status, switches, flows (desired vs installed), policy (GET, POST with dryRun), explain,
+ * access matrix, directory, server-sent events, Prometheus metrics, health. Bearer-token auth for mutations.
+ */
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import { appendFile, readFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { timingSafeEqual } from 'node:crypto';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { Controller, ControllerEvent } from './controller.js';
+import { accessMatrix, explain, QueryError } from '../compiler/query.js';
+import { flowText, jsonReplacer } from '../compiler/format.js';
+import { readFlows } from './reconcile.js';
+import { formatDiagnostic } from '../compiler/load.js';
+import { registerWebConsole } from './web.js';
+
+export interface ApiOptions {
+  /** Token for mutations (and reads). Without one, mutations are accepted only from loopback. */
+  readonly adminToken?: string;
+  /** Optional read-only token; when set, reads need it (or the admin token). */
+  readonly readToken?: string;
+  /** Append-only JSON-lines audit log of applied changes. */
+  readonly auditLog?: string;
+  readonly logger?: boolean | object;
+}
+
+function tokenEquals(a: string, b: string): boolean {
+  const x = Buffer.from(a), y = Buffer.from(b);
+  return x.length === y.length && timingSafeEqual(x, y);
+}
+
+function bearer(req: FastifyRequest): string | undefined {
+  const h = req.headers.authorization;
+  if (h?.startsWith('Bearer ')) return h.slice(7).trim();
+  return undefined;
+}
+
+const isLoopback = (ip: string) => ip === '127.0.0.1' || ip === '::1' || ip === '::ffff:127.0.0.1';
+
+export async function buildApp(ctl: Controller, opts: ApiOptions = {}): Promise<FastifyInstance> {
+  const app = Fastify({ logger: opts.logger ?? false, bodyLimit: 4 * 1024 * 1024 });
+  app.addContentTypeParser(['text/yaml', 'application/yaml', 'text/plain'], { parseAs: 'string' }, (_req, body, done) => done(null, body));
+
+  // ---- auth ----
+  const who = (req: FastifyRequest): 'admin' | 'read' | undefined => {
+    const t = bearer(req);
+    if (t && opts.adminToken && tokenEquals(t, opts.adminToken)) return 'admin';
+    if (t && opts.readToken && tokenEquals(t, opts.readToken)) return 'read';
+    if (!opts.adminToken && isLoopback(req.ip)) return 'admin';
+    return undefined;
+  };
+  const requireAdmin = async (req: FastifyRequest, reply: FastifyReply) => {
+    if (who(req) !== 'admin') {
+      reply.code(opts.adminToken ? 401 : 403).send({ error: opts.adminToken ? 'this change needs the admin token (Authorization: Bearer …)' : 'without a configured admin token, changes are accepted only from this machine' });
+    }
+  };
+  const requireRead = async (req: FastifyRequest, reply: FastifyReply) => {
+    if (opts.readToken && !who(req)) reply.code(401).send({ error: 'this API needs a token (Authorization: Bearer …)' });
+  };
+
+  app.setErrorHandler((err: Error & { statusCode?: number; validation?: unknown }, _req, reply) => {
+    if (err instanceof QueryError) return reply.code(400).send({ error: err.message });
+    if (err.validation) return reply.code(400).send({ error: err.message });
+    reply.code(err.statusCode && err.statusCode < 500 ? err.statusCode : 500).send({ error: err.message });
+  });
+  const send = (reply: FastifyReply, v: unknown) => reply.type('application/json').send(JSON.stringify(v, jsonReplacer));
+
+  // ---- metrics ----
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: 'acl_process_' });
+  new Gauge({ name: 'acl_switches_connected', help: 'Switches connected and known', registers: [registry], collect() { this.set(ctl.switchStatus().filter((s) => s.connected && s.known).length); } });
+  new Gauge({ name: 'acl_switches_unknown', help: 'Connected switches not in the topology (held)', registers: [registry], collect() { this.set(ctl.switchStatus().filter((s) => !s.known).length); } });
+  new Gauge({ name: 'acl_flows_desired', help: 'Flows in the plan per switch', labelNames: ['switch'], registers: [registry], collect() { for (const s of ctl.switchStatus()) if (s.name) this.set({ switch: s.name }, s.flowsDesired); } });
+  new Gauge({ name: 'acl_flows_installed', help: 'Flows read back from the switch at the last sync', labelNames: ['switch'], registers: [registry], collect() { for (const s of ctl.switchStatus()) if (s.name && s.flowsInstalled !== undefined) this.set({ switch: s.name }, s.flowsInstalled); } });
+  new Gauge({ name: 'acl_directory_sync_age_seconds', help: 'Seconds since the last successful directory load', registers: [registry], collect() { const t = ctl.directoryStatus.lastSuccessAt; this.set(t ? (Date.now() - Date.parse(t)) / 1000 : -1); } });
+  new Gauge({ name: 'acl_policy_version', help: 'Applied policy version (increments on each apply)', registers: [registry], collect() { this.set(ctl.version); } });
+  const packetIns = new Counter({ name: 'acl_packet_ins_total', help: 'Packet-ins received', registers: [registry] });
+  const applyLatency = new Histogram({ name: 'acl_apply_seconds', help: 'Time from policy POST to all switches confirmed', buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10], registers: [registry] });
+  let lastPacketIns = 0;
+  app.get('/metrics', async (_req, reply) => {
+    packetIns.inc(ctl.packetIns - lastPacketIns);
+    lastPacketIns = ctl.packetIns;
+    reply.type(registry.contentType).send(await registry.metrics());
+  });
+
+  // ---- health ----
+  app.get('/healthz', async () => ({ ok: true }));
+  app.get('/readyz', async (_req, reply) => {
+    const ready = !!ctl.compiled;
+    reply.code(ready ? 200 : 503).send({ ready, version: ctl.version });
+  });
+
+  // ---- read API ----
+  app.register(async (r) => {
+    r.addHook('preHandler', requireRead);
+    r.get('/status', async (_req, reply) => {
+      const sw = ctl.switchStatus();
+      send(reply, {
+        version: ctl.version, startedAt: ctl.startedAt.toISOString(), policy: ctl.loaded.paths.policy,
+        switches: { total: sw.length, connected: sw.filter((s) => s.connected).length, known: sw.filter((s) => s.known).length, inSync: sw.filter((s) => s.connected && s.flowsInstalled === s.flowsDesired && !s.errors.length).length },
+        directory: ctl.directoryStatus, lastChange: ctl.lastChange ?? null, alerts: ctl.alerts.slice(-50), stats: ctl.compiled.stats, packetIns: ctl.packetIns,
+      });
+    });
+    r.get('/switches', async (_req, reply) => send(reply, ctl.switchStatus()));
+    r.get<{ Params: { dpid: string } }>('/switches/:dpid/flows', async (req, reply) => {
+      const want = req.params.dpid.toLowerCase();
+      const plan = ctl.compiled.plan.switches.find((s) => s.name === req.params.dpid || s.dpid === parseDpid(want));
+      if (!plan) return reply.code(404).send({ error: `no switch '${req.params.dpid}' in the topology` });
+      const session = ctl.sessions.get(`0x${plan.dpid.toString(16).padStart(16, '0')}`);
+      const installed = session ? (await readFlows(session)).map((f) => flowText({ ...f, origin: '' })) : null;
+      send(reply, { switch: plan.name, dpid: plan.dpid, connected: !!session, desired: plan.flows.map((f) => ({ text: flowText(f), origin: f.origin })), installed });
+    });
+    r.get('/policy', async (_req, reply) => send(reply, { version: ctl.version, path: ctl.loaded.paths.policy, text: ctl.loaded.policyText, lastChange: ctl.lastChange ?? null }));
+    r.get('/policy/history', async (_req, reply) => {
+      if (!opts.auditLog || !existsSync(opts.auditLog)) return send(reply, []);
+      const lines = (await readFile(opts.auditLog, 'utf8')).split('\n').filter(Boolean);
+      send(reply, lines.slice(-200).map((l) => { try { return JSON.parse(l); } catch { return { corrupt: l.slice(0, 100) }; } }));
+    });
+    r.get<{ Querystring: { from: string; to: string; service: string } }>('/explain', {
+      schema: { querystring: { type: 'object', required: ['from', 'to', 'service'], properties: { from: { type: 'string', minLength: 1 }, to: { type: 'string', minLength: 1 }, service: { type: 'string', minLength: 1 } } } },
+    }, async (req, reply) => send(reply, explain(ctl.compiled, req.query.from, req.query.to, req.query.service)));
+    r.get('/matrix', async (_req, reply) => send(reply, accessMatrix(ctl.compiled)));
+    r.get('/directory', async (_req, reply) => {
+      const d = ctl.compiled.input.directory;
+      const where = new Map(ctl.compiled.subjects.flatMap((s) => s.endpoints.map((e) => [e.mac, e])));
+      send(reply, {
+        source: d.source, status: ctl.directoryStatus,
+        organizations: d.organizations.map((o) => ({ name: o.name, parent: o.parent ?? null })),
+        roles: [...new Set(d.users.flatMap((u) => u.roles))].sort(),
+        users: d.users.map((u) => ({ id: u.id, name: u.name, organization: u.organization ?? null, roles: u.roles, devices: u.devices.map((dv) => ({ ...dv, switch: where.get(dv.mac)?.switch ?? null, port: where.get(dv.mac)?.port ?? null, learned: ctl.bindings.has(dv.mac) })) })),
+        servers: ctl.compiled.input.topology.servers.map((s) => ({ name: s.name, mac: s.mac, ip: s.ip, switch: s.switch, port: s.port })),
+      });
+    });
+    r.get('/events', (req, reply) => {
+      reply.raw.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive' });
+      reply.raw.write(`event: hello\ndata: ${JSON.stringify({ version: ctl.version })}\n\n`);
+      const on = (e: ControllerEvent) => reply.raw.write(`event: ${e.type}\ndata: ${JSON.stringify(e, jsonReplacer)}\n\n`);
+      ctl.on('event', on);
+      const ping = setInterval(() => reply.raw.write(': ping\n\n'), 15000);
+      req.raw.on('close', () => { ctl.off('event', on); clearInterval(ping); });
+    });
+  }, { prefix: '/api/v1' });
+
+  // ---- mutations ----
+  app.register(async (r) => {
+    r.addHook('preHandler', requireAdmin);
+    r.post<{ Querystring: { dryRun?: string }; Body: string | { text?: string } }>('/policy', async (req, reply) => {
+      const text = typeof req.body === 'string' ? req.body : req.body?.text;
+      if (typeof text !== 'string' || !text.trim()) return reply.code(400).send({ error: 'send the policy YAML as the body (text/yaml) or as {"text": "..."}' });
+      const dryRun = req.query.dryRun === 'true' || req.query.dryRun === '1';
+      const t0 = performance.now();
+      const by = bearer(req) && opts.adminToken ? 'admin-token' : `local:${req.ip}`;
+      const res = await ctl.applyPolicy(text, { dryRun, by });
+      if (!res.ok) return send(reply.code(422), { ...res, errors: res.diagnostics.map(formatDiagnostic) });
+      if (!dryRun) {
+        applyLatency.observe((performance.now() - t0) / 1000);
+        if (opts.auditLog) {
+          await appendFile(opts.auditLog, JSON.stringify({ at: new Date().toISOString(), by, version: res.version, access: res.access, flows: res.flows, text }, jsonReplacer) + '\n');
+        }
+      }
+      send(reply, res);
+    });
+    r.post('/sync', async (_req, reply) => send(reply, await ctl.syncAll()));
+  }, { prefix: '/api/v1' });
+
+  registerWebConsole(app);
+  return app;
+}
+
+function parseDpid(s: string): bigint | undefined {
+  try { return BigInt(s.startsWith('0x') ? s : /^\d+$/.test(s) ? s : '0x' + s.replace(/:/g, '')); } catch { return undefined; }
+}
