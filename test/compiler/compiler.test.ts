@@ -1,0 +1,245 @@
+import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  compile, recompile, decide, explain, verify, accessMatrix, diffAccess, diffPlans, loadPolicy, parsePolicyText, parseDirectoryText, parseTopologyText,
+  formatOvsFlows, type Compiled, type Directory, type Topology,
+} from '../../compiler/index.js';
+
+const BASIC = new URL('../../examples/basic/policy.yaml', import.meta.url).pathname;
+
+async function basic(): Promise<Compiled> {
+  const r = await loadPolicy(BASIC);
+  if (!r.ok) throw new Error(JSON.stringify(r.diagnostics));
+  return compile(r.value);
+}
+
+function writeSet(files: Record<string, string>): string {
+  const dir = mkdtempSync(join(tmpdir(), 'acl-test-'));
+  for (const [n, t] of Object.entries(files)) writeFileSync(join(dir, n), t);
+  return join(dir, 'policy.yaml');
+}
+
+describe('the basic example', () => {
+  it('decides as the policy says, and the flows agree (interpreter)', async () => {
+    const c = await basic();
+    const cases: Array<[string, string, string, 'allow' | 'deny']> = [
+      ['alice', 'payroll-db', 'tcp/5432', 'allow'],   // finance
+      ['alice', 'payroll-db', 'tcp/22', 'deny'],      // not a payroll service
+      ['bob', 'payroll-db', 'tcp/5432', 'deny'],      // platform is not finance
+      ['bob', 'intranet', 'tcp/443', 'allow'],        // employee
+      ['carol', 'payroll-db', 'tcp/5432', 'deny'],    // contractor deny overrides finance allow
+      ['carol', 'intranet', 'tcp/80', 'deny'],        // not an employee
+      ['web1', 'payroll-db', 'tcp/5432', 'allow'],    // server to server
+      ['payroll-db', 'web1', 'tcp/80', 'deny'],
+      ['10.0.1.1', '10.0.2.10', 'tcp/5432', 'allow'], // by address
+      ['alice', '10.9.9.9', 'tcp/80', 'deny'],        // in no resource
+    ];
+    for (const [from, to, svc, want] of cases) {
+      const e = explain(c, from, to, svc);
+      expect(e.decision, `${from} -> ${to} ${svc}`).toBe(want);
+      expect(e.consistent, `${from} -> ${to} ${svc}: flows disagree`).toBe(true);
+      if (want === 'allow' && (to === 'payroll-db' || to === '10.0.2.10')) expect(e.path.map((h) => h.switch)).toEqual(from === 'web1' ? ['hv1'] : ['edge1', 'core', 'hv1']);
+      if (want === 'allow') expect(e.path.at(-1)?.verdict).toBe('forward');
+    }
+    expect(decide(c, 'carol', 'payroll-db', 'tcp/5432').rule).toBe('no-contractors');
+    expect(decide(c, 'bob', 'payroll-db', 'tcp/5432').rule).toBe('default');
+  });
+
+  it('verify finds no mismatch and no ambiguous overlap', async () => {
+    const r = verify(await basic());
+    expect(r.problems).toEqual([]);
+    expect(r.checked).toBeGreaterThan(50);
+  });
+
+  it('anti-spoofing: another device sending with alice\'s IP, or alice on the wrong port, is not forwarded', async () => {
+    const c = await basic();
+    const edge = c.plan.switches.find((s) => s.name === 'edge1')!;
+    const { FlowTables } = await import('../../compiler/interpreter.js');
+    const t = new FlowTables(edge.flows);
+    const pkt = { ethType: 0x0800, ipDst: '10.0.2.10', ipProto: 6, tpSrc: 40000, tpDst: 5432 };
+    expect(t.apply({ ...pkt, inPort: 1, ethSrc: '02:00:00:00:01:01', ipSrc: '10.0.1.1' }).verdict).toBe('forward');
+    expect(t.apply({ ...pkt, inPort: 2, ethSrc: '02:00:00:00:01:02', ipSrc: '10.0.1.1' }).verdict).toBe('controller'); // bob spoofing alice's IP
+    expect(t.apply({ ...pkt, inPort: 4, ethSrc: '02:00:00:00:01:01', ipSrc: '10.0.1.1' }).verdict).toBe('controller'); // alice's MAC on carol's port
+    expect(t.apply({ ...pkt, inPort: 7, ethSrc: '02:00:00:00:99:99', ipSrc: '10.0.1.99' }).verdict).toBe('controller'); // unknown device → discovery
+    // ARP only for bound addresses
+    expect(t.apply({ inPort: 1, ethSrc: '02:00:00:00:01:01', ethType: 0x0806, arpSpa: '10.0.1.1', arpSha: '02:00:00:00:01:01', arpTpa: '10.0.2.10' }).verdict).toBe('forward');
+    expect(t.apply({ inPort: 1, ethSrc: '02:00:00:00:01:01', ethType: 0x0806, arpSpa: '10.0.1.2', arpSha: '02:00:00:00:01:01', arpTpa: '10.0.2.10' }).verdict).toBe('controller');
+  });
+
+  it('replies to allowed traffic pass at the server edge; unsolicited traffic back does not', async () => {
+    const c = await basic();
+    const { FlowTables } = await import('../../compiler/interpreter.js');
+    const hv = new FlowTables(c.plan.switches.find((s) => s.name === 'hv1')!.flows);
+    const reply = { inPort: 1, ethSrc: '02:00:00:00:10:01', ethType: 0x0800, ipSrc: '10.0.2.10', ipProto: 6 };
+    expect(hv.apply({ ...reply, ipDst: '10.0.1.1', tpSrc: 5432, tpDst: 40000 }).verdict).toBe('forward'); // reply to alice
+    expect(hv.apply({ ...reply, ipDst: '10.0.1.2', tpSrc: 5432, tpDst: 40000 }).verdict).toBe('drop');    // bob never asked
+    expect(hv.apply({ ...reply, ipDst: '10.0.1.1', tpSrc: 40000, tpDst: 22 }).verdict).toBe('drop');      // server-initiated
+  });
+
+  it('compiles deterministically: the same input gives byte-identical plans', async () => {
+    const a = await basic(), b = await basic();
+    expect(a.plan.switches.map((s) => formatOvsFlows(s))).toEqual(b.plan.switches.map((s) => formatOvsFlows(s)));
+  });
+
+  it('users with identical access share one class; flows grow with classes, not users', async () => {
+    const c = await basic();
+    const users = ['u1', 'u2', 'u3', 'u4', 'u5', 'u6'].map((id, i) => ({ id, name: id, organization: 'finance', roles: ['employee'], devices: [{ mac: `02:00:00:00:02:0${i}`, ip: `10.0.1.${20 + i}` }] }));
+    const big = recompile(c, { directory: { ...c.input.directory, users: [...c.input.directory.users, ...users] } });
+    expect(big.stats.classes).toBe(c.stats.classes);
+    const policyFlows = (x: Compiled) => x.plan.switches.find((s) => s.name === 'edge1')!.flows.filter((f) => f.tableId === 2).length;
+    expect(policyFlows(big)).toBe(policyFlows(c));
+  });
+
+  it('one user changing role changes only the flows it must, and who gains/loses access is exact', async () => {
+    const c = await basic();
+    const dir: Directory = { ...c.input.directory, users: c.input.directory.users.map((u) => (u.id === 'carol' ? { ...u, roles: ['employee'] } : u)) };
+    const next = recompile(c, { directory: dir });
+    const changes = diffAccess(c, next);
+    expect(changes.every((x) => x.subject === 'carol')).toBe(true);
+    expect(changes.filter((x) => x.change === 'gain').map((x) => `${x.resource} ${x.service}`).sort()).toEqual(['intranet icmp', 'intranet tcp/443', 'intranet tcp/80', 'payroll-db tcp/5432']);
+    const d = diffPlans(c.plan, next.plan);
+    const core = d.find((x) => x.switch === 'core')!;
+    expect(core.added.length + core.removed.length).toBe(0);
+    const edge = d.find((x) => x.switch === 'edge1')!;
+    expect(edge.added.length + edge.removed.length).toBeLessThan(10);
+    expect(verify(next).ok).toBe(true);
+  });
+
+  it('access matrix covers every subject × resource service', async () => {
+    const m = accessMatrix(await basic());
+    expect(m.cells.length).toBe(5 * (1 + 3));
+    expect(m.cells.find((x) => x.subject === 'alice' && x.resource === 'payroll-db')!.decision).toBe('allow');
+  });
+});
+
+describe('errors: all at once, with file:line:column and hints; nothing produced', () => {
+  it('reports bad YAML with its position', () => {
+    const r = parsePolicyText('version: 1\nrules: [\n', 'p.yaml');
+    expect(r.ok).toBe(false);
+    if (!r.ok) expect(r.diagnostics[0].location?.file).toBe('p.yaml');
+  });
+
+  it('reports unknown fields, unknown resources, bad services and bad CIDRs together', () => {
+    const text = [
+      'version: 1',
+      'directory: d.yaml',
+      'topology: t.yaml',
+      'resources:',
+      '  db: { hosts: [10.0.2.1/24], services: [tcp/99999] }',
+      '  web: { hosts: [10.0.3.0/24], servics: [tcp/80] }',
+      'rules:',
+      '  - { name: a, from: { organizations: [finance] }, to: dbb }',
+      '  - { name: a, from: { roles: [x] }, to: web, action: permit }',
+      'colour: blue',
+    ].join('\n');
+    const r = parsePolicyText(text, 'policy.yaml');
+    expect(r.ok).toBe(false);
+    if (r.ok) return;
+    const by = (code: string) => r.diagnostics.filter((d) => d.code === code);
+    expect(by('bad-address')[0].location).toMatchObject({ line: 5 });
+    expect(by('bad-address')[0].message).toMatch(/host bits set; did you mean 10\.0\.2\.0\/24/);
+    expect(by('bad-service')[0].location).toMatchObject({ line: 5 });
+    expect(by('unknown-field').map((d) => d.location?.line).sort((a, b) => a! - b!)).toEqual([6, 10]);
+    expect(by('unknown-field').find((d) => d.location?.line === 6)!.hint).toBe("did you mean 'services'?");
+    expect(by('unknown-resource')[0]).toMatchObject({ location: { line: 8 }, hint: "did you mean 'db'?" });
+    expect(by('duplicate-name')[0].location).toMatchObject({ line: 9 });
+    expect(by('bad-action')[0].location).toMatchObject({ line: 9 });
+  });
+
+  it('reports bad MACs, duplicate users, unknown organizations and a device bound to two users', () => {
+    const r = parseDirectoryText([
+      'organizations: [{ name: corp, children: [{ name: finance }] }]',
+      'users:',
+      '  - { id: a, organization: fnance, devices: [{ mac: "02:00:00:00:00:01", ip: 10.0.0.1 }] }',
+      '  - { id: a, organization: finance, devices: [{ mac: "zz" }] }',
+      '  - { id: b, organization: finance, devices: [{ mac: "02:00:00:00:00:01", ip: 10.0.0.2 }] }',
+    ].join('\n'), 'dir.yaml');
+    expect(r.ok).toBe(false);
+    if (r.ok) return;
+    const codes = r.diagnostics.map((d) => `${d.code}@${d.location?.line}`);
+    expect(codes).toEqual(expect.arrayContaining(['unknown-organization@3', 'duplicate-name@4', 'bad-mac@4', 'device-conflict@5']));
+    expect(r.diagnostics.find((d) => d.code === 'unknown-organization')!.hint).toBe("did you mean 'finance'?");
+  });
+
+  it('reports topology mistakes: unknown switches in links, duplicate dpids, a port used twice', () => {
+    const r = parseTopologyText([
+      'switches: [{ name: e1, dpid: 1 }, { name: e2, dpid: 1 }]',
+      'links: [[e1:1, core:1]]',
+      'hosts: [{ mac: "02:00:00:00:00:01", switch: e1, port: 2 }]',
+      'servers: [{ name: s, switch: e1, port: 2, mac: "02:00:00:00:00:02", ip: 10.0.0.9 }]',
+    ].join('\n'), 't.yaml');
+    expect(r.ok).toBe(false);
+    if (r.ok) return;
+    expect(r.diagnostics.map((d) => d.code)).toEqual(expect.arrayContaining(['duplicate-dpid', 'unknown-switch', 'port-conflict']));
+  });
+
+  it('loadPolicy checks names across files, relative to the policy file', async () => {
+    const p = writeSet({
+      'policy.yaml': 'version: 1\ndirectory: d.yaml\ntopology: t.yaml\nresources:\n  db: { hosts: [dbserver], services: [tcp/5432] }\nrules:\n  - { from: { organizations: [finanse] }, to: db }\n',
+      'd.yaml': 'organizations: [{ name: finance }]\nusers: []\n',
+      't.yaml': 'switches: [{ name: e1, dpid: 1 }]\n',
+    });
+    const r = await loadPolicy(p);
+    expect(r.ok).toBe(false);
+    if (r.ok) return;
+    expect(r.diagnostics.find((d) => d.code === 'unknown-organization')).toMatchObject({ location: { line: 7 }, hint: "did you mean 'finance'?" });
+    expect(r.diagnostics.find((d) => d.code === 'unknown-server')).toMatchObject({ location: { line: 5 } });
+  });
+
+  it('a missing file is a diagnostic, not a crash', async () => {
+    const p = writeSet({ 'policy.yaml': 'version: 1\ndirectory: nope.yaml\ntopology: t.yaml\n', 't.yaml': 'switches: []\n' });
+    const r = await loadPolicy(p);
+    expect(r.ok).toBe(false);
+    if (!r.ok) expect(r.diagnostics[0].message).toMatch(/directory file 'nope.yaml' not found/);
+  });
+});
+
+describe('port ranges and services', () => {
+  it('tcp/N-M compiles to masked port blocks the interpreter honours at the edges', async () => {
+    const p = writeSet({
+      'policy.yaml': 'version: 1\ndirectory: d.yaml\ntopology: t.yaml\nresources:\n  app: { hosts: [10.0.2.0/24], services: [tcp/8000-8099, udp/53] }\nrules:\n  - { from: { users: [u] }, to: app }\n',
+      'd.yaml': 'users: [{ id: u, devices: [{ mac: "02:00:00:00:00:01", ip: 10.0.1.1 }] }]\n',
+      't.yaml': 'switches: [{ name: e1, dpid: 1 }]\nhosts: [{ mac: "02:00:00:00:00:01", switch: e1, port: 1 }]\n',
+    });
+    const r = await loadPolicy(p);
+    expect(r.ok).toBe(true);
+    if (!r.ok) return;
+    const c = compile(r.value);
+    for (const [svc, want] of [['tcp/7999', 'deny'], ['tcp/8000', 'allow'], ['tcp/8064', 'allow'], ['tcp/8099', 'allow'], ['tcp/8100', 'deny'], ['udp/53', 'allow'], ['tcp/53', 'deny']] as const) {
+      const e = explain(c, 'u', '10.0.2.7', svc);
+      expect(e.decision, svc).toBe(want);
+      expect(e.consistent, svc).toBe(true);
+    }
+    expect(verify(c).ok).toBe(true);
+  });
+});
+
+describe('property: for random small policies, the flow tables decide exactly as the policy', () => {
+  const orgs = ['a', 'b', 'c'];
+  const roles = ['r1', 'r2', 'r3'];
+  const svcs = ['tcp/22', 'tcp/80', 'tcp/8000-8010', 'udp/53', 'icmp', 'any'];
+  const arb = fc.record({
+    users: fc.array(fc.record({ org: fc.constantFrom(...orgs), roles: fc.subarray(roles) }), { minLength: 1, maxLength: 6 }),
+    resources: fc.array(fc.record({ net: fc.integer({ min: 0, max: 3 }), len: fc.constantFrom(24, 28, 32), svcs: fc.subarray(svcs, { minLength: 1 }) }), { minLength: 1, maxLength: 4 }),
+    rules: fc.array(fc.record({ org: fc.option(fc.constantFrom(...orgs), { nil: undefined }), role: fc.option(fc.constantFrom(...roles), { nil: undefined }), to: fc.nat(), deny: fc.boolean(), svc: fc.option(fc.constantFrom(...svcs), { nil: undefined }) }), { minLength: 1, maxLength: 6 }),
+  });
+  it('verify() finds no mismatch', () => {
+    fc.assert(fc.property(arb, (g) => {
+      const res = g.resources.map((r, i) => `  r${i}: { hosts: [10.0.${r.net}.${r.len === 32 ? 5 : r.len === 28 ? 0 : 0}/${r.len}], services: [${r.svcs.join(', ')}] }`);
+      const rules = g.rules.map((r, i) => {
+        const sel = [r.org ? `organizations: [${r.org}]` : '', r.role ? `roles: [${r.role}]` : ''].filter(Boolean).join(', ') || 'organizations: [a]';
+        return `  - { name: x${i}, from: { ${sel} }, to: r${r.to % g.resources.length}${r.deny ? ', action: deny' : ''}${r.svc ? `, services: [${r.svc}]` : ''} }`;
+      });
+      const policy = parsePolicyText(`version: 1\ndirectory: d\ntopology: t\nresources:\n${res.join('\n')}\nrules:\n${rules.join('\n')}\n`, 'p');
+      if (!policy.ok) throw new Error(JSON.stringify(policy.diagnostics));
+      const directory: Directory = { source: 'test', organizations: orgs.map((name) => ({ name })), users: g.users.map((u, i) => ({ id: `u${i}`, name: `u${i}`, organization: u.org, roles: u.roles, devices: [{ mac: `02:00:00:00:01:${(i + 16).toString(16)}`, ip: `10.1.0.${i + 1}` }] })) };
+      const topology: Topology = { switches: [{ name: 'e1', dpid: 1n, kind: 'edge' }], links: [], hosts: g.users.map((_, i) => ({ mac: `02:00:00:00:01:${(i + 16).toString(16)}`, switch: 'e1', port: i + 1 })), servers: [] };
+      const c = compile({ policy: policy.value, directory, topology });
+      const v = verify(c);
+      expect(v.problems).toEqual([]);
+    }), { numRuns: 150 });
+  });
+});
