@@ -193,7 +193,8 @@ export function compile(input: CompileInput, opts: CompileOptions = {}): Compile
   for (const b of topology.hosts) binding.set(b.mac, b);
   for (const b of input.bindings ?? []) binding.set(b.mac, b);
 
-  // Subjects and the rules that match them.
+  // Subjects and the rules that match them. A class is named by its rules' names (stable when rules are added or removed elsewhere).
+  const signature = (idx: number[]) => idx.map((i) => policy.rules[i].name).sort().join('\u0000');
   type Draft = Omit<Subject, 'classId'> & { sig: string };
   const drafts: Draft[] = [];
   for (const u of directory.users) {
@@ -202,12 +203,12 @@ export function compile(input: CompileInput, opts: CompileOptions = {}): Compile
       const b = binding.get(d.mac);
       return { mac: d.mac, ip: d.ip ?? b?.ip, switch: b?.switch, port: b?.port };
     });
-    drafts.push({ kind: 'user', id: u.id, name: u.name, organization: u.organization, roles: u.roles, endpoints, rules, sig: rules.join(',') });
+    drafts.push({ kind: 'user', id: u.id, name: u.name, organization: u.organization, roles: u.roles, endpoints, rules, sig: signature(rules) });
   }
   for (const s of topology.servers) {
     const ip = parseIpv4(s.ip)!;
     const rules = policy.rules.filter((r) => r.from.some((sel) => serverMatches(sel, ip, ctx))).map((r) => r.index);
-    drafts.push({ kind: 'server', id: s.name, name: s.name, roles: [], endpoints: [{ mac: s.mac, ip: s.ip, switch: s.switch, port: s.port }], rules, sig: rules.join(',') });
+    drafts.push({ kind: 'server', id: s.name, name: s.name, roles: [], endpoints: [{ mac: s.mac, ip: s.ip, switch: s.switch, port: s.port }], rules, sig: signature(rules) });
   }
   const classIds = assignIds(new Set(drafts.map((d) => d.sig)), opts.previous?.classIds);
   const subjects: Subject[] = drafts.map(({ sig, ...d }) => ({ ...d, classId: classIds.get(sig)! }));

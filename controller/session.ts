@@ -12,6 +12,8 @@ export interface SessionOptions {
   readonly deadAfterMs?: number;
   readonly requestTimeoutMs?: number;
   readonly maxPacketInQueue?: number;
+  /** A peer that has not completed the OpenFlow handshake by then is dropped. */
+  readonly handshakeTimeoutMs?: number;
 }
 
 export class OfpRequestError extends Error {
@@ -49,7 +51,7 @@ export class SwitchSession extends EventEmitter {
 
   constructor(readonly socket: Socket, opts: SessionOptions = {}) {
     super();
-    this.opts = { echoIntervalMs: 5000, deadAfterMs: 15000, requestTimeoutMs: 30000, maxPacketInQueue: 1000, ...opts };
+    this.opts = { echoIntervalMs: 5000, deadAfterMs: 15000, requestTimeoutMs: 30000, maxPacketInQueue: 1000, handshakeTimeoutMs: 10000, ...opts };
     this.remote = `${socket.remoteAddress}:${socket.remotePort}`;
     socket.setNoDelay(true);
     socket.on('data', (chunk) => this.onData(chunk));
@@ -58,6 +60,8 @@ export class SwitchSession extends EventEmitter {
     this.write(encode({ type: 'hello', xid: this.xid(), versions: [4] }));
     this.echoTimer = setInterval(() => this.keepalive(), this.opts.echoIntervalMs);
     this.echoTimer.unref();
+    const hs = setTimeout(() => { if (this.state === 'handshake') this.close(`no OpenFlow handshake within ${this.opts.handshakeTimeoutMs} ms`); }, this.opts.handshakeTimeoutMs);
+    hs.unref();
   }
 
   xid(): number {

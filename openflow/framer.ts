@@ -17,6 +17,12 @@ export class Framer {
     const out: Buffer[] = [];
     let off = 0;
     while (buf.length - off >= OFP_HEADER_SIZE) {
+      const version = buf[off];
+      if (version === 0 || version > 0x06) {
+        this.error = { kind: 'decode_error', code: 'bad_version', message: `byte 0x${version.toString(16)} is not an OpenFlow version: not an OpenFlow peer`, offset: off };
+        this.pending = undefined;
+        return out;
+      }
       const len = buf.readUInt16BE(off + 2);
       if (len < OFP_HEADER_SIZE || len > this.maxMessage) {
         this.error = { kind: 'decode_error', code: 'bad_length', message: `message length field ${len} is impossible`, offset: off };

@@ -1,0 +1,16 @@
+/**
+ * Runs a controller + API in a child process for tests that kill and restart it:
+ *   node --import tsx test/helpers/controller-child.ts POLICY OF_PORT API_PORT [AUDIT_MS]
+ * Prints "READY <of-port> <api-port>" when listening.
+ */
+import { Controller } from '../../controller/controller.js';
+import { buildApp } from '../../controller/api.js';
+
+const [policy, ofPort, apiPort, auditMs] = process.argv.slice(2);
+const ctl = new Controller({ policyPath: policy, listen: { host: '127.0.0.1', port: Number(ofPort) }, auditIntervalMs: Number(auditMs ?? 0), log: (l, m) => console.error(`[${l}] ${m}`) });
+const { port } = await ctl.start();
+const app = await buildApp(ctl, {});
+await app.listen({ host: '127.0.0.1', port: Number(apiPort) });
+const addr = app.server.address() as { port: number };
+console.log(`READY ${port} ${addr.port}`);
+process.on('SIGTERM', () => process.exit(0));

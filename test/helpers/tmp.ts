@@ -1,0 +1,20 @@
+import { cpSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+/** A private copy of an example folder (tests that apply policies rewrite the policy file). */
+export function copyExample(name: string): string {
+  const dir = mkdtempSync(join(tmpdir(), `acl-${name}-`));
+  cpSync(new URL(`../../examples/${name}`, import.meta.url).pathname, dir, { recursive: true });
+  return dir;
+}
+
+export async function waitFor<T>(what: string, fn: () => T | Promise<T>, timeoutMs = 10_000, everyMs = 100): Promise<NonNullable<T>> {
+  const end = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try { const v = await fn(); if (v) return v as NonNullable<T>; } catch (e) { last = e; }
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+}
