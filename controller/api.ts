@@ -67,7 +67,7 @@ export async function buildApp(ctl: Controller, opts: ApiOptions = {}): Promise<
 
   // ---- metrics ----
   const registry = new Registry();
-  collectDefaultMetrics({ register: registry, prefix: 'acl_process_' });
+  collectDefaultMetrics({ register: registry, prefix: 'acl_' });
   new Gauge({ name: 'acl_switches_connected', help: 'Switches connected and known', registers: [registry], collect() { this.set(ctl.switchStatus().filter((s) => s.connected && s.known).length); } });
   new Gauge({ name: 'acl_switches_unknown', help: 'Connected switches not in the topology (held)', registers: [registry], collect() { this.set(ctl.switchStatus().filter((s) => !s.known).length); } });
   new Gauge({ name: 'acl_flows_desired', help: 'Flows in the plan per switch', labelNames: ['switch'], registers: [registry], collect() { for (const s of ctl.switchStatus()) if (s.name) this.set({ switch: s.name }, s.flowsDesired); } });
