@@ -98,7 +98,7 @@ export async function buildApp(ctl: Controller, opts: ApiOptions = {}): Promise<
       send(reply, {
         version: ctl.version, startedAt: ctl.startedAt.toISOString(), policy: ctl.loaded.paths.policy,
         switches: { total: sw.length, connected: sw.filter((s) => s.connected).length, known: sw.filter((s) => s.known).length, inSync: sw.filter((s) => s.connected && s.flowsInstalled === s.flowsDesired && !s.errors.length).length },
-        directory: ctl.directoryStatus, lastChange: ctl.lastChange ?? null, alerts: ctl.alerts.slice(-50), stats: ctl.compiled.stats, packetIns: ctl.packetIns,
+        directory: { ...ctl.directoryStatus, ...(ctl.directorySync ? ctl.directorySync.status() : {}) }, lastChange: ctl.lastChange ?? null, alerts: ctl.alerts.slice(-50), stats: ctl.compiled.stats, packetIns: ctl.packetIns,
       });
     });
     r.get('/switches', async (_req, reply) => send(reply, ctl.switchStatus()));
@@ -161,6 +161,11 @@ export async function buildApp(ctl: Controller, opts: ApiOptions = {}): Promise<
       send(reply, res);
     });
     r.post('/sync', async (_req, reply) => send(reply, await ctl.syncAll()));
+    r.post('/directory/confirm-shrink', async (_req, reply) => {
+      if (!ctl.directorySync) return reply.code(409).send({ error: 'the directory is a file, not synced from LDAP' });
+      const accepted = await ctl.directorySync.confirmShrink();
+      send(reply, { accepted, status: ctl.directorySync.status() });
+    });
   }, { prefix: '/api/v1' });
 
   registerWebConsole(app);

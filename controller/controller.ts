@@ -14,6 +14,7 @@ import { loadPolicy, formatDiagnostic, type LoadedPolicy } from '../compiler/loa
 import { diffAccess, diffPlans, type AccessChange } from '../compiler/query.js';
 import { SwitchSession, type SessionOptions } from './session.js';
 import { installMeter, reconcile, type ReconcileResult } from './reconcile.js';
+import { DirectorySync, LdapDirectorySource } from '../compiler/ldap/index.js';
 
 export interface ControllerOptions {
   readonly policyPath: string;
@@ -70,7 +71,8 @@ export class Controller extends EventEmitter {
   private auditTimer?: NodeJS.Timeout;
   private readonly queues = new Map<string, { running: boolean; again: boolean; waiters: Array<(r: ReconcileResult | undefined) => void> }>();
   private readonly log: NonNullable<ControllerOptions['log']>;
-  directoryStatus: { source: string; lastSuccessAt?: string; entries: number; lastError?: string } = { source: '', entries: 0 };
+  directoryStatus: { source: string; lastSuccessAt?: string; entries: number; lastError?: string; heldShrink?: unknown } = { source: '', entries: 0 };
+  directorySync?: DirectorySync;
 
   constructor(readonly opts: ControllerOptions) {
     super();
@@ -98,12 +100,39 @@ export class Controller extends EventEmitter {
       this.auditTimer = setInterval(() => { for (const dpid of this.sessions.keys()) void this.sync(dpid); }, this.opts.auditIntervalMs);
       this.auditTimer.unref();
     }
+    this.startDirectorySync();
     const port = (this.server.address() as { port: number }).port;
     this.log('info', `listening for OpenFlow switches on ${l.host}:${port}${this.opts.tls ? ' (TLS)' : ''}`);
     return { port };
   }
 
+  /** LDAP directories are polled; a change recompiles and re-syncs only what changed. Errors keep the last snapshot. */
+  private startDirectorySync(): void {
+    const src = this.loaded.directorySource;
+    if (!(src instanceof LdapDirectorySource)) return;
+    this.directorySync = new DirectorySync(src, {
+      intervalMs: src.config.pollIntervalMs,
+      maxShrink: src.config.maxShrink,
+      onSnapshot: async (dir, diff) => {
+        this.log('info', `directory changed: +${diff.usersAdded.length} -${diff.usersRemoved.length} ~${diff.usersChanged.length} users`);
+        await this.setDirectory(dir, 'directory sync');
+      },
+      onError: (e) => {
+        this.directoryStatus = { ...this.directoryStatus, lastError: e.message };
+        this.log('warn', `directory sync failed (keeping the last good snapshot): ${e.message}`);
+        this.event('directory-failed', { error: e.message });
+      },
+      onHeld: (info) => {
+        this.directoryStatus = { ...this.directoryStatus, heldShrink: info };
+        this.log('warn', `directory shrank from ${info.before} to ${info.after} users: held until confirmed (POST /api/v1/directory/confirm-shrink)`);
+        this.event('directory-shrink-held', info);
+      },
+    }, this.loaded.directory);
+    this.directorySync.start();
+  }
+
   async stop(): Promise<void> {
+    this.directorySync?.stop();
     if (this.auditTimer) clearInterval(this.auditTimer);
     for (const s of this.sessions.values()) s.close('controller stopping');
     await new Promise<void>((res) => this.server ? this.server.close(() => res()) : res());

@@ -1,20 +1,24 @@
 /**
- * LDAP directory adapter (contract stub; the LDAP work replaces the bodies).
- * The policy loader calls these for a `directory: { ldap: ... }` block.
+ * LDAP directory adapter. The policy loader calls these for a `directory: { ldap: ... }` block.
  */
 import type { Diagnostic, DirectorySource, SourceLocation } from '../model.js';
+import { readLdapConfig } from './config.js';
+import { LdapDirectorySource } from './source.js';
+
+export { readLdapConfig, escapeFilterValue, parseDuration } from './config.js';
+export type { LdapConfig } from './config.js';
+export { LdapDirectorySource } from './source.js';
+export { DirectorySync } from './sync.js';
+export type { SyncOptions, SyncStatus } from './sync.js';
 
 /** Validates the raw `ldap:` block of a policy. `locate(path)` gives the source location of a key path. */
-export function validateLdapConfig(
-  raw: unknown,
-  locate: (path: readonly (string | number)[]) => SourceLocation | undefined,
-): Diagnostic[] {
-  void raw; void locate;
-  return [];
+export function validateLdapConfig(raw: unknown, locate: (path: readonly (string | number)[]) => SourceLocation | undefined): Diagnostic[] {
+  return readLdapConfig(raw, locate).diagnostics;
 }
 
 /** Creates a directory source for a validated `ldap:` block; relative file paths resolve against baseDir. */
 export function createLdapDirectorySource(raw: unknown, baseDir: string): DirectorySource {
-  void raw; void baseDir;
-  throw new Error('LDAP directories are not implemented yet');
+  const { config, diagnostics } = readLdapConfig(raw, () => undefined);
+  if (!config) throw new Error(diagnostics.map((d) => d.message).join('; '));
+  return new LdapDirectorySource(config, baseDir);
 }
