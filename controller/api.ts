@@ -10,18 +10,39 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 import type { Controller, ControllerEvent } from './controller.js';
 import { accessMatrix, explain, QueryError } from '../compiler/query.js';
 import { flowText, jsonReplacer } from '../compiler/format.js';
-import { readFlows } from './reconcile.js';
+import { diffFlows, readFlows } from './reconcile.js';
 import { formatDiagnostic } from '../compiler/load.js';
 import { registerWebConsole } from './web.js';
 
+export interface ApiToken { readonly name: string; readonly token: string; readonly role: 'admin' | 'read' }
+
 export interface ApiOptions {
-  /** Token for mutations (and reads). Without one, mutations are accepted only from loopback. */
+  /** Token for mutations (and reads). Without any admin token, mutations are accepted only from loopback. */
   readonly adminToken?: string;
-  /** Optional read-only token; when set, reads need it (or the admin token). */
+  /** Optional read-only token; when any read token is set, reads need a token. */
   readonly readToken?: string;
+  /** Named tokens (the name is what the audit log records as "by"). */
+  readonly tokens?: readonly ApiToken[];
+  /** HTTPS for the API (PEM key and certificate). */
+  readonly https?: { readonly key: string | Buffer; readonly cert: string | Buffer };
   /** Append-only JSON-lines audit log of applied changes. */
   readonly auditLog?: string;
   readonly logger?: boolean | object;
+}
+
+/**
+ * A token file: one bare token (named after its role), or lines `NAME TOKEN [admin|read]`; `#` starts a comment.
+ * Throws with file:line for a malformed line.
+ */
+export function parseTokenFile(text: string, defaultRole: 'admin' | 'read' = 'admin', file = 'token file'): ApiToken[] {
+  const lines = text.split(/\r?\n/).map((l, i) => ({ l: l.replace(/#.*/, '').trim(), n: i + 1 })).filter((x) => x.l);
+  if (lines.length === 1 && !/\s/.test(lines[0].l)) return [{ name: defaultRole, token: lines[0].l, role: defaultRole }];
+  return lines.map(({ l, n }) => {
+    const [name, token, role = defaultRole, ...rest] = l.split(/\s+/);
+    if (!token || rest.length || (role !== 'admin' && role !== 'read')) throw new Error(`${file}:${n}:1: expected 'NAME TOKEN [admin|read]'`);
+    if (token.length < 8) throw new Error(`${file}:${n}:1: token for '${name}' is shorter than 8 characters`);
+    return { name, token, role };
+  });
 }
 
 function tokenEquals(a: string, b: string): boolean {
@@ -38,27 +59,48 @@ function bearer(req: FastifyRequest): string | undefined {
 const isLoopback = (ip: string) => ip === '127.0.0.1' || ip === '::1' || ip === '::ffff:127.0.0.1';
 
 export async function buildApp(ctl: Controller, opts: ApiOptions = {}): Promise<FastifyInstance> {
-  const app = Fastify({ logger: opts.logger ?? false, bodyLimit: 4 * 1024 * 1024 });
+  const app = (opts.https
+    ? Fastify({ logger: opts.logger ?? false, bodyLimit: 4 * 1024 * 1024, https: { key: opts.https.key, cert: opts.https.cert } })
+    : Fastify({ logger: opts.logger ?? false, bodyLimit: 4 * 1024 * 1024 })) as unknown as FastifyInstance;
   app.addContentTypeParser(['text/yaml', 'application/yaml', 'text/plain'], { parseAs: 'string' }, (_req, body, done) => done(null, body));
 
   // ---- auth ----
-  const who = (req: FastifyRequest): 'admin' | 'read' | undefined => {
+  const tokens: ApiToken[] = [...(opts.tokens ?? [])];
+  if (opts.adminToken) tokens.push({ name: 'admin', token: opts.adminToken, role: 'admin' });
+  if (opts.readToken) tokens.push({ name: 'read', token: opts.readToken, role: 'read' });
+  const hasAdmin = tokens.some((t) => t.role === 'admin');
+  const hasRead = tokens.some((t) => t.role === 'read');
+  /** Who is asking: a named token, or (only when no admin token is configured) the local machine. */
+  const who = (req: FastifyRequest): { name: string; role: 'admin' | 'read' } | undefined => {
     const t = bearer(req);
-    if (t && opts.adminToken && tokenEquals(t, opts.adminToken)) return 'admin';
-    if (t && opts.readToken && tokenEquals(t, opts.readToken)) return 'read';
-    if (!opts.adminToken && isLoopback(req.ip)) return 'admin';
+    if (t) for (const k of tokens) if (tokenEquals(t, k.token)) return { name: k.name, role: k.role };
+    if (!hasAdmin && isLoopback(req.ip)) return { name: `local:${req.ip}`, role: 'admin' };
     return undefined;
   };
   const requireAdmin = async (req: FastifyRequest, reply: FastifyReply) => {
-    if (who(req) !== 'admin') {
-      reply.code(opts.adminToken ? 401 : 403).send({ error: opts.adminToken ? 'this change needs the admin token (Authorization: Bearer …)' : 'without a configured admin token, changes are accepted only from this machine' });
+    const w = who(req);
+    if (w?.role !== 'admin') {
+      return reply.code(hasAdmin ? (w ? 403 : 401) : 403).send({ error: hasAdmin ? (w ? `token '${w.name}' is read-only; this change needs an admin token` : 'this change needs the admin token (Authorization: Bearer …)') : 'without a configured admin token, changes are accepted only from this machine' });
     }
   };
   const requireRead = async (req: FastifyRequest, reply: FastifyReply) => {
-    if (opts.readToken && !who(req)) reply.code(401).send({ error: 'this API needs a token (Authorization: Bearer …)' });
+    if (hasRead && !who(req)) return reply.code(401).send({ error: 'this API needs a token (Authorization: Bearer …)' });
   };
 
+  // ---- audit log: every applied change (policy, directory, learned binding), one JSON line each ----
+  let auditChain: Promise<void> = Promise.resolve();
+  const audit = (e: ControllerEvent) => {
+    if (!opts.auditLog || !/^(policy-applied|directory-synced|binding-learned)$/.test(e.type)) return;
+    const extra = e.type === 'policy-applied' ? { text: ctl.loaded.policyText } : {};
+    const line = JSON.stringify({ ...e, ...extra, by: e.by ?? (e.type === 'binding-learned' ? 'discovery' : e.type === 'directory-synced' ? 'directory-sync' : 'unknown') }, jsonReplacer) + '\n';
+    const file = opts.auditLog;
+    auditChain = auditChain.then(() => appendFile(file, line)).catch((err) => { app.log.error({ err }, 'cannot write the audit log'); });
+  };
+  ctl.on('event', audit);
+  app.addHook('onClose', async () => { ctl.off('event', audit); await auditChain; });
+
   app.setErrorHandler((err: Error & { statusCode?: number; validation?: unknown }, _req, reply) => {
+    if (reply.sent) return;
     if (err instanceof QueryError) return reply.code(400).send({ error: err.message });
     if (err.validation) return reply.code(400).send({ error: err.message });
     reply.code(err.statusCode && err.statusCode < 500 ? err.statusCode : 500).send({ error: err.message });
@@ -102,13 +144,18 @@ export async function buildApp(ctl: Controller, opts: ApiOptions = {}): Promise<
       });
     });
     r.get('/switches', async (_req, reply) => send(reply, ctl.switchStatus()));
-    r.get<{ Params: { dpid: string } }>('/switches/:dpid/flows', async (req, reply) => {
+    r.get<{ Params: { dpid: string } }>('/switches/:dpid/flows', { schema: { params: { type: 'object', required: ['dpid'], properties: { dpid: { type: 'string', minLength: 1, maxLength: 64 } } } } }, async (req, reply) => {
       const want = req.params.dpid.toLowerCase();
       const plan = ctl.compiled.plan.switches.find((s) => s.name === req.params.dpid || s.dpid === parseDpid(want));
       if (!plan) return reply.code(404).send({ error: `no switch '${req.params.dpid}' in the topology` });
       const session = ctl.sessions.get(`0x${plan.dpid.toString(16).padStart(16, '0')}`);
-      const installed = session ? (await readFlows(session)).map((f) => flowText({ ...f, origin: '' })) : null;
-      send(reply, { switch: plan.name, dpid: plan.dpid, connected: !!session, desired: plan.flows.map((f) => ({ text: flowText(f), origin: f.origin })), installed });
+      const raw = session && session.state === 'ready' ? await readFlows(session) : null;
+      const installed = raw ? raw.map((f) => flowText({ ...f, origin: '' })) : null;
+      const d = raw ? diffFlows(plan.flows, raw) : null;
+      send(reply, {
+        switch: plan.name, dpid: plan.dpid, connected: !!session, desired: plan.flows.map((f) => ({ text: flowText(f), origin: f.origin })), installed,
+        diff: d ? { inSync: !d.add.length && !d.change.length && !d.remove.length, missing: d.add.map((f) => flowText(f)), differing: d.change.map((f) => flowText(f)), extra: d.remove.map((f) => flowText({ ...f, origin: '' })), unchanged: d.unchanged } : null,
+      });
     });
     r.get('/policy', async (_req, reply) => send(reply, { version: ctl.version, path: ctl.loaded.paths.policy, text: ctl.loaded.policyText, lastChange: ctl.lastChange ?? null }));
     r.get('/policy/history', async (_req, reply) => {
@@ -144,20 +191,19 @@ export async function buildApp(ctl: Controller, opts: ApiOptions = {}): Promise<
   // ---- mutations ----
   app.register(async (r) => {
     r.addHook('preHandler', requireAdmin);
-    r.post<{ Querystring: { dryRun?: string }; Body: string | { text?: string } }>('/policy', async (req, reply) => {
+    r.post<{ Querystring: { dryRun?: boolean }; Body: string | { text?: string } }>('/policy', {
+      schema: {
+        querystring: { type: 'object', additionalProperties: false, properties: { dryRun: { type: 'boolean' } } },
+        body: { anyOf: [{ type: 'string', minLength: 1 }, { type: 'object', required: ['text'], additionalProperties: false, properties: { text: { type: 'string', minLength: 1 } } }] },
+      },
+    }, async (req, reply) => {
       const text = typeof req.body === 'string' ? req.body : req.body?.text;
       if (typeof text !== 'string' || !text.trim()) return reply.code(400).send({ error: 'send the policy YAML as the body (text/yaml) or as {"text": "..."}' });
-      const dryRun = req.query.dryRun === 'true' || req.query.dryRun === '1';
+      const dryRun = req.query.dryRun === true;
       const t0 = performance.now();
-      const by = bearer(req) && opts.adminToken ? 'admin-token' : `local:${req.ip}`;
-      const res = await ctl.applyPolicy(text, { dryRun, by });
+      const res = await ctl.applyPolicy(text, { dryRun, by: who(req)?.name ?? 'unknown' });
       if (!res.ok) return send(reply.code(422), { ...res, errors: res.diagnostics.map(formatDiagnostic) });
-      if (!dryRun) {
-        applyLatency.observe((performance.now() - t0) / 1000);
-        if (opts.auditLog) {
-          await appendFile(opts.auditLog, JSON.stringify({ at: new Date().toISOString(), by, version: res.version, access: res.access, flows: res.flows, text }, jsonReplacer) + '\n');
-        }
-      }
+      if (!dryRun) applyLatency.observe((performance.now() - t0) / 1000);
       send(reply, res);
     });
     r.post('/sync', async (_req, reply) => send(reply, await ctl.syncAll()));

@@ -26,6 +26,8 @@ export interface ControllerOptions {
   readonly useBundles?: boolean;
   readonly discoveryPps?: number;
   readonly log?: (level: 'info' | 'warn' | 'error', msg: string, data?: Record<string, unknown>) => void;
+  /** JSON file keeping learned host bindings across restarts (so a restart changes no flows). */
+  readonly stateFile?: string;
 }
 
 export interface SwitchStatus {
@@ -82,6 +84,14 @@ export class Controller extends EventEmitter {
 
   /** Loads and compiles the policy; throws with every diagnostic when it is invalid (nothing starts). */
   async load(): Promise<void> {
+    if (this.opts.stateFile) {
+      try {
+        const st = JSON.parse(await readFile(this.opts.stateFile, 'utf8')) as { bindings?: Binding[] };
+        for (const b of st.bindings ?? []) if (b && typeof b.mac === 'string' && typeof b.switch === 'string' && Number.isInteger(b.port)) this.bindings.set(b.mac, { ...b, learned: true });
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'ENOENT') this.log('warn', `ignoring unreadable state file ${this.opts.stateFile}: ${(e as Error).message}`);
+      }
+    }
     const r = await loadPolicy(this.opts.policyPath);
     if (!r.ok) throw new Error(r.diagnostics.map(formatDiagnostic).join('\n'));
     this.loaded = r.value;
@@ -228,8 +238,17 @@ export class Controller extends EventEmitter {
   }
 
   /** Validates and compiles a new policy text; unless dryRun, writes it (atomically) and applies it everywhere. */
-  async applyPolicy(text: string, opts: { dryRun?: boolean; by?: string } = {}): Promise<ApplyResult> {
-    const r = await loadPolicy(this.opts.policyPath, { policyText: text, directory: this.loaded.policy.directory.kind === 'ldap' ? this.loaded.directory : undefined });
+  applyPolicy(text: string, opts: { dryRun?: boolean; by?: string } = {}): Promise<ApplyResult> {
+    // One change at a time: each compiles against the plan the previous one left.
+    const run = this.applyChain.then(() => this.applyPolicyNow(text, opts));
+    this.applyChain = run.then(() => undefined, () => undefined);
+    return run;
+  }
+  private applyChain: Promise<void> = Promise.resolve();
+
+  private async applyPolicyNow(text: string, opts: { dryRun?: boolean; by?: string }): Promise<ApplyResult> {
+    // An LDAP directory keeps its latest synced snapshot (not the one from start-up); a file directory is re-read.
+    const r = await loadPolicy(this.opts.policyPath, { policyText: text, directory: this.loaded.policy.directory.kind === 'ldap' ? this.compiled.input.directory : undefined });
     if (!r.ok) return { ok: false, diagnostics: r.diagnostics, dryRun: !!opts.dryRun, access: [], flows: [] };
     const next = recompile(this.compiled, { policy: r.value.policy, directory: r.value.directory, topology: r.value.topology });
     const access = diffAccess(this.compiled, next);
@@ -305,8 +324,20 @@ export class Controller extends EventEmitter {
     const b: Binding = { mac, ip: expectIp ?? ip, switch: plan.name, port: inPort, learned: true };
     this.bindings.set(mac, b);
     this.event('binding-learned', { ...b, owner: user!.id });
+    void this.saveState();
     this.compiled = recompile(this.compiled, { bindings: [...this.bindings.values()] });
     void this.syncAll();
+  }
+
+  private async saveState(): Promise<void> {
+    if (!this.opts.stateFile) return;
+    const tmp = `${this.opts.stateFile}.tmp-${process.pid}`;
+    try {
+      await writeFile(tmp, JSON.stringify({ bindings: [...this.bindings.values()] }, null, 2));
+      await rename(tmp, this.opts.stateFile);
+    } catch (e) {
+      this.log('warn', `cannot save state to ${this.opts.stateFile}: ${(e as Error).message}`);
+    }
   }
 
   switchStatus(): SwitchStatus[] {

@@ -1,4 +1,4 @@
-/** Serves the web console's static files (controller/web/public) at `/`. No directory traversal, fixed types. */
+/** Serves the web console's static files (controller/web/dist, else controller/web/public) at `/` and `/ui/*`. No directory traversal, fixed types. */
 import type { FastifyInstance } from 'fastify';
 import { existsSync, readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
@@ -17,7 +17,13 @@ export function packageRoot(): string {
   return process.cwd();
 }
 
-export function registerWebConsole(app: FastifyInstance, root = join(packageRoot(), 'controller', 'web', 'public')): void {
+/** The web console's build output (controller/web/dist) if there is one, else its plain static files (controller/web/public). */
+export function webRoot(): string {
+  const base = join(packageRoot(), 'controller', 'web');
+  return existsSync(join(base, 'dist', 'index.html')) ? join(base, 'dist') : join(base, 'public');
+}
+
+export function registerWebConsole(app: FastifyInstance, root = webRoot()): void {
   const serve = async (rel: string) => {
     const file = normalize(join(root, rel));
     if (!file.startsWith(root + sep)) return undefined;
@@ -28,9 +34,12 @@ export function registerWebConsole(app: FastifyInstance, root = join(packageRoot
     if (!f) return reply.code(404).send({ error: 'web console files not found' });
     reply.type(f.type).header('cache-control', 'no-cache').send(f.body);
   });
-  app.get<{ Params: { '*': string } }>('/ui/*', async (req, reply) => {
+  const file = async (req: { params: { '*': string } }, reply: import('fastify').FastifyReply) => {
     const f = await serve(req.params['*']);
     if (!f) return reply.code(404).send({ error: 'not found' });
     reply.type(f.type).header('cache-control', 'no-cache').send(f.body);
-  });
+  };
+  app.get<{ Params: { '*': string } }>('/ui/*', file);
+  // Any other GET (e.g. /assets/app.js from a bundler build) is a console file; API routes are matched first.
+  app.get<{ Params: { '*': string } }>('/*', file);
 }
