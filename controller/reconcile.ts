@@ -116,12 +116,17 @@ export async function reconcile(s: SwitchSession, plan: SwitchPlan, opts: Reconc
   const installed = opts.installed ?? await readFlows(s, opts.exclusive);
   const d = diffFlows(plan.flows, installed);
   const msgs: Array<MessageOf<'flow_mod'>> = [];
-  // Order for non-atomic application: tighten first (drops and denies, higher priority), then loosen, deletes last.
-  const byRisk = (a: PlannedFlow, b: PlannedFlow) => (a.instructions.length === 0 ? 0 : 1) - (b.instructions.length === 0 ? 0 : 1) || b.priority - a.priority;
-  for (const f of [...d.add, ...d.change].sort(byRisk)) msgs.push({ ...toFlowMod(f, s.xid()) });
-  for (const f of d.remove) {
-    msgs.push(flowMod({ xid: s.xid(), command: 'delete_strict', tableId: f.tableId, priority: f.priority, match: f.match, cookie: f.cookie, cookieMask: opts.exclusive ? 0n : 0xffffffffffffffffn }));
-  }
+  // Order for non-atomic application, so that no packet meets a state that allows more than the old or the new
+  // policy: (1) add the new drops, (2) delete the old permits, (3) add the new permits, (4) delete the old drops.
+  // Within a step, higher priority first. In a bundle the order does not matter (the commit is atomic).
+  const isDrop = (f: { instructions: readonly Instruction[] }) => f.instructions.length === 0;
+  const byPrio = (a: { priority: number }, b: { priority: number }) => b.priority - a.priority;
+  const upserts = [...d.add, ...d.change];
+  const del = (f: FlowLike) => flowMod({ xid: s.xid(), command: 'delete_strict', tableId: f.tableId, priority: f.priority, match: f.match, cookie: f.cookie, cookieMask: opts.exclusive ? 0n : 0xffffffffffffffffn });
+  for (const f of upserts.filter(isDrop).sort(byPrio)) msgs.push(toFlowMod(f, s.xid()));
+  for (const f of d.remove.filter((x) => !isDrop(x)).sort(byPrio)) msgs.push(del(f));
+  for (const f of upserts.filter((x) => !isDrop(x)).sort(byPrio)) msgs.push(toFlowMod(f, s.xid()));
+  for (const f of d.remove.filter(isDrop).sort(byPrio)) msgs.push(del(f));
   const errors: string[] = [];
   let atomic = false;
   let bundleUnsupported = false;

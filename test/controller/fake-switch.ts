@@ -1,0 +1,109 @@
+/**
+ * A small in-memory OpenFlow 1.3 switch for unit tests (no OVS): handshake, echo, flow table with add/delete_strict,
+ * ONF bundles (or refusing them), flow stats filtered by cookie, barrier, and hooks to refuse chosen flow mods.
+ * Records every flow mod in the order it was applied, so tests can check ordering and "zero changes".
+ */
+import { connect, type Socket } from 'node:net';
+import type { FlowStats, MessageOf, OfpMessage } from '../../openflow/index.js';
+import { Framer, decode, encode } from '../../openflow/index.js';
+import { flowKey } from '../../controller/reconcile.js';
+
+export interface FakeSwitchOptions {
+  dpid: bigint;
+  /** Refuse ONF bundles with OFPET_BAD_REQUEST/BAD_EXPERIMENTER (like a switch without the extension). */
+  noBundles?: boolean;
+  /** Return an error (FLOW_MOD_FAILED/EPERM) for flow mods this predicate selects. */
+  refuse?: (fm: MessageOf<'flow_mod'>) => boolean;
+  /** Do not answer echo requests (a hung switch). */
+  silent?: boolean;
+}
+
+export class FakeSwitch {
+  readonly flows = new Map<string, FlowStats>();
+  /** Every flow mod as applied (bundled ones at commit time). */
+  readonly applied: Array<MessageOf<'flow_mod'>> = [];
+  readonly received: OfpMessage[] = [];
+  meters = 0;
+  private readonly bundles = new Map<number, Array<MessageOf<'flow_mod'>>>();
+  private sock!: Socket;
+  private readonly framer = new Framer();
+  closed = false;
+
+  constructor(readonly opts: FakeSwitchOptions) {}
+
+  connect(port: number): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.sock = connect(port, '127.0.0.1', () => resolve());
+      this.sock.on('error', reject);
+      this.sock.on('close', () => { this.closed = true; });
+      this.sock.on('data', (d) => { for (const f of this.framer.push(d)) { const r = decode(f); if (r.ok) this.onMessage(r.message); } });
+    });
+  }
+
+  send(m: OfpMessage): void { if (!this.closed) this.sock.write(encode(m)); }
+  raw(b: Buffer): void { if (!this.closed) this.sock.write(b); }
+  close(): void { this.sock?.destroy(); }
+
+  addForeign(f: Omit<FlowStats, 'durationSec' | 'durationNsec' | 'packetCount' | 'byteCount' | 'idleTimeout' | 'hardTimeout' | 'flags'>): void {
+    this.flows.set(flowKey(f), { durationSec: 0, durationNsec: 0, packetCount: 0n, byteCount: 0n, idleTimeout: 0, hardTimeout: 0, flags: {}, ...f });
+  }
+
+  private err(xid: number, errType: number, code: number): void {
+    this.send({ type: 'error', xid, errType, code, data: Buffer.alloc(0) });
+  }
+
+  private apply(fm: MessageOf<'flow_mod'>): boolean {
+    if (this.opts.refuse?.(fm)) { this.err(fm.xid, 5, 4); return false; }
+    this.applied.push(fm);
+    const k = flowKey(fm);
+    if (fm.command === 'add') {
+      this.flows.set(k, { tableId: fm.tableId, durationSec: 0, durationNsec: 0, priority: fm.priority, idleTimeout: 0, hardTimeout: 0, flags: {}, cookie: fm.cookie, packetCount: 0n, byteCount: 0n, match: fm.match, instructions: fm.instructions });
+    } else if (fm.command === 'delete_strict') {
+      const have = this.flows.get(k);
+      if (have && (have.cookie & fm.cookieMask) === (fm.cookie & fm.cookieMask)) this.flows.delete(k);
+    }
+    return true;
+  }
+
+  private onMessage(m: OfpMessage): void {
+    this.received.push(m);
+    switch (m.type) {
+      case 'hello': this.send({ type: 'hello', xid: m.xid, versions: [4] }); return;
+      case 'echo_request': if (!this.opts.silent) this.send({ type: 'echo_reply', xid: m.xid, data: m.data }); return;
+      case 'features_request':
+        this.send({ type: 'features_reply', xid: m.xid, datapathId: this.opts.dpid, nBuffers: 0, nTables: 254, auxiliaryId: 0, capabilities: 0 });
+        return;
+      case 'multipart_request':
+        if (m.body.kind === 'port_desc') {
+          this.send({ type: 'multipart_reply', xid: m.xid, flags: 0, body: { kind: 'port_desc', ports: [1, 2, 3].map((p) => ({ portNo: p, hwAddr: `02:00:00:00:00:0${p}`, name: `p${p}`, config: 0, state: 0, curr: 0, advertised: 0, supported: 0, peer: 0, currSpeed: 0, maxSpeed: 0 })) } });
+        } else if (m.body.kind === 'flow') {
+          const { cookie, cookieMask } = m.body;
+          const flows = [...this.flows.values()].filter((f) => (f.cookie & cookieMask) === (cookie & cookieMask));
+          // split into several replies with the MORE flag, like a real switch
+          for (let i = 0; i < Math.max(1, flows.length); i += 100) {
+            const more = i + 100 < flows.length;
+            this.send({ type: 'multipart_reply', xid: m.xid, flags: more ? 1 : 0, body: { kind: 'flow', flows: flows.slice(i, i + 100) } });
+          }
+        }
+        return;
+      case 'meter_mod': this.meters++; if (this.meters > 1) this.err(m.xid, 12, 1); return;
+      case 'flow_mod': this.apply(m); return;
+      case 'bundle_control':
+        if (this.opts.noBundles) { this.err(m.xid, 1, 3); return; }
+        if (m.ctrlType === 'open_request') { this.bundles.set(m.bundleId, []); this.send({ ...m, ctrlType: 'open_reply' }); }
+        else if (m.ctrlType === 'commit_request') {
+          const mods = this.bundles.get(m.bundleId) ?? [];
+          this.bundles.delete(m.bundleId);
+          if (mods.some((fm) => this.opts.refuse?.(fm))) { for (const fm of mods) if (this.opts.refuse?.(fm)) this.err(fm.xid, 5, 4); this.err(m.xid, 5, 0); return; }
+          for (const fm of mods) this.apply(fm);
+          this.send({ ...m, ctrlType: 'commit_reply' });
+        } else if (m.ctrlType === 'discard_request') { this.bundles.delete(m.bundleId); this.send({ ...m, ctrlType: 'discard_reply' }); }
+        return;
+      case 'bundle_add':
+        if (m.message.type === 'flow_mod') this.bundles.get(m.bundleId)?.push(m.message);
+        return;
+      case 'barrier_request': this.send({ type: 'barrier_reply', xid: m.xid }); return;
+      default: return;
+    }
+  }
+}
