@@ -75,6 +75,8 @@ export class Controller extends EventEmitter {
   private readonly log: NonNullable<ControllerOptions['log']>;
   directoryStatus: { source: string; lastSuccessAt?: string; entries: number; lastError?: string; heldShrink?: unknown } = { source: '', entries: 0 };
   directorySync?: DirectorySync;
+  private savedIds?: { classIds: Map<string, number>; dstClassIds: Map<string, number> };
+  private stateWrites = 0;
 
   constructor(readonly opts: ControllerOptions) {
     super();
@@ -86,8 +88,9 @@ export class Controller extends EventEmitter {
   async load(): Promise<void> {
     if (this.opts.stateFile) {
       try {
-        const st = JSON.parse(await readFile(this.opts.stateFile, 'utf8')) as { bindings?: Binding[] };
+        const st = JSON.parse(await readFile(this.opts.stateFile, 'utf8')) as { bindings?: Binding[]; classIds?: Array<[string, number]>; dstClassIds?: Array<[string, number]> };
         for (const b of st.bindings ?? []) if (b && typeof b.mac === 'string' && typeof b.switch === 'string' && Number.isInteger(b.port)) this.bindings.set(b.mac, { ...b, learned: true });
+        if (Array.isArray(st.classIds) && Array.isArray(st.dstClassIds)) this.savedIds = { classIds: new Map(st.classIds), dstClassIds: new Map(st.dstClassIds) };
       } catch (e) {
         if ((e as NodeJS.ErrnoException).code !== 'ENOENT') this.log('warn', `ignoring unreadable state file ${this.opts.stateFile}: ${(e as Error).message}`);
       }
@@ -95,8 +98,10 @@ export class Controller extends EventEmitter {
     const r = await loadPolicy(this.opts.policyPath);
     if (!r.ok) throw new Error(r.diagnostics.map(formatDiagnostic).join('\n'));
     this.loaded = r.value;
-    this.compiled = compile({ ...r.value, bindings: [...this.bindings.values()] });
+    // Class ids from the last run keep every unchanged flow identical, so a restart sends no flow mods.
+    this.compiled = compile({ ...r.value, bindings: [...this.bindings.values()] }, { previous: this.savedIds });
     this.version = 1;
+    void this.saveState();
     this.directoryStatus = { source: r.value.directorySource.description, lastSuccessAt: new Date().toISOString(), entries: r.value.directory.users.length };
   }
 
@@ -263,6 +268,7 @@ export class Controller extends EventEmitter {
     const summary = `${access.filter((a) => a.change === 'gain').length} gained, ${access.filter((a) => a.change === 'lose').length} lost; flows ${flows.map((f) => `${f.switch} +${f.added}/-${f.removed}`).join(' ')}`;
     this.lastChange = { at: new Date().toISOString(), by: opts.by ?? 'unknown', version: this.version, summary };
     this.event('policy-applied', { version: this.version, by: opts.by, summary, access, flows });
+    void this.saveState();
     const results = await this.syncAll();
     return { ok: true, diagnostics: r.warnings, dryRun: false, access, flows, version: this.version, results };
   }
@@ -274,6 +280,7 @@ export class Controller extends EventEmitter {
     this.compiled = next;
     this.directoryStatus = { ...this.directoryStatus, lastSuccessAt: new Date().toISOString(), entries: directory.users.length, lastError: undefined };
     this.event('directory-synced', { reason, users: directory.users.length, access });
+    void this.saveState();
     await this.syncAll();
     return access;
   }
@@ -331,9 +338,9 @@ export class Controller extends EventEmitter {
 
   private async saveState(): Promise<void> {
     if (!this.opts.stateFile) return;
-    const tmp = `${this.opts.stateFile}.tmp-${process.pid}`;
+    const tmp = `${this.opts.stateFile}.tmp-${process.pid}-${++this.stateWrites}`;
     try {
-      await writeFile(tmp, JSON.stringify({ bindings: [...this.bindings.values()] }, null, 2));
+      await writeFile(tmp, JSON.stringify({ bindings: [...this.bindings.values()], classIds: [...this.compiled.classIds], dstClassIds: [...this.compiled.dstClassIds] }, null, 2));
       await rename(tmp, this.opts.stateFile);
     } catch (e) {
       this.log('warn', `cannot save state to ${this.opts.stateFile}: ${(e as Error).message}`);

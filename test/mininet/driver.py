@@ -1,0 +1,224 @@
+#!/usr/bin/python3
+"""
+Mininet driver for sdn-acl end-to-end tests (run with Debian's /usr/bin/python3, as root).
+
+  /usr/bin/python3 test/mininet/driver.py NETWORK.json
+
+NETWORK.json (written by the Node side from the example's topology and directory):
+  {"controller": {"ip": "127.0.0.1", "port": 6653}, "failMode": "secure",
+   "switches": [{"name": "edge1", "dpid": "0000000000000001"}],
+   "links": [{"a": "edge1", "aPort": 10, "b": "core", "bPort": 1}],
+   "hosts": [{"name": "alice", "mac": "02:..", "ip": "10.0.1.1", "switch": "edge1", "port": 1}],
+   "listen": {"tcp": [22, 80], "udp": [53]}}
+
+Then reads one JSON command per line on stdin and answers one JSON line on stdout:
+  {"op": "probes", "probes": [{"from": "alice", "to": "10.0.2.10", "service": "tcp/5432"}, ...]}
+      -> {"ok": true, "results": [true, false, ...]}     (all probes run in parallel, each bounded by a timeout)
+  {"op": "warmup"}                                   -> every host sends ARP/ping once (host discovery)
+  {"op": "spoof", "host": "carl", "mac": "..", "ip": ".."}   -> change a host's MAC and/or add an IP
+  {"op": "unspoof", "host": "carl"}                 -> restore
+  {"op": "stop"}                                     -> net.stop(), then exit
+It stops the same way on EOF or SIGTERM, and removes only what it created (net.stop()).
+"""
+import json
+import os
+import signal
+import sys
+import time
+
+from mininet.net import Mininet
+from mininet.node import OVSSwitch, RemoteController
+from mininet.log import setLogLevel
+
+PROBE = r'''
+import socket, sys
+proto, ip, port, timeout = sys.argv[1], sys.argv[2], int(sys.argv[3]), float(sys.argv[4])
+src = sys.argv[5] if len(sys.argv) > 5 and sys.argv[5] else None
+ok = False
+try:
+    if proto == "tcp":
+        s = socket.create_connection((ip, port), timeout=timeout, source_address=(src, 0) if src else None)
+        s.sendall(b"hi\n"); s.settimeout(timeout); ok = s.recv(16).startswith(b"hi"); s.close()
+    elif proto == "udp":
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.settimeout(timeout)
+        if src: s.bind((src, 0))
+        s.sendto(b"hi", (ip, port)); data, _ = s.recvfrom(16); ok = data == b"hi"
+except Exception:
+    ok = False
+print("OK" if ok else "FAIL")
+'''
+
+SERVE = r'''
+import socket, sys, threading
+tcp = [int(p) for p in sys.argv[1].split(",") if p]
+udp = [int(p) for p in sys.argv[2].split(",") if p]
+def tcp_loop(port):
+    s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind(("0.0.0.0", port)); s.listen(64)
+    while True:
+        c, _ = s.accept()
+        def echo(c):
+            try:
+                c.settimeout(5); d = c.recv(64); c.sendall(d); c.close()
+            except Exception: pass
+        threading.Thread(target=echo, args=(c,), daemon=True).start()
+def udp_loop(port):
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("0.0.0.0", port))
+    while True:
+        d, a = s.recvfrom(64); s.sendto(d, a)
+for p in tcp: threading.Thread(target=tcp_loop, args=(p,), daemon=True).start()
+for p in udp: threading.Thread(target=udp_loop, args=(p,), daemon=True).start()
+print("SERVING", flush=True)
+threading.Event().wait()
+'''
+
+
+def reply(obj):
+    sys.stdout.write(json.dumps(obj) + "\n")
+    sys.stdout.flush()
+
+
+class Harness:
+    def __init__(self, spec):
+        self.spec = spec
+        self.net = None
+        self.servers = []
+        self.saved = {}
+
+    def start(self):
+        spec = self.spec
+        net = Mininet(controller=None, switch=OVSSwitch, build=False, autoSetMacs=False, autoStaticArp=False)
+        c = spec["controller"]
+        net.addController("c0", controller=RemoteController, ip=c["ip"], port=c["port"])
+        for s in spec["switches"]:
+            net.addSwitch(s["name"], dpid=s["dpid"], datapath="user", protocols="OpenFlow13", failMode=spec.get("failMode", "secure"))
+        for h in spec["hosts"]:
+            net.addHost(h["name"], ip=h["ip"] + "/16", mac=h["mac"])
+        for h in spec["hosts"]:
+            net.addLink(h["name"], h["switch"], port2=h["port"])
+        for l in spec["links"]:
+            net.addLink(l["a"], l["b"], port1=l["aPort"], port2=l["bPort"])
+        self.net = net
+        net.build()
+        net.start()
+        for h in net.hosts:
+            for intf in h.intfList():
+                h.cmd("ethtool -K %s tx off >/dev/null 2>&1" % intf.name)
+        tcp = ",".join(str(p) for p in spec["listen"].get("tcp", []))
+        udp = ",".join(str(p) for p in spec["listen"].get("udp", []))
+        for h in net.hosts:
+            p = h.popen(["/usr/bin/python3", "-c", SERVE, tcp, udp], stdout=open(os.devnull, "w"), stderr=open(os.devnull, "w"))
+            self.servers.append(p)
+
+    def host(self, name):
+        h = self.net.get(name)
+        if h is None:
+            raise ValueError("no host %s" % name)
+        return h
+
+    def probes(self, probes, timeout):
+        procs = []
+        for p in probes:
+            h = self.host(p["from"])
+            svc = p["service"]
+            if svc == "icmp":
+                cmd = ["ping", "-c", "1", "-W", str(max(1, int(round(timeout))))] + (["-I", p["src"]] if p.get("src") else []) + [p["to"]]
+            else:
+                proto, port = svc.split("/")
+                cmd = ["/usr/bin/python3", "-c", PROBE, proto, p["to"], port, str(timeout), p.get("src") or ""]
+            procs.append((svc, h.popen(cmd, stdout=-1, stderr=-1)))
+        results = []
+        for svc, pr in procs:
+            try:
+                out, _ = pr.communicate(timeout=timeout + 5)
+            except Exception:
+                pr.kill()
+                out = b""
+            out = out.decode("utf8", "replace")
+            results.append(pr.returncode == 0 if svc == "icmp" else out.strip().endswith("OK"))
+        return results
+
+    def warmup(self):
+        procs = []
+        for h in self.net.hosts:
+            # a gratuitous ARP / ping to a non-existent neighbour makes every host send a first packet
+            procs.append(h.popen(["ping", "-c", "1", "-W", "1", "10.0.255.254"], stdout=-1, stderr=-1))
+        for p in procs:
+            p.communicate()
+
+    def spoof(self, name, mac=None, ip=None):
+        h = self.host(name)
+        intf = h.defaultIntf()
+        self.saved.setdefault(name, {"mac": intf.MAC(), "ips": []})
+        if mac:
+            h.cmd("ip link set dev %s address %s" % (intf.name, mac))
+        if ip:
+            h.cmd("ip addr add %s/16 dev %s" % (ip, intf.name))
+            self.saved[name]["ips"].append(ip)
+
+    def unspoof(self, name):
+        s = self.saved.pop(name, None)
+        if not s:
+            return
+        h = self.host(name)
+        intf = h.defaultIntf()
+        h.cmd("ip link set dev %s address %s" % (intf.name, s["mac"]))
+        for ip in s["ips"]:
+            h.cmd("ip addr del %s/16 dev %s" % (ip, intf.name))
+
+    def stop(self):
+        for p in self.servers:
+            try:
+                p.kill()
+                p.wait()
+            except Exception:
+                pass
+        self.servers = []
+        if self.net is not None:
+            self.net.stop()
+            self.net = None
+
+
+def main():
+    setLogLevel("error")
+    spec = json.load(open(sys.argv[1]))
+    harness = Harness(spec)
+
+    def on_term(*_):
+        harness.stop()
+        sys.exit(0)
+
+    signal.signal(signal.SIGTERM, on_term)
+    try:
+        harness.start()
+        reply({"ok": True, "ready": True, "hosts": [h.name for h in harness.net.hosts]})
+        for line in sys.stdin:
+            line = line.strip()
+            if not line:
+                continue
+            try:
+                cmd = json.loads(line)
+                op = cmd.get("op")
+                if op == "probes":
+                    reply({"ok": True, "results": harness.probes(cmd["probes"], float(cmd.get("timeout", 1.5)))})
+                elif op == "warmup":
+                    harness.warmup()
+                    reply({"ok": True})
+                elif op == "spoof":
+                    harness.spoof(cmd["host"], cmd.get("mac"), cmd.get("ip"))
+                    reply({"ok": True})
+                elif op == "unspoof":
+                    harness.unspoof(cmd["host"])
+                    reply({"ok": True})
+                elif op == "stop":
+                    break
+                else:
+                    reply({"ok": False, "error": "unknown op %s" % op})
+            except Exception as e:  # a bad command never kills the network silently
+                reply({"ok": False, "error": str(e)})
+    finally:
+        harness.stop()
+        reply({"ok": True, "stopped": True})
+
+
+if __name__ == "__main__":
+    main()

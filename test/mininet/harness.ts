@@ -1,0 +1,113 @@
+/**
+ * Node side of the Mininet harness: turns an example (topology + directory + lab placement) into the driver's
+ * network description, runs test/mininet/driver.py with Debian's /usr/bin/python3, and talks JSON lines to it.
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { readFileSync, writeFileSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { parse } from 'yaml';
+import type { LoadedPolicy } from '../../compiler/load.js';
+
+export const haveMininet = () => process.getuid?.() === 0 && spawnSync('/usr/bin/python3', ['-c', 'import mininet.net']).status === 0;
+
+export interface LabHost { name: string; kind: 'user' | 'server'; id: string; mac: string; ip: string; switch: string; port: number }
+export interface Probe { from: string; to: string; service: string; /** source address to send from (spoofing tests) */ src?: string }
+
+/** Mininet interface names must stay under 16 characters: servers get short host names. */
+export function hostName(kind: 'user' | 'server', id: string): string {
+  return kind === 'user' ? id.slice(0, 10) : id.split('-')[0].slice(0, 10);
+}
+
+export function labHosts(loaded: LoadedPolicy): LabHost[] {
+  const labFile = join(dirname(loaded.paths.policy), 'lab.yaml');
+  let unlisted: Array<{ user: string; switch: string; port: number }> = [];
+  try { unlisted = (parse(readFileSync(labFile, 'utf8')) ?? {}).unlisted ?? []; } catch { /* no lab file */ }
+  const out: LabHost[] = [];
+  for (const u of loaded.directory.users) for (const d of u.devices) {
+    if (!d.ip) continue;
+    const b = loaded.topology.hosts.find((h) => h.mac === d.mac) ?? unlisted.find((x) => x.user === u.id);
+    if (b) out.push({ name: hostName('user', u.id), kind: 'user', id: u.id, mac: d.mac, ip: d.ip, switch: b.switch, port: b.port });
+  }
+  for (const s of loaded.topology.servers) out.push({ name: hostName('server', s.name), kind: 'server', id: s.name, mac: s.mac, ip: s.ip, switch: s.switch, port: s.port });
+  return out;
+}
+
+export class MininetLab {
+  private child?: ChildProcess;
+  private lines: string[] = [];
+  private waiters: Array<(l: string) => void> = [];
+  stderr = '';
+  hosts: LabHost[] = [];
+
+  async start(loaded: LoadedPolicy, controllerPort: number, opts: { failMode?: 'secure' | 'standalone' } = {}): Promise<void> {
+    this.hosts = labHosts(loaded);
+    const tcp = new Set<number>([22, 80]);
+    const udp = new Set<number>([53]);
+    for (const r of loaded.policy.resources) for (const s of r.services) {
+      if (s.proto === 'tcp' && s.from !== undefined && s.to === s.from) tcp.add(s.from);
+      if (s.proto === 'udp' && s.from !== undefined && s.to === s.from) udp.add(s.from);
+    }
+    const spec = {
+      controller: { ip: '127.0.0.1', port: controllerPort },
+      failMode: opts.failMode ?? 'secure',
+      switches: loaded.topology.switches.map((s) => ({ name: s.name, dpid: s.dpid.toString(16).padStart(16, '0') })),
+      links: loaded.topology.links.map((l) => ({ a: l.a.switch, aPort: l.a.port, b: l.b.switch, bPort: l.b.port })),
+      hosts: this.hosts.map(({ name, mac, ip, switch: sw, port }) => ({ name, mac, ip, switch: sw, port })),
+      listen: { tcp: [...tcp].sort((a, b) => a - b), udp: [...udp] },
+    };
+    const file = join(mkdtempSync(join(tmpdir(), 'acl-mn-')), 'network.json');
+    writeFileSync(file, JSON.stringify(spec, null, 2));
+    this.child = spawn('/usr/bin/python3', [new URL('./driver.py', import.meta.url).pathname, file], { stdio: ['pipe', 'pipe', 'pipe'] });
+    this.child.stderr!.on('data', (d) => { this.stderr = (this.stderr + d).slice(-20_000); });
+    createInterface({ input: this.child.stdout! }).on('line', (l) => {
+      const w = this.waiters.shift();
+      if (w) w(l); else this.lines.push(l);
+    });
+    const ready = JSON.parse(await this.next(120_000));
+    if (!ready.ready) throw new Error(`mininet driver failed: ${JSON.stringify(ready)} ${this.stderr}`);
+  }
+
+  private next(timeoutMs: number): Promise<string> {
+    const l = this.lines.shift();
+    if (l !== undefined) return Promise.resolve(l);
+    return new Promise((resolve, reject) => {
+      const t = setTimeout(() => reject(new Error(`mininet driver did not answer in ${timeoutMs} ms: ${this.stderr.slice(-2000)}`)), timeoutMs);
+      this.waiters.push((line) => { clearTimeout(t); resolve(line); });
+      this.child!.once('exit', (code) => reject(new Error(`mininet driver exited ${code}: ${this.stderr.slice(-2000)}`)));
+    });
+  }
+
+  async call(cmd: Record<string, unknown>, timeoutMs = 120_000): Promise<any> {
+    this.child!.stdin!.write(JSON.stringify(cmd) + '\n');
+    const r = JSON.parse(await this.next(timeoutMs));
+    if (!r.ok) throw new Error(`mininet driver: ${r.error}`);
+    return r;
+  }
+
+  host(kindOrId: string): LabHost {
+    const h = this.hosts.find((x) => x.id === kindOrId || x.name === kindOrId);
+    if (!h) throw new Error(`no lab host ${kindOrId}`);
+    return h;
+  }
+
+  /** Runs the probes in parallel; `from` is a user id or server name, `to` a user id, server name or IP. */
+  async probe(probes: Probe[], timeout = 1.5): Promise<boolean[]> {
+    const list = probes.map((p) => ({ from: this.host(p.from).name, to: /^\d/.test(p.to) ? p.to : this.host(p.to).ip, service: p.service, src: p.src }));
+    const out: boolean[] = [];
+    for (let i = 0; i < list.length; i += 60) out.push(...(await this.call({ op: 'probes', probes: list.slice(i, i + 60), timeout })).results);
+    return out;
+  }
+
+  async stop(): Promise<void> {
+    const c = this.child;
+    if (!c || c.exitCode !== null) return;
+    c.stdin!.write(JSON.stringify({ op: 'stop' }) + '\n');
+    c.stdin!.end();
+    await new Promise<void>((res) => {
+      const t = setTimeout(() => { c.kill('SIGTERM'); }, 30_000);
+      c.once('exit', () => { clearTimeout(t); res(); });
+    });
+  }
+}
