@@ -26,6 +26,8 @@ export interface ControllerOptions {
   readonly useBundles?: boolean;
   readonly discoveryPps?: number;
   readonly log?: (level: 'info' | 'warn' | 'error', msg: string, data?: Record<string, unknown>) => void;
+  /** Switches (by name) whose flows are all ours: foreign flows on them are removed. Also `exclusive: true` in the topology. */
+  readonly exclusiveSwitches?: readonly string[];
   /** JSON file keeping learned host bindings across restarts (so a restart changes no flows). */
   readonly stateFile?: string;
 }
@@ -162,6 +164,13 @@ export class Controller extends EventEmitter {
     this.emit('event', e);
   }
 
+  /** A switch that is exclusively ours: flows outside our cookie space are removed too (off by default). */
+  isExclusive(name: string): boolean {
+    if (this.opts.exclusiveSwitches?.includes(name)) return true;
+    const def = this.compiled.input.topology.switches.find((s) => s.name === name) as { exclusive?: unknown } | undefined;
+    return def?.exclusive === true;
+  }
+
   planFor(dpid: bigint): SwitchPlan | undefined {
     return this.compiled.plan.switches.find((s) => s.dpid === dpid);
   }
@@ -218,7 +227,7 @@ export class Controller extends EventEmitter {
               if (err) this.event('switch-error', { switch: plan.name, error: `discovery meter: ${err}` });
               (s as SwitchSession & { meterDone?: boolean }).meterDone = true;
             }
-            result = await reconcile(s, plan, { useBundle: this.opts.useBundles });
+            result = await reconcile(s, plan, { useBundle: this.opts.useBundles, exclusive: this.isExclusive(plan.name) });
             this.results.set(dpid, { ...result, at: new Date().toISOString() });
             if (result.added || result.removed || result.changed || result.errors.length) {
               this.log(result.errors.length ? 'warn' : 'info', `switch ${plan.name}: +${result.added} ~${result.changed} -${result.removed} (${result.unchanged} unchanged) in ${result.ms.toFixed(0)} ms${result.atomic ? ' (bundle)' : ''}`, { errors: result.errors });

@@ -29,6 +29,7 @@ export default class ControllerCmd extends AclCommand {
     'tls-key': Flags.string({ description: 'TLS key for switch connections (OVS ssl: controllers)' }),
     'tls-cert': Flags.string({ description: 'TLS certificate for switch connections' }),
     'tls-ca': Flags.string({ description: 'CA that signs switch certificates (mutual TLS)' }),
+    exclusive: Flags.string({ multiple: true, description: 'switch name whose flow tables are exclusively ours: flows we did not install are removed (repeatable)' }),
     'no-bundles': Flags.boolean({ description: 'do not use the ONF bundle extension (ordered updates instead)' }),
     'api-tls-key': Flags.string({ description: 'serve the API over HTTPS with this PEM key' }),
     'api-tls-cert': Flags.string({ description: 'serve the API over HTTPS with this PEM certificate' }),
@@ -51,7 +52,7 @@ export default class ControllerCmd extends AclCommand {
       ? { key: readFileSync(flags['tls-key']), cert: readFileSync(flags['tls-cert']), ca: flags['tls-ca'] ? readFileSync(flags['tls-ca']) : undefined, requestCert: !!flags['tls-ca'], rejectUnauthorized: !!flags['tls-ca'] }
       : undefined;
     const ctl = new Controller({
-      policyPath: args.policy, listen: hostPort(flags.listen, 'listen'), tls, stateFile: flags['state-file'], auditIntervalMs: flags['audit-interval'] * 1000, useBundles: !flags['no-bundles'],
+      policyPath: args.policy, listen: hostPort(flags.listen, 'listen'), tls, stateFile: flags['state-file'], exclusiveSwitches: flags.exclusive, auditIntervalMs: flags['audit-interval'] * 1000, useBundles: !flags['no-bundles'],
       log: (level, msg, data) => log[level](data ?? {}, msg),
     });
     try { await ctl.load(); } catch (e) { this.logToStderr((e as Error).message); this.failMessage('the policy is invalid; the controller did not start'); }

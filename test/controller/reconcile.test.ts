@@ -91,6 +91,17 @@ describe('controller sessions against an in-memory switch', () => {
     expect([...s.flows.values()].some((f) => f.cookie === 0x1234n)).toBe(true);
   });
 
+  it('on a switch marked exclusive, flows that are not ours are removed too', async () => {
+    await start({ exclusiveSwitches: ['edge1'] });
+    const s = new FakeSwitch({ dpid: 1n });
+    s.addForeign({ tableId: 0, priority: 7, cookie: 0x1234n, match: [], instructions: [] });
+    switches.push(s);
+    await s.connect(port);
+    await synced(1);
+    expect([...s.flows.values()].some((f) => f.cookie === 0x1234n)).toBe(false);
+    expect(keysOf([...s.flows.values()])).toEqual(keysOf(planOf(1).flows));
+  });
+
   it('without bundles, orders a policy change so nothing is loosened before it is tightened', async () => {
     await start({ useBundles: true });
     const s = await sw(16, { noBundles: true });
