@@ -53,6 +53,9 @@ function tokenEquals(a: string, b: string): boolean {
 function bearer(req: FastifyRequest): string | undefined {
   const h = req.headers.authorization;
   if (h?.startsWith('Bearer ')) return h.slice(7).trim();
+  // EventSource cannot send headers: the event stream (read-only) also accepts ?token=
+  const q = (req.query as { token?: unknown } | undefined)?.token;
+  if (req.method === 'GET' && req.url.startsWith('/api/v1/events') && typeof q === 'string') return q;
   return undefined;
 }
 
@@ -135,10 +138,10 @@ export async function buildApp(ctl: Controller, opts: ApiOptions = {}): Promise<
   // ---- read API ----
   app.register(async (r) => {
     r.addHook('preHandler', requireRead);
-    r.get('/status', async (_req, reply) => {
+    r.get('/status', async (req, reply) => {
       const sw = ctl.switchStatus();
       send(reply, {
-        version: ctl.version, startedAt: ctl.startedAt.toISOString(), policy: ctl.loaded.paths.policy,
+        version: ctl.version, startedAt: ctl.startedAt.toISOString(), policy: ctl.loaded.paths.policy, canMutate: who(req)?.role === 'admin',
         switches: { total: sw.length, connected: sw.filter((s) => s.connected).length, known: sw.filter((s) => s.known).length, inSync: sw.filter((s) => s.connected && s.flowsInstalled === s.flowsDesired && !s.errors.length).length },
         directory: { ...ctl.directoryStatus, ...(ctl.directorySync ? ctl.directorySync.status() : {}) }, lastChange: ctl.lastChange ?? null, alerts: ctl.alerts.slice(-50), stats: ctl.compiled.stats, packetIns: ctl.packetIns,
       });
