@@ -186,8 +186,11 @@ export function encodeMany(msgs: readonly OfpMessage[]): Buffer {
   return w.buf.subarray(0, w.pos);
 }
 
+const FLOW_COMMAND_CODE: Record<string, number> = { add: 0, modify: 1, modify_strict: 2, delete: 3, delete_strict: 4 };
+
 export function encodeInto(w: Writer, msg: OfpMessage): void {
   const start = w.pos;
+  if (msg.type === 'flow_mod') { encodeFlowMod(w, msg); return; }
   const header = (type: number) => { w.u8(OFP_VERSION); w.u8(type); w.u16(0); w.u32(msg.xid); };
   switch (msg.type) {
     case 'hello': {
@@ -231,14 +234,6 @@ export function encodeInto(w: Writer, msg: OfpMessage): void {
       w.bytes(msg.data);
       break;
     }
-    case 'flow_mod':
-      header(OFPT.FLOW_MOD);
-      w.u64(msg.cookie); w.u64(msg.cookieMask); w.u8(msg.tableId); w.u8(FLOW_COMMANDS.indexOf(msg.command));
-      w.u16(msg.idleTimeout); w.u16(msg.hardTimeout); w.u16(msg.priority); w.u32(msg.bufferId); w.u32(msg.outPort); w.u32(msg.outGroup);
-      w.u16(flowFlagsToBits(msg.flags)); w.zeros(2);
-      writeMatch(w, msg.match);
-      writeInstructions(w, msg.instructions);
-      break;
     case 'group_mod':
       header(OFPT.GROUP_MOD); w.u16(GROUP_COMMANDS.indexOf(msg.command)); w.u8(GROUP_TYPES.indexOf(msg.groupType)); w.zeros(1); w.u32(msg.groupId);
       for (const b of msg.buckets) {
@@ -281,6 +276,27 @@ export function encodeInto(w: Writer, msg: OfpMessage): void {
   }
   const len = w.pos - start;
   if (len > OFP_MAX_MESSAGE) throw new RangeError(`${msg.type} message of ${len} bytes exceeds the OpenFlow maximum of 65535`);
+  w.patchU16(start + 2, len);
+}
+
+/** The hot path: one FLOW_MOD written straight into the writer. */
+function encodeFlowMod(w: Writer, msg: MessageOf<'flow_mod'>): void {
+  const start = w.pos;
+  w.ensure(56);
+  const b = w.buf;
+  let p = w.pos;
+  b[p] = OFP_VERSION; b[p + 1] = OFPT.FLOW_MOD; b.writeUInt32BE(msg.xid >>> 0, p + 4);
+  b.writeBigUInt64BE(msg.cookie, p + 8); b.writeBigUInt64BE(msg.cookieMask, p + 16);
+  b[p + 24] = msg.tableId; b[p + 25] = FLOW_COMMAND_CODE[msg.command];
+  b.writeUInt16BE(msg.idleTimeout, p + 26); b.writeUInt16BE(msg.hardTimeout, p + 28); b.writeUInt16BE(msg.priority, p + 30);
+  b.writeUInt32BE(msg.bufferId >>> 0, p + 32); b.writeUInt32BE(msg.outPort >>> 0, p + 36); b.writeUInt32BE(msg.outGroup >>> 0, p + 40);
+  b.writeUInt16BE(flowFlagsToBits(msg.flags), p + 44); b[p + 46] = 0; b[p + 47] = 0;
+  p += 48;
+  w.pos = p;
+  writeMatch(w, msg.match);
+  writeInstructions(w, msg.instructions);
+  const len = w.pos - start;
+  if (len > OFP_MAX_MESSAGE) throw new RangeError(`flow_mod message of ${len} bytes exceeds the OpenFlow maximum of 65535`);
   w.patchU16(start + 2, len);
 }
 

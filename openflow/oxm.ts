@@ -151,6 +151,29 @@ export function match(...entries: OxmEntry[]): Match {
   return Object.freeze(entries.map((e) => Object.freeze({ ...e })));
 }
 
+// Addresses repeat across thousands of flow mods: parse each text form once (bounded caches).
+const ipv4Cache = new Map<string, number>();
+const macCache = new Map<string, Buffer>();
+function cachedIpv4(s: string): number {
+  let v = ipv4Cache.get(s);
+  if (v === undefined) {
+    v = ipv4ToU32(s);
+    if (ipv4Cache.size > 100_000) ipv4Cache.clear();
+    ipv4Cache.set(s, v);
+  }
+  return v;
+}
+function cachedMac(s: string): Buffer {
+  let b = macCache.get(s);
+  if (b === undefined) {
+    b = Buffer.alloc(6);
+    macToBytes(s, b, 0);
+    if (macCache.size > 100_000) macCache.clear();
+    macCache.set(s, b);
+  }
+  return b;
+}
+
 function writeValue(w: Writer, def: OxmFieldDef, v: OxmValue): void {
   switch (def.kind) {
     case 'u8': w.u8(v as number); break;
@@ -158,8 +181,8 @@ function writeValue(w: Writer, def: OxmFieldDef, v: OxmValue): void {
     case 'u24': { const n = v as number; w.u8(n >>> 16); w.u16(n & 0xffff); break; }
     case 'u32': w.u32(v as number); break;
     case 'u64': w.u64(v as bigint); break;
-    case 'mac': w.ensure(6); macToBytes(v as string, w.buf, w.pos); w.pos += 6; break;
-    case 'ipv4': w.u32(ipv4ToU32(v as string)); break;
+    case 'mac': w.bytes(cachedMac(v as string)); break;
+    case 'ipv4': w.u32(cachedIpv4(v as string)); break;
     case 'ipv6': w.ensure(16); ipv6ToBytes(v as string, w.buf, w.pos); w.pos += 16; break;
   }
 }
