@@ -184,8 +184,9 @@ export class Controller extends EventEmitter {
       this.sessions.set(id, s);
       const plan = this.planFor(s.dpid!);
       if (!plan) {
-        this.log('warn', `unknown switch ${id} from ${s.remote}: held (nothing installed)`);
+        this.log('warn', `unknown switch ${id} from ${s.remote}: held (nothing of ours installed)`);
         this.event('unknown-switch', { dpid: id, remote: s.remote });
+        void this.sync(id);
         return;
       }
       this.log('info', `switch ${plan.name} (${id}) connected from ${s.remote}`);
@@ -219,7 +220,8 @@ export class Controller extends EventEmitter {
         const waiters = queue.waiters.splice(0);
         let result: ReconcileResult | undefined;
         const s = this.sessions.get(dpid);
-        const plan = s?.dpid !== undefined ? this.planFor(s.dpid) : undefined;
+        // A switch not in the topology is held fail-closed: its plan is empty, so any of our flows left on it go.
+        const plan = s?.dpid !== undefined ? this.planFor(s.dpid) ?? { name: dpid, dpid: s.dpid, kind: 'edge' as const, flows: [] } : undefined;
         if (s && plan && s.state === 'ready') {
           try {
             if (!(s as SwitchSession & { meterDone?: boolean }).meterDone) {

@@ -141,12 +141,17 @@ describe('controller sessions against an in-memory switch', () => {
     expect(ctl.switchStatus().find((x) => x.name === 'core')!.errors.join('\n')).toMatch(/bundle failed, nothing applied/);
   });
 
-  it('holds an unknown switch: nothing installed, reported', async () => {
+  it('holds an unknown switch fail-closed: nothing of ours stays installed, foreign flows untouched, reported', async () => {
     await start();
-    const s = await sw(0xee);
+    const s = new FakeSwitch({ dpid: 0xeen });
+    s.addForeign({ tableId: 0, priority: 7, cookie: 0x1234n, match: [], instructions: [] });
+    s.addForeign({ tableId: 0, priority: 9, cookie: 0x5ac1000000000042n, match: [], instructions: [{ type: 'goto_table', tableId: 1 }] }); // stale permit of ours
+    switches.push(s);
+    await s.connect(port);
     await waitFor('unknown switch', () => events.find((e) => e.type === 'unknown-switch'));
-    await new Promise((r) => setTimeout(r, 100));
-    expect(s.received.filter((m) => m.type === 'flow_mod' || m.type === 'bundle_add')).toHaveLength(0);
+    await synced(0xee);
+    expect(s.received.filter((m) => (m.type === 'flow_mod' && m.command === 'add') || (m.type === 'bundle_add' && m.message.type === 'flow_mod' && m.message.command === 'add'))).toHaveLength(0);
+    expect([...s.flows.values()].map((f) => f.cookie)).toEqual([0x1234n]);
     expect(ctl.switchStatus().find((x) => !x.known)).toMatchObject({ dpid: '0x00000000000000ee', connected: true });
   });
 
