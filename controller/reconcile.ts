@@ -158,7 +158,9 @@ export async function reconcile(s: SwitchSession, plan: SwitchPlan, opts: Reconc
   if (msgs.length) {
     const onErr = (e: { error: string; request?: OfpMessage }) => {
       const fm = e.request?.type === 'flow_mod' ? e.request : e.request?.type === 'bundle_add' ? e.request.message : undefined;
-      errors.push(fm && fm.type === 'flow_mod' ? `${e.error} for ${fm.command} table=${fm.tableId} priority=${fm.priority} cookie=0x${fm.cookie.toString(16)}` : e.error);
+      if (!fm || fm.type !== 'flow_mod') { errors.push(e.error); return; }
+      const origin = fm.command === 'add' ? plan.flows.find((p) => p.cookie === fm.cookie && p.tableId === fm.tableId && p.priority === fm.priority)?.origin : undefined;
+      errors.push(`${e.error} for ${fm.command} table=${fm.tableId} priority=${fm.priority} cookie=0x${fm.cookie.toString(16)}${origin ? ` (${origin})` : ''}`);
     };
     s.on('switch_error', onErr);
     try {

@@ -128,7 +128,7 @@ describe('controller sessions against an in-memory switch', () => {
     await synced(2);
     const st = ctl.switchStatus().find((x) => x.name === 'core')!;
     const f0 = planOf(2).flows[0];
-    expect(st.errors.join('\n')).toContain(`OFPET_FLOW_MOD_FAILED/OFPFMFC_EPERM for add table=${f0.tableId} priority=${f0.priority}`);
+    expect(st.errors.join('\n')).toContain(`OFPET_FLOW_MOD_FAILED/OFPFMFC_EPERM for add table=${f0.tableId} priority=${f0.priority} cookie=0x${f0.cookie.toString(16)} (${f0.origin})`);
     expect(st.errors.join('\n')).toMatch(/flows missing/);
     void s;
   });
