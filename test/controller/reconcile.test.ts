@@ -225,6 +225,36 @@ describe('controller sessions against an in-memory switch', () => {
     expect(ctl.alerts.some((a) => a.type === 'device-wrong-port')).toBe(true);
   });
 
+  it('answers the switch\'s echo requests and tracks port status', async () => {
+    await start();
+    const s = await sw(1);
+    await synced(1);
+    s.send({ type: 'echo_request', xid: 4242, data: Buffer.from('ping') });
+    await waitFor('echo reply', () => s.received.find((m) => m.type === 'echo_reply' && m.xid === 4242));
+    const sess = ctl.sessions.get('0x0000000000000001')!;
+    expect(sess.ports.size).toBe(3);
+    const desc = { portNo: 9, hwAddr: '02:00:00:00:00:09', name: 'p9', config: 0, state: 0, curr: 0, advertised: 0, supported: 0, peer: 0, currSpeed: 0, maxSpeed: 0 };
+    s.send({ type: 'port_status', xid: 0, reason: 'add', desc });
+    await waitFor('port added', () => sess.ports.has(9));
+    s.send({ type: 'port_status', xid: 0, reason: 'delete', desc });
+    await waitFor('port deleted', () => !sess.ports.has(9));
+    expect(events.filter((e) => e.type === 'port-status').map((e) => e.reason)).toEqual(['add', 'delete']);
+  });
+
+  it('a directory change recompiles and re-syncs: a removed user loses access and their flows go', async () => {
+    await start();
+    const s = await sw(1);
+    await synced(1);
+    const before = keysOf(ours(s));
+    const dirNow = ctl.compiled.input.directory;
+    const access = await ctl.setDirectory({ ...dirNow, users: dirNow.users.filter((u) => u.id !== 'alice') }, 'test');
+    expect(access.length).toBeGreaterThan(0);
+    expect(access.every((a) => a.subject === 'alice' && a.change === 'lose')).toBe(true);
+    expect(keysOf(ours(s))).toEqual(keysOf(planOf(1).flows));
+    expect(keysOf(ours(s))).not.toEqual(before);
+    expect(events.find((e) => e.type === 'directory-synced')).toMatchObject({ reason: 'test', users: 2 });
+  });
+
   it('a switch offering only OpenFlow 1.0 gets a clear error', async () => {
     await start();
     const got = await new Promise<string>((resolve) => {
