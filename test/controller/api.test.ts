@@ -4,6 +4,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { existsSync, readFileSync } from 'node:fs';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { get as httpsGet } from 'node:https';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { Controller } from '../../controller/controller.js';
@@ -242,5 +244,24 @@ describe('parseTokenFile', () => {
     ]);
     expect(() => parseTokenFile('alice aaaaaaaaaa boss\n', 'admin', 'tokens.txt')).toThrow(/tokens\.txt:1:1/);
     expect(() => parseTokenFile('x short\ny yyyyyyyyyy\n', 'admin', 'tokens.txt')).toThrow(/tokens\.txt:1:1: .*shorter/);
+  });
+});
+
+describe.skipIf(spawnSync('which', ['openssl']).status !== 0)('REST API over HTTPS', () => {
+  it('serves the API with the given key and certificate', async () => {
+    const dir = copyExample('basic');
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=localhost', '-keyout', 'api.key', '-out', 'api.pem'], { cwd: dir, stdio: 'pipe' });
+    const ctl = new Controller({ policyPath: join(dir, 'policy.yaml') });
+    await ctl.load();
+    const app = await buildApp(ctl, { https: { key: readFileSync(join(dir, 'api.key')), cert: readFileSync(join(dir, 'api.pem')) } });
+    const address = await app.listen({ host: '127.0.0.1', port: 0 });
+    expect(address).toMatch(/^https:/);
+    const body = await new Promise<string>((resolve, reject) => {
+      httpsGet(`${address}/healthz`, { ca: readFileSync(join(dir, 'api.pem')), servername: 'localhost' }, (res) => {
+        let b = ''; res.on('data', (d) => { b += d; }); res.on('end', () => resolve(b));
+      }).on('error', reject);
+    });
+    expect(JSON.parse(body)).toEqual({ ok: true });
+    await app.close();
   });
 });
