@@ -100,6 +100,8 @@ export async function buildApp(ctl: Controller, opts: ApiOptions = {}): Promise<
     auditChain = auditChain.then(() => appendFile(file, line)).catch((err) => { app.log.error({ err }, 'cannot write the audit log'); });
   };
   ctl.on('event', audit);
+  const streams = new Set<import('node:http').ServerResponse>();
+  app.addHook('preClose', async () => { for (const res of streams) res.end(); });
   app.addHook('onClose', async () => { ctl.off('event', audit); await auditChain; });
 
   app.setErrorHandler((err: Error & { statusCode?: number; validation?: unknown }, _req, reply) => {
@@ -182,12 +184,20 @@ export async function buildApp(ctl: Controller, opts: ApiOptions = {}): Promise<
       });
     });
     r.get('/events', (req, reply) => {
-      reply.raw.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive' });
-      reply.raw.write(`event: hello\ndata: ${JSON.stringify({ version: ctl.version })}\n\n`);
-      const on = (e: ControllerEvent) => reply.raw.write(`event: ${e.type}\ndata: ${JSON.stringify(e, jsonReplacer)}\n\n`);
+      reply.hijack();
+      const res = reply.raw;
+      res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive', 'x-accel-buffering': 'no' });
+      res.write(`event: hello\ndata: ${JSON.stringify({ version: ctl.version })}\n\n`);
+      // A slow reader is not allowed to pile up memory: beyond 1 MB unsent, its stream is closed (it reconnects).
+      const on = (e: ControllerEvent) => {
+        if (res.writableLength > 1 << 20) { res.destroy(); return; }
+        res.write(`event: ${e.type}\ndata: ${JSON.stringify(e, jsonReplacer)}\n\n`);
+      };
       ctl.on('event', on);
-      const ping = setInterval(() => reply.raw.write(': ping\n\n'), 15000);
-      req.raw.on('close', () => { ctl.off('event', on); clearInterval(ping); });
+      const ping = setInterval(() => res.write(': ping\n\n'), 15000);
+      ping.unref();
+      streams.add(res);
+      res.on('close', () => { ctl.off('event', on); clearInterval(ping); streams.delete(res); });
     });
   }, { prefix: '/api/v1' });
 

@@ -265,3 +265,22 @@ describe.skipIf(spawnSync('which', ['openssl']).status !== 0)('REST API over HTT
     await app.close();
   });
 });
+
+describe('closing the API', () => {
+  it('ends open event streams instead of waiting for them', async () => {
+    const dir = copyExample('basic');
+    const ctl = new Controller({ policyPath: join(dir, 'policy.yaml') });
+    await ctl.load();
+    const app = await buildApp(ctl);
+    const address = await app.listen({ host: '127.0.0.1', port: 0 });
+    const res = await fetch(`${address}/api/v1/events`);
+    const reader = res.body!.getReader();
+    await reader.read();
+    const t0 = Date.now();
+    await app.close();
+    expect(Date.now() - t0).toBeLessThan(2000);
+    let done = false;
+    for (let i = 0; i < 10 && !done; i++) ({ done } = await reader.read());
+    expect(done).toBe(true);
+  });
+});
