@@ -266,13 +266,19 @@ export class Controller extends EventEmitter {
     // An LDAP directory keeps its latest synced snapshot (not the one from start-up); a file directory is re-read.
     const r = await loadPolicy(this.opts.policyPath, { policyText: text, directory: this.loaded.policy.directory.kind === 'ldap' ? this.compiled.input.directory : undefined });
     if (!r.ok) return { ok: false, diagnostics: r.diagnostics, dryRun: !!opts.dryRun, access: [], flows: [] };
-    const next = recompile(this.compiled, { policy: r.value.policy, directory: r.value.directory, topology: r.value.topology });
-    const access = diffAccess(this.compiled, next);
+    const base = this.compiled;
+    let next = recompile(base, { policy: r.value.policy, directory: r.value.directory, topology: r.value.topology });
+    const access = diffAccess(base, next);
     const flows = diffPlans(this.compiled.plan, next.plan).map((d) => ({ switch: d.switch, added: d.added.length, removed: d.removed.length, unchanged: d.unchanged }));
     if (opts.dryRun) return { ok: true, diagnostics: r.warnings, dryRun: true, access, flows };
     const tmp = `${r.value.paths.policy}.tmp-${process.pid}`;
     await writeFile(tmp, text);
     await rename(tmp, r.value.paths.policy);
+    // A binding learned or a directory synced while the file was written is kept: compile again on top of it.
+    if (this.compiled !== base) {
+      const directory = this.loaded.policy.directory.kind === 'ldap' ? this.compiled.input.directory : r.value.directory;
+      next = recompile(this.compiled, { policy: r.value.policy, directory, topology: r.value.topology });
+    }
     this.loaded = r.value;
     this.compiled = next;
     this.version++;
