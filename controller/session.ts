@@ -143,7 +143,8 @@ export class SwitchSession extends EventEmitter {
   private onMessage(m: OfpMessage): void {
     switch (m.type) {
       case 'hello': {
-        if (!m.versions.includes(4)) {
+        // A hello without a version bitmap carries only the sender's highest version: anything >= 1.3 negotiates 1.3.
+        if (!m.versions.includes(4) && !(m.versions.length === 1 && m.versions[0] > 4)) {
           this.write(encode({ type: 'error', xid: m.xid, errType: 0, code: 0, data: Buffer.from('OpenFlow 1.3 required') }));
           this.close(`switch does not speak OpenFlow 1.3 (offers versions ${m.versions.join(', ')})`);
           return;

@@ -255,6 +255,17 @@ describe('controller sessions against an in-memory switch', () => {
     expect(events.find((e) => e.type === 'directory-synced')).toMatchObject({ reason: 'test', users: 2 });
   });
 
+  it('a hello from a newer switch without a version bitmap negotiates OpenFlow 1.3', async () => {
+    await start();
+    const c = createConnection(port, '127.0.0.1', () => c.write(Buffer.from('0500000800000001', 'hex'))); // OF1.4 header, no bitmap
+    let got = Buffer.alloc(0);
+    c.on('data', (d) => { got = Buffer.concat([got, d]); });
+    const types = () => { const t: number[] = []; for (let o = 0; o + 8 <= got.length; o += got.readUInt16BE(o + 2)) { t.push(got[o + 1]); if (got.readUInt16BE(o + 2) < 8) break; } return t; };
+    await waitFor('features request', () => types().includes(5) /* OFPT_FEATURES_REQUEST */);
+    expect(types()[0]).toBe(0); // our hello first
+    c.destroy();
+  });
+
   it('a switch offering only OpenFlow 1.0 gets a clear error', async () => {
     await start();
     const got = await new Promise<string>((resolve) => {
