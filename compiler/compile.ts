@@ -11,7 +11,7 @@ import { u32ToIpv4 } from '../openflow/buffer.js';
 import type { Binding, Directory, FlowPlan, PlannedFlow, SwitchDef, SwitchPlan, Topology } from './model.js';
 import { COOKIE_TAG } from './model.js';
 import type { Policy, Resource, Rule, Selector } from './inputs.js';
-import { parseIpv4, portBlocks, prefixContains, prefixHas, prefixText, type Prefix, type Service } from './addr.js';
+import { maskOf, parseIpv4, portBlocks, prefixHas, type Prefix, type Service } from './addr.js';
 import { METADATA, PRIORITY, TABLE, assertFits } from './pipeline.js';
 
 export interface Endpoint {
@@ -114,6 +114,49 @@ function serverMatches(sel: Selector, ip: number, ctx: SelectorCtx): boolean {
   return sel.resources.some((r) => (ctx.resourcePrefixes.get(r) ?? []).some((p) => prefixHas(p, ip)));
 }
 
+/** Rules indexed by one key of each selector (user id, role or organization), so a user is checked only against rules that could match. */
+function indexRules(rules: readonly Rule[], directory: Directory) {
+  const byKey = new Map<string, number[]>();
+  const add = (k: string, i: number) => { const l = byKey.get(k); if (l) { if (l[l.length - 1] !== i) l.push(i); } else byKey.set(k, [i]); };
+  for (const r of rules) for (const sel of r.from) {
+    if (sel.resources) continue;
+    if (sel.users) for (const u of sel.users) add(`u:${u}`, r.index);
+    else if (sel.roles) for (const ro of sel.roles) add(`r:${ro}`, r.index);
+    else if (sel.organizations) for (const o of sel.organizations) add(`o:${o}`, r.index);
+  }
+  const parent = new Map(directory.organizations.map((o) => [o.name, o.parent]));
+  return {
+    candidates(u: { id: string; organization?: string; roles: readonly string[] }): number[] {
+      const out = new Set<number>();
+      for (const i of byKey.get(`u:${u.id}`) ?? []) out.add(i);
+      for (const ro of u.roles) for (const i of byKey.get(`r:${ro}`) ?? []) out.add(i);
+      for (let o = u.organization, guard = 0; o !== undefined && guard < 64; o = parent.get(o), guard++) for (const i of byKey.get(`o:${o}`) ?? []) out.add(i);
+      return [...out].sort((a, b) => a - b);
+    },
+  };
+}
+
+/** Prefixes grouped by length: which stored prefixes cover a given prefix, and the longest one. */
+export class PrefixIndex<T> {
+  private readonly byLen = new Map<number, Map<number, T[]>>();
+  private lens: number[] = [];
+  add(p: Prefix, v: T): void {
+    let m = this.byLen.get(p.len);
+    if (!m) { this.byLen.set(p.len, (m = new Map())); this.lens = [...this.byLen.keys()].sort((a, b) => b - a); }
+    const l = m.get(p.addr);
+    if (l) l.push(v); else m.set(p.addr, [v]);
+  }
+  covering(p: Prefix): T[] {
+    const out: T[] = [];
+    for (const len of this.lens) if (len <= p.len) out.push(...(this.byLen.get(len)!.get((p.addr & maskOf(len)) >>> 0) ?? []));
+    return out;
+  }
+  longest(p: Prefix): T | undefined {
+    for (const len of this.lens) if (len <= p.len) { const l = this.byLen.get(len)!.get((p.addr & maskOf(len)) >>> 0); if (l) return l[0]; }
+    return undefined;
+  }
+}
+
 // ---------- hashing for stable cookies ----------
 
 function fnv1a(s: string): bigint {
@@ -188,6 +231,8 @@ export function compile(input: CompileInput, opts: CompileOptions = {}): Compile
   const resourcePrefixes = resolveResourcePrefixes(policy, topology);
   const ctx: SelectorCtx = { orgs: orgClosure(directory), resourcePrefixes };
 
+  const ruleIndex = indexRules(policy.rules, directory);
+
   // Bindings: topology hosts, then learned ones (learned win for the same MAC).
   const binding = new Map<string, Binding>();
   for (const b of topology.hosts) binding.set(b.mac, b);
@@ -198,7 +243,7 @@ export function compile(input: CompileInput, opts: CompileOptions = {}): Compile
   type Draft = Omit<Subject, 'classId'> & { sig: string };
   const drafts: Draft[] = [];
   for (const u of directory.users) {
-    const rules = policy.rules.filter((r) => r.from.some((s) => userMatches(s, u, ctx))).map((r) => r.index);
+    const rules = ruleIndex.candidates(u).filter((i) => policy.rules[i].from.some((s) => userMatches(s, u, ctx)));
     const endpoints = u.devices.map((d) => {
       const b = binding.get(d.mac);
       return { mac: d.mac, ip: d.ip ?? b?.ip, switch: b?.switch, port: b?.port };
@@ -226,9 +271,10 @@ export function compile(input: CompileInput, opts: CompileOptions = {}): Compile
     ownerOf.set(a, s.classId);
     allPrefixes.set(`${a}/32`, { addr: a, len: 32 });
   }
-  const resByPrefix = [...resourcePrefixes.entries()];
+  const covering = new PrefixIndex<string>();
+  for (const [name, ps] of resourcePrefixes) for (const q of ps) covering.add(q, name);
   const destDrafts = [...allPrefixes.values()].sort((x, y) => x.len - y.len || x.addr - y.addr).map((p) => {
-    const resources = resByPrefix.filter(([, ps]) => ps.some((q) => prefixContains(q, p))).map(([n]) => n).sort();
+    const resources = [...new Set(covering.covering(p))].sort();
     return { prefix: p, resources, sig: resources.join(',') };
   });
   const dstClassIds = assignIds(new Set(destDrafts.filter((d) => d.resources.length).map((d) => d.sig)), opts.previous?.dstClassIds);
@@ -313,76 +359,109 @@ export function compile(input: CompileInput, opts: CompileOptions = {}): Compile
     return out;
   };
 
-  const dstOfAddr = (addr: number): DestEntry | undefined => {
-    let best: DestEntry | undefined;
-    for (const d of dest) if (d.dstClass && prefixHas(d.prefix, addr) && (!best || d.prefix.len > best.prefix.len)) best = d;
-    return best;
+  const destIndex = new PrefixIndex<DestEntry>();
+  for (const d of dest) if (d.dstClass) destIndex.add(d.prefix, d);
+  const dstOfAddr = (addr: number): DestEntry | undefined => destIndex.longest({ addr, len: 32 });
+
+  const destFlows = { withOwner: [] as PlannedFlow[], plain: [] as PlannedFlow[] };
+  for (const d of dest) for (const needOwner of [true, false]) {
+    const owner = needOwner ? d.ownerClass : 0;
+    if (!d.dstClass && !owner) continue;
+    const m: OxmEntry = d.prefix.len === 32
+      ? { field: 'ipv4_dst', value: u32ToIpv4(d.prefix.addr) }
+      : { field: 'ipv4_dst', value: u32ToIpv4(d.prefix.addr), mask: u32ToIpv4((0xffffffff << (32 - d.prefix.len)) >>> 0) };
+    const f = flow(TABLE.dest, PRIORITY.destBase + d.prefix.len, [IP, m],
+      [{ type: 'write_metadata', metadata: (BigInt(d.dstClass) << METADATA.dstShift) | (BigInt(owner) << METADATA.ownerShift), mask: METADATA.dstMask | METADATA.ownerMask }, GOTO(TABLE.policy)],
+      d.resources.length ? `dest:${d.resources.join('+')}` : 'dest:owner');
+    assertFits(f);
+    (needOwner ? destFlows.withOwner : destFlows.plain).push(f);
+  }
+
+  // Everything shared between switches is built once; each switch then assembles sorted segments.
+  const byCookie = (x: PlannedFlow, y: PlannedFlow) => (x.cookie < y.cookie ? -1 : x.cookie > y.cookie ? 1 : 0);
+  const byPrioCookie = (x: PlannedFlow, y: PlannedFlow) => y.priority - x.priority || byCookie(x, y);
+  destFlows.withOwner.sort(byPrioCookie);
+  destFlows.plain.sort(byPrioCookie);
+  const endpointsBySwitch = new Map<string, Array<{ s: Subject; e: Endpoint }>>();
+  for (const s of subjects) for (const e of s.endpoints) {
+    if (e.switch === undefined || e.port === undefined) continue;
+    (endpointsBySwitch.get(e.switch) ?? endpointsBySwitch.set(e.switch, []).get(e.switch)!).push({ s, e });
+  }
+  const linkClassifyCache = new Map<number, PlannedFlow[]>();
+  const linkClassify = (port: number): PlannedFlow[] => {
+    let l = linkClassifyCache.get(port);
+    if (!l) {
+      const inPort: OxmEntry = { field: 'in_port', value: port };
+      l = subjectIps.map(({ ip, cls }) => flow(TABLE.classify, PRIORITY.linkClassify, [inPort, IP, { field: 'ipv4_src', value: ip }],
+        [{ type: 'write_metadata', metadata: BigInt(cls), mask: METADATA.srcMask }, GOTO(TABLE.dest)], 'classify:link'));
+      for (const f of l) assertFits(f);
+      l.sort(byCookie);
+      linkClassifyCache.set(port, l);
+    }
+    return l;
   };
+  const dcsOfClass = new Map<number, number[]>();
+  const classesOfDc = new Map<number, number[]>();
+  for (const [cls, per] of access) for (const dc of per.keys()) {
+    (dcsOfClass.get(cls) ?? dcsOfClass.set(cls, []).get(cls)!).push(dc);
+    (classesOfDc.get(dc) ?? classesOfDc.set(dc, []).get(dc)!).push(cls);
+  }
+  const discovery = flow(TABLE.classify, PRIORITY.discovery, [], [{ type: 'meter', meterId: 1 }, { type: 'apply_actions', actions: [{ type: 'output', port: OFPP.CONTROLLER, maxLen: 128 }] }], 'discovery');
+  const destOther = flow(TABLE.dest, 0, [], [GOTO(TABLE.policy)], 'dest:other');
+  const defaultDeny = flow(TABLE.policy, PRIORITY.defaultDeny, [], [], 'default-deny');
+  const forwardNormal = flow(TABLE.forward, 0, [], [{ type: 'apply_actions', actions: [{ type: 'output', port: OFPP.NORMAL }] }], 'forward:normal');
 
   const switches: SwitchPlan[] = [];
   let totalFlows = 0;
   for (const sw of [...topology.switches].sort((a, b) => a.name.localeCompare(b.name))) {
-    const flows: PlannedFlow[] = [];
-    const add = (f: PlannedFlow) => { assertFits(f); flows.push(f); };
     const localClasses = new Set<number>();
     const localDsts = new Set<number>();
-    // table 0: bound endpoints on this switch
-    for (const s of subjects) for (const e of s.endpoints) {
-      if (e.switch !== sw.name || e.port === undefined) continue;
+    // table 0: bound endpoints on this switch (priority 100)
+    const local: PlannedFlow[] = [];
+    for (const { s, e } of endpointsBySwitch.get(sw.name) ?? []) {
       localClasses.add(s.classId);
-      const inPort: OxmEntry = { field: 'in_port', value: e.port };
+      const inPort: OxmEntry = { field: 'in_port', value: e.port! };
       const src: OxmEntry = { field: 'eth_src', value: e.mac };
       if (e.ip) {
-        add(flow(TABLE.classify, PRIORITY.classifyDevice, [inPort, src, IP, { field: 'ipv4_src', value: e.ip }],
+        local.push(flow(TABLE.classify, PRIORITY.classifyDevice, [inPort, src, IP, { field: 'ipv4_src', value: e.ip }],
           [{ type: 'write_metadata', metadata: BigInt(s.classId), mask: METADATA.srcMask }, GOTO(TABLE.dest)], `classify:${s.kind}:${s.id}`));
-        add(flow(TABLE.classify, PRIORITY.classifyDevice, [inPort, src, ARP, { field: 'arp_spa', value: e.ip }, { field: 'arp_sha', value: e.mac }],
+        local.push(flow(TABLE.classify, PRIORITY.classifyDevice, [inPort, src, ARP, { field: 'arp_spa', value: e.ip }, { field: 'arp_sha', value: e.mac }],
           [GOTO(TABLE.forward)], `arp:${s.kind}:${s.id}`));
         const d = dstOfAddr(parseIpv4(e.ip)!);
         if (d) localDsts.add(d.dstClass);
       }
     }
+    for (const f of local) assertFits(f);
+    local.sort(byCookie);
+    // table 0: inter-switch links (priorities 20, 15, 10), then discovery (0)
     const links = [...new Set(linkPorts.get(sw.name) ?? [])].sort((a, b) => a - b);
+    let linkFlows: PlannedFlow[] = [];
+    const linkMisc: PlannedFlow[] = [];
     for (const lp of links) {
       const inPort: OxmEntry = { field: 'in_port', value: lp };
       if (sw.kind === 'hypervisor') {
-        for (const { ip, cls } of subjectIps) {
-          add(flow(TABLE.classify, PRIORITY.linkClassify, [inPort, IP, { field: 'ipv4_src', value: ip }],
-            [{ type: 'write_metadata', metadata: BigInt(cls), mask: METADATA.srcMask }, GOTO(TABLE.dest)], 'classify:link'));
-        }
-        add(flow(TABLE.classify, PRIORITY.linkArp, [inPort, ARP], [GOTO(TABLE.forward)], 'arp:link'));
-        add(flow(TABLE.classify, PRIORITY.linkPass, [inPort], [], 'link:unclassified-drop'));
+        linkFlows = links.length === 1 ? linkClassify(lp) : [...linkFlows, ...linkClassify(lp)];
+        linkMisc.push(flow(TABLE.classify, PRIORITY.linkArp, [inPort, ARP], [GOTO(TABLE.forward)], 'arp:link'));
+        linkMisc.push(flow(TABLE.classify, PRIORITY.linkPass, [inPort], [], 'link:unclassified-drop'));
       } else {
-        add(flow(TABLE.classify, PRIORITY.linkPass, [inPort], [GOTO(TABLE.forward)], 'link:transit'));
+        linkMisc.push(flow(TABLE.classify, PRIORITY.linkPass, [inPort], [GOTO(TABLE.forward)], 'link:transit'));
       }
     }
-    add(flow(TABLE.classify, PRIORITY.discovery, [], [{ type: 'meter', meterId: 1 }, { type: 'apply_actions', actions: [{ type: 'output', port: OFPP.CONTROLLER, maxLen: 128 }] }], 'discovery'));
-    // table 1: destinations
-    const needOwner = sw.kind === 'hypervisor' || localDsts.size > 0;
-    for (const d of dest) {
-      const owner = needOwner ? d.ownerClass : 0;
-      if (!d.dstClass && !owner) continue;
-      const m: OxmEntry = d.prefix.len === 32
-        ? { field: 'ipv4_dst', value: u32ToIpv4(d.prefix.addr) }
-        : { field: 'ipv4_dst', value: u32ToIpv4(d.prefix.addr), mask: u32ToIpv4((0xffffffff << (32 - d.prefix.len)) >>> 0) };
-      add(flow(TABLE.dest, PRIORITY.destBase + d.prefix.len, [IP, m],
-        [{ type: 'write_metadata', metadata: (BigInt(d.dstClass) << METADATA.dstShift) | (BigInt(owner) << METADATA.ownerShift), mask: METADATA.dstMask | METADATA.ownerMask }, GOTO(TABLE.policy)],
-        d.resources.length ? `dest:${d.resources.join('+')}` : 'dest:owner'));
-    }
-    add(flow(TABLE.dest, 0, [], [GOTO(TABLE.policy)], 'dest:other'));
-    // table 2: policy
+    if (links.length > 1) linkFlows = [...linkFlows].sort(byCookie);
+    for (const f of linkMisc) assertFits(f);
+    linkMisc.sort(byPrioCookie);
+    // table 2: policy (pairs for local sources; on hypervisors also for local destinations; replies from local destinations)
+    const policyFlows: PlannedFlow[] = [];
     const seen = new Set<bigint>();
-    const addOnce = (f: PlannedFlow) => { if (!seen.has(f.cookie)) { seen.add(f.cookie); add(f); } };
-    for (const cls of [...access.keys()].sort((a, b) => a - b)) {
-      const per = access.get(cls)!;
-      for (const dc of [...per.keys()].sort((a, b) => a - b)) {
-        if (localClasses.has(cls) || (sw.kind === 'hypervisor' && localDsts.has(dc))) for (const f of pairFlows(cls, dc)) addOnce(f);
-        if (localDsts.has(dc)) for (const f of replyFlows(cls, dc)) addOnce(f);
-      }
+    const addOnce = (f: PlannedFlow) => { if (!seen.has(f.cookie)) { seen.add(f.cookie); assertFits(f); policyFlows.push(f); } };
+    for (const cls of localClasses) for (const dc of dcsOfClass.get(cls) ?? []) for (const f of pairFlows(cls, dc)) addOnce(f);
+    for (const dc of localDsts) for (const cls of classesOfDc.get(dc) ?? []) {
+      if (sw.kind === 'hypervisor') for (const f of pairFlows(cls, dc)) addOnce(f);
+      for (const f of replyFlows(cls, dc)) addOnce(f);
     }
-    add(flow(TABLE.policy, PRIORITY.defaultDeny, [], [], 'default-deny'));
-    // table 3: forwarding
-    add(flow(TABLE.forward, 0, [], [{ type: 'apply_actions', actions: [{ type: 'output', port: OFPP.NORMAL }] }], 'forward:normal'));
-    flows.sort((a, b) => a.tableId - b.tableId || b.priority - a.priority || (a.cookie < b.cookie ? -1 : a.cookie > b.cookie ? 1 : 0));
+    policyFlows.sort(byPrioCookie);
+    const dests = (sw.kind === 'hypervisor' || localDsts.size > 0) ? destFlows.withOwner : destFlows.plain;
+    const flows: PlannedFlow[] = [...local, ...linkFlows, ...linkMisc, discovery, ...dests, destOther, ...policyFlows, defaultDeny, forwardNormal];
     totalFlows += flows.length;
     switches.push({ name: sw.name, dpid: sw.dpid, kind: sw.kind, flows });
   }
