@@ -3,15 +3,20 @@
  * flows desired vs installed (with an in-memory switch), explain, matrix, directory, metrics, health, SSE, console files.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { get as httpsGet } from 'node:https';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { Controller } from '../../controller/controller.js';
 import { buildApp, parseTokenFile } from '../../controller/api.js';
-import { copyExample, waitFor } from '../helpers/tmp.js';
+import { copyExample as copyExampleDir, waitFor } from '../helpers/tmp.js';
 import { FakeSwitch } from './fake-switch.js';
+
+/** Private copies of examples, removed when the file's tests are done. */
+const madeDirs: string[] = [];
+const example = (name: string) => { const d = copyExampleDir(name); madeDirs.push(d); return d; };
+afterAll(() => { for (const d of madeDirs.splice(0)) rmSync(d, { recursive: true, force: true }); });
 
 const ADMIN = { authorization: 'Bearer admin-secret-1' };
 const OPS = { authorization: 'Bearer ops-secret-22' };
@@ -27,7 +32,7 @@ describe('REST API', () => {
   let policyText: string;
 
   beforeAll(async () => {
-    dir = copyExample('basic');
+    dir = example('basic');
     policyText = readFileSync(join(dir, 'policy.yaml'), 'utf8');
     ctl = new Controller({ policyPath: join(dir, 'policy.yaml'), listen: { host: '127.0.0.1', port: 0 } });
     const { port } = await ctl.start();
@@ -219,7 +224,7 @@ describe('REST API', () => {
 
 describe('REST API without tokens', () => {
   it('accepts changes only from loopback, and records them as local', async () => {
-    const dir = copyExample('basic');
+    const dir = example('basic');
     const ctl = new Controller({ policyPath: join(dir, 'policy.yaml') });
     await ctl.load();
     const app = await buildApp(ctl, { auditLog: join(dir, 'audit.jsonl') });
@@ -249,7 +254,7 @@ describe('parseTokenFile', () => {
 
 describe.skipIf(spawnSync('which', ['openssl']).status !== 0)('REST API over HTTPS', () => {
   it('serves the API with the given key and certificate', async () => {
-    const dir = copyExample('basic');
+    const dir = example('basic');
     execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=localhost', '-keyout', 'api.key', '-out', 'api.pem'], { cwd: dir, stdio: 'pipe' });
     const ctl = new Controller({ policyPath: join(dir, 'policy.yaml') });
     await ctl.load();
@@ -268,7 +273,7 @@ describe.skipIf(spawnSync('which', ['openssl']).status !== 0)('REST API over HTT
 
 describe('closing the API', () => {
   it('ends open event streams instead of waiting for them', async () => {
-    const dir = copyExample('basic');
+    const dir = example('basic');
     const ctl = new Controller({ policyPath: join(dir, 'policy.yaml') });
     await ctl.load();
     const app = await buildApp(ctl);

@@ -4,12 +4,17 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawn } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { Controller } from '../../controller/controller.js';
 import { buildApp } from '../../controller/api.js';
-import { copyExample } from '../helpers/tmp.js';
+import { copyExample as copyExampleDir } from '../helpers/tmp.js';
+
+/** Private copies of examples, removed when the file's tests are done. */
+const madeDirs: string[] = [];
+const example = (name: string) => { const d = copyExampleDir(name); madeDirs.push(d); return d; };
+afterAll(() => { for (const d of madeDirs.splice(0)) rmSync(d, { recursive: true, force: true }); });
 
 const ROOT = new URL('../../', import.meta.url).pathname;
 
@@ -31,7 +36,7 @@ describe('acl apply / acl status against a running controller', () => {
   let url: string;
 
   beforeAll(async () => {
-    dir = copyExample('basic');
+    dir = example('basic');
     ctl = new Controller({ policyPath: join(dir, 'policy.yaml') });
     await ctl.load();
     app = await buildApp(ctl, { adminToken: 'cli-admin-token' });

@@ -5,16 +5,21 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { createConnection } from 'node:net';
 import { Controller } from '../../controller/controller.js';
 import { buildApp } from '../../controller/api.js';
 import { createBridge, deleteBridge, ensureOvs, haveOvs, ofctl } from '../helpers/ovs.js';
-import { copyExample, waitFor } from '../helpers/tmp.js';
+import { copyExample as copyExampleDir, waitFor } from '../helpers/tmp.js';
 import { encode } from '../../openflow/index.js';
 import { flowText } from '../../compiler/format.js';
 import type { FastifyInstance } from 'fastify';
+
+/** Private copies of examples, removed when the file's tests are done. */
+const madeDirs: string[] = [];
+const example = (name: string) => { const d = copyExampleDir(name); madeDirs.push(d); return d; };
+afterAll(() => { for (const d of madeDirs.splice(0)) rmSync(d, { recursive: true, force: true }); });
 
 const BRIDGES = [['ctl-e1', 1], ['ctl-core', 2], ['ctl-hv1', 16]] as const;
 const run = haveOvs() && process.getuid?.() === 0;
@@ -60,7 +65,7 @@ describe.skipIf(!run)('controller on real Open vSwitch', () => {
 
   beforeAll(async () => {
     ensureOvs();
-    dir = copyExample('basic');
+    dir = example('basic');
     ctl = new Controller({ policyPath: join(dir, 'policy.yaml'), listen: { host: '127.0.0.1', port: 0 }, auditIntervalMs: 1000, session: { handshakeTimeoutMs: 2000 } });
     ({ port } = await ctl.start());
     app = await buildApp(ctl, { adminToken: 'admin-secret', auditLog: join(dir, 'audit.jsonl') });
@@ -190,7 +195,7 @@ describe.skipIf(!run)('controller restart on real Open vSwitch', () => {
 
   it('flows stay while the controller is down, and a restart re-adds nothing (durations keep counting)', async () => {
     ensureOvs();
-    const dir = copyExample('basic');
+    const dir = example('basic');
     // a fixed free port so the bridge reconnects to the restarted controller
     const ofPort = 20000 + (process.pid % 20000);
     const first = await start(join(dir, 'policy.yaml'), ofPort);

@@ -3,16 +3,21 @@
  * zero flow mods when in sync, repair, foreign flows left alone, bundle vs ordered fallback, errors tied to flow mods,
  * unknown switches held, and misbehaving peers dropped without stalling others.
  */
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createConnection } from 'node:net';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Controller, type ControllerEvent } from '../../controller/controller.js';
 import { diffFlows, flowKey } from '../../controller/reconcile.js';
 import { encode, encodeMany, type OfpMessage } from '../../openflow/index.js';
 import type { PlannedFlow } from '../../compiler/model.js';
-import { copyExample, waitFor } from '../helpers/tmp.js';
+import { copyExample as copyExampleDir, waitFor } from '../helpers/tmp.js';
 import { FakeSwitch } from './fake-switch.js';
+
+/** Private copies of examples, removed when the file's tests are done. */
+const madeDirs: string[] = [];
+const example = (name: string) => { const d = copyExampleDir(name); madeDirs.push(d); return d; };
+afterAll(() => { for (const d of madeDirs.splice(0)) rmSync(d, { recursive: true, force: true }); });
 
 const ours = (sw: FakeSwitch) => [...sw.flows.values()].filter((f) => f.cookie >> 48n === 0x5ac1n);
 const keysOf = (fs: ReadonlyArray<{ tableId: number; priority: number; match: PlannedFlow['match'] }>) => fs.map(flowKey).sort();
@@ -58,7 +63,7 @@ describe('controller sessions against an in-memory switch', () => {
   const planOf = (dpid: number) => ctl.compiled.plan.switches.find((p) => p.dpid === BigInt(dpid))!;
   const synced = (dpid: number) => waitFor(`switch ${dpid} synced`, () => events.filter((e) => e.type === 'switch-synced' && e.dpid === `0x${dpid.toString(16).padStart(16, '0')}`).length);
 
-  beforeEach(() => { dir = copyExample('basic'); events.length = 0; });
+  beforeEach(() => { dir = example('basic'); events.length = 0; });
   afterEach(async () => { for (const s of switches.splice(0)) s.close(); await ctl?.stop(); });
 
   it('installs exactly the plan in one atomic bundle, then sends nothing when already in sync', async () => {

@@ -11,7 +11,12 @@ import { join } from 'node:path';
 import { connect as tlsConnect } from 'node:tls';
 import { Controller } from '../../controller/controller.js';
 import { createBridge, deleteBridge, ensureOvs, haveOvs, ofctl, vsctl } from '../helpers/ovs.js';
-import { copyExample, waitFor } from '../helpers/tmp.js';
+import { copyExample as copyExampleDir, waitFor } from '../helpers/tmp.js';
+
+/** Private copies of examples, removed when the file's tests are done. */
+const madeDirs: string[] = [];
+const example = (name: string) => { const d = copyExampleDir(name); madeDirs.push(d); return d; };
+afterAll(() => { for (const d of madeDirs.splice(0)) rmSync(d, { recursive: true, force: true }); });
 
 const run = haveOvs() && process.getuid?.() === 0 && spawnSync('which', ['openssl']).status === 0;
 
@@ -33,7 +38,7 @@ describe.skipIf(!run)('TLS with mutual certificates on real Open vSwitch', () =>
     ensureOvs();
     dir = mkdtempSync(join(tmpdir(), 'acl-tls-'));
     makeCerts(dir);
-    const pdir = copyExample('basic');
+    const pdir = example('basic');
     ctl = new Controller({
       policyPath: join(pdir, 'policy.yaml'), listen: { host: '127.0.0.1', port: 0 },
       tls: { key: readFileSync(join(dir, 'controller.key')), cert: readFileSync(join(dir, 'controller.pem')), ca: readFileSync(join(dir, 'ca.pem')), requestCert: true, rejectUnauthorized: true },
