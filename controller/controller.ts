@@ -73,7 +73,7 @@ export class Controller extends EventEmitter {
   packetIns = 0;
   private server?: Server;
   private auditTimer?: NodeJS.Timeout;
-  private readonly queues = new Map<string, { running: boolean; again: boolean; waiters: Array<(r: ReconcileResult | undefined) => void> }>();
+  private readonly queues = new Map<string, { running: boolean; again: boolean; loud: boolean; waiters: Array<(r: ReconcileResult | undefined) => void> }>();
   private readonly log: NonNullable<ControllerOptions['log']>;
   directoryStatus: { source: string; lastSuccessAt?: string; entries: number; lastError?: string; heldShrink?: unknown } = { source: '', entries: 0 };
   directorySync?: DirectorySync;
@@ -114,7 +114,7 @@ export class Controller extends EventEmitter {
     const l = this.opts.listen ?? { host: '0.0.0.0', port: 6653 };
     await new Promise<void>((res, rej) => { this.server!.once('error', rej); this.server!.listen(l.port, l.host, () => res()); });
     if (this.opts.auditIntervalMs) {
-      this.auditTimer = setInterval(() => { for (const dpid of this.sessions.keys()) void this.sync(dpid); }, this.opts.auditIntervalMs);
+      this.auditTimer = setInterval(() => { for (const dpid of this.sessions.keys()) void this.sync(dpid, { quiet: true }); }, this.opts.auditIntervalMs);
       this.auditTimer.unref();
     }
     this.startDirectorySync();
@@ -207,17 +207,20 @@ export class Controller extends EventEmitter {
   }
 
   /** Reconciles one switch; concurrent calls coalesce into one follow-up run with the newest plan. */
-  sync(dpid: string): Promise<ReconcileResult | undefined> {
+  sync(dpid: string, how: { quiet?: boolean } = {}): Promise<ReconcileResult | undefined> {
     let q = this.queues.get(dpid);
-    if (!q) this.queues.set(dpid, (q = { running: false, again: false, waiters: [] }));
+    if (!q) this.queues.set(dpid, (q = { running: false, again: false, loud: false, waiters: [] }));
     const queue = q;
     return new Promise((resolve) => {
       queue.waiters.push(resolve);
+      if (!how.quiet) queue.loud = true;
       if (queue.running) { queue.again = true; return; }
       const run = async () => {
         queue.running = true;
         queue.again = false;
         const waiters = queue.waiters.splice(0);
+        const loud = queue.loud;
+        queue.loud = false;
         let result: ReconcileResult | undefined;
         const s = this.sessions.get(dpid);
         // A switch not in the topology is held fail-closed: its plan is empty, so any of our flows left on it go.
@@ -234,7 +237,10 @@ export class Controller extends EventEmitter {
             if (result.added || result.removed || result.changed || result.errors.length) {
               this.log(result.errors.length ? 'warn' : 'info', `switch ${plan.name}: +${result.added} ~${result.changed} -${result.removed} (${result.unchanged} unchanged) in ${result.ms.toFixed(0)} ms${result.atomic ? ' (bundle)' : ''}`, { errors: result.errors });
             }
-            this.event('switch-synced', { switch: plan.name, dpid, added: result.added, removed: result.removed, changed: result.changed, errors: result.errors });
+            // Periodic read-backs that find nothing to do stay quiet (no event every few seconds per switch).
+            if (loud || result.added || result.removed || result.changed || result.errors.length) {
+              this.event('switch-synced', { switch: plan.name, dpid, added: result.added, removed: result.removed, changed: result.changed, errors: result.errors });
+            }
           } catch (e) {
             this.log('error', `reconcile of ${plan.name} failed: ${(e as Error).message}`);
             this.event('switch-error', { switch: plan.name, error: (e as Error).message });

@@ -57,6 +57,7 @@ describe('REST API', () => {
     expect(m.body).toMatch(/acl_apply_seconds_bucket/);
     expect(m.body).toMatch(/^acl_directory_sync_age_seconds /m);
     expect(m.body).toMatch(/^acl_packet_ins_total /m);
+    expect(m.body).toMatch(/^acl_packet_ins_dropped 0$/m);
   });
 
   it('reads need a token when a read token is configured; any admin or read token works', async () => {

@@ -82,6 +82,20 @@ describe('controller sessions against an in-memory switch', () => {
     expect(s.applied.length).toBe(before);
   });
 
+  it('periodic read-backs are quiet when nothing changed, and repair (with an event) when something did', async () => {
+    await start({ auditIntervalMs: 100 });
+    const s = await sw(1);
+    await synced(1);
+    const reads = () => s.received.filter((m) => m.type === 'multipart_request' && m.body.kind === 'flow').length;
+    const r0 = reads();
+    await waitFor('a few audits', () => reads() >= r0 + 3);
+    expect(events.filter((e) => e.type === 'switch-synced')).toHaveLength(1);
+    s.flows.delete(flowKey(ours(s)[0]));
+    await waitFor('repaired by the audit', () => events.filter((e) => e.type === 'switch-synced').length === 2);
+    expect(events.filter((e) => e.type === 'switch-synced')[1]).toMatchObject({ added: 1, removed: 0 });
+    expect(keysOf(ours(s))).toEqual(keysOf(planOf(1).flows));
+  });
+
   it('repairs a deleted flow and a stray flow in our cookie space; leaves foreign flows alone', async () => {
     await start();
     const s = await sw(1);
