@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
+import { tempDir } from '../helpers/tmp.js';
 import { join } from 'node:path';
 import {
   compile, recompile, decide, explain, verify, accessMatrix, diffAccess, diffPlans, loadPolicy, parsePolicyText, parseDirectoryText, parseTopologyText,
@@ -17,7 +17,7 @@ async function basic(): Promise<Compiled> {
 }
 
 function writeSet(files: Record<string, string>): string {
-  const dir = mkdtempSync(join(tmpdir(), 'acl-test-'));
+  const dir = tempDir('acl-test-');
   for (const [n, t] of Object.entries(files)) writeFileSync(join(dir, n), t);
   return join(dir, 'policy.yaml');
 }

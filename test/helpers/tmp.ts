@@ -1,10 +1,20 @@
-import { cpSync, mkdtempSync } from 'node:fs';
+import { cpSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-/** A private copy of an example folder (tests that apply policies rewrite the policy file). */
+const made: string[] = [];
+process.on('exit', () => { for (const d of made) rmSync(d, { recursive: true, force: true }); });
+
+/** A temp directory removed when the test process exits. */
+export function tempDir(prefix: string): string {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  made.push(dir);
+  return dir;
+}
+
+/** A private copy of an example folder (tests that apply policies rewrite the policy file); removed at exit. */
 export function copyExample(name: string): string {
-  const dir = mkdtempSync(join(tmpdir(), `acl-${name}-`));
+  const dir = tempDir(`acl-${name}-`);
   cpSync(new URL(`../../examples/${name}`, import.meta.url).pathname, dir, { recursive: true });
   return dir;
 }

@@ -2,8 +2,8 @@
  * Needs Debian slapd: each suite starts its own private slapd on a loopback port (test/helpers/slapd.ts).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readFileSync, writeFileSync, mkdtempSync, cpSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync, cpSync } from 'node:fs';
+import { tempDir } from '../helpers/tmp.js';
 import { join } from 'node:path';
 import { Attribute, Change } from 'ldapts';
 import { Slapd, haveSlapd } from '../helpers/slapd.js';
@@ -47,7 +47,7 @@ describe.skipIf(!haveSlapd())('LDAP directory against a private slapd', () => {
   });
 
   it('a policy with an ldap: block loads, compiles and explains like a file directory', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'acl-ldap-'));
+    const dir = tempDir('acl-ldap-');
     cpSync(CAMPUS, dir, { recursive: true });
     const text = readFileSync(join(dir, 'policy-ldap.yaml'), 'utf8').replace('ldap://127.0.0.1:3389', s.url);
     writeFileSync(join(dir, 'policy-ldap.yaml'), text);
@@ -172,7 +172,7 @@ describe.skipIf(!haveSlapd())('LDAP paging', () => {
 
 describe('ldap block validation', () => {
   it('reports mistakes in the ldap: block at their line, and refuses inline passwords', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'acl-ldapcfg-'));
+    const dir = tempDir('acl-ldapcfg-');
     writeFileSync(join(dir, 'topology.yaml'), 'switches: []\n');
     writeFileSync(join(dir, 'policy.yaml'), 'version: 1\ndirectory:\n  ldap:\n    url: http://x\n    baseDn: dc=x\n    password: hunter2\n    pollInterval: soon\ntopology: topology.yaml\n');
     const r = await loadPolicy(join(dir, 'policy.yaml'));

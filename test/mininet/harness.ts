@@ -3,8 +3,8 @@
  * network description, runs test/mininet/driver.py with Debian's /usr/bin/python3, and talks JSON lines to it.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { readFileSync, writeFileSync, mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { tempDir } from '../helpers/tmp.js';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { parse } from 'yaml';
@@ -57,7 +57,7 @@ export class MininetLab {
       hosts: this.hosts.map(({ name, mac, ip, switch: sw, port }) => ({ name, mac, ip, switch: sw, port })),
       listen: { tcp: [...tcp].sort((a, b) => a - b), udp: [...udp] },
     };
-    const file = join(mkdtempSync(join(tmpdir(), 'acl-mn-')), 'network.json');
+    const file = join(tempDir('acl-mn-'), 'network.json');
     writeFileSync(file, JSON.stringify(spec, null, 2));
     this.child = spawn('/usr/bin/python3', [new URL('./driver.py', import.meta.url).pathname, file], { stdio: ['pipe', 'pipe', 'pipe'] });
     this.child.stderr!.on('data', (d) => { this.stderr = (this.stderr + d).slice(-20_000); });
