@@ -317,7 +317,7 @@ export function compile(input: CompileInput, opts: CompileOptions = {}): Compile
   const linkPorts = new Map<string, number[]>();
   for (const l of topology.links) for (const p of [l.a, l.b]) linkPorts.set(p.switch, [...(linkPorts.get(p.switch) ?? []), p.port]);
 
-  const subjectIps: Array<{ ip: string; cls: number }> = [];
+  const subjectIps: Array<{ ip: string; cls: number }> = []; // mutable: the fast path updates classes in place
   for (const s of subjects) for (const e of s.endpoints) if (e.ip) subjectIps.push({ ip: e.ip, cls: s.classId });
 
   const policyFlowsCache = new Map<string, PlannedFlow[]>();
@@ -363,7 +363,7 @@ export function compile(input: CompileInput, opts: CompileOptions = {}): Compile
   for (const d of dest) if (d.dstClass) destIndex.add(d.prefix, d);
   const dstOfAddr = (addr: number): DestEntry | undefined => destIndex.longest({ addr, len: 32 });
 
-  const destFlows = { withOwner: [] as PlannedFlow[], plain: [] as PlannedFlow[] };
+  const destFlows = { withOwner: [] as PlannedFlow[], plain: [] as PlannedFlow[] }; // withOwner is replaced (not mutated) by the fast path
   for (const d of dest) for (const needOwner of [true, false]) {
     const owner = needOwner ? d.ownerClass : 0;
     if (!d.dstClass && !owner) continue;
@@ -411,9 +411,18 @@ export function compile(input: CompileInput, opts: CompileOptions = {}): Compile
   const defaultDeny = flow(TABLE.policy, PRIORITY.defaultDeny, [], [], 'default-deny');
   const forwardNormal = flow(TABLE.forward, 0, [], [{ type: 'apply_actions', actions: [{ type: 'output', port: OFPP.NORMAL }] }], 'forward:normal');
 
-  const switches: SwitchPlan[] = [];
-  let totalFlows = 0;
-  for (const sw of [...topology.switches].sort((a, b) => a.name.localeCompare(b.name))) {
+  interface Segments { local: PlannedFlow[]; linkMisc: PlannedFlow[]; links: number[]; policy: PlannedFlow[]; owner: boolean }
+  const segments = new Map<string, Segments>();
+  const assemble = (sw: SwitchDef, g: Segments): SwitchPlan => {
+    let linkFlows: PlannedFlow[] = [];
+    if (sw.kind === 'hypervisor') {
+      linkFlows = g.links.length === 1 ? linkClassify(g.links[0]) : g.links.flatMap((lp) => linkClassify(lp));
+      if (g.links.length > 1) linkFlows.sort(byCookie);
+    }
+    const dests = g.owner ? destFlows.withOwner : destFlows.plain;
+    return { name: sw.name, dpid: sw.dpid, kind: sw.kind, flows: [...g.local, ...linkFlows, ...g.linkMisc, discovery, ...dests, destOther, ...g.policy, defaultDeny, forwardNormal] };
+  };
+  const buildSwitch = (sw: SwitchDef): SwitchPlan => {
     const localClasses = new Set<number>();
     const localDsts = new Set<number>();
     // table 0: bound endpoints on this switch (priority 100)
@@ -434,20 +443,17 @@ export function compile(input: CompileInput, opts: CompileOptions = {}): Compile
     for (const f of local) assertFits(f);
     local.sort(byCookie);
     // table 0: inter-switch links (priorities 20, 15, 10), then discovery (0)
-    const links = [...new Set(linkPorts.get(sw.name) ?? [])].sort((a, b) => a - b);
-    let linkFlows: PlannedFlow[] = [];
+    const links = [...new Set(linkPorts.get(sw.name) ?? [])].sort((x, y) => x - y);
     const linkMisc: PlannedFlow[] = [];
     for (const lp of links) {
       const inPort: OxmEntry = { field: 'in_port', value: lp };
       if (sw.kind === 'hypervisor') {
-        linkFlows = links.length === 1 ? linkClassify(lp) : [...linkFlows, ...linkClassify(lp)];
         linkMisc.push(flow(TABLE.classify, PRIORITY.linkArp, [inPort, ARP], [GOTO(TABLE.forward)], 'arp:link'));
         linkMisc.push(flow(TABLE.classify, PRIORITY.linkPass, [inPort], [], 'link:unclassified-drop'));
       } else {
         linkMisc.push(flow(TABLE.classify, PRIORITY.linkPass, [inPort], [GOTO(TABLE.forward)], 'link:transit'));
       }
     }
-    if (links.length > 1) linkFlows = [...linkFlows].sort(byCookie);
     for (const f of linkMisc) assertFits(f);
     linkMisc.sort(byPrioCookie);
     // table 2: policy (pairs for local sources; on hypervisors also for local destinations; replies from local destinations)
@@ -460,21 +466,152 @@ export function compile(input: CompileInput, opts: CompileOptions = {}): Compile
       for (const f of replyFlows(cls, dc)) addOnce(f);
     }
     policyFlows.sort(byPrioCookie);
-    const dests = (sw.kind === 'hypervisor' || localDsts.size > 0) ? destFlows.withOwner : destFlows.plain;
-    const flows: PlannedFlow[] = [...local, ...linkFlows, ...linkMisc, discovery, ...dests, destOther, ...policyFlows, defaultDeny, forwardNormal];
-    totalFlows += flows.length;
-    switches.push({ name: sw.name, dpid: sw.dpid, kind: sw.kind, flows });
-  }
-
-  const users = subjects.filter((s) => s.kind === 'user').length;
-  return {
-    input, plan: { switches }, subjects, subjectById, classIds, dstClassIds, dest, resourcePrefixes,
-    stats: { users, servers: subjects.length - users, classes: classIds.size, dstClasses: dstClassIds.size, flows: totalFlows, naive: users * policy.resources.length * Math.max(1, topology.switches.length) },
+    const g: Segments = { local, linkMisc, links, policy: policyFlows, owner: sw.kind === 'hypervisor' || localDsts.size > 0 };
+    segments.set(sw.name, g);
+    return assemble(sw, g);
   };
+
+  const sortedSwitches = [...topology.switches].sort((x, y) => x.name.localeCompare(y.name));
+  let switches: SwitchPlan[] = sortedSwitches.map(buildSwitch);
+  const countFlows = (l: readonly SwitchPlan[]) => l.reduce((n, x) => n + x.flows.length, 0);
+  const classCount = new Map<number, number>();
+  for (const x of subjects) classCount.set(x.classId, (classCount.get(x.classId) ?? 0) + 1);
+
+  const users = subjects.filter((x) => x.kind === 'user').length;
+  const stats = { users, servers: subjects.length - users, classes: classIds.size, dstClasses: dstClassIds.size, flows: countFlows(switches), naive: users * policy.resources.length * Math.max(1, topology.switches.length) };
+  let generation = 0;
+  const positions: { link: Map<number, Map<string, number>>; dest?: Map<number, number>; owner?: Map<string, number> } = { link: new Map() };
+  const make = (inp: CompileInput, subs: Subject[], dst: DestEntry[], st: typeof stats): Compiled => {
+    const c: Compiled = { input: inp, plan: { switches }, subjects: subs, subjectById: new Map(subs.map((x) => [x.id, x])), classIds, dstClassIds, dest: dst, resourcePrefixes, stats: st };
+    const gen = ++generation;
+    Object.defineProperty(c, PATCH, { enumerable: false, value: (d: Directory) => (gen === generation ? patch(c, d) : undefined) });
+    return c;
+  };
+
+  /**
+   * Fast path for a directory change that moves a few users between existing classes (roles, organization,
+   * name; same devices): rebuild only the switches whose flows change. Anything else returns undefined and the
+   * caller compiles in full (with the previous class ids).
+   */
+  const patch = (prev: Compiled, next: Directory): Compiled | undefined => {
+    const before = prev.input.directory;
+    if (next.users.length !== before.users.length || next.organizations.length !== before.organizations.length) return undefined;
+    for (let i = 0; i < next.organizations.length; i++) {
+      const a = before.organizations[i], b = next.organizations[i];
+      if (a !== b && (a.name !== b.name || a.parent !== b.parent)) return undefined;
+    }
+    const subs = [...prev.subjects];
+    const counts = new Map(classCount);
+    const ownerChanges = new Map<string, number>();
+    const touched = new Set<string>();
+    let changed = 0;
+    for (let i = 0; i < next.users.length; i++) {
+      const u = next.users[i], old = before.users[i];
+      if (u === old) continue;
+      if (++changed > 50 || u.id !== old.id || u.devices.length !== old.devices.length) return undefined;
+      for (let k = 0; k < u.devices.length; k++) if (u.devices[k].mac !== old.devices[k].mac || u.devices[k].ip !== old.devices[k].ip) return undefined;
+      if (u.organization !== undefined && !ctx.orgs.has(u.organization)) return undefined;
+      const rules = ruleIndex.candidates(u).filter((ri) => policy.rules[ri].from.some((sel) => userMatches(sel, u, ctx)));
+      const cls = classIds.get(signature(rules));
+      if (cls === undefined) return undefined; // a new class: full compile
+      const prevSubject = subs[i];
+      if (prevSubject.id !== u.id || prevSubject.kind !== 'user') return undefined;
+      if (cls !== prevSubject.classId) {
+        if ((counts.get(prevSubject.classId) ?? 0) <= 1) return undefined; // a class disappears: full compile
+        counts.set(prevSubject.classId, counts.get(prevSubject.classId)! - 1);
+        counts.set(cls, (counts.get(cls) ?? 0) + 1);
+        for (const e of prevSubject.endpoints) {
+          if (e.switch) touched.add(e.switch);
+          if (e.ip) ownerChanges.set(e.ip, cls);
+        }
+      }
+      subs[i] = { ...prevSubject, name: u.name, organization: u.organization, roles: u.roles, rules, classId: cls };
+    }
+    // shared state now follows the new subjects (endpoints are unchanged: only their subject objects are replaced)
+    for (let i = 0; i < next.users.length; i++) {
+      if (subs[i] === prev.subjects[i]) continue;
+      for (const e of subs[i].endpoints) {
+        const list = e.switch !== undefined ? endpointsBySwitch.get(e.switch) : undefined;
+        if (list) endpointsBySwitch.set(e.switch!, list.map((x) => (x.s.id === subs[i].id ? { s: subs[i], e: x.e } : x)));
+      }
+    }
+    classCount.clear();
+    for (const [k, v] of counts) classCount.set(k, v);
+    let dst = prev.dest;
+    const replaced = new Map<PlannedFlow, PlannedFlow>();
+    const linkPos = new Map<PlannedFlow, number>(); // index within its link-classification array
+    const destPos = new Map<PlannedFlow, number>(); // index within destFlows.withOwner
+    if (ownerChanges.size) {
+      for (const si of subjectIps) { const c2 = ownerChanges.get(si.ip); if (c2 !== undefined) si.cls = c2; }
+      // positions are stable across patches (same cookies, same order): index them once, then slice and replace
+      for (const [port, arr] of linkClassifyCache) {
+        const inPort: OxmEntry = { field: 'in_port', value: port };
+        let idx = positions.link.get(port);
+        if (!idx) positions.link.set(port, (idx = new Map(arr.map((f, i) => [f.match[2]?.value as string, i]))));
+        const copy = arr.slice();
+        for (const [ip, c2] of ownerChanges) {
+          const i = idx.get(ip);
+          if (i === undefined) continue;
+          const nf = flow(TABLE.classify, PRIORITY.linkClassify, [inPort, IP, { field: 'ipv4_src', value: ip }], [{ type: 'write_metadata', metadata: BigInt(c2), mask: METADATA.srcMask }, GOTO(TABLE.dest)], 'classify:link');
+          replaced.set(copy[i], nf);
+          linkPos.set(copy[i], i);
+          copy[i] = nf;
+        }
+        linkClassifyCache.set(port, copy);
+      }
+      if (!positions.dest) positions.dest = new Map(prev.dest.map((d, i) => [d.prefix.len === 32 ? d.prefix.addr : -1 - i, i]));
+      if (!positions.owner) positions.owner = new Map(destFlows.withOwner.map((f, i) => [f.match[1]?.mask === undefined ? (f.match[1]?.value as string) : `#${i}`, i]));
+      const dstCopy = prev.dest.slice();
+      dst = dstCopy;
+      const owner = destFlows.withOwner.slice();
+      for (const [ip, c2] of ownerChanges) {
+        const di = positions.dest.get(parseIpv4(ip)!);
+        if (di === undefined) continue;
+        const d = { ...dstCopy[di], ownerClass: c2 };
+        dstCopy[di] = d;
+        const oi = positions.owner.get(ip);
+        if (oi === undefined) continue;
+        const f = owner[oi];
+        const nf = flow(TABLE.dest, f.priority, f.match as OxmEntry[], [{ type: 'write_metadata', metadata: (BigInt(d.dstClass) << METADATA.dstShift) | (BigInt(c2) << METADATA.ownerShift), mask: METADATA.dstMask | METADATA.ownerMask }, GOTO(TABLE.policy)], f.origin);
+        replaced.set(f, nf);
+        destPos.set(f, oi);
+        owner[oi] = nf;
+      }
+      destFlows.withOwner = owner;
+    }
+    switches = switches.map((sp, i) => {
+      const sw = sortedSwitches[i];
+      if (touched.has(sw.name)) return buildSwitch(sw);
+      if (!replaced.size || !(sw.kind === 'hypervisor' || segments.get(sw.name)!.owner)) return sp;
+      // same flows in the same order but for the few replaced ones (cookies are unchanged)
+      let flows: PlannedFlow[] | undefined;
+      const g = segments.get(sw.name)!;
+      const linkLen = sw.kind === 'hypervisor' && g.links.length === 1 ? linkClassify(g.links[0]).length : -1;
+      for (const [o, nf] of replaced) {
+        // the segment layout gives the position directly; fall back to a search when it does not
+        const guess = linkPos.has(o) && linkLen >= 0 ? g.local.length + linkPos.get(o)! : destPos.has(o) && linkLen >= 0 ? g.local.length + linkLen + g.linkMisc.length + 1 + destPos.get(o)! : -1;
+        const at = guess >= 0 && sp.flows[guess] === o ? guess : (flows ?? sp.flows).indexOf(o);
+        if (at < 0) continue;
+        flows ??= sp.flows.slice();
+        flows[at] = nf;
+      }
+      return flows ? { ...sp, flows } : sp;
+    });
+    return make({ ...prev.input, directory: next }, subs, dst as DestEntry[], { ...prev.stats, flows: countFlows(switches) });
+  };
+
+  return make(input, subjects, dest, stats);
 }
+
+const PATCH = Symbol('sdn-acl.patch');
 
 /** Recompiles after a directory or binding change, keeping class ids so that unchanged flows keep their cookies. */
 export function recompile(previous: Compiled, change: Partial<CompileInput>): Compiled {
+  const onlyDirectory = change.directory && Object.keys(change).every((k) => k === 'directory' || (change as Record<string, unknown>)[k] === (previous.input as unknown as Record<string, unknown>)[k]);
+  if (onlyDirectory) {
+    const fast = (previous as Compiled & { [PATCH]?: (d: Directory) => Compiled | undefined })[PATCH]?.(change.directory!);
+    if (fast) return fast;
+  }
   return compile({ ...previous.input, ...change }, { previous });
 }
 
