@@ -159,14 +159,15 @@ export class PrefixIndex<T> {
 
 // ---------- hashing for stable cookies ----------
 
-function fnv1a(s: string): bigint {
+/** 48-bit hash (two FNV-1a variants), exact as a Number. */
+function fnv1a(s: string): number {
   let h1 = 0x811c9dc5, h2 = 0x01000193;
   for (let i = 0; i < s.length; i++) {
     const c = s.charCodeAt(i);
     h1 = Math.imul(h1 ^ c, 16777619) >>> 0;
     h2 = Math.imul(h2 ^ c, 2246822519) >>> 0;
   }
-  return (BigInt(h2 & 0xffff) << 32n) | BigInt(h1);
+  return (h2 & 0xffff) * 0x1_0000_0000 + h1;
 }
 
 export function matchKey(tableId: number, priority: number, m: Match): string {
@@ -175,9 +176,22 @@ export function matchKey(tableId: number, priority: number, m: Match): string {
   return s;
 }
 
+/** A planned flow whose cookie order is also kept as a plain number (private, so JSON and spreads don't see it). */
+class CompiledFlow implements PlannedFlow {
+  readonly #order: number;
+  constructor(readonly tableId: number, readonly priority: number, readonly cookie: bigint, readonly match: OxmEntry[], readonly instructions: Instruction[], readonly origin: string, order: number) {
+    this.#order = order;
+  }
+  /** Same order as comparing cookies (all share the tag), without BigInt comparisons. */
+  static byCookie(x: PlannedFlow, y: PlannedFlow): number {
+    if (x instanceof CompiledFlow && y instanceof CompiledFlow) return x.#order - y.#order;
+    return x.cookie < y.cookie ? -1 : x.cookie > y.cookie ? 1 : 0;
+  }
+}
+
 function flow(tableId: number, priority: number, match: OxmEntry[], instructions: Instruction[], origin: string): PlannedFlow {
-  const cookie = COOKIE_TAG | fnv1a(matchKey(tableId, priority, match));
-  return { tableId, priority, cookie, match, instructions, origin };
+  const h = fnv1a(matchKey(tableId, priority, match));
+  return new CompiledFlow(tableId, priority, COOKIE_TAG | BigInt(h), match, instructions, origin, h);
 }
 
 const IP: OxmEntry = { field: 'eth_type', value: 0x0800 };
@@ -330,14 +344,14 @@ export function compile(input: CompileInput, opts: CompileOptions = {}): Compile
     if (a && a.allow.length && !a.deny.some((d) => d.proto === 'any')) {
       const meta: OxmEntry = { field: 'metadata', value: BigInt(cls) | (BigInt(dc) << METADATA.dstShift), mask: METADATA.srcMask | METADATA.dstMask };
       const origin = [...a.rules].sort().join('+');
-      const seen = new Set<string>();
+      const seen = new Set<bigint>();
       for (const d of a.deny) for (const m of serviceMatches(d, false)) {
         const f = flow(TABLE.policy, PRIORITY.deny, [meta, IP, ...m], [], origin);
-        if (!seen.has(f.cookie.toString())) { seen.add(f.cookie.toString()); out.push(f); }
+        if (!seen.has(f.cookie)) { seen.add(f.cookie); out.push(f); }
       }
       for (const s of a.allow) for (const m of serviceMatches(s, false)) {
         const f = flow(TABLE.policy, PRIORITY.allow, [meta, IP, ...m], [GOTO(TABLE.forward)], origin);
-        if (!seen.has(f.cookie.toString())) { seen.add(f.cookie.toString()); out.push(f); }
+        if (!seen.has(f.cookie)) { seen.add(f.cookie); out.push(f); }
       }
     }
     policyFlowsCache.set(key, out);
@@ -378,7 +392,7 @@ export function compile(input: CompileInput, opts: CompileOptions = {}): Compile
   }
 
   // Everything shared between switches is built once; each switch then assembles sorted segments.
-  const byCookie = (x: PlannedFlow, y: PlannedFlow) => (x.cookie < y.cookie ? -1 : x.cookie > y.cookie ? 1 : 0);
+  const byCookie = CompiledFlow.byCookie;
   const byPrioCookie = (x: PlannedFlow, y: PlannedFlow) => y.priority - x.priority || byCookie(x, y);
   destFlows.withOwner.sort(byPrioCookie);
   destFlows.plain.sort(byPrioCookie);
