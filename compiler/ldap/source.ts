@@ -68,18 +68,48 @@ export class LdapDirectorySource implements DirectorySource {
     }
   }
 
+  /** Raw entries of the last full read, by DN, so that later polls can fetch only what changed. */
+  private cache?: { people: Map<string, Entry>; groups: Map<string, Entry>; ous: Map<string, Entry>; since: string; polls: number };
+  /** A complete re-read every this many loads (catches deleted entries, which carry no timestamp). */
+  fullEvery = 12;
+
   async load(): Promise<Directory> {
     const c = this.config;
     const client = await this.connect();
     try {
       const paged = { pageSize: c.pageSize };
-      const uattrs = [c.users.id, c.users.name, c.users.mac, c.users.ip, ...c.users.roleAttributes, ...(c.users.deviceAttribute ? [c.users.deviceAttribute] : []), ...(c.users.organization !== 'dn' ? [c.users.organization] : [])];
+      const uattrs = [c.users.id, c.users.name, c.users.mac, c.users.ip, 'modifyTimestamp', ...c.users.roleAttributes, ...(c.users.deviceAttribute ? [c.users.deviceAttribute] : []), ...(c.users.organization !== 'dn' ? [c.users.organization] : [])];
+      const gattrs = [c.groups.name, 'member', 'uniqueMember', 'memberUid', 'objectClass', 'modifyTimestamp'];
+      const incremental = this.cache && this.cache.polls < this.fullEvery;
+      // Only entries created or modified since the newest timestamp seen (escaped: it is a value in a filter).
+      const since = (f: string) => (incremental ? `(&${f}(modifyTimestamp>=${escapeFilterValue(this.cache!.since)}))` : f);
       // One paged search at a time: a connection carries one paging cookie per search.
-      const people = await client.search(c.users.base, { scope: 'sub', filter: c.users.filter, attributes: uattrs, paged });
-      const groups = await client.search(c.groups.base, { scope: 'sub', filter: c.groups.filter, attributes: [c.groups.name, 'member', 'uniqueMember', 'memberUid', 'objectClass'], paged });
-      const ous = c.users.organization === 'dn' ? await client.search(c.users.base, { scope: 'sub', filter: '(objectClass=organizationalUnit)', attributes: ['ou'], paged }) : { searchEntries: [] as Entry[] };
-      return this.build(people.searchEntries, groups.searchEntries, ous.searchEntries);
+      const people = await client.search(c.users.base, { scope: 'sub', filter: since(c.users.filter), attributes: uattrs, paged });
+      const groups = await client.search(c.groups.base, { scope: 'sub', filter: since(c.groups.filter), attributes: gattrs, paged });
+      const ous = c.users.organization === 'dn' ? await client.search(c.users.base, { scope: 'sub', filter: since('(objectClass=organizationalUnit)'), attributes: ['ou', 'modifyTimestamp'], paged }) : { searchEntries: [] as Entry[] };
+      const cache = incremental ? this.cache! : { people: new Map<string, Entry>(), groups: new Map<string, Entry>(), ous: new Map<string, Entry>(), since: '', polls: 0 };
+      let newest = incremental ? cache.since : '';
+      for (const [map, list] of [[cache.people, people.searchEntries], [cache.groups, groups.searchEntries], [cache.ous, ous.searchEntries]] as const) {
+        for (const e of list) {
+          map.set(normDn(e.dn), e);
+          const ts = values(e, 'modifyTimestamp')[0];
+          if (ts && ts > newest) newest = ts;
+        }
+      }
+      if (incremental) {
+        // Deleted entries carry no timestamp: a names-only search (no attributes) tells which are gone.
+        for (const [map, base, filter] of [[cache.people, c.users.base, c.users.filter], [cache.groups, c.groups.base, c.groups.filter]] as const) {
+          const present = await client.search(base, { scope: 'sub', filter, attributes: ['1.1'], paged });
+          const alive = new Set(present.searchEntries.map((e) => normDn(e.dn)));
+          for (const dn of [...map.keys()]) if (!alive.has(dn)) map.delete(dn);
+        }
+      }
+      cache.since = newest;
+      cache.polls = incremental ? cache.polls + 1 : 0;
+      this.cache = cache;
+      return this.build([...cache.people.values()], [...cache.groups.values()], [...cache.ous.values()]);
     } catch (e) {
+      this.cache = undefined; // next time, read everything again
       const m = (e as Error).message;
       throw new Error(`LDAP search on ${c.url} failed: ${m}`);
     } finally {

@@ -3,7 +3,7 @@
  * (retried with backoff); a shrink beyond `maxShrink` (or an empty result after a non-empty one) is held until
  * `confirmShrink()`; never "everyone left" because of an error.
  */
-import type { Directory, DirectorySource } from '../model.js';
+import type { Directory, DirectorySource, User } from '../model.js';
 import { diffDirectories, type DirectoryDiff } from '../directory-diff.js';
 
 export interface SyncOptions {
@@ -24,6 +24,17 @@ export interface SyncStatus {
   readonly lastError?: string;
   readonly heldShrink?: { readonly before: number; readonly after: number; readonly since: string };
   readonly lastDurationMs?: number;
+}
+
+/** Reuses the previous snapshot's objects for users that did not change, so consumers can compare by identity. */
+function keepUnchanged(before: Directory | undefined, next: Directory): Directory {
+  if (!before) return next;
+  const old = new Map(before.users.map((u) => [u.id, u]));
+  const same = (a: User, b: User) => a.name === b.name && a.organization === b.organization && a.roles.length === b.roles.length && a.roles.every((r, i) => r === b.roles[i])
+    && a.devices.length === b.devices.length && a.devices.every((d, i) => d.mac === b.devices[i].mac && d.ip === b.devices[i].ip);
+  const users = next.users.map((u) => { const o = old.get(u.id); return o && same(o, u) ? o : u; });
+  const orgsSame = before.organizations.length === next.organizations.length && before.organizations.every((o, i) => o.name === next.organizations[i].name && o.parent === next.organizations[i].parent);
+  return { ...next, users, organizations: orgsSame ? before.organizations : next.organizations };
 }
 
 export class DirectorySync {
@@ -51,7 +62,7 @@ export class DirectorySync {
     const t0 = performance.now();
     this.st.lastAttemptAt = new Date().toISOString();
     try {
-      const next = await this.source.load();
+      const next = keepUnchanged(this.snapshot, await this.source.load());
       this.st.lastDurationMs = performance.now() - t0;
       const before = this.snapshot?.users.length ?? 0;
       const after = next.users.length;
