@@ -72,10 +72,12 @@ export class MininetLab {
   private next(timeoutMs: number): Promise<string> {
     const l = this.lines.shift();
     if (l !== undefined) return Promise.resolve(l);
+    if (this.child!.exitCode !== null) return Promise.reject(new Error(`mininet driver exited ${this.child!.exitCode}: ${this.stderr.slice(-2000)}`));
     return new Promise((resolve, reject) => {
-      const t = setTimeout(() => reject(new Error(`mininet driver did not answer in ${timeoutMs} ms: ${this.stderr.slice(-2000)}`)), timeoutMs);
-      this.waiters.push((line) => { clearTimeout(t); resolve(line); });
-      this.child!.once('exit', (code) => reject(new Error(`mininet driver exited ${code}: ${this.stderr.slice(-2000)}`)));
+      const onExit = (code: number | null) => { clearTimeout(t); reject(new Error(`mininet driver exited ${code}: ${this.stderr.slice(-2000)}`)); };
+      const t = setTimeout(() => { this.child!.off('exit', onExit); reject(new Error(`mininet driver did not answer in ${timeoutMs} ms: ${this.stderr.slice(-2000)}`)); }, timeoutMs);
+      this.child!.once('exit', onExit);
+      this.waiters.push((line) => { clearTimeout(t); this.child!.off('exit', onExit); resolve(line); });
     });
   }
 
