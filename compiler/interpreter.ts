@@ -55,11 +55,27 @@ function fieldValue(p: Packet, field: OxmEntry['field'], metadata: bigint): OxmV
   }
 }
 
+const IPV4_FIELDS = new Set(['ipv4_src', 'ipv4_dst', 'arp_spa', 'arp_tpa']);
+
 function num(v: OxmValue, field: string): bigint {
   if (typeof v === 'bigint') return v;
   if (typeof v === 'number') return BigInt(v);
-  if (field.includes('ipv4') || field.startsWith('arp_spa') || field.startsWith('arp_tpa')) return BigInt(ipv4ToU32(v));
+  if (IPV4_FIELDS.has(field)) return BigInt(ipv4ToU32(v));
   return BigInt('0x' + v.replace(/:/g, ''));
+}
+
+/**
+ * A field value as a plain number when it fits exactly (ports, protocols, IPv4 addresses, MACs: < 2^53),
+ * else a bigint (metadata). Unparseable text gives NaN, which equals nothing.
+ */
+function scalar(v: OxmValue, field: string): number | bigint {
+  if (typeof v === 'bigint') return field === 'metadata' ? v : Number(v);
+  if (typeof v === 'number') return field === 'metadata' ? BigInt(v) : v;
+  try {
+    if (IPV4_FIELDS.has(field)) return ipv4ToU32(v);
+    const hex = v.replace(/:/g, '');
+    return /^[0-9a-fA-F]{1,12}$/.test(hex) ? parseInt(hex, 16) : NaN;
+  } catch { return NaN; }
 }
 
 export function entryMatches(e: OxmEntry, v: OxmValue | undefined): boolean {
@@ -77,30 +93,134 @@ export function flowMatches(m: Match, p: Packet, metadata: bigint): boolean {
   return true;
 }
 
+/** One match entry pre-converted for fast comparison: `(packet & mask) === value` (value already masked). */
+interface Cond {
+  readonly field: OxmEntry['field'];
+  readonly value: number | bigint;
+  /** undefined = exact; a number mask only for fields of at most 32 bits. */
+  readonly mask?: number | bigint;
+}
+
+interface Entry { readonly flow: PlannedFlow; readonly seq: number; readonly conds: readonly Cond[] }
+
+function toCond(e: OxmEntry): Cond {
+  const value = scalar(e.value, e.field);
+  if (e.mask === undefined) return { field: e.field, value };
+  const wide = e.field === 'metadata' || typeof value === 'bigint' || !IPV4_FIELDS.has(e.field) && /^(eth_|arp_sha|arp_tha)/.test(e.field);
+  if (wide) {
+    const m = num(e.mask, e.field);
+    return { field: e.field, value: num(e.value, e.field) & m, mask: m };
+  }
+  const m = Number(scalar(e.mask, e.field));
+  return { field: e.field, value: ((value as number) & m) >>> 0, mask: m };
+}
+
+/** Packet field values converted once per packet (metadata is passed separately: it changes between tables). */
+class PacketView {
+  private readonly cache = new Map<string, number | bigint | undefined>();
+  constructor(readonly p: Packet) {}
+  get(field: OxmEntry['field']): number | bigint | undefined {
+    if (this.cache.has(field)) return this.cache.get(field);
+    const raw = fieldValue(this.p, field, 0n);
+    const v = raw === undefined ? undefined : scalar(raw, field);
+    this.cache.set(field, v);
+    return v;
+  }
+}
+
+function condHolds(c: Cond, pv: PacketView, metadata: bigint): boolean {
+  const v = c.field === 'metadata' ? metadata : pv.get(c.field);
+  if (v === undefined) return false;
+  if (c.mask === undefined) return typeof v === typeof c.value ? v === c.value : num(v, c.field) === num(c.value, c.field);
+  if (typeof c.mask === 'bigint') return ((typeof v === 'bigint' ? v : num(v, c.field)) & c.mask) === c.value;
+  return ((v as number) & c.mask) >>> 0 === c.value;
+}
+
+function entryHolds(e: Entry, pv: PacketView, metadata: bigint): boolean {
+  for (const c of e.conds) if (!condHolds(c, pv, metadata)) return false;
+  return true;
+}
+
+/**
+ * One table: entries by priority (ties in insertion order), plus an index on the (field, mask) that most entries
+ * match on, so a lookup scans one bucket and the few entries without that field instead of the whole table.
+ */
+class Table {
+  private readonly all: Entry[];
+  private readonly keyField?: OxmEntry['field'];
+  private readonly keyMask?: number | bigint;
+  private readonly buckets = new Map<number | bigint, Entry[]>();
+  private readonly rest: Entry[] = [];
+
+  constructor(flows: readonly PlannedFlow[]) {
+    this.all = flows.map((flow) => ({ flow, conds: flow.match.map(toCond) })).sort((a, b) => b.flow.priority - a.flow.priority).map((e, seq) => ({ ...e, seq }));
+    if (this.all.length < 16) return;
+    const counts = new Map<string, { n: number; field: OxmEntry['field']; mask?: number | bigint }>();
+    for (const e of this.all) for (const c of e.conds) {
+      const k = `${c.field}/${String(c.mask)}`;
+      const x = counts.get(k);
+      if (x) x.n++; else counts.set(k, { n: 1, field: c.field, mask: c.mask });
+    }
+    let best: { n: number; field: OxmEntry['field']; mask?: number | bigint } | undefined;
+    for (const x of counts.values()) if (!best || x.n > best.n) best = x;
+    if (!best || best.n < this.all.length / 2) return;
+    this.keyField = best.field;
+    this.keyMask = best.mask;
+    for (const e of this.all) {
+      const c = e.conds.find((x) => x.field === best!.field && x.mask === best!.mask);
+      if (!c) { this.rest.push(e); continue; }
+      const b = this.buckets.get(c.value);
+      if (b) b.push(e); else this.buckets.set(c.value, [e]);
+    }
+  }
+
+  private keyOf(pv: PacketView, metadata: bigint): number | bigint | undefined {
+    const v = this.keyField === 'metadata' ? metadata : pv.get(this.keyField!);
+    if (v === undefined || this.keyMask === undefined) return v;
+    if (typeof this.keyMask === 'bigint') return (typeof v === 'bigint' ? v : BigInt(v)) & this.keyMask;
+    return ((v as number) & this.keyMask) >>> 0;
+  }
+
+  lookup(pv: PacketView, metadata: bigint): PlannedFlow | undefined {
+    if (this.keyField === undefined) {
+      for (const e of this.all) if (entryHolds(e, pv, metadata)) return e.flow;
+      return undefined;
+    }
+    let found: Entry | undefined;
+    const k = this.keyOf(pv, metadata);
+    if (k !== undefined) for (const e of this.buckets.get(k) ?? []) if (entryHolds(e, pv, metadata)) { found = e; break; }
+    for (const e of this.rest) {
+      if (found && e.seq > found.seq) break;
+      if (entryHolds(e, pv, metadata)) { found = e; break; }
+    }
+    return found?.flow;
+  }
+}
+
 /** Flows grouped by table, highest priority first. Build once per switch, apply many packets. */
 export class FlowTables {
-  private readonly tables = new Map<number, PlannedFlow[]>();
+  private readonly tables = new Map<number, Table>();
   constructor(flows: readonly PlannedFlow[]) {
+    const byTable = new Map<number, PlannedFlow[]>();
     for (const f of flows) {
-      const t = this.tables.get(f.tableId) ?? [];
-      t.push(f);
-      this.tables.set(f.tableId, t);
+      const t = byTable.get(f.tableId);
+      if (t) t.push(f); else byTable.set(f.tableId, [f]);
     }
-    for (const t of this.tables.values()) t.sort((a, b) => b.priority - a.priority);
+    for (const [id, fs] of byTable) this.tables.set(id, new Table(fs));
   }
 
   lookup(tableId: number, p: Packet, metadata: bigint): PlannedFlow | undefined {
-    for (const f of this.tables.get(tableId) ?? []) if (flowMatches(f.match, p, metadata)) return f;
-    return undefined;
+    return this.tables.get(tableId)?.lookup(new PacketView(p), metadata);
   }
 
   apply(p: Packet): Outcome {
+    const pv = new PacketView(p);
     let table = 0;
     let metadata = 0n;
     const hits: Hit[] = [];
     const outputs: number[] = [];
     for (let steps = 0; steps < 256; steps++) {
-      const f = this.lookup(table, p, metadata);
+      const f = this.tables.get(table)?.lookup(pv, metadata);
       if (!f) return { verdict: 'drop', outputs, hits, metadata };
       hits.push({ tableId: table, flow: f });
       let next: number | undefined;
@@ -110,7 +230,7 @@ export class FlowTables {
           for (const a of ins.actions) if (a.type === 'output') outputs.push(a.port);
         } else if (ins.type === 'goto_table') next = ins.tableId;
       }
-      if (next === undefined) break;
+      if (next === undefined || next <= table) break;
       table = next;
     }
     const verdict = outputs.includes(OFPP.CONTROLLER) ? 'controller' : outputs.length ? 'forward' : 'drop';
