@@ -12,6 +12,18 @@ export abstract class AclCommand extends Command {
     return JSON.parse(JSON.stringify(v, jsonReplacer));
   }
 
+  /**
+   * With --json, a command that already printed its JSON answer and then exits non-zero (this.exit) must not
+   * print oclif's error object after it: stdout stays one JSON document, and the exit code is the one asked for.
+   */
+  async catch(err: Error & { code?: string; oclif?: { exit?: number } }): Promise<unknown> {
+    if (this.jsonEnabled() && err?.code === 'EEXIT' && typeof err.oclif?.exit === 'number') {
+      process.exitCode = err.oclif.exit;
+      return undefined;
+    }
+    return super.catch(err);
+  }
+
   protected fail(diagnostics: readonly Diagnostic[], exit = 1): never {
     if (this.jsonEnabled()) this.logJson({ ok: false, diagnostics });
     else {

@@ -6,7 +6,11 @@ import type { Binding, Diagnostic, Directory, Link, Organization, Server, Source
 import { YamlSource, suggest, type Path } from './yaml-source.js';
 import { normalizeMac, parseIpv4, parsePrefix, parseService, type Prefix, type Service } from './addr.js';
 
-export type Parsed<T> = { ok: true; value: T; warnings: Diagnostic[] } | { ok: false; diagnostics: Diagnostic[] };
+/**
+ * A parse result. On failure, `partial` (when present) is what could be read despite the errors, so that checks
+ * across files still run and every mistake is reported at once; it must never be compiled.
+ */
+export type Parsed<T> = { ok: true; value: T; warnings: Diagnostic[] } | { ok: false; diagnostics: Diagnostic[]; partial?: T };
 
 // ---------- policy ----------
 
@@ -67,7 +71,7 @@ const SELECTOR_KEYS = ['organizations', 'roles', 'users', 'resources'];
 
 function finish<T>(src: YamlSource, value: T | undefined): Parsed<T> {
   const errors = src.diagnostics.filter((d) => d.severity === 'error');
-  if (errors.length || value === undefined) return { ok: false, diagnostics: src.diagnostics };
+  if (errors.length || value === undefined) return { ok: false, diagnostics: src.diagnostics, partial: value };
   return { ok: true, value, warnings: src.diagnostics };
 }
 

@@ -46,15 +46,17 @@ export async function loadPolicy(policyPath: string, opts: LoadOptions = {}): Pr
   let text: string;
   try { text = opts.policyText ?? await readFile(path, 'utf8'); } catch (e) { return { ok: false, diagnostics: [fileError(path, e, 'policy')] }; }
   const pr = parsePolicyText(text, policyPath);
-  if (!pr.ok) return { ok: false, diagnostics: pr.diagnostics };
-  const policy = pr.value;
-  const diags: Diagnostic[] = [...pr.warnings];
+  // A policy with errors is still read as far as possible, so the directory and topology are checked too and
+  // every mistake is reported at once; the result is then a failure whatever else happens.
+  if (!pr.ok && !pr.partial) return { ok: false, diagnostics: pr.diagnostics };
+  const policy = pr.ok ? pr.value : pr.partial!;
+  const diags: Diagnostic[] = pr.ok ? [...pr.warnings] : [...pr.diagnostics];
 
   const topoPath = resolve(base, policy.topology.path);
   let topology: Topology | undefined;
   try {
     const tr = parseTopologyText(await readFile(topoPath, 'utf8'), topoPath);
-    if (tr.ok) { topology = tr.value; diags.push(...tr.warnings); } else diags.push(...tr.diagnostics);
+    if (tr.ok) { topology = tr.value; diags.push(...tr.warnings); } else { topology = tr.partial; diags.push(...tr.diagnostics); }
   } catch (e) {
     diags.push({ ...fileError(topoPath, e, 'topology'), location: policy.topology.location, message: `topology file '${policy.topology.path}' not found (looked at ${topoPath})` });
   }
@@ -68,7 +70,7 @@ export async function loadPolicy(policyPath: string, opts: LoadOptions = {}): Pr
     if (!directory) {
       try {
         const dr = parseDirectoryText(await readFile(dirPath, 'utf8'), dirPath);
-        if (dr.ok) { directory = dr.value; diags.push(...dr.warnings); } else diags.push(...dr.diagnostics);
+        if (dr.ok) { directory = dr.value; diags.push(...dr.warnings); } else { directory = dr.partial; diags.push(...dr.diagnostics); }
       } catch (e) {
         diags.push({ ...fileError(dirPath, e, 'directory'), location: policy.directory.location, message: `directory file '${policy.directory.path}' not found (looked at ${dirPath})` });
       }
@@ -80,15 +82,29 @@ export async function loadPolicy(policyPath: string, opts: LoadOptions = {}): Pr
     if (!ld.some((d) => d.severity === 'error')) {
       try {
         source = createLdapDirectorySource(raw, base);
-        if (!directory) directory = await source.load();
+        // Not with a policy that has errors: it will not be compiled, and a directory server may be slow.
+        if (!directory && pr.ok) directory = await source.load();
       } catch (e) {
         diags.push({ severity: 'error', code: 'ldap', message: (e as Error).message, location: policy.directory.location });
       }
     }
   }
-  if (directory && topology) diags.push(...crossCheck(policy, directory, topology));
-  if (diags.some((d) => d.severity === 'error') || !directory || !topology || !source) return { ok: false, diagnostics: diags };
+  if (directory && topology) {
+    try { diags.push(...crossCheck(policy, directory, topology)); } catch (e) {
+      // Only reachable with partial inputs that already carry errors; fail closed with what we have.
+      if (!diags.some((d) => d.severity === 'error')) diags.push({ severity: 'error', code: 'internal', message: `cross-file check failed: ${(e as Error).message}`, location: policy.directory.location });
+    }
+  }
+  if (!pr.ok || diags.some((d) => d.severity === 'error') || !directory || !topology || !source) return { ok: false, diagnostics: inFileOrder(diags) };
   return { ok: true, value: { policy, directory, topology, directorySource: source, paths: { policy: path, directory: dirPath, topology: topoPath }, policyText: text }, warnings: diags };
+}
+
+/** Diagnostics grouped by file (in the order files were first mentioned), then by line and column. */
+function inFileOrder(diags: readonly Diagnostic[]): Diagnostic[] {
+  const rank = new Map<string, number>();
+  for (const d of diags) if (d.location && !rank.has(d.location.file)) rank.set(d.location.file, rank.size);
+  const key = (d: Diagnostic) => d.location ? [rank.get(d.location.file)!, d.location.line, d.location.column] : [-1, 0, 0];
+  return diags.map((d, i) => ({ d, i, k: key(d) })).sort((a, b) => a.k[0] - b.k[0] || a.k[1] - b.k[1] || a.k[2] - b.k[2] || a.i - b.i).map((x) => x.d);
 }
 
 export function formatDiagnostic(d: Diagnostic): string {

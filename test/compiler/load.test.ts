@@ -1,0 +1,49 @@
+/** loadPolicy reports mistakes in the policy and across files together, in file order, and never produces a value. */
+import { afterAll, describe, expect, it } from 'vitest';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadPolicy } from '../../compiler/index.js';
+
+const dirs: string[] = [];
+afterAll(() => { for (const d of dirs) rmSync(d, { recursive: true, force: true }); });
+function basicCopy(): string {
+  const d = mkdtempSync(join(tmpdir(), 'acl-load-'));
+  dirs.push(d);
+  cpSync(new URL('../../examples/basic', import.meta.url).pathname, d, { recursive: true });
+  return d;
+}
+
+describe('loadPolicy', () => {
+  it('a policy error does not hide cross-file errors (unknown organization, unknown server) or errors in other files', async () => {
+    const d = basicCopy();
+    const p = join(d, 'policy.yaml');
+    writeFileSync(p, readFileSync(p, 'utf8')
+      .replace('tcp/5432', 'tcp/70000')
+      .replace('organizations: [finance]', 'organizations: [finanse]')
+      .replace('hosts: [payroll-db]', 'hosts: [payroll-dbb]'));
+    const t = join(d, 'directory.yaml');
+    writeFileSync(t, readFileSync(t, 'utf8').replace('ip: 10.0.1.3', 'ip: 10.0.1.300'));
+    const r = await loadPolicy(p);
+    expect(r.ok).toBe(false);
+    if (r.ok) return;
+    const codes = r.diagnostics.filter((x) => x.severity === 'error').map((x) => `${x.location?.file.split('/').pop()}:${x.code}`);
+    expect(codes).toEqual(expect.arrayContaining(['policy.yaml:bad-service', 'policy.yaml:unknown-organization', 'policy.yaml:unknown-server', 'directory.yaml:bad-address']));
+    expect(r.diagnostics.find((x) => x.code === 'unknown-organization')?.hint).toBe("did you mean 'finance'?");
+    expect(r.diagnostics.find((x) => x.code === 'unknown-server')?.hint).toBe("did you mean 'payroll-db'?");
+    // grouped by file, lines ascending within a file
+    const order = r.diagnostics.map((x) => [x.location!.file, x.location!.line] as const);
+    const files = [...new Set(order.map(([f]) => f))];
+    expect(order.map(([f]) => f)).toEqual(files.flatMap((f) => order.filter(([g]) => g === f).map(([g]) => g)));
+    for (const f of files) {
+      const ls = order.filter(([g]) => g === f).map(([, l]) => l);
+      expect(ls).toEqual([...ls].sort((a, b) => a - b));
+    }
+  });
+
+  it('a clean copy loads', async () => {
+    const d = basicCopy();
+    const r = await loadPolicy(join(d, 'policy.yaml'));
+    expect(r.ok).toBe(true);
+  });
+});
