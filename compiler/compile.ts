@@ -1,7 +1,8 @@
 /**
  * Compilation: (policy, directory, topology, bindings) → per-switch flow plan. Pure and deterministic.
  *
- * Subjects (users and servers) that match the same set of rules get one source class; addresses that lie in the
+ * Subjects (users and servers) with the same effective access (the same (resource, allow/deny, service) set, whichever
+ * rules grant it) get one source class; addresses that lie in the
  * same set of resources get one destination class. Policy flows then grow with classes × destinations,
  * not users × resources.
  */
@@ -54,7 +55,7 @@ export interface Compiled {
   readonly plan: FlowPlan;
   readonly subjects: readonly Subject[];
   readonly subjectById: ReadonlyMap<string, Subject>;
-  /** Rule-set signature → class id; kept across incremental recompiles so ids stay stable. */
+  /** Effective-access signature → class id; kept across incremental recompiles so ids stay stable. */
   readonly classIds: ReadonlyMap<string, number>;
   readonly dstClassIds: ReadonlyMap<string, number>;
   readonly dest: readonly DestEntry[];
@@ -196,7 +197,9 @@ function flow(tableId: number, priority: number, match: OxmEntry[], instructions
 
 const IP: OxmEntry = { field: 'eth_type', value: 0x0800 };
 const ARP: OxmEntry = { field: 'eth_type', value: 0x0806 };
+const ANY: Service = { proto: 'any', text: 'any' } as Service;
 const GOTO = (t: number): Instruction => ({ type: 'goto_table', tableId: t });
+const TO_FORWARD: Instruction[] = [GOTO(TABLE.forward)];
 
 /** Matches for one service, in the forward (to the service port) or reply (from it) direction. */
 export function serviceMatches(s: Service, reply: boolean): OxmEntry[][] {
@@ -269,11 +272,40 @@ export function compile(input: CompileInput, opts: CompileOptions = {}): Compile
     const rules = policy.rules.filter((r) => r.from.some((sel) => serverMatches(sel, ip, ctx))).map((r) => r.index);
     drafts.push({ kind: 'server', id: s.name, name: s.name, roles: [], endpoints: [{ mac: s.mac, ip: s.ip, switch: s.switch, port: s.port }], rules, sig: signature(rules) });
   }
-  const classIds = assignIds(new Set(drafts.map((d) => d.sig)), opts.previous?.classIds);
-  const subjects: Subject[] = drafts.map(({ sig, ...d }) => ({ ...d, classId: classIds.get(sig)! }));
+  // Subjects with the same effective access share a class, even when different rules grant it (a flat ACL of
+  // one rule per user is one class). Effective access = the set of (resource, allow|deny, service) the rule set
+  // yields; resources without addresses grant nothing.
+  const resourceByName = new Map(policy.resources.map((r) => [r.name, r]));
+  const accessSig = (idx: readonly number[]): string => {
+    const parts = new Set<string>();
+    for (const ri of idx) {
+      const rule = policy.rules[ri];
+      for (const rname of rule.to) {
+        const res = resourceByName.get(rname);
+        if (!res || !(resourcePrefixes.get(rname) ?? []).length) continue;
+        if (rule.action === 'deny') for (const sv of rule.services ?? [ANY]) parts.add(`${rname}\u0001D\u0001${sv.text}`);
+        else for (const sv of rule.services ?? res.services) parts.add(`${rname}\u0001A\u0001${sv.text}`);
+      }
+    }
+    return [...parts].sort().join('\u0002');
+  };
+  const accessOfSet = new Map<string, string>(); // rule-set signature → access signature
+  const setCount = new Map<string, number>(); // rule-set signature → subjects (mutable: the fast path updates it)
+  const setRules = new Map<string, readonly number[]>();
+  for (const d of drafts) {
+    if (!accessOfSet.has(d.sig)) { accessOfSet.set(d.sig, accessSig(d.rules)); setRules.set(d.sig, d.rules); }
+    setCount.set(d.sig, (setCount.get(d.sig) ?? 0) + 1);
+  }
+  const classIds = assignIds(new Set(accessOfSet.values()), opts.previous?.classIds);
+  const classOfSet = new Map<string, number>();
+  for (const [sig, acc] of accessOfSet) classOfSet.set(sig, classIds.get(acc)!);
+  const subjects: Subject[] = drafts.map(({ sig, ...d }) => ({ ...d, classId: classOfSet.get(sig)! }));
   const subjectById = new Map(subjects.map((s) => [s.id, s]));
-  const rulesOfClass = new Map<number, readonly number[]>();
-  for (const s of subjects) rulesOfClass.set(s.classId, s.rules);
+  const ruleSetsOfClass = new Map<number, Array<readonly number[]>>();
+  for (const [sig, cls] of [...classOfSet].sort((x, y) => (x[0] < y[0] ? -1 : x[0] > y[0] ? 1 : 0))) {
+    const l = ruleSetsOfClass.get(cls);
+    if (l) l.push(setRules.get(sig)!); else ruleSetsOfClass.set(cls, [setRules.get(sig)!]);
+  }
 
   // Destination entries: every resource prefix, plus every subject address (for replies).
   const allPrefixes = new Map<string, Prefix>();
@@ -304,28 +336,36 @@ export function compile(input: CompileInput, opts: CompileOptions = {}): Compile
   }
   const resourceToDst = new Map<string, number[]>();
   for (const [dc, rs] of dstResources) for (const r of rs) resourceToDst.set(r, [...(resourceToDst.get(r) ?? []), dc]);
-  const resourceByName = new Map(policy.resources.map((r) => [r.name, r]));
 
   // Per (class, dst class): allowed and denied services.
   const access = new Map<number, Map<number, { allow: Service[]; deny: Service[]; rules: Set<string> }>>();
-  for (const [cls, ruleIdx] of rulesOfClass) {
+  for (const [cls, sets] of ruleSetsOfClass) {
     const per = new Map<number, { allow: Service[]; deny: Service[]; rules: Set<string> }>();
-    for (const ri of ruleIdx) {
-      const rule = policy.rules[ri];
-      for (const rname of rule.to) {
-        const res = resourceByName.get(rname);
-        if (!res) continue;
-        for (const dc of resourceToDst.get(rname) ?? []) {
-          let a = per.get(dc);
-          if (!a) per.set(dc, (a = { allow: [], deny: [], rules: new Set() }));
-          a.rules.add(rule.name);
-          if (rule.action === 'deny') a.deny.push(...(rule.services ?? [{ proto: 'any', text: 'any' } as Service]));
-          else a.allow.push(...(rule.services ?? res.services));
+    // services from one rule set (all of the class's rule sets have the same effective access); rule names from all
+    sets.forEach((ruleIdx, n) => {
+      for (const ri of ruleIdx) {
+        const rule = policy.rules[ri];
+        for (const rname of rule.to) {
+          const res = resourceByName.get(rname);
+          if (!res) continue;
+          for (const dc of resourceToDst.get(rname) ?? []) {
+            let a = per.get(dc);
+            if (!a) per.set(dc, (a = { allow: [], deny: [], rules: new Set() }));
+            a.rules.add(rule.name);
+            if (n > 0) continue;
+            if (rule.action === 'deny') a.deny.push(...(rule.services ?? [ANY]));
+            else a.allow.push(...(rule.services ?? res.services));
+          }
         }
       }
-    }
+    });
     access.set(cls, per);
   }
+  /** The rules behind a flow, for people: all names when few, else the first ones and a count. */
+  const originOf = (names: Set<string>): string => {
+    const l = [...names].sort();
+    return l.length <= 4 ? l.join('+') : `${l.slice(0, 3).join('+')}+${l.length - 3}-more`;
+  };
 
   // ---------- flows per switch ----------
   const linkPorts = new Map<string, number[]>();
@@ -343,7 +383,7 @@ export function compile(input: CompileInput, opts: CompileOptions = {}): Compile
     const out: PlannedFlow[] = [];
     if (a && a.allow.length && !a.deny.some((d) => d.proto === 'any')) {
       const meta: OxmEntry = { field: 'metadata', value: BigInt(cls) | (BigInt(dc) << METADATA.dstShift), mask: METADATA.srcMask | METADATA.dstMask };
-      const origin = [...a.rules].sort().join('+');
+      const origin = originOf(a.rules);
       const seen = new Set<bigint>();
       for (const d of a.deny) for (const m of serviceMatches(d, false)) {
         const f = flow(TABLE.policy, PRIORITY.deny, [meta, IP, ...m], [], origin);
@@ -362,7 +402,7 @@ export function compile(input: CompileInput, opts: CompileOptions = {}): Compile
     if (!a || !a.allow.length || a.deny.some((d) => d.proto === 'any')) return [];
     const meta: OxmEntry = { field: 'metadata', value: BigInt(cls) << METADATA.ownerShift, mask: METADATA.ownerMask };
     const out: PlannedFlow[] = [];
-    const origin = `reply:${[...a.rules].sort().join('+')}`;
+    const origin = `reply:${originOf(a.rules)}`;
     for (const p of dstPrefixes.get(dc) ?? []) {
       const src: OxmEntry = p.len === 32 ? { field: 'ipv4_src', value: u32ToIpv4(p.addr) } : { field: 'ipv4_src', value: u32ToIpv4(p.addr), mask: u32ToIpv4((0xffffffff << (32 - p.len)) >>> 0) };
       for (const s of a.allow) {
@@ -378,7 +418,11 @@ export function compile(input: CompileInput, opts: CompileOptions = {}): Compile
   const dstOfAddr = (addr: number): DestEntry | undefined => destIndex.longest({ addr, len: 32 });
 
   const destFlows = { withOwner: [] as PlannedFlow[], plain: [] as PlannedFlow[] }; // withOwner is replaced (not mutated) by the fast path
-  for (const d of dest) for (const needOwner of [true, false]) {
+  // Owner-tagging destination flows are needed only on hypervisors and on switches where a bound endpoint's own
+  // address lies in a resource (see buildSwitch: `owner`). Endpoints never move in the fast path, so this holds for patches too.
+  const ownerFlowsNeeded = topology.switches.some((sw) => sw.kind === 'hypervisor')
+    || subjects.some((s) => s.endpoints.some((e) => e.switch !== undefined && e.port !== undefined && e.ip !== undefined && dstOfAddr(parseIpv4(e.ip)!) !== undefined));
+  for (const d of dest) for (const needOwner of ownerFlowsNeeded ? [true, false] : [false]) {
     const owner = needOwner ? d.ownerClass : 0;
     if (!d.dstClass && !owner) continue;
     const m: OxmEntry = d.prefix.len === 32
@@ -401,13 +445,20 @@ export function compile(input: CompileInput, opts: CompileOptions = {}): Compile
     if (e.switch === undefined || e.port === undefined) continue;
     (endpointsBySwitch.get(e.switch) ?? endpointsBySwitch.set(e.switch, []).get(e.switch)!).push({ s, e });
   }
+  // Instruction lists are immutable values: one per class, shared by all its classification flows.
+  const classifyInsCache = new Map<number, Instruction[]>();
+  const classifyIns = (cls: number): Instruction[] => {
+    let l = classifyInsCache.get(cls);
+    if (!l) classifyInsCache.set(cls, (l = [{ type: 'write_metadata', metadata: BigInt(cls), mask: METADATA.srcMask }, GOTO(TABLE.dest)]));
+    return l;
+  };
   const linkClassifyCache = new Map<number, PlannedFlow[]>();
   const linkClassify = (port: number): PlannedFlow[] => {
     let l = linkClassifyCache.get(port);
     if (!l) {
       const inPort: OxmEntry = { field: 'in_port', value: port };
       l = subjectIps.map(({ ip, cls }) => flow(TABLE.classify, PRIORITY.linkClassify, [inPort, IP, { field: 'ipv4_src', value: ip }],
-        [{ type: 'write_metadata', metadata: BigInt(cls), mask: METADATA.srcMask }, GOTO(TABLE.dest)], 'classify:link'));
+        classifyIns(cls), 'classify:link'));
       for (const f of l) assertFits(f);
       l.sort(byCookie);
       linkClassifyCache.set(port, l);
@@ -447,9 +498,9 @@ export function compile(input: CompileInput, opts: CompileOptions = {}): Compile
       const src: OxmEntry = { field: 'eth_src', value: e.mac };
       if (e.ip) {
         local.push(flow(TABLE.classify, PRIORITY.classifyDevice, [inPort, src, IP, { field: 'ipv4_src', value: e.ip }],
-          [{ type: 'write_metadata', metadata: BigInt(s.classId), mask: METADATA.srcMask }, GOTO(TABLE.dest)], `classify:${s.kind}:${s.id}`));
+          classifyIns(s.classId), `classify:${s.kind}:${s.id}`));
         local.push(flow(TABLE.classify, PRIORITY.classifyDevice, [inPort, src, ARP, { field: 'arp_spa', value: e.ip }, { field: 'arp_sha', value: e.mac }],
-          [GOTO(TABLE.forward)], `arp:${s.kind}:${s.id}`));
+          TO_FORWARD, `arp:${s.kind}:${s.id}`));
         const d = dstOfAddr(parseIpv4(e.ip)!);
         if (d) localDsts.add(d.dstClass);
       }
@@ -488,8 +539,6 @@ export function compile(input: CompileInput, opts: CompileOptions = {}): Compile
   const sortedSwitches = [...topology.switches].sort((x, y) => x.name.localeCompare(y.name));
   let switches: SwitchPlan[] = sortedSwitches.map(buildSwitch);
   const countFlows = (l: readonly SwitchPlan[]) => l.reduce((n, x) => n + x.flows.length, 0);
-  const classCount = new Map<number, number>();
-  for (const x of subjects) classCount.set(x.classId, (classCount.get(x.classId) ?? 0) + 1);
 
   const users = subjects.filter((x) => x.kind === 'user').length;
   const stats = { users, servers: subjects.length - users, classes: classIds.size, dstClasses: dstClassIds.size, flows: countFlows(switches), naive: users * policy.resources.length * Math.max(1, topology.switches.length) };
@@ -515,7 +564,7 @@ export function compile(input: CompileInput, opts: CompileOptions = {}): Compile
       if (a !== b && (a.name !== b.name || a.parent !== b.parent)) return undefined;
     }
     const subs = [...prev.subjects];
-    const counts = new Map(classCount);
+    const counts = new Map(setCount);
     const ownerChanges = new Map<string, number>();
     const touched = new Set<string>();
     let changed = 0;
@@ -526,14 +575,19 @@ export function compile(input: CompileInput, opts: CompileOptions = {}): Compile
       for (let k = 0; k < u.devices.length; k++) if (u.devices[k].mac !== old.devices[k].mac || u.devices[k].ip !== old.devices[k].ip) return undefined;
       if (u.organization !== undefined && !ctx.orgs.has(u.organization)) return undefined;
       const rules = ruleIndex.candidates(u).filter((ri) => policy.rules[ri].from.some((sel) => userMatches(sel, u, ctx)));
-      const cls = classIds.get(signature(rules));
-      if (cls === undefined) return undefined; // a new class: full compile
+      const sig = signature(rules);
+      const cls = classOfSet.get(sig);
+      if (cls === undefined) return undefined; // a new rule set (maybe a new class): full compile
       const prevSubject = subs[i];
       if (prevSubject.id !== u.id || prevSubject.kind !== 'user') return undefined;
+      const prevSig = signature(prevSubject.rules as number[]);
+      if (sig !== prevSig) {
+        // a rule set that disappears may remove a class or change the rule names on its flows: full compile
+        if ((counts.get(prevSig) ?? 0) <= 1) return undefined;
+        counts.set(prevSig, counts.get(prevSig)! - 1);
+        counts.set(sig, (counts.get(sig) ?? 0) + 1);
+      }
       if (cls !== prevSubject.classId) {
-        if ((counts.get(prevSubject.classId) ?? 0) <= 1) return undefined; // a class disappears: full compile
-        counts.set(prevSubject.classId, counts.get(prevSubject.classId)! - 1);
-        counts.set(cls, (counts.get(cls) ?? 0) + 1);
         for (const e of prevSubject.endpoints) {
           if (e.switch) touched.add(e.switch);
           if (e.ip) ownerChanges.set(e.ip, cls);
@@ -549,8 +603,8 @@ export function compile(input: CompileInput, opts: CompileOptions = {}): Compile
         if (list) endpointsBySwitch.set(e.switch!, list.map((x) => (x.s.id === subs[i].id ? { s: subs[i], e: x.e } : x)));
       }
     }
-    classCount.clear();
-    for (const [k, v] of counts) classCount.set(k, v);
+    setCount.clear();
+    for (const [k, v] of counts) setCount.set(k, v);
     let dst = prev.dest;
     const replaced = new Map<PlannedFlow, PlannedFlow>();
     const linkPos = new Map<PlannedFlow, number>(); // index within its link-classification array

@@ -198,11 +198,17 @@ export function verify(c: Compiled, opts: { maxChecks?: number } = {}): VerifyRe
   let checked = 0;
   const max = opts.maxChecks ?? 200_000;
   const services = probeServices(c);
-  // One representative bound endpoint per class.
+  // One representative bound endpoint per class first, then every other bound subject (as far as maxChecks
+  // allows): classes merge subjects whose rules differ but whose access is the same, and this checks that too.
   const reps = new Map<number, { subject: Subject; endpoint: Endpoint }>();
-  for (const s of c.subjects) for (const e of s.endpoints) if (e.switch && e.port !== undefined && e.ip && !reps.has(s.classId)) reps.set(s.classId, { subject: s, endpoint: e });
+  const others: Array<{ subject: Subject; endpoint: Endpoint }> = [];
+  for (const s of c.subjects) {
+    const e = s.endpoints.find((x) => x.switch && x.port !== undefined && x.ip);
+    if (!e) continue;
+    if (!reps.has(s.classId)) reps.set(s.classId, { subject: s, endpoint: e }); else others.push({ subject: s, endpoint: e });
+  }
   const targets = c.dest.filter((d) => d.dstClass).map((d) => u32ToIpv4(d.prefix.len === 32 ? d.prefix.addr : (d.prefix.addr + 1) >>> 0));
-  outer: for (const { subject, endpoint } of reps.values()) {
+  outer: for (const { subject, endpoint } of [...reps.values(), ...others]) {
     const sp = c.plan.switches.find((s) => s.name === endpoint.switch);
     if (!sp) continue;
     const tables = tablesOf(sp);
