@@ -43,14 +43,14 @@ function flat() {
   return { policy: policy.value, directory: { organizations: [], users, source: 'flat' } as Directory, topology };
 }
 
-const mem = () => (process.memoryUsage().rss / 2 ** 20).toFixed(0);
+const mem = () => `${(process.memoryUsage().rss / 2 ** 20).toFixed(0)} MiB, heap ${(process.memoryUsage().heapUsed / 2 ** 20).toFixed(0)}`;
 (globalThis as { gc?: () => void }).gc?.();
 const e = enterprise();
 console.log(`enterprise: ${e.directory.users.length} users, ${e.roles.length} roles, ${e.directory.organizations.length} organizations, ${e.policy.resources.length} resources, ${e.policy.rules.length} rules, ${e.topology.switches.length} switches`);
 let t = performance.now();
 const c = compile(e);
 const full = performance.now() - t;
-console.log(`full compile:              ${full.toFixed(0)} ms   (target < 2000 ms)   RSS ${mem()} MiB (target < 1024)`);
+console.log(`full compile:              ${full.toFixed(0)} ms   (target < 2000 ms)   RSS ${mem()} MiB (target < 1024 MiB)`);
 console.log(`flows: ${c.stats.flows.toLocaleString('en-US')} in ${c.stats.classes} classes × ${c.stats.dstClasses} destination classes; naive users × resources × switches = ${(e.directory.users.length * e.policy.resources.length * e.topology.switches.length).toLocaleString('en-US')} (users × resources = ${(e.directory.users.length * e.policy.resources.length).toLocaleString('en-US')})`);
 const times: number[] = [];
 let prev = c;
@@ -64,9 +64,15 @@ for (let i = 0; i < 5; i++) {
 console.log(`recompile, one user changes role: median ${times.sort((a, b) => a - b)[2].toFixed(0)} ms   (target < 20 ms)`);
 const f = flat();
 compile(f);
-t = performance.now();
-const fc = compile(f);
-console.log(`flat 5,000-rule ACL compile: ${(performance.now() - t).toFixed(1)} ms   (target < 100 ms; Faucet ~38 s to check it)  ${fc.stats.flows} flows`);
+const flatTimes: number[] = [];
+let fc = compile(f);
+for (let i = 0; i < 7; i++) {
+  t = performance.now();
+  fc = compile(f);
+  flatTimes.push(performance.now() - t);
+}
+flatTimes.sort((a, b) => a - b);
+console.log(`flat 5,000-rule ACL compile: median ${flatTimes[3].toFixed(1)} ms of 7 (min ${flatTimes[0].toFixed(1)}, max ${flatTimes[6].toFixed(1)})   (target < 100 ms; Faucet ~38 s to check it)  ${fc.stats.flows} flows in ${fc.stats.classes} classes`);
 t = performance.now();
 const v = verify(fc);
 console.log(`verify of the flat ACL: ${v.checked} decisions in ${(performance.now() - t).toFixed(0)} ms, ok=${v.ok}`);

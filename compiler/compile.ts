@@ -299,7 +299,7 @@ export function compile(input: CompileInput, opts: CompileOptions = {}): Compile
   const classIds = assignIds(new Set(accessOfSet.values()), opts.previous?.classIds);
   const classOfSet = new Map<string, number>();
   for (const [sig, acc] of accessOfSet) classOfSet.set(sig, classIds.get(acc)!);
-  const subjects: Subject[] = drafts.map(({ sig, ...d }) => ({ ...d, classId: classOfSet.get(sig)! }));
+  const subjects: Subject[] = drafts.map((d) => ({ kind: d.kind, id: d.id, name: d.name, organization: d.organization, roles: d.roles, endpoints: d.endpoints, rules: d.rules, classId: classOfSet.get(d.sig)! }));
   const subjectById = new Map(subjects.map((s) => [s.id, s]));
   const ruleSetsOfClass = new Map<number, Array<readonly number[]>>();
   for (const [sig, cls] of [...classOfSet].sort((x, y) => (x[0] < y[0] ? -1 : x[0] > y[0] ? 1 : 0))) {
@@ -308,14 +308,14 @@ export function compile(input: CompileInput, opts: CompileOptions = {}): Compile
   }
 
   // Destination entries: every resource prefix, plus every subject address (for replies).
-  const allPrefixes = new Map<string, Prefix>();
-  for (const ps of resourcePrefixes.values()) for (const p of ps) allPrefixes.set(`${p.addr}/${p.len}`, p);
+  const allPrefixes = new Map<number, Prefix>(); // key: addr * 64 + len (exact in a double)
+  for (const ps of resourcePrefixes.values()) for (const p of ps) allPrefixes.set(p.addr * 64 + p.len, p);
   const ownerOf = new Map<number, number>();
   for (const s of subjects) for (const e of s.endpoints) {
     if (!e.ip) continue;
     const a = parseIpv4(e.ip)!;
     ownerOf.set(a, s.classId);
-    allPrefixes.set(`${a}/32`, { addr: a, len: 32 });
+    allPrefixes.set(a * 64 + 32, { addr: a, len: 32 });
   }
   const covering = new PrefixIndex<string>();
   for (const [name, ps] of resourcePrefixes) for (const q of ps) covering.add(q, name);
