@@ -41,7 +41,7 @@ describe('acl validate / compile / explain / verify / test', () => {
     expect(text.code).not.toBe(0);
     const lines = text.stderr.split('\n').filter((l) => l.startsWith(bad + ':'));
     expect(lines.length).toBeGreaterThanOrEqual(5); // bad CIDR, bad port, unknown org, unknown field, unknown resource
-    for (const l of lines) expect(l).toMatch(/^.+:\d+:\d+: error [A-Z_]+: /);
+    for (const l of lines) expect(l).toMatch(/^.+:\d+:\d+: error [a-z][a-z0-9-]+: /);
     expect(text.stderr).toMatch(/bad\.yaml:7:\d+: .*fnance.*did you mean 'finance'/);
     expect(text.stderr).toMatch(/bad\.yaml:8:\d+: .*nowhere/);
     expect(json.code).not.toBe(0);
