@@ -264,7 +264,8 @@ export function parseTopologyText(text: string, file: string): Parsed<Topology> 
     dpids.set(dpid, name);
     const kind = o.kind ?? 'edge';
     if (kind !== 'edge' && kind !== 'core' && kind !== 'hypervisor') src.error([...p, 'kind'], 'bad-kind', `kind must be edge, core or hypervisor (found '${String(kind)}')`);
-    switches.push({ name, dpid, kind: kind as SwitchDef['kind'], location: src.locate(p) });
+    if (o.exclusive !== undefined && typeof o.exclusive !== 'boolean') src.error([...p, 'exclusive'], 'type', `exclusive must be true or false (found '${String(o.exclusive)}')`);
+    switches.push({ name, dpid, kind: kind as SwitchDef['kind'], ...(o.exclusive === true ? { exclusive: true } : {}), location: src.locate(p) });
   });
   const portRef = (path: Path, v: unknown) => {
     const m = typeof v === 'string' ? v.match(/^([^:\s]+):(\d+)$/) : null;

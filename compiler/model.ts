@@ -69,6 +69,8 @@ export interface SwitchDef {
   readonly name: string;
   readonly dpid: bigint;
   readonly kind: 'edge' | 'core' | 'hypervisor';
+  /** `exclusive: true` in the topology: every flow on this switch is ours (the controller removes foreign ones). */
+  readonly exclusive?: boolean;
   readonly location?: SourceLocation;
 }
 

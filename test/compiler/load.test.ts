@@ -3,7 +3,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadPolicy } from '../../compiler/index.js';
+import { loadPolicy, parseTopologyText } from '../../compiler/index.js';
 
 const dirs: string[] = [];
 afterAll(() => { for (const d of dirs) rmSync(d, { recursive: true, force: true }); });
@@ -39,6 +39,14 @@ describe('loadPolicy', () => {
       const ls = order.filter(([g]) => g === f).map(([, l]) => l);
       expect(ls).toEqual([...ls].sort((a, b) => a - b));
     }
+  });
+
+  it('a switch marked exclusive: true carries it (the controller then removes foreign flows); a non-boolean is an error', () => {
+    const ok = parseTopologyText('switches: [{ name: s1, dpid: 1, exclusive: true }, { name: s2, dpid: 2 }]\n', 't.yaml');
+    expect(ok.ok && ok.value.switches.map((x) => x.exclusive)).toEqual([true, undefined]);
+    const bad = parseTopologyText('switches:\n  - { name: s1, dpid: 1, exclusive: yes please }\n', 't.yaml');
+    expect(bad.ok).toBe(false);
+    if (!bad.ok) expect(bad.diagnostics[0]).toMatchObject({ code: 'type', location: { file: 't.yaml', line: 2 } });
   });
 
   it('a clean copy loads', async () => {
