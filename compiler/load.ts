@@ -12,6 +12,8 @@ export interface LoadedPolicy {
   readonly directorySource: DirectorySource;
   readonly paths: { readonly policy: string; readonly directory?: string; readonly topology: string };
   readonly policyText: string;
+  /** Host bindings learned by the controller (opts.bindings), so `compile(loaded)` places those devices too. */
+  readonly bindings?: readonly Binding[];
 }
 
 export type LoadResult = { ok: true; value: LoadedPolicy; warnings: Diagnostic[] } | { ok: false; diagnostics: Diagnostic[] };
@@ -38,6 +40,8 @@ export interface LoadOptions {
   readonly directory?: Directory;
   /** Policy text to use instead of reading the policy file (for previews of unsaved edits). */
   readonly policyText?: string;
+  /** Learned host bindings to carry into the loaded value (used by `compile(loaded)`). */
+  readonly bindings?: readonly Binding[];
 }
 
 export async function loadPolicy(policyPath: string, opts: LoadOptions = {}): Promise<LoadResult> {
@@ -96,7 +100,7 @@ export async function loadPolicy(policyPath: string, opts: LoadOptions = {}): Pr
     }
   }
   if (!pr.ok || diags.some((d) => d.severity === 'error') || !directory || !topology || !source) return { ok: false, diagnostics: inFileOrder(diags) };
-  return { ok: true, value: { policy, directory, topology, directorySource: source, paths: { policy: path, directory: dirPath, topology: topoPath }, policyText: text }, warnings: diags };
+  return { ok: true, value: { policy, directory, topology, directorySource: source, paths: { policy: path, directory: dirPath, topology: topoPath }, policyText: text, ...(opts.bindings ? { bindings: opts.bindings } : {}) }, warnings: diags };
 }
 
 /** Diagnostics grouped by file (in the order files were first mentioned), then by line and column. */

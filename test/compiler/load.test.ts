@@ -3,7 +3,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadPolicy, parseTopologyText } from '../../compiler/index.js';
+import { compile, decide, loadPolicy, parseTopologyText } from '../../compiler/index.js';
 
 const dirs: string[] = [];
 afterAll(() => { for (const d of dirs) rmSync(d, { recursive: true, force: true }); });
@@ -47,6 +47,21 @@ describe('loadPolicy', () => {
     const bad = parseTopologyText('switches:\n  - { name: s1, dpid: 1, exclusive: yes please }\n', 't.yaml');
     expect(bad.ok).toBe(false);
     if (!bad.ok) expect(bad.diagnostics[0]).toMatchObject({ code: 'type', location: { file: 't.yaml', line: 2 } });
+  });
+
+  it('opts.bindings are carried into the loaded value, so compile(loaded) places a learned device', async () => {
+    const d = basicCopy();
+    const t = join(d, 'topology.yaml');
+    // alice is no longer pinned in the topology: without a learned binding she has no flows
+    writeFileSync(t, readFileSync(t, 'utf8').replace(/^\s*- \{ mac: "02:00:00:00:01:01".*\n/m, ''));
+    const plain = await loadPolicy(join(d, 'policy.yaml'));
+    const learned = await loadPolicy(join(d, 'policy.yaml'), { bindings: [{ mac: '02:00:00:00:01:01', ip: '10.0.1.1', switch: 'edge1', port: 7 }] });
+    if (!plain.ok || !learned.ok) throw new Error('load');
+    const has = (c: ReturnType<typeof compile>) => c.plan.switches.find((s) => s.name === 'edge1')!.flows.some((f) => f.match.some((e) => e.field === 'in_port' && e.value === 7));
+    expect(has(compile(plain.value))).toBe(false);
+    const c = compile(learned.value);
+    expect(has(c)).toBe(true);
+    expect(decide(c, 'alice', 'payroll-db', 'tcp/5432').decision).toBe('allow');
   });
 
   it('a clean copy loads', async () => {
