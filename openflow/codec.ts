@@ -10,6 +10,7 @@ import { OFP_VERSION } from './types.js';
 import { DecodeFail, Reader, Writer, bytesToMac, macToBytes } from './buffer.js';
 import { OXM_BY_NAME, readMatch, readOxm, writeMatch, writeOxm } from './oxm.js';
 import { errorCodeName, errorTypeName } from './errors.js';
+import { encodeFlowMod, flowModLength, putFlowMod } from './flowmod.js';
 
 export const OFP_HEADER_SIZE = 8;
 export const OFP_MATCH_SIZE = 8;
@@ -168,6 +169,7 @@ let scratch = new Writer(1 << 16);
 
 /** Encodes one message; all lengths and padding are computed here. */
 export function encode(msg: OfpMessage): Buffer {
+  if (msg.type === 'flow_mod') return encodeFlowMod(msg);
   const w = scratch;
   w.pos = 0;
   try {
@@ -181,16 +183,17 @@ export function encode(msg: OfpMessage): Buffer {
 
 /** Encodes several messages into one buffer (one socket write). */
 export function encodeMany(msgs: readonly OfpMessage[]): Buffer {
-  const w = new Writer(Math.max(256, msgs.length * 128));
+  let size = 0;
+  for (const m of msgs) size += m.type === 'flow_mod' ? flowModLength(m) : 128;
+  const w = new Writer(Math.max(256, size));
   for (const m of msgs) encodeInto(w, m);
   return w.buf.subarray(0, w.pos);
 }
 
-const FLOW_COMMAND_CODE: Record<string, number> = { add: 0, modify: 1, modify_strict: 2, delete: 3, delete_strict: 4 };
 
 export function encodeInto(w: Writer, msg: OfpMessage): void {
   const start = w.pos;
-  if (msg.type === 'flow_mod') { encodeFlowMod(w, msg); return; }
+  if (msg.type === 'flow_mod') { encodeFlowModInto(w, msg); return; }
   const header = (type: number) => { w.u8(OFP_VERSION); w.u8(type); w.u16(0); w.u32(msg.xid); };
   switch (msg.type) {
     case 'hello': {
@@ -279,25 +282,11 @@ export function encodeInto(w: Writer, msg: OfpMessage): void {
   w.patchU16(start + 2, len);
 }
 
-/** The hot path: one FLOW_MOD written straight into the writer. */
-function encodeFlowMod(w: Writer, msg: MessageOf<'flow_mod'>): void {
-  const start = w.pos;
-  w.ensure(56);
-  const b = w.buf;
-  let p = w.pos;
-  b[p] = OFP_VERSION; b[p + 1] = OFPT.FLOW_MOD; b.writeUInt32BE(msg.xid >>> 0, p + 4);
-  b.writeBigUInt64BE(msg.cookie, p + 8); b.writeBigUInt64BE(msg.cookieMask, p + 16);
-  b[p + 24] = msg.tableId; b[p + 25] = FLOW_COMMAND_CODE[msg.command];
-  b.writeUInt16BE(msg.idleTimeout, p + 26); b.writeUInt16BE(msg.hardTimeout, p + 28); b.writeUInt16BE(msg.priority, p + 30);
-  b.writeUInt32BE(msg.bufferId >>> 0, p + 32); b.writeUInt32BE(msg.outPort >>> 0, p + 36); b.writeUInt32BE(msg.outGroup >>> 0, p + 40);
-  b.writeUInt16BE(flowFlagsToBits(msg.flags), p + 44); b[p + 46] = 0; b[p + 47] = 0;
-  p += 48;
-  w.pos = p;
-  writeMatch(w, msg.match);
-  writeInstructions(w, msg.instructions);
-  const len = w.pos - start;
-  if (len > OFP_MAX_MESSAGE) throw new RangeError(`flow_mod message of ${len} bytes exceeds the OpenFlow maximum of 65535`);
-  w.patchU16(start + 2, len);
+/** The hot path: one FLOW_MOD written straight into the writer's buffer, sized first. */
+function encodeFlowModInto(w: Writer, msg: MessageOf<'flow_mod'>): void {
+  const len = flowModLength(msg);
+  w.ensure(len);
+  w.pos = putFlowMod(w.buf, w.pos, msg, len);
 }
 
 function bundleFlags(f: { atomic?: boolean; ordered?: boolean }): number {

@@ -148,7 +148,11 @@ export function checkMatch(m: Match): string | undefined {
 export function match(...entries: OxmEntry[]): Match {
   const msg = checkMatch(entries);
   if (msg) throw new MatchError(msg.split(/[: ]/)[0], msg);
-  return Object.freeze(entries.map((e) => Object.freeze({ ...e })));
+  // Explicit literals, not `{ ...e }`: frozen spread clones get a fresh hidden class each, which makes every
+  // later property read of the match megamorphic (measured: encoding 4x slower).
+  return Object.freeze(entries.map((e) => (e.mask === undefined
+    ? Object.freeze({ field: e.field, value: e.value })
+    : Object.freeze({ field: e.field, value: e.value, mask: e.mask }))));
 }
 
 // Addresses repeat across thousands of flow mods: parse each text form once (bounded caches).

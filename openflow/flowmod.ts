@@ -1,0 +1,227 @@
+/**
+ * The FLOW_MOD hot path: the exact length is computed first, then every byte is written straight into one
+ * buffer (no growable writer, no intermediate arrays, no second copy). The same routines serve `encode`,
+ * `encodeMany` and `encodeInto` for FLOW_MODs.
+ */
+import type { Action, FlowModFlags, Instruction, Match, MessageOf, OxmEntry, OxmValue } from './types.js';
+import { OFP_VERSION } from './types.js';
+import { ipv6ToBytes, ipv4ToU32, macToBytes } from './buffer.js';
+import { MatchError, OFPMT_OXM, OXM_BY_NAME, OFPXMC_OPENFLOW_BASIC, type OxmFieldDef } from './oxm.js';
+
+const OFPT_FLOW_MOD = 14;
+const FLOW_MOD_FIXED = 48; // ofp_flow_mod without its ofp_match
+const MAX_MESSAGE = 0xffff;
+const COMMAND: Readonly<Record<string, number>> = { add: 0, modify: 1, modify_strict: 2, delete: 3, delete_strict: 4 };
+
+// A Map: keyed loads on the frozen, dictionary-mode OXM_BY_NAME record were the hot spot of the encoder.
+const DEFS = new Map<string, OxmFieldDef>(Object.values(OXM_BY_NAME).map((d) => [d.name, d]));
+
+function fieldDef(e: OxmEntry): OxmFieldDef {
+  const def = DEFS.get(e.field);
+  if (def === undefined) throw new MatchError(String(e.field), `unknown match field '${String(e.field)}'`);
+  return def;
+}
+
+/** Bytes of one OXM TLV. */
+function oxmLength(e: OxmEntry): number {
+  const def = fieldDef(e);
+  return 4 + (e.mask === undefined ? def.bytes : def.bytes * 2);
+}
+
+/** Bytes of an ofp_match including its padding to 8. */
+export function matchLength(m: Match): number {
+  let n = 4;
+  for (let i = 0; i < m.length; i++) n += oxmLength(m[i]);
+  return (n + 7) & ~7;
+}
+
+export function actionsLength(actions: readonly Action[]): number {
+  let n = 0;
+  for (let i = 0; i < actions.length; i++) {
+    const a = actions[i];
+    if (a.type === 'output') n += 16;
+    else if (a.type === 'set_field') n += (4 + oxmLength(a as OxmEntry) + 7) & ~7;
+    else n += 8;
+  }
+  return n;
+}
+
+export function instructionsLength(ins: readonly Instruction[]): number {
+  let n = 0;
+  for (let i = 0; i < ins.length; i++) {
+    const x = ins[i];
+    if (x.type === 'write_metadata') n += 24;
+    else if (x.type === 'apply_actions' || x.type === 'write_actions') n += 8 + actionsLength(x.actions);
+    else n += 8;
+  }
+  return n;
+}
+
+/** Total length of the FLOW_MOD on the wire. */
+export function flowModLength(msg: MessageOf<'flow_mod'>): number {
+  return FLOW_MOD_FIXED + matchLength(msg.match) + instructionsLength(msg.instructions);
+}
+
+// ---- raw big-endian writes (callers have sized the buffer) ----
+
+function put16(b: Buffer, p: number, v: number): void { b[p] = v >>> 8; b[p + 1] = v; }
+function put32(b: Buffer, p: number, v: number): void { b[p] = v >>> 24; b[p + 1] = v >>> 16; b[p + 2] = v >>> 8; b[p + 3] = v; }
+const U32 = 0xffffffffn;
+function put64(b: Buffer, p: number, v: bigint): void {
+  if (v === 0n) { b.fill(0, p, p + 8); return; }
+  put32(b, p, Number((v >> 32n) & U32));
+  put32(b, p + 4, Number(v & U32));
+}
+
+// Addresses repeat across thousands of flow mods: each text form is parsed once (bounded caches).
+const ipv4Cache = new Map<string, number>();
+const macCache = new Map<string, Buffer>();
+const ipv6Cache = new Map<string, Buffer>();
+function ipv4(s: string): number {
+  let v = ipv4Cache.get(s);
+  if (v === undefined) {
+    v = ipv4ToU32(s);
+    if (ipv4Cache.size >= 100_000) ipv4Cache.clear();
+    ipv4Cache.set(s, v);
+  }
+  return v;
+}
+function mac(s: string): Buffer {
+  let v = macCache.get(s);
+  if (v === undefined) {
+    v = Buffer.alloc(6);
+    macToBytes(s, v, 0);
+    if (macCache.size >= 100_000) macCache.clear();
+    macCache.set(s, v);
+  }
+  return v;
+}
+function ipv6(s: string): Buffer {
+  let v = ipv6Cache.get(s);
+  if (v === undefined) {
+    v = Buffer.alloc(16);
+    ipv6ToBytes(s, v, 0);
+    if (ipv6Cache.size >= 10_000) ipv6Cache.clear();
+    ipv6Cache.set(s, v);
+  }
+  return v;
+}
+
+function putValue(b: Buffer, p: number, def: OxmFieldDef, v: OxmValue): number {
+  switch (def.kind) {
+    case 'u8': b[p] = v as number; return p + 1;
+    case 'u16': put16(b, p, v as number); return p + 2;
+    case 'u24': { const n = v as number; b[p] = n >>> 16; put16(b, p + 1, n); return p + 3; }
+    case 'u32': put32(b, p, v as number); return p + 4;
+    case 'u64': put64(b, p, v as bigint); return p + 8;
+    case 'mac': mac(v as string).copy(b, p); return p + 6;
+    case 'ipv4': put32(b, p, ipv4(v as string)); return p + 4;
+    case 'ipv6': ipv6(v as string).copy(b, p); return p + 16;
+  }
+}
+
+/** One OXM TLV at p; returns the end. */
+export function putOxm(b: Buffer, p: number, e: OxmEntry): number {
+  const def = fieldDef(e);
+  const masked = e.mask !== undefined;
+  put16(b, p, OFPXMC_OPENFLOW_BASIC);
+  b[p + 2] = (def.oxmField << 1) | (masked ? 1 : 0);
+  b[p + 3] = masked ? def.bytes * 2 : def.bytes;
+  p = putValue(b, p + 4, def, e.value);
+  return masked ? putValue(b, p, def, e.mask!) : p;
+}
+
+/** ofp_match (type OXM, length without padding, OXMs, zero padding to 8) at p; returns the end. */
+export function putMatch(b: Buffer, p: number, m: Match): number {
+  const start = p;
+  put16(b, p, OFPMT_OXM);
+  p += 4;
+  for (let i = 0; i < m.length; i++) p = putOxm(b, p, m[i]);
+  put16(b, start + 2, p - start);
+  while ((p - start) & 7) b[p++] = 0;
+  return p;
+}
+
+function zero(b: Buffer, p: number, n: number): void {
+  for (let i = 0; i < n; i++) b[p + i] = 0;
+}
+
+export function putActions(b: Buffer, p: number, actions: readonly Action[]): number {
+  for (let i = 0; i < actions.length; i++) {
+    const a = actions[i];
+    switch (a.type) {
+      case 'output':
+        put16(b, p, 0); put16(b, p + 2, 16); put32(b, p + 4, a.port); put16(b, p + 8, a.maxLen ?? 0xffff); zero(b, p + 10, 6);
+        p += 16; break;
+      case 'group': put16(b, p, 22); put16(b, p + 2, 8); put32(b, p + 4, a.groupId); p += 8; break;
+      case 'set_queue': put16(b, p, 21); put16(b, p + 2, 8); put32(b, p + 4, a.queueId); p += 8; break;
+      case 'push_vlan': put16(b, p, 17); put16(b, p + 2, 8); put16(b, p + 4, a.ethertype); zero(b, p + 6, 2); p += 8; break;
+      case 'pop_vlan': put16(b, p, 18); put16(b, p + 2, 8); zero(b, p + 4, 4); p += 8; break;
+      case 'dec_nw_ttl': put16(b, p, 24); put16(b, p + 2, 8); zero(b, p + 4, 4); p += 8; break;
+      case 'set_field': {
+        const start = p;
+        put16(b, p, 25);
+        p = putOxm(b, p + 4, { field: a.field, value: a.value });
+        while ((p - start) & 7) b[p++] = 0;
+        put16(b, start + 2, p - start);
+        break;
+      }
+      default: throw new TypeError(`cannot encode action ${(a as { type: string }).type}`);
+    }
+  }
+  return p;
+}
+
+export function putInstructions(b: Buffer, p: number, ins: readonly Instruction[]): number {
+  for (let i = 0; i < ins.length; i++) {
+    const x = ins[i];
+    switch (x.type) {
+      case 'goto_table': put16(b, p, 1); put16(b, p + 2, 8); b[p + 4] = x.tableId; zero(b, p + 5, 3); p += 8; break;
+      case 'write_metadata':
+        put16(b, p, 2); put16(b, p + 2, 24); zero(b, p + 4, 4); put64(b, p + 8, x.metadata); put64(b, p + 16, x.mask);
+        p += 24; break;
+      case 'apply_actions': case 'write_actions': {
+        const start = p;
+        put16(b, p, x.type === 'apply_actions' ? 4 : 3); zero(b, p + 4, 4);
+        p = putActions(b, p + 8, x.actions);
+        put16(b, start + 2, p - start);
+        break;
+      }
+      case 'clear_actions': put16(b, p, 5); put16(b, p + 2, 8); zero(b, p + 4, 4); p += 8; break;
+      case 'meter': put16(b, p, 6); put16(b, p + 2, 8); put32(b, p + 4, x.meterId); p += 8; break;
+      default: throw new TypeError(`cannot encode instruction ${(x as { type: string }).type}`);
+    }
+  }
+  return p;
+}
+
+function flagBits(f: FlowModFlags): number {
+  return (f.sendFlowRem ? 1 : 0) | (f.checkOverlap ? 2 : 0) | (f.resetCounts ? 4 : 0) | (f.noPktCounts ? 8 : 0) | (f.noBytCounts ? 16 : 0);
+}
+
+/**
+ * Writes one FLOW_MOD of `len` bytes (from flowModLength) at p into b, which must have room; returns the end.
+ * Throws RangeError when the message exceeds the OpenFlow maximum of 65,535 bytes.
+ */
+export function putFlowMod(b: Buffer, p: number, msg: MessageOf<'flow_mod'>, len: number): number {
+  if (len > MAX_MESSAGE) throw new RangeError(`flow_mod message of ${len} bytes exceeds the OpenFlow maximum of 65535`);
+  const command = COMMAND[msg.command];
+  if (command === undefined) throw new TypeError(`unknown flow mod command '${String(msg.command)}'`);
+  b[p] = OFP_VERSION; b[p + 1] = OFPT_FLOW_MOD; put16(b, p + 2, len); put32(b, p + 4, msg.xid);
+  put64(b, p + 8, msg.cookie); put64(b, p + 16, msg.cookieMask);
+  b[p + 24] = msg.tableId; b[p + 25] = command;
+  put16(b, p + 26, msg.idleTimeout); put16(b, p + 28, msg.hardTimeout); put16(b, p + 30, msg.priority);
+  put32(b, p + 32, msg.bufferId); put32(b, p + 36, msg.outPort); put32(b, p + 40, msg.outGroup);
+  put16(b, p + 44, flagBits(msg.flags)); b[p + 46] = 0; b[p + 47] = 0;
+  const end = putInstructions(b, putMatch(b, p + FLOW_MOD_FIXED, msg.match), msg.instructions);
+  if (end - p !== len) throw new Error(`flow_mod length mismatch: computed ${len}, wrote ${end - p}`);
+  return end;
+}
+
+/** Encodes one FLOW_MOD into a buffer of exactly its size. */
+export function encodeFlowMod(msg: MessageOf<'flow_mod'>): Buffer {
+  const len = flowModLength(msg);
+  const b = Buffer.allocUnsafe(len);
+  putFlowMod(b, 0, msg, len);
+  return b;
+}
