@@ -149,6 +149,23 @@ describe('acl compile', () => {
     }
   });
 
+  it('--format hex is what ovs-ofctl ofp-print reads as the same flows, in the same order, as --format ovs', async () => {
+    const [hex, ovs] = await Promise.all([acl('compile', POLICY, '--switch', 'hv1', '--format', 'hex'), acl('compile', POLICY, '--switch', 'hv1')]);
+    const hexLines = hex.out.trim().split('\n');
+    const ovsLines = ovs.out.split('\n').filter((l) => l.startsWith('table='));
+    expect(hexLines.length).toBe(ovsLines.length);
+    hexLines.forEach((h, i) => {
+      const p = spawnSync('ovs-ofctl', ['ofp-print', h], { encoding: 'utf8' });
+      expect(p.status).toBe(0);
+      expect(p.stdout).toMatch(/^OFPT_FLOW_MOD \(OF1\.3\).*: ADD /);
+      expect(p.stdout).not.toMatch(/error|truncated|bad/i);
+      const [, table, prio, cookie] = ovsLines[i].match(/^table=(\d+), priority=(\d+), cookie=(0x[0-9a-f]+)/)!;
+      expect(p.stdout).toContain(`cookie:${cookie}`);
+      expect(p.stdout).toMatch(new RegExp(`priority=${prio}\\b`));
+      if (table !== '0') expect(p.stdout).toContain(`table:${table}`);
+    });
+  });
+
   it('an unknown switch is an error that lists the real ones', async () => {
     const r = await acl('compile', POLICY, '--switch', 'edge9');
     expect(r.code).not.toBe(0);
