@@ -23,8 +23,8 @@ export function flowMod(fields: Partial<FlowMod> & { xid?: number }): MessageOf<
   };
 }
 
-/** One human line for an ERROR message, e.g. "OFPET_BAD_MATCH/OFPBMC_BAD_PREREQ". */
+/** One human line for an ERROR message, e.g. "OFPET_BAD_MATCH/OFPBMC_BAD_PREREQ" or "OFPET_EXPERIMENTER/OFPBFC_MSG_FAILED". */
 export function formatError(msg: MessageOf<'error'>): string {
-  const n = errorName(msg.errType, msg.code);
+  const n = errorName(msg.errType, msg.code, msg.experimenter);
   return `${n.type}/${n.code}`;
 }

@@ -9,7 +9,7 @@ import type {
 import { OFP_VERSION } from './types.js';
 import { DecodeFail, Reader, Writer, bytesToMac, macToBytes } from './buffer.js';
 import { OXM_BY_NAME, readMatch, readOxm, writeMatch, writeOxm } from './oxm.js';
-import { errorCodeName, errorTypeName } from './errors.js';
+import { errorCodeName, errorTypeName, experimenterErrorName } from './errors.js';
 import { encodeFlowMod, flowModLength, putFlowMod } from './flowmod.js';
 
 export const OFP_HEADER_SIZE = 8;
@@ -209,7 +209,11 @@ export function encodeInto(w: Writer, msg: OfpMessage): void {
       }
       break;
     }
-    case 'error': header(OFPT.ERROR); w.u16(msg.errType); w.u16(msg.code); w.bytes(msg.data); break;
+    case 'error':
+      header(OFPT.ERROR); w.u16(msg.errType); w.u16(msg.code);
+      if (msg.errType === 0xffff && msg.experimenter !== undefined) w.u32(msg.experimenter);
+      w.bytes(msg.data);
+      break;
     case 'echo_request': header(OFPT.ECHO_REQUEST); w.bytes(msg.data); break;
     case 'echo_reply': header(OFPT.ECHO_REPLY); w.bytes(msg.data); break;
     case 'experimenter': header(OFPT.EXPERIMENTER); w.u32(msg.experimenter); w.u32(msg.expType); w.bytes(msg.data); break;
@@ -375,6 +379,10 @@ function decodeOrThrow(outer: Reader): OfpMessage {
     }
     case OFPT.ERROR: {
       const errType = r.u16(); const code = r.u16();
+      if (errType === 0xffff && r.remaining >= 4) {
+        const experimenter = r.u32();
+        return { type: 'error', xid, errType, code, errTypeName: errorTypeName(errType), codeName: experimenterErrorName(experimenter, code), experimenter, data: r.copy(r.remaining) };
+      }
       return { type: 'error', xid, errType, code, errTypeName: errorTypeName(errType), codeName: errorCodeName(errType, code), data: r.copy(r.remaining) };
     }
     case OFPT.ECHO_REQUEST: return { type: 'echo_request', xid, data: r.copy(r.remaining) };

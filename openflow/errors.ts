@@ -18,8 +18,23 @@ const T: Array<[number, string, string, string[]]> = [
   [0xffff, 'OFPET_EXPERIMENTER', '', []],
 ];
 
-/** Bundle errors (ONF EXT-230) share OFPET_BAD_REQUEST? No: OF1.3 bundles report OFPET_EXPERIMENTER-less codes via type 17 in OF1.4; OVS maps them onto ONFERR_ET_BUNDLE_FAILED. */
 const BY_TYPE = new Map(T.map(([t, name, prefix, codes]) => [t, { name, codes: codes.map((c) => prefix + c) }]));
+
+/** Experimenter id of the ONF extensions (bundles, EXT-230). */
+const ONF = 0x4f4e4600;
+/**
+ * ONF bundle errors as Open vSwitch sends them on OpenFlow 1.3: an OFPET_EXPERIMENTER error with experimenter ONF
+ * and these codes from 2300 (OpenFlow 1.4 made them OFPET_BUNDLE_FAILED, type 17).
+ */
+const BUNDLE_CODES = ['UNKNOWN', 'EPERM', 'BAD_ID', 'BUNDLE_EXIST', 'BUNDLE_CLOSED', 'OUT_OF_BUNDLES', 'BAD_TYPE', 'BAD_FLAGS',
+  'MSG_BAD_LEN', 'MSG_BAD_XID', 'MSG_UNSUP', 'MSG_CONFLICT', 'MSG_TOO_MANY', 'MSG_FAILED', 'TIMEOUT', 'BUNDLE_IN_PROGRESS'].map((c) => 'OFPBFC_' + c);
+export const ONF_BUNDLE_ERROR_BASE = 2300;
+
+/** Name of an experimenter error code, e.g. (0x4f4e4600, 2313) -> 'OFPBFC_MSG_FAILED'. */
+export function experimenterErrorName(experimenter: number, code: number): string | undefined {
+  if (experimenter === ONF) return BUNDLE_CODES[code - ONF_BUNDLE_ERROR_BASE];
+  return undefined;
+}
 
 export function errorTypeName(type: number): string | undefined {
   return BY_TYPE.get(type)?.name;
@@ -29,10 +44,13 @@ export function errorCodeName(type: number, code: number): string | undefined {
   return BY_TYPE.get(type)?.codes[code];
 }
 
-export function errorName(type: number, code: number): { type: string; code: string } {
+/** Names of an error; for OFPET_EXPERIMENTER pass the experimenter id to name its code (ONF bundle errors). */
+export function errorName(type: number, code: number, experimenter?: number): { type: string; code: string } {
+  const expName = type === 0xffff && experimenter !== undefined ? experimenterErrorName(experimenter, code) : undefined;
   return {
     type: errorTypeName(type) ?? `type ${type}`,
-    code: errorCodeName(type, code) ?? `code ${code}`,
+    code: expName ?? errorCodeName(type, code) ?? (type === 0xffff && experimenter !== undefined
+      ? `experimenter 0x${experimenter.toString(16).padStart(8, '0')} code ${code}` : `code ${code}`),
   };
 }
 

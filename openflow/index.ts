@@ -5,6 +5,6 @@ export { encode, encodeMany, encodeInto, decode, mergeMultipart, OFPT, OFPMPF_RE
 export { Framer, MultipartAssembler } from './framer.js';
 export { OXM_FIELDS, OXM_BY_NAME, OFPVID_PRESENT, MatchError, checkMatch, match } from './oxm.js';
 export type { OxmFieldDef, OxmKind, Prerequisite } from './oxm.js';
-export { errorName, errorTypeName, errorCodeName, ERROR_TYPES } from './errors.js';
+export { errorName, errorTypeName, errorCodeName, experimenterErrorName, ERROR_TYPES, ONF_BUNDLE_ERROR_BASE } from './errors.js';
 export { flowMod, formatError } from './build.js';
 export { Writer, Reader, macToBytes, bytesToMac, ipv4ToU32, u32ToIpv4 } from './buffer.js';

@@ -179,7 +179,8 @@ export type MultipartReplyBody =
  */
 export type OfpMessage =
   | { readonly type: 'hello'; readonly xid: number; readonly versions: readonly number[] }
-  | { readonly type: 'error'; readonly xid: number; readonly errType: number; readonly code: number; readonly errTypeName?: string; readonly codeName?: string; readonly data: Buffer }
+  /** For errType 0xffff (OFPET_EXPERIMENTER) `code` is the experimenter's code and `experimenter` its id (ONF bundle errors: 0x4f4e4600, codes 2300..2315). */
+  | { readonly type: 'error'; readonly xid: number; readonly errType: number; readonly code: number; readonly errTypeName?: string; readonly codeName?: string; readonly experimenter?: number; readonly data: Buffer }
   | { readonly type: 'echo_request'; readonly xid: number; readonly data: Buffer }
   | { readonly type: 'echo_reply'; readonly xid: number; readonly data: Buffer }
   | { readonly type: 'experimenter'; readonly xid: number; readonly experimenter: number; readonly expType: number; readonly data: Buffer }

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import {
   ERROR_TYPES, Framer, MatchError, MultipartAssembler, OFP_ACTION_OUTPUT_SIZE, OFP_FLOW_MOD_SIZE, OFP_FLOW_STATS_SIZE, OFP_HEADER_SIZE,
-  OFP_MATCH_SIZE, OFP_PORT_SIZE, OFP_PORT_STATS_SIZE, OFP_SWITCH_FEATURES_SIZE, OXM_FIELDS, checkMatch, decode, encode, errorName, flowMod, match,
+  OFP_MATCH_SIZE, OFP_PORT_SIZE, OFP_PORT_STATS_SIZE, OFP_SWITCH_FEATURES_SIZE, OXM_FIELDS, checkMatch, decode, encode, errorName, flowMod, formatError, match,
   type Match, type OfpMessage, type OxmEntry,
 } from '../../openflow/index.js';
 import { aclFlow, samples } from './samples.js';
@@ -27,7 +27,7 @@ describe('round trip', () => {
       expect(r.ok).toBe(true);
       if (!r.ok) return;
       const { errTypeName, codeName, ...rest } = r.message as OfpMessage & { errTypeName?: string; codeName?: string };
-      if (m.type === 'error') expect([errTypeName, codeName]).toEqual(['OFPET_FLOW_MOD_FAILED', 'OFPFMFC_TABLE_FULL']);
+      if (m.type === 'error') expect([errTypeName, codeName]).toEqual(m.errType === 5 ? ['OFPET_FLOW_MOD_FAILED', 'OFPFMFC_TABLE_FULL'] : ['OFPET_EXPERIMENTER', 'OFPBFC_MSG_FAILED']);
       expect(m.type === 'error' ? rest : r.message).toEqual(m);
     });
   }
@@ -47,6 +47,19 @@ describe('errors', () => {
     expect(errorName(4, 9)).toEqual({ type: 'OFPET_BAD_MATCH', code: 'OFPBMC_BAD_PREREQ' });
     expect(errorName(12, 3)).toEqual({ type: 'OFPET_METER_MOD_FAILED', code: 'OFPMMFC_UNKNOWN_METER' });
     expect(errorName(99, 1).type).toBe('type 99');
+  });
+  it('names the ONF bundle errors Open vSwitch sends on OpenFlow 1.3 (experimenter errors 2300..2315)', () => {
+    expect(errorName(0xffff, 2300, 0x4f4e4600)).toEqual({ type: 'OFPET_EXPERIMENTER', code: 'OFPBFC_UNKNOWN' });
+    expect(errorName(0xffff, 2302, 0x4f4e4600).code).toBe('OFPBFC_BAD_ID');
+    expect(errorName(0xffff, 2315, 0x4f4e4600).code).toBe('OFPBFC_BUNDLE_IN_PROGRESS');
+    expect(errorName(0xffff, 2316, 0x4f4e4600).code).toBe('experimenter 0x4f4e4600 code 2316');
+    expect(errorName(0xffff, 2313, 0x2320).code).toBe('experimenter 0x00002320 code 2313');
+    const r = decode(Buffer.from('0401001400000005ffff09094f4e460004140008', 'hex'));
+    expect(r.ok && r.message).toMatchObject({ type: 'error', errType: 0xffff, code: 2313, experimenter: 0x4f4e4600, codeName: 'OFPBFC_MSG_FAILED' });
+    expect(r.ok && r.message.type === 'error' && formatError(r.message)).toBe('OFPET_EXPERIMENTER/OFPBFC_MSG_FAILED');
+    // an experimenter error too short to hold the experimenter id still decodes (fail soft, no throw)
+    const short = decode(Buffer.from('040100100000000500ffff0000000000', 'hex'));
+    expect(short.ok).toBe(true);
   });
 });
 

@@ -15,7 +15,8 @@ function ofpPrint(m: OfpMessage): string {
 
 const expectations: Array<[(m: OfpMessage) => boolean, RegExp[]]> = [
   [(m) => m.type === 'hello', [/OFPT_HELLO \(OF1\.3\) \(xid=0x1\)/, /version bitmap: 0x01, 0x04/]],
-  [(m) => m.type === 'error', [/OFPT_ERROR \(OF1\.3\) \(xid=0x2\): OFPFMFC_TABLE_FULL/, /OFPT_FEATURES_REQUEST \(OF1\.3\) \(xid=0x63\)/]],
+  [(m) => m.type === 'error' && m.errType === 5, [/OFPT_ERROR \(OF1\.3\) \(xid=0x2\): OFPFMFC_TABLE_FULL/, /OFPT_FEATURES_REQUEST \(OF1\.3\) \(xid=0x63\)/]],
+  [(m) => m.type === 'error' && m.errType === 0xffff, [/OFPT_ERROR \(OF1\.3\) \(xid=0x1f\): OFPBFC_MSG_FAILED/, /OFPT_FEATURES_REQUEST \(OF1\.3\) \(xid=0x63\)/]],
   [(m) => m.type === 'echo_request', [/OFPT_ECHO_REQUEST \(OF1\.3\) \(xid=0x3\): 4 bytes of payload/]],
   [(m) => m.type === 'echo_reply', [/OFPT_ECHO_REPLY \(OF1\.3\) \(xid=0x4\): 4 bytes of payload/]],
   [(m) => m.type === 'features_request', [/OFPT_FEATURES_REQUEST \(OF1\.3\) \(xid=0x5\)/]],

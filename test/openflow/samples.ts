@@ -54,4 +54,6 @@ export const samples: OfpMessage[] = [
   { type: 'bundle_control', xid: 28, bundleId: 1, ctrlType: 'commit_request', flags: { atomic: true } },
   { type: 'bundle_control', xid: 29, bundleId: 1, ctrlType: 'discard_request', flags: {} },
   { type: 'bundle_add', xid: 30, bundleId: 1, flags: { atomic: true }, message: { ...aclFlow, xid: 30 } },
+  // ONF bundle error as Open vSwitch sends it on OpenFlow 1.3 (experimenter error, code 2313)
+  { type: 'error', xid: 31, errType: 0xffff, code: 2313, experimenter: 0x4f4e4600, data: Buffer.from('0405000800000063', 'hex') },
 ];
