@@ -8,3 +8,6 @@ export type { OxmFieldDef, OxmKind, Prerequisite } from './oxm.js';
 export { errorName, errorTypeName, errorCodeName, experimenterErrorName, ERROR_TYPES, ONF_BUNDLE_ERROR_BASE } from './errors.js';
 export { flowMod, formatError } from './build.js';
 export { Writer, Reader, macToBytes, bytesToMac, ipv4ToU32, u32ToIpv4 } from './buffer.js';
+export { messageToJson, messageFromJson } from './json.js';
+export type { FromJsonResult } from './json.js';
+export { encodeFlowMod, flowModLength } from './flowmod.js';
