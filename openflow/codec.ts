@@ -11,6 +11,7 @@ import { DecodeFail, Reader, Writer, bytesToMac, macToBytes } from './buffer.js'
 import { OXM_BY_NAME, readMatch, readOxm, writeMatch, writeOxm } from './oxm.js';
 import { errorCodeName, errorTypeName, experimenterErrorName } from './errors.js';
 import { encodeFlowMod, flowModLength, putFlowMod } from './flowmod.js';
+import { parseDesc, parsePort, parsePortStats, parseSwitchFeatures, parseTableStats } from './structs.js';
 
 export const OFP_HEADER_SIZE = 8;
 export const OFP_MATCH_SIZE = 8;
@@ -157,10 +158,7 @@ function writePort(w: Writer, p: PortDesc): void {
   w.u32(p.config); w.u32(p.state); w.u32(p.curr); w.u32(p.advertised); w.u32(p.supported); w.u32(p.peer); w.u32(p.currSpeed); w.u32(p.maxSpeed);
 }
 function readPort(r: Reader): PortDesc {
-  const portNo = r.u32(); r.skip(4);
-  const hwAddr = bytesToMac(r.bytes(6)); r.skip(2);
-  const name = r.str(16);
-  return { portNo, hwAddr, name, config: r.u32(), state: r.u32(), curr: r.u32(), advertised: r.u32(), supported: r.u32(), peer: r.u32(), currSpeed: r.u32(), maxSpeed: r.u32() };
+  return parsePort(r.bytes(OFP_PORT_SIZE));
 }
 
 // ---------- encode ----------
@@ -404,9 +402,8 @@ function decodeOrThrow(outer: Reader): OfpMessage {
     }
     case OFPT.FEATURES_REQUEST: return { type: 'features_request', xid };
     case OFPT.FEATURES_REPLY: {
-      const datapathId = r.u64(); const nBuffers = r.u32(); const nTables = r.u8(); const auxiliaryId = r.u8(); r.skip(2);
-      const capabilities = r.u32();
-      return { type: 'features_reply', xid, datapathId, nBuffers, nTables, auxiliaryId, capabilities };
+      const f = parseSwitchFeatures(r.bytes(OFP_SWITCH_FEATURES_SIZE - OFP_HEADER_SIZE));
+      return { type: 'features_reply', xid, datapathId: f.datapathId, nBuffers: f.nBuffers, nTables: f.nTables, auxiliaryId: f.auxiliaryId, capabilities: f.capabilities };
     }
     case OFPT.GET_CONFIG_REQUEST: return { type: 'get_config_request', xid };
     case OFPT.GET_CONFIG_REPLY: return { type: 'get_config_reply', xid, flags: r.u16(), missSendLen: r.u16() };
@@ -524,7 +521,7 @@ function readMpRequest(r: Reader, mp: number): MultipartRequestBody {
 function readMpReply(r: Reader, mp: number): MultipartReplyBody {
   const kind = mpKind(mp, r.pos);
   switch (kind) {
-    case 'desc': return { kind, mfrDesc: r.str(256), hwDesc: r.str(256), swDesc: r.str(256), serialNum: r.str(32), dpDesc: r.str(256) };
+    case 'desc': return { kind, ...parseDesc(r.bytes(OFP_DESC_SIZE)) };
     case 'flow': {
       const flows: FlowStats[] = [];
       while (r.remaining > 0) {
@@ -543,17 +540,12 @@ function readMpReply(r: Reader, mp: number): MultipartReplyBody {
     case 'aggregate': { const packetCount = r.u64(); const byteCount = r.u64(); const flowCount = r.u32(); return { kind, packetCount, byteCount, flowCount }; }
     case 'table': {
       const tables: TableStats[] = [];
-      while (r.remaining > 0) { const tableId = r.u8(); r.skip(3); tables.push({ tableId, activeCount: r.u32(), lookupCount: r.u64(), matchedCount: r.u64() }); }
+      while (r.remaining > 0) tables.push(parseTableStats(r.bytes(OFP_TABLE_STATS_SIZE)));
       return { kind, tables };
     }
     case 'port_stats': {
       const ports: PortStats[] = [];
-      while (r.remaining > 0) {
-        const portNo = r.u32(); r.skip(4);
-        const v: bigint[] = [];
-        for (let i = 0; i < 12; i++) v.push(r.u64());
-        ports.push({ portNo, rxPackets: v[0], txPackets: v[1], rxBytes: v[2], txBytes: v[3], rxDropped: v[4], txDropped: v[5], rxErrors: v[6], txErrors: v[7], rxFrameErr: v[8], rxOverErr: v[9], rxCrcErr: v[10], collisions: v[11], durationSec: r.u32(), durationNsec: r.u32() });
-      }
+      while (r.remaining > 0) ports.push(parsePortStats(r.bytes(OFP_PORT_STATS_SIZE)));
       return { kind, ports };
     }
     case 'port_desc': {

@@ -42,22 +42,43 @@ export class Framer {
   get buffered(): number { return this.pending?.length ?? 0; }
 }
 
-/** Collects OFPMPF_REPLY_MORE parts per xid; returns the whole reply when the last part arrives. */
+/**
+ * Collects OFPMPF_REPLY_MORE parts per xid; returns the whole reply when the last part arrives.
+ * A switch that misbehaves (parts of different kinds under one xid, more parts than `maxParts` in total across all
+ * open replies) makes `add` throw a RangeError naming the xid, and that reply is dropped; the caller closes the session.
+ */
 export class MultipartAssembler {
   private parts = new Map<number, MessageOf<'multipart_reply'>[]>();
+  private held = 0;
   constructor(private readonly maxParts = 100_000) {}
 
   add(msg: MessageOf<'multipart_reply'>): MessageOf<'multipart_reply'> | undefined {
     const list = this.parts.get(msg.xid) ?? [];
-    list.push(msg);
+    if (list.length && list[0].body.kind !== msg.body.kind) {
+      this.drop(msg.xid);
+      throw new RangeError(`multipart reply ${msg.xid} mixes ${list[0].body.kind} and ${msg.body.kind} parts`);
+    }
     if (msg.flags & OFPMPF_REPLY_MORE) {
-      if (list.length > this.maxParts) { this.parts.delete(msg.xid); throw new RangeError(`multipart reply ${msg.xid} has too many parts`); }
+      if (this.held + 1 > this.maxParts) {
+        this.drop(msg.xid);
+        throw new RangeError(`multipart reply ${msg.xid}: more than ${this.maxParts} parts held`);
+      }
+      list.push(msg);
+      this.held++;
       this.parts.set(msg.xid, list);
       return undefined;
     }
-    this.parts.delete(msg.xid);
+    this.drop(msg.xid);
+    list.push(msg);
     return list.length === 1 ? { ...msg, flags: 0 } : mergeMultipart(list);
   }
 
-  drop(xid: number): void { this.parts.delete(xid); }
+  /** Forgets the parts of one reply (e.g. when its request timed out). */
+  drop(xid: number): void {
+    const l = this.parts.get(xid);
+    if (l) { this.held -= l.length; this.parts.delete(xid); }
+  }
+
+  /** Parts held for unfinished replies. */
+  get pending(): number { return this.held; }
 }

@@ -125,6 +125,9 @@ export function checkMatch(m: Match): string | undefined {
     if (seen.has(e.field)) return `${e.field}: duplicate match field`;
     const ve = valueError(def, e.value);
     if (ve) return ve;
+    if (e.field === 'vlan_vid' && e.mask === undefined && e.value !== 0 && !((e.value as number) & OFPVID_PRESENT)) {
+      return `vlan_vid: value ${String(e.value)} lacks OFPVID_PRESENT (use 0x1000 | vid, e.g. 0x${(OFPVID_PRESENT | (e.value as number)).toString(16)}; 0 matches untagged)`;
+    }
     if (e.mask !== undefined) {
       if (!def.maskable) return `${e.field}: field cannot be masked`;
       const me = valueError(def, e.mask, 'mask');
@@ -134,6 +137,9 @@ export function checkMatch(m: Match): string | undefined {
       const pre = seen.get(p.field);
       if (!pre) {
         return `${e.field} requires ${p.field}${p.values.length ? ` = ${p.values.map((x) => '0x' + x.toString(16).padStart(4, '0')).join(' or ')}` : ''} earlier in the match`;
+      }
+      if (p.field === 'vlan_vid' && !((pre.value as number) & OFPVID_PRESENT)) {
+        return `${e.field} requires a VLAN tag: vlan_vid must include OFPVID_PRESENT (0x1000), but it is ${String(pre.value)}`;
       }
       if (p.values.length && (pre.mask !== undefined || !p.values.includes(pre.value as number))) {
         return `${e.field} requires ${p.field} = ${p.values.join(' or ')}, but it is ${String(pre.value)}`;

@@ -6,6 +6,7 @@ import {
   type Match, type OfpMessage, type OxmEntry,
 } from '../../openflow/index.js';
 import { aclFlow, samples } from './samples.js';
+import { OFP_DESC, OFP_PORT, OFP_PORT_STATS, OFP_SWITCH_FEATURES_BODY, OFP_TABLE_STATS } from '../../openflow/structs.js';
 
 describe('struct sizes', () => {
   it('match the OpenFlow 1.3 specification', () => {
@@ -14,6 +15,18 @@ describe('struct sizes', () => {
     expect(encode(flowMod({})).length).toBe(OFP_FLOW_MOD_SIZE);
     expect(encode(samples.find((m) => m.type === 'features_reply')!).length).toBe(OFP_SWITCH_FEATURES_SIZE);
     expect(encode(samples.find((m) => m.type === 'port_status')!).length).toBe(16 + OFP_PORT_SIZE);
+  });
+});
+
+describe('fixed-layout structures declared with binary-parser', () => {
+  it('have the OpenFlow 1.3 sizes', () => {
+    expect([OFP_PORT.sizeOf(), OFP_PORT_STATS.sizeOf(), OFP_TABLE_STATS.sizeOf(), OFP_DESC.sizeOf(), OFP_SWITCH_FEATURES_BODY.sizeOf() + OFP_HEADER_SIZE])
+      .toEqual([OFP_PORT_SIZE, OFP_PORT_STATS_SIZE, 24, 1056, OFP_SWITCH_FEATURES_SIZE]);
+  });
+  it('read names up to the first NUL, ignoring what follows in the padding', () => {
+    const b = Buffer.alloc(64);
+    b.write('eth1\0junk', 16, 'latin1');
+    expect(OFP_PORT.parse(b).name).toBe('eth1');
   });
 });
 
@@ -74,6 +87,16 @@ describe('match prerequisites', () => {
     expect(checkMatch([{ field: 'in_port', value: 1, mask: 1 }])).toMatch(/cannot be masked/);
     expect(checkMatch([{ field: 'eth_src', value: 'zz:00:00:00:00:00' }])).toMatch(/eth_src/);
     try { match({ field: 'arp_spa', value: '10.0.0.1' }); } catch (e) { expect((e as MatchError).field).toBe('arp_spa'); }
+    expect(() => match({ field: 'arp_spa', value: '10.0.0.1' })).toThrow(/arp_spa requires eth_type = 0x0806/);
+  });
+  it('vlan_vid needs OFPVID_PRESENT for a tag, and vlan_pcp needs a tagged vlan_vid', () => {
+    expect(checkMatch([{ field: 'vlan_vid', value: 10 }])).toMatch(/vlan_vid: value 10 lacks OFPVID_PRESENT .*0x100a/);
+    expect(checkMatch([{ field: 'vlan_vid', value: 0x1000 | 10 }])).toBeUndefined();
+    expect(checkMatch([{ field: 'vlan_vid', value: 0 }])).toBeUndefined();
+    expect(checkMatch([{ field: 'vlan_vid', value: 0x1000, mask: 0x1000 }])).toBeUndefined();
+    expect(checkMatch([{ field: 'vlan_vid', value: 0 }, { field: 'vlan_pcp', value: 3 }])).toMatch(/^vlan_pcp requires a VLAN tag/);
+    expect(checkMatch([{ field: 'vlan_vid', value: 0x1005 }, { field: 'vlan_pcp', value: 3 }])).toBeUndefined();
+    expect(checkMatch([{ field: 'vlan_vid', value: 0x1005 }, { field: 'vlan_pcp', value: 8 }])).toMatch(/vlan_pcp/);
   });
   it('accepts correct matches for every OXM field with prerequisites met', () => {
     expect(OXM_FIELDS.length).toBe(40);
@@ -173,5 +196,20 @@ describe('framer', () => {
     expect(a.add(part(1, 1))).toBeUndefined();
     const whole = a.add(part(0, 2));
     expect(whole?.body.kind === 'table' && whole.body.tables.map((t) => t.tableId)).toEqual([0, 1, 2]);
+    expect(whole?.flags).toBe(0);
+    expect(a.pending).toBe(0);
+  });
+  it('refuses a reply whose parts change kind, and bounds the parts held across replies', () => {
+    const a = new MultipartAssembler(3);
+    const table = (xid: number, flags: number) => ({ type: 'multipart_reply' as const, xid, flags, body: { kind: 'table' as const, tables: [] } });
+    a.add(table(1, 1));
+    expect(() => a.add({ type: 'multipart_reply', xid: 1, flags: 0, body: { kind: 'port_desc', ports: [] } })).toThrow(/mixes table and port_desc/);
+    expect(a.pending).toBe(0);
+    a.add(table(2, 1)); a.add(table(3, 1)); a.add(table(4, 1));
+    expect(() => a.add(table(5, 1))).toThrow(/more than 3 parts/);
+    a.drop(2);
+    expect(a.pending).toBe(2);
+    expect(a.add(table(3, 0))?.xid).toBe(3);
+    expect(a.pending).toBe(1);
   });
 });

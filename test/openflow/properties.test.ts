@@ -22,6 +22,7 @@ const ipv6A = fc.uint8Array({ minLength: 16, maxLength: 16 }).map((b) => bytesTo
 const name = (n: number) => fc.string({ maxLength: n - 1, unit: fc.constantFrom(...'abcdefghijklmnopqrstuvwxyz0123456789-_. '.split('')) });
 
 function valueOf(def: OxmFieldDef): fc.Arbitrary<OxmValue> {
+  if (def.name === 'vlan_vid') return fc.oneof(fc.constant(0), fc.integer({ min: 0, max: 0xfff }).map((v) => 0x1000 | v));
   switch (def.kind) {
     case 'u8': return fc.integer({ min: 0, max: def.max ?? 0xff });
     case 'u16': return fc.integer({ min: 0, max: def.max ?? 0xffff });
