@@ -8,7 +8,7 @@
 import { createServer, type Socket } from 'node:net';
 import { writeFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
-import { Framer, encode, flowMod, match, OFPP, type OfpMessage } from '../openflow/index.js';
+import { Framer, encode, encodeMany, flowMod, match, OFPP, type OfpMessage } from '../openflow/index.js';
 import { createBridge, deleteBridge, ensureOvs, vsctl } from '../test/helpers/ovs.js';
 
 ensureOvs();
@@ -68,12 +68,34 @@ try {
   await ask('port_status', null, 12);
   const pkt = Buffer.from('ffffffffffff020000000101' + '0806' + '0001080006040001' + '020000000101' + '0a000101' + '000000000000' + '0a000202', 'hex');
   await ask('packet_in', { type: 'packet_out', xid: 21, bufferId: 0xffffffff, inPort: OFPP.CONTROLLER, actions: [{ type: 'output', port: OFPP.CONTROLLER, maxLen: 128 }], data: pkt }, 10);
+  // FLOW_REMOVED: a flow with send_flow_rem, then deleted.
+  sock.write(encode(flowMod({ xid: 22, cookie: 0x5ac100000000000an, tableId: 4, priority: 7, idleTimeout: 60, flags: { sendFlowRem: true }, match: match({ field: 'in_port', value: 3 }) })));
+  await ask('flow_removed', flowMod({ xid: 23, command: 'delete_strict', tableId: 4, priority: 7, match: match({ field: 'in_port', value: 3 }) }), 11);
+  // A bundle whose commit fails (check_overlap against the installed tcp/5432 flow): the flow mod's error, then the bundle's.
+  await ask('bundle_open_reply_2', { type: 'bundle_control', xid: 24, bundleId: 10, ctrlType: 'open_request', flags: { atomic: true } }, 4);
+  sock.write(encode({ type: 'bundle_add', xid: 25, bundleId: 10, flags: { atomic: true }, message: flowMod({ xid: 25, cookie: 0x5ac100000000000bn, tableId: 2, priority: 200, flags: { checkOverlap: true },
+    match: match({ field: 'metadata', value: 0x20001n, mask: 0xffffffffn }, { field: 'eth_type', value: 0x0800 }, { field: 'ip_proto', value: 6 }), instructions: [{ type: 'goto_table', tableId: 3 }] }) }));
+  await ask('error_overlap', { type: 'bundle_control', xid: 26, bundleId: 10, ctrlType: 'commit_request', flags: { atomic: true } }, 1);
+  await ask('error_bundle_failed', null, 1);
+  // A flow stats reply too large for one message: Open vSwitch splits it into parts flagged OFPMPF_REPLY_MORE.
+  const many = Array.from({ length: 800 }, (_, i) => flowMod({ xid: 100 + i, cookie: 0x5ac1000000010000n + BigInt(i), tableId: 5, priority: 100,
+    match: match({ field: 'metadata', value: BigInt(i) << 16n, mask: 0xffff0000n }, { field: 'eth_type', value: 0x0800 }, { field: 'ip_proto', value: 6 }, { field: 'ipv4_dst', value: `10.9.${i >> 8}.${i & 255}` }, { field: 'tcp_dst', value: 1000 + i }),
+    instructions: [{ type: 'goto_table', tableId: 6 }] }));
+  sock.write(encodeMany(many));
+  await ask('barrier_reply_2', { type: 'barrier_request', xid: 27 }, 21);
+  const before = frames.length;
+  await ask('flow_stats_part', { type: 'multipart_request', xid: 28, flags: 0, body: { kind: 'flow', tableId: 5, outPort: OFPP.ANY, outGroup: 0xffffffff, cookie: 0n, cookieMask: 0n, match: [] } }, 19, 1);
+  const parts = frames.splice(before);
   const version = execFileSync('ovs-vswitchd', ['--version'], { encoding: 'utf8' }).split('\n')[0];
+  writeFileSync(new URL('../test/fixtures/openflow/ovs-multipart.json', import.meta.url), JSON.stringify({
+    note: `Recorded from a real ${version} by scripts/record-ofp-fixtures.ts: the parts of one flow stats reply (800 flows in table 5, xid 28) as hex, in arrival order.`,
+    messages: parts,
+  }, null, 2) + '\n');
   writeFileSync(new URL('../test/fixtures/openflow/ovs.json', import.meta.url), JSON.stringify({
     note: `Recorded from a real ${version} (userspace datapath, bridge ofc-rec) by scripts/record-ofp-fixtures.ts: every frame the switch sent, as hex.`,
     messages: frames,
   }, null, 2) + '\n');
-  console.log(`recorded ${frames.length} frames from ${version}`);
+  console.log(`recorded ${frames.length} frames and a flow stats reply in ${parts.length} parts from ${version}`);
 } finally {
   sock.destroy();
   server.close();

@@ -1,9 +1,10 @@
-/** Decoding bytes produced by a real Open vSwitch (test/fixtures/openflow/ovs.json, see its note). */
+/** Decoding bytes produced by a real Open vSwitch (test/fixtures/openflow/ovs.json and ovs-multipart.json; see README.md there). */
 import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
-import { decode, encode, Framer, type OfpMessage } from '../../openflow/index.js';
+import { decode, encode, formatError, Framer, MultipartAssembler, type MessageOf, type OfpMessage } from '../../openflow/index.js';
 
 const fx = JSON.parse(readFileSync(new URL('../fixtures/openflow/ovs.json', import.meta.url), 'utf8')) as { note: string; messages: Array<{ label: string; hex: string }> };
+const mp = JSON.parse(readFileSync(new URL('../fixtures/openflow/ovs-multipart.json', import.meta.url), 'utf8')) as { note: string; messages: Array<{ label: string; hex: string }> };
 const get = (label: string) => {
   const m = fx.messages.find((x) => x.label === label);
   if (!m) throw new Error(`no fixture ${label}`);
@@ -71,6 +72,43 @@ describe('messages recorded from Open vSwitch decode field by field', () => {
     const pi = get('packet_in');
     expect(pi.type).toBe('packet_in');
     expect(pi.data.subarray(6, 12).toString('hex')).toBe('020000000101');
+  });
+  it('flow removed after a delete carries the flow\'s cookie, table, priority, reason and match', () => {
+    const m = get('flow_removed');
+    expect(m).toMatchObject({ type: 'flow_removed', cookie: 0x5ac100000000000an, tableId: 4, priority: 7, reason: 2, idleTimeout: 60 });
+    expect(m.match).toEqual([{ field: 'in_port', value: 3 }]);
+  });
+  it('a bundle whose commit fails: the flow mod\'s OVERLAP error, then OFPBFC_MSG_FAILED for the commit', () => {
+    const o = get('error_overlap');
+    expect([o.xid, o.errTypeName, o.codeName]).toEqual([25, 'OFPET_FLOW_MOD_FAILED', 'OFPFMFC_OVERLAP']);
+    const b = get('error_bundle_failed');
+    expect([b.xid, b.errType, b.code, b.experimenter, b.codeName]).toEqual([26, 0xffff, 2313, 0x4f4e4600, 'OFPBFC_MSG_FAILED']);
+    expect(formatError(b as MessageOf<'error'>)).toBe('OFPET_EXPERIMENTER/OFPBFC_MSG_FAILED');
+  });
+  it('a flow stats reply split by OVS into OFPMPF_REPLY_MORE parts is reassembled into all 800 flows', () => {
+    const parts = mp.messages.map((p) => decode(Buffer.from(p.hex, 'hex')));
+    expect(parts.length).toBeGreaterThan(1);
+    const a = new MultipartAssembler();
+    let whole: MessageOf<'multipart_reply'> | undefined;
+    parts.forEach((r, i) => {
+      if (!r.ok || r.message.type !== 'multipart_reply') throw new Error(`part ${i}`);
+      expect(r.message.flags & 1).toBe(i < parts.length - 1 ? 1 : 0);
+      const out = a.add(r.message);
+      if (i < parts.length - 1) expect(out).toBeUndefined(); else whole = out;
+    });
+    expect(whole?.xid).toBe(28);
+    const flows = whole?.body.kind === 'flow' ? whole.body.flows : [];
+    expect(flows).toHaveLength(800);
+    const byCookie = new Map(flows.map((f) => [f.cookie, f]));
+    for (let i = 0; i < 800; i += 37) {
+      const f = byCookie.get(0x5ac1000000010000n + BigInt(i));
+      expect(f?.match).toEqual(expect.arrayContaining([{ field: 'tcp_dst', value: 1000 + i }, { field: 'ipv4_dst', value: `10.9.${i >> 8}.${i & 255}` }]));
+      expect(f?.instructions).toEqual([{ type: 'goto_table', tableId: 6 }]);
+    }
+    for (const p of mp.messages) {
+      const r = decode(Buffer.from(p.hex, 'hex'));
+      expect(r.ok && encode(r.message).toString('hex')).toBe(p.hex);
+    }
   });
   it('re-encoding each decoded message gives the recorded bytes back', () => {
     for (const m of fx.messages) {
