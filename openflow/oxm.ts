@@ -25,6 +25,8 @@ export interface OxmFieldDef {
   /** Largest value for numeric fields. */
   readonly max?: number;
   readonly prerequisites: readonly Prerequisite[];
+  /** Whether Open vSwitch 3.x accepts the field in a match (it refuses in_phy_port, pbb_isid, ipv6_exthdr). */
+  readonly ovs: boolean;
 }
 
 const IP = { field: 'eth_type', values: [0x0800, 0x86dd] } as const;
@@ -36,7 +38,7 @@ const proto = (p: number): Prerequisite => ({ field: 'ip_proto', values: [p] });
 
 function f(name: OxmFieldName, oxmField: number, kind: OxmKind, maskable: boolean, prerequisites: Prerequisite[] = [], max?: number): OxmFieldDef {
   const bytes = { u8: 1, u16: 2, u24: 3, u32: 4, u64: 8, mac: 6, ipv4: 4, ipv6: 16 }[kind];
-  return Object.freeze({ name, oxmField, bytes, kind, maskable, prerequisites, max });
+  return Object.freeze({ name, oxmField, bytes, kind, maskable, prerequisites, max, ovs: !['in_phy_port', 'pbb_isid', 'ipv6_exthdr'].includes(name) });
 }
 
 export const OXM_FIELDS: readonly OxmFieldDef[] = Object.freeze([
@@ -116,6 +118,17 @@ function valueError(def: OxmFieldDef, v: OxmValue, what = 'value'): string | und
   }
 }
 
+const maskScratch = new Writer(64);
+/** Whether value has a 1 bit where mask has a 0 (OpenFlow requires value & ~mask == 0). */
+function bitsOutsideMask(def: OxmFieldDef, value: OxmValue, mask: OxmValue): boolean {
+  const w = maskScratch;
+  w.pos = 0;
+  writeValue(w, def, value);
+  writeValue(w, def, mask);
+  for (let i = 0; i < def.bytes; i++) if (w.buf[i] & ~w.buf[def.bytes + i]) return true;
+  return false;
+}
+
 /** Checks values, masks, duplicates and prerequisites (which must come earlier in the list). Returns a message or undefined. */
 export function checkMatch(m: Match): string | undefined {
   const seen = new Map<OxmFieldName, OxmEntry>();
@@ -132,6 +145,9 @@ export function checkMatch(m: Match): string | undefined {
       if (!def.maskable) return `${e.field}: field cannot be masked`;
       const me = valueError(def, e.mask, 'mask');
       if (me) return me;
+      if (bitsOutsideMask(def, e.value, e.mask)) {
+        return `${e.field}: value ${String(e.value)} has bits set where mask ${String(e.mask)} is 0 (switches refuse it: OFPBMC_BAD_WILDCARDS)`;
+      }
     }
     for (const p of def.prerequisites) {
       const pre = seen.get(p.field);

@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { encode, type OfpMessage } from '../../openflow/index.js';
+import { OXM_FIELDS, encode, flowMod, match, type Action, type OfpMessage, type OxmEntry, type OxmFieldName } from '../../openflow/index.js';
 import { samples } from './samples.js';
 
 const haveOfctl = spawnSync('which', ['ovs-ofctl']).status === 0;
@@ -69,4 +69,94 @@ describe.skipIf(!haveOfctl)('ovs-ofctl ofp-print accepts and prints what we enco
       for (const p of patterns) expect(out).toMatch(p);
     });
   }
+});
+
+/**
+ * Every OXM field Open vSwitch supports, exact and (where maskable) masked, each in a FLOW_MOD built with match()
+ * (prerequisites first), printed by ovs-ofctl under its OVS name. One ovs-ofctl process per field.
+ */
+const IP4: OxmEntry = { field: 'eth_type', value: 0x0800 };
+const IP6: OxmEntry = { field: 'eth_type', value: 0x86dd };
+const ARPT: OxmEntry = { field: 'eth_type', value: 0x0806 };
+const MPLS: OxmEntry = { field: 'eth_type', value: 0x8847 };
+const proto = (p: number): OxmEntry => ({ field: 'ip_proto', value: p });
+const ICMP6 = (t: number): OxmEntry[] => [IP6, proto(58), { field: 'icmpv6_type', value: t }];
+const oxmCases: Array<[OxmFieldName, OxmEntry[], OxmEntry | undefined, RegExp]> = [
+  // field, prerequisites, the entry (masked where maskable), what ovs-ofctl prints
+  ['in_port', [], { field: 'in_port', value: 7 }, /in_port=7\b/],
+  ['metadata', [], { field: 'metadata', value: 0x20001n, mask: 0xffffffffn }, /metadata=0x20001\/0xffffffff/],
+  ['eth_dst', [], { field: 'eth_dst', value: '02:00:00:00:00:00', mask: 'ff:ff:ff:00:00:00' }, /dl_dst=02:00:00:00:00:00\/ff:ff:ff:00:00:00/],
+  ['eth_src', [], { field: 'eth_src', value: '02:00:00:00:00:05' }, /dl_src=02:00:00:00:00:05/],
+  ['eth_type', [], { field: 'eth_type', value: 0x88cc }, /dl_type=0x88cc/],
+  ['vlan_vid', [], { field: 'vlan_vid', value: 0x1000 | 10 }, /dl_vlan=10\b/],
+  ['vlan_pcp', [{ field: 'vlan_vid', value: 0x1000 | 10 }], { field: 'vlan_pcp', value: 5 }, /dl_vlan=10,dl_vlan_pcp=5/],
+  ['ip_dscp', [IP4], { field: 'ip_dscp', value: 46 }, /ip,nw_tos=184/],
+  ['ip_ecn', [IP4], { field: 'ip_ecn', value: 1 }, /ip,nw_ecn=1/],
+  ['ip_proto', [IP4], { field: 'ip_proto', value: 47 }, /ip,nw_proto=47/],
+  ['ipv4_src', [IP4], { field: 'ipv4_src', value: '10.1.0.0', mask: '255.255.0.0' }, /ip,nw_src=10\.1\.0\.0\/16/],
+  ['ipv4_dst', [IP4], { field: 'ipv4_dst', value: '10.0.2.10' }, /ip,nw_dst=10\.0\.2\.10/],
+  ['tcp_src', [IP4, proto(6)], { field: 'tcp_src', value: 1024, mask: 0xfc00 }, /tcp,tp_src=0x400\/0xfc00/],
+  ['tcp_dst', [IP4, proto(6)], { field: 'tcp_dst', value: 5432 }, /tcp,tp_dst=5432/],
+  ['udp_src', [IP4, proto(17)], { field: 'udp_src', value: 68 }, /udp,tp_src=68/],
+  ['udp_dst', [IP4, proto(17)], { field: 'udp_dst', value: 53 }, /udp,tp_dst=53/],
+  ['sctp_src', [IP4, proto(132)], { field: 'sctp_src', value: 2905 }, /sctp,tp_src=2905/],
+  ['sctp_dst', [IP4, proto(132)], { field: 'sctp_dst', value: 3868 }, /sctp,tp_dst=3868/],
+  ['icmpv4_type', [IP4, proto(1)], { field: 'icmpv4_type', value: 8 }, /icmp,icmp_type=8/],
+  ['icmpv4_code', [IP4, proto(1)], { field: 'icmpv4_code', value: 3 }, /icmp,icmp_code=3/],
+  ['arp_op', [ARPT], { field: 'arp_op', value: 2 }, /arp,arp_op=2/],
+  ['arp_spa', [ARPT], { field: 'arp_spa', value: '10.0.1.0', mask: '255.255.255.0' }, /arp,arp_spa=10\.0\.1\.0\/24/],
+  ['arp_tpa', [ARPT], { field: 'arp_tpa', value: '10.0.1.1' }, /arp,arp_tpa=10\.0\.1\.1/],
+  ['arp_sha', [ARPT], { field: 'arp_sha', value: '02:00:00:00:01:01' }, /arp,arp_sha=02:00:00:00:01:01/],
+  ['arp_tha', [ARPT], { field: 'arp_tha', value: '02:00:00:00:01:00', mask: 'ff:ff:ff:ff:ff:00' }, /arp,arp_tha=02:00:00:00:01:00\/ff:ff:ff:ff:ff:00/],
+  ['ipv6_src', [IP6], { field: 'ipv6_src', value: '2001:db8::', mask: 'ffff:ffff::' }, /ipv6,ipv6_src=2001:db8::\/32/],
+  ['ipv6_dst', [IP6], { field: 'ipv6_dst', value: 'fe80::1' }, /ipv6,ipv6_dst=fe80::1/],
+  ['ipv6_flabel', [IP6], { field: 'ipv6_flabel', value: 0x12345 }, /ipv6,ipv6_label=0x12345/],
+  ['icmpv6_type', [IP6, proto(58)], { field: 'icmpv6_type', value: 128 }, /icmp6,icmp_type=128/],
+  ['icmpv6_code', [IP6, proto(58)], { field: 'icmpv6_code', value: 4 }, /icmp6,icmp_code=4/],
+  ['ipv6_nd_target', ICMP6(135), { field: 'ipv6_nd_target', value: '2001:db8::7' }, /icmp6,icmp_type=135,nd_target=2001:db8::7/],
+  ['ipv6_nd_sll', ICMP6(135), { field: 'ipv6_nd_sll', value: '02:00:00:00:00:09' }, /nd_sll=02:00:00:00:00:09/],
+  ['ipv6_nd_tll', ICMP6(136), { field: 'ipv6_nd_tll', value: '02:00:00:00:00:0a' }, /nd_tll=02:00:00:00:00:0a/],
+  ['mpls_label', [MPLS], { field: 'mpls_label', value: 1000 }, /mpls,mpls_label=1000/],
+  ['mpls_tc', [MPLS], { field: 'mpls_tc', value: 5 }, /mpls,mpls_tc=5/],
+  ['mpls_bos', [MPLS], { field: 'mpls_bos', value: 1 }, /mpls,mpls_bos=1/],
+  ['tunnel_id', [], { field: 'tunnel_id', value: 0x1234n, mask: 0xffffn }, /tun_id=0x1234\/0xffff/],
+];
+
+describe.skipIf(!haveOfctl)('every OXM field Open vSwitch supports prints under its OVS name', () => {
+  it('covers every field the table marks as supported by OVS', () => {
+    expect(OXM_FIELDS.filter((d) => d.ovs).map((d) => d.name).sort()).toEqual(oxmCases.map((c) => c[0]).sort());
+  });
+  for (const [name, pre, entry, printed] of oxmCases) {
+    it(name, () => {
+      const fm = flowMod({ xid: 99, tableId: 1, priority: 10, match: match(...pre, entry!), instructions: [{ type: 'apply_actions', actions: [{ type: 'output', port: 2 }] }] });
+      const out = ofpPrint(fm);
+      expect(out).not.toMatch(/\*\*\*|decode error/i);
+      expect(out).toMatch(/OFPT_FLOW_MOD \(OF1\.3\) \(xid=0x63\): ADD table:1 priority=10,/);
+      expect(out).toMatch(printed);
+      expect(out).toMatch(/actions=output:2/);
+    });
+  }
+  it('set_field of each settable field is printed as the same value', () => {
+    const sets: Array<[Action, RegExp]> = [
+      [{ type: 'set_field', field: 'eth_dst', value: '02:00:00:00:00:aa' }, /set_field:02:00:00:00:00:aa->eth_dst/],
+      [{ type: 'push_vlan', ethertype: 0x8100 }, /push_vlan:0x8100/],
+      [{ type: 'set_field', field: 'vlan_vid', value: 0x1000 | 20 }, /set_field:4116->vlan_vid/],
+      [{ type: 'set_field', field: 'ipv4_dst', value: '10.9.9.9' }, /set_field:10\.9\.9\.9->ip_dst/],
+      [{ type: 'set_field', field: 'tcp_dst', value: 8080 }, /set_field:8080->tcp_dst/],
+      [{ type: 'set_field', field: 'tunnel_id', value: 0x77n }, /set_field:0x77->tun_id/],
+    ];
+    const fm = flowMod({ xid: 100, match: match(IP4, proto(6)), instructions: [{ type: 'apply_actions', actions: sets.map((s) => s[0]) }] });
+    const out = ofpPrint(fm);
+    expect(out).not.toMatch(/\*\*\*|decode error/i);
+    for (const [, re] of sets) expect(out).toMatch(re);
+  });
+  it('a value with bits outside its mask is refused by match() and by Open vSwitch alike', () => {
+    expect(() => match({ field: 'eth_dst', value: '02:00:00:00:00:05', mask: 'ff:ff:ff:00:00:00' })).toThrow(/eth_dst: value .* has bits set where mask/);
+    const raw = flowMod({ match: [{ field: 'eth_dst', value: '02:00:00:00:00:05', mask: 'ff:ff:ff:00:00:00' }] });
+    expect(execFileSync('ovs-ofctl', ['ofp-print', encode(raw).toString('hex')], { encoding: 'utf8' })).toMatch(/OFPBMC_BAD_WILDCARDS/);
+  });
+  it('fields Open vSwitch does not support are refused by it, as the table says', () => {
+    const fm = flowMod({ match: match({ field: 'eth_type', value: 0x86dd }, { field: 'ipv6_exthdr', value: 0x10 }) });
+    expect(execFileSync('ovs-ofctl', ['ofp-print', encode(fm).toString('hex')], { encoding: 'utf8' })).toMatch(/OFPBMC_BAD_FIELD/);
+  });
 });

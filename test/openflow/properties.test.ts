@@ -9,7 +9,7 @@ import {
   Framer, OXM_BY_NAME, OXM_FIELDS, checkMatch, decode, encode, encodeMany, flowMod,
   type Action, type Instruction, type Match, type OfpMessage, type OxmEntry, type OxmFieldDef, type OxmFieldName, type OxmValue, type PortDesc,
 } from '../../openflow/index.js';
-import { bytesToIpv6 } from '../../openflow/buffer.js';
+import { bytesToIpv6, bytesToMac, u32ToIpv4 } from '../../openflow/buffer.js';
 
 const u8 = fc.integer({ min: 0, max: 0xff });
 const u16 = fc.integer({ min: 0, max: 0xffff });
@@ -35,8 +35,17 @@ function valueOf(def: OxmFieldDef): fc.Arbitrary<OxmValue> {
   }
 }
 
+/** value AND mask, so that the value has no bits outside its mask (as OpenFlow requires). */
+function andMask(def: OxmFieldDef, v: OxmValue, m: OxmValue): OxmValue {
+  if (typeof v === 'bigint') return v & (m as bigint);
+  if (typeof v === 'number') return (v & (m as number)) >>> 0;
+  // the OXM TLV of a one-field match starts at byte 48 + 4; its value and mask follow the 4-byte OXM header
+  const b = Buffer.from(encode(flowMod({ match: [{ field: def.name, value: v, mask: m }] })).subarray(56, 56 + def.bytes * 2));
+  for (let i = 0; i < def.bytes; i++) b[i] &= b[def.bytes + i];
+  return def.kind === 'mac' ? bytesToMac(b) : def.kind === 'ipv4' ? u32ToIpv4(b.readUInt32BE(0)) : bytesToIpv6(b);
+}
 const entryOf = (def: OxmFieldDef): fc.Arbitrary<OxmEntry> => def.maskable
-  ? fc.tuple(valueOf(def), fc.option(valueOf(def), { nil: undefined })).map(([value, mask]) => (mask === undefined ? { field: def.name, value } : { field: def.name, value, mask }))
+  ? fc.tuple(valueOf(def), fc.option(valueOf(def), { nil: undefined })).map(([value, mask]) => (mask === undefined ? { field: def.name, value } : { field: def.name, value: andMask(def, value, mask), mask }))
   : valueOf(def).map((value) => ({ field: def.name, value }));
 
 /** Adds `e` after whatever prerequisites it needs (recursively, first allowed value); skips it when they conflict. */
