@@ -8,8 +8,7 @@
  *    both sides send decodes, and re-encodes to the same bytes.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createConnection, createServer, type Server, type Socket } from 'node:net';
-import { spawn } from 'node:child_process';
+import { createConnection, type Socket } from 'node:net';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,6 +16,7 @@ import {
   Framer, OFPP, decode, encode, flowMod, formatError, match, type MessageOf, type OfpMessage,
 } from '../../openflow/index.js';
 import { createBridge, deleteBridge, dumpFlows, ensureOvs, haveOvs } from '../helpers/ovs.js';
+import { RecordingProxy } from './ovs-proxy.js';
 
 const BR = 'ofc-bndl';
 const MGMT = `/var/run/openvswitch/${BR}.mgmt`;
@@ -79,7 +79,7 @@ const ours = () => dumpFlows(BR).filter((l) => l.includes('cookie=0x5ac1'));
 describe.skipIf(!canRun)('ONF bundles on a real Open vSwitch', () => {
   let client: Client;
   let dir = '';
-  let proxy: Server | undefined;
+  let proxy: RecordingProxy | undefined;
 
   beforeAll(async () => {
     ensureOvs();
@@ -91,7 +91,7 @@ describe.skipIf(!canRun)('ONF bundles on a real Open vSwitch', () => {
 
   afterAll(async () => {
     client?.sock.destroy();
-    if (proxy) await new Promise<void>((r) => proxy!.close(() => r()));
+    await proxy?.stop();
     deleteBridge(BR);
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
@@ -182,25 +182,12 @@ describe.skipIf(!canRun)('ONF bundles on a real Open vSwitch', () => {
   });
 
   it('ovs-ofctl --bundle add-flows (the reference peer) speaks what we decode and re-encode byte for byte', async () => {
-    const sockPath = join(dir, 'proxy.sock');
-    const seen: Array<{ from: 'ofctl' | 'ovs'; hex: string }> = [];
-    proxy = createServer((down) => {
-      const up = createConnection(MGMT);
-      const fd = new Framer(); const fu = new Framer();
-      down.on('data', (d) => { for (const f of fd.push(d)) seen.push({ from: 'ofctl', hex: f.toString('hex') }); up.write(d); });
-      up.on('data', (d) => { for (const f of fu.push(d)) seen.push({ from: 'ovs', hex: f.toString('hex') }); down.write(d); });
-      down.on('close', () => up.destroy()); up.on('close', () => down.destroy());
-      down.on('error', () => up.destroy()); up.on('error', () => down.destroy());
-    });
-    await new Promise<void>((r) => proxy!.listen(sockPath, () => r()));
+    proxy = new RecordingProxy(join(dir, 'proxy.sock'), MGMT);
+    await proxy.start();
     const flows = 'table=2,priority=300,cookie=0x5ac1000000000011,tcp,metadata=0x30001/0xffffffff,nw_dst=10.0.9.9,tp_dst=8443,actions=goto_table:3\n'
       + 'table=0,priority=100,cookie=0x5ac1000000000012,in_port=7,dl_src=02:00:00:00:07:07,ip,nw_src=10.0.7.7,actions=write_metadata:0x7/0xffff,goto_table:1\n';
-    const code = await new Promise<number | null>((resolve) => {
-      const p = spawn('ovs-ofctl', ['-O', 'OpenFlow13', '--bundle', 'add-flows', `unix:${sockPath}`, '-'], { stdio: ['pipe', 'ignore', 'pipe'] });
-      const t = setTimeout(() => p.kill(), 10_000);
-      p.on('exit', (c) => { clearTimeout(t); resolve(c); });
-      p.stdin.end(flows);
-    });
+    const { code } = await proxy.ofctl(['--bundle', 'add-flows', 'TARGET', '-'], flows);
+    const seen = proxy.seen.map((s) => ({ from: s.from === 'client' ? 'ofctl' : 'ovs', hex: s.hex }));
     expect(code).toBe(0);
     expect(ours().join('\n')).toMatch(/cookie=0x5ac1000000000011, table=2, priority=300,tcp,metadata=0x30001\/0xffffffff,nw_dst=10\.0\.9\.9,tp_dst=8443 actions=goto_table:3/);
 
