@@ -44,6 +44,10 @@ export class Reader {
   }
 }
 
+function outOfRange(bits: number, v: unknown): never {
+  throw new RangeError(`value ${String(v)} does not fit in an unsigned ${bits}-bit field`);
+}
+
 /** Growable big-endian writer. */
 export class Writer {
   buf: Buffer;
@@ -59,10 +63,14 @@ export class Writer {
     this.buf.copy(nb, 0, 0, this.pos);
     this.buf = nb;
   }
-  u8(v: number): void { this.ensure(1); this.buf[this.pos++] = v & 0xff; }
-  u16(v: number): void { this.ensure(2); this.buf.writeUInt16BE(v & 0xffff, this.pos); this.pos += 2; }
-  u32(v: number): void { this.ensure(4); this.buf.writeUInt32BE(v >>> 0, this.pos); this.pos += 4; }
-  u64(v: bigint): void { this.ensure(8); this.buf.writeBigUInt64BE(BigInt.asUintN(64, v), this.pos); this.pos += 8; }
+  // Out-of-range values throw a RangeError (fail closed) instead of being silently truncated.
+  u8(v: number): void { if ((v & 0xff) !== v) outOfRange(8, v); this.ensure(1); this.buf[this.pos++] = v; }
+  u16(v: number): void { if ((v & 0xffff) !== v) outOfRange(16, v); this.ensure(2); this.buf.writeUInt16BE(v, this.pos); this.pos += 2; }
+  u32(v: number): void { if (v >>> 0 !== v) outOfRange(32, v); this.ensure(4); this.buf.writeUInt32BE(v, this.pos); this.pos += 4; }
+  u64(v: bigint): void {
+    if (typeof v !== 'bigint' || v < 0n || v > 0xffffffffffffffffn) outOfRange(64, v);
+    this.ensure(8); this.buf.writeBigUInt64BE(v, this.pos); this.pos += 8;
+  }
   zeros(n: number): void { this.ensure(n); this.buf.fill(0, this.pos, this.pos + n); this.pos += n; }
   bytes(b: Uint8Array): void { this.ensure(b.length); this.buf.set(b, this.pos); this.pos += b.length; }
   str(s: string, n: number): void {

@@ -64,11 +64,27 @@ export function flowModLength(msg: MessageOf<'flow_mod'>): number {
 
 // ---- raw big-endian writes (callers have sized the buffer) ----
 
-function put16(b: Buffer, p: number, v: number): void { b[p] = v >>> 8; b[p + 1] = v; }
-function put32(b: Buffer, p: number, v: number): void { b[p] = v >>> 24; b[p + 1] = v >>> 16; b[p + 2] = v >>> 8; b[p + 3] = v; }
+// Out-of-range values throw (fail closed): a priority of 70000 must not silently become 4464.
+function bad(what: string, v: unknown): never {
+  throw new RangeError(`flow_mod: ${what} ${String(v)} is out of range`);
+}
+function put8(b: Buffer, p: number, v: number, what: string): void {
+  if ((v & 0xff) !== v) bad(what, v);
+  b[p] = v;
+}
+function put16(b: Buffer, p: number, v: number, what = 'value'): void {
+  if ((v & 0xffff) !== v) bad(what, v);
+  b[p] = v >>> 8; b[p + 1] = v;
+}
+function put32(b: Buffer, p: number, v: number, what = 'value'): void {
+  if (v >>> 0 !== v) bad(what, v);
+  b[p] = v >>> 24; b[p + 1] = v >>> 16; b[p + 2] = v >>> 8; b[p + 3] = v;
+}
 const U32 = 0xffffffffn;
-function put64(b: Buffer, p: number, v: bigint): void {
+const U64 = 0xffffffffffffffffn;
+function put64(b: Buffer, p: number, v: bigint, what = 'value'): void {
   if (v === 0n) { b.fill(0, p, p + 8); return; }
+  if (typeof v !== 'bigint' || v < 0n || v > U64) bad(what, v);
   put32(b, p, Number((v >> 32n) & U32));
   put32(b, p + 4, Number(v & U32));
 }
@@ -109,11 +125,11 @@ function ipv6(s: string): Buffer {
 
 function putValue(b: Buffer, p: number, def: OxmFieldDef, v: OxmValue): number {
   switch (def.kind) {
-    case 'u8': b[p] = v as number; return p + 1;
-    case 'u16': put16(b, p, v as number); return p + 2;
-    case 'u24': { const n = v as number; b[p] = n >>> 16; put16(b, p + 1, n); return p + 3; }
-    case 'u32': put32(b, p, v as number); return p + 4;
-    case 'u64': put64(b, p, v as bigint); return p + 8;
+    case 'u8': put8(b, p, v as number, def.name); return p + 1;
+    case 'u16': put16(b, p, v as number, def.name); return p + 2;
+    case 'u24': { const n = v as number; if ((n & 0xffffff) !== n) bad(def.name, n); b[p] = n >>> 16; put16(b, p + 1, n & 0xffff); return p + 3; }
+    case 'u32': put32(b, p, v as number, def.name); return p + 4;
+    case 'u64': put64(b, p, v as bigint, def.name); return p + 8;
     case 'mac': mac(v as string).copy(b, p); return p + 6;
     case 'ipv4': put32(b, p, ipv4(v as string)); return p + 4;
     case 'ipv6': ipv6(v as string).copy(b, p); return p + 16;
@@ -151,11 +167,11 @@ export function putActions(b: Buffer, p: number, actions: readonly Action[]): nu
     const a = actions[i];
     switch (a.type) {
       case 'output':
-        put16(b, p, 0); put16(b, p + 2, 16); put32(b, p + 4, a.port); put16(b, p + 8, a.maxLen ?? 0xffff); zero(b, p + 10, 6);
+        put16(b, p, 0); put16(b, p + 2, 16); put32(b, p + 4, a.port, 'output port'); put16(b, p + 8, a.maxLen ?? 0xffff, 'output max_len'); zero(b, p + 10, 6);
         p += 16; break;
-      case 'group': put16(b, p, 22); put16(b, p + 2, 8); put32(b, p + 4, a.groupId); p += 8; break;
-      case 'set_queue': put16(b, p, 21); put16(b, p + 2, 8); put32(b, p + 4, a.queueId); p += 8; break;
-      case 'push_vlan': put16(b, p, 17); put16(b, p + 2, 8); put16(b, p + 4, a.ethertype); zero(b, p + 6, 2); p += 8; break;
+      case 'group': put16(b, p, 22); put16(b, p + 2, 8); put32(b, p + 4, a.groupId, 'group id'); p += 8; break;
+      case 'set_queue': put16(b, p, 21); put16(b, p + 2, 8); put32(b, p + 4, a.queueId, 'queue id'); p += 8; break;
+      case 'push_vlan': put16(b, p, 17); put16(b, p + 2, 8); put16(b, p + 4, a.ethertype, 'push_vlan ethertype'); zero(b, p + 6, 2); p += 8; break;
       case 'pop_vlan': put16(b, p, 18); put16(b, p + 2, 8); zero(b, p + 4, 4); p += 8; break;
       case 'dec_nw_ttl': put16(b, p, 24); put16(b, p + 2, 8); zero(b, p + 4, 4); p += 8; break;
       case 'set_field': {
@@ -176,9 +192,9 @@ export function putInstructions(b: Buffer, p: number, ins: readonly Instruction[
   for (let i = 0; i < ins.length; i++) {
     const x = ins[i];
     switch (x.type) {
-      case 'goto_table': put16(b, p, 1); put16(b, p + 2, 8); b[p + 4] = x.tableId; zero(b, p + 5, 3); p += 8; break;
+      case 'goto_table': put16(b, p, 1); put16(b, p + 2, 8); put8(b, p + 4, x.tableId, 'goto_table'); zero(b, p + 5, 3); p += 8; break;
       case 'write_metadata':
-        put16(b, p, 2); put16(b, p + 2, 24); zero(b, p + 4, 4); put64(b, p + 8, x.metadata); put64(b, p + 16, x.mask);
+        put16(b, p, 2); put16(b, p + 2, 24); zero(b, p + 4, 4); put64(b, p + 8, x.metadata, 'write_metadata'); put64(b, p + 16, x.mask, 'write_metadata mask');
         p += 24; break;
       case 'apply_actions': case 'write_actions': {
         const start = p;
@@ -188,7 +204,7 @@ export function putInstructions(b: Buffer, p: number, ins: readonly Instruction[
         break;
       }
       case 'clear_actions': put16(b, p, 5); put16(b, p + 2, 8); zero(b, p + 4, 4); p += 8; break;
-      case 'meter': put16(b, p, 6); put16(b, p + 2, 8); put32(b, p + 4, x.meterId); p += 8; break;
+      case 'meter': put16(b, p, 6); put16(b, p + 2, 8); put32(b, p + 4, x.meterId, 'meter id'); p += 8; break;
       default: throw new TypeError(`cannot encode instruction ${(x as { type: string }).type}`);
     }
   }
@@ -207,11 +223,11 @@ export function putFlowMod(b: Buffer, p: number, msg: MessageOf<'flow_mod'>, len
   if (len > MAX_MESSAGE) throw new RangeError(`flow_mod message of ${len} bytes exceeds the OpenFlow maximum of 65535`);
   const command = COMMAND[msg.command];
   if (command === undefined) throw new TypeError(`unknown flow mod command '${String(msg.command)}'`);
-  b[p] = OFP_VERSION; b[p + 1] = OFPT_FLOW_MOD; put16(b, p + 2, len); put32(b, p + 4, msg.xid);
-  put64(b, p + 8, msg.cookie); put64(b, p + 16, msg.cookieMask);
-  b[p + 24] = msg.tableId; b[p + 25] = command;
-  put16(b, p + 26, msg.idleTimeout); put16(b, p + 28, msg.hardTimeout); put16(b, p + 30, msg.priority);
-  put32(b, p + 32, msg.bufferId); put32(b, p + 36, msg.outPort); put32(b, p + 40, msg.outGroup);
+  b[p] = OFP_VERSION; b[p + 1] = OFPT_FLOW_MOD; put16(b, p + 2, len); put32(b, p + 4, msg.xid, 'xid');
+  put64(b, p + 8, msg.cookie, 'cookie'); put64(b, p + 16, msg.cookieMask, 'cookieMask');
+  put8(b, p + 24, msg.tableId, 'tableId'); b[p + 25] = command;
+  put16(b, p + 26, msg.idleTimeout, 'idleTimeout'); put16(b, p + 28, msg.hardTimeout, 'hardTimeout'); put16(b, p + 30, msg.priority, 'priority');
+  put32(b, p + 32, msg.bufferId, 'bufferId'); put32(b, p + 36, msg.outPort, 'outPort'); put32(b, p + 40, msg.outGroup, 'outGroup');
   put16(b, p + 44, flagBits(msg.flags)); b[p + 46] = 0; b[p + 47] = 0;
   const end = putInstructions(b, putMatch(b, p + FLOW_MOD_FIXED, msg.match), msg.instructions);
   if (end - p !== len) throw new Error(`flow_mod length mismatch: computed ${len}, wrote ${end - p}`);

@@ -99,10 +99,36 @@ function firstDifference(want: unknown, got: unknown, path: string): string | un
   return Object.is(want, got) ? undefined : path;
 }
 
+/** Keys each message type must have (besides type and xid), so that a missing one is named, not a TypeError. */
+const REQUIRED: Readonly<Record<string, readonly string[]>> = {
+  hello: ['versions'], error: ['errType', 'code', 'data'], echo_request: ['data'], echo_reply: ['data'],
+  experimenter: ['experimenter', 'expType', 'data'], features_request: [],
+  features_reply: ['datapathId', 'nBuffers', 'nTables', 'auxiliaryId', 'capabilities'],
+  get_config_request: [], get_config_reply: ['flags', 'missSendLen'], set_config: ['flags', 'missSendLen'],
+  packet_in: ['bufferId', 'totalLen', 'reason', 'tableId', 'cookie', 'match', 'data'],
+  flow_removed: ['cookie', 'priority', 'reason', 'tableId', 'durationSec', 'durationNsec', 'idleTimeout', 'hardTimeout', 'packetCount', 'byteCount', 'match'],
+  port_status: ['reason', 'desc'], packet_out: ['bufferId', 'inPort', 'actions', 'data'],
+  flow_mod: ['cookie', 'cookieMask', 'tableId', 'command', 'idleTimeout', 'hardTimeout', 'priority', 'bufferId', 'outPort', 'outGroup', 'flags', 'match', 'instructions'],
+  group_mod: ['command', 'groupType', 'groupId', 'buckets'], meter_mod: ['command', 'flags', 'meterId', 'bands'],
+  multipart_request: ['flags', 'body'], multipart_reply: ['flags', 'body'], barrier_request: [], barrier_reply: [],
+  role_request: ['role', 'generationId'], role_reply: ['role', 'generationId'],
+  bundle_control: ['bundleId', 'ctrlType', 'flags'], bundle_add: ['bundleId', 'flags', 'message'],
+};
+
 /** Parses the JSON form of one message; never throws. */
 export function messageFromJson(v: unknown): FromJsonResult {
   if (!v || typeof v !== 'object' || Array.isArray(v) || typeof (v as { type?: unknown }).type !== 'string') {
     return { ok: false, error: 'a message must be an object with a "type"' };
+  }
+  const type = (v as { type: string }).type;
+  const required = REQUIRED[type];
+  if (!required) return { ok: false, error: `unknown message type '${type}' (known: ${Object.keys(REQUIRED).join(', ')})` };
+  for (const k of ['xid', ...required]) {
+    if ((v as Record<string, unknown>)[k] === undefined) return { ok: false, error: `${type}: field ${k} is missing` };
+  }
+  if (type === 'bundle_add') {
+    const inner = messageFromJson({ xid: (v as { xid: unknown }).xid, ...((v as { message: object }).message) });
+    if (!inner.ok) return { ok: false, error: `bundle_add message: ${inner.error}` };
   }
   const m = fromJson(v, '', undefined) as OfpMessage;
   let bytes: Buffer;

@@ -53,6 +53,23 @@ describe('round trip', () => {
   });
 });
 
+describe('encode fails closed on values that do not fit', () => {
+  it('throws a RangeError naming the field instead of truncating', () => {
+    expect(() => encode(flowMod({ priority: 70000 }))).toThrow(/flow_mod: priority 70000 is out of range/);
+    expect(() => encode(flowMod({ tableId: 256 }))).toThrow(/tableId 256/);
+    expect(() => encode(flowMod({ cookie: -1n }))).toThrow(/cookie -1/);
+    expect(() => encode(flowMod({ outPort: -1 }))).toThrow(/outPort -1/);
+    expect(() => encode(flowMod({ match: [{ field: 'tcp_dst', value: 65536 }] }))).toThrow(/tcp_dst 65536/);
+    expect(() => encode(flowMod({ match: [{ field: 'eth_src', value: 'not-a-mac' }] }))).toThrow(RangeError);
+    expect(() => encode(flowMod({ instructions: [{ type: 'goto_table', tableId: 1.5 }] }))).toThrow(/goto_table 1.5/);
+    expect(() => encode({ type: 'port_status', xid: 1, reason: 'gone' as 'add', desc: samples.find((m) => m.type === 'port_status')!.type === 'port_status' ? (samples.find((m) => m.type === 'port_status') as { desc: never }).desc : (undefined as never) })).toThrow(RangeError);
+    expect(() => encode({ type: 'role_request', xid: 1, role: 'boss' as 'master', generationId: 0n })).toThrow(RangeError);
+    expect(() => encode({ type: 'set_config', xid: 1, flags: 0, missSendLen: 0x10000 })).toThrow(RangeError);
+    // and the encoder is still usable afterwards
+    expect(encode({ type: 'barrier_request', xid: 3 }).toString('hex')).toBe('0414000800000003');
+  });
+});
+
 describe('errors', () => {
   it('names every OpenFlow 1.3 error type and code', () => {
     expect(ERROR_TYPES.length).toBe(15);
