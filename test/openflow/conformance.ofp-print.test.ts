@@ -7,7 +7,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { OXM_FIELDS, encode, encodeMany, flowMod, match, type Action, type OfpMessage, type OxmEntry, type OxmFieldName } from '../../openflow/index.js';
+import { ERROR_TYPES, ONF_BUNDLE_ERROR_BASE, OXM_FIELDS, decode, encode, encodeMany, errorName, flowMod, match, type Action, type OfpMessage, type OxmEntry, type OxmFieldName } from '../../openflow/index.js';
 import { samples } from './samples.js';
 
 const haveOfctl = spawnSync('which', ['ovs-ofctl']).status === 0;
@@ -176,6 +176,41 @@ describe.skipIf(!haveOfctl)('ovs-ofctl ofp-parse reads a stream of everything we
       // nested messages print their own header line: the request inside an error, the message inside a bundle_add
       const expected = samples.flatMap((m) => [m.xid, ...(m.type === 'error' && m.data.length >= 8 ? [m.data.readUInt32BE(4)] : []), ...(m.type === 'bundle_add' ? [m.xid] : [])]);
       expect(heads.map((x) => parseInt(x!, 16))).toEqual(expected);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe.skipIf(!haveOfctl)('every OpenFlow 1.3 error type and code is named as Open vSwitch names it', () => {
+  /** Where OVS prints its own (older or renamed) name for the same code; ours are the OpenFlow 1.3 spec's. */
+  const OVS_ALIAS: Record<string, string> = {
+    OFPBRC_BAD_MULTIPART: 'OFPBRC_BAD_STAT', OFPBRC_BAD_EXPERIMENTER: 'OFPBRC_BAD_VENDOR', OFPBRC_BAD_EXP_TYPE: 'OFPBRC_BAD_SUBTYPE',
+    OFPBRC_IS_SLAVE: 'OFPBRC_IS_SECONDARY', OFPBAC_BAD_EXPERIMENTER: 'OFPBAC_BAD_VENDOR', OFPBAC_BAD_EXP_TYPE: 'OFPBAC_BAD_VENDOR_TYPE',
+    OFPTFFC_BAD_TYPE: 'OFPBPC_BAD_TYPE', OFPTFFC_BAD_LEN: 'OFPBPC_BAD_LEN', OFPTFFC_BAD_ARGUMENT: 'OFPBPC_BAD_VALUE',
+  };
+  it('all 111 codes plus the 16 ONF bundle codes, in one ovs-ofctl ofp-parse run', () => {
+    const msgs: OfpMessage[] = [];
+    const names: string[] = [];
+    const data = Buffer.from('0405000800000063', 'hex');
+    for (const t of ERROR_TYPES) t.codes.forEach((name, code) => { msgs.push({ type: 'error', xid: msgs.length + 1, errType: t.type, code, data }); names.push(name); });
+    for (let code = ONF_BUNDLE_ERROR_BASE; code < ONF_BUNDLE_ERROR_BASE + 16; code++) {
+      msgs.push({ type: 'error', xid: msgs.length + 1, errType: 0xffff, code, experimenter: 0x4f4e4600, data });
+      names.push(errorName(0xffff, code, 0x4f4e4600).code);
+    }
+    expect(names.length).toBe(111 + 16);
+    const dir = mkdtempSync(join(tmpdir(), 'ofc-errors-'));
+    try {
+      const file = join(dir, 'errors.bin');
+      writeFileSync(file, encodeMany(msgs));
+      const printed = execFileSync('ovs-ofctl', ['ofp-parse', file], { encoding: 'utf8' }).split('\n')
+        .filter((l) => l.startsWith('OFPT_ERROR')).map((l) => / ([A-Z0-9_]+)$/.exec(l)?.[1]);
+      expect(printed).toEqual(names.map((n) => OVS_ALIAS[n] ?? n));
+      // and decoding names them back the same way
+      for (const m of msgs) {
+        const r = decode(encode(m));
+        expect(r.ok && r.message.type === 'error' && r.message.codeName).toBe(names[m.xid - 1]);
+      }
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
