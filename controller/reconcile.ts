@@ -173,6 +173,13 @@ export async function reconcile(s: SwitchSession, plan: SwitchPlan, opts: Reconc
             s.sendTracked(adds.slice(i, i + 2000));
             await s.drained();
           }
+          // OVS checks each bundle_add on arrival and leaves refused ones out of the commit: wait for those
+          // errors, and discard the whole bundle if there is any, so that nothing is half-applied.
+          await s.barrier();
+          if (errors.length) {
+            await s.request({ type: 'bundle_control', xid: s.xid(), bundleId, ctrlType: 'discard_request', flags: { atomic: true } }, 10_000).catch(() => undefined);
+            throw new Error(`${errors.length} flow mods refused; bundle discarded`);
+          }
           await s.request({ type: 'bundle_control', xid: s.xid(), bundleId, ctrlType: 'commit_request', flags: { atomic: true } }, 120_000);
           atomic = true;
         } catch (e) {
