@@ -223,23 +223,49 @@ export function verify(c: Compiled, opts: { maxChecks?: number } = {}): VerifyRe
   return { ok: problems.length === 0, checked, problems };
 }
 
-/** Two flows of equal priority in one table that can match the same packet but act differently. */
+/**
+ * Two flows of equal priority in one table that can match the same packet but act differently. Flows are compared
+ * within (table, priority); inside that, flows with an exact value on the most common (field, mask) can only
+ * overlap flows with the same value there or without that field, so those buckets are compared instead of all pairs.
+ */
 export function overlaps(sp: SwitchPlan): VerifyProblem[] {
   const out: VerifyProblem[] = [];
   const groups = new Map<string, PlannedFlow[]>();
   for (const f of sp.flows) {
-    const meta = f.match.find((e) => e.field === 'metadata');
-    const k = `${f.tableId}/${f.priority}/${meta ? String(meta.mask) + ':' + String(meta.value) : '*'}`;
-    (groups.get(k) ?? groups.set(k, []).get(k)!).push(f);
+    const k = `${f.tableId}/${f.priority}`;
+    const g = groups.get(k);
+    if (g) g.push(f); else groups.set(k, [f]);
   }
+  const actKey = new Map<PlannedFlow, string>();
+  const act = (f: PlannedFlow) => {
+    let a = actKey.get(f);
+    if (a === undefined) actKey.set(f, (a = JSON.stringify(f.instructions, (_, v) => (typeof v === 'bigint' ? v.toString() : v))));
+    return a;
+  };
+  const report = (a: PlannedFlow, b: PlannedFlow) => {
+    if (act(a) === act(b) || !matchesOverlap(a.match, b.match)) return;
+    out.push({ kind: 'overlap', switch: sp.name, message: `table ${a.tableId} priority ${a.priority}: ${matchKey(a.tableId, a.priority, a.match)} (${a.origin}) overlaps ${matchKey(b.tableId, b.priority, b.match)} (${b.origin}) with different actions` });
+  };
   for (const g of groups.values()) {
     if (g.length < 2) continue;
-    const byAct = new Map<string, PlannedFlow[]>();
-    for (const f of g) { const a = JSON.stringify(f.instructions, (_, v) => typeof v === 'bigint' ? v.toString() : v); (byAct.get(a) ?? byAct.set(a, []).get(a)!).push(f); }
-    if (byAct.size < 2) continue;
-    const acts = [...byAct.values()];
-    for (let i = 0; i < acts.length; i++) for (let j = i + 1; j < acts.length; j++) for (const a of acts[i]) for (const b of acts[j]) {
-      if (matchesOverlap(a.match, b.match)) out.push({ kind: 'overlap', switch: sp.name, message: `table ${a.tableId} priority ${a.priority}: ${matchKey(a.tableId, a.priority, a.match)} (${a.origin}) overlaps ${matchKey(b.tableId, b.priority, b.match)} (${b.origin}) with different actions` });
+    if (new Set(g.map(act)).size < 2) continue;
+    const counts = new Map<string, number>();
+    for (const f of g) for (const e of f.match) { const k = `${e.field}/${String(e.mask)}`; counts.set(k, (counts.get(k) ?? 0) + 1); }
+    let best = '', n = 0;
+    for (const [k, c] of counts) if (c > n) { best = k; n = c; }
+    const buckets = new Map<string, PlannedFlow[]>();
+    const rest: PlannedFlow[] = [];
+    for (const f of g) {
+      const e = f.match.find((x) => `${x.field}/${String(x.mask)}` === best);
+      if (!e) { rest.push(f); continue; }
+      const k = String(e.value).toLowerCase();
+      const b = buckets.get(k);
+      if (b) b.push(f); else buckets.set(k, [f]);
+    }
+    for (const b of buckets.values()) for (let i = 0; i < b.length; i++) for (let j = i + 1; j < b.length; j++) report(b[i], b[j]);
+    for (let i = 0; i < rest.length; i++) {
+      for (let j = i + 1; j < rest.length; j++) report(rest[i], rest[j]);
+      for (const b of buckets.values()) for (const f of b) report(rest[i], f);
     }
   }
   return out;

@@ -61,3 +61,19 @@ describe('flow-table interpreter', () => {
     expect(t.apply({ ...base, inPort: 2 }).hits).toEqual([]);
   });
 });
+
+describe('verify: ambiguous overlaps', () => {
+  it('finds two equal-priority flows that can match one packet but act differently, also with different metadata masks', async () => {
+    const { overlaps } = await import('../../compiler/query.js');
+    const base = { tableId: 2, priority: 200, origin: 'x' };
+    const allow: PlannedFlow = { ...base, cookie: 1n, match: [{ field: 'metadata', value: 0x10001n, mask: 0xffffffffn }, { field: 'eth_type', value: 0x0800 }, { field: 'ip_proto', value: 6 }], instructions: [{ type: 'goto_table', tableId: 3 }] };
+    const dropSame: PlannedFlow = { ...base, cookie: 2n, match: [{ field: 'metadata', value: 0x10001n, mask: 0xffffffffn }, { field: 'eth_type', value: 0x0800 }], instructions: [] };
+    const dropOtherClass: PlannedFlow = { ...base, cookie: 3n, match: [{ field: 'metadata', value: 0x10002n, mask: 0xffffffffn }, { field: 'eth_type', value: 0x0800 }], instructions: [] };
+    const dropByOwner: PlannedFlow = { ...base, cookie: 4n, match: [{ field: 'metadata', value: 0x1n, mask: 0xffffn }], instructions: [] };
+    const sp = (flows: PlannedFlow[]) => ({ name: 's', dpid: 1n, kind: 'edge' as const, flows });
+    expect(overlaps(sp([allow, dropOtherClass]))).toEqual([]);
+    expect(overlaps(sp([allow, dropSame]))).toHaveLength(1);
+    expect(overlaps(sp([allow, dropOtherClass, dropByOwner]))).toHaveLength(1); // different mask, same src class: overlaps allow
+    expect(overlaps(sp([allow, { ...dropSame, priority: 300 }]))).toEqual([]); // priorities decide
+  });
+});
