@@ -1,5 +1,5 @@
 /** Addresses, prefixes and services as the policy language writes them. */
-import { ipv4ToU32, u32ToIpv4 } from '../openflow/buffer.js';
+import { ipv4OrNaN, u32ToIpv4 } from '../openflow/buffer.js';
 
 export interface Prefix {
   /** Network address as an unsigned 32-bit number. */
@@ -8,8 +8,8 @@ export interface Prefix {
 }
 
 export function parseIpv4(s: string): number | undefined {
-  if (!/^\d{1,3}(\.\d{1,3}){3}$/.test(s)) return undefined;
-  try { return ipv4ToU32(s); } catch { return undefined; }
+  const v = ipv4OrNaN(s);
+  return v === v ? v : undefined;
 }
 
 export function maskOf(len: number): number {

@@ -161,14 +161,34 @@ export class PrefixIndex<T> {
 // ---------- hashing for stable cookies ----------
 
 /** 48-bit hash (two FNV-1a variants), exact as a Number. */
-function fnv1a(s: string): number {
-  let h1 = 0x811c9dc5, h2 = 0x01000193;
+export function fnv1a(s: string): number {
+  H1 = 0x811c9dc5; H2 = 0x01000193;
+  feed(s);
+  return (H2 & 0xffff) * 0x1_0000_0000 + H1;
+}
+
+let H1 = 0, H2 = 0;
+function feed(s: string): void {
+  let h1 = H1, h2 = H2;
   for (let i = 0; i < s.length; i++) {
     const c = s.charCodeAt(i);
     h1 = Math.imul(h1 ^ c, 16777619) >>> 0;
     h2 = Math.imul(h2 ^ c, 2246822519) >>> 0;
   }
-  return (h2 & 0xffff) * 0x1_0000_0000 + h1;
+  H1 = h1; H2 = h2;
+}
+
+/** fnv1a(matchKey(tableId, priority, m)), fed piece by piece instead of building the key string (the compiler's hot path). */
+export function matchHash(tableId: number, priority: number, m: Match): number {
+  H1 = 0x811c9dc5; H2 = 0x01000193;
+  feed(String(tableId)); feed('/'); feed(String(priority));
+  for (let i = 0; i < m.length; i++) {
+    const e = m[i];
+    feed(','); feed(e.field); feed('=');
+    feed(typeof e.value === 'string' ? e.value : String(e.value));
+    if (e.mask !== undefined) { feed('/'); feed(typeof e.mask === 'string' ? e.mask : String(e.mask)); }
+  }
+  return (H2 & 0xffff) * 0x1_0000_0000 + H1;
 }
 
 export function matchKey(tableId: number, priority: number, m: Match): string {
@@ -191,7 +211,7 @@ class CompiledFlow implements PlannedFlow {
 }
 
 function flow(tableId: number, priority: number, match: OxmEntry[], instructions: Instruction[], origin: string): PlannedFlow {
-  const h = fnv1a(matchKey(tableId, priority, match));
+  const h = matchHash(tableId, priority, match);
   return new CompiledFlow(tableId, priority, COOKIE_TAG | BigInt(h), match, instructions, origin, h);
 }
 

@@ -109,17 +109,32 @@ export function bytesToMac(b: Buffer, at = 0): string {
   return `${HEX[b[at]]}:${HEX[b[at + 1]]}:${HEX[b[at + 2]]}:${HEX[b[at + 3]]}:${HEX[b[at + 4]]}:${HEX[b[at + 5]]}`;
 }
 
+/** Dotted quad → unsigned 32-bit; exactly four parts of 1–3 decimal digits, each at most 255. No allocation. */
 export function ipv4ToU32(ip: string): number {
-  const p = ip.split('.');
-  if (p.length !== 4) throw new RangeError(`bad IPv4 address '${ip}'`);
-  let v = 0;
-  for (const s of p) {
-    if (!/^\d{1,3}$/.test(s)) throw new RangeError(`bad IPv4 address '${ip}'`);
-    const n = Number(s);
-    if (n > 255) throw new RangeError(`bad IPv4 address '${ip}'`);
-    v = v * 256 + n;
+  const v = ipv4OrNaN(ip);
+  if (v !== v) throw new RangeError(`bad IPv4 address '${ip}'`);
+  return v;
+}
+
+/** As ipv4ToU32, but NaN for a bad address instead of throwing (hot paths test `v !== v`). */
+export function ipv4OrNaN(ip: string): number {
+  const n = ip.length;
+  if (n < 7 || n > 15) return NaN;
+  let v = 0, part = 0, digits = 0, dots = 0;
+  for (let i = 0; i < n; i++) {
+    const c = ip.charCodeAt(i);
+    if (c >= 48 && c <= 57) {
+      if (++digits > 3) return NaN;
+      part = part * 10 + (c - 48);
+    } else if (c === 46) {
+      if (digits === 0 || part > 255 || ++dots > 3) return NaN;
+      v = v * 256 + part;
+      part = 0;
+      digits = 0;
+    } else return NaN;
   }
-  return v >>> 0;
+  if (dots !== 3 || digits === 0 || part > 255) return NaN;
+  return v * 256 + part;
 }
 
 export function u32ToIpv4(v: number): string {

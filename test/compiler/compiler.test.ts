@@ -266,3 +266,17 @@ describe('incremental recompile', () => {
     }
   });
 });
+
+describe('cookies', () => {
+  it('are the 48-bit hash of (table, priority, match) under the tag, the same as in earlier releases (switches keep their flows across upgrades)', async () => {
+    const { fnv1a, matchKey } = await import('../../compiler/compile.js');
+    const { COOKIE_TAG } = await import('../../compiler/model.js');
+    const r = await loadPolicy(new URL('../../examples/campus/policy.yaml', import.meta.url).pathname);
+    if (!r.ok) throw new Error(JSON.stringify(r.diagnostics));
+    const c = compile(r.value);
+    for (const sw of c.plan.switches) for (const f of sw.flows) expect(f.cookie).toBe(COOKIE_TAG | BigInt(fnv1a(matchKey(f.tableId, f.priority, f.match))));
+    // values compiled by the first release: a changed hash would make the controller replace every flow on upgrade
+    const core = c.plan.switches.find((s) => s.name === 'core')!;
+    expect(core.flows.slice(0, 3).map((f) => f.cookie.toString(16))).toEqual(['5ac133dcb099ca1a', '5ac16965ab99c23b', '5ac1c8caae99c6f4']);
+  });
+});
