@@ -99,15 +99,15 @@ export function parsePolicyText(text: string, file: string): Parsed<Policy> {
   if (top.default !== undefined && top.default !== 'deny') src.error(['default'], 'bad-default', "default must be 'deny' (anything not allowed is denied)");
 
   let directory: DirectoryRef | undefined;
-  if (typeof top.directory === 'string') directory = { kind: 'file', path: top.directory, location: src.locate(['directory']) };
+  if (typeof top.directory === 'string') directory = { kind: 'file', path: top.directory, location: src.where(['directory']) };
   else if (top.directory && typeof top.directory === 'object' && !Array.isArray(top.directory)) {
     const d = src.object(['directory'], top.directory, ['ldap'], 'directory');
-    if (d && d.ldap !== undefined) directory = { kind: 'ldap', raw: d.ldap, location: src.locate(['directory', 'ldap']) };
+    if (d && d.ldap !== undefined) directory = { kind: 'ldap', raw: d.ldap, location: src.where(['directory', 'ldap']) };
     else if (d) src.error(['directory'], 'missing-field', "directory needs a file name or an 'ldap:' block");
   } else src.error(['directory'], 'missing-field', "directory is required: a file such as 'directory.yaml', or an 'ldap:' block");
 
   const topology = typeof top.topology === 'string'
-    ? { path: top.topology, location: src.locate(['topology']) }
+    ? { path: top.topology, location: src.where(['topology']) }
     : (src.error(['topology'], 'missing-field', "topology is required: a file such as 'topology.yaml'"), undefined);
 
   const resources: Resource[] = [];
@@ -118,7 +118,7 @@ export function parsePolicyText(text: string, file: string): Parsed<Policy> {
     const o = src.object(p, body, RESOURCE_KEYS, `resource '${name}'`);
     if (!o) continue;
     const hosts: HostRef[] = src.strings([...p, 'hosts'], o.hosts, 'hosts').map((h, i) => {
-      const location = src.locate([...p, 'hosts', i]);
+      const location = src.where([...p, 'hosts', i]);
       const pr = parsePrefix(h);
       if (pr && 'error' in pr) { src.error([...p, 'hosts', i], 'bad-address', pr.error); return { text: h, location }; }
       if (pr) return { text: h, prefix: pr, location };
@@ -126,7 +126,7 @@ export function parsePolicyText(text: string, file: string): Parsed<Policy> {
     });
     if (!hosts.length) src.error(p, 'missing-field', `resource '${name}' needs at least one host`, 'hosts: [server-name, 10.0.2.10, 10.0.2.0/28]');
     const svc = services(src, [...p, 'services'], o.services ?? 'any');
-    resources.push({ name, hosts, services: svc, description: typeof o.description === 'string' ? o.description : undefined, location: src.locate(p, true) });
+    resources.push({ name, hosts, services: svc, description: typeof o.description === 'string' ? o.description : undefined, location: src.where(p, true) });
   }
   const resourceNames = new Set(resources.map((r) => r.name));
 
@@ -151,7 +151,7 @@ export function parsePolicyText(text: string, file: string): Parsed<Policy> {
         roles: so?.roles !== undefined ? src.strings([...sp, 'roles'], so.roles, 'roles') : undefined,
         users: so?.users !== undefined ? src.strings([...sp, 'users'], so.users, 'users') : undefined,
         resources: so?.resources !== undefined ? src.strings([...sp, 'resources'], so.resources, 'resources') : undefined,
-        location: src.locate(sp),
+        location: src.where(sp),
       };
       if (so && !SELECTOR_KEYS.some((k) => so[k] !== undefined)) src.error(sp, 'empty-selector', 'a selector needs organizations, roles, users or resources');
       (sel.resources ?? []).forEach((r, k) => {
@@ -165,7 +165,7 @@ export function parsePolicyText(text: string, file: string): Parsed<Policy> {
       if (!resourceNames.has(r)) src.error(Array.isArray(o.to) ? [...p, 'to', k] : [...p, 'to'], 'unknown-resource', `unknown resource '${r}'`, suggest(r, resourceNames));
     });
     const svc = o.services !== undefined ? services(src, [...p, 'services'], o.services) : undefined;
-    rules.push({ index: i, name, from, to, action: action as 'allow' | 'deny', services: svc, location: src.locate(p) });
+    rules.push({ index: i, name, from, to, action: action as 'allow' | 'deny', services: svc, location: src.where(p) });
   });
 
   if (!directory || !topology) return fail(src);
@@ -191,7 +191,7 @@ export function parseDirectoryText(text: string, file: string): Parsed<Directory
       if (!name) return;
       if (orgNames.has(name)) src.error([...p, 'name'], 'duplicate-name', `organization '${name}' is defined twice`);
       orgNames.add(name);
-      organizations.push({ name, parent, location: src.locate(p) });
+      organizations.push({ name, parent, location: src.where(p) });
       walk(o.children, [...p, 'children'], name);
     });
   };
@@ -231,7 +231,7 @@ export function parseDirectoryText(text: string, file: string): Parsed<Directory
       }
       return [{ mac, ip }];
     });
-    users.push({ id, name: typeof o.name === 'string' ? o.name : id, organization, roles, devices, location: src.locate(p) });
+    users.push({ id, name: typeof o.name === 'string' ? o.name : id, organization, roles, devices, location: src.where(p) });
   });
   return finish(src, { organizations, users, source: `file:${file}` });
 }
@@ -265,7 +265,7 @@ export function parseTopologyText(text: string, file: string): Parsed<Topology> 
     const kind = o.kind ?? 'edge';
     if (kind !== 'edge' && kind !== 'core' && kind !== 'hypervisor') src.error([...p, 'kind'], 'bad-kind', `kind must be edge, core or hypervisor (found '${String(kind)}')`);
     if (o.exclusive !== undefined && typeof o.exclusive !== 'boolean') src.error([...p, 'exclusive'], 'type', `exclusive must be true or false (found '${String(o.exclusive)}')`);
-    switches.push({ name, dpid, kind: kind as SwitchDef['kind'], ...(o.exclusive === true ? { exclusive: true } : {}), location: src.locate(p) });
+    switches.push({ name, dpid, kind: kind as SwitchDef['kind'], ...(o.exclusive === true ? { exclusive: true } : {}), location: src.where(p) });
   });
   const portRef = (path: Path, v: unknown) => {
     const m = typeof v === 'string' ? v.match(/^([^:\s]+):(\d+)$/) : null;
@@ -326,7 +326,7 @@ export function parseTopologyText(text: string, file: string): Parsed<Topology> 
     if (serverNames.has(name)) src.error([...p, 'name'], 'duplicate-name', `server '${name}' is defined twice`);
     serverNames.add(name);
     claim(p, sw, port, `server ${name}`);
-    servers.push({ name, mac, ip, switch: sw, port, location: src.locate(p) });
+    servers.push({ name, mac, ip, switch: sw, port, location: src.where(p) });
   });
   return finish(src, { switches, links, hosts, servers });
 }
