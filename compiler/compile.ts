@@ -128,10 +128,15 @@ function indexRules(rules: readonly Rule[], directory: Directory) {
   const parent = new Map(directory.organizations.map((o) => [o.name, o.parent]));
   return {
     candidates(u: { id: string; organization?: string; roles: readonly string[] }): number[] {
+      const lists: number[][] = [];
+      const add = (l: number[] | undefined) => { if (l) lists.push(l); };
+      add(byKey.get(`u:${u.id}`));
+      for (const ro of u.roles) add(byKey.get(`r:${ro}`));
+      for (let o = u.organization, guard = 0; o !== undefined && guard < 64; o = parent.get(o), guard++) add(byKey.get(`o:${o}`));
+      if (lists.length === 0) return [];
+      if (lists.length === 1) return lists[0].slice(); // each list is ascending and free of repeats
       const out = new Set<number>();
-      for (const i of byKey.get(`u:${u.id}`) ?? []) out.add(i);
-      for (const ro of u.roles) for (const i of byKey.get(`r:${ro}`) ?? []) out.add(i);
-      for (let o = u.organization, guard = 0; o !== undefined && guard < 64; o = parent.get(o), guard++) for (const i of byKey.get(`o:${o}`) ?? []) out.add(i);
+      for (const l of lists) for (const i of l) out.add(i);
       return [...out].sort((a, b) => a - b);
     },
   };
@@ -208,6 +213,21 @@ class CompiledFlow implements PlannedFlow {
     if (x instanceof CompiledFlow && y instanceof CompiledFlow) return x.#order - y.#order;
     return x.cookie < y.cookie ? -1 : x.cookie > y.cookie ? 1 : 0;
   }
+  /** Sorts in place by cookie: long lists of compiled flows by a native numeric sort of their orders. */
+  static sortByCookie(flows: PlannedFlow[]): void {
+    const n = flows.length;
+    if (n < 64) { flows.sort(CompiledFlow.byCookie); return; }
+    const keys = new Float64Array(n);
+    const at = new Map<number, PlannedFlow>();
+    for (let i = 0; i < n; i++) {
+      const f = flows[i];
+      if (!(f instanceof CompiledFlow) || at.has(f.#order)) { flows.sort(CompiledFlow.byCookie); return; } // equal cookies: keep the comparator's order
+      keys[i] = f.#order;
+      at.set(f.#order, f);
+    }
+    keys.sort();
+    for (let i = 0; i < n; i++) flows[i] = at.get(keys[i])!;
+  }
 }
 
 function flow(tableId: number, priority: number, match: OxmEntry[], instructions: Instruction[], origin: string): PlannedFlow {
@@ -276,7 +296,7 @@ export function compile(input: CompileInput, opts: CompileOptions = {}): Compile
   for (const b of input.bindings ?? []) binding.set(b.mac, b);
 
   // Subjects and the rules that match them. A class is named by its rules' names (stable when rules are added or removed elsewhere).
-  const signature = (idx: number[]) => idx.map((i) => policy.rules[i].name).sort().join('\u0000');
+  const signature = (idx: number[]) => (idx.length === 1 ? policy.rules[idx[0]].name : idx.map((i) => policy.rules[i].name).sort().join('\u0000'));
   type Draft = Omit<Subject, 'classId'> & { sig: string };
   const drafts: Draft[] = [];
   for (const u of directory.users) {
@@ -307,7 +327,7 @@ export function compile(input: CompileInput, opts: CompileOptions = {}): Compile
         else for (const sv of rule.services ?? res.services) parts.add(`${rname}\u0001A\u0001${sv.text}`);
       }
     }
-    return [...parts].sort().join('\u0002');
+    return parts.size === 1 ? parts.values().next().value! : [...parts].sort().join('\u0002');
   };
   const accessOfSet = new Map<string, string>(); // rule-set signature → access signature
   const setCount = new Map<string, number>(); // rule-set signature → subjects (mutable: the fast path updates it)
@@ -480,7 +500,7 @@ export function compile(input: CompileInput, opts: CompileOptions = {}): Compile
       l = subjectIps.map(({ ip, cls }) => flow(TABLE.classify, PRIORITY.linkClassify, [inPort, IP, { field: 'ipv4_src', value: ip }],
         classifyIns(cls), 'classify:link'));
       for (const f of l) assertFits(f);
-      l.sort(byCookie);
+      CompiledFlow.sortByCookie(l);
       linkClassifyCache.set(port, l);
     }
     return l;
@@ -502,7 +522,7 @@ export function compile(input: CompileInput, opts: CompileOptions = {}): Compile
     let linkFlows: PlannedFlow[] = [];
     if (sw.kind === 'hypervisor') {
       linkFlows = g.links.length === 1 ? linkClassify(g.links[0]) : g.links.flatMap((lp) => linkClassify(lp));
-      if (g.links.length > 1) linkFlows.sort(byCookie);
+      if (g.links.length > 1) CompiledFlow.sortByCookie(linkFlows);
     }
     const dests = g.owner ? destFlows.withOwner : destFlows.plain;
     return { name: sw.name, dpid: sw.dpid, kind: sw.kind, flows: [...g.local, ...linkFlows, ...g.linkMisc, discovery, ...dests, destOther, ...g.policy, defaultDeny, forwardNormal] };
@@ -526,7 +546,7 @@ export function compile(input: CompileInput, opts: CompileOptions = {}): Compile
       }
     }
     for (const f of local) assertFits(f);
-    local.sort(byCookie);
+    CompiledFlow.sortByCookie(local);
     // table 0: inter-switch links (priorities 20, 15, 10), then discovery (0)
     const links = [...new Set(linkPorts.get(sw.name) ?? [])].sort((x, y) => x - y);
     const linkMisc: PlannedFlow[] = [];
