@@ -177,7 +177,7 @@ export function parsePolicyText(text: string, file: string): Parsed<Policy> {
 export function parseDirectoryText(text: string, file: string): Parsed<Directory> {
   const src = new YamlSource(file, text);
   if (src.value === undefined) return fail(src);
-  const top = src.object([], src.value, ['organizations', 'users'], 'the directory');
+  const top = src.object([], src.value, ['organizations', 'users', 'roles'], 'the directory');
   if (!top) return fail(src);
   const organizations: Organization[] = [];
   const orgNames = new Set<string>();
@@ -233,7 +233,8 @@ export function parseDirectoryText(text: string, file: string): Parsed<Directory
     });
     users.push({ id, name: typeof o.name === 'string' ? o.name : id, organization, roles, devices, location: src.where(p) });
   });
-  return finish(src, { organizations, users, source: `file:${file}` });
+  const declared = top.roles !== undefined ? src.strings(['roles'], top.roles, 'roles') : undefined;
+  return finish(src, { organizations, users, ...(declared ? { roles: declared } : {}), source: `file:${file}` });
 }
 
 // ---------- topology ----------
@@ -336,7 +337,7 @@ export function crossCheck(policy: Policy, directory: Directory, topology: Topol
   const src = policy.source;
   const before = src.diagnostics.length;
   const orgs = new Set(directory.organizations.map((o) => o.name));
-  const roles = new Set(directory.users.flatMap((u) => u.roles));
+  const roles = new Set([...directory.users.flatMap((u) => u.roles), ...(directory.roles ?? [])]);
   const users = new Set(directory.users.map((u) => u.id));
   const servers = new Set(topology.servers.map((s) => s.name));
   const rawRules = ((src.value as Record<string, unknown>)?.rules ?? []) as unknown[];
@@ -347,7 +348,8 @@ export function crossCheck(policy: Policy, directory: Directory, topology: Topol
       (sel.organizations ?? []).forEach((o, k) => { if (!orgs.has(o)) src.error([...base, 'organizations', k], 'unknown-organization', `unknown organization '${o}'`, suggest(o, orgs)); });
       (sel.users ?? []).forEach((u, k) => { if (!users.has(u)) src.error([...base, 'users', k], 'unknown-user', `unknown user '${u}'`, suggest(u, users)); });
       (sel.roles ?? []).forEach((ro, k) => {
-        if (!roles.has(ro)) src.warn([...base, 'roles', k], 'unused-role', `no user in the directory has role '${ro}'`, suggest(ro, roles));
+        // a misspelt role in a deny rule would deny nobody: an error, unless the directory declares the role
+        if (!roles.has(ro)) src.error([...base, 'roles', k], 'unknown-role', `unknown role '${ro}': no user in the directory has it`, suggest(ro, roles) ?? "if nobody holds it yet, list it under 'roles:' in the directory (an LDAP group may be empty)");
       });
     });
   }

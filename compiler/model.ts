@@ -50,6 +50,8 @@ export interface Directory {
   /** Flat list; the tree is given by `parent`. */
   readonly organizations: readonly Organization[];
   readonly users: readonly User[];
+  /** Role names known even when nobody holds them now (directory.yaml `roles:`; LDAP group names). */
+  readonly roles?: readonly string[];
   /** Where this snapshot came from, e.g. "file:/path/directory.yaml" or "ldap://host:389/dc=example,dc=org". */
   readonly source: string;
 }

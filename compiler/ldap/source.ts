@@ -187,6 +187,7 @@ export class LdapDirectorySource implements DirectorySource {
       users.push({ id, name: values(e, c.users.name)[0] ?? id, organization, roles: [...roles].sort(), devices });
     }
     users.sort((a, b) => a.id.localeCompare(b.id));
-    return { organizations: [...orgs.values()].sort((a, b) => a.name.localeCompare(b.name)), users, source: this.description };
+    const roles = [...new Set([...groupByDn.values()].map((g) => g.name))].sort(); // every group is a known role, even an empty one
+    return { organizations: [...orgs.values()].sort((a, b) => a.name.localeCompare(b.name)), users, roles, source: this.description };
   }
 }

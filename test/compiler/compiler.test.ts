@@ -189,6 +189,24 @@ describe('errors: all at once, with file:line:column and hints; nothing produced
     expect(r.diagnostics.find((d) => d.code === 'unknown-server')).toMatchObject({ location: { line: 5 } });
   });
 
+  it('an unknown role is an error (a misspelt deny would deny nobody), unless the directory declares the role', async () => {
+    const files = (dir: string) => writeSet({
+      'policy.yaml': 'version: 1\ndirectory: d.yaml\ntopology: t.yaml\nresources:\n  db: { hosts: [10.0.0.9], services: [tcp/5432] }\nrules:\n  - { from: { roles: [employee] }, to: db }\n  - { from: { roles: [contractr] }, to: db, action: deny }\n  - { from: { roles: [auditor] }, to: db }\n',
+      'd.yaml': dir,
+      't.yaml': 'switches: [{ name: e1, dpid: 1 }]\n',
+    });
+    const users = 'users:\n  - { id: a, roles: [employee] }\n  - { id: b, roles: [contractor] }\n';
+    const r = await loadPolicy(files(users));
+    expect(r.ok).toBe(false);
+    if (r.ok) return;
+    const unknown = r.diagnostics.filter((d) => d.code === 'unknown-role');
+    expect(unknown.map((d) => [d.severity, d.location?.line, d.location?.column])).toEqual([['error', 8, 23], ['error', 9, 23]]);
+    expect(unknown[0].hint).toBe("did you mean 'contractor'?");
+    expect(unknown[1].hint).toMatch(/roles:/);
+    const ok = await loadPolicy(files(`roles: [auditor, contractr]\n${users}`));
+    expect(ok.ok).toBe(true);
+  });
+
   it('a missing file is a diagnostic, not a crash', async () => {
     const p = writeSet({ 'policy.yaml': 'version: 1\ndirectory: nope.yaml\ntopology: t.yaml\n', 't.yaml': 'switches: []\n' });
     const r = await loadPolicy(p);
