@@ -208,15 +208,42 @@ export function verify(c: Compiled, opts: { maxChecks?: number } = {}): VerifyRe
     if (!reps.has(s.classId)) reps.set(s.classId, { subject: s, endpoint: e }); else others.push({ subject: s, endpoint: e });
   }
   const targets = c.dest.filter((d) => d.dstClass).map((d) => u32ToIpv4(d.prefix.len === 32 ? d.prefix.addr : (d.prefix.addr + 1) >>> 0));
+  // Each packet is replayed hop by hop from its source port to the switch of the address's owner (when bound), as
+  // on the wire; a destination hypervisor must also decide alone (it enforces again in front of its servers).
+  const ownerSwitch = new Map<string, string>();
+  for (const s of c.subjects) for (const e of s.endpoints) if (e.ip && e.switch) ownerSwitch.set(e.ip, e.switch);
+  const plans = new Map(c.plan.switches.map((sp) => [sp.name, sp]));
+  const paths = new Map<string, Array<{ sw: string; inPort: number }>>();
+  const pathOf = (e: Endpoint, ip: string) => {
+    const to = ownerSwitch.get(ip);
+    const k = `${e.switch}\u0000${e.port}\u0000${to ?? ''}`;
+    let p = paths.get(k);
+    if (!p) paths.set(k, (p = pathBetween(c, e.switch!, e.port!, to)));
+    return p;
+  };
   outer: for (const { subject, endpoint } of [...reps.values(), ...others]) {
-    const sp = c.plan.switches.find((s) => s.name === endpoint.switch);
-    if (!sp) continue;
-    const tables = tablesOf(sp);
-    for (const ip of targets) for (const svc of services) {
-      if (++checked > max) break outer;
-      const want = decideFor(c, subject, ip, svc).decision;
-      const got = tables.apply(packetFor(endpoint, ip, svc, endpoint.port!)).verdict === 'forward' ? 'allow' : 'deny';
-      if (want !== got) problems.push({ kind: 'mismatch', switch: sp.name, message: `${subject.id} -> ${ip} ${svc.text}: policy says ${want}, flows ${got}` });
+    if (!plans.has(endpoint.switch!)) continue;
+    for (const ip of targets) {
+      const hops = pathOf(endpoint, ip);
+      const last = hops.length > 1 ? plans.get(hops[hops.length - 1].sw) : undefined;
+      for (const svc of services) {
+        if (++checked > max) break outer;
+        const want = decideFor(c, subject, ip, svc).decision;
+        const pkt = packetFor(endpoint, ip, svc, endpoint.port!);
+        let got: 'allow' | 'deny' = 'allow';
+        let at = endpoint.switch!;
+        for (const h of hops) {
+          const sp = plans.get(h.sw);
+          if (!sp) break;
+          at = h.sw;
+          if (tablesOf(sp).apply({ ...pkt, inPort: h.inPort }).verdict !== 'forward') { got = 'deny'; break; }
+        }
+        if (want !== got) problems.push({ kind: 'mismatch', switch: at, message: `${subject.id} -> ${ip} ${svc.text}: policy says ${want}, flows on the path ${got} (at ${at})` });
+        else if (last?.kind === 'hypervisor') {
+          const alone = tablesOf(last).apply({ ...pkt, inPort: hops[hops.length - 1].inPort }).verdict === 'forward' ? 'allow' : 'deny';
+          if (alone !== want) problems.push({ kind: 'mismatch', switch: last.name, message: `${subject.id} -> ${ip} ${svc.text}: policy says ${want}, destination edge ${last.name} alone ${alone}` });
+        }
+      }
     }
   }
   for (const sp of c.plan.switches) problems.push(...overlaps(sp));

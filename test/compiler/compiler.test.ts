@@ -298,3 +298,32 @@ describe('cookies', () => {
     expect(core.flows.slice(0, 3).map((f) => f.cookie.toString(16))).toEqual(['5ac133dcb099ca1a', '5ac16965ab99c23b', '5ac1c8caae99c6f4']);
   });
 });
+
+describe('verify replays the whole path', () => {
+  const campus = async () => {
+    const r = await loadPolicy(new URL('../../examples/campus/policy.yaml', import.meta.url).pathname);
+    if (!r.ok) throw new Error(JSON.stringify(r.diagnostics));
+    return compile(r.value);
+  };
+  const withSwitch = (c: Compiled, name: string, edit: (flows: Compiled['plan']['switches'][number]['flows']) => Compiled['plan']['switches'][number]['flows']): Compiled =>
+    ({ ...c, plan: { switches: c.plan.switches.map((sp) => (sp.name === name ? { ...sp, flows: edit(sp.flows) } : sp)) } });
+
+  it('finds a destination hypervisor that drops what the policy allows', async () => {
+    const c = await campus();
+    expect(verify(c).ok).toBe(true);
+    const hv = c.plan.switches.find((s) => s.kind === 'hypervisor')!;
+    const broken = withSwitch(c, hv.name, (fl) => fl.filter((f) => !(f.tableId === 2 && f.priority === 200 && !f.origin.startsWith('reply:'))));
+    const v = verify(broken);
+    expect(v.ok).toBe(false);
+    expect(v.problems.some((p) => p.kind === 'mismatch' && p.switch === hv.name && /policy says allow, flows on the path deny/.test(p.message))).toBe(true);
+  });
+
+  it('finds a destination hypervisor that would forward, alone, what the policy denies (even though the source edge drops it)', async () => {
+    const c = await campus();
+    const hv = c.plan.switches.find((s) => s.kind === 'hypervisor')!;
+    const open = withSwitch(c, hv.name, (fl) => fl.map((f) => (f.origin === 'default-deny' ? { ...f, instructions: [{ type: 'goto_table', tableId: 3 }] } : f)));
+    const v = verify(open);
+    expect(v.ok).toBe(false);
+    expect(v.problems.some((p) => p.switch === hv.name && /policy says deny, destination edge .* alone allow/.test(p.message))).toBe(true);
+  });
+});
