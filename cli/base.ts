@@ -3,6 +3,7 @@ import { Command } from '@oclif/core';
 import type { Diagnostic } from '../compiler/model.js';
 import { formatDiagnostic, loadPolicy, type LoadedPolicy } from '../compiler/load.js';
 import { jsonReplacer } from '../compiler/format.js';
+import { CompileError, compileDiagnostic } from '../compiler/compile.js';
 
 export abstract class AclCommand extends Command {
   static enableJsonFlag = true;
@@ -21,8 +22,12 @@ export abstract class AclCommand extends Command {
       process.exitCode = err.oclif.exit;
       return undefined;
     }
+    if (err instanceof CompileError) this.fail([compileDiagnostic(err, this.policyFile ?? 'policy')]);
     return super.catch(err);
   }
+
+  /** The policy file of this run (for diagnostics that are about the policy as a whole). */
+  private policyFile?: string;
 
   protected fail(diagnostics: readonly Diagnostic[], exit = 1): never {
     if (this.jsonEnabled()) this.logJson({ ok: false, diagnostics });
@@ -41,6 +46,7 @@ export abstract class AclCommand extends Command {
   }
 
   protected async load(policyPath: string): Promise<{ loaded: LoadedPolicy; warnings: Diagnostic[] }> {
+    this.policyFile = policyPath;
     const r = await loadPolicy(policyPath);
     if (!r.ok) this.fail(r.diagnostics);
     if (!this.jsonEnabled()) for (const w of r.warnings) this.logToStderr(formatDiagnostic(w));

@@ -9,7 +9,7 @@
 import type { Instruction, Match, OxmEntry } from '../openflow/types.js';
 import { OFPP } from '../openflow/types.js';
 import { u32ToIpv4 } from '../openflow/buffer.js';
-import type { Binding, Directory, FlowPlan, PlannedFlow, SwitchDef, SwitchPlan, Topology } from './model.js';
+import type { Binding, Diagnostic, Directory, FlowPlan, PlannedFlow, SwitchDef, SwitchPlan, Topology } from './model.js';
 import { COOKIE_TAG } from './model.js';
 import type { Policy, Resource, Rule, Selector } from './inputs.js';
 import { maskOf, parseIpv4, portBlocks, prefixHas, type Prefix, type Service } from './addr.js';
@@ -106,8 +106,16 @@ function userMatches(sel: Selector, u: { id: string; organization?: string; role
   if (sel.resources) return false;
   if (sel.organizations && !sel.organizations.some((o) => u.organization !== undefined && ctx.orgs.get(o)?.has(u.organization))) return false;
   if (sel.roles && !sel.roles.some((r) => u.roles.includes(r))) return false;
-  if (sel.users && !sel.users.includes(u.id)) return false;
+  if (sel.users && !(sel.users.length > 8 ? setOf(sel.users).has(u.id) : sel.users.includes(u.id))) return false;
   return true;
+}
+
+/** A long name list as a set, built once per list (rules may list thousands of users). */
+const setCache = new WeakMap<readonly string[], Set<string>>();
+function setOf(l: readonly string[]): Set<string> {
+  let s = setCache.get(l);
+  if (!s) setCache.set(l, (s = new Set(l)));
+  return s;
 }
 
 function serverMatches(sel: Selector, ip: number, ctx: SelectorCtx): boolean {
@@ -264,7 +272,17 @@ export interface CompileOptions {
   readonly previous?: Pick<Compiled, 'classIds' | 'dstClassIds'>;
 }
 
-function assignIds(keys: Iterable<string>, previous: ReadonlyMap<string, number> | undefined): Map<string, number> {
+/** The policy cannot be compiled as written (not a bug: e.g. more groups of users than the pipeline can tell apart). */
+export class CompileError extends Error {
+  constructor(message: string, readonly hint?: string) { super(message); this.name = 'CompileError'; }
+}
+
+/** A CompileError as a diagnostic on the policy file. */
+export function compileDiagnostic(e: CompileError, policyFile: string): Diagnostic {
+  return { severity: 'error', code: 'compile', message: e.message, hint: e.hint, location: { file: policyFile, line: 1, column: 1 } };
+}
+
+function assignIds(keys: Iterable<string>, previous: ReadonlyMap<string, number> | undefined, what: string): Map<string, number> {
   const out = new Map<string, number>();
   const used = new Set<number>();
   const fresh: string[] = [];
@@ -276,7 +294,7 @@ function assignIds(keys: Iterable<string>, previous: ReadonlyMap<string, number>
   let next = 1;
   for (const k of fresh) {
     while (used.has(next)) next++;
-    if (next > 0xffff) throw new Error('more than 65535 classes: the policy distinguishes too many groups of users');
+    if (next > 0xffff) throw new CompileError(`more than 65,535 ${what}: the policy tells apart more groups than the 16-bit class tags in the flow metadata can hold`, what === 'source classes' ? 'users with the same access share a class; grant access by organization or role rather than user by user' : 'group addresses into prefixes shared by several resources');
     out.set(k, next);
     used.add(next);
   }
@@ -336,7 +354,7 @@ export function compile(input: CompileInput, opts: CompileOptions = {}): Compile
     if (!accessOfSet.has(d.sig)) { accessOfSet.set(d.sig, accessSig(d.rules)); setRules.set(d.sig, d.rules); }
     setCount.set(d.sig, (setCount.get(d.sig) ?? 0) + 1);
   }
-  const classIds = assignIds(new Set(accessOfSet.values()), opts.previous?.classIds);
+  const classIds = assignIds(new Set(accessOfSet.values()), opts.previous?.classIds, 'source classes');
   const classOfSet = new Map<string, number>();
   for (const [sig, acc] of accessOfSet) classOfSet.set(sig, classIds.get(acc)!);
   const subjects: Subject[] = drafts.map((d) => ({ kind: d.kind, id: d.id, name: d.name, organization: d.organization, roles: d.roles, endpoints: d.endpoints, rules: d.rules, classId: classOfSet.get(d.sig)! }));
@@ -363,7 +381,7 @@ export function compile(input: CompileInput, opts: CompileOptions = {}): Compile
     const resources = [...new Set(covering.covering(p))].sort();
     return { prefix: p, resources, sig: resources.join(',') };
   });
-  const dstClassIds = assignIds(new Set(destDrafts.filter((d) => d.resources.length).map((d) => d.sig)), opts.previous?.dstClassIds);
+  const dstClassIds = assignIds(new Set(destDrafts.filter((d) => d.resources.length).map((d) => d.sig)), opts.previous?.dstClassIds, 'destination classes');
   const dest: DestEntry[] = destDrafts.map((d) => ({
     prefix: d.prefix, resources: d.resources, dstClass: d.resources.length ? dstClassIds.get(d.sig)! : 0,
     ownerClass: d.prefix.len === 32 ? ownerOf.get(d.prefix.addr) ?? 0 : 0,

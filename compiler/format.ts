@@ -84,10 +84,12 @@ export function formatHex(sp: SwitchPlan): string {
   return sp.flows.map((f) => encode(toFlowMod(f)).toString('hex')).join('\n') + '\n';
 }
 
-/** JSON.stringify replacer: bigints as hex strings. */
-export function jsonReplacer(_k: string, v: unknown): unknown {
+/** JSON.stringify replacer: bigints and byte buffers as hex strings. */
+export function jsonReplacer(this: unknown, k: string, v: unknown): unknown {
   if (typeof v === 'bigint') return '0x' + v.toString(16);
-  if (Buffer.isBuffer(v)) return v.toString('hex');
+  // Buffer.prototype.toJSON has already run by now ({type:'Buffer',data}); the holder still has the Buffer itself
+  const raw = this !== null && typeof this === 'object' ? (this as Record<string, unknown>)[k] : v;
+  if (raw instanceof Uint8Array) return Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength).toString('hex');
   return v;
 }
 

@@ -3,7 +3,7 @@ export { loadPolicy, formatDiagnostic, fileDirectorySource } from './load.js';
 export type { LoadedPolicy, LoadResult, LoadOptions } from './load.js';
 export { parsePolicyText, parseDirectoryText, parseTopologyText, crossCheck } from './inputs.js';
 export type { Policy, Rule, Resource, Selector, Parsed } from './inputs.js';
-export { compile, recompile, matchKey } from './compile.js';
+export { compile, recompile, matchKey, CompileError, compileDiagnostic } from './compile.js';
 export type { Compiled, CompileInput, Subject, Endpoint, DestEntry } from './compile.js';
 export { decide, explain, verify, accessMatrix, diffAccess, diffPlans, flowIdentity, overlaps, QueryError } from './query.js';
 export type { Decision, Explanation, VerifyReport, AccessMatrix, AccessChange, PlanDiff } from './query.js';

@@ -9,7 +9,7 @@ import { readFile, rename, writeFile } from 'node:fs/promises';
 import type { MessageOf } from '../openflow/index.js';
 import { bytesToMac, u32ToIpv4 } from '../openflow/index.js';
 import type { Binding, Diagnostic, Directory, SwitchPlan } from '../compiler/model.js';
-import { compile, recompile, type Compiled } from '../compiler/compile.js';
+import { compile, recompile, CompileError, compileDiagnostic, type Compiled } from '../compiler/compile.js';
 import { loadPolicy, formatDiagnostic, type LoadedPolicy } from '../compiler/load.js';
 import { diffAccess, diffPlans, type AccessChange } from '../compiler/query.js';
 import { SwitchSession, type SessionOptions } from './session.js';
@@ -273,7 +273,11 @@ export class Controller extends EventEmitter {
     const r = await loadPolicy(this.opts.policyPath, { policyText: text, directory: this.loaded.policy.directory.kind === 'ldap' ? this.compiled.input.directory : undefined });
     if (!r.ok) return { ok: false, diagnostics: r.diagnostics, dryRun: !!opts.dryRun, access: [], flows: [] };
     const base = this.compiled;
-    let next = recompile(base, { policy: r.value.policy, directory: r.value.directory, topology: r.value.topology });
+    let next: Compiled;
+    try { next = recompile(base, { policy: r.value.policy, directory: r.value.directory, topology: r.value.topology }); } catch (e) {
+      if (!(e instanceof CompileError)) throw e;
+      return { ok: false, diagnostics: [compileDiagnostic(e, r.value.paths.policy)], dryRun: !!opts.dryRun, access: [], flows: [] };
+    }
     const access = diffAccess(base, next);
     const flows = diffPlans(this.compiled.plan, next.plan).map((d) => ({ switch: d.switch, added: d.added.length, removed: d.removed.length, unchanged: d.unchanged }));
     if (opts.dryRun) return { ok: true, diagnostics: r.warnings, dryRun: true, access, flows };
@@ -298,7 +302,15 @@ export class Controller extends EventEmitter {
 
   /** Replaces the directory snapshot (from a directory sync) and recompiles. */
   async setDirectory(directory: Directory, reason = 'directory changed'): Promise<AccessChange[]> {
-    const next = recompile(this.compiled, { directory });
+    let next: Compiled;
+    try { next = recompile(this.compiled, { directory }); } catch (e) {
+      if (!(e instanceof CompileError)) throw e;
+      // fail closed: the switches keep the last good plan; the next snapshot is compiled in full again
+      this.directoryStatus = { ...this.directoryStatus, lastError: `directory not applied: ${e.message}` };
+      this.log('error', `directory change not applied, keeping the last good plan: ${e.message}`);
+      this.event('directory-rejected', { reason, error: e.message });
+      return [];
+    }
     const access = diffAccess(this.compiled, next);
     this.compiled = next;
     this.directoryStatus = { ...this.directoryStatus, lastSuccessAt: new Date().toISOString(), entries: directory.users.length, lastError: undefined };

@@ -327,3 +327,25 @@ describe('verify replays the whole path', () => {
     expect(v.problems.some((p) => p.switch === hv.name && /policy says deny, destination edge .* alone allow/.test(p.message))).toBe(true);
   });
 });
+
+describe('limits', () => {
+  it('more groups than 16-bit class tags hold is a CompileError naming the limit (not a crash), with long user lists', async () => {
+    const { CompileError } = await import('../../compiler/compile.js');
+    const N = 65_536, B = 16;
+    const ids = Array.from({ length: N }, (_, i) => `u${i}`);
+    // 17 rules; user i is in rule j when bit j of i is set (u0 in the last): 65,536 different sets of access
+    const rules = Array.from({ length: B + 1 }, (_, j) => `  - { name: g${j}, from: { users: [${ids.filter((_, i) => (i >> j) & 1 || (j === B && i === 0)).join(', ')}] }, to: r${j} }`);
+    const resources = Array.from({ length: B + 1 }, (_, j) => `  r${j}: { hosts: [10.0.${j}.1], services: [tcp/443] }`);
+    const p = parsePolicyText(`version: 1\ndirectory: d\ntopology: t\nresources:\n${resources.join('\n')}\nrules:\n${rules.join('\n')}\n`, 'many.yaml');
+    if (!p.ok) throw new Error(JSON.stringify(p.diagnostics.slice(0, 2)));
+    const directory: Directory = { organizations: [], users: ids.map((id) => ({ id, name: id, roles: [], devices: [] })), source: 'test' };
+    const topology: Topology = { switches: [{ name: 'e1', dpid: 1n, kind: 'edge' }], links: [], hosts: [], servers: [] };
+    let err: unknown;
+    try { compile({ policy: p.value, directory, topology }); } catch (e) { err = e; }
+    expect(err).toBeInstanceOf(CompileError);
+    expect((err as Error).message).toMatch(/more than 65,535 source classes/);
+    // one user fewer fits
+    const fewer = compile({ policy: p.value, directory: { ...directory, users: directory.users.slice(1) }, topology });
+    expect(fewer.stats.classes).toBe(N - 1);
+  }, 60_000);
+});

@@ -77,3 +77,11 @@ describe('verify: ambiguous overlaps', () => {
     expect(overlaps(sp([allow, { ...dropSame, priority: 300 }]))).toEqual([]); // priorities decide
   });
 });
+
+describe('JSON output', () => {
+  it('writes bigints and byte buffers as hex, at any depth', async () => {
+    const { jsonReplacer } = await import('../../compiler/format.js');
+    expect(JSON.stringify({ a: Buffer.from([1, 2]), n: 5n, nested: [{ u: new Uint8Array([255, 0]) }], s: 'x' }, jsonReplacer)).toBe('{"a":"0102","n":"0x5","nested":[{"u":"ff00"}],"s":"x"}');
+    expect(JSON.stringify(Buffer.from('ab'), jsonReplacer)).toBe('"6162"');
+  });
+});
