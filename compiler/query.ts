@@ -304,6 +304,8 @@ export interface AccessCell { readonly subject: string; readonly kind: 'user' | 
 export interface AccessMatrix {
   readonly subjects: ReadonlyArray<{ id: string; name: string; kind: 'user' | 'server'; organization?: string; roles: readonly string[] }>;
   readonly resources: ReadonlyArray<{ name: string; services: readonly string[] }>;
+  /** The organization tree (a rule naming an organization includes its sub-organizations). */
+  readonly organizations: ReadonlyArray<{ name: string; parent?: string }>;
   readonly cells: readonly AccessCell[];
 }
 
@@ -321,6 +323,7 @@ export function accessMatrix(c: Compiled): AccessMatrix {
   return {
     subjects: c.subjects.map((s) => ({ id: s.id, name: s.name, kind: s.kind, organization: s.organization, roles: s.roles })),
     resources: c.input.policy.resources.map((r) => ({ name: r.name, services: r.services.map((s) => s.text) })),
+    organizations: c.input.directory.organizations.map((o) => ({ name: o.name, ...(o.parent ? { parent: o.parent } : {}) })),
     cells,
   };
 }

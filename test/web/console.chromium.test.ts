@@ -94,6 +94,11 @@ describe.skipIf(!existsSync(CHROMIUM))('web console in Chromium', () => {
     await page.waitForFunction(() => /engineering-git/.test(document.querySelector('#explain')?.textContent ?? ''));
     await page.selectOption('#matrix-view', 'organizations');
     expect(await page.textContent('#matrix tbody')).toContain('finance');
+    // an organization's row includes its sub-organizations (bob and erin are in platform, under engineering)
+    const members = async (org: string) => (await page.getAttribute(`#matrix tbody tr:has(th:text-is("${org}")) button`, 'data-members'))!.split(',').sort();
+    expect(await members('engineering')).toEqual(['bob', 'cathy', 'dave', 'erin']);
+    expect(await members('platform')).toEqual(['bob', 'erin']);
+    expect(await members('corp')).toEqual(expect.arrayContaining(['alice', 'bob', 'frank']));
     await page.screenshot({ path: join(ARTIFACTS, 'matrix-explain.png'), fullPage: true });
   });
 

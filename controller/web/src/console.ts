@@ -91,8 +91,11 @@ function renderMatrix(): void {
   let rows: Array<{ label: string; members: string[] }>;
   if (view === 'users') rows = (matrixData.subjects as Json[]).map((s) => ({ label: `${s.id}${s.kind === 'server' ? ' (server)' : ''}`, members: [s.id] }));
   else if (view === 'organizations') {
-    const orgs = [...new Set((matrixData.subjects as Json[]).filter((s) => s.organization).map((s) => s.organization as string))].sort();
-    rows = orgs.map((o) => ({ label: o, members: (matrixData.subjects as Json[]).filter((s) => s.organization === o).map((s) => s.id) }));
+    // an organization's row covers its sub-organizations too, as rules naming it do
+    const parent = new Map<string, string | undefined>(((matrixData.organizations ?? []) as Json[]).map((o) => [o.name as string, o.parent as string | undefined]));
+    for (const s of matrixData.subjects as Json[]) if (s.organization && !parent.has(s.organization)) parent.set(s.organization, undefined);
+    const within = (org: string | undefined, o: string) => { for (let x = org, n = 0; x !== undefined && n < 64; x = parent.get(x), n++) if (x === o) return true; return false; };
+    rows = [...parent.keys()].sort().map((o) => ({ label: o, members: (matrixData.subjects as Json[]).filter((s) => within(s.organization, o)).map((s) => s.id) }));
   } else {
     const roles = [...new Set((matrixData.subjects as Json[]).flatMap((s) => s.roles as string[]))].sort();
     rows = roles.map((r) => ({ label: r, members: (matrixData.subjects as Json[]).filter((s) => s.roles.includes(r)).map((s) => s.id) }));
