@@ -245,6 +245,8 @@ function flow(tableId: number, priority: number, match: OxmEntry[], instructions
 
 const IP: OxmEntry = { field: 'eth_type', value: 0x0800 };
 const ARP: OxmEntry = { field: 'eth_type', value: 0x0806 };
+/** TCP flags with ACK set (mask: ACK only): every segment of an answer, never a connection being opened. */
+const TCP_ACK: OxmEntry = { field: 'tcp_flags', value: 0x010, mask: 0x010 };
 const ANY: Service = { proto: 'any', text: 'any' } as Service;
 const GOTO = (t: number): Instruction => ({ type: 'goto_table', tableId: t });
 const TO_FORWARD: Instruction[] = [GOTO(TABLE.forward)];
@@ -259,8 +261,10 @@ export function serviceMatches(s: Service, reply: boolean): OxmEntry[][] {
     case 'tcp': case 'udp': {
       const proto = s.proto === 'tcp' ? 6 : 17;
       const field = `${s.proto}_${reply ? 'src' : 'dst'}` as 'tcp_src' | 'tcp_dst' | 'udp_src' | 'udp_dst';
-      if ((s.from ?? 0) === 0 && (s.to ?? 65535) === 65535) return [[{ field: 'ip_proto', value: proto }]];
-      return portBlocks(s.from!, s.to!).map((b) => [{ field: 'ip_proto', value: proto }, b.mask === undefined ? { field, value: b.value } : { field, value: b.value, mask: b.mask }]);
+      // a TCP reply always carries ACK; a server opening a connection (SYN without ACK) is not a reply
+      const ack: OxmEntry[] = reply && proto === 6 ? [TCP_ACK] : [];
+      if ((s.from ?? 0) === 0 && (s.to ?? 65535) === 65535) return [[{ field: 'ip_proto', value: proto }, ...ack]];
+      return portBlocks(s.from!, s.to!).map((b) => [{ field: 'ip_proto', value: proto }, b.mask === undefined ? { field, value: b.value } : { field, value: b.value, mask: b.mask }, ...ack]);
     }
   }
 }

@@ -18,7 +18,16 @@ function val(v: OxmEntry['value'], field: string): string {
   return String(v);
 }
 
+const TCP_FLAG_NAMES: ReadonlyArray<[number, string]> = [[0x001, 'fin'], [0x002, 'syn'], [0x004, 'rst'], [0x008, 'psh'], [0x010, 'ack'], [0x020, 'urg'], [0x040, 'ece'], [0x080, 'cwr'], [0x100, 'ns']];
+
+/** tcp_flags as ovs-ofctl writes it: +ack, +syn-ack (numeric when the mask covers unnamed bits). */
+function tcpFlagsText(value: number, mask: number): string {
+  if (mask & ~0x1ff) return `0x${value.toString(16).padStart(3, '0')}/0x${mask.toString(16).padStart(3, '0')}`;
+  return TCP_FLAG_NAMES.filter(([bit]) => mask & bit).map(([bit, n]) => (value & bit ? '+' : '-') + n).join('');
+}
+
 function entryText(e: OxmEntry): string {
+  if (e.field === 'tcp_flags') return `tcp_flags=${tcpFlagsText(e.value as number, (e.mask as number | undefined) ?? 0xfff)}`;
   const name = OVS_FIELD[e.field] ?? e.field;
   const mask = e.mask === undefined ? '' : '/' + (typeof e.mask === 'number' ? '0x' + e.mask.toString(16) : val(e.mask, e.field));
   return `${name}=${val(e.value, e.field)}${mask}`;

@@ -18,6 +18,8 @@ export interface Packet {
   readonly ipProto?: number;
   readonly tpSrc?: number;
   readonly tpDst?: number;
+  /** TCP flag bits (SYN 0x002, ACK 0x010); 0 when absent. */
+  readonly tcpFlags?: number;
   readonly icmpType?: number;
   readonly arpSpa?: string;
   readonly arpTpa?: string;
@@ -45,6 +47,7 @@ function fieldValue(p: Packet, field: OxmEntry['field'], metadata: bigint): OxmV
     case 'ip_proto': return p.ethType === 0x0800 ? p.ipProto : undefined;
     case 'tcp_src': return p.ipProto === 6 ? p.tpSrc : undefined;
     case 'tcp_dst': return p.ipProto === 6 ? p.tpDst : undefined;
+    case 'tcp_flags': return p.ipProto === 6 ? p.tcpFlags ?? 0 : undefined;
     case 'udp_src': return p.ipProto === 17 ? p.tpSrc : undefined;
     case 'udp_dst': return p.ipProto === 17 ? p.tpDst : undefined;
     case 'icmpv4_type': return p.ipProto === 1 ? p.icmpType : undefined;

@@ -80,6 +80,7 @@ export function writeActions(w: Writer, actions: readonly Action[]): void {
       case 'pop_vlan': w.u16(OFPAT.pop_vlan); w.u16(8); w.zeros(4); break;
       case 'dec_nw_ttl': w.u16(OFPAT.dec_nw_ttl); w.u16(8); w.zeros(4); break;
       case 'set_field':
+        if (OXM_BY_NAME[a.field] && !OXM_BY_NAME[a.field].settable) throw new RangeError(`set_field: ${a.field} can be matched but not set`);
         w.u16(OFPAT.set_field); w.u16(0);
         writeOxm(w, { field: a.field, value: a.value });
         w.pad8(start);

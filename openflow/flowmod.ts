@@ -6,7 +6,7 @@
 import type { Action, FlowModFlags, Instruction, Match, MessageOf, OxmEntry, OxmValue } from './types.js';
 import { OFP_VERSION } from './types.js';
 import { ipv6ToBytes, ipv4ToU32, macToBytes } from './buffer.js';
-import { MatchError, OFPMT_OXM, OXM_BY_NAME, OFPXMC_OPENFLOW_BASIC, type OxmFieldDef } from './oxm.js';
+import { MatchError, OFPMT_OXM, OXM_BY_NAME, type OxmFieldDef } from './oxm.js';
 
 const OFPT_FLOW_MOD = 14;
 const FLOW_MOD_FIXED = 48; // ofp_flow_mod without its ofp_match
@@ -140,7 +140,7 @@ function putValue(b: Buffer, p: number, def: OxmFieldDef, v: OxmValue): number {
 export function putOxm(b: Buffer, p: number, e: OxmEntry): number {
   const def = fieldDef(e);
   const masked = e.mask !== undefined;
-  put16(b, p, OFPXMC_OPENFLOW_BASIC);
+  put16(b, p, def.oxmClass);
   b[p + 2] = (def.oxmField << 1) | (masked ? 1 : 0);
   b[p + 3] = masked ? def.bytes * 2 : def.bytes;
   p = putValue(b, p + 4, def, e.value);
@@ -175,6 +175,7 @@ export function putActions(b: Buffer, p: number, actions: readonly Action[]): nu
       case 'pop_vlan': put16(b, p, 18); put16(b, p + 2, 8); zero(b, p + 4, 4); p += 8; break;
       case 'dec_nw_ttl': put16(b, p, 24); put16(b, p + 2, 8); zero(b, p + 4, 4); p += 8; break;
       case 'set_field': {
+        if (DEFS.get(a.field)?.settable === false) throw new RangeError(`set_field: ${a.field} can be matched but not set`);
         const start = p;
         put16(b, p, 25);
         p = putOxm(b, p + 4, { field: a.field, value: a.value });

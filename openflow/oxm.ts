@@ -5,6 +5,12 @@ import type { Match, OxmEntry, OxmFieldName, OxmValue } from './types.js';
 import { DecodeFail, Reader, Writer, bytesToIpv6, bytesToMac, ipv4ToU32, ipv6ToBytes, macToBytes, u32ToIpv4 } from './buffer.js';
 
 export const OFPXMC_OPENFLOW_BASIC = 0x8000;
+/** Nicira extension class 1 (NXM_1), as Open vSwitch accepts in OpenFlow 1.3 matches (tcp_flags). */
+export const NXM_1 = 0x0001;
+/** Experimenter OXM class; ONF's id and its tcp_flags field (ONFOXM_ET_TCP_FLAGS), which OVS uses in replies. */
+export const OFPXMC_EXPERIMENTER = 0xffff;
+export const ONF_EXPERIMENTER = 0x4f4e4600;
+export const ONFOXM_ET_TCP_FLAGS = 42;
 export const OFPMT_OXM = 1;
 export const OFPVID_PRESENT = 0x1000;
 
@@ -18,6 +24,8 @@ export interface Prerequisite {
 
 export interface OxmFieldDef {
   readonly name: OxmFieldName;
+  /** OFPXMC_OPENFLOW_BASIC, or NXM_1 for the Open vSwitch extension fields. */
+  readonly oxmClass: number;
   readonly oxmField: number;
   readonly bytes: number;
   readonly kind: OxmKind;
@@ -27,6 +35,8 @@ export interface OxmFieldDef {
   readonly prerequisites: readonly Prerequisite[];
   /** Whether Open vSwitch 3.x accepts the field in a match (it refuses in_phy_port, pbb_isid, ipv6_exthdr). */
   readonly ovs: boolean;
+  /** Whether a set_field action may write it (tcp_flags is match-only). */
+  readonly settable: boolean;
 }
 
 const IP = { field: 'eth_type', values: [0x0800, 0x86dd] } as const;
@@ -36,9 +46,9 @@ const ARP = { field: 'eth_type', values: [0x0806] } as const;
 const MPLS = { field: 'eth_type', values: [0x8847, 0x8848] } as const;
 const proto = (p: number): Prerequisite => ({ field: 'ip_proto', values: [p] });
 
-function f(name: OxmFieldName, oxmField: number, kind: OxmKind, maskable: boolean, prerequisites: Prerequisite[] = [], max?: number): OxmFieldDef {
+function f(name: OxmFieldName, oxmField: number, kind: OxmKind, maskable: boolean, prerequisites: Prerequisite[] = [], max?: number, oxmClass = OFPXMC_OPENFLOW_BASIC): OxmFieldDef {
   const bytes = { u8: 1, u16: 2, u24: 3, u32: 4, u64: 8, mac: 6, ipv4: 4, ipv6: 16 }[kind];
-  return Object.freeze({ name, oxmField, bytes, kind, maskable, prerequisites, max, ovs: !['in_phy_port', 'pbb_isid', 'ipv6_exthdr'].includes(name) });
+  return Object.freeze({ name, oxmClass, oxmField, bytes, kind, maskable, prerequisites, max, ovs: !['in_phy_port', 'pbb_isid', 'ipv6_exthdr'].includes(name), settable: oxmClass === OFPXMC_OPENFLOW_BASIC });
 }
 
 export const OXM_FIELDS: readonly OxmFieldDef[] = Object.freeze([
@@ -83,13 +93,16 @@ export const OXM_FIELDS: readonly OxmFieldDef[] = Object.freeze([
   f('pbb_isid', 37, 'u24', true, [{ field: 'eth_type', values: [0x88e7] }]),
   f('tunnel_id', 38, 'u64', true),
   f('ipv6_exthdr', 39, 'u16', true, [IPV6], 0x1ff),
+  // NXM_NX_TCP_FLAGS: the 12 TCP flag bits (SYN 0x002, ACK 0x010, ...); Open vSwitch matches it in OpenFlow 1.3
+  f('tcp_flags', 34, 'u16', true, [proto(6)], 0xfff, NXM_1),
 ]);
 
 export const OXM_BY_NAME: Readonly<Record<OxmFieldName, OxmFieldDef>> = Object.freeze(
   Object.fromEntries(OXM_FIELDS.map((d) => [d.name, d])) as Record<OxmFieldName, OxmFieldDef>,
 );
 const OXM_BY_CODE: (OxmFieldDef | undefined)[] = [];
-for (const d of OXM_FIELDS) OXM_BY_CODE[d.oxmField] = d;
+const NXM1_BY_CODE: (OxmFieldDef | undefined)[] = [];
+for (const d of OXM_FIELDS) (d.oxmClass === NXM_1 ? NXM1_BY_CODE : OXM_BY_CODE)[d.oxmField] = d;
 
 export class MatchError extends Error {
   constructor(readonly field: OxmFieldName | string, message: string) {
@@ -231,7 +244,7 @@ export function writeOxm(w: Writer, e: OxmEntry): void {
   const def = OXM_BY_NAME[e.field];
   if (!def) throw new MatchError(String(e.field), `unknown match field '${String(e.field)}'`);
   const hasMask = e.mask !== undefined;
-  w.u16(OFPXMC_OPENFLOW_BASIC);
+  w.u16(def.oxmClass);
   w.u8((def.oxmField << 1) | (hasMask ? 1 : 0));
   w.u8(hasMask ? def.bytes * 2 : def.bytes);
   writeValue(w, def, e.value);
@@ -245,9 +258,19 @@ export function readOxm(r: Reader): OxmEntry {
   const fh = r.u8();
   const len = r.u8();
   const body = r.sub(len);
-  if (cls !== OFPXMC_OPENFLOW_BASIC) throw new DecodeFail('bad_field', `unsupported OXM class 0x${cls.toString(16)}`, at);
-  const def = OXM_BY_CODE[fh >> 1];
-  if (!def) throw new DecodeFail('bad_field', `unknown OXM field ${fh >> 1}`, at);
+  if (cls === OFPXMC_EXPERIMENTER) {
+    // ONF extension fields carry a 4-byte experimenter id first; Open vSwitch answers tcp_flags this way in OF1.3
+    const exp = len >= 4 ? body.u32() : -1;
+    if (exp !== ONF_EXPERIMENTER || fh >> 1 !== ONFOXM_ET_TCP_FLAGS) throw new DecodeFail('bad_field', `unsupported experimenter OXM field ${fh >> 1} (experimenter 0x${exp.toString(16)})`, at);
+    const def = OXM_BY_NAME.tcp_flags;
+    const hasMask = (fh & 1) === 1;
+    if (len !== 4 + (hasMask ? 4 : 2)) throw new DecodeFail('bad_length', `OXM tcp_flags has length ${len}`, at);
+    const value = body.u16();
+    return hasMask ? { field: def.name, value, mask: body.u16() } : { field: def.name, value };
+  }
+  if (cls !== OFPXMC_OPENFLOW_BASIC && cls !== NXM_1) throw new DecodeFail('bad_field', `unsupported OXM class 0x${cls.toString(16)}`, at);
+  const def = (cls === NXM_1 ? NXM1_BY_CODE : OXM_BY_CODE)[fh >> 1];
+  if (!def) throw new DecodeFail('bad_field', `unknown OXM field ${fh >> 1} of class 0x${cls.toString(16).padStart(4, '0')}`, at);
   const hasMask = (fh & 1) === 1;
   if (len !== (hasMask ? def.bytes * 2 : def.bytes)) throw new DecodeFail('bad_length', `OXM ${def.name} has length ${len}`, at);
   const value = readValue(body, def);

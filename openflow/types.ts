@@ -23,7 +23,8 @@ export type OxmFieldName =
   | 'icmpv6_type' | 'icmpv6_code'
   | 'ipv6_nd_target' | 'ipv6_nd_sll' | 'ipv6_nd_tll'
   | 'mpls_label' | 'mpls_tc' | 'mpls_bos'
-  | 'pbb_isid' | 'tunnel_id' | 'ipv6_exthdr';
+  | 'pbb_isid' | 'tunnel_id' | 'ipv6_exthdr'
+  | 'tcp_flags';
 
 export type OxmValue = number | bigint | string;
 

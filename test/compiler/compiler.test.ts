@@ -74,9 +74,12 @@ describe('the basic example', () => {
     const { FlowTables } = await import('../../compiler/interpreter.js');
     const hv = new FlowTables(c.plan.switches.find((s) => s.name === 'hv1')!.flows);
     const reply = { inPort: 1, ethSrc: '02:00:00:00:10:01', ethType: 0x0800, ipSrc: '10.0.2.10', ipProto: 6 };
-    expect(hv.apply({ ...reply, ipDst: '10.0.1.1', tpSrc: 5432, tpDst: 40000 }).verdict).toBe('forward'); // reply to alice
-    expect(hv.apply({ ...reply, ipDst: '10.0.1.2', tpSrc: 5432, tpDst: 40000 }).verdict).toBe('drop');    // bob never asked
-    expect(hv.apply({ ...reply, ipDst: '10.0.1.1', tpSrc: 40000, tpDst: 22 }).verdict).toBe('drop');      // server-initiated
+    expect(hv.apply({ ...reply, ipDst: '10.0.1.1', tpSrc: 5432, tpDst: 40000, tcpFlags: 0x012 }).verdict).toBe('forward'); // SYN+ACK to alice
+    expect(hv.apply({ ...reply, ipDst: '10.0.1.1', tpSrc: 5432, tpDst: 40000, tcpFlags: 0x018 }).verdict).toBe('forward'); // data to alice
+    expect(hv.apply({ ...reply, ipDst: '10.0.1.2', tpSrc: 5432, tpDst: 40000, tcpFlags: 0x010 }).verdict).toBe('drop');    // bob never asked
+    expect(hv.apply({ ...reply, ipDst: '10.0.1.1', tpSrc: 40000, tpDst: 22, tcpFlags: 0x002 }).verdict).toBe('drop');      // server-initiated
+    // a server opening a connection from its service port is no answer either
+    expect(hv.apply({ ...reply, ipDst: '10.0.1.1', tpSrc: 5432, tpDst: 22, tcpFlags: 0x002 }).verdict).toBe('drop');
   });
 
   it('compiles deterministically: the same input gives byte-identical plans', async () => {

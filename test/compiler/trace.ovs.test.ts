@@ -23,7 +23,7 @@ function traceSpec(p: Packet): string {
   const parts = [`in_port=${p.inPort}`, `dl_src=${p.ethSrc}`, `dl_dst=${p.ethDst ?? '02:ff:00:00:00:01'}`];
   if (p.ethType === 0x0806) parts.unshift('arp'), parts.push(`arp_op=1,arp_spa=${p.arpSpa},arp_tpa=${p.arpTpa},arp_sha=${p.arpSha}`);
   else if (p.ethType === 0x86dd) parts.unshift('ipv6'), parts.push('ipv6_src=fe80::1,ipv6_dst=fe80::2');
-  else if (p.ipProto === 6) parts.unshift('tcp'), parts.push(`nw_src=${p.ipSrc},nw_dst=${p.ipDst},tcp_src=${p.tpSrc},tcp_dst=${p.tpDst}`);
+  else if (p.ipProto === 6) parts.unshift('tcp'), parts.push(`nw_src=${p.ipSrc},nw_dst=${p.ipDst},tcp_src=${p.tpSrc},tcp_dst=${p.tpDst},tcp_flags=0x${(p.tcpFlags ?? 0).toString(16).padStart(3, '0')}`);
   else if (p.ipProto === 17) parts.unshift('udp'), parts.push(`nw_src=${p.ipSrc},nw_dst=${p.ipDst},udp_src=${p.tpSrc},udp_dst=${p.tpDst}`);
   else if (p.ipProto === 1) parts.unshift('icmp'), parts.push(`nw_src=${p.ipSrc},nw_dst=${p.ipDst},icmp_type=${p.icmpType},icmp_code=0`);
   else parts.unshift('ip'), parts.push(`nw_src=${p.ipSrc},nw_dst=${p.ipDst},nw_proto=${p.ipProto}`);
@@ -57,9 +57,10 @@ function packetsFor(c: Compiled, sp: SwitchPlan, max: number): Packet[] {
     ...c.dest.map((d) => `${(d.prefix.addr >>> 24) & 255}.${(d.prefix.addr >>> 16) & 255}.${(d.prefix.addr >>> 8) & 255}.${(d.prefix.addr & 255) + (d.prefix.len < 32 ? 1 : 0)}`),
     ...endpoints.map((e) => e.ip), '203.0.113.7',
   ])];
-  const l4: Array<Pick<Packet, 'ipProto' | 'tpSrc' | 'tpDst' | 'icmpType'>> = [
-    ...[22, 53, 80, 443, 5432, 8080].map((d) => ({ ipProto: 6, tpSrc: 40000, tpDst: d })),
-    ...[80, 443, 5432].map((s) => ({ ipProto: 6, tpSrc: s, tpDst: 40001 })),
+  const l4: Array<Pick<Packet, 'ipProto' | 'tpSrc' | 'tpDst' | 'icmpType' | 'tcpFlags'>> = [
+    ...[22, 53, 80, 443, 5432, 8080].map((d) => ({ ipProto: 6, tpSrc: 40000, tpDst: d, tcpFlags: 0x002 })),
+    // from a service port: answers (SYN+ACK, ACK), and a server opening a connection (SYN), which is no answer
+    ...[80, 443, 5432].flatMap((s) => [0x012, 0x010, 0x002].map((tcpFlags) => ({ ipProto: 6, tpSrc: s, tpDst: 40001, tcpFlags }))),
     { ipProto: 17, tpSrc: 40002, tpDst: 53 }, { ipProto: 17, tpSrc: 53, tpDst: 40003 },
     { ipProto: 1, icmpType: 8 }, { ipProto: 1, icmpType: 0 }, { ipProto: 47 },
   ];

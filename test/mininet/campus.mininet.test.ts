@@ -158,6 +158,14 @@ describe.skipIf(!haveMininet() || !haveSlapd())('campus network on Mininet', () 
     expect(await lab.probe([{ from: 'alice', to: 'payroll-db', service: 'tcp/5432' }])).toEqual([true]);
   }, 60_000);
 
+  it('5b. replies pass, but a server cannot open a connection from its service port (a bare SYN is no reply)', async () => {
+    expect(await lab.probe([
+      { from: 'alice', to: 'payroll-db', service: 'tcpsyn/5432', sport: 40100 }, // control: alice may open it; the answer comes back
+      { from: 'payroll-db', to: 'alice', service: 'tcpsyn/22', sport: 5432 },   // the database "answers" first: dropped
+      { from: 'intranet-web', to: 'bob', service: 'tcpsyn/443', sport: 80 },     // same for the intranet server
+    ])).toEqual([true, false, false]);
+  }, 60_000);
+
   it('6. acl explain agrees with what the packets did', async () => {
     const sample: Probe[] = [];
     for (const u of ['alice', 'carl', 'bob', 'cathy', 'erin', 'tom', 'ivan']) for (const s of ['payroll-db', 'git', 'build', 'intranet-web']) for (const svc of ['tcp/22', 'tcp/443', 'tcp/5432', 'tcp/8080']) sample.push({ from: u, to: s, service: svc });

@@ -43,6 +43,31 @@ try:
         s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.settimeout(timeout)
         if src: s.bind((src, 0))
         s.sendto(b"hi", (ip, port)); data, _ = s.recvfrom(16); ok = data == b"hi"
+    elif proto == "tcpsyn":
+        # one bare SYN from a chosen source port (as a server opening a connection from its service port would
+        # send); OK when the target answers at all (SYN+ACK or RST), i.e. the SYN got through
+        import struct, time
+        sport = int(sys.argv[6])
+        u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); u.connect((ip, 9)); me = u.getsockname()[0]; u.close()
+        def csum(b):
+            if len(b) % 2: b += b"\0"
+            t = sum(struct.unpack("!%dH" % (len(b) // 2), b)); t = (t >> 16) + (t & 0xffff); t += t >> 16
+            return ~t & 0xffff
+        hdr = struct.pack("!HHIIBBHHH", sport, port, 0x5ac10001, 0, 5 << 4, 0x02, 64240, 0, 0)
+        pseudo = socket.inet_aton(me) + socket.inet_aton(ip) + struct.pack("!BBH", 0, 6, len(hdr))
+        hdr = hdr[:16] + struct.pack("!H", csum(pseudo + hdr)) + hdr[18:]
+        r = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_TCP); r.settimeout(timeout)
+        w = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_TCP)
+        w.sendto(hdr, (ip, 0))
+        end = time.time() + timeout
+        while not ok and time.time() < end:
+            try:
+                d, a = r.recvfrom(65535)
+            except socket.timeout:
+                break
+            ihl = (d[0] & 15) * 4
+            sp, dp = struct.unpack("!HH", d[ihl:ihl + 4])
+            ok = a[0] == ip and sp == port and dp == sport
 except Exception:
     ok = False
 print("OK" if ok else "FAIL")
@@ -124,7 +149,7 @@ class Harness:
                 cmd = ["ping", "-c", "1", "-W", str(max(1, int(round(timeout))))] + (["-I", p["src"]] if p.get("src") else []) + [p["to"]]
             else:
                 proto, port = svc.split("/")
-                cmd = ["/usr/bin/python3", "-c", PROBE, proto, p["to"], port, str(timeout), p.get("src") or ""]
+                cmd = ["/usr/bin/python3", "-c", PROBE, proto, p["to"], port, str(timeout), p.get("src") or "", str(p.get("sport") or 0)]
             procs.append((svc, h.popen(cmd, stdout=-1, stderr=-1)))
         results = []
         for svc, pr in procs:

@@ -13,7 +13,7 @@ import type { LoadedPolicy } from '../../compiler/load.js';
 export const haveMininet = () => process.getuid?.() === 0 && spawnSync('/usr/bin/python3', ['-c', 'import mininet.net']).status === 0;
 
 export interface LabHost { name: string; kind: 'user' | 'server'; id: string; mac: string; ip: string; switch: string; port: number }
-export interface Probe { from: string; to: string; service: string; /** source address to send from (spoofing tests) */ src?: string }
+export interface Probe { from: string; to: string; service: string; /** source address to send from (spoofing tests) */ src?: string; /** source port of a `tcpsyn/PORT` probe (one bare SYN) */ sport?: number }
 
 /** Mininet interface names must stay under 16 characters: servers get short host names. */
 export function hostName(kind: 'user' | 'server', id: string): string {
@@ -96,7 +96,7 @@ export class MininetLab {
 
   /** Runs the probes in parallel; `from` is a user id or server name, `to` a user id, server name or IP. */
   async probe(probes: Probe[], timeout = 1.5): Promise<boolean[]> {
-    const list = probes.map((p) => ({ from: this.host(p.from).name, to: /^\d/.test(p.to) ? p.to : this.host(p.to).ip, service: p.service, src: p.src }));
+    const list = probes.map((p) => ({ from: this.host(p.from).name, to: /^\d/.test(p.to) ? p.to : this.host(p.to).ip, service: p.service, src: p.src, sport: p.sport }));
     const out: boolean[] = [];
     for (let i = 0; i < list.length; i += 60) out.push(...(await this.call({ op: 'probes', probes: list.slice(i, i + 60), timeout })).results);
     return out;

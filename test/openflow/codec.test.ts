@@ -116,7 +116,7 @@ describe('match prerequisites', () => {
     expect(checkMatch([{ field: 'vlan_vid', value: 0x1005 }, { field: 'vlan_pcp', value: 8 }])).toMatch(/vlan_pcp/);
   });
   it('accepts correct matches for every OXM field with prerequisites met', () => {
-    expect(OXM_FIELDS.length).toBe(40);
+    expect(OXM_FIELDS.length).toBe(41);
   });
 });
 
@@ -228,5 +228,21 @@ describe('framer', () => {
     expect(a.pending).toBe(2);
     expect(a.add(table(3, 0))?.xid).toBe(3);
     expect(a.pending).toBe(1);
+  });
+});
+
+describe('tcp_flags (an Open vSwitch extension field)', () => {
+  it('is written as NXM_NX_TCP_FLAGS and read back in that form and in the ONF experimenter form OVS answers with', async () => {
+    const { readOxm, writeOxm } = await import('../../openflow/oxm.js');
+    const { Reader, Writer } = await import('../../openflow/buffer.js');
+    const w = new Writer(16);
+    writeOxm(w, { field: 'tcp_flags', value: 0x010, mask: 0x010 });
+    expect(w.buf.subarray(0, w.pos).toString('hex')).toBe('0001' + '45' + '04' + '0010' + '0010');
+    const nx = readOxm(new Reader(Buffer.from('0001450400100010', 'hex')));
+    const onf = readOxm(new Reader(Buffer.from('ffff55084f4e460000100010', 'hex')));
+    const onfExact = readOxm(new Reader(Buffer.from('ffff54064f4e46000002', 'hex')));
+    expect([nx, onf, onfExact]).toEqual([{ field: 'tcp_flags', value: 0x10, mask: 0x10 }, { field: 'tcp_flags', value: 0x10, mask: 0x10 }, { field: 'tcp_flags', value: 2 }]);
+    expect(() => readOxm(new Reader(Buffer.from('ffff55084f4e460100100010', 'hex')))).toThrow(/experimenter/);
+    expect(() => encode(flowMod({ match: match({ field: 'eth_type', value: 0x800 }, { field: 'ip_proto', value: 6 }), instructions: [{ type: 'apply_actions', actions: [{ type: 'set_field', field: 'tcp_flags', value: 2 }] }] }))).toThrow(/matched but not set/);
   });
 });

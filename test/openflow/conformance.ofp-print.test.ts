@@ -123,6 +123,8 @@ const oxmCases: Array<[OxmFieldName, OxmEntry[], OxmEntry | undefined, RegExp]> 
   ['mpls_tc', [MPLS], { field: 'mpls_tc', value: 5 }, /mpls,mpls_tc=5/],
   ['mpls_bos', [MPLS], { field: 'mpls_bos', value: 1 }, /mpls,mpls_bos=1/],
   ['tunnel_id', [], { field: 'tunnel_id', value: 0x1234n, mask: 0xffffn }, /tun_id=0x1234\/0xffff/],
+  // NXM_NX_TCP_FLAGS (class 0x0001): SYN set, ACK clear — a connection being opened
+  ['tcp_flags', [IP4, proto(6)], { field: 'tcp_flags', value: 0x002, mask: 0x012 }, /tcp,tcp_flags=\+syn-ack/],
 ];
 
 describe.skipIf(!haveOfctl)('every OXM field Open vSwitch supports prints under its OVS name', () => {
