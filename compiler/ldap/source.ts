@@ -5,6 +5,7 @@ import { Client, type Entry } from 'ldapts';
 import type { Device, Directory, DirectorySource, Organization, User } from '../model.js';
 import { normalizeMac, parseIpv4 } from '../addr.js';
 import { escapeFilterValue, type LdapConfig } from './config.js';
+import { sameUser } from './sync.js';
 
 function values(e: Entry, attr: string): string[] {
   const key = Object.keys(e).find((k) => k.toLowerCase() === attr.toLowerCase());
@@ -28,6 +29,7 @@ export class LdapDirectorySource implements DirectorySource {
   readonly description: string;
   constructor(readonly config: LdapConfig, private readonly baseDir: string) {
     this.description = `${config.url}/${config.baseDn}`;
+    this.fullReadIntervalMs = Math.max(60_000, 12 * config.pollIntervalMs);
   }
 
   private password(): string | undefined {
@@ -68,53 +70,249 @@ export class LdapDirectorySource implements DirectorySource {
     }
   }
 
-  /** Raw entries of the last full read, by DN, so that later polls can fetch only what changed. */
-  private cache?: { people: Map<string, Entry>; groups: Map<string, Entry>; ous: Map<string, Entry>; since: string; polls: number };
-  /** A complete re-read every this many loads (catches deleted entries, which carry no timestamp). */
-  fullEvery = 12;
+  /** The bound connection kept between polls (see `session`); closed by `close()`. */
+  private conn?: { client: Client; socket: unknown };
+  /** Raw entries and what was built from them, so that later polls fetch and rebuild only what changed. */
+  private state?: State;
+  /** A complete re-read at most this often (a safety net: the names-only search already catches deletions). */
+  fullReadIntervalMs: number;
+  /**
+   * How long after a timestamp's second is over a write stamped with it may still be committing. Only after a
+   * read that began that much later do polls stop asking again for entries stamped in that second (which, after a
+   * bulk import, can be all of them).
+   */
+  settleMs = 5000;
+  /** The last first stage read everything: its second stage has nothing to add. */
+  private freshFull = false;
+  /** Where the last stages spent their time (for the benchmark and diagnostics). */
+  lastTimings: { connectMs: number; searchMs: number; buildMs: number; entries: number; full: boolean; restMs?: number } = { connectMs: 0, searchMs: 0, buildMs: 0, entries: 0, full: true };
 
-  async load(): Promise<Directory> {
+  private attrs() {
     const c = this.config;
-    const client = await this.connect();
-    try {
-      const paged = { pageSize: c.pageSize };
-      const uattrs = [c.users.id, c.users.name, c.users.mac, c.users.ip, 'modifyTimestamp', ...c.users.roleAttributes, ...(c.users.deviceAttribute ? [c.users.deviceAttribute] : []), ...(c.users.organization !== 'dn' ? [c.users.organization] : [])];
-      const gattrs = [c.groups.name, 'member', 'uniqueMember', 'memberUid', 'objectClass', 'modifyTimestamp'];
-      const incremental = this.cache && this.cache.polls < this.fullEvery;
-      // Only entries created or modified since the newest timestamp seen (escaped: it is a value in a filter).
-      const since = (f: string) => (incremental ? `(&${f}(modifyTimestamp>=${escapeFilterValue(this.cache!.since)}))` : f);
-      // One paged search at a time: a connection carries one paging cookie per search.
-      const people = await client.search(c.users.base, { scope: 'sub', filter: since(c.users.filter), attributes: uattrs, paged });
-      const groups = await client.search(c.groups.base, { scope: 'sub', filter: since(c.groups.filter), attributes: gattrs, paged });
-      const ous = c.users.organization === 'dn' ? await client.search(c.users.base, { scope: 'sub', filter: since('(objectClass=organizationalUnit)'), attributes: ['ou', 'modifyTimestamp'], paged }) : { searchEntries: [] as Entry[] };
-      const cache = incremental ? this.cache! : { people: new Map<string, Entry>(), groups: new Map<string, Entry>(), ous: new Map<string, Entry>(), since: '', polls: 0 };
-      let newest = incremental ? cache.since : '';
-      for (const [map, list] of [[cache.people, people.searchEntries], [cache.groups, groups.searchEntries], [cache.ous, ous.searchEntries]] as const) {
-        for (const e of list) {
-          map.set(normDn(e.dn), e);
-          const ts = values(e, 'modifyTimestamp')[0];
-          if (ts && ts > newest) newest = ts;
-        }
+    return {
+      users: [c.users.id, c.users.name, c.users.mac, c.users.ip, 'modifyTimestamp', ...c.users.roleAttributes, ...(c.users.deviceAttribute ? [c.users.deviceAttribute] : []), ...(c.users.organization !== 'dn' ? [c.users.organization] : [])],
+      groups: [c.groups.name, 'member', 'uniqueMember', 'memberUid', 'objectClass', 'modifyTimestamp'],
+    };
+  }
+
+  /** The connection is still the one we opened, bound and (for StartTLS) upgraded: ldapts would otherwise reconnect silently, unbound and in clear text. */
+  private usable(k: { client: Client; socket: unknown }): boolean {
+    return k.client.isConnected && (k.client as unknown as { socket?: unknown }).socket === k.socket && (!this.config.bindDn || k.client.isBound);
+  }
+
+  /**
+   * Runs `fn` on the kept connection (connecting and binding first when there is none). A connection that was
+   * reused and turns out to be dead (network error, not an LDAP result) is replaced once, within the same call.
+   */
+  private async session<T>(fn: (search: Search) => Promise<T>): Promise<T> {
+    for (let attempt = 0; ; attempt++) {
+      const reused = !!this.conn && this.usable(this.conn);
+      if (!reused) {
+        await this.close();
+        const t = performance.now();
+        const client = await this.connect();
+        this.conn = { client, socket: (client as unknown as { socket?: unknown }).socket };
+        this.lastTimings.connectMs += performance.now() - t;
       }
-      if (incremental) {
-        // Deleted entries carry no timestamp: a names-only search (no attributes) tells which are gone.
-        for (const [map, base, filter] of [[cache.people, c.users.base, c.users.filter], [cache.groups, c.groups.base, c.groups.filter]] as const) {
-          const present = await client.search(base, { scope: 'sub', filter, attributes: ['1.1'], paged });
-          const alive = new Set(present.searchEntries.map((e) => normDn(e.dn)));
-          for (const dn of [...map.keys()]) if (!alive.has(dn)) map.delete(dn);
-        }
+      const k = this.conn!;
+      const search: Search = async (base, opts) => {
+        if (!this.usable(k)) throw new ConnectionLost('connection to the LDAP server lost');
+        return (await k.client.search(base, opts)).searchEntries;
+      };
+      try {
+        return await fn(search);
+      } catch (e) {
+        await this.close();
+        const lost = e instanceof ConnectionLost || typeof (e as { code?: unknown }).code !== 'number';
+        if (reused && lost && attempt === 0) continue;
+        throw e;
       }
-      cache.since = newest;
-      cache.polls = incremental ? cache.polls + 1 : 0;
-      this.cache = cache;
-      return this.build([...cache.people.values()], [...cache.groups.values()], [...cache.ous.values()]);
-    } catch (e) {
-      this.cache = undefined; // next time, read everything again
-      const m = (e as Error).message;
-      throw new Error(`LDAP search on ${c.url} failed: ${m}`);
-    } finally {
-      await client.unbind().catch(() => undefined);
     }
+  }
+
+  /** Closes the kept connection (the next load opens a new one). */
+  async close(): Promise<void> {
+    const k = this.conn;
+    this.conn = undefined;
+    if (k) await k.client.unbind().catch(() => undefined);
+  }
+
+  /** A complete snapshot: the changed entries, then the deletion check (or the periodic full re-read). Closes the connection. */
+  async load(): Promise<Directory> {
+    try {
+      const first = await this.loadChanges();
+      return (await this.loadRest()) ?? first;
+    } finally {
+      await this.close();
+    }
+  }
+
+  /**
+   * First stage of a poll: a complete snapshot built from the entries created or modified since the newest
+   * `modifyTimestamp` seen (everything on the first call). Deleted entries are still in it: `loadRest()` finds them.
+   * Users whose entry and roles did not change are the same objects as in the previous snapshot.
+   */
+  async loadChanges(): Promise<Directory> {
+    const c = this.config;
+    this.lastTimings = { connectMs: 0, searchMs: 0, buildMs: 0, entries: 0, full: !this.state };
+    this.freshFull = !this.state;
+    try {
+      const st = this.state;
+      if (!st) return (this.state = await this.readAll()).dir;
+      const a = this.attrs();
+      const paged = { pageSize: c.pageSize };
+      // Only entries created or modified since the newest timestamp seen (escaped: it is a value in a filter).
+      // Timestamps have one-second resolution, so entries stamped in that second come again each poll, until that
+      // second is settled: then only strictly newer ones (see `settleMs`).
+      const ts = escapeFilterValue(st.since);
+      const since = (f: string) => (st.settled ? `(&${f}(modifyTimestamp>=${ts})(!(modifyTimestamp=${ts})))` : `(&${f}(modifyTimestamp>=${ts}))`);
+      const t = performance.now();
+      // One paged search at a time: a connection carries one paging cookie per search.
+      const [people, groups, ous] = await this.session(async (search) => [
+        await search(c.users.base, { scope: 'sub', filter: since(c.users.filter), attributes: a.users, paged }),
+        await search(c.groups.base, { scope: 'sub', filter: since(c.groups.filter), attributes: a.groups, paged }),
+        c.users.organization === 'dn' ? await search(c.users.base, { scope: 'sub', filter: since('(objectClass=organizationalUnit)'), attributes: ['ou', 'modifyTimestamp'], paged }) : [],
+      ]);
+      const t1 = performance.now();
+      this.lastTimings.searchMs = t1 - t - this.lastTimings.connectMs;
+      this.lastTimings.entries = people.length + groups.length + ous.length;
+      const byDn = (l: Entry[]) => new Map(l.map((e) => [normDn(e.dn), e as Entry | undefined]));
+      const newest = newestTimestamp([people, groups, ous], st.since);
+      if (newest !== st.since) Object.assign(st, { since: newest, sinceSeenAt: t1, settled: false });
+      else if (!st.settled && t >= st.sinceSeenAt + 1000 + this.settleMs) st.settled = true; // this read began after that second was over and settled
+      this.apply(st, byDn(people), byDn(groups), byDn(ous));
+      this.lastTimings.buildMs = performance.now() - t1;
+      return st.dir;
+    } catch (e) {
+      throw this.failed(e);
+    }
+  }
+
+  /**
+   * Second stage of a poll: what timestamps cannot show. Deleted users, groups and OUs (a names-only search), or,
+   * at most every `fullReadIntervalMs`, a complete re-read. Resolves with a new snapshot when that changed
+   * anything, undefined otherwise (also right after a first stage that read everything).
+   */
+  async loadRest(): Promise<Directory | undefined> {
+    const c = this.config;
+    const st = this.state;
+    if (!st || this.freshFull) { this.freshFull = false; return undefined; }
+    const t = performance.now();
+    try {
+      if (Date.now() - st.fullAt >= this.fullReadIntervalMs) {
+        const next = await this.readAll(st);
+        this.state = next;
+        return next.dir === st.dir ? undefined : next.dir;
+      }
+      const paged = { pageSize: c.pageSize };
+      const lists: Array<[Map<string, Entry>, string, string]> = [[st.people, c.users.base, c.users.filter], [st.groups, c.groups.base, c.groups.filter]];
+      if (c.users.organization === 'dn') lists.push([st.ous, c.users.base, '(objectClass=organizationalUnit)']);
+      const present = await this.session(async (search) => {
+        const out: Array<Set<string>> = [];
+        for (const [, base, filter] of lists) out.push(new Set((await search(base, { scope: 'sub', filter, attributes: ['1.1'], paged })).map((e) => normDn(e.dn))));
+        return out;
+      });
+      const gone = lists.map(([map], i) => new Map([...map.keys()].filter((dn) => !present[i].has(dn)).map((dn) => [dn, undefined as Entry | undefined])));
+      const before = st.dir;
+      if (gone.some((g) => g.size)) this.apply(st, gone[0], gone[1], gone[2] ?? new Map());
+      return st.dir === before ? undefined : st.dir;
+    } catch (e) {
+      throw this.failed(e);
+    } finally {
+      this.lastTimings.restMs = performance.now() - t;
+    }
+  }
+
+  private failed(e: unknown): Error {
+    this.state = undefined; // next time, read everything again
+    void this.close();
+    if (e instanceof BindRefused || (e as Error).message.startsWith('cannot reach LDAP server')) return e as Error;
+    return new Error(`LDAP search on ${this.config.url} failed: ${(e as Error).message}`);
+  }
+
+  /** Reads every entry; with `prev`, users that did not change keep their objects (and an unchanged result is `prev.dir`). */
+  private async readAll(prev?: State): Promise<State> {
+    const c = this.config;
+    const a = this.attrs();
+    const paged = { pageSize: c.pageSize };
+    const t = performance.now();
+    const connectBefore = this.lastTimings.connectMs;
+    const [people, groups, ous] = await this.session(async (search) => [
+      await search(c.users.base, { scope: 'sub', filter: c.users.filter, attributes: a.users, paged }),
+      await search(c.groups.base, { scope: 'sub', filter: c.groups.filter, attributes: a.groups, paged }),
+      c.users.organization === 'dn' ? await search(c.users.base, { scope: 'sub', filter: '(objectClass=organizationalUnit)', attributes: ['ou', 'modifyTimestamp'], paged }) : [],
+    ]);
+    const t1 = performance.now();
+    this.lastTimings.searchMs += t1 - t - (this.lastTimings.connectMs - connectBefore);
+    this.lastTimings.entries += people.length + groups.length + ous.length;
+    const st: State = {
+      people: new Map(people.map((e) => [normDn(e.dn), e])), groups: new Map(groups.map((e) => [normDn(e.dn), e])), ous: new Map(ous.map((e) => [normDn(e.dn), e])),
+      since: newestTimestamp([people, groups, ous], ''), sinceSeenAt: t1, settled: false, fullAt: Date.now(), parsedGroups: new Map(), rolesOfDn: new Map(), rolesOfUid: new Map(), users: new Map(), dir: { organizations: [], users: [], source: this.description },
+    };
+    for (const [dn, g] of st.groups) st.parsedGroups.set(dn, this.parseGroup(g));
+    ({ rolesOfDn: st.rolesOfDn, rolesOfUid: st.rolesOfUid } = resolveGroups(st.parsedGroups));
+    let changed = !prev;
+    for (const [dn, e] of st.people) {
+      const u = this.userOf(e, st.rolesOfDn, st.rolesOfUid);
+      if (!u) continue;
+      const old = prev?.users.get(dn);
+      const keep = old && sameUser(old, u) ? old : u;
+      if (keep !== old) changed = true;
+      st.users.set(dn, keep);
+    }
+    if (prev && prev.users.size !== st.users.size) changed = true;
+    const users = changed ? [...st.users.values()].sort(byId) : prev!.dir.users;
+    const organizations = this.orgsOf(st.ous.values(), users);
+    if (prev && !changed && sameOrgs(prev.dir.organizations, organizations)) st.dir = prev.dir;
+    else st.dir = { organizations: prev && sameOrgs(prev.dir.organizations, organizations) ? prev.dir.organizations : organizations, users, source: this.description };
+    this.lastTimings.buildMs += performance.now() - t1;
+    return st;
+  }
+
+  /**
+   * Applies changed entries (undefined: deleted) to the state and rebuilds only the users whose entry changed or
+   * whose roles changed through a group. `st.dir` stays the same object when nothing visible changed.
+   */
+  private apply(st: State, people: Map<string, Entry | undefined>, groups: Map<string, Entry | undefined>, ous: Map<string, Entry | undefined>): void {
+    const candidates = new Set<string>();
+    for (const [dn, e] of people) { if (e) st.people.set(dn, e); else st.people.delete(dn); candidates.add(dn); }
+    let ousChanged = false;
+    for (const [dn, e] of ous) { if (e) st.ous.set(dn, e); else st.ous.delete(dn); ousChanged = true; }
+    if (groups.size) {
+      for (const [dn, e] of groups) { if (e) { st.groups.set(dn, e); st.parsedGroups.set(dn, this.parseGroup(e)); } else { st.groups.delete(dn); st.parsedGroups.delete(dn); } }
+      const r = resolveGroups(st.parsedGroups);
+      // users whose set of group roles differs (by DN, or by uid for posixGroup memberUid)
+      for (const dn of changedKeys(st.rolesOfDn, r.rolesOfDn)) candidates.add(dn);
+      const uids = new Set(changedKeys(st.rolesOfUid, r.rolesOfUid));
+      if (uids.size) for (const [dn, u] of st.users) if (uids.has(u.id)) candidates.add(dn);
+      // a user entry without an id yet may be a memberUid target only once it has one: covered by its own change
+      st.rolesOfDn = r.rolesOfDn;
+      st.rolesOfUid = r.rolesOfUid;
+    }
+    const replaced = new Map<User, User>();
+    const removed = new Set<User>();
+    const added: User[] = [];
+    for (const dn of candidates) {
+      const e = st.people.get(dn);
+      const u = e ? this.userOf(e, st.rolesOfDn, st.rolesOfUid) : undefined;
+      const old = st.users.get(dn);
+      if (old && u && sameUser(old, u)) continue;
+      if (u) st.users.set(dn, u); else st.users.delete(dn);
+      if (old && u && old.id === u.id) replaced.set(old, u);
+      else { if (old) removed.add(old); if (u) added.push(u); }
+    }
+    if (!replaced.size && !removed.size && !added.length) {
+      if (!ousChanged) return;
+      const organizations = this.orgsOf(st.ous.values(), st.dir.users);
+      if (!sameOrgs(st.dir.organizations, organizations)) st.dir = { ...st.dir, organizations };
+      return;
+    }
+    let users = st.dir.users.map((u) => replaced.get(u) ?? u);
+    if (removed.size) users = users.filter((u) => !removed.has(u));
+    if (added.length > 64) users = [...users, ...added].sort(byId);
+    else for (const u of added) users.splice(sortedIndex(users, u), 0, u);
+    const organizations = this.orgsOf(st.ous.values(), users);
+    st.dir = { organizations: sameOrgs(st.dir.organizations, organizations) ? st.dir.organizations : organizations, users, source: this.description };
   }
 
   /** One user by id, with the id escaped into the filter (RFC 4515). */
@@ -130,10 +328,26 @@ export class LdapDirectorySource implements DirectorySource {
     }
   }
 
+  /** A directory from raw entries, all at once (`loadChanges` does the same piece by piece). */
   build(people: Entry[], groups: Entry[], ous: Entry[]): Directory {
+    const parsed = new Map<string, ParsedGroup>();
+    for (const g of groups) parsed.set(normDn(g.dn), this.parseGroup(g));
+    const { rolesOfDn, rolesOfUid } = resolveGroups(parsed);
+    const users: User[] = [];
+    for (const e of people) { const u = this.userOf(e, rolesOfDn, rolesOfUid); if (u) users.push(u); }
+    users.sort(byId);
+    return { organizations: this.orgsOf(ous, users), users, source: this.description };
+  }
+
+  private parseGroup(g: Entry): ParsedGroup {
+    const n = this.config.groups.name;
+    return { name: values(g, n)[0] ?? rdns(g.dn)[0][1], members: [...values(g, 'member'), ...values(g, 'uniqueMember')].map(normDn), memberUids: values(g, 'memberUid') };
+  }
+
+  /** Organizations from the OU tree under the users base, plus any organization a user names that the tree lacks. */
+  private orgsOf(ous: Iterable<Entry>, users: readonly User[]): Organization[] {
     const c = this.config;
     const base = normDn(c.users.base);
-    // organizations from the OU tree under the users base
     const orgs = new Map<string, Organization>();
     if (c.rootOrganization) orgs.set(c.rootOrganization, { name: c.rootOrganization });
     for (const e of ous) {
@@ -143,51 +357,108 @@ export class LdapDirectorySource implements DirectorySource {
       if (!parts.length) continue;
       orgs.set(parts[0][1], { name: parts[0][1], parent: parts[1]?.[1] ?? c.rootOrganization });
     }
-    // group membership, with nested groups resolved transitively
-    const groupByDn = new Map<string, { name: string; members: string[]; memberUids: string[] }>();
-    for (const g of groups) groupByDn.set(normDn(g.dn), { name: values(g, c.groups.name)[0] ?? rdns(g.dn)[0][1], members: [...values(g, 'member'), ...values(g, 'uniqueMember')].map(normDn), memberUids: values(g, 'memberUid') });
-    const rolesOfDn = new Map<string, Set<string>>();
-    const rolesOfUid = new Map<string, Set<string>>();
-    for (const [gdn, g] of groupByDn) {
-      const seen = new Set<string>([gdn]);
-      const stack = [...g.members];
-      const uids = [...g.memberUids];
-      while (stack.length) {
-        const m = stack.pop()!;
-        const nested = groupByDn.get(m);
-        if (nested) { if (!seen.has(m)) { seen.add(m); stack.push(...nested.members); uids.push(...nested.memberUids); } continue; }
-        (rolesOfDn.get(m) ?? rolesOfDn.set(m, new Set()).get(m)!).add(g.name);
-      }
-      for (const u of uids) (rolesOfUid.get(u) ?? rolesOfUid.set(u, new Set()).get(u)!).add(g.name);
-    }
-    const users: User[] = [];
-    for (const e of people) {
-      const id = values(e, c.users.id)[0];
-      if (!id) continue;
-      let organization: string | undefined;
-      if (c.users.organization === 'dn') {
-        organization = rdns(e.dn).find(([a]) => a === 'ou')?.[1];
-        if (organization && normDn(`ou=${organization},${c.users.base}`) === base) organization = c.rootOrganization;
-      } else organization = values(e, c.users.organization)[0];
+    for (const { organization } of users) {
       if (organization && !orgs.has(organization)) orgs.set(organization, { name: organization, parent: c.rootOrganization !== organization ? c.rootOrganization : undefined });
-      const roles = new Set<string>([...(rolesOfDn.get(normDn(e.dn)) ?? []), ...(rolesOfUid.get(id) ?? [])]);
-      for (const a of c.users.roleAttributes) for (const v of values(e, a)) roles.add(v);
-      const devices: Device[] = [];
-      if (c.users.deviceAttribute) {
-        for (const v of values(e, c.users.deviceAttribute)) {
-          const mac = normalizeMac(v.match(/mac=([^,;\s]+)/i)?.[1] ?? '');
-          const ip = v.match(/ip=([\d.]+)/i)?.[1];
-          if (mac) devices.push({ mac, ip: ip && parseIpv4(ip) !== undefined ? ip : undefined });
-        }
-      } else {
-        const macs = values(e, c.users.mac);
-        const ips = values(e, c.users.ip);
-        macs.forEach((m, i) => { const mac = normalizeMac(m); if (mac) devices.push({ mac, ip: ips[i] && parseIpv4(ips[i]) !== undefined ? ips[i] : undefined }); });
-      }
-      users.push({ id, name: values(e, c.users.name)[0] ?? id, organization, roles: [...roles].sort(), devices });
     }
-    users.sort((a, b) => a.id.localeCompare(b.id));
-    const roles = [...new Set([...groupByDn.values()].map((g) => g.name))].sort(); // every group is a known role, even an empty one
-    return { organizations: [...orgs.values()].sort((a, b) => a.name.localeCompare(b.name)), users, roles, source: this.description };
+    return [...orgs.values()].sort((a, b) => collator.compare(a.name, b.name));
   }
+
+  /** One user from its entry and the resolved group roles; undefined for an entry without an id. */
+  private userOf(e: Entry, rolesOfDn: Map<string, Set<string>>, rolesOfUid: Map<string, Set<string>>): User | undefined {
+    const c = this.config;
+    const id = values(e, c.users.id)[0];
+    if (!id) return undefined;
+    let organization: string | undefined;
+    if (c.users.organization === 'dn') {
+      organization = rdns(e.dn).find(([a]) => a === 'ou')?.[1];
+      if (organization && normDn(`ou=${organization},${c.users.base}`) === normDn(c.users.base)) organization = c.rootOrganization;
+    } else organization = values(e, c.users.organization)[0];
+    const roles = new Set<string>([...(rolesOfDn.get(normDn(e.dn)) ?? []), ...(rolesOfUid.get(id) ?? [])]);
+    for (const a of c.users.roleAttributes) for (const v of values(e, a)) roles.add(v);
+    const devices: Device[] = [];
+    if (c.users.deviceAttribute) {
+      for (const v of values(e, c.users.deviceAttribute)) {
+        const mac = normalizeMac(v.match(/mac=([^,;\s]+)/i)?.[1] ?? '');
+        const ip = v.match(/ip=([\d.]+)/i)?.[1];
+        if (mac) devices.push({ mac, ip: ip && parseIpv4(ip) !== undefined ? ip : undefined });
+      }
+    } else {
+      const macs = values(e, c.users.mac);
+      const ips = values(e, c.users.ip);
+      macs.forEach((m, i) => { const mac = normalizeMac(m); if (mac) devices.push({ mac, ip: ips[i] && parseIpv4(ips[i]) !== undefined ? ips[i] : undefined }); });
+    }
+    return { id, name: values(e, c.users.name)[0] ?? id, organization, roles: [...roles].sort(), devices };
+  }
+}
+
+function newestTimestamp(lists: Entry[][], start: string): string {
+  let newest = start;
+  for (const l of lists) for (const e of l) { const ts = values(e, 'modifyTimestamp')[0]; if (ts && ts > newest) newest = ts; }
+  return newest;
+}
+
+interface ParsedGroup { name: string; members: string[]; memberUids: string[] }
+
+interface State {
+  people: Map<string, Entry>;
+  groups: Map<string, Entry>;
+  ous: Map<string, Entry>;
+  /** Newest modifyTimestamp seen: the next poll asks for entries at or after it. */
+  since: string;
+  /** performance.now() when a read that returned `since` ended: the server's clock had reached that second by then. */
+  sinceSeenAt: number;
+  /** A read begun after `since`'s second was over (plus settleMs) has returned: nothing more can carry that stamp. */
+  settled: boolean;
+  /** When everything was last read (Date.now()). */
+  fullAt: number;
+  parsedGroups: Map<string, ParsedGroup>;
+  rolesOfDn: Map<string, Set<string>>;
+  rolesOfUid: Map<string, Set<string>>;
+  /** Built users by normalized DN. */
+  users: Map<string, User>;
+  dir: Directory;
+}
+
+type Search = (base: string, opts: { scope: 'sub'; filter: string; attributes: string[]; paged: { pageSize: number } }) => Promise<Entry[]>;
+
+class ConnectionLost extends Error {}
+
+/** Same order as String.prototype.localeCompare (same default collation), faster. */
+const collator = new Intl.Collator();
+const byId = (a: User, b: User) => collator.compare(a.id, b.id);
+function sortedIndex(users: readonly User[], u: User): number {
+  let lo = 0, hi = users.length;
+  while (lo < hi) { const mid = (lo + hi) >> 1; if (byId(users[mid], u) <= 0) lo = mid + 1; else hi = mid; }
+  return lo;
+}
+
+/** Group roles by member DN and by memberUid, nested groups resolved transitively. */
+function resolveGroups(groupByDn: Map<string, ParsedGroup>): { rolesOfDn: Map<string, Set<string>>; rolesOfUid: Map<string, Set<string>> } {
+  const rolesOfDn = new Map<string, Set<string>>();
+  const rolesOfUid = new Map<string, Set<string>>();
+  for (const [gdn, g] of groupByDn) {
+    const seen = new Set<string>([gdn]);
+    const stack = [...g.members];
+    const uids = [...g.memberUids];
+    while (stack.length) {
+      const m = stack.pop()!;
+      const nested = groupByDn.get(m);
+      if (nested) { if (!seen.has(m)) { seen.add(m); stack.push(...nested.members); uids.push(...nested.memberUids); } continue; }
+      (rolesOfDn.get(m) ?? rolesOfDn.set(m, new Set()).get(m)!).add(g.name);
+    }
+    for (const u of uids) (rolesOfUid.get(u) ?? rolesOfUid.set(u, new Set()).get(u)!).add(g.name);
+  }
+  return { rolesOfDn, rolesOfUid };
+}
+
+/** Keys whose set differs between two maps. */
+function changedKeys(a: Map<string, Set<string>>, b: Map<string, Set<string>>): string[] {
+  const out: string[] = [];
+  for (const [k, x] of a) { const y = b.get(k); if (!y || y.size !== x.size || [...x].some((v) => !y.has(v))) out.push(k); }
+  for (const k of b.keys()) if (!a.has(k)) out.push(k);
+  return out;
+}
+
+function sameOrgs(a: readonly Organization[], b: readonly Organization[]): boolean {
+  return a.length === b.length && a.every((o, i) => o.name === b[i].name && o.parent === b[i].parent);
 }

@@ -26,6 +26,12 @@ export interface SlapdOptions {
   tls?: boolean;
   /** Server-side size limit (slapd's default is 500). */
   sizeLimit?: number;
+  /** Extra equality indexes, e.g. ['modifyTimestamp'] (back-mdb then answers `>=` filters on it from the index). */
+  indexes?: string[];
+  /** Only bound clients may read (an anonymous search sees nothing). */
+  requireBind?: boolean;
+  /** Load the syncprov overlay: RFC 4533 content synchronisation (refreshAndPersist). */
+  syncprov?: boolean;
 }
 
 export class Slapd {
@@ -54,6 +60,7 @@ export class Slapd {
       `pidfile ${join(this.dir, 'slapd.pid')}`,
       'modulepath /usr/lib/ldap',
       'moduleload back_mdb',
+      opts.syncprov ? 'moduleload syncprov' : '',
       tls,
       `sizelimit ${opts.sizeLimit ?? 500}`,
       'database mdb',
@@ -65,6 +72,9 @@ export class Slapd {
       'index objectClass eq',
       'index uid eq',
       'index member eq',
+      ...(opts.requireBind ? ['access to * by users read by * none'] : []),
+      ...(opts.indexes ?? []).map((a) => `index ${a} eq`),
+      ...(opts.syncprov ? ['index entryCSN,entryUUID eq', 'overlay syncprov', 'syncprov-checkpoint 100 10'] : []),
       '',
     ].join('\n'));
     for (const l of [opts.ldif ?? []].flat()) this.slapadd(l);
