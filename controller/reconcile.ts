@@ -12,7 +12,7 @@ import { OfpRequestError } from './session.js';
 
 export const DISCOVERY_METER_ID = 1;
 
-type FlowLike = { tableId: number; priority: number; match: Match; instructions: readonly Instruction[]; cookie: bigint };
+type FlowLike = { tableId: number; priority: number; match: Match; instructions: readonly Instruction[]; cookie: bigint; rawMatch?: Buffer; undecoded?: string };
 
 const INS_ORDER: Record<Instruction['type'], number> = { meter: 0, apply_actions: 1, clear_actions: 2, write_actions: 3, write_metadata: 4, goto_table: 5 };
 
@@ -78,7 +78,8 @@ export interface FlowDiff {
 export function diffFlows(desired: readonly PlannedFlow[], installed: readonly FlowLike[]): FlowDiff {
   if (installed.length === 0) return { add: [...desired], change: [], remove: [], unchanged: 0 };
   const have = new Map<string, FlowLike>();
-  for (const f of installed) have.set(flowKey(f), f);
+  // a flow we could not decode never counts as one of ours: it is listed for removal (exclusive mode only reads it)
+  for (const f of installed) have.set(f.rawMatch ? `raw:${f.tableId}/${f.priority}/${f.rawMatch.toString('hex')}` : flowKey(f), f);
   const add: PlannedFlow[] = [];
   const change: PlannedFlow[] = [];
   let unchanged = 0;
@@ -87,7 +88,7 @@ export function diffFlows(desired: readonly PlannedFlow[], installed: readonly F
     const h = have.get(k);
     if (!h) { add.push(f); continue; }
     have.delete(k);
-    if (h.cookie !== f.cookie || actionsKey(h.instructions) !== plannedActionsKey(f)) change.push(f);
+    if (h.cookie !== f.cookie || h.undecoded !== undefined || actionsKey(h.instructions) !== plannedActionsKey(f)) change.push(f);
     else unchanged++;
   }
   return { add, change, remove: [...have.values()], unchanged };
@@ -147,7 +148,7 @@ export async function reconcile(s: SwitchSession, plan: SwitchPlan, opts: Reconc
   const isDrop = (f: { instructions: readonly Instruction[] }) => f.instructions.length === 0;
   const byPrio = (a: { priority: number }, b: { priority: number }) => b.priority - a.priority;
   const upserts = [...d.add, ...d.change];
-  const del = (f: FlowLike) => flowMod({ xid: s.xid(), command: 'delete_strict', tableId: f.tableId, priority: f.priority, match: f.match, cookie: f.cookie, cookieMask: opts.exclusive ? 0n : 0xffffffffffffffffn });
+  const del = (f: FlowLike) => ({ ...flowMod({ xid: s.xid(), command: 'delete_strict', tableId: f.tableId, priority: f.priority, match: f.match, cookie: f.cookie, cookieMask: opts.exclusive ? 0n : 0xffffffffffffffffn }), ...(f.rawMatch ? { rawMatch: f.rawMatch } : {}) });
   for (const f of upserts.filter(isDrop).sort(byPrio)) msgs.push(toFlowMod(f, s.xid()));
   for (const f of d.remove.filter((x) => !isDrop(x)).sort(byPrio)) msgs.push(del(f));
   for (const f of upserts.filter((x) => !isDrop(x)).sort(byPrio)) msgs.push(toFlowMod(f, s.xid()));

@@ -3,6 +3,7 @@
  * `decode` never throws: bad input becomes a DecodeError value.
  */
 import type {
+  Match,
   Action, Bucket, DecodeResult, FlowModFlags, FlowStats, Instruction, MeterBand, MultipartReplyBody,
   MultipartRequestBody, OfpMessage, PortDesc, PortStats, TableStats, MessageOf,
 } from './types.js';
@@ -533,8 +534,26 @@ function readMpReply(r: Reader, mp: number): MultipartReplyBody {
         const durationSec = b.u32(); const durationNsec = b.u32(); const priority = b.u16(); const idleTimeout = b.u16(); const hardTimeout = b.u16();
         const flags = bitsToFlowFlags(b.u16()); b.skip(4);
         const cookie = b.u64(); const packetCount = b.u64(); const byteCount = b.u64();
-        const m = readMatch(b);
-        flows.push({ tableId, durationSec, durationNsec, priority, idleTimeout, hardTimeout, flags, cookie, packetCount, byteCount, match: m, instructions: readInstructions(b) });
+        const at = b.pos;
+        let m: Match | undefined;
+        try {
+          m = readMatch(b);
+          flows.push({ tableId, durationSec, durationNsec, priority, idleTimeout, hardTimeout, flags, cookie, packetCount, byteCount, match: m, instructions: readInstructions(b) });
+        } catch (e) {
+          // Another tool's flow with fields or actions we do not model: keep it, opaque, so that one foreign flow
+          // cannot make a whole table unreadable (structural damage still fails the reply). A match we could read
+          // is kept (it names the flow); otherwise its bytes are, to be sent back in a delete.
+          if (!(e instanceof DecodeFail) || (e.code !== 'bad_field' && e.code !== 'unknown_type')) throw e;
+          let rawMatch: Buffer | undefined;
+          if (!m) {
+            b.pos = at;
+            b.skip(2);
+            const mlen = b.u16();
+            b.pos = at;
+            rawMatch = b.copy((mlen + 7) & ~7);
+          }
+          flows.push({ tableId, durationSec, durationNsec, priority, idleTimeout, hardTimeout, flags, cookie, packetCount, byteCount, match: m ?? [], instructions: [], ...(rawMatch ? { rawMatch } : {}), undecoded: e.message });
+        }
       }
       return { kind, flows };
     }

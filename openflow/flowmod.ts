@@ -59,7 +59,7 @@ export function instructionsLength(ins: readonly Instruction[]): number {
 
 /** Total length of the FLOW_MOD on the wire. */
 export function flowModLength(msg: MessageOf<'flow_mod'>): number {
-  return FLOW_MOD_FIXED + matchLength(msg.match) + instructionsLength(msg.instructions);
+  return FLOW_MOD_FIXED + (msg.rawMatch ? msg.rawMatch.length : matchLength(msg.match)) + instructionsLength(msg.instructions);
 }
 
 // ---- raw big-endian writes (callers have sized the buffer) ----
@@ -230,7 +230,7 @@ export function putFlowMod(b: Buffer, p: number, msg: MessageOf<'flow_mod'>, len
   put16(b, p + 26, msg.idleTimeout, 'idleTimeout'); put16(b, p + 28, msg.hardTimeout, 'hardTimeout'); put16(b, p + 30, msg.priority, 'priority');
   put32(b, p + 32, msg.bufferId, 'bufferId'); put32(b, p + 36, msg.outPort, 'outPort'); put32(b, p + 40, msg.outGroup, 'outGroup');
   put16(b, p + 44, flagBits(msg.flags)); b[p + 46] = 0; b[p + 47] = 0;
-  const end = putInstructions(b, putMatch(b, p + FLOW_MOD_FIXED, msg.match), msg.instructions);
+  const end = putInstructions(b, msg.rawMatch ? p + FLOW_MOD_FIXED + msg.rawMatch.copy(b, p + FLOW_MOD_FIXED) : putMatch(b, p + FLOW_MOD_FIXED, msg.match), msg.instructions);
   if (end - p !== len) throw new Error(`flow_mod length mismatch: computed ${len}, wrote ${end - p}`);
   return end;
 }

@@ -96,6 +96,11 @@ export interface FlowMod {
   readonly flags: FlowModFlags;
   readonly match: Match;
   readonly instructions: readonly Instruction[];
+  /**
+   * The ofp_match bytes (type, length, fields, padding) exactly as a switch sent them, written instead of `match`:
+   * lets the controller delete a flow whose fields this codec does not model (FlowStats.rawMatch).
+   */
+  readonly rawMatch?: Buffer;
 }
 
 /** One flow entry as read back with a multipart FLOW reply. */
@@ -112,6 +117,13 @@ export interface FlowStats {
   readonly byteCount: bigint;
   readonly match: Match;
   readonly instructions: readonly Instruction[];
+  /**
+   * Set when the entry's match uses fields this codec does not model (another tool's flow, e.g. conntrack): the
+   * ofp_match bytes as sent; `match` is then empty and meaningless.
+   */
+  readonly rawMatch?: Buffer;
+  /** Set when the entry could not be decoded in full (unknown fields, actions or instructions): why. `instructions` is then empty and meaningless. */
+  readonly undecoded?: string;
 }
 
 export interface PortDesc {
