@@ -270,7 +270,8 @@ export class Controller extends EventEmitter {
 
   private async applyPolicyNow(text: string, opts: { dryRun?: boolean; by?: string }): Promise<ApplyResult> {
     // An LDAP directory keeps its latest synced snapshot (not the one from start-up); a file directory is re-read.
-    const r = await loadPolicy(this.opts.policyPath, { policyText: text, directory: this.loaded.policy.directory.kind === 'ldap' ? this.compiled.input.directory : undefined });
+    // (the sync's latest accepted snapshot: it also carries group names that changed no user, e.g. a new empty group)
+    const r = await loadPolicy(this.opts.policyPath, { policyText: text, directory: this.loaded.policy.directory.kind === 'ldap' ? this.directorySync?.snapshot ?? this.compiled.input.directory : undefined });
     if (!r.ok) return { ok: false, diagnostics: r.diagnostics, dryRun: !!opts.dryRun, access: [], flows: [] };
     const base = this.compiled;
     let next: Compiled;

@@ -265,6 +265,7 @@ export class LdapDirectorySource implements DirectorySource {
     const organizations = this.orgsOf(st.ous.values(), users);
     if (prev && !changed && sameOrgs(prev.dir.organizations, organizations)) st.dir = prev.dir;
     else st.dir = { organizations: prev && sameOrgs(prev.dir.organizations, organizations) ? prev.dir.organizations : organizations, users, source: this.description };
+    withGroupRoles(st);
     this.lastTimings.buildMs += performance.now() - t1;
     return st;
   }
@@ -274,6 +275,11 @@ export class LdapDirectorySource implements DirectorySource {
    * whose roles changed through a group. `st.dir` stays the same object when nothing visible changed.
    */
   private apply(st: State, people: Map<string, Entry | undefined>, groups: Map<string, Entry | undefined>, ous: Map<string, Entry | undefined>): void {
+    this.applyEntries(st, people, groups, ous);
+    if (groups.size) withGroupRoles(st);
+  }
+
+  private applyEntries(st: State, people: Map<string, Entry | undefined>, groups: Map<string, Entry | undefined>, ous: Map<string, Entry | undefined>): void {
     const candidates = new Set<string>();
     for (const [dn, e] of people) { if (e) st.people.set(dn, e); else st.people.delete(dn); candidates.add(dn); }
     let ousChanged = false;
@@ -336,7 +342,7 @@ export class LdapDirectorySource implements DirectorySource {
     const users: User[] = [];
     for (const e of people) { const u = this.userOf(e, rolesOfDn, rolesOfUid); if (u) users.push(u); }
     users.sort(byId);
-    return { organizations: this.orgsOf(ous, users), users, source: this.description };
+    return { organizations: this.orgsOf(ous, users), users, roles: groupRoleNames(parsed), source: this.description };
   }
 
   private parseGroup(g: Entry): ParsedGroup {
@@ -449,6 +455,19 @@ function resolveGroups(groupByDn: Map<string, ParsedGroup>): { rolesOfDn: Map<st
     for (const u of uids) (rolesOfUid.get(u) ?? rolesOfUid.set(u, new Set()).get(u)!).add(g.name);
   }
   return { rolesOfDn, rolesOfUid };
+}
+
+/** Every group's name is a role rules may name, even while the group has no members. */
+function groupRoleNames(groups: Map<string, ParsedGroup>): string[] {
+  return [...new Set([...groups.values()].map((g) => g.name))].sort();
+}
+
+/** Keeps `st.dir.roles` equal to the group names (a new object only when they changed). */
+function withGroupRoles(st: State): void {
+  const roles = groupRoleNames(st.parsedGroups);
+  const have = st.dir.roles;
+  if (have && have.length === roles.length && have.every((r, i) => r === roles[i])) return;
+  st.dir = { ...st.dir, roles };
 }
 
 /** Keys whose set differs between two maps. */

@@ -72,6 +72,28 @@ describe.skipIf(!haveSlapd())('LDAP directory against a private slapd', () => {
     expect(roles('tom')).toEqual(['auditor', 'contractor', 'everyone']);
   });
 
+  it('every group name is a known role, even a group nobody is in, so a policy may name it; a made-up role is still an error', async () => {
+    const c = await s.client();
+    // groupOfNames needs a member: this one only holds another empty-of-users group's DN
+    await c.add(`cn=auditors,ou=groups,${BASE}`, { objectClass: 'groupOfNames', cn: 'auditors', member: [`cn=nobody,ou=groups,${BASE}`] });
+    await c.unbind();
+    const d = await source(s).load();
+    expect(d.users.some((u) => u.roles.includes('auditors'))).toBe(false);
+    expect(d.roles).toEqual(expect.arrayContaining(['auditors', 'contractor', 'employee']));
+    const dir = tempDir('acl-ldap-');
+    cpSync(CAMPUS, dir, { recursive: true });
+    process.env.ACL_LDAP_PASSWORD = s.rootPassword;
+    const policyFile = join(dir, 'policy-ldap.yaml');
+    const text = readFileSync(policyFile, 'utf8').replace('ldap://127.0.0.1:3389', s.url);
+    const withRule = (role: string) => text.replace('rules:\n', `rules:\n  - { name: audit, from: { roles: [${role}] }, to: payroll-db }\n`);
+    writeFileSync(policyFile, withRule('auditors'));
+    expect((await loadPolicy(policyFile)).ok).toBe(true);
+    writeFileSync(policyFile, withRule('auditorz'));
+    const bad = await loadPolicy(policyFile);
+    expect(bad.ok).toBe(false);
+    if (!bad.ok) expect(bad.diagnostics.find((x) => x.code === 'unknown-role')?.hint).toBe("did you mean 'auditors'?");
+  });
+
   it('takes the organization from an attribute when configured', async () => {
     const c = await s.client();
     await c.modify(`uid=sam,ou=sales,ou=people,${BASE}`, new Change({ operation: 'add', modification: new Attribute({ type: 'departmentNumber', values: ['marketing'] }) }));
