@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
-import { rmSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { Controller } from '../../controller/controller.js';
 import { createBridge, deleteBridge, ensureOvs, haveOvs, ofctl } from '../helpers/ovs.js';
 import { copyExample, waitFor } from '../helpers/tmp.js';
@@ -24,7 +24,10 @@ describe.skipIf(!run)('foreign flows with fields we do not model', () => {
   beforeAll(async () => {
     ensureOvs();
     dir = copyExample('basic');
-    ctl = new Controller({ policyPath: join(dir, 'policy.yaml'), listen: { host: '127.0.0.1', port: 0 }, auditIntervalMs: 1000, exclusiveSwitches: ['hv1'] });
+    // hv1 is exclusive through topology.yaml (`exclusive: true`), as an admin would write it
+    const topo = join(dir, 'topology.yaml');
+    writeFileSync(topo, readFileSync(topo, 'utf8').replace('{ name: hv1, dpid: 16, kind: hypervisor }', '{ name: hv1, dpid: 16, kind: hypervisor, exclusive: true }'));
+    ctl = new Controller({ policyPath: join(dir, 'policy.yaml'), listen: { host: '127.0.0.1', port: 0 }, auditIntervalMs: 1000 });
     const { port } = await ctl.start();
     // (OVS flushes a bridge's flows when its first controller is set, so the other tool's flows come after)
     for (const [br, dpid] of [['ctl-ff-e1', 1], ['ctl-ff-hv1', 16]] as const) createBridge(br, { dpid: dpid.toString(16).padStart(16, '0'), controller: `tcp:127.0.0.1:${port}` });
