@@ -221,6 +221,22 @@ class CompiledFlow implements PlannedFlow {
     if (x instanceof CompiledFlow && y instanceof CompiledFlow) return x.#order - y.#order;
     return x.cookie < y.cookie ? -1 : x.cookie > y.cookie ? 1 : 0;
   }
+  /** The cookie as a plain number for compiled flows (all share the tag), else the cookie: a cheap set key. */
+  static key(f: PlannedFlow): number | bigint {
+    return f instanceof CompiledFlow ? f.#order : f.cookie;
+  }
+  /** Sorts in place by priority (high first), then cookie. */
+  static sortByPrioCookie(flows: PlannedFlow[]): void {
+    if (flows.length < 64) { flows.sort((x, y) => y.priority - x.priority || CompiledFlow.byCookie(x, y)); return; }
+    const byPrio = new Map<number, PlannedFlow[]>();
+    for (const f of flows) { const l = byPrio.get(f.priority); if (l) l.push(f); else byPrio.set(f.priority, [f]); }
+    let i = 0;
+    for (const p of [...byPrio.keys()].sort((a, b) => b - a)) {
+      const l = byPrio.get(p)!;
+      CompiledFlow.sortByCookie(l);
+      for (const f of l) flows[i++] = f;
+    }
+  }
   /** Sorts in place by cookie: long lists of compiled flows by a native numeric sort of their orders. */
   static sortByCookie(flows: PlannedFlow[]): void {
     const n = flows.length;
@@ -236,6 +252,14 @@ class CompiledFlow implements PlannedFlow {
     keys.sort();
     for (let i = 0; i < n; i++) flows[i] = at.get(keys[i])!;
   }
+}
+
+/** assertFits once per flow object (policy flows are shared by many switches). */
+const fitted = new WeakSet<PlannedFlow>();
+function checkOnce(f: PlannedFlow): void {
+  if (fitted.has(f)) return;
+  assertFits(f);
+  fitted.add(f);
 }
 
 function flow(tableId: number, priority: number, match: OxmEntry[], instructions: Instruction[], origin: string): PlannedFlow {
@@ -436,9 +460,9 @@ export function compile(input: CompileInput, opts: CompileOptions = {}): Compile
   const subjectIps: Array<{ ip: string; cls: number }> = []; // mutable: the fast path updates classes in place
   for (const s of subjects) for (const e of s.endpoints) if (e.ip) subjectIps.push({ ip: e.ip, cls: s.classId });
 
-  const policyFlowsCache = new Map<string, PlannedFlow[]>();
+  const policyFlowsCache = new Map<number, PlannedFlow[]>();
   const pairFlows = (cls: number, dc: number): PlannedFlow[] => {
-    const key = `${cls}:${dc}`;
+    const key = cls * 0x10000 + dc; // both < 2^16
     const hit = policyFlowsCache.get(key);
     if (hit) return hit;
     const a = access.get(cls)?.get(dc);
@@ -585,14 +609,14 @@ export function compile(input: CompileInput, opts: CompileOptions = {}): Compile
     linkMisc.sort(byPrioCookie);
     // table 2: policy (pairs for local sources; on hypervisors also for local destinations; replies from local destinations)
     const policyFlows: PlannedFlow[] = [];
-    const seen = new Set<bigint>();
-    const addOnce = (f: PlannedFlow) => { if (!seen.has(f.cookie)) { seen.add(f.cookie); assertFits(f); policyFlows.push(f); } };
+    const seen = new Set<number | bigint>();
+    const addOnce = (f: PlannedFlow) => { const k = CompiledFlow.key(f); if (!seen.has(k)) { seen.add(k); checkOnce(f); policyFlows.push(f); } };
     for (const cls of localClasses) for (const dc of dcsOfClass.get(cls) ?? []) for (const f of pairFlows(cls, dc)) addOnce(f);
     for (const dc of localDsts) for (const cls of classesOfDc.get(dc) ?? []) {
       if (sw.kind === 'hypervisor') for (const f of pairFlows(cls, dc)) addOnce(f);
       for (const f of replyFlows(cls, dc)) addOnce(f);
     }
-    policyFlows.sort(byPrioCookie);
+    CompiledFlow.sortByPrioCookie(policyFlows);
     const g: Segments = { local, linkMisc, links, policy: policyFlows, owner: sw.kind === 'hypervisor' || localDsts.size > 0 };
     segments.set(sw.name, g);
     return assemble(sw, g);
