@@ -352,3 +352,26 @@ describe('limits', () => {
     expect(fewer.stats.classes).toBe(N - 1);
   }, 60_000);
 });
+
+describe('plan order', () => {
+  it('is by priority, then cookie, within each segment, for long lists too (native sorts)', () => {
+    const n = 400;
+    const ip = (i: number) => `10.1.${i >> 8}.${i & 255}`;
+    const mac = (i: number) => `02:00:00:01:${(i >> 8).toString(16).padStart(2, '0')}:${(i & 255).toString(16).padStart(2, '0')}`;
+    const users = Array.from({ length: n }, (_, i) => ({ id: `u${i}`, name: `u${i}`, roles: [i % 3 ? 'a' : 'b'], devices: [{ mac: mac(i), ip: ip(i) }] }));
+    const res = Array.from({ length: 80 }, (_, i) => `  r${i}: { hosts: [172.16.0.${i + 1}], services: [tcp/${1000 + i}, udp/${2000 + i}] }`).join('\n');
+    const p = parsePolicyText(`version: 1\ndirectory: d\ntopology: t\nresources:\n${res}\nrules:\n  - { name: a, from: { roles: [a] }, to: [${Array.from({ length: 80 }, (_, i) => `r${i}`).join(', ')}] }\n  - { name: b, from: { roles: [b] }, to: [r1, r2], action: deny }\n`, 'p.yaml');
+    if (!p.ok) throw new Error(JSON.stringify(p.diagnostics));
+    const c = compile({ policy: p.value, directory: { organizations: [], users, source: 't' }, topology: { switches: [{ name: 's', dpid: 1n, kind: 'edge' }], links: [], hosts: users.map((u, i) => ({ mac: u.devices[0].mac, switch: 's', port: i + 1 })), servers: [] } });
+    const flows = c.plan.switches[0].flows;
+    for (const t of [0, 2]) {
+      const seg = flows.filter((f) => f.tableId === t);
+      expect(seg.length).toBeGreaterThan(64);
+      for (let i = 1; i < seg.length; i++) {
+        const a = seg[i - 1], b = seg[i];
+        if (t === 0 && a.priority !== b.priority) continue; // table 0 is laid out by segment (devices, links, discovery)
+        expect(a.priority > b.priority || (a.priority === b.priority && a.cookie < b.cookie), `table ${t} at ${i}`).toBe(true);
+      }
+    }
+  });
+});
