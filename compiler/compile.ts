@@ -125,24 +125,28 @@ function serverMatches(sel: Selector, ip: number, ctx: SelectorCtx): boolean {
 
 /** Rules indexed by one key of each selector (user id, role or organization), so a user is checked only against rules that could match. */
 function indexRules(rules: readonly Rule[], directory: Directory) {
-  const byKey = new Map<string, number[]>();
-  const add = (k: string, i: number) => { const l = byKey.get(k); if (l) { if (l[l.length - 1] !== i) l.push(i); } else byKey.set(k, [i]); };
+  // one map per kind of key, keyed by the plain name: no key strings are built per user
+  const byUser = new Map<string, number[]>();
+  const byRole = new Map<string, number[]>();
+  const byOrg = new Map<string, number[]>();
+  const add = (m: Map<string, number[]>, k: string, i: number) => { const l = m.get(k); if (l) { if (l[l.length - 1] !== i) l.push(i); } else m.set(k, [i]); };
   for (const r of rules) for (const sel of r.from) {
     if (sel.resources) continue;
-    if (sel.users) for (const u of sel.users) add(`u:${u}`, r.index);
-    else if (sel.roles) for (const ro of sel.roles) add(`r:${ro}`, r.index);
-    else if (sel.organizations) for (const o of sel.organizations) add(`o:${o}`, r.index);
+    if (sel.users) for (const u of sel.users) add(byUser, u, r.index);
+    else if (sel.roles) for (const ro of sel.roles) add(byRole, ro, r.index);
+    else if (sel.organizations) for (const o of sel.organizations) add(byOrg, o, r.index);
   }
   const parent = new Map(directory.organizations.map((o) => [o.name, o.parent]));
   return {
     candidates(u: { id: string; organization?: string; roles: readonly string[] }): number[] {
-      const lists: number[][] = [];
-      const add = (l: number[] | undefined) => { if (l) lists.push(l); };
-      add(byKey.get(`u:${u.id}`));
-      for (const ro of u.roles) add(byKey.get(`r:${ro}`));
-      for (let o = u.organization, guard = 0; o !== undefined && guard < 64; o = parent.get(o), guard++) add(byKey.get(`o:${o}`));
-      if (lists.length === 0) return [];
-      if (lists.length === 1) return lists[0].slice(); // each list is ascending and free of repeats
+      let first: number[] | undefined;
+      let lists: number[][] | undefined;
+      const take = (l: number[] | undefined) => { if (!l) return; if (!first) first = l; else (lists ??= [first]).push(l); };
+      take(byUser.get(u.id));
+      for (const ro of u.roles) take(byRole.get(ro));
+      for (let o = u.organization, guard = 0; o !== undefined && guard < 64; o = parent.get(o), guard++) take(byOrg.get(o));
+      if (!first) return [];
+      if (!lists) return first.slice(); // each list is ascending and free of repeats
       const out = new Set<number>();
       for (const l of lists) for (const i of l) out.add(i);
       return [...out].sort((a, b) => a - b);
@@ -631,7 +635,7 @@ export function compile(input: CompileInput, opts: CompileOptions = {}): Compile
   let generation = 0;
   const positions: { link: Map<number, Map<string, number>>; dest?: Map<number, number>; owner?: Map<string, number> } = { link: new Map() };
   const make = (inp: CompileInput, subs: Subject[], dst: DestEntry[], st: typeof stats): Compiled => {
-    const c: Compiled = { input: inp, plan: { switches }, subjects: subs, subjectById: new Map(subs.map((x) => [x.id, x])), classIds, dstClassIds, dest: dst, resourcePrefixes, stats: st };
+    const c: Compiled = { input: inp, plan: { switches }, subjects: subs, subjectById: subs === subjects ? subjectById : new Map(subs.map((x) => [x.id, x])), classIds, dstClassIds, dest: dst, resourcePrefixes, stats: st };
     const gen = ++generation;
     Object.defineProperty(c, PATCH, { enumerable: false, value: (d: Directory) => (gen === generation ? patch(c, d) : undefined) });
     return c;
