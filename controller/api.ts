@@ -179,7 +179,7 @@ export async function buildApp(ctl: Controller, opts: ApiOptions = {}): Promise<
       send(reply, {
         source: d.source, status: ctl.directoryStatus,
         organizations: d.organizations.map((o) => ({ name: o.name, parent: o.parent ?? null })),
-        roles: [...new Set(d.users.flatMap((u) => u.roles))].sort(),
+        roles: [...new Set([...d.users.flatMap((u) => u.roles), ...(d.roles ?? [])])].sort(),
         users: d.users.map((u) => ({ id: u.id, name: u.name, organization: u.organization ?? null, roles: u.roles, devices: u.devices.map((dv) => ({ ...dv, switch: where.get(dv.mac)?.switch ?? null, port: where.get(dv.mac)?.port ?? null, learned: ctl.bindings.has(dv.mac) })) })),
         servers: ctl.compiled.input.topology.servers.map((s) => ({ name: s.name, mac: s.mac, ip: s.ip, switch: s.switch, port: s.port })),
       });

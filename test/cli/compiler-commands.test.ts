@@ -230,3 +230,15 @@ describe('acl test', () => {
     expect(j.failures.map((x: { line: number }) => x.line)).toEqual([4, 5, 6]);
   });
 });
+
+describe('acl directory show', () => {
+  it('lists roles held by users and roles the directory declares; --json has them too', async () => {
+    const dir = join(work, 'declared');
+    cpSync(join(work, 'basic'), dir, { recursive: true });
+    writeFileSync(join(dir, 'directory.yaml'), `roles: [auditor]\n${readFileSync(join(dir, 'directory.yaml'), 'utf8')}`);
+    const [text, json] = await Promise.all([acl('directory', 'show', 'declared/policy.yaml'), acl('directory', 'show', 'declared/policy.yaml', '--json')]);
+    expect(text.code).toBe(0);
+    expect(text.out).toMatch(/^roles \(\d+\): .*\bauditor\b.*\bemployee\b/m);
+    expect(JSON.parse(json.out).roles).toEqual(expect.arrayContaining(['auditor', 'employee']));
+  });
+});

@@ -9,7 +9,7 @@ export default class DirectoryShow extends AclCommand {
     const { args } = await this.parse(DirectoryShow);
     const { loaded } = await this.load(args.policy);
     const d = loaded.directory;
-    const roles = [...new Set(d.users.flatMap((u) => u.roles))].sort();
+    const roles = [...new Set([...d.users.flatMap((u) => u.roles), ...(d.roles ?? [])])].sort(); // held by someone, or declared (directory.yaml roles:, LDAP groups)
     if (!this.jsonEnabled()) {
       this.log(`source: ${d.source}`);
       this.log(`organizations (${d.organizations.length}): ${d.organizations.map((o) => (o.parent ? `${o.name} < ${o.parent}` : o.name)).join(', ')}`);
