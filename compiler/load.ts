@@ -3,7 +3,6 @@ import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import type { Binding, Diagnostic, Directory, DirectorySource, Topology } from './model.js';
 import { crossCheck, parseDirectoryText, parsePolicyText, parseTopologyText, type Policy } from './inputs.js';
-import { createLdapDirectorySource, validateLdapConfig } from './ldap/index.js';
 
 export interface LoadedPolicy {
   readonly policy: Policy;
@@ -81,6 +80,8 @@ export async function loadPolicy(policyPath: string, opts: LoadOptions = {}): Pr
     }
   } else {
     const raw = policy.directory.raw;
+    // the LDAP client is loaded only for policies that use it (it is not free at start-up)
+    const { createLdapDirectorySource, validateLdapConfig } = await import('./ldap/index.js');
     const ld = validateLdapConfig(raw, (p) => policy.source.locate(['directory', 'ldap', ...p]));
     diags.push(...ld);
     if (!ld.some((d) => d.severity === 'error')) {

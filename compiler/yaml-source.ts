@@ -1,11 +1,17 @@
 /**
  * YAML input with source locations: parse once, look values up by path, report diagnostics at file:line:column.
  */
-import { LineCounter, parseDocument, isMap, isSeq, isPair, isScalar, type Document, type Node } from 'yaml';
+import { createRequire } from 'node:module';
+import type { Document, Node, LineCounter as LineCounterT } from 'yaml';
 import { load as fastLoad, CORE_SCHEMA, YAMLException } from 'js-yaml';
 import type { Diagnostic, SourceLocation } from './model.js';
 
 export type Path = readonly (string | number)[];
+
+/** The positional parser, loaded on first use: a valid file never needs it (it is a third of `acl`'s start-up). */
+type YamlLib = typeof import('yaml');
+let yamlLib: YamlLib | undefined;
+const yaml = (): YamlLib => (yamlLib ??= createRequire(import.meta.url)('yaml') as YamlLib);
 
 /**
  * Two parsers, one meaning (YAML 1.2 core schema, duplicate keys refused). A valid file is read by the fast one
@@ -15,7 +21,8 @@ export type Path = readonly (string | number)[];
  */
 export class YamlSource {
   private docCache?: Document;
-  private readonly lc = new LineCounter();
+  private lcCache?: LineCounterT;
+  private get lc(): LineCounterT { return (this.lcCache ??= new (yaml().LineCounter)()); }
   readonly value: unknown;
   readonly diagnostics: Diagnostic[] = [];
 
@@ -49,7 +56,7 @@ export class YamlSource {
 
   /** The document with source positions, parsed on first use. */
   get doc(): Document {
-    return (this.docCache ??= parseDocument(this.text, { lineCounter: this.lc, prettyErrors: false, uniqueKeys: true }));
+    return (this.docCache ??= yaml().parseDocument(this.text, { lineCounter: this.lc, prettyErrors: false, uniqueKeys: true }));
   }
 
   at(offset: number): SourceLocation {
@@ -64,8 +71,8 @@ export class YamlSource {
       const sub = path.slice(0, n);
       if (key && n === path.length && n > 0) {
         const parent = sub.length > 1 ? this.doc.getIn(sub.slice(0, -1), true) : this.doc.contents;
-        if (isMap(parent)) {
-          const pair = parent.items.find((p) => isPair(p) && isScalar(p.key) && p.key.value === sub[sub.length - 1]);
+        if (yaml().isMap(parent)) {
+          const pair = parent.items.find((p) => yaml().isPair(p) && yaml().isScalar(p.key) && p.key.value === sub[sub.length - 1]);
           const k = pair?.key as Node | undefined;
           if (k?.range) return this.at(k.range[0]);
         }
@@ -164,4 +171,4 @@ function distance(a: string, b: string): number {
   return prev[n];
 }
 
-export function isSeqNode(n: unknown): boolean { return isSeq(n); }
+export function isSeqNode(n: unknown): boolean { return yaml().isSeq(n); }
