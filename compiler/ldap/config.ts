@@ -11,6 +11,8 @@ export interface LdapConfig {
   readonly baseDn: string;
   readonly timeoutMs: number;
   readonly pollIntervalMs: number;
+  /** 'auto': the server pushes changes (RFC 4533 syncrepl) when it offers that, else polling; 'push': always try push; 'poll': only poll. */
+  readonly sync: 'auto' | 'push' | 'poll';
   /** A shrink of the user count beyond this fraction is held until confirmed. */
   readonly maxShrink: number;
   readonly pageSize: number;
@@ -33,7 +35,7 @@ export interface LdapConfig {
   readonly rootOrganization?: string;
 }
 
-const KEYS = ['url', 'startTls', 'caFile', 'bindDn', 'passwordEnv', 'passwordFile', 'baseDn', 'timeout', 'pollInterval', 'maxShrink', 'pageSize', 'users', 'groups', 'rootOrganization'];
+const KEYS = ['url', 'startTls', 'caFile', 'bindDn', 'passwordEnv', 'passwordFile', 'baseDn', 'timeout', 'pollInterval', 'sync', 'maxShrink', 'pageSize', 'users', 'groups', 'rootOrganization'];
 const USER_KEYS = ['base', 'filter', 'id', 'name', 'organization', 'roleAttributes', 'mac', 'ip', 'deviceAttribute'];
 const GROUP_KEYS = ['base', 'filter', 'name'];
 
@@ -72,6 +74,7 @@ export function readLdapConfig(raw: unknown, locate: Locate): { config?: LdapCon
   if (timeoutMs === undefined) err(['timeout'], 'bad-duration', `'${String(o.timeout)}' is not a duration like 10s or 500ms`);
   const pollIntervalMs = o.pollInterval === undefined ? 5_000 : parseDuration(o.pollInterval);
   if (pollIntervalMs === undefined || pollIntervalMs < 100) err(['pollInterval'], 'bad-duration', `'${String(o.pollInterval)}' is not a duration of at least 100ms`);
+  if (o.sync !== undefined && !['auto', 'push', 'poll'].includes(o.sync as string)) err(['sync'], 'bad-value', `sync is auto, push or poll (found '${String(o.sync)}')`, 'auto (default): the server pushes changes when it supports RFC 4533 content synchronization, else polling');
   const maxShrink = o.maxShrink === undefined ? 0.2 : o.maxShrink;
   if (typeof maxShrink !== 'number' || maxShrink < 0 || maxShrink > 1) err(['maxShrink'], 'bad-value', 'maxShrink is a fraction between 0 and 1 (default 0.2)');
   const u = (o.users ?? {}) as Record<string, unknown>;
@@ -88,7 +91,7 @@ export function readLdapConfig(raw: unknown, locate: Locate): { config?: LdapCon
     config: {
       url, baseDn, startTls: !!o.startTls, caFile: o.caFile as string | undefined, bindDn: o.bindDn as string | undefined,
       passwordEnv: o.passwordEnv as string | undefined, passwordFile: o.passwordFile as string | undefined,
-      timeoutMs: timeoutMs!, pollIntervalMs: pollIntervalMs!, maxShrink: maxShrink as number,
+      timeoutMs: timeoutMs!, pollIntervalMs: pollIntervalMs!, sync: (o.sync as LdapConfig['sync'] | undefined) ?? 'auto', maxShrink: maxShrink as number,
       pageSize: typeof o.pageSize === 'number' ? o.pageSize : 500,
       rootOrganization: typeof o.rootOrganization === 'string' ? o.rootOrganization : undefined,
       users: {

@@ -9,7 +9,7 @@ export { readLdapConfig, escapeFilterValue, parseDuration } from './config.js';
 export type { LdapConfig } from './config.js';
 export { LdapDirectorySource } from './source.js';
 export { DirectorySync } from './sync.js';
-export type { SyncOptions, SyncStatus } from './sync.js';
+export type { SyncOptions, SyncStatus, PushHandlers, PushSession, PushSource } from './sync.js';
 
 /** Validates the raw `ldap:` block of a policy. `locate(path)` gives the source location of a key path. */
 export function validateLdapConfig(raw: unknown, locate: (path: readonly (string | number)[]) => SourceLocation | undefined): Diagnostic[] {

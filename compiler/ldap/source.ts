@@ -5,7 +5,8 @@ import { Client, type Entry } from 'ldapts';
 import type { Device, Directory, DirectorySource, Organization, User } from '../model.js';
 import { normalizeMac, parseIpv4 } from '../addr.js';
 import { escapeFilterValue, type LdapConfig } from './config.js';
-import { sameUser } from './sync.js';
+import { sameUser, type PushHandlers, type PushSession } from './sync.js';
+import { SyncConnection, SYNC_REQUEST_OID, type SyncMessage } from './syncrepl.js';
 
 function values(e: Entry, attr: string): string[] {
   const key = Object.keys(e).find((k) => k.toLowerCase() === attr.toLowerCase());
@@ -155,6 +156,7 @@ export class LdapDirectorySource implements DirectorySource {
   async loadChanges(): Promise<Directory> {
     const c = this.config;
     this.lastTimings = { connectMs: 0, searchMs: 0, buildMs: 0, entries: 0, full: !this.state };
+    this.drainPushed();
     this.freshFull = !this.state;
     try {
       const st = this.state;
@@ -245,6 +247,11 @@ export class LdapDirectorySource implements DirectorySource {
     const t1 = performance.now();
     this.lastTimings.searchMs += t1 - t - (this.lastTimings.connectMs - connectBefore);
     this.lastTimings.entries += people.length + groups.length + ous.length;
+    return this.stateFrom(people, groups, ous, prev, t1);
+  }
+
+  /** A state from every entry; with `prev`, users that did not change keep their objects (and an unchanged result is `prev.dir`). */
+  private stateFrom(people: Entry[], groups: Entry[], ous: Entry[], prev: State | undefined, t1: number): State {
     const st: State = {
       people: new Map(people.map((e) => [normDn(e.dn), e])), groups: new Map(groups.map((e) => [normDn(e.dn), e])), ous: new Map(ous.map((e) => [normDn(e.dn), e])),
       since: newestTimestamp([people, groups, ous], ''), sinceSeenAt: t1, settled: false, fullAt: Date.now(), parsedGroups: new Map(), rolesOfDn: new Map(), rolesOfUid: new Map(), users: new Map(), dir: { organizations: [], users: [], source: this.description },
@@ -319,6 +326,171 @@ export class LdapDirectorySource implements DirectorySource {
     else for (const u of added) users.splice(sortedIndex(users, u), 0, u);
     const organizations = this.orgsOf(st.ous.values(), users);
     st.dir = { organizations: sameOrgs(st.dir.organizations, organizations) ? st.dir.organizations : organizations, users, source: this.description };
+  }
+
+  // ---- push (RFC 4533 refreshAndPersist) ----
+
+  /** Whether the server advertises the Sync Request control (root DSE, read once); undefined until asked. */
+  private pushSupported?: boolean;
+  /** Content of a push session's refresh phase, not yet taken into the state. */
+  private pushFull?: [Entry[], Entry[], Entry[]];
+  /** Pushed changes not yet taken into the state, by normalized DN (undefined: deleted). */
+  private pushPending: [Map<string, Entry | undefined>, Map<string, Entry | undefined>, Map<string, Entry | undefined>] = [new Map(), new Map(), new Map()];
+
+  /** The searches a push session runs: the same bases, filters and attributes as the polls (users, groups, OUs). */
+  private pushSearches(): Array<{ base: string; filter: string; attributes: string[] }> {
+    const c = this.config;
+    const a = this.attrs();
+    return [
+      { base: c.users.base, filter: c.users.filter, attributes: a.users },
+      { base: c.groups.base, filter: c.groups.filter, attributes: a.groups },
+      ...(c.users.organization === 'dn' ? [{ base: c.users.base, filter: '(objectClass=organizationalUnit)', attributes: ['ou', 'modifyTimestamp'] }] : []),
+    ];
+  }
+
+  /** Root DSE: does the server offer content synchronization? */
+  private async serverPushes(): Promise<boolean> {
+    const client = await this.connect();
+    try {
+      const r = await client.search('', { scope: 'base', filter: '(objectClass=*)', attributes: ['supportedControl'] });
+      return r.searchEntries.some((e) => values(e, 'supportedControl').includes(SYNC_REQUEST_OID));
+    } finally {
+      await client.unbind().catch(() => undefined);
+    }
+  }
+
+  /**
+   * Opens a push session: persistent sync searches (refreshAndPersist, no cookie) for users, groups and OUs on
+   * one connection of its own. Resolves once every search finished its refresh phase (the complete content,
+   * taken into the state by the next `loadPushed()`); later changes are buffered and announced through
+   * `onPending`. Resolves undefined when this source does not push (`sync: poll`, or with `sync: auto` a server
+   * without content synchronization). After it resolved, any failure ends the session through `onEnd` once.
+   */
+  async openPush(h: PushHandlers): Promise<PushSession | undefined> {
+    const c = this.config;
+    if (c.sync === 'poll') return undefined;
+    if (c.sync === 'auto') {
+      this.pushSupported ??= await this.serverPushes();
+      if (!this.pushSupported) return undefined;
+    }
+    const conn = await SyncConnection.open({
+      url: c.url, startTls: c.startTls, ca: c.caFile ? readFileSync(resolve(this.baseDir, c.caFile)) : undefined,
+      bindDn: c.bindDn, password: c.bindDn ? this.password() : undefined, timeoutMs: c.timeoutMs,
+    });
+    const specs = this.pushSearches();
+    const list = new Map<number, number>(); // message id -> 0 users, 1 groups, 2 OUs
+    const content = specs.map(() => new Map<string, Entry>()); // by entryUUID, during the refresh phase
+    const uuidDn = specs.map(() => new Map<string, string>()); // entryUUID -> normalized DN (deletes may carry only the UUID)
+    const refreshed = new Set<number>();
+    let ready = false;
+    let ended = false;
+    const session: PushSession = { close: () => { ended = true; conn.close(); } };
+    const pend = (i: number, dn: string, e: Entry | undefined) => {
+      // a delete of an entry the state never had still goes through: apply() ignores unknown DNs
+      this.pushPending[i].set(dn, e);
+    };
+    const handle = (m: SyncMessage) => {
+      const i = list.get(m.id);
+      if (i === undefined) throw new Error(`push: answer to unknown request ${m.id}`);
+      const refreshing = !refreshed.has(i);
+      if (m.kind === 'entry') {
+        if (!m.uuid || !m.state) throw new Error(`push: entry ${m.dn} without a Sync State control`);
+        if (m.state === 'present') return; // only in refreshes with a cookie (never sent): nothing to change
+        if (refreshing) {
+          if (m.state === 'delete') content[i].delete(m.uuid); else content[i].set(m.uuid, entryOf(m.dn, m.attrs));
+          return;
+        }
+        const dn = normDn(m.dn);
+        const before = uuidDn[i].get(m.uuid);
+        if (m.state === 'delete') { pend(i, before ?? dn, undefined); uuidDn[i].delete(m.uuid); }
+        else { if (before && before !== dn) pend(i, before, undefined); pend(i, dn, entryOf(m.dn, m.attrs)); uuidDn[i].set(m.uuid, dn); }
+        h.onPending();
+      } else if (m.kind === 'info') {
+        const info = m.info;
+        if (info.type === 'newcookie') return;
+        if (info.type === 'syncIdSet') {
+          if (!info.refreshDeletes) return; // a set of present entries: only in refreshes with a cookie
+          for (const u of info.uuids) {
+            if (refreshing) content[i].delete(u);
+            else { const dn = uuidDn[i].get(u); if (dn) { pend(i, dn, undefined); uuidDn[i].delete(u); } }
+          }
+          if (!refreshing) h.onPending();
+          return;
+        }
+        if (!refreshing) throw new Error(`push: ${info.type} after the refresh phase`);
+        if (!info.refreshDone) return;
+        refreshed.add(i);
+        for (const [u, e] of content[i]) uuidDn[i].set(u, normDn(e.dn));
+        if (refreshed.size < specs.length) return;
+        const lists = specs.map((_, k) => [...content[k].values()]);
+        this.pushFull = [lists[0], lists[1], lists[2] ?? []];
+        for (const p of this.pushPending) p.clear(); // the refresh supersedes anything an earlier session left
+        content.length = 0;
+        ready = true;
+        h.onPending();
+        resolveReady(session);
+      } else if (m.kind === 'done') {
+        throw new Error(`push: the server ended the sync search (${m.result.code}${m.result.message ? ` ${m.result.message}` : ''}${m.result.code === 4096 ? ': refresh required' : ''})`);
+      } else if (m.kind !== 'reference') {
+        throw new Error(`push: unexpected LDAP message (protocol op 0x${(m.kind === 'other' ? m.op : 0).toString(16)}, ${m.kind})`);
+      }
+    };
+    let resolveReady!: (s: PushSession) => void;
+    return new Promise<PushSession>((res, rej) => {
+      resolveReady = res;
+      const timer = setTimeout(() => end(new Error(`push: the refresh phase took longer than ${(6 * c.timeoutMs) / 1000} s`)), 6 * c.timeoutMs);
+      timer.unref();
+      const end = (e: Error) => {
+        clearTimeout(timer);
+        if (ended) return;
+        ended = true;
+        conn.close();
+        if (ready) h.onEnd(e); else rej(e);
+      };
+      conn.onClose = (e) => end(e);
+      conn.onMessage = (m) => { try { handle(m); if (ready) clearTimeout(timer); } catch (e) { end(e as Error); } };
+      for (const [k, spec] of specs.entries()) list.set(conn.search(spec), k);
+    });
+  }
+
+  /** Takes pushed changes into the state (the refresh content first). */
+  private drainPushed(): void {
+    if (this.pushFull) {
+      const [people, groups, ous] = this.pushFull;
+      this.pushFull = undefined;
+      const t1 = performance.now();
+      this.state = this.stateFrom(people, groups, ous, this.state, t1);
+    }
+    const st = this.state;
+    const [people, groups, ous] = this.pushPending;
+    if (!people.size && !groups.size && !ous.size) return;
+    this.pushPending = [new Map(), new Map(), new Map()];
+    if (!st) return; // the next load reads everything anyway
+    const changed = [...people.values(), ...groups.values(), ...ous.values()].filter((e): e is Entry => !!e);
+    const newest = newestTimestamp([changed], st.since);
+    if (newest !== st.since) Object.assign(st, { since: newest, sinceSeenAt: performance.now(), settled: false });
+    this.apply(st, people, groups, ous);
+  }
+
+  /** The snapshot with every pushed change taken in (a complete read first if there is no state). */
+  async loadPushed(): Promise<Directory> {
+    const t = performance.now();
+    this.drainPushed();
+    if (!this.state) return this.loadChanges();
+    this.lastTimings = { connectMs: 0, searchMs: 0, buildMs: performance.now() - t, entries: 0, full: false };
+    return this.state.dir;
+  }
+
+  /** A complete re-read (the safety net while changes are pushed). */
+  async loadFull(): Promise<Directory> {
+    this.drainPushed();
+    this.lastTimings = { connectMs: 0, searchMs: 0, buildMs: 0, entries: 0, full: true };
+    try {
+      this.state = await this.readAll(this.state);
+      return this.state.dir;
+    } catch (e) {
+      throw this.failed(e);
+    }
   }
 
   /** One user by id, with the id escaped into the filter (RFC 4515). */
@@ -428,6 +600,13 @@ interface State {
 type Search = (base: string, opts: { scope: 'sub'; filter: string; attributes: string[]; paged: { pageSize: number } }) => Promise<Entry[]>;
 
 class ConnectionLost extends Error {}
+
+/** An entry as ldapts gives it (attribute name -> values), from a pushed SearchResultEntry. */
+function entryOf(dn: string, attrs: Map<string, string[]>): Entry {
+  const e: Entry = { dn };
+  for (const [k, v] of attrs) if (k.toLowerCase() !== 'dn') e[k] = v;
+  return e;
+}
 
 /** Same order as String.prototype.localeCompare (same default collation), faster. */
 const collator = new Intl.Collator();

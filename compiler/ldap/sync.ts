@@ -1,5 +1,6 @@
 /**
- * Keeps a directory snapshot in sync with a source by polling. Fail safe: errors keep the last good snapshot
+ * Keeps a directory snapshot in sync with a source: by changes the server pushes (a PushSource whose server
+ * offers it), else by polling. Fail safe: errors keep the last good snapshot
  * (retried with backoff); a shrink beyond `maxShrink` (or an empty result after a non-empty one) is held until
  * `confirmShrink()`; never "everyone left" because of an error.
  */
@@ -13,6 +14,15 @@ export interface SyncOptions {
   readonly onSnapshot?: (dir: Directory, diff: DirectoryDiff) => void | Promise<void>;
   readonly onError?: (err: Error) => void;
   readonly onHeld?: (info: { before: number; after: number }) => void;
+  /** Push mode started (mode 'push') or ended (mode 'poll', with the reason). */
+  readonly onMode?: (mode: 'push' | 'poll', err?: Error) => void;
+  /** First wait before trying push again after it failed (doubles up to maxPushRetryMs). Default 1 s. */
+  readonly pushRetryMs?: number;
+  readonly maxPushRetryMs?: number;
+  /** Pushed changes are published after this quiet time (ms) … */
+  readonly pushQuietMs?: number;
+  /** … or at the latest this long after the first one. */
+  readonly pushMaxHoldMs?: number;
 }
 
 export interface SyncStatus {
@@ -24,6 +34,10 @@ export interface SyncStatus {
   readonly lastError?: string;
   readonly heldShrink?: { readonly before: number; readonly after: number; readonly since: string };
   readonly lastDurationMs?: number;
+  /** 'push': the server pushes changes (RFC 4533), a complete re-read runs as a safety net; 'poll': polling. */
+  readonly mode: 'push' | 'poll';
+  /** Why push is not active (when it failed), if it is not. */
+  readonly pushError?: string;
 }
 
 /**
@@ -35,6 +49,28 @@ export interface StagedDirectorySource extends DirectorySource {
   /** Resolves with a new snapshot when the second stage changed anything, undefined otherwise. */
   loadRest(): Promise<Directory | undefined>;
 }
+
+export interface PushHandlers {
+  /** Changes arrived (buffered in the source until `loadPushed()`). */
+  onPending(): void;
+  /** The session ended (connection lost, protocol error); not called after `close()`. */
+  onEnd(err: Error): void;
+}
+export interface PushSession { close(): void }
+
+/** A source whose server can push changes (LdapDirectorySource with RFC 4533 content synchronization). */
+export interface PushSource extends StagedDirectorySource {
+  /** Resolves undefined when this source does not push; rejects when it should but cannot (retried later). */
+  openPush(h: PushHandlers): Promise<PushSession | undefined>;
+  /** The snapshot with the buffered pushed changes taken in. */
+  loadPushed(): Promise<Directory>;
+  /** A complete re-read. */
+  loadFull(): Promise<Directory>;
+  /** How often a complete re-read runs as a safety net. */
+  readonly fullReadIntervalMs: number;
+}
+
+const isPush = (s: DirectorySource): s is PushSource => typeof (s as Partial<PushSource>).openPush === 'function';
 
 const isStaged = (s: DirectorySource): s is StagedDirectorySource => typeof (s as Partial<StagedDirectorySource>).loadChanges === 'function' && typeof (s as Partial<StagedDirectorySource>).loadRest === 'function';
 
@@ -75,7 +111,7 @@ export class DirectorySync {
   constructor(readonly source: DirectorySource, private readonly opts: SyncOptions = {}, initial?: Directory) {
     this.snapshot = initial;
     this.intervalMs = opts.intervalMs ?? 5000;
-    this.st = { source: source.description, entries: initial?.users.length ?? 0, consecutiveErrors: 0, lastSuccessAt: initial ? new Date().toISOString() : undefined };
+    this.st = { source: source.description, mode: 'poll', entries: initial?.users.length ?? 0, consecutiveErrors: 0, lastSuccessAt: initial ? new Date().toISOString() : undefined };
   }
 
   status(): SyncStatus { return { ...this.st }; }
@@ -85,11 +121,7 @@ export class DirectorySync {
    * error or a held shrink. With a staged source the changed entries are published before the deletion check.
    */
   async syncOnce(): Promise<boolean> {
-    if (this.running) return false;
-    this.running = true;
-    const t0 = performance.now();
-    this.st.lastAttemptAt = new Date().toISOString();
-    try {
+    return this.run(async () => {
       const src = this.source;
       let ok: boolean;
       if (isStaged(src)) {
@@ -97,7 +129,19 @@ export class DirectorySync {
         const rest = await src.loadRest();
         if (rest) ok = (await this.accept(rest)) && ok;
       } else ok = await this.accept(await src.load());
-      this.st.lastDurationMs = performance.now() - t0;
+      return ok;
+    });
+  }
+
+  /** Runs one load-and-accept (never two at a time); errors keep the last snapshot. */
+  private async run(fn: () => Promise<boolean>, quiet = false): Promise<boolean> {
+    if (this.running) return false;
+    this.running = true;
+    const t0 = performance.now();
+    if (!quiet) this.st.lastAttemptAt = new Date().toISOString();
+    try {
+      const ok = await fn();
+      if (!quiet) this.st.lastDurationMs = performance.now() - t0;
       this.confirmNext = false;
       return ok;
     } catch (e) {
@@ -108,7 +152,83 @@ export class DirectorySync {
     } finally {
       this.running = false;
       if (this.closeWhenIdle) { this.closeWhenIdle = false; await this.source.close?.(); }
+      if (this.flushAfterRun) { this.flushAfterRun = false; this.schedulePushFlush(true); }
     }
+  }
+
+  // ---- push ----
+  private push?: PushSession;
+  private pushOpening = false;
+  private pushTimer: NodeJS.Timeout | undefined;
+  private pushDelay = 0;
+  private flushTimer: NodeJS.Timeout | undefined;
+  private pendingSince = 0;
+  private flushAfterRun = false;
+
+  /** Changes were pushed: publish after a quiet moment (`pushQuietMs`), at the latest `pushMaxHoldMs` after the first. */
+  private schedulePushFlush(now = false): void {
+    if (this.stopped && !now) return;
+    const t = performance.now();
+    if (!this.pendingSince) this.pendingSince = t;
+    if (this.flushTimer) clearTimeout(this.flushTimer);
+    const wait = now ? 0 : Math.max(0, Math.min(this.opts.pushQuietMs ?? 5, this.pendingSince + (this.opts.pushMaxHoldMs ?? 20) - t));
+    this.flushTimer = setTimeout(() => { this.flushTimer = undefined; void this.flushPush(); }, wait);
+  }
+
+  /** Publishes the buffered pushed changes (through the same checks as a poll). */
+  async flushPush(): Promise<boolean> {
+    const src = this.source;
+    if (!isPush(src)) return false;
+    if (this.running) { this.flushAfterRun = true; return false; }
+    this.pendingSince = 0;
+    return this.run(async () => this.accept(await src.loadPushed()), true);
+  }
+
+  private async openPush(): Promise<void> {
+    const src = this.source;
+    if (!isPush(src) || this.stopped || this.push || this.pushOpening) return;
+    this.pushOpening = true;
+    let session: PushSession | undefined;
+    try {
+      session = await src.openPush({
+        onPending: () => this.schedulePushFlush(),
+        onEnd: (e) => this.pushEnded(session!, e),
+      });
+    } catch (e) {
+      this.pushOpening = false;
+      this.st.pushError = (e as Error).message;
+      this.retryPush();
+      return;
+    }
+    this.pushOpening = false;
+    if (!session) return; // this source does not push: polling only
+    if (this.stopped) { session.close(); return; }
+    this.push = session;
+    this.pushDelay = 0;
+    this.st.mode = 'push';
+    this.st.pushError = undefined;
+    this.opts.onMode?.('push');
+    // polls give way to the safety net: a complete re-read every fullReadIntervalMs
+    this.schedule(src.fullReadIntervalMs);
+  }
+
+  private pushEnded(session: PushSession, e: Error): void {
+    if (this.push !== session) return;
+    this.push = undefined;
+    this.st.mode = 'poll';
+    this.st.pushError = e.message;
+    this.opts.onMode?.('poll', e);
+    if (this.stopped) return;
+    this.schedule(0); // one poll right away (it takes in what was pushed before, then reads what changed since)
+    this.retryPush();
+  }
+
+  private retryPush(): void {
+    if (this.stopped) return;
+    this.pushDelay = this.pushDelay ? Math.min(this.pushDelay * 2, this.opts.maxPushRetryMs ?? 60_000) : (this.opts.pushRetryMs ?? 1000);
+    if (this.pushTimer) clearTimeout(this.pushTimer);
+    this.pushTimer = setTimeout(() => { this.pushTimer = undefined; void this.openPush(); }, this.pushDelay);
+    this.pushTimer.unref?.();
   }
 
   /** Takes a loaded snapshot: held if it shrinks too much (unless confirmed), else published when it differs. */
@@ -147,31 +267,59 @@ export class DirectorySync {
   /**
    * Polls at a fixed rate: each poll starts `intervalMs` after the previous one started (at once if that one
    * took longer; never two at a time), so a change waits at most one interval plus one poll. After an error the
-   * next attempt waits with exponential backoff instead.
+   * next attempt waits with exponential backoff instead. A source whose server pushes changes switches to push
+   * (then only a complete re-read runs, every `fullReadIntervalMs`), and back to polling when push fails.
    */
   start(): void {
     if (!this.stopped) return;
     this.stopped = false;
     this.closeWhenIdle = false;
-    const loop = async () => {
-      if (this.stopped) return;
-      const started = performance.now();
-      await this.syncOnce();
-      if (this.stopped) return;
-      const delay = this.st.consecutiveErrors
-        ? Math.min(this.intervalMs * 2 ** Math.min(this.st.consecutiveErrors, 6), this.opts.maxBackoffMs ?? 60_000)
-        : Math.max(0, this.intervalMs - (performance.now() - started));
-      this.timer = setTimeout(() => void loop(), delay);
-      this.timer.unref?.();
-    };
-    this.timer = setTimeout(() => void loop(), this.intervalMs);
+    this.schedule(this.intervalMs);
+    void this.openPush();
+  }
+
+  private looping = false;
+  private loopAgain = false;
+
+  /** (Re)schedules the next poll (or, in push mode, safety-net re-read) `delay` ms from now. */
+  private schedule(delay: number): void {
+    if (this.stopped) return;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    if (this.looping) { if (delay === 0) this.loopAgain = true; return; } // the running tick schedules the next
+    this.timer = setTimeout(() => void this.tick(), delay);
     this.timer.unref?.();
+  }
+
+  private async tick(): Promise<void> {
+    if (this.stopped) return;
+    this.looping = true;
+    this.loopAgain = false;
+    const started = performance.now();
+    const src = this.source;
+    try {
+      if (this.push && isPush(src)) await this.run(async () => this.accept(await src.loadFull()));
+      else await this.syncOnce();
+    } finally {
+      this.looping = false;
+    }
+    if (this.stopped) return;
+    const delay = this.loopAgain ? 0
+      : this.st.consecutiveErrors ? Math.min(this.intervalMs * 2 ** Math.min(this.st.consecutiveErrors, 6), this.opts.maxBackoffMs ?? 60_000)
+      : this.push && isPush(src) ? src.fullReadIntervalMs
+      : Math.max(0, this.intervalMs - (performance.now() - started));
+    this.schedule(delay);
   }
 
   /** Stops polling and closes the source's kept connection (after a running poll finishes). */
   stop(): void {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
+    if (this.pushTimer) clearTimeout(this.pushTimer);
+    if (this.flushTimer) clearTimeout(this.flushTimer);
+    this.push?.close();
+    this.push = undefined;
+    this.st.mode = 'poll';
     if (this.running) this.closeWhenIdle = true;
     else void this.source.close?.();
   }
