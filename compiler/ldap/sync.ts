@@ -293,6 +293,7 @@ export class DirectorySync {
 
   private async tick(): Promise<void> {
     if (this.stopped) return;
+    if (this.running) { this.schedule(10); return; } // a pushed change is being published: poll right after it
     this.looping = true;
     this.loopAgain = false;
     const started = performance.now();
