@@ -9,27 +9,17 @@ import { createConnection, createServer, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { Attribute, Change } from 'ldapts';
 import { Slapd, haveSlapd } from '../helpers/slapd.js';
+import { BASE, CAMPUS, ldapSource, memberChange, stripDirectory } from '../helpers/ldap.js';
 import { DirectorySync, LdapDirectorySource, readLdapConfig } from '../../compiler/ldap/index.js';
 import type { Directory } from '../../compiler/model.js';
 import type { DirectoryDiff } from '../../compiler/directory-diff.js';
 
-const CAMPUS = new URL('../../examples/campus/', import.meta.url).pathname;
 const campusLdif = readFileSync(join(CAMPUS, 'campus.ldif'), 'utf8');
-const BASE = 'dc=campus,dc=example';
 const P = `ou=people,${BASE}`, G = `ou=groups,${BASE}`;
 
-function source(s: Slapd, extra: Record<string, unknown> = {}): LdapDirectorySource {
-  process.env.ACL_TEST_LDAP_PW = s.rootPassword;
-  const { config, diagnostics } = readLdapConfig({ url: s.url, baseDn: BASE, bindDn: s.rootDn, passwordEnv: 'ACL_TEST_LDAP_PW', rootOrganization: 'corp', timeout: '2s', ...extra }, () => undefined);
-  if (!config) throw new Error(JSON.stringify(diagnostics));
-  return new LdapDirectorySource(config, CAMPUS);
-}
-
-const strip = (d: Directory) => ({
-  orgs: d.organizations.map((o) => `${o.name}<${o.parent ?? ''}`),
-  users: d.users.map((u) => `${u.id}|${u.name}|${u.organization}|${u.roles.join(',')}|${u.devices.map((x) => `${x.mac}/${x.ip}`).join(',')}`),
-});
-const member = (op: 'add' | 'delete', values: string[]) => new Change({ operation: op, modification: new Attribute({ type: 'member', values }) });
+const source = (s: Slapd, extra: Record<string, unknown> = {}) => ldapSource(s, { ...extra });
+const strip = stripDirectory;
+const member = memberChange;
 
 describe.skipIf(!haveSlapd())('LDAP incremental polling against a private slapd', () => {
   let s: Slapd;

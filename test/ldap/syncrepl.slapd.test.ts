@@ -8,27 +8,17 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Attribute, Change } from 'ldapts';
 import { Slapd, haveSlapd } from '../helpers/slapd.js';
+import { BASE, CAMPUS, ldapSource, memberChange, stripDirectory } from '../helpers/ldap.js';
 import { DirectorySync, LdapDirectorySource, readLdapConfig } from '../../compiler/ldap/index.js';
 import type { Directory } from '../../compiler/model.js';
 import type { DirectoryDiff } from '../../compiler/directory-diff.js';
 
-const CAMPUS = new URL('../../examples/campus/', import.meta.url).pathname;
 const campusLdif = readFileSync(join(CAMPUS, 'campus.ldif'), 'utf8');
-const BASE = 'dc=campus,dc=example';
 const P = `ou=people,${BASE}`, G = `ou=groups,${BASE}`;
 
-function source(s: Slapd, extra: Record<string, unknown> = {}): LdapDirectorySource {
-  process.env.ACL_TEST_LDAP_PW = s.rootPassword;
-  const { config, diagnostics } = readLdapConfig({ url: s.url, baseDn: BASE, bindDn: s.rootDn, passwordEnv: 'ACL_TEST_LDAP_PW', rootOrganization: 'corp', timeout: '2s', pollInterval: '60s', ...extra }, () => undefined);
-  if (!config) throw new Error(JSON.stringify(diagnostics));
-  return new LdapDirectorySource(config, CAMPUS);
-}
-
-const strip = (d: Directory) => ({
-  orgs: d.organizations.map((o) => `${o.name}<${o.parent ?? ''}`),
-  users: d.users.map((u) => `${u.id}|${u.name}|${u.organization}|${u.roles.join(',')}|${u.devices.map((x) => `${x.mac}/${x.ip}`).join(',')}`),
-});
-const member = (op: 'add' | 'delete', values: string[]) => new Change({ operation: op, modification: new Attribute({ type: 'member', values }) });
+const source = (s: Slapd, extra: Record<string, unknown> = {}) => ldapSource(s, { pollInterval: '60s', ...extra });
+const strip = stripDirectory;
+const member = memberChange;
 const replace = (type: string, values: string[]) => new Change({ operation: 'replace', modification: new Attribute({ type, values }) });
 
 async function until(what: string, cond: () => boolean, ms = 5000): Promise<number> {
