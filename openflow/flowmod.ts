@@ -5,8 +5,7 @@
  */
 import type { Action, FlowModFlags, Instruction, Match, MessageOf, OxmEntry, OxmValue } from './types.js';
 import { OFP_VERSION } from './types.js';
-import { ipv6ToBytes, ipv4ToU32, macToBytes } from './buffer.js';
-import { MatchError, OFPMT_OXM, OXM_BY_NAME, type OxmFieldDef } from './oxm.js';
+import { MatchError, OFPMT_OXM, OXM_BY_NAME, cachedIpv4, cachedIpv6, cachedMac, type OxmFieldDef } from './oxm.js';
 
 const OFPT_FLOW_MOD = 14;
 const FLOW_MOD_FIXED = 48; // ofp_flow_mod without its ofp_match
@@ -89,40 +88,6 @@ function put64(b: Buffer, p: number, v: bigint, what = 'value'): void {
   put32(b, p + 4, Number(v & U32));
 }
 
-// Addresses repeat across thousands of flow mods: each text form is parsed once (bounded caches).
-const ipv4Cache = new Map<string, number>();
-const macCache = new Map<string, Buffer>();
-const ipv6Cache = new Map<string, Buffer>();
-function ipv4(s: string): number {
-  let v = ipv4Cache.get(s);
-  if (v === undefined) {
-    v = ipv4ToU32(s);
-    if (ipv4Cache.size >= 100_000) ipv4Cache.clear();
-    ipv4Cache.set(s, v);
-  }
-  return v;
-}
-function mac(s: string): Buffer {
-  let v = macCache.get(s);
-  if (v === undefined) {
-    v = Buffer.alloc(6);
-    macToBytes(s, v, 0);
-    if (macCache.size >= 100_000) macCache.clear();
-    macCache.set(s, v);
-  }
-  return v;
-}
-function ipv6(s: string): Buffer {
-  let v = ipv6Cache.get(s);
-  if (v === undefined) {
-    v = Buffer.alloc(16);
-    ipv6ToBytes(s, v, 0);
-    if (ipv6Cache.size >= 10_000) ipv6Cache.clear();
-    ipv6Cache.set(s, v);
-  }
-  return v;
-}
-
 function putValue(b: Buffer, p: number, def: OxmFieldDef, v: OxmValue): number {
   switch (def.kind) {
     case 'u8': put8(b, p, v as number, def.name); return p + 1;
@@ -130,9 +95,9 @@ function putValue(b: Buffer, p: number, def: OxmFieldDef, v: OxmValue): number {
     case 'u24': { const n = v as number; if ((n & 0xffffff) !== n) bad(def.name, n); b[p] = n >>> 16; put16(b, p + 1, n & 0xffff); return p + 3; }
     case 'u32': put32(b, p, v as number, def.name); return p + 4;
     case 'u64': put64(b, p, v as bigint, def.name); return p + 8;
-    case 'mac': mac(v as string).copy(b, p); return p + 6;
-    case 'ipv4': put32(b, p, ipv4(v as string)); return p + 4;
-    case 'ipv6': ipv6(v as string).copy(b, p); return p + 16;
+    case 'mac': cachedMac(v as string).copy(b, p); return p + 6;
+    case 'ipv4': put32(b, p, cachedIpv4(v as string)); return p + 4;
+    case 'ipv6': cachedIpv6(v as string).copy(b, p); return p + 16;
   }
 }
 

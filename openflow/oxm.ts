@@ -190,25 +190,37 @@ export function match(...entries: OxmEntry[]): Match {
     : Object.freeze({ field: e.field, value: e.value, mask: e.mask }))));
 }
 
-// Addresses repeat across thousands of flow mods: parse each text form once (bounded caches).
+// Addresses repeat across thousands of flow mods: parse each text form once (bounded caches, shared by the
+// generic writer here and the FLOW_MOD hot path in flowmod.ts).
 const ipv4Cache = new Map<string, number>();
 const macCache = new Map<string, Buffer>();
-function cachedIpv4(s: string): number {
+const ipv6Cache = new Map<string, Buffer>();
+export function cachedIpv4(s: string): number {
   let v = ipv4Cache.get(s);
   if (v === undefined) {
     v = ipv4ToU32(s);
-    if (ipv4Cache.size > 100_000) ipv4Cache.clear();
+    if (ipv4Cache.size >= 100_000) ipv4Cache.clear();
     ipv4Cache.set(s, v);
   }
   return v;
 }
-function cachedMac(s: string): Buffer {
+export function cachedMac(s: string): Buffer {
   let b = macCache.get(s);
   if (b === undefined) {
     b = Buffer.alloc(6);
     macToBytes(s, b, 0);
-    if (macCache.size > 100_000) macCache.clear();
+    if (macCache.size >= 100_000) macCache.clear();
     macCache.set(s, b);
+  }
+  return b;
+}
+export function cachedIpv6(s: string): Buffer {
+  let b = ipv6Cache.get(s);
+  if (b === undefined) {
+    b = Buffer.alloc(16);
+    ipv6ToBytes(s, b, 0);
+    if (ipv6Cache.size >= 10_000) ipv6Cache.clear();
+    ipv6Cache.set(s, b);
   }
   return b;
 }
