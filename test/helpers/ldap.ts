@@ -10,7 +10,7 @@ export const BASE = 'dc=campus,dc=example';
 /** A source on the test's slapd (campus layout), with config overrides. */
 export function ldapSource(s: Slapd, extra: Record<string, unknown> = {}): LdapDirectorySource {
   process.env.ACL_TEST_LDAP_PW = s.rootPassword;
-  const { config, diagnostics } = readLdapConfig({ url: s.url, baseDn: BASE, bindDn: s.rootDn, passwordEnv: 'ACL_TEST_LDAP_PW', rootOrganization: 'corp', timeout: '2s', ...extra }, () => undefined);
+  const { config, diagnostics } = readLdapConfig({ url: s.url, baseDn: BASE, bindDn: s.rootDn, passwordEnv: 'ACL_TEST_LDAP_PW', rootOrganization: 'corp', ...extra }, () => undefined);
   if (!config) throw new Error(JSON.stringify(diagnostics));
   return new LdapDirectorySource(config, CAMPUS);
 }

@@ -17,7 +17,7 @@ import type { DirectoryDiff } from '../../compiler/directory-diff.js';
 const campusLdif = readFileSync(join(CAMPUS, 'campus.ldif'), 'utf8');
 const P = `ou=people,${BASE}`, G = `ou=groups,${BASE}`;
 
-const source = (s: Slapd, extra: Record<string, unknown> = {}) => ldapSource(s, { ...extra });
+const source = (s: Slapd, extra: Record<string, unknown> = {}) => ldapSource(s, { timeout: '2s', ...extra });
 const strip = stripDirectory;
 const member = memberChange;
 

@@ -7,20 +7,14 @@ import { tempDir } from '../helpers/tmp.js';
 import { join } from 'node:path';
 import { Attribute, Change } from 'ldapts';
 import { Slapd, haveSlapd } from '../helpers/slapd.js';
+import { BASE, CAMPUS, ldapSource } from '../helpers/ldap.js';
 import { DirectorySync, LdapDirectorySource, escapeFilterValue, readLdapConfig } from '../../compiler/ldap/index.js';
 import { accessMatrix, compile, loadPolicy, parsePolicyText } from '../../compiler/index.js';
 import type { Directory } from '../../compiler/model.js';
 
-const CAMPUS = new URL('../../examples/campus/', import.meta.url).pathname;
 const campusLdif = readFileSync(join(CAMPUS, 'campus.ldif'), 'utf8');
-const BASE = 'dc=campus,dc=example';
 
-function source(s: Slapd, extra: Record<string, unknown> = {}): LdapDirectorySource {
-  process.env.ACL_TEST_LDAP_PW = s.rootPassword;
-  const { config, diagnostics } = readLdapConfig({ url: s.url, baseDn: BASE, bindDn: s.rootDn, passwordEnv: 'ACL_TEST_LDAP_PW', rootOrganization: 'corp', ...extra }, () => undefined);
-  if (!config) throw new Error(JSON.stringify(diagnostics));
-  return new LdapDirectorySource(config, CAMPUS);
-}
+const source = ldapSource;
 
 describe.skipIf(!haveSlapd())('LDAP directory against a private slapd', () => {
   let s: Slapd;
