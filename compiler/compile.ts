@@ -526,10 +526,8 @@ export function compile(input: CompileInput, opts: CompileOptions = {}): Compile
   }
 
   // Everything shared between switches is built once; each switch then assembles sorted segments.
-  const byCookie = CompiledFlow.byCookie;
-  const byPrioCookie = (x: PlannedFlow, y: PlannedFlow) => y.priority - x.priority || byCookie(x, y);
-  destFlows.withOwner.sort(byPrioCookie);
-  destFlows.plain.sort(byPrioCookie);
+  CompiledFlow.sortByPrioCookie(destFlows.withOwner);
+  CompiledFlow.sortByPrioCookie(destFlows.plain);
   const endpointsBySwitch = new Map<string, Array<{ s: Subject; e: Endpoint }>>();
   for (const s of subjects) for (const e of s.endpoints) {
     if (e.switch === undefined || e.port === undefined) continue;
@@ -610,7 +608,7 @@ export function compile(input: CompileInput, opts: CompileOptions = {}): Compile
       }
     }
     for (const f of linkMisc) assertFits(f);
-    linkMisc.sort(byPrioCookie);
+    CompiledFlow.sortByPrioCookie(linkMisc);
     // table 2: policy (pairs for local sources; on hypervisors also for local destinations; replies from local destinations)
     const policyFlows: PlannedFlow[] = [];
     const seen = new Set<number | bigint>();
