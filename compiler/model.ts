@@ -142,3 +142,43 @@ export interface SwitchPlan {
 export interface FlowPlan {
   readonly switches: readonly SwitchPlan[];
 }
+
+// ---------- The edge: who logged in where, and which addresses their devices hold ----------
+// Produced by the edge/ folder (802.1X/RADIUS, MAC bypass, web sign-in, DHCP/ND snooping) as plain values;
+// `applyEdge` (compiler/edge.ts) folds them into the directory and bindings the compiler already takes.
+
+export type AuthMethod = 'dot1x' | 'mab' | 'web' | 'admin';
+
+/** A device admitted at the edge: one login session (802.1X, MAB, web sign-in) of one MAC on one switch port. */
+export interface EdgeSession {
+  readonly id: string;
+  /** Lower-case "aa:bb:cc:dd:ee:ff". */
+  readonly mac: string;
+  readonly switch: string;
+  readonly port: number;
+  readonly method: AuthMethod;
+  /** The directory user the device acts for; absent for an ownerless device in a device group. */
+  readonly user?: string;
+  /** A device group named in the policy (e.g. `printers`), usable in selectors like a role. */
+  readonly deviceGroup?: string;
+  /** ISO 8601. */
+  readonly since: string;
+  /** ISO 8601; absent = until logoff. */
+  readonly expires?: string;
+}
+
+/** An address a device holds, learned at the edge (DHCP, DHCPv6, ND) on one switch port. */
+export interface AddressLease {
+  readonly mac: string;
+  readonly ip: string;
+  readonly switch: string;
+  readonly port: number;
+  readonly source: 'dhcp' | 'dhcpv6' | 'nd';
+  /** ISO 8601. */
+  readonly expires?: string;
+}
+
+export interface EdgeState {
+  readonly sessions: readonly EdgeSession[];
+  readonly leases: readonly AddressLease[];
+}

@@ -9,12 +9,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { compile, formatOvsFlows, loadPolicy, COOKIE_TAG_MASK, COOKIE_TAG } from '../../compiler/index.js';
 import { createBridge, deleteBridge, ensureOvs, haveOvs, ofctl } from '../helpers/ovs.js';
+import { describeWith } from '../helpers/needs.js';
 
 const EXAMPLES = ['basic', 'campus'].map((n) => new URL(`../../examples/${n}/policy.yaml`, import.meta.url).pathname);
 const bridges: string[] = [];
 let dir = '';
 
-describe.skipIf(!haveOvs())('formatOvsFlows output on a real Open vSwitch', () => {
+describeWith({ 'Open vSwitch (root)': !(!haveOvs()) }, 'formatOvsFlows output on a real Open vSwitch', () => {
   beforeAll(() => {
     ensureOvs();
     dir = mkdtempSync(join(tmpdir(), 'cmp-ovs-'));

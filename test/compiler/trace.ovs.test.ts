@@ -13,6 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { compile, formatOvsFlows, loadPolicy, FlowTables, type Packet, type SwitchPlan, type Compiled } from '../../compiler/index.js';
 import { createBridge, deleteBridge, ensureOvs, haveOvs, ofctl } from '../helpers/ovs.js';
+import { describeWith } from '../helpers/needs.js';
 
 const bridges = new Set<string>();
 let dir = '';
@@ -90,7 +91,7 @@ function packetsFor(c: Compiled, sp: SwitchPlan, max: number): Packet[] {
   return out;
 }
 
-describe.skipIf(!haveOvs())('interpreter vs ovs-appctl ofproto/trace on a real Open vSwitch', () => {
+describeWith({ 'Open vSwitch (root)': !(!haveOvs()) }, 'interpreter vs ovs-appctl ofproto/trace on a real Open vSwitch', () => {
   beforeAll(() => {
     ensureOvs();
     dir = mkdtempSync(join(tmpdir(), 'cmpt-'));

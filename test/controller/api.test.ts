@@ -12,6 +12,7 @@ import { Controller } from '../../controller/controller.js';
 import { buildApp, parseTokenFile } from '../../controller/api.js';
 import { copyExample as copyExampleDir, waitFor } from '../helpers/tmp.js';
 import { FakeSwitch } from './fake-switch.js';
+import { describeWith } from '../helpers/needs.js';
 
 /** Private copies of examples, removed when the file's tests are done. */
 const madeDirs: string[] = [];
@@ -253,7 +254,7 @@ describe('parseTokenFile', () => {
   });
 });
 
-describe.skipIf(spawnSync('which', ['openssl']).status !== 0)('REST API over HTTPS', () => {
+describeWith({ 'openssl': !(spawnSync('which', ['openssl']).status !== 0) }, 'REST API over HTTPS', () => {
   it('serves the API with the given key and certificate', async () => {
     const dir = example('basic');
     execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=localhost', '-keyout', 'api.key', '-out', 'api.pem'], { cwd: dir, stdio: 'pipe' });

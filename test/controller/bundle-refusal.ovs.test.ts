@@ -6,8 +6,9 @@ import { reconcile } from '../../controller/reconcile.js';
 import { COOKIE_TAG, type SwitchPlan } from '../../compiler/model.js';
 import { createBridge, deleteBridge, ensureOvs, haveOvs, ofctl } from '../helpers/ovs.js';
 import { copyExample, waitFor } from '../helpers/tmp.js';
+import { describeWith } from '../helpers/needs.js';
 
-describe.skipIf(!haveOvs() || process.getuid?.() !== 0)('bundle with a refused flow mod', () => {
+describeWith({ 'Open vSwitch (root)': !(!haveOvs() || process.getuid?.() !== 0) }, 'bundle with a refused flow mod', () => {
   let ctl: Controller;
   afterAll(async () => { deleteBridge('ctl-refuse'); await ctl?.stop(); });
 

@@ -15,6 +15,7 @@ import { copyExample as copyExampleDir, waitFor } from '../helpers/tmp.js';
 import { encode } from '../../openflow/index.js';
 import { flowText } from '../../compiler/format.js';
 import type { FastifyInstance } from 'fastify';
+import { describeWith } from '../helpers/needs.js';
 
 /** Private copies of examples, removed when the file's tests are done. */
 const madeDirs: string[] = [];
@@ -57,7 +58,7 @@ async function inSync(ctl: Controller): Promise<boolean> {
   return true;
 }
 
-describe.skipIf(!run)('controller on real Open vSwitch', () => {
+describeWith({ 'Open vSwitch (root)': !(!run) }, 'controller on real Open vSwitch', () => {
   let ctl: Controller;
   let app: FastifyInstance;
   let port = 0;
@@ -178,7 +179,7 @@ describe.skipIf(!run)('controller on real Open vSwitch', () => {
   });
 });
 
-describe.skipIf(!run)('controller restart on real Open vSwitch', () => {
+describeWith({ 'Open vSwitch (root)': !(!run) }, 'controller restart on real Open vSwitch', () => {
   const children: ChildProcess[] = [];
   const start = (policy: string, ofPort: number) => new Promise<{ child: ChildProcess; api: number }>((resolve, reject) => {
     const child = spawn(process.execPath, ['--import', 'tsx', new URL('../helpers/controller-child.ts', import.meta.url).pathname, policy, String(ofPort), '0', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });

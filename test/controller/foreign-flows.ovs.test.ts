@@ -9,6 +9,7 @@ import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { Controller } from '../../controller/controller.js';
 import { createBridge, deleteBridge, ensureOvs, haveOvs, ofctl } from '../helpers/ovs.js';
 import { copyExample, waitFor } from '../helpers/tmp.js';
+import { describeWith } from '../helpers/needs.js';
 
 const run = haveOvs() && process.getuid?.() === 0;
 const FOREIGN = [
@@ -18,7 +19,7 @@ const FOREIGN = [
 
 const cookies = (br: string) => ofctl('dump-flows', br).split('\n').filter((l) => l.includes('cookie=')).map((l) => /cookie=(0x[0-9a-f]+)/.exec(l)![1]);
 
-describe.skipIf(!run)('foreign flows with fields we do not model', () => {
+describeWith({ 'Open vSwitch (root)': !(!run) }, 'foreign flows with fields we do not model', () => {
   let ctl: Controller;
   let dir = '';
   beforeAll(async () => {

@@ -12,6 +12,7 @@ import { connect as tlsConnect } from 'node:tls';
 import { Controller } from '../../controller/controller.js';
 import { createBridge, deleteBridge, ensureOvs, haveOvs, ofctl, vsctl } from '../helpers/ovs.js';
 import { copyExample as copyExampleDir, waitFor } from '../helpers/tmp.js';
+import { describeWith } from '../helpers/needs.js';
 
 /** Private copies of examples, removed when the file's tests are done. */
 const madeDirs: string[] = [];
@@ -29,7 +30,7 @@ function makeCerts(dir: string): void {
   }
 }
 
-describe.skipIf(!run)('TLS with mutual certificates on real Open vSwitch', () => {
+describeWith({ 'Open vSwitch (root)': !(!run) }, 'TLS with mutual certificates on real Open vSwitch', () => {
   let dir: string;
   let ctl: Controller;
   let port: number;

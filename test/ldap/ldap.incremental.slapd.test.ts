@@ -13,6 +13,7 @@ import { BASE, CAMPUS, ldapSource, memberChange, stripDirectory } from '../helpe
 import { DirectorySync, LdapDirectorySource, readLdapConfig } from '../../compiler/ldap/index.js';
 import type { Directory } from '../../compiler/model.js';
 import type { DirectoryDiff } from '../../compiler/directory-diff.js';
+import { describeWith } from '../helpers/needs.js';
 
 const campusLdif = readFileSync(join(CAMPUS, 'campus.ldif'), 'utf8');
 const P = `ou=people,${BASE}`, G = `ou=groups,${BASE}`;
@@ -21,7 +22,7 @@ const source = (s: Slapd, extra: Record<string, unknown> = {}) => ldapSource(s, 
 const strip = stripDirectory;
 const member = memberChange;
 
-describe.skipIf(!haveSlapd())('LDAP incremental polling against a private slapd', () => {
+describeWith({ 'slapd': !(!haveSlapd()) }, 'LDAP incremental polling against a private slapd', () => {
   let s: Slapd;
   beforeAll(async () => {
     s = new Slapd({ ldif: campusLdif, requireBind: true });

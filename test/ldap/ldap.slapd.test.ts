@@ -11,12 +11,13 @@ import { BASE, CAMPUS, ldapSource } from '../helpers/ldap.js';
 import { DirectorySync, LdapDirectorySource, escapeFilterValue, readLdapConfig } from '../../compiler/ldap/index.js';
 import { accessMatrix, compile, loadPolicy, parsePolicyText } from '../../compiler/index.js';
 import type { Directory } from '../../compiler/model.js';
+import { describeWith } from '../helpers/needs.js';
 
 const campusLdif = readFileSync(join(CAMPUS, 'campus.ldif'), 'utf8');
 
 const source = ldapSource;
 
-describe.skipIf(!haveSlapd())('LDAP directory against a private slapd', () => {
+describeWith({ 'slapd': !(!haveSlapd()) }, 'LDAP directory against a private slapd', () => {
   let s: Slapd;
   beforeAll(async () => {
     s = new Slapd({ ldif: campusLdif, tls: true });
@@ -170,7 +171,7 @@ describe.skipIf(!haveSlapd())('LDAP directory against a private slapd', () => {
   });
 });
 
-describe.skipIf(!haveSlapd())('LDAP paging', () => {
+describeWith({ 'slapd': !(!haveSlapd()) }, 'LDAP paging', () => {
   let s: Slapd;
   beforeAll(async () => {
     let ldif = `dn: ${BASE}\nobjectClass: dcObject\nobjectClass: organization\no: x\ndc: campus\n\ndn: ou=people,${BASE}\nobjectClass: organizationalUnit\nou: people\n\ndn: ou=groups,${BASE}\nobjectClass: organizationalUnit\nou: groups\n\n`;

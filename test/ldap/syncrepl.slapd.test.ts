@@ -12,6 +12,7 @@ import { BASE, CAMPUS, ldapSource, memberChange, stripDirectory } from '../helpe
 import { DirectorySync, LdapDirectorySource, readLdapConfig } from '../../compiler/ldap/index.js';
 import type { Directory } from '../../compiler/model.js';
 import type { DirectoryDiff } from '../../compiler/directory-diff.js';
+import { describeWith } from '../helpers/needs.js';
 
 const campusLdif = readFileSync(join(CAMPUS, 'campus.ldif'), 'utf8');
 const P = `ou=people,${BASE}`, G = `ou=groups,${BASE}`;
@@ -46,7 +47,7 @@ async function pushSync(src: LdapDirectorySource, opts: ConstructorParameters<ty
 const syncs: DirectorySync[] = [];
 afterEach(() => { for (const s of syncs.splice(0)) s.stop(); });
 
-describe.skipIf(!haveSlapd())('LDAP push (syncrepl) against a private slapd', () => {
+describeWith({ 'slapd': !(!haveSlapd()) }, 'LDAP push (syncrepl) against a private slapd', () => {
   let s: Slapd, plain: Slapd;
   beforeAll(async () => {
     s = new Slapd({ ldif: campusLdif, requireBind: true, syncprov: true, tls: true });
@@ -142,7 +143,7 @@ describe.skipIf(!haveSlapd())('LDAP push (syncrepl) against a private slapd', ()
   });
 });
 
-describe.skipIf(!haveSlapd())('LDAP push when slapd dies', () => {
+describeWith({ 'slapd': !(!haveSlapd()) }, 'LDAP push when slapd dies', () => {
   let s: Slapd;
   beforeAll(async () => {
     s = new Slapd({ ldif: campusLdif, requireBind: true, syncprov: true });

@@ -14,11 +14,12 @@ import { ensureOvs } from '../helpers/ovs.js';
 import { Slapd, freePort, haveSlapd } from '../helpers/slapd.js';
 import { copyExample, waitFor } from '../helpers/tmp.js';
 import { MininetLab, haveMininet, type Probe } from './harness.js';
+import { describeWith } from '../helpers/needs.js';
 
 const ROOT = new URL('../../', import.meta.url).pathname;
 const SERVICES = ['tcp/22', 'tcp/80', 'tcp/443', 'tcp/5432', 'tcp/8080', 'icmp'];
 
-describe.skipIf(!haveMininet() || !haveSlapd())('campus network on Mininet', () => {
+describeWith({ 'Mininet, slapd (root)': !(!haveMininet() || !haveSlapd()) }, 'campus network on Mininet', () => {
   let slapd: Slapd;
   let ctl: Controller;
   let app: FastifyInstance;

@@ -17,6 +17,7 @@ import {
 } from '../../openflow/index.js';
 import { createBridge, deleteBridge, dumpFlows, ensureOvs, haveOvs } from '../helpers/ovs.js';
 import { RecordingProxy } from './ovs-proxy.js';
+import { describeWith } from '../helpers/needs.js';
 
 const BR = 'ofc-bndl';
 const MGMT = `/var/run/openvswitch/${BR}.mgmt`;
@@ -76,7 +77,7 @@ const aclFlow = (cookie: bigint, port: number) => flowMod({
 });
 const ours = () => dumpFlows(BR).filter((l) => l.includes('cookie=0x5ac1'));
 
-describe.skipIf(!canRun)('ONF bundles on a real Open vSwitch', () => {
+describeWith({ 'Open vSwitch (root)': !(!canRun) }, 'ONF bundles on a real Open vSwitch', () => {
   let client: Client;
   let dir = '';
   let proxy: RecordingProxy | undefined;

@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ERROR_TYPES, ONF_BUNDLE_ERROR_BASE, OXM_FIELDS, decode, encode, encodeMany, errorName, flowMod, match, type Action, type OfpMessage, type OxmEntry, type OxmFieldName } from '../../openflow/index.js';
 import { samples } from './samples.js';
+import { describeWith } from '../helpers/needs.js';
 
 const haveOfctl = spawnSync('which', ['ovs-ofctl']).status === 0;
 
@@ -60,7 +61,7 @@ const expectations: Array<[(m: OfpMessage) => boolean, RegExp[]]> = [
   [(m) => m.type === 'bundle_add', [/ONFT_BUNDLE_ADD_MESSAGE \(OF1\.3\) \(xid=0x1e\):\s+bundle_id=0x1 flags=atomic/, /OFPT_FLOW_MOD \(OF1\.3\) \(xid=0x1e\): ADD table:2 priority=200,tcp/]],
 ];
 
-describe.skipIf(!haveOfctl)('ovs-ofctl ofp-print accepts and prints what we encode', () => {
+describeWith({ 'ovs-ofctl': !(!haveOfctl) }, 'ovs-ofctl ofp-print accepts and prints what we encode', () => {
   it('covers every sample message', () => {
     for (const m of samples) expect(expectations.some(([sel]) => sel(m)), `no expectation for ${m.type} xid ${m.xid}`).toBe(true);
   });
@@ -127,7 +128,7 @@ const oxmCases: Array<[OxmFieldName, OxmEntry[], OxmEntry | undefined, RegExp]> 
   ['tcp_flags', [IP4, proto(6)], { field: 'tcp_flags', value: 0x002, mask: 0x012 }, /tcp,tcp_flags=\+syn-ack/],
 ];
 
-describe.skipIf(!haveOfctl)('every OXM field Open vSwitch supports prints under its OVS name', () => {
+describeWith({ 'ovs-ofctl': !(!haveOfctl) }, 'every OXM field Open vSwitch supports prints under its OVS name', () => {
   it('covers every field the table marks as supported by OVS', () => {
     expect(OXM_FIELDS.filter((d) => d.ovs).map((d) => d.name).sort()).toEqual(oxmCases.map((c) => c[0]).sort());
   });
@@ -166,7 +167,7 @@ describe.skipIf(!haveOfctl)('every OXM field Open vSwitch supports prints under 
   });
 });
 
-describe.skipIf(!haveOfctl)('ovs-ofctl ofp-parse reads a stream of everything we encode, message by message', () => {
+describeWith({ 'ovs-ofctl': !(!haveOfctl) }, 'ovs-ofctl ofp-parse reads a stream of everything we encode, message by message', () => {
   it('one process for the whole sample stream (encodeMany): same count and order, no decode errors', () => {
     const dir = mkdtempSync(join(tmpdir(), 'ofc-parse-'));
     try {
@@ -184,7 +185,7 @@ describe.skipIf(!haveOfctl)('ovs-ofctl ofp-parse reads a stream of everything we
   });
 });
 
-describe.skipIf(!haveOfctl)('every OpenFlow 1.3 error type and code is named as Open vSwitch names it', () => {
+describeWith({ 'ovs-ofctl': !(!haveOfctl) }, 'every OpenFlow 1.3 error type and code is named as Open vSwitch names it', () => {
   /** Where OVS prints its own (older or renamed) name for the same code; ours are the OpenFlow 1.3 spec's. */
   const OVS_ALIAS: Record<string, string> = {
     OFPBRC_BAD_MULTIPART: 'OFPBRC_BAD_STAT', OFPBRC_BAD_EXPERIMENTER: 'OFPBRC_BAD_VENDOR', OFPBRC_BAD_EXP_TYPE: 'OFPBRC_BAD_SUBTYPE',

@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { OFPP, decode, encode, type MessageOf, type OfpMessage } from '../../openflow/index.js';
 import { createBridge, deleteBridge, ensureOvs, haveOvs, vsctl } from '../helpers/ovs.js';
 import { RecordingProxy } from './ovs-proxy.js';
+import { describeWith } from '../helpers/needs.js';
 
 const BR = 'ofc-peer';
 const MGMT = `/var/run/openvswitch/${BR}.mgmt`;
@@ -20,7 +21,7 @@ const canRun = haveOvs() && process.getuid?.() === 0;
 /** Multipart kinds we do not model: table features (12), group desc (7), group features (8), meter config/features (10, 11). */
 const UNMODELLED_MULTIPART = new Set([7, 8, 10, 11, 12]);
 
-describe.skipIf(!canRun)('ovs-ofctl and Open vSwitch: every message both send decodes to what was asked', () => {
+describeWith({ 'Open vSwitch (root)': !(!canRun) }, 'ovs-ofctl and Open vSwitch: every message both send decodes to what was asked', () => {
   let dir = '';
   let proxy: RecordingProxy;
   const decoded: Array<{ from: 'client' | 'switch'; hex: string; m: OfpMessage }> = [];

@@ -13,13 +13,14 @@ import { buildApp } from '../../controller/api.js';
 import { explain } from '../../compiler/query.js';
 import { copyExample, waitFor } from '../helpers/tmp.js';
 import { createBridge, deleteBridge, ensureOvs, haveOvs, ofctl } from '../helpers/ovs.js';
+import { describeWith } from '../helpers/needs.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const ARTIFACTS = new URL('../../test-artifacts/web/', import.meta.url).pathname;
 const TOKEN = 'console-admin-token';
 const withOvs = haveOvs() && process.getuid?.() === 0;
 
-describe.skipIf(!existsSync(CHROMIUM))('web console in Chromium', () => {
+describeWith({ 'Chromium': !(!existsSync(CHROMIUM)) }, 'web console in Chromium', () => {
   let ctl: Controller;
   let app: FastifyInstance;
   let browser: Browser;
