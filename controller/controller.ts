@@ -15,6 +15,7 @@ import { diffAccess, diffPlans, type AccessChange } from '../compiler/query.js';
 import { SwitchSession, type SessionOptions } from './session.js';
 import { installMeter, reconcile, type ReconcileResult } from './reconcile.js';
 import { DirectorySync, LdapDirectorySource } from '../compiler/ldap/index.js';
+import { GlobalBudget, type MultipartLimits, type Violation } from './peer-limits.js';
 
 export interface ControllerOptions {
   readonly policyPath: string;
@@ -30,6 +31,8 @@ export interface ControllerOptions {
   readonly exclusiveSwitches?: readonly string[];
   /** JSON file keeping learned host bindings across restarts (so a restart changes no flows). */
   readonly stateFile?: string;
+  /** Byte caps on unfinished multipart replies, per switch session and across all sessions. */
+  readonly multipartLimits?: MultipartLimits;
 }
 
 export interface SwitchStatus {
@@ -79,11 +82,14 @@ export class Controller extends EventEmitter {
   directorySync?: DirectorySync;
   private savedIds?: { classIds: Map<string, number>; dstClassIds: Map<string, number> };
   private stateWrites = 0;
+  /** Multipart bytes held by all switch sessions together (capped globally). */
+  readonly peerBudget: GlobalBudget;
 
   constructor(readonly opts: ControllerOptions) {
     super();
     this.setMaxListeners(1000);
     this.log = opts.log ?? (() => undefined);
+    this.peerBudget = new GlobalBudget(opts.multipartLimits);
   }
 
   /** Loads and compiles the policy; throws with every diagnostic when it is invalid (nothing starts). */
@@ -157,7 +163,7 @@ export class Controller extends EventEmitter {
 
   event(type: string, data: Record<string, unknown> = {}): void {
     const e: ControllerEvent = { type, at: new Date().toISOString(), ...data };
-    if (/unknown-switch|wrong-port|error|directory-failed/.test(type)) {
+    if (/unknown-switch|wrong-port|error|directory-failed|peer-violation|impostor|flapping|foreign-override/.test(type)) {
       this.alerts.push(e);
       if (this.alerts.length > 200) this.alerts.shift();
     }
@@ -176,7 +182,11 @@ export class Controller extends EventEmitter {
   }
 
   private accept(sock: Socket): void {
-    const s = new SwitchSession(sock, this.opts.session);
+    const s = new SwitchSession(sock, { ...this.opts.session, budget: this.peerBudget });
+    s.on('violation', (v: Violation) => {
+      this.log('warn', `disconnected OpenFlow peer ${s.dpid !== undefined ? s.id : s.remote}: ${v.message}`);
+      this.event('peer-violation', { dpid: s.dpid !== undefined ? s.id : undefined, remote: s.remote, kind: v.kind, error: v.message });
+    });
     s.on('ready', () => {
       const id = s.id;
       const old = this.sessions.get(id);

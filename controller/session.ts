@@ -5,7 +5,9 @@
 import { EventEmitter } from 'node:events';
 import type { Socket } from 'node:net';
 import type { MessageOf, OfpMessage, PortDesc } from '../openflow/index.js';
-import { Framer, MultipartAssembler, decode, encode, encodeMany, formatError } from '../openflow/index.js';
+import { Framer, MultipartAssembler, OFPMPF_REPLY_MORE, decode, encode, encodeMany, formatError } from '../openflow/index.js';
+import { SessionBudget, processBudget, type GlobalBudget, type Violation } from './peer-limits.js';
+import { helloRefusal } from './hello-refusal.js';
 
 export interface SessionOptions {
   readonly echoIntervalMs?: number;
@@ -14,7 +16,12 @@ export interface SessionOptions {
   readonly maxPacketInQueue?: number;
   /** A peer that has not completed the OpenFlow handshake by then is dropped. */
   readonly handshakeTimeoutMs?: number;
+  /** Byte caps on unfinished multipart replies, shared by the sessions of one controller (per session and global). */
+  readonly budget?: GlobalBudget;
 }
+
+/** A port list is small: a peer answering PORT_DESC with more than this is not a switch (16k ports). */
+const PORT_DESC_MAX_BYTES = 1024 * 1024;
 
 export class OfpRequestError extends Error {
   constructor(readonly reply: MessageOf<'error'>, readonly request?: OfpMessage) {
@@ -27,6 +34,8 @@ interface Pending {
   reject: (e: Error) => void;
   timer: NodeJS.Timeout;
   request: OfpMessage;
+  /** Cap on the bytes of this one multipart reply. */
+  maxBytes?: number;
 }
 
 export class SwitchSession extends EventEmitter {
@@ -42,16 +51,24 @@ export class SwitchSession extends EventEmitter {
   private nextXid = 1;
   private readonly framer = new Framer();
   private readonly mp = new MultipartAssembler();
+  /** Undecoded "more" parts by xid: held as the bytes that were charged, decoded only once the reply is whole. */
+  private readonly rawParts = new Map<number, Buffer[]>();
   private readonly pending = new Map<number, Pending>();
   /** xids of fire-and-forget messages whose errors we want to attribute. */
   private readonly tracked = new Map<number, OfpMessage>();
   readonly errors: Array<{ error: string; request?: OfpMessage; at: number }> = [];
   private echoTimer: NodeJS.Timeout | undefined;
-  private readonly opts: Required<SessionOptions>;
+  private readonly opts: Required<Omit<SessionOptions, 'budget'>>;
+  private readonly budget: SessionBudget;
+  /** Why this session was disconnected for breaking a limit (set before 'closed'). */
+  violation?: Violation;
 
   constructor(readonly socket: Socket, opts: SessionOptions = {}) {
     super();
-    this.opts = { echoIntervalMs: 5000, deadAfterMs: 15000, requestTimeoutMs: 30000, maxPacketInQueue: 1000, handshakeTimeoutMs: 10000, ...opts };
+    const { budget, ...rest } = opts;
+    this.opts = { echoIntervalMs: 5000, deadAfterMs: 15000, requestTimeoutMs: 30000, maxPacketInQueue: 1000, handshakeTimeoutMs: 10000, ...rest };
+    this.budget = new SessionBudget(budget ?? processBudget);
+    this.globalBudget = budget ?? processBudget;
     this.remote = `${socket.remoteAddress}:${socket.remotePort}`;
     socket.setNoDelay(true);
     socket.on('data', (chunk) => this.onData(chunk));
@@ -63,6 +80,8 @@ export class SwitchSession extends EventEmitter {
     const hs = setTimeout(() => { if (this.state === 'handshake') this.close(`no OpenFlow handshake within ${this.opts.handshakeTimeoutMs} ms`); }, this.opts.handshakeTimeoutMs);
     hs.unref();
   }
+
+  private readonly globalBudget: GlobalBudget;
 
   xid(): number {
     const x = this.nextXid;
@@ -111,11 +130,11 @@ export class SwitchSession extends EventEmitter {
   }
 
   /** Sends a request and resolves with its reply (multipart replies reassembled); an ERROR for its xid rejects. */
-  request<T extends OfpMessage = OfpMessage>(msg: OfpMessage, timeoutMs = this.opts.requestTimeoutMs): Promise<T> {
+  request<T extends OfpMessage = OfpMessage>(msg: OfpMessage, timeoutMs = this.opts.requestTimeoutMs, maxBytes?: number): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       if (this.state === 'closed') { reject(new Error('session closed')); return; }
-      const timer = setTimeout(() => { this.pending.delete(msg.xid); reject(new Error(`${msg.type} to ${this.id} timed out after ${timeoutMs} ms`)); }, timeoutMs);
-      this.pending.set(msg.xid, { resolve: resolve as (m: OfpMessage) => void, reject, timer, request: msg });
+      const timer = setTimeout(() => { this.forgetReply(msg.xid); reject(new Error(`${msg.type} to ${this.id} timed out after ${timeoutMs} ms`)); }, timeoutMs);
+      this.pending.set(msg.xid, { resolve: resolve as (m: OfpMessage) => void, reject, timer, request: msg, maxBytes });
       this.write(encode(msg));
     });
   }
@@ -124,9 +143,38 @@ export class SwitchSession extends EventEmitter {
     return this.request({ type: 'barrier_request', xid: this.xid() });
   }
 
+  /** Drops whatever is held for one reply (answered, failed or timed out). */
+  private forgetReply(xid: number): void {
+    this.pending.delete(xid);
+    this.mp.drop(xid);
+    this.rawParts.delete(xid);
+    this.budget.release(xid);
+  }
+
+  /** Disconnects a peer that broke a limit; the controller raises the alert from the 'violation' event. */
+  private violate(v: Violation): void {
+    this.violation = v;
+    this.globalBudget.count(v.kind);
+    this.emit('violation', v);
+    this.close(v.message);
+  }
+
   private onData(chunk: Buffer): void {
     this.lastSeen = Date.now();
     for (const frame of this.framer.push(chunk)) {
+      // Multipart parts are checked before they are decoded: only for a request we are waiting for, within the caps.
+      if (frame[1] === 19 && frame.length >= 12 && frame[0] === 4) {
+        const xid = frame.readUInt32BE(4);
+        const p = this.pending.get(xid);
+        if (!p) { this.violate({ kind: 'unsolicited-multipart', message: `multipart reply ${xid} for no outstanding request` }); return; }
+        if (frame.readUInt16BE(10) & OFPMPF_REPLY_MORE) {
+          const v = this.budget.charge(xid, frame.length, p.maxBytes);
+          if (v) { this.violate(v); return; }
+          const list = this.rawParts.get(xid);
+          if (list) list.push(Buffer.from(frame)); else this.rawParts.set(xid, [Buffer.from(frame)]);
+          continue;
+        }
+      }
       const r = decode(frame);
       if (!r.ok) {
         // Unknown message types from a healthy switch are skipped; structural garbage drops the peer.
@@ -145,7 +193,8 @@ export class SwitchSession extends EventEmitter {
       case 'hello': {
         // A hello without a version bitmap carries only the sender's highest version: anything >= 1.3 negotiates 1.3.
         if (!m.versions.includes(4) && !(m.versions.length === 1 && m.versions[0] > 4)) {
-          this.write(encode({ type: 'error', xid: m.xid, errType: 0, code: 0, data: Buffer.from('OpenFlow 1.3 required') }));
+          // The refusal speaks the peer's version (an OpenFlow 1.0 switch reads only a 1.0 header).
+          this.write(helloRefusal(m.versions, m.xid));
           this.close(`switch does not speak OpenFlow 1.3 (offers versions ${m.versions.join(', ')})`);
           return;
         }
@@ -167,13 +216,22 @@ export class SwitchSession extends EventEmitter {
       case 'flow_removed': this.emit('flow_removed', m); return;
       case 'multipart_reply': {
         let whole: MessageOf<'multipart_reply'> | undefined;
-        try { whole = this.mp.add(m); } catch (e) { this.close((e as Error).message); return; }
+        try {
+          for (const part of this.rawParts.get(m.xid) ?? []) {
+            const r = decode(part);
+            if (!r.ok || r.message.type !== 'multipart_reply') throw new Error(`undecodable multipart part: ${r.ok ? r.message.type : r.error.message}`);
+            this.mp.add(r.message);
+          }
+          this.rawParts.delete(m.xid);
+          whole = this.mp.add(m);
+        } catch (e) { this.close((e as Error).message); return; }
+        this.budget.release(m.xid);
         if (whole) this.settle(whole);
         return;
       }
       case 'error': {
         const p = this.pending.get(m.xid);
-        if (p) { clearTimeout(p.timer); this.pending.delete(m.xid); p.reject(new OfpRequestError(m, p.request)); return; }
+        if (p) { clearTimeout(p.timer); this.forgetReply(m.xid); p.reject(new OfpRequestError(m, p.request)); return; }
         const req = this.tracked.get(m.xid);
         this.tracked.delete(m.xid);
         const entry = { error: formatError(m), request: req, at: Date.now() };
@@ -201,7 +259,7 @@ export class SwitchSession extends EventEmitter {
       this.dpid = f.datapathId;
       this.nTables = f.nTables;
       this.write(encode({ type: 'set_config', xid: this.xid(), flags: 0, missSendLen: 128 }));
-      const pd = await this.request<MessageOf<'multipart_reply'>>({ type: 'multipart_request', xid: this.xid(), flags: 0, body: { kind: 'port_desc' } }, 10_000);
+      const pd = await this.request<MessageOf<'multipart_reply'>>({ type: 'multipart_request', xid: this.xid(), flags: 0, body: { kind: 'port_desc' } }, 10_000, PORT_DESC_MAX_BYTES);
       if (pd.body.kind === 'port_desc') for (const p of pd.body.ports) this.ports.set(p.portNo, p);
       this.state = 'ready';
       this.emit('ready');
@@ -217,6 +275,9 @@ export class SwitchSession extends EventEmitter {
     for (const p of this.pending.values()) { clearTimeout(p.timer); p.reject(new Error(`session closed: ${reason}`)); }
     this.pending.clear();
     this.tracked.clear();
+    this.mp.clear();
+    this.rawParts.clear();
+    this.budget.releaseAll();
     this.socket.destroy();
     this.emit('closed', reason);
   }

@@ -79,6 +79,12 @@ export class MultipartAssembler {
     if (l) { this.held -= l.length; this.parts.delete(xid); }
   }
 
+  /** Forgets every unfinished reply (the session closed). */
+  clear(): void {
+    this.parts.clear();
+    this.held = 0;
+  }
+
   /** Parts held for unfinished replies. */
   get pending(): number { return this.held; }
 }
