@@ -9,6 +9,7 @@ COPY openflow openflow
 COPY compiler compiler
 COPY controller controller
 COPY cli cli
+COPY io io
 RUN npx tsc -p tsconfig.json && npx tsc -p tsconfig.web.json && npm prune --omit=dev
 
 FROM node:20-bookworm-slim

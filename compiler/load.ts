@@ -1,6 +1,6 @@
 /** Loading a policy and the files it names (paths relative to the policy file). */
-import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
+import { readTextFile } from '../io/safe-read.js';
 import type { Binding, Diagnostic, Directory, DirectorySource, Topology } from './model.js';
 import { crossCheck, parseDirectoryText, parsePolicyText, parseTopologyText, type Policy } from './inputs.js';
 
@@ -18,8 +18,13 @@ export interface LoadedPolicy {
 export type LoadResult = { ok: true; value: LoadedPolicy; warnings: Diagnostic[] } | { ok: false; diagnostics: Diagnostic[] };
 
 function fileError(file: string, e: unknown, what: string): Diagnostic {
+  return { severity: 'error', code: 'file', message: `${what} file ${whyNot(e)}`, location: { file, line: 1, column: 1 } };
+}
+
+/** Why a file could not be read, by error code (never the file's content): not found, a directory, too large, … */
+function whyNot(e: unknown): string {
   const code = (e as NodeJS.ErrnoException)?.code;
-  return { severity: 'error', code: 'file', message: code === 'ENOENT' ? `${what} file not found` : `cannot read ${what}: ${(e as Error).message}`, location: { file, line: 1, column: 1 } };
+  return code === 'ENOENT' || code === 'ENOTDIR' ? 'not found' : code === 'EISDIR' ? 'is a directory' : code === 'EFBIG' ? `is too large (${(e as Error).message})` : `cannot be read: ${(e as Error).message}`;
 }
 
 export function fileDirectorySource(path: string): DirectorySource {
@@ -27,7 +32,7 @@ export function fileDirectorySource(path: string): DirectorySource {
     kind: 'file',
     description: path,
     async load() {
-      const r = parseDirectoryText(await readFile(path, 'utf8'), path);
+      const r = parseDirectoryText(await readTextFile(path), path);
       if (!r.ok) throw new Error(r.diagnostics.map(formatDiagnostic).join('\n'));
       return r.value;
     },
@@ -41,13 +46,15 @@ export interface LoadOptions {
   readonly policyText?: string;
   /** Learned host bindings to carry into the loaded value (used by `compile(loaded)`). */
   readonly bindings?: readonly Binding[];
+  /** Reads a file the policy names (directory, topology); the controller passes a guarded reader for API input. */
+  readonly readFile?: (path: string) => Promise<string>;
 }
 
 export async function loadPolicy(policyPath: string, opts: LoadOptions = {}): Promise<LoadResult> {
   const path = resolve(policyPath);
   const base = dirname(path);
   let text: string;
-  try { text = opts.policyText ?? await readFile(path, 'utf8'); } catch (e) { return { ok: false, diagnostics: [fileError(path, e, 'policy')] }; }
+  try { text = opts.policyText ?? await readTextFile(path); } catch (e) { return { ok: false, diagnostics: [fileError(path, e, 'policy')] }; }
   const pr = parsePolicyText(text, policyPath);
   // A policy with errors is still read as far as possible, so the directory and topology are checked too and
   // every mistake is reported at once; the result is then a failure whatever else happens.
@@ -55,13 +62,14 @@ export async function loadPolicy(policyPath: string, opts: LoadOptions = {}): Pr
   const policy = pr.ok ? pr.value : pr.partial!;
   const diags: Diagnostic[] = pr.ok ? [...pr.warnings] : [...pr.diagnostics];
 
+  const read = opts.readFile ?? ((p: string) => readTextFile(p));
   const topoPath = resolve(base, policy.topology.path);
   let topology: Topology | undefined;
   try {
-    const tr = parseTopologyText(await readFile(topoPath, 'utf8'), topoPath);
+    const tr = parseTopologyText(await read(topoPath), topoPath);
     if (tr.ok) { topology = tr.value; diags.push(...tr.warnings); } else { topology = tr.partial; diags.push(...tr.diagnostics); }
   } catch (e) {
-    diags.push({ ...fileError(topoPath, e, 'topology'), location: policy.topology.location, message: `topology file '${policy.topology.path}' not found (looked at ${topoPath})` });
+    diags.push({ ...fileError(topoPath, e, 'topology'), location: policy.topology.location, message: `topology file '${policy.topology.path}' ${whyNot(e)} (looked at ${topoPath})` });
   }
 
   let source: DirectorySource | undefined;
@@ -72,10 +80,10 @@ export async function loadPolicy(policyPath: string, opts: LoadOptions = {}): Pr
     source = fileDirectorySource(dirPath);
     if (!directory) {
       try {
-        const dr = parseDirectoryText(await readFile(dirPath, 'utf8'), dirPath);
+        const dr = parseDirectoryText(await read(dirPath), dirPath);
         if (dr.ok) { directory = dr.value; diags.push(...dr.warnings); } else { directory = dr.partial; diags.push(...dr.diagnostics); }
       } catch (e) {
-        diags.push({ ...fileError(dirPath, e, 'directory'), location: policy.directory.location, message: `directory file '${policy.directory.path}' not found (looked at ${dirPath})` });
+        diags.push({ ...fileError(dirPath, e, 'directory'), location: policy.directory.location, message: `directory file '${policy.directory.path}' ${whyNot(e)} (looked at ${dirPath})` });
       }
     }
   } else {

@@ -16,6 +16,7 @@ import { SwitchSession, type SessionOptions } from './session.js';
 import { installMeter, reconcile, type ReconcileResult } from './reconcile.js';
 import { DirectorySync, LdapDirectorySource } from '../compiler/ldap/index.js';
 import { GlobalBudget, type MultipartLimits, type Violation } from './peer-limits.js';
+import { PolicyGuard, type LdapAllowlist } from './policy-guard.js';
 
 export interface ControllerOptions {
   readonly policyPath: string;
@@ -33,6 +34,8 @@ export interface ControllerOptions {
   readonly stateFile?: string;
   /** Byte caps on unfinished multipart replies, per switch session and across all sessions. */
   readonly multipartLimits?: MultipartLimits;
+  /** What a policy submitted through the API may name (files under these roots besides the policy folder; LDAP allowlist). */
+  readonly submitted?: { readonly allowRoots?: readonly string[]; readonly ldapAllow?: LdapAllowlist; readonly maxBytes?: number; readonly timeoutMs?: number };
 }
 
 export interface SwitchStatus {
@@ -270,18 +273,24 @@ export class Controller extends EventEmitter {
   }
 
   /** Validates and compiles a new policy text; unless dryRun, writes it (atomically) and applies it everywhere. */
-  applyPolicy(text: string, opts: { dryRun?: boolean; by?: string } = {}): Promise<ApplyResult> {
+  applyPolicy(text: string, opts: { dryRun?: boolean; by?: string; trusted?: boolean } = {}): Promise<ApplyResult> {
     // One change at a time: each compiles against the plan the previous one left.
     const run = this.applyChain.then(() => this.applyPolicyNow(text, opts));
     this.applyChain = run.then(() => undefined, () => undefined);
     return run;
   }
   private applyChain: Promise<void> = Promise.resolve();
+  private guard?: PolicyGuard;
 
-  private async applyPolicyNow(text: string, opts: { dryRun?: boolean; by?: string }): Promise<ApplyResult> {
+  private async applyPolicyNow(text: string, opts: { dryRun?: boolean; by?: string; trusted?: boolean }): Promise<ApplyResult> {
+    // Unless the text is the operator's own file (SIGHUP reload), it may name only allowed files and no new secrets.
+    const guard = opts.trusted ? undefined : (this.guard ??= new PolicyGuard({ policyPath: this.opts.policyPath, ...this.opts.submitted }));
+    const refused = guard?.checkSecrets(text, this.loaded.policy) ?? [];
+    if (refused.length) return { ok: false, diagnostics: refused, dryRun: !!opts.dryRun, access: [], flows: [] };
     // An LDAP directory keeps its latest synced snapshot (not the one from start-up); a file directory is re-read.
     // (the sync's latest accepted snapshot: it also carries group names that changed no user, e.g. a new empty group)
-    const r = await loadPolicy(this.opts.policyPath, { policyText: text, directory: this.loaded.policy.directory.kind === 'ldap' ? this.directorySync?.snapshot ?? this.compiled.input.directory : undefined });
+    const r0 = await loadPolicy(this.opts.policyPath, { policyText: text, readFile: guard?.readFile, directory: this.loaded.policy.directory.kind === 'ldap' ? this.directorySync?.snapshot ?? this.compiled.input.directory : undefined });
+    const r = !guard ? r0 : r0.ok ? { ...r0, warnings: guard.redact(r0.warnings) } : { ...r0, diagnostics: guard.redact(r0.diagnostics) };
     if (!r.ok) return { ok: false, diagnostics: r.diagnostics, dryRun: !!opts.dryRun, access: [], flows: [] };
     const base = this.compiled;
     let next: Compiled;
@@ -332,7 +341,7 @@ export class Controller extends EventEmitter {
   }
 
   async reloadPolicyFile(): Promise<ApplyResult> {
-    return this.applyPolicy(await readFile(this.opts.policyPath, 'utf8'), { by: 'reload' });
+    return this.applyPolicy(await readFile(this.opts.policyPath, 'utf8'), { by: 'reload', trusted: true });
   }
 
   private onPacketIn(s: SwitchSession, m: MessageOf<'packet_in'>): void {
