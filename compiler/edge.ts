@@ -29,7 +29,7 @@ export function applyEdge(directory: Directory, edge: EdgeState): EdgeApplied {
   const known = new Set(directory.users.map((u) => u.id));
   const sorted = [...edge.sessions].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   for (const s of sorted) {
-    const ip = leaseOf.get(`${s.mac}@${s.switch}:${s.port}`);
+    const ip = leaseOf.get(`${s.mac}@${s.switch}:${s.port}`) ?? s.ip;
     if (s.user !== undefined) {
       if (!known.has(s.user)) continue;
       const list = byUser.get(s.user) ?? [];
@@ -40,10 +40,16 @@ export function applyEdge(directory: Directory, edge: EdgeState): EdgeApplied {
     } else continue;
     bindings.push({ mac: s.mac, ip, switch: s.switch, port: s.port, learned: true });
   }
+  // A MAC admitted by a session acts for that session's user (or device group) only: it leaves any other
+  // user's device list (with the address pinned there), so one MAC never lands in two classes.
+  const admitted = new Map<string, string>();
+  for (const s of sorted) if (s.user !== undefined ? known.has(s.user) : s.deviceGroup !== undefined) admitted.set(s.mac, s.user ?? '');
   const users = directory.users.map((u) => {
     const extra = byUser.get(u.id);
-    if (!extra) return u;
-    const devices = [...u.devices];
+    const foreign = u.devices.some((d) => admitted.has(d.mac) && admitted.get(d.mac) !== u.id);
+    if (!extra && !foreign) return u;
+    const devices = foreign ? u.devices.filter((d) => !admitted.has(d.mac) || admitted.get(d.mac) === u.id) : [...u.devices];
+    if (!extra) return { ...u, devices };
     for (const d of extra) {
       const i = devices.findIndex((x) => x.mac === d.mac);
       if (i < 0) devices.push(d.ip ? { mac: d.mac, ip: d.ip } : { mac: d.mac });

@@ -165,6 +165,8 @@ export interface EdgeSession {
   readonly since: string;
   /** ISO 8601; absent = until logoff. */
   readonly expires?: string;
+  /** An address assigned with the login (RADIUS Framed-IP-Address); a lease on the same port takes precedence. */
+  readonly ip?: string;
 }
 
 /** An address a device holds, learned at the edge (DHCP, DHCPv6, ND) on one switch port. */

@@ -17,6 +17,7 @@ import { installMeter, reconcile, type ReconcileResult } from './reconcile.js';
 import { DirectorySync, LdapDirectorySource } from '../compiler/ldap/index.js';
 import { GlobalBudget, type MultipartLimits, type Violation } from './peer-limits.js';
 import { PolicyGuard, type LdapAllowlist } from './policy-guard.js';
+import { EdgeHook } from './edge-hook.js';
 
 export interface ControllerOptions {
   readonly policyPath: string;
@@ -87,19 +88,25 @@ export class Controller extends EventEmitter {
   private stateWrites = 0;
   /** Multipart bytes held by all switch sessions together (capped globally). */
   readonly peerBudget: GlobalBudget;
+  /** The directory as loaded or synced (without the edge's sessions folded in: that is compiled.input.directory). */
+  directory!: Directory;
+  /** Login sessions and address leases at the edge (controller/edge-hook.ts). */
+  readonly edge: EdgeHook;
 
   constructor(readonly opts: ControllerOptions) {
     super();
     this.setMaxListeners(1000);
     this.log = opts.log ?? (() => undefined);
     this.peerBudget = new GlobalBudget(opts.multipartLimits);
+    this.edge = new EdgeHook(this);
   }
 
   /** Loads and compiles the policy; throws with every diagnostic when it is invalid (nothing starts). */
   async load(): Promise<void> {
     if (this.opts.stateFile) {
       try {
-        const st = JSON.parse(await readFile(this.opts.stateFile, 'utf8')) as { bindings?: Binding[]; classIds?: Array<[string, number]>; dstClassIds?: Array<[string, number]> };
+        const st = JSON.parse(await readFile(this.opts.stateFile, 'utf8')) as { bindings?: Binding[]; classIds?: Array<[string, number]>; dstClassIds?: Array<[string, number]>; edge?: unknown };
+        this.edge.restore(st.edge);
         for (const b of st.bindings ?? []) if (b && typeof b.mac === 'string' && typeof b.switch === 'string' && Number.isInteger(b.port)) this.bindings.set(b.mac, { ...b, learned: true });
         if (Array.isArray(st.classIds) && Array.isArray(st.dstClassIds)) this.savedIds = { classIds: new Map(st.classIds), dstClassIds: new Map(st.dstClassIds) };
       } catch (e) {
@@ -109,8 +116,9 @@ export class Controller extends EventEmitter {
     const r = await loadPolicy(this.opts.policyPath);
     if (!r.ok) throw new Error(r.diagnostics.map(formatDiagnostic).join('\n'));
     this.loaded = r.value;
+    this.directory = r.value.directory;
     // Class ids from the last run keep every unchanged flow identical, so a restart sends no flow mods.
-    this.compiled = compile({ ...r.value, bindings: [...this.bindings.values()] }, { previous: this.savedIds });
+    this.compiled = compile({ ...r.value, ...this.edge.input(r.value.directory, [...this.bindings.values()]) }, { previous: this.savedIds });
     this.version = 1;
     void this.saveState();
     this.directoryStatus = { source: r.value.directorySource.description, lastSuccessAt: new Date().toISOString(), entries: r.value.directory.users.length };
@@ -159,6 +167,7 @@ export class Controller extends EventEmitter {
 
   async stop(): Promise<void> {
     this.directorySync?.stop();
+    this.edge.stop();
     if (this.auditTimer) clearInterval(this.auditTimer);
     for (const s of this.sessions.values()) s.close('controller stopping');
     await new Promise<void>((res) => this.server ? this.server.close(() => res()) : res());
@@ -289,12 +298,12 @@ export class Controller extends EventEmitter {
     if (refused.length) return { ok: false, diagnostics: refused, dryRun: !!opts.dryRun, access: [], flows: [] };
     // An LDAP directory keeps its latest synced snapshot (not the one from start-up); a file directory is re-read.
     // (the sync's latest accepted snapshot: it also carries group names that changed no user, e.g. a new empty group)
-    const r0 = await loadPolicy(this.opts.policyPath, { policyText: text, readFile: guard?.readFile, directory: this.loaded.policy.directory.kind === 'ldap' ? this.directorySync?.snapshot ?? this.compiled.input.directory : undefined });
+    const r0 = await loadPolicy(this.opts.policyPath, { policyText: text, readFile: guard?.readFile, directory: this.loaded.policy.directory.kind === 'ldap' ? this.directorySync?.snapshot ?? this.directory : undefined });
     const r = !guard ? r0 : r0.ok ? { ...r0, warnings: guard.redact(r0.warnings) } : { ...r0, diagnostics: guard.redact(r0.diagnostics) };
     if (!r.ok) return { ok: false, diagnostics: r.diagnostics, dryRun: !!opts.dryRun, access: [], flows: [] };
     const base = this.compiled;
     let next: Compiled;
-    try { next = recompile(base, { policy: r.value.policy, directory: r.value.directory, topology: r.value.topology }); } catch (e) {
+    try { next = recompile(base, { policy: r.value.policy, topology: r.value.topology, ...this.edge.input(r.value.directory, [...this.bindings.values()]) }); } catch (e) {
       if (!(e instanceof CompileError)) throw e;
       return { ok: false, diagnostics: [compileDiagnostic(e, r.value.paths.policy)], dryRun: !!opts.dryRun, access: [], flows: [] };
     }
@@ -306,10 +315,11 @@ export class Controller extends EventEmitter {
     await rename(tmp, r.value.paths.policy);
     // A binding learned or a directory synced while the file was written is kept: compile again on top of it.
     if (this.compiled !== base) {
-      const directory = this.loaded.policy.directory.kind === 'ldap' ? this.compiled.input.directory : r.value.directory;
-      next = recompile(this.compiled, { policy: r.value.policy, directory, topology: r.value.topology });
+      const directory = this.loaded.policy.directory.kind === 'ldap' ? this.directory : r.value.directory;
+      next = recompile(this.compiled, { policy: r.value.policy, topology: r.value.topology, ...this.edge.input(directory, [...this.bindings.values()]) });
     }
     this.loaded = r.value;
+    if (this.loaded.policy.directory.kind !== 'ldap') this.directory = r.value.directory;
     this.compiled = next;
     this.version++;
     const summary = `${access.filter((a) => a.change === 'gain').length} gained, ${access.filter((a) => a.change === 'lose').length} lost; flows ${flows.map((f) => `${f.switch} +${f.added}/-${f.removed}`).join(' ')}`;
@@ -323,7 +333,7 @@ export class Controller extends EventEmitter {
   /** Replaces the directory snapshot (from a directory sync) and recompiles. */
   async setDirectory(directory: Directory, reason = 'directory changed'): Promise<AccessChange[]> {
     let next: Compiled;
-    try { next = recompile(this.compiled, { directory }); } catch (e) {
+    try { next = recompile(this.compiled, this.edge.input(directory, [...this.bindings.values()])); } catch (e) {
       if (!(e instanceof CompileError)) throw e;
       // fail closed: the switches keep the last good plan; the next snapshot is compiled in full again
       this.directoryStatus = { ...this.directoryStatus, lastError: `directory not applied: ${e.message}` };
@@ -333,6 +343,8 @@ export class Controller extends EventEmitter {
     }
     const access = diffAccess(this.compiled, next);
     this.compiled = next;
+    this.directory = directory;
+    this.edge.directoryChanged(directory);
     this.directoryStatus = { ...this.directoryStatus, lastSuccessAt: new Date().toISOString(), entries: directory.users.length, lastError: undefined };
     this.event('directory-synced', { reason, users: directory.users.length, access });
     void this.saveState();
@@ -387,15 +399,15 @@ export class Controller extends EventEmitter {
     this.bindings.set(mac, b);
     this.event('binding-learned', { ...b, owner: user!.id });
     void this.saveState();
-    this.compiled = recompile(this.compiled, { bindings: [...this.bindings.values()] });
+    this.compiled = recompile(this.compiled, this.edge.input(this.directory, [...this.bindings.values()]));
     void this.syncAll();
   }
 
-  private async saveState(): Promise<void> {
+  async saveState(): Promise<void> {
     if (!this.opts.stateFile) return;
     const tmp = `${this.opts.stateFile}.tmp-${process.pid}-${++this.stateWrites}`;
     try {
-      await writeFile(tmp, JSON.stringify({ bindings: [...this.bindings.values()], classIds: [...this.compiled.classIds], dstClassIds: [...this.compiled.dstClassIds] }, null, 2));
+      await writeFile(tmp, JSON.stringify({ bindings: [...this.bindings.values()], classIds: [...this.compiled.classIds], dstClassIds: [...this.compiled.dstClassIds], edge: this.edge.state() }, null, 2));
       await rename(tmp, this.opts.stateFile);
     } catch (e) {
       this.log('warn', `cannot save state to ${this.opts.stateFile}: ${(e as Error).message}`);

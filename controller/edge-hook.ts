@@ -1,0 +1,182 @@
+/**
+ * The controller's side of the edge: it holds the live session table (and, once attached, an address lease
+ * table), folds them into the compile input with `applyEdge`, and recompiles + syncs the switches whenever they
+ * change. Changes that arrive together (a login storm) are compiled once; `settled()` resolves when everything
+ * changed so far is installed on the switches (barrier confirmed).
+ *
+ * The controller calls three things: `input(directory, learned)` wherever it compiles, `state()/restore()` for
+ * its state file, and `directoryChanged()` after a directory sync. Everything else happens here.
+ */
+import { EventEmitter } from 'node:events';
+import type { AddressLease, Binding, Directory, EdgeState } from '../compiler/model.js';
+import { applyEdge } from '../compiler/edge.js';
+import { recompile, CompileError } from '../compiler/compile.js';
+import { SessionTable, type LiveSession, type SessionChange } from '../edge/sessions.js';
+import type { Controller } from './controller.js';
+
+/** What the edge hook needs from a lease table (the DHCP snooping side implements it). */
+export interface LeaseSource extends EventEmitter {
+  /** Increments on every change. */
+  readonly version: number;
+  list(): readonly AddressLease[];
+  /** JSON-serialisable values for the state file. */
+  snapshot?(): unknown;
+  restore?(values: unknown): unknown;
+}
+
+/** A session as the API and console show it. */
+export interface SessionView extends LiveSession {
+  readonly active: boolean;
+  /** Why an existing session admits nothing (user not in the directory). */
+  readonly inactiveReason?: string;
+}
+
+export class EdgeHook extends EventEmitter {
+  readonly sessions: SessionTable;
+  leases?: LeaseSource;
+  private memo?: { dir: Directory; learned: readonly Binding[]; sv: number; lv: number; out: { directory: Directory; bindings: Binding[] } };
+  private lastBindings: Binding[] = [];
+  private pendingLeases?: unknown;
+  private running = false;
+  private again = false;
+  private waiters: Array<() => void> = [];
+  private scheduled = false;
+  /** Compile + sync runs done, and the last one's time (ms), for metrics. */
+  runs = 0;
+  lastRunMs = 0;
+
+  constructor(private readonly ctl: Controller, sessions = new SessionTable()) {
+    super();
+    this.sessions = sessions;
+    this.sessions.on('change', (c: SessionChange) => this.onSessionChange(c));
+  }
+
+  /** Attaches an address lease table (DHCP snooping); its changes recompile like sessions do. */
+  attachLeases(leases: LeaseSource): void {
+    this.leases = leases;
+    if (this.pendingLeases !== undefined && leases.restore) { leases.restore(this.pendingLeases); this.pendingLeases = undefined; }
+    leases.on('change', () => this.changed());
+    this.changed();
+  }
+
+  edgeState(): EdgeState {
+    return { sessions: this.sessions.list(), leases: this.leases ? this.leases.list() : [] };
+  }
+
+  /**
+   * The directory and bindings to compile with: the directory as synced plus the edge (sessions make their MACs
+   * devices of their users; leases give them addresses), and the learned bindings followed by the edge's.
+   * The same bindings array comes back while its content is unchanged (the compiler's fast path needs that).
+   */
+  input(directory: Directory, learned: readonly Binding[]): { directory: Directory; bindings: Binding[] } {
+    const sv = this.sessions.version, lv = this.leases?.version ?? 0;
+    const m = this.memo;
+    if (m && m.dir === directory && m.sv === sv && m.lv === lv && sameBindings(m.learned, learned)) return m.out;
+    const applied = applyEdge(directory, this.edgeState());
+    let bindings = learned.length === 0 ? [...applied.bindings] : [...learned.filter((b) => !this.sessions.byMac(b.mac)), ...applied.bindings];
+    if (sameBindings(bindings, this.lastBindings)) bindings = this.lastBindings;
+    this.lastBindings = bindings;
+    const out = { directory: applied.directory, bindings };
+    this.memo = { dir: directory, learned, sv, lv, out };
+    return out;
+  }
+
+  /** For the controller's state file. */
+  state(): { sessions: LiveSession[]; leases?: unknown } {
+    const leases = this.leases?.snapshot?.() ?? this.pendingLeases;
+    return { sessions: this.sessions.snapshot(), ...(leases !== undefined ? { leases } : {}) };
+  }
+
+  /** From the controller's state file (before the first compile): no events, no recompile. */
+  restore(st: unknown): void {
+    if (!st || typeof st !== 'object') return;
+    const o = st as { sessions?: unknown; leases?: unknown };
+    const r = this.sessions.restore(o.sessions);
+    if (r.dropped.length) this.ctl.event('sessions-dropped-on-restore', { dropped: r.dropped.slice(0, 20), count: r.dropped.length });
+    if (o.leases !== undefined) {
+      if (this.leases?.restore) this.leases.restore(o.leases); else this.pendingLeases = o.leases;
+    }
+  }
+
+  /** After a directory change: sessions of users no longer in the directory end (their flows went with the compile). */
+  directoryChanged(directory: Directory): void {
+    const known = new Set(directory.users.map((u) => u.id));
+    this.sessions.removeWhere((s) => s.user !== undefined && !known.has(s.user), 'user-removed', 'directory');
+  }
+
+  /** Sessions with whether they admit anything now. */
+  view(): SessionView[] {
+    const known = new Set(this.ctl.directory.users.map((u) => u.id));
+    return this.sessions.list().map((s) => {
+      const active = s.user === undefined || known.has(s.user);
+      return { ...s, active, ...(active ? {} : { inactiveReason: `user '${s.user}' is not in the directory` }) };
+    });
+  }
+
+  stop(): void {
+    this.sessions.stop();
+    this.emit('stop');
+  }
+
+  /** Resolves when every change so far is compiled and installed (each switch's barrier answered). */
+  settled(): Promise<void> {
+    if (!this.running && !this.scheduled) return Promise.resolve();
+    return new Promise((res) => this.waiters.push(res));
+  }
+
+  private onSessionChange(c: SessionChange): void {
+    const s = c.session;
+    const base = { id: s.id, mac: s.mac, switch: s.switch, port: s.port, method: s.method, user: s.user, deviceGroup: s.deviceGroup, by: c.by };
+    if (c.kind === 'added') this.ctl.event('session-started', { ...base, expires: s.expires });
+    else if (c.kind === 'replaced') {
+      const p = c.previous!;
+      const moved = p.switch !== s.switch || p.port !== s.port;
+      this.ctl.event(moved ? 'session-moved' : 'session-renewed', { ...base, expires: s.expires, ...(moved ? { from: { switch: p.switch, port: p.port } } : {}), previousId: p.id });
+    } else this.ctl.event('session-ended', { ...base, reason: c.reason });
+    this.changed();
+  }
+
+  /** Something at the edge changed: compile and sync once for everything that arrives until then. */
+  changed(): void {
+    if (this.running) { this.again = true; return; }
+    if (this.scheduled) return;
+    this.scheduled = true;
+    setImmediate(() => { this.scheduled = false; void this.run(); });
+  }
+
+  private async run(): Promise<void> {
+    this.running = true;
+    const waiters = this.waiters.splice(0);
+    const t0 = performance.now();
+    try {
+      if (this.ctl.compiled) {
+        const next = recompile(this.ctl.compiled, this.input(this.ctl.directory, [...this.ctl.bindings.values()]));
+        if (next !== this.ctl.compiled) {
+          this.ctl.compiled = next;
+          void this.ctl.saveState();
+          await this.ctl.syncAll();
+        }
+      }
+    } catch (e) {
+      // fail closed: the switches keep the last good plan (sessions that could not be compiled admit nothing new)
+      const msg = e instanceof CompileError ? e.message : (e as Error).stack ?? String(e);
+      this.ctl.event('edge-compile-error', { error: msg });
+    }
+    this.runs++;
+    this.lastRunMs = performance.now() - t0;
+    this.running = false;
+    for (const w of waiters) w();
+    if (this.again) { this.again = false; this.changed(); return; }
+    if (!this.scheduled) for (const w of this.waiters.splice(0)) w();
+  }
+}
+
+function sameBindings(a: readonly Binding[], b: readonly Binding[]): boolean {
+  if (a === b) return true;
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i], y = b[i];
+    if (x !== y && (x.mac !== y.mac || x.ip !== y.ip || x.switch !== y.switch || x.port !== y.port)) return false;
+  }
+  return true;
+}
