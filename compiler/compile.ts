@@ -14,6 +14,7 @@ import { COOKIE_TAG } from './model.js';
 import type { Policy, Resource, Rule, Selector } from './inputs.js';
 import { maskOf, parseIpv4, portBlocks, prefixHas, type Prefix, type Service } from './addr.js';
 import { METADATA, PRIORITY, TABLE, assertFits } from './pipeline.js';
+import { DENY_SAMPLE } from './observe.js';
 
 export interface Endpoint {
   readonly mac: string;
@@ -476,7 +477,7 @@ export function compile(input: CompileInput, opts: CompileOptions = {}): Compile
       const origin = originOf(a.rules);
       const seen = new Set<bigint>();
       for (const d of a.deny) for (const m of serviceMatches(d, false)) {
-        const f = flow(TABLE.policy, PRIORITY.deny, [meta, IP, ...m], [], origin);
+        const f = flow(TABLE.policy, PRIORITY.deny, [meta, IP, ...m], DENY_SAMPLE as Instruction[], origin);
         if (!seen.has(f.cookie)) { seen.add(f.cookie); out.push(f); }
       }
       for (const s of a.allow) for (const m of serviceMatches(s, false)) {
@@ -561,7 +562,7 @@ export function compile(input: CompileInput, opts: CompileOptions = {}): Compile
   }
   const discovery = flow(TABLE.classify, PRIORITY.discovery, [], [{ type: 'meter', meterId: 1 }, { type: 'apply_actions', actions: [{ type: 'output', port: OFPP.CONTROLLER, maxLen: 128 }] }], 'discovery');
   const destOther = flow(TABLE.dest, 0, [], [GOTO(TABLE.policy)], 'dest:other');
-  const defaultDeny = flow(TABLE.policy, PRIORITY.defaultDeny, [], [], 'default-deny');
+  const defaultDeny = flow(TABLE.policy, PRIORITY.defaultDeny, [], DENY_SAMPLE as Instruction[], 'default-deny');
   const forwardNormal = flow(TABLE.forward, 0, [], [{ type: 'apply_actions', actions: [{ type: 'output', port: OFPP.NORMAL }] }], 'forward:normal');
 
   interface Segments { local: PlannedFlow[]; linkMisc: PlannedFlow[]; links: number[]; policy: PlannedFlow[]; owner: boolean }

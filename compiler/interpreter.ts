@@ -7,6 +7,7 @@ import type { Match, OxmEntry, OxmValue } from '../openflow/types.js';
 import { OFPP } from '../openflow/types.js';
 import { ipv4ToU32 } from '../openflow/buffer.js';
 import type { PlannedFlow } from './model.js';
+import { isDenySample } from './observe.js';
 
 export interface Packet {
   readonly inPort: number;
@@ -33,6 +34,8 @@ export interface Outcome {
   readonly outputs: readonly number[];
   readonly hits: readonly Hit[];
   readonly metadata: bigint;
+  /** The packet was dropped by a flow that sends a metered copy to the deny log. */
+  readonly sampled?: boolean;
 }
 
 function fieldValue(p: Packet, field: OxmEntry['field'], metadata: bigint): OxmValue | undefined {
@@ -222,11 +225,14 @@ export class FlowTables {
     let metadata = 0n;
     const hits: Hit[] = [];
     const outputs: number[] = [];
+    let sampled = false;
     for (let steps = 0; steps < 256; steps++) {
       const f = this.tables.get(table)?.lookup(pv, metadata);
       if (!f) return { verdict: 'drop', outputs, hits, metadata };
       hits.push({ tableId: table, flow: f });
       let next: number | undefined;
+      // a deny sample (meter 2 + output:CONTROLLER) copies a dropped packet to the deny log: still a drop
+      if (isDenySample(f.instructions)) { sampled = true; break; }
       for (const ins of f.instructions) {
         if (ins.type === 'write_metadata') metadata = (metadata & ~ins.mask) | (ins.metadata & ins.mask);
         else if (ins.type === 'apply_actions' || ins.type === 'write_actions') {
@@ -237,7 +243,7 @@ export class FlowTables {
       table = next;
     }
     const verdict = outputs.includes(OFPP.CONTROLLER) ? 'controller' : outputs.length ? 'forward' : 'drop';
-    return { verdict, outputs, hits, metadata };
+    return { verdict, outputs, hits, metadata, ...(sampled ? { sampled } : {}) };
   }
 }
 

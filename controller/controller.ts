@@ -28,6 +28,8 @@ export interface ControllerOptions {
   readonly auditIntervalMs?: number;
   readonly useBundles?: boolean;
   readonly discoveryPps?: number;
+  /** Rate of deny samples (copies of denied packets) each switch sends to the deny log (meter 2, packets/s). */
+  readonly denySamplePps?: number;
   readonly log?: (level: 'info' | 'warn' | 'error', msg: string, data?: Record<string, unknown>) => void;
   /** Switches (by name) whose flows are all ours: foreign flows on them are removed. Also `exclusive: true` in the topology. */
   readonly exclusiveSwitches?: readonly string[];
@@ -250,7 +252,7 @@ export class Controller extends EventEmitter {
         if (s && plan && s.state === 'ready') {
           try {
             if (!(s as SwitchSession & { meterDone?: boolean }).meterDone) {
-              const err = await installMeter(s, this.opts.discoveryPps ?? 100);
+              const err = await installMeter(s, this.opts.discoveryPps ?? 100, this.opts.denySamplePps ?? 50);
               if (err) this.event('switch-error', { switch: plan.name, error: `discovery meter: ${err}` });
               (s as SwitchSession & { meterDone?: boolean }).meterDone = true;
             }

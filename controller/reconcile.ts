@@ -7,6 +7,7 @@ import type { FlowStats, Instruction, Match, MessageOf, OfpMessage } from '../op
 import { OFPG_ANY, OFPP, OFPTT_ALL, flowMod } from '../openflow/index.js';
 import { COOKIE_TAG, COOKIE_TAG_MASK, type PlannedFlow, type SwitchPlan } from '../compiler/model.js';
 import { toFlowMod } from '../compiler/format.js';
+import { DENY_SAMPLE_METER_ID, isDropFlow } from '../compiler/observe.js';
 import type { SwitchSession } from './session.js';
 import { OfpRequestError } from './session.js';
 
@@ -115,9 +116,20 @@ export interface ReconcileResult {
   readonly ms: number;
 }
 
-/** Makes sure the discovery meter exists (errors other than "exists" are reported, not fatal). */
-export async function installMeter(s: SwitchSession, pps = 100): Promise<string | undefined> {
-  const add: OfpMessage = { type: 'meter_mod', xid: s.xid(), command: 'add', flags: { pktps: true }, meterId: DISCOVERY_METER_ID, bands: [{ type: 'drop', rate: pps, burstSize: 0 }] };
+/**
+ * Makes sure the discovery meter (1) exists (errors other than "exists" are reported, not fatal); with
+ * `denyPps`, also the deny-sample meter (2), so that a flood of denied packets cannot crowd out discovery.
+ */
+export async function installMeter(s: SwitchSession, pps = 100, denyPps?: number): Promise<string | undefined> {
+  if (denyPps !== undefined) {
+    const e = await installOneMeter(s, DENY_SAMPLE_METER_ID, denyPps);
+    if (e) return `deny-sample meter: ${e}`;
+  }
+  return installOneMeter(s, DISCOVERY_METER_ID, pps);
+}
+
+async function installOneMeter(s: SwitchSession, meterId: number, pps: number): Promise<string | undefined> {
+  const add: OfpMessage = { type: 'meter_mod', xid: s.xid(), command: 'add', flags: { pktps: true }, meterId, bands: [{ type: 'drop', rate: pps, burstSize: 0 }] };
   const errs: string[] = [];
   const onErr = (e: { error: string; request?: OfpMessage }) => { if (e.request?.xid === add.xid) errs.push(e.error); };
   s.on('switch_error', onErr);
@@ -145,7 +157,7 @@ export async function reconcile(s: SwitchSession, plan: SwitchPlan, opts: Reconc
   // Order for non-atomic application, so that no packet meets a state that allows more than the old or the new
   // policy: (1) add the new drops, (2) delete the old permits, (3) add the new permits, (4) delete the old drops.
   // Within a step, higher priority first. In a bundle the order does not matter (the commit is atomic).
-  const isDrop = (f: { instructions: readonly Instruction[] }) => f.instructions.length === 0;
+  const isDrop = isDropFlow;
   const byPrio = (a: { priority: number }, b: { priority: number }) => b.priority - a.priority;
   const upserts = [...d.add, ...d.change];
   const del = (f: FlowLike) => ({ ...flowMod({ xid: s.xid(), command: 'delete_strict', tableId: f.tableId, priority: f.priority, match: f.match, cookie: f.cookie, cookieMask: opts.exclusive ? 0n : 0xffffffffffffffffn }), ...(f.rawMatch ? { rawMatch: f.rawMatch } : {}) });

@@ -36,6 +36,7 @@ describeWith({ 'Open vSwitch (root)': !(!haveOvs()) }, 'formatOvsFlows output on
         createBridge(br);
         // the classify table's discovery flow meters packet-ins with meter 1, which the controller installs
         ofctl('add-meter', br, 'meter=1,pktps,band=type=drop,rate=100');
+        ofctl('add-meter', br, 'meter=2,pktps,band=type=drop,rate=50');
         const file = join(dir, `${sp.name}.flows`);
         writeFileSync(file, formatOvsFlows(sp) + '\n');
         ofctl('add-flows', br, file);

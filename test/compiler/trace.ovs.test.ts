@@ -38,7 +38,9 @@ function ovsTrace(bridge: string, p: Packet): Traced {
   const cookies = [...out.matchAll(/^\s*\d+\.\s.*cookie (0x[0-9a-f]+)\s*$/gm)].map((m) => BigInt(m[1]).toString(16));
   // The bridge has no ports, so datapath actions are always "drop"; the verdict is the OpenFlow action executed.
   const steps = out.split('Final flow')[0];
-  const verdict = /^\s+CONTROLLER:/m.test(steps) ? 'controller' : /^\s+NORMAL$/m.test(steps) ? 'forward' : 'drop';
+  // a deny sample (meter:2 then CONTROLLER) sends a metered copy of a dropped packet to the deny log: a drop
+  const sampledDrop = /^\s+meter:2\s*$/m.test(steps) && !/^\s+NORMAL$/m.test(steps);
+  const verdict = sampledDrop ? 'drop' : /^\s+CONTROLLER:/m.test(steps) ? 'controller' : /^\s+NORMAL$/m.test(steps) ? 'forward' : 'drop';
   return { cookies, verdict };
 }
 
@@ -112,6 +114,7 @@ describeWith({ 'Open vSwitch (root)': !(!haveOvs()) }, 'interpreter vs ovs-appct
         bridges.add(br);
         createBridge(br);
         ofctl('add-meter', br, 'meter=1,pktps,band=type=drop,rate=100');
+        ofctl('add-meter', br, 'meter=2,pktps,band=type=drop,rate=50');
         const file = join(dir, `${example}-${sp.name}.flows`);
         writeFileSync(file, formatOvsFlows(sp) + '\n');
         ofctl('add-flows', br, file);
