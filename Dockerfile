@@ -7,6 +7,8 @@ RUN npm install --no-audit --no-fund --ignore-scripts
 COPY tsconfig.json tsconfig.web.json ./
 COPY openflow openflow
 COPY compiler compiler
+COPY directory directory
+COPY loader loader
 COPY controller controller
 COPY cli cli
 COPY io io

@@ -8,7 +8,8 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { compile, recompile, parsePolicyText, verify, loadPolicy } from '../compiler/index.js';
+import { compile, recompile, parsePolicyText, verify } from '../compiler/index.js';
+import { loadPolicy } from '../loader/index.js';
 import type { Directory, Topology } from '../compiler/model.js';
 
 function rng(seed: number) { return () => ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32); }

@@ -5,7 +5,7 @@
  */
 import { Attribute, Change } from 'ldapts';
 import { Slapd } from '../test/helpers/slapd.js';
-import { DirectorySync, LdapDirectorySource, readLdapConfig } from '../compiler/ldap/index.js';
+import { DirectorySync, LdapDirectorySource, readLdapConfig } from '../directory/ldap.js';
 import { compile, recompile, parsePolicyText, type Compiled } from '../compiler/index.js';
 import type { Topology } from '../compiler/model.js';
 

@@ -1,7 +1,7 @@
 /** Shared CLI plumbing: every command has --json; diagnostics print as file:line:col and exit non-zero. */
 import { Command } from '@oclif/core';
 import type { Diagnostic } from '../compiler/model.js';
-import { formatDiagnostic, loadPolicy, type LoadedPolicy } from '../compiler/load.js';
+import { formatDiagnostic, loadPolicy, type LoadedPolicy } from '../loader/index.js';
 import { jsonReplacer } from '../compiler/format.js';
 import { CompileError, compileDiagnostic } from '../compiler/compile.js';
 

@@ -1,7 +1,7 @@
 /** Output formats: `ovs-ofctl add-flows` text, JSON (bigints as hex strings) and FLOW_MOD hex. */
 import type { Action, Instruction, OxmEntry } from '../openflow/types.js';
 import { OFPP } from '../openflow/types.js';
-import { encode, flowMod } from '../openflow/index.js';
+import { addFlowMod, encode } from '../openflow/index.js';
 import type { PlannedFlow, SwitchPlan } from './model.js';
 
 const OVS_FIELD: Partial<Record<OxmEntry['field'], string>> = {
@@ -85,12 +85,8 @@ export function formatOvsFlows(sp: SwitchPlan, opts: { comments?: boolean } = {}
   return lines.join('\n') + '\n';
 }
 
-export function toFlowMod(f: PlannedFlow, xid = 0) {
-  return flowMod({ xid, cookie: f.cookie, tableId: f.tableId, priority: f.priority, match: f.match, instructions: f.instructions, idleTimeout: f.idleTimeout ?? 0, hardTimeout: f.hardTimeout ?? 0 });
-}
-
 export function formatHex(sp: SwitchPlan): string {
-  return sp.flows.map((f) => encode(toFlowMod(f)).toString('hex')).join('\n') + '\n';
+  return sp.flows.map((f) => encode(addFlowMod(f)).toString('hex')).join('\n') + '\n';
 }
 
 /** JSON.stringify replacer: bigints and byte buffers as hex strings. */

@@ -1,6 +1,5 @@
 export * from './model.js';
-export { loadPolicy, formatDiagnostic, fileDirectorySource } from './load.js';
-export type { LoadedPolicy, LoadResult, LoadOptions } from './load.js';
+export { formatDiagnostic } from './diagnostics.js';
 export { parsePolicyText, parseDirectoryText, parseTopologyText, crossCheck } from './inputs.js';
 export type { Policy, Rule, Resource, Selector, Parsed } from './inputs.js';
 export { compile, recompile, matchKey, CompileError, compileDiagnostic } from './compile.js';
@@ -9,6 +8,6 @@ export { decide, explain, verify, accessMatrix, diffAccess, diffPlans, flowIdent
 export type { Decision, Explanation, VerifyReport, AccessMatrix, AccessChange, PlanDiff } from './query.js';
 export { FlowTables } from './interpreter.js';
 export type { Packet, Outcome } from './interpreter.js';
-export { formatOvsFlows, formatHex, flowText, toFlowMod, jsonReplacer, planJson } from './format.js';
+export { formatOvsFlows, formatHex, flowText, jsonReplacer, planJson } from './format.js';
 export { PIPELINE, TABLE } from './pipeline.js';
 export { parseService } from './addr.js';

@@ -11,7 +11,7 @@ import type { Controller, ControllerEvent } from './controller.js';
 import { accessMatrix, explain, QueryError } from '../compiler/query.js';
 import { flowText, jsonReplacer } from '../compiler/format.js';
 import { diffFlows, readFlows } from './reconcile.js';
-import { formatDiagnostic } from '../compiler/load.js';
+import { formatDiagnostic } from '../loader/index.js';
 import { registerWebConsole } from './web.js';
 
 export interface ApiToken { readonly name: string; readonly token: string; readonly role: 'admin' | 'read' }

@@ -4,9 +4,8 @@
  * when the switch supports it) → BARRIER → read back and compare.
  */
 import type { FlowStats, Instruction, Match, MessageOf, OfpMessage } from '../openflow/index.js';
-import { OFPG_ANY, OFPP, OFPTT_ALL, flowMod } from '../openflow/index.js';
+import { OFPG_ANY, OFPP, OFPTT_ALL, addFlowMod, flowMod } from '../openflow/index.js';
 import { COOKIE_TAG, COOKIE_TAG_MASK, type PlannedFlow, type SwitchPlan } from '../compiler/model.js';
-import { toFlowMod } from '../compiler/format.js';
 import { DENY_SAMPLE_METER_ID, isDropFlow } from '../compiler/observe.js';
 import type { SwitchSession } from './session.js';
 import { OfpRequestError } from './session.js';
@@ -161,9 +160,9 @@ export async function reconcile(s: SwitchSession, plan: SwitchPlan, opts: Reconc
   const byPrio = (a: { priority: number }, b: { priority: number }) => b.priority - a.priority;
   const upserts = [...d.add, ...d.change];
   const del = (f: FlowLike) => ({ ...flowMod({ xid: s.xid(), command: 'delete_strict', tableId: f.tableId, priority: f.priority, match: f.match, cookie: f.cookie, cookieMask: opts.exclusive ? 0n : 0xffffffffffffffffn }), ...(f.rawMatch ? { rawMatch: f.rawMatch } : {}) });
-  for (const f of upserts.filter(isDrop).sort(byPrio)) msgs.push(toFlowMod(f, s.xid()));
+  for (const f of upserts.filter(isDrop).sort(byPrio)) msgs.push(addFlowMod(f, s.xid()));
   for (const f of d.remove.filter((x) => !isDrop(x)).sort(byPrio)) msgs.push(del(f));
-  for (const f of upserts.filter((x) => !isDrop(x)).sort(byPrio)) msgs.push(toFlowMod(f, s.xid()));
+  for (const f of upserts.filter((x) => !isDrop(x)).sort(byPrio)) msgs.push(addFlowMod(f, s.xid()));
   for (const f of d.remove.filter(isDrop).sort(byPrio)) msgs.push(del(f));
   const errors: string[] = [];
   let atomic = false;

@@ -3,7 +3,8 @@
  * prints the live access matrix (users × servers/services, measured with real packets) until Ctrl-C.
  *   options: --controller-port 6653  --policy examples/campus/policy.yaml  --interval 5
  */
-import { loadPolicy, formatDiagnostic } from '../compiler/index.js';
+import { formatDiagnostic } from '../compiler/index.js';
+import { loadPolicy } from '../loader/index.js';
 import { MininetLab, haveMininet } from '../test/mininet/harness.js';
 import { ensureOvs } from '../test/helpers/ovs.js';
 

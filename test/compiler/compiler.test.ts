@@ -4,9 +4,10 @@ import { writeFileSync } from 'node:fs';
 import { tempDir } from '../helpers/tmp.js';
 import { join } from 'node:path';
 import {
-  compile, recompile, decide, explain, verify, accessMatrix, diffAccess, diffPlans, loadPolicy, parsePolicyText, parseDirectoryText, parseTopologyText,
+  compile, recompile, decide, explain, verify, accessMatrix, diffAccess, diffPlans, parsePolicyText, parseDirectoryText, parseTopologyText,
   formatOvsFlows, type Compiled, type Directory, type Topology,
 } from '../../compiler/index.js';
+import { loadPolicy } from '../../loader/index.js';
 
 const BASIC = new URL('../../examples/basic/policy.yaml', import.meta.url).pathname;
 

@@ -7,7 +7,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeFileSync, rmSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { compile, formatOvsFlows, loadPolicy, COOKIE_TAG_MASK, COOKIE_TAG } from '../../compiler/index.js';
+import { compile, formatOvsFlows, COOKIE_TAG_MASK, COOKIE_TAG } from '../../compiler/index.js';
+import { loadPolicy } from '../../loader/index.js';
 import { createBridge, deleteBridge, ensureOvs, haveOvs, ofctl } from '../helpers/ovs.js';
 import { describeWith } from '../helpers/needs.js';
 

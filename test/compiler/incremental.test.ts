@@ -6,7 +6,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { compile, diffAccess, loadPolicy, recompile, verify, decide, formatOvsFlows, type Compiled, type Directory } from '../../compiler/index.js';
+import { compile, diffAccess, recompile, verify, decide, formatOvsFlows, type Compiled, type Directory } from '../../compiler/index.js';
+import { loadPolicy } from '../../loader/index.js';
 
 const CAMPUS = new URL('../../examples/campus/policy.yaml', import.meta.url).pathname;
 

@@ -5,7 +5,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { compile, loadPolicy, type PlannedFlow } from '../../compiler/index.js';
+import { compile, type PlannedFlow } from '../../compiler/index.js';
+import { loadPolicy } from '../../loader/index.js';
 import { FlowTables, flowMatches, type Packet } from '../../compiler/interpreter.js';
 
 const CAMPUS = new URL('../../examples/campus/policy.yaml', import.meta.url).pathname;

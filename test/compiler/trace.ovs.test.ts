@@ -11,7 +11,8 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { compile, formatOvsFlows, loadPolicy, FlowTables, type Packet, type SwitchPlan, type Compiled } from '../../compiler/index.js';
+import { compile, formatOvsFlows, FlowTables, type Packet, type SwitchPlan, type Compiled } from '../../compiler/index.js';
+import { loadPolicy } from '../../loader/index.js';
 import { createBridge, deleteBridge, ensureOvs, haveOvs, ofctl } from '../helpers/ovs.js';
 import { describeWith } from '../helpers/needs.js';
 

@@ -1,7 +1,7 @@
 /** Shared pieces of the LDAP tests: a source on a private slapd, a comparable form of a directory, member changes. */
 import { Attribute, Change } from 'ldapts';
 import type { Slapd } from './slapd.js';
-import { LdapDirectorySource, readLdapConfig } from '../../compiler/ldap/index.js';
+import { LdapDirectorySource, readLdapConfig } from '../../directory/ldap.js';
 import type { Directory } from '../../compiler/model.js';
 
 export const CAMPUS = new URL('../../examples/campus/', import.meta.url).pathname;

@@ -8,7 +8,7 @@ import { tempDir } from '../helpers/tmp.js';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { parse } from 'yaml';
-import type { LoadedPolicy } from '../../compiler/load.js';
+import type { LoadedPolicy } from '../../loader/index.js';
 
 export const haveMininet = () => process.getuid?.() === 0 && spawnSync('/usr/bin/python3', ['-c', 'import mininet.net']).status === 0;
 

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { Controller } from '../../controller/controller.js';
 import { buildApp } from '../../controller/api.js';
-import { loadPolicy, formatDiagnostic } from '../../compiler/load.js';
+import { loadPolicy, formatDiagnostic } from '../../loader/index.js';
 import { copyExample, tempDir } from '../helpers/tmp.js';
 
 const TOKEN = 'files-admin-token-123';

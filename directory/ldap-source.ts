@@ -2,9 +2,9 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Client, type Entry } from 'ldapts';
-import type { Device, Directory, DirectorySource, Organization, User } from '../model.js';
-import { normalizeMac, parseIpv4 } from '../addr.js';
-import { escapeFilterValue, type LdapConfig } from './config.js';
+import type { Device, Directory, DirectorySource, Organization, User } from '../compiler/model.js';
+import { normalizeMac, parseIpv4 } from '../compiler/addr.js';
+import { escapeFilterValue, type LdapConfig } from './ldap-config.js';
 import { sameUser, type PushHandlers, type PushSession } from './sync.js';
 import { SyncConnection, SYNC_REQUEST_OID, type SyncMessage } from './syncrepl.js';
 

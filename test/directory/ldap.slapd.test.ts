@@ -8,8 +8,9 @@ import { join } from 'node:path';
 import { Attribute, Change } from 'ldapts';
 import { Slapd, haveSlapd } from '../helpers/slapd.js';
 import { BASE, CAMPUS, ldapSource } from '../helpers/ldap.js';
-import { DirectorySync, LdapDirectorySource, escapeFilterValue, readLdapConfig } from '../../compiler/ldap/index.js';
-import { accessMatrix, compile, loadPolicy, parsePolicyText } from '../../compiler/index.js';
+import { DirectorySync, LdapDirectorySource, escapeFilterValue, readLdapConfig } from '../../directory/ldap.js';
+import { accessMatrix, compile, parsePolicyText } from '../../compiler/index.js';
+import { loadPolicy } from '../../loader/index.js';
 import type { Directory } from '../../compiler/model.js';
 import { describeWith } from '../helpers/needs.js';
 

@@ -1,5 +1,5 @@
 /** The `directory: { ldap: … }` block: validation with locations, defaults for inetOrgPerson/groupOfNames. */
-import type { Diagnostic, SourceLocation } from '../model.js';
+import type { Diagnostic, SourceLocation } from '../compiler/model.js';
 
 export interface LdapConfig {
   readonly url: string;

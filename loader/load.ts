@@ -1,8 +1,13 @@
-/** Loading a policy and the files it names (paths relative to the policy file). */
+/**
+ * Loading a policy and the files it names (paths relative to the policy file): the thin I/O layer the CLI and the
+ * controller call before handing plain values to the pure compiler. It reads files and chooses the directory source
+ * (a directory.yaml file or LDAP, see directory/); parsing and checking stay in compiler/inputs.ts.
+ */
 import { dirname, resolve } from 'node:path';
 import { readTextFile } from '../io/safe-read.js';
-import type { Binding, Diagnostic, Directory, DirectorySource, Topology } from './model.js';
-import { crossCheck, parseDirectoryText, parsePolicyText, parseTopologyText, type Policy } from './inputs.js';
+import type { Binding, Diagnostic, Directory, DirectorySource, Topology } from '../compiler/model.js';
+import { crossCheck, parseDirectoryText, parsePolicyText, parseTopologyText, type Policy } from '../compiler/inputs.js';
+import { fileDirectorySource } from '../directory/file.js';
 
 export interface LoadedPolicy {
   readonly policy: Policy;
@@ -25,18 +30,6 @@ function fileError(file: string, e: unknown, what: string): Diagnostic {
 function whyNot(e: unknown): string {
   const code = (e as NodeJS.ErrnoException)?.code;
   return code === 'ENOENT' || code === 'ENOTDIR' ? 'not found' : code === 'EISDIR' ? 'is a directory' : code === 'EFBIG' ? `is too large (${(e as Error).message})` : `cannot be read: ${(e as Error).message}`;
-}
-
-export function fileDirectorySource(path: string): DirectorySource {
-  return {
-    kind: 'file',
-    description: path,
-    async load() {
-      const r = parseDirectoryText(await readTextFile(path), path);
-      if (!r.ok) throw new Error(r.diagnostics.map(formatDiagnostic).join('\n'));
-      return r.value;
-    },
-  };
 }
 
 export interface LoadOptions {
@@ -89,7 +82,7 @@ export async function loadPolicy(policyPath: string, opts: LoadOptions = {}): Pr
   } else {
     const raw = policy.directory.raw;
     // the LDAP client is loaded only for policies that use it (it is not free at start-up)
-    const { createLdapDirectorySource, validateLdapConfig } = await import('./ldap/index.js');
+    const { createLdapDirectorySource, validateLdapConfig } = await import('../directory/ldap.js');
     const ld = validateLdapConfig(raw, (p) => policy.source.locate(['directory', 'ldap', ...p]));
     diags.push(...ld);
     if (!ld.some((d) => d.severity === 'error')) {
@@ -118,9 +111,4 @@ function inFileOrder(diags: readonly Diagnostic[]): Diagnostic[] {
   for (const d of diags) if (d.location && !rank.has(d.location.file)) rank.set(d.location.file, rank.size);
   const key = (d: Diagnostic) => d.location ? [rank.get(d.location.file)!, d.location.line, d.location.column] : [-1, 0, 0];
   return diags.map((d, i) => ({ d, i, k: key(d) })).sort((a, b) => a.k[0] - b.k[0] || a.k[1] - b.k[1] || a.k[2] - b.k[2] || a.i - b.i).map((x) => x.d);
-}
-
-export function formatDiagnostic(d: Diagnostic): string {
-  const loc = d.location ? `${d.location.file}:${d.location.line}:${d.location.column}: ` : '';
-  return `${loc}${d.severity} ${d.code}: ${d.message}${d.hint ? ` (${d.hint})` : ''}`;
 }

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { Attribute, Change } from 'ldapts';
 import { Slapd, haveSlapd } from '../helpers/slapd.js';
 import { BASE, CAMPUS, ldapSource, memberChange, stripDirectory } from '../helpers/ldap.js';
-import { DirectorySync, LdapDirectorySource, readLdapConfig } from '../../compiler/ldap/index.js';
+import { DirectorySync, LdapDirectorySource, readLdapConfig } from '../../directory/ldap.js';
 import type { Directory } from '../../compiler/model.js';
 import type { DirectoryDiff } from '../../compiler/directory-diff.js';
 import { describeWith } from '../helpers/needs.js';

@@ -4,8 +4,8 @@
  * (retried with backoff); a shrink beyond `maxShrink` (or an empty result after a non-empty one) is held until
  * `confirmShrink()`; never "everyone left" because of an error.
  */
-import type { Directory, DirectorySource, Organization, User } from '../model.js';
-import { diffDirectories, type DirectoryDiff } from '../directory-diff.js';
+import type { Directory, DirectorySource, Organization, User } from '../compiler/model.js';
+import { diffDirectories, type DirectoryDiff } from '../compiler/directory-diff.js';
 
 export interface SyncOptions {
   readonly intervalMs?: number;

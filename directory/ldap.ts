@@ -1,13 +1,13 @@
 /**
  * LDAP directory adapter. The policy loader calls these for a `directory: { ldap: ... }` block.
  */
-import type { Diagnostic, DirectorySource, SourceLocation } from '../model.js';
-import { readLdapConfig } from './config.js';
-import { LdapDirectorySource } from './source.js';
+import type { Diagnostic, DirectorySource, SourceLocation } from '../compiler/model.js';
+import { readLdapConfig } from './ldap-config.js';
+import { LdapDirectorySource } from './ldap-source.js';
 
-export { readLdapConfig, escapeFilterValue, parseDuration } from './config.js';
-export type { LdapConfig } from './config.js';
-export { LdapDirectorySource } from './source.js';
+export { readLdapConfig, escapeFilterValue, parseDuration } from './ldap-config.js';
+export type { LdapConfig } from './ldap-config.js';
+export { LdapDirectorySource } from './ldap-source.js';
 export { DirectorySync } from './sync.js';
 export type { SyncOptions, SyncStatus, PushHandlers, PushSession, PushSource } from './sync.js';
 

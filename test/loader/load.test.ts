@@ -3,7 +3,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { compile, decide, loadPolicy, parseTopologyText } from '../../compiler/index.js';
+import { compile, decide, parseTopologyText } from '../../compiler/index.js';
+import { loadPolicy } from '../../loader/index.js';
 
 const dirs: string[] = [];
 afterAll(() => { for (const d of dirs) rmSync(d, { recursive: true, force: true }); });

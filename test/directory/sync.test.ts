@@ -1,6 +1,6 @@
 /** DirectorySync with fake sources: fixed-rate polling, two-stage publication, closing the source on stop. */
 import { describe, expect, it } from 'vitest';
-import { DirectorySync } from '../../compiler/ldap/index.js';
+import { DirectorySync } from '../../directory/ldap.js';
 import type { Directory, User } from '../../compiler/model.js';
 
 const user = (id: string, roles: string[] = []): User => ({ id, name: id, roles, devices: [] });

@@ -6,8 +6,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { createServer, type Server, type Socket } from 'node:net';
 import { BerWriter } from 'ldapts';
-import { frameLength, parseMessage, SyncProtocolError } from '../../compiler/ldap/syncrepl.js';
-import { DirectorySync, LdapDirectorySource, readLdapConfig } from '../../compiler/ldap/index.js';
+import { frameLength, parseMessage, SyncProtocolError } from '../../directory/syncrepl.js';
+import { DirectorySync, LdapDirectorySource, readLdapConfig } from '../../directory/ldap.js';
 import type { Directory } from '../../compiler/model.js';
 
 const STATE = '1.3.6.1.4.1.4203.1.9.1.2', INFO = '1.3.6.1.4.1.4203.1.9.1.4';
