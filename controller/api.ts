@@ -146,7 +146,7 @@ export async function buildApp(ctl: Controller, opts: ApiOptions = {}): Promise<
       send(reply, {
         version: ctl.version, startedAt: ctl.startedAt.toISOString(), policy: ctl.loaded.paths.policy, canMutate: who(req)?.role === 'admin',
         switches: { total: sw.length, connected: sw.filter((s) => s.connected).length, known: sw.filter((s) => s.known).length, inSync: sw.filter((s) => s.connected && s.flowsInstalled === s.flowsDesired && !s.errors.length).length },
-        directory: { ...ctl.directoryStatus, ...(ctl.directorySync ? ctl.directorySync.status() : {}) }, lastChange: ctl.lastChange ?? null, alerts: ctl.alerts.slice(-50), stats: ctl.compiled.stats, packetIns: ctl.packetIns,
+        directory: { ...ctl.directoryStatus, ...(ctl.directorySync ? ctl.directorySync.status() : {}) }, lastChange: ctl.lastChange ?? null, alerts: ctl.alerts.slice(-50), stats: ctl.compiled.stats, packetIns: ctl.packetIns, learning: ctl.learningStatus(),
       });
     });
     r.get('/switches', async (_req, reply) => send(reply, ctl.switchStatus()));

@@ -18,6 +18,7 @@ import { DirectorySync, LdapDirectorySource } from '../directory/ldap.js';
 import { GlobalBudget, type MultipartLimits, type Violation } from './peer-limits.js';
 import { PolicyGuard, type LdapAllowlist } from './policy-guard.js';
 import { EdgeHook } from './edge-hook.js';
+import { LearningGuard, type LearningLimits } from './learning-guard.js';
 
 export interface ControllerOptions {
   readonly policyPath: string;
@@ -39,6 +40,8 @@ export interface ControllerOptions {
   readonly multipartLimits?: MultipartLimits;
   /** What a policy submitted through the API may name (files under these roots besides the policy folder; LDAP allowlist). */
   readonly submitted?: { readonly allowRoots?: readonly string[]; readonly ldapAllow?: LdapAllowlist; readonly maxBytes?: number; readonly timeoutMs?: number };
+  /** Host-discovery limits: PACKET_INs per switch port, flapping MACs (see learning-guard.ts). */
+  readonly learning?: Partial<LearningLimits>;
 }
 
 export interface SwitchStatus {
@@ -94,6 +97,11 @@ export class Controller extends EventEmitter {
   directory!: Directory;
   /** Login sessions and address leases at the edge (controller/edge-hook.ts). */
   readonly edge: EdgeHook;
+  /** Rate limits and flap damping for host discovery. */
+  readonly learning: LearningGuard;
+  /** Recompiles caused by learned bindings (batched: one per burst of learning, not one per packet). */
+  bindingRecompiles = 0;
+  private learnTimer?: NodeJS.Timeout;
 
   constructor(readonly opts: ControllerOptions) {
     super();
@@ -101,6 +109,7 @@ export class Controller extends EventEmitter {
     this.log = opts.log ?? (() => undefined);
     this.peerBudget = new GlobalBudget(opts.multipartLimits);
     this.edge = new EdgeHook(this);
+    this.learning = new LearningGuard(opts.learning);
   }
 
   /** Loads and compiles the policy; throws with every diagnostic when it is invalid (nothing starts). */
@@ -171,6 +180,7 @@ export class Controller extends EventEmitter {
     this.directorySync?.stop();
     this.edge.stop();
     if (this.auditTimer) clearInterval(this.auditTimer);
+    if (this.learnTimer) clearTimeout(this.learnTimer);
     for (const s of this.sessions.values()) s.close('controller stopping');
     await new Promise<void>((res) => this.server ? this.server.close(() => res()) : res());
   }
@@ -365,6 +375,7 @@ export class Controller extends EventEmitter {
     if (inPort === undefined || d.length < 14 || s.dpid === undefined) return;
     const plan = this.planFor(s.dpid);
     if (!plan) return;
+    if (!this.learning.admit(s.id, inPort)) return; // over this port's rate: counted, not looked at
     const mac = bytesToMac(d, 6);
     let off = 12;
     let ethType = d.readUInt16BE(off);
@@ -377,7 +388,7 @@ export class Controller extends EventEmitter {
     const server = this.compiled.input.topology.servers.find((sv) => sv.mac === mac);
     const bound = this.compiled.subjects.flatMap((x) => x.endpoints.map((e) => ({ x, e }))).find(({ e }) => e.mac === mac);
     if (!user && !server) {
-      this.event('unknown-device', { switch: plan.name, port: inPort, mac, ip });
+      if (this.learning.report('unknown', mac)) this.event('unknown-device', { switch: plan.name, port: inPort, mac, ip });
       return;
     }
     const isLink = this.compiled.input.topology.links.some((l) => (l.a.switch === plan.name && l.a.port === inPort) || (l.b.switch === plan.name && l.b.port === inPort));
@@ -385,24 +396,45 @@ export class Controller extends EventEmitter {
     const staticHost = this.compiled.input.topology.hosts.find((h) => h.mac === mac);
     if (server || staticHost) {
       const at = server ? { switch: server.switch, port: server.port } : staticHost!;
-      if (at.switch !== plan.name || at.port !== inPort) this.event('device-wrong-port', { mac, ip, seenAt: { switch: plan.name, port: inPort }, expected: at, owner: user?.id ?? server?.name });
+      if ((at.switch !== plan.name || at.port !== inPort) && this.learning.report('wrong-port', `${mac}@${plan.name}:${inPort}`)) this.event('device-wrong-port', { mac, ip, seenAt: { switch: plan.name, port: inPort }, expected: at, owner: user?.id ?? server?.name });
       return; // statically bound: never moved by learning
     }
     const expectIp = user!.devices.find((dv) => dv.mac === mac)?.ip;
     if (expectIp && ip && ip !== expectIp) {
-      this.event('device-wrong-port', { mac, ip, seenAt: { switch: plan.name, port: inPort }, owner: user!.id, reason: `uses ${ip} instead of ${expectIp}` });
+      if (this.learning.report('wrong-ip', `${mac}/${ip}`)) this.event('device-wrong-port', { mac, ip, seenAt: { switch: plan.name, port: inPort }, owner: user!.id, reason: `uses ${ip} instead of ${expectIp}` });
       return;
     }
-    if (bound?.e.switch === plan.name && bound.e.port === inPort) return; // already known here
-    if (bound?.e.switch && this.bindings.has(mac)) {
-      this.event('device-moved', { mac, owner: user!.id, from: { switch: bound.e.switch, port: bound.e.port }, to: { switch: plan.name, port: inPort } });
+    // where the device is now: the newest learned binding (applied in batches), else the compiled one
+    const learnedAt = this.bindings.get(mac);
+    const cur = learnedAt ? { switch: learnedAt.switch, port: learnedAt.port } : bound?.e.switch ? { switch: bound.e.switch, port: bound.e.port } : undefined;
+    if (cur?.switch === plan.name && cur.port === inPort) return; // already known here
+    if (cur && learnedAt) {
+      // A MAC moving back and forth (spoofed, or a loop) is held where it was: one alert, no recompile per packet.
+      const verdict = this.learning.move(mac);
+      if (verdict === 'held') return;
+      if (verdict === 'flapping') {
+        this.log('warn', `MAC ${mac} (${user!.id}) is flapping between ports: held at ${cur.switch}:${cur.port} for ${this.learning.limits.holdMs} ms`);
+        this.event('mac-flapping', { mac, owner: user!.id, at: cur, seenAt: { switch: plan.name, port: inPort }, heldForMs: this.learning.limits.holdMs });
+        return;
+      }
+      this.event('device-moved', { mac, owner: user!.id, from: cur, to: { switch: plan.name, port: inPort } });
     }
     const b: Binding = { mac, ip: expectIp ?? ip, switch: plan.name, port: inPort, learned: true };
     this.bindings.set(mac, b);
     this.event('binding-learned', { ...b, owner: user!.id });
-    void this.saveState();
-    this.compiled = recompile(this.compiled, this.edge.input(this.directory, [...this.bindings.values()]));
-    void this.syncAll();
+    this.scheduleLearned();
+  }
+
+  /** Learned bindings are applied in batches: a burst of PACKET_INs costs one recompile and one sync. */
+  private scheduleLearned(): void {
+    if (this.learnTimer) return;
+    this.learnTimer = setTimeout(() => {
+      this.learnTimer = undefined;
+      this.bindingRecompiles++;
+      this.compiled = recompile(this.compiled, this.edge.input(this.directory, [...this.bindings.values()]));
+      void this.saveState();
+      void this.syncAll();
+    }, 10);
   }
 
   async saveState(): Promise<void> {
@@ -414,6 +446,11 @@ export class Controller extends EventEmitter {
     } catch (e) {
       this.log('warn', `cannot save state to ${this.opts.stateFile}: ${(e as Error).message}`);
     }
+  }
+
+  /** Host discovery counters: PACKET_INs over the per-port rate, moves held as flapping, batched recompiles. */
+  learningStatus(): { rateLimited: number; flapsHeld: number; recompiles: number; tracked: { ports: number; macs: number; reports: number } } {
+    return { rateLimited: this.learning.rateLimited, flapsHeld: this.learning.flapsHeld, recompiles: this.bindingRecompiles, tracked: this.learning.tracked };
   }
 
   switchStatus(): SwitchStatus[] {

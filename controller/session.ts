@@ -93,9 +93,17 @@ export class SwitchSession extends EventEmitter {
     return this.dpid === undefined ? this.remote : `0x${this.dpid.toString(16).padStart(16, '0')}`;
   }
 
+  private lastTick = Date.now();
+
   private keepalive(): void {
     if (this.state === 'closed') return;
-    if (Date.now() - this.lastSeen > this.opts.deadAfterMs) { this.close(`no message for ${this.opts.deadAfterMs} ms (dead peer)`); return; }
+    // When our own event loop was stalled, the peer's answers may be waiting unread in the socket: the silence is
+    // ours, not the switch's, so it is not judged dead on this tick.
+    const now = Date.now();
+    const stalled = now - this.lastTick > this.opts.echoIntervalMs * 2;
+    this.lastTick = now;
+    if (stalled) this.lastSeen = Math.max(this.lastSeen, now - this.opts.echoIntervalMs);
+    if (now - this.lastSeen > this.opts.deadAfterMs) { this.close(`no message for ${this.opts.deadAfterMs} ms (dead peer)`); return; }
     this.write(encode({ type: 'echo_request', xid: this.xid(), data: Buffer.alloc(0) }));
   }
 
