@@ -15,6 +15,7 @@ import type { Policy, Resource, Rule, Selector } from './inputs.js';
 import { maskOf, parseIpv4, portBlocks, prefixHas, type Prefix, type Service } from './addr.js';
 import { METADATA, PRIORITY, TABLE, assertFits } from './pipeline.js';
 import { DENY_SAMPLE } from './observe.js';
+import { firstContactFlows, trustedDhcpPorts } from './first-contact.js';
 
 export interface Endpoint {
   readonly mac: string;
@@ -459,6 +460,7 @@ export function compile(input: CompileInput, opts: CompileOptions = {}): Compile
   };
 
   // ---------- flows per switch ----------
+  const trustedDhcp = trustedDhcpPorts(policy.firstContact, topology);
   const linkPorts = new Map<string, number[]>();
   for (const l of topology.links) for (const p of [l.a, l.b]) linkPorts.set(p.switch, [...(linkPorts.get(p.switch) ?? []), p.port]);
 
@@ -608,6 +610,7 @@ export function compile(input: CompileInput, opts: CompileOptions = {}): Compile
         linkMisc.push(flow(TABLE.classify, PRIORITY.linkPass, [inPort], [GOTO(TABLE.forward)], 'link:transit'));
       }
     }
+    linkMisc.push(...firstContactFlows(policy.firstContact, sw, trustedDhcp, links, flow));
     for (const f of linkMisc) assertFits(f);
     CompiledFlow.sortByPrioCookie(linkMisc);
     // table 2: policy (pairs for local sources; on hypervisors also for local destinations; replies from local destinations)

@@ -4,29 +4,39 @@
  * address. Pure: values in, values out.
  */
 import type { Binding, Directory, EdgeState, User } from './model.js';
+import { UNAUTHENTICATED_ROLE } from './first-contact.js';
 
 /** Synthetic user id for an ownerless device in a device group (MAB printers, cameras). */
 export const deviceUserId = (mac: string) => `device:${mac}`;
+/** Synthetic user id for a device that holds an address but has not logged in (role `unauthenticated`). */
+export const unauthenticatedUserId = (mac: string) => `unauthenticated:${mac}`;
 
 export interface EdgeApplied {
   readonly directory: Directory;
-  /** One binding per admitted MAC (switch:port, and its leased address where one is known). */
+  /** One binding per inSession MAC (switch:port, and its leased address where one is known). */
   readonly bindings: readonly Binding[];
 }
 
 /**
- * Sessions whose user is not in the directory admit nothing (fail closed). A lease counts only for a MAC admitted
+ * Sessions whose user is not in the directory admit nothing (fail closed). A lease counts only for a MAC inSession
  * by a session on the same switch port. A device already listed in the directory keeps its static address
  * unless it has none.
  */
 export function applyEdge(directory: Directory, edge: EdgeState): EdgeApplied {
-  if (edge.sessions.length === 0) return { directory, bindings: [] };
+  if (edge.sessions.length === 0 && edge.leases.length === 0) return { directory, bindings: [] };
+  // An address written in the directory for another device is never taken by a lease (fail closed).
+  const staticIp = new Map<string, string>();
+  for (const u of directory.users) for (const d of u.devices) if (d.ip) staticIp.set(d.ip, d.mac);
   const leaseOf = new Map<string, string>();
-  for (const l of edge.leases) leaseOf.set(`${l.mac}@${l.switch}:${l.port}`, l.ip);
+  for (const l of edge.leases) {
+    const owner = staticIp.get(l.ip);
+    if (owner === undefined || owner === l.mac) leaseOf.set(`${l.mac}@${l.switch}:${l.port}`, l.ip);
+  }
   const byUser = new Map<string, Array<{ mac: string; ip?: string }>>();
   const groupDevices: User[] = [];
   const bindings: Binding[] = [];
   const known = new Set(directory.users.map((u) => u.id));
+  const inSession = new Set<string>();
   const sorted = [...edge.sessions].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   for (const s of sorted) {
     const ip = leaseOf.get(`${s.mac}@${s.switch}:${s.port}`) ?? s.ip;
@@ -39,6 +49,26 @@ export function applyEdge(directory: Directory, edge: EdgeState): EdgeApplied {
       groupDevices.push({ id: deviceUserId(s.mac), name: s.mac, roles: [s.deviceGroup], devices: [{ mac: s.mac, ip }] });
     } else continue;
     bindings.push({ mac: s.mac, ip, switch: s.switch, port: s.port, learned: true });
+    inSession.add(s.mac);
+  }
+  // A device that holds an address on a port where no session admits it: the built-in role `unauthenticated`
+  // (DHCP, DNS, the sign-in page — whatever the policy's `unauthenticated:` grants). A MAC whose session is on
+  // another port has moved: its lease here wins, the session there admits nothing until it is renewed here.
+  const sessionAt = new Map<string, string>();
+  for (const s of sorted) sessionAt.set(s.mac, `${s.switch}:${s.port}`);
+  for (const l of [...edge.leases].sort((a, b) => (a.mac < b.mac ? -1 : a.mac > b.mac ? 1 : 0))) {
+    if (!leaseOf.has(`${l.mac}@${l.switch}:${l.port}`)) continue;
+    if (inSession.has(l.mac) && sessionAt.get(l.mac) === `${l.switch}:${l.port}`) continue;
+    if (inSession.has(l.mac)) {
+      // moved: drop the session's binding (and its device) from the old port
+      const i = bindings.findIndex((b) => b.mac === l.mac);
+      if (i >= 0) bindings.splice(i, 1);
+      for (const [uid, list] of byUser) { const j = list.findIndex((d) => d.mac === l.mac); if (j >= 0) { list.splice(j, 1); if (!list.length) byUser.delete(uid); } }
+      const g = groupDevices.findIndex((u) => u.devices[0]?.mac === l.mac);
+      if (g >= 0) groupDevices.splice(g, 1);
+    }
+    groupDevices.push({ id: unauthenticatedUserId(l.mac), name: l.mac, roles: [UNAUTHENTICATED_ROLE], devices: [{ mac: l.mac, ip: l.ip }] });
+    bindings.push({ mac: l.mac, ip: l.ip, switch: l.switch, port: l.port, learned: true });
   }
   // A MAC admitted by a session acts for that session's user (or device group) only: it leaves any other
   // user's device list (with the address pinned there), so one MAC never lands in two classes.

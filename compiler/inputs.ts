@@ -5,6 +5,7 @@
 import type { Binding, Diagnostic, Directory, Link, Organization, Server, SourceLocation, SwitchDef, Topology, User } from './model.js';
 import { YamlSource, suggest, type Path } from './yaml-source.js';
 import { normalizeMac, parseIpv4, parsePrefix, parseService, type Prefix, type Service } from './addr.js';
+import { BUILTIN_ROLES, FIRST_CONTACT_KEYS, UNAUTHENTICATED_ROLE, checkFirstContact, parseFirstContact, type FirstContactPolicy } from './first-contact.js';
 
 /**
  * A parse result. On failure, `partial` (when present) is what could be read despite the errors, so that checks
@@ -62,9 +63,11 @@ export interface Policy {
   readonly default: 'deny';
   /** The YAML source, for the LDAP block's own validation. */
   readonly source: YamlSource;
+  /** DHCP snooping, the unauthenticated state, web sign-in, roaming (compiler/first-contact.ts). */
+  readonly firstContact?: FirstContactPolicy;
 }
 
-const POLICY_KEYS = ['version', 'directory', 'topology', 'resources', 'rules', 'default', 'description'];
+const POLICY_KEYS = ['version', 'directory', 'topology', 'resources', 'rules', 'default', 'description', ...FIRST_CONTACT_KEYS];
 const RESOURCE_KEYS = ['hosts', 'services', 'description'];
 const RULE_KEYS = ['name', 'from', 'to', 'action', 'services', 'description'];
 const SELECTOR_KEYS = ['organizations', 'roles', 'users', 'resources'];
@@ -168,8 +171,15 @@ export function parsePolicyText(text: string, file: string): Parsed<Policy> {
     rules.push({ index: i, name, from, to, action: action as 'allow' | 'deny', services: svc, location: src.where(p) });
   });
 
+  const firstContact = parseFirstContact(src, top, resourceNames);
+  if (firstContact.unauthenticated?.to.length) {
+    // the unauthenticated state is a rule like any other, for the built-in role
+    const location = firstContact.unauthenticated.location;
+    if (ruleNames.has('unauthenticated')) src.error(['unauthenticated'], 'duplicate-name', "a rule is already named 'unauthenticated': rename it", undefined, true);
+    rules.push({ index: rules.length, name: 'unauthenticated', from: [{ roles: [UNAUTHENTICATED_ROLE], location }], to: firstContact.unauthenticated.to, action: 'allow', location });
+  }
   if (!directory || !topology) return fail(src);
-  return finish(src, { file, version: 1, directory, topology, resources, rules, default: 'deny', source: src });
+  return finish(src, { file, version: 1, directory, topology, resources, rules, default: 'deny', source: src, ...(top.dhcp !== undefined || top.unauthenticated !== undefined || top.signin !== undefined || top.roaming !== undefined ? { firstContact } : {}) });
 }
 
 // ---------- directory ----------
@@ -337,7 +347,7 @@ export function crossCheck(policy: Policy, directory: Directory, topology: Topol
   const src = policy.source;
   const before = src.diagnostics.length;
   const orgs = new Set(directory.organizations.map((o) => o.name));
-  const roles = new Set([...directory.users.flatMap((u) => u.roles), ...(directory.roles ?? [])]);
+  const roles = new Set([...directory.users.flatMap((u) => u.roles), ...(directory.roles ?? []), ...BUILTIN_ROLES]);
   const users = new Set(directory.users.map((u) => u.id));
   const servers = new Set(topology.servers.map((s) => s.name));
   const rawRules = ((src.value as Record<string, unknown>)?.rules ?? []) as unknown[];
@@ -358,6 +368,7 @@ export function crossCheck(policy: Policy, directory: Directory, topology: Topol
       if (h.server && !servers.has(h.server)) src.error(['resources', res.name, 'hosts', i], 'unknown-server', `'${h.server}' is neither an address nor a server in the topology`, suggest(h.server, servers));
     });
   }
+  checkFirstContact(policy.firstContact, topology, src);
   // A device bound in the topology must not disagree with the directory's address.
   return src.diagnostics.slice(before);
 }

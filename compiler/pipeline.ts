@@ -41,7 +41,7 @@ export interface TableDef {
 }
 
 export const PIPELINE: readonly TableDef[] = [
-  { id: 0, name: 'classify', fields: ['in_port', 'eth_src', 'eth_type', 'ipv4_src', 'arp_spa', 'arp_sha'] },
+  { id: 0, name: 'classify', fields: ['in_port', 'eth_src', 'eth_type', 'ipv4_src', 'arp_spa', 'arp_sha', 'ip_proto', 'udp_src', 'udp_dst'] },
   { id: 1, name: 'dest', fields: ['eth_type', 'ipv4_dst'] },
   { id: 2, name: 'policy', fields: ['metadata', 'eth_type', 'ipv4_src', 'ip_proto', 'tcp_src', 'tcp_dst', 'tcp_flags', 'udp_src', 'udp_dst', 'icmpv4_type'] },
   { id: 3, name: 'forward', fields: [] },
