@@ -13,13 +13,14 @@ export const unauthenticatedUserId = (mac: string) => `unauthenticated:${mac}`;
 
 export interface EdgeApplied {
   readonly directory: Directory;
-  /** One binding per inSession MAC (switch:port, and its leased address where one is known). */
+  /** One binding per admitted MAC (switch:port, and its leased address where one is known). */
   readonly bindings: readonly Binding[];
 }
 
 /**
- * Sessions whose user is not in the directory admit nothing (fail closed). A lease counts only for a MAC inSession
- * by a session on the same switch port. A device already listed in the directory keeps its static address
+ * Sessions whose user is not in the directory admit nothing (fail closed). A lease counts for a MAC admitted
+ * by a session on the same switch port; a lease without one makes the MAC `unauthenticated` there (it leaves
+ * any directory user's devices: fail closed until it logs in). A device already listed in the directory keeps its static address
  * unless it has none.
  */
 export function applyEdge(directory: Directory, edge: EdgeState): EdgeApplied {
@@ -55,6 +56,7 @@ export function applyEdge(directory: Directory, edge: EdgeState): EdgeApplied {
   // (DHCP, DNS, the sign-in page — whatever the policy's `unauthenticated:` grants). A MAC whose session is on
   // another port has moved: its lease here wins, the session there admits nothing until it is renewed here.
   const sessionAt = new Map<string, string>();
+  const unauth = new Set<string>();
   for (const s of sorted) sessionAt.set(s.mac, `${s.switch}:${s.port}`);
   for (const l of [...edge.leases].sort((a, b) => (a.mac < b.mac ? -1 : a.mac > b.mac ? 1 : 0))) {
     if (!leaseOf.has(`${l.mac}@${l.switch}:${l.port}`)) continue;
@@ -67,6 +69,7 @@ export function applyEdge(directory: Directory, edge: EdgeState): EdgeApplied {
       const g = groupDevices.findIndex((u) => u.devices[0]?.mac === l.mac);
       if (g >= 0) groupDevices.splice(g, 1);
     }
+    unauth.add(l.mac);
     groupDevices.push({ id: unauthenticatedUserId(l.mac), name: l.mac, roles: [UNAUTHENTICATED_ROLE], devices: [{ mac: l.mac, ip: l.ip }] });
     bindings.push({ mac: l.mac, ip: l.ip, switch: l.switch, port: l.port, learned: true });
   }
@@ -76,9 +79,10 @@ export function applyEdge(directory: Directory, edge: EdgeState): EdgeApplied {
   for (const s of sorted) if (s.user !== undefined ? known.has(s.user) : s.deviceGroup !== undefined) admitted.set(s.mac, s.user ?? '');
   const users = directory.users.map((u) => {
     const extra = byUser.get(u.id);
-    const foreign = u.devices.some((d) => admitted.has(d.mac) && admitted.get(d.mac) !== u.id);
+    const out = (d: { mac: string }) => unauth.has(d.mac) || (admitted.has(d.mac) && admitted.get(d.mac) !== u.id);
+    const foreign = u.devices.some(out);
     if (!extra && !foreign) return u;
-    const devices = foreign ? u.devices.filter((d) => !admitted.has(d.mac) || admitted.get(d.mac) === u.id) : [...u.devices];
+    const devices = foreign ? u.devices.filter((d) => !out(d)) : [...u.devices];
     if (!extra) return { ...u, devices };
     for (const d of extra) {
       const i = devices.findIndex((x) => x.mac === d.mac);
