@@ -28,6 +28,8 @@ export interface ApiOptions {
   /** Append-only JSON-lines audit log of applied changes. */
   readonly auditLog?: string;
   readonly logger?: boolean | object;
+  /** Cluster mode: the nodes, who masters which switch, etcd health (GET /api/v1/cluster). */
+  readonly cluster?: () => unknown;
 }
 
 /**
@@ -200,6 +202,7 @@ export async function buildApp(ctl: Controller, opts: ApiOptions = {}): Promise<
       streams.add(res);
       res.on('close', () => { ctl.off('event', on); clearInterval(ping); streams.delete(res); });
     });
+    r.get('/cluster', async (_req, reply) => (opts.cluster ? send(reply, opts.cluster()) : reply.code(404).send({ error: 'not running in cluster mode (--cluster)' })));
   }, { prefix: '/api/v1' });
 
   // ---- mutations ----
@@ -216,7 +219,11 @@ export async function buildApp(ctl: Controller, opts: ApiOptions = {}): Promise<
       const dryRun = req.query.dryRun === true;
       const t0 = performance.now();
       const res = await ctl.applyPolicy(text, { dryRun, by: who(req)?.name ?? 'unknown' });
-      if (!res.ok) return send(reply.code(422), { ...res, errors: res.diagnostics.map(formatDiagnostic) });
+      if (!res.ok) {
+        // a concurrent change won (cluster compare-and-swap), or etcd is unreachable: not a policy error
+        const code = res.diagnostics.some((d) => d.code === 'conflict') ? 409 : res.diagnostics.some((d) => d.code === 'cluster-unavailable') ? 503 : 422;
+        return send(reply.code(code), { ...res, errors: res.diagnostics.map(formatDiagnostic) });
+      }
       if (!dryRun) applyLatency.observe((performance.now() - t0) / 1000);
       send(reply, res);
     });

@@ -42,6 +42,12 @@ export interface ControllerOptions {
   readonly submitted?: { readonly allowRoots?: readonly string[]; readonly ldapAllow?: LdapAllowlist; readonly maxBytes?: number; readonly timeoutMs?: number };
   /** Host-discovery limits: PACKET_INs per switch port, flapping MACs (see learning-guard.ts). */
   readonly learning?: Partial<LearningLimits>;
+  /** Cluster mode (controller/cluster-driver.ts): writes only to switches this node masters; changes go through etcd. */
+  readonly cluster?: {
+    mayWrite(dpid: string): boolean;
+    submit(text: string, opts: { dryRun?: boolean; by?: string }): Promise<ApplyResult>;
+    initialIds?(): { classIds: Array<[string, number]>; dstClassIds: Array<[string, number]> } | undefined;
+  };
 }
 
 export interface SwitchStatus {
@@ -124,6 +130,8 @@ export class Controller extends EventEmitter {
         if ((e as NodeJS.ErrnoException).code !== 'ENOENT') this.log('warn', `ignoring unreadable state file ${this.opts.stateFile}: ${(e as Error).message}`);
       }
     }
+    const shared = this.opts.cluster?.initialIds?.();
+    if (shared) this.savedIds = { classIds: new Map(shared.classIds), dstClassIds: new Map(shared.dstClassIds) };
     const r = await loadPolicy(this.opts.policyPath);
     if (!r.ok) throw new Error(r.diagnostics.map(formatDiagnostic).join('\n'));
     this.loaded = r.value;
@@ -259,7 +267,7 @@ export class Controller extends EventEmitter {
         const s = this.sessions.get(dpid);
         // A switch not in the topology is held fail-closed: its plan is empty, so any of our flows left on it go.
         const plan = s?.dpid !== undefined ? this.planFor(s.dpid) ?? { name: dpid, dpid: s.dpid, kind: 'edge' as const, flows: [] } : undefined;
-        if (s && plan && s.state === 'ready') {
+        if (s && plan && s.state === 'ready' && (this.opts.cluster?.mayWrite(dpid) ?? true)) {
           try {
             if (!(s as SwitchSession & { meterDone?: boolean }).meterDone) {
               const err = await installMeter(s, this.opts.discoveryPps ?? 100, this.opts.denySamplePps ?? 50);
@@ -294,7 +302,9 @@ export class Controller extends EventEmitter {
   }
 
   /** Validates and compiles a new policy text; unless dryRun, writes it (atomically) and applies it everywhere. */
-  applyPolicy(text: string, opts: { dryRun?: boolean; by?: string; trusted?: boolean } = {}): Promise<ApplyResult> {
+  applyPolicy(text: string, opts: { dryRun?: boolean; by?: string; trusted?: boolean; committed?: boolean; version?: number } = {}): Promise<ApplyResult> {
+    // In a cluster a change is committed through etcd first; every node then applies the committed version.
+    if (this.opts.cluster && !opts.committed) return this.opts.cluster.submit(text, opts);
     // One change at a time: each compiles against the plan the previous one left.
     const run = this.applyChain.then(() => this.applyPolicyNow(text, opts));
     this.applyChain = run.then(() => undefined, () => undefined);
@@ -303,7 +313,7 @@ export class Controller extends EventEmitter {
   private applyChain: Promise<void> = Promise.resolve();
   private guard?: PolicyGuard;
 
-  private async applyPolicyNow(text: string, opts: { dryRun?: boolean; by?: string; trusted?: boolean }): Promise<ApplyResult> {
+  private async applyPolicyNow(text: string, opts: { dryRun?: boolean; by?: string; trusted?: boolean; version?: number }): Promise<ApplyResult> {
     // Unless the text is the operator's own file (SIGHUP reload), it may name only allowed files and no new secrets.
     const guard = opts.trusted ? undefined : (this.guard ??= new PolicyGuard({ policyPath: this.opts.policyPath, ...this.opts.submitted }));
     const refused = guard?.checkSecrets(text, this.loaded.policy) ?? [];
@@ -333,7 +343,7 @@ export class Controller extends EventEmitter {
     this.loaded = r.value;
     if (this.loaded.policy.directory.kind !== 'ldap') this.directory = r.value.directory;
     this.compiled = next;
-    this.version++;
+    this.version = opts.version ?? this.version + 1;
     const summary = `${access.filter((a) => a.change === 'gain').length} gained, ${access.filter((a) => a.change === 'lose').length} lost; flows ${flows.map((f) => `${f.switch} +${f.added}/-${f.removed}`).join(' ')}`;
     this.lastChange = { at: new Date().toISOString(), by: opts.by ?? 'unknown', version: this.version, summary };
     this.event('policy-applied', { version: this.version, by: opts.by, summary, access, flows });
@@ -435,6 +445,21 @@ export class Controller extends EventEmitter {
       void this.saveState();
       void this.syncAll();
     }, 10);
+  }
+
+  /** Class ids as saved in the state file (shared through etcd in a cluster). */
+  classIdState(): { classIds: Array<[string, number]>; dstClassIds: Array<[string, number]> } {
+    return { classIds: [...this.compiled.classIds], dstClassIds: [...this.compiled.dstClassIds] };
+  }
+
+  /** A binding learned by another cluster node (or its removal): recompile and reconcile what changed. */
+  adoptBinding(mac: string, b: Binding | undefined): void {
+    const cur = this.bindings.get(mac);
+    if (b ? cur && cur.switch === b.switch && cur.port === b.port && cur.ip === b.ip : !cur) return;
+    if (b) this.bindings.set(mac, { ...b, learned: true }); else this.bindings.delete(mac);
+    void this.saveState();
+    this.compiled = recompile(this.compiled, this.edge.input(this.directory, [...this.bindings.values()]));
+    void this.syncAll();
   }
 
   async saveState(): Promise<void> {

@@ -1,0 +1,155 @@
+/**
+ * Runs a Controller as one node of an etcd cluster: tells the cluster which switches this node is connected to,
+ * turns mastership decisions into OpenFlow ROLE_REQUESTs (MASTER / SLAVE with the etcd generation id), lets the
+ * controller write to a switch only while it masters it, routes policy changes through etcd's compare-and-swap,
+ * and shares learned bindings and class ids so a node taking over compiles the same flows (no churn).
+ */
+import type { ApplyResult, Controller, ControllerEvent } from './controller.js';
+import type { MessageOf } from '../openflow/index.js';
+import type { SwitchSession } from './session.js';
+import { OfpRequestError } from './session.js';
+import type { Binding } from '../compiler/model.js';
+import { ClusterConflictError, ClusterUnavailableError, type ClusterNode, type PolicyRecord, type RoleChange } from '../cluster/node.js';
+
+export interface ClusterStatus {
+  readonly node: string;
+  readonly healthy: boolean;
+  readonly lastError?: string;
+  readonly nodes: ReadonlyArray<{ name: string; [k: string]: unknown }>;
+  readonly switches: ReadonlyArray<{ dpid: string; master?: string; generationId?: string; localRole?: string }>;
+  readonly policyVersion?: number;
+}
+
+export class ClusterDriver {
+  /** dpid → the role the switch confirmed for our connection. */
+  readonly confirmed = new Map<string, { role: string; generationId?: bigint }>();
+  private readonly applied = new Map<number, Promise<ApplyResult>>();
+  private policyChain: Promise<unknown> = Promise.resolve();
+  roleRequests = 0;
+  staleRefusals = 0;
+
+  constructor(readonly ctl: Controller, readonly cluster: ClusterNode) {}
+
+  /**
+   * Adopts the cluster's policy (or seeds it with ours) and starts following it. Order: `cluster.start()`
+   * (joins; reads shared class ids), then `ctl.load()`, then this, then `ctl.start()`.
+   */
+  async start(): Promise<void> {
+    this.cluster.on('role', (c: RoleChange) => void this.onRole(c));
+    this.cluster.on('policy', (rec: PolicyRecord) => { void this.follow(rec); });
+    this.cluster.on('binding', (mac: string, b: unknown) => this.onBinding(mac, b));
+    this.cluster.on('fenced', (reason: string) => this.ctl.event('cluster-fenced', { node: this.cluster.name, reason }));
+    this.cluster.on('joined', () => this.ctl.event('cluster-joined', { node: this.cluster.name }));
+    this.cluster.on('paused', (reason: string) => this.ctl.event('cluster-paused', { node: this.cluster.name, reason }));
+    this.cluster.on('resumed', () => this.ctl.event('cluster-resumed', { node: this.cluster.name }));
+    this.ctl.on('event', (e: ControllerEvent) => this.onControllerEvent(e));
+    const rec = this.cluster.policy ?? await this.cluster.seedPolicy(this.ctl.loaded.policyText, `node ${this.cluster.name}`);
+    await this.follow(rec);
+    for (const [mac, b] of this.cluster.bindings) this.onBinding(mac, b);
+  }
+
+  /** Writes need: the etcd claim, a live lease, the switch's confirmation, and the cluster's newest policy applied here. */
+  mayWrite(dpid: string): boolean {
+    return this.cluster.mayWrite(dpid) && this.confirmed.get(dpid)?.role === 'master' && this.ctl.version >= (this.cluster.policy?.version ?? 0);
+  }
+
+  /** A policy change from the API or CLI on this node: validated here, committed through etcd, applied by all. */
+  async submit(text: string, opts: { dryRun?: boolean; by?: string }): Promise<ApplyResult> {
+    const preview = await this.ctl.applyPolicy(text, { dryRun: true, by: opts.by, committed: true });
+    if (!preview.ok || opts.dryRun) return preview;
+    let rec: PolicyRecord;
+    try {
+      rec = await this.cluster.commitPolicy(text, this.ctl.version, opts.by ?? 'unknown');
+    } catch (e) {
+      if (e instanceof ClusterConflictError || e instanceof ClusterUnavailableError) {
+        return { ...preview, ok: false, dryRun: false, diagnostics: [{ severity: 'error', code: e.code, message: e.message }] };
+      }
+      throw e;
+    }
+    return this.follow(rec);
+  }
+
+  /** Applies a committed version locally (once, in order). */
+  private follow(rec: PolicyRecord): Promise<ApplyResult> {
+    const have = this.applied.get(rec.version);
+    if (have) return have;
+    const run = this.policyChain.then(async () => {
+      if (rec.version <= this.ctl.version && rec.text === this.ctl.loaded.policyText) {
+        this.ctl.version = rec.version;
+        return { ok: true, diagnostics: [], dryRun: false, access: [], flows: [], version: rec.version } satisfies ApplyResult;
+      }
+      const r = await this.ctl.applyPolicy(rec.text, { by: rec.by, committed: true, version: rec.version });
+      if (!r.ok) {
+        // Another node committed it, so it compiled there; here it does not (e.g. a different local directory
+        // file). Keep enforcing the last good plan, and never write it as if it were the cluster's version.
+        this.ctl.event('cluster-apply-failed', { version: rec.version, diagnostics: r.diagnostics });
+      } else void this.cluster.putIds(this.ctl.classIdState());
+      // Switches this node masters are reconciled now that it runs the cluster's newest version.
+      void this.ctl.syncAll();
+      return r;
+    });
+    this.applied.set(rec.version, run);
+    this.policyChain = run.catch(() => undefined);
+    return run;
+  }
+
+  private onControllerEvent(e: ControllerEvent): void {
+    const dpid = typeof e.dpid === 'string' ? e.dpid : undefined;
+    if ((e.type === 'switch-up' || e.type === 'unknown-switch') && dpid) void this.cluster.switchConnected(dpid);
+    else if (e.type === 'switch-down' && dpid) { this.confirmed.delete(dpid); void this.cluster.switchDisconnected(dpid); }
+    else if (e.type === 'binding-learned' && typeof e.mac === 'string') {
+      const { mac, ip, switch: sw, port } = e as unknown as Binding;
+      void this.cluster.putBinding(mac, { mac, ip, switch: sw, port, learned: true });
+    } else if (e.type === 'directory-synced') void this.cluster.putIds(this.ctl.classIdState());
+  }
+
+  private onBinding(mac: string, b: unknown): void {
+    const v = b as Partial<Binding> | undefined;
+    if (v && (typeof v.switch !== 'string' || !Number.isInteger(v.port) || v.mac !== mac)) return;
+    this.ctl.adoptBinding(mac, v as Binding | undefined);
+  }
+
+  private async onRole(c: RoleChange): Promise<void> {
+    const s = this.ctl.sessions.get(c.dpid);
+    if (!s || s.state !== 'ready') return;
+    if (c.role === 'slave') {
+      this.confirmed.set(c.dpid, { role: 'slave', generationId: c.generationId });
+      if (c.generationId === undefined) return;
+    }
+    await this.request(s, c);
+  }
+
+  private async request(s: SwitchSession, c: RoleChange): Promise<void> {
+    this.roleRequests++;
+    try {
+      const r = await s.request<MessageOf<'role_reply'>>({ type: 'role_request', xid: s.xid(), role: c.role, generationId: c.generationId ?? 0n }, 5000);
+      // Only the newest decision counts: a slower reply for an older decision must not make us master.
+      if (c.role === 'master' && !this.cluster.mayWrite(c.dpid)) return;
+      this.confirmed.set(c.dpid, { role: r.role, generationId: r.generationId });
+      this.ctl.event('role-changed', { dpid: c.dpid, node: this.cluster.name, role: r.role, generationId: String(r.generationId) });
+      if (r.role === 'master') void this.ctl.sync(c.dpid);
+    } catch (e) {
+      // OFPET_ROLE_REQUEST_FAILED (11) / OFPRRFC_STALE (0): the switch has seen a newer generation id.
+      const stale = e instanceof OfpRequestError && e.reply.errType === 11 && e.reply.code === 0;
+      if (stale) this.staleRefusals++;
+      this.confirmed.set(c.dpid, { role: 'slave' });
+      this.ctl.event('role-refused', { dpid: c.dpid, node: this.cluster.name, role: c.role, generationId: String(c.generationId ?? ''), error: (e as Error).message, stale });
+    }
+  }
+
+  status(): ClusterStatus {
+    const dpids = new Set<string>([...this.ctl.sessions.keys(), ...this.cluster.masters.keys()]);
+    return {
+      node: this.cluster.name,
+      healthy: this.cluster.healthy,
+      lastError: this.cluster.lastError,
+      nodes: this.cluster.liveNodes().map((n) => ({ name: n, ...this.cluster.nodes.get(n) })),
+      switches: [...dpids].sort().map((dpid) => {
+        const m = this.cluster.masterOf(dpid);
+        const c = this.confirmed.get(dpid);
+        return { dpid, master: m?.node, generationId: m?.generationId.toString(), localRole: c?.role };
+      }),
+      policyVersion: this.cluster.policy?.version,
+    };
+  }
+}

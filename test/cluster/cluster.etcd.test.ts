@@ -1,0 +1,235 @@
+/**
+ * High availability on a real etcd and real Open vSwitch: three controller processes (nodes n1..n3) share the
+ * campus network's five bridges (every bridge connected to all three). Needs root, Open vSwitch and etcd.
+ * Creates bridges ha-e1, ha-e2, ha-core, ha-hv1, ha-hv2 and a private etcd on 127.0.0.1:18901; removes them.
+ */
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createServer, type Server } from 'node:net';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describeWith, isRoot } from '../helpers/needs.js';
+import { createBridge, deleteBridge, ensureOvs, haveOvs, ofctl, vsctl } from '../helpers/ovs.js';
+import { haveEtcd, startEtcd, type EtcdServer } from '../helpers/etcd.js';
+import { copyExample, waitFor } from '../helpers/tmp.js';
+import { SwitchSession, OfpRequestError } from '../../controller/session.js';
+
+const ROOT = new URL('../../', import.meta.url).pathname;
+const ETCD_PORT = 18901;
+const NODES = ['n1', 'n2', 'n3'] as const;
+const OF = { n1: 18911, n2: 18912, n3: 18913 } as Record<string, number>;
+const API = { n1: 18921, n2: 18922, n3: 18923 } as Record<string, number>;
+const BRIDGES: Array<[string, number]> = [['ha-e1', 1], ['ha-e2', 2], ['ha-core', 3], ['ha-hv1', 16], ['ha-hv2', 17]];
+const hex = (d: number) => `0x${d.toString(16).padStart(16, '0')}`;
+const TOKEN = { authorization: 'Bearer cluster-admin' };
+
+let etcd: EtcdServer;
+let dir: string;
+const procs = new Map<string, ChildProcess>();
+
+function startNode(name: string): Promise<ChildProcess> {
+  const p = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'test/helpers/cluster-child.ts'), join(dir, 'policy.yaml'), String(OF[name]), String(API[name]), etcd.url, name, join(dir, `state-${name}.json`)], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  procs.set(name, p);
+  let err = '';
+  p.stderr!.on('data', (d: Buffer) => { err = (err + d.toString()).slice(-20000); if (process.env.ACL_TEST_VERBOSE) process.stderr.write(d); });
+  return new Promise((resolve, reject) => {
+    p.stdout!.on('data', (d: Buffer) => { if (d.toString().includes('READY')) resolve(p); });
+    p.once('exit', (c) => reject(new Error(`node ${name} exited ${c}: ${err}`)));
+  });
+}
+
+async function api<T = any>(node: string, path: string, init: RequestInit = {}): Promise<{ status: number; body: T }> {
+  const r = await fetch(`http://127.0.0.1:${API[node]}/api/v1${path}`, { ...init, signal: AbortSignal.timeout(5000) });
+  return { status: r.status, body: (await r.json()) as T };
+}
+
+interface ClusterView { node: string; healthy: boolean; nodes: Array<{ name: string }>; switches: Array<{ dpid: string; master?: string; generationId?: string; localRole?: string }>; policyVersion?: number }
+
+/** dpid → master, as every given node sees it, when all agree and each master confirmed its role. */
+async function masters(nodes: readonly string[]): Promise<Map<string, string> | undefined> {
+  const views = await Promise.all(nodes.map((n) => api<ClusterView>(n, '/cluster').then((r) => r.body)));
+  const out = new Map<string, string>();
+  for (const [, d] of BRIDGES) {
+    const id = hex(d);
+    const seen = new Set(views.map((v) => v.switches.find((s) => s.dpid === id)?.master));
+    if (seen.size !== 1) return undefined;
+    const m = [...seen][0];
+    if (!m || !nodes.includes(m)) return undefined;
+    const mv = views.find((v) => v.node === m)!;
+    if (mv.switches.find((s) => s.dpid === id)?.localRole !== 'master') return undefined;
+    out.set(id, m);
+  }
+  return out;
+}
+
+/** Our flows on a bridge: text without counters → duration. */
+function flows(br: string): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const l of ofctl('dump-flows', br).split('\n')) {
+    const m = l.match(/duration=([\d.]+)s, /);
+    if (m && l.includes('cookie=0x5ac1')) out.set(l.replace(/duration=[^,]+, /, '').replace(/n_packets=\d+, n_bytes=\d+, /, '').replace(/idle_age=\d+, /, '').trim(), Number(m[1]));
+  }
+  return out;
+}
+
+async function inSync(node: string): Promise<boolean> {
+  const st = await api<Array<{ dpid: string; flowsDesired: number }>>(node, '/switches');
+  for (const [br, d] of BRIDGES) {
+    const want = st.body.find((s) => s.dpid === hex(d))?.flowsDesired;
+    if (!want || flows(br).size !== want) return false;
+  }
+  return true;
+}
+
+const run = haveOvs() && isRoot;
+
+describeWith({ 'Open vSwitch (root)': run, etcd: haveEtcd() }, 'three controllers sharing switches through etcd', () => {
+  beforeAll(async () => {
+    ensureOvs();
+    etcd = await startEtcd(ETCD_PORT);
+    dir = copyExample('campus');
+    await Promise.all(NODES.map((n) => startNode(n)));
+    for (const [br, d] of BRIDGES) {
+      createBridge(br, { dpid: d.toString(16).padStart(16, '0') });
+      vsctl('set-controller', br, ...NODES.map((n) => `tcp:127.0.0.1:${OF[n]}`));
+    }
+  }, 90_000);
+
+  afterAll(async () => {
+    for (const [br] of BRIDGES) deleteBridge(br);
+    deleteBridge('ha-stale');
+    for (const p of procs.values()) { if (p.exitCode === null && p.signalCode === null) { p.kill('SIGCONT'); p.kill('SIGKILL'); } }
+    await etcd?.stop();
+  });
+
+  it('spreads the switches over the nodes; each master installs exactly its plan', async () => {
+    const m = await waitFor('every switch mastered and agreed', () => masters(NODES), 20_000, 200);
+    expect(new Set(m.values()).size).toBeGreaterThanOrEqual(2);
+    await waitFor('bridges in sync', () => inSync('n1'), 20_000, 200);
+    // Only a switch's master wrote: the other nodes' connections are slaves.
+    const views = await Promise.all(NODES.map((n) => api<ClusterView>(n, '/cluster')));
+    for (const v of views) for (const s of v.body.switches) if (s.master !== v.body.node) expect(s.localRole, `${v.body.node} ${s.dpid}`).not.toBe('master');
+  }, 60_000);
+
+  it('a policy change through a non-master node reaches every switch; concurrent changes: exactly one wins', async () => {
+    const text = readFileSync(join(dir, 'policy.yaml'), 'utf8');
+    const before = (await api(NODES[0], '/policy')).body.version as number;
+    const less = text.replace(/  - \{ name: platform-build.*\n/, '');
+    const r = await api('n3', '/policy', { method: 'POST', body: less, headers: { ...TOKEN, 'content-type': 'application/yaml' } });
+    expect(r.status, JSON.stringify(r.body)).toBe(200);
+    expect(r.body.version).toBe(before + 1);
+    for (const n of NODES) await waitFor(`${n} at version ${before + 1}`, async () => (await api(n, '/policy')).body.version === before + 1, 10_000);
+    await waitFor('bridges in sync after the change', () => inSync('n1'), 10_000, 200);
+    const e = await api('n2', '/explain?from=frank&to=build&service=tcp/22');
+    expect(e.body.decision ?? e.body.error).toBeDefined();
+
+    // Two admins at once on two nodes: compare-and-swap lets exactly one through.
+    const a = text.replace(/  - \{ name: admins-ssh.*\n/, '');
+    const b = text.replace(/  - \{ name: build-to-git.*\n/, '');
+    const [ra, rb] = await Promise.all([
+      api('n1', '/policy', { method: 'POST', body: a, headers: { ...TOKEN, 'content-type': 'application/yaml' } }),
+      api('n2', '/policy', { method: 'POST', body: b, headers: { ...TOKEN, 'content-type': 'application/yaml' } }),
+    ]);
+    expect([ra.status, rb.status].sort()).toEqual([200, 409]);
+    const loser = ra.status === 409 ? ra : rb;
+    expect(JSON.stringify(loser.body)).toMatch(/changed meanwhile|conflict/);
+    for (const n of NODES) await waitFor(`${n} at version ${before + 2}`, async () => (await api(n, '/policy')).body.version === before + 2, 10_000);
+    // restore the full policy for the next tests
+    const back = await api('n1', '/policy', { method: 'POST', body: text, headers: { ...TOKEN, 'content-type': 'application/yaml' } });
+    expect(back.status).toBe(200);
+    for (const n of NODES) await waitFor(`${n} restored`, async () => (await api(n, '/policy')).body.version === before + 3, 10_000);
+    await waitFor('bridges in sync after restore', () => inSync('n1'), 10_000, 200);
+  }, 60_000);
+
+  it('kill -9 of a master: its switches get a new master within 3 s, with zero flow changes', async () => {
+    const m = await waitFor('agreed masters', () => masters(NODES), 10_000, 100);
+    const victim = [...m.values()].sort((x, y) => [...m.values()].filter((v) => v === y).length - [...m.values()].filter((v) => v === x).length)[0];
+    const taken = [...m].filter(([, n]) => n === victim).map(([d]) => d);
+    expect(taken.length).toBeGreaterThan(0);
+    const before = new Map(BRIDGES.map(([br]) => [br, flows(br)]));
+    const t0 = performance.now();
+    procs.get(victim)!.kill('SIGKILL');
+    const alive = NODES.filter((n) => n !== victim);
+    const after = await waitFor('new masters', async () => { const x = await masters(alive); return x && taken.every((d) => alive.includes(x.get(d) as never)) ? x : undefined; }, 10_000, 50);
+    const takeover = performance.now() - t0;
+    console.log(`failover: ${taken.length} switch(es) of ${victim} taken over in ${takeover.toFixed(0)} ms`);
+    expect(takeover).toBeLessThan(3000);
+    expect(after.size).toBe(BRIDGES.length);
+    await new Promise((r) => setTimeout(r, 1500)); // the new master's reconcile and read-back
+    for (const [br] of BRIDGES) {
+      const now = flows(br);
+      expect([...now.keys()].sort(), br).toEqual([...before.get(br)!.keys()].sort());
+      for (const [t, dur] of now) expect(dur, `${br}: ${t}`).toBeGreaterThanOrEqual(before.get(br)!.get(t)!);
+    }
+    // The node comes back: it rejoins and takes its share again, without churn.
+    const snap = new Map(BRIDGES.map(([br]) => [br, flows(br)]));
+    await startNode(victim);
+    await waitFor('victim masters its switches again', async () => { const x = await masters(NODES); return x && [...x.values()].includes(victim) ? x : undefined; }, 15_000, 100);
+    await new Promise((r) => setTimeout(r, 1500));
+    for (const [br] of BRIDGES) {
+      const now = flows(br);
+      expect([...now.keys()].sort(), br).toEqual([...snap.get(br)!.keys()].sort());
+      for (const [t, dur] of now) expect(dur, `${br}: ${t}`).toBeGreaterThanOrEqual(snap.get(br)!.get(t)!);
+    }
+  }, 60_000);
+
+  it('a frozen master that wakes up after losing its lease writes nothing; a stale generation is refused by the switch', async () => {
+    const m = await waitFor('agreed masters', () => masters(NODES), 10_000, 100);
+    const frozen = [...m.values()][0];
+    const its = [...m].filter(([, n]) => n === frozen).map(([d]) => d);
+    const oldGen = BigInt((await api<ClusterView>(frozen, '/cluster')).body.switches.find((s) => s.dpid === its[0])!.generationId!);
+    procs.get(frozen)!.kill('SIGSTOP');
+    const alive = NODES.filter((n) => n !== frozen);
+    await waitFor('takeover from the frozen node', async () => { const x = await masters(alive); return x && its.every((d) => alive.includes(x.get(d) as never)) ? x : undefined; }, 10_000, 50);
+    await new Promise((r) => setTimeout(r, 1000));
+    // While it sleeps, the policy changes: on wake-up the frozen node must not push its stale plan.
+    const text = readFileSync(join(dir, 'policy.yaml'), 'utf8');
+    const r = await api(alive[0], '/policy', { method: 'POST', body: text.replace(/  - \{ name: admins-ssh.*\n/, ''), headers: { ...TOKEN, 'content-type': 'application/yaml' } });
+    expect(r.status, JSON.stringify(r.body)).toBe(200);
+    await waitFor('in sync with the change', () => inSync(alive[0]), 10_000, 200);
+    const snap = new Map(BRIDGES.map(([br]) => [br, flows(br)]));
+    procs.get(frozen)!.kill('SIGCONT');
+    await new Promise((r2) => setTimeout(r2, 2500));
+    for (const [br] of BRIDGES) {
+      const now = flows(br);
+      expect([...now.keys()].sort(), br).toEqual([...snap.get(br)!.keys()].sort());
+      for (const [t, dur] of now) expect(dur, `${br}: ${t}`).toBeGreaterThanOrEqual(snap.get(br)!.get(t)!);
+    }
+    // The switch itself refuses a master with an older generation id (OFPRRFC_STALE).
+    const [br, d] = BRIDGES.find(([, dd]) => hex(dd) === its[0])!;
+    let server: Server | undefined;
+    const session = await new Promise<SwitchSession>((resolve) => {
+      server = createServer((sock) => { const s = new SwitchSession(sock, { handshakeTimeoutMs: 3000 }); s.once('ready', () => resolve(s)); });
+      server.listen(18930, '127.0.0.1', () => vsctl('set-controller', br, ...NODES.map((n) => `tcp:127.0.0.1:${OF[n]}`), 'tcp:127.0.0.1:18930'));
+    });
+    expect(session.dpid).toBe(BigInt(d));
+    const err = await session.request({ type: 'role_request', xid: session.xid(), role: 'master', generationId: oldGen }).then(() => undefined, (e: unknown) => e);
+    expect(err).toBeInstanceOf(OfpRequestError);
+    expect((err as OfpRequestError).reply.errType).toBe(11); // OFPET_ROLE_REQUEST_FAILED
+    expect((err as OfpRequestError).reply.code).toBe(0); // OFPRRFC_STALE
+    session.close('test done');
+    server!.close();
+    vsctl('set-controller', br, ...NODES.map((n) => `tcp:127.0.0.1:${OF[n]}`));
+  }, 60_000);
+
+  it('etcd down: every node keeps enforcing, changes are refused with a clear error; etcd back: changes work again', async () => {
+    await waitFor('agreed masters', () => masters(NODES), 15_000, 100);
+    await waitFor('in sync', () => inSync('n1'), 10_000, 200);
+    const snap = new Map(BRIDGES.map(([br]) => [br, flows(br)]));
+    await etcd.stop();
+    await new Promise((r) => setTimeout(r, 3000));
+    const text = readFileSync(join(dir, 'policy.yaml'), 'utf8');
+    const r = await api('n2', '/policy', { method: 'POST', body: text, headers: { ...TOKEN, 'content-type': 'application/yaml' } });
+    expect(r.status).toBe(503);
+    expect(JSON.stringify(r.body)).toMatch(/cluster unavailable/);
+    for (const [br] of BRIDGES) expect([...flows(br).keys()].sort(), br).toEqual([...snap.get(br)!.keys()].sort());
+    await etcd.start();
+    await waitFor('masters again after etcd returns', () => masters(NODES), 20_000, 200);
+    const ok = await waitFor('a change accepted again', async () => {
+      const x = await api('n2', '/policy', { method: 'POST', body: text, headers: { ...TOKEN, 'content-type': 'application/yaml' } });
+      return x.status === 200 ? x : undefined;
+    }, 15_000, 500);
+    expect(ok.status).toBe(200);
+    for (const [br] of BRIDGES) expect([...flows(br).keys()].sort(), br).toEqual([...snap.get(br)!.keys()].sort());
+  }, 90_000);
+});
