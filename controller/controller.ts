@@ -442,8 +442,8 @@ export class Controller extends EventEmitter {
       this.learnTimer = undefined;
       this.bindingRecompiles++;
       this.compiled = recompile(this.compiled, this.edge.input(this.directory, [...this.bindings.values()]));
-      void this.saveState();
-      void this.syncAll();
+      // durable first, then the switches: a restart never finds flows newer than the state file
+      void this.saveState().finally(() => this.syncAll());
     }, 10);
   }
 
