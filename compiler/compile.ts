@@ -15,7 +15,11 @@ import type { Policy, Resource, Rule, Selector } from './inputs.js';
 import { maskOf, parseIpv4, portBlocks, prefixHas, type Prefix, type Service } from './addr.js';
 import { METADATA, PRIORITY, TABLE, assertFits } from './pipeline.js';
 import { DENY_SAMPLE } from './observe.js';
+<<<<<<< HEAD
 import { firstContactFlows, trustedDhcpPorts } from './first-contact.js';
+=======
+import { EAPOL_METER_ID, eapolEntries } from './auth.js';
+>>>>>>> 972225e (802.1X: EAPOL/EAP framing (strict decoders, fuzzed), RADIUS client (npm radius for encoding; own constant-time Response Authenticator and Message-Authenticator checks, retransmission, failover), authenticator state machine + MAB, policy authentication: block (compiler/auth.ts), EAPOL table-0 flows under meter 2, several hosts per port, edge hook routes EAPOL/port-down; FreeRADIUS test helper and simulated EAP-MD5 supplicant)
 
 export interface Endpoint {
   readonly mac: string;
@@ -564,7 +568,22 @@ export function compile(input: CompileInput, opts: CompileOptions = {}): Compile
   }
   const discovery = flow(TABLE.classify, PRIORITY.discovery, [], [{ type: 'meter', meterId: 1 }, { type: 'apply_actions', actions: [{ type: 'output', port: OFPP.CONTROLLER, maxLen: 128 }] }], 'discovery');
   const destOther = flow(TABLE.dest, 0, [], [GOTO(TABLE.policy)], 'dest:other');
-  const defaultDeny = flow(TABLE.policy, PRIORITY.defaultDeny, [], DENY_SAMPLE as Instruction[], 'default-deny');
+  // 802.1X: EAPOL from authenticating ports to the controller (whole frames), under its own meter
+  const eapolCache = new Map<string, PlannedFlow[]>();
+  const eapolFlows = (sw: string): PlannedFlow[] => {
+    let l = eapolCache.get(sw);
+    if (!l) {
+      const toCtl: Instruction[] = [{ type: 'meter', meterId: EAPOL_METER_ID }, { type: 'apply_actions', actions: [{ type: 'output', port: OFPP.CONTROLLER, maxLen: 0xffff }] }];
+      l = eapolEntries(policy.authentication, sw).map((e) => e.port === undefined
+        ? flow(TABLE.classify, PRIORITY.eapolAll, [{ field: 'eth_type', value: 0x888e }], toCtl, 'eapol')
+        : flow(TABLE.classify, PRIORITY.eapolPort, [{ field: 'in_port', value: e.port }, { field: 'eth_type', value: 0x888e }], e.toController ? toCtl : [], e.toController ? 'eapol' : 'eapol:none'));
+      for (const f of l) assertFits(f);
+      CompiledFlow.sortByPrioCookie(l);
+      eapolCache.set(sw, l);
+    }
+    return l;
+  };
+    const defaultDeny = flow(TABLE.policy, PRIORITY.defaultDeny, [], DENY_SAMPLE as Instruction[], 'default-deny');
   const forwardNormal = flow(TABLE.forward, 0, [], [{ type: 'apply_actions', actions: [{ type: 'output', port: OFPP.NORMAL }] }], 'forward:normal');
 
   interface Segments { local: PlannedFlow[]; linkMisc: PlannedFlow[]; links: number[]; policy: PlannedFlow[]; owner: boolean }
@@ -576,7 +595,7 @@ export function compile(input: CompileInput, opts: CompileOptions = {}): Compile
       if (g.links.length > 1) CompiledFlow.sortByCookie(linkFlows);
     }
     const dests = g.owner ? destFlows.withOwner : destFlows.plain;
-    return { name: sw.name, dpid: sw.dpid, kind: sw.kind, flows: [...g.local, ...linkFlows, ...g.linkMisc, discovery, ...dests, destOther, ...g.policy, defaultDeny, forwardNormal] };
+    return { name: sw.name, dpid: sw.dpid, kind: sw.kind, flows: [...eapolFlows(sw.name), ...g.local, ...linkFlows, ...g.linkMisc, discovery, ...dests, destOther, ...g.policy, defaultDeny, forwardNormal] };
   };
   const buildSwitch = (sw: SwitchDef): SwitchPlan => {
     const localClasses = new Set<number>();
@@ -749,7 +768,8 @@ export function compile(input: CompileInput, opts: CompileOptions = {}): Compile
       const linkLen = sw.kind === 'hypervisor' && g.links.length === 1 ? linkClassify(g.links[0]).length : -1;
       for (const [o, nf] of replaced) {
         // the segment layout gives the position directly; fall back to a search when it does not
-        const guess = linkPos.has(o) && linkLen >= 0 ? g.local.length + linkPos.get(o)! : destPos.has(o) && linkLen >= 0 ? g.local.length + linkLen + g.linkMisc.length + 1 + destPos.get(o)! : -1;
+        const pre = eapolFlows(sw.name).length + g.local.length;
+        const guess = linkPos.has(o) && linkLen >= 0 ? pre + linkPos.get(o)! : destPos.has(o) && linkLen >= 0 ? pre + linkLen + g.linkMisc.length + 1 + destPos.get(o)! : -1;
         const at = guess >= 0 && sp.flows[guess] === o ? guess : (flows ?? sp.flows).indexOf(o);
         if (at < 0) continue;
         flows ??= sp.flows.slice();

@@ -22,6 +22,9 @@ export const METADATA = {
 } as const;
 
 export const PRIORITY = {
+  /** EAPOL to the controller (802.1X): above every device flow; a listed port above the switch-wide one. */
+  eapolPort: 160,
+  eapolAll: 150,
   classifyDevice: 100,
   linkClassify: 20,
   linkArp: 15,

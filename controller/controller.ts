@@ -13,12 +13,13 @@ import { compile, recompile, CompileError, compileDiagnostic, type Compiled } fr
 import { loadPolicy, formatDiagnostic, type LoadedPolicy } from '../loader/index.js';
 import { diffAccess, diffPlans, type AccessChange } from '../compiler/query.js';
 import { SwitchSession, type SessionOptions } from './session.js';
-import { installMeter, reconcile, type ReconcileResult } from './reconcile.js';
+import { installMeter, installOneMeter, reconcile, type ReconcileResult } from './reconcile.js';
 import { DirectorySync, LdapDirectorySource } from '../directory/ldap.js';
 import { GlobalBudget, type MultipartLimits, type Violation } from './peer-limits.js';
 import { PolicyGuard, type LdapAllowlist } from './policy-guard.js';
 import { EdgeHook } from './edge-hook.js';
 import { LearningGuard, type LearningLimits } from './learning-guard.js';
+import { EAPOL_METER_ID } from '../compiler/auth.js';
 
 export interface ControllerOptions {
   readonly policyPath: string;
@@ -31,6 +32,8 @@ export interface ControllerOptions {
   readonly discoveryPps?: number;
   /** Rate of deny samples (copies of denied packets) each switch sends to the deny log (meter 2, packets/s). */
   readonly denySamplePps?: number;
+  /** EAPOL packets per second per switch sent to the controller (meter 3). */
+  readonly eapolPps?: number;
   readonly log?: (level: 'info' | 'warn' | 'error', msg: string, data?: Record<string, unknown>) => void;
   /** Switches (by name) whose flows are all ours: foreign flows on them are removed. Also `exclusive: true` in the topology. */
   readonly exclusiveSwitches?: readonly string[];
@@ -245,7 +248,7 @@ export class Controller extends EventEmitter {
     });
     s.on('packet_in', (m: MessageOf<'packet_in'>) => this.onPacketIn(s, m));
     s.on('switch_error', (e: { error: string }) => this.event('switch-error', { dpid: s.id, error: e.error }));
-    s.on('port_status', (m: MessageOf<'port_status'>) => this.event('port-status', { dpid: s.id, port: m.desc.portNo, name: m.desc.name, reason: m.reason }));
+    s.on('port_status', (m: MessageOf<'port_status'>) => this.event('port-status', { dpid: s.id, switch: s.dpid !== undefined ? this.planFor(s.dpid)?.name : undefined, port: m.desc.portNo, name: m.desc.name, reason: m.reason, down: m.reason === 'delete' || (m.desc.state & 1) !== 0 || (m.desc.config & 1) !== 0 }));
   }
 
   /** Reconciles one switch; concurrent calls coalesce into one follow-up run with the newest plan. */
@@ -272,6 +275,8 @@ export class Controller extends EventEmitter {
             if (!(s as SwitchSession & { meterDone?: boolean }).meterDone) {
               const err = await installMeter(s, this.opts.discoveryPps ?? 100, this.opts.denySamplePps ?? 50);
               if (err) this.event('switch-error', { switch: plan.name, error: `discovery meter: ${err}` });
+              const err2 = await installOneMeter(s, EAPOL_METER_ID, this.opts.eapolPps ?? 1000);
+              if (err2) this.event('switch-error', { switch: plan.name, error: `EAPOL meter: ${err2}` });
               (s as SwitchSession & { meterDone?: boolean }).meterDone = true;
             }
             result = await reconcile(s, plan, { useBundle: this.opts.useBundles, exclusive: this.isExclusive(plan.name) });
@@ -385,6 +390,7 @@ export class Controller extends EventEmitter {
     if (inPort === undefined || d.length < 14 || s.dpid === undefined) return;
     const plan = this.planFor(s.dpid);
     if (!plan) return;
+    if (this.edge.packetIn(plan.name, inPort, d)) return; // EAPOL, and devices on authenticating ports
     if (!this.learning.admit(s.id, inPort)) return; // over this port's rate: counted, not looked at
     const mac = bytesToMac(d, 6);
     let off = 12;

@@ -12,7 +12,12 @@ import type { AddressLease, Binding, Directory, EdgeState } from '../compiler/mo
 import { applyEdge } from '../compiler/edge.js';
 import { recompile, CompileError } from '../compiler/compile.js';
 import { SessionTable, type LiveSession, type SessionChange } from '../edge/sessions.js';
-import type { Controller } from './controller.js';
+import type { Controller, ControllerEvent } from './controller.js';
+import { Authenticator } from '../edge/authenticator.js';
+import { portAuth, type AuthPolicy } from '../compiler/auth.js';
+import { radiusClientFor } from '../edge/auth-config.js';
+import type { RadiusClient } from '../edge/radius.js';
+import { encode, OFPP } from '../openflow/index.js';
 
 /** What the edge hook needs from a lease table (the DHCP snooping side implements it). */
 export interface LeaseSource extends EventEmitter {
@@ -44,11 +49,84 @@ export class EdgeHook extends EventEmitter {
   /** Compile + sync runs done, and the last one's time (ms), for metrics. */
   runs = 0;
   lastRunMs = 0;
+  /** The 802.1X authenticator and MAC bypass (edge/authenticator.ts). */
+  readonly auth: Authenticator;
+  private radiusClient?: RadiusClient;
+  private radiusFor?: AuthPolicy;
+  private userMemo?: { dir: Directory; ids: Set<string>; owners: Map<string, string> };
+  /** Tests: where the RADIUS client sends from. */
+  radiusBindAddress?: string;
 
   constructor(private readonly ctl: Controller, sessions = new SessionTable()) {
     super();
     this.sessions = sessions;
     this.sessions.on('change', (c: SessionChange) => this.onSessionChange(c));
+    this.auth = new Authenticator({
+      radius: () => this.radius(),
+      sessions: this.sessions,
+      config: () => this.ctl.loaded?.policy.authentication,
+      portRule: (sw, port) => this.ctl.compiled ? portAuth(this.ctl.loaded.policy.authentication, this.ctl.compiled.input.topology, sw, port) : undefined,
+      send: (sw, port, frame) => this.sendFrame(sw, port, frame),
+      settled: () => this.settled(),
+      knownUser: (id) => this.users().ids.has(id),
+      deviceOwner: (mac) => this.users().owners.get(mac),
+      event: (type, data) => this.ctl.event(type, data),
+    });
+    this.auth.start();
+    this.ctl.on('event', (e: ControllerEvent) => {
+      if (e.type === 'port-status' && e.down === true && typeof e.switch === 'string' && typeof e.port === 'number') this.auth.portDown(e.switch, e.port);
+    });
+  }
+
+  private users(): { ids: Set<string>; owners: Map<string, string> } {
+    const dir = this.ctl.directory;
+    if (this.userMemo?.dir !== dir) {
+      const owners = new Map<string, string>();
+      for (const u of dir.users) for (const d of u.devices) owners.set(d.mac, u.id);
+      this.userMemo = { dir, ids: new Set(dir.users.map((u) => u.id)), owners };
+    }
+    return this.userMemo;
+  }
+
+  /** The RADIUS client for the policy in force (rebuilt when the authentication block changes). */
+  radius(): RadiusClient | undefined {
+    const a = this.ctl.loaded?.policy.authentication;
+    if (a !== this.radiusFor) {
+      this.radiusClient?.close();
+      this.radiusClient = undefined;
+      this.radiusFor = a;
+      if (a && a.servers.length) {
+        try { this.radiusClient = radiusClientFor(a, this.ctl.loaded.paths.policy, { bindAddress: this.radiusBindAddress }); } catch (e) {
+          this.ctl.event('radius-config-error', { error: (e as Error).message });
+        }
+      }
+    }
+    return this.radiusClient;
+  }
+
+  /**
+   * A packet-in at the edge: EAPOL goes to the authenticator; any other frame from an authenticating port is a
+   * MAB candidate and is not learned by discovery. Returns true when the edge handled it.
+   */
+  packetIn(sw: string, port: number, frame: Buffer): boolean {
+    if (frame.length < 14) return false;
+    let ethType = frame.readUInt16BE(12);
+    if (ethType === 0x8100 && frame.length >= 18) ethType = frame.readUInt16BE(16);
+    if (ethType === 0x888e) { this.auth.eapol(sw, port, frame); return true; }
+    const a = this.ctl.loaded?.policy.authentication;
+    if (!a || !this.ctl.compiled || !portAuth(a, this.ctl.compiled.input.topology, sw, port)) return false;
+    if (frame[6] & 1) return true;
+    const mac = [...frame.subarray(6, 12)].map((x) => x.toString(16).padStart(2, '0')).join(':');
+    this.auth.seenMac(sw, port, mac);
+    return true;
+  }
+
+  private sendFrame(sw: string, port: number, frame: Buffer): void {
+    const plan = this.ctl.compiled?.plan.switches.find((x) => x.name === sw);
+    if (!plan) return;
+    const s = this.ctl.sessions.get(`0x${plan.dpid.toString(16).padStart(16, '0')}`);
+    if (!s || s.state !== 'ready') return;
+    s.write(encode({ type: 'packet_out', xid: s.xid(), bufferId: 0xffffffff, inPort: OFPP.CONTROLLER, actions: [{ type: 'output', port }], data: frame }));
   }
 
   /** Attaches an address lease table (DHCP snooping); its changes recompile like sessions do. */
@@ -115,6 +193,8 @@ export class EdgeHook extends EventEmitter {
 
   stop(): void {
     this.sessions.stop();
+    this.auth.stop();
+    this.radiusClient?.close();
     this.emit('stop');
   }
 

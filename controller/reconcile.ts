@@ -127,7 +127,7 @@ export async function installMeter(s: SwitchSession, pps = 100, denyPps?: number
   return installOneMeter(s, DISCOVERY_METER_ID, pps);
 }
 
-async function installOneMeter(s: SwitchSession, meterId: number, pps: number): Promise<string | undefined> {
+export async function installOneMeter(s: SwitchSession, meterId: number, pps: number): Promise<string | undefined> {
   const add: OfpMessage = { type: 'meter_mod', xid: s.xid(), command: 'add', flags: { pktps: true }, meterId, bands: [{ type: 'drop', rate: pps, burstSize: 0 }] };
   const errs: string[] = [];
   const onErr = (e: { error: string; request?: OfpMessage }) => { if (e.request?.xid === add.xid) errs.push(e.error); };
