@@ -65,7 +65,11 @@ export class FakeSwitch {
     return true;
   }
 
+  /** Called for every PACKET_OUT (tests wire simulated hosts to it). */
+  onPacketOut?: (m: MessageOf<'packet_out'>) => void;
+
   private onMessage(m: OfpMessage): void {
+    if (m.type === 'packet_out') { this.onPacketOut?.(m); }
     this.received.push(m);
     switch (m.type) {
       case 'hello': this.send({ type: 'hello', xid: m.xid, versions: [4] }); return;
