@@ -106,7 +106,7 @@ servers:
     try {
       const eapol = [...t.sw.flows.values()].filter((f) => f.match.some((m) => m.field === 'eth_type' && m.value === 0x888e));
       expect(eapol.map((f) => f.match.find((m) => m.field === 'in_port')?.value).sort()).toEqual([5, 6, 7]);
-      expect(eapol.every((f) => f.instructions.some((i) => i.type === 'meter' && i.meterId === 2))).toBe(true);
+      expect(eapol.every((f) => f.instructions.some((i) => i.type === 'meter' && i.meterId === 3))).toBe(true);
       expect(t.classified('02:00:00:00:01:01', 5)).toBe(false);
       const s = await t.login('02:00:00:00:01:01', 'alice', 'alice-pw', 5);
       expect(s.result).toBe('success');
