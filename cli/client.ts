@@ -1,8 +1,11 @@
 /** Small HTTP client for the controller API (used by apply/status). */
+import { localAdminToken } from '../controller/security.js';
+
 export async function api(base: string, path: string, init: { method?: string; body?: string; contentType?: string; token?: string } = {}): Promise<{ status: number; body: any }> {
   const headers: Record<string, string> = {};
   if (init.body !== undefined) headers['content-type'] = init.contentType ?? 'application/json';
-  const token = init.token ?? process.env.ACL_ADMIN_TOKEN;
+  // --token, else $ACL_ADMIN_TOKEN, else the token file the controller created ($ACL_TOKEN_FILE, ~/.config/sdn-acl/admin-token)
+  const token = init.token || process.env.ACL_ADMIN_TOKEN || await localAdminToken();
   if (token) headers.authorization = `Bearer ${token}`;
   let res: Response;
   try {

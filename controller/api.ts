@@ -5,7 +5,7 @@
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { appendFile, readFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
-import { timingSafeEqual } from 'node:crypto';
+import { bearerToken, installRequestGuards, tokenEquals } from './security.js';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { Controller, ControllerEvent } from './controller.js';
 import { accessMatrix, explain, QueryError } from '../compiler/query.js';
@@ -17,7 +17,7 @@ import { registerWebConsole } from './web.js';
 export interface ApiToken { readonly name: string; readonly token: string; readonly role: 'admin' | 'read' }
 
 export interface ApiOptions {
-  /** Token for mutations (and reads). Without any admin token, mutations are accepted only from loopback. */
+  /** Token for mutations (and reads). Without any admin token, no change is accepted (there is no tokenless admin). */
   readonly adminToken?: string;
   /** Optional read-only token; when any read token is set, reads need a token. */
   readonly readToken?: string;
@@ -30,6 +30,8 @@ export interface ApiOptions {
   readonly logger?: boolean | object;
   /** Cluster mode: the nodes, who masters which switch, etcd health (GET /api/v1/cluster). */
   readonly cluster?: () => unknown;
+  /** DNS names this API is reached by, besides localhost and IP literals (Host and Origin checks; --api-host). */
+  readonly hosts?: readonly string[];
 }
 
 /**
@@ -47,27 +49,22 @@ export function parseTokenFile(text: string, defaultRole: 'admin' | 'read' = 'ad
   });
 }
 
-function tokenEquals(a: string, b: string): boolean {
-  const x = Buffer.from(a), y = Buffer.from(b);
-  return x.length === y.length && timingSafeEqual(x, y);
-}
-
 function bearer(req: FastifyRequest): string | undefined {
-  const h = req.headers.authorization;
-  if (h?.startsWith('Bearer ')) return h.slice(7).trim();
+  const t = bearerToken(req.headers.authorization);
+  if (t) return t;
   // EventSource cannot send headers: the event stream (read-only) also accepts ?token=
   const q = (req.query as { token?: unknown } | undefined)?.token;
   if (req.method === 'GET' && req.url.startsWith('/api/v1/events') && typeof q === 'string') return q;
   return undefined;
 }
 
-const isLoopback = (ip: string) => ip === '127.0.0.1' || ip === '::1' || ip === '::ffff:127.0.0.1';
-
 export async function buildApp(ctl: Controller, opts: ApiOptions = {}): Promise<FastifyInstance> {
   const app = (opts.https
     ? Fastify({ logger: opts.logger ?? false, bodyLimit: 4 * 1024 * 1024, https: { key: opts.https.key, cert: opts.https.cert } })
     : Fastify({ logger: opts.logger ?? false, bodyLimit: 4 * 1024 * 1024 })) as unknown as FastifyInstance;
-  app.addContentTypeParser(['text/yaml', 'application/yaml', 'text/plain'], { parseAs: 'string' }, (_req, body, done) => done(null, body));
+  // YAML bodies only under YAML types: text/plain (a "simple" type any web page may POST cross-site) is refused (415)
+  app.addContentTypeParser(['text/yaml', 'application/yaml', 'application/x-yaml'], { parseAs: 'string' }, (_req, body, done) => done(null, body));
+  installRequestGuards(app, { names: opts.hosts });
 
   // ---- auth ----
   const tokens: ApiToken[] = [...(opts.tokens ?? [])];
@@ -75,17 +72,16 @@ export async function buildApp(ctl: Controller, opts: ApiOptions = {}): Promise<
   if (opts.readToken) tokens.push({ name: 'read', token: opts.readToken, role: 'read' });
   const hasAdmin = tokens.some((t) => t.role === 'admin');
   const hasRead = tokens.some((t) => t.role === 'read');
-  /** Who is asking: a named token, or (only when no admin token is configured) the local machine. */
+  /** Who is asking: a named token (there is no tokenless admin, not even on loopback). */
   const who = (req: FastifyRequest): { name: string; role: 'admin' | 'read' } | undefined => {
     const t = bearer(req);
     if (t) for (const k of tokens) if (tokenEquals(t, k.token)) return { name: k.name, role: k.role };
-    if (!hasAdmin && isLoopback(req.ip)) return { name: `local:${req.ip}`, role: 'admin' };
     return undefined;
   };
   const requireAdmin = async (req: FastifyRequest, reply: FastifyReply) => {
     const w = who(req);
     if (w?.role !== 'admin') {
-      return reply.code(hasAdmin ? (w ? 403 : 401) : 403).send({ error: hasAdmin ? (w ? `token '${w.name}' is read-only; this change needs an admin token` : 'this change needs the admin token (Authorization: Bearer …)') : 'without a configured admin token, changes are accepted only from this machine' });
+      return reply.code(w ? 403 : 401).send({ error: w ? `token '${w.name}' is read-only; this change needs an admin token` : hasAdmin ? 'this change needs the admin token (Authorization: Bearer …)' : 'no admin token is configured: this controller accepts no changes' });
     }
   };
   const requireRead = async (req: FastifyRequest, reply: FastifyReply) => {

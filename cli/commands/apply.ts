@@ -10,7 +10,7 @@ export default class Apply extends AclCommand {
   static flags = {
     controller: Flags.string({ default: 'http://127.0.0.1:8080', description: 'controller API URL' }),
     'dry-run': Flags.boolean({ description: 'only show what would change' }),
-    token: Flags.string({ description: 'admin token (default $ACL_ADMIN_TOKEN)' }),
+    token: Flags.string({ description: 'admin token (default $ACL_ADMIN_TOKEN, else the token file the controller created: $ACL_TOKEN_FILE or ~/.config/sdn-acl/admin-token)' }),
   };
 
   async run() {

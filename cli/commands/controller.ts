@@ -4,6 +4,8 @@ import pino from 'pino';
 import { AclCommand } from '../base.js';
 import { Controller } from '../../controller/controller.js';
 import { buildApp, parseTokenFile, type ApiToken } from '../../controller/api.js';
+import { defaultTokenFile, ensureAdminTokenFile } from '../../controller/security.js';
+import { parseLdapAllow, type LdapAllowlist } from '../../controller/policy-guard.js';
 
 function hostPort(s: string, what: string): { host: string; port: number } {
   const m = s.match(/^(?:\[?([^\]]*)\]?:)?(\d+)$/);
@@ -21,7 +23,10 @@ export default class ControllerCmd extends AclCommand {
   static flags = {
     listen: Flags.string({ default: '0.0.0.0:6653', description: 'OpenFlow listen address' }),
     api: Flags.string({ default: '127.0.0.1:8080', description: 'REST API and web console address' }),
-    'token-file': Flags.string({ description: 'file holding the admin token (else $ACL_ADMIN_TOKEN; with neither, changes are accepted only from loopback)' }),
+    'token-file': Flags.string({ description: 'file holding the admin token(s); created with a random token (mode 0600) when missing. Default: $ACL_ADMIN_TOKEN if set, else $ACL_TOKEN_FILE or ~/.config/sdn-acl/admin-token' }),
+    'api-host': Flags.string({ multiple: true, description: 'DNS name the API is reached by (Host/Origin check; localhost and IP addresses are always accepted) (repeatable)' }),
+    'allow-root': Flags.string({ multiple: true, description: 'folder whose files a policy sent through the API may name, besides the policy\'s own folder (repeatable)' }),
+    'allow-ldap': Flags.string({ multiple: true, description: 'FIELD=VALUE an LDAP block sent through the API may use although the running policy does not (url, bindDn, passwordFile, passwordEnv, caFile) (repeatable)' }),
     'read-token-file': Flags.string({ description: 'file holding a read-only token (else $ACL_READ_TOKEN)' }),
     'audit-log': Flags.string({ default: 'acl-audit.jsonl', description: 'append-only JSON-lines log of applied changes' }),
     'state-file': Flags.string({ default: 'acl-state.json', description: 'where learned host bindings are kept across restarts' }),
@@ -40,9 +45,21 @@ export default class ControllerCmd extends AclCommand {
     const { args, flags } = await this.parse(ControllerCmd);
     const log = pino({ name: 'sdn-acl' });
     let tokens: ApiToken[] = [];
+    let ldapAllow: LdapAllowlist = {};
+    // No tokenless admin: without $ACL_ADMIN_TOKEN, the admin token comes from a 0600 file, created on first start.
+    const tokenFile = flags['token-file'] ?? (process.env.ACL_ADMIN_TOKEN ? undefined : defaultTokenFile());
     try {
+      ldapAllow = parseLdapAllow(flags['allow-ldap'] ?? []);
+      let adminTokens: ApiToken[] = [];
+      if (tokenFile) {
+        const t = await ensureAdminTokenFile(tokenFile);
+        if (t.created) log.info(`created the admin token in ${tokenFile} (mode 0600); acl apply/status read it from there, the web console asks for it`);
+        else log.info(`admin token from ${tokenFile}`);
+        if (t.warning) log.warn(t.warning);
+        adminTokens = parseTokenFile(t.text, 'admin', tokenFile);
+      } else adminTokens = [{ name: 'admin', token: process.env.ACL_ADMIN_TOKEN!, role: 'admin' as const }];
       tokens = [
-        ...(flags['token-file'] ? parseTokenFile(readFileSync(flags['token-file'], 'utf8'), 'admin', flags['token-file']) : process.env.ACL_ADMIN_TOKEN ? [{ name: 'admin', token: process.env.ACL_ADMIN_TOKEN, role: 'admin' as const }] : []),
+        ...adminTokens,
         ...(flags['read-token-file'] ? parseTokenFile(readFileSync(flags['read-token-file'], 'utf8'), 'read', flags['read-token-file']) : process.env.ACL_READ_TOKEN ? [{ name: 'read', token: process.env.ACL_READ_TOKEN, role: 'read' as const }] : []),
       ];
     } catch (e) { this.failMessage((e as Error).message); }
@@ -52,15 +69,16 @@ export default class ControllerCmd extends AclCommand {
       ? { key: readFileSync(flags['tls-key']), cert: readFileSync(flags['tls-cert']), ca: flags['tls-ca'] ? readFileSync(flags['tls-ca']) : undefined, requestCert: !!flags['tls-ca'], rejectUnauthorized: !!flags['tls-ca'] }
       : undefined;
     const ctl = new Controller({
-      policyPath: args.policy, listen: hostPort(flags.listen, 'listen'), tls, stateFile: flags['state-file'], exclusiveSwitches: flags.exclusive, auditIntervalMs: flags['audit-interval'] * 1000, useBundles: !flags['no-bundles'],
+      policyPath: args.policy, listen: hostPort(flags.listen, 'listen'), tls, submitted: { allowRoots: flags['allow-root'], ldapAllow }, stateFile: flags['state-file'], exclusiveSwitches: flags.exclusive, auditIntervalMs: flags['audit-interval'] * 1000, useBundles: !flags['no-bundles'],
       log: (level, msg, data) => log[level](data ?? {}, msg),
     });
     try { await ctl.load(); } catch (e) { this.logToStderr((e as Error).message); this.failMessage('the policy is invalid; the controller did not start'); }
     await ctl.start();
-    const app = await buildApp(ctl, { tokens, https, auditLog: flags['audit-log'] });
     const api = hostPort(flags.api, 'api');
+    const hosts = [...(flags['api-host'] ?? []), ...(api.host && api.host !== '0.0.0.0' && api.host !== '::' ? [api.host] : [])];
+    const app = await buildApp(ctl, { tokens, https, auditLog: flags['audit-log'], hosts });
     await app.listen({ host: api.host, port: api.port });
-    log.info(`API and web console on http${https ? 's' : ''}://${api.host}:${api.port}/ (${adminToken ? 'changes need the admin token' : 'no admin token: changes only from loopback'})`);
+    log.info(`API and web console on http${https ? 's' : ''}://${api.host}:${api.port}/ (${adminToken ? 'changes need the admin token' : 'no admin token: no changes accepted'})`);
     const stop = async (sig: string) => { log.info(`${sig}: stopping (switch flows stay installed)`); await app.close(); await ctl.stop(); process.exit(0); };
     process.on('SIGINT', () => void stop('SIGINT'));
     process.on('SIGTERM', () => void stop('SIGTERM'));

@@ -6,7 +6,7 @@ export default class Status extends AclCommand {
   static description = 'Show a running controller: switches (connected, flows desired vs installed), directory sync, last change, alerts.';
   static flags = {
     controller: Flags.string({ default: 'http://127.0.0.1:8080', description: 'controller API URL' }),
-    token: Flags.string({ description: 'token (default $ACL_ADMIN_TOKEN)' }),
+    token: Flags.string({ description: 'token (default $ACL_ADMIN_TOKEN, else the token file the controller created: $ACL_TOKEN_FILE or ~/.config/sdn-acl/admin-token)' }),
   };
 
   async run() {

@@ -225,20 +225,24 @@ describe('REST API', () => {
 });
 
 describe('REST API without tokens', () => {
-  it('accepts changes only from loopback, and records them as local', async () => {
+  it('accepts no change at all, not even from loopback (there is no tokenless admin); reads stay open', async () => {
     const dir = example('basic');
     const ctl = new Controller({ policyPath: join(dir, 'policy.yaml') });
     await ctl.load();
     const app = await buildApp(ctl, { auditLog: join(dir, 'audit.jsonl') });
     const text = readFileSync(join(dir, 'policy.yaml'), 'utf8');
     const far = await app.inject({ method: 'POST', url: '/api/v1/policy?dryRun=true', payload: text, headers: YAML, remoteAddress: '192.0.2.1' });
-    expect(far.statusCode).toBe(403);
-    expect(far.json().error).toMatch(/only from this machine/);
+    expect(far.statusCode).toBe(401);
+    expect(far.json().error).toMatch(/no admin token is configured/);
     expect((await app.inject({ url: '/api/v1/status', remoteAddress: '192.0.2.1' })).statusCode).toBe(200); // reads are open
-    const near = await app.inject({ method: 'POST', url: '/api/v1/policy', payload: text.replace('default: deny', 'default: deny # v2'), headers: YAML, remoteAddress: '127.0.0.1' });
-    expect(near.statusCode).toBe(200);
-    await waitFor('audit', () => existsSync(join(dir, 'audit.jsonl')) && readFileSync(join(dir, 'audit.jsonl'), 'utf8').endsWith('\n'));
-    expect(JSON.parse(readFileSync(join(dir, 'audit.jsonl'), 'utf8').trim()).by).toBe('local:127.0.0.1');
+    for (const remoteAddress of ['127.0.0.1', '::1', '::ffff:127.0.0.1']) {
+      const near = await app.inject({ method: 'POST', url: '/api/v1/policy', payload: text.replace('default: deny', 'default: deny # v2'), headers: YAML, remoteAddress });
+      expect(near.statusCode).toBe(401);
+      expect((await app.inject({ method: 'POST', url: '/api/v1/sync', remoteAddress })).statusCode).toBe(401);
+    }
+    expect(ctl.version).toBe(1);
+    expect(readFileSync(join(dir, 'policy.yaml'), 'utf8')).toBe(text);
+    expect(existsSync(join(dir, 'audit.jsonl'))).toBe(false);
     await app.close();
   });
 });

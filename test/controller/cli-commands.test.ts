@@ -20,8 +20,11 @@ const ROOT = new URL('../../', import.meta.url).pathname;
 
 /** Runs `acl NAME ARGS` from the sources in a child process (async, so this process keeps serving the API). */
 function acl(name: string, ...args: string[]): Promise<{ out: string; err: string; code: number | null }> {
+  return aclEnv({}, name, ...args);
+}
+function aclEnv(extraEnv: Record<string, string>, name: string, ...args: string[]): Promise<{ out: string; err: string; code: number | null }> {
   return new Promise((resolve) => {
-    const c = spawn(process.execPath, ['--import', 'tsx', new URL('./run-cli.ts', import.meta.url).pathname, name, ...args], { cwd: ROOT, env: { ...process.env, ACL_ADMIN_TOKEN: '' } });
+    const c = spawn(process.execPath, ['--import', 'tsx', new URL('./run-cli.ts', import.meta.url).pathname, name, ...args], { cwd: ROOT, env: { ...process.env, ACL_ADMIN_TOKEN: '', ACL_TOKEN_FILE: '/nonexistent/acl-token-file', ...extraEnv } });
     let out = '', err = '';
     c.stdout.on('data', (d) => { out += d; });
     c.stderr.on('data', (d) => { err += d; });
@@ -69,6 +72,17 @@ describe('acl apply / acl status against a running controller', () => {
     const s = await acl('status', ...['--controller', url]);
     expect(s.out).toMatch(/version 2; 0\/3 switches connected/);
     expect(s.out).toMatch(/last change .* by admin:/);
+  });
+
+  it('without --token or $ACL_ADMIN_TOKEN, apply reads the token from the token file ($ACL_TOKEN_FILE)', async () => {
+    writeFileSync(join(dir, 'token'), 'cli-admin-token\n', { mode: 0o600 });
+    const r = await aclEnv({ ACL_TOKEN_FILE: join(dir, 'token') }, 'apply', ...[join(dir, 'next.yaml'), '--controller', url, '--dry-run', '--json']);
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.out)).toMatchObject({ ok: true, dryRun: true });
+    writeFileSync(join(dir, 'wrong'), 'not-the-admin-token\n', { mode: 0o600 });
+    const w = await aclEnv({ ACL_TOKEN_FILE: join(dir, 'wrong') }, 'apply', ...[join(dir, 'next.yaml'), '--controller', url, '--dry-run', '--json']);
+    expect(w.code).not.toBe(0);
+    expect(w.out).toMatch(/401/);
   });
 
   it('an unreachable controller is a clear error, not a crash', async () => {
