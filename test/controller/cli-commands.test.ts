@@ -83,7 +83,7 @@ describe('acl apply / acl status against a running controller', () => {
     const w = await aclEnv({ ACL_TOKEN_FILE: join(dir, 'wrong') }, 'apply', ...[join(dir, 'next.yaml'), '--controller', url, '--dry-run', '--json']);
     expect(w.code).not.toBe(0);
     expect(w.out).toMatch(/401/);
-  });
+  }, 120_000);
 
   it('an unreachable controller is a clear error, not a crash', async () => {
     const r = await acl('status', ...['--controller', 'http://127.0.0.1:9', '--json']);
