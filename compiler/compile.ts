@@ -15,11 +15,8 @@ import type { Policy, Resource, Rule, Selector } from './inputs.js';
 import { maskOf, parseIpv4, portBlocks, prefixHas, type Prefix, type Service } from './addr.js';
 import { METADATA, PRIORITY, TABLE, assertFits } from './pipeline.js';
 import { DENY_SAMPLE } from './observe.js';
-<<<<<<< HEAD
 import { firstContactFlows, trustedDhcpPorts } from './first-contact.js';
-=======
 import { EAPOL_METER_ID, eapolEntries } from './auth.js';
->>>>>>> 972225e (802.1X: EAPOL/EAP framing (strict decoders, fuzzed), RADIUS client (npm radius for encoding; own constant-time Response Authenticator and Message-Authenticator checks, retransmission, failover), authenticator state machine + MAB, policy authentication: block (compiler/auth.ts), EAPOL table-0 flows under meter 2, several hosts per port, edge hook routes EAPOL/port-down; FreeRADIUS test helper and simulated EAP-MD5 supplicant)
 
 export interface Endpoint {
   readonly mac: string;

@@ -5,11 +5,8 @@
 import type { Binding, Diagnostic, Directory, Link, Organization, Server, SourceLocation, SwitchDef, Topology, User } from './model.js';
 import { YamlSource, suggest, type Path } from './yaml-source.js';
 import { normalizeMac, parseIpv4, parsePrefix, parseService, type Prefix, type Service } from './addr.js';
-<<<<<<< HEAD
 import { BUILTIN_ROLES, FIRST_CONTACT_KEYS, UNAUTHENTICATED_ROLE, checkFirstContact, parseFirstContact, type FirstContactPolicy } from './first-contact.js';
-=======
 import { checkAuthentication, parseAuthentication, type AuthPolicy } from './auth.js';
->>>>>>> 972225e (802.1X: EAPOL/EAP framing (strict decoders, fuzzed), RADIUS client (npm radius for encoding; own constant-time Response Authenticator and Message-Authenticator checks, retransmission, failover), authenticator state machine + MAB, policy authentication: block (compiler/auth.ts), EAPOL table-0 flows under meter 2, several hosts per port, edge hook routes EAPOL/port-down; FreeRADIUS test helper and simulated EAP-MD5 supplicant)
 
 /**
  * A parse result. On failure, `partial` (when present) is what could be read despite the errors, so that checks
@@ -73,11 +70,7 @@ export interface Policy {
   readonly firstContact?: FirstContactPolicy;
 }
 
-<<<<<<< HEAD
-const POLICY_KEYS = ['version', 'directory', 'topology', 'resources', 'rules', 'default', 'description', ...FIRST_CONTACT_KEYS];
-=======
-const POLICY_KEYS = ['version', 'directory', 'topology', 'resources', 'rules', 'default', 'description', 'authentication'];
->>>>>>> 972225e (802.1X: EAPOL/EAP framing (strict decoders, fuzzed), RADIUS client (npm radius for encoding; own constant-time Response Authenticator and Message-Authenticator checks, retransmission, failover), authenticator state machine + MAB, policy authentication: block (compiler/auth.ts), EAPOL table-0 flows under meter 2, several hosts per port, edge hook routes EAPOL/port-down; FreeRADIUS test helper and simulated EAP-MD5 supplicant)
+const POLICY_KEYS = ['version', 'directory', 'topology', 'resources', 'rules', 'default', 'description', 'authentication', ...FIRST_CONTACT_KEYS];
 const RESOURCE_KEYS = ['hosts', 'services', 'description'];
 const RULE_KEYS = ['name', 'from', 'to', 'action', 'services', 'description'];
 const SELECTOR_KEYS = ['organizations', 'roles', 'users', 'resources'];
@@ -181,7 +174,7 @@ export function parsePolicyText(text: string, file: string): Parsed<Policy> {
     rules.push({ index: i, name, from, to, action: action as 'allow' | 'deny', services: svc, location: src.where(p) });
   });
 
-<<<<<<< HEAD
+  const authentication = top.authentication === undefined ? undefined : parseAuthentication(src, top.authentication);
   const firstContact = parseFirstContact(src, top, resourceNames);
   if (firstContact.unauthenticated?.to.length) {
     // the unauthenticated state is a rule like any other, for the built-in role
@@ -190,12 +183,7 @@ export function parsePolicyText(text: string, file: string): Parsed<Policy> {
     rules.push({ index: rules.length, name: 'unauthenticated', from: [{ roles: [UNAUTHENTICATED_ROLE], location }], to: firstContact.unauthenticated.to, action: 'allow', location });
   }
   if (!directory || !topology) return fail(src);
-  return finish(src, { file, version: 1, directory, topology, resources, rules, default: 'deny', source: src, ...(top.dhcp !== undefined || top.unauthenticated !== undefined || top.signin !== undefined || top.roaming !== undefined ? { firstContact } : {}) });
-=======
-  const authentication = top.authentication === undefined ? undefined : parseAuthentication(src, top.authentication);
-  if (!directory || !topology) return fail(src);
-  return finish(src, { file, version: 1, directory, topology, resources, rules, default: 'deny', ...(authentication ? { authentication } : {}), source: src });
->>>>>>> 972225e (802.1X: EAPOL/EAP framing (strict decoders, fuzzed), RADIUS client (npm radius for encoding; own constant-time Response Authenticator and Message-Authenticator checks, retransmission, failover), authenticator state machine + MAB, policy authentication: block (compiler/auth.ts), EAPOL table-0 flows under meter 2, several hosts per port, edge hook routes EAPOL/port-down; FreeRADIUS test helper and simulated EAP-MD5 supplicant)
+  return finish(src, { file, version: 1, directory, topology, resources, rules, default: 'deny', ...(authentication ? { authentication } : {}), source: src, ...(top.dhcp !== undefined || top.unauthenticated !== undefined || top.signin !== undefined || top.roaming !== undefined ? { firstContact } : {}) });
 }
 
 // ---------- directory ----------
@@ -364,12 +352,8 @@ export function crossCheck(policy: Policy, directory: Directory, topology: Topol
   const src = policy.source;
   const before = src.diagnostics.length;
   const orgs = new Set(directory.organizations.map((o) => o.name));
-<<<<<<< HEAD
-  const roles = new Set([...directory.users.flatMap((u) => u.roles), ...(directory.roles ?? []), ...BUILTIN_ROLES]);
-=======
   // device groups declared in the policy (MAB printers, cameras) are used in selectors like roles
-  const roles = new Set([...directory.users.flatMap((u) => u.roles), ...(directory.roles ?? []), ...(policy.authentication?.deviceGroups ?? [])]);
->>>>>>> 972225e (802.1X: EAPOL/EAP framing (strict decoders, fuzzed), RADIUS client (npm radius for encoding; own constant-time Response Authenticator and Message-Authenticator checks, retransmission, failover), authenticator state machine + MAB, policy authentication: block (compiler/auth.ts), EAPOL table-0 flows under meter 2, several hosts per port, edge hook routes EAPOL/port-down; FreeRADIUS test helper and simulated EAP-MD5 supplicant)
+  const roles = new Set([...directory.users.flatMap((u) => u.roles), ...(directory.roles ?? []), ...BUILTIN_ROLES, ...(policy.authentication?.deviceGroups ?? [])]);
   const users = new Set(directory.users.map((u) => u.id));
   const servers = new Set(topology.servers.map((s) => s.name));
   const rawRules = ((src.value as Record<string, unknown>)?.rules ?? []) as unknown[];
@@ -390,11 +374,8 @@ export function crossCheck(policy: Policy, directory: Directory, topology: Topol
       if (h.server && !servers.has(h.server)) src.error(['resources', res.name, 'hosts', i], 'unknown-server', `'${h.server}' is neither an address nor a server in the topology`, suggest(h.server, servers));
     });
   }
-<<<<<<< HEAD
   checkFirstContact(policy.firstContact, topology, src);
-=======
   if (policy.authentication) checkAuthentication(src, policy.authentication, topology);
->>>>>>> 972225e (802.1X: EAPOL/EAP framing (strict decoders, fuzzed), RADIUS client (npm radius for encoding; own constant-time Response Authenticator and Message-Authenticator checks, retransmission, failover), authenticator state machine + MAB, policy authentication: block (compiler/auth.ts), EAPOL table-0 flows under meter 2, several hosts per port, edge hook routes EAPOL/port-down; FreeRADIUS test helper and simulated EAP-MD5 supplicant)
   // A device bound in the topology must not disagree with the directory's address.
   return src.diagnostics.slice(before);
 }
