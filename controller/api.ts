@@ -119,7 +119,7 @@ export async function buildApp(ctl: Controller, opts: ApiOptions = {}): Promise<
   new Gauge({ name: 'acl_flows_installed', help: 'Flows read back from the switch at the last sync', labelNames: ['switch'], registers: [registry], collect() { for (const s of ctl.switchStatus()) if (s.name && s.flowsInstalled !== undefined) this.set({ switch: s.name }, s.flowsInstalled); } });
   new Gauge({ name: 'acl_directory_sync_age_seconds', help: 'Seconds since the last successful directory load', registers: [registry], collect() { const t = ctl.directoryStatus.lastSuccessAt; this.set(t ? (Date.now() - Date.parse(t)) / 1000 : -1); } });
   new Gauge({ name: 'acl_policy_version', help: 'Applied policy version (increments on each apply)', registers: [registry], collect() { this.set(ctl.version); } });
-  new Gauge({ name: 'acl_packet_ins_dropped', help: 'Packet-ins dropped by the per-switch queue bound (connected switches)', registers: [registry], collect() { let n = 0; for (const s of ctl.sessions.values()) n += s.packetInsDropped; this.set(n); } });
+  new Gauge({ name: 'acl_packet_ins_dropped', help: 'Packet-ins dropped by the per-switch queue bound (switches connected now and before)', registers: [registry], collect() { this.set(ctl.packetInsDropped()); } });
   const packetIns = new Counter({ name: 'acl_packet_ins_total', help: 'Packet-ins received', registers: [registry] });
   const applyLatency = new Histogram({ name: 'acl_apply_seconds', help: 'Time from policy POST to all switches confirmed', buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10], registers: [registry] });
   let lastPacketIns = 0;

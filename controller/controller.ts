@@ -20,6 +20,7 @@ import { PolicyGuard, type LdapAllowlist } from './policy-guard.js';
 import { EdgeHook } from './edge-hook.js';
 import { LearningGuard, type LearningLimits } from './learning-guard.js';
 import { EAPOL_METER_ID } from '../compiler/auth.js';
+import { certificateMismatch, contest } from './switch-identity.js';
 
 export interface ControllerOptions {
   readonly policyPath: string;
@@ -45,6 +46,10 @@ export interface ControllerOptions {
   readonly submitted?: { readonly allowRoots?: readonly string[]; readonly ldapAllow?: LdapAllowlist; readonly maxBytes?: number; readonly timeoutMs?: number };
   /** Host-discovery limits: PACKET_INs per switch port, flapping MACs (see learning-guard.ts). */
   readonly learning?: Partial<LearningLimits>;
+  /** TLS only: a switch's certificate must carry its name or dpid (CN or subjectAltName), else it is refused. */
+  readonly tlsBindSwitch?: boolean;
+  /** How long a connected switch has to answer the liveness echo when another connection claims its dpid (ms). */
+  readonly contestTimeoutMs?: number;
   /** Cluster mode (controller/cluster-driver.ts): writes only to switches this node masters; changes go through etcd. */
   readonly cluster?: {
     mayWrite(dpid: string): boolean;
@@ -222,33 +227,70 @@ export class Controller extends EventEmitter {
       this.log('warn', `disconnected OpenFlow peer ${s.dpid !== undefined ? s.id : s.remote}: ${v.message}`);
       this.event('peer-violation', { dpid: s.dpid !== undefined ? s.id : undefined, remote: s.remote, kind: v.kind, error: v.message });
     });
-    s.on('ready', () => {
-      const id = s.id;
-      const old = this.sessions.get(id);
-      if (old && old !== s) old.close('replaced by a new connection');
-      this.sessions.set(id, s);
-      const plan = this.planFor(s.dpid!);
-      if (!plan) {
-        this.log('warn', `unknown switch ${id} from ${s.remote}: held (nothing of ours installed)`);
-        this.event('unknown-switch', { dpid: id, remote: s.remote });
-        void this.sync(id);
-        return;
-      }
-      this.log('info', `switch ${plan.name} (${id}) connected from ${s.remote}`);
-      this.event('switch-up', { switch: plan.name, dpid: id });
-      void this.sync(id);
-    });
+    s.on('ready', () => void this.adopt(s));
     s.on('closed', (reason: string) => {
+      this.packetInsDroppedClosed += s.packetInsDropped;
       if (s.dpid !== undefined && this.sessions.get(s.id) === s) {
         this.sessions.delete(s.id);
         const name = this.planFor(s.dpid)?.name;
         this.log('info', `switch ${name ?? s.id} disconnected: ${reason}`);
         this.event('switch-down', { switch: name, dpid: s.id, reason });
+        // per-dpid state of a switch not in the topology is not kept once it is gone (no growth per dpid ever seen)
+        if (!name) { this.results.delete(s.id); if (!this.queues.get(s.id)?.running) this.queues.delete(s.id); }
       } else this.log('warn', `connection from ${s.remote} dropped: ${reason}`);
     });
-    s.on('packet_in', (m: MessageOf<'packet_in'>) => this.onPacketIn(s, m));
+    // only the session that speaks for its dpid is listened to (not a newcomer being checked)
+    s.on('packet_in', (m: MessageOf<'packet_in'>) => { if (this.sessions.get(s.id) === s) this.onPacketIn(s, m); });
     s.on('switch_error', (e: { error: string }) => this.event('switch-error', { dpid: s.id, error: e.error }));
     s.on('port_status', (m: MessageOf<'port_status'>) => this.event('port-status', { dpid: s.id, switch: s.dpid !== undefined ? this.planFor(s.dpid)?.name : undefined, port: m.desc.portNo, name: m.desc.name, reason: m.reason, down: m.reason === 'delete' || (m.desc.state & 1) !== 0 || (m.desc.config & 1) !== 0 }));
+  }
+
+  /** PACKET_INs dropped by sessions that have since closed (acl_packet_ins_dropped keeps counting them). */
+  packetInsDroppedClosed = 0;
+
+  /** All PACKET_INs dropped by session queue bounds, of connected and of closed sessions. */
+  packetInsDropped(): number {
+    let n = this.packetInsDroppedClosed;
+    for (const s of this.sessions.values()) n += s.packetInsDropped;
+    return n;
+  }
+
+  /** A session finished its handshake: check who it claims to be, then make it the switch's session. */
+  private async adopt(s: SwitchSession): Promise<void> {
+    const id = s.id;
+    if (this.opts.tls && this.opts.tlsBindSwitch) {
+      const why = certificateMismatch(s.socket, s.dpid!, this.planFor(s.dpid!)?.name);
+      if (why) {
+        this.log('warn', `refused ${s.remote} claiming ${id}: ${why}`);
+        this.event('switch-impostor', { dpid: id, remote: s.remote, reason: why });
+        s.close(`certificate does not match the switch: ${why}`);
+        return;
+      }
+    }
+    const old = this.sessions.get(id);
+    if (old && old !== s) {
+      // The live switch keeps its session unless it no longer answers.
+      const verdict = await contest(old, this.opts.contestTimeoutMs ?? 3000);
+      if (s.state !== 'ready') return;
+      if (verdict === 'keep' && this.sessions.get(id) === old) {
+        this.log('warn', `refused ${s.remote} claiming ${id}: the switch is connected from ${old.remote} and answers`);
+        this.event('switch-impostor', { dpid: id, switch: this.planFor(s.dpid!)?.name, remote: s.remote, live: old.remote, reason: 'dpid already connected and alive' });
+        s.close('dpid already connected (the live session answered)');
+        return;
+      }
+      if (this.sessions.get(id) === old) old.close(`replaced by ${s.remote}: did not answer an echo`);
+    }
+    this.sessions.set(id, s);
+    const plan = this.planFor(s.dpid!);
+    if (!plan) {
+      this.log('warn', `unknown switch ${id} from ${s.remote}: held (nothing of ours installed)`);
+      this.event('unknown-switch', { dpid: id, remote: s.remote });
+      void this.sync(id);
+      return;
+    }
+    this.log('info', `switch ${plan.name} (${id}) connected from ${s.remote}`);
+    this.event('switch-up', { switch: plan.name, dpid: id });
+    void this.sync(id);
   }
 
   /** Reconciles one switch; concurrent calls coalesce into one follow-up run with the newest plan. */

@@ -3,6 +3,7 @@
  * echo, barrier, empty flow reads), then lets a test send whatever bytes it wants.
  */
 import { connect, type Socket } from 'node:net';
+import { connect as tlsConnect, type ConnectionOptions } from 'node:tls';
 import type { MessageOf, OfpMessage } from '../../openflow/index.js';
 import { Framer, decode, encode } from '../../openflow/index.js';
 
@@ -30,9 +31,9 @@ export class RawPeer {
     this.gone = new Promise((r) => { this.goneResolve = r; });
   }
 
-  connect(port: number, host = '127.0.0.1'): Promise<void> {
+  connect(port: number, host = '127.0.0.1', tls?: ConnectionOptions): Promise<void> {
     return new Promise((resolve, reject) => {
-      this.sock = connect(port, host, () => resolve());
+      this.sock = tls ? tlsConnect({ ...tls, port, host }, () => resolve()) : connect(port, host, () => resolve());
       this.sock.on('error', (e) => { if (!this.closed) reject(e); });
       this.sock.on('close', () => { this.closed = true; this.goneResolve(); });
       this.sock.on('data', (d) => {
