@@ -21,6 +21,8 @@ import { EdgeHook } from './edge-hook.js';
 import { LearningGuard, type LearningLimits } from './learning-guard.js';
 import { EAPOL_METER_ID } from '../compiler/auth.js';
 import { certificateMismatch, contest } from './switch-identity.js';
+import { StateWriter } from './state-file.js';
+import { createHash } from 'node:crypto';
 
 export interface ControllerOptions {
   readonly policyPath: string;
@@ -104,7 +106,7 @@ export class Controller extends EventEmitter {
   directoryStatus: { source: string; lastSuccessAt?: string; entries: number; lastError?: string; heldShrink?: unknown } = { source: '', entries: 0 };
   directorySync?: DirectorySync;
   private savedIds?: { classIds: Map<string, number>; dstClassIds: Map<string, number> };
-  private stateWrites = 0;
+  private stateWriter?: StateWriter;
   /** Multipart bytes held by all switch sessions together (capped globally). */
   readonly peerBudget: GlobalBudget;
   /** The directory as loaded or synced (without the edge's sessions folded in: that is compiled.input.directory). */
@@ -130,7 +132,8 @@ export class Controller extends EventEmitter {
   async load(): Promise<void> {
     if (this.opts.stateFile) {
       try {
-        const st = JSON.parse(await readFile(this.opts.stateFile, 'utf8')) as { bindings?: Binding[]; classIds?: Array<[string, number]>; dstClassIds?: Array<[string, number]>; edge?: unknown };
+        const st = JSON.parse(await readFile(this.opts.stateFile, 'utf8')) as { generation?: number; bindings?: Binding[]; classIds?: Array<[string, number]>; dstClassIds?: Array<[string, number]>; edge?: unknown };
+        if (Number.isSafeInteger(st.generation)) this.restoredGeneration = st.generation!;
         this.edge.restore(st.edge);
         for (const b of st.bindings ?? []) if (b && typeof b.mac === 'string' && typeof b.switch === 'string' && Number.isInteger(b.port)) this.bindings.set(b.mac, { ...b, learned: true });
         if (Array.isArray(st.classIds) && Array.isArray(st.dstClassIds)) this.savedIds = { classIds: new Map(st.classIds), dstClassIds: new Map(st.dstClassIds) };
@@ -510,15 +513,17 @@ export class Controller extends EventEmitter {
     void this.syncAll();
   }
 
-  async saveState(): Promise<void> {
-    if (!this.opts.stateFile) return;
-    const tmp = `${this.opts.stateFile}.tmp-${process.pid}-${++this.stateWrites}`;
-    try {
-      await writeFile(tmp, JSON.stringify({ bindings: [...this.bindings.values()], classIds: [...this.compiled.classIds], dstClassIds: [...this.compiled.dstClassIds], edge: this.edge.state() }, null, 2));
-      await rename(tmp, this.opts.stateFile);
-    } catch (e) {
-      this.log('warn', `cannot save state to ${this.opts.stateFile}: ${(e as Error).message}`);
-    }
+  /** Generation of the state file read at start (0 without one). */
+  restoredGeneration = 0;
+
+  /** Saves the state through the one ordered writer (controller/state-file.ts); resolves once it is durable. */
+  saveState(): Promise<void> {
+    if (!this.opts.stateFile) return Promise.resolve();
+    this.stateWriter ??= new StateWriter(this.opts.stateFile, () => ({ bindings: [...this.bindings.values()], classIds: [...this.compiled.classIds], dstClassIds: [...this.compiled.dstClassIds], edge: this.edge.state() }), {
+      onSaved: (generation, state) => this.event('state-saved', { generation, bindings: (state.bindings as unknown[]).length, digest: createHash('sha256').update(JSON.stringify(state.bindings)).digest('hex').slice(0, 16) }),
+      onError: (e) => this.log('warn', `cannot save state to ${this.opts.stateFile}: ${e.message}`),
+    }, this.restoredGeneration);
+    return this.stateWriter.save();
   }
 
   /** Host discovery counters: PACKET_INs over the per-port rate, moves held as flapping, batched recompiles. */
