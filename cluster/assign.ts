@@ -14,12 +14,20 @@ export function fnv1a64(s: string): bigint {
   return h;
 }
 
+const M64 = 0xffffffffffffffffn;
+/** MurmurHash3's 64-bit finalizer: FNV alone barely separates strings that differ in their last characters. */
+function fmix64(k: bigint): bigint {
+  k ^= k >> 33n; k = (k * 0xff51afd7ed558ccdn) & M64;
+  k ^= k >> 33n; k = (k * 0xc4ceb9fe1a85ec53n) & M64;
+  return k ^ (k >> 33n);
+}
+
 /** The live node that should master `dpid`, or undefined when no node is live. Ties break by node name. */
 export function ownerOf(dpid: string, nodes: Iterable<string>): string | undefined {
   let best: string | undefined;
   let bestW = -1n;
   for (const n of nodes) {
-    const w = fnv1a64(`${dpid}\u0000${n}`);
+    const w = fmix64(fnv1a64(`${dpid}\u0000${n}`));
     if (w > bestW || (w === bestW && best !== undefined && n < best)) { best = n; bestW = w; }
   }
   return best;

@@ -59,7 +59,8 @@ export class ClusterDriver {
     if (!preview.ok || opts.dryRun) return preview;
     let rec: PolicyRecord;
     try {
-      rec = await this.cluster.commitPolicy(text, this.ctl.version, opts.by ?? 'unknown');
+      // optimistic concurrency on the cluster's newest record: of two changes based on it, exactly one commits
+      rec = await this.cluster.commitPolicy(text, this.cluster.policy?.version ?? 0, opts.by ?? 'unknown');
     } catch (e) {
       if (e instanceof ClusterConflictError || e instanceof ClusterUnavailableError) {
         return { ...preview, ok: false, dryRun: false, diagnostics: [{ severity: 'error', code: e.code, message: e.message }] };

@@ -38,6 +38,15 @@ export default class ControllerCmd extends AclCommand {
     'no-bundles': Flags.boolean({ description: 'do not use the ONF bundle extension (ordered updates instead)' }),
     'api-tls-key': Flags.string({ description: 'serve the API over HTTPS with this PEM key' }),
     'api-tls-cert': Flags.string({ description: 'serve the API over HTTPS with this PEM certificate' }),
+    cluster: Flags.string({ description: 'run as one node of a cluster sharing its switches and state through etcd: etcd://host:2379[,host:2379] (etcds:// for TLS)' }),
+    node: Flags.string({ description: 'this node\'s name in the cluster (unique; default: the host name)' }),
+    'cluster-ttl': Flags.integer({ default: 2, description: 'seconds of etcd silence after which a node stops writing and its switches move to another node' }),
+    'etcd-ca': Flags.string({ description: 'CA certificate of the etcd servers (etcds://)' }),
+    'etcd-cert': Flags.string({ description: 'client certificate for etcd (mutual TLS)' }),
+    'etcd-key': Flags.string({ description: 'client key for etcd (mutual TLS)' }),
+    'etcd-user': Flags.string({ description: 'etcd user (password from --etcd-password-file or --etcd-password-env)' }),
+    'etcd-password-file': Flags.string({ description: 'file holding the etcd password' }),
+    'etcd-password-env': Flags.string({ description: 'environment variable holding the etcd password' }),
   };
   static enableJsonFlag = false;
 
@@ -68,18 +77,33 @@ export default class ControllerCmd extends AclCommand {
     const tls = flags['tls-key'] && flags['tls-cert']
       ? { key: readFileSync(flags['tls-key']), cert: readFileSync(flags['tls-cert']), ca: flags['tls-ca'] ? readFileSync(flags['tls-ca']) : undefined, requestCert: !!flags['tls-ca'], rejectUnauthorized: !!flags['tls-ca'] }
       : undefined;
-    const ctl = new Controller({
+    const ctlOpts = {
       policyPath: args.policy, listen: hostPort(flags.listen, 'listen'), tls, submitted: { allowRoots: flags['allow-root'], ldapAllow }, stateFile: flags['state-file'], exclusiveSwitches: flags.exclusive, auditIntervalMs: flags['audit-interval'] * 1000, useBundles: !flags['no-bundles'],
-      log: (level, msg, data) => log[level](data ?? {}, msg),
-    });
-    try { await ctl.load(); } catch (e) { this.logToStderr((e as Error).message); this.failMessage('the policy is invalid; the controller did not start'); }
-    await ctl.start();
+      log: (level: 'info' | 'warn' | 'error', msg: string, data?: Record<string, unknown>) => log[level](data ?? {}, msg),
+    };
+    let ctl: Controller;
+    let clusterStatus: (() => unknown) | undefined;
+    let stopCluster: (() => Promise<void>) | undefined;
+    if (flags.cluster) {
+      const { startClusteredController } = await import('../../controller/cluster-setup.js');
+      const etcd = { url: flags.cluster, caFile: flags['etcd-ca'], certFile: flags['etcd-cert'], keyFile: flags['etcd-key'], user: flags['etcd-user'], passwordFile: flags['etcd-password-file'], passwordEnv: flags['etcd-password-env'] };
+      const node = flags.node ?? (await import('node:os')).hostname();
+      try {
+        const c = await startClusteredController(ctlOpts, etcd, { name: node, ttlSeconds: flags['cluster-ttl'], info: { api: flags.api, openflow: flags.listen } });
+        ctl = c.ctl; clusterStatus = () => c.driver.status(); stopCluster = () => c.cluster.stop();
+      } catch (e) { this.logToStderr((e as Error).message); this.failMessage(`cluster node ${node} did not start`); }
+      log.info(`cluster node ${node} on ${flags.cluster}`);
+    } else {
+      ctl = new Controller(ctlOpts);
+      try { await ctl.load(); } catch (e) { this.logToStderr((e as Error).message); this.failMessage('the policy is invalid; the controller did not start'); }
+      await ctl.start();
+    }
     const api = hostPort(flags.api, 'api');
     const hosts = [...(flags['api-host'] ?? []), ...(api.host && api.host !== '0.0.0.0' && api.host !== '::' ? [api.host] : [])];
-    const app = await buildApp(ctl, { tokens, https, auditLog: flags['audit-log'], hosts });
+    const app = await buildApp(ctl, { tokens, https, auditLog: flags['audit-log'], hosts, cluster: clusterStatus });
     await app.listen({ host: api.host, port: api.port });
     log.info(`API and web console on http${https ? 's' : ''}://${api.host}:${api.port}/ (${adminToken ? 'changes need the admin token' : 'no admin token: no changes accepted'})`);
-    const stop = async (sig: string) => { log.info(`${sig}: stopping (switch flows stay installed)`); await app.close(); await ctl.stop(); process.exit(0); };
+    const stop = async (sig: string) => { log.info(`${sig}: stopping (switch flows stay installed)`); await app.close(); await ctl.stop(); await stopCluster?.(); process.exit(0); };
     process.on('SIGINT', () => void stop('SIGINT'));
     process.on('SIGTERM', () => void stop('SIGTERM'));
     process.on('SIGHUP', () => { void ctl.reloadPolicyFile().then((r) => log.info({ ok: r.ok }, 'SIGHUP: policy file reloaded')); });
