@@ -10,6 +10,7 @@
  *   policy                 the committed policy {version, text, by, at}; changed only by compare-and-swap
  *   audit/<version>        one line per committed policy version
  *   bindings/<mac>         learned device bindings, shared so every node compiles the same plan
+ *   sessions/<id>          login sessions at the edge (802.1X, MAB, web sign-in), shared likewise
  *   ids                    class ids, so a node taking over compiles byte-identical flows
  *
  * Mastership: among the live nodes connected to a switch, rendezvous hashing names the owner; the owner claims
@@ -76,6 +77,7 @@ export class ClusterNode extends EventEmitter {
   policy?: PolicyRecord;
   private policyRev = 0n;
   readonly bindings = new Map<string, unknown>();
+  readonly sessions = new Map<string, unknown>();
   ids?: unknown;
   /** Not a member (never joined, or the lease is gone): no claims, no writes. */
   fenced = true;
@@ -206,6 +208,15 @@ export class ClusterNode extends EventEmitter {
     try { await this.etcd.put(this.k(`bindings/${mac}`)).value(JSON.stringify(binding)).exec(); } catch (e) { this.noteError(e); }
   }
 
+  async putSession(id: string, session: unknown | undefined): Promise<void> {
+    if (!this.healthy || !/^[A-Za-z0-9_.:-]{1,64}$/.test(id)) return;
+    const key = this.k(`sessions/${id}`);
+    try {
+      if (session === undefined) { this.sessions.delete(id); await this.etcd.delete().key(key).exec(); }
+      else { this.sessions.set(id, session); await this.etcd.put(key).value(JSON.stringify(session)).exec(); }
+    } catch (e) { this.noteError(e); }
+  }
+
   async putIds(ids: unknown): Promise<void> {
     if (!this.healthy) return;
     const s = JSON.stringify(ids);
@@ -251,7 +262,7 @@ export class ClusterNode extends EventEmitter {
 
   private async readAll(): Promise<void> {
     const res = await this.etcd.getAll().prefix(this.prefix).exec();
-    this.nodes.clear(); this.conns.clear(); this.masters.clear(); this.bindings.clear();
+    this.nodes.clear(); this.conns.clear(); this.masters.clear(); this.bindings.clear(); this.sessions.clear();
     for (const kv of res.kvs) this.apply('put', kv.key.toString(), kv.value.toString(), BigInt(kv.mod_revision));
     const rev = BigInt(res.header.revision);
     await this.watcher?.cancel().catch(() => undefined);
@@ -284,6 +295,8 @@ export class ClusterNode extends EventEmitter {
       }
     } else if (kind === 'bindings' && a) {
       if (op === 'put') { try { const v = JSON.parse(value) as unknown; this.bindings.set(a, v); this.emit('binding', a, v); } catch { /* ignore */ } } else { this.bindings.delete(a); this.emit('binding', a, undefined); }
+    } else if (kind === 'sessions' && a) {
+      if (op === 'put') { try { const v = JSON.parse(value) as unknown; this.sessions.set(a, v); this.emit('session', a, v); } catch { /* ignore */ } } else { this.sessions.delete(a); this.emit('session', a, undefined); }
     } else if (kind === 'ids' && a === undefined && op === 'put') {
       try { this.ids = JSON.parse(value) as unknown; } catch { /* ignore */ }
     }

@@ -9,6 +9,7 @@ import type { MessageOf } from '../openflow/index.js';
 import type { SwitchSession } from './session.js';
 import { OfpRequestError } from './session.js';
 import type { Binding } from '../compiler/model.js';
+import { checkSession, type LiveSession, type SessionChange } from '../edge/sessions.js';
 import { ClusterConflictError, ClusterUnavailableError, type ClusterNode, type PolicyRecord, type RoleChange } from '../cluster/node.js';
 
 export interface ClusterStatus {
@@ -43,9 +44,14 @@ export class ClusterDriver {
     this.cluster.on('paused', (reason: string) => this.ctl.event('cluster-paused', { node: this.cluster.name, reason }));
     this.cluster.on('resumed', () => this.ctl.event('cluster-resumed', { node: this.cluster.name }));
     this.ctl.on('event', (e: ControllerEvent) => this.onControllerEvent(e));
+    this.cluster.on('session', (id: string, v: unknown) => this.onRemoteSession(id, v));
+    this.ctl.edge.sessions.on('change', (c: SessionChange) => this.onLocalSession(c));
     const rec = this.cluster.policy ?? await this.cluster.seedPolicy(this.ctl.loaded.policyText, `node ${this.cluster.name}`);
     await this.follow(rec);
     for (const [mac, b] of this.cluster.bindings) this.onBinding(mac, b);
+    for (const [id, v] of this.cluster.sessions) this.onRemoteSession(id, v);
+    // sessions this node restored from its state file that the cluster does not know yet
+    for (const s of this.ctl.edge.sessions.list()) if (!this.cluster.sessions.has(s.id)) void this.cluster.putSession(s.id, s);
   }
 
   /** Writes need: the etcd claim, a live lease, the switch's confirmation, and the cluster's newest policy applied here. */
@@ -102,6 +108,31 @@ export class ClusterDriver {
       const { mac, ip, switch: sw, port } = e as unknown as Binding;
       void this.cluster.putBinding(mac, { mac, ip, switch: sw, port, learned: true });
     } else if (e.type === 'directory-synced') void this.cluster.putIds(this.ctl.classIdState());
+  }
+
+  /** True while a change from etcd is applied to the local table (not published back). */
+  private remote = false;
+
+  private onLocalSession(c: SessionChange): void {
+    if (this.remote) return;
+    if (c.kind === 'removed') void this.cluster.putSession(c.session.id, undefined);
+    else {
+      if (c.previous && c.previous.id !== c.session.id) void this.cluster.putSession(c.previous.id, undefined);
+      void this.cluster.putSession(c.session.id, c.session);
+    }
+  }
+
+  /** A session another node admitted or ended: the same in the local table (validated like the state file). */
+  private onRemoteSession(id: string, v: unknown): void {
+    const table = this.ctl.edge.sessions;
+    this.remote = true;
+    try {
+      if (v === undefined) { table.remove(id, 'cluster', 'cluster'); return; }
+      if (checkSession(v) !== undefined || (v as LiveSession).id !== id) return;
+      const cur = table.get(id);
+      if (cur && JSON.stringify(cur) === JSON.stringify(v)) return;
+      table.add(v as LiveSession, 'cluster');
+    } finally { this.remote = false; }
   }
 
   private onBinding(mac: string, b: unknown): void {

@@ -4,7 +4,7 @@
  * Creates bridges ha-e1, ha-e2, ha-core, ha-hv1, ha-hv2 and a private etcd on 127.0.0.1:18901; removes them.
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { createServer, type Server } from 'node:net';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -13,54 +13,26 @@ import { createBridge, deleteBridge, ensureOvs, haveOvs, ofctl, vsctl } from '..
 import { haveEtcd, startEtcd, type EtcdServer } from '../helpers/etcd.js';
 import { copyExample, waitFor } from '../helpers/tmp.js';
 import { SwitchSession, OfpRequestError } from '../../controller/session.js';
+import { agreedMasters, nodeApi, postPolicy, spawnNode, type ClusterView, type NodeSpec } from '../helpers/cluster.js';
 
-const ROOT = new URL('../../', import.meta.url).pathname;
 const ETCD_PORT = 18901;
-const NODES = ['n1', 'n2', 'n3'] as const;
-const OF = { n1: 18911, n2: 18912, n3: 18913 } as Record<string, number>;
-const API = { n1: 18921, n2: 18922, n3: 18923 } as Record<string, number>;
+const SPECS: NodeSpec[] = [{ name: 'n1', of: 18911, api: 18921 }, { name: 'n2', of: 18912, api: 18922 }, { name: 'n3', of: 18913, api: 18923 }];
+const NODES = SPECS.map((s) => s.name);
+const spec = (name: string) => SPECS.find((s) => s.name === name)!;
 const BRIDGES: Array<[string, number]> = [['ha-e1', 1], ['ha-e2', 2], ['ha-core', 3], ['ha-hv1', 16], ['ha-hv2', 17]];
 const hex = (d: number) => `0x${d.toString(16).padStart(16, '0')}`;
-const TOKEN = { authorization: 'Bearer cluster-admin' };
+const DPIDS = BRIDGES.map(([, d]) => hex(d));
 
 let etcd: EtcdServer;
 let dir: string;
 const procs = new Map<string, ChildProcess>();
 
-function startNode(name: string): Promise<ChildProcess> {
-  const p = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'test/helpers/cluster-child.ts'), join(dir, 'policy.yaml'), String(OF[name]), String(API[name]), etcd.url, name, join(dir, `state-${name}.json`)], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-  procs.set(name, p);
-  let err = '';
-  p.stderr!.on('data', (d: Buffer) => { err = (err + d.toString()).slice(-20000); if (process.env.ACL_TEST_VERBOSE) process.stderr.write(d); });
-  return new Promise((resolve, reject) => {
-    p.stdout!.on('data', (d: Buffer) => { if (d.toString().includes('READY')) resolve(p); });
-    p.once('exit', (c) => reject(new Error(`node ${name} exited ${c}: ${err}`)));
-  });
+async function startNode(name: string): Promise<void> {
+  procs.set(name, await spawnNode(spec(name), join(dir, 'policy.yaml'), etcd.url, join(dir, `state-${name}.json`)));
 }
-
-async function api<T = any>(node: string, path: string, init: RequestInit = {}): Promise<{ status: number; body: T }> {
-  const r = await fetch(`http://127.0.0.1:${API[node]}/api/v1${path}`, { ...init, signal: AbortSignal.timeout(5000) });
-  return { status: r.status, body: (await r.json()) as T };
-}
-
-interface ClusterView { node: string; healthy: boolean; nodes: Array<{ name: string }>; switches: Array<{ dpid: string; master?: string; generationId?: string; localRole?: string }>; policyVersion?: number }
-
-/** dpid → master, as every given node sees it, when all agree and each master confirmed its role. */
-async function masters(nodes: readonly string[]): Promise<Map<string, string> | undefined> {
-  const views = await Promise.all(nodes.map((n) => api<ClusterView>(n, '/cluster').then((r) => r.body)));
-  const out = new Map<string, string>();
-  for (const [, d] of BRIDGES) {
-    const id = hex(d);
-    const seen = new Set(views.map((v) => v.switches.find((s) => s.dpid === id)?.master));
-    if (seen.size !== 1) return undefined;
-    const m = [...seen][0];
-    if (!m || !nodes.includes(m)) return undefined;
-    const mv = views.find((v) => v.node === m)!;
-    if (mv.switches.find((s) => s.dpid === id)?.localRole !== 'master') return undefined;
-    out.set(id, m);
-  }
-  return out;
-}
+const api = <T = any>(node: string, path: string) => nodeApi<T>(spec(node), path);
+const post = (node: string, text: string) => postPolicy(spec(node), text);
+const masters = (nodes: readonly string[]) => agreedMasters(nodes.map(spec), DPIDS);
 
 /** Our flows on a bridge: text without counters → duration. */
 function flows(br: string): Map<string, number> {
@@ -91,7 +63,7 @@ describeWith({ 'Open vSwitch (root)': run, etcd: haveEtcd() }, 'three controller
     await Promise.all(NODES.map((n) => startNode(n)));
     for (const [br, d] of BRIDGES) {
       createBridge(br, { dpid: d.toString(16).padStart(16, '0') });
-      vsctl('set-controller', br, ...NODES.map((n) => `tcp:127.0.0.1:${OF[n]}`));
+      vsctl('set-controller', br, ...SPECS.map((n) => `tcp:127.0.0.1:${n.of}`));
     }
   }, 90_000);
 
@@ -115,7 +87,7 @@ describeWith({ 'Open vSwitch (root)': run, etcd: haveEtcd() }, 'three controller
     const text = readFileSync(join(dir, 'policy.yaml'), 'utf8');
     const before = (await api(NODES[0], '/policy')).body.version as number;
     const less = text.replace(/  - \{ name: platform-build.*\n/, '');
-    const r = await api('n3', '/policy', { method: 'POST', body: less, headers: { ...TOKEN, 'content-type': 'application/yaml' } });
+    const r = await post('n3', less);
     expect(r.status, JSON.stringify(r.body)).toBe(200);
     expect(r.body.version).toBe(before + 1);
     for (const n of NODES) await waitFor(`${n} at version ${before + 1}`, async () => (await api(n, '/policy')).body.version === before + 1, 10_000);
@@ -127,15 +99,15 @@ describeWith({ 'Open vSwitch (root)': run, etcd: haveEtcd() }, 'three controller
     const a = text.replace(/  - \{ name: admins-ssh.*\n/, '');
     const b = text.replace(/  - \{ name: build-to-git.*\n/, '');
     const [ra, rb] = await Promise.all([
-      api('n1', '/policy', { method: 'POST', body: a, headers: { ...TOKEN, 'content-type': 'application/yaml' } }),
-      api('n2', '/policy', { method: 'POST', body: b, headers: { ...TOKEN, 'content-type': 'application/yaml' } }),
+      post('n1', a),
+      post('n2', b),
     ]);
     expect([ra.status, rb.status].sort()).toEqual([200, 409]);
     const loser = ra.status === 409 ? ra : rb;
     expect(JSON.stringify(loser.body)).toMatch(/changed meanwhile|conflict/);
     for (const n of NODES) await waitFor(`${n} at version ${before + 2}`, async () => (await api(n, '/policy')).body.version === before + 2, 10_000);
     // restore the full policy for the next tests
-    const back = await api('n1', '/policy', { method: 'POST', body: text, headers: { ...TOKEN, 'content-type': 'application/yaml' } });
+    const back = await post('n1', text);
     expect(back.status).toBe(200);
     for (const n of NODES) await waitFor(`${n} restored`, async () => (await api(n, '/policy')).body.version === before + 3, 10_000);
     await waitFor('bridges in sync after restore', () => inSync('n1'), 10_000, 200);
@@ -184,7 +156,7 @@ describeWith({ 'Open vSwitch (root)': run, etcd: haveEtcd() }, 'three controller
     await new Promise((r) => setTimeout(r, 1000));
     // While it sleeps, the policy changes: on wake-up the frozen node must not push its stale plan.
     const text = readFileSync(join(dir, 'policy.yaml'), 'utf8');
-    const r = await api(alive[0], '/policy', { method: 'POST', body: text.replace(/  - \{ name: admins-ssh.*\n/, ''), headers: { ...TOKEN, 'content-type': 'application/yaml' } });
+    const r = await post(alive[0], text.replace(/  - \{ name: admins-ssh.*\n/, ''));
     expect(r.status, JSON.stringify(r.body)).toBe(200);
     await waitFor('in sync with the change', () => inSync(alive[0]), 10_000, 200);
     const snap = new Map(BRIDGES.map(([br]) => [br, flows(br)]));
@@ -200,7 +172,7 @@ describeWith({ 'Open vSwitch (root)': run, etcd: haveEtcd() }, 'three controller
     let server: Server | undefined;
     const session = await new Promise<SwitchSession>((resolve) => {
       server = createServer((sock) => { const s = new SwitchSession(sock, { handshakeTimeoutMs: 3000 }); s.once('ready', () => resolve(s)); });
-      server.listen(18930, '127.0.0.1', () => vsctl('set-controller', br, ...NODES.map((n) => `tcp:127.0.0.1:${OF[n]}`), 'tcp:127.0.0.1:18930'));
+      server.listen(18930, '127.0.0.1', () => vsctl('set-controller', br, ...SPECS.map((n) => `tcp:127.0.0.1:${n.of}`), 'tcp:127.0.0.1:18930'));
     });
     expect(session.dpid).toBe(BigInt(d));
     const err = await session.request({ type: 'role_request', xid: session.xid(), role: 'master', generationId: oldGen }).then(() => undefined, (e: unknown) => e);
@@ -209,7 +181,7 @@ describeWith({ 'Open vSwitch (root)': run, etcd: haveEtcd() }, 'three controller
     expect((err as OfpRequestError).reply.code).toBe(0); // OFPRRFC_STALE
     session.close('test done');
     server!.close();
-    vsctl('set-controller', br, ...NODES.map((n) => `tcp:127.0.0.1:${OF[n]}`));
+    vsctl('set-controller', br, ...SPECS.map((n) => `tcp:127.0.0.1:${n.of}`));
   }, 60_000);
 
   it('etcd down: every node keeps enforcing, changes are refused with a clear error; etcd back: changes work again', async () => {
@@ -219,14 +191,14 @@ describeWith({ 'Open vSwitch (root)': run, etcd: haveEtcd() }, 'three controller
     await etcd.stop();
     await new Promise((r) => setTimeout(r, 3000));
     const text = readFileSync(join(dir, 'policy.yaml'), 'utf8');
-    const r = await api('n2', '/policy', { method: 'POST', body: text, headers: { ...TOKEN, 'content-type': 'application/yaml' } });
+    const r = await post('n2', text);
     expect(r.status).toBe(503);
     expect(JSON.stringify(r.body)).toMatch(/cluster unavailable/);
     for (const [br] of BRIDGES) expect([...flows(br).keys()].sort(), br).toEqual([...snap.get(br)!.keys()].sort());
     await etcd.start();
     await waitFor('masters again after etcd returns', () => masters(NODES), 20_000, 200);
     const ok = await waitFor('a change accepted again', async () => {
-      const x = await api('n2', '/policy', { method: 'POST', body: text, headers: { ...TOKEN, 'content-type': 'application/yaml' } });
+      const x = await post('n2', text);
       return x.status === 200 ? x : undefined;
     }, 15_000, 500);
     expect(ok.status).toBe(200);

@@ -24,6 +24,8 @@ export class FakeSwitch {
   readonly applied: Array<MessageOf<'flow_mod'>> = [];
   readonly received: OfpMessage[] = [];
   meters = 0;
+  role: 'equal' | 'master' | 'slave' = 'equal';
+  private generation?: bigint;
   private readonly bundles = new Map<number, Array<MessageOf<'flow_mod'>>>();
   private sock!: Socket;
   private readonly framer = new Framer();
@@ -107,6 +109,16 @@ export class FakeSwitch {
         if (m.message.type === 'flow_mod') this.bundles.get(m.bundleId)?.push(m.message);
         return;
       case 'barrier_request': this.send({ type: 'barrier_reply', xid: m.xid }); return;
+      case 'role_request': {
+        // OpenFlow 1.3 6.3.5: MASTER/SLAVE requests carry a generation id; an older one than seen is stale.
+        if (m.role === 'master' || m.role === 'slave') {
+          if (this.generation !== undefined && BigInt.asIntN(64, m.generationId - this.generation) < 0n) { this.err(m.xid, 11, 0); return; }
+          this.generation = m.generationId;
+        }
+        if (m.role !== 'nochange') this.role = m.role;
+        this.send({ type: 'role_reply', xid: m.xid, role: this.role, generationId: m.generationId });
+        return;
+      }
       default: return;
     }
   }

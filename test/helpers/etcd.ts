@@ -5,7 +5,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { haveCommand } from './needs.js';
+import { haveCommand } from './have.js';
 
 export const haveEtcd = () => haveCommand('etcd');
 

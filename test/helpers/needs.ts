@@ -3,19 +3,11 @@
  * developer's machine, but when ACL_REQUIRE_INTEGRATION=1 (set by `npm run test:all` and .ci/run) the suite
  * fails instead: CI cannot go green by skipping.
  */
-import { existsSync } from 'node:fs';
-import { spawnSync } from 'node:child_process';
 import { describe, it } from 'vitest';
 
 export const requireIntegration = process.env.ACL_REQUIRE_INTEGRATION === '1';
 
-export const isRoot = process.getuid?.() === 0;
-
-/** True when `cmd` is on the PATH (or is an existing absolute path). */
-export function haveCommand(cmd: string): boolean {
-  if (cmd.startsWith('/')) return existsSync(cmd);
-  return spawnSync('sh', ['-c', `command -v ${JSON.stringify(cmd)}`], { stdio: 'ignore' }).status === 0;
-}
+export { haveCommand, isRoot } from './have.js';
 
 /**
  * `describeWith(parts, name, fn)`: `parts` maps each needed real part to whether it is here.
