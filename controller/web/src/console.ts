@@ -59,8 +59,19 @@ async function loadOverview(): Promise<void> {
     <td class="${x.connected ? 'ok' : 'bad'}">${x.connected ? (x.known ? 'connected' : 'held: unknown switch') : 'disconnected'}</td>
     <td class="${x.connected && x.flowsInstalled === x.flowsDesired ? 'ok' : ''}">${esc(x.flowsInstalled ?? '–')} / ${esc(x.flowsDesired)}</td>
     <td>${esc(x.lastSync ?? '–')}</td><td>${x.errors.map(esc).join('<br>')}</td></tr>`).join('');
+  void loadCluster();
   const alerts = (s.alerts as Json[]).slice(-20).reverse();
   $('#alerts').innerHTML = alerts.length ? alerts.map((a) => `<li><strong>${esc(a.type)}</strong> ${esc(a.at)} ${esc(describeAlert(a))}</li>`).join('') : '<li>No alerts.</li>';
+}
+
+/** Cluster mode only: the nodes, etcd health, who masters which switch (GET /api/v1/cluster is 404 otherwise). */
+async function loadCluster(): Promise<void> {
+  const c = await api('cluster');
+  $('#cluster').hidden = c.status !== 200;
+  if (c.status !== 200) return;
+  const v = c.body;
+  $('#cluster-health').innerHTML = `node <strong>${esc(v.node)}</strong> · ${v.healthy ? '<span class="ok">etcd healthy</span>' : `<span class="bad">etcd unavailable: ${esc(v.lastError ?? '')}</span>`} · nodes: ${(v.nodes as Json[]).map((n) => esc(n.name)).join(', ')}`;
+  $('#cluster-switches tbody').innerHTML = (v.switches as Json[]).map((x) => `<tr><td><code>${esc(x.dpid)}</code></td><td>${esc(x.master ?? '–')}</td><td>${esc(x.generationId ?? '–')}</td><td>${esc(x.localRole ?? '–')}</td></tr>`).join('');
 }
 
 function describeAlert(a: Json): string {
