@@ -1,0 +1,71 @@
+/** The values compilation produces (and `recompile` takes back): subjects, destination entries and the plan. */
+import type { Binding, Diagnostic, Directory, FlowPlan, Topology } from './model.js';
+import type { Policy } from './inputs.js';
+import type { Prefix } from './addr.js';
+import type { IncrementalState } from './incremental.js';
+
+export interface Endpoint {
+  readonly mac: string;
+  readonly ip?: string;
+  readonly switch?: string;
+  readonly port?: number;
+}
+
+export interface Subject {
+  readonly kind: 'user' | 'server';
+  readonly id: string;
+  readonly name: string;
+  readonly organization?: string;
+  readonly roles: readonly string[];
+  readonly endpoints: readonly Endpoint[];
+  /** Indices of the rules whose `from` matches this subject. */
+  readonly rules: readonly number[];
+  readonly classId: number;
+}
+
+export interface DestEntry {
+  readonly prefix: Prefix;
+  /** Resource names whose hosts cover this prefix. */
+  readonly resources: readonly string[];
+  readonly dstClass: number;
+  /** Class of the device or server that owns this exact address (for replies), else 0. */
+  readonly ownerClass: number;
+}
+
+export interface CompileInput {
+  readonly policy: Policy;
+  readonly directory: Directory;
+  readonly topology: Topology;
+  readonly bindings?: readonly Binding[];
+}
+
+export interface CompileStats { readonly users: number; readonly servers: number; readonly classes: number; readonly dstClasses: number; readonly flows: number; readonly naive: number }
+
+export interface Compiled {
+  readonly input: CompileInput;
+  readonly plan: FlowPlan;
+  readonly subjects: readonly Subject[];
+  readonly subjectById: ReadonlyMap<string, Subject>;
+  /** Effective-access signature → class id; kept across incremental recompiles so ids stay stable. */
+  readonly classIds: ReadonlyMap<string, number>;
+  readonly dstClassIds: ReadonlyMap<string, number>;
+  readonly dest: readonly DestEntry[];
+  readonly resourcePrefixes: ReadonlyMap<string, readonly Prefix[]>;
+  readonly stats: CompileStats;
+  /**
+   * What `recompile` needs to patch this result for a small directory change without compiling in full (an
+   * explicit value, not enumerable so that JSON and deep equality ignore it). Any Compiled can be patched: a patch
+   * copies what it changes and never mutates this state.
+   */
+  readonly incremental?: IncrementalState;
+}
+
+/** The policy cannot be compiled as written (not a bug: e.g. more groups of users than the pipeline can tell apart). */
+export class CompileError extends Error {
+  constructor(message: string, readonly hint?: string) { super(message); this.name = 'CompileError'; }
+}
+
+/** A CompileError as a diagnostic on the policy file. */
+export function compileDiagnostic(e: CompileError, policyFile: string): Diagnostic {
+  return { severity: 'error', code: 'compile', message: e.message, hint: e.hint, location: { file: policyFile, line: 1, column: 1 } };
+}

@@ -1,0 +1,147 @@
+/**
+ * Stage 1, selectors: which rules select each subject (users from the directory, servers from the topology), and
+ * where each subject's devices are bound. Pure; the result is readonly and reused by the incremental path.
+ */
+import type { Binding, Directory, Topology } from './model.js';
+import type { Policy, Rule, Selector } from './inputs.js';
+import { parseIpv4, prefixHas, type Prefix } from './addr.js';
+import type { CompileInput, Endpoint, Subject } from './compiled.js';
+
+type Who = { id: string; organization?: string; roles: readonly string[] };
+
+/** A subject before classes are assigned, with its rule-set signature. */
+export type SubjectDraft = Omit<Subject, 'classId'> & { readonly sig: string };
+
+export interface Selection {
+  readonly resourcePrefixes: ReadonlyMap<string, readonly Prefix[]>;
+  readonly drafts: readonly SubjectDraft[];
+  /** Rules that select a user (indices, ascending). */
+  rulesOf(u: Who): number[];
+  /** A rule set's name: its rules' names (stable when rules are added or removed elsewhere). */
+  signature(rules: readonly number[]): string;
+  /** Whether an organization exists in the directory this selection was made for. */
+  hasOrganization(name: string): boolean;
+}
+
+function orgClosure(directory: Directory): Map<string, Set<string>> {
+  const children = new Map<string, string[]>();
+  for (const o of directory.organizations) if (o.parent) children.set(o.parent, [...(children.get(o.parent) ?? []), o.name]);
+  const out = new Map<string, Set<string>>();
+  for (const o of directory.organizations) {
+    const set = new Set<string>();
+    const stack = [o.name];
+    while (stack.length) {
+      const n = stack.pop()!;
+      if (set.has(n)) continue;
+      set.add(n);
+      stack.push(...(children.get(n) ?? []));
+    }
+    out.set(o.name, set);
+  }
+  return out;
+}
+
+export function resolveResourcePrefixes(policy: Policy, topology: Topology): Map<string, Prefix[]> {
+  const serverIp = new Map(topology.servers.map((s) => [s.name, parseIpv4(s.ip)!]));
+  const out = new Map<string, Prefix[]>();
+  for (const r of policy.resources) {
+    const ps: Prefix[] = [];
+    for (const h of r.hosts) {
+      if (h.prefix) ps.push(h.prefix);
+      else if (h.server && serverIp.has(h.server)) ps.push({ addr: serverIp.get(h.server)!, len: 32 });
+    }
+    out.set(r.name, ps);
+  }
+  return out;
+}
+
+/** Selector matching for one compile: the organization closure, resource prefixes and long name lists as sets. */
+class Selectors {
+  private readonly orgs: Map<string, Set<string>>;
+  private readonly sets = new WeakMap<readonly string[], Set<string>>();
+  constructor(directory: Directory, private readonly resourcePrefixes: ReadonlyMap<string, readonly Prefix[]>) {
+    this.orgs = orgClosure(directory);
+  }
+  hasOrganization(name: string): boolean { return this.orgs.has(name); }
+  user(sel: Selector, u: Who): boolean {
+    if (sel.resources) return false;
+    if (sel.organizations && !sel.organizations.some((o) => u.organization !== undefined && this.orgs.get(o)?.has(u.organization))) return false;
+    if (sel.roles && !sel.roles.some((r) => u.roles.includes(r))) return false;
+    if (sel.users && !(sel.users.length > 8 ? this.setOf(sel.users).has(u.id) : sel.users.includes(u.id))) return false;
+    return true;
+  }
+  server(sel: Selector, ip: number): boolean {
+    if (!sel.resources || sel.organizations || sel.roles || sel.users) return false;
+    return sel.resources.some((r) => (this.resourcePrefixes.get(r) ?? []).some((p) => prefixHas(p, ip)));
+  }
+  /** A long name list as a set, built once per list (rules may list thousands of users). */
+  private setOf(l: readonly string[]): Set<string> {
+    let s = this.sets.get(l);
+    if (!s) this.sets.set(l, (s = new Set(l)));
+    return s;
+  }
+}
+
+/** Rules indexed by one key of each selector (user id, role or organization), so a user is checked only against rules that could match. */
+function indexRules(rules: readonly Rule[], directory: Directory) {
+  // one map per kind of key, keyed by the plain name: no key strings are built per user
+  const byUser = new Map<string, number[]>();
+  const byRole = new Map<string, number[]>();
+  const byOrg = new Map<string, number[]>();
+  const add = (m: Map<string, number[]>, k: string, i: number) => { const l = m.get(k); if (l) { if (l[l.length - 1] !== i) l.push(i); } else m.set(k, [i]); };
+  for (const r of rules) for (const sel of r.from) {
+    if (sel.resources) continue;
+    if (sel.users) for (const u of sel.users) add(byUser, u, r.index);
+    else if (sel.roles) for (const ro of sel.roles) add(byRole, ro, r.index);
+    else if (sel.organizations) for (const o of sel.organizations) add(byOrg, o, r.index);
+  }
+  const parent = new Map(directory.organizations.map((o) => [o.name, o.parent]));
+  return {
+    candidates(u: Who): number[] {
+      let first: number[] | undefined;
+      let lists: number[][] | undefined;
+      const take = (l: number[] | undefined) => { if (!l) return; if (!first) first = l; else (lists ??= [first]).push(l); };
+      take(byUser.get(u.id));
+      for (const ro of u.roles) take(byRole.get(ro));
+      for (let o = u.organization, guard = 0; o !== undefined && guard < 64; o = parent.get(o), guard++) take(byOrg.get(o));
+      if (!first) return [];
+      if (!lists) return first.slice(); // each list is ascending and free of repeats
+      const out = new Set<number>();
+      for (const l of lists) for (const i of l) out.add(i);
+      return [...out].sort((a, b) => a - b);
+    },
+  };
+}
+
+/** Bindings: topology hosts, then learned ones (learned win for the same MAC). */
+function bindingsByMac(input: CompileInput): Map<string, Binding> {
+  const binding = new Map<string, Binding>();
+  for (const b of input.topology.hosts) binding.set(b.mac, b);
+  for (const b of input.bindings ?? []) binding.set(b.mac, b);
+  return binding;
+}
+
+export function selectSubjects(input: CompileInput): Selection {
+  const { policy, directory, topology } = input;
+  const resourcePrefixes = resolveResourcePrefixes(policy, topology);
+  const sel = new Selectors(directory, resourcePrefixes);
+  const ruleIndex = indexRules(policy.rules, directory);
+  const binding = bindingsByMac(input);
+  const signature = (idx: readonly number[]) => (idx.length === 1 ? policy.rules[idx[0]].name : idx.map((i) => policy.rules[i].name).sort().join('\u0000'));
+  const rulesOf = (u: Who) => ruleIndex.candidates(u).filter((i) => policy.rules[i].from.some((s) => sel.user(s, u)));
+  const drafts: SubjectDraft[] = [];
+  for (const u of directory.users) {
+    const rules = rulesOf(u);
+    const endpoints: Endpoint[] = u.devices.map((d) => {
+      const b = binding.get(d.mac);
+      return { mac: d.mac, ip: d.ip ?? b?.ip, switch: b?.switch, port: b?.port };
+    });
+    drafts.push({ kind: 'user', id: u.id, name: u.name, organization: u.organization, roles: u.roles, endpoints, rules, sig: signature(rules) });
+  }
+  for (const s of topology.servers) {
+    const ip = parseIpv4(s.ip)!;
+    const rules = policy.rules.filter((r) => r.from.some((x) => sel.server(x, ip))).map((r) => r.index);
+    drafts.push({ kind: 'server', id: s.name, name: s.name, roles: [], endpoints: [{ mac: s.mac, ip: s.ip, switch: s.switch, port: s.port }], rules, sig: signature(rules) });
+  }
+  return { resourcePrefixes, drafts, rulesOf, signature, hasOrganization: (n) => sel.hasOrganization(n) };
+}
