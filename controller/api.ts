@@ -13,6 +13,7 @@ import { flowText, jsonReplacer } from '../compiler/format.js';
 import { diffFlows, readFlows } from './reconcile.js';
 import { formatDiagnostic } from '../loader/index.js';
 import { registerWebConsole } from './web.js';
+import { AUDITED_EDGE_EVENTS, registerEdgeMetrics, registerSessionReads, registerSessionWrites } from './edge-api.js';
 
 export interface ApiToken { readonly name: string; readonly token: string; readonly role: 'admin' | 'read' }
 
@@ -91,7 +92,7 @@ export async function buildApp(ctl: Controller, opts: ApiOptions = {}): Promise<
   // ---- audit log: every applied change (policy, directory, learned binding), one JSON line each ----
   let auditChain: Promise<void> = Promise.resolve();
   const audit = (e: ControllerEvent) => {
-    if (!opts.auditLog || !/^(policy-applied|directory-synced|binding-learned)$/.test(e.type)) return;
+    if (!opts.auditLog || !(/^(policy-applied|directory-synced|binding-learned)$/.test(e.type) || AUDITED_EDGE_EVENTS.includes(e.type))) return;
     const extra = e.type === 'policy-applied' ? { text: ctl.loaded.policyText } : {};
     const line = JSON.stringify({ ...e, ...extra, by: e.by ?? (e.type === 'binding-learned' ? 'discovery' : e.type === 'directory-synced' ? 'directory-sync' : 'unknown') }, jsonReplacer) + '\n';
     const file = opts.auditLog;
@@ -118,6 +119,7 @@ export async function buildApp(ctl: Controller, opts: ApiOptions = {}): Promise<
   new Gauge({ name: 'acl_flows_desired', help: 'Flows in the plan per switch', labelNames: ['switch'], registers: [registry], collect() { for (const s of ctl.switchStatus()) if (s.name) this.set({ switch: s.name }, s.flowsDesired); } });
   new Gauge({ name: 'acl_flows_installed', help: 'Flows read back from the switch at the last sync', labelNames: ['switch'], registers: [registry], collect() { for (const s of ctl.switchStatus()) if (s.name && s.flowsInstalled !== undefined) this.set({ switch: s.name }, s.flowsInstalled); } });
   new Gauge({ name: 'acl_directory_sync_age_seconds', help: 'Seconds since the last successful directory load', registers: [registry], collect() { const t = ctl.directoryStatus.lastSuccessAt; this.set(t ? (Date.now() - Date.parse(t)) / 1000 : -1); } });
+  registerEdgeMetrics(registry, ctl);
   new Gauge({ name: 'acl_policy_version', help: 'Applied policy version (increments on each apply)', registers: [registry], collect() { this.set(ctl.version); } });
   new Gauge({ name: 'acl_packet_ins_dropped', help: 'Packet-ins dropped by the per-switch queue bound (switches connected now and before)', registers: [registry], collect() { this.set(ctl.packetInsDropped()); } });
   const packetIns = new Counter({ name: 'acl_packet_ins_total', help: 'Packet-ins received', registers: [registry] });
@@ -171,6 +173,7 @@ export async function buildApp(ctl: Controller, opts: ApiOptions = {}): Promise<
       schema: { querystring: { type: 'object', required: ['from', 'to', 'service'], properties: { from: { type: 'string', minLength: 1 }, to: { type: 'string', minLength: 1 }, service: { type: 'string', minLength: 1 } } } },
     }, async (req, reply) => send(reply, explain(ctl.compiled, req.query.from, req.query.to, req.query.service)));
     r.get('/matrix', async (_req, reply) => send(reply, accessMatrix(ctl.compiled)));
+    registerSessionReads(r, ctl, send);
     r.get('/directory', async (_req, reply) => {
       const d = ctl.compiled.input.directory;
       const where = new Map(ctl.compiled.subjects.flatMap((s) => s.endpoints.map((e) => [e.mac, e])));
@@ -224,6 +227,7 @@ export async function buildApp(ctl: Controller, opts: ApiOptions = {}): Promise<
       send(reply, res);
     });
     r.post('/sync', async (_req, reply) => send(reply, await ctl.syncAll()));
+    registerSessionWrites(r, ctl, send, who);
     r.post('/directory/confirm-shrink', async (_req, reply) => {
       if (!ctl.directorySync) return reply.code(409).send({ error: 'the directory is a file, not synced from LDAP' });
       const accepted = await ctl.directorySync.confirmShrink();
