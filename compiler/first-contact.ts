@@ -43,9 +43,75 @@ export interface DhcpPolicy {
 export interface FirstContactPolicy {
   readonly dhcp?: DhcpPolicy;
   readonly unauthenticated?: { readonly to: readonly string[]; readonly location: SourceLocation };
-  /** The raw `signin:` block (validated by edge/signin.ts through `signinDiagnostics`). */
-  readonly signin?: { readonly raw: unknown; readonly location: SourceLocation };
+  /** The web sign-in page. */
+  readonly signin?: SigninPolicy;
   readonly roaming: { readonly conflict: 'deny-both' | 'newest' };
+}
+
+export interface SigninPolicy {
+  readonly host: string;
+  readonly port: number;
+  /** PEM files (relative to the policy) for HTTPS; both or neither. */
+  readonly certificate?: string;
+  readonly key?: string;
+  /** An `ldap:` block of its own (same shape as directory.ldap); absent = the directory's LDAP connection. */
+  readonly ldap?: unknown;
+  readonly sessionMs: number;
+  readonly maxFailures: number;
+  readonly lockoutMs: number;
+  readonly requestsPerMinute: number;
+  readonly title?: string;
+  readonly location: SourceLocation;
+}
+
+const SIGNIN_KEYS = ['listen', 'certificate', 'key', 'ldap', 'sessionTime', 'maxFailures', 'lockout', 'requestsPerMinute', 'title', 'description'];
+
+/** "8h", "15m", "30s", "500ms" or a number of seconds → ms. */
+export function parseDurationMs(v: unknown): number | undefined {
+  if (typeof v === 'number' && Number.isFinite(v) && v >= 0) return v * 1000;
+  if (typeof v !== 'string') return undefined;
+  const m = v.trim().match(/^(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?$/);
+  if (!m) return undefined;
+  const n = Number(m[1]);
+  return n * ({ ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const)[(m[2] ?? 's') as 'ms' | 's' | 'm' | 'h' | 'd'];
+}
+
+function parseSignin(src: YamlSource, raw: unknown, directoryIsLdap: boolean): SigninPolicy | undefined {
+  const o = src.object(['signin'], raw, SIGNIN_KEYS, 'signin');
+  if (!o) return undefined;
+  const at = (k: string): Path => ['signin', k];
+  let host = '', port = 0;
+  const l = typeof o.listen === 'string' ? o.listen.trim().match(/^(\d{1,3}(?:\.\d{1,3}){3}|\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/) : null;
+  if (!l || Number(l[2]) > 65535) src.error(at('listen'), o.listen === undefined ? 'missing-field' : 'bad-value', "listen must be host:port, the address the page is served on (reachable from the access network)", 'listen: 10.0.9.1:8443');
+  else { host = l[1].replace(/^\[|\]$/g, ''); port = Number(l[2]); }
+  const file = (k: 'certificate' | 'key') => {
+    if (o[k] === undefined) return undefined;
+    if (typeof o[k] !== 'string' || !(o[k] as string).trim()) { src.error(at(k), 'type', `${k} must be a file name (PEM)`); return undefined; }
+    return (o[k] as string).trim();
+  };
+  const certificate = file('certificate'), key = file('key');
+  if ((certificate === undefined) !== (key === undefined)) src.error(['signin'], 'missing-field', 'HTTPS needs both certificate and key', undefined, true);
+  if (o.ldap === undefined && !directoryIsLdap) src.error(['signin'], 'missing-field', 'sign-in checks passwords by an LDAP bind: give signin an ldap: block (url, baseDn, …) or use an LDAP directory', undefined, true);
+  const dur = (k: string, d: number, min: number) => {
+    if (o[k] === undefined) return d;
+    const ms = parseDurationMs(o[k]);
+    if (ms === undefined || ms < min) { src.error(at(k), 'bad-value', `${k} must be a duration such as 8h, 15m or 30s (at least ${min / 1000} s)`); return d; }
+    return ms;
+  };
+  const int = (k: string, d: number, lo: number, hi: number) => {
+    if (o[k] === undefined) return d;
+    if (typeof o[k] !== 'number' || !Number.isInteger(o[k]) || (o[k] as number) < lo || (o[k] as number) > hi) { src.error(at(k), 'bad-value', `${k} must be a whole number, ${lo}..${hi}`); return d; }
+    return o[k] as number;
+  };
+  return {
+    host, port, certificate, key, ldap: o.ldap,
+    sessionMs: dur('sessionTime', 8 * 3_600_000, 60_000),
+    maxFailures: int('maxFailures', 5, 1, 100),
+    lockoutMs: dur('lockout', 15 * 60_000, 1000),
+    requestsPerMinute: int('requestsPerMinute', 60, 5, 100_000),
+    title: typeof o.title === 'string' ? o.title.slice(0, 100) : undefined,
+    location: src.where(['signin'], true),
+  };
 }
 
 export const FIRST_CONTACT_KEYS = ['dhcp', 'unauthenticated', 'signin', 'roaming'];
@@ -95,7 +161,8 @@ export function parseFirstContact(src: YamlSource, top: Record<string, unknown>,
       else roaming = { conflict: o.conflict };
     }
   }
-  const signin = top.signin !== undefined ? { raw: top.signin, location: src.where(['signin'], true) } : undefined;
+  const directoryIsLdap = !!top.directory && typeof top.directory === 'object' && 'ldap' in (top.directory as object);
+  const signin = top.signin !== undefined ? parseSignin(src, top.signin, directoryIsLdap) : undefined;
   return { dhcp, unauthenticated, signin, roaming };
 }
 

@@ -18,6 +18,7 @@ import { DirectorySync, LdapDirectorySource } from '../directory/ldap.js';
 import { GlobalBudget, type MultipartLimits, type Violation } from './peer-limits.js';
 import { PolicyGuard, type LdapAllowlist } from './policy-guard.js';
 import { EdgeHook } from './edge-hook.js';
+import { FirstContact } from './first-contact.js';
 import { LearningGuard, type LearningLimits } from './learning-guard.js';
 import { EAPOL_METER_ID } from '../compiler/auth.js';
 import { certificateMismatch, contest } from './switch-identity.js';
@@ -113,6 +114,8 @@ export class Controller extends EventEmitter {
   directory!: Directory;
   /** Login sessions and address leases at the edge (controller/edge-hook.ts). */
   readonly edge: EdgeHook;
+  /** DHCP snooping, leases and web sign-in (controller/first-contact.ts). */
+  readonly firstContact: FirstContact;
   /** Rate limits and flap damping for host discovery. */
   readonly learning: LearningGuard;
   /** Recompiles caused by learned bindings (batched: one per burst of learning, not one per packet). */
@@ -125,6 +128,7 @@ export class Controller extends EventEmitter {
     this.log = opts.log ?? (() => undefined);
     this.peerBudget = new GlobalBudget(opts.multipartLimits);
     this.edge = new EdgeHook(this);
+    this.firstContact = new FirstContact(this);
     this.learning = new LearningGuard(opts.learning);
   }
 
@@ -165,6 +169,8 @@ export class Controller extends EventEmitter {
       this.auditTimer.unref();
     }
     this.startDirectorySync();
+    const signin = await this.firstContact.start();
+    if (signin) this.log('info', `web sign-in page on ${signin.host}:${signin.port}`);
     const port = (this.server.address() as { port: number }).port;
     this.log('info', `listening for OpenFlow switches on ${l.host}:${port}${this.opts.tls ? ' (TLS)' : ''}`);
     return { port };
@@ -198,6 +204,7 @@ export class Controller extends EventEmitter {
   async stop(): Promise<void> {
     this.directorySync?.stop();
     this.edge.stop();
+    await this.firstContact.stop();
     if (this.auditTimer) clearInterval(this.auditTimer);
     if (this.learnTimer) clearTimeout(this.learnTimer);
     for (const s of this.sessions.values()) s.close('controller stopping');
@@ -206,7 +213,7 @@ export class Controller extends EventEmitter {
 
   event(type: string, data: Record<string, unknown> = {}): void {
     const e: ControllerEvent = { type, at: new Date().toISOString(), ...data };
-    if (/unknown-switch|wrong-port|error|directory-failed|peer-violation|impostor|flapping|foreign-override/.test(type)) {
+    if (/unknown-switch|wrong-port|error|directory-failed|peer-violation|impostor|flapping|foreign-override|^dhcp-|signin-locked/.test(type)) {
       this.alerts.push(e);
       if (this.alerts.length > 200) this.alerts.shift();
     }
@@ -435,6 +442,8 @@ export class Controller extends EventEmitter {
     if (inPort === undefined || d.length < 14 || s.dpid === undefined) return;
     const plan = this.planFor(s.dpid);
     if (!plan) return;
+    // DHCP snooping first (it must see DHCP on 802.1X ports too); the edge hook still sees the MAC (MAB) and EAPOL
+    if (this.firstContact.onPacketIn(s, plan.name, inPort, m)) { this.edge.packetIn(plan.name, inPort, d); return; }
     if (this.edge.packetIn(plan.name, inPort, d)) return; // EAPOL, and devices on authenticating ports
     if (!this.learning.admit(s.id, inPort)) return; // over this port's rate: counted, not looked at
     const mac = bytesToMac(d, 6);

@@ -1,0 +1,144 @@
+/**
+ * The controller's side of first contact: the DHCP lease table (attached to the edge hook, so every lease change
+ * recompiles), the DHCP snooper fed from PACKET_INs, and the web sign-in listener. The controller calls
+ * `onPacketIn` first for every PACKET_IN, `start()` and `stop()`; everything else happens here.
+ */
+import { readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import type { MessageOf } from '../openflow/index.js';
+import { OFPP } from '../openflow/types.js';
+import type { AddressLease, Topology } from '../compiler/model.js';
+import type { Policy } from '../compiler/inputs.js';
+import { trustedDhcpPorts } from '../compiler/first-contact.js';
+import { LeaseTable, type LeaseChange } from '../edge/leases.js';
+import { DhcpSnooper } from '../edge/snooping.js';
+import { SigninServer, type CredentialChecker } from '../edge/signin.js';
+import { LdapBindChecker } from '../edge/signin-ldap.js';
+import { readLdapConfig } from '../directory/ldap-config.js';
+import type { SwitchSession } from './session.js';
+import type { Controller } from './controller.js';
+
+interface Ports { trusted: Map<string, Set<number>>; links: Map<string, Set<number>> }
+
+export class FirstContact {
+  readonly leases: LeaseTable;
+  readonly snooper: DhcpSnooper;
+  signin?: SigninServer;
+  /** Override the credential check (tests, RADIUS PAP); default: LDAP bind. */
+  checker?: CredentialChecker;
+  private portsFor?: { policy: Policy; topology: Topology; ports: Ports };
+  /** DHCPACK seen → lease recorded → flows confirmed on every switch (ms), for the benchmark and metrics. */
+  readonly bindLatencies: number[] = [];
+
+  constructor(private readonly ctl: Controller) {
+    this.leases = new LeaseTable();
+    this.snooper = new DhcpSnooper(this.leases);
+    this.snooper.on('alert', (a: Record<string, unknown> & { type: string }) => { const { type, ...rest } = a; ctl.event(type, rest); });
+    this.leases.on('change', (c: LeaseChange) => {
+      const l = c.lease;
+      ctl.event(c.kind === 'removed' ? 'lease-ended' : c.kind === 'renewed' ? 'lease-renewed' : 'lease-bound', { mac: l.mac, ip: l.ip, switch: l.switch, port: l.port, expires: l.expires, reason: c.reason, ...(c.previous ? { from: { ip: c.previous.ip, switch: c.previous.switch, port: c.previous.port } } : {}) });
+    });
+    ctl.edge.attachLeases(this.leases);
+  }
+
+  private get policy(): Policy | undefined { return this.ctl.compiled?.input.policy; }
+
+  private ports(): Ports {
+    const policy = this.ctl.compiled.input.policy, topology = this.ctl.compiled.input.topology;
+    if (this.portsFor && this.portsFor.policy === policy && this.portsFor.topology === topology) return this.portsFor.ports;
+    const trusted = new Map<string, Set<number>>();
+    for (const [sw, l] of trustedDhcpPorts(policy.firstContact, topology)) trusted.set(sw, new Set(l));
+    const links = new Map<string, Set<number>>();
+    for (const l of topology.links) for (const p of [l.a, l.b]) (links.get(p.switch) ?? links.set(p.switch, new Set()).get(p.switch)!).add(p.port);
+    const ports = { trusted, links };
+    this.portsFor = { policy, topology, ports };
+    const rate = policy.firstContact?.dhcp?.clientRate;
+    if (rate !== undefined) (this.snooper as unknown as { rate: number }).rate = rate;
+    return ports;
+  }
+
+  /**
+   * Returns true when the packet was first contact's business (DHCP, or any frame of a MAC that holds a lease):
+   * the controller's discovery learning must not look at it.
+   */
+  onPacketIn(s: SwitchSession, switchName: string, inPort: number, m: MessageOf<'packet_in'>): boolean {
+    if (!this.policy?.firstContact?.dhcp) return false;
+    const d = m.data;
+    if (d.length < 14) return false;
+    if (d.readUInt16BE(12) === 0x888e || (d.readUInt16BE(12) === 0x8100 && d.length >= 18 && d.readUInt16BE(16) === 0x888e)) return false; // EAPOL: 802.1X's
+    const { trusted, links } = this.ports();
+    if (links.get(switchName)?.has(inPort)) return false;
+    const at = { switch: switchName, port: inPort };
+    if (isDhcp(d)) {
+      const t0 = performance.now();
+      const v = this.snooper.onDhcp(at, d, trusted.get(switchName)?.has(inPort) ?? false);
+      if (v.forward) {
+        // the checked client message goes on as the switch would have sent it (L2 from its own port)
+        s.sendTracked([{ type: 'packet_out', xid: s.xid(), bufferId: 0xffffffff, inPort, actions: [{ type: 'output', port: OFPP.NORMAL }], data: Buffer.from(d) }]);
+      } else if (v.reason === 'lease') {
+        void this.ctl.edge.settled().then(() => {
+          this.bindLatencies.push(performance.now() - t0);
+          if (this.bindLatencies.length > 10_000) this.bindLatencies.splice(0, 5_000);
+        });
+      }
+      return true;
+    }
+    const src = macOf(d);
+    const leased = !!this.leases.byMac(src) || this.snooper.inConflict(src);
+    if (leased || d.readUInt16BE(12) === 0x0806) {
+      const v = this.snooper.onUnadmitted(at, d, src);
+      return leased || v.reason === 'arp-spoof' || v.reason === 'mac-conflict' || v.reason === 'arp-malformed';
+    }
+    return false;
+  }
+
+  /** Starts the sign-in page when the policy has one. */
+  async start(): Promise<{ host: string; port: number } | undefined> {
+    const sp = this.policy?.firstContact?.signin;
+    if (!sp) return undefined;
+    const base = dirname(this.ctl.loaded.paths.policy);
+    let checker = this.checker;
+    if (!checker) {
+      const raw = sp.ldap ?? (this.ctl.loaded.policy.directory.kind === 'ldap' ? this.ctl.loaded.policy.directory.raw : undefined);
+      const r = readLdapConfig(raw, () => undefined);
+      if (!r.config) throw new Error(`signin.ldap: ${r.diagnostics.map((x) => x.message).join('; ')}`);
+      checker = new LdapBindChecker(r.config, base);
+    }
+    const tls = sp.certificate && sp.key ? { cert: readFileSync(resolve(base, sp.certificate)), key: readFileSync(resolve(base, sp.key)) } : undefined;
+    this.signin = new SigninServer({ host: sp.host, port: sp.port, tls, sessionMs: sp.sessionMs, maxFailures: sp.maxFailures, lockoutMs: sp.lockoutMs, requestsPerMinute: sp.requestsPerMinute, title: sp.title }, {
+      leases: this.leases,
+      sessions: this.ctl.edge.sessions as never,
+      settled: () => this.ctl.edge.settled(),
+      checker,
+      event: (type, data) => this.ctl.event(type, data),
+    });
+    return this.signin.listen();
+  }
+
+  async stop(): Promise<void> {
+    this.leases.stop();
+    await this.signin?.close();
+  }
+
+  /** Leases as the API shows them. */
+  view(): AddressLease[] { return this.leases.list(); }
+}
+
+/** IPv4 UDP with port 67 or 68 on either side (one VLAN tag allowed): the snooper decides the rest. */
+function isDhcp(d: Buffer): boolean {
+  let off = 12;
+  let t = d.readUInt16BE(off);
+  if (t === 0x8100 && d.length >= 18) { off += 4; t = d.readUInt16BE(off); }
+  if (t !== 0x0800) return false;
+  const ip = off + 2;
+  if (d.length < ip + 20 || d[ip + 9] !== 17) return false;
+  const udp = ip + (d[ip] & 15) * 4;
+  if (d.length < udp + 4) return false;
+  const sp = d.readUInt16BE(udp), dp = d.readUInt16BE(udp + 2);
+  return sp === 67 || sp === 68 || dp === 67 || dp === 68;
+}
+
+function macOf(d: Buffer): string {
+  const h = (i: number) => d[i].toString(16).padStart(2, '0');
+  return `${h(6)}:${h(7)}:${h(8)}:${h(9)}:${h(10)}:${h(11)}`;
+}

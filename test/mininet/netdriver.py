@@ -1,0 +1,160 @@
+#!/usr/bin/python3
+"""
+A general Mininet driver for scenario tests (run with Debian's /usr/bin/python3, as root).
+
+  /usr/bin/python3 test/mininet/netdriver.py NETWORK.json
+
+NETWORK.json:
+  {"controller": {"ip": "127.0.0.1", "port": 6653},
+   "switches": [{"name": "dhe1", "dpid": "00000000000000d1"}],
+   "links": [{"a": "dhe1", "aPort": 10, "b": "dhe2", "bPort": 10}],
+   "hosts": [{"name": "dhsrv", "mac": "02:..", "ip": "10.185.0.2/24" | null, "root": false,
+              "links": [{"switch": "dhe1", "port": 9, "up": true}]}]}
+   A host with "root": true stays in the root namespace (the controller's own leg on the access network).
+   A host with several links gets one interface per link (NAME-eth0, -eth1 …), all with the host's MAC.
+
+Commands, one JSON line each on stdin, one JSON answer line on stdout:
+  {"op": "cmd", "host": "h", "cmd": "shell text", "timeout": 10}  -> {"ok": true, "out": "...", "rc": 0}
+  {"op": "bg", "host": "h", "argv": [...]}                        -> {"ok": true, "id": 3, "pid": 1234}
+  {"op": "kill", "id": 3}                                          -> stops that process (by its pid)
+  {"op": "pid", "host": "h"}                                       -> {"ok": true, "pid": shell pid of the host}
+  {"op": "stop"}                                                   -> stops everything it started, net.stop()
+It stops the same way on EOF or SIGTERM and removes only what it created.
+"""
+import json
+import os
+import signal
+import subprocess
+import sys
+
+from mininet.net import Mininet
+from mininet.node import OVSSwitch, RemoteController
+from mininet.log import setLogLevel
+
+
+def reply(obj):
+    sys.stdout.write(json.dumps(obj) + "\n")
+    sys.stdout.flush()
+
+
+class Driver:
+    def __init__(self, spec):
+        self.spec = spec
+        self.net = None
+        self.procs = {}
+        self.next_id = 1
+
+    def start(self):
+        spec = self.spec
+        net = Mininet(controller=None, switch=OVSSwitch, build=False, autoSetMacs=False, autoStaticArp=False)
+        c = spec["controller"]
+        net.addController("c0", controller=RemoteController, ip=c["ip"], port=c["port"])
+        for s in spec["switches"]:
+            net.addSwitch(s["name"], dpid=s["dpid"], datapath="user", protocols="OpenFlow13", failMode="secure")
+        self.net = net
+        for h in spec["hosts"]:
+            net.addHost(h["name"], inNamespace=not h.get("root", False))
+        for h in spec["hosts"]:
+            for i, l in enumerate(h["links"]):
+                net.addLink(h["name"], l["switch"], port2=l["port"], intfName1="%s-eth%d" % (h["name"], i))
+        for l in spec["links"]:
+            net.addLink(l["a"], l["b"], port1=l["aPort"], port2=l["bPort"])
+        net.build()
+        net.start()
+        for h in spec["hosts"]:
+            node = net.get(h["name"])
+            for i, l in enumerate(h["links"]):
+                intf = "%s-eth%d" % (h["name"], i)
+                node.cmd("ip addr flush dev %s" % intf)
+                node.cmd("ip link set dev %s address %s" % (intf, h["mac"]))
+                node.cmd("ethtool -K %s tx off >/dev/null 2>&1" % intf)
+                if not h.get("root", False):
+                    node.cmd("sysctl -qw net.ipv6.conf.%s.disable_ipv6=1" % intf)
+                if i == 0 and h.get("ip"):
+                    node.cmd("ip addr add %s dev %s" % (h["ip"], intf))
+                node.cmd("ip link set dev %s %s" % (intf, "up" if l.get("up", True) else "down"))
+
+    def host(self, name):
+        h = self.net.get(name)
+        if h is None:
+            raise ValueError("no host %s" % name)
+        return h
+
+    def cmd(self, name, text, timeout):
+        h = self.host(name)
+        p = h.popen(["/bin/sh", "-c", text], stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        try:
+            out, _ = p.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            out, _ = p.communicate()
+            return {"ok": True, "out": out.decode("utf8", "replace"), "rc": -1}
+        return {"ok": True, "out": out.decode("utf8", "replace"), "rc": p.returncode}
+
+    def bg(self, name, argv):
+        h = self.host(name)
+        p = h.popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        i = self.next_id
+        self.next_id += 1
+        self.procs[i] = p
+        return {"ok": True, "id": i, "pid": p.pid}
+
+    def kill(self, i):
+        p = self.procs.pop(i, None)
+        if p is not None:
+            try:
+                p.terminate()
+                p.wait(timeout=5)
+            except Exception:
+                p.kill()
+        return {"ok": True}
+
+    def stop(self):
+        for i in list(self.procs):
+            self.kill(i)
+        if self.net is not None:
+            self.net.stop()
+            self.net = None
+
+
+def main():
+    setLogLevel("error")
+    spec = json.load(open(sys.argv[1]))
+    d = Driver(spec)
+
+    def on_term(*_):
+        d.stop()
+        sys.exit(0)
+
+    signal.signal(signal.SIGTERM, on_term)
+    try:
+        d.start()
+        reply({"ok": True, "ready": True})
+        for line in sys.stdin:
+            line = line.strip()
+            if not line:
+                continue
+            try:
+                c = json.loads(line)
+                op = c.get("op")
+                if op == "cmd":
+                    reply(d.cmd(c["host"], c["cmd"], float(c.get("timeout", 10))))
+                elif op == "bg":
+                    reply(d.bg(c["host"], c["argv"]))
+                elif op == "kill":
+                    reply(d.kill(int(c["id"])))
+                elif op == "pid":
+                    reply({"ok": True, "pid": d.host(c["host"]).pid})
+                elif op == "stop":
+                    break
+                else:
+                    reply({"ok": False, "error": "unknown op %s" % op})
+            except Exception as e:
+                reply({"ok": False, "error": str(e)})
+    finally:
+        d.stop()
+        reply({"ok": True, "stopped": True})
+
+
+if __name__ == "__main__":
+    main()
