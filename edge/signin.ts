@@ -158,7 +158,7 @@ ${body}
       'content-security-policy': "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
       'x-frame-options': 'DENY',
       'x-content-type-options': 'nosniff',
-      'referrer-policy': 'no-referrer',
+      'referrer-policy': 'same-origin', // no-referrer would make browsers send "Origin: null" with the form
     });
     res.end(html);
   }
