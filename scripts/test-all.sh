@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 
 PKGS="openvswitch-switch openvswitch-common mininet slapd ldap-utils ethtool chromium python3-os-ken iproute2
 iputils-ping openssl freeradius freeradius-ldap freeradius-utils wpasupplicant eapoltest dnsmasq-base
-isc-dhcp-client etcd-server etcd-client iperf3 tcpdump procps"
+isc-dhcp-client etcd-server etcd-client iperf3 tcpdump procps curl util-linux"
 
 if [ "$(id -u)" = 0 ]; then
   export DEBIAN_FRONTEND=noninteractive
