@@ -1,4 +1,5 @@
 /** Shared CLI plumbing: every command has --json; diagnostics print as file:line:col and exit non-zero. */
+import { terminalSafe } from './terminal.js';
 import { Command } from '@oclif/core';
 import type { Diagnostic } from '../compiler/model.js';
 import { formatDiagnostic, loadPolicy, type LoadedPolicy } from '../loader/index.js';
@@ -32,7 +33,7 @@ export abstract class AclCommand extends Command {
   protected fail(diagnostics: readonly Diagnostic[], exit = 1): never {
     if (this.jsonEnabled()) this.logJson({ ok: false, diagnostics });
     else {
-      for (const d of diagnostics) this.logToStderr(formatDiagnostic(d));
+      for (const d of diagnostics) this.logToStderr(terminalSafe(formatDiagnostic(d)));
       const n = diagnostics.filter((d) => d.severity === 'error').length;
       this.logToStderr(`${n} error${n === 1 ? '' : 's'}; nothing was produced.`);
     }
@@ -41,7 +42,7 @@ export abstract class AclCommand extends Command {
 
   protected failMessage(message: string, exit = 1): never {
     if (this.jsonEnabled()) this.logJson({ ok: false, error: message });
-    else this.logToStderr(`error: ${message}`);
+    else this.logToStderr(`error: ${terminalSafe(message)}`);
     this.exit(exit);
   }
 
@@ -49,7 +50,7 @@ export abstract class AclCommand extends Command {
     this.policyFile = policyPath;
     const r = await loadPolicy(policyPath);
     if (!r.ok) this.fail(r.diagnostics);
-    if (!this.jsonEnabled()) for (const w of r.warnings) this.logToStderr(formatDiagnostic(w));
+    if (!this.jsonEnabled()) for (const w of r.warnings) this.logToStderr(terminalSafe(formatDiagnostic(w)));
     return { loaded: r.value, warnings: r.warnings };
   }
 }

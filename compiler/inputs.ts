@@ -121,6 +121,7 @@ export function parsePolicyText(text: string, file: string): Parsed<Policy> {
   if (rv !== undefined && (rv === null || typeof rv !== 'object' || Array.isArray(rv))) src.error(['resources'], 'type', 'resources must be a mapping of name: { hosts, services }');
   else for (const [name, body] of Object.entries((rv ?? {}) as Record<string, unknown>)) {
     const p = ['resources', name];
+    src.visible(p, name, 'resource name', true);
     const o = src.object(p, body, RESOURCE_KEYS, `resource '${name}'`);
     if (!o) continue;
     const hosts: HostRef[] = src.strings([...p, 'hosts'], o.hosts, 'hosts').map((h, i) => {
@@ -143,6 +144,7 @@ export function parsePolicyText(text: string, file: string): Parsed<Policy> {
     const o = src.object(p, rv2, RULE_KEYS, 'a rule');
     if (!o) return;
     const name = typeof o.name === 'string' && o.name.trim() ? o.name.trim() : `rule-${i + 1}`;
+    src.visible([...p, 'name'], name, 'rule name');
     if (ruleNames.has(name)) src.error([...p, 'name'], 'duplicate-name', `rule name '${name}' is used twice (first at rules[${ruleNames.get(name)}])`);
     ruleNames.set(name, i);
     const action = o.action === undefined ? 'allow' : o.action;

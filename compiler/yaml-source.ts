@@ -5,6 +5,7 @@ import { createRequire } from 'node:module';
 import type { Document, Node, LineCounter as LineCounterT } from 'yaml';
 import { load as fastLoad, CORE_SCHEMA, YAMLException } from 'js-yaml';
 import type { Diagnostic, SourceLocation } from './model.js';
+import { hiddenCharacter, showHidden } from './names.js';
 
 export type Path = readonly (string | number)[];
 
@@ -126,10 +127,16 @@ export class YamlSource {
   }
 
   string(path: Path, v: unknown, what: string): string | undefined {
-    if (typeof v === 'string' && v.trim()) return v.trim();
+    if (typeof v === 'string' && v.trim()) { this.visible(path, v, what); return v.trim(); }
     if (typeof v === 'number') return String(v);
     this.error(path, 'type', `${what} must be a non-empty string`);
     return undefined;
+  }
+
+  /** Reports a name holding bidi-override or zero-width characters (two names that look alike must be the same). */
+  visible(path: Path, name: string, what: string, key = false): void {
+    const h = hiddenCharacter(name);
+    if (h) this.diagnostics.push({ severity: 'error', code: 'hidden-character', message: `${fmtPath(path.map((x) => typeof x === 'string' ? showHidden(x) : x))}: ${what} '${showHidden(name)}' contains the invisible or reordering character ${h}`, location: this.locate(path, key), hint: 'names may not contain bidi controls or zero-width characters: retype the name' });
   }
 
   /** Accepts a string or a list of strings. */

@@ -1,5 +1,6 @@
 import { Args } from '@oclif/core';
-import { readFile } from 'node:fs/promises';
+import { readTextFile } from '../../io/safe-read.js';
+import { terminalSafe } from '../terminal.js';
 import { AclCommand } from '../base.js';
 import { compile } from '../../compiler/compile.js';
 import { runPolicyTests } from '../../compiler/policy-tests.js';
@@ -14,9 +15,9 @@ export default class Test extends AclCommand {
     const { loaded } = await this.load(args.policy);
     const c = compile(loaded);
     let text: string;
-    try { text = await readFile(args.tests, 'utf8'); } catch (e) { this.failMessage(`cannot read ${args.tests}: ${(e as Error).message}`); }
+    try { text = await readTextFile(args.tests); } catch (e) { this.failMessage(`cannot read ${args.tests}: ${(e as Error).message}`); }
     const r = runPolicyTests(c, text, args.tests);
-    for (const f of r.failures) this.logToStderr(`${f.file}:${f.line}: ${f.message}`);
+    for (const f of r.failures) this.logToStderr(terminalSafe(`${f.file}:${f.line}: ${f.message}`));
     this.log(`${r.passed} passed, ${r.failures.length} failed`);
     if (r.failures.length) { if (this.jsonEnabled()) this.logJson(r); this.exit(1); }
     return r;
