@@ -79,8 +79,14 @@ async function failoverAndCommit(): Promise<void> {
     const t0 = performance.now();
     node.get(victim)!.kill('SIGKILL');
     const alive = SPECS.filter((s) => s.name !== victim);
-    await waitFor('takeover', async () => { const x = await agreedMasters(alive, [DPIDS[0]]); return x?.get(DPIDS[0]); }, 20_000, 20);
+    try {
+      await waitFor('takeover', async () => { const x = await agreedMasters(alive, [DPIDS[0]]); return x?.get(DPIDS[0]); }, 20_000, 20);
+    } catch (e) {
+      for (const s of alive) console.log(s.name, JSON.stringify((await nodeApi(s, '/cluster')).body));
+      throw e;
+    }
     times.push(performance.now() - t0);
+    console.log(`  kill ${i + 1}: ${victim} -> ${(times[times.length - 1]).toFixed(0)} ms`);
     await sleep(1000);
     const after = ofctl('dump-flows', 'hb-e1', '--no-stats').split('\n').filter((l) => l.includes('cookie=0x5ac1')).sort().join('\n');
     if (after !== before) changed++;
@@ -103,7 +109,7 @@ async function failoverAndCommit(): Promise<void> {
   await sleep(500);
 
   // The same on a single controller without etcd.
-  const single = spawn(process.execPath, ['--import', 'tsx', new URL('../test/helpers/controller-child.ts', import.meta.url).pathname, policy, '18964', '18974', '0'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const single = spawn(process.execPath, ['--import', 'tsx', new URL('../test/helpers/controller-child.ts', import.meta.url).pathname, policy, '18964', '18974', '0'], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, ACL_ADMIN_TOKEN: 'cluster-admin' } });
   procs.push(single);
   await new Promise<void>((res) => single.stdout!.on('data', (d: Buffer) => { if (d.toString().includes('READY')) res(); }));
   for (const [br] of BRIDGES) vsctl('set-controller', br, 'tcp:127.0.0.1:18964');
@@ -113,7 +119,7 @@ async function failoverAndCommit(): Promise<void> {
   for (let i = 0; i < 5; i++) {
     const body = i % 2 === 0 ? text.replace(/  - \{ name: admins-ssh.*\n/, '') : text;
     const t0 = Date.now();
-    const r = await nodeApi(one, '/policy', { method: 'POST', body, headers: { 'content-type': 'application/yaml' } });
+    const r = await postPolicy(one, body);
     if (r.status !== 200) { console.log(`single-node apply answered ${r.status}: ${JSON.stringify(r.body).slice(0, 200)}`); break; }
     await waitFor('all confirmed', () => confirmed([one], DPIDS, t0), 20_000, 5);
     singleTimes.push(Date.now() - t0);
@@ -155,8 +161,8 @@ async function manySwitches(nodeCount: number, port: number): Promise<void> {
 try {
   ensureOvs();
   await failoverAndCommit();
-  await manySwitches(1, 18980);
-  await manySwitches(3, 18980);
+  await manySwitches(1, 18930);
+  await manySwitches(3, 18930);
 } finally {
   await cleanup();
 }

@@ -149,7 +149,7 @@ export class ClusterNode extends EventEmitter {
     if (this.leaseId && !this.fenced) {
       try { await this.etcd.put(this.k(`conn/${dpid}/${this.name}`)).value('1').lease(this.leaseId).exec(); } catch (e) { this.noteError(e); }
     }
-    this.evaluate();
+    this.evaluate(dpid);
   }
 
   async switchDisconnected(dpid: string): Promise<void> {
@@ -159,7 +159,7 @@ export class ClusterNode extends EventEmitter {
     // A master that lost its session gives the switch up so that a connected node can take it.
     const c = this.masters.get(dpid);
     if (c?.node === this.name) await this.release(dpid, c);
-    this.evaluate();
+    this.evaluate(dpid);
   }
 
   // ---------- policy (compare-and-swap) ----------
@@ -248,7 +248,8 @@ export class ClusterNode extends EventEmitter {
       this.lease = lease;
       this.deadline = t0 + this.ttl * 1000 - 250;
       await this.etcd.put(this.k(`nodes/${this.name}`)).value(JSON.stringify({ ...this.info, since: new Date().toISOString() })).lease(this.leaseId).exec();
-      for (const d of this.connected) await this.etcd.put(this.k(`conn/${d}/${this.name}`)).value('1').lease(this.leaseId).exec();
+      const ds = [...this.connected];
+      for (let i = 0; i < ds.length; i += 64) await Promise.all(ds.slice(i, i + 64).map((d) => this.etcd.put(this.k(`conn/${d}/${this.name}`)).value('1').lease(this.leaseId!).exec()));
       await this.readAll();
       this.fenced = false;
       this.paused = false;
@@ -268,24 +269,33 @@ export class ClusterNode extends EventEmitter {
     await this.watcher?.cancel().catch(() => undefined);
     const w = await this.etcd.watch().prefix(this.prefix).startRevision((rev + 1n).toString()).create();
     this.watcher = w;
-    w.on('put', (kv) => { this.apply('put', kv.key.toString(), kv.value.toString(), BigInt(kv.mod_revision)); this.evaluate(); });
-    w.on('delete', (kv) => { this.apply('delete', kv.key.toString(), '', BigInt(kv.mod_revision)); this.evaluate(); });
+    w.on('put', (kv) => this.evaluateFor(this.apply('put', kv.key.toString(), kv.value.toString(), BigInt(kv.mod_revision))));
+    w.on('delete', (kv) => this.evaluateFor(this.apply('delete', kv.key.toString(), '', BigInt(kv.mod_revision))));
     w.on('disconnected', (e) => this.noteError(e));
   }
 
-  private apply(op: 'put' | 'delete', key: string, value: string, rev: bigint): void {
-    if (!key.startsWith(this.prefix)) return;
+  /** What a watched change affects: every switch (membership), one switch, or none. */
+  private evaluateFor(affected: 'all' | string | undefined): void {
+    if (affected === 'all') this.evaluate();
+    else if (affected !== undefined) this.evaluate(affected);
+  }
+
+  private apply(op: 'put' | 'delete', key: string, value: string, rev: bigint): 'all' | string | undefined {
+    if (!key.startsWith(this.prefix)) return undefined;
     const [kind, a, b] = key.slice(this.prefix.length).split('/');
     if (kind === 'nodes' && a) {
       if (op === 'put') { try { this.nodes.set(a, JSON.parse(value) as Record<string, unknown>); } catch { this.nodes.set(a, {}); } } else this.nodes.delete(a);
       this.emit('nodes', this.liveNodes());
+      return 'all';
     } else if (kind === 'conn' && a && b) {
       const set = this.conns.get(a) ?? new Set<string>();
       if (op === 'put') set.add(b); else set.delete(b);
       if (set.size) this.conns.set(a, set); else this.conns.delete(a);
+      return a;
     } else if (kind === 'masters' && a) {
       if (op === 'put') this.masters.set(a, { node: value, rev }); else this.masters.delete(a);
       this.emit('masters');
+      return a;
     } else if (kind === 'policy' && a === undefined) {
       if (op === 'put') {
         try {
@@ -300,27 +310,40 @@ export class ClusterNode extends EventEmitter {
     } else if (kind === 'ids' && a === undefined && op === 'put') {
       try { this.ids = JSON.parse(value) as unknown; } catch { /* ignore */ }
     }
+    return undefined;
   }
 
-  /** Decides, for every switch this node is connected to, whether to claim, keep, give up or follow. */
-  private evaluate(): void {
+  /** Switches whose mastership must be looked at again ('all' after a membership change). */
+  private dirty: Set<string> | 'all' = 'all';
+
+  /** Marks switches to look at; with no argument, all of them (nodes came or went, this node rejoined). */
+  private evaluate(dpid?: string): void {
+    if (dpid === undefined) this.dirty = 'all';
+    else if (this.dirty !== 'all') this.dirty.add(dpid);
     this.evalChain = this.evalChain.then(() => this.evaluateNow()).catch((e) => this.noteError(e));
   }
 
+  /** Decides, for each marked switch this node is connected to, whether to claim, keep, give up or follow. */
   private async evaluateNow(): Promise<void> {
     if (this.fenced || this.stopped) return;
-    for (const dpid of [...this.connected].sort()) {
-      const eligible = [...(this.conns.get(dpid) ?? [])].filter((n) => this.nodes.has(n));
-      const owner = ownerOf(dpid, eligible);
-      const cur = this.masters.get(dpid);
-      if (owner === this.name) {
-        if (!cur || !this.nodes.has(cur.node)) await this.claim(dpid, cur);
-      } else if (cur?.node === this.name) {
-        // Rebalanced away (a node came back): give it up; the owner claims it next.
-        await this.release(dpid, cur);
-      }
-      const now = this.masters.get(dpid);
-      this.setRole(dpid, now?.node === this.name ? 'master' : 'slave', now?.rev);
+    const todo = this.dirty === 'all' ? [...this.connected] : [...this.dirty].filter((d) => this.connected.has(d));
+    this.dirty = new Set();
+    todo.sort();
+    // claims and releases are independent transactions: a bounded number in flight at once
+    for (let i = 0; i < todo.length; i += 64) {
+      await Promise.all(todo.slice(i, i + 64).map(async (dpid) => {
+        const eligible = [...(this.conns.get(dpid) ?? [])].filter((n) => this.nodes.has(n));
+        const owner = ownerOf(dpid, eligible);
+        const cur = this.masters.get(dpid);
+        if (owner === this.name) {
+          if (!cur || !this.nodes.has(cur.node)) await this.claim(dpid, cur);
+        } else if (cur?.node === this.name) {
+          // Rebalanced away (a node came back): give it up; the owner claims it next.
+          await this.release(dpid, cur);
+        }
+        const now = this.masters.get(dpid);
+        this.setRole(dpid, now?.node === this.name ? 'master' : 'slave', now?.rev);
+      }));
     }
   }
 

@@ -4,7 +4,7 @@
  * Creates bridges ha-e1, ha-e2, ha-core, ha-hv1, ha-hv2 and a private etcd on 127.0.0.1:18901; removes them.
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import type { ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer, type Server } from 'node:net';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -25,10 +25,17 @@ const DPIDS = BRIDGES.map(([, d]) => hex(d));
 
 let etcd: EtcdServer;
 let dir: string;
+
+/** n3 reaches etcd through a proxy in its own process, so the test can cut it off alone (a network partition). */
+const PROXY_PORT = 18905;
+let proxy: ChildProcess | undefined;
+const cutProxy = () => proxy?.kill('SIGUSR1');
+const restoreProxy = () => proxy?.kill('SIGUSR2');
 const procs = new Map<string, ChildProcess>();
 
 async function startNode(name: string): Promise<void> {
-  procs.set(name, await spawnNode(spec(name), join(dir, 'policy.yaml'), etcd.url, join(dir, `state-${name}.json`)));
+  const url = name === 'n3' ? `etcd://127.0.0.1:${PROXY_PORT}` : etcd.url;
+  procs.set(name, await spawnNode(spec(name), join(dir, 'policy.yaml'), url, join(dir, `state-${name}.json`)));
 }
 const api = <T = any>(node: string, path: string) => nodeApi<T>(spec(node), path);
 const post = (node: string, text: string) => postPolicy(spec(node), text);
@@ -59,6 +66,8 @@ describeWith({ 'Open vSwitch (root)': run, etcd: haveEtcd() }, 'three controller
   beforeAll(async () => {
     ensureOvs();
     etcd = await startEtcd(ETCD_PORT);
+    proxy = spawn(process.execPath, ['--import', 'tsx', new URL('../helpers/tcp-proxy.ts', import.meta.url).pathname, String(PROXY_PORT), String(ETCD_PORT)], { stdio: ['ignore', 'pipe', 'inherit'] });
+    await new Promise<void>((r) => proxy!.stdout!.on('data', (d: Buffer) => { if (d.toString().includes('READY')) r(); }));
     dir = copyExample('campus');
     await Promise.all(NODES.map((n) => startNode(n)));
     for (const [br, d] of BRIDGES) {
@@ -71,6 +80,7 @@ describeWith({ 'Open vSwitch (root)': run, etcd: haveEtcd() }, 'three controller
     for (const [br] of BRIDGES) deleteBridge(br);
     deleteBridge('ha-stale');
     for (const p of procs.values()) { if (p.exitCode === null && p.signalCode === null) { p.kill('SIGCONT'); p.kill('SIGKILL'); } }
+    proxy?.kill('SIGTERM');
     await etcd?.stop();
   });
 
@@ -182,6 +192,34 @@ describeWith({ 'Open vSwitch (root)': run, etcd: haveEtcd() }, 'three controller
     session.close('test done');
     server!.close();
     vsctl('set-controller', br, ...SPECS.map((n) => `tcp:127.0.0.1:${n.of}`));
+  }, 60_000);
+
+  it('a node cut off from etcd stops writing, the others take over; it rejoins without churn', async () => {
+    await waitFor('agreed masters', () => masters(NODES), 15_000, 100);
+    await waitFor('in sync', () => inSync('n1'), 10_000, 200);
+    const t0 = performance.now();
+    cutProxy();
+    const others = ['n1', 'n2'];
+    await waitFor('n1 and n2 master every switch', () => masters(others), 10_000, 50);
+    console.log(`partition: n3 cut off, its switches moved in ${(performance.now() - t0).toFixed(0)} ms`);
+    expect((await api<ClusterView>('n3', '/cluster')).body.healthy).toBe(false);
+    // a change while n3 is cut off reaches every switch through the others; n3 writes nothing meanwhile
+    const text = readFileSync(join(dir, 'policy.yaml'), 'utf8');
+    const r = await post('n1', text.replace(/  - \{ name: build-to-git.*\n/, ''));
+    expect(r.status, JSON.stringify(r.body)).toBe(200);
+    await waitFor('in sync with the change', () => inSync('n1'), 10_000, 200);
+    const snap = new Map(BRIDGES.map(([br]) => [br, flows(br)]));
+    restoreProxy();
+    await waitFor('n3 back and masters again', async () => { const x = await masters(NODES); return x && [...x.values()].includes('n3') ? x : undefined; }, 20_000, 100);
+    await new Promise((res) => setTimeout(res, 1500));
+    for (const [br] of BRIDGES) {
+      const now = flows(br);
+      expect([...now.keys()].sort(), br).toEqual([...snap.get(br)!.keys()].sort());
+      for (const [t, dur] of now) expect(dur, `${br}: ${t}`).toBeGreaterThanOrEqual(snap.get(br)!.get(t)!);
+    }
+    const back = await post('n3', text);
+    expect(back.status, JSON.stringify(back.body)).toBe(200);
+    await waitFor('in sync after restore', () => inSync('n1'), 10_000, 200);
   }, 60_000);
 
   it('etcd down: every node keeps enforcing, changes are refused with a clear error; etcd back: changes work again', async () => {

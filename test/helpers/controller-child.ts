@@ -9,7 +9,8 @@ import { buildApp } from '../../controller/api.js';
 const [policy, ofPort, apiPort, auditMs] = process.argv.slice(2);
 const ctl = new Controller({ policyPath: policy, listen: { host: '127.0.0.1', port: Number(ofPort) }, auditIntervalMs: Number(auditMs ?? 0), log: (l, m) => console.error(`[${l}] ${m}`) });
 const { port } = await ctl.start();
-const app = await buildApp(ctl, {});
+// ACL_ADMIN_TOKEN (optional): the admin token changes need
+const app = await buildApp(ctl, process.env.ACL_ADMIN_TOKEN ? { adminToken: process.env.ACL_ADMIN_TOKEN } : {});
 await app.listen({ host: '127.0.0.1', port: Number(apiPort) });
 const addr = app.server.address() as { port: number };
 console.log(`READY ${port} ${addr.port}`);
