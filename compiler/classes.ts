@@ -23,7 +23,12 @@ export interface Classes {
   readonly ruleSetsOfClass: ReadonlyMap<number, ReadonlyArray<readonly number[]>>;
 }
 
-/** Ids for keys: previous ids where they can be kept, then the lowest free ids in key order. */
+/**
+ * Ids for keys: previous ids where they can be kept, then the lowest free ids in key order. An id another key held
+ * before this change is not handed to a new key in the same change: on a switch without bundles the new class's
+ * permits could be installed before its old members' classify flows move (transient over-permission, issue #11
+ * item 8). Freed ids are free again from the next change on; only when 16 bits run out are they reused at once.
+ */
 export function assignIds(keys: Iterable<string>, previous: ReadonlyMap<string, number> | undefined, what: string): Map<string, number> {
   const out = new Map<string, number>();
   const used = new Set<number>();
@@ -33,9 +38,16 @@ export function assignIds(keys: Iterable<string>, previous: ReadonlyMap<string, 
     if (p !== undefined && !used.has(p)) { out.set(k, p); used.add(p); } else fresh.push(k);
   }
   fresh.sort();
+  const heldBefore = new Set(previous?.values() ?? []);
   let next = 1;
+  let avoid = true;
   for (const k of fresh) {
-    while (used.has(next)) next++;
+    for (;;) {
+      while (used.has(next) || (avoid && heldBefore.has(next))) next++;
+      if (next <= 0xffff || !avoid) break;
+      avoid = false;
+      next = 1;
+    }
     if (next > 0xffff) throw new CompileError(`more than 65,535 ${what}: the policy tells apart more groups than the 16-bit class tags in the flow metadata can hold`, what === 'source classes' ? 'users with the same access share a class; grant access by organization or role rather than user by user' : 'group addresses into prefixes shared by several resources');
     out.set(k, next);
     used.add(next);
