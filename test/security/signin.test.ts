@@ -4,6 +4,11 @@
  * redirect parameters. Nothing is granted on bad input; the credential check is not even reached.
  */
 import { afterEach, describe, expect, it } from 'vitest';
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { request } from 'node:https';
+import { tempDir } from '../helpers/tmp.js';
 import { SigninServer, type CheckResult, type CredentialChecker } from '../../edge/signin.js';
 import { SessionTable } from '../../edge/sessions.js';
 import type { AddressLease } from '../../compiler/model.js';
@@ -110,5 +115,21 @@ describe('web sign-in against hostile requests', () => {
     for (let i = 0; i < 40; i++) codes.push((await fetch(`${t.base}/`)).status);
     expect(codes.filter((c) => c === 200).length).toBe(20);
     expect(codes.filter((c) => c === 429).length).toBe(20);
+  });
+
+  it('with a certificate configured the page is served over HTTPS only (and works there)', async () => {
+    const d = tempDir('dh-signin-tls-');
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', join(d, 'key.pem'), '-out', join(d, 'cert.pem'), '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1'], { stdio: 'ignore' });
+    sessions = new SessionTable();
+    srv = new SigninServer({ host: '127.0.0.1', port: 0, tls: { cert: readFileSync(join(d, 'cert.pem')), key: readFileSync(join(d, 'key.pem')) }, sessionMs: 60_000, maxFailures: 3, lockoutMs: 60_000, requestsPerMinute: 100 }, {
+      leases: { byIp: () => ({ mac: LAPTOP, ip: '127.0.0.1', switch: 'e1', port: 3, source: 'dhcp' }) }, sessions: sessions as never, settled: async () => undefined, checker: new CountingChecker(),
+    });
+    const { port } = await srv.listen();
+    const body = await new Promise<string>((res, rej) => {
+      const r = request({ host: '127.0.0.1', port, path: '/', ca: readFileSync(join(d, 'cert.pem')) }, (m) => { let b = ''; m.on('data', (c) => (b += c)); m.on('end', () => res(b)); });
+      r.on('error', rej); r.end();
+    });
+    expect(body).toContain('<label for="password">Password</label>');
+    await expect(fetch(`http://127.0.0.1:${port}/`)).rejects.toThrow();
   });
 });
