@@ -3,11 +3,10 @@
  * on each switch of the path that implement it), verify (the flow tables agree with the policy everywhere),
  * the access matrix and who gains or loses access between two compiles.
  */
-import type { OxmEntry } from '../openflow/types.js';
 import { u32ToIpv4 } from '../openflow/buffer.js';
+import { flowIdentity, matchText } from '../openflow/identity.js';
 import type { FlowPlan, PlannedFlow, SwitchPlan } from './model.js';
 import type { Compiled, Subject, Endpoint } from './compile.js';
-import { matchKey } from './compile.js';
 import { parseIpv4, parseService, prefixHas, serviceCovers, type Service } from './addr.js';
 import { FlowTables, matchesOverlap, type Outcome, type Packet } from './interpreter.js';
 
@@ -114,10 +113,6 @@ export interface Explanation extends Decision {
   readonly consistent: boolean;
 }
 
-function matchText(f: PlannedFlow): string {
-  return f.match.map((e: OxmEntry) => `${e.field}=${typeof e.value === 'bigint' ? '0x' + e.value.toString(16) : String(e.value)}${e.mask !== undefined ? '/' + (typeof e.mask === 'bigint' ? '0x' + e.mask.toString(16) : String(e.mask)) : ''}`).join(',') || '*';
-}
-
 /** Switch-level path by BFS over links; each hop with its ingress port. */
 function pathBetween(c: Compiled, fromSw: string, fromPort: number, toSw: string | undefined): Array<{ sw: string; inPort: number }> {
   if (!toSw || toSw === fromSw) return [{ sw: fromSw, inPort: fromPort }];
@@ -163,7 +158,7 @@ export function explain(c: Compiled, from: string, to: string, service: string):
       const sp = c.plan.switches.find((s) => s.name === hop.sw);
       if (!sp) break;
       const out = tablesOf(sp).apply({ ...pkt0, inPort: hop.inPort });
-      path.push({ switch: hop.sw, inPort: hop.inPort, verdict: out.verdict, flows: out.hits.map((h) => ({ table: h.tableId, priority: h.flow.priority, origin: h.flow.origin, cookie: '0x' + h.flow.cookie.toString(16), match: matchText(h.flow) })) });
+      path.push({ switch: hop.sw, inPort: hop.inPort, verdict: out.verdict, flows: out.hits.map((h) => ({ table: h.tableId, priority: h.flow.priority, origin: h.flow.origin, cookie: '0x' + h.flow.cookie.toString(16), match: matchText(h.flow.match) })) });
       if (out.verdict !== 'forward') { reached = false; break; }
     }
     consistent = reached === (d.decision === 'allow');
@@ -271,7 +266,7 @@ export function overlaps(sp: SwitchPlan): VerifyProblem[] {
   };
   const report = (a: PlannedFlow, b: PlannedFlow) => {
     if (act(a) === act(b) || !matchesOverlap(a.match, b.match)) return;
-    out.push({ kind: 'overlap', switch: sp.name, message: `table ${a.tableId} priority ${a.priority}: ${matchKey(a.tableId, a.priority, a.match)} (${a.origin}) overlaps ${matchKey(b.tableId, b.priority, b.match)} (${b.origin}) with different actions` });
+    out.push({ kind: 'overlap', switch: sp.name, message: `table ${a.tableId} priority ${a.priority}: ${matchText(a.match)} (${a.origin}) overlaps ${matchText(b.match)} (${b.origin}) with different actions` });
   };
   for (const g of groups.values()) {
     if (g.length < 2) continue;
@@ -340,11 +335,9 @@ export function diffAccess(before: Compiled, after: Compiled): AccessChange[] {
   return out.sort((x, y) => x.subject.localeCompare(y.subject) || x.resource.localeCompare(y.resource) || x.service.localeCompare(y.service));
 }
 
-export interface PlanDiff { readonly switch: string; readonly added: readonly PlannedFlow[]; readonly removed: readonly PlannedFlow[]; readonly unchanged: number }
+export { flowIdentity };
 
-export function flowIdentity(f: { tableId: number; priority: number; match: PlannedFlow['match']; instructions: PlannedFlow['instructions']; cookie: bigint }): string {
-  return `${matchKey(f.tableId, f.priority, f.match)}|${JSON.stringify(f.instructions, (_, v) => typeof v === 'bigint' ? v.toString(16) : v)}|${f.cookie.toString(16)}`;
-}
+export interface PlanDiff { readonly switch: string; readonly added: readonly PlannedFlow[]; readonly removed: readonly PlannedFlow[]; readonly unchanged: number }
 
 export function diffPlans(before: FlowPlan, after: FlowPlan): PlanDiff[] {
   const names = [...new Set([...before.switches.map((s) => s.name), ...after.switches.map((s) => s.name)])].sort();

@@ -5,6 +5,9 @@
  */
 import type { FlowStats, Instruction, Match, MessageOf, OfpMessage } from '../openflow/index.js';
 import { OFPG_ANY, OFPP, OFPTT_ALL, addFlowMod, flowMod } from '../openflow/index.js';
+import { flowKey, instructionsKey } from '../openflow/identity.js';
+
+export { flowKey } from '../openflow/identity.js';
 import { COOKIE_TAG, COOKIE_TAG_MASK, type PlannedFlow, type SwitchPlan } from '../compiler/model.js';
 import { DENY_SAMPLE_METER_ID, isDropFlow } from '../compiler/observe.js';
 import type { SwitchSession } from './session.js';
@@ -13,32 +16,6 @@ import { OfpRequestError } from './session.js';
 export const DISCOVERY_METER_ID = 1;
 
 type FlowLike = { tableId: number; priority: number; match: Match; instructions: readonly Instruction[]; cookie: bigint; rawMatch?: Buffer; undecoded?: string };
-
-const INS_ORDER: Record<Instruction['type'], number> = { meter: 0, apply_actions: 1, clear_actions: 2, write_actions: 3, write_metadata: 4, goto_table: 5 };
-
-function v(x: unknown): string {
-  return typeof x === 'bigint' ? '0x' + x.toString(16) : typeof x === 'string' ? x.toLowerCase() : String(x);
-}
-
-function fieldKey(e: Match[number]): string {
-  let mask = e.mask === undefined ? '' : '/' + v(e.mask);
-  if (mask === '/255.255.255.255' || mask === '/0xffff' && (e.field.endsWith('_src') || e.field.endsWith('_dst')) && e.field.startsWith('t')) mask = '';
-  return `${e.field}=${v(e.value)}${mask}`;
-}
-
-/** Match identity independent of field order and of how the switch spells a full mask. */
-export function flowKey(f: { tableId: number; priority: number; match: Match }): string {
-  const m = f.match;
-  let parts: string;
-  if (m.length === 0) parts = '';
-  else if (m.length === 1) parts = fieldKey(m[0]);
-  else {
-    const a: string[] = new Array(m.length);
-    for (let i = 0; i < m.length; i++) a[i] = fieldKey(m[i]);
-    parts = a.sort().join(',');
-  }
-  return `${f.tableId}|${f.priority}|${parts}`;
-}
 
 // Plans are immutable: the keys of a planned flow are computed once, however often the switch is re-read.
 const plannedKeys = new WeakMap<PlannedFlow, string>();
@@ -50,21 +27,8 @@ function plannedKey(f: PlannedFlow): string {
 }
 function plannedActionsKey(f: PlannedFlow): string {
   let k = plannedActions.get(f);
-  if (k === undefined) plannedActions.set(f, (k = actionsKey(f.instructions)));
+  if (k === undefined) plannedActions.set(f, (k = instructionsKey(f.instructions)));
   return k;
-}
-
-export function actionsKey(ins: readonly Instruction[]): string {
-  return [...ins].sort((a, b) => INS_ORDER[a.type] - INS_ORDER[b.type]).map((i) => {
-    switch (i.type) {
-      case 'apply_actions': case 'write_actions':
-        return `${i.type}(${i.actions.map((a) => a.type === 'output' ? `output:${a.port}${a.port === OFPP.CONTROLLER ? ':' + (a.maxLen ?? 0xffff) : ''}` : JSON.stringify(a, (_, x) => typeof x === 'bigint' ? x.toString(16) : x)).join(',')})`;
-      case 'write_metadata': return `md:${i.metadata.toString(16)}/${i.mask.toString(16)}`;
-      case 'goto_table': return `goto:${i.tableId}`;
-      case 'meter': return `meter:${i.meterId}`;
-      case 'clear_actions': return 'clear';
-    }
-  }).join(';');
 }
 
 export interface FlowDiff {
@@ -88,7 +52,7 @@ export function diffFlows(desired: readonly PlannedFlow[], installed: readonly F
     const h = have.get(k);
     if (!h) { add.push(f); continue; }
     have.delete(k);
-    if (h.cookie !== f.cookie || h.undecoded !== undefined || actionsKey(h.instructions) !== plannedActionsKey(f)) change.push(f);
+    if (h.cookie !== f.cookie || h.undecoded !== undefined || instructionsKey(h.instructions) !== plannedActionsKey(f)) change.push(f);
     else unchanged++;
   }
   return { add, change, remove: [...have.values()], unchanged };

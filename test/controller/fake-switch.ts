@@ -6,7 +6,40 @@
 import { connect, type Socket } from 'node:net';
 import type { FlowStats, MessageOf, OfpMessage } from '../../openflow/index.js';
 import { Framer, decode, encode } from '../../openflow/index.js';
-import { flowKey } from '../../controller/reconcile.js';
+import type { Match } from '../../openflow/index.js';
+
+/**
+ * The fake switch's own idea of a flow entry's identity, written independently of the controller's flowKey so
+ * that a bug there cannot hide here: (table, priority, match as a set), each value in canonical hex, each value
+ * masked by its mask (as a switch stores it), and a mask with every bit of the field set dropped. Widths are
+ * OpenFlow 1.3's (ofp_oxm_ofb_match_fields).
+ */
+const FIELD_BITS: Readonly<Record<string, number>> = {
+  in_port: 32, metadata: 64, eth_dst: 48, eth_src: 48, eth_type: 16, vlan_vid: 13, ip_proto: 8, ipv4_src: 32, ipv4_dst: 32,
+  tcp_src: 16, tcp_dst: 16, udp_src: 16, udp_dst: 16, icmpv4_type: 8, icmpv4_code: 8, arp_op: 16, arp_spa: 32, arp_tpa: 32,
+  arp_sha: 48, arp_tha: 48, tcp_flags: 12, ipv6_src: 128, ipv6_dst: 128,
+};
+
+function asBig(x: unknown): bigint {
+  if (typeof x === 'bigint') return x;
+  if (typeof x === 'number') return BigInt(x);
+  const t = String(x);
+  if (t.includes('.')) return t.split('.').reduce((n, o) => (n << 8n) | BigInt(Number(o)), 0n); // dotted IPv4
+  if (/^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/i.test(t)) return BigInt('0x' + t.replace(/:/g, '')); // MAC
+  throw new Error(`fake switch: cannot read match value ${t}`);
+}
+
+export function entryKey(f: { tableId: number; priority: number; match: Match }): string {
+  const fields = f.match.map((e) => {
+    const bits = FIELD_BITS[e.field];
+    if (bits === undefined) throw new Error(`fake switch: no width for ${e.field}`);
+    const all = (1n << BigInt(bits)) - 1n;
+    const mask = e.mask === undefined ? all : asBig(e.mask) & all;
+    const value = asBig(e.value) & mask;
+    return mask === all ? `${e.field}:${value.toString(16)}` : `${e.field}:${value.toString(16)}&${mask.toString(16)}`;
+  });
+  return `${f.tableId} ${f.priority} ${fields.sort().join(' ')}`;
+}
 
 export interface FakeSwitchOptions {
   dpid: bigint;
@@ -47,7 +80,7 @@ export class FakeSwitch {
   close(): void { this.sock?.destroy(); }
 
   addForeign(f: Omit<FlowStats, 'durationSec' | 'durationNsec' | 'packetCount' | 'byteCount' | 'idleTimeout' | 'hardTimeout' | 'flags'>): void {
-    this.flows.set(flowKey(f), { durationSec: 0, durationNsec: 0, packetCount: 0n, byteCount: 0n, idleTimeout: 0, hardTimeout: 0, flags: {}, ...f });
+    this.flows.set(entryKey(f), { durationSec: 0, durationNsec: 0, packetCount: 0n, byteCount: 0n, idleTimeout: 0, hardTimeout: 0, flags: {}, ...f });
   }
 
   private err(xid: number, errType: number, code: number): void {
@@ -57,7 +90,7 @@ export class FakeSwitch {
   private apply(fm: MessageOf<'flow_mod'>): boolean {
     if (this.opts.refuse?.(fm)) { this.err(fm.xid, 5, 4); return false; }
     this.applied.push(fm);
-    const k = flowKey(fm);
+    const k = entryKey(fm);
     if (fm.command === 'add') {
       this.flows.set(k, { tableId: fm.tableId, durationSec: 0, durationNsec: 0, priority: fm.priority, idleTimeout: 0, hardTimeout: 0, flags: {}, cookie: fm.cookie, packetCount: 0n, byteCount: 0n, match: fm.match, instructions: fm.instructions });
     } else if (fm.command === 'delete_strict') {

@@ -9,6 +9,7 @@ import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Controller, type ControllerEvent } from '../../controller/controller.js';
 import { diffFlows, flowKey } from '../../controller/reconcile.js';
+import { entryKey } from './fake-switch.js';
 import { encode, encodeMany, type OfpMessage } from '../../openflow/index.js';
 import type { PlannedFlow } from '../../compiler/model.js';
 import { copyExample as copyExampleDir, waitFor } from '../helpers/tmp.js';
@@ -20,7 +21,7 @@ const example = (name: string) => { const d = copyExampleDir(name); madeDirs.pus
 afterAll(() => { for (const d of madeDirs.splice(0)) rmSync(d, { recursive: true, force: true }); });
 
 const ours = (sw: FakeSwitch) => [...sw.flows.values()].filter((f) => f.cookie >> 48n === 0x5ac1n);
-const keysOf = (fs: ReadonlyArray<{ tableId: number; priority: number; match: PlannedFlow['match'] }>) => fs.map(flowKey).sort();
+const keysOf = (fs: ReadonlyArray<{ tableId: number; priority: number; match: PlannedFlow['match'] }>) => fs.map(entryKey).sort();
 
 describe('diffFlows', () => {
   const f = (o: Partial<PlannedFlow>): PlannedFlow => ({ tableId: 0, priority: 10, cookie: 0x5ac1000000000001n, match: [], instructions: [], origin: 't', ...o });
@@ -40,6 +41,29 @@ describe('diffFlows', () => {
     expect(d.change.map((x) => x.priority)).toEqual([20]);
     expect(d.add.map((x) => x.priority)).toEqual([30]);
     expect(d.remove.map((x) => x.priority)).toEqual([40]);
+  });
+
+  it('a full mask spelled by the switch is no mask, for every kind of field (ports, MACs, metadata); a partial one is not', () => {
+    const want = [
+      f({ priority: 50, match: [{ field: 'eth_type', value: 0x800 }, { field: 'ip_proto', value: 6 }, { field: 'tcp_dst', value: 443 }] }),
+      f({ priority: 51, match: [{ field: 'eth_src', value: '02:00:00:00:00:0a' }] }),
+      f({ priority: 52, match: [{ field: 'metadata', value: 5n }] }),
+      f({ priority: 53, match: [{ field: 'eth_type', value: 0x800 }, { field: 'ip_proto', value: 6 }, { field: 'tcp_dst', value: 1024, mask: 0xfc00 }] }),
+    ];
+    const have = [
+      { ...want[0], match: [{ field: 'tcp_dst' as const, value: 443, mask: 0xffff }, { field: 'ip_proto' as const, value: 6 }, { field: 'eth_type' as const, value: 0x800 }] },
+      { ...want[1], match: [{ field: 'eth_src' as const, value: '02:00:00:00:00:0A', mask: 'ff:ff:ff:ff:ff:ff' }] },
+      { ...want[2], match: [{ field: 'metadata' as const, value: 5n, mask: 0xffffffffffffffffn }] },
+      { ...want[3], match: [{ field: 'eth_type' as const, value: 0x800 }, { field: 'ip_proto' as const, value: 6 }, { field: 'tcp_dst' as const, value: 1024, mask: 0xff00 }] },
+    ];
+    const d = diffFlows(want, have);
+    expect(d.unchanged).toBe(3);
+    expect(d.add.map((x) => x.priority)).toEqual([53]);
+    expect(d.remove.map((x) => x.priority)).toEqual([53]);
+    // the in-memory switch's own key agrees (it is written independently)
+    for (let i = 0; i < 3; i++) expect(entryKey(have[i])).toBe(entryKey(want[i]));
+    expect(entryKey(have[3])).not.toBe(entryKey(want[3]));
+    expect(flowKey(have[0])).toBe(flowKey(want[0]));
   });
 });
 
@@ -90,7 +114,7 @@ describe('controller sessions against an in-memory switch', () => {
     const r0 = reads();
     await waitFor('a few audits', () => reads() >= r0 + 3);
     expect(events.filter((e) => e.type === 'switch-synced')).toHaveLength(1);
-    s.flows.delete(flowKey(ours(s)[0]));
+    s.flows.delete(entryKey(ours(s)[0]));
     await waitFor('repaired by the audit', () => events.filter((e) => e.type === 'switch-synced').length === 2);
     expect(events.filter((e) => e.type === 'switch-synced')[1]).toMatchObject({ added: 1, removed: 0 });
     expect(keysOf(ours(s))).toEqual(keysOf(planOf(1).flows));
@@ -101,7 +125,7 @@ describe('controller sessions against an in-memory switch', () => {
     const s = await sw(1);
     await synced(1);
     const victim = ours(s)[5];
-    s.flows.delete(flowKey(victim));
+    s.flows.delete(entryKey(victim));
     s.addForeign({ tableId: 0, priority: 7, cookie: 0x1234n, match: [], instructions: [] });
     s.addForeign({ tableId: 1, priority: 7, cookie: 0x5ac1000000ffffffn, match: [], instructions: [] });
     const r = await ctl.sync('0x0000000000000001');
@@ -128,13 +152,13 @@ describe('controller sessions against an in-memory switch', () => {
     expect(keysOf(ours(s))).toEqual(keysOf(planOf(16).flows));
     expect(ctl.switchStatus().find((x) => x.name === 'hv1')!.lastResult?.atomic).toBe(false);
     s.applied.length = 0;
-    const ctlPermits = new Set(ours(s).filter((f) => f.instructions.length).map(flowKey));
+    const ctlPermits = new Set(ours(s).filter((f) => f.instructions.length).map(entryKey));
     const text = readFileSync(join(dir, 'policy.yaml'), 'utf8').replace(/  - \{ name: staff-intranet.*\n/, '');
     const res = await ctl.applyPolicy(text, { by: 'test' });
     expect(res.ok).toBe(true);
     expect(keysOf(ours(s))).toEqual(keysOf(planOf(16).flows));
     // steps: drops added → permits deleted → permits added → drops deleted
-    const step = (m: (typeof s.applied)[number]) => (m.command === 'add' ? (m.instructions.length ? 3 : 1) : (ctlPermits.has(flowKey(m)) ? 2 : 4));
+    const step = (m: (typeof s.applied)[number]) => (m.command === 'add' ? (m.instructions.length ? 3 : 1) : (ctlPermits.has(entryKey(m)) ? 2 : 4));
     const steps = s.applied.map(step);
     expect(steps.length).toBeGreaterThan(0);
     expect(steps).toContain(2);
