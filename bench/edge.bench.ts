@@ -11,6 +11,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
+import { request } from 'node:http';
 import { Controller } from '../controller/controller.js';
 import { buildDhcp } from '../edge/dhcp.js';
 import { SigninServer } from '../edge/signin.js';
@@ -71,8 +72,10 @@ try {
   const r = readLdapConfig({ url: slapd.url, baseDn: SUFFIX, bindDn: `cn=admin,${SUFFIX}`, passwordEnv: 'DH_BENCH_PW' }, () => undefined);
   process.env.DH_BENCH_PW = slapd.rootPassword;
   let current: AddressLease | undefined;
+  /** For concurrent sign-ins: each simulated device connects from its own loopback address (127.0.1.x). */
+  const bySource = new Map<string, AddressLease>();
   signin = new SigninServer({ host: '127.0.0.1', port: 0, sessionMs: 3_600_000, maxFailures: 5, lockoutMs: 60_000, requestsPerMinute: 1_000_000 }, {
-    leases: { byIp: () => current }, sessions: ctl.edge.sessions as never, settled: () => ctl!.edge.settled(), checker: new LdapBindChecker(r.config!, dir),
+    leases: { byIp: (ip) => bySource.get(ip) ?? current }, sessions: ctl.edge.sessions as never, settled: () => ctl!.edge.settled(), checker: new LdapBindChecker(r.config!, dir),
   });
   const { port } = await signin.listen();
   const base = `http://127.0.0.1:${port}`;
@@ -90,19 +93,33 @@ try {
   for (let i = 0; i < N_SIGNIN; i++) lat.push(await one(i));
   show('sign-in → access (HTTP + LDAP bind + flows confirmed)', lat, 200);
 
-  // sustained: 1,000 sign-ins paced at 1,000/min (one every 60 ms), measuring whether the pace holds
+  // sustained: 1,000 sign-ins offered at 1,000/min (one every 60 ms, open loop: each device does not wait for the
+  // others), each from its own source address; measures whether the controller keeps up and the latency it gives
   const TOTAL = Number(process.env.DH_SUSTAIN ?? 1000);
+  const http = (src: string, method: string, path: string, body?: string) => new Promise<{ status: number; text: string }>((res, rej) => {
+    const r = request({ host: '127.0.0.1', port, path, method, localAddress: src, agent: false, headers: body ? { 'content-type': 'application/x-www-form-urlencoded', 'content-length': Buffer.byteLength(body) } : {} }, (m) => { let t = ''; m.setEncoding('utf8'); m.on('data', (c) => (t += c)); m.on('end', () => res({ status: m.statusCode ?? 0, text: t })); });
+    r.on('error', rej);
+    r.end(body);
+  });
+  const device = async (i: number) => {
+    const src = `127.0.${1 + (i >> 8)}.${(i & 255) || 254}`;
+    bySource.set(src, fc.leases.byMac(mac(i % N_ACK))!);
+    const tok = (await http(src, 'GET', '/')).text.match(/name="csrf" value="([^"]+)"/)![1];
+    const t = performance.now();
+    const r2 = await http(src, 'POST', '/signin', new URLSearchParams({ csrf: tok, user: 'dana', password: 'dana-secret-1' }).toString());
+    if (r2.status !== 200) throw new Error(`sign-in ${i}: HTTP ${r2.status}`);
+    return performance.now() - t;
+  };
   const tS = performance.now();
-  let behind = 0;
-  const sus: number[] = [];
+  const pending: Array<Promise<number>> = [];
   for (let i = 0; i < TOTAL; i++) {
-    const due = tS + i * 60;
-    const wait = due - performance.now();
-    if (wait > 0) await new Promise((res) => setTimeout(res, wait)); else behind++;
-    sus.push(await one(i));
+    const wait = tS + i * 60 - performance.now();
+    if (wait > 0) await new Promise((res) => setTimeout(res, wait));
+    pending.push(device(i));
   }
+  const sus = await Promise.all(pending);
   const secs = (performance.now() - tS) / 1000;
-  console.log(`sustained: ${TOTAL} sign-ins in ${secs.toFixed(1)} s = ${Math.round((TOTAL / secs) * 60)}/min (target 1,000/min), started late ${behind} times; p50=${pct(sus, 0.5).toFixed(1)} ms p99=${pct(sus, 0.99).toFixed(1)} ms; sessions now ${ctl.edge.sessions.size}`);
+  console.log(`sustained (open loop, offered 1,000/min): ${TOTAL} sign-ins completed in ${secs.toFixed(1)} s = ${Math.round((TOTAL / secs) * 60)}/min; latency p50=${pct(sus, 0.5).toFixed(1)} ms p99=${pct(sus, 0.99).toFixed(1)} ms; edge compile+sync runs ${ctl.edge.runs}; sessions now ${ctl.edge.sessions.size}`);
   const mem = process.memoryUsage();
   console.log(`controller process: rss ${(mem.rss / 1e6).toFixed(0)} MB, heap ${(mem.heapUsed / 1e6).toFixed(0)} MB, cpu ${JSON.stringify(process.cpuUsage())}`);
 } finally {
