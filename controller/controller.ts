@@ -6,9 +6,9 @@ import { EventEmitter } from 'node:events';
 import { createServer, type Server, type Socket } from 'node:net';
 import { createServer as createTlsServer, type TlsOptions } from 'node:tls';
 import { readFile, rename, writeFile } from 'node:fs/promises';
-import type { MessageOf } from '../openflow/index.js';
+import type { FlowStats, MessageOf } from '../openflow/index.js';
 import { bytesToMac, u32ToIpv4 } from '../openflow/index.js';
-import type { Binding, Diagnostic, Directory, SwitchPlan } from '../compiler/model.js';
+import type { Binding, Diagnostic, Directory, PlannedFlow, SwitchPlan } from '../compiler/model.js';
 import { compile, recompile, CompileError, compileDiagnostic, type Compiled } from '../compiler/compile.js';
 import { loadPolicy, formatDiagnostic, type LoadedPolicy } from '../loader/index.js';
 import { diffAccess, diffPlans, type AccessChange } from '../compiler/query.js';
@@ -102,7 +102,7 @@ export class Controller extends EventEmitter {
   packetIns = 0;
   private server?: Server;
   private auditTimer?: NodeJS.Timeout;
-  private readonly queues = new Map<string, { running: boolean; again: boolean; loud: boolean; waiters: Array<(r: ReconcileResult | undefined) => void> }>();
+  private readonly queues = new Map<string, { running: boolean; again: boolean; loud: boolean; assume?: readonly PlannedFlow[]; waiters: Array<(r: ReconcileResult | undefined) => void> }>();
   private readonly log: NonNullable<ControllerOptions['log']>;
   directoryStatus: { source: string; lastSuccessAt?: string; entries: number; lastError?: string; heldShrink?: unknown } = { source: '', entries: 0 };
   directorySync?: DirectorySync;
@@ -304,11 +304,14 @@ export class Controller extends EventEmitter {
   }
 
   /** Reconciles one switch; concurrent calls coalesce into one follow-up run with the newest plan. */
-  sync(dpid: string, how: { quiet?: boolean } = {}): Promise<ReconcileResult | undefined> {
+  sync(dpid: string, how: { quiet?: boolean; assume?: readonly PlannedFlow[] } = {}): Promise<ReconcileResult | undefined> {
     let q = this.queues.get(dpid);
     if (!q) this.queues.set(dpid, (q = { running: false, again: false, loud: false, waiters: [] }));
     const queue = q;
     return new Promise((resolve) => {
+      // `assume`: what the switch holds (the plan it was last brought to); only for a lone request on an idle
+      // queue of a switch synced before: then only the difference is sent, without reading the table (edge changes)
+      queue.assume = how.assume && !queue.running && !queue.waiters.length && this.results.has(dpid) ? how.assume : undefined;
       queue.waiters.push(resolve);
       if (!how.quiet) queue.loud = true;
       if (queue.running) { queue.again = true; return; }
@@ -331,7 +334,11 @@ export class Controller extends EventEmitter {
               if (err2) this.event('switch-error', { switch: plan.name, error: `EAPOL meter: ${err2}` });
               (s as SwitchSession & { meterDone?: boolean }).meterDone = true;
             }
-            result = await reconcile(s, plan, { useBundle: this.opts.useBundles, exclusive: this.isExclusive(plan.name) });
+            const assume = queue.assume;
+            queue.assume = undefined;
+            result = assume
+              ? await reconcile(s, plan, { installed: assume as unknown as FlowStats[], verify: false, useBundle: false, exclusive: this.isExclusive(plan.name) })
+              : await reconcile(s, plan, { useBundle: this.opts.useBundles, exclusive: this.isExclusive(plan.name) });
             this.results.set(dpid, { ...result, at: new Date().toISOString() });
             if (result.added || result.removed || result.changed || result.errors.length) {
               this.log(result.errors.length ? 'warn' : 'info', `switch ${plan.name}: +${result.added} ~${result.changed} -${result.removed} (${result.unchanged} unchanged) in ${result.ms.toFixed(0)} ms${result.atomic ? ' (bundle)' : ''}`, { errors: result.errors });

@@ -127,6 +127,10 @@ post-auth {
   child.stdout!.on('data', (d) => { out.push(String(d)); if (out.length > 2000) out.splice(0, 1000); });
   child.stderr!.on('data', (d) => out.push(String(d)));
   const exited = new Promise<number | null>((res) => child.on('exit', (c) => res(c)));
+  // a crashed test or bench must not leave it running (stopped by its pid)
+  const onExit = () => { if (child.exitCode === null) try { process.kill(child.pid!, 'SIGKILL'); } catch { /* gone */ } };
+  process.on('exit', onExit);
+  void exited.then(() => process.off('exit', onExit));
   const ready = await Promise.race([
     new Promise<boolean>((res) => { const t = setInterval(() => { if (out.join('').includes('Ready to process requests')) { clearInterval(t); res(true); } }, 50); setTimeout(() => { clearInterval(t); res(false); }, 20_000); }),
     exited.then(() => false),
