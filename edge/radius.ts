@@ -252,7 +252,7 @@ export class RadiusClient {
     }
     if (this.socks.length >= (this.opts.maxSockets ?? 32)) return undefined;
     const s = createSocket('udp4');
-    const sock: Sock = { s, used: new Map(), next: new Map(), ready: new Promise((res, rej) => { s.once('error', rej); s.bind(0, this.opts.bindAddress ?? '0.0.0.0', () => { s.off('error', rej); res(); }); }) };
+    const sock: Sock = { s, used: new Map(), next: new Map(), ready: new Promise((res, rej) => { s.once('error', rej); s.bind(0, this.opts.bindAddress ?? '0.0.0.0', () => { s.off('error', rej); try { s.setRecvBufferSize(4 << 20); } catch { /* kernel limit */ } res(); }); }) };
     s.on('message', (m, r) => this.onMessage(sock, m, r));
     s.on('error', () => undefined);
     this.socks.push(sock);
