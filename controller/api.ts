@@ -14,6 +14,7 @@ import { diffFlows, readFlows } from './reconcile.js';
 import { formatDiagnostic } from '../loader/index.js';
 import { registerWebConsole } from './web.js';
 import { AUDITED_EDGE_EVENTS, registerEdgeMetrics, registerSessionReads, registerSessionWrites } from './edge-api.js';
+import { registerLeaseReads } from './first-contact-api.js';
 
 export interface ApiToken { readonly name: string; readonly token: string; readonly role: 'admin' | 'read' }
 
@@ -174,6 +175,7 @@ export async function buildApp(ctl: Controller, opts: ApiOptions = {}): Promise<
     }, async (req, reply) => send(reply, explain(ctl.compiled, req.query.from, req.query.to, req.query.service)));
     r.get('/matrix', async (_req, reply) => send(reply, accessMatrix(ctl.compiled)));
     registerSessionReads(r, ctl, send);
+    registerLeaseReads(r, ctl, send);
     r.get('/directory', async (_req, reply) => {
       const d = ctl.compiled.input.directory;
       const where = new Map(ctl.compiled.subjects.flatMap((s) => s.endpoints.map((e) => [e.mac, e])));
