@@ -123,6 +123,7 @@ export async function buildApp(ctl: Controller, opts: ApiOptions = {}): Promise<
   registerEdgeMetrics(registry, ctl);
   new Gauge({ name: 'acl_policy_version', help: 'Applied policy version (increments on each apply)', registers: [registry], collect() { this.set(ctl.version); } });
   new Gauge({ name: 'acl_packet_ins_dropped', help: 'Packet-ins dropped by the per-switch queue bound (switches connected now and before)', registers: [registry], collect() { this.set(ctl.packetInsDropped()); } });
+  new Gauge({ name: 'acl_foreign_override_flows', help: 'Foreign flows that can override the policy (priority above ours, forwarding) per switch', labelNames: ['switch'], registers: [registry], collect() { this.reset(); for (const s of ctl.switchStatus()) if (s.name && s.connected) this.set({ switch: s.name }, s.foreignOverrides?.length ?? 0); } });
   const packetIns = new Counter({ name: 'acl_packet_ins_total', help: 'Packet-ins received', registers: [registry] });
   const applyLatency = new Histogram({ name: 'acl_apply_seconds', help: 'Time from policy POST to all switches confirmed', buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10], registers: [registry] });
   let lastPacketIns = 0;
