@@ -46,11 +46,12 @@ export abstract class AclCommand extends Command {
     this.exit(exit);
   }
 
-  protected async load(policyPath: string): Promise<{ loaded: LoadedPolicy; warnings: Diagnostic[] }> {
+  /** Loads a policy; `at` (epoch ms, default now) is the instant time-windowed rules are evaluated at. */
+  protected async load(policyPath: string, at = Date.now()): Promise<{ loaded: LoadedPolicy & { at: number }; warnings: Diagnostic[] }> {
     this.policyFile = policyPath;
     const r = await loadPolicy(policyPath);
     if (!r.ok) this.fail(r.diagnostics);
     if (!this.jsonEnabled()) for (const w of r.warnings) this.logToStderr(terminalSafe(formatDiagnostic(w)));
-    return { loaded: r.value, warnings: r.warnings };
+    return { loaded: { ...r.value, at }, warnings: r.warnings };
   }
 }

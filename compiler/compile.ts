@@ -13,13 +13,14 @@
  */
 import type { Directory } from './model.js';
 import type { Resource, Rule } from './inputs.js';
-import type { SwitchDef } from './model.js';
+import type { SwitchDef, SwitchPlan } from './model.js';
 import type { CompileInput, Compiled } from './compiled.js';
 import { selectSubjects } from './select.js';
 import { assignClasses } from './classes.js';
 import { resolveDestinations } from './destinations.js';
 import { SwitchTables, switchOrder } from './tables.js';
 import { patchDirectory, withIncremental } from './incremental.js';
+import { fullPolicy, policyAt, withHardTimeouts } from './schedule.js';
 
 export type { Endpoint, Subject, DestEntry, CompileInput, Compiled, CompileStats } from './compiled.js';
 export { CompileError, compileDiagnostic } from './compiled.js';
@@ -34,6 +35,7 @@ export interface CompileOptions {
 }
 
 export function compile(input: CompileInput, opts: CompileOptions = {}): Compiled {
+  if (fullPolicy(input.policy).rules.some((r) => r.time)) input = { ...input, policy: policyAt(input.policy, input.at) }; // time windows (schedule.ts)
   const { policy, topology } = input;
   const selection = selectSubjects(input);
   const classes = assignClasses(policy, selection, opts.previous?.classIds);
@@ -47,10 +49,17 @@ export function compile(input: CompileInput, opts: CompileOptions = {}): Compile
     users, servers: classes.subjects.length - users, classes: classes.classIds.size, dstClasses: dests.dstClassIds.size,
     flows: switches.reduce((n, x) => n + x.flows.length, 0), naive: users * policy.resources.length * Math.max(1, topology.switches.length),
   };
-  return withIncremental(
+  return timed(withIncremental(
     { input, plan: { switches }, subjects: classes.subjects, subjectById: classes.subjectById, classIds: classes.classIds, dstClassIds: dests.dstClassIds, dest: dests.dest, resourcePrefixes: selection.resourcePrefixes, stats },
     { selection, classOfSet: classes.classOfSet, setCount: classes.setCount, switchOrder: order, tables, positions: { link: new Map() } },
-  );
+  ));
+}
+
+/** Policy flows of classes holding a time-bound rule expire on the switch at its next change (schedule.ts). */
+function timed(c: Compiled): Compiled {
+  const switches = withHardTimeouts(c.plan.switches as SwitchPlan[], c.subjects, c.input.policy.rules, c.input.at);
+  if (switches === c.plan.switches || !c.incremental) return switches === c.plan.switches ? c : { ...c, plan: { switches } };
+  return withIncremental({ ...c, plan: { switches } }, c.incremental);
 }
 
 /** Recompiles after a directory or binding change, keeping class ids so that unchanged flows keep their cookies. */
@@ -58,7 +67,7 @@ export function recompile(previous: Compiled, change: Partial<CompileInput>): Co
   const onlyDirectory = change.directory && Object.keys(change).every((k) => k === 'directory' || (change as Record<string, unknown>)[k] === (previous.input as unknown as Record<string, unknown>)[k]);
   if (onlyDirectory) {
     const fast = patchDirectory(previous, change.directory as Directory);
-    if (fast) return fast;
+    if (fast) return timed(fast);
   }
   return compile({ ...previous.input, ...change }, { previous });
 }

@@ -37,6 +37,8 @@ export interface CompileInput {
   readonly directory: Directory;
   readonly topology: Topology;
   readonly bindings?: readonly Binding[];
+  /** The instant (epoch ms) the policy is evaluated at: rules with `when:`/`until:`/`start:` apply only while active then. */
+  readonly at?: number;
 }
 
 export interface CompileStats { readonly users: number; readonly servers: number; readonly classes: number; readonly dstClasses: number; readonly flows: number; readonly naive: number }

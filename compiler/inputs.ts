@@ -7,6 +7,7 @@ import { YamlSource, suggest, type Path } from './yaml-source.js';
 import { normalizeMac, parseIpv4, parsePrefix, parseService, type Prefix, type Service } from './addr.js';
 import { BUILTIN_ROLES, FIRST_CONTACT_KEYS, UNAUTHENTICATED_ROLE, checkFirstContact, parseFirstContact, type FirstContactPolicy } from './first-contact.js';
 import { checkAuthentication, parseAuthentication, type AuthPolicy } from './auth.js';
+import { parseRuleTime, RULE_TIME_KEYS, type RuleTime } from './schedule.js';
 
 /**
  * A parse result. On failure, `partial` (when present) is what could be read despite the errors, so that checks
@@ -49,6 +50,8 @@ export interface Rule {
   /** Restricts the rule to these services; absent = the resource's services (allow) or everything (deny). */
   readonly services?: readonly Service[];
   readonly location: SourceLocation;
+  /** A time window or an expiry (`when:`, `until:`, `start:`): the rule applies only while it holds (compiler/schedule.ts). */
+  readonly time?: RuleTime;
 }
 
 export type DirectoryRef = { readonly kind: 'file'; readonly path: string; readonly location: SourceLocation }
@@ -72,7 +75,7 @@ export interface Policy {
 
 const POLICY_KEYS = ['version', 'directory', 'topology', 'resources', 'rules', 'default', 'description', 'authentication', ...FIRST_CONTACT_KEYS];
 const RESOURCE_KEYS = ['hosts', 'services', 'description'];
-const RULE_KEYS = ['name', 'from', 'to', 'action', 'services', 'description'];
+const RULE_KEYS = ['name', 'from', 'to', 'action', 'services', 'description', ...RULE_TIME_KEYS];
 const SELECTOR_KEYS = ['organizations', 'roles', 'users', 'resources'];
 
 function finish<T>(src: YamlSource, value: T | undefined): Parsed<T> {
@@ -173,7 +176,8 @@ export function parsePolicyText(text: string, file: string): Parsed<Policy> {
       if (!resourceNames.has(r)) src.error(Array.isArray(o.to) ? [...p, 'to', k] : [...p, 'to'], 'unknown-resource', `unknown resource '${r}'`, suggest(r, resourceNames));
     });
     const svc = o.services !== undefined ? services(src, [...p, 'services'], o.services) : undefined;
-    rules.push({ index: i, name, from, to, action: action as 'allow' | 'deny', services: svc, location: src.where(p) });
+    const time = parseRuleTime(src, p, o);
+    rules.push({ index: i, name, from, to, action: action as 'allow' | 'deny', services: svc, location: src.where(p), ...(time ? { time } : {}) });
   });
 
   const authentication = top.authentication === undefined ? undefined : parseAuthentication(src, top.authentication);

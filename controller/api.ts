@@ -15,6 +15,7 @@ import { formatDiagnostic } from '../loader/index.js';
 import { registerWebConsole } from './web.js';
 import { AUDITED_EDGE_EVENTS, registerEdgeMetrics, registerSessionReads, registerSessionWrites } from './edge-api.js';
 import { registerLeaseReads } from './first-contact-api.js';
+import { registerLifecycle } from './lifecycle-api.js';
 
 export interface ApiToken { readonly name: string; readonly token: string; readonly role: 'admin' | 'read' }
 
@@ -34,6 +35,10 @@ export interface ApiOptions {
   readonly cluster?: () => unknown;
   /** DNS names this API is reached by, besides localhost and IP literals (Host and Origin checks; --api-host). */
   readonly hosts?: readonly string[];
+  /** Two-person rule: a policy change or rollback waits until a different named admin approves it. */
+  readonly requireApproval?: boolean;
+  /** How long a pending change waits for approval (default 24 h). */
+  readonly approvalTtlMs?: number;
 }
 
 /**
@@ -93,7 +98,7 @@ export async function buildApp(ctl: Controller, opts: ApiOptions = {}): Promise<
   // ---- audit log: every applied change (policy, directory, learned binding), one JSON line each ----
   let auditChain: Promise<void> = Promise.resolve();
   const audit = (e: ControllerEvent) => {
-    if (!opts.auditLog || !(/^(policy-applied|directory-synced|binding-learned)$/.test(e.type) || AUDITED_EDGE_EVENTS.includes(e.type))) return;
+    if (!opts.auditLog || !(/^(policy-applied|policy-(pending|approved|rejected|expired)|approval-refused|directory-synced|binding-learned)$/.test(e.type) || AUDITED_EDGE_EVENTS.includes(e.type))) return;
     const extra = e.type === 'policy-applied' ? { text: ctl.loaded.policyText } : {};
     const line = JSON.stringify({ ...e, ...extra, by: e.by ?? (e.type === 'binding-learned' ? 'discovery' : e.type === 'directory-synced' ? 'directory-sync' : 'unknown') }, jsonReplacer) + '\n';
     const file = opts.auditLog;
@@ -123,7 +128,6 @@ export async function buildApp(ctl: Controller, opts: ApiOptions = {}): Promise<
   registerEdgeMetrics(registry, ctl);
   new Gauge({ name: 'acl_policy_version', help: 'Applied policy version (increments on each apply)', registers: [registry], collect() { this.set(ctl.version); } });
   new Gauge({ name: 'acl_packet_ins_dropped', help: 'Packet-ins dropped by the per-switch queue bound (switches connected now and before)', registers: [registry], collect() { this.set(ctl.packetInsDropped()); } });
-  new Gauge({ name: 'acl_foreign_override_flows', help: 'Foreign flows that can override the policy (priority above ours, forwarding) per switch', labelNames: ['switch'], registers: [registry], collect() { this.reset(); for (const s of ctl.switchStatus()) if (s.name && s.connected) this.set({ switch: s.name }, s.foreignOverrides?.length ?? 0); } });
   const packetIns = new Counter({ name: 'acl_packet_ins_total', help: 'Packet-ins received', registers: [registry] });
   const applyLatency = new Histogram({ name: 'acl_apply_seconds', help: 'Time from policy POST to all switches confirmed', buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10], registers: [registry] });
   let lastPacketIns = 0;
@@ -207,6 +211,8 @@ export async function buildApp(ctl: Controller, opts: ApiOptions = {}): Promise<
     r.get('/cluster', async (_req, reply) => (opts.cluster ? send(reply, opts.cluster()) : reply.code(404).send({ error: 'not running in cluster mode (--cluster)' })));
   }, { prefix: '/api/v1' });
 
+  const lifecycle = registerLifecycle(app, ctl, { who, requireAdmin, requireRead, requireApproval: opts.requireApproval, approvalTtlMs: opts.approvalTtlMs });
+
   // ---- mutations ----
   app.register(async (r) => {
     r.addHook('preHandler', requireAdmin);
@@ -219,6 +225,7 @@ export async function buildApp(ctl: Controller, opts: ApiOptions = {}): Promise<
       const text = typeof req.body === 'string' ? req.body : req.body?.text;
       if (typeof text !== 'string' || !text.trim()) return reply.code(400).send({ error: 'send the policy YAML as the body (text/yaml) or as {"text": "..."}' });
       const dryRun = req.query.dryRun === true;
+      if (!dryRun && await lifecycle.submit(text, who(req)?.name ?? 'unknown', reply)) return; // two-person rule: pending
       const t0 = performance.now();
       const res = await ctl.applyPolicy(text, { dryRun, by: who(req)?.name ?? 'unknown' });
       if (!res.ok) {

@@ -13,7 +13,7 @@ import { compile, recompile, CompileError, compileDiagnostic, type Compiled } fr
 import { loadPolicy, formatDiagnostic, type LoadedPolicy } from '../loader/index.js';
 import { diffAccess, diffPlans, type AccessChange } from '../compiler/query.js';
 import { SwitchSession, type SessionOptions } from './session.js';
-import { installMeter, installOneMeter, readFlows, reconcile, type ReconcileResult } from './reconcile.js';
+import { installMeter, installOneMeter, reconcile, type ReconcileResult } from './reconcile.js';
 import { DirectorySync, LdapDirectorySource } from '../directory/ldap.js';
 import { GlobalBudget, type MultipartLimits, type Violation } from './peer-limits.js';
 import { PolicyGuard, type LdapAllowlist } from './policy-guard.js';
@@ -23,8 +23,8 @@ import { LearningGuard, type LearningLimits } from './learning-guard.js';
 import { EAPOL_METER_ID } from '../compiler/auth.js';
 import { certificateMismatch, contest } from './switch-identity.js';
 import { StateWriter } from './state-file.js';
-import { findOverrides, isOurs, type ForeignOverride } from './foreign-flows.js';
 import { createHash } from 'node:crypto';
+import { Scheduler, systemClock, type Clock } from './scheduler.js';
 
 export interface ControllerOptions {
   readonly policyPath: string;
@@ -60,6 +60,8 @@ export interface ControllerOptions {
     submit(text: string, opts: { dryRun?: boolean; by?: string }): Promise<ApplyResult>;
     initialIds?(): { classIds: Array<[string, number]>; dstClassIds: Array<[string, number]> } | undefined;
   };
+  /** The controller's clock (time windows, pending approvals); tests inject a ManualClock. */
+  readonly clock?: Clock;
 }
 
 export interface SwitchStatus {
@@ -74,11 +76,12 @@ export interface SwitchStatus {
   readonly lastResult?: ReconcileResult;
   readonly errors: readonly string[];
   readonly ports: number;
-  /** Foreign flows that can override the policy (non-exclusive switches; see foreign-flows.ts). */
-  readonly foreignOverrides?: readonly ForeignOverride[];
 }
 
 export interface ControllerEvent { readonly type: string; readonly at: string; readonly [k: string]: unknown }
+
+/** Who and why, recorded with an applied version (audit log, history). */
+export interface ApplyMeta { readonly reason?: 'apply' | 'rollback' | 'schedule'; readonly approvedBy?: string; readonly rollbackTo?: number }
 
 export interface ApplyResult {
   readonly ok: boolean;
@@ -88,6 +91,20 @@ export interface ApplyResult {
   readonly flows: ReadonlyArray<{ switch: string; added: number; removed: number; unchanged: number }>;
   readonly version?: number;
   readonly results?: readonly ReconcileResult[];
+}
+
+export interface ApplyOptions {
+  readonly dryRun?: boolean;
+  readonly by?: string;
+  /** The operator's own file (SIGHUP reload): not checked by the policy guard. */
+  readonly trusted?: boolean;
+  /** Cluster mode: the change was committed through etcd (apply it here). */
+  readonly committed?: boolean;
+  /** Cluster mode: the committed version number. */
+  readonly version?: number;
+  readonly meta?: ApplyMeta;
+  /** Class ids to keep (a rollback passes those of the version it returns to). */
+  readonly ids?: Pick<Compiled, 'classIds' | 'dstClassIds'>;
 }
 
 const hexDpid = (d: bigint) => `0x${d.toString(16).padStart(16, '0')}`;
@@ -111,6 +128,8 @@ export class Controller extends EventEmitter {
   directorySync?: DirectorySync;
   private savedIds?: { classIds: Map<string, number>; dstClassIds: Map<string, number> };
   private stateWriter?: StateWriter;
+  readonly clock: Clock;
+  scheduler?: Scheduler;
   /** Multipart bytes held by all switch sessions together (capped globally). */
   readonly peerBudget: GlobalBudget;
   /** The directory as loaded or synced (without the edge's sessions folded in: that is compiled.input.directory). */
@@ -133,6 +152,7 @@ export class Controller extends EventEmitter {
     this.edge = new EdgeHook(this);
     this.firstContact = new FirstContact(this);
     this.learning = new LearningGuard(opts.learning);
+    this.clock = opts.clock ?? systemClock;
   }
 
   /** Loads and compiles the policy; throws with every diagnostic when it is invalid (nothing starts). */
@@ -156,6 +176,7 @@ export class Controller extends EventEmitter {
     this.directory = r.value.directory;
     // Class ids from the last run keep every unchanged flow identical, so a restart sends no flow mods.
     this.compiled = compile({ ...r.value, ...this.edge.input(r.value.directory, [...this.bindings.values()]) }, { previous: this.savedIds });
+    this.compiled = compile({ ...r.value, bindings: [...this.bindings.values()], at: this.clock.now() }, { previous: this.savedIds });
     this.version = 1;
     void this.saveState();
     this.directoryStatus = { source: r.value.directorySource.description, lastSuccessAt: new Date().toISOString(), entries: r.value.directory.users.length };
@@ -174,6 +195,7 @@ export class Controller extends EventEmitter {
     this.startDirectorySync();
     const signin = await this.firstContact.start();
     if (signin) this.log('info', `web sign-in page on ${signin.host}:${signin.port}`);
+    (this.scheduler = new Scheduler(this, this.clock)).start();
     const port = (this.server.address() as { port: number }).port;
     this.log('info', `listening for OpenFlow switches on ${l.host}:${port}${this.opts.tls ? ' (TLS)' : ''}`);
     return { port };
@@ -208,6 +230,7 @@ export class Controller extends EventEmitter {
     this.directorySync?.stop();
     this.edge.stop();
     await this.firstContact.stop();
+    this.scheduler?.stop();
     if (this.auditTimer) clearInterval(this.auditTimer);
     if (this.learnTimer) clearTimeout(this.learnTimer);
     for (const s of this.sessions.values()) s.close('controller stopping');
@@ -248,7 +271,6 @@ export class Controller extends EventEmitter {
         const name = this.planFor(s.dpid)?.name;
         this.log('info', `switch ${name ?? s.id} disconnected: ${reason}`);
         this.event('switch-down', { switch: name, dpid: s.id, reason });
-        this.foreignOverrides.delete(s.id);
         // per-dpid state of a switch not in the topology is not kept once it is gone (no growth per dpid ever seen)
         if (!name) { this.results.delete(s.id); if (!this.queues.get(s.id)?.running) this.queues.delete(s.id); }
       } else this.log('warn', `connection from ${s.remote} dropped: ${reason}`);
@@ -257,20 +279,6 @@ export class Controller extends EventEmitter {
     s.on('packet_in', (m: MessageOf<'packet_in'>) => { if (this.sessions.get(s.id) === s) this.onPacketIn(s, m); });
     s.on('switch_error', (e: { error: string }) => this.event('switch-error', { dpid: s.id, error: e.error }));
     s.on('port_status', (m: MessageOf<'port_status'>) => this.event('port-status', { dpid: s.id, switch: s.dpid !== undefined ? this.planFor(s.dpid)?.name : undefined, port: m.desc.portNo, name: m.desc.name, reason: m.reason, down: m.reason === 'delete' || (m.desc.state & 1) !== 0 || (m.desc.config & 1) !== 0 }));
-  }
-
-  /** Foreign flows that can override the policy, per connected switch (from its last sync). */
-  readonly foreignOverrides = new Map<string, readonly ForeignOverride[]>();
-
-  private noteForeign(dpid: string, name: string, found: readonly ForeignOverride[]): void {
-    const before = this.foreignOverrides.get(dpid) ?? [];
-    const key = (l: readonly ForeignOverride[]) => l.map((f) => f.text).join('\n');
-    if (found.length) this.foreignOverrides.set(dpid, found); else this.foreignOverrides.delete(dpid);
-    if (key(before) === key(found)) return;
-    if (found.length) {
-      this.log('warn', `switch ${name}: ${found.length} foreign flow(s) can override the policy, e.g. ${found[0].text}`);
-      this.event('foreign-override', { switch: name, dpid, count: found.length, flows: found.slice(0, 10) });
-    } else this.event('foreign-flows-cleared', { switch: name, dpid });
   }
 
   /** PACKET_INs dropped by sessions that have since closed (acl_packet_ins_dropped keeps counting them). */
@@ -354,18 +362,9 @@ export class Controller extends EventEmitter {
             }
             const assume = queue.assume;
             queue.assume = undefined;
-            // On a shared switch, one read of all flows: ours are reconciled, foreign ones checked for overrides.
-            const exclusive = this.isExclusive(plan.name);
-            if (assume) result = await reconcile(s, plan, { installed: assume as unknown as FlowStats[], verify: false, useBundle: false, exclusive });
-            else {
-              let installed: FlowStats[] | undefined;
-              if (!exclusive && plan.flows.length) {
-                const all = await readFlows(s, true);
-                this.noteForeign(dpid, plan.name, findOverrides(all, plan));
-                installed = all.filter(isOurs);
-              }
-              result = await reconcile(s, plan, { useBundle: this.opts.useBundles, exclusive, installed });
-            }
+            result = assume
+              ? await reconcile(s, plan, { installed: assume as unknown as FlowStats[], verify: false, useBundle: false, exclusive: this.isExclusive(plan.name) })
+              : await reconcile(s, plan, { useBundle: this.opts.useBundles, exclusive: this.isExclusive(plan.name) });
             this.results.set(dpid, { ...result, at: new Date().toISOString() });
             if (result.added || result.removed || result.changed || result.errors.length) {
               this.log(result.errors.length ? 'warn' : 'info', `switch ${plan.name}: +${result.added} ~${result.changed} -${result.removed} (${result.unchanged} unchanged) in ${result.ms.toFixed(0)} ms${result.atomic ? ' (bundle)' : ''}`, { errors: result.errors });
@@ -393,7 +392,7 @@ export class Controller extends EventEmitter {
   }
 
   /** Validates and compiles a new policy text; unless dryRun, writes it (atomically) and applies it everywhere. */
-  applyPolicy(text: string, opts: { dryRun?: boolean; by?: string; trusted?: boolean; committed?: boolean; version?: number } = {}): Promise<ApplyResult> {
+  applyPolicy(text: string, opts: ApplyOptions = {}): Promise<ApplyResult> {
     // In a cluster a change is committed through etcd first; every node then applies the committed version.
     if (this.opts.cluster && !opts.committed) return this.opts.cluster.submit(text, opts);
     // One change at a time: each compiles against the plan the previous one left.
@@ -404,7 +403,7 @@ export class Controller extends EventEmitter {
   private applyChain: Promise<void> = Promise.resolve();
   private guard?: PolicyGuard;
 
-  private async applyPolicyNow(text: string, opts: { dryRun?: boolean; by?: string; trusted?: boolean; version?: number }): Promise<ApplyResult> {
+  private async applyPolicyNow(text: string, opts: ApplyOptions): Promise<ApplyResult> {
     // Unless the text is the operator's own file (SIGHUP reload), it may name only allowed files and no new secrets.
     const guard = opts.trusted ? undefined : (this.guard ??= new PolicyGuard({ policyPath: this.opts.policyPath, ...this.opts.submitted }));
     const refused = guard?.checkSecrets(text, this.loaded.policy) ?? [];
@@ -415,8 +414,10 @@ export class Controller extends EventEmitter {
     const r = !guard ? r0 : r0.ok ? { ...r0, warnings: guard.redact(r0.warnings) } : { ...r0, diagnostics: guard.redact(r0.diagnostics) };
     if (!r.ok) return { ok: false, diagnostics: r.diagnostics, dryRun: !!opts.dryRun, access: [], flows: [] };
     const base = this.compiled;
+    // a rollback reuses the class ids of the version it returns to, so its flows come back identical
+    const ids = opts.ids ? { ...base, ...opts.ids } : base;
     let next: Compiled;
-    try { next = recompile(base, { policy: r.value.policy, topology: r.value.topology, ...this.edge.input(r.value.directory, [...this.bindings.values()]) }); } catch (e) {
+    try { next = recompile(ids, { policy: r.value.policy, topology: r.value.topology, ...this.edge.input(r.value.directory, [...this.bindings.values()]), at: this.clock.now() }); } catch (e) {
       if (!(e instanceof CompileError)) throw e;
       return { ok: false, diagnostics: [compileDiagnostic(e, r.value.paths.policy)], dryRun: !!opts.dryRun, access: [], flows: [] };
     }
@@ -429,7 +430,7 @@ export class Controller extends EventEmitter {
     // A binding learned or a directory synced while the file was written is kept: compile again on top of it.
     if (this.compiled !== base) {
       const directory = this.loaded.policy.directory.kind === 'ldap' ? this.directory : r.value.directory;
-      next = recompile(this.compiled, { policy: r.value.policy, topology: r.value.topology, ...this.edge.input(directory, [...this.bindings.values()]) });
+      next = recompile(opts.ids ? { ...this.compiled, ...opts.ids } : this.compiled, { policy: r.value.policy, topology: r.value.topology, ...this.edge.input(directory, [...this.bindings.values()]), at: this.clock.now() });
     }
     this.loaded = r.value;
     if (this.loaded.policy.directory.kind !== 'ldap') this.directory = r.value.directory;
@@ -437,10 +438,42 @@ export class Controller extends EventEmitter {
     this.version = opts.version ?? this.version + 1;
     const summary = `${access.filter((a) => a.change === 'gain').length} gained, ${access.filter((a) => a.change === 'lose').length} lost; flows ${flows.map((f) => `${f.switch} +${f.added}/-${f.removed}`).join(' ')}`;
     this.lastChange = { at: new Date().toISOString(), by: opts.by ?? 'unknown', version: this.version, summary };
-    this.event('policy-applied', { version: this.version, by: opts.by, summary, access, flows });
+    this.event('policy-applied', { version: this.version, by: opts.by, reason: opts.meta?.reason ?? 'apply', ...opts.meta, summary, access, flows });
     void this.saveState();
     const results = await this.syncAll();
     return { ok: true, diagnostics: r.warnings, dryRun: false, access, flows, version: this.version, results };
+  }
+
+  /**
+   * Re-evaluates time-windowed rules at `at` (the scheduler calls this at each boundary). When access changes it is
+   * an apply like any other: a new version, recorded "by schedule"; the switches are re-synced either way (a moved
+   * hard_timeout is re-armed).
+   */
+  applyAt(at: number, by = 'schedule'): Promise<void> {
+    const run = this.applyChain.then(async () => {
+      const base = this.compiled;
+      let next: Compiled;
+      try { next = recompile(base, { at }); } catch (e) {
+        if (!(e instanceof CompileError)) throw e;
+        this.log('error', `time window change not applied, keeping the last good plan: ${e.message}`);
+        this.event('schedule-rejected', { error: e.message });
+        return;
+      }
+      const access = diffAccess(base, next);
+      const flows = diffPlans(base.plan, next.plan).map((d) => ({ switch: d.switch, added: d.added.length, removed: d.removed.length, unchanged: d.unchanged }));
+      this.compiled = next;
+      if (access.length || flows.some((f) => f.added || f.removed)) {
+        this.version++;
+        const summary = `${access.filter((a) => a.change === 'gain').length} gained, ${access.filter((a) => a.change === 'lose').length} lost at ${new Date(at).toISOString()}; flows ${flows.map((f) => `${f.switch} +${f.added}/-${f.removed}`).join(' ')}`;
+        this.lastChange = { at: new Date().toISOString(), by, version: this.version, summary };
+        this.log('info', `time window: ${summary}`);
+        this.event('policy-applied', { version: this.version, by, reason: 'schedule', effectiveAt: new Date(at).toISOString(), summary, access, flows });
+        void this.saveState();
+      }
+      await this.syncAll();
+    });
+    this.applyChain = run.then(() => undefined, () => undefined);
+    return run;
   }
 
   /** Replaces the directory snapshot (from a directory sync) and recompiles. */
@@ -580,9 +613,7 @@ export class Controller extends EventEmitter {
       const id = hexDpid(p.dpid);
       const s = this.sessions.get(id);
       const r = this.results.get(id);
-      const fo = s ? this.foreignOverrides.get(id) ?? [] : [];
-      const foErr = fo.length ? [`${fo.length} foreign flow(s) can override the policy: ${fo.slice(0, 3).map((f) => f.text).join('; ')}`] : [];
-      out.push({ name: p.name, dpid: id, connected: !!s, known: true, remote: s?.remote, flowsDesired: p.flows.length, flowsInstalled: s ? r?.installed : undefined, lastSync: r?.at, lastResult: r, errors: [...(r?.errors ?? []), ...foErr], ports: s?.ports.size ?? 0, foreignOverrides: fo });
+      out.push({ name: p.name, dpid: id, connected: !!s, known: true, remote: s?.remote, flowsDesired: p.flows.length, flowsInstalled: s ? r?.installed : undefined, lastSync: r?.at, lastResult: r, errors: r?.errors ?? [], ports: s?.ports.size ?? 0 });
     }
     for (const [id, s] of this.sessions) if (!this.planFor(s.dpid!)) out.push({ dpid: id, connected: true, known: false, remote: s.remote, flowsDesired: 0, errors: ['unknown switch: held, nothing installed'], ports: s.ports.size });
     return out;

@@ -15,7 +15,7 @@ import { OfpRequestError } from './session.js';
 
 export const DISCOVERY_METER_ID = 1;
 
-type FlowLike = { tableId: number; priority: number; match: Match; instructions: readonly Instruction[]; cookie: bigint; rawMatch?: Buffer; undecoded?: string };
+type FlowLike = { tableId: number; priority: number; match: Match; instructions: readonly Instruction[]; cookie: bigint; rawMatch?: Buffer; undecoded?: string; hardTimeout?: number };
 
 // Plans are immutable: the keys of a planned flow are computed once, however often the switch is re-read.
 const plannedKeys = new WeakMap<PlannedFlow, string>();
@@ -52,7 +52,8 @@ export function diffFlows(desired: readonly PlannedFlow[], installed: readonly F
     const h = have.get(k);
     if (!h) { add.push(f); continue; }
     have.delete(k);
-    if (h.cookie !== f.cookie || h.undecoded !== undefined || instructionsKey(h.instructions) !== plannedActionsKey(f)) change.push(f);
+    // a time-bound flow whose expiry moved (recompiled at a later instant) is re-added: OFPFC_ADD re-arms its hard_timeout
+    if (h.cookie !== f.cookie || h.undecoded !== undefined || instructionsKey(h.instructions) !== plannedActionsKey(f) || (h.hardTimeout !== undefined && (f.hardTimeout ?? 0) !== h.hardTimeout)) change.push(f);
     else unchanged++;
   }
   return { add, change, remove: [...have.values()], unchanged };

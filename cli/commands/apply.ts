@@ -22,6 +22,13 @@ export default class Apply extends AclCommand {
       r = await api(flags.controller, `api/v1/policy${flags['dry-run'] ? '?dryRun=true' : ''}`, { method: 'POST', body: text, contentType: 'text/yaml', token: flags.token });
     } catch (e) { this.failMessage((e as Error).message); }
     if (r.status === 422) this.fail(r.body.diagnostics ?? []);
+    if (r.status === 202) {
+      const p = r.body.pending;
+      this.log(`pending approval by another admin: id ${p.id}, expires ${p.expiresAt}; ${p.summary}`);
+      for (const a of p.access) this.log(`  ${a.change === 'gain' ? '+' : '-'} ${a.subject} -> ${a.resource} ${a.service}`);
+      this.log(`approve with: acl approve ${p.id} --token <another admin's token>`);
+      return r.body;
+    }
     if (r.status !== 200) this.failMessage(`controller answered ${r.status}: ${r.body?.error ?? JSON.stringify(r.body)}`);
     const res = r.body;
     const gains = res.access.filter((a: any) => a.change === 'gain');

@@ -37,6 +37,8 @@ export default class ControllerCmd extends AclCommand {
     exclusive: Flags.string({ multiple: true, description: 'switch name whose flow tables are exclusively ours: flows we did not install are removed (repeatable)' }),
     'no-bundles': Flags.boolean({ description: 'do not use the ONF bundle extension (ordered updates instead)' }),
     'api-tls-key': Flags.string({ description: 'serve the API over HTTPS with this PEM key' }),
+    'require-approval': Flags.boolean({ description: 'two-person rule: a policy change or rollback waits until a different named admin approves it (needs two admin tokens in --token-file)' }),
+    'approval-ttl': Flags.integer({ default: 24 * 3600, description: 'seconds a pending change waits for approval before it expires' }),
     'api-tls-cert': Flags.string({ description: 'serve the API over HTTPS with this PEM certificate' }),
     cluster: Flags.string({ description: 'run as one node of a cluster sharing its switches and state through etcd: etcd://host:2379[,host:2379] (etcds:// for TLS)' }),
     node: Flags.string({ description: 'this node\'s name in the cluster (unique; default: the host name)' }),
@@ -73,6 +75,7 @@ export default class ControllerCmd extends AclCommand {
       ];
     } catch (e) { this.failMessage((e as Error).message); }
     const adminToken = tokens.some((t) => t.role === 'admin');
+    if (flags['require-approval'] && new Set(tokens.filter((t) => t.role === 'admin').map((t) => t.name)).size < 2) this.failMessage('--require-approval needs at least two named admin tokens (lines NAME TOKEN admin in --token-file)');
     const https = flags['api-tls-key'] && flags['api-tls-cert'] ? { key: readFileSync(flags['api-tls-key']), cert: readFileSync(flags['api-tls-cert']) } : undefined;
     const tls = flags['tls-key'] && flags['tls-cert']
       ? { key: readFileSync(flags['tls-key']), cert: readFileSync(flags['tls-cert']), ca: flags['tls-ca'] ? readFileSync(flags['tls-ca']) : undefined, requestCert: !!flags['tls-ca'], rejectUnauthorized: !!flags['tls-ca'] }
@@ -100,7 +103,7 @@ export default class ControllerCmd extends AclCommand {
     }
     const api = hostPort(flags.api, 'api');
     const hosts = [...(flags['api-host'] ?? []), ...(api.host && api.host !== '0.0.0.0' && api.host !== '::' ? [api.host] : [])];
-    const app = await buildApp(ctl, { tokens, https, auditLog: flags['audit-log'], hosts, cluster: clusterStatus });
+    const app = await buildApp(ctl, { tokens, https, auditLog: flags['audit-log'], hosts, cluster: clusterStatus, requireApproval: flags['require-approval'], approvalTtlMs: flags['approval-ttl'] * 1000 });
     await app.listen({ host: api.host, port: api.port });
     log.info(`API and web console on http${https ? 's' : ''}://${api.host}:${api.port}/ (${adminToken ? 'changes need the admin token' : 'no admin token: no changes accepted'})`);
     const stop = async (sig: string) => { log.info(`${sig}: stopping (switch flows stay installed)`); await app.close(); await ctl.stop(); await stopCluster?.(); process.exit(0); };

@@ -2,6 +2,7 @@ import { Args, Flags } from '@oclif/core';
 import { AclCommand } from '../base.js';
 import { compile } from '../../compiler/compile.js';
 import { explain, QueryError } from '../../compiler/query.js';
+import { parseTimeArg } from '../../compiler/schedule.js';
 
 export default class Explain extends AclCommand {
   static description = 'Explain whether a user (or IP) may reach a resource (or IP) on a service, which rule decided, and the flows on each switch of the path.';
@@ -11,15 +12,19 @@ export default class Explain extends AclCommand {
     from: Flags.string({ required: true, description: 'user id, server name or IP' }),
     to: Flags.string({ required: true, description: 'resource, server or IP' }),
     service: Flags.string({ required: true, description: 'tcp/N, udp/N, icmp or any' }),
+    at: Flags.string({ description: 'evaluate time-windowed rules at this ISO 8601 time (default now), e.g. 2026-12-25T10:00Z' }),
   };
 
   async run() {
     const { args, flags } = await this.parse(Explain);
-    const { loaded } = await this.load(args.policy);
+    const at = flags.at === undefined ? Date.now() : parseTimeArg(flags.at);
+    if (at === undefined) this.failMessage(`--at '${flags.at}' is not an ISO 8601 time with a zone (e.g. 2026-12-25T10:00Z)`, 2);
+    const { loaded } = await this.load(args.policy, at);
     const c = compile(loaded);
     let e;
     try { e = explain(c, flags.from, flags.to, flags.service); } catch (err) { if (err instanceof QueryError) this.failMessage(err.message, 2); throw err; }
     this.log(`${e.decision.toUpperCase()}: ${e.from} -> ${e.to} (${e.ip}) ${e.service}`);
+    if (flags.at) this.log(`  at ${new Date(at).toISOString()}`);
     this.log(`  decided by: ${e.rule === 'default' ? 'default deny' : `rule '${e.rule}'`} — ${e.reason}`);
     for (const hop of e.path) {
       this.log(`  ${hop.switch} (in_port ${hop.inPort}): ${hop.verdict}`);

@@ -92,7 +92,7 @@ export class FakeSwitch {
     this.applied.push(fm);
     const k = entryKey(fm);
     if (fm.command === 'add') {
-      this.flows.set(k, { tableId: fm.tableId, durationSec: 0, durationNsec: 0, priority: fm.priority, idleTimeout: 0, hardTimeout: 0, flags: {}, cookie: fm.cookie, packetCount: 0n, byteCount: 0n, match: fm.match, instructions: fm.instructions });
+      this.flows.set(k, { tableId: fm.tableId, durationSec: 0, durationNsec: 0, priority: fm.priority, idleTimeout: fm.idleTimeout, hardTimeout: fm.hardTimeout, flags: {}, cookie: fm.cookie, packetCount: 0n, byteCount: 0n, match: fm.match, instructions: fm.instructions });
     } else if (fm.command === 'delete_strict') {
       const have = this.flows.get(k);
       if (have && (have.cookie & fm.cookieMask) === (fm.cookie & fm.cookieMask)) this.flows.delete(k);

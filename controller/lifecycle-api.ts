@@ -1,0 +1,167 @@
+/**
+ * Policy lifecycle routes (a fastify plugin under /api/v1): versions with their full text and plan hash, diff
+ * between any two versions, rollback (same preview and approval rule as a change), pending changes for the
+ * two-person rule, and lint of a policy text (for the console editor).
+ */
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { createHash } from 'node:crypto';
+import type { Controller, ControllerEvent } from './controller.js';
+import { Approvals, DEFAULT_APPROVAL_TTL_MS, type PendingChange } from './approvals.js';
+import type { Compiled } from '../compiler/compile.js';
+import { compile } from '../compiler/compile.js';
+import type { FlowPlan } from '../compiler/model.js';
+import { jsonReplacer } from '../compiler/format.js';
+import { formatDiagnostic, loadPolicy } from '../loader/index.js';
+import { diffAccess, diffPlans } from '../compiler/query.js';
+import { lintInput } from '../compiler/lint.js';
+
+export interface PolicyVersion {
+  readonly version: number;
+  readonly at: string;
+  readonly by: string;
+  readonly reason: string;
+  readonly approvedBy?: string;
+  readonly rollbackTo?: number;
+  readonly summary?: string;
+  readonly planHash: string;
+  readonly text: string;
+  readonly ids: Pick<Compiled, 'classIds' | 'dstClassIds'>;
+}
+
+/** SHA-256 of the plan as JSON (every switch, every flow, in order): equal hashes mean byte-identical plans. */
+export function planHash(plan: FlowPlan): string {
+  const h = createHash('sha256');
+  for (const sw of plan.switches) {
+    h.update(`${sw.name}|${sw.dpid.toString(16)}|${sw.kind}\n`);
+    for (const f of sw.flows) h.update(JSON.stringify({ t: f.tableId, p: f.priority, c: f.cookie, m: f.match, i: f.instructions, o: f.origin, h: f.hardTimeout, d: f.idleTimeout }, jsonReplacer) + '\n');
+  }
+  return h.digest('hex');
+}
+
+const MAX_VERSIONS = 200;
+
+/** Every applied version of this controller run, with its full text and class ids (for exact rollbacks). */
+export class PolicyHistory {
+  readonly versions = new Map<number, PolicyVersion>();
+  private readonly on = (e: ControllerEvent) => { if (e.type === 'policy-applied') this.record(e); };
+  constructor(private readonly ctl: Controller) {
+    this.record({ type: 'loaded', at: ctl.startedAt.toISOString(), version: ctl.version, by: 'startup', reason: 'load' });
+    ctl.on('event', this.on);
+  }
+  stop(): void { this.ctl.off('event', this.on); }
+  private record(e: ControllerEvent): void {
+    const c = this.ctl.compiled;
+    const v: PolicyVersion = {
+      version: e.version as number, at: e.at, by: String(e.by ?? 'unknown'), reason: String(e.reason ?? 'apply'),
+      ...(e.approvedBy ? { approvedBy: String(e.approvedBy) } : {}), ...(e.rollbackTo !== undefined ? { rollbackTo: e.rollbackTo as number } : {}),
+      ...(e.summary ? { summary: String(e.summary) } : {}),
+      planHash: planHash(c.plan), text: this.ctl.loaded.policyText, ids: { classIds: c.classIds, dstClassIds: c.dstClassIds },
+    };
+    this.versions.set(v.version, v);
+    if (this.versions.size > MAX_VERSIONS) this.versions.delete(this.versions.keys().next().value!);
+  }
+}
+
+export interface LifecycleDeps {
+  readonly who: (req: FastifyRequest) => { name: string; role: 'admin' | 'read' } | undefined;
+  readonly requireAdmin: (req: FastifyRequest, reply: FastifyReply) => Promise<unknown>;
+  readonly requireRead: (req: FastifyRequest, reply: FastifyReply) => Promise<unknown>;
+  readonly requireApproval?: boolean;
+  readonly approvalTtlMs?: number;
+}
+
+export interface Lifecycle {
+  readonly history: PolicyHistory;
+  readonly approvals?: Approvals;
+  /** The POST /policy hook: with the two-person rule, a change becomes pending instead of applied. */
+  submit(text: string, by: string, reply: FastifyReply): Promise<boolean>;
+}
+
+const send = (reply: FastifyReply, v: unknown) => reply.type('application/json').send(JSON.stringify(v, jsonReplacer));
+const versionOut = ({ text: _t, ids: _i, ...v }: PolicyVersion) => v;
+
+export function registerLifecycle(app: FastifyInstance, ctl: Controller, deps: LifecycleDeps): Lifecycle {
+  const history = new PolicyHistory(ctl);
+  const approvals = deps.requireApproval ? new Approvals(ctl, deps.approvalTtlMs ?? DEFAULT_APPROVAL_TTL_MS) : undefined;
+  app.addHook('onClose', async () => { history.stop(); approvals?.stop(); });
+  const pendingReply = (reply: FastifyReply, r: Awaited<ReturnType<Approvals['submit']>>) => {
+    if (r.ok) return send(reply.code(202), { ok: true, pending: r.pending, message: `pending approval by another admin (id ${r.pending.id})` });
+    if (r.error) return reply.code(r.error.status).send({ error: r.error.message, code: r.error.code });
+    return send(reply.code(422), { ...r.result, errors: r.result!.diagnostics.map(formatDiagnostic) });
+  };
+  const version = (v: number) => history.versions.get(v);
+
+  app.register(async (r) => {
+    r.get('/policy/versions', { preHandler: deps.requireRead }, async (_req, reply) => send(reply, { current: ctl.version, requireApproval: !!approvals, versions: [...history.versions.values()].map(versionOut) }));
+    r.get<{ Params: { v: number } }>('/policy/versions/:v', { preHandler: deps.requireRead, schema: { params: { type: 'object', required: ['v'], properties: { v: { type: 'integer', minimum: 0, maximum: 1e9 } } } } }, async (req, reply) => {
+      const v = version(req.params.v);
+      if (!v) return reply.code(404).send({ error: `no version ${req.params.v} in this controller's history` });
+      send(reply, { ...versionOut(v), text: v.text });
+    });
+    r.get<{ Querystring: { from: number; to: number } }>('/policy/diff', {
+      preHandler: deps.requireRead,
+      schema: { querystring: { type: 'object', required: ['from', 'to'], additionalProperties: false, properties: { from: { type: 'integer', minimum: 0, maximum: 1e9 }, to: { type: 'integer', minimum: 0, maximum: 1e9 } } } },
+    }, async (req, reply) => {
+      const a = version(req.query.from), b = version(req.query.to);
+      if (!a || !b) return reply.code(404).send({ error: `no version ${!a ? req.query.from : req.query.to} in this controller's history` });
+      // both texts against today's directory and topology, at the current instant
+      const load = (text: string) => loadPolicy(ctl.opts.policyPath, { policyText: text, directory: ctl.compiled.input.directory, bindings: ctl.compiled.input.bindings });
+      const [la, lb] = await Promise.all([load(a.text), load(b.text)]);
+      if (!la.ok || !lb.ok) return reply.code(422).send({ error: 'a version no longer validates against the current directory and topology', errors: (!la.ok ? la.diagnostics : !lb.ok ? lb.diagnostics : []).map(formatDiagnostic) });
+      const at = ctl.clock.now();
+      const ca = compile({ ...la.value, at }, { previous: a.ids });
+      const cb = compile({ ...lb.value, at }, { previous: ca });
+      send(reply, { from: a.version, to: b.version, access: diffAccess(ca, cb), flows: diffPlans(ca.plan, cb.plan).map((d) => ({ switch: d.switch, added: d.added.length, removed: d.removed.length, unchanged: d.unchanged })), textChanged: a.text !== b.text });
+    });
+    r.get('/pending', { preHandler: deps.requireRead }, async (_req, reply) => send(reply, { requireApproval: !!approvals, pending: approvals?.list() ?? [] }));
+    r.post<{ Body: { text: string } }>('/policy/lint', {
+      preHandler: deps.requireRead,
+      schema: { body: { type: 'object', required: ['text'], additionalProperties: false, properties: { text: { type: 'string', minLength: 1, maxLength: 4 * 1024 * 1024 } } } },
+    }, async (req, reply) => {
+      const l = await loadPolicy(ctl.opts.policyPath, { policyText: req.body.text, directory: ctl.compiled.input.directory, bindings: ctl.compiled.input.bindings });
+      if (!l.ok) return send(reply.code(422), { ok: false, diagnostics: l.diagnostics, errors: l.diagnostics.map(formatDiagnostic) });
+      const report = lintInput(l.value);
+      send(reply, { ok: true, ...report });
+    });
+
+    r.post<{ Body: { version: number; dryRun?: boolean } }>('/policy/rollback', {
+      preHandler: deps.requireAdmin,
+      schema: { body: { type: 'object', required: ['version'], additionalProperties: false, properties: { version: { type: 'integer', minimum: 0, maximum: 1e9 }, dryRun: { type: 'boolean' } } } },
+    }, async (req, reply) => {
+      const v = version(req.body.version);
+      if (!v) return reply.code(404).send({ error: `no version ${req.body.version} in this controller's history` });
+      const by = deps.who(req)?.name ?? 'unknown';
+      if (req.body.dryRun) {
+        const res = await ctl.applyPolicy(v.text, { dryRun: true, by, ids: v.ids });
+        return send(reply.code(res.ok ? 200 : 422), { ...res, rollbackTo: v.version, ...(res.ok ? {} : { errors: res.diagnostics.map(formatDiagnostic) }) });
+      }
+      if (approvals) return pendingReply(reply, await approvals.submit(v.text, by, { kind: 'rollback', rollbackTo: v.version, ids: v.ids }));
+      const res = await ctl.applyPolicy(v.text, { by, ids: v.ids, meta: { reason: 'rollback', rollbackTo: v.version } });
+      if (!res.ok) return send(reply.code(422), { ...res, errors: res.diagnostics.map(formatDiagnostic) });
+      send(reply, { ...res, rollbackTo: v.version, planHash: planHash(ctl.compiled.plan) });
+    });
+    const idParams = { type: 'object', required: ['id'], properties: { id: { type: 'string', minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9_-]+$' } } };
+    r.post<{ Params: { id: string } }>('/pending/:id/approve', { preHandler: deps.requireAdmin, schema: { params: idParams } }, async (req, reply) => {
+      if (!approvals) return reply.code(409).send({ error: 'this controller does not require approval (start it with --require-approval)' });
+      const res = await approvals.approve(req.params.id, deps.who(req)?.name ?? 'unknown');
+      if (!res.ok) return send(reply.code(res.error.status), { error: res.error.message, code: res.error.code, ...(res.result ? { errors: res.result.diagnostics.map(formatDiagnostic) } : {}) });
+      send(reply, { ...res.result, planHash: planHash(ctl.compiled.plan) });
+    });
+    r.post<{ Params: { id: string } }>('/pending/:id/reject', { preHandler: deps.requireAdmin, schema: { params: idParams } }, async (req, reply) => {
+      if (!approvals) return reply.code(409).send({ error: 'this controller does not require approval' });
+      if (!approvals.reject(req.params.id, deps.who(req)?.name ?? 'unknown')) return reply.code(404).send({ error: 'no such pending change' });
+      send(reply, { ok: true });
+    });
+  }, { prefix: '/api/v1' });
+
+  return {
+    history, approvals,
+    async submit(text, by, reply) {
+      if (!approvals) return false;
+      await pendingReply(reply, await approvals.submit(text, by));
+      return true;
+    },
+  };
+}
+
+export type { PendingChange };
