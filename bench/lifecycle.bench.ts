@@ -1,0 +1,104 @@
+/**
+ * Policy lifecycle speed. (1) Lint of the generated enterprise (10,000 users, 300 roles, 40 organizations, 2,000
+ * resources, 500 rules, 200 switches; the generator of bench/compiler.bench.ts): the lint analysis on the compiled
+ * model, and lintInput (compile + lint). Target < 1 s for the analysis. (2) A time boundary reaching 100 switches:
+ * a controller with an injected clock and 100 in-memory OpenFlow switches (test/controller/fake-switch.ts over TCP
+ * on loopback) — from the clock reaching the window start to every switch reconciled. Target < 1 s.
+ *   node --import tsx bench/lifecycle.bench.ts
+ */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { compile, parsePolicyText } from '../compiler/index.js';
+import { lint, lintInput } from '../compiler/lint.js';
+import type { Directory, Topology } from '../compiler/model.js';
+import { Controller } from '../controller/controller.js';
+import { ManualClock } from '../controller/scheduler.js';
+import { FakeSwitch } from '../test/controller/fake-switch.js';
+
+function rng(seed: number) { return () => ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32); }
+const r = rng(42);
+const pick = <T>(a: T[]) => a[Math.floor(r() * a.length)];
+const ip = (n: number, net = 10) => `${net}.${(n >> 16) & 255}.${(n >> 8) & 255}.${n & 255}`;
+const mac = (n: number) => `02:00:${((n >> 24) & 255).toString(16).padStart(2, '0')}:${((n >> 16) & 255).toString(16).padStart(2, '0')}:${((n >> 8) & 255).toString(16).padStart(2, '0')}:${(n & 255).toString(16).padStart(2, '0')}`;
+
+/** The enterprise of bench/compiler.bench.ts (same seed and shape). */
+function enterprise() {
+  const orgs = Array.from({ length: 40 }, (_, i) => ({ name: `org${i}`, parent: i < 8 ? undefined : `org${i % 8}` }));
+  const roles = Array.from({ length: 300 }, (_, i) => `role${i}`);
+  const jobs = Array.from({ length: 60 }, () => [pick(roles), pick(roles), pick(roles)]);
+  const switches = Array.from({ length: 200 }, (_, i) => ({ name: `sw${i}`, dpid: BigInt(i + 1), kind: (i < 20 ? 'hypervisor' : i < 24 ? 'core' : 'edge') as 'edge' | 'core' | 'hypervisor' }));
+  const links = switches.slice(4).map((s, i) => ({ a: { switch: s.name, port: 48 }, b: { switch: `sw${20 + (i % 4)}`, port: 100 + i } }));
+  const users = Array.from({ length: 10_000 }, (_, i) => ({ id: `u${i}`, name: `User ${i}`, organization: pick(orgs).name, roles: pick(jobs), devices: [{ mac: mac(i + 1), ip: ip(i + 1, 10) }] }));
+  const hosts = users.map((u, i) => ({ mac: u.devices[0].mac, switch: `sw${24 + (i % 176)}`, port: 1 + Math.floor(i / 176) }));
+  const servers = Array.from({ length: 2000 }, (_, i) => ({ name: `srv${i}`, switch: `sw${i % 20}`, port: 1 + Math.floor(i / 20), mac: mac(0x01000000 + i), ip: ip(i + 1, 172) }));
+  const resources = servers.map((s, i) => `  res${i}: { hosts: [${s.name}], services: [${pick(['tcp/443', 'tcp/22', 'tcp/5432', 'tcp/8000-8099', 'udp/53', 'icmp'])}] }`);
+  const rules = Array.from({ length: 500 }, (_, i) => {
+    const from = r() < 0.5 ? `roles: [${pick(roles)}, ${pick(roles)}]` : `organizations: [${pick(orgs).name}]`;
+    const to = Array.from({ length: 4 }, () => `res${Math.floor(r() * 2000)}`).join(', ');
+    return `  - { name: r${i}, from: { ${from} }, to: [${to}]${i % 25 === 0 ? ', action: deny' : ''} }`;
+  });
+  const policy = parsePolicyText(`version: 1\ndirectory: d\ntopology: t\nresources:\n${resources.join('\n')}\nrules:\n${rules.join('\n')}\n`, 'enterprise.yaml');
+  if (!policy.ok) throw new Error(JSON.stringify(policy.diagnostics.slice(0, 3)));
+  const directory: Directory = { organizations: orgs, users, source: 'generated' };
+  const topology: Topology = { switches, links, hosts, servers };
+  return { policy: policy.value, directory, topology };
+}
+
+const ms = (t0: number) => (performance.now() - t0).toFixed(0);
+
+// ---- (1) lint ----
+{
+  const input = enterprise();
+  let t0 = performance.now();
+  const c = compile(input);
+  const compileMs = ms(t0);
+  const runs: number[] = [];
+  let report = lint(c);
+  for (let i = 0; i < 3; i++) { t0 = performance.now(); report = lint(c); runs.push(performance.now() - t0); }
+  t0 = performance.now();
+  lintInput(input);
+  const totalMs = ms(t0);
+  runs.sort((a, b) => a - b);
+  console.log(`lint enterprise (10,000 users, 500 rules): analysis median ${runs[1].toFixed(0)} ms (target < 1000), compile ${compileMs} ms, lintInput (compile + lint) ${totalMs} ms; findings ${report.counts.warning} warnings, ${report.counts.info} notes`);
+}
+
+// ---- (2) a time boundary reaching 100 switches ----
+{
+  const N = 100;
+  const dir = mkdtempSync(join(tmpdir(), 'lc-bench-'));
+  const hex = (n: number) => n.toString(16).padStart(2, '0');
+  const sw = Array.from({ length: N }, (_, i) => `  - { name: lc${String(i).padStart(3, '0')}, dpid: ${0x1c00 + i} }`);
+  const hosts: string[] = [], users: string[] = [];
+  for (let i = 0; i < N; i++) for (let p = 1; p <= 2; p++) {
+    const k = i * 2 + p - 1, m = `02:1c:00:00:${hex(k >> 8)}:${hex(k & 255)}`;
+    hosts.push(`  - { mac: "${m}", switch: lc${String(i).padStart(3, '0')}, port: ${p} }`);
+    users.push(`  - { id: u${k}, organization: ${k % 2 ? 'ops' : 'eng'}, roles: [employee], devices: [{ mac: "${m}", ip: 10.1.${k >> 8}.${(k & 255) + 1} }] }`);
+  }
+  writeFileSync(join(dir, 'topology.yaml'), `switches:\n${sw.join('\n')}\n  - { name: lccore, dpid: ${0x1cff}, kind: core }\nlinks: [${Array.from({ length: N }, (_, i) => `[lc${String(i).padStart(3, '0')}:48, lccore:${i + 1}]`).join(', ')}]\nhosts:\n${hosts.join('\n')}\nservers:\n  - { name: db, switch: lccore, port: 200, mac: "02:1c:ff:00:00:01", ip: 10.9.0.10 }\n`);
+  writeFileSync(join(dir, 'directory.yaml'), `organizations: [ops, eng]\nusers:\n${users.join('\n')}\n`);
+  writeFileSync(join(dir, 'policy.yaml'), `version: 1\ndirectory: directory.yaml\ntopology: topology.yaml\nresources:\n  db: { hosts: [db], services: [tcp/5432, icmp] }\nrules:\n  - { name: eng-db, from: { organizations: [eng] }, to: db }\n  - name: ops-db-office\n    from: { organizations: [ops] }\n    to: db\n    when: { days: [mon-fri], hours: "08:00-18:30", timezone: Europe/Berlin }\n`);
+  const clock = new ManualClock(Date.parse('2026-12-25T06:59:00Z'));
+  const ctl = new Controller({ policyPath: join(dir, 'policy.yaml'), listen: { host: '127.0.0.1', port: 0 }, clock, useBundles: false });
+  const { port } = await ctl.start();
+  const fakes = Array.from({ length: N }, (_, i) => new FakeSwitch({ dpid: BigInt(0x1c00 + i) }));
+  await Promise.all(fakes.map((f) => f.connect(port)));
+  for (let i = 0; i < 200 && ctl.switchStatus().filter((s) => s.lastResult).length < N; i++) await new Promise((res) => setTimeout(res, 50));
+  const timed = () => fakes.filter((f) => [...f.flows.values()].some((x) => x.hardTimeout > 0)).length;
+  const samples: number[] = [];
+  for (const [open, close] of [['2026-12-25T07:00:00Z', '2026-12-25T17:30:00Z'], ['2026-12-28T07:00:00Z', '2026-12-28T17:30:00Z'], ['2026-12-29T07:00:00Z', '2026-12-29T17:30:00Z']]) {
+    for (const t of [open, close]) {
+      const t0 = performance.now();
+      clock.set(Date.parse(t));
+      await ctl.applyAt(Date.parse(t)); // waits behind the scheduler's own apply; resolves when every switch is reconciled
+      samples.push(performance.now() - t0);
+      const want = t === open ? N : 0;
+      if (timed() !== want) throw new Error(`at ${t}: ${timed()} switches with the timed grant, expected ${want}`);
+    }
+  }
+  samples.sort((a, b) => a - b);
+  console.log(`time boundary on ${N} in-memory switches (grant on at window start / off at its end, every switch reconciled): median ${samples[Math.floor(samples.length / 2)].toFixed(0)} ms, worst ${samples.at(-1)!.toFixed(0)} ms (target < 1000)`);
+  for (const f of fakes) f.close();
+  await ctl.stop();
+  rmSync(dir, { recursive: true, force: true });
+}
