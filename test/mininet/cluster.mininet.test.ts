@@ -63,7 +63,7 @@ describeWith({ 'Mininet (root)': haveMininet(), etcd: haveEtcd() }, 'campus on M
     const ps = probes();
     // learned hosts (tom, irene) are discovered by their master and shared: the matrix settles
     await waitFor('matrix equals the policy', async () => (await mismatches(ps)).length === 0, 60_000, 1000);
-    const m = (await agreedMasters(SPECS, DPIDS))!;
+    const m = await waitFor('agreed masters', () => agreedMasters(SPECS, DPIDS), 20_000, 200);
     const victim = m.get(hex(1))!;
     const rounds: Array<{ at: number; bad: string[] }> = [];
     const t0 = Date.now();
