@@ -65,21 +65,26 @@ describeWith({ 'Mininet (root)': haveMininet(), etcd: haveEtcd() }, 'campus on M
     await waitFor('matrix equals the policy', async () => (await mismatches(ps)).length === 0, 60_000, 1000);
     const m = await waitFor('agreed masters', () => agreedMasters(SPECS, DPIDS), 20_000, 200);
     const victim = m.get(hex(1))!;
-    const rounds: Array<{ at: number; bad: string[] }> = [];
+    const rounds: Array<{ start: number; end: number; bad: string[] }> = [];
     const t0 = Date.now();
     let killedAt = 0;
-    while (Date.now() - t0 < 15_000) {
-      if (!killedAt && Date.now() - t0 > 3000) { procs.get(victim)!.kill('SIGKILL'); killedAt = Date.now(); }
-      rounds.push({ at: Date.now(), bad: await mismatches(ps) });
+    const timer = setTimeout(() => { procs.get(victim)!.kill('SIGKILL'); killedAt = Date.now(); }, 3000);
+    while (Date.now() - t0 < 15_000 || rounds.filter((r) => killedAt && r.start > killedAt + 3000).length < 2) {
+      const start = Date.now();
+      const bad = await mismatches(ps);
+      rounds.push({ start, end: Date.now(), bad });
+      if (Date.now() - t0 > 90_000) break;
     }
+    clearTimeout(timer);
+    expect(killedAt).toBeGreaterThan(0);
     const alive = SPECS.filter((s) => s.name !== victim);
     const after = await waitFor('new master of edge1', () => agreedMasters(alive, DPIDS), 10_000, 100);
     expect(after.get(hex(1))).not.toBe(victim);
     const failing = rounds.filter((r) => r.bad.length);
     // a probe may only fail inside the takeover window (3 s after the kill); with fail-secure switches keeping
     // their flows, none should fail at all
-    for (const r of failing) expect(r.at - killedAt, r.bad.join(', ')).toBeLessThan(3000);
-    expect(rounds.length).toBeGreaterThan(3);
-    console.log(`cluster on Mininet: ${rounds.length} probe rounds of ${ps.length} probes over 15 s, ${failing.length} with a mismatch; killed ${victim} at +3 s`);
+    for (const r of failing) expect(r.start - killedAt, r.bad.join(', ')).toBeLessThan(3000);
+    expect(rounds.filter((r) => r.start > killedAt + 3000).length).toBeGreaterThanOrEqual(2);
+    console.log(`cluster on Mininet: ${rounds.length} probe rounds of ${ps.length} probes in ${((rounds[rounds.length - 1].end - t0) / 1000).toFixed(0)} s, ${failing.length} with a mismatch; killed ${victim} at +3 s`);
   }, 120_000);
 });
