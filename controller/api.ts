@@ -124,10 +124,11 @@ export async function buildApp(ctl: Controller, opts: ApiOptions = {}): Promise<
   new Gauge({ name: 'acl_switches_unknown', help: 'Connected switches not in the topology (held)', registers: [registry], collect() { this.set(ctl.switchStatus().filter((s) => !s.known).length); } });
   new Gauge({ name: 'acl_flows_desired', help: 'Flows in the plan per switch', labelNames: ['switch'], registers: [registry], collect() { for (const s of ctl.switchStatus()) if (s.name) this.set({ switch: s.name }, s.flowsDesired); } });
   new Gauge({ name: 'acl_flows_installed', help: 'Flows read back from the switch at the last sync', labelNames: ['switch'], registers: [registry], collect() { for (const s of ctl.switchStatus()) if (s.name && s.flowsInstalled !== undefined) this.set({ switch: s.name }, s.flowsInstalled); } });
-  new Gauge({ name: 'acl_directory_sync_age_seconds', help: 'Seconds since the last successful directory load', registers: [registry], collect() { const t = ctl.directoryStatus.lastSuccessAt; this.set(t ? (Date.now() - Date.parse(t)) / 1000 : -1); } });
+  new Gauge({ name: 'acl_directory_sync_age_seconds', help: 'Seconds since the last successful directory read (changed or not)', registers: [registry], collect() { const t = ctl.directorySync?.status().lastSuccessAt ?? ctl.directoryStatus.lastSuccessAt; this.set(t ? (Date.now() - Date.parse(t)) / 1000 : -1); } });
   registerEdgeMetrics(registry, ctl);
   new Gauge({ name: 'acl_policy_version', help: 'Applied policy version (increments on each apply)', registers: [registry], collect() { this.set(ctl.version); } });
   new Gauge({ name: 'acl_packet_ins_dropped', help: 'Packet-ins dropped by the per-switch queue bound (switches connected now and before)', registers: [registry], collect() { this.set(ctl.packetInsDropped()); } });
+  new Gauge({ name: 'acl_foreign_override_flows', help: 'Foreign flows that can override the policy (priority above ours, forwarding) per switch', labelNames: ['switch'], registers: [registry], collect() { this.reset(); for (const s of ctl.switchStatus()) if (s.name && s.connected) this.set({ switch: s.name }, s.foreignOverrides?.length ?? 0); } });
   const packetIns = new Counter({ name: 'acl_packet_ins_total', help: 'Packet-ins received', registers: [registry] });
   const applyLatency = new Histogram({ name: 'acl_apply_seconds', help: 'Time from policy POST to all switches confirmed', buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10], registers: [registry] });
   let lastPacketIns = 0;
@@ -238,9 +239,9 @@ export async function buildApp(ctl: Controller, opts: ApiOptions = {}): Promise<
     });
     r.post('/sync', async (_req, reply) => send(reply, await ctl.syncAll()));
     registerSessionWrites(r, ctl, send, who);
-    r.post('/directory/confirm-shrink', async (_req, reply) => {
+    r.post('/directory/confirm-shrink', async (req, reply) => {
       if (!ctl.directorySync) return reply.code(409).send({ error: 'the directory is a file, not synced from LDAP' });
-      const accepted = await ctl.directorySync.confirmShrink();
+      const accepted = await ctl.confirmShrink(who(req)?.name ?? 'unknown');
       send(reply, { accepted, status: ctl.directorySync.status() });
     });
   }, { prefix: '/api/v1' });

@@ -13,7 +13,7 @@ import { compile, recompile, CompileError, compileDiagnostic, type Compiled } fr
 import { loadPolicy, formatDiagnostic, type LoadedPolicy } from '../loader/index.js';
 import { diffAccess, diffPlans, type AccessChange } from '../compiler/query.js';
 import { SwitchSession, type SessionOptions } from './session.js';
-import { installMeter, installOneMeter, reconcile, type ReconcileResult } from './reconcile.js';
+import { installMeter, installOneMeter, readFlows, reconcile, type ReconcileResult } from './reconcile.js';
 import { DirectorySync, LdapDirectorySource } from '../directory/ldap.js';
 import { GlobalBudget, type MultipartLimits, type Violation } from './peer-limits.js';
 import { PolicyGuard, type LdapAllowlist } from './policy-guard.js';
@@ -23,6 +23,7 @@ import { LearningGuard, type LearningLimits } from './learning-guard.js';
 import { EAPOL_METER_ID } from '../compiler/auth.js';
 import { certificateMismatch, contest } from './switch-identity.js';
 import { StateWriter } from './state-file.js';
+import { findOverrides, isOurs, type ForeignOverride } from './foreign-flows.js';
 import { createHash } from 'node:crypto';
 import { Scheduler, systemClock, type Clock } from './scheduler.js';
 
@@ -76,6 +77,8 @@ export interface SwitchStatus {
   readonly lastResult?: ReconcileResult;
   readonly errors: readonly string[];
   readonly ports: number;
+  /** Foreign flows that can override the policy (non-exclusive switches; see foreign-flows.ts). */
+  readonly foreignOverrides?: readonly ForeignOverride[];
 }
 
 export interface ControllerEvent { readonly type: string; readonly at: string; readonly [k: string]: unknown }
@@ -271,6 +274,7 @@ export class Controller extends EventEmitter {
         const name = this.planFor(s.dpid)?.name;
         this.log('info', `switch ${name ?? s.id} disconnected: ${reason}`);
         this.event('switch-down', { switch: name, dpid: s.id, reason });
+        this.foreignOverrides.delete(s.id);
         // per-dpid state of a switch not in the topology is not kept once it is gone (no growth per dpid ever seen)
         if (!name) { this.results.delete(s.id); if (!this.queues.get(s.id)?.running) this.queues.delete(s.id); }
       } else this.log('warn', `connection from ${s.remote} dropped: ${reason}`);
@@ -279,6 +283,30 @@ export class Controller extends EventEmitter {
     s.on('packet_in', (m: MessageOf<'packet_in'>) => { if (this.sessions.get(s.id) === s) this.onPacketIn(s, m); });
     s.on('switch_error', (e: { error: string }) => this.event('switch-error', { dpid: s.id, error: e.error }));
     s.on('port_status', (m: MessageOf<'port_status'>) => this.event('port-status', { dpid: s.id, switch: s.dpid !== undefined ? this.planFor(s.dpid)?.name : undefined, port: m.desc.portNo, name: m.desc.name, reason: m.reason, down: m.reason === 'delete' || (m.desc.state & 1) !== 0 || (m.desc.config & 1) !== 0 }));
+  }
+
+  /** Foreign flows that can override the policy, per connected switch (from its last sync). */
+  readonly foreignOverrides = new Map<string, readonly ForeignOverride[]>();
+
+  private noteForeign(dpid: string, name: string, found: readonly ForeignOverride[]): void {
+    const before = this.foreignOverrides.get(dpid) ?? [];
+    const key = (l: readonly ForeignOverride[]) => l.map((f) => f.text).join('\n');
+    if (found.length) this.foreignOverrides.set(dpid, found); else this.foreignOverrides.delete(dpid);
+    if (key(before) === key(found)) return;
+    if (found.length) {
+      this.log('warn', `switch ${name}: ${found.length} foreign flow(s) can override the policy, e.g. ${found[0].text}`);
+      this.event('foreign-override', { switch: name, dpid, count: found.length, flows: found.slice(0, 10) });
+    } else this.event('foreign-flows-cleared', { switch: name, dpid });
+  }
+
+  /** Who confirmed a held directory shrink: the snapshot it lets through is audited as theirs. */
+  private shrinkConfirmedBy?: string;
+
+  /** Accepts a held directory shrink on behalf of `by` (the audit log records them, not the directory sync). */
+  async confirmShrink(by: string): Promise<boolean> {
+    if (!this.directorySync) return false;
+    this.shrinkConfirmedBy = by;
+    try { return await this.directorySync.confirmShrink(); } finally { this.shrinkConfirmedBy = undefined; }
   }
 
   /** PACKET_INs dropped by sessions that have since closed (acl_packet_ins_dropped keeps counting them). */
@@ -362,9 +390,18 @@ export class Controller extends EventEmitter {
             }
             const assume = queue.assume;
             queue.assume = undefined;
-            result = assume
-              ? await reconcile(s, plan, { installed: assume as unknown as FlowStats[], verify: false, useBundle: false, exclusive: this.isExclusive(plan.name) })
-              : await reconcile(s, plan, { useBundle: this.opts.useBundles, exclusive: this.isExclusive(plan.name) });
+            // On a shared switch, one read of all flows: ours are reconciled, foreign ones checked for overrides.
+            const exclusive = this.isExclusive(plan.name);
+            if (assume) result = await reconcile(s, plan, { installed: assume as unknown as FlowStats[], verify: false, useBundle: false, exclusive });
+            else {
+              let installed: FlowStats[] | undefined;
+              if (!exclusive && plan.flows.length) {
+                const all = await readFlows(s, true);
+                this.noteForeign(dpid, plan.name, findOverrides(all, plan));
+                installed = all.filter(isOurs);
+              }
+              result = await reconcile(s, plan, { useBundle: this.opts.useBundles, exclusive, installed });
+            }
             this.results.set(dpid, { ...result, at: new Date().toISOString() });
             if (result.added || result.removed || result.changed || result.errors.length) {
               this.log(result.errors.length ? 'warn' : 'info', `switch ${plan.name}: +${result.added} ~${result.changed} -${result.removed} (${result.unchanged} unchanged) in ${result.ms.toFixed(0)} ms${result.atomic ? ' (bundle)' : ''}`, { errors: result.errors });
@@ -492,7 +529,7 @@ export class Controller extends EventEmitter {
     this.directory = directory;
     this.edge.directoryChanged(directory);
     this.directoryStatus = { ...this.directoryStatus, lastSuccessAt: new Date().toISOString(), entries: directory.users.length, lastError: undefined };
-    this.event('directory-synced', { reason, users: directory.users.length, access });
+    this.event('directory-synced', { reason, users: directory.users.length, access, ...(this.shrinkConfirmedBy ? { by: this.shrinkConfirmedBy } : {}) });
     void this.saveState();
     await this.syncAll();
     return access;
@@ -613,7 +650,9 @@ export class Controller extends EventEmitter {
       const id = hexDpid(p.dpid);
       const s = this.sessions.get(id);
       const r = this.results.get(id);
-      out.push({ name: p.name, dpid: id, connected: !!s, known: true, remote: s?.remote, flowsDesired: p.flows.length, flowsInstalled: s ? r?.installed : undefined, lastSync: r?.at, lastResult: r, errors: r?.errors ?? [], ports: s?.ports.size ?? 0 });
+      const fo = s ? this.foreignOverrides.get(id) ?? [] : [];
+      const foErr = fo.length ? [`${fo.length} foreign flow(s) can override the policy: ${fo.slice(0, 3).map((f) => f.text).join('; ')}`] : [];
+      out.push({ name: p.name, dpid: id, connected: !!s, known: true, remote: s?.remote, flowsDesired: p.flows.length, flowsInstalled: s ? r?.installed : undefined, lastSync: r?.at, lastResult: r, errors: [...(r?.errors ?? []), ...foErr], ports: s?.ports.size ?? 0, foreignOverrides: fo });
     }
     for (const [id, s] of this.sessions) if (!this.planFor(s.dpid!)) out.push({ dpid: id, connected: true, known: false, remote: s.remote, flowsDesired: 0, errors: ['unknown switch: held, nothing installed'], ports: s.ports.size });
     return out;
