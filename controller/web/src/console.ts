@@ -216,6 +216,7 @@ async function apply(): Promise<void> {
   if (dlg.returnValue !== 'apply') return;
   const text = ($('#policy-text') as HTMLTextAreaElement).value;
   const r = await api('policy', { method: 'POST', headers: { 'content-type': 'text/yaml' }, body: text });
+  if (r.status === 202) { $('#preview-out').innerHTML = `<p class="ok" id="pending-note">Pending approval by another admin (id <code>${esc(r.body.pending?.id)}</code>, expires ${esc(r.body.pending?.expiresAt)}): nothing is applied until a different admin approves it (acl approve ID, or POST /api/v1/pending/ID/approve).</p>`; ($('#apply') as HTMLButtonElement).disabled = true; announce('Change pending approval'); return; }
   if (r.status !== 200) { $('#policy-errors').innerHTML = `<p>Not applied: ${esc(r.body?.error ?? (r.body?.errors ?? []).join('; '))}</p>`; return; }
   delete ($('#policy-text') as HTMLTextAreaElement).dataset.dirty;
   $('#preview-out').innerHTML = `<p class="ok">Applied as version ${esc(r.body.version)}. ${(r.body.results as Json[]).map((x) => `${esc(x.switch)}: +${esc(x.added)} −${esc(x.removed)}${x.errors.length ? ` <span class="bad">${x.errors.map(esc).join('; ')}</span>` : ''}`).join(' · ')}</p>`;
