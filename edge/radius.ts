@@ -33,6 +33,11 @@ export interface RadiusClientOptions {
   readonly bindAddress?: string;
   /** UDP sockets at most (256 requests in flight per socket per server). Default 32. */
   readonly maxSockets?: number;
+  /**
+   * Requests outstanding to one server at most; more wait here (their timeout starts when sent), so a login
+   * storm queues at the controller instead of timing out at a saturated server. Default 128.
+   */
+  readonly maxInFlight?: number;
 }
 
 export type RadiusCode = 'Access-Accept' | 'Access-Reject' | 'Access-Challenge';
@@ -187,8 +192,29 @@ export class RadiusClient {
     return { ok: false, code: 'timeout', message: `no answer from ${servers.map((s) => s.name ?? serverKey(s)).join(', ')}` };
   }
 
+  private readonly inFlight = new Map<string, number>();
+  private readonly waiting = new Map<string, Array<() => void>>();
+
+  private async acquire(key: string): Promise<void> {
+    const max = this.opts.maxInFlight ?? 128;
+    const n = this.inFlight.get(key) ?? 0;
+    if (n < max) { this.inFlight.set(key, n + 1); return; }
+    await new Promise<void>((res) => { const q = this.waiting.get(key) ?? []; q.push(res); this.waiting.set(key, q); });
+  }
+
+  private releaseSlot(key: string): void {
+    const next = this.waiting.get(key)?.shift();
+    if (next) next(); // the slot passes on
+    else this.inFlight.set(key, Math.max(0, (this.inFlight.get(key) ?? 1) - 1));
+  }
+
   private async tryServer(server: RadiusServer, req: AccessRequest): Promise<RadiusAnswer> {
     const key = serverKey(server);
+    await this.acquire(key);
+    try { return await this.tryServerNow(server, req, key); } finally { this.releaseSlot(key); }
+  }
+
+  private async tryServerNow(server: RadiusServer, req: AccessRequest, key: string): Promise<RadiusAnswer> {
     const slot = await this.allocate(key);
     if (!slot) return { ok: false, code: 'timeout', message: `too many requests in flight to ${key}` };
     const { sock, id } = slot;
@@ -278,6 +304,7 @@ export class RadiusClient {
 
   close(): void {
     this.closed = true;
+    for (const q of this.waiting.values()) for (const w of q.splice(0)) w();
     for (const p of [...this.pending.values()]) p.resolve = () => undefined;
     for (const s of this.socks) { try { s.s.close(); } catch { /* closed */ } }
     this.socks.length = 0;
