@@ -38,6 +38,8 @@ describeWith({ 'Open vSwitch (root)': run }, 'a second connection claiming a con
     const live = ctl.sessions.get('0x0000000000000010')!;
     const flowsBefore = ofctl('dump-flows', BR).split('\n').filter((l) => l.includes('cookie=0x5ac1')).length;
     expect(live.remote).toMatch(/^127\.0\.0\.1:/);
+    // ovs-vswitchd writes is_connected to its database a few seconds after the fact
+    await waitFor('OVS reports the controller connected', () => connected(), 15_000);
     for (let i = 0; i < 20; i++) {
       const imp = new RawPeer(16n);
       await imp.connect(OF);
@@ -46,6 +48,7 @@ describeWith({ 'Open vSwitch (root)': run }, 'a second connection claiming a con
       expect(ctl.sessions.get('0x0000000000000010')).toBe(live);
     }
     expect(live.state).toBe('ready');
+    await new Promise((r) => setTimeout(r, 3000)); // long enough for OVS to have noticed a flap
     expect(connected()).toBe(true);
     expect(events.filter((e) => e.type === 'switch-down' && e.dpid === '0x0000000000000010')).toHaveLength(0);
     expect(events.filter((e) => e.type === 'switch-impostor' && e.dpid === '0x0000000000000010')).toHaveLength(20);
