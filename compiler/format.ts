@@ -9,7 +9,17 @@ const OVS_FIELD: Partial<Record<OxmEntry['field'], string>> = {
   ipv4_src: 'nw_src', ipv4_dst: 'nw_dst', ip_proto: 'nw_proto', tcp_src: 'tcp_src', tcp_dst: 'tcp_dst',
   udp_src: 'udp_src', udp_dst: 'udp_dst', icmpv4_type: 'icmp_type', icmpv4_code: 'icmp_code',
   arp_spa: 'arp_spa', arp_tpa: 'arp_tpa', arp_sha: 'arp_sha', arp_tha: 'arp_tha', arp_op: 'arp_op',
+  ipv6_src: 'ipv6_src', ipv6_dst: 'ipv6_dst', icmpv6_type: 'icmpv6_type', icmpv6_code: 'icmpv6_code', ipv6_nd_target: 'nd_target',
+  ipv6_nd_sll: 'nd_sll', ipv6_nd_tll: 'nd_tll', ct_zone: 'ct_zone', ct_mark: 'ct_mark',
 };
+
+const CT_FLAG_NAMES: ReadonlyArray<[number, string]> = [[0x01, 'new'], [0x02, 'est'], [0x04, 'rel'], [0x08, 'rpl'], [0x10, 'inv'], [0x20, 'trk'], [0x40, 'snat'], [0x80, 'dnat']];
+
+/** ct_state as ovs-ofctl writes it: +trk+est-rpl (numeric when the mask covers unnamed bits). */
+export function ctStateText(value: number, mask: number): string {
+  if (mask & ~0xff) return `0x${value.toString(16)}/0x${mask.toString(16)}`;
+  return CT_FLAG_NAMES.filter(([bit]) => mask & bit).map(([bit, n]) => (value & bit ? '+' : '-') + n).join('');
+}
 
 function val(v: OxmEntry['value'], field: string): string {
   if (typeof v === 'bigint') return '0x' + v.toString(16);
@@ -27,6 +37,7 @@ function tcpFlagsText(value: number, mask: number): string {
 }
 
 function entryText(e: OxmEntry): string {
+  if (e.field === 'ct_state') return `ct_state=${ctStateText(e.value as number, (e.mask as number | undefined) ?? 0xffffffff)}`;
   if (e.field === 'tcp_flags') return `tcp_flags=${tcpFlagsText(e.value as number, (e.mask as number | undefined) ?? 0xfff)}`;
   const name = OVS_FIELD[e.field] ?? e.field;
   const mask = e.mask === undefined ? '' : '/' + (typeof e.mask === 'number' ? '0x' + e.mask.toString(16) : val(e.mask, e.field));
@@ -52,6 +63,11 @@ function actionText(a: Action): string {
     case 'pop_vlan': return 'pop_vlan';
     case 'set_queue': return `set_queue:${a.queueId}`;
     case 'dec_nw_ttl': return 'dec_ttl';
+    case 'ct': {
+      const parts = [...(a.commit ? ['commit'] : []), `zone=${a.zone ?? 0}`, ...(a.table !== undefined ? [`table=${a.table}`] : [])];
+      if (a.actions?.length) parts.push(`exec(${a.actions.map(actionText).join(',')})`);
+      return `ct(${parts.join(',')})`;
+    }
   }
 }
 

@@ -5,11 +5,11 @@
 import type {
   Match,
   Action, Bucket, DecodeResult, FlowModFlags, FlowStats, Instruction, MeterBand, MultipartReplyBody,
-  MultipartRequestBody, OfpMessage, PortDesc, PortStats, TableStats, MessageOf,
+  MultipartRequestBody, OfpMessage, PortDesc, PortStats, TableStats, MessageOf, TableFeatures, OxmFieldName,
 } from './types.js';
 import { OFP_VERSION } from './types.js';
 import { DecodeFail, Reader, Writer, bytesToMac, macToBytes } from './buffer.js';
-import { OXM_BY_NAME, readMatch, readOxm, writeMatch, writeOxm } from './oxm.js';
+import { OXM_BY_NAME, OXM_FIELDS, readMatch, readOxm, writeMatch, writeOxm } from './oxm.js';
 import { errorCodeName, errorTypeName, experimenterErrorName } from './errors.js';
 import { encodeFlowMod, flowModLength, putFlowMod } from './flowmod.js';
 import { parseDesc, parsePort, parsePortStats, parseSwitchFeatures, parseTableStats } from './structs.js';
@@ -39,8 +39,11 @@ export const OFPT = {
   BARRIER_REQUEST: 20, BARRIER_REPLY: 21, ROLE_REQUEST: 24, ROLE_REPLY: 25, METER_MOD: 29,
 } as const;
 
-const OFPMP = { desc: 0, flow: 1, aggregate: 2, table: 3, port_stats: 4, port_desc: 13 } as const;
-const OFPMP_BY_CODE: Record<number, keyof typeof OFPMP> = { 0: 'desc', 1: 'flow', 2: 'aggregate', 3: 'table', 4: 'port_stats', 13: 'port_desc' };
+const OFPMP = { desc: 0, flow: 1, aggregate: 2, table: 3, port_stats: 4, table_features: 12, port_desc: 13 } as const;
+const OFPMP_BY_CODE: Record<number, keyof typeof OFPMP> = { 0: 'desc', 1: 'flow', 2: 'aggregate', 3: 'table', 4: 'port_stats', 12: 'table_features', 13: 'port_desc' };
+/** ofp_table_features without properties; OFPTFPT_MATCH, the property listing the OXM headers a table matches. */
+export const OFP_TABLE_FEATURES_SIZE = 64;
+const OFPTFPT_MATCH = 8;
 export const OFPMPF_REPLY_MORE = 1;
 
 const FLOW_COMMANDS = ['add', 'modify', 'modify_strict', 'delete', 'delete_strict'] as const;
@@ -51,6 +54,12 @@ const GROUP_TYPES = ['all', 'select', 'indirect', 'ff'] as const;
 const BUNDLE_CTRL = ['open_request', 'open_reply', 'close_request', 'close_reply', 'commit_request', 'commit_reply', 'discard_request', 'discard_reply'] as const;
 
 const OFPAT = { output: 0, push_vlan: 17, pop_vlan: 18, set_queue: 21, group: 22, dec_nw_ttl: 24, set_field: 25 } as const;
+/** Nicira experimenter actions (Open vSwitch): vendor id, NXAST_CT, its commit flag, and "no recirculation". */
+export const OFPAT_EXPERIMENTER = 0xffff;
+export const NX_VENDOR_ID = 0x00002320;
+export const NXAST_CT = 35;
+export const NX_CT_F_COMMIT = 1;
+export const NX_CT_RECIRC_NONE = 0xff;
 const OFPIT = { goto_table: 1, write_metadata: 2, write_actions: 3, apply_actions: 4, clear_actions: 5, meter: 6 } as const;
 
 // ---------- flags ----------
@@ -80,6 +89,17 @@ export function writeActions(w: Writer, actions: readonly Action[]): void {
       case 'push_vlan': w.u16(OFPAT.push_vlan); w.u16(8); w.u16(a.ethertype); w.zeros(2); break;
       case 'pop_vlan': w.u16(OFPAT.pop_vlan); w.u16(8); w.zeros(4); break;
       case 'dec_nw_ttl': w.u16(OFPAT.dec_nw_ttl); w.u16(8); w.zeros(4); break;
+      case 'ct': {
+        const zone = a.zone ?? 0;
+        const table = a.table ?? NX_CT_RECIRC_NONE;
+        if ((zone & 0xffff) !== zone) throw new RangeError(`ct: zone ${String(zone)} is out of range`);
+        if ((table & 0xff) !== table || table === NX_CT_RECIRC_NONE && a.table !== undefined) throw new RangeError(`ct: table ${String(a.table)} is out of range`);
+        w.u16(OFPAT_EXPERIMENTER); w.u16(0); w.u32(NX_VENDOR_ID); w.u16(NXAST_CT); w.u16(a.commit ? NX_CT_F_COMMIT : 0);
+        w.u32(0); w.u16(zone); w.u8(table); w.zeros(3); w.u16(0);
+        writeActions(w, a.actions ?? []);
+        w.patchU16(start + 2, w.pos - start);
+        break;
+      }
       case 'set_field':
         if (OXM_BY_NAME[a.field] && !OXM_BY_NAME[a.field].settable) throw new RangeError(`set_field: ${a.field} can be matched but not set`);
         w.u16(OFPAT.set_field); w.u16(0);
@@ -107,10 +127,25 @@ export function readActions(r: Reader): Action[] {
       case OFPAT.pop_vlan: out.push({ type: 'pop_vlan' }); break;
       case OFPAT.dec_nw_ttl: out.push({ type: 'dec_nw_ttl' }); break;
       case OFPAT.set_field: { const e = readOxm(b); out.push({ type: 'set_field', field: e.field, value: e.value }); break; }
+      case OFPAT_EXPERIMENTER: out.push(readExperimenterAction(b, at)); break;
       default: throw new DecodeFail('unknown_type', `unsupported action type ${type}`, at);
     }
   }
   return out;
+}
+
+/** The Nicira experimenter actions this codec models (only ct); anything else is unknown_type (a foreign flow stays opaque). */
+function readExperimenterAction(b: Reader, at: number): Action {
+  const vendor = b.u32();
+  const subtype = b.u16();
+  if (vendor !== NX_VENDOR_ID || subtype !== NXAST_CT) throw new DecodeFail('unknown_type', `unsupported experimenter action 0x${vendor.toString(16)}/${subtype}`, at);
+  if (b.remaining < 14) throw new DecodeFail('bad_length', 'ct action shorter than 24 bytes', at);
+  const flags = b.u16(); const zoneSrc = b.u32(); const zone = b.u16(); const table = b.u8(); b.skip(3); const alg = b.u16();
+  if (flags & ~NX_CT_F_COMMIT) throw new DecodeFail('unknown_type', `ct flags 0x${flags.toString(16)} (only commit is modelled)`, at);
+  if (zoneSrc !== 0) throw new DecodeFail('unknown_type', 'ct zone taken from a field (only an immediate zone is modelled)', at);
+  if (alg !== 0) throw new DecodeFail('unknown_type', `ct alg ${alg} (no ALG is modelled)`, at);
+  const actions = readActions(b);
+  return { type: 'ct', ...(flags & NX_CT_F_COMMIT ? { commit: true } : {}), zone, ...(table !== NX_CT_RECIRC_NONE ? { table } : {}), ...(actions.length ? { actions } : {}) };
 }
 
 export function writeInstructions(w: Writer, ins: readonly Instruction[]): void {
@@ -304,7 +339,7 @@ function writeFlowStatsRequest(w: Writer, b: Extract<MultipartRequestBody, { kin
 
 function writeMpRequest(w: Writer, b: MultipartRequestBody): void {
   switch (b.kind) {
-    case 'desc': case 'table': case 'port_desc': break;
+    case 'desc': case 'table': case 'port_desc': case 'table_features': break;
     case 'flow': case 'aggregate': writeFlowStatsRequest(w, b); break;
     case 'port_stats': w.u32(b.portNo); w.zeros(4); break;
   }
@@ -323,6 +358,20 @@ function writeMpReply(w: Writer, b: MultipartReplyBody): void {
       }
       break;
     case 'aggregate': w.u64(b.packetCount); w.u64(b.byteCount); w.u32(b.flowCount); w.zeros(4); break;
+    case 'table_features':
+      for (const t of b.tables) {
+        const s = w.pos;
+        w.u16(0); w.u8(t.tableId); w.zeros(5); w.str(t.name, 32); w.u64(t.metadataMatch); w.u64(t.metadataWrite); w.u32(t.config); w.u32(t.maxEntries);
+        if (t.matchFields) {
+          const ps = w.pos;
+          w.u16(OFPTFPT_MATCH); w.u16(0);
+          for (const f of t.matchFields) { const d = OXM_BY_NAME[f]; w.u16(d.oxmClass); w.u8(d.oxmField << 1); w.u8(d.bytes); }
+          w.patchU16(ps + 2, w.pos - ps);
+          w.pad8(ps);
+        }
+        w.patchU16(s, w.pos - s);
+      }
+      break;
     case 'table': for (const t of b.tables) { w.u8(t.tableId); w.zeros(3); w.u32(t.activeCount); w.u64(t.lookupCount); w.u64(t.matchedCount); } break;
     case 'port_stats':
       for (const p of b.ports) {
@@ -511,6 +560,10 @@ function readMpRequest(r: Reader, mp: number): MultipartRequestBody {
   const kind = mpKind(mp, r.pos);
   switch (kind) {
     case 'desc': case 'table': case 'port_desc': return { kind };
+    case 'table_features':
+      // a request with a body sets the features: this codec only asks
+      if (r.remaining) throw new DecodeFail('unknown_type', 'table features request with a body (setting features) is not supported', r.pos);
+      return { kind };
     case 'flow': case 'aggregate': {
       const tableId = r.u8(); r.skip(3); const outPort = r.u32(); const outGroup = r.u32(); r.skip(4);
       const cookie = r.u64(); const cookieMask = r.u64();
@@ -558,6 +611,36 @@ function readMpReply(r: Reader, mp: number): MultipartReplyBody {
       return { kind, flows };
     }
     case 'aggregate': { const packetCount = r.u64(); const byteCount = r.u64(); const flowCount = r.u32(); return { kind, packetCount, byteCount, flowCount }; }
+    case 'table_features': {
+      const tables: TableFeatures[] = [];
+      while (r.remaining > 0) {
+        const at = r.pos;
+        const len = r.u16();
+        if (len < OFP_TABLE_FEATURES_SIZE) throw new DecodeFail('bad_length', `table features length ${len}`, at);
+        const b = r.sub(len - 2);
+        const tableId = b.u8(); b.skip(5);
+        const name = b.bytes(32).toString('latin1').replace(/\0.*$/s, '');
+        const metadataMatch = b.u64(); const metadataWrite = b.u64(); const config = b.u32(); const maxEntries = b.u32();
+        let matchFields: OxmFieldName[] | undefined;
+        while (b.remaining > 0) {
+          const pat = b.pos;
+          const ptype = b.u16(); const plen = b.u16();
+          if (plen < 4) throw new DecodeFail('bad_length', `table feature property length ${plen}`, pat);
+          const body = b.sub(plen - 4);
+          b.skip(Math.min(b.remaining, ((plen + 7) & ~7) - plen));
+          if (ptype !== OFPTFPT_MATCH) continue;
+          matchFields = [];
+          while (body.remaining >= 4) {
+            const cls = body.u16(); const fh = body.u8(); body.u8();
+            if (cls === 0xffff) { if (body.remaining < 4) break; body.skip(4); continue; }
+            const d = OXM_FIELDS.find((x) => x.oxmClass === cls && x.oxmField === fh >> 1);
+            if (d && !matchFields.includes(d.name)) matchFields.push(d.name);
+          }
+        }
+        tables.push({ tableId, name, metadataMatch, metadataWrite, config, maxEntries, ...(matchFields ? { matchFields } : {}) });
+      }
+      return { kind, tables };
+    }
     case 'table': {
       const tables: TableStats[] = [];
       while (r.remaining > 0) tables.push(parseTableStats(r.bytes(OFP_TABLE_STATS_SIZE)));
@@ -583,6 +666,7 @@ export function mergeMultipart(parts: readonly MessageOf<'multipart_reply'>[]): 
   switch (b.kind) {
     case 'flow': return { ...first, flags: 0, body: { kind: 'flow', flows: parts.flatMap((p) => (p.body as typeof b).flows) } };
     case 'table': return { ...first, flags: 0, body: { kind: 'table', tables: parts.flatMap((p) => (p.body as typeof b).tables) } };
+    case 'table_features': return { ...first, flags: 0, body: { kind: 'table_features', tables: parts.flatMap((p) => (p.body as typeof b).tables) } };
     case 'port_stats': return { ...first, flags: 0, body: { kind: 'port_stats', ports: parts.flatMap((p) => (p.body as typeof b).ports) } };
     case 'port_desc': return { ...first, flags: 0, body: { kind: 'port_desc', ports: parts.flatMap((p) => (p.body as typeof b).ports) } };
     default: return { ...parts[parts.length - 1], flags: 0 };

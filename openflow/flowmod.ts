@@ -39,6 +39,7 @@ export function actionsLength(actions: readonly Action[]): number {
   for (let i = 0; i < actions.length; i++) {
     const a = actions[i];
     if (a.type === 'output') n += 16;
+    else if (a.type === 'ct') n += 24 + actionsLength(a.actions ?? []);
     else if (a.type === 'set_field') n += (4 + oxmLength(a as OxmEntry) + 7) & ~7;
     else n += 8;
   }
@@ -139,6 +140,17 @@ export function putActions(b: Buffer, p: number, actions: readonly Action[]): nu
       case 'push_vlan': put16(b, p, 17); put16(b, p + 2, 8); put16(b, p + 4, a.ethertype, 'push_vlan ethertype'); zero(b, p + 6, 2); p += 8; break;
       case 'pop_vlan': put16(b, p, 18); put16(b, p + 2, 8); zero(b, p + 4, 4); p += 8; break;
       case 'dec_nw_ttl': put16(b, p, 24); put16(b, p + 2, 8); zero(b, p + 4, 4); p += 8; break;
+      case 'ct': {
+        const start = p;
+        const zone = a.zone ?? 0;
+        put16(b, p, 0xffff); put32(b, p + 4, 0x2320); put16(b, p + 8, 35); put16(b, p + 10, a.commit ? 1 : 0);
+        put32(b, p + 12, 0); put16(b, p + 16, zone, 'ct zone');
+        if (a.table !== undefined && (a.table === 0xff || (a.table & 0xff) !== a.table)) bad('ct table', a.table);
+        b[p + 18] = a.table ?? 0xff; zero(b, p + 19, 5);
+        p = putActions(b, p + 24, a.actions ?? []);
+        put16(b, start + 2, p - start);
+        break;
+      }
       case 'set_field': {
         if (DEFS.get(a.field)?.settable === false) throw new RangeError(`set_field: ${a.field} can be matched but not set`);
         const start = p;

@@ -48,7 +48,7 @@ const proto = (p: number): Prerequisite => ({ field: 'ip_proto', values: [p] });
 
 function f(name: OxmFieldName, oxmField: number, kind: OxmKind, maskable: boolean, prerequisites: Prerequisite[] = [], max?: number, oxmClass = OFPXMC_OPENFLOW_BASIC): OxmFieldDef {
   const bytes = { u8: 1, u16: 2, u24: 3, u32: 4, u64: 8, mac: 6, ipv4: 4, ipv6: 16 }[kind];
-  return Object.freeze({ name, oxmClass, oxmField, bytes, kind, maskable, prerequisites, max, ovs: !['in_phy_port', 'pbb_isid', 'ipv6_exthdr'].includes(name), settable: oxmClass === OFPXMC_OPENFLOW_BASIC });
+  return Object.freeze({ name, oxmClass, oxmField, bytes, kind, maskable, prerequisites, max, ovs: !['in_phy_port', 'pbb_isid', 'ipv6_exthdr'].includes(name), settable: oxmClass === OFPXMC_OPENFLOW_BASIC || name === 'ct_mark' });
 }
 
 export const OXM_FIELDS: readonly OxmFieldDef[] = Object.freeze([
@@ -95,7 +95,15 @@ export const OXM_FIELDS: readonly OxmFieldDef[] = Object.freeze([
   f('ipv6_exthdr', 39, 'u16', true, [IPV6], 0x1ff),
   // NXM_NX_TCP_FLAGS: the 12 TCP flag bits (SYN 0x002, ACK 0x010, ...); Open vSwitch matches it in OpenFlow 1.3
   f('tcp_flags', 34, 'u16', true, [proto(6)], 0xfff, NXM_1),
+  // Open vSwitch connection tracking state after a ct() action: NXM_NX_CT_STATE (bits: new 0x01, est 0x02, rel 0x04,
+  // rpl 0x08, inv 0x10, trk 0x20, snat 0x40, dnat 0x80), NXM_NX_CT_ZONE, NXM_NX_CT_MARK
+  f('ct_state', 105, 'u32', true, [], undefined, NXM_1),
+  f('ct_zone', 106, 'u16', false, [], undefined, NXM_1),
+  f('ct_mark', 107, 'u32', true, [], undefined, NXM_1),
 ]);
+
+/** ct_state bits (Open vSwitch). */
+export const CT = { new: 0x01, est: 0x02, rel: 0x04, rpl: 0x08, inv: 0x10, trk: 0x20, snat: 0x40, dnat: 0x80 } as const;
 
 export const OXM_BY_NAME: Readonly<Record<OxmFieldName, OxmFieldDef>> = Object.freeze(
   Object.fromEntries(OXM_FIELDS.map((d) => [d.name, d])) as Record<OxmFieldName, OxmFieldDef>,

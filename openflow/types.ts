@@ -24,7 +24,9 @@ export type OxmFieldName =
   | 'ipv6_nd_target' | 'ipv6_nd_sll' | 'ipv6_nd_tll'
   | 'mpls_label' | 'mpls_tc' | 'mpls_bos'
   | 'pbb_isid' | 'tunnel_id' | 'ipv6_exthdr'
-  | 'tcp_flags';
+  | 'tcp_flags'
+  // Open vSwitch connection tracking (NXM_NX_CT_STATE / CT_ZONE / CT_MARK, class 0x0001)
+  | 'ct_state' | 'ct_zone' | 'ct_mark';
 
 export type OxmValue = number | bigint | string;
 
@@ -44,7 +46,13 @@ export type Action =
   | { readonly type: 'push_vlan'; readonly ethertype: number }
   | { readonly type: 'pop_vlan' }
   | { readonly type: 'set_queue'; readonly queueId: number }
-  | { readonly type: 'dec_nw_ttl' };
+  | { readonly type: 'dec_nw_ttl' }
+  /**
+   * Open vSwitch connection tracking (Nicira experimenter action NXAST_CT). `commit` stores the connection;
+   * `zone` (0..65535) separates tracking tables; `table` recirculates the packet, with its ct_state filled in,
+   * to that table (absent = no recirculation); `actions` (only set_field of ct_mark) run on commit.
+   */
+  | { readonly type: 'ct'; readonly commit?: boolean; readonly zone?: number; readonly table?: number; readonly actions?: readonly Action[] };
 
 export type Instruction =
   | { readonly type: 'goto_table'; readonly tableId: number }
@@ -158,6 +166,18 @@ export interface TableStats {
   readonly matchedCount: bigint;
 }
 
+/** One table of an OFPMP_TABLE_FEATURES reply: what a budget and a profile need (properties other than the match list are skipped). */
+export interface TableFeatures {
+  readonly tableId: number;
+  readonly name: string;
+  readonly metadataMatch: bigint;
+  readonly metadataWrite: bigint;
+  readonly config: number;
+  readonly maxEntries: number;
+  /** Fields the table can match on (OFPTFPT_MATCH), by name; OXM headers this codec does not model are left out. */
+  readonly matchFields?: readonly OxmFieldName[];
+}
+
 export type MeterBand =
   | { readonly type: 'drop'; readonly rate: number; readonly burstSize: number }
   | { readonly type: 'dscp_remark'; readonly rate: number; readonly burstSize: number; readonly precLevel: number };
@@ -174,6 +194,8 @@ export type MultipartRequestBody =
   | { readonly kind: 'flow'; readonly tableId: number; readonly outPort: number; readonly outGroup: number; readonly cookie: bigint; readonly cookieMask: bigint; readonly match: Match }
   | { readonly kind: 'aggregate'; readonly tableId: number; readonly outPort: number; readonly outGroup: number; readonly cookie: bigint; readonly cookieMask: bigint; readonly match: Match }
   | { readonly kind: 'table' }
+  /** OFPMP_TABLE_FEATURES without a body: ask for the current features (max_entries per table). */
+  | { readonly kind: 'table_features' }
   | { readonly kind: 'port_stats'; readonly portNo: number }
   | { readonly kind: 'port_desc' };
 
@@ -182,6 +204,7 @@ export type MultipartReplyBody =
   | { readonly kind: 'flow'; readonly flows: readonly FlowStats[] }
   | { readonly kind: 'aggregate'; readonly packetCount: bigint; readonly byteCount: bigint; readonly flowCount: number }
   | { readonly kind: 'table'; readonly tables: readonly TableStats[] }
+  | { readonly kind: 'table_features'; readonly tables: readonly TableFeatures[] }
   | { readonly kind: 'port_stats'; readonly ports: readonly PortStats[] }
   | { readonly kind: 'port_desc'; readonly ports: readonly PortDesc[] };
 

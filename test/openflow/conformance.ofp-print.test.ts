@@ -37,6 +37,9 @@ const expectations: Array<[(m: OfpMessage) => boolean, RegExp[]]> = [
   [(m) => m.type === 'flow_mod' && m.xid === 12, [/MOD priority=10,arp,in_port=2,arp_spa=10\.0\.1\.0\/24,arp_sha=02:00:00:00:01:01 idle:30 hard:300 send_flow_rem check_overlap actions=meter:1,push_vlan:0x8100,set_field:4106->vlan_vid,CONTROLLER:128,write_metadata:0x5\/0xffff,goto_table:1/]],
   [(m) => m.type === 'flow_mod' && m.xid === 13, [/DEL table:255 cookie:0x5ac1000000000000\/0xffff000000000000/]],
   [(m) => m.type === 'flow_mod' && m.xid === 14, [/ADD table:1 priority=5,icmp6,ipv6_src=fe80::1,icmp_type=135 actions=clear_actions,write_actions\(group:7,set_queue:2,dec_ttl,pop_vlan\)/]],
+  [(m) => m.type === 'flow_mod' && m.xid === 32, [/OFPT_FLOW_MOD \(OF1\.3\) \(xid=0x20\): ADD table:2 priority=400,ct_state=-trk,ip actions=ct\(table=2,zone=3\)/]],
+  [(m) => m.type === 'flow_mod' && m.xid === 33, [/ADD table:3 priority=10,ct_state=\+new-inv\+trk,ct_zone=3,ip actions=ct\(commit,zone=3,exec\(set_field:0x7->ct_mark\)\),NORMAL/]],
+  [(m) => m.type === 'multipart_request' && m.body.kind === 'table_features', [/OFPST_TABLE_FEATURES request \(OF1\.3\) \(xid=0x22\)/]],
   [(m) => m.type === 'group_mod', [/OFPT_GROUP_MOD \(OF1\.3\) \(xid=0xf\):\s+ADD group_id=7,type=all,bucket=actions=output:1,bucket=actions=output:2/]],
   [(m) => m.type === 'meter_mod', [/OFPT_METER_MOD \(OF1\.3\) \(xid=0x10\): ADD meter=1 pktps bands=\s*type=drop rate=100/]],
   [(m) => m.type === 'multipart_request' && m.body.kind === 'desc', [/OFPST_DESC request \(OF1\.3\) \(xid=0x11\)/]],
@@ -126,6 +129,10 @@ const oxmCases: Array<[OxmFieldName, OxmEntry[], OxmEntry | undefined, RegExp]> 
   ['tunnel_id', [], { field: 'tunnel_id', value: 0x1234n, mask: 0xffffn }, /tun_id=0x1234\/0xffff/],
   // NXM_NX_TCP_FLAGS (class 0x0001): SYN set, ACK clear — a connection being opened
   ['tcp_flags', [IP4, proto(6)], { field: 'tcp_flags', value: 0x002, mask: 0x012 }, /tcp,tcp_flags=\+syn-ack/],
+  // Open vSwitch conntrack (NXM_NX_CT_*): a reply of a committed connection, a zone, a mark
+  ['ct_state', [IP4], { field: 'ct_state', value: 0x2a, mask: 0x3a }, /ct_state=\+est\+rpl-inv\+trk,ip/],
+  ['ct_zone', [], { field: 'ct_zone', value: 7 }, /ct_zone=7/],
+  ['ct_mark', [], { field: 'ct_mark', value: 0x10, mask: 0xf0 }, /ct_mark=0x10\/0xf0/],
 ];
 
 describeWith({ 'ovs-ofctl': !(!haveOfctl) }, 'every OXM field Open vSwitch supports prints under its OVS name', () => {
@@ -150,6 +157,8 @@ describeWith({ 'ovs-ofctl': !(!haveOfctl) }, 'every OXM field Open vSwitch suppo
       [{ type: 'set_field', field: 'ipv4_dst', value: '10.9.9.9' }, /set_field:10\.9\.9\.9->ip_dst/],
       [{ type: 'set_field', field: 'tcp_dst', value: 8080 }, /set_field:8080->tcp_dst/],
       [{ type: 'set_field', field: 'tunnel_id', value: 0x77n }, /set_field:0x77->tun_id/],
+      [{ type: 'ct', commit: true, zone: 65535 }, /ct\(commit,zone=65535\)/],
+      [{ type: 'ct', zone: 0, table: 254 }, /ct\(table=254\)(,|\s|$)/],
     ];
     const fm = flowMod({ xid: 100, match: match(IP4, proto(6)), instructions: [{ type: 'apply_actions', actions: sets.map((s) => s[0]) }] });
     const out = ofpPrint(fm);

@@ -18,8 +18,8 @@ import { describeWith } from '../helpers/needs.js';
 const BR = 'ofc-peer';
 const MGMT = `/var/run/openvswitch/${BR}.mgmt`;
 const canRun = haveOvs() && process.getuid?.() === 0;
-/** Multipart kinds we do not model: table features (12), group desc (7), group features (8), meter config/features (10, 11). */
-const UNMODELLED_MULTIPART = new Set([7, 8, 10, 11, 12]);
+/** Multipart kinds we do not model: group desc (7), group features (8), meter config/features (10, 11). */
+const UNMODELLED_MULTIPART = new Set([7, 8, 10, 11]);
 
 describeWith({ 'Open vSwitch (root)': !(!canRun) }, 'ovs-ofctl and Open vSwitch: every message both send decodes to what was asked', () => {
   let dir = '';
@@ -79,7 +79,8 @@ describeWith({ 'Open vSwitch (root)': !(!canRun) }, 'ovs-ofctl and Open vSwitch:
 
   it('everything decodes and re-encodes to the very bytes that were sent', () => {
     expect(decoded.length).toBeGreaterThan(30);
-    for (const d of decoded) expect(encode(d.m).toString('hex'), `${d.from} ${d.m.type}`).toBe(d.hex);
+    // table features replies are decoded in part (max_entries, the match list); they are not re-encoded byte for byte
+    for (const d of decoded) if (!(d.m.type === 'multipart_reply' && d.m.body.kind === 'table_features')) expect(encode(d.m).toString('hex'), `${d.from} ${d.m.type}`).toBe(d.hex);
     expect(sw('error')).toEqual([]); // the switch refused nothing
   });
 

@@ -80,7 +80,11 @@ const action: fc.Arbitrary<Action> = fc.oneof(
   fc.constant({ type: 'dec_nw_ttl' as const }),
   fc.constantFrom(...settable).chain((d) => valueOf(d).map((value) => ({ type: 'set_field' as const, field: d.name as OxmFieldName, value }))),
 );
-const actions = fc.array(action, { maxLength: 4 });
+const ctAction: fc.Arbitrary<Action> = fc.record({
+  type: fc.constant('ct' as const), commit: fc.constant(true), zone: u16, table: fc.integer({ min: 0, max: 254 }),
+  actions: fc.array(u32.map((value) => ({ type: 'set_field' as const, field: 'ct_mark' as const, value })), { minLength: 1, maxLength: 2 }),
+}, { requiredKeys: ['type', 'zone'] });
+const actions = fc.array(fc.oneof(action, ctAction), { maxLength: 4 });
 const instruction: fc.Arbitrary<Instruction> = fc.oneof(
   fc.record({ type: fc.constant('goto_table' as const), tableId: u8 }),
   fc.record({ type: fc.constant('write_metadata' as const), metadata: u64, mask: u64 }),
@@ -129,7 +133,7 @@ const message: fc.Arbitrary<OfpMessage> = fc.oneof(
     flags: fc.record({ kbps: fc.constant(true), pktps: fc.constant(true), burst: fc.constant(true), stats: fc.constant(true) }, { requiredKeys: [] }),
     bands: fc.array(fc.oneof(fc.record({ type: fc.constant('drop' as const), rate: u32, burstSize: u32 }), fc.record({ type: fc.constant('dscp_remark' as const), rate: u32, burstSize: u32, precLevel: u8 })), { maxLength: 3 }) }),
   fc.record({ type: fc.constant('multipart_request' as const), xid: u32, flags: fc.constantFrom(0, 1),
-    body: fc.oneof(fc.constant({ kind: 'desc' as const }), statsReq('flow'), statsReq('aggregate'), fc.constant({ kind: 'table' as const }), fc.record({ kind: fc.constant('port_stats' as const), portNo: u32 }), fc.constant({ kind: 'port_desc' as const })) }),
+    body: fc.oneof(fc.constant({ kind: 'desc' as const }), statsReq('flow'), statsReq('aggregate'), fc.constant({ kind: 'table' as const }), fc.record({ kind: fc.constant('port_stats' as const), portNo: u32 }), fc.constant({ kind: 'port_desc' as const }), fc.constant({ kind: 'table_features' as const })) }),
   fc.record({ type: fc.constant('multipart_reply' as const), xid: u32, flags: fc.constantFrom(0, 1),
     body: fc.oneof(
       fc.record({ kind: fc.constant('desc' as const), mfrDesc: name(256), hwDesc: name(256), swDesc: name(256), serialNum: name(32), dpDesc: name(256) }),
@@ -138,6 +142,8 @@ const message: fc.Arbitrary<OfpMessage> = fc.oneof(
       fc.record({ kind: fc.constant('table' as const), tables: fc.array(fc.record({ tableId: u8, activeCount: u32, lookupCount: u64, matchedCount: u64 }), { maxLength: 4 }) }),
       fc.record({ kind: fc.constant('port_stats' as const), ports: fc.array(fc.record({ portNo: u32, rxPackets: u64, txPackets: u64, rxBytes: u64, txBytes: u64, rxDropped: u64, txDropped: u64, rxErrors: u64, txErrors: u64, rxFrameErr: u64, rxOverErr: u64, rxCrcErr: u64, collisions: u64, durationSec: u32, durationNsec: u32 }), { maxLength: 3 }) }),
       fc.record({ kind: fc.constant('port_desc' as const), ports: fc.array(portA, { maxLength: 3 }) }),
+      fc.record({ kind: fc.constant('table_features' as const), tables: fc.array(fc.record({ tableId: u8, name: name(32), metadataMatch: u64, metadataWrite: u64, config: u32, maxEntries: u32,
+        matchFields: fc.uniqueArray(fc.constantFrom(...OXM_FIELDS.map((d) => d.name)), { maxLength: 12 }) }, { requiredKeys: ['tableId', 'name', 'metadataMatch', 'metadataWrite', 'config', 'maxEntries'] }), { maxLength: 4 }) }),
     ) }),
   fc.record({ type: fc.constant('barrier_request' as const), xid: u32 }),
   fc.record({ type: fc.constant('barrier_reply' as const), xid: u32 }),

@@ -54,6 +54,12 @@ export const samples: OfpMessage[] = [
   { type: 'bundle_control', xid: 28, bundleId: 1, ctrlType: 'commit_request', flags: { atomic: true } },
   { type: 'bundle_control', xid: 29, bundleId: 1, ctrlType: 'discard_request', flags: {} },
   { type: 'bundle_add', xid: 30, bundleId: 1, flags: { atomic: true }, message: { ...aclFlow, xid: 30 } },
+  // Open vSwitch conntrack: send untracked IP through conntrack (zone 3) and back into table 2; commit with a mark
+  flowMod({ xid: 32, tableId: 2, priority: 400, match: match({ field: 'eth_type', value: 0x0800 }, { field: 'ct_state', value: 0, mask: 0x20 }),
+    instructions: [{ type: 'apply_actions', actions: [{ type: 'ct', zone: 3, table: 2 }] }] }),
+  flowMod({ xid: 33, tableId: 3, priority: 10, match: match({ field: 'eth_type', value: 0x0800 }, { field: 'ct_state', value: 0x21, mask: 0x31 }, { field: 'ct_zone', value: 3 }),
+    instructions: [{ type: 'apply_actions', actions: [{ type: 'ct', commit: true, zone: 3, actions: [{ type: 'set_field', field: 'ct_mark', value: 7 }] }, { type: 'output', port: OFPP.NORMAL, maxLen: 0 }] }] }),
+  { type: 'multipart_request', xid: 34, flags: 0, body: { kind: 'table_features' } },
   // ONF bundle error as Open vSwitch sends it on OpenFlow 1.3 (experimenter error, code 2313)
   { type: 'error', xid: 31, errType: 0xffff, code: 2313, experimenter: 0x4f4e4600, data: Buffer.from('0405000800000063', 'hex') },
 ];
