@@ -41,7 +41,8 @@ export function compile(input: CompileInput, opts: CompileOptions = {}): Compile
   const classes = assignClasses(policy, selection, opts.previous?.classIds);
   const dests = resolveDestinations(policy, selection, classes, opts.previous?.dstClassIds);
   const tables = SwitchTables.create(topology, policy, classes.subjects, dests);
-  const order = switchOrder(topology);
+  // a switch without a profile in the topology gets the one the controller detected from its DESC, if any
+  const order = switchOrder(topology).map((sw) => (!sw.profile && input.detected?.get(sw.name) ? { ...sw, profile: input.detected.get(sw.name) } : sw));
   const switches = order.map((sw) => tables.buildSwitch(sw));
 
   const users = classes.subjects.filter((x) => x.kind === 'user').length;

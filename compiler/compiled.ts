@@ -39,6 +39,8 @@ export interface CompileInput {
   readonly bindings?: readonly Binding[];
   /** The instant (epoch ms) the policy is evaluated at: rules with `when:`/`until:`/`start:` apply only while active then. */
   readonly at?: number;
+  /** Profiles the controller detected (switch DESC) for switches whose topology entry names none. */
+  readonly detected?: ReadonlyMap<string, 'ovs' | 'ovs-stateless' | 'openflow13'>;
 }
 
 export interface CompileStats { readonly users: number; readonly servers: number; readonly classes: number; readonly dstClasses: number; readonly flows: number; readonly naive: number }

@@ -4,6 +4,7 @@
  */
 import type { Binding, Diagnostic, Directory, Link, Organization, Server, SourceLocation, SwitchDef, Topology, User } from './model.js';
 import { YamlSource, suggest, type Path } from './yaml-source.js';
+import { PROFILE_NAMES, isProfileName } from './profile.js';
 import { normalizeMac, parseIpv4, parsePrefix, parseService, type Prefix, type Service } from './addr.js';
 import { BUILTIN_ROLES, FIRST_CONTACT_KEYS, UNAUTHENTICATED_ROLE, checkFirstContact, parseFirstContact, type FirstContactPolicy } from './first-contact.js';
 import { checkAuthentication, parseAuthentication, type AuthPolicy } from './auth.js';
@@ -269,7 +270,7 @@ export function parseTopologyText(text: string, file: string): Parsed<Topology> 
   const dpids = new Map<bigint, string>();
   src.list(['switches'], top.switches, 'switches').forEach((sv, i) => {
     const p = ['switches', i];
-    const o = src.object(p, sv, ['name', 'dpid', 'kind', 'exclusive', 'description'], 'a switch');
+    const o = src.object(p, sv, ['name', 'dpid', 'kind', 'exclusive', 'profile', 'tables', 'conntrack_zone', 'description'], 'a switch');
     if (!o) return;
     const name = src.string([...p, 'name'], o.name, 'switch name');
     if (!name) return;
@@ -286,7 +287,23 @@ export function parseTopologyText(text: string, file: string): Parsed<Topology> 
     const kind = o.kind ?? 'edge';
     if (kind !== 'edge' && kind !== 'core' && kind !== 'hypervisor') src.error([...p, 'kind'], 'bad-kind', `kind must be edge, core or hypervisor (found '${String(kind)}')`);
     if (o.exclusive !== undefined && typeof o.exclusive !== 'boolean') src.error([...p, 'exclusive'], 'type', `exclusive must be true or false (found '${String(o.exclusive)}')`);
-    switches.push({ name, dpid, kind: kind as SwitchDef['kind'], ...(o.exclusive === true ? { exclusive: true } : {}), location: src.where(p) });
+    if (o.profile !== undefined && !isProfileName(o.profile)) src.error([...p, 'profile'], 'bad-profile', `profile must be one of ${PROFILE_NAMES.join(', ')} (found '${String(o.profile)}')`, suggest(String(o.profile), PROFILE_NAMES));
+    let tables: Record<number, number> | undefined;
+    if (o.tables !== undefined) {
+      if (!o.tables || typeof o.tables !== 'object' || Array.isArray(o.tables)) src.error([...p, 'tables'], 'type', 'tables is a map of table number to the most flows it holds, e.g. { 0: 2000, 2: 4000 }');
+      else {
+        tables = {};
+        for (const [k, v] of Object.entries(o.tables as Record<string, unknown>)) {
+          if (!/^\d{1,3}$/.test(k) || Number(k) > 254) { src.error([...p, 'tables', k], 'bad-table', `'${k}' is not a table number (0..254)`); continue; }
+          if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > 0xffffffff) { src.error([...p, 'tables', k], 'bad-budget', `table ${k}: the budget must be a whole number of flows (0..4294967295), found '${String(v)}'`); continue; }
+          tables[Number(k)] = v;
+        }
+      }
+    }
+    const zone = o.conntrack_zone;
+    if (zone !== undefined && (typeof zone !== 'number' || !Number.isInteger(zone) || zone < 1 || zone > 65535)) src.error([...p, 'conntrack_zone'], 'bad-zone', `conntrack_zone must be a whole number in 1..65535 (found '${String(zone)}')`);
+    switches.push({ name, dpid, kind: kind as SwitchDef['kind'], ...(o.exclusive === true ? { exclusive: true } : {}),
+      ...(isProfileName(o.profile) ? { profile: o.profile } : {}), ...(tables ? { tables } : {}), ...(typeof zone === 'number' ? { ctZone: zone } : {}), location: src.where(p) });
   });
   const portRef = (path: Path, v: unknown) => {
     const m = typeof v === 'string' ? v.match(/^([^:\s]+):(\d+)$/) : null;

@@ -57,6 +57,7 @@ function fieldValue(p: Packet, field: OxmEntry['field'], metadata: bigint): OxmV
     case 'arp_spa': return p.ethType === 0x0806 ? p.arpSpa : undefined;
     case 'arp_tpa': return p.ethType === 0x0806 ? p.arpTpa : undefined;
     case 'arp_sha': return p.ethType === 0x0806 ? p.arpSha : undefined;
+    case 'ct_state': case 'ct_zone': return 0; // untracked until a ct() recirculates it (FlowTables.apply)
     default: return undefined;
   }
 }
@@ -124,8 +125,13 @@ function toCond(e: OxmEntry): Cond {
 /** Packet field values converted once per packet (metadata is passed separately: it changes between tables). */
 class PacketView {
   private readonly cache = new Map<string, number | bigint | undefined>();
+  /** Conntrack state and zone, set by a ct() that recirculates (0 = untracked). */
+  ct = 0;
+  zone = 0;
   constructor(readonly p: Packet) {}
   get(field: OxmEntry['field']): number | bigint | undefined {
+    if (field === 'ct_state') return this.ct;
+    if (field === 'ct_zone') return this.zone;
     if (this.cache.has(field)) return this.cache.get(field);
     const raw = fieldValue(this.p, field, 0n);
     const v = raw === undefined ? undefined : scalar(raw, field);
@@ -219,7 +225,12 @@ export class FlowTables {
     return this.tables.get(tableId)?.lookup(new PacketView(p), metadata);
   }
 
-  apply(p: Packet): Outcome {
+  /**
+   * One packet through the tables. `conntrack` is the connection tracker the packet meets (one per conversation
+   * being checked): a ct() that recirculates sets the packet's ct_state from it, ct(commit) stores the connection.
+   * Without one, every packet is the first of its connection (+trk+new).
+   */
+  apply(p: Packet, conntrack: Conntrack = new Conntrack()): Outcome {
     const pv = new PacketView(p);
     let table = 0;
     let metadata = 0n;
@@ -231,14 +242,24 @@ export class FlowTables {
       if (!f) return { verdict: 'drop', outputs, hits, metadata };
       hits.push({ tableId: table, flow: f });
       let next: number | undefined;
+      let recirc: number | undefined;
       // a deny sample (meter 2 + output:CONTROLLER) copies a dropped packet to the deny log: still a drop
       if (isDenySample(f.instructions)) { sampled = true; break; }
       for (const ins of f.instructions) {
         if (ins.type === 'write_metadata') metadata = (metadata & ~ins.mask) | (ins.metadata & ins.mask);
         else if (ins.type === 'apply_actions' || ins.type === 'write_actions') {
-          for (const a of ins.actions) if (a.type === 'output') outputs.push(a.port);
+          for (const a of ins.actions) {
+            if (a.type === 'output') outputs.push(a.port);
+            else if (a.type === 'ct') {
+              const zone = a.zone ?? 0;
+              if (a.commit) conntrack.commit(p, zone);
+              if (a.table !== undefined) { pv.ct = conntrack.state(p, zone); pv.zone = zone; recirc = a.table; }
+            }
+          }
         } else if (ins.type === 'goto_table') next = ins.tableId;
       }
+      // ct(table=N) resumes the packet, now tracked, in table N (which may be this one: the state differs)
+      if (recirc !== undefined) { table = recirc; continue; }
       if (next === undefined || next <= table) break;
       table = next;
     }
@@ -258,4 +279,54 @@ export function matchesOverlap(a: Match, b: Match): boolean {
     if ((num(ea.value, ea.field) & common) !== (num(eb.value, eb.field) & common)) return false;
   }
   return true;
+}
+
+const SYN = 0x002, ACK = 0x010, RST = 0x004;
+const CT_NEW = 0x01, CT_EST = 0x02, CT_RPL = 0x08, CT_INV = 0x10, CT_TRK = 0x20;
+
+/**
+ * A model of Open vSwitch connection tracking for the interpreter: committed connections per zone, keyed by
+ * protocol and both endpoints. A packet of a committed connection is +est (+rpl in the reply direction); a TCP
+ * packet that is not a connection's first SYN (ACK or RST set, or SYN missing when flags are given) and an ICMP
+ * echo reply without its request are +inv; anything else is +new.
+ */
+export class Conntrack {
+  private readonly zones = new Map<number, Set<string>>();
+
+  private static key(p: Packet, reverse: boolean): string | undefined {
+    if (p.ipSrc === undefined || p.ipDst === undefined) return undefined;
+    const [a, b] = reverse ? [p.ipDst, p.ipSrc] : [p.ipSrc, p.ipDst];
+    if (p.ipProto === 6 || p.ipProto === 17) {
+      const [x, y] = reverse ? [p.tpDst, p.tpSrc] : [p.tpSrc, p.tpDst];
+      return `${p.ipProto}|${a}|${x}|${b}|${y}`;
+    }
+    if (p.ipProto === 1 || p.ipProto === 58) return `${p.ipProto}|${a}|${b}`;
+    return `${p.ipProto}|${a}|${b}`;
+  }
+
+  state(p: Packet, zone: number): number {
+    const z = this.zones.get(zone);
+    const fwd = Conntrack.key(p, false), rev = Conntrack.key(p, true);
+    if (fwd === undefined) return CT_TRK | CT_INV;
+    if (z?.has(fwd)) return CT_TRK | CT_EST;
+    if (rev !== undefined && z?.has(rev)) return CT_TRK | CT_EST | CT_RPL;
+    if (p.ipProto === 6 && p.tcpFlags !== undefined && (!(p.tcpFlags & SYN) || p.tcpFlags & (ACK | RST))) return CT_TRK | CT_INV;
+    if (p.ipProto === 1 && p.icmpType === 0) return CT_TRK | CT_INV;
+    return CT_TRK | CT_NEW;
+  }
+
+  commit(p: Packet, zone: number): void {
+    const k = Conntrack.key(p, false);
+    if (k === undefined) return;
+    const z = this.zones.get(zone) ?? this.zones.set(zone, new Set()).get(zone)!;
+    // a reply direction packet being committed belongs to the connection already stored
+    const rev = Conntrack.key(p, true);
+    if (rev !== undefined && z.has(rev)) return;
+    z.add(k);
+  }
+
+  /** Forgets every connection of a zone (ct flush). */
+  flush(zone?: number): void {
+    if (zone === undefined) this.zones.clear(); else this.zones.delete(zone);
+  }
 }

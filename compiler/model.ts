@@ -73,6 +73,12 @@ export interface SwitchDef {
   readonly kind: 'edge' | 'core' | 'hypervisor';
   /** `exclusive: true` in the topology: every flow on this switch is ours (the controller removes foreign ones). */
   readonly exclusive?: boolean;
+  /** What the switch can do (compiler/profile.ts): `profile:` in the topology, else detected at connect, else ovs. */
+  readonly profile?: 'ovs' | 'ovs-stateless' | 'openflow13';
+  /** Flow-table budget: most flows per table (`tables:` in the topology, or max_entries the switch reported). */
+  readonly tables?: Readonly<Record<number, number>>;
+  /** Conntrack zone of this switch (`conntrack_zone:`); default derived from the dpid. */
+  readonly ctZone?: number;
   readonly location?: SourceLocation;
 }
 
@@ -136,6 +142,8 @@ export interface SwitchPlan {
   readonly name: string;
   readonly dpid: bigint;
   readonly kind: SwitchDef['kind'];
+  /** The profile the flows were compiled for (absent: the stateless Open vSwitch pipeline). */
+  readonly profile?: SwitchDef['profile'];
   readonly flows: readonly PlannedFlow[];
 }
 

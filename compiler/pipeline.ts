@@ -7,7 +7,7 @@
  *  table 1 dest      — ipv4_dst → destination class metadata[16:32] (set of resources the address is in)
  *                      and, for device/server addresses, the owner's class metadata[32:48] (for replies)
  *  table 2 policy    — metadata(src class, dst class) + ip_proto + port → forward; replies by dst owner class
- *  table 3 forward   — NORMAL
+ *  table 3 forward   — NORMAL (ovs profile: commit new connections to conntrack first; see profile.ts)
  */
 import type { Instruction, OxmEntry, OxmFieldName } from '../openflow/types.js';
 import type { PlannedFlow } from './model.js';
@@ -53,8 +53,8 @@ export interface TableDef {
 export const PIPELINE: readonly TableDef[] = [
   { id: 0, name: 'classify', fields: ['in_port', 'eth_src', 'eth_type', 'ipv4_src', 'arp_spa', 'arp_sha', 'ip_proto', 'udp_src', 'udp_dst'], next: [TABLE.dest, TABLE.forward], writesMetadata: METADATA.srcMask },
   { id: 1, name: 'dest', fields: ['eth_type', 'ipv4_dst'], next: [TABLE.policy], writesMetadata: METADATA.dstMask | METADATA.ownerMask },
-  { id: 2, name: 'policy', fields: ['metadata', 'eth_type', 'ipv4_src', 'ip_proto', 'tcp_src', 'tcp_dst', 'tcp_flags', 'udp_src', 'udp_dst', 'icmpv4_type'], next: [TABLE.forward], writesMetadata: 0n },
-  { id: 3, name: 'forward', fields: [], next: [], writesMetadata: 0n },
+  { id: 2, name: 'policy', fields: ['metadata', 'eth_type', 'ipv4_src', 'ip_proto', 'tcp_src', 'tcp_dst', 'tcp_flags', 'udp_src', 'udp_dst', 'icmpv4_type', 'ct_state'], next: [TABLE.forward], writesMetadata: 0n },
+  { id: 3, name: 'forward', fields: ['eth_type', 'ct_state'], next: [], writesMetadata: 0n },
 ];
 
 /**

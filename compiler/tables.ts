@@ -6,6 +6,7 @@
 import type { Instruction, OxmEntry } from '../openflow/types.js';
 import { OFPP } from '../openflow/types.js';
 import { u32ToIpv4 } from '../openflow/buffer.js';
+import { applyProfile } from './profile.js';
 import type { PlannedFlow, SwitchDef, SwitchPlan, Topology } from './model.js';
 import { parseIpv4, portBlocks, type Prefix, type Service } from './addr.js';
 import { METADATA, PRIORITY, TABLE, TABLES, tableFlow } from './pipeline.js';
@@ -218,7 +219,8 @@ export class SwitchTables {
     }
     const sh = this.shared;
     const dests = g.owner ? this.destWithOwner : sh.destPlain;
-    return { name: sw.name, dpid: sw.dpid, kind: sw.kind, flows: [...g.eapol, ...g.local, ...linkFlows, ...g.linkMisc, sh.discovery, ...dests, sh.destOther, ...g.policy, sh.defaultDeny, sh.forwardNormal] };
+    // the switch's profile (profile.ts) adds conntrack or drops what the switch cannot do; tables 0 and 1 keep their positions
+    return applyProfile({ name: sw.name, dpid: sw.dpid, kind: sw.kind, flows: [...g.eapol, ...g.local, ...linkFlows, ...g.linkMisc, sh.discovery, ...dests, sh.destOther, ...g.policy, sh.defaultDeny, sh.forwardNormal] }, sw);
   }
 
   /** Table 0 for bound endpoints on this switch (priority 100), and the classes and destination classes they bring. */

@@ -70,16 +70,42 @@ describe('the basic example', () => {
     expect(t.apply({ inPort: 1, ethSrc: '02:00:00:00:01:01', ethType: 0x0806, arpSpa: '10.0.1.2', arpSha: '02:00:00:00:01:01', arpTpa: '10.0.2.10' }).verdict).toBe('controller');
   });
 
-  it('replies to allowed traffic pass at the server edge; unsolicited traffic back does not', async () => {
+  it('stateful replies (ovs profile): only replies of a connection the policy let through pass; unsolicited ACK, UDP and SYN from the server are dropped', async () => {
     const c = await basic();
+    const { FlowTables, Conntrack } = await import('../../compiler/interpreter.js');
+    const hvPlan = c.plan.switches.find((s) => s.name === 'hv1')!;
+    expect(hvPlan.profile).toBe('ovs');
+    const hv = new FlowTables(hvPlan.flows);
+    const ct = new Conntrack(); // the switch's connection tracker, shared by the packets of the conversation
+    // alice's SYN arrives from the core on the link port (9): classified again, allowed, committed
+    const syn = { inPort: 9, ethSrc: '02:00:00:00:01:01', ethType: 0x0800, ipSrc: '10.0.1.1', ipDst: '10.0.2.10', ipProto: 6, tpSrc: 40000, tpDst: 5432, tcpFlags: 0x002 };
+    const fwd = hv.apply(syn, ct);
+    expect(fwd.verdict).toBe('forward');
+    expect(fwd.hits.map((h) => h.flow.origin)).toContain('conntrack:commit');
+    const reply = { inPort: 1, ethSrc: '02:00:00:00:10:01', ethType: 0x0800, ipSrc: '10.0.2.10', ipProto: 6 };
+    const synAck = hv.apply({ ...reply, ipDst: '10.0.1.1', tpSrc: 5432, tpDst: 40000, tcpFlags: 0x012 }, ct);
+    expect(synAck.verdict).toBe('forward'); // +est+rpl of the committed connection
+    expect(synAck.hits.some((h) => h.flow.origin.startsWith('reply:'))).toBe(true);
+    expect(hv.apply({ ...reply, ipDst: '10.0.1.1', tpSrc: 5432, tpDst: 40000, tcpFlags: 0x018 }, ct).verdict).toBe('forward'); // data to alice
+    // the same segments without the connection: dropped (stateless replies let these through)
+    const fresh = new Conntrack();
+    expect(hv.apply({ ...reply, ipDst: '10.0.1.1', tpSrc: 5432, tpDst: 40000, tcpFlags: 0x010 }, fresh).verdict).toBe('drop');  // unsolicited ACK
+    expect(hv.apply({ ...reply, ipDst: '10.0.1.2', tpSrc: 5432, tpDst: 40000, tcpFlags: 0x010 }, ct).verdict).toBe('drop');     // bob never asked
+    expect(hv.apply({ ...reply, ipDst: '10.0.1.1', tpSrc: 5432, tpDst: 22, tcpFlags: 0x002 }, ct).verdict).toBe('drop');        // a server opening a connection
+    expect(hv.apply({ ...reply, ipProto: 17, ipDst: '10.0.1.1', tpSrc: 5432, tpDst: 40000 }, ct).verdict).toBe('drop');       // UDP from the service port
+  });
+
+  it('stateless replies (ovs-stateless profile) pass at the server edge with ACK; a bare SYN back does not', async () => {
+    const c0 = await basic();
+    const c = compile({ ...c0.input, topology: { ...c0.input.topology, switches: c0.input.topology.switches.map((s) => ({ ...s, profile: 'ovs-stateless' as const })) } });
     const { FlowTables } = await import('../../compiler/interpreter.js');
     const hv = new FlowTables(c.plan.switches.find((s) => s.name === 'hv1')!.flows);
+    expect(c.plan.switches.every((s) => s.flows.every((f) => f.match.every((e) => !e.field.startsWith('ct_'))))).toBe(true);
     const reply = { inPort: 1, ethSrc: '02:00:00:00:10:01', ethType: 0x0800, ipSrc: '10.0.2.10', ipProto: 6 };
     expect(hv.apply({ ...reply, ipDst: '10.0.1.1', tpSrc: 5432, tpDst: 40000, tcpFlags: 0x012 }).verdict).toBe('forward'); // SYN+ACK to alice
     expect(hv.apply({ ...reply, ipDst: '10.0.1.1', tpSrc: 5432, tpDst: 40000, tcpFlags: 0x018 }).verdict).toBe('forward'); // data to alice
     expect(hv.apply({ ...reply, ipDst: '10.0.1.2', tpSrc: 5432, tpDst: 40000, tcpFlags: 0x010 }).verdict).toBe('drop');    // bob never asked
     expect(hv.apply({ ...reply, ipDst: '10.0.1.1', tpSrc: 40000, tpDst: 22, tcpFlags: 0x002 }).verdict).toBe('drop');      // server-initiated
-    // a server opening a connection from its service port is no answer either
     expect(hv.apply({ ...reply, ipDst: '10.0.1.1', tpSrc: 5432, tpDst: 22, tcpFlags: 0x002 }).verdict).toBe('drop');
   });
 
