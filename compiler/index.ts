@@ -6,7 +6,8 @@ export { compile, recompile, matchKey, CompileError, compileDiagnostic } from '.
 export type { Compiled, CompileInput, Subject, Endpoint, DestEntry } from './compile.js';
 export { decide, explain, verify, accessMatrix, diffAccess, diffPlans, flowIdentity, overlaps, QueryError } from './query.js';
 export type { Decision, Explanation, VerifyReport, AccessMatrix, AccessChange, PlanDiff } from './query.js';
-export { FlowTables } from './interpreter.js';
+export { FlowTables, Conntrack } from './interpreter.js';
+export { PROFILES, applyProfile, profileFromDesc, profileOf, ctZoneOf, type Profile, type ProfileName } from './profile.js';
 export type { Packet, Outcome } from './interpreter.js';
 export { formatOvsFlows, formatHex, flowText, jsonReplacer, planJson } from './format.js';
 export { PIPELINE, TABLE } from './pipeline.js';

@@ -11,7 +11,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { compile, formatOvsFlows, FlowTables, type Packet, type SwitchPlan, type Compiled } from '../../compiler/index.js';
+import { compile, formatOvsFlows, FlowTables, Conntrack, type Packet, type SwitchPlan, type Compiled } from '../../compiler/index.js';
 import { loadPolicy } from '../../loader/index.js';
 import { createBridge, deleteBridge, ensureOvs, haveOvs, ofctl } from '../helpers/ovs.js';
 import { describeWith } from '../helpers/needs.js';
@@ -34,11 +34,20 @@ function traceSpec(p: Packet): string {
 
 interface Traced { cookies: string[]; verdict: 'forward' | 'drop' | 'controller' }
 
+/** The conntrack state the interpreter gives a packet that meets a switch's tracker for the first time, as ofproto/trace --ct-next flags. */
+function ctNext(p: Packet): string {
+  const bits = new Conntrack().state(p, 0);
+  return [[0x20, 'trk'], [0x01, 'new'], [0x02, 'est'], [0x04, 'rel'], [0x08, 'rpl'], [0x10, 'inv']].filter(([b]) => bits & (b as number)).map(([, n]) => n).join(',');
+}
+
 function ovsTrace(bridge: string, p: Packet): Traced {
-  const out = execFileSync('ovs-appctl', ['ofproto/trace', bridge, traceSpec(p)], { encoding: 'utf8' });
+  // conntrack (ovs profile): ofproto/trace does not run the tracker; it is told the state the interpreter computes
+  const ct = p.ethType === 0x0800 ? ['--ct-next', ctNext(p)] : [];
+  const out = execFileSync('ovs-appctl', ['ofproto/trace', bridge, traceSpec(p), ...ct], { encoding: 'utf8' });
   const cookies = [...out.matchAll(/^\s*\d+\.\s.*cookie (0x[0-9a-f]+)\s*$/gm)].map((m) => BigInt(m[1]).toString(16));
   // The bridge has no ports, so datapath actions are always "drop"; the verdict is the OpenFlow action executed.
-  const steps = out.split('Final flow')[0];
+  // with conntrack the trace has a section per recirculation (each ending in Final flow/Megaflow/Datapath actions)
+  const steps = out.replace(/^(Final flow|Megaflow|Datapath actions):.*$/gm, '');
   // a deny sample (meter:2 then CONTROLLER) sends a metered copy of a dropped packet to the deny log: a drop
   const sampledDrop = /^\s+meter:2\s*$/m.test(steps) && !/^\s+NORMAL$/m.test(steps);
   const verdict = sampledDrop ? 'drop' : /^\s+CONTROLLER:/m.test(steps) ? 'controller' : /^\s+NORMAL$/m.test(steps) ? 'forward' : 'drop';
