@@ -15,6 +15,7 @@ import { diffAccess, diffPlans, type AccessChange } from '../compiler/query.js';
 import { SwitchSession, type SessionOptions } from './session.js';
 import { installMeter, installOneMeter, readFlows, reconcile, type ReconcileResult } from './reconcile.js';
 import { DirectorySync, LdapDirectorySource } from '../directory/ldap.js';
+import { budgetGate, detectedProfile, profileStatus, refusedResult } from './switch-profile.js';
 import { GlobalBudget, type MultipartLimits, type Violation } from './peer-limits.js';
 import { PolicyGuard, type LdapAllowlist } from './policy-guard.js';
 import { EdgeHook } from './edge-hook.js';
@@ -79,6 +80,9 @@ export interface SwitchStatus {
   readonly ports: number;
   /** Foreign flows that can override the policy (non-exclusive switches; see foreign-flows.ts). */
   readonly foreignOverrides?: readonly ForeignOverride[];
+  /** The profile the switch's flows are compiled for, and what that profile cannot enforce. */
+  readonly profile?: string;
+  readonly limits?: readonly string[];
 }
 
 export interface ControllerEvent { readonly type: string; readonly at: string; readonly [k: string]: unknown }
@@ -354,6 +358,11 @@ export class Controller extends EventEmitter {
     }
     this.log('info', `switch ${plan.name} (${id}) connected from ${s.remote}`);
     this.event('switch-up', { switch: plan.name, dpid: id });
+    const prof = detectedProfile(this.compiled.input.topology, plan, s);
+    if (prof) {
+      this.log('info', `switch ${plan.name} reports ${s.desc?.mfrDesc} ${s.desc?.hwDesc}: compiling its flows for profile ${prof}`);
+      try { this.compiled = recompile(this.compiled, { detected: new Map([...(this.compiled.input.detected ?? []), [plan.name, prof]]) }); } catch (e) { this.log('error', `recompile for profile ${prof}: ${(e as Error).message}`); }
+    }
     void this.sync(id);
   }
 
@@ -387,6 +396,17 @@ export class Controller extends EventEmitter {
               const err2 = await installOneMeter(s, EAPOL_METER_ID, this.opts.eapolPps ?? 1000);
               if (err2) this.event('switch-error', { switch: plan.name, error: `EAPOL meter: ${err2}` });
               (s as SwitchSession & { meterDone?: boolean }).meterDone = true;
+            }
+            const over = budgetGate(this.compiled.input.topology, plan, s);
+            if (over) {
+              result = refusedResult(plan, over);
+              this.results.set(dpid, { ...result, at: new Date().toISOString() });
+              this.log('error', result.errors[0]);
+              this.event('budget-refused', { switch: plan.name, dpid, report: over });
+              for (const w of waiters) w(result);
+              queue.running = false;
+              if (queue.again) void run();
+              return;
             }
             const assume = queue.assume;
             queue.assume = undefined;
@@ -652,7 +672,7 @@ export class Controller extends EventEmitter {
       const r = this.results.get(id);
       const fo = s ? this.foreignOverrides.get(id) ?? [] : [];
       const foErr = fo.length ? [`${fo.length} foreign flow(s) can override the policy: ${fo.slice(0, 3).map((f) => f.text).join('; ')}`] : [];
-      out.push({ name: p.name, dpid: id, connected: !!s, known: true, remote: s?.remote, flowsDesired: p.flows.length, flowsInstalled: s ? r?.installed : undefined, lastSync: r?.at, lastResult: r, errors: [...(r?.errors ?? []), ...foErr], ports: s?.ports.size ?? 0, foreignOverrides: fo });
+      out.push({ ...profileStatus(p), name: p.name, dpid: id, connected: !!s, known: true, remote: s?.remote, flowsDesired: p.flows.length, flowsInstalled: s ? r?.installed : undefined, lastSync: r?.at, lastResult: r, errors: [...(r?.errors ?? []), ...foErr], ports: s?.ports.size ?? 0, foreignOverrides: fo });
     }
     for (const [id, s] of this.sessions) if (!this.planFor(s.dpid!)) out.push({ dpid: id, connected: true, known: false, remote: s.remote, flowsDesired: 0, errors: ['unknown switch: held, nothing installed'], ports: s.ports.size });
     return out;

@@ -22,6 +22,8 @@ export interface SessionOptions {
 
 /** A port list is small: a peer answering PORT_DESC with more than this is not a switch (16k ports). */
 const PORT_DESC_MAX_BYTES = 1024 * 1024;
+/** TABLE_FEATURES: Open vSwitch answers ~2 KiB for each of its 255 tables; 4 MiB is far beyond any real switch. */
+const TABLE_FEATURES_MAX_BYTES = 4 * 1024 * 1024;
 
 export class OfpRequestError extends Error {
   constructor(readonly reply: MessageOf<'error'>, readonly request?: OfpMessage) {
@@ -42,6 +44,10 @@ export class SwitchSession extends EventEmitter {
   dpid: bigint | undefined;
   nTables = 0;
   ports = new Map<number, PortDesc>();
+  /** DESC as the switch answered it at connect (absent when it did not). */
+  desc: { mfrDesc: string; hwDesc: string; swDesc: string } | undefined;
+  /** max_entries per table from TABLE_FEATURES at connect (absent when the switch did not answer). */
+  tableMax: Readonly<Record<number, number>> | undefined;
   state: 'handshake' | 'ready' | 'closed' = 'handshake';
   readonly remote: string;
   readonly connectedAt = Date.now();
@@ -269,10 +275,31 @@ export class SwitchSession extends EventEmitter {
       this.write(encode({ type: 'set_config', xid: this.xid(), flags: 0, missSendLen: 128 }));
       const pd = await this.request<MessageOf<'multipart_reply'>>({ type: 'multipart_request', xid: this.xid(), flags: 0, body: { kind: 'port_desc' } }, 10_000, PORT_DESC_MAX_BYTES);
       if (pd.body.kind === 'port_desc') for (const p of pd.body.ports) this.ports.set(p.portNo, p);
+      await this.probeTables();
       this.state = 'ready';
       this.emit('ready');
     } catch (e) {
       this.close(`handshake failed: ${(e as Error).message}`);
+    }
+  }
+
+  /**
+   * What the switch is (DESC: its profile) and how large its tables are (TABLE_FEATURES max_entries: its budget),
+   * asked together and settled by a barrier: a switch that answers neither is still admitted (desc/tableMax stay
+   * unset), one that answers with an error likewise.
+   */
+  private async probeTables(): Promise<void> {
+    const dx = this.xid(), tx = this.xid();
+    const descP = this.request<MessageOf<'multipart_reply'>>({ type: 'multipart_request', xid: dx, flags: 0, body: { kind: 'desc' } }, 10_000, 64 * 1024).catch(() => undefined);
+    const tfP = this.request<MessageOf<'multipart_reply'>>({ type: 'multipart_request', xid: tx, flags: 0, body: { kind: 'table_features' } }, 10_000, TABLE_FEATURES_MAX_BYTES).catch(() => undefined);
+    await this.request({ type: 'barrier_request', xid: this.xid() }, 10_000);
+    for (const x of [dx, tx]) { const p = this.pending.get(x); if (p) { clearTimeout(p.timer); this.forgetReply(x); p.reject(new Error('not answered')); } }
+    const d = await descP, t = await tfP;
+    if (d?.body.kind === 'desc') this.desc = { mfrDesc: d.body.mfrDesc, hwDesc: d.body.hwDesc, swDesc: d.body.swDesc };
+    if (t?.body.kind === 'table_features') {
+      const m: Record<number, number> = {};
+      for (const tb of t.body.tables) m[tb.tableId] = tb.maxEntries;
+      this.tableMax = m;
     }
   }
 

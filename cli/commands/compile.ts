@@ -2,6 +2,7 @@ import { Args, Flags } from '@oclif/core';
 import { AclCommand } from '../base.js';
 import { compile } from '../../compiler/compile.js';
 import { formatHex, formatOvsFlows, planJson } from '../../compiler/format.js';
+import { checkBudgets, formatBudgetReport } from '../../compiler/budget.js';
 
 export default class Compile extends AclCommand {
   static description = 'Compile a policy to per-switch OpenFlow 1.3 flows.';
@@ -13,6 +14,7 @@ export default class Compile extends AclCommand {
   static flags = {
     switch: Flags.string({ char: 's', description: 'only this switch (name)' }),
     format: Flags.string({ char: 'f', options: ['ovs', 'json', 'hex'], default: 'ovs', description: 'ovs: ovs-ofctl add-flows text; json; hex: one FLOW_MOD per line' }),
+    budget: Flags.boolean({ description: 'check every switch\'s plan against its table budget (topology `tables:`); print the per-table report, exit 1 when a plan does not fit' }),
   };
 
   async run() {
@@ -21,6 +23,12 @@ export default class Compile extends AclCommand {
     const c = compile(loaded);
     const switches = flags.switch ? c.plan.switches.filter((s) => s.name === flags.switch) : c.plan.switches;
     if (flags.switch && !switches.length) this.failMessage(`no switch '${flags.switch}' in the topology (switches: ${c.plan.switches.map((s) => s.name).join(', ')})`);
+    if (flags.budget) {
+      const report = checkBudgets(switches, (p) => c.input.topology.switches.find((x) => x.name === p.name)?.tables);
+      if (!this.jsonEnabled()) this.log(formatBudgetReport(report));
+      if (!report.ok) { if (this.jsonEnabled()) process.stdout.write(JSON.stringify({ ok: false, budget: report }) + '\n'); this.exit(1); }
+      return { ok: true, budget: report };
+    }
     if (!this.jsonEnabled()) {
       for (const s of switches) {
         if (flags.format === 'hex') process.stdout.write(formatHex(s));

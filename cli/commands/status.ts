@@ -21,7 +21,10 @@ export default class Status extends AclCommand {
     this.log(`policy ${s.policy} version ${s.version}; ${s.switches.connected}/${s.switches.total} switches connected, ${s.switches.inSync} in sync`);
     this.log(`directory ${s.directory.source}: ${s.directory.entries} users, last sync ${s.directory.lastSuccessAt ?? 'never'}${s.directory.lastError ? `, error: ${s.directory.lastError}` : ''}`);
     if (s.lastChange) this.log(`last change ${s.lastChange.at} by ${s.lastChange.by}: ${s.lastChange.summary}`);
-    for (const x of sw.body) this.log(`  ${(x.name ?? '?').padEnd(12)} ${x.dpid} ${x.connected ? 'connected   ' : 'disconnected'} flows ${x.flowsInstalled ?? '-'}/${x.flowsDesired}${x.errors.length ? '  ' + x.errors.join('; ') : ''}`);
+    for (const x of sw.body) {
+      this.log(`  ${(x.name ?? '?').padEnd(12)} ${x.dpid} ${x.connected ? 'connected   ' : 'disconnected'} flows ${x.flowsInstalled ?? '-'}/${x.flowsDesired}${x.profile ? `  profile ${x.profile}` : ''}${x.errors.length ? '  ' + x.errors.join('; ') : ''}`);
+      for (const l of x.limits ?? []) this.log(`      limit: ${l}`);
+    }
     for (const a of s.alerts.slice(-10)) this.log(`  alert ${a.at} ${a.type} ${JSON.stringify(a)}`);
     return { status: s, switches: sw.body };
   }

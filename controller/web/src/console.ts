@@ -58,7 +58,7 @@ async function loadOverview(): Promise<void> {
   $('#switches tbody').innerHTML = (sw.body as Json[]).map((x) => `<tr><th scope="row">${esc(x.name ?? '(unknown)')}</th><td><code>${esc(x.dpid)}</code></td>
     <td class="${x.connected ? 'ok' : 'bad'}">${x.connected ? (x.known ? 'connected' : 'held: unknown switch') : 'disconnected'}</td>
     <td class="${x.connected && x.flowsInstalled === x.flowsDesired ? 'ok' : ''}">${esc(x.flowsInstalled ?? '–')} / ${esc(x.flowsDesired)}</td>
-    <td>${esc(x.lastSync ?? '–')}</td><td>${x.errors.map(esc).join('<br>')}</td></tr>`).join('');
+    <td>${esc(x.lastSync ?? '–')}</td><td>${x.errors.map(esc).join('<br>')}${x.profile ? `<br><small>profile ${esc(x.profile)}${(x.limits ?? []).length ? ': ' + (x.limits as string[]).map(esc).join('; ') : ''}</small>` : ''}</td></tr>`).join('');
   void loadCluster();
   const alerts = (s.alerts as Json[]).slice(-20).reverse();
   $('#alerts').innerHTML = alerts.length ? alerts.map((a) => `<li><strong>${esc(a.type)}</strong> ${esc(a.at)} ${esc(describeAlert(a))}</li>`).join('') : '<li>No alerts.</li>';
@@ -78,6 +78,7 @@ function describeAlert(a: Json): string {
   if (a.type === 'unknown-switch') return `switch ${a.dpid} from ${a.remote} is not in the topology (held, nothing installed)`;
   if (a.type === 'device-wrong-port') return `device ${a.mac}${a.owner ? ` (${a.owner})` : ''} seen at ${a.seenAt?.switch}:${a.seenAt?.port}${a.expected ? `, expected ${a.expected.switch}:${a.expected.port}` : ''}${a.reason ? ` — ${a.reason}` : ''}`;
   if (a.type === 'directory-failed') return `directory unreachable, last good snapshot kept: ${a.error}`;
+  if (a.type === 'budget-refused') return `${a.switch}: plan does not fit the switch's tables, nothing installed (${(a.report?.tables ?? []).filter((t: Json) => t.over).map((t: Json) => `table ${t.table}: ${t.flows} flows, budget ${t.budget}`).join('; ')})`;
   if (a.type === 'switch-error') return `${a.switch ?? a.dpid}: ${a.error}`;
   return JSON.stringify(a);
 }
