@@ -17,7 +17,7 @@ import type { Match } from '../../openflow/index.js';
 const FIELD_BITS: Readonly<Record<string, number>> = {
   in_port: 32, metadata: 64, eth_dst: 48, eth_src: 48, eth_type: 16, vlan_vid: 13, ip_proto: 8, ipv4_src: 32, ipv4_dst: 32,
   tcp_src: 16, tcp_dst: 16, udp_src: 16, udp_dst: 16, icmpv4_type: 8, icmpv4_code: 8, arp_op: 16, arp_spa: 32, arp_tpa: 32,
-  arp_sha: 48, arp_tha: 48, tcp_flags: 12, ipv6_src: 128, ipv6_dst: 128,
+  arp_sha: 48, arp_tha: 48, tcp_flags: 12, ipv6_src: 128, ipv6_dst: 128, ct_state: 32, ct_zone: 16, ct_mark: 32,
 };
 
 function asBig(x: unknown): bigint {
