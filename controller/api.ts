@@ -16,6 +16,7 @@ import { registerWebConsole } from './web.js';
 import { AUDITED_EDGE_EVENTS, registerEdgeMetrics, registerSessionReads, registerSessionWrites } from './edge-api.js';
 import { registerLeaseReads } from './first-contact-api.js';
 import { registerLifecycle } from './lifecycle-api.js';
+import { observeRoutes } from './observe-api.js';
 
 export interface ApiToken { readonly name: string; readonly token: string; readonly role: 'admin' | 'read' }
 
@@ -246,6 +247,7 @@ export async function buildApp(ctl: Controller, opts: ApiOptions = {}): Promise<
     });
   }, { prefix: '/api/v1' });
 
+  app.register(observeRoutes, { prefix: '/api/v1', ctl, registry, requireRead, requireAdmin, send }); // traffic per rule, deny log, why
   registerWebConsole(app);
   return app;
 }

@@ -27,6 +27,7 @@ import { StateWriter } from './state-file.js';
 import { findOverrides, isOurs, type ForeignOverride } from './foreign-flows.js';
 import { createHash } from 'node:crypto';
 import { Scheduler, systemClock, type Clock } from './scheduler.js';
+import { Observer, type ObserveOptions } from './observe.js';
 
 export interface ControllerOptions {
   readonly policyPath: string;
@@ -46,6 +47,8 @@ export interface ControllerOptions {
   readonly exclusiveSwitches?: readonly string[];
   /** JSON file keeping learned host bindings across restarts (so a restart changes no flows). */
   readonly stateFile?: string;
+  /** Traffic counters per rule and the deny log (controller/observe.ts). */
+  readonly observe?: ObserveOptions;
   /** Byte caps on unfinished multipart replies, per switch session and across all sessions. */
   readonly multipartLimits?: MultipartLimits;
   /** What a policy submitted through the API may name (files under these roots besides the policy folder; LDAP allowlist). */
@@ -160,7 +163,11 @@ export class Controller extends EventEmitter {
     this.firstContact = new FirstContact(this);
     this.learning = new LearningGuard(opts.learning);
     this.clock = opts.clock ?? systemClock;
+    this.observe = new Observer(this, opts.observe);
   }
+  readonly observe: Observer;
+  /** A policy applied in monitor mode: what it would deny is logged, nothing of it is enforced. */
+  monitoring?: { readonly compiled: Compiled; readonly name: string };
 
   /** Loads and compiles the policy; throws with every diagnostic when it is invalid (nothing starts). */
   async load(): Promise<void> {
@@ -203,6 +210,7 @@ export class Controller extends EventEmitter {
     const signin = await this.firstContact.start();
     if (signin) this.log('info', `web sign-in page on ${signin.host}:${signin.port}`);
     (this.scheduler = new Scheduler(this, this.clock)).start();
+    await this.observe.start();
     const port = (this.server.address() as { port: number }).port;
     this.log('info', `listening for OpenFlow switches on ${l.host}:${port}${this.opts.tls ? ' (TLS)' : ''}`);
     return { port };
@@ -238,6 +246,7 @@ export class Controller extends EventEmitter {
     this.edge.stop();
     await this.firstContact.stop();
     this.scheduler?.stop();
+    await this.observe.stop();
     if (this.auditTimer) clearInterval(this.auditTimer);
     if (this.learnTimer) clearTimeout(this.learnTimer);
     for (const s of this.sessions.values()) s.close('controller stopping');
@@ -561,6 +570,7 @@ export class Controller extends EventEmitter {
 
   private onPacketIn(s: SwitchSession, m: MessageOf<'packet_in'>): void {
     this.packetIns++;
+    if (this.observe.onPacketIn(s, m)) return; // a deny sample: logged, not discovery
     const inPort = m.match.find((e) => e.field === 'in_port')?.value as number | undefined;
     const d = m.data;
     if (inPort === undefined || d.length < 14 || s.dpid === undefined) return;

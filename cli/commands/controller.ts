@@ -49,6 +49,10 @@ export default class ControllerCmd extends AclCommand {
     'etcd-user': Flags.string({ description: 'etcd user (password from --etcd-password-file or --etcd-password-env)' }),
     'etcd-password-file': Flags.string({ description: 'file holding the etcd password' }),
     'etcd-password-env': Flags.string({ description: 'environment variable holding the etcd password' }),
+    'stats-interval': Flags.integer({ default: 10, description: 'seconds between flow-counter reads for traffic per rule (0 = off)' }),
+    'stats-state': Flags.string({ default: 'acl-traffic.json', description: 'where the last hit of every rule is kept across restarts' }),
+    'deny-log': Flags.string({ default: 'acl-denials.jsonl', description: 'JSON-lines deny log (rotated at 16 MiB, 3 old files kept)' }),
+    'deny-sample-pps': Flags.integer({ default: 50, description: 'denied packets per second each switch samples to the deny log (meter 2)' }),
   };
   static enableJsonFlag = false;
 
@@ -82,6 +86,7 @@ export default class ControllerCmd extends AclCommand {
       : undefined;
     const ctlOpts = {
       policyPath: args.policy, listen: hostPort(flags.listen, 'listen'), tls, submitted: { allowRoots: flags['allow-root'], ldapAllow }, stateFile: flags['state-file'], exclusiveSwitches: flags.exclusive, auditIntervalMs: flags['audit-interval'] * 1000, useBundles: !flags['no-bundles'],
+      denySamplePps: flags['deny-sample-pps'], observe: { traffic: { intervalMs: flags['stats-interval'] * 1000, stateFile: flags['stats-state'] }, denials: { file: flags['deny-log'] } },
       log: (level: 'info' | 'warn' | 'error', msg: string, data?: Record<string, unknown>) => log[level](data ?? {}, msg),
     };
     let ctl: Controller;

@@ -17,6 +17,7 @@ Then reads one JSON command per line on stdin and answers one JSON line on stdou
   {"op": "warmup"}                                   -> every host sends ARP/ping once (host discovery)
   {"op": "spoof", "host": "carl", "mac": "..", "ip": ".."}   -> change a host's MAC and/or add an IP
   {"op": "unspoof", "host": "carl"}                 -> restore
+  {"op": "run", "host": "alice", "script": "PYTHON", "args": [..], "timeout": 30}  -> {"ok": true, "output": stdout}
   {"op": "stop"}                                     -> net.stop(), then exit
 It stops the same way on EOF or SIGTERM, and removes only what it created (net.stop()).
 """
@@ -162,6 +163,16 @@ class Harness:
             results.append(pr.returncode == 0 if svc == "icmp" else out.strip().endswith("OK"))
         return results
 
+    def run(self, name, script, args, timeout):
+        # a Python script run on one host (traffic generators: scans, floods); its stdout is returned
+        p = self.host(name).popen(["/usr/bin/python3", "-c", script] + args, stdout=-1, stderr=-1)
+        try:
+            out, err = p.communicate(timeout=timeout)
+        except Exception:
+            p.kill()
+            out, err = p.communicate()
+        return out.decode("utf8", "replace") + err.decode("utf8", "replace")[-2000:]
+
     def warmup(self):
         procs = []
         for h in self.net.hosts:
@@ -234,6 +245,8 @@ def main():
                 elif op == "unspoof":
                     harness.unspoof(cmd["host"])
                     reply({"ok": True})
+                elif op == "run":
+                    reply({"ok": True, "output": harness.run(cmd["host"], cmd["script"], [str(a) for a in cmd.get("args", [])], float(cmd.get("timeout", 30)))})
                 elif op == "stop":
                     break
                 else:

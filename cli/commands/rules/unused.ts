@@ -1,0 +1,23 @@
+import { Flags } from '@oclif/core';
+import { AclCommand } from '../../base.js';
+import { api } from '../../client.js';
+
+export default class RulesUnused extends AclCommand {
+  static description = 'Rules that carried no traffic in the last N days (the first step of cleaning a policy).';
+  static flags = {
+    controller: Flags.string({ default: 'http://127.0.0.1:8080', description: 'controller API URL' }),
+    token: Flags.string({ description: 'token (default $ACL_ADMIN_TOKEN)' }),
+    days: Flags.integer({ default: 30, description: 'no hit for this many days' }),
+  };
+
+  async run() {
+    const { flags } = await this.parse(RulesUnused);
+    let r;
+    try { r = await api(flags.controller, `api/v1/rules/unused?days=${flags.days}`, { token: flags.token }); } catch (e) { this.failMessage((e as Error).message); }
+    if (r.status !== 200) this.failMessage(`controller answered ${r.status}: ${r.body?.error ?? ''}`);
+    this.log(`rules without traffic in the last ${r.body.days} days (counters kept since ${r.body.trackedSince}):`);
+    for (const x of r.body.rules) this.log(`  ${x.rule}  last hit ${x.lastHit ?? 'never'}`);
+    if (!r.body.rules.length) this.log('  none');
+    return r.body;
+  }
+}
