@@ -77,7 +77,7 @@ export function why(c: Compiled, user: string, resource: string, service: string
       // the rule applies to the subject but not to this service
       const rules = subject.rules; // same membership; the rule would need the service
       void rules;
-      push({ size: 1, kind: 'add-service-to-rule', rule: r.name, text: `add ${svc.text} to the services of rule '${r.name}'`, alsoAffects: `everyone rule '${r.name}' covers` });
+      push({ size: 3, kind: 'add-service-to-rule', rule: r.name, text: `add ${svc.text} to the services of rule '${r.name}'`, alsoAffects: `everyone rule '${r.name}' covers` });
       continue;
     }
     if (covered || !coversService || !isUser) continue;

@@ -11,8 +11,7 @@
  */
 import { appendFile, rename, stat } from 'node:fs/promises';
 import type { Compiled, Subject } from '../compiler/compile.js';
-import { decideFor } from '../compiler/query.js';
-import { parseIpv4, parseService, prefixHas } from '../compiler/addr.js';
+import { parseIpv4, prefixHas, serviceCovers, type Service } from '../compiler/addr.js';
 import { decodeFrame, serviceOf, type DecodedFrame } from './packet.js';
 
 export type DenialKind = 'deny' | 'would-deny';
@@ -37,7 +36,10 @@ export interface Denial {
   services: string[];
   distinctServices: number;
   readonly proto: string;
-  /** The deciding rule: a deny rule's name, `default`, or `unclassified`. */
+  /**
+   * The deciding rule: a deny rule's name, `default`, `unclassified` (unknown device, spoofed or misplaced
+   * source), or `out-of-sync` (the switch dropped what the policy allows: its flows lag the plan).
+   */
   readonly rule: string;
   readonly reason: string;
   /** For a would-deny sample: the monitored change that would deny it. */
@@ -91,7 +93,7 @@ interface Lookup {
   readonly byIp: Map<string, Subject>;
   readonly users: Map<string, { organization?: string; roles: readonly string[]; name: string }>;
   readonly resourcesOf: Map<string, readonly string[]>;
-  readonly decisions: Map<string, { rule: string; reason: string; decision: 'allow' | 'deny' }>;
+  readonly resourceServices: Map<string, readonly Service[]>;
 }
 
 const lookups = new WeakMap<Compiled, Lookup>();
@@ -102,7 +104,7 @@ function lookupOf(c: Compiled): Lookup {
   const byIp = new Map<string, Subject>();
   for (const s of c.subjects) for (const e of s.endpoints) { byMac.set(e.mac, s); if (e.ip) byIp.set(e.ip, s); }
   const users = new Map(c.input.directory.users.map((u) => [u.id, { organization: u.organization, roles: u.roles, name: u.name }]));
-  lookups.set(c, (l = { byMac, byIp, users, resourcesOf: new Map(), decisions: new Map() }));
+  lookups.set(c, (l = { byMac, byIp, users, resourcesOf: new Map(), resourceServices: new Map(c.input.policy.resources.map((r) => [r.name, r.services])) }));
   return l;
 }
 
@@ -117,18 +119,36 @@ function resourcesOf(c: Compiled, l: Lookup, ip: string): readonly string[] {
   return r;
 }
 
-/** The policy's answer for a decoded frame from a known subject (cached per compile). */
-function decisionOf(c: Compiled, l: Lookup, s: Subject, dst: string, service: string) {
-  const key = `${s.classId}|${s.id}|${dst}|${service}`;
-  let d = l.decisions.get(key);
-  if (d) return d;
-  const svc = parseService(service);
-  d = 'error' in svc || parseIpv4(dst) === undefined
-    ? { rule: 'default', reason: `${service} to ${dst} is not something the policy can allow`, decision: 'deny' as const }
-    : decideFor(c, s, dst, svc);
-  if (l.decisions.size > 100_000) l.decisions.clear();
-  l.decisions.set(key, d);
-  return d;
+/**
+ * The policy's answer for a decoded frame from a known subject: decideFor's rules (deny rules first, then allow),
+ * evaluated on the resources of the destination (cached per address) without re-parsing anything, so that a
+ * scan over 65,535 ports costs a few rule checks per sample. Tests hold it equal to decideFor.
+ */
+export function decisionOf(c: Compiled, s: Subject, dst: string, service: string): { decision: 'allow' | 'deny'; rule: string; reason: string } {
+  const l = lookupOf(c);
+  const m = /^(tcp|udp)\/(\d+)$/.exec(service);
+  const svc: Service | undefined = m ? { proto: m[1] as 'tcp' | 'udp', from: Number(m[2]), to: Number(m[2]), text: service } : service === 'icmp' ? { proto: 'icmp', text: 'icmp' } : undefined;
+  const inRes = parseIpv4(dst) === undefined ? [] : resourcesOf(c, l, dst);
+  if (!svc) return { decision: 'deny', rule: 'default', reason: `${service} to ${dst} is not something the policy can allow` };
+  const rules = c.input.policy.rules;
+  for (const i of s.rules) {
+    const r = rules[i];
+    if (r.action !== 'deny') continue;
+    const hit = r.to.find((t) => inRes.includes(t));
+    if (hit && (!r.services || r.services.some((x) => x.proto === 'any' || serviceCovers(x, svc) || (x.proto === svc.proto && (x.proto === 'icmp' || (x.from ?? 0) <= svc.to! && svc.from! <= (x.to ?? 65535)))))) {
+      return { decision: 'deny', rule: r.name, reason: `rule '${r.name}' denies ${s.id} access to ${hit}` };
+    }
+  }
+  for (const i of s.rules) {
+    const r = rules[i];
+    if (r.action !== 'allow') continue;
+    for (const t of r.to) {
+      if (!inRes.includes(t)) continue;
+      const svcs = r.services ?? l.resourceServices.get(t) ?? [];
+      if (svcs.some((x) => serviceCovers(x, svc))) return { decision: 'allow', rule: r.name, reason: `rule '${r.name}' allows ${s.id} to reach ${t} on ${service}` };
+    }
+  }
+  return { decision: 'deny', rule: 'default', reason: inRes.length ? `no rule allows ${s.id} to reach ${inRes.join(', ')} on ${service}` : `${dst} is in no resource` };
 }
 
 const PROTO: Record<number, string> = { 1: 'icmp', 6: 'tcp', 17: 'udp', 58: 'icmpv6', 132: 'sctp' };
@@ -140,6 +160,9 @@ export class DenialLog {
   private readonly open = new Map<string, Denial>();
   private readonly keyOf = new Map<number, string>();
   private readonly dirty = new Set<Denial>();
+  private readonly lastMs = new Map<number, number>();
+  private isoAt = -1;
+  private iso = '';
   private nextId = 1;
   private flushTimer?: NodeJS.Timeout;
   private writing: Promise<void> = Promise.resolve();
@@ -204,21 +227,23 @@ export class DenialLog {
       const cand = meta.candidate;
       const cs = cand ? lookupOf(cand).byMac.get(f.ethSrc) : undefined;
       if (!cand || !cs) return this.ignore();
-      const d = decisionOf(cand, lookupOf(cand), cs, dst, service);
+      const d = decisionOf(cand, cs, dst, service);
       if (d.decision !== 'deny') return this.ignore(); // the monitored change allows this one
       kind = 'would-deny'; rule = d.rule; reason = d.reason;
     } else {
-      const d = decisionOf(c, l, subject, dst, service);
-      rule = d.decision === 'deny' ? d.rule : meta.explicit ? 'deny' : 'default';
+      const d = decisionOf(c, subject, dst, service);
+      rule = d.decision === 'deny' ? d.rule : 'out-of-sync';
       reason = d.decision === 'deny' ? d.reason : `the switch dropped ${service} that the policy allows (flows not yet in sync?)`;
     }
     const proto = f.l3 === 'arp' ? 'arp' : f.l3 === 'other' ? 'other' : PROTO[f.proto ?? -1] ?? `proto/${f.proto}`;
     const key = `${kind}|${f.ethSrc}|${meta.switch}|${meta.port}|${dst ?? ''}|${proto}|${rule}`;
     const now = this.opts.now();
     let e = this.open.get(key);
-    if (e && now - Date.parse(e.lastSeen) > this.opts.aggregateMs) { this.open.delete(key); e = undefined; }
-    const iso = new Date(now).toISOString();
+    if (e && now - this.lastMs.get(e.id)! > this.opts.aggregateMs) { this.open.delete(key); e = undefined; }
+    if (now !== this.isoAt) { this.isoAt = now; this.iso = new Date(now).toISOString(); }
+    const iso = this.iso;
     if (e) {
+      this.lastMs.set(e.id, now);
       e.count++;
       e.lastSeen = iso;
       if (!e.services.includes(service)) {
@@ -237,12 +262,14 @@ export class DenialLog {
       firstSeen: iso, lastSeen: iso, count: 1,
     };
     this.ring.set(e.id, e);
+    this.lastMs.set(e.id, now);
     this.open.set(key, e);
     this.keyOf.set(e.id, key);
     this.dirty.add(e);
     while (this.ring.size > this.opts.maxEntries) {
       const [oldId, old] = this.ring.entries().next().value as [number, Denial];
       this.ring.delete(oldId);
+      this.lastMs.delete(oldId);
       const k = this.keyOf.get(oldId)!;
       this.keyOf.delete(oldId);
       if (this.open.get(k) === old) this.open.delete(k);
