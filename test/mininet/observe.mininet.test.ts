@@ -17,6 +17,7 @@ import { MininetLab, haveMininet } from './harness.js';
 import { describeWith } from '../helpers/needs.js';
 
 const DENY_PPS = 50;
+const ADMIN = 'ob-admin-token-0123456789';
 /** Denied packets per second of the flood: 200 times the meter. (Unthrottled, the sender and the userspace
  * datapath alone saturate this 2-core machine; the test is about the controller, not the CPU.) */
 const FLOOD_PPS = Number(process.env.ACL_FLOOD_PPS ?? 10_000);
@@ -63,7 +64,7 @@ describeWith({ 'Mininet (root)': haveMininet() }, 'traffic per rule and the deny
       observe: { traffic: { intervalMs: 0, stateFile: join(dir, 'traffic.json') }, denials: { file: join(dir, 'denials.jsonl'), flushMs: 200 } },
     });
     await ctl.start();
-    app = await buildApp(ctl, {});
+    app = await buildApp(ctl, { adminToken: ADMIN });
     await app.listen({ host: '127.0.0.1', port: 0 });
     api = `http://127.0.0.1:${(app.server.address() as { port: number }).port}`;
     lab = new MininetLab();
@@ -86,7 +87,7 @@ describeWith({ 'Mininet (root)': haveMininet() }, 'traffic per rule and the deny
     const fp = before('finance-payroll'), si = before('staff-intranet'), nc = before('no-contractors');
     expect(await lab.probe([{ from: 'alice', to: 'payroll-db', service: 'tcp/5432' }, { from: 'bob', to: 'web1', service: 'tcp/80' }, { from: 'alice', to: 'web1', service: 'tcp/80' }])).toEqual([true, true, true]);
     await new Promise((res) => setTimeout(res, 1200)); // OVS folds datapath counters into its flows about every 500 ms
-    const poll = await (await fetch(api + '/api/v1/stats/poll', { method: 'POST' })).json() as { flows: number; switches: number };
+    const poll = await (await fetch(api + '/api/v1/stats/poll', { method: 'POST', headers: { authorization: `Bearer ${ADMIN}` } })).json() as { flows: number; switches: number };
     expect(poll.switches).toBe(3);
     const fin = await get('/api/v1/rules/finance-payroll/traffic');
     expect(fin.packets - fp).toBeGreaterThanOrEqual(3); // SYN, ACK, data at least (on edge1 and on hv1)
@@ -112,7 +113,8 @@ describeWith({ 'Mininet (root)': haveMininet() }, 'traffic per rule and the deny
     expect(bob).toMatchObject({ kind: 'deny', user: 'bob', name: 'Bob Berg', organization: 'platform', roles: ['employee'], switch: 'edge1', port: 2, dst: '10.0.2.10', service: 'tcp/5432', rule: 'default' });
     expect(bob.resources).toContain('payroll-db'); // and intranet: 10.0.2.10 lies in 10.0.2.0/28 too
     expect(bob.count).toBeGreaterThanOrEqual(1);
-    const carol = await waitFor('carol denied', async () => (await get('/api/v1/denials?user=carol')).denials[0]);
+    const carol = await waitFor('carol denied', async () => (await get('/api/v1/denials?user=carol&dst=10.0.2.10')).denials.find((d: any) => d.service === 'tcp/5432'));
+    if (carol.rule !== 'no-contractors') console.log(JSON.stringify((await get('/api/v1/denials?user=carol')).denials));
     expect(carol).toMatchObject({ user: 'carol', switch: 'edge1', port: 4, service: 'tcp/5432', rule: 'no-contractors' });
     expect(carol.resources).toContain('payroll-db');
     // the file has it too
