@@ -41,7 +41,7 @@ export function isDenySample(ins: readonly Instruction[]): boolean {
 
 // ---------- attribution of flows to rules, classes, resources ----------
 
-export type FlowRole = 'allow' | 'deny' | 'reply' | 'default-deny' | 'classify' | 'other';
+export type FlowRole = 'allow' | 'deny' | 'reply' | 'default-deny' | 'classify' | 'monitor' | 'other';
 
 export interface FlowAttribution {
   readonly role: FlowRole;

@@ -66,20 +66,31 @@ export class Observer {
     if (s.dpid === undefined) return false;
     const plan = this.ctl.planFor(s.dpid);
     const inPort = m.match.find((e) => e.field === 'in_port')?.value as number | undefined;
-    if (!plan || inPort === undefined) return m.tableId !== TABLE.classify;
+    if (!plan || inPort === undefined) return false;
     const c = this.ctl.compiled;
+    let a = this.attr.get(plan);
+    if (!a) this.attr.set(plan, (a = attributePlan(c, plan)));
+    const role = a.get(m.cookie)?.role;
     if (m.tableId === TABLE.classify) {
-      this.denials.ingest(c, m.data, { switch: plan.name, port: inPort, source: 'discovery' });
+      // only the discovery flow's packets (other table-0 packet-ins — EAPOL, DHCP — belong to the edge)
+      if (this.discoveryCookie(plan) === m.cookie) this.denials.ingest(c, m.data, { switch: plan.name, port: inPort, source: 'discovery' });
       return false;
     }
-    if (m.tableId === TABLE.policy) {
-      let a = this.attr.get(plan);
-      if (!a) this.attr.set(plan, (a = attributePlan(c, plan)));
-      this.denials.ingest(c, m.data, { switch: plan.name, port: inPort, source: 'policy', explicit: a.get(m.cookie)?.role === 'deny' });
+    if (m.tableId === TABLE.policy && (role === 'deny' || role === 'default-deny')) {
+      this.denials.ingest(c, m.data, { switch: plan.name, port: inPort, source: 'policy', explicit: role === 'deny' });
       return true;
     }
     const mon = this.ctl.monitoring;
-    if (mon) this.denials.ingest(c, m.data, { switch: plan.name, port: inPort, source: 'monitor', candidate: mon.compiled, monitor: mon.name });
-    return true;
+    if (mon && m.tableId === TABLE.policy && role === 'monitor') {
+      this.denials.ingest(c, m.data, { switch: plan.name, port: inPort, source: 'monitor', candidate: mon.compiled, monitor: mon.name });
+      return true;
+    }
+    return false;
+  }
+
+  private readonly discovery = new WeakMap<SwitchPlan, bigint | undefined>();
+  private discoveryCookie(plan: SwitchPlan): bigint | undefined {
+    if (!this.discovery.has(plan)) this.discovery.set(plan, plan.flows.find((f) => f.origin === 'discovery')?.cookie);
+    return this.discovery.get(plan);
   }
 }
