@@ -25,7 +25,7 @@ const flows: PlannedFlow[] = Array.from({ length: N }, (_, i) => ({
   match: [{ field: 'eth_type', value: 0x0800 }, { field: 'ipv4_src', value: ip(i) }],
   instructions: [{ type: 'goto_table', tableId: 1 }], origin: 'bench',
 }));
-const plan: SwitchPlan = { name: BR, dpid: 0xbe1cn, flows } as SwitchPlan;
+const plan: SwitchPlan = { name: BR, dpid: 0xbe1cn, kind: 'edge', flows };
 const dir = mkdtempSync(join(tmpdir(), 'acl-bench-'));
 const file = join(dir, 'flows.txt');
 writeFileSync(file, flows.map((f, i) => `table=0,priority=100,cookie=0x${f.cookie.toString(16)},ip,nw_src=${ip(i)},actions=goto_table:1`).join('\n') + '\n');

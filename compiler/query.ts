@@ -5,6 +5,7 @@
  */
 import { u32ToIpv4 } from '../openflow/buffer.js';
 import { flowIdentity, matchText } from '../openflow/identity.js';
+import { compareText } from './order.js';
 import type { FlowPlan, PlannedFlow, SwitchPlan } from './model.js';
 import type { Compiled, Subject, Endpoint } from './compile.js';
 import { parseIpv4, parseService, prefixHas, serviceCovers, type Service } from './addr.js';
@@ -332,7 +333,7 @@ export function diffAccess(before: Compiled, after: Compiled): AccessChange[] {
   const out: AccessChange[] = [];
   for (const [k, x] of b) if (!a.has(k)) out.push({ subject: x.subject, resource: x.resource, service: x.service, change: 'gain', rule: x.rule });
   for (const [k, x] of a) if (!b.has(k)) out.push({ subject: x.subject, resource: x.resource, service: x.service, change: 'lose', rule: x.rule });
-  return out.sort((x, y) => x.subject.localeCompare(y.subject) || x.resource.localeCompare(y.resource) || x.service.localeCompare(y.service));
+  return out.sort((x, y) => compareText(x.subject, y.subject) || compareText(x.resource, y.resource) || compareText(x.service, y.service));
 }
 
 export { flowIdentity };

@@ -13,6 +13,7 @@ import { METADATA, PRIORITY, TABLE, TABLES, tableFlow } from './pipeline.js';
 import { firstContactFlows, trustedDhcpPorts, type FirstContactPolicy } from './first-contact.js';
 import { EAPOL_METER_ID, eapolEntries, type AuthPolicy } from './auth.js';
 import { CompiledFlow } from './cookie.js';
+import { compareText } from './order.js';
 import { DENY_SAMPLE } from './observe.js';
 import type { Endpoint, Subject } from './compiled.js';
 import type { Destinations, PairAccess } from './destinations.js';
@@ -288,5 +289,5 @@ export class SwitchTables {
 
 /** Switches in plan order: by name, compared by code unit (the same in every locale). */
 export function switchOrder(topology: Topology): readonly SwitchDef[] {
-  return [...topology.switches].sort((x, y) => (x.name < y.name ? -1 : x.name > y.name ? 1 : 0));
+  return [...topology.switches].sort((x, y) => compareText(x.name, y.name));
 }

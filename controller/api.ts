@@ -194,7 +194,7 @@ export async function buildApp(ctl: Controller, opts: ApiOptions = {}): Promise<
         servers: ctl.compiled.input.topology.servers.map((s) => ({ name: s.name, mac: s.mac, ip: s.ip, switch: s.switch, port: s.port })),
       });
     });
-    r.get('/events', (req, reply) => {
+    r.get('/events', (_req, reply) => {
       reply.hijack();
       const res = reply.raw;
       res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive', 'x-accel-buffering': 'no' });

@@ -4,6 +4,7 @@ import { resolve } from 'node:path';
 import { Client, type Entry } from 'ldapts';
 import type { Device, Directory, DirectorySource, Organization, User } from '../compiler/model.js';
 import { normalizeMac, parseIpv4 } from '../compiler/addr.js';
+import { compareText } from '../compiler/order.js';
 import { escapeFilterValue, type LdapConfig } from './ldap-config.js';
 import { sameUser, type PushHandlers, type PushSession } from './sync.js';
 import { SyncConnection, SYNC_REQUEST_OID, type SyncMessage } from './syncrepl.js';
@@ -538,7 +539,7 @@ export class LdapDirectorySource implements DirectorySource {
     for (const { organization } of users) {
       if (organization && !orgs.has(organization)) orgs.set(organization, { name: organization, parent: c.rootOrganization !== organization ? c.rootOrganization : undefined });
     }
-    return [...orgs.values()].sort((a, b) => collator.compare(a.name, b.name));
+    return [...orgs.values()].sort((a, b) => compareText(a.name, b.name));
   }
 
   /** One user from its entry and the resolved group roles; undefined for an entry without an id. */
@@ -608,9 +609,8 @@ function entryOf(dn: string, attrs: Map<string, string[]>): Entry {
   return e;
 }
 
-/** Same order as String.prototype.localeCompare (same default collation), faster. */
-const collator = new Intl.Collator();
-const byId = (a: User, b: User) => collator.compare(a.id, b.id);
+/** Users by id in code-unit order (the same on every machine, whatever its locale). */
+const byId = (a: User, b: User) => compareText(a.id, b.id);
 function sortedIndex(users: readonly User[], u: User): number {
   let lo = 0, hi = users.length;
   while (lo < hi) { const mid = (lo + hi) >> 1; if (byId(users[mid], u) <= 0) lo = mid + 1; else hi = mid; }

@@ -8,7 +8,7 @@ import type {
   MultipartRequestBody, OfpMessage, PortDesc, PortStats, TableStats, MessageOf, TableFeatures, OxmFieldName,
 } from './types.js';
 import { OFP_VERSION } from './types.js';
-import { DecodeFail, Reader, Writer, bytesToMac, macToBytes } from './buffer.js';
+import { DecodeFail, Reader, Writer, macToBytes } from './buffer.js';
 import { OXM_BY_NAME, OXM_FIELDS, readMatch, readOxm, writeMatch, writeOxm } from './oxm.js';
 import { errorCodeName, errorTypeName, experimenterErrorName } from './errors.js';
 import { encodeFlowMod, flowModLength, putFlowMod } from './flowmod.js';

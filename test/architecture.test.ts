@@ -68,6 +68,11 @@ export function violations(file: string, src: string): Violation[] {
     if (['io', 'directory', 'edge', 'cluster', 'loader'].includes(folder) && (to === 'controller' || to === 'cli')) out.push({ file, line, what: `imports ${spec} (${folder}/ is called by controller/ and cli/, never the reverse)` });
     else if (folder !== 'cli' && to === 'cli') out.push({ file, line, what: `imports ${spec} (nothing outside cli/ depends on the CLI)` });
   }
+  if (pure || folder === 'directory' || folder === 'loader') {
+    stripComments(src).split('\n').forEach((text, i) => {
+      if (/\blocaleCompare\s*\(|\bIntl\s*\.\s*Collator\b/.test(text)) out.push({ file, line: i + 1, what: 'sorts by locale (use compareText from compiler/order.ts: output must not depend on LANG)' });
+    });
+  }
   if (pure) {
     const lines = stripComments(src).split('\n');
     lines.forEach((text, i) => {
@@ -126,6 +131,11 @@ describe('architecture: import rules (docs/architecture.md)', () => {
   it('catches the codec reaching into the compiler or the controller', () => {
     const v = violations('openflow/x.ts', "import type { PlannedFlow } from '../compiler/model.js';\nimport { x } from '../controller/session.js';\nimport { y } from './types.js';");
     expect(v.map((x) => x.line)).toEqual([1, 2]);
+  });
+
+  it('catches locale-dependent sorting in the compiler and the directory', () => {
+    expect(violations('compiler/x.ts', 'xs.sort((a, b) => a.localeCompare(b));')).toHaveLength(1);
+    expect(violations('directory/x.ts', 'const c = new Intl.Collator();')).toHaveLength(1);
   });
 
   it('ignores prose in comments and allows pure modules', () => {

@@ -56,7 +56,7 @@ describe('classes by effective access', () => {
     const next = recompile(c, { directory: dir });
     const full = compile({ ...input, directory: dir }, { previous: c });
     expect(next.subjectById.get('h2')!.classId).toBe(c.subjectById.get('h0')!.classId);
-    expect(next.plan.switches.map(formatOvsFlows)).toEqual(full.plan.switches.map(formatOvsFlows));
+    expect(next.plan.switches.map((s) => formatOvsFlows(s))).toEqual(full.plan.switches.map((s) => formatOvsFlows(s)));
     expect(next.plan.switches[0].flows.map((f) => f.origin)).toEqual(full.plan.switches[0].flows.map((f) => f.origin));
     expect(verify(next).problems).toEqual([]);
   });

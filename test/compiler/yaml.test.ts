@@ -57,7 +57,7 @@ describe('YAML reading', () => {
     expect(dup.diagnostics[0]).toMatchObject({ code: 'yaml-syntax', location: { file: 'p.yaml', line: 3, column: 1 } });
     const bad = new YamlSource('p.yaml', 'a: 1\nb: [1, 2\nc: 3\n');
     expect(bad.value).toBeUndefined();
-    expect(bad.diagnostics[0].location.line).toBeGreaterThanOrEqual(2);
+    expect(bad.diagnostics[0].location!.line).toBeGreaterThanOrEqual(2);
     const two = new YamlSource('p.yaml', 'a: 1\n---\nb: 2\n');
     expect(two.value).toBeUndefined();
     expect(two.diagnostics.length).toBeGreaterThan(0);

@@ -39,7 +39,7 @@ describe('LDAP settings in a policy posted to the API', () => {
   let ctl: Controller;
   let app: FastifyInstance;
   let t1: Awaited<ReturnType<typeof trap>>, t2: Awaited<ReturnType<typeof trap>>;
-  const ldap = (o: Record<string, string>) => policy.replace(/^directory: .*$/m, `directory:\n  ldap:\n${Object.entries(o).map(([k, v]) => `    ${k}: ${JSON.stringify(v)}`).join('\n')}`);
+  const ldap = (o: Readonly<Record<string, string | undefined>>) => policy.replace(/^directory: .*$/m, `directory:\n  ldap:\n${Object.entries(o).filter(([, v]) => v !== undefined).map(([k, v]) => `    ${k}: ${JSON.stringify(v)}`).join('\n')}`);
   const post = (text: string, dry: boolean) => app.inject({ method: 'POST', url: `/api/v1/policy${dry ? '?dryRun=true' : ''}`, payload: text, headers: H });
 
   beforeAll(async () => {
