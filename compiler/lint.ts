@@ -12,6 +12,7 @@
  *  - resource-unreached  a resource rules name as a destination, but nobody may reach it
  * Pure: the caller passes a compiled policy.
  */
+import { compareText } from './order.js';
 import type { Compiled, CompileInput, Subject } from './compile.js';
 import { compile } from './compile.js';
 import type { SourceLocation } from './model.js';
@@ -196,7 +197,7 @@ export function lint(c: Compiled): LintReport {
     findings.push({ severity: 'info', code: 'unused-organization', location: o.location ?? { file: policyFile, line: 1, column: 1 }, message: `organization '${o.name}' (${dir.users.filter((u) => u.organization === o.name).length} users) is named by no rule` });
   }
 
-  findings.sort((x, y) => (x.location?.file ?? '').localeCompare(y.location?.file ?? '') || (x.location?.line ?? 0) - (y.location?.line ?? 0) || x.code.localeCompare(y.code));
+  findings.sort((x, y) => compareText(x.location?.file ?? '', y.location?.file ?? '') || (x.location?.line ?? 0) - (y.location?.line ?? 0) || compareText(x.code, y.code));
   const counts = { error: 0, warning: 0, info: 0 };
   for (const f of findings) counts[f.severity]++;
   return { findings, counts };

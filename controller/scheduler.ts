@@ -95,7 +95,7 @@ export class Scheduler {
     this.cancel = this.clock.at(at, () => { void this.fire(at, b !== undefined && at === b); });
   }
 
-  private async fire(at: number, boundary: boolean): Promise<void> {
+  private async fire(_at: number, boundary: boolean): Promise<void> {
     if (this.stopped) return;
     await this.ctl.applyAt(this.clock.now(), boundary ? 'schedule' : 'schedule-refresh');
     this.arm(); // also when nothing changed (no policy-applied event)
