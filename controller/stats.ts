@@ -49,7 +49,6 @@ export class TrafficStats {
   private readonly last = new Map<string, Map<bigint, { p: bigint; b: bigint }>>();
   private readonly attrCache = new WeakMap<SwitchPlan, Map<bigint, FlowAttribution>>();
   private timer?: NodeJS.Timeout;
-  private polling = false;
   trackedSince: number;
   lastPoll?: { at: number } & PollResult;
   private readonly opts: Required<Omit<TrafficOptions, 'stateFile'>> & { stateFile?: string };
