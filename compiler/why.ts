@@ -6,6 +6,7 @@ import type { Compiled, Subject } from './compile.js';
 import type { Rule, Selector } from './inputs.js';
 import { explain, decideFor, QueryError, type Explanation } from './query.js';
 import { parseIpv4, parseService, prefixHas, serviceCovers, type Service } from './addr.js';
+import { compareText } from './order.js';
 
 export interface Suggestion {
   /** How big the change is: 1 touches one user's membership or one list, 2 moves a user between organizations, 3 adds a rule. */
@@ -103,5 +104,5 @@ export function why(c: Compiled, user: string, resource: string, service: string
     const target = resourcesHere[0]?.name ?? e.ip;
     push({ size: 3, kind: 'add-rule', text: `add a rule: from { users: [${subject.id}] } to [${target}] services [${svc.text}]${resourcesHere.length && !resourcesHere[0].services.some((s) => serviceCovers(s, svc)) ? ` (and ${svc.text} to resource '${target}')` : ''}` });
   }
-  return { ...e, suggestions: out.sort((a, b) => a.size - b.size || a.text.localeCompare(b.text)).slice(0, 10) };
+  return { ...e, suggestions: out.sort((a, b) => a.size - b.size || compareText(a.text, b.text)).slice(0, 10) };
 }
