@@ -5,6 +5,7 @@ import { Client, type Entry } from 'ldapts';
 import type { Device, Directory, DirectorySource, Organization, User } from '../compiler/model.js';
 import { normalizeMac, parseIpv4 } from '../compiler/addr.js';
 import { compareText } from '../compiler/order.js';
+import { hiddenCharacter } from '../compiler/names.js';
 import { escapeFilterValue, type LdapConfig } from './ldap-config.js';
 import { sameUser, type PushHandlers, type PushSession } from './sync.js';
 import { SyncConnection, SYNC_REQUEST_OID, type SyncMessage } from './syncrepl.js';
@@ -533,7 +534,7 @@ export class LdapDirectorySource implements DirectorySource {
       const n = normDn(e.dn);
       if (n === base || !n.endsWith(base)) continue;
       const parts = rdns(e.dn.slice(0, e.dn.length - c.users.base.length).replace(/,\s*$/, '')).filter(([a]) => a === 'ou');
-      if (!parts.length) continue;
+      if (!parts.length || hiddenCharacter(parts[0][1])) continue;
       orgs.set(parts[0][1], { name: parts[0][1], parent: parts[1]?.[1] ?? c.rootOrganization });
     }
     for (const { organization } of users) {
@@ -546,14 +547,18 @@ export class LdapDirectorySource implements DirectorySource {
   private userOf(e: Entry, rolesOfDn: Map<string, Set<string>>, rolesOfUid: Map<string, Set<string>>): User | undefined {
     const c = this.config;
     const id = values(e, c.users.id)[0];
-    if (!id) return undefined;
+    // Names with bidi controls or zero-width characters are refused, as in YAML files: an entry whose id has one
+    // is no user at all (fail closed), such a role or organization is left out (no policy can name it anyway).
+    if (!id || hiddenCharacter(id)) return undefined;
     let organization: string | undefined;
     if (c.users.organization === 'dn') {
       organization = rdns(e.dn).find(([a]) => a === 'ou')?.[1];
       if (organization && normDn(`ou=${organization},${c.users.base}`) === normDn(c.users.base)) organization = c.rootOrganization;
     } else organization = values(e, c.users.organization)[0];
+    if (organization && hiddenCharacter(organization)) organization = undefined;
     const roles = new Set<string>([...(rolesOfDn.get(normDn(e.dn)) ?? []), ...(rolesOfUid.get(id) ?? [])]);
     for (const a of c.users.roleAttributes) for (const v of values(e, a)) roles.add(v);
+    for (const r of roles) if (hiddenCharacter(r)) roles.delete(r);
     const devices: Device[] = [];
     if (c.users.deviceAttribute) {
       for (const v of values(e, c.users.deviceAttribute)) {
@@ -638,7 +643,7 @@ function resolveGroups(groupByDn: Map<string, ParsedGroup>): { rolesOfDn: Map<st
 
 /** Every group's name is a role rules may name, even while the group has no members. */
 function groupRoleNames(groups: Map<string, ParsedGroup>): string[] {
-  return [...new Set([...groups.values()].map((g) => g.name))].sort();
+  return [...new Set([...groups.values()].map((g) => g.name).filter((n) => !hiddenCharacter(n)))].sort();
 }
 
 /** Keeps `st.dir.roles` equal to the group names (a new object only when they changed). */
