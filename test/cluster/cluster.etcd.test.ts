@@ -182,7 +182,7 @@ describeWith({ 'Open vSwitch (root)': run, etcd: haveEtcd() }, 'three controller
     let server: Server | undefined;
     const session = await new Promise<SwitchSession>((resolve) => {
       server = createServer((sock) => { const s = new SwitchSession(sock, { handshakeTimeoutMs: 3000 }); s.once('ready', () => resolve(s)); });
-      server.listen(18930, '127.0.0.1', () => vsctl('set-controller', br, ...SPECS.map((n) => `tcp:127.0.0.1:${n.of}`), 'tcp:127.0.0.1:18930'));
+      server.listen(18906, '127.0.0.1', () => vsctl('set-controller', br, ...SPECS.map((n) => `tcp:127.0.0.1:${n.of}`), 'tcp:127.0.0.1:18906'));
     });
     expect(session.dpid).toBe(BigInt(d));
     const err = await session.request({ type: 'role_request', xid: session.xid(), role: 'master', generationId: oldGen }).then(() => undefined, (e: unknown) => e);
