@@ -155,8 +155,9 @@ export class ClusterDriver {
     this.roleRequests++;
     try {
       const r = await s.request<MessageOf<'role_reply'>>({ type: 'role_request', xid: s.xid(), role: c.role, generationId: c.generationId ?? 0n }, 5000);
-      // Only the newest decision counts: a slower reply for an older decision must not make us master.
-      if (c.role === 'master' && !this.cluster.mayWrite(c.dpid)) return;
+      // Only the newest decision counts: a slower reply for an older decision must not make us master. (A pause
+      // of the lease is no reason to drop the reply: mayWrite() checks the lease again before every write.)
+      if (c.role === 'master' && !this.current(c)) return;
       this.confirmed.set(c.dpid, { role: r.role, generationId: r.generationId });
       this.ctl.event('role-changed', { dpid: c.dpid, node: this.cluster.name, role: r.role, generationId: String(r.generationId) });
       if (r.role === 'master') void this.ctl.sync(c.dpid);
@@ -166,7 +167,17 @@ export class ClusterDriver {
       if (stale) this.staleRefusals++;
       this.confirmed.set(c.dpid, { role: 'slave' });
       this.ctl.event('role-refused', { dpid: c.dpid, node: this.cluster.name, role: c.role, generationId: String(c.generationId ?? ''), error: (e as Error).message, stale });
+      // A lost or late answer (not a refusal) is asked again while the decision still stands and the session lives.
+      if (!stale && c.role === 'master') {
+        setTimeout(() => { if (this.current(c) && this.ctl.sessions.get(c.dpid) === s && s.state === 'ready') void this.request(s, c); }, 1000).unref();
+      }
     }
+  }
+
+  /** The cluster still gives this switch to this node under the same generation. */
+  private current(c: RoleChange): boolean {
+    const claim = this.cluster.masterOf(c.dpid);
+    return claim?.node === this.cluster.name && claim.generationId === c.generationId;
   }
 
   status(): ClusterStatus {
