@@ -189,8 +189,8 @@ export class Controller extends EventEmitter {
     this.loaded = r.value;
     this.directory = r.value.directory;
     // Class ids from the last run keep every unchanged flow identical, so a restart sends no flow mods.
-    this.compiled = compile({ ...r.value, ...this.edge.input(r.value.directory, [...this.bindings.values()]) }, { previous: this.savedIds });
-    this.compiled = compile({ ...r.value, bindings: [...this.bindings.values()], at: this.clock.now() }, { previous: this.savedIds });
+    // Restored login sessions and leases are part of the first compile, so a restart needs no new login.
+    this.compiled = compile({ ...r.value, ...this.edge.input(r.value.directory, [...this.bindings.values()]), at: this.clock.now() }, { previous: this.savedIds });
     this.version = 1;
     void this.saveState();
     this.directoryStatus = { source: r.value.directorySource.description, lastSuccessAt: new Date().toISOString(), entries: r.value.directory.users.length };
