@@ -461,7 +461,7 @@ function decodeOrThrow(outer: Reader): OfpMessage {
     case OFPT.SET_CONFIG: return { type: 'set_config', xid, flags: r.u16(), missSendLen: r.u16() };
     case OFPT.PACKET_IN: {
       const bufferId = r.u32(); const totalLen = r.u16(); const reason = r.u8(); const tableId = r.u8(); const cookie = r.u64();
-      const m = readMatch(r); r.skip(2);
+      const m = readMatch(r, true); r.skip(2);
       return { type: 'packet_in', xid, bufferId, totalLen, reason, tableId, cookie, match: m, data: r.copy(r.remaining) };
     }
     case OFPT.FLOW_REMOVED: {

@@ -308,7 +308,11 @@ export function writeMatch(w: Writer, m: Match): void {
   w.pad8(start);
 }
 
-export function readMatch(r: Reader): OxmEntry[] {
+/**
+ * `lenient` (PACKET_IN): fields we do not model (e.g. the conntrack original-tuple fields Open vSwitch adds to a
+ * packet-in after ct()) are skipped whole instead of failing the message; malformed lengths still fail.
+ */
+export function readMatch(r: Reader, lenient = false): OxmEntry[] {
   const at = r.pos;
   const type = r.u16();
   const len = r.u16();
@@ -316,7 +320,13 @@ export function readMatch(r: Reader): OxmEntry[] {
   if (len < 4) throw new DecodeFail('bad_length', `match length ${len} < 4`, at);
   const body = r.sub(len - 4);
   const out: OxmEntry[] = [];
-  while (body.remaining > 0) out.push(readOxm(body));
+  while (body.remaining > 0) {
+    if (!lenient) { out.push(readOxm(body)); continue; }
+    try { out.push(readOxm(body)); } catch (e) {
+      // readOxm consumed the whole TLV before refusing an unknown field: skip it
+      if (!(e instanceof DecodeFail) || e.code !== 'bad_field') throw e;
+    }
+  }
   const padded = (len + 7) & ~7;
   r.skip(padded - len);
   return out;

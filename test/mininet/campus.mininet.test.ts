@@ -18,6 +18,8 @@ import { describeWith } from '../helpers/needs.js';
 
 const ROOT = new URL('../../', import.meta.url).pathname;
 const SERVICES = ['tcp/22', 'tcp/80', 'tcp/443', 'tcp/5432', 'tcp/8080', 'icmp'];
+/** Changes need the admin token (there is no tokenless admin); the CLI takes it from $ACL_ADMIN_TOKEN. */
+const ADMIN_TOKEN = 'campus-mininet-admin';
 
 describeWith({ 'Mininet, slapd (root)': !(!haveMininet() || !haveSlapd()) }, 'campus network on Mininet', () => {
   let slapd: Slapd;
@@ -47,7 +49,7 @@ describeWith({ 'Mininet, slapd (root)': !(!haveMininet() || !haveSlapd()) }, 'ca
     process.env.ACL_LDAP_PASSWORD = slapd.rootPassword;
     ofPort = await freePort();
     ctl = await newController();
-    app = await buildApp(ctl, { auditLog: join(dir, 'audit.jsonl') });
+    app = await buildApp(ctl, { adminToken: ADMIN_TOKEN, auditLog: join(dir, 'audit.jsonl') });
     await app.listen({ host: '127.0.0.1', port: 0 });
     apiUrl = `http://127.0.0.1:${(app.server.address() as { port: number }).port}`;
     lab = new MininetLab();
@@ -109,7 +111,7 @@ describeWith({ 'Mininet, slapd (root)': !(!haveMininet() || !haveSlapd()) }, 'ca
     writeFileSync(policyFile, text);
     // the controller runs in this process: the CLI must run asynchronously
     const cli = (...args: string[]) => new Promise<{ status: number | null; stdout: string; stderr: string }>((resolve) => {
-      const c = spawn(process.execPath, [join(ROOT, 'bin/run.js'), ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+      const c = spawn(process.execPath, [join(ROOT, 'bin/run.js'), ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ACL_ADMIN_TOKEN: ADMIN_TOKEN } });
       let stdout = '', stderr = '';
       c.stdout.on('data', (d) => { stdout += d; });
       c.stderr.on('data', (d) => { stderr += d; });
