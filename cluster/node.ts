@@ -166,6 +166,8 @@ export class ClusterNode extends EventEmitter {
 
   /** Commits a new policy version if nobody else committed since `expectedVersion`. */
   async commitPolicy(text: string, expectedVersion: number, by: string): Promise<PolicyRecord> {
+    // a keepalive answer that is merely late (a busy moment) is waited for, briefly, before refusing
+    if (!this.healthy) await this.waitFor(() => this.healthy, this.ttl * 1000);
     if (!this.healthy) throw new ClusterUnavailableError(`cluster unavailable (${this.lastError ?? 'etcd not reachable'}): changes are refused until etcd answers; switches keep enforcing the current policy`);
     const current = this.policy?.version ?? 0;
     if (current !== expectedVersion) throw new ClusterConflictError(current);

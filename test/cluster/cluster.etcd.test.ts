@@ -95,6 +95,7 @@ describeWith({ 'Open vSwitch (root)': run, etcd: haveEtcd() }, 'three controller
 
   it('a policy change through a non-master node reaches every switch; concurrent changes: exactly one wins', async () => {
     const text = readFileSync(join(dir, 'policy.yaml'), 'utf8');
+    await waitFor('every node healthy', async () => (await Promise.all(NODES.map((n) => api<ClusterView>(n, '/cluster')))).every((v) => v.body.healthy), 20_000, 100);
     const before = (await api(NODES[0], '/policy')).body.version as number;
     const less = text.replace(/  - \{ name: platform-build.*\n/, '');
     const r = await post('n3', less);

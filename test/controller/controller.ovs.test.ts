@@ -86,8 +86,8 @@ describeWith({ 'Open vSwitch (root)': !(!run) }, 'controller on real Open vSwitc
     const dump = ofctl('dump-flows', 'ctl-e1');
     expect(dump).toMatch(/table=2, .*priority=200,tcp,metadata=0x[0-9a-f]+\/0xffffffff,tp_dst=5432 actions=goto_table:3/);
     expect(dump).toMatch(/priority=0 actions=meter:1,CONTROLLER:128/);
-    const st = ctl.switchStatus();
-    expect(st.every((s) => s.connected && s.flowsInstalled === s.flowsDesired && s.lastResult?.atomic)).toBe(true);
+    // the status reports the newest read-back (a reconcile may still be confirming when the dump already agrees)
+    await waitFor('status in sync, through bundles', () => ctl.switchStatus().every((s) => s.connected && s.flowsInstalled === s.flowsDesired && s.lastResult?.atomic), 10_000);
   });
 
   it('applies a policy change through the API: dry run shows the diff and changes nothing; apply enforces it', async () => {
