@@ -198,11 +198,6 @@ export class ClusterNode extends EventEmitter {
     }
   }
 
-  async auditLog(limit = 100): Promise<unknown[]> {
-    const r = await this.etcd.getAll().prefix(this.k('audit/')).sort('Key', 'Descend').limit(limit).strings();
-    return Object.values(r).map((s) => JSON.parse(s) as unknown);
-  }
-
   // ---------- shared bindings and class ids ----------
 
   async putBinding(mac: string, binding: unknown): Promise<void> {
@@ -287,7 +282,6 @@ export class ClusterNode extends EventEmitter {
     const [kind, a, b] = key.slice(this.prefix.length).split('/');
     if (kind === 'nodes' && a) {
       if (op === 'put') { try { this.nodes.set(a, JSON.parse(value) as Record<string, unknown>); } catch { this.nodes.set(a, {}); } } else this.nodes.delete(a);
-      this.emit('nodes', this.liveNodes());
       return 'all';
     } else if (kind === 'conn' && a && b) {
       const set = this.conns.get(a) ?? new Set<string>();
@@ -296,7 +290,6 @@ export class ClusterNode extends EventEmitter {
       return a;
     } else if (kind === 'masters' && a) {
       if (op === 'put') this.masters.set(a, { node: value, rev }); else this.masters.delete(a);
-      this.emit('masters');
       return a;
     } else if (kind === 'policy' && a === undefined) {
       if (op === 'put') {

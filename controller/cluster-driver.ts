@@ -19,6 +19,9 @@ export interface ClusterStatus {
   readonly nodes: ReadonlyArray<{ name: string; [k: string]: unknown }>;
   readonly switches: ReadonlyArray<{ dpid: string; master?: string; generationId?: string; localRole?: string }>;
   readonly policyVersion?: number;
+  /** ROLE_REQUESTs sent by this node, and how many the switches refused as stale. */
+  readonly roleRequests: number;
+  readonly staleRefusals: number;
 }
 
 export class ClusterDriver {
@@ -193,6 +196,8 @@ export class ClusterDriver {
         return { dpid, master: m?.node, generationId: m?.generationId.toString(), localRole: c?.role };
       }),
       policyVersion: this.cluster.policy?.version,
+      roleRequests: this.roleRequests,
+      staleRefusals: this.staleRefusals,
     };
   }
 }
