@@ -218,9 +218,9 @@ export async function buildApp(ctl: Controller, opts: ApiOptions = {}): Promise<
   // ---- mutations ----
   app.register(async (r) => {
     r.addHook('preHandler', requireAdmin);
-    r.post<{ Querystring: { dryRun?: boolean }; Body: string | { text?: string } }>('/policy', {
+    r.post<{ Querystring: { dryRun?: boolean; baseVersion?: number }; Body: string | { text?: string } }>('/policy', {
       schema: {
-        querystring: { type: 'object', additionalProperties: false, properties: { dryRun: { type: 'boolean' } } },
+        querystring: { type: 'object', additionalProperties: false, properties: { dryRun: { type: 'boolean' }, baseVersion: { type: 'integer', minimum: 0 } } },
         body: { anyOf: [{ type: 'string', minLength: 1 }, { type: 'object', required: ['text'], additionalProperties: false, properties: { text: { type: 'string', minLength: 1 } } }] },
       },
     }, async (req, reply) => {
@@ -229,7 +229,7 @@ export async function buildApp(ctl: Controller, opts: ApiOptions = {}): Promise<
       const dryRun = req.query.dryRun === true;
       if (!dryRun && await lifecycle.submit(text, who(req)?.name ?? 'unknown', reply)) return; // two-person rule: pending
       const t0 = performance.now();
-      const res = await ctl.applyPolicy(text, { dryRun, by: who(req)?.name ?? 'unknown' });
+      const res = await ctl.applyPolicy(text, { dryRun, by: who(req)?.name ?? 'unknown', baseVersion: req.query.baseVersion });
       if (!res.ok) {
         // a concurrent change won (cluster compare-and-swap), or etcd is unreachable: not a policy error
         const code = res.diagnostics.some((d) => d.code === 'conflict') ? 409 : res.diagnostics.some((d) => d.code === 'cluster-unavailable') ? 503 : 422;

@@ -63,13 +63,13 @@ export class ClusterDriver {
   }
 
   /** A policy change from the API or CLI on this node: validated here, committed through etcd, applied by all. */
-  async submit(text: string, opts: { dryRun?: boolean; by?: string }): Promise<ApplyResult> {
+  async submit(text: string, opts: { dryRun?: boolean; by?: string; baseVersion?: number }): Promise<ApplyResult> {
     const preview = await this.ctl.applyPolicy(text, { dryRun: true, by: opts.by, committed: true });
     if (!preview.ok || opts.dryRun) return preview;
     let rec: PolicyRecord;
     try {
       // optimistic concurrency on the cluster's newest record: of two changes based on it, exactly one commits
-      rec = await this.cluster.commitPolicy(text, this.cluster.policy?.version ?? 0, opts.by ?? 'unknown');
+      rec = await this.cluster.commitPolicy(text, opts.baseVersion ?? this.cluster.policy?.version ?? 0, opts.by ?? 'unknown');
     } catch (e) {
       if (e instanceof ClusterConflictError || e instanceof ClusterUnavailableError) {
         return { ...preview, ok: false, dryRun: false, diagnostics: [{ severity: 'error', code: e.code, message: e.message }] };

@@ -62,7 +62,7 @@ export interface ControllerOptions {
   /** Cluster mode (controller/cluster-driver.ts): writes only to switches this node masters; changes go through etcd. */
   readonly cluster?: {
     mayWrite(dpid: string): boolean;
-    submit(text: string, opts: { dryRun?: boolean; by?: string }): Promise<ApplyResult>;
+    submit(text: string, opts: { dryRun?: boolean; by?: string; baseVersion?: number }): Promise<ApplyResult>;
     initialIds?(): { classIds: Array<[string, number]>; dstClassIds: Array<[string, number]> } | undefined;
   };
   /** The controller's clock (time windows, pending approvals); tests inject a ManualClock. */
@@ -115,6 +115,8 @@ export interface ApplyOptions {
   readonly meta?: ApplyMeta;
   /** Class ids to keep (a rollback passes those of the version it returns to). */
   readonly ids?: Pick<Compiled, 'classIds' | 'dstClassIds'>;
+  /** Apply only if the policy is still at this version (what the admin looked at); otherwise a 'conflict'. */
+  readonly baseVersion?: number;
 }
 
 const hexDpid = (d: bigint) => `0x${d.toString(16).padStart(16, '0')}`;
@@ -470,6 +472,9 @@ export class Controller extends EventEmitter {
   private guard?: PolicyGuard;
 
   private async applyPolicyNow(text: string, opts: ApplyOptions): Promise<ApplyResult> {
+    if (opts.baseVersion !== undefined && !opts.committed && opts.baseVersion !== this.version) {
+      return { ok: false, diagnostics: [{ severity: 'error', code: 'conflict', message: `policy changed meanwhile (based on version ${opts.baseVersion}, now ${this.version}): reload and apply again` }], dryRun: !!opts.dryRun, access: [], flows: [] };
+    }
     // Unless the text is the operator's own file (SIGHUP reload), it may name only allowed files and no new secrets.
     const guard = opts.trusted ? undefined : (this.guard ??= new PolicyGuard({ policyPath: this.opts.policyPath, ...this.opts.submitted }));
     const refused = guard?.checkSecrets(text, this.loaded.policy) ?? [];

@@ -10,6 +10,7 @@ export default class Apply extends AclCommand {
   static flags = {
     controller: Flags.string({ default: 'http://127.0.0.1:8080', description: 'controller API URL' }),
     'dry-run': Flags.boolean({ description: 'only show what would change' }),
+    'base-version': Flags.integer({ min: 0, description: 'apply only if the running policy is still at this version (the one you reviewed); otherwise refuse with a conflict' }),
     token: Flags.string({ description: 'admin token (default $ACL_ADMIN_TOKEN, else the token file the controller created: $ACL_TOKEN_FILE or ~/.config/sdn-acl/admin-token)' }),
   };
 
@@ -19,9 +20,13 @@ export default class Apply extends AclCommand {
     try { text = await readFile(args.policy, 'utf8'); } catch (e) { this.failMessage(`cannot read ${args.policy}: ${(e as Error).message}`); }
     let r;
     try {
-      r = await api(flags.controller, `api/v1/policy${flags['dry-run'] ? '?dryRun=true' : ''}`, { method: 'POST', body: text, contentType: 'text/yaml', token: flags.token });
+      const q = new URLSearchParams();
+      if (flags['dry-run']) q.set('dryRun', 'true');
+      if (flags['base-version'] !== undefined) q.set('baseVersion', String(flags['base-version']));
+      r = await api(flags.controller, `api/v1/policy${q.size ? `?${q}` : ''}`, { method: 'POST', body: text, contentType: 'text/yaml', token: flags.token });
     } catch (e) { this.failMessage((e as Error).message); }
     if (r.status === 422) this.fail(r.body.diagnostics ?? []);
+    if (r.status === 409 && Array.isArray(r.body?.errors)) this.failMessage(r.body.errors.join('; '));
     if (r.status === 202) {
       const p = r.body.pending;
       this.log(`pending approval by another admin: id ${p.id}, expires ${p.expiresAt}; ${p.summary}`);

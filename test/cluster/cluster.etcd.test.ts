@@ -38,7 +38,7 @@ async function startNode(name: string): Promise<void> {
   procs.set(name, await spawnNode(spec(name), join(dir, 'policy.yaml'), url, join(dir, `state-${name}.json`)));
 }
 const api = <T = any>(node: string, path: string) => nodeApi<T>(spec(node), path);
-const post = (node: string, text: string) => postPolicy(spec(node), text);
+const post = (node: string, text: string, base?: number) => postPolicy(spec(node), text, base);
 const masters = (nodes: readonly string[]) => agreedMasters(nodes.map(spec), DPIDS);
 
 /** Our flows on a bridge: text without counters → duration. */
@@ -106,12 +106,12 @@ describeWith({ 'Open vSwitch (root)': run, etcd: haveEtcd() }, 'three controller
     const e = await api('n2', '/explain?from=frank&to=build&service=tcp/22');
     expect(e.body.decision ?? e.body.error).toBeDefined();
 
-    // Two admins at once on two nodes: compare-and-swap lets exactly one through.
+    // Two admins at once on two nodes, both editing the version they looked at: exactly one gets through.
     const a = text.replace(/  - \{ name: admins-ssh.*\n/, '');
     const b = text.replace(/  - \{ name: build-to-git.*\n/, '');
     const [ra, rb] = await Promise.all([
-      post('n1', a),
-      post('n2', b),
+      post('n1', a, before + 1),
+      post('n2', b, before + 1),
     ]);
     expect([ra.status, rb.status].sort()).toEqual([200, 409]);
     const loser = ra.status === 409 ? ra : rb;

@@ -171,6 +171,19 @@ describe('REST API', () => {
     expect(m.body).toMatch(/^acl_policy_version 2$/m);
   });
 
+  it('POST /policy?baseVersion=N applies only if the policy is still at version N (else 409, nothing changed)', async () => {
+    const v = ctl.version;
+    const text = readFileSync(join(dir, 'policy.yaml'), 'utf8');
+    const stale = await app.inject({ method: 'POST', url: `/api/v1/policy?baseVersion=${v - 1}`, payload: text + '# stale\n', headers: { ...YAML, ...OPS } });
+    expect(stale.statusCode).toBe(409);
+    expect(JSON.stringify(stale.json().errors)).toMatch(/changed meanwhile/);
+    expect(ctl.version).toBe(v);
+    expect(readFileSync(join(dir, 'policy.yaml'), 'utf8')).toBe(text);
+    const ok = await app.inject({ method: 'POST', url: `/api/v1/policy?baseVersion=${v}`, payload: text + '# fresh\n', headers: { ...YAML, ...OPS } });
+    expect(ok.statusCode, ok.body).toBe(200);
+    expect(ctl.version).toBe(v + 1);
+  });
+
   it('POST /sync reconciles now; POST /directory/confirm-shrink is 409 for a file directory', async () => {
     const r = await app.inject({ method: 'POST', url: '/api/v1/sync', headers: ADMIN });
     expect(r.statusCode).toBe(200);
@@ -207,10 +220,11 @@ describe('REST API', () => {
     const reader = res.body!.getReader();
     let buf = '';
     const until = async (re: RegExp) => { while (!re.test(buf)) { const { value, done } = await reader.read(); if (done) break; buf += Buffer.from(value!).toString(); } };
-    await until(/event: hello\ndata: \{"version":2\}/);
+    const v = ctl.version;
+    await until(new RegExp(`event: hello\\ndata: \\{"version":${v}\\}`));
     await ctl.applyPolicy(policyText, { by: 'sse-test' });
     await until(/event: policy-applied\ndata: .*"by":"sse-test"/);
-    expect(buf).toMatch(/event: policy-applied\ndata: \{"type":"policy-applied","at":"[^"]+","version":3/);
+    expect(buf).toMatch(new RegExp(`event: policy-applied\\ndata: \\{"type":"policy-applied","at":"[^"]+","version":${v + 1}`));
     ac.abort();
   });
 

@@ -35,8 +35,8 @@ export async function nodeApi<T = any>(spec: NodeSpec, path: string, init: Reque
   return { status: r.status, body: (await r.json()) as T };
 }
 
-export function postPolicy(spec: NodeSpec, text: string): Promise<{ status: number; body: any }> {
-  return nodeApi(spec, '/policy', { method: 'POST', body: text, headers: { authorization: `Bearer ${CLUSTER_TOKEN}`, 'content-type': 'application/yaml' } });
+export function postPolicy(spec: NodeSpec, text: string, baseVersion?: number): Promise<{ status: number; body: any }> {
+  return nodeApi(spec, baseVersion === undefined ? '/policy' : `/policy?baseVersion=${baseVersion}`, { method: 'POST', body: text, headers: { authorization: `Bearer ${CLUSTER_TOKEN}`, 'content-type': 'application/yaml' } });
 }
 
 /**
