@@ -10,7 +10,7 @@ import type { FlowStats, MessageOf } from '../openflow/index.js';
 import { bytesToMac, u32ToIpv4 } from '../openflow/index.js';
 import type { Binding, Diagnostic, Directory, PlannedFlow, SwitchPlan } from '../compiler/model.js';
 import { compile, recompile, CompileError, compileDiagnostic, type Compiled } from '../compiler/compile.js';
-import { loadPolicy, formatDiagnostic, type LoadedPolicy } from '../loader/index.js';
+import { loadPolicy, formatDiagnostic, type LoadedPolicy, type LoadResult } from '../loader/index.js';
 import { diffAccess, diffPlans, type AccessChange } from '../compiler/query.js';
 import { SwitchSession, type SessionOptions } from './session.js';
 import { installMeter, installOneMeter, readFlows, reconcile, type ReconcileResult } from './reconcile.js';
@@ -101,6 +101,18 @@ export interface ApplyResult {
   readonly flows: ReadonlyArray<{ switch: string; added: number; removed: number; unchanged: number }>;
   readonly version?: number;
   readonly results?: readonly ReconcileResult[];
+}
+
+/** A policy text validated and compiled against `base` (the plan at that moment), not yet applied. */
+interface Prepared {
+  readonly text: string;
+  readonly trusted?: boolean;
+  readonly base: Compiled;
+  readonly madeAt: number;
+  readonly r: Extract<LoadResult, { ok: true }>;
+  readonly next: Compiled;
+  readonly access: ApplyResult['access'];
+  readonly flows: ApplyResult['flows'];
 }
 
 export interface ApplyOptions {
@@ -471,10 +483,15 @@ export class Controller extends EventEmitter {
   private applyChain: Promise<void> = Promise.resolve();
   private guard?: PolicyGuard;
 
-  private async applyPolicyNow(text: string, opts: ApplyOptions): Promise<ApplyResult> {
-    if (opts.baseVersion !== undefined && !opts.committed && opts.baseVersion !== this.version) {
-      return { ok: false, diagnostics: [{ severity: 'error', code: 'conflict', message: `policy changed meanwhile (based on version ${opts.baseVersion}, now ${this.version}): reload and apply again` }], dryRun: !!opts.dryRun, access: [], flows: [] };
-    }
+  /**
+   * Validates and compiles a policy text against the current plan. A cluster node compiles a change twice (the preview
+   * before the etcd commit, then the committed version): when nothing changed in between (same text, same plan, a few
+   * seconds), the second use takes the first's result instead of compiling again.
+   */
+  private async preparePolicy(text: string, opts: ApplyOptions): Promise<Prepared | ApplyResult> {
+    const p = this.prepared;
+    this.prepared = undefined;
+    if (p && !opts.ids && p.text === text && p.base === this.compiled && !!p.trusted === !!opts.trusted && this.clock.now() - p.madeAt < 5000) return p;
     // Unless the text is the operator's own file (SIGHUP reload), it may name only allowed files and no new secrets.
     const guard = opts.trusted ? undefined : (this.guard ??= new PolicyGuard({ policyPath: this.opts.policyPath, ...this.opts.submitted }));
     const refused = guard?.checkSecrets(text, this.loaded.policy) ?? [];
@@ -494,6 +511,21 @@ export class Controller extends EventEmitter {
     }
     const access = diffAccess(base, next);
     const flows = diffPlans(this.compiled.plan, next.plan).map((d) => ({ switch: d.switch, added: d.added.length, removed: d.removed.length, unchanged: d.unchanged }));
+    const prepared: Prepared = { text, trusted: opts.trusted, base, madeAt: this.clock.now(), r, next, access, flows };
+    // kept for the commit that follows a cluster node's preview
+    if (opts.dryRun && opts.committed && !opts.ids) this.prepared = prepared;
+    return prepared;
+  }
+  private prepared?: Prepared;
+
+  private async applyPolicyNow(text: string, opts: ApplyOptions): Promise<ApplyResult> {
+    if (opts.baseVersion !== undefined && !opts.committed && opts.baseVersion !== this.version) {
+      return { ok: false, diagnostics: [{ severity: 'error', code: 'conflict', message: `policy changed meanwhile (based on version ${opts.baseVersion}, now ${this.version}): reload and apply again` }], dryRun: !!opts.dryRun, access: [], flows: [] };
+    }
+    const prep = await this.preparePolicy(text, opts);
+    if (!('next' in prep)) return prep;
+    const { r, base, access, flows } = prep;
+    let next = prep.next;
     if (opts.dryRun) return { ok: true, diagnostics: r.warnings, dryRun: true, access, flows };
     const tmp = `${r.value.paths.policy}.tmp-${process.pid}`;
     await writeFile(tmp, text);
