@@ -14,6 +14,7 @@ import { explain } from '../../compiler/query.js';
 import { copyExample, waitFor } from '../helpers/tmp.js';
 import { createBridge, deleteBridge, ensureOvs, haveOvs, ofctl } from '../helpers/ovs.js';
 import { describeWith } from '../helpers/needs.js';
+import { buildConsole } from '../helpers/browser.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const ARTIFACTS = new URL('../../test-artifacts/web/', import.meta.url).pathname;
@@ -29,6 +30,7 @@ describeWith({ 'Chromium': !(!existsSync(CHROMIUM)) }, 'web console in Chromium'
 
   beforeAll(async () => {
     mkdirSync(ARTIFACTS, { recursive: true });
+    buildConsole();
     const dir = copyExample('campus');
     ctl = new Controller({ policyPath: join(dir, 'policy.yaml'), listen: { host: '127.0.0.1', port: 0 } });
     const { port } = await ctl.start();
@@ -149,8 +151,9 @@ describeWith({ 'Chromium': !(!existsSync(CHROMIUM)) }, 'web console in Chromium'
     await page.click('#apply');
     await page.click('#confirm-apply');
     await page.waitForFunction(() => /Applied as version 3/.test(document.querySelector('#preview-out')?.textContent ?? ''));
-    await page.waitForFunction(() => document.querySelectorAll('#history input.cmp').length === 2);
-    for (const cb of await page.$$('#history input.cmp')) await cb.check();
+    // versions 1 (loaded at start), 2 and 3 of this run
+    await page.waitForFunction(() => document.querySelectorAll('#history input.cmp').length === 3);
+    for (const v of [2, 3]) await page.check(`#history input.cmp[value="${v}"]`);
     await page.waitForFunction(() => /version 2 → 3/.test(document.querySelector('#history-diff')?.textContent ?? ''));
     expect(await page.textContent('#history-diff .add')).toContain('# reviewed by the network team');
   });

@@ -1,0 +1,199 @@
+/**
+ * The shapes of the API replies and events the console reads (a narrow view of controller/*-api.ts: only the
+ * fields the console uses). Type-only: nothing here exists at run time.
+ */
+
+export interface ApiError {
+  readonly error?: string;
+  readonly code?: string;
+  readonly errors?: readonly string[];
+  readonly diagnostics?: readonly Diagnostic[];
+}
+
+export interface SourceLocation { readonly file: string; readonly line: number; readonly column: number }
+export interface Diagnostic { readonly severity: 'error' | 'warning'; readonly code: string; readonly message: string; readonly location?: SourceLocation; readonly hint?: string }
+
+// ---------- overview ----------
+export interface StatusReply {
+  readonly version: number;
+  readonly policy: string;
+  readonly canMutate: boolean;
+  readonly stats: { readonly users: number; readonly classes: number; readonly flows: number };
+  readonly directory: { readonly source: string; readonly entries: number; readonly lastSuccessAt?: string; readonly lastError?: string; readonly heldShrink?: { readonly before: number; readonly after: number } };
+  readonly lastChange: { readonly at: string; readonly by: string; readonly summary: string } | null;
+  readonly alerts: readonly Alert[];
+}
+
+export interface Alert {
+  readonly type: string;
+  readonly at: string;
+  readonly dpid?: string;
+  readonly remote?: string;
+  readonly mac?: string;
+  readonly owner?: string;
+  readonly seenAt?: { readonly switch: string; readonly port: number };
+  readonly expected?: { readonly switch: string; readonly port: number };
+  readonly reason?: string;
+  readonly error?: string;
+  readonly switch?: string;
+  readonly report?: { readonly tables: ReadonlyArray<{ readonly table: number; readonly flows: number; readonly budget: number; readonly over: boolean }> };
+}
+
+export interface SwitchRow {
+  readonly name?: string;
+  readonly dpid: string;
+  readonly connected: boolean;
+  readonly known: boolean;
+  readonly flowsDesired: number;
+  readonly flowsInstalled?: number;
+  readonly lastSync?: string;
+  readonly errors: readonly string[];
+  readonly profile?: string;
+  readonly limits?: readonly string[];
+}
+
+export interface ClusterReply {
+  readonly node: string;
+  readonly healthy: boolean;
+  readonly lastError?: string;
+  readonly nodes: ReadonlyArray<{ readonly name: string }>;
+  readonly switches: ReadonlyArray<{ readonly dpid: string; readonly master?: string; readonly generationId?: string | number; readonly localRole?: string }>;
+}
+
+// ---------- matrix, explain, why ----------
+export interface MatrixCell { readonly subject: string; readonly resource: string; readonly service: string; readonly decision: 'allow' | 'deny'; readonly rule: string; readonly inUse?: boolean; readonly lastHit?: string | null }
+export interface MatrixReply {
+  readonly subjects: ReadonlyArray<{ readonly id: string; readonly name: string; readonly kind: 'user' | 'server'; readonly organization?: string; readonly roles: readonly string[] }>;
+  readonly resources: ReadonlyArray<{ readonly name: string; readonly services: readonly string[] }>;
+  readonly organizations?: ReadonlyArray<{ readonly name: string; readonly parent?: string }>;
+  readonly cells: readonly MatrixCell[];
+}
+
+export interface Explanation {
+  readonly decision: 'allow' | 'deny';
+  readonly rule: string;
+  readonly reason: string;
+  readonly from: string;
+  readonly to: string;
+  readonly ip: string;
+  readonly service: string;
+  readonly path: ReadonlyArray<{ readonly switch: string; readonly inPort: number; readonly verdict: string; readonly flows: ReadonlyArray<{ readonly table: number; readonly priority: number; readonly origin: string; readonly match: string }> }>;
+}
+
+export interface Suggestion { readonly size: number; readonly kind: string; readonly rule?: string; readonly role?: string; readonly organization?: string; readonly text: string; readonly alsoAffects?: string }
+export interface WhyReply extends Explanation { readonly suggestions: readonly Suggestion[]; readonly denials: readonly Denial[] }
+
+// ---------- policy, lint, history, approval ----------
+export interface PolicyReply { readonly version: number; readonly path: string; readonly text: string }
+export interface AccessChange { readonly subject: string; readonly resource: string; readonly service: string; readonly change: 'gain' | 'lose'; readonly rule: string }
+export interface FlowChange { readonly switch: string; readonly added: number; readonly removed: number; readonly unchanged: number }
+export interface ApplyReply {
+  readonly ok: boolean;
+  readonly version?: number;
+  readonly access: readonly AccessChange[];
+  readonly flows: readonly FlowChange[];
+  readonly diagnostics: readonly Diagnostic[];
+  readonly results?: ReadonlyArray<{ readonly switch: string; readonly added: number; readonly removed: number; readonly errors: readonly string[] }>;
+  readonly rollbackTo?: number;
+}
+
+export interface PendingChange {
+  readonly id: string;
+  readonly kind: 'policy' | 'rollback';
+  readonly by: string;
+  readonly at: string;
+  readonly expiresAt: string;
+  readonly baseVersion: number;
+  readonly rollbackTo?: number;
+  readonly access: readonly AccessChange[];
+  readonly flows: readonly FlowChange[];
+  readonly summary: string;
+}
+export interface PendingReply { readonly requireApproval: boolean; readonly pending: readonly PendingChange[] }
+/** 202 from POST /policy or /policy/rollback under the two-person rule. */
+export interface SubmittedReply { readonly ok: true; readonly pending: PendingChange; readonly message: string }
+
+export interface LintFinding {
+  readonly severity: 'error' | 'warning' | 'info';
+  readonly code: string;
+  readonly message: string;
+  readonly location?: SourceLocation;
+  readonly hint?: string;
+  readonly rule?: string;
+  readonly subjects?: { readonly users: number; readonly servers: number; readonly examples: readonly string[] };
+}
+export interface LintReply { readonly ok: true; readonly findings: readonly LintFinding[]; readonly counts: Readonly<Record<'error' | 'warning' | 'info', number>> }
+
+export interface PolicyVersion { readonly version: number; readonly at: string; readonly by: string; readonly reason: string; readonly approvedBy?: string; readonly rollbackTo?: number; readonly summary?: string; readonly planHash: string }
+export interface VersionsReply { readonly current: number; readonly requireApproval: boolean; readonly versions: readonly PolicyVersion[] }
+export interface VersionText extends PolicyVersion { readonly text: string }
+
+// ---------- directory ----------
+export interface DirectoryReply {
+  readonly source: string;
+  readonly roles: readonly string[];
+  readonly organizations: ReadonlyArray<{ readonly name: string; readonly parent: string | null }>;
+  readonly users: ReadonlyArray<{ readonly id: string; readonly name: string; readonly organization: string | null; readonly roles: readonly string[]; readonly devices: ReadonlyArray<{ readonly mac: string; readonly ip?: string; readonly switch: string | null; readonly port: number | null; readonly learned: boolean }> }>;
+  readonly servers: ReadonlyArray<{ readonly name: string; readonly ip: string; readonly mac: string; readonly switch: string; readonly port: number }>;
+}
+
+// ---------- sessions ----------
+export type AuthMethod = 'dot1x' | 'mab' | 'web' | 'admin';
+export interface Session {
+  readonly id: string;
+  readonly mac: string;
+  readonly switch: string;
+  readonly port: number;
+  readonly method: AuthMethod;
+  readonly user?: string;
+  readonly deviceGroup?: string;
+  readonly since: string;
+  readonly expires?: string;
+  readonly ip?: string;
+  readonly active: boolean;
+  readonly inactiveReason?: string;
+}
+export interface SessionsReply { readonly sessions: readonly Session[] }
+
+// ---------- traffic and denials ----------
+export interface RuleTrafficRow { readonly rule: string; readonly action: string; readonly packets: number; readonly bytes: number; readonly replyPackets: number; readonly lastHit: string | null }
+export interface SeriesPoint { readonly t: number; readonly packets: number; readonly bytes: number }
+export interface RuleTraffic { readonly rule: string; readonly packets: number; readonly bytes: number; readonly replyPackets: number; readonly replyBytes: number; readonly lastHit: string | null; readonly trackedSince: string; readonly intervalMs: number; readonly series: readonly SeriesPoint[] }
+export interface UnusedReply { readonly days: number; readonly trackedSince: string; readonly rules: ReadonlyArray<{ readonly rule: string; readonly lastHit: string | null }> }
+
+export interface Denial {
+  readonly id: number;
+  readonly kind: 'deny' | 'would-deny';
+  readonly user?: string;
+  readonly name?: string;
+  readonly subjectKind: 'user' | 'server' | 'unknown';
+  readonly organization?: string;
+  readonly roles?: readonly string[];
+  readonly mac: string;
+  readonly srcIp?: string;
+  readonly switch: string;
+  readonly port: number;
+  readonly dst?: string;
+  readonly resources: readonly string[];
+  readonly service: string;
+  readonly services: readonly string[];
+  readonly distinctServices: number;
+  readonly proto: string;
+  readonly rule: string;
+  readonly reason: string;
+  readonly monitor?: string;
+  readonly firstSeen: string;
+  readonly lastSeen: string;
+  readonly count: number;
+}
+export interface DenialsReply { readonly total: number; readonly denials: readonly Denial[] }
+
+// ---------- events (/api/v1/events) ----------
+interface EventBase { readonly at: string }
+export type SessionEvent = EventBase & { readonly type: 'session-started' | 'session-ended' | 'session-moved' | 'session-renewed'; readonly id: string; readonly mac: string; readonly user?: string };
+export type DenialEvent = EventBase & { readonly type: 'denial'; readonly denial: Denial };
+export type ApprovalEvent = EventBase & { readonly type: 'policy-pending' | 'policy-approved' | 'policy-rejected' | 'policy-expired' | 'approval-refused'; readonly id: string; readonly by?: string };
+export type PolicyEvent = EventBase & { readonly type: 'policy-applied'; readonly version: number; readonly by?: string };
+export type NetworkEvent = EventBase & { readonly type: 'switch-up' | 'switch-down' | 'switch-synced' | 'directory-synced' | 'binding-learned' | 'unknown-switch' | 'device-wrong-port' | 'directory-failed' | 'switch-error' };
+export type ConsoleEvent = SessionEvent | DenialEvent | ApprovalEvent | PolicyEvent | NetworkEvent;
+export type EventType = ConsoleEvent['type'];
