@@ -25,14 +25,15 @@ const ms = (t0: number) => (performance.now() - t0).toFixed(0);
   let t0 = performance.now();
   const c = compile(input);
   const compileMs = ms(t0);
-  const runs: number[] = [];
-  let report = lint(c);
-  for (let i = 0; i < 3; i++) { t0 = performance.now(); report = lint(c); runs.push(performance.now() - t0); }
+  const runs: number[] = [], cpu: number[] = [];
+  let report = lint(c); // the first run also builds the positional YAML document the findings' lines come from
+  for (let i = 0; i < 3; i++) { t0 = performance.now(); const u0 = process.cpuUsage(); report = lint(c); const u = process.cpuUsage(u0); runs.push(performance.now() - t0); cpu.push((u.user + u.system) / 1000); }
   t0 = performance.now();
   lintInput(input);
   const totalMs = ms(t0);
-  runs.sort((a, b) => a - b);
-  console.log(`lint enterprise (10,000 users, 500 rules): analysis median ${runs[1].toFixed(0)} ms (target < 1000), compile ${compileMs} ms, lintInput (compile + lint) ${totalMs} ms; findings ${report.counts.warning} warnings, ${report.counts.info} notes`);
+  runs.sort((a, b) => a - b); cpu.sort((a, b) => a - b);
+  const os = await import('node:os');
+  console.log(`lint enterprise (10,000 users, 500 rules): analysis median ${runs[1].toFixed(0)} ms wall, ${cpu[1].toFixed(0)} ms CPU (target < 1000; load average ${os.loadavg()[0].toFixed(1)} on ${os.cpus().length} cores), compile ${compileMs} ms, lintInput (compile + lint) ${totalMs} ms; findings ${report.counts.warning} warnings, ${report.counts.info} notes`);
 }
 
 // ---- (2) a time boundary reaching 100 switches ----

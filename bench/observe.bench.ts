@@ -5,7 +5,8 @@
  *  2. traffic per rule: 50,000 flows installed on one real OVS bridge (ob-bench, userspace datapath) by the
  *     controller, then their counters read (multipart FLOW) and attributed to rules/resources/classes/devices.
  *     Needs root and Open vSwitch (skipped otherwise).
- *   node --import tsx --expose-gc bench/observe.bench.ts [N]
+ *   node --import tsx --expose-gc bench/observe.bench.ts [N] [--ingest-only]
+ * (--ingest-only: part 1 only, no OVS. RSS is also sampled every 1,000,000 samples to show it stays flat.)
  */
 import { createServer, type Socket } from 'node:net';
 import { spawnSync } from 'node:child_process';
@@ -19,7 +20,9 @@ import { readFlows, reconcile, installMeter } from '../controller/reconcile.js';
 import { frame } from '../test/helpers/frames.js';
 import { createBridge, deleteBridge, ensureOvs, haveOvs, vsctl } from '../test/helpers/ovs.js';
 
-const N = Number(process.argv[2] ?? 10_000_000);
+const args = process.argv.slice(2);
+const ingestOnly = args.includes('--ingest-only');
+const N = Number(args.find((a) => !a.startsWith('--')) ?? 10_000_000);
 const mac = (i: number) => `02:00:${((i >> 24) & 255).toString(16).padStart(2, '0')}:${((i >> 16) & 255).toString(16).padStart(2, '0')}:${((i >> 8) & 255).toString(16).padStart(2, '0')}:${(i & 255).toString(16).padStart(2, '0')}`;
 const ip = (i: number, net = 10) => `${net}.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`;
 
@@ -53,7 +56,10 @@ function site(users: number, sw = 'ob-bench') {
   const rss0 = process.memoryUsage().rss;
   const t0 = performance.now();
   const cpu0 = process.cpuUsage();
+  const rssAt: string[] = [];
+  let rssMax = rss0;
   for (let i = 0; i < N; i++) {
+    if (i > 0 && i % 1_000_000 === 0) { const m = process.memoryUsage().rss; rssMax = Math.max(rssMax, m); rssAt.push(`${i / 1e6}M: ${(m / 2 ** 20).toFixed(0)}`); }
     const b = pool[i & 4095];
     if (b.length > 40) b.writeUInt16BE((i >>> 12) & 0xffff, 36); // destination port: scans over ports
     log.ingest(c, b, (i & 4095) % 8 === 6 ? metaD : meta);
@@ -64,11 +70,13 @@ function site(users: number, sw = 'ob-bench') {
   (globalThis as { gc?: () => void }).gc?.();
   const rss = process.memoryUsage().rss;
   console.log(`deny-log ingest: ${N.toLocaleString('en-US')} samples in ${s.toFixed(2)} s wall = ${Math.round(N / s).toLocaleString('en-US')} samples/s; ${cpuS.toFixed(2)} s of CPU = ${Math.round(N / cpuS).toLocaleString('en-US')} samples per CPU-second on one core (target >= 20,000; load average ${(await import('node:os')).loadavg()[0].toFixed(1)} on ${(await import('node:os')).cpus().length} cores)`);
-  console.log(`  entries held ${log.size} (bound 5,000); undecodable ${log.counters.decodeErrors.toLocaleString('en-US')}; RSS ${(rss0 / 2 ** 20).toFixed(0)} MiB before, ${(rss / 2 ** 20).toFixed(0)} MiB after ${N.toLocaleString('en-US')} samples`);
+  console.log(`  entries held ${log.size} (bound 5,000); undecodable ${log.counters.decodeErrors.toLocaleString('en-US')}; RSS ${(rss0 / 2 ** 20).toFixed(0)} MiB before, ${(rss / 2 ** 20).toFixed(0)} MiB after ${N.toLocaleString('en-US')} samples (peak sampled ${(rssMax / 2 ** 20).toFixed(0)} MiB)`);
+  if (rssAt.length) console.log(`  RSS (MiB) every million samples: ${rssAt.join(', ')}`);
 }
 
 // ---------- 2. traffic per rule on a real OVS bridge ----------
-if (!haveOvs() || process.getuid?.() !== 0) console.log('traffic per rule: skipped (needs root and Open vSwitch)');
+if (ingestOnly) console.log('traffic per rule: skipped (--ingest-only)');
+else if (!haveOvs() || process.getuid?.() !== 0) console.log('traffic per rule: skipped (needs root and Open vSwitch)');
 else {
   const BR = 'ob-bench';
   const c = site(24_000, BR);

@@ -101,21 +101,31 @@ export function lint(c: Compiled): LintReport {
   const shadowWho = rules.map(() => new Who());
   const conflicts = new Map<string, { allow: number; deny: number; who: Who; on: Set<string>; groups: Set<object> }>();
   const reached = new Set<string>();
+  // per destination class: the deny rules and the (allow rule, resource) pairs that name it, in rule order; a
+  // group keeps those of its own rules (inGroup), so `full`, `part` and `other` come out as if its rules were scanned
+  const denyAt = new Map<number, number[]>(), allowAt = new Map<number, Array<{ j: number; t: string }>>();
+  for (const r of rules) for (const t of r.to) for (const dc of dcsOf.get(t) ?? []) {
+    if (r.action === 'deny') {
+      const l = denyAt.get(dc) ?? denyAt.set(dc, []).get(dc)!;
+      if (l[l.length - 1] !== r.index) l.push(r.index);
+    } else if (r.action === 'allow') (allowAt.get(dc) ?? allowAt.set(dc, []).get(dc)!).push({ j: r.index, t });
+  }
+  const inGroup = new Uint8Array(rules.length);
 
   for (const g of groups.values()) {
     const allows = g.rules.filter((i) => rules[i].action === 'allow');
-    const denies = g.rules.filter((i) => rules[i].action === 'deny');
     for (const i of g.rules) matched[i].add(g.subjects);
+    for (const i of g.rules) inGroup[i] = 1;
     for (const i of allows) {
       const r = rules[i];
       let anyEffective = false, allCovered = true;
       const by = new Set<string>(), others = new Set<string>();
       for (const res of r.to) for (const dc of dcsOf.get(res) ?? []) {
-        const here = dcResources.get(dc)!;
+        const dHere = (denyAt.get(dc) ?? []).filter((d) => inGroup[d]);
         for (const sv of grants(r, res)) {
           // denied here? (a deny on any resource this address lies in, covering the service)
-          const full = denies.filter((d) => rules[d].to.some((t) => here.has(t)) && (rules[d].services ?? [ANY]).some((ds) => ds.proto === 'any' || serviceCovers(ds, sv)));
-          const part = denies.filter((d) => rules[d].to.some((t) => here.has(t)) && (rules[d].services ?? [ANY]).some((ds) => overlap(ds, sv)));
+          const full = dHere.filter((d) => (rules[d].services ?? [ANY]).some((ds) => ds.proto === 'any' || serviceCovers(ds, sv)));
+          const part = dHere.filter((d) => (rules[d].services ?? [ANY]).some((ds) => overlap(ds, sv)));
           for (const d of part) {
             const k = `${i}\u0000${d}`;
             let cf = conflicts.get(k);
@@ -127,8 +137,8 @@ export function lint(c: Compiled): LintReport {
           anyEffective = true;
           reached.add(res);
           // already granted by another allow rule of the same subjects?
-          const other = allows.find((j) => j !== i && rules[j].to.some((t) => here.has(t) && grants(rules[j], t).some((os) => serviceCovers(os, sv))));
-          if (other === undefined) allCovered = false; else others.add(rules[other].name);
+          const other = allowAt.get(dc)?.find(({ j, t }) => j !== i && inGroup[j] && grants(rules[j], t).some((os) => serviceCovers(os, sv)));
+          if (other === undefined) allCovered = false; else others.add(rules[other.j].name);
         }
       }
       if (!anyEffective) { shadowWho[i].add(g.subjects); for (const n of by) shadowedBy[i].add(n); }
@@ -137,8 +147,10 @@ export function lint(c: Compiled): LintReport {
         if (allCovered) { redundantWho[i].add(g.subjects); for (const n of others) redundantBy[i].add(n); }
       }
     }
+    for (const i of g.rules) inGroup[i] = 0;
   }
 
+  const userCount = c.subjects.reduce((n, s) => n + (s.kind === 'user' ? 1 : 0), 0);
   for (const r of rules) {
     const i = r.index;
     const m = matched[i];
@@ -157,8 +169,7 @@ export function lint(c: Compiled): LintReport {
       const by = [...redundantBy[i]];
       findings.push({ severity: 'warning', code: 'rule-redundant', rule: r.name, related: by, location: r.location, message: `rule '${r.name}' is redundant: everything it allows the ${effective[i].text()} is already allowed by ${by.map((b) => `'${b}'`).join(', ')}`, hint: 'remove it, or keep it on purpose (e.g. as documentation) and ignore this warning', subjects: effective[i].value });
     }
-    const users = c.subjects.filter((s) => s.kind === 'user');
-    if (users.length > 1 && r.from.every((s) => !s.resources) && m.users === users.length) {
+    if (userCount > 1 && r.from.every((s) => !s.resources) && m.users === userCount) {
       findings.push({ severity: 'warning', code: 'rule-grants-everyone', rule: r.name, location: r.location, message: `rule '${r.name}' grants ${r.to.join(', ')} to every user in the directory (${m.users})`, hint: 'if that is intended, fine; otherwise name the organizations or roles that need it', subjects: m.value });
     }
   }
@@ -181,20 +192,27 @@ export function lint(c: Compiled): LintReport {
   }
   const dir = c.input.directory;
   const declared = new Set(dir.roles ?? []);
-  const held = new Set(dir.users.flatMap((u) => u.roles));
+  // holders per role and users per organization, counted once (not once per finding)
+  const holders = new Map<string, number>(), members = new Map<string, number>();
+  for (const u of dir.users) {
+    for (const x of new Set(u.roles)) holders.set(x, (holders.get(x) ?? 0) + 1);
+    if (u.organization !== undefined) members.set(u.organization, (members.get(u.organization) ?? 0) + 1);
+  }
+  const held = new Set(holders.keys());
   const policyFile = policy.file;
   for (const role of [...new Set([...declared, ...held])].sort()) {
     if (usedRoles.has(role)) continue;
     // a role declared for the policy (directory `roles:`) that no rule uses is a leftover; one users merely hold is directory data
-    findings.push({ severity: declared.has(role) && !held.has(role) ? 'warning' : 'info', code: 'unused-role', location: { file: policyFile, line: 1, column: 1 }, message: `role '${role}' is ${declared.has(role) ? 'declared in the directory' : `held by ${dir.users.filter((u) => u.roles.includes(role)).length} user(s)`} but no rule names it` });
+    findings.push({ severity: declared.has(role) && !held.has(role) ? 'warning' : 'info', code: 'unused-role', location: { file: policyFile, line: 1, column: 1 }, message: `role '${role}' is ${declared.has(role) ? 'declared in the directory' : `held by ${holders.get(role) ?? 0} user(s)`} but no rule names it` });
   }
   const parent = new Map(dir.organizations.map((o) => [o.name, o.parent]));
   const coveredOrg = (o: string) => { for (let x: string | undefined = o, n = 0; x !== undefined && n < 64; x = parent.get(x), n++) if (usedOrgs.has(x)) return true; return false; };
+  const parents = new Set(dir.organizations.map((o) => o.parent));
   for (const o of dir.organizations) {
     if (usedOrgs.has(o.name)) continue;
-    const under = dir.organizations.some((x) => x.parent === o.name);
+    const under = parents.has(o.name);
     if (coveredOrg(o.name) || under) continue; // reached through a parent, or a parent of named ones
-    findings.push({ severity: 'info', code: 'unused-organization', location: o.location ?? { file: policyFile, line: 1, column: 1 }, message: `organization '${o.name}' (${dir.users.filter((u) => u.organization === o.name).length} users) is named by no rule` });
+    findings.push({ severity: 'info', code: 'unused-organization', location: o.location ?? { file: policyFile, line: 1, column: 1 }, message: `organization '${o.name}' (${members.get(o.name) ?? 0} users) is named by no rule` });
   }
 
   findings.sort((x, y) => compareText(x.location?.file ?? '', y.location?.file ?? '') || (x.location?.line ?? 0) - (y.location?.line ?? 0) || compareText(x.code, y.code));
