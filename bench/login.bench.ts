@@ -23,7 +23,7 @@ const hex = (n: number) => n.toString(16).padStart(2, '0');
 const macOf = (i: number) => `02:00:0a:${hex((i >> 16) & 255)}:${hex((i >> 8) & 255)}:${hex(i & 255)}`;
 const ipOf = (i: number) => `10.1.${(i >> 8) & 255}.${i & 255}`;
 
-const fr = await startFreeRadius({ port: 18490, innerPort: 18491, users: Array.from({ length: N }, (_, i) => ({ name: `u${i}`, password: `pw${i}` })) });
+const fr = await startFreeRadius({ port: Number(process.env.BENCH_RADIUS_PORT ?? 18490), innerPort: Number(process.env.BENCH_RADIUS_PORT ?? 18490) + 1, users: Array.from({ length: N }, (_, i) => ({ name: `u${i}`, password: `pw${i}` })) });
 const dir = tempDir('acl-login-bench-');
 writeFileSync(join(dir, 'radius.secret'), fr.secret);
 writeFileSync(join(dir, 'directory.yaml'), `organizations: [{ name: corp, children: [{ name: finance }, { name: sales }] }]\nroles: [employee]\nusers:\n${Array.from({ length: N }, (_, i) => `  - { id: u${i}, organization: ${i % 2 ? 'finance' : 'sales'}, roles: [employee], devices: [{ mac: "${macOf(i)}", ip: ${ipOf(i)} }] }`).join('\n')}\n`);
@@ -39,7 +39,7 @@ rules:
   - { name: staff-web, from: { roles: [employee] }, to: web }
 authentication:
   radius:
-    servers: [{ host: 127.0.0.1, port: 18490, secretFile: radius.secret }]
+    servers: [{ host: 127.0.0.1, port: ${fr.port}, secretFile: radius.secret }]
     timeout: 3000
     retries: 2
   ports: [{ switch: edge1, ports: ["1-${PORTS}"], auth: dot1x }]

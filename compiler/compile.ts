@@ -20,6 +20,7 @@ import { assignClasses } from './classes.js';
 import { resolveDestinations } from './destinations.js';
 import { SwitchTables, switchOrder } from './tables.js';
 import { patchDirectory, withIncremental } from './incremental.js';
+import { patchEdge } from './edge-patch.js';
 import { fullPolicy, policyAt, withHardTimeouts } from './schedule.js';
 
 export type { Endpoint, Subject, DestEntry, CompileInput, Compiled, CompileStats } from './compiled.js';
@@ -65,6 +66,12 @@ function timed(c: Compiled): Compiled {
 
 /** Recompiles after a directory or binding change, keeping class ids so that unchanged flows keep their cookies. */
 export function recompile(previous: Compiled, change: Partial<CompileInput>): Compiled {
+  // the edge (logins, leases: devices of users and their bindings) patches only the flows of what moved (edge-patch.ts)
+  const onlyEdge = (change.directory || change.bindings) && Object.keys(change).every((k) => k === 'directory' || k === 'bindings' || (change as Record<string, unknown>)[k] === (previous.input as unknown as Record<string, unknown>)[k]);
+  if (onlyEdge) {
+    const fast = patchEdge(previous, change.directory ?? previous.input.directory, 'bindings' in change ? change.bindings : previous.input.bindings);
+    if (fast) return timed(fast);
+  }
   const onlyDirectory = change.directory && Object.keys(change).every((k) => k === 'directory' || (change as Record<string, unknown>)[k] === (previous.input as unknown as Record<string, unknown>)[k]);
   if (onlyDirectory) {
     const fast = patchDirectory(previous, change.directory as Directory);

@@ -72,13 +72,15 @@ class Shared {
   readonly forwardNormal = TABLES.forward.flow(0, [], [{ type: 'apply_actions', actions: [{ type: 'output', port: OFPP.NORMAL }] }], 'forward:normal');
   private readonly pairCache = new Map<number, PlannedFlow[]>();
   private readonly classifyInsCache = new Map<number, Instruction[]>();
+  /** Whether destination flows tag owners (hypervisors, or a bound endpoint's address in a resource). */
+  readonly ownerFlowsNeeded: boolean;
 
   constructor(readonly topology: Topology, readonly edge: EdgePolicy, readonly dests: Destinations, subjects: readonly Subject[]) {
     this.trustedDhcp = trustedDhcpPorts(edge.firstContact, topology);
     for (const l of topology.links) for (const p of [l.a, l.b]) this.linkPorts.set(p.switch, [...(this.linkPorts.get(p.switch) ?? []), p.port]);
     // Owner-tagging destination flows are needed only on hypervisors and on switches where a bound endpoint's own
     // address lies in a resource (see buildSwitch: `owner`). Endpoints never move in the fast path, so this holds for patches too.
-    const ownerFlowsNeeded = topology.switches.some((sw) => sw.kind === 'hypervisor')
+    const ownerFlowsNeeded = this.ownerFlowsNeeded = topology.switches.some((sw) => sw.kind === 'hypervisor')
       || subjects.some((s) => s.endpoints.some((e) => e.switch !== undefined && e.port !== undefined && e.ip !== undefined && dests.dstOfAddr(parseIpv4(e.ip)!) !== undefined));
     for (const d of dests.dest) for (const needOwner of ownerFlowsNeeded ? [true, false] : [false]) {
       const owner = needOwner ? d.ownerClass : 0;
@@ -164,6 +166,8 @@ export interface TablesChange {
   readonly subjectIps?: readonly SubjectIp[];
   readonly destWithOwner?: readonly PlannedFlow[];
   readonly linkCache?: ReadonlyMap<number, readonly PlannedFlow[]>;
+  /** Segments of switches a patch re-assembled (edge-patch.ts); the others keep theirs. */
+  readonly segments?: ReadonlyMap<string, Segments>;
 }
 
 /**
@@ -194,7 +198,7 @@ export class SwitchTables {
 
   with(change: TablesChange): SwitchTables {
     return new SwitchTables(this.shared, change.endpointsBySwitch ?? this.endpointsBySwitch, change.subjectIps ?? this.subjectIps,
-      change.destWithOwner ?? this.destWithOwner, new Map(change.linkCache ?? this.linkCache), new Map(this.segments));
+      change.destWithOwner ?? this.destWithOwner, new Map(change.linkCache ?? this.linkCache), new Map([...this.segments, ...(change.segments ?? [])]));
   }
 
   get shares(): Shared { return this.shared; }

@@ -10,6 +10,7 @@ import type { FlowStats, MessageOf } from '../openflow/index.js';
 import { bytesToMac, u32ToIpv4 } from '../openflow/index.js';
 import type { Binding, Diagnostic, Directory, PlannedFlow, SwitchPlan } from '../compiler/model.js';
 import { compile, recompile, CompileError, compileDiagnostic, type Compiled } from '../compiler/compile.js';
+import type { PlanDelta } from '../compiler/edge-patch.js';
 import { loadPolicy, formatDiagnostic, type LoadedPolicy, type LoadResult } from '../loader/index.js';
 import { diffAccess, diffPlans, type AccessChange } from '../compiler/query.js';
 import { SwitchSession, type SessionOptions } from './session.js';
@@ -146,7 +147,7 @@ export class Controller extends EventEmitter {
   packetIns = 0;
   private server?: Server;
   private auditTimer?: NodeJS.Timeout;
-  private readonly queues = new Map<string, { running: boolean; again: boolean; loud: boolean; assume?: readonly PlannedFlow[]; waiters: Array<(r: ReconcileResult | undefined) => void> }>();
+  private readonly queues = new Map<string, { running: boolean; again: boolean; loud: boolean; assume?: readonly PlannedFlow[]; delta?: PlanDelta; waiters: Array<(r: ReconcileResult | undefined) => void> }>();
   private readonly log: NonNullable<ControllerOptions['log']>;
   directoryStatus: { source: string; lastSuccessAt?: string; entries: number; lastError?: string; heldShrink?: unknown } = { source: '', entries: 0 };
   directorySync?: DirectorySync;
@@ -390,7 +391,7 @@ export class Controller extends EventEmitter {
   }
 
   /** Reconciles one switch; concurrent calls coalesce into one follow-up run with the newest plan. */
-  sync(dpid: string, how: { quiet?: boolean; assume?: readonly PlannedFlow[] } = {}): Promise<ReconcileResult | undefined> {
+  sync(dpid: string, how: { quiet?: boolean; assume?: readonly PlannedFlow[]; delta?: PlanDelta } = {}): Promise<ReconcileResult | undefined> {
     let q = this.queues.get(dpid);
     if (!q) this.queues.set(dpid, (q = { running: false, again: false, loud: false, waiters: [] }));
     const queue = q;
@@ -398,6 +399,7 @@ export class Controller extends EventEmitter {
       // `assume`: what the switch holds (the plan it was last brought to); only for a lone request on an idle
       // queue of a switch synced before: then only the difference is sent, without reading the table (edge changes)
       queue.assume = how.assume && !queue.running && !queue.waiters.length && this.results.has(dpid) ? how.assume : undefined;
+      queue.delta = queue.assume ? how.delta : undefined; // the edge path's known difference from `assume`
       queue.waiters.push(resolve);
       if (!how.quiet) queue.loud = true;
       if (queue.running) { queue.again = true; return; }
@@ -431,11 +433,12 @@ export class Controller extends EventEmitter {
               if (queue.again) void run();
               return;
             }
-            const assume = queue.assume;
+            const assume = queue.assume, delta = queue.delta;
             queue.assume = undefined;
+            queue.delta = undefined;
             // On a shared switch, one read of all flows: ours are reconciled, foreign ones checked for overrides.
             const exclusive = this.isExclusive(plan.name);
-            if (assume) result = await reconcile(s, plan, { installed: assume as unknown as FlowStats[], verify: false, useBundle: false, exclusive });
+            if (assume) result = await reconcile(s, plan, { installed: assume as unknown as FlowStats[], verify: false, useBundle: false, exclusive, delta });
             else {
               let installed: FlowStats[] | undefined;
               if (!exclusive && plan.flows.length) {

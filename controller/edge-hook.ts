@@ -11,6 +11,7 @@ import { EventEmitter } from 'node:events';
 import type { AddressLease, Binding, Directory, EdgeState } from '../compiler/model.js';
 import { applyEdge } from '../compiler/edge.js';
 import { recompile, CompileError } from '../compiler/compile.js';
+import { planDelta } from '../compiler/edge-patch.js';
 import { SessionTable, type LiveSession, type SessionChange } from '../edge/sessions.js';
 import type { Controller, ControllerEvent } from './controller.js';
 import { Authenticator } from '../edge/authenticator.js';
@@ -245,7 +246,8 @@ export class EdgeHook extends EventEmitter {
             if (sess.dpid === undefined) return undefined;
             const a = prevBy.get(sess.dpid), b = next.plan.switches.find((x) => x.dpid === sess.dpid);
             if (a && b && a.flows === b.flows) return undefined;
-            return this.ctl.sync(sess.id, { assume: a?.flows });
+            // the edge path changes a few flows: send exactly those (one small batch + barrier), no table read
+            return this.ctl.sync(sess.id, { assume: a?.flows, delta: a && b ? planDelta(a.flows, b.flows) : undefined });
           }));
         }
         this.phases.syncMs += performance.now() - t1;

@@ -110,13 +110,15 @@ export interface ReconcileOptions {
   readonly installed?: readonly FlowStats[];
   /** Read the flows back after the barrier and compare (default true). */
   readonly verify?: boolean;
+  /** With `installed`: the difference already known (the edge path's plan delta), so nothing is diffed here. */
+  readonly delta?: { readonly add: readonly PlannedFlow[]; readonly remove: readonly PlannedFlow[] };
 }
 
 /** Brings one switch to its plan. Safe to call repeatedly: a switch already in sync gets no flow mods. */
 export async function reconcile(s: SwitchSession, plan: SwitchPlan, opts: ReconcileOptions = {}): Promise<ReconcileResult & { bundleUnsupported?: boolean }> {
   const t0 = performance.now();
   const installed = opts.installed ?? await readFlows(s, opts.exclusive);
-  const d = diffFlows(plan.flows, installed);
+  const d: FlowDiff = opts.delta && opts.installed ? { add: opts.delta.add, change: [], remove: opts.delta.remove, unchanged: plan.flows.length - opts.delta.add.length } : diffFlows(plan.flows, installed);
   const msgs: Array<MessageOf<'flow_mod'>> = [];
   // Order for non-atomic application, so that no packet meets a state that allows more than the old or the new
   // policy: (1) add the new drops, (2) delete the old permits, (3) add the new permits, (4) delete the old drops.
