@@ -74,6 +74,16 @@ function ipCountOf(m: EdgeMemo, tables: SwitchTables): ReadonlyMap<string, numbe
 const sameBinding = (a: Binding | undefined, b: Binding | undefined) => a === b || (!!a && !!b && a.switch === b.switch && a.port === b.port && a.ip === b.ip);
 const sameList = (a: readonly string[], b: readonly string[]) => a === b || (a.length === b.length && a.every((x, i) => x === b[i]));
 
+/** Whether a user's devices give exactly these endpoints (as selectSubjects makes them), without allocating. */
+function endpointsSame(u: User, eps: readonly Endpoint[], binding: ReadonlyMap<string, Binding>): boolean {
+  if (u.devices.length !== eps.length) return false;
+  for (let k = 0; k < eps.length; k++) {
+    const d = u.devices[k], e = eps[k], b = binding.get(d.mac);
+    if (d.mac !== e.mac || (d.ip ?? b?.ip) !== e.ip || b?.switch !== e.switch || b?.port !== e.port) return false;
+  }
+  return true;
+}
+
 /** Where `f` goes in a list sorted by `cmp` (binary search); -1 - index when an equal element is there. */
 function insertAt(list: readonly PlannedFlow[], f: PlannedFlow, cmp: (x: PlannedFlow, y: PlannedFlow) => number): number {
   let lo = 0, hi = list.length;
@@ -161,6 +171,7 @@ export function patchEdge(prev: Compiled, directory: Directory, bindings: readon
       sameUsers++;
       if (u === oldUser && (!changedMacs.size || !u.devices.some((d) => changedMacs.has(d.mac)))) { subjects.push(old); continue; }
       if (u.organization !== oldUser.organization || !sameList(u.roles, oldUser.roles)) return undefined; // a class move: patchDirectory or full
+      if (u.name === old.name && endpointsSame(u, old.endpoints, nextBinding)) { subjects.push(old); continue; } // re-made, not changed
       const now: Subject = { ...old, name: u.name, endpoints: endpointsOf(u) };
       subjects.push(now);
       changed.push({ old, now });
@@ -353,7 +364,7 @@ export function patchEdge(prev: Compiled, directory: Directory, bindings: readon
   const users = subjects.length - prev.input.topology.servers.length;
   const positions = ipChanges.size ? { link: new Map() } : st.positions;
   const state: IncrementalState = { ...st, setCount: counts, tables: next, positions };
-  memos.set(state, { bindingByMac: nextBinding, userById: changed.length ? new Map(directory.users.map((u) => [u.id, u])) : memo.userById, classCount, ipCount });
+  memos.set(state, { bindingByMac: nextBinding, userById: directory.users === before.users ? memo.userById : new Map(directory.users.map((u) => [u.id, u])), classCount, ipCount });
   return withIncremental(
     { ...prev, input: { ...prev.input, directory, bindings }, plan: { switches }, subjects, subjectById: new Map(subjects.map((x) => [x.id, x])), dest, stats: { ...prev.stats, users, flows, naive: users * prev.input.policy.resources.length * Math.max(1, prev.input.topology.switches.length) } },
     state,

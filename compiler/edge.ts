@@ -11,6 +11,13 @@ export const deviceUserId = (mac: string) => `device:${mac}`;
 /** Synthetic user id for a device that holds an address but has not logged in (role `unauthenticated`). */
 export const unauthenticatedUserId = (mac: string) => `unauthenticated:${mac}`;
 
+/** Whether a directory device leaves user `uid`: it is unauthenticated here, or logged in for someone else. */
+function isOut(mac: string, uid: string, unauth: ReadonlySet<string>, admitted: ReadonlyMap<string, string>): boolean {
+  if (unauth.has(mac)) return true;
+  const a = admitted.get(mac);
+  return a !== undefined && a !== uid;
+}
+
 export interface EdgeApplied {
   readonly directory: Directory;
   /** One binding per admitted MAC (switch:port, and its leased address where one is known). */
@@ -77,19 +84,23 @@ export function applyEdge(directory: Directory, edge: EdgeState): EdgeApplied {
   // user's device list (with the address pinned there), so one MAC never lands in two classes.
   const admitted = new Map<string, string>();
   for (const s of sorted) if (s.user !== undefined ? known.has(s.user) : s.deviceGroup !== undefined) admitted.set(s.mac, s.user ?? '');
-  const users = directory.users.map((u) => {
+  // (plain loops, no closure per user: this runs for every user on every edge change)
+  const users: User[] = new Array(directory.users.length);
+  for (let n = 0; n < directory.users.length; n++) {
+    const u = directory.users[n];
     const extra = byUser.get(u.id);
-    const out = (d: { mac: string }) => unauth.has(d.mac) || (admitted.has(d.mac) && admitted.get(d.mac) !== u.id);
-    const foreign = u.devices.some(out);
-    if (!extra && !foreign) return u;
-    const devices = foreign ? u.devices.filter((d) => !out(d)) : [...u.devices];
-    if (!extra) return { ...u, devices };
+    let foreign = false;
+    if (unauth.size || admitted.size) for (const d of u.devices) if (isOut(d.mac, u.id, unauth, admitted)) { foreign = true; break; }
+    if (!extra && !foreign) { users[n] = u; continue; }
+    const devices = foreign ? u.devices.filter((d) => !isOut(d.mac, u.id, unauth, admitted)) : [...u.devices];
+    if (!extra) { users[n] = { ...u, devices }; continue; }
     for (const d of extra) {
-      const i = devices.findIndex((x) => x.mac === d.mac);
-      if (i < 0) devices.push(d.ip ? { mac: d.mac, ip: d.ip } : { mac: d.mac });
+      let i = 0;
+      while (i < devices.length && devices[i].mac !== d.mac) i++;
+      if (i === devices.length) devices.push(d.ip ? { mac: d.mac, ip: d.ip } : { mac: d.mac });
       else if (!devices[i].ip && d.ip) devices[i] = { mac: d.mac, ip: d.ip };
     }
-    return { ...u, devices };
-  });
+    users[n] = { ...u, devices };
+  }
   return { directory: { ...directory, users: [...users, ...groupDevices] }, bindings };
 }

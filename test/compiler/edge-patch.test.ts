@@ -121,9 +121,9 @@ describe('incremental edge path, property', () => {
       const loaded = await setup(profile);
       const base = compile(loaded);
       const tally = { patched: 0, full: 0 };
-      fc.assert(fc.property(fc.array(step, { minLength: 1, maxLength: 12 }), (steps) => run(base, steps, tally)), { numRuns: 60 });
-      expect(tally.patched).toBeGreaterThan(50);
-      expect(tally.full).toBeGreaterThan(10);
+      fc.assert(fc.property(fc.array(step, { minLength: 1, maxLength: 12 }), (steps) => run(base, steps, tally)), { numRuns: 30 });
+      expect(tally.patched).toBeGreaterThan(25);
+      expect(tally.full).toBeGreaterThan(5);
     }, 120_000);
   }
 
