@@ -48,10 +48,20 @@ export async function showRuleTraffic(rule: string): Promise<void> {
   announce(`Traffic of rule ${t.rule}: ${t.packets} packets`);
 }
 
+/** Admin: read every switch's counters now instead of waiting for the next poll. */
+async function pollNow(): Promise<void> {
+  const r = await api<{ switches: number; flows: number; ms: number; errors: readonly string[] }>('stats/poll', { method: 'POST', json: {} });
+  render('#poll-result', r.ok ? html`Read ${plural(r.body.flows, 'flow')} from ${plural(r.body.switches, 'switch', 'switches')} in ${Math.round(r.body.ms)} ms${r.body.errors.length ? html` <span class="bad">${r.body.errors.join('; ')}</span>` : ''}.` : html`<span class="bad">${errorText(r)}</span>`);
+  await loadRules();
+  const shown = $('#rule-traffic').getAttribute('data-rule');
+  if (shown) await showRuleTraffic(shown);
+}
+
 export function initRules(): void {
   $('#rules').addEventListener('click', (e) => {
     const b = (e.target as HTMLElement).closest<HTMLButtonElement>('button.rule-traffic');
     if (b?.dataset.rule) void showRuleTraffic(b.dataset.rule);
   });
+  $('#poll-now').addEventListener('click', () => void pollNow());
   $('#unused-form').addEventListener('submit', (e) => { e.preventDefault(); void loadUnused(); });
 }
