@@ -45,21 +45,25 @@ export function normalizeMac(s: string): string | undefined {
   return /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/.test(t) ? t : undefined;
 }
 
-export type Proto = 'tcp' | 'udp' | 'icmp' | 'any';
+export type Proto = 'tcp' | 'udp' | 'icmp' | 'icmpv6' | 'any';
 
 export interface Service {
   readonly proto: Proto;
   /** Port range for tcp/udp (inclusive); absent = all ports. */
   readonly from?: number;
   readonly to?: number;
+  /** ICMPv6 type for `icmpv6/N` (e.g. 128 echo request); absent = every ICMPv6 type. */
+  readonly icmpType?: number;
   readonly text: string;
 }
 
 export function parseService(s: string): Service | { error: string } {
   const t = s.trim().toLowerCase();
-  if (t === 'any' || t === 'icmp') return { proto: t, text: t };
+  if (t === 'any' || t === 'icmp' || t === 'icmpv6') return { proto: t, text: t };
+  const i6 = t.match(/^icmpv6\/(\d{1,3})$/);
+  if (i6) return Number(i6[1]) > 255 ? { error: `'${s}': the ICMPv6 type must be 0..255` } : { proto: 'icmpv6', icmpType: Number(i6[1]), text: `icmpv6/${Number(i6[1])}` };
   const m = t.match(/^(tcp|udp)(?:\/(\d+)(?:-(\d+))?)?$/);
-  if (!m) return { error: `'${s}' is not a service; write tcp/N, tcp/N-M, udp/N, udp/N-M, icmp or any` };
+  if (!m) return { error: `'${s}' is not a service; write tcp/N, tcp/N-M, udp/N, udp/N-M, icmp, icmpv6, icmpv6/TYPE or any` };
   const proto = m[1] as 'tcp' | 'udp';
   if (m[2] === undefined) return { proto, from: 0, to: 65535, text: proto };
   const from = Number(m[2]);
@@ -74,6 +78,7 @@ export function serviceCovers(outer: Service, inner: Service): boolean {
   if (outer.proto === 'any') return true;
   if (outer.proto !== inner.proto) return false;
   if (outer.proto === 'icmp') return true;
+  if (outer.proto === 'icmpv6') return outer.icmpType === undefined || outer.icmpType === inner.icmpType;
   return (outer.from ?? 0) <= (inner.from ?? 0) && (outer.to ?? 65535) >= (inner.to ?? 65535);
 }
 
@@ -88,4 +93,123 @@ export function portBlocks(from: number, to: number): Array<{ value: number; mas
     lo += size;
   }
   return out;
+}
+
+// ---------- IPv6 ----------
+// A fast parser for the compiler's hot paths (property-tested against the `ip-address` package, which validates
+// every address an input file or the API brings: compiler/ipv6.ts).
+
+export interface Prefix6 {
+  /** Network address as an unsigned 128-bit bigint. */
+  readonly addr: bigint;
+  readonly len: number;
+}
+
+const HEX4 = /^[0-9a-fA-F]{1,4}$/;
+
+/** "2001:db8::1", "::", "::ffff:10.0.0.1" → 128-bit value; anything else (zones, brackets, prefixes) → undefined. */
+export function parseIpv6(s: string): bigint | undefined {
+  if (s.length < 2 || s.length > 45) return undefined;
+  let text = s;
+  if (text.indexOf('.') >= 0) {
+    // an embedded IPv4 tail (::ffff:10.0.0.1) becomes two hex groups
+    const c = text.lastIndexOf(':');
+    const v4 = c < 0 ? undefined : parseIpv4(text.slice(c + 1));
+    if (v4 === undefined) return undefined;
+    text = `${text.slice(0, c + 1)}${(v4 >>> 16).toString(16)}:${(v4 & 0xffff).toString(16)}`;
+  }
+  const dbl = text.indexOf('::');
+  if (dbl >= 0 && text.indexOf('::', dbl + 1) >= 0) return undefined;
+  const head = dbl < 0 ? text.split(':') : text.slice(0, dbl) === '' ? [] : text.slice(0, dbl).split(':');
+  const rest = dbl < 0 ? [] : text.slice(dbl + 2) === '' ? [] : text.slice(dbl + 2).split(':');
+  for (const g of head) if (!HEX4.test(g)) return undefined;
+  for (const g of rest) if (!HEX4.test(g)) return undefined;
+  const n = head.length + rest.length;
+  if (dbl < 0 ? n !== 8 : n > 7) return undefined;
+  const groups = [...head.map((g) => parseInt(g, 16)), ...Array<number>(dbl < 0 ? 0 : 8 - n).fill(0), ...rest.map((g) => parseInt(g, 16))];
+  let v = 0n;
+  for (const g of groups) v = (v << 16n) | BigInt(g);
+  return v;
+}
+
+/** RFC 5952 canonical text of a 128-bit value. */
+export function ipv6Text(a: bigint): string {
+  const g: number[] = [];
+  for (let i = 7; i >= 0; i--) g.push(Number((a >> BigInt(i * 16)) & 0xffffn));
+  let bestStart = -1, bestLen = 0;
+  for (let i = 0; i < 8;) {
+    if (g[i] !== 0) { i++; continue; }
+    let j = i;
+    while (j < 8 && g[j] === 0) j++;
+    if (j - i > bestLen && j - i >= 2) { bestStart = i; bestLen = j - i; }
+    i = j;
+  }
+  const hex = g.map((x) => x.toString(16));
+  if (bestStart < 0) return hex.join(':');
+  return `${hex.slice(0, bestStart).join(':')}::${hex.slice(bestStart + bestLen).join(':')}`;
+}
+
+/** Canonical text of an IPv6 address text, or undefined when it is not one. */
+export function canonicalIpv6(s: string): string | undefined {
+  const v = parseIpv6(s);
+  return v === undefined ? undefined : ipv6Text(v);
+}
+
+const ALL128 = (1n << 128n) - 1n;
+export function maskOf6(len: number): bigint {
+  return len === 0 ? 0n : (ALL128 << BigInt(128 - len)) & ALL128;
+}
+
+/** "2001:db8:2::/64" or "2001:db8::10" (a /128); undefined when the text has no ':' (not IPv6). Host bits must be zero. */
+export function parsePrefix6(s: string): Prefix6 | { error: string } | undefined {
+  if (!s.includes(':') || /^[^:\s]+:\d+$/.test(s)) return undefined; // switch:port is not an address
+  const m = s.match(/^([0-9a-fA-F:.]+)(?:\/(\d{1,3}))?$/);
+  if (!m) return { error: `'${s}' is not a valid IPv6 address or prefix` };
+  const addr = parseIpv6(m[1]);
+  if (addr === undefined) return { error: `'${s}' is not a valid IPv6 address` };
+  const len = m[2] === undefined ? 128 : Number(m[2]);
+  if (len > 128) return { error: `'${s}': prefix length must be 0..128` };
+  if ((addr & ~maskOf6(len) & ALL128) !== 0n) return { error: `'${s}' has host bits set; did you mean ${ipv6Text(addr & maskOf6(len))}/${len}?` };
+  return { addr, len };
+}
+
+export function prefix6Text(p: Prefix6): string {
+  return p.len === 128 ? ipv6Text(p.addr) : `${ipv6Text(p.addr)}/${p.len}`;
+}
+
+export function prefix6Has(p: Prefix6, addr: bigint): boolean {
+  return (addr & maskOf6(p.len)) === p.addr;
+}
+
+export function prefix6Contains(outer: Prefix6, inner: Prefix6): boolean {
+  return outer.len <= inner.len && (inner.addr & maskOf6(outer.len)) === outer.addr;
+}
+
+const LINK_LOCAL: Prefix6 = { addr: 0xfe80n << 112n, len: 10 };
+export function isLinkLocal6(a: bigint): boolean {
+  return prefix6Has(LINK_LOCAL, a);
+}
+
+/** The modified EUI-64 link-local address of a MAC (fe80::/64 + MAC with the U/L bit flipped and ff:fe inserted). */
+export function eui64LinkLocal(mac: string): string {
+  const b = mac.split(':').map((x) => parseInt(x, 16));
+  b[0] ^= 0x02;
+  const iid = [b[0], b[1], b[2], 0xff, 0xfe, b[3], b[4], b[5]].reduce((v, x) => (v << 8n) | BigInt(x), 0n);
+  return ipv6Text((0xfe80n << 112n) | iid);
+}
+
+/**
+ * The IPv6 addresses a device is bound to: its global (and unique-local) addresses and its link-local ones —
+ * those listed, else the EUI-64 one derived from its MAC. None when the device has no IPv6 address at all.
+ */
+export function boundIpv6(mac: string, listed: readonly string[] | undefined): { global: string[]; linkLocal: string[] } {
+  if (!listed?.length) return { global: [], linkLocal: [] };
+  const global: string[] = [], linkLocal: string[] = [];
+  for (const t of listed) {
+    const v = parseIpv6(t);
+    if (v === undefined) continue;
+    (isLinkLocal6(v) ? linkLocal : global).push(ipv6Text(v));
+  }
+  if (!linkLocal.length) linkLocal.push(eui64LinkLocal(mac));
+  return { global: [...new Set(global)], linkLocal: [...new Set(linkLocal)] };
 }

@@ -55,13 +55,13 @@ export function assignIds(keys: Iterable<string>, previous: ReadonlyMap<string, 
   return out;
 }
 
-function accessSignature(policy: Policy, resourceByName: ReadonlyMap<string, Resource>, resourcePrefixes: Selection['resourcePrefixes'], idx: readonly number[]): string {
+function accessSignature(policy: Policy, resourceByName: ReadonlyMap<string, Resource>, resourcePrefixes: Selection['resourcePrefixes'], idx: readonly number[], resourcePrefixes6?: Selection['resourcePrefixes6']): string {
   const parts = new Set<string>();
   for (const ri of idx) {
     const rule = policy.rules[ri];
     for (const rname of rule.to) {
       const res = resourceByName.get(rname);
-      if (!res || !(resourcePrefixes.get(rname) ?? []).length) continue;
+      if (!res || (!(resourcePrefixes.get(rname) ?? []).length && !resourcePrefixes6?.get(rname)?.length)) continue;
       if (rule.action === 'deny') for (const sv of rule.services ?? [ANY_SERVICE]) parts.add(`${rname}\u0001D\u0001${sv.text}`);
       else for (const sv of rule.services ?? res.services) parts.add(`${rname}\u0001A\u0001${sv.text}`);
     }
@@ -75,7 +75,7 @@ export function assignClasses(policy: Policy, sel: Selection, previous: Readonly
   const setRules = new Map<string, readonly number[]>();
   const resourceByName = new Map(policy.resources.map((r) => [r.name, r]));
   for (const d of sel.drafts) {
-    if (!accessOfSet.has(d.sig)) { accessOfSet.set(d.sig, accessSignature(policy, resourceByName, sel.resourcePrefixes, d.rules)); setRules.set(d.sig, d.rules); }
+    if (!accessOfSet.has(d.sig)) { accessOfSet.set(d.sig, accessSignature(policy, resourceByName, sel.resourcePrefixes, d.rules, sel.resourcePrefixes6)); setRules.set(d.sig, d.rules); }
     setCount.set(d.sig, (setCount.get(d.sig) ?? 0) + 1);
   }
   const classIds = assignIds(new Set(accessOfSet.values()), previous, 'source classes');

@@ -52,7 +52,8 @@ export function compile(input: CompileInput, opts: CompileOptions = {}): Compile
     flows: switches.reduce((n, x) => n + x.flows.length, 0), naive: users * policy.resources.length * Math.max(1, topology.switches.length),
   };
   return timed(withIncremental(
-    { input, plan: { switches }, subjects: classes.subjects, subjectById: classes.subjectById, classIds: classes.classIds, dstClassIds: dests.dstClassIds, dest: dests.dest, resourcePrefixes: selection.resourcePrefixes, stats },
+    { input, plan: { switches }, subjects: classes.subjects, subjectById: classes.subjectById, classIds: classes.classIds, dstClassIds: dests.dstClassIds, dest: dests.dest, resourcePrefixes: selection.resourcePrefixes,
+      ...(selection.v6 ? { resourcePrefixes6: selection.resourcePrefixes6, dest6: dests.dest6 } : {}), stats },
     { selection, classOfSet: classes.classOfSet, setCount: classes.setCount, switchOrder: order, tables, positions: { link: new Map() } },
   ));
 }

@@ -1,12 +1,15 @@
 /** The values compilation produces (and `recompile` takes back): subjects, destination entries and the plan. */
 import type { Binding, Diagnostic, Directory, FlowPlan, Topology } from './model.js';
 import type { Policy } from './inputs.js';
-import type { Prefix } from './addr.js';
+import type { Prefix, Prefix6 } from './addr.js';
 import type { IncrementalState } from './incremental.js';
 
 export interface Endpoint {
   readonly mac: string;
   readonly ip?: string;
+  /** Bound IPv6 addresses (canonical): global ones first use; link-local ones for Neighbor Discovery only. */
+  readonly ipv6?: readonly string[];
+  readonly ll6?: readonly string[];
   readonly switch?: string;
   readonly port?: number;
 }
@@ -29,6 +32,14 @@ export interface DestEntry {
   readonly resources: readonly string[];
   readonly dstClass: number;
   /** Class of the device or server that owns this exact address (for replies), else 0. */
+  readonly ownerClass: number;
+}
+
+/** An IPv6 destination entry (same destination class ids as IPv4: a class is a set of resources). */
+export interface DestEntry6 {
+  readonly prefix6: Prefix6;
+  readonly resources: readonly string[];
+  readonly dstClass: number;
   readonly ownerClass: number;
 }
 
@@ -55,6 +66,9 @@ export interface Compiled {
   readonly dstClassIds: ReadonlyMap<string, number>;
   readonly dest: readonly DestEntry[];
   readonly resourcePrefixes: ReadonlyMap<string, readonly Prefix[]>;
+  /** IPv6 prefixes of each resource (absent or empty when the policy has none). */
+  readonly resourcePrefixes6?: ReadonlyMap<string, readonly Prefix6[]>;
+  readonly dest6?: readonly DestEntry6[];
   readonly stats: CompileStats;
   /**
    * What `recompile` needs to patch this result for a small directory change without compiling in full (an

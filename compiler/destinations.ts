@@ -4,8 +4,8 @@
  * services allowed and denied and the rules that say so.
  */
 import type { Policy } from './inputs.js';
-import { maskOf, parseIpv4, type Prefix, type Service } from './addr.js';
-import type { DestEntry } from './compiled.js';
+import { maskOf, maskOf6, parseIpv4, parseIpv6, type Prefix, type Prefix6, type Service } from './addr.js';
+import type { DestEntry, DestEntry6 } from './compiled.js';
 import { ANY_SERVICE, assignIds, type Classes } from './classes.js';
 import type { Selection } from './select.js';
 
@@ -27,6 +27,31 @@ export interface Destinations {
   readonly classesOfDc: ReadonlyMap<number, readonly number[]>;
   /** The destination entry (with a class) of the longest prefix holding an address. */
   dstOfAddr(addr: number): DestEntry | undefined;
+  /** IPv6: entries, each destination class's prefixes, and the longest-prefix lookup. */
+  readonly dest6: readonly DestEntry6[];
+  readonly dstPrefixes6: ReadonlyMap<number, readonly Prefix6[]>;
+  dstOfAddr6(addr: bigint): DestEntry6 | undefined;
+}
+
+/** PrefixIndex for IPv6 prefixes (bigint keys). */
+export class PrefixIndex6<T> {
+  private readonly byLen = new Map<number, Map<bigint, T[]>>();
+  private lens: number[] = [];
+  add(p: Prefix6, v: T): void {
+    let m = this.byLen.get(p.len);
+    if (!m) { this.byLen.set(p.len, (m = new Map())); this.lens = [...this.byLen.keys()].sort((a, b) => b - a); }
+    const l = m.get(p.addr);
+    if (l) l.push(v); else m.set(p.addr, [v]);
+  }
+  covering(p: Prefix6): T[] {
+    const out: T[] = [];
+    for (const len of this.lens) if (len <= p.len) out.push(...(this.byLen.get(len)!.get(p.addr & maskOf6(len)) ?? []));
+    return out;
+  }
+  longest(p: Prefix6): T | undefined {
+    for (const len of this.lens) if (len <= p.len) { const l = this.byLen.get(len)!.get(p.addr & maskOf6(len)); if (l) return l[0]; }
+    return undefined;
+  }
 }
 
 /** Prefixes grouped by length: which stored prefixes cover a given prefix, and the longest one. */
@@ -66,12 +91,34 @@ function destEntries(sel: Selection, classes: Classes, previous: ReadonlyMap<str
     const resources = [...new Set(covering.covering(p))].sort();
     return { prefix: p, resources, sig: resources.join(',') };
   });
-  const dstClassIds = assignIds(new Set(drafts.filter((d) => d.resources.length).map((d) => d.sig)), previous, 'destination classes');
+  // IPv6: the same, over 128-bit prefixes; a destination class is a set of resources whatever the family
+  const drafts6: Array<{ prefix6: Prefix6; resources: string[]; sig: string }> = [];
+  const ownerOf6 = new Map<bigint, number>();
+  if (sel.v6) {
+    const all6 = new Map<string, Prefix6>();
+    for (const ps of sel.resourcePrefixes6.values()) for (const p of ps) all6.set(`${p.addr}/${p.len}`, p);
+    for (const s of classes.subjects) for (const e of s.endpoints) for (const t of e.ipv6 ?? []) {
+      const a = parseIpv6(t)!;
+      ownerOf6.set(a, s.classId);
+      all6.set(`${a}/128`, { addr: a, len: 128 });
+    }
+    const covering6 = new PrefixIndex6<string>();
+    for (const [name, ps] of sel.resourcePrefixes6) for (const q of ps) covering6.add(q, name);
+    for (const p of [...all6.values()].sort((x, y) => x.len - y.len || (x.addr < y.addr ? -1 : x.addr > y.addr ? 1 : 0))) {
+      const resources = [...new Set(covering6.covering(p))].sort();
+      drafts6.push({ prefix6: p, resources, sig: resources.join(',') });
+    }
+  }
+  const dstClassIds = assignIds(new Set([...drafts, ...drafts6].filter((d) => d.resources.length).map((d) => d.sig)), previous, 'destination classes');
   const dest: DestEntry[] = drafts.map((d) => ({
     prefix: d.prefix, resources: d.resources, dstClass: d.resources.length ? dstClassIds.get(d.sig)! : 0,
     ownerClass: d.prefix.len === 32 ? ownerOf.get(d.prefix.addr) ?? 0 : 0,
   }));
-  return { dest, dstClassIds };
+  const dest6: DestEntry6[] = drafts6.map((d) => ({
+    prefix6: d.prefix6, resources: d.resources, dstClass: d.resources.length ? dstClassIds.get(d.sig)! : 0,
+    ownerClass: d.prefix6.len === 128 ? ownerOf6.get(d.prefix6.addr) ?? 0 : 0,
+  }));
+  return { dest, dest6, dstClassIds };
 }
 
 function pairAccess(policy: Policy, classes: Classes, resourceToDst: ReadonlyMap<string, readonly number[]>) {
@@ -103,12 +150,18 @@ function pairAccess(policy: Policy, classes: Classes, resourceToDst: ReadonlyMap
 }
 
 export function resolveDestinations(policy: Policy, sel: Selection, classes: Classes, previous: ReadonlyMap<string, number> | undefined): Destinations {
-  const { dest, dstClassIds } = destEntries(sel, classes, previous);
+  const { dest, dest6, dstClassIds } = destEntries(sel, classes, previous);
   const dstResources = new Map<number, readonly string[]>();
   const dstPrefixes = new Map<number, Prefix[]>();
+  const dstPrefixes6 = new Map<number, Prefix6[]>();
   for (const d of dest) if (d.dstClass) {
     dstResources.set(d.dstClass, d.resources);
     dstPrefixes.set(d.dstClass, [...(dstPrefixes.get(d.dstClass) ?? []), d.prefix]);
+  }
+  for (const d of dest6) if (d.dstClass) {
+    dstResources.set(d.dstClass, d.resources);
+    const l = dstPrefixes6.get(d.dstClass);
+    if (l) l.push(d.prefix6); else dstPrefixes6.set(d.dstClass, [d.prefix6]);
   }
   const resourceToDst = new Map<string, number[]>();
   for (const [dc, rs] of dstResources) for (const r of rs) resourceToDst.set(r, [...(resourceToDst.get(r) ?? []), dc]);
@@ -121,5 +174,8 @@ export function resolveDestinations(policy: Policy, sel: Selection, classes: Cla
   }
   const destIndex = new PrefixIndex<DestEntry>();
   for (const d of dest) if (d.dstClass) destIndex.add(d.prefix, d);
-  return { dest, dstClassIds, dstPrefixes, access, dcsOfClass, classesOfDc, dstOfAddr: (addr) => destIndex.longest({ addr, len: 32 }) };
+  const destIndex6 = new PrefixIndex6<DestEntry6>();
+  for (const d of dest6) if (d.dstClass) destIndex6.add(d.prefix6, d);
+  return { dest, dstClassIds, dstPrefixes, access, dcsOfClass, classesOfDc, dstOfAddr: (addr) => destIndex.longest({ addr, len: 32 }),
+    dest6, dstPrefixes6, dstOfAddr6: (addr) => destIndex6.longest({ addr, len: 128 }) };
 }

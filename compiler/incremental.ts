@@ -44,6 +44,8 @@ interface UserMoves {
 /** Users that moved between existing classes, or undefined when the change needs a full compile. */
 function userMoves(prev: Compiled, st: IncrementalState, next: Directory): UserMoves | undefined {
   const before = prev.input.directory;
+  // IPv6 in play: owner-tagging and link flows exist per family; a full compile keeps that simple (and correct)
+  if (st.selection.v6) return undefined;
   if (next.users.length !== before.users.length || next.organizations.length !== before.organizations.length) return undefined;
   for (let i = 0; i < next.organizations.length; i++) {
     const a = before.organizations[i], b = next.organizations[i];

@@ -5,7 +5,8 @@
 import type { Binding, Diagnostic, Directory, Link, Organization, Server, SourceLocation, SwitchDef, Topology, User } from './model.js';
 import { YamlSource, suggest, type Path } from './yaml-source.js';
 import { PROFILE_NAMES, isProfileName } from './profile.js';
-import { normalizeMac, parseIpv4, parsePrefix, parseService, type Prefix, type Service } from './addr.js';
+import { normalizeMac, parseIpv4, parsePrefix, parseService, type Prefix, type Prefix6, type Service } from './addr.js';
+import { checkIpv6, checkPrefix6, ipv6Canonical } from './ipv6.js';
 import { BUILTIN_ROLES, FIRST_CONTACT_KEYS, UNAUTHENTICATED_ROLE, checkFirstContact, parseFirstContact, type FirstContactPolicy } from './first-contact.js';
 import { checkAuthentication, parseAuthentication, type AuthPolicy } from './auth.js';
 import { parseRuleTime, RULE_TIME_KEYS, type RuleTime } from './schedule.js';
@@ -31,6 +32,7 @@ export interface HostRef {
   /** A server name from the topology, or an address/prefix. */
   readonly server?: string;
   readonly prefix?: Prefix;
+  readonly prefix6?: Prefix6;
   readonly location: SourceLocation;
 }
 
@@ -133,6 +135,11 @@ export function parsePolicyText(text: string, file: string): Parsed<Policy> {
       const pr = parsePrefix(h);
       if (pr && 'error' in pr) { src.error([...p, 'hosts', i], 'bad-address', pr.error); return { text: h, location }; }
       if (pr) return { text: h, prefix: pr, location };
+      if (h.includes(':')) {
+        const p6 = checkPrefix6(h);
+        if ('error' in p6) { src.error([...p, 'hosts', i], 'bad-address', p6.error); return { text: h, location }; }
+        return { text: h, prefix6: p6, location };
+      }
       return { text: h, server: h, location };
     });
     if (!hosts.length) src.error(p, 'missing-field', `resource '${name}' needs at least one host`, 'hosts: [server-name, 10.0.2.10, 10.0.2.0/28]');
@@ -193,6 +200,38 @@ export function parsePolicyText(text: string, file: string): Parsed<Policy> {
   return finish(src, { file, version: 1, directory, topology, resources, rules, default: 'deny', ...(authentication ? { authentication } : {}), source: src, ...(top.dhcp !== undefined || top.unauthenticated !== undefined || top.signin !== undefined || top.roaming !== undefined ? { firstContact } : {}) });
 }
 
+/**
+ * `ipv6:` of a device, host or server: one address or a list, each checked with the reference parser; canonical
+ * texts. An IPv6 address written under `ip:` is taken as one of them.
+ */
+function ipv6List(src: YamlSource, path: Path, v: unknown, fromIp?: string): string[] | undefined {
+  const out: string[] = [];
+  if (fromIp !== undefined) { const r = checkIpv6(fromIp); if (!('error' in r)) out.push(ipv6Canonical(r.addr)); }
+  if (v === undefined) return out.length ? out : undefined;
+  const list = Array.isArray(v) ? v : [v];
+  if (!list.length) { src.error(path, 'bad-address', 'ipv6 needs at least one address (or leave it out)'); return undefined; }
+  if (list.length > 16) { src.error(path, 'bad-address', `at most 16 IPv6 addresses per device (found ${list.length})`); return undefined; }
+  let ok = true;
+  list.forEach((x, i) => {
+    const at: Path = Array.isArray(v) ? [...path, i] : path;
+    if (typeof x !== 'string') { src.error(at, 'bad-address', `'${String(x)}' is not an IPv6 address`, 'write it as 2001:db8::10'); ok = false; return; }
+    const r = checkIpv6(x);
+    if ('error' in r) { src.error(at, 'bad-address', r.error, 'write it as 2001:db8::10'); ok = false; return; }
+    if (r.addr === 0n || r.addr >> 120n === 0xffn) { src.error(at, 'bad-address', `'${x}' cannot be a device's own address (unspecified or multicast)`); ok = false; return; }
+    const c = ipv6Canonical(r.addr);
+    if (!out.includes(c)) out.push(c);
+  });
+  return ok ? out : undefined;
+}
+
+/** An IPv4 address under `ip:`, or an IPv6 one (which joins `ipv6:`); undefined + error otherwise. */
+function ipField(v: unknown): { v4?: string; v6?: string; bad?: true } {
+  const t = String(v).trim();
+  if (parseIpv4(t) !== undefined) return { v4: t };
+  if (t.includes(':') && !('error' in checkIpv6(t))) return { v6: t };
+  return { bad: true };
+}
+
 // ---------- directory ----------
 
 export function parseDirectoryText(text: string, file: string): Parsed<Directory> {
@@ -235,7 +274,7 @@ export function parseDirectoryText(text: string, file: string): Parsed<Directory
     const roles = src.strings([...p, 'roles'], o.roles, 'roles');
     const devices = src.list([...p, 'devices'], o.devices, 'devices').flatMap((dv, j) => {
       const dp = [...p, 'devices', j];
-      const d = src.object(dp, dv, ['mac', 'ip', 'name'], 'a device');
+      const d = src.object(dp, dv, ['mac', 'ip', 'ipv6', 'name'], 'a device');
       if (!d) return [];
       const mac = typeof d.mac === 'string' ? normalizeMac(d.mac) : undefined;
       if (!mac) { src.error([...dp, 'mac'], 'bad-mac', `'${String(d.mac ?? '')}' is not a MAC address`, 'write it as 02:00:00:00:01:01'); return []; }
@@ -243,14 +282,27 @@ export function parseDirectoryText(text: string, file: string): Parsed<Directory
       if (prevMac) src.error([...dp, 'mac'], 'device-conflict', `device ${mac} is already bound to user '${prevMac}'`);
       macOwner.set(mac, id);
       let ip: string | undefined;
+      let v6FromIp: string | undefined;
       if (d.ip !== undefined) {
-        ip = String(d.ip);
-        if (parseIpv4(ip) === undefined) { src.error([...dp, 'ip'], 'bad-address', `'${ip}' is not an IPv4 address`); return []; }
-        const prevIp = ipOwner.get(ip);
-        if (prevIp) src.error([...dp, 'ip'], 'device-conflict', `address ${ip} is already bound to user '${prevIp}'`);
-        ipOwner.set(ip, id);
+        const f = ipField(d.ip);
+        if (f.bad) { src.error([...dp, 'ip'], 'bad-address', `'${String(d.ip)}' is not an IPv4 address`, 'IPv6 addresses go under ipv6: [2001:db8::10]'); return []; }
+        ip = f.v4;
+        v6FromIp = f.v6;
+        if (ip !== undefined) {
+          const prevIp = ipOwner.get(ip);
+          if (prevIp) src.error([...dp, 'ip'], 'device-conflict', `address ${ip} is already bound to user '${prevIp}'`);
+          ipOwner.set(ip, id);
+        }
       }
-      return [{ mac, ip }];
+      const ipv6 = ipv6List(src, [...dp, 'ipv6'], d.ipv6, v6FromIp);
+      if (d.ipv6 !== undefined && !ipv6) return [];
+      for (const a of ipv6 ?? []) {
+        if (a.startsWith('fe80:')) continue; // link-local addresses are only unique per link
+        const prev = ipOwner.get(a);
+        if (prev) src.error([...dp, 'ipv6'], 'device-conflict', `address ${a} is already bound to user '${prev}'`);
+        ipOwner.set(a, id);
+      }
+      return [{ mac, ...(ip !== undefined ? { ip } : {}), ...(ipv6 ? { ipv6 } : {}) }];
     });
     users.push({ id, name: typeof o.name === 'string' ? o.name : id, organization, roles, devices, location: src.where(p) });
   });
@@ -263,7 +315,7 @@ export function parseDirectoryText(text: string, file: string): Parsed<Directory
 export function parseTopologyText(text: string, file: string): Parsed<Topology> {
   const src = new YamlSource(file, text);
   if (src.value === undefined) return fail(src);
-  const top = src.object([], src.value, ['switches', 'links', 'hosts', 'servers'], 'the topology');
+  const top = src.object([], src.value, ['switches', 'links', 'hosts', 'servers', 'routers', 'dhcpv6'], 'the topology');
   if (!top) return fail(src);
   const switches: SwitchDef[] = [];
   const byName = new Set<string>();
@@ -334,7 +386,7 @@ export function parseTopologyText(text: string, file: string): Parsed<Topology> 
   const hosts: Binding[] = [];
   src.list(['hosts'], top.hosts, 'hosts').forEach((hv, i) => {
     const p = ['hosts', i];
-    const o = src.object(p, hv, ['mac', 'ip', 'switch', 'port', 'name'], 'a host');
+    const o = src.object(p, hv, ['mac', 'ip', 'ipv6', 'switch', 'port', 'name'], 'a host');
     if (!o) return;
     const mac = typeof o.mac === 'string' ? normalizeMac(o.mac) : undefined;
     if (!mac) { src.error([...p, 'mac'], 'bad-mac', `'${String(o.mac ?? '')}' is not a MAC address`); return; }
@@ -342,15 +394,18 @@ export function parseTopologyText(text: string, file: string): Parsed<Topology> 
     if (sw && !byName.has(sw)) { src.error([...p, 'switch'], 'unknown-switch', `unknown switch '${sw}'`, suggest(sw, byName)); return; }
     const port = typeof o.port === 'number' && Number.isInteger(o.port) && o.port > 0 ? o.port : undefined;
     if (!port) { src.error([...p, 'port'], 'bad-port', 'port must be a positive whole number'); return; }
-    if (o.ip !== undefined && parseIpv4(String(o.ip)) === undefined) { src.error([...p, 'ip'], 'bad-address', `'${String(o.ip)}' is not an IPv4 address`); return; }
+    const hf = o.ip === undefined ? {} : ipField(o.ip);
+    if (hf.bad) { src.error([...p, 'ip'], 'bad-address', `'${String(o.ip)}' is not an IPv4 address`); return; }
+    const hipv6 = ipv6List(src, [...p, 'ipv6'], o.ipv6, hf.v6);
+    if (o.ipv6 !== undefined && !hipv6) return;
     // several hosts may share a port (a phone with a PC behind it, an access point); a link or server may not
-    if (sw) { claim(p, sw, port, 'hosts'); hosts.push({ mac, ip: o.ip === undefined ? undefined : String(o.ip), switch: sw, port }); }
+    if (sw) { claim(p, sw, port, 'hosts'); hosts.push({ mac, ip: hf.v4, ...(hipv6 ? { ipv6: hipv6 } : {}), switch: sw, port }); }
   });
   const servers: Server[] = [];
   const serverNames = new Set<string>();
   src.list(['servers'], top.servers, 'servers').forEach((sv, i) => {
     const p = ['servers', i];
-    const o = src.object(p, sv, ['name', 'mac', 'ip', 'switch', 'port', 'description'], 'a server');
+    const o = src.object(p, sv, ['name', 'mac', 'ip', 'ipv6', 'switch', 'port', 'description'], 'a server');
     if (!o) return;
     const name = src.string([...p, 'name'], o.name, 'server name');
     const mac = typeof o.mac === 'string' ? normalizeMac(o.mac) : undefined;
@@ -361,13 +416,31 @@ export function parseTopologyText(text: string, file: string): Parsed<Topology> 
     if (sw && !byName.has(sw)) src.error([...p, 'switch'], 'unknown-switch', `unknown switch '${sw}'`, suggest(sw, byName));
     const port = typeof o.port === 'number' && Number.isInteger(o.port) && o.port > 0 ? o.port : undefined;
     if (!port) src.error([...p, 'port'], 'bad-port', 'port must be a positive whole number');
+    const sipv6 = ipv6List(src, [...p, 'ipv6'], o.ipv6);
+    if (o.ipv6 !== undefined && !sipv6) return;
     if (!name || !mac || !ip || parseIpv4(ip) === undefined || !sw || !byName.has(sw) || !port) return;
     if (serverNames.has(name)) src.error([...p, 'name'], 'duplicate-name', `server '${name}' is defined twice`);
     serverNames.add(name);
     claim(p, sw, port, `server ${name}`);
-    servers.push({ name, mac, ip, switch: sw, port, location: src.where(p) });
+    servers.push({ name, mac, ip, ...(sipv6 ? { ipv6: sipv6 } : {}), switch: sw, port, location: src.where(p) });
   });
-  return finish(src, { switches, links, hosts, servers });
+  // IPv6 RA guard and DHCPv6: the only ports router advertisements / DHCPv6 server replies come from
+  const ports = (key: 'routers' | 'dhcpv6') => {
+    if (top[key] === undefined) return undefined;
+    const out: { switch: string; port: number }[] = [];
+    src.strings([key], top[key], key).forEach((t, i) => {
+      const server = servers.find((x) => x.name === t);
+      if (server) { out.push({ switch: server.switch, port: server.port }); return; }
+      const r = portRef([key, i], t);
+      if (!r) return;
+      if (used.get(`${r.switch}:${r.port}`)?.startsWith('link')) { src.error([key, i], 'link-port', `${t} is an inter-switch link: name the router's or server's own port`); return; }
+      out.push(r);
+    });
+    return out;
+  };
+  const routers = ports('routers');
+  const dhcpv6 = ports('dhcpv6');
+  return finish(src, { switches, links, hosts, servers, ...(routers ? { routers } : {}), ...(dhcpv6 ? { dhcpv6 } : {}) });
 }
 
 /** Cross-file checks: names the policy uses must exist in the directory and topology. */

@@ -6,6 +6,7 @@
 import type { Match, OxmEntry, OxmValue } from '../openflow/types.js';
 import { OFPP } from '../openflow/types.js';
 import { ipv4ToU32 } from '../openflow/buffer.js';
+import { parseIpv6 } from './addr.js';
 import type { PlannedFlow } from './model.js';
 import { isDenySample } from './observe.js';
 
@@ -22,6 +23,9 @@ export interface Packet {
   /** TCP flag bits (SYN 0x002, ACK 0x010); 0 when absent. */
   readonly tcpFlags?: number;
   readonly icmpType?: number;
+  readonly icmpCode?: number;
+  /** IPv6 Neighbor Discovery target (NS/NA). */
+  readonly ndTarget?: string;
   readonly arpSpa?: string;
   readonly arpTpa?: string;
   readonly arpSha?: string;
@@ -47,13 +51,18 @@ function fieldValue(p: Packet, field: OxmEntry['field'], metadata: bigint): OxmV
     case 'eth_type': return p.ethType;
     case 'ipv4_src': return p.ethType === 0x0800 ? p.ipSrc : undefined;
     case 'ipv4_dst': return p.ethType === 0x0800 ? p.ipDst : undefined;
-    case 'ip_proto': return p.ethType === 0x0800 ? p.ipProto : undefined;
+    case 'ip_proto': return p.ethType === 0x0800 || p.ethType === 0x86dd ? p.ipProto : undefined;
+    case 'ipv6_src': return p.ethType === 0x86dd ? p.ipSrc : undefined;
+    case 'ipv6_dst': return p.ethType === 0x86dd ? p.ipDst : undefined;
+    case 'icmpv6_type': return p.ethType === 0x86dd && p.ipProto === 58 ? p.icmpType : undefined;
+    case 'icmpv6_code': return p.ethType === 0x86dd && p.ipProto === 58 ? p.icmpCode ?? 0 : undefined;
+    case 'ipv6_nd_target': return p.ethType === 0x86dd && p.ipProto === 58 && (p.icmpType === 135 || p.icmpType === 136) ? p.ndTarget : undefined;
     case 'tcp_src': return p.ipProto === 6 ? p.tpSrc : undefined;
     case 'tcp_dst': return p.ipProto === 6 ? p.tpDst : undefined;
     case 'tcp_flags': return p.ipProto === 6 ? p.tcpFlags ?? 0 : undefined;
     case 'udp_src': return p.ipProto === 17 ? p.tpSrc : undefined;
     case 'udp_dst': return p.ipProto === 17 ? p.tpDst : undefined;
-    case 'icmpv4_type': return p.ipProto === 1 ? p.icmpType : undefined;
+    case 'icmpv4_type': return p.ethType === 0x0800 && p.ipProto === 1 ? p.icmpType : undefined;
     case 'arp_spa': return p.ethType === 0x0806 ? p.arpSpa : undefined;
     case 'arp_tpa': return p.ethType === 0x0806 ? p.arpTpa : undefined;
     case 'arp_sha': return p.ethType === 0x0806 ? p.arpSha : undefined;
@@ -63,11 +72,18 @@ function fieldValue(p: Packet, field: OxmEntry['field'], metadata: bigint): OxmV
 }
 
 const IPV4_FIELDS = new Set(['ipv4_src', 'ipv4_dst', 'arp_spa', 'arp_tpa']);
+const IPV6_FIELDS = new Set(['ipv6_src', 'ipv6_dst', 'ipv6_nd_target']);
+
+/** An IPv6 address text as a 128-bit value; -1n (equal to no address) when it is not one. */
+function v6(v: string): bigint {
+  return parseIpv6(v) ?? -1n;
+}
 
 function num(v: OxmValue, field: string): bigint {
   if (typeof v === 'bigint') return v;
   if (typeof v === 'number') return BigInt(v);
   if (IPV4_FIELDS.has(field)) return BigInt(ipv4ToU32(v));
+  if (IPV6_FIELDS.has(field)) return v6(v);
   return BigInt('0x' + v.replace(/:/g, ''));
 }
 
@@ -76,10 +92,11 @@ function num(v: OxmValue, field: string): bigint {
  * else a bigint (metadata). Unparseable text gives NaN, which equals nothing.
  */
 function scalar(v: OxmValue, field: string): number | bigint {
-  if (typeof v === 'bigint') return field === 'metadata' ? v : Number(v);
+  if (typeof v === 'bigint') return field === 'metadata' || IPV6_FIELDS.has(field) ? v : Number(v);
   if (typeof v === 'number') return field === 'metadata' ? BigInt(v) : v;
   try {
     if (IPV4_FIELDS.has(field)) return ipv4ToU32(v);
+    if (IPV6_FIELDS.has(field)) return v6(v);
     const hex = v.replace(/:/g, '');
     return /^[0-9a-fA-F]{1,12}$/.test(hex) ? parseInt(hex, 16) : NaN;
   } catch { return NaN; }
@@ -88,7 +105,7 @@ function scalar(v: OxmValue, field: string): number | bigint {
 export function entryMatches(e: OxmEntry, v: OxmValue | undefined): boolean {
   if (v === undefined) return false;
   if (e.mask === undefined) {
-    if (typeof v === 'string' && typeof e.value === 'string') return v.toLowerCase() === e.value.toLowerCase();
+    if (typeof v === 'string' && typeof e.value === 'string' && !IPV6_FIELDS.has(e.field)) return v.toLowerCase() === e.value.toLowerCase();
     return num(v, e.field) === num(e.value, e.field);
   }
   const m = num(e.mask, e.field);
@@ -312,6 +329,7 @@ export class Conntrack {
     if (rev !== undefined && z?.has(rev)) return CT_TRK | CT_EST | CT_RPL;
     if (p.ipProto === 6 && p.tcpFlags !== undefined && (!(p.tcpFlags & SYN) || p.tcpFlags & (ACK | RST))) return CT_TRK | CT_INV;
     if (p.ipProto === 1 && p.icmpType === 0) return CT_TRK | CT_INV;
+    if (p.ipProto === 58 && p.icmpType === 129) return CT_TRK | CT_INV;
     return CT_TRK | CT_NEW;
   }
 

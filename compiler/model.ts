@@ -27,6 +27,8 @@ export interface Device {
   readonly mac: string;
   /** Dotted IPv4, optional (a device may be known by MAC only). */
   readonly ip?: string;
+  /** IPv6 addresses (canonical text), global and link-local; absent = the device does not speak IPv6 here. */
+  readonly ipv6?: readonly string[];
 }
 
 export interface User {
@@ -96,6 +98,8 @@ export interface Link {
 export interface Binding {
   readonly mac: string;
   readonly ip?: string;
+  /** IPv6 addresses (canonical text). */
+  readonly ipv6?: readonly string[];
   readonly switch: string;
   readonly port: number;
   readonly learned?: boolean;
@@ -107,6 +111,8 @@ export interface Server {
   readonly port: number;
   readonly mac: string;
   readonly ip: string;
+  /** IPv6 addresses (canonical text), global and link-local. */
+  readonly ipv6?: readonly string[];
   readonly location?: SourceLocation;
 }
 
@@ -115,6 +121,10 @@ export interface Topology {
   readonly links: readonly Link[];
   readonly hosts: readonly Binding[];
   readonly servers: readonly Server[];
+  /** IPv6 RA guard: the only ports Router Advertisements (and redirects) are accepted from (`routers:`). */
+  readonly routers?: readonly PortRef[];
+  /** The only ports DHCPv6 server replies (udp 547→546) are accepted from (`dhcpv6:`, servers or switch:port). */
+  readonly dhcpv6?: readonly PortRef[];
 }
 
 // ---------- Flow plan (compiler output, controller input) ----------

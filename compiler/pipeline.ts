@@ -3,8 +3,9 @@
  * (`TABLES.policy.flow(...)`), which checks it against the table's declared match fields, goto targets and metadata
  * bits; that catches compiler bugs early.
  *
- *  table 0 classify  — anti-spoofing: a bound device's (in_port, eth_src, ipv4_src) → source class in metadata[0:16]
- *  table 1 dest      — ipv4_dst → destination class metadata[16:32] (set of resources the address is in)
+ *  table 0 classify  — anti-spoofing: a bound device's (in_port, eth_src, ipv4_src | ipv6_src) → source class in
+ *                      metadata[0:16]; ARP and IPv6 Neighbor Discovery of bound addresses; RA guard, DHCPv6 trust
+ *  table 1 dest      — ipv4_dst / ipv6_dst → destination class metadata[16:32] (set of resources the address is in)
  *                      and, for device/server addresses, the owner's class metadata[32:48] (for replies)
  *  table 2 policy    — metadata(src class, dst class) + ip_proto + port → forward; replies by dst owner class
  *  table 3 forward   — NORMAL (ovs profile: commit new connections to conntrack first; see profile.ts)
@@ -37,6 +38,12 @@ export const PRIORITY = {
   allow: 200,
   reply: 200,
   defaultDeny: 0,
+  /** IPv6 (tables.ts): RA guard and DHCPv6 trust above everything on a port; ND of bound addresses above classification. */
+  v6TrustedPort: 170,
+  v6Guard: 165,
+  nd: 110,
+  v6Client: 105,
+  linkNd: 15,
 } as const;
 
 export interface TableDef {
@@ -51,10 +58,10 @@ export interface TableDef {
 }
 
 export const PIPELINE: readonly TableDef[] = [
-  { id: 0, name: 'classify', fields: ['in_port', 'eth_src', 'eth_type', 'ipv4_src', 'arp_spa', 'arp_sha', 'ip_proto', 'udp_src', 'udp_dst'], next: [TABLE.dest, TABLE.forward], writesMetadata: METADATA.srcMask },
-  { id: 1, name: 'dest', fields: ['eth_type', 'ipv4_dst'], next: [TABLE.policy], writesMetadata: METADATA.dstMask | METADATA.ownerMask },
-  { id: 2, name: 'policy', fields: ['metadata', 'eth_type', 'ipv4_src', 'ip_proto', 'tcp_src', 'tcp_dst', 'tcp_flags', 'udp_src', 'udp_dst', 'icmpv4_type', 'ct_state'], next: [TABLE.forward], writesMetadata: 0n },
-  { id: 3, name: 'forward', fields: ['eth_type', 'ct_state'], next: [], writesMetadata: 0n },
+  { id: 0, name: 'classify', fields: ['in_port', 'eth_src', 'eth_type', 'ipv4_src', 'arp_spa', 'arp_sha', 'ipv6_src', 'ip_proto', 'udp_src', 'udp_dst', 'icmpv6_type', 'ipv6_nd_target'], next: [TABLE.dest, TABLE.forward], writesMetadata: METADATA.srcMask },
+  { id: 1, name: 'dest', fields: ['eth_type', 'ipv4_dst', 'ipv6_dst'], next: [TABLE.policy], writesMetadata: METADATA.dstMask | METADATA.ownerMask },
+  { id: 2, name: 'policy', fields: ['metadata', 'eth_type', 'ipv4_src', 'ipv6_src', 'ip_proto', 'tcp_src', 'tcp_dst', 'tcp_flags', 'udp_src', 'udp_dst', 'icmpv4_type', 'icmpv6_type', 'ct_state'], next: [TABLE.forward], writesMetadata: 0n },
+  { id: 3, name: 'forward', fields: ['eth_type', 'ip_proto', 'icmpv6_type', 'ct_state'], next: [], writesMetadata: 0n },
 ];
 
 /**

@@ -84,9 +84,10 @@ const CT_INVALID: OxmEntry = { field: 'ct_state', value: TRK | CT.inv, mask: TRK
 const CT_NEW: OxmEntry = { field: 'ct_state', value: TRK | CT.new, mask: TRK | CT.new | CT.inv };
 const CT_RELATED: OxmEntry = { field: 'ct_state', value: TRK | CT.rel, mask: TRK | CT.rel | CT.inv };
 const IP: OxmEntry = { field: 'eth_type', value: 0x0800 };
+const IPV6: OxmEntry = { field: 'eth_type', value: 0x86dd };
 
 /** Conntrack priorities: above every policy flow in table 2, above NORMAL in table 3. */
-export const CT_PRIORITY = { untracked: 400, invalid: 390, related: 250, fwdUntracked: 30, fwdInvalid: 20, fwdCommit: 10 } as const;
+export const CT_PRIORITY = { untracked: 400, invalid: 390, related: 250, fwdNd: 35, fwdUntracked: 30, fwdInvalid: 20, fwdCommit: 10 } as const;
 
 /** Made through the table's builder: checked against the table's fields and goto targets, cookie as compile.ts makes them. */
 function plain(tableId: number, priority: number, match: OxmEntry[], instructions: Instruction[], origin: string): PlannedFlow {
@@ -96,7 +97,23 @@ function plain(tableId: number, priority: number, match: OxmEntry[], instruction
 const ctAct = (a: Action): Instruction[] => [{ type: 'apply_actions', actions: [a] }];
 
 /** The conntrack flows of one switch (zone): table 2 tracks, drops invalid and passes related; table 3 tracks what arrives untracked (transit, ARP-free IP) and commits new connections. */
-export function conntrackFlows(zone: number): { policy: PlannedFlow[]; forward: PlannedFlow[] } {
+export function conntrackFlows(zone: number, v6 = false): { policy: PlannedFlow[]; forward: PlannedFlow[] } {
+  const flows = conntrackFlows4(zone);
+  if (!v6) return flows;
+  // IPv6: the same tracking; Neighbor Discovery and router messages (ICMPv6 133..137, already checked in table 0)
+  // skip conntrack, which would call them invalid
+  const nd = [133, 134, 135, 136, 137].map((t) => plain(TABLE.forward, CT_PRIORITY.fwdNd, [IPV6, { field: 'ip_proto', value: 58 }, { field: 'icmpv6_type', value: t }], [{ type: 'apply_actions', actions: [{ type: 'output', port: OFPP.NORMAL }] }], 'conntrack:nd-untracked'));
+  return {
+    policy: [...flows.policy,
+      plain(TABLE.policy, CT_PRIORITY.untracked, [IPV6, CT_UNTRACKED], ctAct({ type: 'ct', zone, table: TABLE.policy }), 'conntrack:track'),
+      plain(TABLE.policy, CT_PRIORITY.related, [IPV6, CT_RELATED], [{ type: 'goto_table', tableId: TABLE.forward }], 'conntrack:related')],
+    forward: [...nd, ...flows.forward,
+      plain(TABLE.forward, CT_PRIORITY.fwdUntracked, [IPV6, CT_UNTRACKED], ctAct({ type: 'ct', zone, table: TABLE.forward }), 'conntrack:track-transit'),
+      plain(TABLE.forward, CT_PRIORITY.fwdCommit, [IPV6, CT_NEW], [{ type: 'apply_actions', actions: [{ type: 'ct', commit: true, zone }, { type: 'output', port: OFPP.NORMAL }] }], 'conntrack:commit')],
+  };
+}
+
+function conntrackFlows4(zone: number): { policy: PlannedFlow[]; forward: PlannedFlow[] } {
   return {
     policy: [
       plain(TABLE.policy, CT_PRIORITY.untracked, [IP, CT_UNTRACKED], ctAct({ type: 'ct', zone, table: TABLE.policy }), 'conntrack:track'),
@@ -144,12 +161,12 @@ function expandPorts(f: PlannedFlow): PlannedFlow[] {
 }
 
 /** One switch's plan in its profile. The stateless OVS plan of compile.ts is returned as it is for `ovs-stateless`. */
-export function applyProfile(plan: SwitchPlan, sw: SwitchDef): SwitchPlan {
+export function applyProfile(plan: SwitchPlan, sw: SwitchDef, opts: { readonly v6?: boolean } = {}): SwitchPlan {
   const profile = profileOf(sw);
   if (profile.name === 'ovs-stateless') return plan;
   const flows: PlannedFlow[] = [];
   if (profile.conntrack) {
-    const ct = conntrackFlows(ctZoneOf(sw));
+    const ct = conntrackFlows(ctZoneOf(sw), opts.v6);
     let policyDone = false;
     for (const f of plan.flows) {
       if (f.tableId >= TABLE.policy && !policyDone) { flows.push(...ct.policy); policyDone = true; }

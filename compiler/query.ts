@@ -8,7 +8,7 @@ import { flowIdentity, matchText } from '../openflow/identity.js';
 import { compareText } from './order.js';
 import type { FlowPlan, PlannedFlow, SwitchPlan } from './model.js';
 import type { Compiled, Subject, Endpoint } from './compile.js';
-import { parseIpv4, parseService, prefixHas, serviceCovers, type Service } from './addr.js';
+import { canonicalIpv6, ipv6Text, parseIpv4, parseIpv6, parseService, prefix6Has, prefixHas, serviceCovers, type Service } from './addr.js';
 import { FlowTables, matchesOverlap, type Outcome, type Packet } from './interpreter.js';
 
 export interface Decision {
@@ -22,26 +22,49 @@ export class QueryError extends Error {
   constructor(message: string) { super(message); this.name = 'QueryError'; }
 }
 
-function resolveFrom(c: Compiled, from: string): { subject: Subject; endpoint?: Endpoint } {
+/** Address family of a query: 4, 6, or undefined = IPv4 where the target has it, else IPv6. */
+export type Family = 4 | 6;
+
+/** Is this an IPv6 address text? */
+const isV6 = (ip: string) => ip.includes(':');
+
+function resolveFrom(c: Compiled, from: string, family?: Family): { subject: Subject; endpoint?: Endpoint } {
   const s = c.subjectById.get(from);
-  if (s) return { subject: s, endpoint: s.endpoints.find((e) => e.ip) ?? s.endpoints[0] };
-  for (const sub of c.subjects) for (const e of sub.endpoints) if (e.ip === from || e.mac === from.toLowerCase()) return { subject: sub, endpoint: e };
+  const has = (e: Endpoint) => (family === 6 ? !!e.ipv6?.length : !!e.ip);
+  if (s) return { subject: s, endpoint: s.endpoints.find(has) ?? s.endpoints.find((e) => e.ip || e.ipv6?.length) ?? s.endpoints[0] };
+  const v6 = canonicalIpv6(from);
+  for (const sub of c.subjects) for (const e of sub.endpoints) if (e.ip === from || e.mac === from.toLowerCase() || (v6 !== undefined && e.ipv6?.includes(v6))) return { subject: sub, endpoint: e };
   throw new QueryError(`'${from}' is not a user, server or known device address`);
 }
 
-function resolveTo(c: Compiled, to: string): { ip: string; resource?: string } {
+function resolveTo(c: Compiled, to: string, family?: Family): { ip: string; resource?: string } {
   if (parseIpv4(to) !== undefined) return { ip: to };
+  const v6 = canonicalIpv6(to);
+  if (v6 !== undefined) return { ip: v6 };
   const ps = c.resourcePrefixes.get(to);
-  if (ps && ps.length) {
+  const ps6 = c.resourcePrefixes6?.get(to);
+  if (ps && ps.length && family !== 6) {
     const p = ps[0];
     return { ip: u32ToIpv4(p.len === 32 ? p.addr : p.len === 31 ? p.addr : (p.addr + 1) >>> 0), resource: to };
   }
+  if (ps6 && ps6.length && family !== 4) {
+    const p = ps6[0];
+    return { ip: ipv6Text(p.len >= 127 ? p.addr : p.addr + 1n), resource: to };
+  }
   const server = c.input.topology.servers.find((s) => s.name === to);
-  if (server) return { ip: server.ip };
+  if (server) return { ip: family === 6 && server.ipv6?.length ? server.ipv6.find((a) => !a.startsWith('fe80:')) ?? server.ip : server.ip };
   const sub = c.subjectById.get(to);
-  const ip = sub?.endpoints.find((e) => e.ip)?.ip;
+  const ip = family === 6 ? sub?.endpoints.find((e) => e.ipv6?.length)?.ipv6?.[0] : sub?.endpoints.find((e) => e.ip)?.ip ?? sub?.endpoints.find((e) => e.ipv6?.length)?.ipv6?.[0];
   if (ip) return { ip };
-  throw new QueryError(`'${to}' is not a resource, server or IPv4 address`);
+  throw new QueryError(`'${to}' is not a resource, server or address${family ? ` (IPv${family})` : ''}`);
+}
+
+const ECHO6: Service = { proto: 'icmpv6', icmpType: 128, text: 'icmpv6/128' };
+
+/** `icmp` is ICMPv4 and `icmpv6` ICMPv6: a service of the other family allows nothing (compiler/tables.ts emits no flow). */
+function coversIn(s: Service, svc: Service, v6: boolean): boolean {
+  if ((v6 && s.proto === 'icmp') || (!v6 && s.proto === 'icmpv6')) return false;
+  return serviceCovers(s, svc);
 }
 
 function toService(service: string): Service {
@@ -52,14 +75,23 @@ function toService(service: string): Service {
 
 /** The policy's own answer (no flows involved). */
 export function decideFor(c: Compiled, subject: Subject, ip: string, service: Service): Decision {
-  const addr = parseIpv4(ip)!;
-  const inRes = new Set([...c.resourcePrefixes].filter(([, ps]) => ps.some((p) => prefixHas(p, addr))).map(([n]) => n));
+  const v6 = isV6(ip);
+  // a question about "icmpv6" is about the packet a probe sends: an echo request (as "icmp" is for IPv4)
+  if (service.proto === 'icmpv6' && service.icmpType === undefined) service = ECHO6;
+  let inRes: Set<string>;
+  if (v6) {
+    const a6 = parseIpv6(ip)!;
+    inRes = new Set([...(c.resourcePrefixes6 ?? [])].filter(([, ps]) => ps.some((p) => prefix6Has(p, a6))).map(([n]) => n));
+  } else {
+    const addr = parseIpv4(ip)!;
+    inRes = new Set([...c.resourcePrefixes].filter(([, ps]) => ps.some((p) => prefixHas(p, addr))).map(([n]) => n));
+  }
   const rules = subject.rules.map((i) => c.input.policy.rules[i]);
   const resources = new Map(c.input.policy.resources.map((r) => [r.name, r]));
   for (const r of rules) {
     if (r.action !== 'deny') continue;
     const hit = r.to.find((t) => inRes.has(t));
-    if (hit && (r.services ?? [{ proto: 'any', text: 'any' } as Service]).some((s) => s.proto === 'any' || serviceCovers(s, service) || servicesOverlap(s, service))) {
+    if (hit && (r.services ?? [{ proto: 'any', text: 'any' } as Service]).some((s) => s.proto === 'any' || coversIn(s, service, v6) || servicesOverlap(s, service, v6))) {
       return { decision: 'deny', rule: r.name, reason: `rule '${r.name}' denies ${subject.id} access to ${hit}` };
     }
   }
@@ -68,30 +100,35 @@ export function decideFor(c: Compiled, subject: Subject, ip: string, service: Se
     for (const t of r.to) {
       if (!inRes.has(t)) continue;
       const svcs = r.services ?? resources.get(t)!.services;
-      if (svcs.some((s) => serviceCovers(s, service))) return { decision: 'allow', rule: r.name, reason: `rule '${r.name}' allows ${subject.id} to reach ${t} on ${service.text}` };
+      if (svcs.some((s) => coversIn(s, service, v6))) return { decision: 'allow', rule: r.name, reason: `rule '${r.name}' allows ${subject.id} to reach ${t} on ${service.text}` };
     }
   }
   return { decision: 'deny', rule: 'default', reason: inRes.size ? `no rule allows ${subject.id} to reach ${[...inRes].join(', ')} on ${service.text}` : `${ip} is in no resource` };
 }
 
-function servicesOverlap(a: Service, b: Service): boolean {
+function servicesOverlap(a: Service, b: Service, v6 = false): boolean {
   if (a.proto === 'any' || b.proto === 'any') return true;
   if (a.proto !== b.proto) return false;
+  if ((v6 && a.proto === 'icmp') || (!v6 && a.proto === 'icmpv6')) return false;
   if (a.proto === 'icmp') return true;
+  if (a.proto === 'icmpv6') return a.icmpType === undefined || b.icmpType === undefined || a.icmpType === b.icmpType;
   return (a.from ?? 0) <= (b.to ?? 65535) && (b.from ?? 0) <= (a.to ?? 65535);
 }
 
-export function decide(c: Compiled, from: string, to: string, service: string): Decision {
-  const { subject } = resolveFrom(c, from);
-  return decideFor(c, subject, resolveTo(c, to).ip, toService(service));
+export function decide(c: Compiled, from: string, to: string, service: string, family?: Family): Decision {
+  const { subject } = resolveFrom(c, from, family);
+  return decideFor(c, subject, resolveTo(c, to, family).ip, toService(service));
 }
 
+/** A probe packet from an endpoint to an address (IPv6 when the address is), for the interpreter. */
 export function packetFor(e: Endpoint, ip: string, s: Service, inPort: number): Packet {
-  const base = { inPort, ethSrc: e.mac, ethType: 0x0800, ipSrc: e.ip!, ipDst: ip };
+  const v6 = isV6(ip);
+  const base = { inPort, ethSrc: e.mac, ethType: v6 ? 0x86dd : 0x0800, ipSrc: v6 ? e.ipv6?.[0] ?? '::' : e.ip!, ipDst: ip };
   switch (s.proto) {
     case 'tcp': return { ...base, ipProto: 6, tpSrc: 40000, tpDst: s.from ?? 0 };
     case 'udp': return { ...base, ipProto: 17, tpSrc: 40000, tpDst: s.from ?? 0 };
     case 'icmp': return { ...base, ipProto: 1, icmpType: 8 };
+    case 'icmpv6': return { ...base, ipProto: 58, icmpType: s.icmpType ?? 128 };
     case 'any': return { ...base, ipProto: 6, tpSrc: 40000, tpDst: 1 };
   }
 }
@@ -143,16 +180,17 @@ export function tablesOf(sp: SwitchPlan): FlowTables {
   return t;
 }
 
-export function explain(c: Compiled, from: string, to: string, service: string): Explanation {
-  const { subject, endpoint } = resolveFrom(c, from);
-  const dst = resolveTo(c, to);
+export function explain(c: Compiled, from: string, to: string, service: string, family?: Family): Explanation {
+  const dst = resolveTo(c, to, family);
+  const { subject, endpoint } = resolveFrom(c, from, isV6(dst.ip) ? 6 : 4);
   const svc = toService(service);
   const d = decideFor(c, subject, dst.ip, svc);
   const path: HopExplanation[] = [];
   let consistent = true;
-  if (endpoint?.switch && endpoint.port !== undefined && endpoint.ip) {
-    const dstAddr = parseIpv4(dst.ip)!;
-    const dstEp = c.subjects.flatMap((s) => s.endpoints).find((e) => e.ip && parseIpv4(e.ip) === dstAddr && e.switch);
+  if (endpoint?.switch && endpoint.port !== undefined && (isV6(dst.ip) ? endpoint.ipv6?.length : endpoint.ip)) {
+    const dstEp = isV6(dst.ip)
+      ? c.subjects.flatMap((s) => s.endpoints).find((e) => e.ipv6?.includes(dst.ip) && e.switch)
+      : c.subjects.flatMap((s) => s.endpoints).find((e) => e.ip && parseIpv4(e.ip) === parseIpv4(dst.ip) && e.switch);
     const pkt0 = packetFor(endpoint, dst.ip, svc, endpoint.port);
     let reached = true;
     for (const hop of pathBetween(c, endpoint.switch, endpoint.port, dstEp?.switch)) {
@@ -182,10 +220,15 @@ function probeServices(c: Compiled): Service[] {
       if (s.to !== s.from) add({ proto: s.proto, from: s.to, to: s.to, text: `${s.proto}/${s.to}` });
       if ((s.to ?? 0) < 65535) add({ proto: s.proto, from: s.to! + 1, to: s.to! + 1, text: `${s.proto}/${s.to! + 1}` });
     } else if (s.proto === 'icmp') add(s);
+    else if (s.proto === 'icmpv6') add(s.icmpType === undefined ? ECHO6 : s);
   }
-  for (const r of c.input.policy.rules) for (const s of r.services ?? []) if (s.proto === 'tcp' || s.proto === 'udp') add({ proto: s.proto, from: s.from, to: s.from, text: `${s.proto}/${s.from}` });
+  for (const r of c.input.policy.rules) for (const s of r.services ?? []) {
+    if (s.proto === 'tcp' || s.proto === 'udp') add({ proto: s.proto, from: s.from, to: s.from, text: `${s.proto}/${s.from}` });
+    else if (s.proto === 'icmpv6') add(s.icmpType === undefined ? ECHO6 : s);
+  }
   add({ proto: 'tcp', from: 22, to: 22, text: 'tcp/22' });
   add({ proto: 'icmp', text: 'icmp' });
+  if (c.dest6?.length) { add(ECHO6); add({ proto: 'icmpv6', icmpType: 1, text: 'icmpv6/1' }); }
   return [...out.values()];
 }
 
@@ -196,18 +239,28 @@ export function verify(c: Compiled, opts: { maxChecks?: number } = {}): VerifyRe
   const services = probeServices(c);
   // One representative bound endpoint per class first, then every other bound subject (as far as maxChecks
   // allows): classes merge subjects whose rules differ but whose access is the same, and this checks that too.
-  const reps = new Map<number, { subject: Subject; endpoint: Endpoint }>();
-  const others: Array<{ subject: Subject; endpoint: Endpoint }> = [];
-  for (const s of c.subjects) {
-    const e = s.endpoints.find((x) => x.switch && x.port !== undefined && x.ip);
-    if (!e) continue;
-    if (!reps.has(s.classId)) reps.set(s.classId, { subject: s, endpoint: e }); else others.push({ subject: s, endpoint: e });
+  // IPv4 and IPv6 alike: sources with an address of the family, targets of that family
+  const families: Array<{ subjects: Array<{ subject: Subject; endpoint: Endpoint }>; targets: string[] }> = [];
+  for (const v6 of [false, true]) {
+    const reps = new Map<number, { subject: Subject; endpoint: Endpoint }>();
+    const others: Array<{ subject: Subject; endpoint: Endpoint }> = [];
+    for (const s of c.subjects) {
+      const e = s.endpoints.find((x) => x.switch && x.port !== undefined && (v6 ? x.ipv6?.length : x.ip));
+      if (!e) continue;
+      if (!reps.has(s.classId)) reps.set(s.classId, { subject: s, endpoint: e }); else others.push({ subject: s, endpoint: e });
+    }
+    const targets = v6
+      ? (c.dest6 ?? []).filter((d) => d.dstClass).map((d) => ipv6Text(d.prefix6.len >= 127 ? d.prefix6.addr : d.prefix6.addr + 1n))
+      : c.dest.filter((d) => d.dstClass).map((d) => u32ToIpv4(d.prefix.len === 32 ? d.prefix.addr : (d.prefix.addr + 1) >>> 0));
+    if (targets.length) families.push({ subjects: [...reps.values(), ...others], targets });
   }
-  const targets = c.dest.filter((d) => d.dstClass).map((d) => u32ToIpv4(d.prefix.len === 32 ? d.prefix.addr : (d.prefix.addr + 1) >>> 0));
   // Each packet is replayed hop by hop from its source port to the switch of the address's owner (when bound), as
   // on the wire; a destination hypervisor must also decide alone (it enforces again in front of its servers).
   const ownerSwitch = new Map<string, string>();
-  for (const s of c.subjects) for (const e of s.endpoints) if (e.ip && e.switch) ownerSwitch.set(e.ip, e.switch);
+  for (const s of c.subjects) for (const e of s.endpoints) if (e.switch) {
+    if (e.ip) ownerSwitch.set(e.ip, e.switch);
+    for (const a of e.ipv6 ?? []) ownerSwitch.set(a, e.switch);
+  }
   const plans = new Map(c.plan.switches.map((sp) => [sp.name, sp]));
   const paths = new Map<string, Array<{ sw: string; inPort: number }>>();
   const pathOf = (e: Endpoint, ip: string) => {
@@ -217,7 +270,7 @@ export function verify(c: Compiled, opts: { maxChecks?: number } = {}): VerifyRe
     if (!p) paths.set(k, (p = pathBetween(c, e.switch!, e.port!, to)));
     return p;
   };
-  outer: for (const { subject, endpoint } of [...reps.values(), ...others]) {
+  outer: for (const { subjects, targets } of families) for (const { subject, endpoint } of subjects) {
     if (!plans.has(endpoint.switch!)) continue;
     for (const ip of targets) {
       const hops = pathOf(endpoint, ip);
@@ -296,7 +349,11 @@ export function overlaps(sp: SwitchPlan): VerifyProblem[] {
 
 // ---------- matrix and diffs ----------
 
-export interface AccessCell { readonly subject: string; readonly kind: 'user' | 'server'; readonly resource: string; readonly service: string; readonly decision: 'allow' | 'deny'; readonly rule: string }
+export interface AccessCell {
+  readonly subject: string; readonly kind: 'user' | 'server'; readonly resource: string; readonly service: string; readonly decision: 'allow' | 'deny'; readonly rule: string;
+  /** 6 for the IPv6 addresses of a resource (absent: IPv4). */
+  readonly family?: 6;
+}
 export interface AccessMatrix {
   readonly subjects: ReadonlyArray<{ id: string; name: string; kind: 'user' | 'server'; organization?: string; roles: readonly string[] }>;
   readonly resources: ReadonlyArray<{ name: string; services: readonly string[] }>;
@@ -309,11 +366,21 @@ export function accessMatrix(c: Compiled): AccessMatrix {
   const cells: AccessCell[] = [];
   for (const s of c.subjects) for (const r of c.input.policy.resources) {
     const ps = c.resourcePrefixes.get(r.name) ?? [];
-    if (!ps.length) continue;
-    const ip = resolveTo(c, r.name).ip;
-    for (const svc of r.services) {
-      const d = decideFor(c, s, ip, svc);
-      cells.push({ subject: s.id, kind: s.kind, resource: r.name, service: svc.text, decision: d.decision, rule: d.rule });
+    if (ps.length) {
+      const ip = resolveTo(c, r.name, 4).ip;
+      for (const svc of r.services) {
+        if (svc.proto === 'icmpv6') continue;
+        const d = decideFor(c, s, ip, svc);
+        cells.push({ subject: s.id, kind: s.kind, resource: r.name, service: svc.text, decision: d.decision, rule: d.rule });
+      }
+    }
+    if (c.resourcePrefixes6?.get(r.name)?.length) {
+      const ip = resolveTo(c, r.name, 6).ip;
+      for (const svc of r.services) {
+        if (svc.proto === 'icmp') continue;
+        const d = decideFor(c, s, ip, svc);
+        cells.push({ subject: s.id, kind: s.kind, resource: r.name, service: svc.text, decision: d.decision, rule: d.rule, family: 6 });
+      }
     }
   }
   return {
@@ -327,12 +394,13 @@ export function accessMatrix(c: Compiled): AccessMatrix {
 export interface AccessChange { readonly subject: string; readonly resource: string; readonly service: string; readonly change: 'gain' | 'lose'; readonly rule: string }
 
 export function diffAccess(before: Compiled, after: Compiled): AccessChange[] {
-  const key = (x: AccessCell) => `${x.subject}\u0000${x.resource}\u0000${x.service}`;
+  const key = (x: AccessCell) => `${x.subject}\u0000${x.resource}\u0000${x.service}\u0000${x.family ?? 4}`;
   const a = new Map(accessMatrix(before).cells.filter((x) => x.decision === 'allow').map((x) => [key(x), x]));
   const b = new Map(accessMatrix(after).cells.filter((x) => x.decision === 'allow').map((x) => [key(x), x]));
   const out: AccessChange[] = [];
-  for (const [k, x] of b) if (!a.has(k)) out.push({ subject: x.subject, resource: x.resource, service: x.service, change: 'gain', rule: x.rule });
-  for (const [k, x] of a) if (!b.has(k)) out.push({ subject: x.subject, resource: x.resource, service: x.service, change: 'lose', rule: x.rule });
+  const svc = (x: AccessCell) => (x.family === 6 ? `${x.service} (IPv6)` : x.service);
+  for (const [k, x] of b) if (!a.has(k)) out.push({ subject: x.subject, resource: x.resource, service: svc(x), change: 'gain', rule: x.rule });
+  for (const [k, x] of a) if (!b.has(k)) out.push({ subject: x.subject, resource: x.resource, service: svc(x), change: 'lose', rule: x.rule });
   return out.sort((x, y) => compareText(x.subject, y.subject) || compareText(x.resource, y.resource) || compareText(x.service, y.service));
 }
 

@@ -4,7 +4,7 @@
  */
 import type { Binding, Directory, Topology } from './model.js';
 import type { Policy, Rule, Selector } from './inputs.js';
-import { parseIpv4, prefixHas, type Prefix } from './addr.js';
+import { boundIpv6, isLinkLocal6, parseIpv4, parseIpv6, prefix6Has, prefixHas, type Prefix, type Prefix6 } from './addr.js';
 import type { CompileInput, Endpoint, Subject } from './compiled.js';
 
 type Who = { id: string; organization?: string; roles: readonly string[] };
@@ -14,6 +14,10 @@ export type SubjectDraft = Omit<Subject, 'classId'> & { readonly sig: string };
 
 export interface Selection {
   readonly resourcePrefixes: ReadonlyMap<string, readonly Prefix[]>;
+  /** IPv6 prefixes per resource (empty when the policy and topology have none). */
+  readonly resourcePrefixes6: ReadonlyMap<string, readonly Prefix6[]>;
+  /** Whether any IPv6 address or prefix is in play (else the plan has no IPv6 flow at all). */
+  readonly v6: boolean;
   readonly drafts: readonly SubjectDraft[];
   /** Rules that select a user (indices, ascending). */
   rulesOf(u: Who): number[];
@@ -55,11 +59,27 @@ export function resolveResourcePrefixes(policy: Policy, topology: Topology): Map
   return out;
 }
 
+/** IPv6 prefixes of each resource: its IPv6 hosts and its servers' IPv6 addresses (/128). Empty when there are none. */
+export function resolveResourcePrefixes6(policy: Policy, topology: Topology): Map<string, Prefix6[]> {
+  const out = new Map<string, Prefix6[]>();
+  const serverV6 = new Map<string, Prefix6[]>();
+  for (const s of topology.servers) if (s.ipv6?.length) serverV6.set(s.name, s.ipv6.map((a) => parseIpv6(a)!).filter((a) => !isLinkLocal6(a)).map((addr) => ({ addr, len: 128 })));
+  for (const r of policy.resources) {
+    const ps: Prefix6[] = [];
+    for (const h of r.hosts) {
+      if (h.prefix6) ps.push(h.prefix6);
+      else if (h.server && serverV6.has(h.server)) ps.push(...serverV6.get(h.server)!);
+    }
+    if (ps.length) out.set(r.name, ps);
+  }
+  return out;
+}
+
 /** Selector matching for one compile: the organization closure, resource prefixes and long name lists as sets. */
 class Selectors {
   private readonly orgs: Map<string, Set<string>>;
   private readonly sets = new WeakMap<readonly string[], Set<string>>();
-  constructor(directory: Directory, private readonly resourcePrefixes: ReadonlyMap<string, readonly Prefix[]>) {
+  constructor(directory: Directory, private readonly resourcePrefixes: ReadonlyMap<string, readonly Prefix[]>, private readonly resourcePrefixes6: ReadonlyMap<string, readonly Prefix6[]> = new Map()) {
     this.orgs = orgClosure(directory);
   }
   hasOrganization(name: string): boolean { return this.orgs.has(name); }
@@ -70,9 +90,10 @@ class Selectors {
     if (sel.users && !(sel.users.length > 8 ? this.setOf(sel.users).has(u.id) : sel.users.includes(u.id))) return false;
     return true;
   }
-  server(sel: Selector, ip: number): boolean {
+  server(sel: Selector, ip: number, ipv6: readonly bigint[] = []): boolean {
     if (!sel.resources || sel.organizations || sel.roles || sel.users) return false;
-    return sel.resources.some((r) => (this.resourcePrefixes.get(r) ?? []).some((p) => prefixHas(p, ip)));
+    return sel.resources.some((r) => (this.resourcePrefixes.get(r) ?? []).some((p) => prefixHas(p, ip))
+      || (ipv6.length > 0 && (this.resourcePrefixes6.get(r) ?? []).some((p) => ipv6.some((a) => prefix6Has(p, a)))));
   }
   /** A long name list as a set, built once per list (rules may list thousands of users). */
   private setOf(l: readonly string[]): Set<string> {
@@ -124,7 +145,9 @@ function bindingsByMac(input: CompileInput): Map<string, Binding> {
 export function selectSubjects(input: CompileInput): Selection {
   const { policy, directory, topology } = input;
   const resourcePrefixes = resolveResourcePrefixes(policy, topology);
-  const sel = new Selectors(directory, resourcePrefixes);
+  const resourcePrefixes6 = resolveResourcePrefixes6(policy, topology);
+  const sel = new Selectors(directory, resourcePrefixes, resourcePrefixes6);
+  let v6 = resourcePrefixes6.size > 0 || !!topology.routers?.length || !!topology.dhcpv6?.length;
   const ruleIndex = indexRules(policy.rules, directory);
   const binding = bindingsByMac(input);
   const signature = (idx: readonly number[]) => (idx.length === 1 ? policy.rules[idx[0]].name : idx.map((i) => policy.rules[i].name).sort().join('\u0000'));
@@ -134,14 +157,23 @@ export function selectSubjects(input: CompileInput): Selection {
     const rules = rulesOf(u);
     const endpoints: Endpoint[] = u.devices.map((d) => {
       const b = binding.get(d.mac);
-      return { mac: d.mac, ip: d.ip ?? b?.ip, switch: b?.switch, port: b?.port };
+      const e: Endpoint = { mac: d.mac, ip: d.ip ?? b?.ip, switch: b?.switch, port: b?.port };
+      const listed = d.ipv6?.length ? (b?.ipv6?.length ? [...d.ipv6, ...b.ipv6] : d.ipv6) : b?.ipv6;
+      if (!listed?.length) return e;
+      v6 = true;
+      const a = boundIpv6(d.mac, listed);
+      return { ...e, ipv6: a.global, ll6: a.linkLocal };
     });
     drafts.push({ kind: 'user', id: u.id, name: u.name, organization: u.organization, roles: u.roles, endpoints, rules, sig: signature(rules) });
   }
   for (const s of topology.servers) {
     const ip = parseIpv4(s.ip)!;
-    const rules = policy.rules.filter((r) => r.from.some((x) => sel.server(x, ip))).map((r) => r.index);
-    drafts.push({ kind: 'server', id: s.name, name: s.name, roles: [], endpoints: [{ mac: s.mac, ip: s.ip, switch: s.switch, port: s.port }], rules, sig: signature(rules) });
+    const a = boundIpv6(s.mac, s.ipv6);
+    if (s.ipv6?.length) v6 = true;
+    const v6addrs = a.global.map((x) => parseIpv6(x)!);
+    const rules = policy.rules.filter((r) => r.from.some((x) => sel.server(x, ip, v6addrs))).map((r) => r.index);
+    const ep: Endpoint = { mac: s.mac, ip: s.ip, switch: s.switch, port: s.port, ...(s.ipv6?.length ? { ipv6: a.global, ll6: a.linkLocal } : {}) };
+    drafts.push({ kind: 'server', id: s.name, name: s.name, roles: [], endpoints: [ep], rules, sig: signature(rules) });
   }
-  return { resourcePrefixes, drafts, rulesOf, signature, hasOrganization: (n) => sel.hasOrganization(n) };
+  return { resourcePrefixes, resourcePrefixes6, v6, drafts, rulesOf, signature, hasOrganization: (n) => sel.hasOrganization(n) };
 }

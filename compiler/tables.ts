@@ -8,7 +8,7 @@ import { OFPP } from '../openflow/types.js';
 import { u32ToIpv4 } from '../openflow/buffer.js';
 import { applyProfile } from './profile.js';
 import type { PlannedFlow, SwitchDef, SwitchPlan, Topology } from './model.js';
-import { parseIpv4, portBlocks, type Prefix, type Service } from './addr.js';
+import { ipv6Text, maskOf6, parseIpv4, parseIpv6, portBlocks, type Prefix, type Prefix6, type Service } from './addr.js';
 import { METADATA, PRIORITY, TABLE, TABLES, tableFlow } from './pipeline.js';
 import { firstContactFlows, trustedDhcpPorts, type FirstContactPolicy } from './first-contact.js';
 import { EAPOL_METER_ID, eapolEntries, type AuthPolicy } from './auth.js';
@@ -20,18 +20,34 @@ import type { Destinations, PairAccess } from './destinations.js';
 
 const IP: OxmEntry = { field: 'eth_type', value: 0x0800 };
 const ARP: OxmEntry = { field: 'eth_type', value: 0x0806 };
+const IPV6: OxmEntry = { field: 'eth_type', value: 0x86dd };
+const ICMP6: OxmEntry = { field: 'ip_proto', value: 58 };
+const UDP: OxmEntry = { field: 'ip_proto', value: 17 };
+const icmp6Type = (t: number): OxmEntry => ({ field: 'icmpv6_type', value: t });
+/** ICMPv6 types: router solicitation/advertisement, neighbor solicitation/advertisement, redirect. */
+export const ND = { rs: 133, ra: 134, ns: 135, na: 136, redirect: 137 } as const;
+const UNSPECIFIED6 = '::';
 /** TCP flags with ACK set (mask: ACK only): every segment of an answer, never a connection being opened. */
 const TCP_ACK: OxmEntry = { field: 'tcp_flags', value: 0x010, mask: 0x010 };
 const GOTO = (t: number): Instruction => ({ type: 'goto_table', tableId: t });
 const TO_FORWARD: Instruction[] = [GOTO(TABLE.forward)];
 
-/** Matches for one service, in the forward (to the service port) or reply (from it) direction. */
-export function serviceMatches(s: Service, reply: boolean): OxmEntry[][] {
+/**
+ * Matches for one service, in the forward (to the service port) or reply (from it) direction; `v6` for IPv6
+ * flows (`icmp` is ICMPv4 only, `icmpv6` ICMPv6 only: a service of the other family yields no match).
+ */
+export function serviceMatches(s: Service, reply: boolean, v6 = false): OxmEntry[][] {
   switch (s.proto) {
     case 'any': return [[]];
-    case 'icmp': return reply
+    case 'icmp': if (v6) return []; return reply
       ? [[{ field: 'ip_proto', value: 1 }, { field: 'icmpv4_type', value: 0 }]]
       : [[{ field: 'ip_proto', value: 1 }]];
+    case 'icmpv6': {
+      if (!v6) return [];
+      // a reply is an echo reply, for echo requests (type 128) or every type
+      if (reply) return s.icmpType === undefined || s.icmpType === 128 ? [[ICMP6, icmp6Type(129)]] : [];
+      return [s.icmpType === undefined ? [ICMP6] : [ICMP6, icmp6Type(s.icmpType)]];
+    }
     case 'tcp': case 'udp': {
       const proto = s.proto === 'tcp' ? 6 : 17;
       const field = `${s.proto}_${reply ? 'src' : 'dst'}` as 'tcp_src' | 'tcp_dst' | 'udp_src' | 'udp_dst';
@@ -46,6 +62,10 @@ export function serviceMatches(s: Service, reply: boolean): OxmEntry[][] {
 const prefixMatch = (field: 'ipv4_src' | 'ipv4_dst', p: Prefix): OxmEntry => (p.len === 32
   ? { field, value: u32ToIpv4(p.addr) }
   : { field, value: u32ToIpv4(p.addr), mask: u32ToIpv4((0xffffffff << (32 - p.len)) >>> 0) });
+
+const prefixMatch6 = (field: 'ipv6_src' | 'ipv6_dst', p: Prefix6): OxmEntry => (p.len === 128
+  ? { field, value: ipv6Text(p.addr) }
+  : { field, value: ipv6Text(p.addr), mask: ipv6Text(maskOf6(p.len)) });
 
 /** The rules behind a flow, for people: all names when few, else the first ones and a count. */
 function originOf(names: ReadonlySet<string>): string {
@@ -74,18 +94,27 @@ class Shared {
   private readonly classifyInsCache = new Map<number, Instruction[]>();
   /** Whether destination flows tag owners (hypervisors, or a bound endpoint's address in a resource). */
   readonly ownerFlowsNeeded: boolean;
+  /** IPv6 is in play (an IPv6 address, prefix, router or DHCPv6 server): without it the plan has no IPv6 flow. */
+  readonly v6: boolean;
 
   constructor(readonly topology: Topology, readonly edge: EdgePolicy, readonly dests: Destinations, subjects: readonly Subject[]) {
+    this.v6 = dests.dest6.length > 0 || !!topology.routers?.length || !!topology.dhcpv6?.length || subjects.some((s) => s.endpoints.some((e) => e.ll6?.length));
     this.trustedDhcp = trustedDhcpPorts(edge.firstContact, topology);
     for (const l of topology.links) for (const p of [l.a, l.b]) this.linkPorts.set(p.switch, [...(this.linkPorts.get(p.switch) ?? []), p.port]);
     // Owner-tagging destination flows are needed only on hypervisors and on switches where a bound endpoint's own
     // address lies in a resource (see buildSwitch: `owner`). Endpoints never move in the fast path, so this holds for patches too.
     const ownerFlowsNeeded = this.ownerFlowsNeeded = topology.switches.some((sw) => sw.kind === 'hypervisor')
-      || subjects.some((s) => s.endpoints.some((e) => e.switch !== undefined && e.port !== undefined && e.ip !== undefined && dests.dstOfAddr(parseIpv4(e.ip)!) !== undefined));
+      || subjects.some((s) => s.endpoints.some((e) => e.switch !== undefined && e.port !== undefined && e.ip !== undefined && dests.dstOfAddr(parseIpv4(e.ip)!) !== undefined))
+      || subjects.some((s) => s.endpoints.some((e) => e.switch !== undefined && e.port !== undefined && e.ipv6?.some((a) => dests.dstOfAddr6(parseIpv6(a)!) !== undefined)));
     for (const d of dests.dest) for (const needOwner of ownerFlowsNeeded ? [true, false] : [false]) {
       const owner = needOwner ? d.ownerClass : 0;
       if (!d.dstClass && !owner) continue;
       (needOwner ? this.destWithOwner : this.destPlain).push(this.destFlow(d.prefix, d.dstClass, owner, d.resources.length ? `dest:${d.resources.join('+')}` : 'dest:owner'));
+    }
+    for (const d of dests.dest6) for (const needOwner of ownerFlowsNeeded ? [true, false] : [false]) {
+      const owner = needOwner ? d.ownerClass : 0;
+      if (!d.dstClass && !owner) continue;
+      (needOwner ? this.destWithOwner : this.destPlain).push(this.destFlow6(d.prefix6, d.dstClass, owner, d.resources.length ? `dest:${d.resources.join('+')}` : 'dest:owner'));
     }
     CompiledFlow.sortByPrioCookie(this.destWithOwner);
     CompiledFlow.sortByPrioCookie(this.destPlain);
@@ -93,6 +122,11 @@ class Shared {
 
   destFlow(p: Prefix, dstClass: number, owner: number, origin: string): PlannedFlow {
     return TABLES.dest.flow(PRIORITY.destBase + p.len, [IP, prefixMatch('ipv4_dst', p)],
+      [{ type: 'write_metadata', metadata: (BigInt(dstClass) << METADATA.dstShift) | (BigInt(owner) << METADATA.ownerShift), mask: METADATA.dstMask | METADATA.ownerMask }, GOTO(TABLE.policy)], origin);
+  }
+
+  destFlow6(p: Prefix6, dstClass: number, owner: number, origin: string): PlannedFlow {
+    return TABLES.dest.flow(PRIORITY.destBase + p.len, [IPV6, prefixMatch6('ipv6_dst', p)],
       [{ type: 'write_metadata', metadata: (BigInt(dstClass) << METADATA.dstShift) | (BigInt(owner) << METADATA.ownerShift), mask: METADATA.dstMask | METADATA.ownerMask }, GOTO(TABLE.policy)], origin);
   }
 
@@ -114,7 +148,57 @@ class Shared {
   }
 
   linkClassifyFlow(port: number, ip: string, cls: number): PlannedFlow {
+    if (ip.includes(':')) return TABLES.classify.flow(PRIORITY.linkClassify, [{ field: 'in_port', value: port }, IPV6, { field: 'ipv6_src', value: ip }], this.classifyIns(cls), 'classify:link');
     return TABLES.classify.flow(PRIORITY.linkClassify, [{ field: 'in_port', value: port }, IP, { field: 'ipv4_src', value: ip }], this.classifyIns(cls), 'classify:link');
+  }
+
+  /**
+   * Table 0 IPv6 flows of one bound device: its global addresses classify it (like ipv4_src); Neighbor Discovery
+   * passes only for its own addresses — NS from a bound source (any target), DAD NS from :: for its own targets,
+   * NA announcing only its own addresses (nd_target). Link-local addresses take part in ND only.
+   */
+  deviceFlows6(inPort: OxmEntry, src: OxmEntry, e: Endpoint, cls: number, origin: string): PlannedFlow[] {
+    const out: PlannedFlow[] = [];
+    const fwd = [GOTO(TABLE.forward)];
+    for (const a of e.ipv6 ?? []) out.push(TABLES.classify.flow(PRIORITY.classifyDevice, [inPort, src, IPV6, { field: 'ipv6_src', value: a }], this.classifyIns(cls), `classify:${origin}`));
+    for (const a of [...(e.ll6 ?? []), ...(e.ipv6 ?? [])]) {
+      out.push(TABLES.classify.flow(PRIORITY.nd, [inPort, src, IPV6, { field: 'ipv6_src', value: a }, ICMP6, icmp6Type(ND.ns)], fwd, `nd:${origin}`));
+      out.push(TABLES.classify.flow(PRIORITY.nd, [inPort, src, IPV6, { field: 'ipv6_src', value: UNSPECIFIED6 }, ICMP6, icmp6Type(ND.ns), { field: 'ipv6_nd_target', value: a }], fwd, `nd-dad:${origin}`));
+      out.push(TABLES.classify.flow(PRIORITY.nd, [inPort, src, IPV6, ICMP6, icmp6Type(ND.na), { field: 'ipv6_nd_target', value: a }], fwd, `nd:${origin}`));
+    }
+    return out;
+  }
+
+  /**
+   * Table 0 IPv6 flows of a switch: RA guard (router advertisements and redirects only from `routers:` ports and
+   * links), DHCPv6 server replies only from `dhcpv6:` ports and links, router solicitations and DHCPv6 client
+   * messages pass; on a hypervisor, ND arriving over a link passes (like ARP).
+   */
+  switchFlows6(sw: SwitchDef, links: readonly number[]): PlannedFlow[] {
+    if (!this.v6) return [];
+    const out: PlannedFlow[] = [];
+    const fwd = [GOTO(TABLE.forward)];
+    const ra = (t: number): OxmEntry[] => [IPV6, ICMP6, icmp6Type(t)];
+    const dhcpReply: OxmEntry[] = [IPV6, UDP, { field: 'udp_src', value: 547 }, { field: 'udp_dst', value: 546 }];
+    const routerPorts = (this.topology.routers ?? []).filter((r) => r.switch === sw.name).map((r) => r.port);
+    const dhcpPorts = (this.topology.dhcpv6 ?? []).filter((r) => r.switch === sw.name).map((r) => r.port);
+    for (const port of [...new Set([...routerPorts, ...links])]) {
+      const inPort: OxmEntry = { field: 'in_port', value: port };
+      out.push(TABLES.classify.flow(PRIORITY.v6TrustedPort, [inPort, ...ra(ND.ra)], fwd, links.includes(port) ? 'ra:link' : 'ra:router'));
+      out.push(TABLES.classify.flow(PRIORITY.v6TrustedPort, [inPort, ...ra(ND.redirect)], fwd, links.includes(port) ? 'ra:link' : 'ra:router'));
+    }
+    for (const port of [...new Set([...dhcpPorts, ...links])]) {
+      out.push(TABLES.classify.flow(PRIORITY.v6TrustedPort, [{ field: 'in_port', value: port }, ...dhcpReply], fwd, links.includes(port) ? 'dhcpv6:link' : 'dhcpv6:trusted-server'));
+    }
+    out.push(TABLES.classify.flow(PRIORITY.v6Guard, ra(ND.ra), [], 'ra-guard'));
+    out.push(TABLES.classify.flow(PRIORITY.v6Guard, ra(ND.redirect), [], 'ra-guard'));
+    out.push(TABLES.classify.flow(PRIORITY.v6Guard, [IPV6, UDP, { field: 'udp_src', value: 547 }], [], 'dhcpv6:untrusted-server'));
+    out.push(TABLES.classify.flow(PRIORITY.v6Client, ra(ND.rs), fwd, 'ra:solicit'));
+    if (this.topology.dhcpv6?.length) out.push(TABLES.classify.flow(PRIORITY.v6Client, [IPV6, UDP, { field: 'udp_src', value: 546 }, { field: 'udp_dst', value: 547 }], fwd, 'dhcpv6:client'));
+    if (sw.kind === 'hypervisor') for (const lp of links) for (const t of [ND.ns, ND.na]) {
+      out.push(TABLES.classify.flow(PRIORITY.linkNd, [{ field: 'in_port', value: lp }, ...ra(t)], fwd, 'nd:link'));
+    }
+    return out;
   }
 
   /** Policy flows of one (source class, destination class) pair. */
@@ -129,8 +213,14 @@ class Shared {
       const origin = originOf(a.rules);
       const seen = new Set<bigint>();
       const add = (f: PlannedFlow) => { if (!seen.has(f.cookie)) { seen.add(f.cookie); out.push(f); } };
-      for (const d of a.deny) for (const m of serviceMatches(d, false)) add(TABLES.policy.flow(PRIORITY.deny, [meta, IP, ...m], DENY_SAMPLE as Instruction[], origin));
-      for (const s of a.allow) for (const m of serviceMatches(s, false)) add(TABLES.policy.flow(PRIORITY.allow, [meta, IP, ...m], [GOTO(TABLE.forward)], origin));
+      if (this.dests.dstPrefixes.has(dc)) {
+        for (const d of a.deny) for (const m of serviceMatches(d, false)) add(TABLES.policy.flow(PRIORITY.deny, [meta, IP, ...m], DENY_SAMPLE as Instruction[], origin));
+        for (const s of a.allow) for (const m of serviceMatches(s, false)) add(TABLES.policy.flow(PRIORITY.allow, [meta, IP, ...m], [GOTO(TABLE.forward)], origin));
+      }
+      if (this.dests.dstPrefixes6.has(dc)) {
+        for (const d of a.deny) for (const m of serviceMatches(d, false, true)) add(TABLES.policy.flow(PRIORITY.deny, [meta, IPV6, ...m], DENY_SAMPLE as Instruction[], origin));
+        for (const s of a.allow) for (const m of serviceMatches(s, false, true)) add(TABLES.policy.flow(PRIORITY.allow, [meta, IPV6, ...m], [GOTO(TABLE.forward)], origin));
+      }
     }
     this.pairCache.set(key, out);
     return out;
@@ -148,6 +238,13 @@ class Shared {
       for (const s of a.allow) {
         if (a.deny.some((d) => d.proto === s.proto || d.proto === 'any')) continue; // partial denies: no stateless reply
         for (const m of serviceMatches(s, true)) out.push(TABLES.policy.flow(PRIORITY.reply, [meta, IP, src, ...m], [GOTO(TABLE.forward)], origin));
+      }
+    }
+    for (const p of this.dests.dstPrefixes6.get(dc) ?? []) {
+      const src = prefixMatch6('ipv6_src', p);
+      for (const s of a.allow) {
+        if (a.deny.some((d) => d.proto === s.proto || d.proto === 'any')) continue;
+        for (const m of serviceMatches(s, true, true)) out.push(TABLES.policy.flow(PRIORITY.reply, [meta, IPV6, src, ...m], [GOTO(TABLE.forward)], origin));
       }
     }
     return out;
@@ -190,6 +287,7 @@ export class SwitchTables {
     const subjectIps: SubjectIp[] = [];
     for (const s of subjects) for (const e of s.endpoints) {
       if (e.ip) subjectIps.push({ ip: e.ip, cls: s.classId });
+      for (const a of e.ipv6 ?? []) subjectIps.push({ ip: a, cls: s.classId });
       if (e.switch === undefined || e.port === undefined) continue;
       (endpointsBySwitch.get(e.switch) ?? endpointsBySwitch.set(e.switch, []).get(e.switch)!).push({ s, e });
     }
@@ -225,7 +323,7 @@ export class SwitchTables {
     const sh = this.shared;
     const dests = g.owner ? this.destWithOwner : sh.destPlain;
     // the switch's profile (profile.ts) adds conntrack or drops what the switch cannot do; tables 0 and 1 keep their positions
-    return applyProfile({ name: sw.name, dpid: sw.dpid, kind: sw.kind, flows: [...g.eapol, ...g.local, ...linkFlows, ...g.linkMisc, sh.discovery, ...dests, sh.destOther, ...g.policy, sh.defaultDeny, sh.forwardNormal] }, sw);
+    return applyProfile({ name: sw.name, dpid: sw.dpid, kind: sw.kind, flows: [...g.eapol, ...g.local, ...linkFlows, ...g.linkMisc, sh.discovery, ...dests, sh.destOther, ...g.policy, sh.defaultDeny, sh.forwardNormal] }, sw, { v6: sh.v6 });
   }
 
   /** Table 0 for bound endpoints on this switch (priority 100), and the classes and destination classes they bring. */
@@ -242,6 +340,10 @@ export class SwitchTables {
         local.push(TABLES.classify.flow(PRIORITY.classifyDevice, [inPort, src, ARP, { field: 'arp_spa', value: e.ip }, { field: 'arp_sha', value: e.mac }], TO_FORWARD, `arp:${s.kind}:${s.id}`));
         const d = this.shared.dests.dstOfAddr(parseIpv4(e.ip)!);
         if (d) localDsts.add(d.dstClass);
+      }
+      if (e.ll6?.length) {
+        local.push(...this.shared.deviceFlows6(inPort, src, e, s.classId, `${s.kind}:${s.id}`));
+        for (const a of e.ipv6 ?? []) { const d = this.shared.dests.dstOfAddr6(parseIpv6(a)!); if (d) localDsts.add(d.dstClass); }
       }
     }
     CompiledFlow.sortByCookie(local);
@@ -261,6 +363,7 @@ export class SwitchTables {
       }
     }
     linkMisc.push(...firstContactFlows(this.shared.edge.firstContact, sw, this.shared.trustedDhcp, links, tableFlow));
+    linkMisc.push(...this.shared.switchFlows6(sw, links));
     CompiledFlow.sortByPrioCookie(linkMisc);
     return linkMisc;
   }
