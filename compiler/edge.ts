@@ -31,6 +31,9 @@ export interface EdgeApplied {
  * unless it has none.
  */
 export function applyEdge(directory: Directory, edge: EdgeState): EdgeApplied {
+  // IPv6 leases (DHCPv6, ND snooping) are not learned yet: an IPv6 address is bound only when written in the
+  // directory or topology (fail closed: a learned IPv6 address grants nothing)
+  if (edge.leases.some((l) => l.ip.includes(':'))) edge = { ...edge, leases: edge.leases.filter((l) => !l.ip.includes(':')) };
   if (edge.sessions.length === 0 && edge.leases.length === 0) return { directory, bindings: [] };
   // An address written in the directory for another device is never taken by a lease (fail closed).
   const staticIp = new Map<string, string>();

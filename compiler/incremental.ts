@@ -60,7 +60,7 @@ function userMoves(prev: Compiled, st: IncrementalState, next: Directory): UserM
     const u = next.users[i], old = before.users[i];
     if (u === old) continue;
     if (++changed > 50 || u.id !== old.id || u.devices.length !== old.devices.length) return undefined;
-    for (let k = 0; k < u.devices.length; k++) if (u.devices[k].mac !== old.devices[k].mac || u.devices[k].ip !== old.devices[k].ip) return undefined;
+    for (let k = 0; k < u.devices.length; k++) if (u.devices[k].mac !== old.devices[k].mac || u.devices[k].ip !== old.devices[k].ip || (u.devices[k].ipv6 ?? []).join() !== (old.devices[k].ipv6 ?? []).join()) return undefined;
     if (u.organization !== undefined && !st.selection.hasOrganization(u.organization)) return undefined;
     const rules = st.selection.rulesOf(u);
     const sig = st.selection.signature(rules);
