@@ -315,8 +315,13 @@ export class ClusterNode extends EventEmitter {
   private evaluate(dpid?: string): void {
     if (dpid === undefined) this.dirty = 'all';
     else if (this.dirty !== 'all') this.dirty.add(dpid);
-    this.evalChain = this.evalChain.then(() => this.evaluateNow()).catch((e) => this.noteError(e));
+    // One run queued behind the one in flight takes everything marked meanwhile: a burst of connections (a
+    // thousand switches at start-up) costs a few rounds of parallel claims, not one etcd round trip per switch.
+    if (this.evalQueued) return;
+    this.evalQueued = true;
+    this.evalChain = this.evalChain.then(() => { this.evalQueued = false; return this.evaluateNow(); }).catch((e) => this.noteError(e));
   }
+  private evalQueued = false;
 
   /** Decides, for each marked switch this node is connected to, whether to claim, keep, give up or follow. */
   private async evaluateNow(): Promise<void> {
@@ -326,20 +331,26 @@ export class ClusterNode extends EventEmitter {
     todo.sort();
     // claims and releases are independent transactions: a bounded number in flight at once
     for (let i = 0; i < todo.length; i += 64) {
-      await Promise.all(todo.slice(i, i + 64).map(async (dpid) => {
-        const eligible = [...(this.conns.get(dpid) ?? [])].filter((n) => this.nodes.has(n));
-        const owner = ownerOf(dpid, eligible);
-        const cur = this.masters.get(dpid);
-        if (owner === this.name) {
-          if (!cur || !this.nodes.has(cur.node)) await this.claim(dpid, cur);
-        } else if (cur?.node === this.name) {
-          // Rebalanced away (a node came back): give it up; the owner claims it next.
-          await this.release(dpid, cur);
-        }
-        const now = this.masters.get(dpid);
-        this.setRole(dpid, now?.node === this.name ? 'master' : 'slave', now?.rev);
-      }));
+      await Promise.all(todo.slice(i, i + 64).map((dpid) => this.decide(dpid).catch((e) => {
+        // one switch's failed claim (etcd busy) is looked at again shortly; the others go on
+        this.noteError(e);
+        setTimeout(() => { if (!this.stopped) this.evaluate(dpid); }, 500).unref();
+      })));
     }
+  }
+
+  private async decide(dpid: string): Promise<void> {
+    const eligible = [...(this.conns.get(dpid) ?? [])].filter((n) => this.nodes.has(n));
+    const owner = ownerOf(dpid, eligible);
+    const cur = this.masters.get(dpid);
+    if (owner === this.name) {
+      if (!cur || !this.nodes.has(cur.node)) await this.claim(dpid, cur);
+    } else if (cur?.node === this.name) {
+      // Rebalanced away (a node came back): give it up; the owner claims it next.
+      await this.release(dpid, cur);
+    }
+    const now = this.masters.get(dpid);
+    this.setRole(dpid, now?.node === this.name ? 'master' : 'slave', now?.rev);
   }
 
   private async claim(dpid: string, cur: Claim | undefined): Promise<void> {
