@@ -8,6 +8,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import type { AccessChange } from '../compiler/query.js';
 import type { Compiled } from '../compiler/compile.js';
 import type { ApplyResult, Controller } from './controller.js';
+import type { StoredPending } from './lifecycle-store.js';
 
 export interface PendingChange {
   readonly id: string;
@@ -31,10 +32,22 @@ export const DEFAULT_APPROVAL_TTL_MS = 24 * 3600_000;
 const MAX_PENDING = 100;
 
 export class Approvals {
-  private readonly pending = new Map<string, PendingChange & { baseText: string; expires: number; ids?: Pick<Compiled, 'classIds' | 'dstClassIds'> }>();
+  private readonly pending = new Map<string, StoredPending>();
   private cancelTimer?: () => void;
+  /** Called after every change of the pending set (controller/lifecycle-store.ts persists it). */
+  onChange?: () => void;
 
   constructor(private readonly ctl: Controller, readonly ttlMs = DEFAULT_APPROVAL_TTL_MS) {}
+
+  /** Pending changes as stored (with the base text and class ids a restart needs). */
+  stored(): Iterable<StoredPending> { return this.pending.values(); }
+
+  /** Pending changes read back after a restart (already checked by lifecycle-store.ts); expired ones go at once. */
+  restore(list: readonly StoredPending[]): void {
+    for (const p of list) if (this.pending.size < MAX_PENDING) this.pending.set(p.id, p);
+    this.expire();
+    this.armExpiry();
+  }
 
   /** Pending changes, oldest first (expired ones are dropped, with an event, first). */
   list(): PendingChange[] {
@@ -60,6 +73,7 @@ export class Approvals {
       baseText, expires: now + this.ttlMs, ...(opts.ids ? { ids: opts.ids } : {}),
     } as const;
     this.pending.set(p.id, p);
+    this.onChange?.();
     this.ctl.event('policy-pending', { id: p.id, kind: p.kind, by, baseVersion, rollbackTo: opts.rollbackTo, textSha256: p.textSha256, expiresAt: p.expiresAt, summary: p.summary, access: p.access, flows: p.flows });
     this.armExpiry();
     const { baseText: _b, expires: _e, ids: _i, ...shown } = p;
@@ -77,10 +91,12 @@ export class Approvals {
     }
     if (this.ctl.loaded.policyText !== p.baseText) {
       this.pending.delete(id);
+      this.onChange?.();
       this.ctl.event('policy-rejected', { id, by: 'controller', reason: 'the policy changed since it was submitted', submittedBy: p.by });
       return { ok: false, error: { code: 'stale', status: 409, message: `the policy changed since this change was submitted (version ${p.baseVersion}, now ${this.ctl.version}); submit it again for a fresh preview` } };
     }
     this.pending.delete(id);
+    this.onChange?.();
     const result = await this.ctl.applyPolicy(p.text, { by: p.by, ids: p.ids, meta: { reason: p.kind === 'rollback' ? 'rollback' : 'apply', approvedBy: approver, ...(p.rollbackTo !== undefined ? { rollbackTo: p.rollbackTo } : {}) } });
     this.ctl.event('policy-approved', { id, by: approver, submittedBy: p.by, ok: result.ok, version: result.version });
     if (!result.ok) return { ok: false, error: { code: 'invalid', status: 422, message: 'the change no longer validates against the current directory and topology; nothing applied' }, result };
@@ -92,6 +108,7 @@ export class Approvals {
     const p = this.pending.get(id);
     if (!p) return false;
     this.pending.delete(id);
+    this.onChange?.();
     this.ctl.event('policy-rejected', { id, by, submittedBy: p.by });
     return true;
   }
@@ -102,6 +119,7 @@ export class Approvals {
     const now = this.ctl.clock.now();
     for (const [id, p] of this.pending) if (p.expires <= now) {
       this.pending.delete(id);
+      this.onChange?.();
       this.ctl.event('policy-expired', { id, submittedBy: p.by, expiresAt: p.expiresAt });
     }
   }

@@ -8,7 +8,7 @@ import { createServer as createTlsServer, type TlsOptions } from 'node:tls';
 import { readFile, rename, writeFile } from 'node:fs/promises';
 import type { FlowStats, MessageOf } from '../openflow/index.js';
 import { bytesToMac, u32ToIpv4 } from '../openflow/index.js';
-import type { Binding, Diagnostic, Directory, PlannedFlow, SwitchPlan } from '../compiler/model.js';
+import type { Binding, Diagnostic, Directory, FlowPlan, PlannedFlow, SwitchPlan } from '../compiler/model.js';
 import { compile, recompile, CompileError, compileDiagnostic, type Compiled } from '../compiler/compile.js';
 import type { PlanDelta } from '../compiler/edge-patch.js';
 import { loadPolicy, formatDiagnostic, type LoadedPolicy, type LoadResult } from '../loader/index.js';
@@ -438,7 +438,8 @@ export class Controller extends EventEmitter {
             queue.delta = undefined;
             // On a shared switch, one read of all flows: ours are reconciled, foreign ones checked for overrides.
             const exclusive = this.isExclusive(plan.name);
-            if (assume) result = await reconcile(s, plan, { installed: assume as unknown as FlowStats[], verify: false, useBundle: false, exclusive, delta });
+            // a planned flow without hardTimeout is installed without one (0): say so, so that gaining a timeout is a change
+            if (assume) result = await reconcile(s, plan, { installed: delta ? assume as unknown as FlowStats[] : assume.map((f) => (f.hardTimeout === undefined ? { ...f, hardTimeout: 0 } : f)) as unknown as FlowStats[], verify: false, useBundle: false, exclusive, delta });
             else {
               let installed: FlowStats[] | undefined;
               if (!exclusive && plan.flows.length) {
@@ -576,10 +577,25 @@ export class Controller extends EventEmitter {
         this.event('policy-applied', { version: this.version, by, reason: 'schedule', effectiveAt: new Date(at).toISOString(), summary, access, flows });
         void this.saveState();
       }
-      await this.syncAll();
+      await this.syncFrom(base.plan);
     });
     this.applyChain = run.then(() => undefined, () => undefined);
     return run;
+  }
+
+  /**
+   * Brings every switch from `before` (the plan it was last synced to) to the current plan by sending only the
+   * difference, without reading its table first (as edge changes do); a switch never synced, or busy, gets a full
+   * reconcile. The periodic audit still reads every table back.
+   */
+  private async syncFrom(before: FlowPlan): Promise<void> {
+    const prev = new Map(before.switches.map((x) => [x.dpid, x]));
+    const now = new Map(this.compiled.plan.switches.map((x) => [x.dpid, x]));
+    await Promise.all([...this.sessions.entries()].map(([id, sess]) => {
+      const a = sess.dpid === undefined ? undefined : prev.get(sess.dpid), b = sess.dpid === undefined ? undefined : now.get(sess.dpid);
+      if (a && b && a.flows === b.flows && this.results.get(id)?.errors.length === 0) return undefined;
+      return this.sync(id, { assume: a?.flows });
+    }));
   }
 
   /** Replaces the directory snapshot (from a directory sync) and recompiles. */

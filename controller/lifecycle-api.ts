@@ -14,6 +14,7 @@ import { jsonReplacer } from '../compiler/format.js';
 import { formatDiagnostic, loadPolicy } from '../loader/index.js';
 import { diffAccess, diffPlans } from '../compiler/query.js';
 import { lintInput } from '../compiler/lint.js';
+import { LifecycleStore, lifecycleFileOf, readLifecycle } from './lifecycle-store.js';
 
 export interface PolicyVersion {
   readonly version: number;
@@ -43,9 +44,20 @@ const MAX_VERSIONS = 200;
 /** Every applied version of this controller run, with its full text and class ids (for exact rollbacks). */
 export class PolicyHistory {
   readonly versions = new Map<number, PolicyVersion>();
+  /** Called after every recorded version (controller/lifecycle-store.ts persists the history). */
+  onChange?: () => void;
   private readonly on = (e: ControllerEvent) => { if (e.type === 'policy-applied') this.record(e); };
-  constructor(private readonly ctl: Controller) {
-    this.record({ type: 'loaded', at: ctl.startedAt.toISOString(), version: ctl.version, by: 'startup', reason: 'load' });
+  /**
+   * `restored`: the versions a previous run saved. When the policy file still holds the newest of them, numbering
+   * continues from it; when it was edited while the controller was down, the loaded text becomes the next version.
+   */
+  constructor(private readonly ctl: Controller, restored: readonly PolicyVersion[] = []) {
+    for (const v of restored.slice(-MAX_VERSIONS)) this.versions.set(v.version, v);
+    const last = restored.at(-1);
+    if (last && !ctl.opts.cluster) {
+      if (last.text === ctl.loaded.policyText) ctl.version = last.version;
+      else { ctl.version = last.version + 1; this.record({ type: 'loaded', at: ctl.startedAt.toISOString(), version: ctl.version, by: 'startup', reason: 'load' }); }
+    } else this.record({ type: 'loaded', at: ctl.startedAt.toISOString(), version: ctl.version, by: 'startup', reason: 'load' });
     ctl.on('event', this.on);
   }
   stop(): void { this.ctl.off('event', this.on); }
@@ -59,6 +71,7 @@ export class PolicyHistory {
     };
     this.versions.set(v.version, v);
     if (this.versions.size > MAX_VERSIONS) this.versions.delete(this.versions.keys().next().value!);
+    this.onChange?.();
   }
 }
 
@@ -81,10 +94,22 @@ const send = (reply: FastifyReply, v: unknown) => reply.type('application/json')
 const versionOut = ({ text: _t, ids: _i, ...v }: PolicyVersion) => v;
 
 export function registerLifecycle(app: FastifyInstance, ctl: Controller, deps: LifecycleDeps): Lifecycle {
-  const history = new PolicyHistory(ctl);
+  // history and pending changes survive a restart (single controller with a state file; lifecycle-store.ts)
+  const file = ctl.opts.cluster ? undefined : lifecycleFileOf(ctl.opts.stateFile);
+  const restored = file ? readLifecycle(file, ctl.clock.now()) : undefined;
+  if (restored?.error || restored?.dropped) ctl.event('lifecycle-restore', { file, error: restored.error, dropped: restored.dropped });
+  const history = new PolicyHistory(ctl, restored?.versions);
   const approvals = deps.requireApproval ? new Approvals(ctl, deps.approvalTtlMs ?? DEFAULT_APPROVAL_TTL_MS) : undefined;
-  app.addHook('onClose', async () => { history.stop(); approvals?.stop(); });
-  const pendingReply = (reply: FastifyReply, r: Awaited<ReturnType<Approvals['submit']>>) => {
+  if (approvals && restored) approvals.restore(restored.pending);
+  const store = file ? new LifecycleStore(file, () => ({ versions: history.versions.values(), pending: approvals?.stored() ?? [] }), (e) => ctl.event('lifecycle-save-error', { file, error: e.message })) : undefined;
+  if (store) {
+    history.onChange = () => void store.save();
+    if (approvals) approvals.onChange = () => void store.save();
+    void store.save();
+  }
+  app.addHook('onClose', async () => { history.stop(); approvals?.stop(); await store?.save(); });
+  const pendingReply = async (reply: FastifyReply, r: Awaited<ReturnType<Approvals['submit']>>) => {
+    await store?.save(); // a pending change is durable before it is acknowledged
     if (r.ok) return send(reply.code(202), { ok: true, pending: r.pending, message: `pending approval by another admin (id ${r.pending.id})` });
     if (r.error) return reply.code(r.error.status).send({ error: r.error.message, code: r.error.code });
     return send(reply.code(422), { ...r.result, errors: r.result!.diagnostics.map(formatDiagnostic) });
@@ -144,12 +169,14 @@ export function registerLifecycle(app: FastifyInstance, ctl: Controller, deps: L
     r.post<{ Params: { id: string } }>('/pending/:id/approve', { preHandler: deps.requireAdmin, schema: { params: idParams } }, async (req, reply) => {
       if (!approvals) return reply.code(409).send({ error: 'this controller does not require approval (start it with --require-approval)' });
       const res = await approvals.approve(req.params.id, deps.who(req)?.name ?? 'unknown');
+      await store?.save();
       if (!res.ok) return send(reply.code(res.error.status), { error: res.error.message, code: res.error.code, ...(res.result ? { errors: res.result.diagnostics.map(formatDiagnostic) } : {}) });
       send(reply, { ...res.result, planHash: planHash(ctl.compiled.plan) });
     });
     r.post<{ Params: { id: string } }>('/pending/:id/reject', { preHandler: deps.requireAdmin, schema: { params: idParams } }, async (req, reply) => {
       if (!approvals) return reply.code(409).send({ error: 'this controller does not require approval' });
       if (!approvals.reject(req.params.id, deps.who(req)?.name ?? 'unknown')) return reply.code(404).send({ error: 'no such pending change' });
+      await store?.save();
       send(reply, { ok: true });
     });
   }, { prefix: '/api/v1' });
