@@ -98,7 +98,7 @@ async function failoverAndCommit(): Promise<void> {
   const commitTimes: number[] = [];
   await waitFor('agreed', () => agreedMasters(SPECS, DPIDS), 20_000, 100);
   for (let i = 0; i < 5; i++) {
-    const body = i % 2 === 0 ? text.replace(/  - \{ name: admins-ssh.*\n/, '') : text;
+    const body = i % 2 === 0 ? text.replace(/ {2}- \{ name: admins-ssh.*\n/, '') : text;
     const t0 = Date.now();
     const r = await postPolicy(SPECS[i % 3], body);
     if (r.status !== 200) throw new Error(`apply failed: ${JSON.stringify(r.body)}`);
@@ -111,13 +111,13 @@ async function failoverAndCommit(): Promise<void> {
   // The same on a single controller without etcd.
   const single = spawn(process.execPath, ['--import', 'tsx', new URL('../test/helpers/controller-child.ts', import.meta.url).pathname, policy, '18964', '18974', '0'], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, ACL_ADMIN_TOKEN: 'cluster-admin' } });
   procs.push(single);
-  await new Promise<void>((res) => single.stdout!.on('data', (d: Buffer) => { if (d.toString().includes('READY')) res(); }));
+  await new Promise<void>((res) => single.stdout.on('data', (d: Buffer) => { if (d.toString().includes('READY')) res(); }));
   for (const [br] of BRIDGES) vsctl('set-controller', br, 'tcp:127.0.0.1:18964');
   const one: NodeSpec = { name: 'single', of: 18964, api: 18974 };
   await waitFor('single in sync', () => confirmed([one], DPIDS, 0), 30_000, 100);
   const singleTimes: number[] = [];
   for (let i = 0; i < 5; i++) {
-    const body = i % 2 === 0 ? text.replace(/  - \{ name: admins-ssh.*\n/, '') : text;
+    const body = i % 2 === 0 ? text.replace(/ {2}- \{ name: admins-ssh.*\n/, '') : text;
     const t0 = Date.now();
     const r = await postPolicy(one, body);
     if (r.status !== 200) { console.log(`single-node apply answered ${r.status}: ${JSON.stringify(r.body).slice(0, 200)}`); break; }

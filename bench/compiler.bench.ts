@@ -31,7 +31,7 @@ function flatFiles(): string {
   return dir;
 }
 
-let t = 0;
+let t: number;
 // The flat ACL first, on a fresh heap (as in `acl compile`), then the enterprise.
 {
   const f = flat();

@@ -58,9 +58,9 @@ try {
   // 1. DHCPACK → flows confirmed
   const ack: number[] = [];
   for (let i = 0; i < N_ACK; i++) {
-    fc.onPacketIn(session, BR, 1 + (i % 800), pin(1 + (i % 800), buildDhcp({ type: 'request', chaddr: mac(i), requestedIp: ipOf(i) })) as never);
+    fc.onPacketIn(session, BR, 1 + (i % 800), pin(1 + (i % 800), buildDhcp({ type: 'request', chaddr: mac(i), requestedIp: ipOf(i) })));
     const t = performance.now();
-    fc.onPacketIn(session, BR, 900, pin(900, buildDhcp({ type: 'ack', chaddr: mac(i), ethSrc: '02:00:00:b0:ff:02', ipSrc: '10.186.255.2', yiaddr: ipOf(i), serverId: '10.186.255.2', leaseSeconds: 3600 })) as never);
+    fc.onPacketIn(session, BR, 900, pin(900, buildDhcp({ type: 'ack', chaddr: mac(i), ethSrc: '02:00:00:b0:ff:02', ipSrc: '10.186.255.2', yiaddr: ipOf(i), serverId: '10.186.255.2', leaseSeconds: 3600 })));
     await ctl.edge.settled();
     ack.push(performance.now() - t);
   }
@@ -75,7 +75,7 @@ try {
   /** For concurrent sign-ins: each simulated device connects from its own loopback address (127.0.1.x). */
   const bySource = new Map<string, AddressLease>();
   signin = new SigninServer({ host: '127.0.0.1', port: 0, sessionMs: 3_600_000, maxFailures: 5, lockoutMs: 60_000, requestsPerMinute: 1_000_000 }, {
-    leases: { byIp: (ip) => bySource.get(ip) ?? current }, sessions: ctl.edge.sessions as never, settled: () => ctl!.edge.settled(), checker: new LdapBindChecker(r.config!, dir),
+    leases: { byIp: (ip) => bySource.get(ip) ?? current }, sessions: ctl.edge.sessions, settled: () => ctl!.edge.settled(), checker: new LdapBindChecker(r.config!, dir),
   });
   const { port } = await signin.listen();
   const base = `http://127.0.0.1:${port}`;

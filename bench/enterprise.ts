@@ -16,7 +16,7 @@ export function enterprise() {
   const roles = Array.from({ length: 300 }, (_, i) => `role${i}`);
   // people have a job (a role bundle) typical of their organization: realistic overlap of access
   const jobs = Array.from({ length: 60 }, () => [pick(roles), pick(roles), pick(roles)]);
-  const switches = Array.from({ length: 200 }, (_, i) => ({ name: `sw${i}`, dpid: BigInt(i + 1), kind: (i < 20 ? 'hypervisor' : i < 24 ? 'core' : 'edge') as 'edge' | 'core' | 'hypervisor' }));
+  const switches = Array.from({ length: 200 }, (_, i) => ({ name: `sw${i}`, dpid: BigInt(i + 1), kind: i < 20 ? 'hypervisor' as const : i < 24 ? 'core' as const : 'edge' as const }));
   const links = switches.slice(4).map((s, i) => ({ a: { switch: s.name, port: 48 }, b: { switch: `sw${20 + (i % 4)}`, port: 100 + i } }));
   const users = Array.from({ length: 10_000 }, (_, i) => ({ id: `u${i}`, name: `User ${i}`, organization: pick(orgs).name, roles: pick(jobs), devices: [{ mac: mac(i + 1), ip: ip(i + 1, 10) }] }));
   const hosts = users.map((u, i) => ({ mac: u.devices[0].mac, switch: `sw${24 + (i % 176)}`, port: 1 + Math.floor(i / 176) }));

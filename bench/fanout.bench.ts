@@ -53,7 +53,7 @@ try {
   console.log(`${bridges.length} bridges created, connected and given ${flows} flows in ${connect.toFixed(2)} s`);
 
   const original = readFileSync(join(dir, 'policy.yaml'), 'utf8');
-  const without = original.replace(/  - \{ name: staff-intranet.*\n/, '');
+  const without = original.replace(/ {2}- \{ name: staff-intranet.*\n/, '');
   const times: number[] = [];
   for (const [i, text] of [without, original, without, original, without, original].entries()) {
     const t = performance.now();

@@ -11,7 +11,7 @@ export async function api(base: string, path: string, init: { method?: string; b
   try {
     res = await fetch(new URL(path, base.endsWith('/') ? base : base + '/'), { method: init.method ?? 'GET', headers, body: init.body });
   } catch (e) {
-    throw new Error(`cannot reach the controller at ${base}: ${(e as Error).cause ? String((e as Error & { cause: Error }).cause.message) : (e as Error).message}`);
+    throw new Error(`cannot reach the controller at ${base}: ${(e as Error).cause ? String((e as Error & { cause: Error }).cause.message) : (e as Error).message}`, { cause: e });
   }
   const text = await res.text();
   let body: unknown = text;

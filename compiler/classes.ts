@@ -8,7 +8,7 @@ import type { Service } from './addr.js';
 import { CompileError, type Subject } from './compiled.js';
 import type { Selection } from './select.js';
 
-export const ANY_SERVICE: Service = { proto: 'any', text: 'any' } as Service;
+export const ANY_SERVICE: Service = { proto: 'any', text: 'any' };
 
 export interface Classes {
   /** Effective-access signature → class id. */

@@ -11,7 +11,6 @@
  * Policy flows then grow with classes × destinations, not users × resources. `recompile` patches a previous
  * result for small directory changes (incremental.ts) and otherwise compiles in full, keeping class ids.
  */
-import type { Directory } from './model.js';
 import type { Resource, Rule } from './inputs.js';
 import type { SwitchDef, SwitchPlan } from './model.js';
 import type { CompileInput, Compiled } from './compiled.js';
@@ -75,7 +74,7 @@ export function recompile(previous: Compiled, change: Partial<CompileInput>): Co
   }
   const onlyDirectory = change.directory && Object.keys(change).every((k) => k === 'directory' || (change as Record<string, unknown>)[k] === (previous.input as unknown as Record<string, unknown>)[k]);
   if (onlyDirectory) {
-    const fast = patchDirectory(previous, change.directory as Directory);
+    const fast = patchDirectory(previous, change.directory);
     if (fast) return timed(fast);
   }
   return compile({ ...previous.input, ...change }, { previous });

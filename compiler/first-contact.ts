@@ -86,8 +86,8 @@ function parseSignin(src: YamlSource, raw: unknown, directoryIsLdap: boolean): S
   else { host = l[1].replace(/^\[|\]$/g, ''); port = Number(l[2]); }
   const file = (k: 'certificate' | 'key') => {
     if (o[k] === undefined) return undefined;
-    if (typeof o[k] !== 'string' || !(o[k] as string).trim()) { src.error(at(k), 'type', `${k} must be a file name (PEM)`); return undefined; }
-    return (o[k] as string).trim();
+    if (typeof o[k] !== 'string' || !(o[k]).trim()) { src.error(at(k), 'type', `${k} must be a file name (PEM)`); return undefined; }
+    return (o[k]).trim();
   };
   const certificate = file('certificate'), key = file('key');
   if ((certificate === undefined) !== (key === undefined)) src.error(['signin'], 'missing-field', 'HTTPS needs both certificate and key', undefined, true);
@@ -100,8 +100,8 @@ function parseSignin(src: YamlSource, raw: unknown, directoryIsLdap: boolean): S
   };
   const int = (k: string, d: number, lo: number, hi: number) => {
     if (o[k] === undefined) return d;
-    if (typeof o[k] !== 'number' || !Number.isInteger(o[k]) || (o[k] as number) < lo || (o[k] as number) > hi) { src.error(at(k), 'bad-value', `${k} must be a whole number, ${lo}..${hi}`); return d; }
-    return o[k] as number;
+    if (typeof o[k] !== 'number' || !Number.isInteger(o[k]) || (o[k]) < lo || (o[k]) > hi) { src.error(at(k), 'bad-value', `${k} must be a whole number, ${lo}..${hi}`); return d; }
+    return o[k];
   };
   return {
     host, port, certificate, key, ldap: o.ldap,
@@ -161,7 +161,7 @@ export function parseFirstContact(src: YamlSource, top: Record<string, unknown>,
       else roaming = { conflict: o.conflict };
     }
   }
-  const directoryIsLdap = !!top.directory && typeof top.directory === 'object' && 'ldap' in (top.directory as object);
+  const directoryIsLdap = !!top.directory && typeof top.directory === 'object' && 'ldap' in (top.directory);
   const signin = top.signin !== undefined ? parseSignin(src, top.signin, directoryIsLdap) : undefined;
   return { dhcp, unauthenticated, signin, roaming };
 }

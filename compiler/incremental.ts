@@ -31,7 +31,7 @@ export interface IncrementalState {
 
 /** A Compiled value with its incremental state attached (not enumerable: JSON and equality ignore it). */
 export function withIncremental(c: Omit<Compiled, 'incremental'>, state: IncrementalState): Compiled {
-  return Object.defineProperty(c, 'incremental', { value: state, enumerable: false }) as Compiled;
+  return Object.defineProperty(c, 'incremental', { value: state, enumerable: false });
 }
 
 interface UserMoves {

@@ -136,7 +136,7 @@ function toCond(e: OxmEntry): Cond {
     return { field: e.field, value: num(e.value, e.field) & m, mask: m };
   }
   const m = Number(scalar(e.mask, e.field));
-  return { field: e.field, value: ((value as number) & m) >>> 0, mask: m };
+  return { field: e.field, value: ((value) & m) >>> 0, mask: m };
 }
 
 /** Packet field values converted once per packet (metadata is passed separately: it changes between tables). */
@@ -196,7 +196,7 @@ class Table {
     this.keyField = best.field;
     this.keyMask = best.mask;
     for (const e of this.all) {
-      const c = e.conds.find((x) => x.field === best!.field && x.mask === best!.mask);
+      const c = e.conds.find((x) => x.field === best.field && x.mask === best.mask);
       if (!c) { this.rest.push(e); continue; }
       const b = this.buckets.get(c.value);
       if (b) b.push(e); else this.buckets.set(c.value, [e]);

@@ -60,7 +60,7 @@ const NONE: FlowAttribution = { role: 'other', rules: [], resources: [] };
 function metadataOf(m: Match): { value: bigint; mask: bigint } | undefined {
   const e = m.find((x) => x.field === 'metadata');
   if (!e) return undefined;
-  return { value: BigInt(e.value as bigint | number), mask: e.mask === undefined ? 0xffff_ffff_ffff_ffffn : BigInt(e.mask as bigint | number) };
+  return { value: BigInt(e.value), mask: e.mask === undefined ? 0xffff_ffff_ffff_ffffn : BigInt(e.mask) };
 }
 
 /** The port range a tcp/udp match covers (value/mask block), or the whole protocol. */
@@ -133,7 +133,7 @@ export function attributeFlow(c: Compiled, f: PlannedFlow): FlowAttribution {
     if ((r.action === 'deny') !== deny) continue;
     const to = r.to.filter((t) => resources.includes(t));
     if (!to.length) continue;
-    const svcs = r.services ?? (deny ? [{ proto: 'any', text: 'any' } as Service] : to.flatMap((t) => resourceByName.get(t)?.services ?? []));
+    const svcs = r.services ?? (deny ? [{ proto: 'any', text: 'any' }] : to.flatMap((t) => resourceByName.get(t)?.services ?? []));
     if (covers(svcs, fs)) rules.push(r.name);
   }
   const out: FlowAttribution = { role: isReply ? 'reply' : deny ? 'deny' : 'allow', rules: rules.sort(), resources, classId: cls };

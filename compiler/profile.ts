@@ -151,7 +151,7 @@ function expandPorts(f: PlannedFlow): PlannedFlow[] {
     const mask = e.mask as number, base = (e.value as number) & mask;
     out = [];
     for (let v = base; v <= (base | (~mask & 0xffff)); v++) {
-      const m = f.match.slice() as OxmEntry[];
+      const m = f.match.slice();
       m[i] = { field: e.field, value: v };
       out.push(withMatch(f, m));
     }
@@ -183,7 +183,7 @@ export function applyProfile(plan: SwitchPlan, sw: SwitchDef, opts: { readonly v
       let g = f;
       if (isReply(f) && f.match.some((e) => e.field === 'tcp_flags')) {
         let r = plainReply.get(f);
-        if (!r) plainReply.set(f, (r = withMatch(f, f.match.filter((e) => e.field !== 'tcp_flags') as OxmEntry[])));
+        if (!r) plainReply.set(f, (r = withMatch(f, f.match.filter((e) => e.field !== 'tcp_flags'))));
         g = r;
       }
       if (!profile.maskablePorts && g.match.some((e) => PORT_FIELDS.has(e.field) && e.mask !== undefined)) flows.push(...expandPorts(g));

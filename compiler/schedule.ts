@@ -158,7 +158,7 @@ export function policyAt<P extends { readonly rules: readonly TimedRule[] }>(pol
 export function timeless<P extends { readonly rules: readonly TimedRule[] }>(policy: P): P {
   policy = fullPolicy(policy);
   if (!policy.rules.some((r) => r.time)) return policy;
-  return { ...policy, rules: policy.rules.map((r) => { if (!r.time) return r; const { time: _t, ...rest } = r; return rest as typeof r; }) };
+  return { ...policy, rules: policy.rules.map((r) => { if (!r.time) return r; const { time: _t, ...rest } = r; return rest; }) };
 }
 
 export const MAX_HARD_TIMEOUT = 0xffff;

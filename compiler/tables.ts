@@ -50,7 +50,7 @@ export function serviceMatches(s: Service, reply: boolean, v6 = false): OxmEntry
     }
     case 'tcp': case 'udp': {
       const proto = s.proto === 'tcp' ? 6 : 17;
-      const field = `${s.proto}_${reply ? 'src' : 'dst'}` as 'tcp_src' | 'tcp_dst' | 'udp_src' | 'udp_dst';
+      const field = `${s.proto}_${reply ? 'src' : 'dst'}` as const;
       // a TCP reply always carries ACK; a server opening a connection (SYN without ACK) is not a reply
       const ack: OxmEntry[] = reply && proto === 6 ? [TCP_ACK] : [];
       if ((s.from ?? 0) === 0 && (s.to ?? 65535) === 65535) return [[{ field: 'ip_proto', value: proto }, ...ack]];

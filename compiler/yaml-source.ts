@@ -79,7 +79,7 @@ export class YamlSource {
         }
       }
       const node = (sub.length ? this.doc.getIn(sub, true) : this.doc.contents) as Node | undefined;
-      if (node && (node as Node).range) return this.at((node as Node).range![0]);
+      if (node && (node).range) return this.at((node).range[0]);
     }
     return { file: this.file, line: 1, column: 1 };
   }

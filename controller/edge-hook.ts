@@ -242,12 +242,12 @@ export class EdgeHook extends EventEmitter {
           void this.ctl.saveState();
           // only the difference from the plan each switch was brought to (no table read), in parallel
           const prevBy = new Map(before.switches.map((x) => [x.dpid, x]));
-          await Promise.all([...this.ctl.sessions.values()].map((sess) => {
-            if (sess.dpid === undefined) return undefined;
+          await Promise.all([...this.ctl.sessions.values()].flatMap((sess) => {
+            if (sess.dpid === undefined) return [];
             const a = prevBy.get(sess.dpid), b = next.plan.switches.find((x) => x.dpid === sess.dpid);
-            if (a && b && a.flows === b.flows) return undefined;
+            if (a && b && a.flows === b.flows) return [];
             // the edge path changes a few flows: send exactly those (one small batch + barrier), no table read
-            return this.ctl.sync(sess.id, { assume: a?.flows, delta: a && b ? planDelta(a.flows, b.flows) : undefined });
+            return [this.ctl.sync(sess.id, { assume: a?.flows, delta: a && b ? planDelta(a.flows, b.flows) : undefined })];
           }));
         }
         this.phases.syncMs += performance.now() - t1;

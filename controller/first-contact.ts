@@ -107,7 +107,7 @@ export class FirstContact {
     const tls = sp.certificate && sp.key ? { cert: readFileSync(resolve(base, sp.certificate)), key: readFileSync(resolve(base, sp.key)) } : undefined;
     this.signin = new SigninServer({ host: sp.host, port: sp.port, tls, sessionMs: sp.sessionMs, maxFailures: sp.maxFailures, lockoutMs: sp.lockoutMs, requestsPerMinute: sp.requestsPerMinute, title: sp.title }, {
       leases: this.leases,
-      sessions: this.ctl.edge.sessions as never,
+      sessions: this.ctl.edge.sessions,
       settled: () => this.ctl.edge.settled(),
       checker,
       event: (type, data) => this.ctl.event(type, data),

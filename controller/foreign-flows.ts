@@ -29,7 +29,7 @@ export function findOverrides(all: readonly FlowStats[], plan: SwitchPlan): Fore
     if (isOurs(f)) continue;
     const low = lowest.get(f.tableId);
     if (low === undefined || f.priority <= low || !permissive(f.instructions)) continue;
-    out.push({ tableId: f.tableId, priority: f.priority, cookie: `0x${f.cookie.toString(16)}`, text: flowText({ ...f, origin: '' } as never) });
+    out.push({ tableId: f.tableId, priority: f.priority, cookie: `0x${f.cookie.toString(16)}`, text: flowText({ ...f, origin: '' }) });
   }
   return out.sort((a, b) => a.tableId - b.tableId || b.priority - a.priority);
 }

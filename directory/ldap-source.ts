@@ -43,7 +43,7 @@ export class LdapDirectorySource implements DirectorySource {
       return v;
     }
     if (c.passwordFile) {
-      try { return readFileSync(resolve(this.baseDir, c.passwordFile), 'utf8').trim(); } catch (e) { throw new Error(`LDAP password file ${c.passwordFile}: ${(e as Error).message}`); }
+      try { return readFileSync(resolve(this.baseDir, c.passwordFile), 'utf8').trim(); } catch (e) { throw new Error(`LDAP password file ${c.passwordFile}: ${(e as Error).message}`, { cause: e }); }
     }
     return undefined;
   }
@@ -61,7 +61,7 @@ export class LdapDirectorySource implements DirectorySource {
         } catch (e) {
           const code = (e as { code?: number }).code;
           if (typeof code !== 'number') throw e; // not an LDAP answer: network trouble
-          throw new BindRefused(`LDAP bind as ${c.bindDn} to ${c.url} refused: ${code === 49 ? 'invalid credentials (49)' : `${(e as Error).message} (${code})`}`);
+          throw new BindRefused(`LDAP bind as ${c.bindDn} to ${c.url} refused: ${code === 49 ? 'invalid credentials (49)' : `${(e as Error).message} (${code})`}`, { cause: e });
         }
       }
       return client;
@@ -69,7 +69,7 @@ export class LdapDirectorySource implements DirectorySource {
       await client.unbind().catch(() => undefined);
       const m = (e as Error).message;
       if (e instanceof BindRefused) throw e;
-      throw new Error(`cannot reach LDAP server ${c.url}: ${m}`);
+      throw new Error(`cannot reach LDAP server ${c.url}: ${m}`, { cause: e });
     }
   }
 

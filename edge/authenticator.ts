@@ -194,6 +194,7 @@ export class Authenticator {
     if (eap.type === EAP_TYPE.identity) {
       if (c.phase !== 'identity') { this.stats.ignored++; return; }
       const id = eap.data.toString('utf8');
+      // eslint-disable-next-line no-control-regex -- an identity with control characters is refused: matching them is the point
       if (!id || id.length > 253 || /[\u0000-\u001f]/.test(id)) { this.stats.malformed++; this.dropConv(k); return; }
       c.identity = id;
     } else if (c.phase !== 'challenge') { this.stats.ignored++; return; }

@@ -59,7 +59,7 @@ export function ipAt(b: Buffer, off: number): string {
 /** Where the payload after the Ethernet header starts, and its ethertype (one 802.1Q tag allowed). */
 function ethernet(b: Buffer): { type: number; off: number; vlan?: number } | DecodeError {
   if (b.length < 14) return err('truncated', `an Ethernet frame needs 14 bytes, got ${b.length}`);
-  let type = b.readUInt16BE(12);
+  const type = b.readUInt16BE(12);
   if (type === 0x8100) {
     if (b.length < 18) return err('truncated', 'an 802.1Q tag needs 4 more bytes');
     return { type: b.readUInt16BE(16), off: 18, vlan: b.readUInt16BE(14) & 0x0fff };

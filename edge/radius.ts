@@ -247,7 +247,7 @@ export class RadiusClient {
         this.stats.answers++;
         const p = got.packet;
         let attributes: Record<string, unknown> = {};
-        try { attributes = (radius.decode_without_secret({ packet: p }).attributes ?? {}) as Record<string, unknown>; } catch { /* the raw attributes below are enough */ }
+        try { attributes = (radius.decode_without_secret({ packet: p }).attributes ?? {}); } catch { /* the raw attributes below are enough */ }
         const eapParts = rawAttrs(p, ATTR_EAP);
         const state = rawAttrs(p, ATTR_STATE)[0];
         return { ok: true, code: CODES[p[0]], attributes, ...(eapParts.length ? { eap: Buffer.concat(eapParts) } : {}), ...(state ? { state: Buffer.from(state) } : {}), server: server.name ?? key, ms: got.ms };

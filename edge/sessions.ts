@@ -65,7 +65,7 @@ export function checkSession(v: unknown): string | undefined {
   if (s.deviceGroup !== undefined && (typeof s.deviceGroup !== 'string' || !s.deviceGroup || s.deviceGroup.length > 128)) return 'bad deviceGroup';
   if (s.user === undefined && s.deviceGroup === undefined) return 'a session needs a user or a device group';
   for (const k of ['since', 'expires', 'reauthAt'] as const) {
-    if (s[k] !== undefined && (typeof s[k] !== 'string' || Number.isNaN(Date.parse(s[k] as string)))) return `bad ${k}`;
+    if (s[k] !== undefined && (typeof s[k] !== 'string' || Number.isNaN(Date.parse(s[k])))) return `bad ${k}`;
   }
   if (typeof s.since !== 'string') return 'bad since';
   if (s.ip !== undefined && (typeof s.ip !== 'string' || !/^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/.test(s.ip))) return 'bad ip';

@@ -309,7 +309,7 @@ export function encodeInto(w: Writer, msg: OfpMessage): void {
     case 'bundle_add':
       header(OFPT.EXPERIMENTER); w.u32(ONF_EXPERIMENTER); w.u32(ONFT_BUNDLE_ADD_MESSAGE);
       w.u32(msg.bundleId); w.zeros(2); w.u16(bundleFlags(msg.flags));
-      encodeInto(w, { ...msg.message, xid: msg.xid } as OfpMessage);
+      encodeInto(w, { ...msg.message, xid: msg.xid });
       break;
     default: {
       const never: never = msg;

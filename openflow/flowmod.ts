@@ -40,7 +40,7 @@ export function actionsLength(actions: readonly Action[]): number {
     const a = actions[i];
     if (a.type === 'output') n += 16;
     else if (a.type === 'ct') n += 24 + actionsLength(a.actions ?? []);
-    else if (a.type === 'set_field') n += (4 + oxmLength(a as OxmEntry) + 7) & ~7;
+    else if (a.type === 'set_field') n += (4 + oxmLength(a) + 7) & ~7;
     else n += 8;
   }
   return n;
@@ -110,7 +110,7 @@ export function putOxm(b: Buffer, p: number, e: OxmEntry): number {
   b[p + 2] = (def.oxmField << 1) | (masked ? 1 : 0);
   b[p + 3] = masked ? def.bytes * 2 : def.bytes;
   p = putValue(b, p + 4, def, e.value);
-  return masked ? putValue(b, p, def, e.mask!) : p;
+  return masked ? putValue(b, p, def, e.mask) : p;
 }
 
 /** ofp_match (type OXM, length without padding, OXMs, zero padding to 8) at p; returns the end. */

@@ -13,7 +13,7 @@ export class Framer {
   /** Returns the complete frames now available, each one whole message including its header. */
   push(chunk: Buffer): Buffer[] {
     if (this.error) return [];
-    let buf = this.pending ? Buffer.concat([this.pending, chunk]) : chunk;
+    const buf = this.pending ? Buffer.concat([this.pending, chunk]) : chunk;
     const out: Buffer[] = [];
     let off = 0;
     while (buf.length - off >= OFP_HEADER_SIZE) {
@@ -34,7 +34,6 @@ export class Framer {
       off += len;
     }
     this.pending = off < buf.length ? Buffer.from(buf.subarray(off)) : undefined;
-    buf = Buffer.alloc(0);
     return out;
   }
 

@@ -268,7 +268,7 @@ export function writeOxm(w: Writer, e: OxmEntry): void {
   w.u8((def.oxmField << 1) | (hasMask ? 1 : 0));
   w.u8(hasMask ? def.bytes * 2 : def.bytes);
   writeValue(w, def, e.value);
-  if (hasMask) writeValue(w, def, e.mask!);
+  if (hasMask) writeValue(w, def, e.mask);
 }
 
 /** Reads one OXM TLV. */

@@ -36,8 +36,8 @@ export default class Apply extends AclCommand {
     }
     if (r.status !== 200) this.failMessage(`controller answered ${r.status}: ${r.body?.error ?? JSON.stringify(r.body)}`);
     const res = r.body;
-    const gains = res.access.filter((a: any) => a.change === 'gain');
-    const losses = res.access.filter((a: any) => a.change === 'lose');
+    const gains = res.access.filter((a: { change: string }) => a.change === 'gain');
+    const losses = res.access.filter((a: { change: string }) => a.change === 'lose');
     if (!this.jsonEnabled()) {
       this.log(`${flags['dry-run'] ? 'Would change' : 'Applied'}: ${gains.length} gain, ${losses.length} lose`);
       for (const a of gains) this.log(`  + ${a.subject} -> ${a.resource} ${a.service}  (${a.rule})`);

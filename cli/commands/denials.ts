@@ -18,7 +18,7 @@ export default class Denials extends AclCommand {
   async run() {
     const { flags } = await this.parse(Denials);
     const q = new URLSearchParams();
-    for (const k of ['user', 'resource', 'since', 'rule'] as const) if (flags[k]) q.set(k, flags[k]!);
+    for (const k of ['user', 'resource', 'since', 'rule'] as const) if (flags[k]) q.set(k, flags[k]);
     if (flags['would-deny']) q.set('kind', 'would-deny');
     q.set('limit', String(flags.limit));
     let r;

@@ -97,7 +97,7 @@ describeWith({ 'Open vSwitch (root)': run, etcd: haveEtcd() }, 'three controller
     const text = readFileSync(join(dir, 'policy.yaml'), 'utf8');
     await waitFor('every node healthy', async () => (await Promise.all(NODES.map((n) => api<ClusterView>(n, '/cluster')))).every((v) => v.body.healthy), 20_000, 100);
     const before = (await api(NODES[0], '/policy')).body.version as number;
-    const less = text.replace(/  - \{ name: platform-build.*\n/, '');
+    const less = text.replace(/ {2}- \{ name: platform-build.*\n/, '');
     const r = await post('n3', less);
     expect(r.status, JSON.stringify(r.body)).toBe(200);
     expect(r.body.version).toBe(before + 1);
@@ -107,8 +107,8 @@ describeWith({ 'Open vSwitch (root)': run, etcd: haveEtcd() }, 'three controller
     expect(e.body.decision ?? e.body.error).toBeDefined();
 
     // Two admins at once on two nodes, both editing the version they looked at: exactly one gets through.
-    const a = text.replace(/  - \{ name: admins-ssh.*\n/, '');
-    const b = text.replace(/  - \{ name: build-to-git.*\n/, '');
+    const a = text.replace(/ {2}- \{ name: admins-ssh.*\n/, '');
+    const b = text.replace(/ {2}- \{ name: build-to-git.*\n/, '');
     const [ra, rb] = await Promise.all([
       post('n1', a, before + 1),
       post('n2', b, before + 1),
@@ -167,7 +167,7 @@ describeWith({ 'Open vSwitch (root)': run, etcd: haveEtcd() }, 'three controller
     await new Promise((r) => setTimeout(r, 1000));
     // While it sleeps, the policy changes: on wake-up the frozen node must not push its stale plan.
     const text = readFileSync(join(dir, 'policy.yaml'), 'utf8');
-    const r = await post(alive[0], text.replace(/  - \{ name: admins-ssh.*\n/, ''));
+    const r = await post(alive[0], text.replace(/ {2}- \{ name: admins-ssh.*\n/, ''));
     expect(r.status, JSON.stringify(r.body)).toBe(200);
     await waitFor('in sync with the change', () => inSync(alive[0]), 10_000, 200);
     const snap = new Map(BRIDGES.map(([br]) => [br, flows(br)]));
@@ -206,7 +206,7 @@ describeWith({ 'Open vSwitch (root)': run, etcd: haveEtcd() }, 'three controller
     expect((await api<ClusterView>('n3', '/cluster')).body.healthy).toBe(false);
     // a change while n3 is cut off reaches every switch through the others; n3 writes nothing meanwhile
     const text = readFileSync(join(dir, 'policy.yaml'), 'utf8');
-    const r = await post('n1', text.replace(/  - \{ name: build-to-git.*\n/, ''));
+    const r = await post('n1', text.replace(/ {2}- \{ name: build-to-git.*\n/, ''));
     expect(r.status, JSON.stringify(r.body)).toBe(200);
     await waitFor('in sync with the change', () => inSync('n1'), 10_000, 200);
     const snap = new Map(BRIDGES.map(([br]) => [br, flows(br)]));

@@ -42,7 +42,7 @@ describeWith({ etcd: haveEtcd(), openssl: haveCommand('openssl') }, 'cluster on 
     node = await startClusteredController({ policyPath: policy(), listen: { host: '127.0.0.1', port: 0 } },
       { url: etcd.url, caFile: f('ca.crt'), certFile: f('client.crt'), keyFile: f('client.key') }, { name: 'tls1' });
     expect(node.cluster.healthy).toBe(true);
-    const r = await node.ctl.applyPolicy(node.ctl.loaded.policyText.replace(/  - \{ name: platform-build.*\n/, ''), { by: 'admin' });
+    const r = await node.ctl.applyPolicy(node.ctl.loaded.policyText.replace(/ {2}- \{ name: platform-build.*\n/, ''), { by: 'admin' });
     expect(r.ok, JSON.stringify(r.diagnostics)).toBe(true);
     expect(node.cluster.policy?.version).toBe(2);
   }, 30_000);

@@ -94,7 +94,7 @@ function bg(n: string, code: string, ...args: string[]): { ready: Promise<void>;
   let out = '';
   let readyFn: () => void = () => undefined;
   const ready = new Promise<void>((r) => { readyFn = r; });
-  p.stdout!.on('data', (b) => { out += b; if (out.includes('READY')) readyFn(); });
+  p.stdout.on('data', (b) => { out += b; if (out.includes('READY')) readyFn(); });
   const done = new Promise<string>((r) => p.on('close', () => { readyFn(); r(out); }));
   return { ready, done, p };
 }

@@ -3,7 +3,7 @@
  * holds exactly the flows of the plan (same count, same cookies, same tables and priorities).
  * Creates bridges named cmp0, cmp1, … (userspace datapath) and deletes them by name afterwards.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { writeFileSync, rmSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';

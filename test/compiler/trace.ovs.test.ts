@@ -6,7 +6,7 @@
  * are traced with `ovs-appctl ofproto/trace`; the cookies of the flows hit, table by table, and the final
  * verdict must equal the interpreter's. Bridges are named cmpt0, cmpt1, … and deleted by name afterwards.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -23,12 +23,12 @@ let nextBridge = 0;
 /** ofproto/trace flow syntax for a packet. */
 function traceSpec(p: Packet): string {
   const parts = [`in_port=${p.inPort}`, `dl_src=${p.ethSrc}`, `dl_dst=${p.ethDst ?? '02:ff:00:00:00:01'}`];
-  if (p.ethType === 0x0806) parts.unshift('arp'), parts.push(`arp_op=1,arp_spa=${p.arpSpa},arp_tpa=${p.arpTpa},arp_sha=${p.arpSha}`);
-  else if (p.ethType === 0x86dd) parts.unshift('ipv6'), parts.push('ipv6_src=fe80::1,ipv6_dst=fe80::2');
-  else if (p.ipProto === 6) parts.unshift('tcp'), parts.push(`nw_src=${p.ipSrc},nw_dst=${p.ipDst},tcp_src=${p.tpSrc},tcp_dst=${p.tpDst},tcp_flags=0x${(p.tcpFlags ?? 0).toString(16).padStart(3, '0')}`);
-  else if (p.ipProto === 17) parts.unshift('udp'), parts.push(`nw_src=${p.ipSrc},nw_dst=${p.ipDst},udp_src=${p.tpSrc},udp_dst=${p.tpDst}`);
-  else if (p.ipProto === 1) parts.unshift('icmp'), parts.push(`nw_src=${p.ipSrc},nw_dst=${p.ipDst},icmp_type=${p.icmpType},icmp_code=0`);
-  else parts.unshift('ip'), parts.push(`nw_src=${p.ipSrc},nw_dst=${p.ipDst},nw_proto=${p.ipProto}`);
+  if (p.ethType === 0x0806) { parts.unshift('arp'); parts.push(`arp_op=1,arp_spa=${p.arpSpa},arp_tpa=${p.arpTpa},arp_sha=${p.arpSha}`); }
+  else if (p.ethType === 0x86dd) { parts.unshift('ipv6'); parts.push('ipv6_src=fe80::1,ipv6_dst=fe80::2'); }
+  else if (p.ipProto === 6) { parts.unshift('tcp'); parts.push(`nw_src=${p.ipSrc},nw_dst=${p.ipDst},tcp_src=${p.tpSrc},tcp_dst=${p.tpDst},tcp_flags=0x${(p.tcpFlags ?? 0).toString(16).padStart(3, '0')}`); }
+  else if (p.ipProto === 17) { parts.unshift('udp'); parts.push(`nw_src=${p.ipSrc},nw_dst=${p.ipDst},udp_src=${p.tpSrc},udp_dst=${p.tpDst}`); }
+  else if (p.ipProto === 1) { parts.unshift('icmp'); parts.push(`nw_src=${p.ipSrc},nw_dst=${p.ipDst},icmp_type=${p.icmpType},icmp_code=0`); }
+  else { parts.unshift('ip'); parts.push(`nw_src=${p.ipSrc},nw_dst=${p.ipDst},nw_proto=${p.ipProto}`); }
   return parts.join(',');
 }
 

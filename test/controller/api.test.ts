@@ -104,7 +104,7 @@ describe('REST API', () => {
   });
 
   it('POST /policy: mutations need an admin token (read token is refused)', async () => {
-    const text = policyText.replace(/  - \{ name: staff-intranet.*\n/, '');
+    const text = policyText.replace(/ {2}- \{ name: staff-intranet.*\n/, '');
     expect((await app.inject({ method: 'POST', url: '/api/v1/policy', payload: text, headers: YAML, ...REMOTE })).statusCode).toBe(401);
     const ro = await app.inject({ method: 'POST', url: '/api/v1/policy', payload: text, headers: { ...YAML, ...READ }, ...REMOTE });
     expect(ro.statusCode).toBe(403);
@@ -132,7 +132,7 @@ describe('REST API', () => {
   });
 
   it('POST /policy?dryRun=true shows who loses access and the flow counts, changes nothing', async () => {
-    const text = policyText.replace(/  - \{ name: staff-intranet.*\n/, '');
+    const text = policyText.replace(/ {2}- \{ name: staff-intranet.*\n/, '');
     const installedBefore = sw.flows.size;
     const r = await app.inject({ method: 'POST', url: '/api/v1/policy?dryRun=true', payload: { text }, headers: OPS });
     expect(r.statusCode).toBe(200);
@@ -148,7 +148,7 @@ describe('REST API', () => {
   });
 
   it('POST /policy applies, confirms the switches, and writes the audit log with the token name', async () => {
-    const text = policyText.replace(/  - \{ name: staff-intranet.*\n/, '');
+    const text = policyText.replace(/ {2}- \{ name: staff-intranet.*\n/, '');
     const r = await app.inject({ method: 'POST', url: '/api/v1/policy', payload: text, headers: { ...YAML, ...OPS } });
     expect(r.statusCode).toBe(200);
     const res = r.json();
@@ -219,7 +219,7 @@ describe('REST API', () => {
     expect(res.headers.get('content-type')).toMatch(/text\/event-stream/);
     const reader = res.body!.getReader();
     let buf = '';
-    const until = async (re: RegExp) => { while (!re.test(buf)) { const { value, done } = await reader.read(); if (done) break; buf += Buffer.from(value!).toString(); } };
+    const until = async (re: RegExp) => { while (!re.test(buf)) { const { value, done } = await reader.read(); if (done) break; buf += Buffer.from(value).toString(); } };
     const v = ctl.version;
     await until(new RegExp(`event: hello\\ndata: \\{"version":${v}\\}`));
     await ctl.applyPolicy(policyText, { by: 'sse-test' });

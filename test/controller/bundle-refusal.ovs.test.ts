@@ -1,5 +1,5 @@
 /** Needs root and Open vSwitch. A flow mod the switch refuses inside a bundle must leave the switch untouched. */
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, expect, it } from 'vitest';
 import { join } from 'node:path';
 import { Controller } from '../../controller/controller.js';
 import { reconcile } from '../../controller/reconcile.js';

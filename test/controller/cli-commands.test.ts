@@ -44,7 +44,7 @@ describe('acl apply / acl status against a running controller', () => {
     await ctl.load();
     app = await buildApp(ctl, { adminToken: 'cli-admin-token' });
     url = await app.listen({ host: '127.0.0.1', port: 0 });
-    writeFileSync(join(dir, 'next.yaml'), readFileSync(join(dir, 'policy.yaml'), 'utf8').replace(/  - \{ name: staff-intranet.*\n/, ''));
+    writeFileSync(join(dir, 'next.yaml'), readFileSync(join(dir, 'policy.yaml'), 'utf8').replace(/ {2}- \{ name: staff-intranet.*\n/, ''));
   });
   afterAll(async () => { await app?.close(); });
 

@@ -3,7 +3,7 @@
  * controller and checks with `ovs-ofctl dump-flows` that installed flows equal the plan through connects,
  * policy changes, bridge re-creation, controller restarts and flows deleted behind our back.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
@@ -93,7 +93,7 @@ describeWith({ 'Open vSwitch (root)': !(!run) }, 'controller on real Open vSwitc
   it('applies a policy change through the API: dry run shows the diff and changes nothing; apply enforces it', async () => {
     const before = new Map(BRIDGES.map(([br]) => [br, installed(br)]));
     const fullBefore = byText('ctl-hv1');
-    const text = readFileSync(join(dir, 'policy.yaml'), 'utf8').replace(/  - \{ name: staff-intranet.*\n/, '');
+    const text = readFileSync(join(dir, 'policy.yaml'), 'utf8').replace(/ {2}- \{ name: staff-intranet.*\n/, '');
     const unauth = await app.inject({ method: 'POST', url: '/api/v1/policy', payload: text, headers: { 'content-type': 'text/yaml' } });
     expect(unauth.statusCode).toBe(401);
     const auth = { authorization: 'Bearer admin-secret', 'content-type': 'text/yaml' };
@@ -185,7 +185,7 @@ describeWith({ 'Open vSwitch (root)': !(!run) }, 'controller restart on real Ope
     const child = spawn(process.execPath, ['--import', 'tsx', new URL('../helpers/controller-child.ts', import.meta.url).pathname, policy, String(ofPort), '0', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
     children.push(child);
     let out = '';
-    child.stdout!.on('data', (d) => { out += d; const m = out.match(/READY (\d+) (\d+)/); if (m) resolve({ child, api: Number(m[2]) }); });
+    child.stdout.on('data', (d) => { out += d; const m = out.match(/READY (\d+) (\d+)/); if (m) resolve({ child, api: Number(m[2]) }); });
     child.on('exit', (code) => reject(new Error(`controller exited ${code}`)));
   });
 

@@ -3,7 +3,7 @@
  * switch unmanageable: with `exclusive` they are removed (sent back byte for byte in a delete), otherwise kept.
  * Needs root and Open vSwitch; creates bridges ctl-ff-e1 and ctl-ff-hv1 and removes them.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { join } from 'node:path';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { Controller } from '../../controller/controller.js';

@@ -105,7 +105,7 @@ describe('deny log', () => {
 });
 
 describe('traffic attribution', () => {
-  const stat = (f: { tableId: number; priority: number; cookie: bigint; match: any; instructions: any }, p: number): FlowStats => ({ ...f, durationSec: 1, durationNsec: 0, idleTimeout: 0, hardTimeout: 0, flags: {} as FlowStats['flags'], packetCount: BigInt(p), byteCount: BigInt(p * 100) });
+  const stat = (f: { tableId: number; priority: number; cookie: bigint; match: any; instructions: any }, p: number): FlowStats => ({ ...f, durationSec: 1, durationNsec: 0, idleTimeout: 0, hardTimeout: 0, flags: {}, packetCount: BigInt(p), byteCount: BigInt(p * 100) });
 
   it('attributes counters by cookie to rules, resources, classes and devices; deltas between polls', () => {
     const edge = c.plan.switches.find((s) => s.name === 'edge1')!;

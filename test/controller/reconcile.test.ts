@@ -153,7 +153,7 @@ describe('controller sessions against an in-memory switch', () => {
     expect(ctl.switchStatus().find((x) => x.name === 'hv1')!.lastResult?.atomic).toBe(false);
     s.applied.length = 0;
     const ctlPermits = new Set(ours(s).filter((f) => f.instructions.length).map(entryKey));
-    const text = readFileSync(join(dir, 'policy.yaml'), 'utf8').replace(/  - \{ name: staff-intranet.*\n/, '');
+    const text = readFileSync(join(dir, 'policy.yaml'), 'utf8').replace(/ {2}- \{ name: staff-intranet.*\n/, '');
     const res = await ctl.applyPolicy(text, { by: 'test' });
     expect(res.ok).toBe(true);
     expect(keysOf(ours(s))).toEqual(keysOf(planOf(16).flows));

@@ -3,7 +3,7 @@
  * certificates are generated here with openssl; the bridge ctl-tls gets its flows over TLS; a client without a
  * certificate signed by the CA is refused. Sets the OVS SSL config (`ovs-vsctl set-ssl`) and removes it afterwards.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';

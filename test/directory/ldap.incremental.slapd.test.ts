@@ -3,15 +3,14 @@
  * still seen in the same poll, one kept connection (recovered when it drops), the settled timestamp watermark,
  * and incremental snapshots equal to a fresh full read.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { createConnection, createServer, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { Attribute, Change } from 'ldapts';
 import { Slapd, haveSlapd } from '../helpers/slapd.js';
 import { BASE, CAMPUS, ldapSource, memberChange, stripDirectory } from '../helpers/ldap.js';
-import { DirectorySync, LdapDirectorySource, readLdapConfig } from '../../directory/ldap.js';
-import type { Directory } from '../../compiler/model.js';
+import { DirectorySync } from '../../directory/ldap.js';
 import type { DirectoryDiff } from '../../compiler/directory-diff.js';
 import { describeWith } from '../helpers/needs.js';
 

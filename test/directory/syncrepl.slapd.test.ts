@@ -3,14 +3,13 @@
  * offers it and polling when not; each kind of change arrives without a poll (the poll interval is 60 s); TLS;
  * falling back to polling when slapd dies and pushing again after it restarts; results equal a fresh full read.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Attribute, Change } from 'ldapts';
 import { Slapd, haveSlapd } from '../helpers/slapd.js';
 import { BASE, CAMPUS, ldapSource, memberChange, stripDirectory } from '../helpers/ldap.js';
-import { DirectorySync, LdapDirectorySource, readLdapConfig } from '../../directory/ldap.js';
-import type { Directory } from '../../compiler/model.js';
+import { DirectorySync, LdapDirectorySource } from '../../directory/ldap.js';
 import type { DirectoryDiff } from '../../compiler/directory-diff.js';
 import { describeWith } from '../helpers/needs.js';
 
@@ -163,7 +162,7 @@ describeWith({ 'slapd': !(!haveSlapd()) }, 'LDAP push when slapd dies', () => {
     expect(sync.status().pushError).toMatch(/closed|ended|ECONNRESET/);
     // while it is down: the last good snapshot stays
     expect(sync.snapshot!.users.length).toBeGreaterThan(0);
-    await s.slapadd(`dn: uid=late,ou=sales,${P}\nobjectClass: inetOrgPerson\nuid: late\ncn: Late\nsn: L\n`);
+    s.slapadd(`dn: uid=late,ou=sales,${P}\nobjectClass: inetOrgPerson\nuid: late\ncn: Late\nsn: L\n`);
     await s.start();
     await until('push again', () => sync.status().mode === 'push', 10_000);
     await until('offline addition seen', () => diffs.some((d) => d.usersAdded.includes('late')), 3000);

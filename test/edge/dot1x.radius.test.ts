@@ -4,7 +4,7 @@
  * events, MAB with a device group, logoff, port down, wrong password, several devices on one port, and
  * sessions surviving a restart.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Controller, type ControllerEvent } from '../../controller/controller.js';
@@ -124,7 +124,6 @@ servers:
     const t = await setup();
     try {
       for (let i = 0; i < 3; i++) {
-        t.ctl.edge.sessions.size; // no session before
         const s = await t.login('02:00:00:00:01:02', 'bob', 'wrong', 6);
         expect(s.result).toBe('failure');
       }

@@ -13,7 +13,7 @@ const c = await startClusteredController(
   { url: etcdUrl },
   { name: node },
 );
-const app = await buildApp(c.ctl, { adminToken: 'cluster-admin', cluster: () => c.driver.status() } as Parameters<typeof buildApp>[1]);
+const app = await buildApp(c.ctl, { adminToken: 'cluster-admin', cluster: () => c.driver.status() });
 await app.listen({ host: '127.0.0.1', port: Number(apiPort) });
 console.log(`READY ${c.port} ${(app.server.address() as { port: number }).port}`);
 process.on('SIGTERM', () => { void c.stop().finally(() => process.exit(0)); });

@@ -22,10 +22,10 @@ export interface ClusterView {
 export function spawnNode(spec: NodeSpec, policy: string, etcdUrl: string, stateFile: string): Promise<ChildProcess> {
   const p = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'test/helpers/cluster-child.ts'), policy, String(spec.of), String(spec.api), etcdUrl, spec.name, stateFile], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
   let err = '';
-  p.stderr!.on('data', (d: Buffer) => { err = (err + d.toString()).slice(-20000); if (process.env.ACL_TEST_VERBOSE) process.stderr.write(d); });
+  p.stderr.on('data', (d: Buffer) => { err = (err + d.toString()).slice(-20000); if (process.env.ACL_TEST_VERBOSE) process.stderr.write(d); });
   process.on('exit', () => { try { p.kill('SIGKILL'); } catch { /* gone */ } });
   return new Promise((resolve, reject) => {
-    p.stdout!.on('data', (d: Buffer) => { if (d.toString().includes('READY')) resolve(p); });
+    p.stdout.on('data', (d: Buffer) => { if (d.toString().includes('READY')) resolve(p); });
     p.once('exit', (c) => reject(new Error(`node ${spec.name} exited ${c}: ${err}`)));
   });
 }

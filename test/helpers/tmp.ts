@@ -23,7 +23,7 @@ export async function waitFor<T>(what: string, fn: () => T | Promise<T>, timeout
   const end = Date.now() + timeoutMs;
   let last: unknown;
   for (;;) {
-    try { const v = await fn(); if (v) return v as NonNullable<T>; } catch (e) { last = e; }
+    try { const v = await fn(); if (v) return v; } catch (e) { last = e; }
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
     await new Promise((r) => setTimeout(r, everyMs));
   }

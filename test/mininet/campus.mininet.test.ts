@@ -2,7 +2,7 @@
  * End to end on Mininet (needs root, Open vSwitch, Debian mininet, slapd): the campus network with real hosts
  * sending real packets through OVS, identities from a private slapd, the controller in this process.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -105,7 +105,7 @@ describeWith({ 'Mininet, slapd (root)': !(!haveMininet() || !haveSlapd()) }, 'ca
 
   it('3. acl apply --dry-run prints exactly who gains and who loses; apply enforces it', async () => {
     const text = readFileSync(join(dir, 'policy-ldap.yaml'), 'utf8')
-      .replace(/  - \{ name: contractors-git.*\n/, '')
+      .replace(/ {2}- \{ name: contractors-git.*\n/, '')
       .replace(/^rules:\n/m, 'rules:\n  - { name: sales-build, from: { organizations: [sales], roles: [employee] }, to: build }\n');
     const policyFile = join(dir, 'next-policy.yaml');
     writeFileSync(policyFile, text);

@@ -6,7 +6,7 @@
  * nothing; a release removes the address's access; moving to another switch moves access and the old port denies.
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { spawn, spawnSync, execFileSync, type ChildProcess } from 'node:child_process';
+import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { chmodSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -165,11 +165,10 @@ signin:
     await browser?.close().catch(() => undefined);
     // dhclient daemonizes after its lease: stop ours by their pid files
     for (const i of ['dhlaptop-eth0', 'dhlaptop-eth1']) await net?.cmd('dhlaptop', `[ -s ${dir}/dhclient-${i}.pid ] && kill $(cat ${dir}/dhclient-${i}.pid) 2>/dev/null; true`).catch(() => undefined);
-    if (ctl) timings.ackToFlowsP50 = pct(ctl.firstContact.bindLatencies, 0.5), timings.ackToFlowsMax = pct(ctl.firstContact.bindLatencies, 1);
+    if (ctl) { timings.ackToFlowsP50 = pct(ctl.firstContact.bindLatencies, 0.5); timings.ackToFlowsMax = pct(ctl.firstContact.bindLatencies, 1); }
     await net?.stop();
     await ctl?.stop();
     await slapd?.destroy();
-    // eslint-disable-next-line no-console
     console.log('first-contact timings (ms):', JSON.stringify(timings));
   }, 180_000);
 

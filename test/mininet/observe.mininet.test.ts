@@ -79,7 +79,7 @@ describeWith({ 'Mininet (root)': haveMininet() }, 'traffic per rule and the deny
     await ctl?.stop();
   }, 60_000);
 
-  const get = async (path: string) => (await fetch(api + path)).json() as Promise<any>;
+  const get = async (path: string) => (await fetch(api + path)).json();
 
   it('traffic shows on the rules that carry it within one poll', async () => {
     await ctl.observe.traffic.poll(); // baseline

@@ -7,7 +7,7 @@
  *  - `ovs-ofctl --bundle add-flows` (the reference peer) talks to the bridge through a recording proxy: every message
  *    both sides send decodes, and re-encodes to the same bytes.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { createConnection, type Socket } from 'node:net';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';

@@ -2,7 +2,7 @@
  * Conformance against Open vSwitch: every message type we encode is printed by `ovs-ofctl ofp-print HEX`
  * (Debian openvswitch-common) and its printed fields are checked.
  */
-import { describe, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';

@@ -6,7 +6,7 @@
  * bytes, and decodes to the fields given on the ovs-ofctl command line.
  * Needs root and OVS; creates bridge ofc-peer and a temp directory, deletes both.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';

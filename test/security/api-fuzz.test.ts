@@ -26,7 +26,7 @@ describe('API fuzz', () => {
   let dir: string, outside: string, policy: string;
   let ctl: Controller;
   let app: FastifyInstance;
-  let stats = { requests: 0, mutations: 0, byStatus: new Map<number, number>() };
+  const stats = { requests: 0, mutations: 0, byStatus: new Map<number, number>() };
 
   beforeAll(async () => {
     dir = copyExample('basic');

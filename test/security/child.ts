@@ -32,11 +32,11 @@ export async function startChild(policy: string, ofPort: number, apiPort: number
       });
     },
   };
-  proc.stderr!.on('data', (d) => { child.stderr += d; if (child.stderr.length > 200_000) child.stderr = child.stderr.slice(-100_000); });
+  proc.stderr.on('data', (d) => { child.stderr += d; if (child.stderr.length > 200_000) child.stderr = child.stderr.slice(-100_000); });
   await new Promise<void>((resolve, reject) => {
     const t = setTimeout(() => reject(new Error(`controller child did not start: ${child.stderr.slice(-2000)}`)), 30_000);
     proc.once('exit', (c) => { clearTimeout(t); reject(new Error(`controller child exited ${c}: ${child.stderr.slice(-2000)}`)); });
-    proc.stdout!.on('data', (d) => {
+    proc.stdout.on('data', (d) => {
       out += d;
       let i;
       while ((i = out.indexOf('\n')) >= 0) {

@@ -58,7 +58,7 @@ describeWith({ etcd: haveEtcd() }, 'cluster node against hostile etcd state', ()
     node.driver.confirmed.set(dpid, { role: 'master' });
     expect(node.driver.mayWrite(dpid)).toBe(false);
     // an admin replaces the bad version with a good one: accepted (based on the newest record) and applied
-    const text = readFileSync(join(dir, 'policy.yaml'), 'utf8').replace(/  - \{ name: platform-build.*\n/, '');
+    const text = readFileSync(join(dir, 'policy.yaml'), 'utf8').replace(/ {2}- \{ name: platform-build.*\n/, '');
     const r = await node.ctl.applyPolicy(text, { by: 'admin' });
     expect(r.ok, JSON.stringify(r.diagnostics)).toBe(true);
     expect(r.version).toBe(v + 6);

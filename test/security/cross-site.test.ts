@@ -141,7 +141,7 @@ describe('the admin token file', () => {
       expect(log).not.toContain(readFileSync(file, 'utf8').trim()); // the token itself is not logged
       const cli = (args: string[], e = env) => new Promise<{ code: number | null; out: string }>((resolve) => {
         const c = run(args, e); let out = '';
-        c.stdout!.on('data', (d) => { out += d; }); c.stderr!.on('data', (d) => { out += d; });
+        c.stdout.on('data', (d) => { out += d; }); c.stderr.on('data', (d) => { out += d; });
         c.on('close', (code) => resolve({ code, out }));
       });
       const ok = await cli(['apply', join(dir, 'policy.yaml'), '--controller', `http://127.0.0.1:${PORT + 11}`, '--dry-run', '--json']);

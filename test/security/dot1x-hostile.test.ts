@@ -11,7 +11,7 @@ import radius from 'radius';
 import { Authenticator } from '../../edge/authenticator.js';
 import { SessionTable } from '../../edge/sessions.js';
 import { RadiusClient, checkAnswer } from '../../edge/radius.js';
-import { eapFrame, encodeEapolFrame, PAE_GROUP } from '../../edge/eapol.js';
+import { eapFrame, PAE_GROUP } from '../../edge/eapol.js';
 import type { AuthPolicy } from '../../compiler/auth.js';
 import { Md5Supplicant } from '../helpers/supplicant.js';
 

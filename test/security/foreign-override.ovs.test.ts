@@ -38,12 +38,12 @@ describeWith({ 'Open vSwitch (root)': run }, 'foreign flows that override the po
     expect((await get('/metrics')).body).toMatch(/^acl_foreign_override_flows\{switch="hv1"\} 0$/m);
     ofctl('add-flow', BR, 'priority=65535,actions=NORMAL');
     await waitFor('alert', () => ctl.alerts.find((a) => a.type === 'foreign-override' && a.switch === 'hv1'), 10_000);
-    const sw = (await get('/api/v1/switches')).json() as Array<{ name?: string; errors: string[]; foreignOverrides?: Array<{ priority: number; text: string }> }>;
+    const sw = (await get('/api/v1/switches')).json<Array<{ name?: string; errors: string[]; foreignOverrides?: Array<{ priority: number; text: string }> }>>();
     const hv1 = sw.find((s) => s.name === 'hv1')!;
     expect(hv1.foreignOverrides).toHaveLength(1);
     expect(hv1.foreignOverrides![0]).toMatchObject({ priority: 65535, text: expect.stringMatching(/NORMAL/) });
     expect(hv1.errors.join('\n')).toMatch(/foreign flow\(s\) can override the policy/);
-    const st = (await get('/api/v1/status')).json() as { switches: { inSync: number; connected: number }; alerts: Array<{ type: string }> };
+    const st = (await get('/api/v1/status')).json<{ switches: { inSync: number; connected: number }; alerts: Array<{ type: string }> }>();
     expect(st.switches.inSync).toBe(st.switches.connected - 1);
     expect(st.alerts.some((a) => a.type === 'foreign-override')).toBe(true);
     expect((await get('/metrics')).body).toMatch(/^acl_foreign_override_flows\{switch="hv1"\} 1$/m);
@@ -56,7 +56,7 @@ describeWith({ 'Open vSwitch (root)': run }, 'foreign flows that override the po
     ofctl('add-flow', BR, 'priority=65534,ip,nw_dst=10.9.9.9,actions=drop');
     ofctl('del-flows', BR, '--strict', 'priority=65535');
     await waitFor('cleared', async () => /^acl_foreign_override_flows\{switch="hv1"\} 0$/m.test((await get('/metrics')).body), 10_000);
-    const hv1 = ((await get('/api/v1/switches')).json() as Array<{ name?: string; errors: string[] }>).find((s) => s.name === 'hv1')!;
+    const hv1 = ((await get('/api/v1/switches')).json<Array<{ name?: string; errors: string[] }>>()).find((s) => s.name === 'hv1')!;
     expect(hv1.errors).toEqual([]);
   }, 30_000);
 });

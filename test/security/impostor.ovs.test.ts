@@ -4,7 +4,7 @@
  * a session that no longer answers is replaced; with TLS switch binding, a certificate naming another switch is
  * refused. Bridges are named with the prefix `so`.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { execFileSync } from 'node:child_process';
 import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';

@@ -73,12 +73,14 @@ describe('acl test output on a terminal', () => {
     const r = await acl(['test', join(dir, 'policy.yaml'), join(dir, 'evil.tests')]);
     expect(r.code).toBe(1);
     expect(r.err).toMatch(/evil\.tests:2: cannot read '\\x1b\]0;owned\\x07\\x1b\[2J\\x1b\[31mfake ok\\x9b1m \\u\{202E\}reversed'/);
+    // eslint-disable-next-line no-control-regex -- the test looks for control characters
     expect(r.out + r.err).not.toMatch(/[\x00-\x08\x0b-\x1f\x7f-\x9f\u202E]/);
     // a binary file is refused as such (no bytes of it on the terminal)
     writeFileSync(join(dir, 'bin.tests'), Buffer.from([0x1b, 0x5b, 0x32, 0x4a, 0x00, 0xff, 0x07, 0x0a]));
     const b = await acl(['test', join(dir, 'policy.yaml'), join(dir, 'bin.tests')]);
     expect(b.code).not.toBe(0);
     expect(b.err).toMatch(/not a text file/);
+    // eslint-disable-next-line no-control-regex -- the test looks for control characters
     expect(b.out + b.err).not.toMatch(/[\x00-\x08\x0b-\x1f\x7f-\x9f]/);
   }, 120_000);
 

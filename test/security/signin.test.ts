@@ -34,7 +34,7 @@ async function setup(opts: { lease?: boolean; rpm?: number } = {}) {
   const checker = new CountingChecker();
   let settledCalls = 0;
   srv = new SigninServer({ host: '127.0.0.1', port: 0, sessionMs: 600_000, maxFailures: 3, lockoutMs: 60_000, requestsPerMinute: opts.rpm ?? 1000 }, {
-    leases: { byIp: (ip) => leases.get(ip) }, sessions: sessions as never, settled: async () => { settledCalls++; }, checker,
+    leases: { byIp: (ip) => leases.get(ip) }, sessions: sessions, settled: async () => { settledCalls++; }, checker,
   });
   const { port } = await srv.listen();
   const base = `http://127.0.0.1:${port}`;
@@ -122,7 +122,7 @@ describe('web sign-in against hostile requests', () => {
     execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', join(d, 'key.pem'), '-out', join(d, 'cert.pem'), '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1'], { stdio: 'ignore' });
     sessions = new SessionTable();
     srv = new SigninServer({ host: '127.0.0.1', port: 0, tls: { cert: readFileSync(join(d, 'cert.pem')), key: readFileSync(join(d, 'key.pem')) }, sessionMs: 60_000, maxFailures: 3, lockoutMs: 60_000, requestsPerMinute: 100 }, {
-      leases: { byIp: () => ({ mac: LAPTOP, ip: '127.0.0.1', switch: 'e1', port: 3, source: 'dhcp' }) }, sessions: sessions as never, settled: async () => undefined, checker: new CountingChecker(),
+      leases: { byIp: () => ({ mac: LAPTOP, ip: '127.0.0.1', switch: 'e1', port: 3, source: 'dhcp' }) }, sessions: sessions, settled: async () => undefined, checker: new CountingChecker(),
     });
     const { port } = await srv.listen();
     const body = await new Promise<string>((res, rej) => {

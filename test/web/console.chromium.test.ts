@@ -3,7 +3,7 @@
  * on the campus example; with Open vSwitch available, a bridge web-hv1 shows the applied change in its flows.
  * Screenshots of every page go to test-artifacts/web/.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
@@ -127,10 +127,10 @@ describeWith({ 'Chromium': !(!existsSync(CHROMIUM)) }, 'web console in Chromium'
     const flowsBefore = withOvs ? ofctl('dump-flows', 'web-hv1') : '';
     await page.click('#revert');
     const text = await page.inputValue('#policy-text');
-    await page.fill('#policy-text', text.replace(/  - \{ name: contractors-git.*\n/, ''));
+    await page.fill('#policy-text', text.replace(/ {2}- \{ name: contractors-git.*\n/, ''));
     await page.click('#preview');
     await page.waitForSelector('#preview-changes li');
-    expect(await page.$$eval('#preview-changes li', (ls) => ls.map((l) => l.textContent!.trim()))).toEqual(['− cathy → git tcp/443']);
+    expect(await page.$$eval('#preview-changes li', (ls) => ls.map((l) => l.textContent.trim()))).toEqual(['− cathy → git tcp/443']);
     await page.screenshot({ path: join(ARTIFACTS, 'policy-preview.png'), fullPage: true });
     await page.click('#apply');
     await page.waitForSelector('#confirm[open]');
