@@ -41,7 +41,7 @@ interface LintReport {
   readonly counts: Readonly<Record<LintSeverity, number>>;
 }
 
-const ANY: Service = { proto: 'any', text: 'any' } as Service;
+const ANY: Service = { proto: 'any', text: 'any' };
 const EXAMPLES = 5;
 
 function overlap(a: Service, b: Service): boolean {
