@@ -91,7 +91,7 @@ export function decideFor(c: Compiled, subject: Subject, ip: string, service: Se
   for (const r of rules) {
     if (r.action !== 'deny') continue;
     const hit = r.to.find((t) => inRes.has(t));
-    if (hit && (r.services ?? [{ proto: 'any', text: 'any' } as Service]).some((s) => s.proto === 'any' || coversIn(s, service, v6) || servicesOverlap(s, service, v6))) {
+    if (hit && (r.services ?? [{ proto: 'any', text: 'any' }]).some((s) => s.proto === 'any' || coversIn(s, service, v6) || servicesOverlap(s, service, v6))) {
       return { decision: 'deny', rule: r.name, reason: `rule '${r.name}' denies ${subject.id} access to ${hit}` };
     }
   }
