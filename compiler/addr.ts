@@ -107,8 +107,23 @@ export interface Prefix6 {
 
 const HEX4 = /^[0-9a-fA-F]{1,4}$/;
 
+// The compiler parses the same few thousand addresses many times (selection, destinations, per-switch tables): a
+// bounded memo of text → value (absent texts are not stored).
+const v6Memo = new Map<string, bigint>();
+
 /** "2001:db8::1", "::", "::ffff:10.0.0.1" → 128-bit value; anything else (zones, brackets, prefixes) → undefined. */
 export function parseIpv6(s: string): bigint | undefined {
+  const hit = v6Memo.get(s);
+  if (hit !== undefined) return hit;
+  const v = parseIpv6Uncached(s);
+  if (v !== undefined) {
+    if (v6Memo.size >= 200_000) v6Memo.clear();
+    v6Memo.set(s, v);
+  }
+  return v;
+}
+
+function parseIpv6Uncached(s: string): bigint | undefined {
   if (s.length < 2 || s.length > 45) return undefined;
   let text = s;
   if (text.indexOf('.') >= 0) {
@@ -156,8 +171,9 @@ export function canonicalIpv6(s: string): string | undefined {
 }
 
 const ALL128 = (1n << 128n) - 1n;
+const MASKS6: readonly bigint[] = Array.from({ length: 129 }, (_, len) => (len === 0 ? 0n : (ALL128 << BigInt(128 - len)) & ALL128));
 export function maskOf6(len: number): bigint {
-  return len === 0 ? 0n : (ALL128 << BigInt(128 - len)) & ALL128;
+  return MASKS6[len];
 }
 
 /** "2001:db8:2::/64" or "2001:db8::10" (a /128); undefined when the text has no ':' (not IPv6). Host bits must be zero. */

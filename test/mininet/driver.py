@@ -8,7 +8,8 @@ NETWORK.json (written by the Node side from the example's topology and directory
   {"controller": {"ip": "127.0.0.1", "port": 6653}, "failMode": "secure",
    "switches": [{"name": "edge1", "dpid": "0000000000000001"}],
    "links": [{"a": "edge1", "aPort": 10, "b": "core", "bPort": 1}],
-   "hosts": [{"name": "alice", "mac": "02:..", "ip": "10.0.1.1", "switch": "edge1", "port": 1}],
+   "hosts": [{"name": "alice", "mac": "02:..", "ip": "10.0.1.1", "switch": "edge1", "port": 1,
+              "ipv6": ["2001:db8::1/48"], "acceptRa": false}],  (optional: static addresses, /64 unless given, no DAD)
    "listen": {"tcp": [22, 80], "udp": [53]}}
 
 Then reads one JSON command per line on stdin and answers one JSON line on stdout:
@@ -41,7 +42,7 @@ try:
         s = socket.create_connection((ip, port), timeout=timeout, source_address=(src, 0) if src else None)
         s.sendall(b"hi\n"); s.settimeout(timeout); ok = s.recv(16).startswith(b"hi"); s.close()
     elif proto == "udp":
-        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.settimeout(timeout)
+        s = socket.socket(socket.AF_INET6 if ":" in ip else socket.AF_INET, socket.SOCK_DGRAM); s.settimeout(timeout)
         if src: s.bind((src, 0))
         s.sendto(b"hi", (ip, port)); data, _ = s.recvfrom(16); ok = data == b"hi"
     elif proto == "tcpsyn":
@@ -78,8 +79,14 @@ SERVE = r'''
 import socket, sys, threading
 tcp = [int(p) for p in sys.argv[1].split(",") if p]
 udp = [int(p) for p in sys.argv[2].split(",") if p]
+def listener(kind):
+    # dual-stack (IPv4 and IPv6) where the host has IPv6, else IPv4 only
+    try:
+        s = socket.socket(socket.AF_INET6, kind); s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0); return s, "::"
+    except OSError:
+        return socket.socket(socket.AF_INET, kind), "0.0.0.0"
 def tcp_loop(port):
-    s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind(("0.0.0.0", port)); s.listen(64)
+    s, any_addr = listener(socket.SOCK_STREAM); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind((any_addr, port)); s.listen(64)
     while True:
         c, _ = s.accept()
         def echo(c):
@@ -88,7 +95,7 @@ def tcp_loop(port):
             except Exception: pass
         threading.Thread(target=echo, args=(c,), daemon=True).start()
 def udp_loop(port):
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("0.0.0.0", port))
+    s, any_addr = listener(socket.SOCK_DGRAM); s.bind((any_addr, port))
     while True:
         d, a = s.recvfrom(64); s.sendto(d, a)
 for p in tcp: threading.Thread(target=tcp_loop, args=(p,), daemon=True).start()
@@ -129,6 +136,21 @@ class Harness:
         for h in net.hosts:
             for intf in h.intfList():
                 h.cmd("ethtool -K %s tx off >/dev/null 2>&1" % intf.name)
+        # IPv6 hosts: static addresses without DAD delays; router advertisements only where a test asks (acceptRa)
+        v6hosts = [x for x in spec["hosts"] if x.get("ipv6")]
+        for x in v6hosts:
+            h = net.get(x["name"])
+            intf = h.defaultIntf().name
+            ra = "1" if x.get("acceptRa") else "0"
+            for k in ("all", "default", intf):
+                h.cmd("sysctl -qw net.ipv6.conf.%s.accept_dad=0 net.ipv6.conf.%s.accept_ra=%s net.ipv6.conf.%s.disable_ipv6=0" % (k, k, ra, k))
+            # a fresh link-local address without DAD: flip the link once now that accept_dad is 0
+            h.cmd("ip link set %s down; ip link set %s up" % (intf, intf))
+            for a in x["ipv6"]:
+                h.cmd("ip -6 addr add %s dev %s nodad" % (a if "/" in a else a + "/64", intf))
+        deadline = time.time() + 10
+        while v6hosts and time.time() < deadline and any(net.get(x["name"]).cmd("ip -6 addr show tentative").strip() for x in v6hosts):
+            time.sleep(0.2)
         tcp = ",".join(str(p) for p in spec["listen"].get("tcp", []))
         udp = ",".join(str(p) for p in spec["listen"].get("udp", []))
         for h in net.hosts:
@@ -188,7 +210,7 @@ class Harness:
         if mac:
             h.cmd("ip link set dev %s address %s" % (intf.name, mac))
         if ip:
-            h.cmd("ip addr add %s/16 dev %s" % (ip, intf.name))
+            h.cmd(("ip -6 addr add %s/48 dev %s nodad" if ":" in ip else "ip addr add %s/16 dev %s") % (ip, intf.name))
             self.saved[name]["ips"].append(ip)
 
     def unspoof(self, name):
@@ -199,7 +221,7 @@ class Harness:
         intf = h.defaultIntf()
         h.cmd("ip link set dev %s address %s" % (intf.name, s["mac"]))
         for ip in s["ips"]:
-            h.cmd("ip addr del %s/16 dev %s" % (ip, intf.name))
+            h.cmd(("ip -6 addr del %s/48 dev %s" if ":" in ip else "ip addr del %s/16 dev %s") % (ip, intf.name))
 
     def stop(self):
         for p in self.servers:

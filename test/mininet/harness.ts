@@ -12,7 +12,7 @@ import type { LoadedPolicy } from '../../loader/index.js';
 
 export const haveMininet = () => process.getuid?.() === 0 && spawnSync('/usr/bin/python3', ['-c', 'import mininet.net']).status === 0;
 
-export interface LabHost { name: string; kind: 'user' | 'server'; id: string; mac: string; ip: string; switch: string; port: number }
+export interface LabHost { name: string; kind: 'user' | 'server'; id: string; mac: string; ip: string; switch: string; port: number; ipv6?: string[] }
 export interface Probe { from: string; to: string; service: string; /** source address to send from (spoofing tests) */ src?: string; /** source port of a `tcpsyn/PORT` probe (one bare SYN) */ sport?: number }
 
 /** Mininet interface names must stay under 16 characters: servers get short host names. */
@@ -57,6 +57,15 @@ export class MininetLab {
       hosts: this.hosts.map(({ name, mac, ip, switch: sw, port }) => ({ name, mac, ip, switch: sw, port })),
       listen: { tcp: [...tcp].sort((a, b) => a - b), udp: [...udp] },
     };
+    await this.startSpec(spec);
+  }
+
+  /**
+   * Starts the driver on a network description written by the caller (tests that load flows themselves, IPv6
+   * hosts: `ipv6` addresses and `acceptRa` per host). `hosts` become this lab's hosts for probes.
+   */
+  async startSpec(spec: Record<string, unknown>, hosts?: LabHost[]): Promise<void> {
+    if (hosts) this.hosts = hosts;
     const file = join(tempDir('acl-mn-'), 'network.json');
     writeFileSync(file, JSON.stringify(spec, null, 2));
     this.child = spawn('/usr/bin/python3', [new URL('./driver.py', import.meta.url).pathname, file], { stdio: ['pipe', 'pipe', 'pipe'] });
@@ -96,7 +105,7 @@ export class MininetLab {
 
   /** Runs the probes in parallel; `from` is a user id or server name, `to` a user id, server name or IP. */
   async probe(probes: Probe[], timeout = 1.5): Promise<boolean[]> {
-    const list = probes.map((p) => ({ from: this.host(p.from).name, to: /^\d/.test(p.to) ? p.to : this.host(p.to).ip, service: p.service, src: p.src, sport: p.sport }));
+    const list = probes.map((p) => ({ from: this.host(p.from).name, to: /^\d|:/.test(p.to) ? p.to : this.host(p.to).ip, service: p.service, src: p.src, sport: p.sport }));
     const out: boolean[] = [];
     for (let i = 0; i < list.length; i += 60) out.push(...(await this.call({ op: 'probes', probes: list.slice(i, i + 60), timeout })).results);
     return out;
