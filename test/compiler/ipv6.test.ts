@@ -8,6 +8,7 @@ import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { Address6 } from 'ip-address';
 import { accessMatrix, Conntrack, explain, FlowTables, parseDirectoryText, parsePolicyText, parseTopologyText, verify, type Compiled, type Packet } from '../../compiler/index.js';
+import { runPolicyTests } from '../../compiler/policy-tests.js';
 import { eui64LinkLocal, ipv6Text, parseIpv6, parsePrefix6, parseService } from '../../compiler/addr.js';
 import { build, DIRECTORY, MAC, POLICY, topology, V4, V6 } from './ipv6-fixture.js';
 
@@ -136,6 +137,11 @@ describe.each(['ovs', 'ovs-stateless', 'openflow13'])('IPv6 tables, profile %s',
     }
     const cells = accessMatrix(c).cells.filter((x) => x.family === 6 && x.subject === 'alice');
     expect(cells.map((x) => `${x.resource} ${x.service} ${x.decision}`).sort()).toEqual(['db tcp/5432 allow', 'v6net udp/53 allow', 'web icmpv6/128 allow', 'web tcp/443 allow']);
+  });
+  it('acl test lines about IPv6 addresses and IPv6-only resources are checked against policy and flows', () => {
+    const r = runPolicyTests(c, `alice -> db tcp/5432: allow\nbob -> db tcp/5432: deny\nalice -> ${V6.web} icmpv6/128: allow\nbob -> 2001:db8:2::99 udp/53: deny\nalice -> 2001:db8:2::99 udp/53: deny\n`, 'v6.tests');
+    expect(r.passed).toBe(4);
+    expect(r.failures.map((f) => f.line)).toEqual([5]);
   });
   it('replies: stateful on ovs (only for a committed connection), stateless elsewhere', () => {
     const h1 = ns(c, 'h1');
