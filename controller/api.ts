@@ -16,6 +16,7 @@ import { registerWebConsole } from './web.js';
 import { AUDITED_EDGE_EVENTS, registerEdgeMetrics, registerSessionReads, registerSessionWrites } from './edge-api.js';
 import { registerLeaseReads } from './first-contact-api.js';
 import { registerLifecycle } from './lifecycle-api.js';
+import { seenImpact } from './impact.js';
 import { observeRoutes } from './observe-api.js';
 
 export interface ApiToken { readonly name: string; readonly token: string; readonly role: 'admin' | 'read' }
@@ -236,7 +237,8 @@ export async function buildApp(ctl: Controller, opts: ApiOptions = {}): Promise<
         return send(reply.code(code), { ...res, errors: res.diagnostics.map(formatDiagnostic) });
       }
       if (!dryRun) applyLatency.observe((performance.now() - t0) / 1000);
-      send(reply, res);
+      // a dry run also lists the connections seen recently that the change would cut or open (controller/impact.ts)
+      send(reply, dryRun ? { ...res, seen: seenImpact(ctl.compiled, ctl.observe, res.access, Date.now()) } : res);
     });
     r.post('/sync', async (_req, reply) => send(reply, await ctl.syncAll()));
     registerSessionWrites(r, ctl, send, who);

@@ -43,6 +43,11 @@ export default class Apply extends AclCommand {
       for (const a of gains) this.log(`  + ${a.subject} -> ${a.resource} ${a.service}  (${a.rule})`);
       for (const a of losses) this.log(`  - ${a.subject} -> ${a.resource} ${a.service}`);
       for (const f of res.flows) this.log(`  switch ${f.switch}: +${f.added} -${f.removed} flows (${f.unchanged} unchanged)`);
+      if (res.seen) {
+        this.log(`Seen since ${res.seen.since}: ${res.seen.cut.length} connection(s) this change would cut, ${res.seen.open.length} it would open`);
+        for (const x of res.seen.cut) this.log(`  cut  ${x.subject} -> ${x.resource} ${x.service}  (traffic seen ${x.lastSeen})`);
+        for (const x of res.seen.open) this.log(`  open ${x.subject} -> ${x.resource} ${x.service}  (${x.denied} denied, last ${x.lastSeen})`);
+      }
       if (!flags['dry-run']) {
         for (const x of res.results ?? []) if (x.errors.length) this.logToStderr(`  ${x.switch}: ${x.errors.join('; ')}`);
         this.log(`policy version ${res.version}`);
