@@ -4,7 +4,7 @@
  * page threw or logged as an error (a console that throws fails its test).
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { chromium, type Browser, type Page } from 'playwright-core';
 
@@ -13,10 +13,12 @@ export const haveChromium = existsSync(CHROMIUM);
 const ROOT = new URL('../../', import.meta.url).pathname;
 
 let built = false;
+/** Builds the console the way `npm run build` does (the build:web script if there is one, else tsc's ES modules). */
 export function buildConsole(): void {
   if (built) return;
-  const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
-  execFileSync(process.execPath, [tsc, '-p', 'tsconfig.web.json'], { cwd: ROOT, stdio: 'pipe' });
+  const scripts = (JSON.parse(readFileSync(`${ROOT}package.json`, 'utf8')) as { scripts?: Record<string, string> }).scripts ?? {};
+  if (scripts['build:web']) execFileSync('npm', ['run', '--silent', 'build:web'], { cwd: ROOT, stdio: 'pipe' });
+  else execFileSync(process.execPath, [createRequire(import.meta.url).resolve('typescript/bin/tsc'), '-p', 'tsconfig.web.json'], { cwd: ROOT, stdio: 'pipe' });
   built = true;
 }
 
