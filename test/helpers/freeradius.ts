@@ -3,6 +3,11 @@
  * module is read from /etc), a minimal `default` and `inner-tunnel` site listening only on 127.0.0.1 and the
  * given ports, a users file, and a CA + server certificate made with openssl for PEAP/TTLS. Started in the
  * foreground (-f) and stopped by its pid.
+ *
+ * With `ldap`, users (and their cleartext `userPassword`) also come from an LDAP server (rlm_ldap, Debian
+ * `freeradius-ldap`): the users file is read first (MAB devices), then LDAP, in both the outer site (EAP-MD5,
+ * PAP) and the inner tunnel (PEAP/MSCHAPv2, TTLS/PAP). `ldapGroup` additionally refuses users who are not members
+ * of that LDAP group (groupOfNames `member`), checked at every login.
  */
 import { spawn, spawnSync, execFileSync, type ChildProcess } from 'node:child_process';
 import { cpSync, readFileSync, rmSync, writeFileSync, existsSync, readdirSync, unlinkSync } from 'node:fs';
@@ -32,7 +37,69 @@ function users(list: readonly RadiusUser[]): string {
   }).join('\n');
 }
 
-export async function startFreeRadius(opts: { port: number; innerPort: number; secret?: string; users: readonly RadiusUser[] }): Promise<FreeRadius> {
+export interface RadiusLdap {
+  /** 127.0.0.1 port of the LDAP server. */
+  readonly port: number;
+  readonly bindDn: string;
+  readonly password: string;
+  /** Where users are (uid=NAME under it). */
+  readonly usersBase: string;
+  /** Where groups are (groupOfNames). */
+  readonly groupsBase: string;
+  /** Only members of this group may log in (omitted: every user found). */
+  readonly requireGroup?: string;
+}
+
+function ldapModule(l: RadiusLdap): string {
+  const q = (v: string) => `'${v.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
+  return `ldap {
+	server = '127.0.0.1'
+	port = ${l.port}
+	identity = ${q(l.bindDn)}
+	password = ${q(l.password)}
+	base_dn = ${q(l.usersBase)}
+	update {
+		control:Password-With-Header += 'userPassword'
+	}
+	user_dn = "LDAP-UserDn"
+	user {
+		base_dn = "\${..base_dn}"
+		filter = "(uid=%{%{Stripped-User-Name}:-%{User-Name}})"
+	}
+	group {
+		base_dn = ${q(l.groupsBase)}
+		filter = '(objectClass=groupOfNames)'
+		membership_filter = "(member=%{control:\${..user_dn}})"
+		name_attribute = cn
+		cacheable_name = no
+		cacheable_dn = no
+	}
+	options {
+		chase_referrals = no
+		rebind = no
+		res_timeout = 3
+		srv_timelimit = 3
+		net_timeout = 1
+		idle = 60
+		probes = 3
+		interval = 3
+		ldap_debug = 0x0000
+	}
+	pool {
+		start = 1
+		min = 1
+		max = 4
+		spare = 1
+		uses = 0
+		retry_delay = 1
+		lifetime = 0
+		idle_timeout = 60
+	}
+}
+`;
+}
+
+export async function startFreeRadius(opts: { port: number; innerPort: number; secret?: string; users: readonly RadiusUser[]; ldap?: RadiusLdap }): Promise<FreeRadius> {
   const root = tempDir('acl-radius-');
   const dir = join(root, 'raddb');
   cpSync('/etc/freeradius/3.0', dir, { recursive: true, verbatimSymlinks: true });
@@ -46,6 +113,10 @@ export async function startFreeRadius(opts: { port: number; innerPort: number; s
   writeFileSync(join(dir, 'radiusd.conf'), conf);
   // only our two sites, on loopback and our ports
   for (const f of readdirSync(join(dir, 'sites-enabled'))) unlinkSync(join(dir, 'sites-enabled', f));
+  // users from LDAP: found → its userPassword; with requireGroup, a user found there but not in the group is refused
+  const g = opts.ldap?.requireGroup;
+  const ldapAuthorize = !opts.ldap ? '' : `\tif (!control:Cleartext-Password) {\n\t\tldap\n${g ? `\t\tif ((ok || updated) && !(LDAP-Group == ${JSON.stringify(g)})) {\n\t\t\treject\n\t\t}\n` : ''}\t}\n`;
+  if (opts.ldap) writeFileSync(join(dir, 'mods-enabled', 'ldap'), ldapModule(opts.ldap));
   writeFileSync(join(dir, 'sites-enabled', 'default'), `server default {
 listen {
 	type = auth
@@ -59,7 +130,7 @@ authorize {
 		ok = return
 	}
 	files
-	pap
+${ldapAuthorize}	pap
 }
 authenticate {
 	Auth-Type PAP {
@@ -88,7 +159,7 @@ authorize {
 		ok = return
 	}
 	files
-	mschap
+${ldapAuthorize}	mschap
 	pap
 }
 authenticate {
