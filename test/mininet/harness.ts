@@ -122,3 +122,59 @@ export class MininetLab {
     });
   }
 }
+
+/**
+ * The general scenario driver (test/mininet/netdriver.py): hosts with several links, hub switches without a
+ * controller, shell commands and background processes inside a host's namespace (stopped by pid at the end).
+ */
+export class NetLab {
+  private child?: ChildProcess;
+  private lines: string[] = [];
+  private waiters: Array<(l: string) => void> = [];
+  stderr = '';
+
+  async start(spec: unknown, dir: string): Promise<void> {
+    const f = join(dir, 'net.json');
+    writeFileSync(f, JSON.stringify(spec));
+    this.child = spawn('/usr/bin/python3', [new URL('./netdriver.py', import.meta.url).pathname, f], { stdio: ['pipe', 'pipe', 'pipe'] });
+    this.child.stderr!.on('data', (d) => { this.stderr = (this.stderr + d).slice(-10_000); });
+    createInterface({ input: this.child.stdout! }).on('line', (l) => { const w = this.waiters.shift(); if (w) w(l); else this.lines.push(l); });
+    const r = JSON.parse(await this.next(180_000));
+    if (!r.ready) throw new Error(`netdriver: ${JSON.stringify(r)} ${this.stderr}`);
+  }
+
+  private next(ms: number): Promise<string> {
+    const l = this.lines.shift();
+    if (l !== undefined) return Promise.resolve(l);
+    if (this.child!.exitCode !== null) return Promise.reject(new Error(`netdriver exited ${this.child!.exitCode}: ${this.stderr.slice(-2000)}`));
+    return new Promise((res, rej) => {
+      const onExit = (code: number | null) => { clearTimeout(t); rej(new Error(`netdriver exited ${code}: ${this.stderr.slice(-2000)}`)); };
+      const t = setTimeout(() => { this.child!.off('exit', onExit); rej(new Error(`netdriver silent for ${ms} ms: ${this.stderr.slice(-2000)}`)); }, ms);
+      this.child!.once('exit', onExit);
+      this.waiters.push((x) => { clearTimeout(t); this.child!.off('exit', onExit); res(x); });
+    });
+  }
+
+  async call(c: Record<string, unknown>, ms = 60_000): Promise<any> {
+    this.child!.stdin!.write(JSON.stringify(c) + '\n');
+    const r = JSON.parse(await this.next(ms));
+    if (!r.ok) throw new Error(`netdriver: ${r.error}`);
+    return r;
+  }
+
+  /** A shell command inside a host's namespace. */
+  cmd(host: string, cmd: string, timeout = 10): Promise<{ out: string; rc: number }> { return this.call({ op: 'cmd', host, cmd, timeout }, (timeout + 30) * 1000); }
+
+  /** A background process inside a host's namespace; the driver stops it by pid at the end (or `kill`). */
+  async bg(host: string, argv: string[]): Promise<{ id: number; pid: number }> { const r = await this.call({ op: 'bg', host, argv }); return { id: r.id, pid: r.pid }; }
+
+  async kill(id: number): Promise<void> { await this.call({ op: 'kill', id }); }
+
+  async stop(): Promise<void> {
+    const c = this.child;
+    if (!c || c.exitCode !== null) return;
+    c.stdin!.write('{"op":"stop"}\n');
+    c.stdin!.end();
+    await new Promise<void>((res) => { const t = setTimeout(() => { c.kill('SIGTERM'); }, 60_000); c.once('exit', () => { clearTimeout(t); res(); }); });
+  }
+}

@@ -6,12 +6,16 @@ A general Mininet driver for scenario tests (run with Debian's /usr/bin/python3,
 
 NETWORK.json:
   {"controller": {"ip": "127.0.0.1", "port": 6653},
-   "switches": [{"name": "dhe1", "dpid": "00000000000000d1"}],
+   "switches": [{"name": "dhe1", "dpid": "00000000000000d1"},
+                {"name": "dxhub", "dpid": "00000000000021ff", "hub": true}],
    "links": [{"a": "dhe1", "aPort": 10, "b": "dhe2", "bPort": 10}],
    "hosts": [{"name": "dhsrv", "mac": "02:..", "ip": "10.185.0.2/24" | null, "root": false,
               "links": [{"switch": "dhe1", "port": 9, "up": true}]}]}
    A host with "root": true stays in the root namespace (the controller's own leg on the access network).
    A host with several links gets one interface per link (NAME-eth0, -eth1 …), all with the host's MAC.
+   A switch with "hub": true has no controller: a standalone learning switch (OVS NORMAL) that also forwards
+   frames to reserved addresses such as 802.1X's 01:80:c2:00:00:03 (forward-bpdu), like a small unmanaged
+   switch or a phone's PC port behind an access port.
 
 Commands, one JSON line each on stdin, one JSON answer line on stdout:
   {"op": "cmd", "host": "h", "cmd": "shell text", "timeout": 10}  -> {"ok": true, "out": "...", "rc": 0}
@@ -37,6 +41,14 @@ def reply(obj):
     sys.stdout.flush()
 
 
+class HubSwitch(OVSSwitch):
+    """An OVS bridge with no controller at all, in standalone mode, forwarding 802.1X/BPDU group frames."""
+
+    def start(self, controllers):
+        OVSSwitch.start(self, [])
+        self.vsctl("set bridge %s other_config:forward-bpdu=true" % self)
+
+
 class Driver:
     def __init__(self, spec):
         self.spec = spec
@@ -50,7 +62,10 @@ class Driver:
         c = spec["controller"]
         net.addController("c0", controller=RemoteController, ip=c["ip"], port=c["port"])
         for s in spec["switches"]:
-            net.addSwitch(s["name"], dpid=s["dpid"], datapath="user", protocols="OpenFlow13", failMode="secure")
+            if s.get("hub"):
+                net.addSwitch(s["name"], cls=HubSwitch, dpid=s["dpid"], datapath="user", failMode="standalone")
+            else:
+                net.addSwitch(s["name"], dpid=s["dpid"], datapath="user", protocols="OpenFlow13", failMode="secure")
         self.net = net
         for h in spec["hosts"]:
             net.addHost(h["name"], inNamespace=not h.get("root", False))
