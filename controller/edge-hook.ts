@@ -74,6 +74,7 @@ export class EdgeHook extends EventEmitter {
       knownUser: (id) => this.users().ids.has(id),
       deviceOwner: (mac) => this.users().owners.get(mac),
       event: (type, data) => this.ctl.event(type, data),
+      conflictMode: () => this.ctl.loaded?.policy.firstContact?.roaming.conflict ?? 'deny-both',
     });
     this.auth.start();
     this.ctl.on('event', (e: ControllerEvent) => {

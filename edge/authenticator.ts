@@ -12,6 +12,7 @@ import type { AuthPolicy, PortAuthRule } from '../compiler/auth.js';
 import { decodeEapolFrame, eapFrame, EAP_TYPE, encodeEap, decodeEap, PAE_GROUP, type EapPacket } from './eapol.js';
 import type { AccessRequest, RadiusAnswer } from './radius.js';
 import type { LiveSession, SessionTable } from './sessions.js';
+import { MacSightings, type ConflictMode } from './roaming.js';
 
 export interface AuthenticatorDeps {
   readonly radius: () => { request(r: AccessRequest): Promise<RadiusAnswer> } | undefined;
@@ -31,6 +32,8 @@ export interface AuthenticatorDeps {
   /** Source MAC of frames we send (the authenticator's port address). */
   readonly ourMac?: string;
   readonly nasIdentifier?: string;
+  /** The policy's `roaming.conflict`: a MAC logging in on two ports at once is admitted on neither (default) or the newest wins. */
+  readonly conflictMode?: () => ConflictMode;
 }
 
 type Phase = 'identity' | 'radius' | 'challenge' | 'done';
@@ -52,7 +55,17 @@ interface Conversation {
   reauth: boolean;
   lastActivity: number;
   method: 'dot1x' | 'mab';
+  /** EAP methods the supplicant answered with (other than Identity, Nak, Notification). */
+  eapTypes?: Set<number>;
 }
+
+/**
+ * Methods whose inner credential is checked against the EAP identity itself: after an Accept for one of them the
+ * identity is the account that was proven. In tunneled methods (PEAP, TTLS, FAST, TEAP) and EAP-TLS the outer
+ * identity is whatever the supplicant chose to say ("anonymous", or someone else's name); only RADIUS knows who
+ * authenticated, so the Accept must name the user (User-Name, or the configured attribute).
+ */
+const IDENTITY_IS_PROVEN: ReadonlySet<number> = new Set([EAP_TYPE.md5, EAP_TYPE.otp, EAP_TYPE.gtc, EAP_TYPE.mschapv2]);
 
 interface PortState {
   tokens: number;
@@ -89,11 +102,14 @@ export class Authenticator {
   private readonly now: () => number;
   private readonly ourMac: string;
   private timer?: NodeJS.Timeout;
+  /** Where each MAC logged in last: moves vs. two ports at once (edge/roaming.ts). */
+  readonly sightings: MacSightings;
   readonly stats: AuthenticatorStats = { eapolIn: 0, malformed: 0, rateLimited: 0, ignored: 0, accepts: 0, rejects: 0, timeouts: 0, mab: 0, acceptToFlowsMs: [] };
 
   constructor(private readonly d: AuthenticatorDeps) {
     this.now = d.now ?? Date.now;
     this.ourMac = d.ourMac ?? '0e:00:5a:c1:00:01';
+    this.sightings = new MacSightings({ now: this.now });
   }
 
   /** Starts the housekeeping timer (conversation expiry, MAB quiet periods, re-authentication). */
@@ -133,8 +149,10 @@ export class Authenticator {
   seenMac(sw: string, port: number, mac: string): void {
     const rule = this.d.portRule(sw, port);
     if (!rule || (rule.auth !== 'mab' && rule.auth !== 'dot1x-then-mab')) {
-      // a dot1x port: ask an unknown device to authenticate (a supplicant that missed our first request)
-      if (rule && !this.d.sessions.byMac(mac) && !this.convs.has(`${mac}@${sw}:${port}`) && this.allow(sw, port)) this.onStart(sw, port, mac);
+      // a dot1x port: ask a device not logged in here to authenticate (a supplicant that missed our first request,
+      // or one whose session is on another port: moved, or on two ports at once)
+      const s = this.d.sessions.byMac(mac);
+      if (rule && !(s && s.switch === sw && s.port === port) && !this.convs.has(`${mac}@${sw}:${port}`) && !this.isHeld(mac) && this.allow(sw, port)) this.onStart(sw, port, mac);
       return;
     }
     const k = `${mac}@${sw}:${port}`;
@@ -161,6 +179,12 @@ export class Authenticator {
     const k = `${mac}@${sw}:${port}`;
     let c = this.convs.get(k);
     if (c && c.phase === 'radius') return; // a RADIUS answer is on its way
+    if (this.isHeld(mac)) {
+      // on two ports at once: refused everywhere until the hold ends, without asking RADIUS
+      this.stats.ignored++;
+      this.d.send(sw, port, eapFrame(mac, this.ourMac, { code: 'failure', id: c?.eapId ?? 0, data: Buffer.alloc(0) }));
+      return;
+    }
     if (!c) {
       c = this.newConv(sw, port, mac, 'dot1x', !!this.d.sessions.byMac(mac));
       if (!c) return;
@@ -198,6 +222,7 @@ export class Authenticator {
       if (!id || id.length > 253 || /[\u0000-\u001f]/.test(id)) { this.stats.malformed++; this.dropConv(k); return; }
       c.identity = id;
     } else if (c.phase !== 'challenge') { this.stats.ignored++; return; }
+    else if (eap.type !== undefined && eap.type !== EAP_TYPE.nak && eap.type !== EAP_TYPE.notification) (c.eapTypes ??= new Set()).add(eap.type);
     c.lastActivity = this.now();
     c.phase = 'radius';
     void this.relay(c, encodeEap(eap));
@@ -257,7 +282,16 @@ export class Authenticator {
       if (g && cfg?.deviceGroups.includes(g)) deviceGroup = g;
       else user = this.d.deviceOwner(c.mac) ?? (cfg?.userAttribute !== 'User-Name' ? attr(cfg!.userAttribute) : undefined);
     } else {
-      user = attr(cfg?.userAttribute ?? 'User-Name') ?? c.identity;
+      user = attr(cfg?.userAttribute ?? 'User-Name');
+      // two different User-Names (a tunnel's outer identity added next to the inner one): which one logged in is
+      // not certain, so nobody did
+      if ((cfg?.userAttribute ?? 'User-Name') === 'User-Name' && new Set(ans.userNames ?? []).size > 1) { this.fail(c, 'ambiguous-user', ans); return; }
+      if (user === undefined) {
+        // no name in the Accept: the EAP identity only when the method proved it (EAP-MD5 …), never a tunnel's outer one
+        const types = [...(c.eapTypes ?? [])];
+        if (types.length > 0 && types.every((t) => IDENTITY_IS_PROVEN.has(t))) user = c.identity;
+        else { this.fail(c, 'no-identity', ans); return; }
+      }
     }
     if (user !== undefined && !this.d.knownUser(user)) { this.fail(c, 'unknown-user', ans, user); return; }
     if (user === undefined && deviceGroup === undefined) { this.fail(c, 'no-identity', ans); return; }
@@ -278,6 +312,7 @@ export class Authenticator {
       ...(timeout > 0 ? { expires: new Date(now + timeout * 1000).toISOString(), reauthAt: new Date(now + timeout * 800).toISOString() } : {}),
       ...(attr('Class') ? { attributes: { Class: attr('Class')! } } : {}),
     };
+    if (this.conflict(c)) { this.fail(c, 'mac-conflict', ans, user); return; }
     const t0 = performance.now();
     const added = this.d.sessions.add(s, `radius:${ans.server}`);
     if (!added.ok) { this.fail(c, added.code, ans, user); return; }
@@ -294,6 +329,30 @@ export class Authenticator {
     }
     c.phase = 'done';
     this.dropConv(c.key);
+  }
+
+  private isHeld(mac: string): boolean {
+    return (this.d.conflictMode?.() ?? 'deny-both') === 'deny-both' && this.sightings.held(mac);
+  }
+
+  /**
+   * Before a login is admitted: is its MAC on two ports at once? A → B is a move (the session follows); A → B → A
+   * within the window is a conflict: alerted, and under deny-both the session ends wherever it is and the MAC is
+   * held (true: refuse this login). A re-authentication on the same port is neither.
+   */
+  private conflict(c: Conversation): boolean {
+    const mode = this.d.conflictMode?.() ?? 'deny-both';
+    if (mode === 'deny-both' && this.sightings.held(c.mac)) return true;
+    const here = `${c.sw}:${c.port}`;
+    const v = this.sightings.note(c.mac, here);
+    if (v.kind !== 'conflict') return false;
+    this.d.event('mac-conflict', { mac: c.mac, switch: c.sw, port: c.port, alsoAt: v.from, action: mode, holdSeconds: mode === 'deny-both' ? this.sightings.holdMs / 1000 : 0,
+      message: `${c.mac} logs in on ${here} and ${v.from} at once: ${mode === 'deny-both' ? `admitted on neither for ${this.sightings.holdMs / 1000} s` : 'the newest login wins'}` });
+    if (mode !== 'deny-both') return false;
+    this.sightings.hold(c.mac);
+    const s = this.d.sessions.byMac(c.mac);
+    if (s) this.d.sessions.remove(s.id, 'mac-conflict', 'authenticator');
+    return true;
   }
 
   private fail(c: Conversation, reason: string, ans?: RadiusAnswer, user?: string): void {

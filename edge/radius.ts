@@ -50,6 +50,8 @@ export interface RadiusReply {
   /** The EAP packet (EAP-Message attributes concatenated), if any. */
   readonly eap?: Buffer;
   readonly state?: Buffer;
+  /** Every User-Name in the answer, in order (`attributes` keeps only the last; more than one is ambiguous). */
+  readonly userNames?: readonly string[];
   readonly server: string;
   /** Round trip of the try that was answered (ms). */
   readonly ms: number;
@@ -250,7 +252,8 @@ export class RadiusClient {
         try { attributes = (radius.decode_without_secret({ packet: p }).attributes ?? {}); } catch { /* the raw attributes below are enough */ }
         const eapParts = rawAttrs(p, ATTR_EAP);
         const state = rawAttrs(p, ATTR_STATE)[0];
-        return { ok: true, code: CODES[p[0]], attributes, ...(eapParts.length ? { eap: Buffer.concat(eapParts) } : {}), ...(state ? { state: Buffer.from(state) } : {}), server: server.name ?? key, ms: got.ms };
+        const userNames = rawAttrs(p, 1).map((b) => b.toString('utf8'));
+        return { ok: true, code: CODES[p[0]], attributes, ...(eapParts.length ? { eap: Buffer.concat(eapParts) } : {}), ...(state ? { state: Buffer.from(state) } : {}), ...(userNames.length ? { userNames } : {}), server: server.name ?? key, ms: got.ms };
       }
       this.stats.timeouts++;
       return { ok: false, code: 'timeout', message: `no answer from ${server.name ?? key} after ${this.retries + 1} tries` };

@@ -57,6 +57,9 @@ describeWith({ freeradius: haveFreeradius, slapd: haveSlapd(), eapol_test: haveC
     for (const [name, conf, extra] of [['md5', eapConf.md5, ['-n']], ['peap', eapConf.peap, []], ['ttls', eapConf.ttls, []]] as const) {
       const good = await eapolTest(fr, dir, conf('ann', 'ann-pw-1', fr.caFile), [...extra]);
       expect(good.ok, `${name}: ${good.out}\n${fr.log().slice(-3000)}`).toBe(true);
+      // the Accept names the user who proved the password, once (the inner identity, not TTLS's outer 'anonymous')
+      const accept = good.out.slice(good.out.lastIndexOf('(Access-Accept)'));
+      expect([...accept.slice(0, accept.indexOf('Received RADIUS packet')).matchAll(/\(User-Name\) length=\d+\s+Value: '([^']*)'/g)].map((m) => m[1]), name).toEqual(['ann']);
       const bad = await eapolTest(fr, dir, conf('ann', 'not-her-pw', fr.caFile), [...extra]);
       expect(bad.ok, `${name} wrong password`).toBe(false);
     }
@@ -68,6 +71,11 @@ describeWith({ freeradius: haveFreeradius, slapd: haveSlapd(), eapol_test: haveC
     try {
       await c.modify(`cn=network,ou=groups,${BASE}`, memberChange('add', [`uid=ben,ou=people,${BASE}`]));
       expect((await eapolTest(fr, dir, eapConf.md5('ben', 'ben-pw-1'), ['-n'])).ok).toBe(true);
+      // a tunnel whose outer identity names someone else: the Accept names the inner one, who proved the password
+      const lying = await eapolTest(fr, dir, eapConf.ttls('ann', 'ann-pw-1', fr.caFile).replace('anonymous_identity="anonymous"', 'anonymous_identity="ben"'));
+      expect(lying.ok).toBe(true);
+      const accept = lying.out.slice(lying.out.lastIndexOf('(Access-Accept)'));
+      expect([...accept.slice(0, accept.indexOf('Received RADIUS packet')).matchAll(/\(User-Name\) length=\d+\s+Value: '([^']*)'/g)].map((m) => m[1])).toEqual(['ann']);
       await c.modify(`cn=network,ou=groups,${BASE}`, memberChange('delete', [`uid=ben,ou=people,${BASE}`]));
       expect((await eapolTest(fr, dir, eapConf.peap('ben', 'ben-pw-1', fr.caFile))).ok).toBe(false);
     } finally { await c.unbind(); }

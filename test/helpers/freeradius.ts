@@ -139,6 +139,13 @@ authenticate {
 	eap
 }
 post-auth {
+	# PEAP/TTLS: the inner identity (copied out by the inner tunnel) replaces the outer one in the Accept's
+	# User-Name (rlm_eap puts the outer identity there, which the supplicant chose freely)
+	if (&session-state:User-Name) {
+		update reply {
+			User-Name := &session-state:User-Name
+		}
+	}
 	Post-Auth-Type REJECT {
 		attr_filter.access_reject
 		eap
@@ -172,6 +179,9 @@ authenticate {
 	eap
 }
 post-auth {
+	update outer.session-state {
+		User-Name := &User-Name
+	}
 	Post-Auth-Type REJECT {
 		attr_filter.access_reject
 	}

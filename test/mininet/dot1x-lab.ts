@@ -12,7 +12,7 @@
  *   dxlap ── dxe1:4 (dot1x) and dxe2:1 (dot1x, link down at start): one laptop, two interfaces, one MAC
  */
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Controller, type ControllerEvent } from '../../controller/controller.js';
 import { explain } from '../../compiler/query.js';
@@ -148,6 +148,14 @@ threading.Event().wait()
   }
 
   async stop(): Promise<void> {
+    // DX_KEEP=DIR keeps the supplicants' logs, the configs and the controller's events for a look afterwards
+    if (process.env.DX_KEEP && this.dir) {
+      try {
+        cpSync(this.dir, process.env.DX_KEEP, { recursive: true, filter: (f) => !f.includes('/ctrl-') });
+        writeFileSync(join(process.env.DX_KEEP, 'events.json'), JSON.stringify(this.events, null, 1));
+        writeFileSync(join(process.env.DX_KEEP, 'radius.log'), this.fr?.log() ?? '');
+      } catch { /* best effort */ }
+    }
     await this.net?.stop().catch(() => undefined);
     await this.ctl?.stop().catch(() => undefined);
     await this.fr?.stop().catch(() => undefined);
@@ -166,7 +174,7 @@ threading.Event().wait()
       : method === 'ttls' ? `eap=TTLS\n  anonymous_identity="anonymous"\n  ca_cert="${this.fr.caFile}"\n  phase2="auth=PAP"` : 'eap=MD5';
     const conf = join(this.dir, `wpa-${host}-${intf}.conf`);
     writeFileSync(conf, `ctrl_interface=${ctrl}\nap_scan=0\nnetwork={\n  key_mgmt=IEEE8021X\n  eapol_flags=0\n  identity="${identity}"\n  password="${password}"\n  ${eap}\n}\n`);
-    const { id } = await this.net.bg(host, ['wpa_supplicant', '-D', 'wired', '-i', intf, '-c', conf, '-f', join(this.dir, `wpa-${host}-${intf}.log`)]);
+    const { id } = await this.net.bg(host, ['wpa_supplicant', '-D', 'wired', '-i', intf, '-c', conf, '-t', '-f', join(this.dir, `wpa-${host}-${intf}.log`), ...(process.env.DX_KEEP ? ['-d'] : [])]);
     this.supplicants.set(`${host}/${intf}`, id);
     // short retry periods for a test (the defaults are 30 s between Starts and 60 s held after a failure)
     await waitFor(`${host} control socket`, async () => (await this.wpaCli(host, intf, 'set EAPOL::heldPeriod 2')).trim() === 'OK', 10_000, 100);
@@ -192,6 +200,14 @@ threading.Event().wait()
     await waitFor(`${host} authorized`, async () => (await this.wpaStatus(host, intf)).suppPortStatus === 'Authorized', timeoutMs, 50);
   }
 
+  /** Runs a command in a host and returns the wall-clock time (ms) read in the host just before it ran. */
+  async timed(host: string, cmd: string): Promise<number> {
+    const r = await this.net.cmd(host, `date +%s%3N; ${cmd}`, 10);
+    const t = Number(r.out.split('\n')[0]);
+    if (!Number.isFinite(t) || t <= 0) throw new Error(`no time from ${host}: ${r.out}`);
+    return t;
+  }
+
   // ---------- probes ----------
 
   /** TCP handshakes from a host to each target, in parallel: true where the connection opened. */
@@ -209,6 +225,19 @@ threading.Event().wait()
         return e.decision === 'allow' && e.path.length > 0 && e.path.every((h) => h.verdict === 'forward');
       } catch { return false; } // a MAC that is not logged in is nobody: it reaches nothing
     });
+  }
+
+  /**
+   * Probes until what the host reaches equals the interpreter's prediction for its MAC (the first probes after a
+   * login may still be resolving ARP); returns the last result and how long it took (ms).
+   */
+  async reachAsPredicted(host: string, mac: string, timeoutMs = 5000): Promise<{ got: boolean[]; want: boolean[]; ms: number }> {
+    const t0 = Date.now();
+    for (;;) {
+      const want = this.predicted(mac);
+      const got = await this.reach(host);
+      if (JSON.stringify(got) === JSON.stringify(want) || Date.now() - t0 > timeoutMs) return { got, want, ms: Date.now() - t0 };
+    }
   }
 
   /** Flows on a switch that mention a MAC (ovs-ofctl, the switch's own view). */

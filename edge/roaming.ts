@@ -1,0 +1,77 @@
+/**
+ * Where each MAC last logged in, to tell a device that moved from one on two ports at once (#14, roaming).
+ *
+ * A device that moves goes A → B once. A MAC admitted at A, then at B, then at A again within `windowMs` is on
+ * two ports at once (a cloned MAC, or one laptop plugged in twice): a conflict. Under the policy's
+ * `roaming: { conflict: deny-both }` (the default) the MAC is then held for `holdMs`: admitted on neither port,
+ * its session ends, new logins anywhere are refused until the hold ends. Under `newest` the conflict is only
+ * reported and the newest login wins, as a move would. Bounded: at most `max` MACs are remembered (oldest first out).
+ */
+
+export type ConflictMode = 'deny-both' | 'newest';
+
+export interface Sighting {
+  /** 'new': first time; 'same': same port as before; 'moved': another port; 'conflict': back where it was before (A → B → A in the window). */
+  readonly kind: 'new' | 'same' | 'moved' | 'conflict';
+  /** For 'moved' and 'conflict': the port it was at just before ("switch:port"). */
+  readonly from?: string;
+}
+
+export class MacSightings {
+  private readonly seen = new Map<string, { port: string; at: number; prevPort?: string; prevAt?: number }>();
+  private readonly holds = new Map<string, number>();
+  private readonly now: () => number;
+  readonly windowMs: number;
+  readonly holdMs: number;
+  private readonly max: number;
+
+  constructor(opts: { now?: () => number; windowMs?: number; holdMs?: number; max?: number } = {}) {
+    this.now = opts.now ?? Date.now;
+    this.windowMs = opts.windowMs ?? 30_000;
+    this.holdMs = opts.holdMs ?? 60_000;
+    this.max = opts.max ?? 100_000;
+  }
+
+  /** A MAC admitted at `port` ("switch:port"): how that relates to where it was admitted before. */
+  note(mac: string, port: string): Sighting {
+    const t = this.now();
+    const s = this.seen.get(mac);
+    if (!s) {
+      if (this.seen.size >= this.max) this.seen.delete(this.seen.keys().next().value!);
+      this.seen.set(mac, { port, at: t });
+      return { kind: 'new' };
+    }
+    this.seen.delete(mac); // re-inserted: most recent last
+    if (s.port === port) { this.seen.set(mac, { ...s, at: t }); return { kind: 'same' }; }
+    this.seen.set(mac, { port, at: t, prevPort: s.port, prevAt: s.at });
+    const back = s.prevPort === port && s.prevAt !== undefined && t - s.prevAt <= this.windowMs;
+    return { kind: back ? 'conflict' : 'moved', from: s.port };
+  }
+
+  /** Refuses the MAC everywhere for `holdMs`. */
+  hold(mac: string): void {
+    if (this.holds.size >= this.max) this.holds.delete(this.holds.keys().next().value!);
+    this.holds.set(mac, this.now() + this.holdMs);
+  }
+
+  /** Is the MAC held after a conflict? */
+  held(mac: string): boolean {
+    const until = this.holds.get(mac);
+    if (until === undefined) return false;
+    if (until > this.now()) return true;
+    this.holds.delete(mac);
+    this.seen.delete(mac); // a fresh start after the hold: its next login is 'new'
+    return false;
+  }
+
+  /** Ends a hold early (an admin resolved it). */
+  release(mac: string): boolean {
+    this.seen.delete(mac);
+    return this.holds.delete(mac);
+  }
+
+  /** MACs held now, with when the hold ends (ms since epoch). */
+  heldList(): Array<{ mac: string; until: number }> {
+    return [...this.holds].filter(([m]) => this.held(m)).map(([mac, until]) => ({ mac, until }));
+  }
+}
