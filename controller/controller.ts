@@ -270,7 +270,7 @@ export class Controller extends EventEmitter {
 
   event(type: string, data: Record<string, unknown> = {}): void {
     const e: ControllerEvent = { type, at: new Date().toISOString(), ...data };
-    if (/unknown-switch|wrong-port|error|directory-failed|peer-violation|impostor|flapping|foreign-override|^dhcp-|signin-locked/.test(type)) {
+    if (/unknown-switch|wrong-port|error|directory-failed|peer-violation|impostor|flapping|foreign-override|^dhcp-|signin-locked|mac-conflict|auth-failures-alert|eapol-flood/.test(type)) {
       this.alerts.push(e);
       if (this.alerts.length > 200) this.alerts.shift();
     }

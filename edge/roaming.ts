@@ -1,8 +1,9 @@
 /**
  * Where each MAC last logged in, to tell a device that moved from one on two ports at once (#14, roaming).
  *
- * A device that moves goes A → B once. A MAC admitted at A, then at B, then at A again within `windowMs` is on
- * two ports at once (a cloned MAC, or one laptop plugged in twice): a conflict. Under the policy's
+ * A device that moves goes A → B once. A MAC admitted at A, then at B, then back at A within `windowMs` of
+ * arriving at B is on two ports at once (a cloned MAC, or one laptop plugged in twice: each side logs in again
+ * as soon as it finds itself locked out): a conflict. A person who walks back to the first desk takes longer. Under the policy's
  * `roaming: { conflict: deny-both }` (the default) the MAC is then held for `holdMs`: admitted on neither port,
  * its session ends, new logins anywhere are refused until the hold ends. Under `newest` the conflict is only
  * reported and the newest login wins, as a move would. Bounded: at most `max` MACs are remembered (oldest first out).
@@ -18,7 +19,8 @@ export interface Sighting {
 }
 
 export class MacSightings {
-  private readonly seen = new Map<string, { port: string; at: number; prevPort?: string; prevAt?: number }>();
+  /** Per MAC: where it is admitted, since when, and where it was before. */
+  private readonly seen = new Map<string, { port: string; since: number; prevPort?: string }>();
   private readonly holds = new Map<string, number>();
   private readonly now: () => number;
   readonly windowMs: number;
@@ -38,13 +40,13 @@ export class MacSightings {
     const s = this.seen.get(mac);
     if (!s) {
       if (this.seen.size >= this.max) this.seen.delete(this.seen.keys().next().value!);
-      this.seen.set(mac, { port, at: t });
+      this.seen.set(mac, { port, since: t });
       return { kind: 'new' };
     }
     this.seen.delete(mac); // re-inserted: most recent last
-    if (s.port === port) { this.seen.set(mac, { ...s, at: t }); return { kind: 'same' }; }
-    this.seen.set(mac, { port, at: t, prevPort: s.port, prevAt: s.at });
-    const back = s.prevPort === port && s.prevAt !== undefined && t - s.prevAt <= this.windowMs;
+    if (s.port === port) { this.seen.set(mac, s); return { kind: 'same' }; }
+    this.seen.set(mac, { port, since: t, prevPort: s.port });
+    const back = s.prevPort === port && t - s.since <= this.windowMs;
     return { kind: back ? 'conflict' : 'moved', from: s.port };
   }
 

@@ -143,11 +143,21 @@ describe('authenticator: roaming and a MAC on two ports at once', () => {
     expect(await t.login('e1', 1, 'ann', '02:00:00:00:77:02')).toBe('success');
   });
 
+  it('a session hours old at A, a login at B, and A logs in again seconds later: a conflict (the window runs from the arrival at B)', async () => {
+    const t = setup(ann);
+    await t.login('e1', 1, 'ann');
+    t.advance(3 * 3600_000);
+    await t.login('e2', 5, 'ann');
+    t.advance(5000);
+    expect(await t.login('e1', 1, 'ann')).toBe('failure');
+    expect(t.events.filter((e) => e.type === 'mac-conflict')).toHaveLength(1);
+  });
+
   it('A → B → A after the window is two moves, not a conflict', async () => {
     const t = setup(ann);
     await t.login('e1', 1, 'ann');
     await t.login('e2', 5, 'ann');
-    t.advance(31_000);
+    t.advance(31_000); // back at the first desk half a minute after arriving at the second
     expect(await t.login('e1', 1, 'ann')).toBe('success');
     expect(t.events.filter((e) => e.type === 'mac-conflict')).toEqual([]);
   });

@@ -57,7 +57,7 @@ export class Dot1xLab {
   net!: NetLab;
   dir!: string;
   readonly events: Array<ControllerEvent & { t: number }> = [];
-  private readonly supplicants = new Map<string, number>();
+  private readonly supplicants = new Map<string, { id: number; pid: number }>();
 
   constructor(readonly ports: { of: number; radius: number }, readonly extraPolicy = '') {}
 
@@ -174,16 +174,25 @@ threading.Event().wait()
       : method === 'ttls' ? `eap=TTLS\n  anonymous_identity="anonymous"\n  ca_cert="${this.fr.caFile}"\n  phase2="auth=PAP"` : 'eap=MD5';
     const conf = join(this.dir, `wpa-${host}-${intf}.conf`);
     writeFileSync(conf, `ctrl_interface=${ctrl}\nap_scan=0\nnetwork={\n  key_mgmt=IEEE8021X\n  eapol_flags=0\n  identity="${identity}"\n  password="${password}"\n  ${eap}\n}\n`);
-    const { id } = await this.net.bg(host, ['wpa_supplicant', '-D', 'wired', '-i', intf, '-c', conf, '-t', '-f', join(this.dir, `wpa-${host}-${intf}.log`), ...(process.env.DX_KEEP ? ['-d'] : [])]);
-    this.supplicants.set(`${host}/${intf}`, id);
+    const { id, pid } = await this.net.bg(host, ['wpa_supplicant', '-D', 'wired', '-i', intf, '-c', conf, '-t', '-f', join(this.dir, `wpa-${host}-${intf}.log`), ...(process.env.DX_KEEP ? ['-d'] : [])]);
+    this.supplicants.set(`${host}/${intf}`, { id, pid });
     // short retry periods for a test (the defaults are 30 s between Starts and 60 s held after a failure)
     await waitFor(`${host} control socket`, async () => (await this.wpaCli(host, intf, 'set EAPOL::heldPeriod 2')).trim() === 'OK', 10_000, 100);
     await this.wpaCli(host, intf, 'set EAPOL::startPeriod 2');
   }
 
   async stopSupplicant(host: string, intf: string): Promise<void> {
-    const id = this.supplicants.get(`${host}/${intf}`);
-    if (id !== undefined) { this.supplicants.delete(`${host}/${intf}`); await this.net.kill(id); }
+    const p = this.supplicants.get(`${host}/${intf}`);
+    if (p !== undefined) { this.supplicants.delete(`${host}/${intf}`); await this.net.kill(p.id); }
+  }
+
+  /** The supplicant vanishes without a word (SIGKILL by its pid: no EAPOL-Logoff), as a laptop carried away. */
+  async killSupplicant(host: string, intf: string): Promise<void> {
+    const p = this.supplicants.get(`${host}/${intf}`);
+    if (!p) return;
+    this.supplicants.delete(`${host}/${intf}`);
+    process.kill(p.pid, 'SIGKILL');
+    await this.net.kill(p.id); // reaps it
   }
 
   async wpaCli(host: string, intf: string, command: string): Promise<string> {
