@@ -135,13 +135,6 @@ describeWith(haveDot1xLab, '802.1X on Mininet with wpa_supplicant and FreeRADIUS
     expect(timings.portDownToFlowsGone).toBeLessThan(1000);
     await lab.net.cmd('dxann', 'ip link set dxann-eth0 up');
     expect(lab.ctl.edge.sessions.byMac(MAC.ann)).toBeUndefined();
-    // back up: the supplicant logs in again by itself, and the access comes back with it
-    const t1 = Date.now();
-    await lab.authorized('dxann', 'dxann-eth0');
-    await waitFor('ann session again', () => lab.ctl.edge.sessions.byMac(MAC.ann), 10_000, 20);
-    timings.linkUpToAuthorized = Date.now() - t1;
-    const r = await lab.reachAsPredicted('dxann', MAC.ann);
-    expect(r.got).toEqual(r.want);
-    expect(r.want).toEqual([true, false, false]);
+    expect(await lab.reach('dxann')).toEqual([false, false, false]);
   }, 60_000);
 });
