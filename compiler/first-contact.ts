@@ -56,6 +56,10 @@ export interface SigninPolicy {
   readonly key?: string;
   /** An `ldap:` block of its own (same shape as directory.ldap); absent = the directory's LDAP connection. */
   readonly ldap?: unknown;
+  /** How passwords are checked: an LDAP bind as the user (default) or RADIUS PAP against `authentication.radius`. */
+  readonly check: 'ldap' | 'radius';
+  /** Guest vouchers (role `guest`) are accepted on the page. */
+  readonly vouchers: boolean;
   readonly sessionMs: number;
   readonly maxFailures: number;
   readonly lockoutMs: number;
@@ -64,7 +68,7 @@ export interface SigninPolicy {
   readonly location: SourceLocation;
 }
 
-const SIGNIN_KEYS = ['listen', 'certificate', 'key', 'ldap', 'sessionTime', 'maxFailures', 'lockout', 'requestsPerMinute', 'title', 'description'];
+const SIGNIN_KEYS = ['listen', 'certificate', 'key', 'ldap', 'check', 'vouchers', 'sessionTime', 'maxFailures', 'lockout', 'requestsPerMinute', 'title', 'description'];
 
 /** "8h", "15m", "30s", "500ms" or a number of seconds → ms. */
 export function parseDurationMs(v: unknown): number | undefined {
@@ -91,7 +95,13 @@ function parseSignin(src: YamlSource, raw: unknown, directoryIsLdap: boolean): S
   };
   const certificate = file('certificate'), key = file('key');
   if ((certificate === undefined) !== (key === undefined)) src.error(['signin'], 'missing-field', 'HTTPS needs both certificate and key', undefined, true);
-  if (o.ldap === undefined && !directoryIsLdap) src.error(['signin'], 'missing-field', 'sign-in checks passwords by an LDAP bind: give signin an ldap: block (url, baseDn, …) or use an LDAP directory', undefined, true);
+  let check: 'ldap' | 'radius' = 'ldap';
+  if (o.check !== undefined) {
+    if (o.check === 'ldap' || o.check === 'radius') check = o.check;
+    else src.error(at('check'), 'bad-value', 'check must be ldap (a bind as the user) or radius (PAP against authentication.radius)', 'check: radius');
+  }
+  if (o.vouchers !== undefined && typeof o.vouchers !== 'boolean') src.error(at('vouchers'), 'type', 'vouchers must be true or false');
+  if (check === 'ldap' && o.ldap === undefined && !directoryIsLdap) src.error(['signin'], 'missing-field', 'sign-in checks passwords by an LDAP bind: give signin an ldap: block (url, baseDn, …) or use an LDAP directory', undefined, true);
   const dur = (k: string, d: number, min: number) => {
     if (o[k] === undefined) return d;
     const ms = parseDurationMs(o[k]);
@@ -104,7 +114,7 @@ function parseSignin(src: YamlSource, raw: unknown, directoryIsLdap: boolean): S
     return o[k];
   };
   return {
-    host, port, certificate, key, ldap: o.ldap,
+    host, port, certificate, key, ldap: o.ldap, check, vouchers: o.vouchers === true,
     sessionMs: dur('sessionTime', 8 * 3_600_000, 60_000),
     maxFailures: int('maxFailures', 5, 1, 100),
     lockoutMs: dur('lockout', 15 * 60_000, 1000),

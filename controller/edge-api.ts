@@ -6,9 +6,10 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import type { Controller, ControllerEvent } from './controller.js';
+import { registerVoucherRoutes } from './voucher-api.js';
 
 /** Edge events written to the audit log. */
-export const AUDITED_EDGE_EVENTS = ['session-started', 'session-ended', 'session-moved', 'session-renewed', 'auth-reject', 'auth-failures-alert'];
+export const AUDITED_EDGE_EVENTS = ['session-started', 'session-ended', 'session-moved', 'session-renewed', 'auth-reject', 'auth-failures-alert', 'voucher-created', 'voucher-revoked', 'voucher-redeemed', 'voucher-guessing-alert'];
 
 const ID = { type: 'object', required: ['id'], additionalProperties: false, properties: { id: { type: 'string', minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9_.:-]+$' } } } as const;
 
@@ -32,6 +33,7 @@ export function registerSessionWrites(r: FastifyInstance, ctl: Controller, send:
     await ctl.edge.settled();
     send(reply, { ended: s, by });
   });
+  registerVoucherRoutes(r, ctl, send, who);
 }
 
 export function registerEdgeMetrics(registry: Registry, ctl: Controller): void {

@@ -19,6 +19,7 @@ import { portAuth, type AuthPolicy } from '../compiler/auth.js';
 import { radiusClientFor } from '../edge/auth-config.js';
 import type { RadiusClient } from '../edge/radius.js';
 import { encode, OFPP } from '../openflow/index.js';
+import { VoucherStore } from '../edge/vouchers.js';
 
 /** What the edge hook needs from a lease table (the DHCP snooping side implements it). */
 export interface LeaseSource extends EventEmitter {
@@ -52,6 +53,8 @@ export class EdgeHook extends EventEmitter {
   lastRunMs = 0;
   /** Time spent compiling and syncing for edge changes (ms, summed). */
   readonly phases = { compileMs: 0, syncMs: 0 };
+  /** Guest vouchers (edge/vouchers.ts), kept in the state file as hashes. */
+  readonly vouchers = new VoucherStore();
   /** The 802.1X authenticator and MAC bypass (edge/authenticator.ts). */
   readonly auth: Authenticator;
   private radiusClient?: RadiusClient;
@@ -164,15 +167,17 @@ export class EdgeHook extends EventEmitter {
   }
 
   /** For the controller's state file. */
-  state(): { sessions: LiveSession[]; leases?: unknown } {
+  state(): { sessions: LiveSession[]; leases?: unknown; vouchers?: unknown } {
     const leases = this.leases?.snapshot?.() ?? this.pendingLeases;
-    return { sessions: this.sessions.snapshot(), ...(leases !== undefined ? { leases } : {}) };
+    const vouchers = this.vouchers.snapshot();
+    return { sessions: this.sessions.snapshot(), ...(leases !== undefined ? { leases } : {}), ...(vouchers.length ? { vouchers } : {}) };
   }
 
   /** From the controller's state file (before the first compile): no events, no recompile. */
   restore(st: unknown): void {
     if (!st || typeof st !== 'object') return;
-    const o = st as { sessions?: unknown; leases?: unknown };
+    const o = st as { sessions?: unknown; leases?: unknown; vouchers?: unknown };
+    if (o.vouchers !== undefined) this.vouchers.restore(o.vouchers);
     const r = this.sessions.restore(o.sessions);
     if (r.dropped.length) this.ctl.event('sessions-dropped-on-restore', { dropped: r.dropped.slice(0, 20), count: r.dropped.length });
     if (o.leases !== undefined) {

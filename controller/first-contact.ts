@@ -14,6 +14,7 @@ import { LeaseTable, type LeaseChange } from '../edge/leases.js';
 import { DhcpSnooper } from '../edge/snooping.js';
 import { SigninServer, type CredentialChecker } from '../edge/signin.js';
 import { LdapBindChecker } from '../edge/signin-ldap.js';
+import { RadiusPapChecker } from '../edge/signin-radius.js';
 import { readLdapConfig } from '../directory/ldap-config.js';
 import type { SwitchSession } from './session.js';
 import type { Controller } from './controller.js';
@@ -100,6 +101,10 @@ export class FirstContact {
     if (!sp) return undefined;
     const base = dirname(this.ctl.loaded.paths.policy);
     let checker = this.checker;
+    if (!checker && sp.check === 'radius') {
+      if (!this.ctl.edge.radius()) throw new Error('signin.check radius: the policy has no authentication.radius servers (or their secrets cannot be read)');
+      checker = new RadiusPapChecker(() => this.ctl.edge.radius());
+    }
     if (!checker) {
       const raw = sp.ldap ?? (this.ctl.loaded.policy.directory.kind === 'ldap' ? this.ctl.loaded.policy.directory.raw : undefined);
       const r = readLdapConfig(raw, () => undefined);
@@ -113,6 +118,7 @@ export class FirstContact {
       settled: () => this.ctl.edge.settled(),
       checker,
       event: (type, data) => this.ctl.event(type, data),
+      ...(sp.vouchers ? { vouchers: this.ctl.edge.vouchers, vouchersChanged: () => void this.ctl.saveState() } : {}),
     });
     return this.signin.listen();
   }

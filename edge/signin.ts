@@ -15,6 +15,8 @@ import { createServer as createHttp, type IncomingMessage, type Server, type Ser
 import { createServer as createHttps } from 'node:https';
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { AddressLease } from '../compiler/model.js';
+import type { VoucherStore } from './vouchers.js';
+import { GUEST_ROLE } from '../compiler/first-contact.js';
 
 export type CheckResult = { ok: true; user: string } | { ok: false; code: 'invalid' | 'unavailable'; message: string };
 
@@ -37,6 +39,10 @@ export interface SigninDeps {
   readonly checker: CredentialChecker;
   readonly event?: (type: string, data: Record<string, unknown>) => void;
   readonly now?: () => number;
+  /** Guest vouchers (edge/vouchers.ts): the page offers a voucher form when given. */
+  readonly vouchers?: VoucherStore;
+  /** Called after a voucher was redeemed (the controller saves its state). */
+  readonly vouchersChanged?: () => void;
 }
 
 export interface SigninConfig {
@@ -52,6 +58,8 @@ export interface SigninConfig {
   readonly requestsPerMinute: number;
   /** Title shown on the page. */
   readonly title?: string;
+  /** Wrong voucher codes per minute from all addresses together before voucher sign-in pauses for `lockoutMs` (default 100). */
+  readonly voucherFailuresPerMinute?: number;
 }
 
 const esc = (s: string) => s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' }[c]!));
@@ -66,6 +74,8 @@ export class SigninServer {
   private readonly now: () => number;
   private readonly failures = new Map<string, Failures>();
   private readonly rate = new Map<string, { n: number; since: number }>();
+  /** Wrong voucher codes from everyone in the current minute, and until when voucher sign-in is paused. */
+  private voucherFails = { n: 0, since: 0, pausedUntil: 0 };
   readonly counters: Record<string, number> = Object.create(null);
   /** Sign-in → session added → switches confirmed, ms (for the benchmark and metrics). */
   readonly latencies: number[] = [];
@@ -172,7 +182,14 @@ ${body}
 <label for="password">Password</label>
 <input id="password" name="password" type="password" autocomplete="current-password" required maxlength="256">
 <button type="submit">Sign in</button>
-</form>`;
+</form>${this.deps.vouchers ? `
+<h2>Guests</h2>
+<form method="post" action="/voucher">
+<input type="hidden" name="csrf" value="${esc(this.token(ip))}">
+<label for="code">Voucher code</label>
+<input id="code" name="code" autocomplete="off" required maxlength="32" placeholder="XXXX-XXXX-XXXX-XXXX" spellcheck="false">
+<button type="submit">Use voucher</button>
+</form>` : ''}`;
   }
 
   private async body(req: IncomingMessage): Promise<URLSearchParams | undefined> {
@@ -210,15 +227,15 @@ ${body}
     if (req.method === 'GET' && (path === '/' || path === '/signin')) {
       if (!lease) { this.count('no-lease'); this.page(res, 403, 'Not on this network', '<p role="alert">This device has no address from this network’s DHCP: sign-in is only possible from a device on an access port.</p>'); return; }
       const s = this.deps.sessions.byMac(lease.mac);
-      if (s && s.method === 'web' && s.user && s.switch === lease.switch && s.port === lease.port) {
-        this.page(res, 200, 'Signed in', `<p>You are signed in as <strong>${esc(s.user)}</strong>${s.expires ? ` until ${esc(s.expires)}` : ''}.</p>
+      if (s && s.method === 'web' && (s.user || (s as { deviceGroup?: string }).deviceGroup === GUEST_ROLE) && s.switch === lease.switch && s.port === lease.port) {
+        this.page(res, 200, 'Signed in', `<p>You are signed in as <strong>${esc(s.user ?? 'guest')}</strong>${s.expires ? ` until ${esc(s.expires)}` : ''}.</p>
 <form method="post" action="/signout"><input type="hidden" name="csrf" value="${esc(this.token(ip))}"><button type="submit">Sign out</button></form>`);
         return;
       }
       this.page(res, 200, 'Sign in', this.form(ip));
       return;
     }
-    if (req.method === 'POST' && (path === '/signin' || path === '/signout')) {
+    if (req.method === 'POST' && (path === '/signin' || path === '/signout' || (path === '/voucher' && this.deps.vouchers))) {
       if (!this.sameOrigin(req)) { this.count('cross-origin'); this.page(res, 403, 'Refused', '<p role="alert">This form must be sent from the sign-in page itself.</p>'); return; }
       const form = await this.body(req);
       if (!form) { this.count('bad-body'); this.page(res, 400, 'Refused', '<p role="alert">The form could not be read.</p>'); return; }
@@ -232,12 +249,52 @@ ${body}
         this.page(res, 200, 'Signed out', '<p>You are signed out. <a href="/">Sign in again</a></p>');
         return;
       }
+      if (path === '/voucher') { await this.voucher(res, ip, lease, form); return; }
       await this.signin(res, ip, lease, form);
       return;
     }
     this.count('not-found');
     res.writeHead(req.method === 'GET' || req.method === 'POST' ? 404 : 405, { 'content-type': 'text/plain' });
     res.end('Not found\n');
+  }
+
+  /** A guest's voucher: the device joins the role `guest` for the voucher's session time. */
+  private async voucher(res: ServerResponse, ip: string, lease: AddressLease, form: URLSearchParams): Promise<void> {
+    const store = this.deps.vouchers!;
+    const code = form.get('code') ?? '';
+    const t = this.now();
+    if (this.voucherFails.pausedUntil > t) {
+      this.count('voucher-paused');
+      this.page(res, 429, 'Sign in', this.form(ip, 'Voucher sign-in is paused after many wrong codes. Try again in a few minutes.'));
+      return;
+    }
+    const lockIp = this.locked(`a:${ip}`);
+    if (lockIp) {
+      this.count('locked-out');
+      this.deps.event?.('signin-locked', { ip, mac: lease.mac, voucher: true });
+      this.page(res, 429, 'Sign in', this.form(ip, `Too many failed attempts. Try again in ${Math.ceil(lockIp / 60_000)} minute(s).`));
+      return;
+    }
+    const r = code.length <= 64 ? store.redeem(code, lease.mac) : { ok: false as const, code: 'invalid' as const };
+    if (!r.ok) {
+      this.fail(`a:${ip}`);
+      const vf = this.voucherFails;
+      if (t - vf.since > 60_000) { vf.n = 0; vf.since = t; }
+      if (++vf.n >= (this.config.voucherFailuresPerMinute ?? 100)) { vf.pausedUntil = t + this.config.lockoutMs; this.deps.event?.('voucher-guessing-alert', { failures: vf.n, pausedUntil: new Date(vf.pausedUntil).toISOString() }); }
+      this.count('voucher-rejected');
+      this.deps.event?.('voucher-failed', { ip, mac: lease.mac, switch: lease.switch, port: lease.port });
+      this.page(res, 401, 'Sign in', this.form(ip, 'This voucher code is not valid.'));
+      return;
+    }
+    const expires = new Date(Math.min(t + r.sessionMs, t + 31 * 86_400_000)).toISOString();
+    const a = this.deps.sessions.add({ mac: lease.mac, switch: lease.switch, port: lease.port, method: 'web', deviceGroup: GUEST_ROLE, expires }, `voucher:${r.voucher.id}`);
+    if (!a.ok) { this.count('session-refused'); this.page(res, 503, 'Sign in', this.form(ip, 'Sign-in could not be completed. Try again later.')); return; }
+    this.deps.vouchersChanged?.();
+    await this.deps.settled();
+    this.count('voucher-accepted');
+    this.deps.event?.('voucher-redeemed', { voucher: r.voucher.id, mac: lease.mac, switch: lease.switch, port: lease.port, ip, expires, again: r.again });
+    this.page(res, 200, 'Signed in', `<p>You are signed in as a <strong>guest</strong> until ${esc(expires)}.</p>
+<form method="post" action="/signout"><input type="hidden" name="csrf" value="${esc(this.token(ip))}"><button type="submit">Sign out</button></form>`);
   }
 
   private async signin(res: ServerResponse, ip: string, lease: AddressLease, form: URLSearchParams): Promise<void> {
