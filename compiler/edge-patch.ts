@@ -84,6 +84,17 @@ function endpointsSame(u: User, eps: readonly Endpoint[], binding: ReadonlyMap<s
   return true;
 }
 
+const epKey = (e: Endpoint) => `${e.mac}|${e.ip ?? ''}|${e.switch ?? ''}|${e.port ?? ''}`;
+
+/** MACs bound elsewhere (or no longer / newly bound) between two binding maps. */
+function macsMoved(before: ReadonlyMap<string, Binding>, after: ReadonlyMap<string, Binding>): Set<string> {
+  const out = new Set<string>();
+  if (after === before) return out;
+  for (const [mac, b] of after) if (!sameBinding(b, before.get(mac))) out.add(mac);
+  for (const mac of before.keys()) if (!after.has(mac)) out.add(mac);
+  return out;
+}
+
 /** Where `f` goes in a list sorted by `cmp` (binary search); -1 - index when an equal element is there. */
 function insertAt(list: readonly PlannedFlow[], f: PlannedFlow, cmp: (x: PlannedFlow, y: PlannedFlow) => number): number {
   let lo = 0, hi = list.length;
@@ -147,11 +158,7 @@ export function patchEdge(prev: Compiled, directory: Directory, bindings: readon
 
   // 1. which MACs are bound elsewhere now
   const nextBinding = bindings === prev.input.bindings ? memo.bindingByMac : bindingMap(prev.input.topology.hosts, bindings);
-  const changedMacs = new Set<string>();
-  if (nextBinding !== memo.bindingByMac) {
-    for (const [mac, b] of nextBinding) if (!sameBinding(b, memo.bindingByMac.get(mac))) changedMacs.add(mac);
-    for (const mac of memo.bindingByMac.keys()) if (!nextBinding.has(mac)) changedMacs.add(mac);
-  }
+  const changedMacs = macsMoved(memo.bindingByMac, nextBinding);
 
   // 2. subjects: unchanged users keep their subject; changed ones get new endpoints (same rules and class)
   const counts = new Map(st.setCount);
@@ -213,7 +220,6 @@ export function patchEdge(prev: Compiled, directory: Directory, bindings: readon
   const changedIds = new Set<string>();
   const rebuild = new Set<string>();
   const hasHypervisor = prev.input.topology.switches.some((x) => x.kind === 'hypervisor');
-  const epKey = (e: Endpoint) => `${e.mac}|${e.ip ?? ''}|${e.switch ?? ''}|${e.port ?? ''}`;
   for (const { old, now } of changed) {
     changedIds.add((old ?? now)!.id);
     // endpoints a changed user keeps as they were (same class) change nothing

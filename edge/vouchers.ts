@@ -140,7 +140,7 @@ export class VoucherStore {
       if (typeof v.expires !== 'string' || !Number.isFinite(Date.parse(v.expires)) || typeof v.created !== 'string' || typeof v.createdBy !== 'string') continue;
       if (!Number.isInteger(v.uses) || (v.uses as number) < 1 || !Array.isArray(v.usedBy) || !v.usedBy.every((m) => typeof m === 'string')) continue;
       if (typeof v.sessionMs !== 'number' || !(v.sessionMs >= 60_000)) continue;
-      this.put({ id: v.id, hash: v.hash, created: v.created, createdBy: v.createdBy, expires: v.expires, uses: v.uses as number, usedBy: v.usedBy as string[], sessionMs: v.sessionMs, ...(typeof v.note === 'string' ? { note: v.note.slice(0, 200) } : {}), ...(v.revoked === true ? { revoked: true } : {}) });
+      this.put({ id: v.id, hash: v.hash, created: v.created, createdBy: v.createdBy, expires: v.expires, uses: v.uses as number, usedBy: v.usedBy, sessionMs: v.sessionMs, ...(typeof v.note === 'string' ? { note: v.note.slice(0, 200) } : {}), ...(v.revoked === true ? { revoked: true } : {}) });
       n++;
     }
     return n;

@@ -47,7 +47,7 @@ describeWith({ freeradius: haveFreeradius }, 'web sign-in against a real FreeRAD
     const vouchers = new VoucherStore();
     const srv = new SigninServer({ host: '127.0.0.1', port: 0, sessionMs: 600_000, maxFailures: 5, lockoutMs: 60_000, requestsPerMinute: 1000 }, {
       leases: { byIp: (ip) => (ip === '127.0.0.1' ? { mac: LAPTOP, ip, switch: 'e1', port: 4, source: 'dhcp' } : undefined) },
-      sessions: sessions as never, settled: async () => {}, checker: new RadiusPapChecker(() => client), vouchers,
+      sessions: sessions, settled: async () => {}, checker: new RadiusPapChecker(() => client), vouchers,
     });
     const { port } = await srv.listen();
     try {

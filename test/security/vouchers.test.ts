@@ -31,7 +31,7 @@ async function setup(opts: { failuresPerMinute?: number; now?: () => number } = 
   for (let i = 0; i < 20; i++) leases.set(`127.0.0.${10 + i}`, { mac: macOf(i), ip: `127.0.0.${10 + i}`, switch: 'e1', port: 3 + i, source: 'dhcp' });
   let changed = 0;
   srv = new SigninServer({ host: '127.0.0.1', port: 0, sessionMs: 600_000, maxFailures: 3, lockoutMs: 60_000, requestsPerMinute: 1000, voucherFailuresPerMinute: opts.failuresPerMinute }, {
-    leases: { byIp: (ip) => leases.get(ip) }, sessions: sessions as never, settled: async () => {}, checker: new NoPasswords(), vouchers, vouchersChanged: () => { changed++; }, now,
+    leases: { byIp: (ip) => leases.get(ip) }, sessions: sessions, settled: async () => {}, checker: new NoPasswords(), vouchers, vouchersChanged: () => { changed++; }, now,
   });
   const { port } = await srv.listen();
   const http = (dev: number, method: string, path: string, body?: string) => new Promise<{ status: number; text: string }>((res, rej) => {
