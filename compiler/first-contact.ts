@@ -14,6 +14,7 @@
  */
 import type { Instruction, OxmEntry } from '../openflow/types.js';
 import { OFPP } from '../openflow/types.js';
+import { OFPCML_NO_BUFFER } from '../openflow/constants.js';
 import type { Diagnostic, PlannedFlow, SourceLocation, SwitchDef, Topology } from './model.js';
 import type { YamlSource, Path } from './yaml-source.js';
 import { suggest } from './yaml-source.js';
@@ -238,14 +239,14 @@ export function firstContactFlows(
   const reply: OxmEntry[] = [IP, UDP, { field: 'udp_src', value: 67 }, { field: 'udp_dst', value: 68 }];
   const request: OxmEntry[] = [IP, UDP, { field: 'udp_src', value: 68 }, { field: 'udp_dst', value: 67 }];
   for (const port of trusted.get(sw.name) ?? []) {
-    out.push(make(TABLE.classify, P.serverReply, [{ field: 'in_port', value: port }, ...reply], [toController(0xffff), GOTO_FORWARD], 'dhcp:trusted-server'));
+    out.push(make(TABLE.classify, P.serverReply, [{ field: 'in_port', value: port }, ...reply], [toController(OFPCML_NO_BUFFER), GOTO_FORWARD], 'dhcp:trusted-server'));
   }
   for (const port of linkPorts) {
     out.push(make(TABLE.classify, P.linkDhcp, [{ field: 'in_port', value: port }, ...reply], [GOTO_FORWARD], 'dhcp:link'));
     out.push(make(TABLE.classify, P.linkDhcp, [{ field: 'in_port', value: port }, ...request], [GOTO_FORWARD], 'dhcp:link'));
   }
   out.push(make(TABLE.classify, P.untrustedReply, [IP, UDP, { field: 'udp_src', value: 67 }], [{ type: 'meter', meterId: PUNT_METER }, toController(128)], 'dhcp:untrusted-server'));
-  out.push(make(TABLE.classify, P.client, request, [{ type: 'meter', meterId: PUNT_METER }, toController(0xffff)], 'dhcp:client'));
+  out.push(make(TABLE.classify, P.client, request, [{ type: 'meter', meterId: PUNT_METER }, toController(OFPCML_NO_BUFFER)], 'dhcp:client'));
   out.push(make(TABLE.classify, P.arpProbe, [ARP, { field: 'arp_spa', value: '0.0.0.0' }], [{ type: 'meter', meterId: PUNT_METER }, GOTO_FORWARD], 'arp:probe'));
   return out;
 }

@@ -1,6 +1,7 @@
 /** Output formats: `ovs-ofctl add-flows` text, JSON (bigints as hex strings) and FLOW_MOD hex. */
 import type { Action, Instruction, OxmEntry } from '../openflow/types.js';
 import { OFPP } from '../openflow/types.js';
+import { CT } from '../openflow/constants.js';
 import { addFlowMod, encode } from '../openflow/index.js';
 import type { PlannedFlow, SwitchPlan } from './model.js';
 
@@ -13,7 +14,7 @@ const OVS_FIELD: Partial<Record<OxmEntry['field'], string>> = {
   ipv6_nd_sll: 'nd_sll', ipv6_nd_tll: 'nd_tll', ct_zone: 'ct_zone', ct_mark: 'ct_mark',
 };
 
-const CT_FLAG_NAMES: ReadonlyArray<[number, string]> = [[0x01, 'new'], [0x02, 'est'], [0x04, 'rel'], [0x08, 'rpl'], [0x10, 'inv'], [0x20, 'trk'], [0x40, 'snat'], [0x80, 'dnat']];
+const CT_FLAG_NAMES: ReadonlyArray<[number, string]> = Object.entries(CT).map(([name, bit]) => [bit, name]);
 
 /** ct_state as ovs-ofctl writes it: +trk+est-rpl (numeric when the mask covers unnamed bits). */
 export function ctStateText(value: number, mask: number): string {

@@ -16,7 +16,7 @@
  */
 import type { Action, Instruction, OxmEntry } from '../openflow/types.js';
 import { OFPP } from '../openflow/types.js';
-import { CT } from '../openflow/oxm.js';
+import { CT } from '../openflow/constants.js';
 import type { PlannedFlow, SwitchDef, SwitchPlan } from './model.js';
 import { PRIORITY, TABLE, tableFlow } from './pipeline.js';
 

@@ -5,6 +5,7 @@
  */
 import type { Instruction, OxmEntry } from '../openflow/types.js';
 import { OFPP } from '../openflow/types.js';
+import { OFPCML_NO_BUFFER } from '../openflow/constants.js';
 import { u32ToIpv4 } from '../openflow/buffer.js';
 import { applyProfile } from './profile.js';
 import type { PlannedFlow, SwitchDef, SwitchPlan, Topology } from './model.js';
@@ -132,7 +133,7 @@ class Shared {
 
   /** 802.1X: EAPOL from authenticating ports to the controller (whole frames), under its own meter. */
   eapolFlows(sw: string): PlannedFlow[] {
-    const toCtl: Instruction[] = [{ type: 'meter', meterId: EAPOL_METER_ID }, { type: 'apply_actions', actions: [{ type: 'output', port: OFPP.CONTROLLER, maxLen: 0xffff }] }];
+    const toCtl: Instruction[] = [{ type: 'meter', meterId: EAPOL_METER_ID }, { type: 'apply_actions', actions: [{ type: 'output', port: OFPP.CONTROLLER, maxLen: OFPCML_NO_BUFFER }] }];
     const l = eapolEntries(this.edge.authentication, sw).map((e) => e.port === undefined
       ? TABLES.classify.flow(PRIORITY.eapolAll, [{ field: 'eth_type', value: 0x888e }], toCtl, 'eapol')
       : TABLES.classify.flow(PRIORITY.eapolPort, [{ field: 'in_port', value: e.port }, { field: 'eth_type', value: 0x888e }], e.toController ? toCtl : [], e.toController ? 'eapol' : 'eapol:none'));

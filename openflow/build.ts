@@ -1,5 +1,5 @@
 import type { FlowMod, MessageOf } from './types.js';
-import { OFPG_ANY, OFPP, OFP_NO_BUFFER } from './types.js';
+import { OFP_DEFAULT_PRIORITY, OFPG_ANY, OFPP, OFP_NO_BUFFER } from './constants.js';
 import { errorName } from './errors.js';
 
 /** A FLOW_MOD with OpenFlow's usual defaults filled in. */
@@ -13,7 +13,7 @@ export function flowMod(fields: Partial<FlowMod> & { xid?: number }): MessageOf<
     command: fields.command ?? 'add',
     idleTimeout: fields.idleTimeout ?? 0,
     hardTimeout: fields.hardTimeout ?? 0,
-    priority: fields.priority ?? 0x8000,
+    priority: fields.priority ?? OFP_DEFAULT_PRIORITY,
     bufferId: fields.bufferId ?? OFP_NO_BUFFER,
     outPort: fields.outPort ?? OFPP.ANY,
     outGroup: fields.outGroup ?? OFPG_ANY,

@@ -3,7 +3,8 @@
  * and a length field that lies (too small or over the cap) — then `error` is set and nothing more is yielded.
  */
 import type { DecodeError, MessageOf } from './types.js';
-import { OFP_HEADER_SIZE, OFP_MAX_MESSAGE, OFPMPF_REPLY_MORE, mergeMultipart } from './codec.js';
+import { OFP_HEADER_SIZE, OFP_MAX_MESSAGE, OFP_VERSION_MAX, OFPMPF_REPLY_MORE } from './constants.js';
+import { mergeMultipart } from './messages/multipart.js';
 
 export class Framer {
   private pending: Buffer | undefined;
@@ -18,7 +19,7 @@ export class Framer {
     let off = 0;
     while (buf.length - off >= OFP_HEADER_SIZE) {
       const version = buf[off];
-      if (version === 0 || version > 0x06) {
+      if (version === 0 || version > OFP_VERSION_MAX) {
         this.error = { kind: 'decode_error', code: 'bad_version', message: `byte 0x${version.toString(16)} is not an OpenFlow version: not an OpenFlow peer`, offset: off };
         this.pending = undefined;
         return out;

@@ -6,7 +6,7 @@
  * every cookie). Pure values in, strings out.
  */
 import type { Instruction, Match, OxmEntry } from './types.js';
-import { OFPP } from './types.js';
+import { OFPCML_NO_BUFFER, OFPP } from './constants.js';
 import { OXM_BY_NAME } from './oxm.js';
 
 /** A match value as text: bigints in hex, strings (addresses) in lower case, numbers in decimal. */
@@ -57,12 +57,12 @@ export function flowKey(f: { tableId: number; priority: number; match: Match }):
 /** The order a switch applies instructions in (OpenFlow 1.3 §5.9), whatever order a message lists them in. */
 const INS_ORDER: Record<Instruction['type'], number> = { meter: 0, apply_actions: 1, clear_actions: 2, write_actions: 3, write_metadata: 4, goto_table: 5 };
 
-/** Instructions' identity: in application order; an output to the controller with its max_len (default 0xffff). */
+/** Instructions' identity: in application order; an output to the controller with its max_len (default OFPCML_NO_BUFFER). */
 export function instructionsKey(ins: readonly Instruction[]): string {
   return [...ins].sort((a, b) => INS_ORDER[a.type] - INS_ORDER[b.type]).map((i) => {
     switch (i.type) {
       case 'apply_actions': case 'write_actions':
-        return `${i.type}(${i.actions.map((a) => a.type === 'output' ? `output:${a.port}${a.port === OFPP.CONTROLLER ? ':' + (a.maxLen ?? 0xffff) : ''}` : JSON.stringify(a, (_, x) => typeof x === 'bigint' ? x.toString(16) : x)).join(',')})`;
+        return `${i.type}(${i.actions.map((a) => a.type === 'output' ? `output:${a.port}${a.port === OFPP.CONTROLLER ? ':' + (a.maxLen ?? OFPCML_NO_BUFFER) : ''}` : JSON.stringify(a, (_, x) => typeof x === 'bigint' ? x.toString(16) : x)).join(',')})`;
       case 'write_metadata': return `md:${i.metadata.toString(16)}/${i.mask.toString(16)}`;
       case 'goto_table': return `goto:${i.tableId}`;
       case 'meter': return `meter:${i.meterId}`;

@@ -1,7 +1,8 @@
 /**
  * Fixed-layout OpenFlow 1.3 structures decoded with binary-parser (declared once, compiled to straight-line code).
  * Callers hand over exactly the struct's bytes (Reader.bytes checks they are present), so a parser never reads
- * past its input. Variable-length parts (matches, instructions, actions, TLVs) are read by hand in codec.ts/oxm.ts.
+ * past its input. Variable-length parts (matches, instructions, actions, TLVs) are read by hand in messages/, actions.ts, instructions.ts, match.ts and oxm.ts.
+ * Their sizes are in constants.ts (OFP_PORT_SIZE, …).
  */
 // The package's "exports" hide its typings from NodeNext resolution; its CommonJS build carries them.
 import { Parser } from 'binary-parser/dist/binary_parser.js';
@@ -43,8 +44,6 @@ export const OFP_DESC = new Parser().endianness('big')
 /** struct ofp_switch_features after the header (24 bytes). */
 export const OFP_SWITCH_FEATURES_BODY = new Parser().endianness('big')
   .uint64('datapathId').uint32('nBuffers').uint8('nTables').uint8('auxiliaryId').seek(2).uint32('capabilities').seek(4);
-
-export const STRUCT_SIZES = { port: 64, portStats: 112, tableStats: 24, desc: 1056, switchFeaturesBody: 24 } as const;
 
 export const parsePort = (b: Buffer): PortDesc => OFP_PORT.parse(b) as PortDesc;
 export const parsePortStats = (b: Buffer): PortStats => OFP_PORT_STATS.parse(b) as PortStats;

@@ -7,7 +7,7 @@
  *  - a match is an ORDERED list of OXM entries, so encoding is byte-stable.
  */
 
-export const OFP_VERSION = 0x04;
+export { OFP_VERSION, OFPP, OFPG_ANY, OFPTT_ALL, OFPCML_NO_BUFFER, OFP_NO_BUFFER } from './constants.js';
 
 /** Names of the OpenFlow 1.3 OXM basic-class fields (openflow.h `oxm_ofb_match_fields`). */
 export type OxmFieldName =
@@ -61,24 +61,6 @@ export type Instruction =
   | { readonly type: 'write_actions'; readonly actions: readonly Action[] }
   | { readonly type: 'clear_actions' }
   | { readonly type: 'meter'; readonly meterId: number };
-
-/** Reserved port numbers (openflow.h `ofp_port_no`). */
-export const OFPP = {
-  MAX: 0xffffff00,
-  IN_PORT: 0xfffffff8,
-  TABLE: 0xfffffff9,
-  NORMAL: 0xfffffffa,
-  FLOOD: 0xfffffffb,
-  ALL: 0xfffffffc,
-  CONTROLLER: 0xfffffffd,
-  LOCAL: 0xfffffffe,
-  ANY: 0xffffffff,
-} as const;
-
-export const OFPG_ANY = 0xffffffff;
-export const OFPTT_ALL = 0xff;
-export const OFPCML_NO_BUFFER = 0xffff;
-export const OFP_NO_BUFFER = 0xffffffff;
 
 export type FlowModCommand = 'add' | 'modify' | 'modify_strict' | 'delete' | 'delete_strict';
 
