@@ -48,7 +48,7 @@ const ENCODERS: { readonly [T in OfpMessageType]: Encoder<T> } = {
 
 const ENCODER_BY_TYPE = new Map<string, Encoder<OfpMessageType>>(Object.entries(ENCODERS) as Array<[string, Encoder<OfpMessageType>]>);
 
-const DECODERS: ReadonlyMap<number, Decoder> = new Map<number, Decoder>([
+const DECODER_LIST: ReadonlyArray<readonly [number, Decoder]> = [
   [OFPT.HELLO, decodeHello],
   [OFPT.ERROR, decodeError],
   [OFPT.ECHO_REQUEST, decodeEchoRequest],
@@ -72,7 +72,9 @@ const DECODERS: ReadonlyMap<number, Decoder> = new Map<number, Decoder>([
   [OFPT.BARRIER_REPLY, decodeBarrierReply],
   [OFPT.ROLE_REQUEST, decodeRole],
   [OFPT.ROLE_REPLY, decodeRole],
-]);
+];
+/** Decoders indexed by OFPT code (an array: the codes are small integers). */
+const DECODERS: ReadonlyArray<Decoder | undefined> = Array.from({ length: 256 }, (_, code) => DECODER_LIST.find(([c]) => c === code)?.[1]);
 
 /**
  * Writes one whole message at the writer's position. A value out of its field's range throws a RangeError naming
@@ -103,7 +105,7 @@ export function decodeMessage(outer: Reader): OfpMessage {
   outer.need(length);
   outer.pos = at + OFP_HEADER_SIZE;
   const r = outer.sub(length - OFP_HEADER_SIZE);
-  const decoder = DECODERS.get(type);
+  const decoder = DECODERS[type];
   if (decoder === undefined) throw new DecodeFail('unknown_type', `message type ${type} is not supported`, at + 1);
   return decoder(r, xid, type, version);
 }
