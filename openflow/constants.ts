@@ -40,10 +40,31 @@ export const OFP_MAX_MESSAGE = 0xffff;
 // ---------- message types ----------
 
 export const OFPT = {
-  HELLO: 0, ERROR: 1, ECHO_REQUEST: 2, ECHO_REPLY: 3, EXPERIMENTER: 4, FEATURES_REQUEST: 5, FEATURES_REPLY: 6,
-  GET_CONFIG_REQUEST: 7, GET_CONFIG_REPLY: 8, SET_CONFIG: 9, PACKET_IN: 10, FLOW_REMOVED: 11, PORT_STATUS: 12,
-  PACKET_OUT: 13, FLOW_MOD: 14, GROUP_MOD: 15, PORT_MOD: 16, TABLE_MOD: 17, MULTIPART_REQUEST: 18, MULTIPART_REPLY: 19,
-  BARRIER_REQUEST: 20, BARRIER_REPLY: 21, ROLE_REQUEST: 24, ROLE_REPLY: 25, METER_MOD: 29,
+  HELLO: 0,
+  ERROR: 1,
+  ECHO_REQUEST: 2,
+  ECHO_REPLY: 3,
+  EXPERIMENTER: 4,
+  FEATURES_REQUEST: 5,
+  FEATURES_REPLY: 6,
+  GET_CONFIG_REQUEST: 7,
+  GET_CONFIG_REPLY: 8,
+  SET_CONFIG: 9,
+  PACKET_IN: 10,
+  FLOW_REMOVED: 11,
+  PORT_STATUS: 12,
+  PACKET_OUT: 13,
+  FLOW_MOD: 14,
+  GROUP_MOD: 15,
+  PORT_MOD: 16,
+  TABLE_MOD: 17,
+  MULTIPART_REQUEST: 18,
+  MULTIPART_REPLY: 19,
+  BARRIER_REQUEST: 20,
+  BARRIER_REPLY: 21,
+  ROLE_REQUEST: 24,
+  ROLE_REPLY: 25,
+  METER_MOD: 29,
 } as const;
 
 /** OFPHET_VERSIONBITMAP, the hello element listing the versions a peer speaks. */
@@ -63,7 +84,16 @@ export const OFPGC = ['add', 'modify', 'delete'] as const;
 export const OFPGT = ['all', 'select', 'indirect', 'ff'] as const;
 export const OFPCR_ROLE = ['nochange', 'equal', 'master', 'slave'] as const;
 export const OFPPR = ['add', 'delete', 'modify'] as const;
-export const OFPBCT = ['open_request', 'open_reply', 'close_request', 'close_reply', 'commit_request', 'commit_reply', 'discard_request', 'discard_reply'] as const;
+export const OFPBCT = [
+  'open_request',
+  'open_reply',
+  'close_request',
+  'close_reply',
+  'commit_request',
+  'commit_reply',
+  'discard_request',
+  'discard_reply',
+] as const;
 
 // ---------- flag bits ----------
 
@@ -98,7 +128,16 @@ export const OFP_NO_BUFFER = 0xffffffff;
 
 // ---------- actions and instructions ----------
 
-export const OFPAT = { OUTPUT: 0, PUSH_VLAN: 17, POP_VLAN: 18, SET_QUEUE: 21, GROUP: 22, DEC_NW_TTL: 24, SET_FIELD: 25, EXPERIMENTER: 0xffff } as const;
+export const OFPAT = {
+  OUTPUT: 0,
+  PUSH_VLAN: 17,
+  POP_VLAN: 18,
+  SET_QUEUE: 21,
+  GROUP: 22,
+  DEC_NW_TTL: 24,
+  SET_FIELD: 25,
+  EXPERIMENTER: 0xffff,
+} as const;
 export const OFPIT = { GOTO_TABLE: 1, WRITE_METADATA: 2, WRITE_ACTIONS: 3, APPLY_ACTIONS: 4, CLEAR_ACTIONS: 5, METER: 6 } as const;
 
 // ---------- match (OXM) ----------
@@ -109,11 +148,46 @@ export const OFPXMC = { NXM_1: 0x0001, OPENFLOW_BASIC: 0x8000, EXPERIMENTER: 0xf
 
 /** OXM field numbers of class OFPXMC_OPENFLOW_BASIC (openflow.h `oxm_ofb_match_fields`). */
 export const OFPXMT_OFB = {
-  in_port: 0, in_phy_port: 1, metadata: 2, eth_dst: 3, eth_src: 4, eth_type: 5, vlan_vid: 6, vlan_pcp: 7,
-  ip_dscp: 8, ip_ecn: 9, ip_proto: 10, ipv4_src: 11, ipv4_dst: 12, tcp_src: 13, tcp_dst: 14, udp_src: 15, udp_dst: 16,
-  sctp_src: 17, sctp_dst: 18, icmpv4_type: 19, icmpv4_code: 20, arp_op: 21, arp_spa: 22, arp_tpa: 23, arp_sha: 24,
-  arp_tha: 25, ipv6_src: 26, ipv6_dst: 27, ipv6_flabel: 28, icmpv6_type: 29, icmpv6_code: 30, ipv6_nd_target: 31,
-  ipv6_nd_sll: 32, ipv6_nd_tll: 33, mpls_label: 34, mpls_tc: 35, mpls_bos: 36, pbb_isid: 37, tunnel_id: 38, ipv6_exthdr: 39,
+  in_port: 0,
+  in_phy_port: 1,
+  metadata: 2,
+  eth_dst: 3,
+  eth_src: 4,
+  eth_type: 5,
+  vlan_vid: 6,
+  vlan_pcp: 7,
+  ip_dscp: 8,
+  ip_ecn: 9,
+  ip_proto: 10,
+  ipv4_src: 11,
+  ipv4_dst: 12,
+  tcp_src: 13,
+  tcp_dst: 14,
+  udp_src: 15,
+  udp_dst: 16,
+  sctp_src: 17,
+  sctp_dst: 18,
+  icmpv4_type: 19,
+  icmpv4_code: 20,
+  arp_op: 21,
+  arp_spa: 22,
+  arp_tpa: 23,
+  arp_sha: 24,
+  arp_tha: 25,
+  ipv6_src: 26,
+  ipv6_dst: 27,
+  ipv6_flabel: 28,
+  icmpv6_type: 29,
+  icmpv6_code: 30,
+  ipv6_nd_target: 31,
+  ipv6_nd_sll: 32,
+  ipv6_nd_tll: 33,
+  mpls_label: 34,
+  mpls_tc: 35,
+  mpls_bos: 36,
+  pbb_isid: 37,
+  tunnel_id: 38,
+  ipv6_exthdr: 39,
 } as const;
 
 /**
@@ -149,7 +223,19 @@ export const ONF_BUNDLE_ERROR_BASE = 2300;
 
 /** Error types (openflow.h `ofp_error_type`); the per-type code names are in errors.ts. */
 export const OFPET = {
-  HELLO_FAILED: 0, BAD_REQUEST: 1, BAD_ACTION: 2, BAD_INSTRUCTION: 3, BAD_MATCH: 4, FLOW_MOD_FAILED: 5,
-  GROUP_MOD_FAILED: 6, PORT_MOD_FAILED: 7, TABLE_MOD_FAILED: 8, QUEUE_OP_FAILED: 9, SWITCH_CONFIG_FAILED: 10,
-  ROLE_REQUEST_FAILED: 11, METER_MOD_FAILED: 12, TABLE_FEATURES_FAILED: 13, EXPERIMENTER: 0xffff,
+  HELLO_FAILED: 0,
+  BAD_REQUEST: 1,
+  BAD_ACTION: 2,
+  BAD_INSTRUCTION: 3,
+  BAD_MATCH: 4,
+  FLOW_MOD_FAILED: 5,
+  GROUP_MOD_FAILED: 6,
+  PORT_MOD_FAILED: 7,
+  TABLE_MOD_FAILED: 8,
+  QUEUE_OP_FAILED: 9,
+  SWITCH_CONFIG_FAILED: 10,
+  ROLE_REQUEST_FAILED: 11,
+  METER_MOD_FAILED: 12,
+  TABLE_FEATURES_FAILED: 13,
+  EXPERIMENTER: 0xffff,
 } as const;

@@ -10,21 +10,38 @@ import { align8, pad8, put16 } from './wire.js';
 
 function valueError(def: OxmFieldDef, v: OxmValue, what = 'value'): string | undefined {
   switch (def.kind) {
-    case 'u8': case 'u16': case 'u24': case 'u32': {
+    case 'u8':
+    case 'u16':
+    case 'u24':
+    case 'u32': {
       const max = def.max ?? (def.kind === 'u8' ? 0xff : def.kind === 'u16' ? 0xffff : def.kind === 'u24' ? 0xffffff : 0xffffffff);
-      if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > max) return `${def.name}: ${what} ${String(v)} is not an integer in 0..${max}`;
+      if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > max)
+        return `${def.name}: ${what} ${String(v)} is not an integer in 0..${max}`;
       return undefined;
     }
     case 'u64':
       if (typeof v !== 'bigint' || v < 0n || v > 0xffffffffffffffffn) return `${def.name}: ${what} must be a 64-bit unsigned bigint`;
       return undefined;
     case 'mac':
-      if (typeof v !== 'string' || !/^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$/.test(v)) return `${def.name}: ${what} '${String(v)}' is not a MAC address`;
+      if (typeof v !== 'string' || !/^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$/.test(v))
+        return `${def.name}: ${what} '${String(v)}' is not a MAC address`;
       return undefined;
     case 'ipv4':
-      try { if (typeof v !== 'string') throw new Error(); ipv4ToU32(v); return undefined; } catch { return `${def.name}: ${what} '${String(v)}' is not an IPv4 address`; }
+      try {
+        if (typeof v !== 'string') throw new Error();
+        ipv4ToU32(v);
+        return undefined;
+      } catch {
+        return `${def.name}: ${what} '${String(v)}' is not an IPv4 address`;
+      }
     case 'ipv6':
-      try { if (typeof v !== 'string') throw new Error(); ipv6ToBytes(v, Buffer.alloc(16), 0); return undefined; } catch { return `${def.name}: ${what} '${String(v)}' is not an IPv6 address`; }
+      try {
+        if (typeof v !== 'string') throw new Error();
+        ipv6ToBytes(v, Buffer.alloc(16), 0);
+        return undefined;
+      } catch {
+        return `${def.name}: ${what} '${String(v)}' is not an IPv6 address`;
+      }
   }
 }
 
@@ -91,9 +108,13 @@ export function match(...entries: OxmEntry[]): Match {
   if (msg) throw new MatchError(msg.split(/[: ]/)[0], msg);
   // Explicit literals, not `{ ...e }`: frozen spread clones get a fresh hidden class each, which makes every
   // later property read of the match megamorphic (measured: encoding 4x slower).
-  return Object.freeze(entries.map((e) => (e.mask === undefined
-    ? Object.freeze({ field: e.field, value: e.value })
-    : Object.freeze({ field: e.field, value: e.value, mask: e.mask }))));
+  return Object.freeze(
+    entries.map((e) =>
+      e.mask === undefined
+        ? Object.freeze({ field: e.field, value: e.value })
+        : Object.freeze({ field: e.field, value: e.value, mask: e.mask }),
+    ),
+  );
 }
 
 /** Bytes of an ofp_match including its padding to 8. */
@@ -132,8 +153,13 @@ export function readMatch(r: Reader, lenient = false): OxmEntry[] {
   const body = r.sub(len - 4);
   const out: OxmEntry[] = [];
   while (body.remaining > 0) {
-    if (!lenient) { out.push(readOxm(body)); continue; }
-    try { out.push(readOxm(body)); } catch (e) {
+    if (!lenient) {
+      out.push(readOxm(body));
+      continue;
+    }
+    try {
+      out.push(readOxm(body));
+    } catch (e) {
       // readOxm consumed the whole TLV before refusing an unknown field: skip it
       if (!(e instanceof DecodeFail) || e.code !== 'bad_field') throw e;
     }

@@ -205,7 +205,7 @@ export function putOxm(b: Buffer, p: number, e: OxmEntry): number {
   b[p + 2] = (def.oxmField << 1) | (masked ? 1 : 0);
   b[p + 3] = masked ? def.bytes * 2 : def.bytes;
   p = putValue(b, p + 4, def, e.value);
-  return masked ? putValue(b, p, def, e.mask!) : p;
+  return masked ? putValue(b, p, def, e.mask) : p;
 }
 
 /** putOxm at the writer's position. */

@@ -7,7 +7,10 @@
 /** A value that does not fit its field. `messageType` is set once, by the outermost encode. */
 export class FieldRangeError extends RangeError {
   messageType: string | undefined;
-  constructor(readonly field: string, readonly value: unknown) {
+  constructor(
+    readonly field: string,
+    readonly value: unknown,
+  ) {
     super(`${field} ${String(value)} is out of range`);
     this.name = 'RangeError';
   }
@@ -33,23 +36,32 @@ export function put8(b: Buffer, p: number, v: number, field = 'value'): void {
 
 export function put16(b: Buffer, p: number, v: number, field = 'value'): void {
   if ((v & 0xffff) !== v) bad(field, v);
-  b[p] = v >>> 8; b[p + 1] = v;
+  b[p] = v >>> 8;
+  b[p + 1] = v;
 }
 
 export function put24(b: Buffer, p: number, v: number, field = 'value'): void {
   if ((v & 0xffffff) !== v) bad(field, v);
-  b[p] = v >>> 16; b[p + 1] = v >>> 8; b[p + 2] = v;
+  b[p] = v >>> 16;
+  b[p + 1] = v >>> 8;
+  b[p + 2] = v;
 }
 
 export function put32(b: Buffer, p: number, v: number, field = 'value'): void {
   if (v >>> 0 !== v) bad(field, v);
-  b[p] = v >>> 24; b[p + 1] = v >>> 16; b[p + 2] = v >>> 8; b[p + 3] = v;
+  b[p] = v >>> 24;
+  b[p + 1] = v >>> 16;
+  b[p + 2] = v >>> 8;
+  b[p + 3] = v;
 }
 
 const U32 = 0xffffffffn;
 const U64 = 0xffffffffffffffffn;
 export function put64(b: Buffer, p: number, v: bigint, field = 'value'): void {
-  if (v === 0n) { b.fill(0, p, p + 8); return; }
+  if (v === 0n) {
+    b.fill(0, p, p + 8);
+    return;
+  }
   if (typeof v !== 'bigint' || v < 0n || v > U64) bad(field, v);
   put32(b, p, Number((v >> 32n) & U32));
   put32(b, p + 4, Number(v & U32));

@@ -12,15 +12,34 @@ import { put16, put32, put64, put8 } from '../wire.js';
 
 /** struct ofp_flow_mod: byte offsets of its fields (the ofp_match starts at OFP_FLOW_MOD_FIXED). */
 const AT = {
-  version: 0, type: 1, length: 2, xid: 4, cookie: 8, cookieMask: 16, tableId: 24, command: 25, idleTimeout: 26,
-  hardTimeout: 28, priority: 30, bufferId: 32, outPort: 36, outGroup: 40, flags: 44, pad: 46,
+  version: 0,
+  type: 1,
+  length: 2,
+  xid: 4,
+  cookie: 8,
+  cookieMask: 16,
+  tableId: 24,
+  command: 25,
+  idleTimeout: 26,
+  hardTimeout: 28,
+  priority: 30,
+  bufferId: 32,
+  outPort: 36,
+  outGroup: 40,
+  flags: 44,
+  pad: 46,
 } as const;
 
 const COMMAND = new Map<string, number>(OFPFC.map((c, i) => [c, i]));
 
 export function flowFlagsToBits(f: FlowModFlags): number {
-  return (f.sendFlowRem ? OFPFF.SEND_FLOW_REM : 0) | (f.checkOverlap ? OFPFF.CHECK_OVERLAP : 0) | (f.resetCounts ? OFPFF.RESET_COUNTS : 0)
-    | (f.noPktCounts ? OFPFF.NO_PKT_COUNTS : 0) | (f.noBytCounts ? OFPFF.NO_BYT_COUNTS : 0);
+  return (
+    (f.sendFlowRem ? OFPFF.SEND_FLOW_REM : 0) |
+    (f.checkOverlap ? OFPFF.CHECK_OVERLAP : 0) |
+    (f.resetCounts ? OFPFF.RESET_COUNTS : 0) |
+    (f.noPktCounts ? OFPFF.NO_PKT_COUNTS : 0) |
+    (f.noBytCounts ? OFPFF.NO_BYT_COUNTS : 0)
+  );
 }
 
 export function bitsToFlowFlags(b: number): FlowModFlags {
@@ -46,13 +65,23 @@ export function putFlowMod(b: Buffer, p: number, msg: MessageOf<'flow_mod'>, len
   if (len > OFP_MAX_MESSAGE) throw new RangeError(`flow_mod message of ${len} bytes exceeds the OpenFlow maximum of 65535`);
   const command = COMMAND.get(msg.command);
   if (command === undefined) throw new TypeError(`unknown flow mod command '${String(msg.command)}'`);
-  b[p + AT.version] = OFP_VERSION; b[p + AT.type] = OFPT.FLOW_MOD; put16(b, p + AT.length, len); put32(b, p + AT.xid, msg.xid, 'xid');
-  put64(b, p + AT.cookie, msg.cookie, 'cookie'); put64(b, p + AT.cookieMask, msg.cookieMask, 'cookieMask');
-  put8(b, p + AT.tableId, msg.tableId, 'tableId'); b[p + AT.command] = command;
-  put16(b, p + AT.idleTimeout, msg.idleTimeout, 'idleTimeout'); put16(b, p + AT.hardTimeout, msg.hardTimeout, 'hardTimeout');
-  put16(b, p + AT.priority, msg.priority, 'priority'); put32(b, p + AT.bufferId, msg.bufferId, 'bufferId');
-  put32(b, p + AT.outPort, msg.outPort, 'outPort'); put32(b, p + AT.outGroup, msg.outGroup, 'outGroup');
-  put16(b, p + AT.flags, flowFlagsToBits(msg.flags)); b[p + AT.pad] = 0; b[p + AT.pad + 1] = 0;
+  b[p + AT.version] = OFP_VERSION;
+  b[p + AT.type] = OFPT.FLOW_MOD;
+  put16(b, p + AT.length, len);
+  put32(b, p + AT.xid, msg.xid, 'xid');
+  put64(b, p + AT.cookie, msg.cookie, 'cookie');
+  put64(b, p + AT.cookieMask, msg.cookieMask, 'cookieMask');
+  put8(b, p + AT.tableId, msg.tableId, 'tableId');
+  b[p + AT.command] = command;
+  put16(b, p + AT.idleTimeout, msg.idleTimeout, 'idleTimeout');
+  put16(b, p + AT.hardTimeout, msg.hardTimeout, 'hardTimeout');
+  put16(b, p + AT.priority, msg.priority, 'priority');
+  put32(b, p + AT.bufferId, msg.bufferId, 'bufferId');
+  put32(b, p + AT.outPort, msg.outPort, 'outPort');
+  put32(b, p + AT.outGroup, msg.outGroup, 'outGroup');
+  put16(b, p + AT.flags, flowFlagsToBits(msg.flags));
+  b[p + AT.pad] = 0;
+  b[p + AT.pad + 1] = 0;
   const m = p + OFP_FLOW_MOD_FIXED;
   const end = putInstructions(b, msg.rawMatch ? m + msg.rawMatch.copy(b, m) : putMatch(b, m, msg.match), msg.instructions);
   if (end - p !== len) throw new Error(`flow_mod length mismatch: computed ${len}, wrote ${end - p}`);
@@ -75,11 +104,36 @@ export function writeFlowMod(w: Writer, msg: MessageOf<'flow_mod'>): void {
 }
 
 export function decodeFlowMod(r: Reader, xid: number): MessageOf<'flow_mod'> {
-  const cookie = r.u64(); const cookieMask = r.u64(); const tableId = r.u8(); const cmd = r.u8();
+  const cookie = r.u64();
+  const cookieMask = r.u64();
+  const tableId = r.u8();
+  const cmd = r.u8();
   const command = OFPFC[cmd];
   if (!command) throw new DecodeFail('bad_value', `flow mod command ${cmd}`, r.pos - 1);
-  const idleTimeout = r.u16(); const hardTimeout = r.u16(); const priority = r.u16(); const bufferId = r.u32();
-  const outPort = r.u32(); const outGroup = r.u32(); const flags = bitsToFlowFlags(r.u16()); r.skip(2);
+  const idleTimeout = r.u16();
+  const hardTimeout = r.u16();
+  const priority = r.u16();
+  const bufferId = r.u32();
+  const outPort = r.u32();
+  const outGroup = r.u32();
+  const flags = bitsToFlowFlags(r.u16());
+  r.skip(2);
   const match = readMatch(r);
-  return { type: 'flow_mod', xid, cookie, cookieMask, tableId, command, idleTimeout, hardTimeout, priority, bufferId, outPort, outGroup, flags, match, instructions: readInstructions(r) };
+  return {
+    type: 'flow_mod',
+    xid,
+    cookie,
+    cookieMask,
+    tableId,
+    command,
+    idleTimeout,
+    hardTimeout,
+    priority,
+    bufferId,
+    outPort,
+    outGroup,
+    flags,
+    match,
+    instructions: readInstructions(r),
+  };
 }

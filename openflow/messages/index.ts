@@ -9,8 +9,17 @@ import { inMessage } from '../wire.js';
 import { framed, noBody, type Decoder, type Encoder } from './message.js';
 import { decodeEchoReply, decodeEchoRequest, decodeError, decodeHello, encodeEcho, encodeError, encodeHello } from './hello-error.js';
 import {
-  decodeBarrierReply, decodeBarrierRequest, decodeFeaturesReply, decodeFeaturesRequest, decodeGetConfigReply, decodeGetConfigRequest,
-  decodeRole, decodeSetConfig, encodeConfig, encodeFeaturesReply, encodeRole,
+  decodeBarrierReply,
+  decodeBarrierRequest,
+  decodeFeaturesReply,
+  decodeFeaturesRequest,
+  decodeGetConfigReply,
+  decodeGetConfigRequest,
+  decodeRole,
+  decodeSetConfig,
+  encodeConfig,
+  encodeFeaturesReply,
+  encodeRole,
 } from './switch.js';
 import { decodeFlowRemoved, decodePacketIn, decodePortStatus, encodeFlowRemoved, encodePacketIn, encodePortStatus } from './async.js';
 import { decodeFlowMod, writeFlowMod } from './flow-mod.js';

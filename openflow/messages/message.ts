@@ -18,7 +18,10 @@ export type Decoder = (r: Reader, xid: number, code: number, version: number) =>
 export function framed<T extends OfpMessageType>(code: number, body: BodyEncoder<T>): Encoder<T> {
   return (w, m) => {
     const start = w.pos;
-    w.u8(OFP_VERSION); w.u8(code); w.u16(0); w.u32(m.xid);
+    w.u8(OFP_VERSION);
+    w.u8(code);
+    w.u16(0);
+    w.u32(m.xid);
     body(w, m);
     const len = w.pos - start;
     if (len > OFP_MAX_MESSAGE) throw new RangeError(`${m.type} message of ${len} bytes exceeds the OpenFlow maximum of 65535`);

@@ -33,53 +33,114 @@ function structs<T>(r: Reader, size: number, parse: (b: Buffer) => T): T[] {
 
 function writePortStats(w: Writer, ports: readonly PortStats[]): void {
   for (const p of ports) {
-    w.u32(p.portNo); w.zeros(4);
-    for (const v of [p.rxPackets, p.txPackets, p.rxBytes, p.txBytes, p.rxDropped, p.txDropped, p.rxErrors, p.txErrors, p.rxFrameErr, p.rxOverErr, p.rxCrcErr, p.collisions]) w.u64(v);
-    w.u32(p.durationSec); w.u32(p.durationNsec);
+    w.u32(p.portNo);
+    w.zeros(4);
+    for (const v of [
+      p.rxPackets,
+      p.txPackets,
+      p.rxBytes,
+      p.txBytes,
+      p.rxDropped,
+      p.txDropped,
+      p.rxErrors,
+      p.txErrors,
+      p.rxFrameErr,
+      p.rxOverErr,
+      p.rxCrcErr,
+      p.collisions,
+    ])
+      w.u64(v);
+    w.u32(p.durationSec);
+    w.u32(p.durationNsec);
   }
 }
 
 const writeTableStats = (w: Writer, tables: readonly TableStats[]): void => {
-  for (const t of tables) { w.u8(t.tableId); w.zeros(3); w.u32(t.activeCount); w.u64(t.lookupCount); w.u64(t.matchedCount); }
+  for (const t of tables) {
+    w.u8(t.tableId);
+    w.zeros(3);
+    w.u32(t.activeCount);
+    w.u64(t.lookupCount);
+    w.u64(t.matchedCount);
+  }
 };
 
 const BODIES: { readonly [K in Kind]: BodyCodec<K> } = {
   desc: {
-    writeRequest: noRequestBody, readRequest: emptyRequest,
-    writeReply: (w, b) => { w.str(b.mfrDesc, 256); w.str(b.hwDesc, 256); w.str(b.swDesc, 256); w.str(b.serialNum, 32); w.str(b.dpDesc, 256); },
+    writeRequest: noRequestBody,
+    readRequest: emptyRequest,
+    writeReply: (w, b) => {
+      w.str(b.mfrDesc, 256);
+      w.str(b.hwDesc, 256);
+      w.str(b.swDesc, 256);
+      w.str(b.serialNum, 32);
+      w.str(b.dpDesc, 256);
+    },
     readReply: (r, kind) => ({ kind, ...parseDesc(r.bytes(OFP_DESC_SIZE)) }),
   },
   flow: {
-    writeRequest: writeFlowStatsRequest, readRequest: readFlowStatsRequest,
-    writeReply: (w, b) => writeFlowStats(w, b.flows), readReply: (r, kind) => ({ kind, flows: readFlowStats(r) }),
+    writeRequest: writeFlowStatsRequest,
+    readRequest: readFlowStatsRequest,
+    writeReply: (w, b) => writeFlowStats(w, b.flows),
+    readReply: (r, kind) => ({ kind, flows: readFlowStats(r) }),
   },
   aggregate: {
-    writeRequest: writeFlowStatsRequest, readRequest: readFlowStatsRequest,
-    writeReply: (w, b) => { w.u64(b.packetCount); w.u64(b.byteCount); w.u32(b.flowCount); w.zeros(4); },
-    readReply: (r, kind) => { const packetCount = r.u64(); const byteCount = r.u64(); const flowCount = r.u32(); return { kind, packetCount, byteCount, flowCount }; },
+    writeRequest: writeFlowStatsRequest,
+    readRequest: readFlowStatsRequest,
+    writeReply: (w, b) => {
+      w.u64(b.packetCount);
+      w.u64(b.byteCount);
+      w.u32(b.flowCount);
+      w.zeros(4);
+    },
+    readReply: (r, kind) => {
+      const packetCount = r.u64();
+      const byteCount = r.u64();
+      const flowCount = r.u32();
+      return { kind, packetCount, byteCount, flowCount };
+    },
   },
   table: {
-    writeRequest: noRequestBody, readRequest: emptyRequest,
-    writeReply: (w, b) => writeTableStats(w, b.tables), readReply: (r, kind) => ({ kind, tables: structs(r, OFP_TABLE_STATS_SIZE, parseTableStats) }),
+    writeRequest: noRequestBody,
+    readRequest: emptyRequest,
+    writeReply: (w, b) => writeTableStats(w, b.tables),
+    readReply: (r, kind) => ({ kind, tables: structs(r, OFP_TABLE_STATS_SIZE, parseTableStats) }),
   },
   port_stats: {
-    writeRequest: (w, b) => { w.u32(b.portNo); w.zeros(4); },
-    readRequest: (r, kind) => { const portNo = r.u32(); r.skip(4); return { kind, portNo }; },
-    writeReply: (w, b) => writePortStats(w, b.ports), readReply: (r, kind) => ({ kind, ports: structs(r, OFP_PORT_STATS_SIZE, parsePortStats) }),
+    writeRequest: (w, b) => {
+      w.u32(b.portNo);
+      w.zeros(4);
+    },
+    readRequest: (r, kind) => {
+      const portNo = r.u32();
+      r.skip(4);
+      return { kind, portNo };
+    },
+    writeReply: (w, b) => writePortStats(w, b.ports),
+    readReply: (r, kind) => ({ kind, ports: structs(r, OFP_PORT_STATS_SIZE, parsePortStats) }),
   },
   table_features: {
     writeRequest: noRequestBody,
     readRequest: (r, kind) => {
       // a request with a body sets the features: this codec only asks
-      if (r.remaining) throw new DecodeFail('unknown_type', 'table features request with a body (setting features) is not supported', r.pos);
+      if (r.remaining)
+        throw new DecodeFail('unknown_type', 'table features request with a body (setting features) is not supported', r.pos);
       return { kind };
     },
-    writeReply: (w, b) => writeTableFeatures(w, b.tables), readReply: (r, kind) => ({ kind, tables: readTableFeatures(r) }),
+    writeReply: (w, b) => writeTableFeatures(w, b.tables),
+    readReply: (r, kind) => ({ kind, tables: readTableFeatures(r) }),
   },
   port_desc: {
-    writeRequest: noRequestBody, readRequest: emptyRequest,
-    writeReply: (w, b) => { for (const p of b.ports) writePort(w, p); },
-    readReply: (r, kind) => { const ports: PortDesc[] = []; while (r.remaining > 0) ports.push(readPort(r)); return { kind, ports }; },
+    writeRequest: noRequestBody,
+    readRequest: emptyRequest,
+    writeReply: (w, b) => {
+      for (const p of b.ports) writePort(w, p);
+    },
+    readReply: (r, kind) => {
+      const ports: PortDesc[] = [];
+      while (r.remaining > 0) ports.push(readPort(r));
+      return { kind, ports };
+    },
   },
 };
 
@@ -94,11 +155,15 @@ function bodyCodec(kind: Kind): BodyCodec<Kind> {
 /** The multipart header: type, flags, 4 bytes of padding. */
 function writeMultipartHeader(w: Writer, kind: Kind, flags: number): void {
   bodyCodec(kind);
-  w.u16(OFPMP[kind]); w.u16(flags); w.zeros(4);
+  w.u16(OFPMP[kind]);
+  w.u16(flags);
+  w.zeros(4);
 }
 
 function readMultipartHeader(r: Reader): { kind: Kind; flags: number } {
-  const mp = r.u16(); const flags = r.u16(); r.skip(4);
+  const mp = r.u16();
+  const flags = r.u16();
+  r.skip(4);
   const kind = KIND_BY_CODE.get(mp);
   if (!kind) throw new DecodeFail('unknown_type', `multipart type ${mp} is not supported`, r.pos);
   return { kind, flags };
@@ -106,7 +171,7 @@ function readMultipartHeader(r: Reader): { kind: Kind; flags: number } {
 
 export function encodeMultipartRequest(w: Writer, m: MessageOf<'multipart_request'>): void {
   writeMultipartHeader(w, m.body.kind, m.flags);
-  bodyCodec(m.body.kind).writeRequest(w, m.body as Req<Kind>);
+  bodyCodec(m.body.kind).writeRequest(w, m.body);
 }
 
 export function decodeMultipartRequest(r: Reader, xid: number): MessageOf<'multipart_request'> {
@@ -116,7 +181,7 @@ export function decodeMultipartRequest(r: Reader, xid: number): MessageOf<'multi
 
 export function encodeMultipartReply(w: Writer, m: MessageOf<'multipart_reply'>): void {
   writeMultipartHeader(w, m.body.kind, m.flags);
-  bodyCodec(m.body.kind).writeReply(w, m.body as Rep<Kind>);
+  bodyCodec(m.body.kind).writeReply(w, m.body);
 }
 
 export function decodeMultipartReply(r: Reader, xid: number): MessageOf<'multipart_reply'> {
@@ -129,11 +194,17 @@ export function mergeMultipart(parts: readonly MessageOf<'multipart_reply'>[]): 
   const first = parts[0];
   const b = first.body;
   switch (b.kind) {
-    case 'flow': return { ...first, flags: 0, body: { kind: 'flow', flows: parts.flatMap((p) => (p.body as typeof b).flows) } };
-    case 'table': return { ...first, flags: 0, body: { kind: 'table', tables: parts.flatMap((p) => (p.body as typeof b).tables) } };
-    case 'table_features': return { ...first, flags: 0, body: { kind: 'table_features', tables: parts.flatMap((p) => (p.body as typeof b).tables) } };
-    case 'port_stats': return { ...first, flags: 0, body: { kind: 'port_stats', ports: parts.flatMap((p) => (p.body as typeof b).ports) } };
-    case 'port_desc': return { ...first, flags: 0, body: { kind: 'port_desc', ports: parts.flatMap((p) => (p.body as typeof b).ports) } };
-    default: return { ...parts[parts.length - 1], flags: 0 };
+    case 'flow':
+      return { ...first, flags: 0, body: { kind: 'flow', flows: parts.flatMap((p) => (p.body as typeof b).flows) } };
+    case 'table':
+      return { ...first, flags: 0, body: { kind: 'table', tables: parts.flatMap((p) => (p.body as typeof b).tables) } };
+    case 'table_features':
+      return { ...first, flags: 0, body: { kind: 'table_features', tables: parts.flatMap((p) => (p.body as typeof b).tables) } };
+    case 'port_stats':
+      return { ...first, flags: 0, body: { kind: 'port_stats', ports: parts.flatMap((p) => (p.body as typeof b).ports) } };
+    case 'port_desc':
+      return { ...first, flags: 0, body: { kind: 'port_desc', ports: parts.flatMap((p) => (p.body as typeof b).ports) } };
+    default:
+      return { ...parts[parts.length - 1], flags: 0 };
   }
 }
