@@ -142,8 +142,7 @@ interface SwitchChange {
  */
 export function patchEdge(prev: Compiled, directory: Directory, bindings: readonly Binding[] | undefined): Compiled | undefined {
   const st = prev.incremental;
-  if (!st) return undefined;
-  if (st.selection.v6) return undefined; // IPv6 in play: endpoints carry two families of flows; a full compile keeps it simple
+  if (!st || st.selection.v6) return undefined; // IPv6 in play: endpoints carry two families of flows; a full compile keeps it simple
   const before = prev.input.directory;
   if (before.organizations !== directory.organizations) {
     if (before.organizations.length !== directory.organizations.length) return undefined;
@@ -178,8 +177,7 @@ export function patchEdge(prev: Compiled, directory: Directory, bindings: readon
     if (old && old.kind === 'user' && oldUser) {
       sameUsers++;
       if (u === oldUser && (!changedMacs.size || !u.devices.some((d) => changedMacs.has(d.mac)))) { subjects.push(old); continue; }
-      if (u.devices.some((d) => d.ipv6?.length)) return undefined; // a device gains IPv6: full compile
-      if (u.organization !== oldUser.organization || !sameList(u.roles, oldUser.roles)) return undefined; // a class move: patchDirectory or full
+      if (u.organization !== oldUser.organization || !sameList(u.roles, oldUser.roles) || u.devices.some((d) => d.ipv6?.length)) return undefined; // a class move (patchDirectory or full), or IPv6 gained (full)
       if (u.name === old.name && endpointsSame(u, old.endpoints, nextBinding)) { subjects.push(old); continue; } // re-made, not changed
       const now: Subject = { ...old, name: u.name, endpoints: endpointsOf(u) };
       subjects.push(now);

@@ -394,12 +394,9 @@ export function parseTopologyText(text: string, file: string): Parsed<Topology> 
     if (sw && !byName.has(sw)) { src.error([...p, 'switch'], 'unknown-switch', `unknown switch '${sw}'`, suggest(sw, byName)); return; }
     const port = typeof o.port === 'number' && Number.isInteger(o.port) && o.port > 0 ? o.port : undefined;
     if (!port) { src.error([...p, 'port'], 'bad-port', 'port must be a positive whole number'); return; }
-    const hf = o.ip === undefined ? {} : ipField(o.ip);
-    if (hf.bad) { src.error([...p, 'ip'], 'bad-address', `'${String(o.ip)}' is not an IPv4 address`); return; }
-    const hipv6 = ipv6List(src, [...p, 'ipv6'], o.ipv6, hf.v6);
-    if (o.ipv6 !== undefined && !hipv6) return;
+    const addrs = hostAddresses(src, p, o); if (!addrs) return;
     // several hosts may share a port (a phone with a PC behind it, an access point); a link or server may not
-    if (sw) { claim(p, sw, port, 'hosts'); hosts.push({ mac, ip: hf.v4, ...(hipv6 ? { ipv6: hipv6 } : {}), switch: sw, port }); }
+    if (sw) { claim(p, sw, port, 'hosts'); hosts.push({ mac, ip: addrs.v4, ...(addrs.ipv6 ? { ipv6: addrs.ipv6 } : {}), switch: sw, port }); }
   });
   const servers: Server[] = [];
   const serverNames = new Set<string>();
@@ -410,37 +407,51 @@ export function parseTopologyText(text: string, file: string): Parsed<Topology> 
     const name = src.string([...p, 'name'], o.name, 'server name');
     const mac = typeof o.mac === 'string' ? normalizeMac(o.mac) : undefined;
     if (!mac) src.error([...p, 'mac'], 'bad-mac', `'${String(o.mac ?? '')}' is not a MAC address`);
-    const ip = o.ip === undefined ? undefined : String(o.ip);
+    const ip = o.ip === undefined ? undefined : String(o.ip), sipv6 = ipv6List(src, [...p, 'ipv6'], o.ipv6);
     if (!ip || parseIpv4(ip) === undefined) src.error([...p, 'ip'], 'bad-address', `'${String(o.ip ?? '')}' is not an IPv4 address`);
     const sw = src.string([...p, 'switch'], o.switch, 'switch');
     if (sw && !byName.has(sw)) src.error([...p, 'switch'], 'unknown-switch', `unknown switch '${sw}'`, suggest(sw, byName));
     const port = typeof o.port === 'number' && Number.isInteger(o.port) && o.port > 0 ? o.port : undefined;
     if (!port) src.error([...p, 'port'], 'bad-port', 'port must be a positive whole number');
-    const sipv6 = ipv6List(src, [...p, 'ipv6'], o.ipv6);
-    if (o.ipv6 !== undefined && !sipv6) return;
-    if (!name || !mac || !ip || parseIpv4(ip) === undefined || !sw || !byName.has(sw) || !port) return;
+    if (!name || !mac || !ip || parseIpv4(ip) === undefined || !sw || !byName.has(sw) || !port || (o.ipv6 !== undefined && !sipv6)) return;
     if (serverNames.has(name)) src.error([...p, 'name'], 'duplicate-name', `server '${name}' is defined twice`);
     serverNames.add(name);
     claim(p, sw, port, `server ${name}`);
     servers.push({ name, mac, ip, ...(sipv6 ? { ipv6: sipv6 } : {}), switch: sw, port, location: src.where(p) });
   });
-  // IPv6 RA guard and DHCPv6: the only ports router advertisements / DHCPv6 server replies come from
-  const ports = (key: 'routers' | 'dhcpv6') => {
-    if (top[key] === undefined) return undefined;
-    const out: { switch: string; port: number }[] = [];
-    src.strings([key], top[key], key).forEach((t, i) => {
-      const server = servers.find((x) => x.name === t);
-      if (server) { out.push({ switch: server.switch, port: server.port }); return; }
-      const r = portRef([key, i], t);
-      if (!r) return;
-      if (used.get(`${r.switch}:${r.port}`)?.startsWith('link')) { src.error([key, i], 'link-port', `${t} is an inter-switch link: name the router's or server's own port`); return; }
-      out.push(r);
-    });
-    return out;
-  };
-  const routers = ports('routers');
-  const dhcpv6 = ports('dhcpv6');
-  return finish(src, { switches, links, hosts, servers, ...(routers ? { routers } : {}), ...(dhcpv6 ? { dhcpv6 } : {}) });
+  return finish(src, { switches, links, hosts, servers, ...trustedPortBlocks(src, top, servers, portRef, used) });
+}
+
+/** `routers:` / `dhcpv6:` of a topology: server names or switch:port, never an inter-switch link. */
+function trustedPorts(src: YamlSource, top: Record<string, unknown>, key: 'routers' | 'dhcpv6', servers: readonly Server[],
+  portRef: (path: Path, v: unknown) => { switch: string; port: number } | undefined, used: ReadonlyMap<string, string>): Array<{ switch: string; port: number }> | undefined {
+  if (top[key] === undefined) return undefined;
+  const out: { switch: string; port: number }[] = [];
+  src.strings([key], top[key], key).forEach((t, i) => {
+    const server = servers.find((x) => x.name === t);
+    if (server) { out.push({ switch: server.switch, port: server.port }); return; }
+    const r = portRef([key, i], t);
+    if (!r) return;
+    if (used.get(`${r.switch}:${r.port}`)?.startsWith('link')) { src.error([key, i], 'link-port', `${t} is an inter-switch link: name the router's or server's own port`); return; }
+    out.push(r);
+  });
+  return out;
+}
+
+/** `routers:` and `dhcpv6:` (IPv6 RA guard, DHCPv6 trust), present only when written. */
+function trustedPortBlocks(src: YamlSource, top: Record<string, unknown>, servers: readonly Server[],
+  portRef: (path: Path, v: unknown) => { switch: string; port: number } | undefined, used: ReadonlyMap<string, string>): Pick<Topology, 'routers' | 'dhcpv6'> {
+  const routers = trustedPorts(src, top, 'routers', servers, portRef, used), dhcpv6 = trustedPorts(src, top, 'dhcpv6', servers, portRef, used);
+  return { ...(routers ? { routers } : {}), ...(dhcpv6 ? { dhcpv6 } : {}) };
+}
+
+/** A topology host's `ip:` (IPv4, or IPv6 joining `ipv6:`) and `ipv6:`; undefined after an error. */
+function hostAddresses(src: YamlSource, p: Path, o: Record<string, unknown>): { v4?: string; ipv6?: string[] } | undefined {
+  const hf = o.ip === undefined ? {} : ipField(o.ip);
+  if (hf.bad) { src.error([...p, 'ip'], 'bad-address', `'${String(o.ip)}' is not an IPv4 address`); return undefined; }
+  const ipv6 = ipv6List(src, [...p, 'ipv6'], o.ipv6, hf.v6);
+  if (o.ipv6 !== undefined && !ipv6) return undefined;
+  return { v4: hf.v4, ...(ipv6 ? { ipv6 } : {}) };
 }
 
 /** Cross-file checks: names the policy uses must exist in the directory and topology. */
