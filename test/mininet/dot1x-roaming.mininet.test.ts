@@ -18,7 +18,6 @@ describeWith(haveDot1xLab, '802.1X roaming on Mininet: a moved laptop, and one o
   beforeAll(async () => { await lab.start(); }, 240_000);
   afterAll(async () => {
     await lab.stop();
-    // eslint-disable-next-line no-console
     console.log('802.1X roaming timings (ms):', JSON.stringify(timings));
   }, 180_000);
 

@@ -33,7 +33,6 @@ describeWith(haveDot1xLab, '802.1X on Mininet with wpa_supplicant and FreeRADIUS
       timings.acceptToFlowsMax = pct(a, 1);
     }
     await lab.stop();
-    // eslint-disable-next-line no-console
     console.log('802.1X Mininet timings (ms):', JSON.stringify(timings));
   }, 180_000);
 
