@@ -12,7 +12,9 @@ COPY loader loader
 COPY controller controller
 COPY cli cli
 COPY io io
-RUN npx tsc -p tsconfig.json && npx tsc -p tsconfig.web.json && npm prune --omit=dev
+COPY edge edge
+COPY cluster cluster
+RUN npx tsc -p tsconfig.json && npm run build:web && npm prune --omit=dev
 
 FROM node:20-bookworm-slim
 ENV NODE_ENV=production

@@ -7,15 +7,15 @@ import type { FastifyInstance, FastifyReply } from 'fastify';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import type { Controller, ControllerEvent } from './controller.js';
 import { registerVoucherRoutes } from './voucher-api.js';
+import { SessionEndedReply, SessionParams, SessionsReply } from './api/contract.js';
+import { fail } from './api/reply.js';
 
 /** Edge events written to the audit log. */
 export const AUDITED_EDGE_EVENTS = ['session-started', 'session-ended', 'session-moved', 'session-renewed', 'auth-reject', 'auth-failures-alert', 'voucher-created', 'voucher-revoked', 'voucher-redeemed', 'voucher-guessing-alert'];
 
-const ID = { type: 'object', required: ['id'], additionalProperties: false, properties: { id: { type: 'string', minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9_.:-]+$' } } } as const;
-
 /** Read routes (inside the API's read scope). */
 export function registerSessionReads(r: FastifyInstance, ctl: Controller, send: (reply: FastifyReply, v: unknown) => unknown): void {
-  r.get('/sessions', async (_req, reply) => send(reply, {
+  r.get('/sessions', { schema: { response: { 200: SessionsReply } } }, async (_req, reply) => send(reply, {
     sessions: ctl.edge.view(),
     conversations: ctl.edge.auth.conversations(),
     radius: ctl.edge.radius()?.status() ?? [],
@@ -25,9 +25,9 @@ export function registerSessionReads(r: FastifyInstance, ctl: Controller, send: 
 
 /** Admin routes (inside the API's admin scope): ending a session. */
 export function registerSessionWrites(r: FastifyInstance, ctl: Controller, send: (reply: FastifyReply, v: unknown) => unknown, who: (req: import('fastify').FastifyRequest) => { name: string } | undefined): void {
-  r.delete<{ Params: { id: string } }>('/sessions/:id', { schema: { params: ID } }, async (req, reply) => {
+  r.delete<{ Params: { id: string } }>('/sessions/:id', { schema: { params: SessionParams, response: { 200: SessionEndedReply } } }, async (req, reply) => {
     const s = ctl.edge.sessions.get(req.params.id);
-    if (!s) return reply.code(404).send({ error: `no session '${req.params.id}'` });
+    if (!s) return fail(reply, 404, 'not-found', `no session '${req.params.id}'`);
     const by = who(req)?.name ?? 'unknown';
     ctl.edge.sessions.remove(s.id, 'admin', by);
     await ctl.edge.settled();

@@ -4,11 +4,12 @@
  */
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { Controller } from './controller.js';
+import { LeasesReply } from './api/contract.js';
 
 const pct = (l: readonly number[], q: number) => { if (!l.length) return undefined; const s = [...l].sort((a, b) => a - b); return Math.round(s[Math.min(s.length - 1, Math.floor(q * s.length))] * 10) / 10; };
 
 export function registerLeaseReads(r: FastifyInstance, ctl: Controller, send: (reply: FastifyReply, v: unknown) => unknown): void {
-  r.get('/leases', async (_req, reply) => {
+  r.get('/leases', { schema: { response: { 200: LeasesReply } } }, async (_req, reply) => {
     const fc = ctl.firstContact;
     send(reply, {
       leases: fc.leases.list(),

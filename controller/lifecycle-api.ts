@@ -15,6 +15,12 @@ import { formatDiagnostic, loadPolicy } from '../loader/index.js';
 import { diffAccess, diffPlans } from '../compiler/query.js';
 import { lintInput } from '../compiler/lint.js';
 import { LifecycleStore, lifecycleFileOf, readLifecycle } from './lifecycle-store.js';
+import { Type } from '@sinclair/typebox';
+import {
+  ApplyReply, DiffQuery, DiffReply, ErrorReply, LintBody, LintInvalidReply, LintReply, OkReply, PendingCreatedReply, PendingParams, PendingReply,
+  RollbackBody, VersionParams, VersionReply, VersionsReply,
+} from './api/contract.js';
+import { fail, send } from './api/reply.js';
 
 export interface PolicyVersion {
   readonly version: number;
@@ -90,7 +96,9 @@ export interface Lifecycle {
   submit(text: string, by: string, reply: FastifyReply): Promise<boolean>;
 }
 
-const send = (reply: FastifyReply, v: unknown) => reply.type('application/json').send(JSON.stringify(v, jsonReplacer));
+/** A refused change: the apply result with its diagnostics, or an error (approvals: own change, stale, too many …). */
+const ApplyOrError = Type.Union([ApplyReply, ErrorReply]);
+const changeReplies = { 200: ApplyReply, 202: PendingCreatedReply, '4xx': ApplyOrError } as const;
 const versionOut = ({ text: _t, ids: _i, ...v }: PolicyVersion) => v;
 
 export function registerLifecycle(app: FastifyInstance, ctl: Controller, deps: LifecycleDeps): Lifecycle {
@@ -111,37 +119,37 @@ export function registerLifecycle(app: FastifyInstance, ctl: Controller, deps: L
   const pendingReply = async (reply: FastifyReply, r: Awaited<ReturnType<Approvals['submit']>>) => {
     await store?.save(); // a pending change is durable before it is acknowledged
     if (r.ok) return send(reply.code(202), { ok: true, pending: r.pending, message: `pending approval by another admin (id ${r.pending.id})` });
-    if (r.error) return reply.code(r.error.status).send({ error: r.error.message, code: r.error.code });
+    if (r.error) return fail(reply, r.error.status, r.error.code, r.error.message);
     return send(reply.code(422), { ...r.result, errors: r.result!.diagnostics.map(formatDiagnostic) });
   };
   const version = (v: number) => history.versions.get(v);
 
   app.register(async (r) => {
-    r.get('/policy/versions', { preHandler: deps.requireRead }, async (_req, reply) => send(reply, { current: ctl.version, requireApproval: !!approvals, versions: [...history.versions.values()].map(versionOut) }));
-    r.get<{ Params: { v: number } }>('/policy/versions/:v', { preHandler: deps.requireRead, schema: { params: { type: 'object', required: ['v'], properties: { v: { type: 'integer', minimum: 0, maximum: 1e9 } } } } }, async (req, reply) => {
+    r.get('/policy/versions', { preHandler: deps.requireRead, schema: { response: { 200: VersionsReply } } }, async (_req, reply) => send(reply, { current: ctl.version, requireApproval: !!approvals, versions: [...history.versions.values()].map(versionOut) }));
+    r.get<{ Params: { v: number } }>('/policy/versions/:v', { preHandler: deps.requireRead, schema: { params: VersionParams, response: { 200: VersionReply } } }, async (req, reply) => {
       const v = version(req.params.v);
-      if (!v) return reply.code(404).send({ error: `no version ${req.params.v} in this controller's history` });
+      if (!v) return fail(reply, 404, 'not-found', `no version ${req.params.v} in this controller's history`);
       send(reply, { ...versionOut(v), text: v.text });
     });
     r.get<{ Querystring: { from: number; to: number } }>('/policy/diff', {
       preHandler: deps.requireRead,
-      schema: { querystring: { type: 'object', required: ['from', 'to'], additionalProperties: false, properties: { from: { type: 'integer', minimum: 0, maximum: 1e9 }, to: { type: 'integer', minimum: 0, maximum: 1e9 } } } },
+      schema: { querystring: DiffQuery, response: { 200: DiffReply } },
     }, async (req, reply) => {
       const a = version(req.query.from), b = version(req.query.to);
-      if (!a || !b) return reply.code(404).send({ error: `no version ${!a ? req.query.from : req.query.to} in this controller's history` });
+      if (!a || !b) return fail(reply, 404, 'not-found', `no version ${!a ? req.query.from : req.query.to} in this controller's history`);
       // both texts against today's directory and topology, at the current instant
       const load = (text: string) => loadPolicy(ctl.opts.policyPath, { policyText: text, directory: ctl.compiled.input.directory, bindings: ctl.compiled.input.bindings });
       const [la, lb] = await Promise.all([load(a.text), load(b.text)]);
-      if (!la.ok || !lb.ok) return reply.code(422).send({ error: 'a version no longer validates against the current directory and topology', errors: (!la.ok ? la.diagnostics : !lb.ok ? lb.diagnostics : []).map(formatDiagnostic) });
+      if (!la.ok || !lb.ok) return fail(reply, 422, 'invalid-policy', 'a version no longer validates against the current directory and topology', { errors: (!la.ok ? la.diagnostics : !lb.ok ? lb.diagnostics : []).map(formatDiagnostic) });
       const at = ctl.clock.now();
       const ca = compile({ ...la.value, at }, { previous: a.ids });
       const cb = compile({ ...lb.value, at }, { previous: ca });
       send(reply, { from: a.version, to: b.version, access: diffAccess(ca, cb), flows: diffPlans(ca.plan, cb.plan).map((d) => ({ switch: d.switch, added: d.added.length, removed: d.removed.length, unchanged: d.unchanged })), textChanged: a.text !== b.text });
     });
-    r.get('/pending', { preHandler: deps.requireRead }, async (_req, reply) => send(reply, { requireApproval: !!approvals, pending: approvals?.list() ?? [] }));
+    r.get('/pending', { preHandler: deps.requireRead, schema: { response: { 200: PendingReply } } }, async (_req, reply) => send(reply, { requireApproval: !!approvals, pending: approvals?.list() ?? [] }));
     r.post<{ Body: { text: string } }>('/policy/lint', {
       preHandler: deps.requireRead,
-      schema: { body: { type: 'object', required: ['text'], additionalProperties: false, properties: { text: { type: 'string', minLength: 1, maxLength: 4 * 1024 * 1024 } } } },
+      schema: { body: LintBody, response: { 200: LintReply, 422: LintInvalidReply } },
     }, async (req, reply) => {
       const l = await loadPolicy(ctl.opts.policyPath, { policyText: req.body.text, directory: ctl.compiled.input.directory, bindings: ctl.compiled.input.bindings });
       if (!l.ok) return send(reply.code(422), { ok: false, diagnostics: l.diagnostics, errors: l.diagnostics.map(formatDiagnostic) });
@@ -151,10 +159,10 @@ export function registerLifecycle(app: FastifyInstance, ctl: Controller, deps: L
 
     r.post<{ Body: { version: number; dryRun?: boolean } }>('/policy/rollback', {
       preHandler: deps.requireAdmin,
-      schema: { body: { type: 'object', required: ['version'], additionalProperties: false, properties: { version: { type: 'integer', minimum: 0, maximum: 1e9 }, dryRun: { type: 'boolean' } } } },
+      schema: { body: RollbackBody, response: changeReplies },
     }, async (req, reply) => {
       const v = version(req.body.version);
-      if (!v) return reply.code(404).send({ error: `no version ${req.body.version} in this controller's history` });
+      if (!v) return fail(reply, 404, 'not-found', `no version ${req.body.version} in this controller's history`);
       const by = deps.who(req)?.name ?? 'unknown';
       if (req.body.dryRun) {
         const res = await ctl.applyPolicy(v.text, { dryRun: true, by, ids: v.ids });
@@ -165,17 +173,16 @@ export function registerLifecycle(app: FastifyInstance, ctl: Controller, deps: L
       if (!res.ok) return send(reply.code(422), { ...res, errors: res.diagnostics.map(formatDiagnostic) });
       send(reply, { ...res, rollbackTo: v.version, planHash: planHash(ctl.compiled.plan) });
     });
-    const idParams = { type: 'object', required: ['id'], properties: { id: { type: 'string', minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9_-]+$' } } };
-    r.post<{ Params: { id: string } }>('/pending/:id/approve', { preHandler: deps.requireAdmin, schema: { params: idParams } }, async (req, reply) => {
-      if (!approvals) return reply.code(409).send({ error: 'this controller does not require approval (start it with --require-approval)' });
+        r.post<{ Params: { id: string } }>('/pending/:id/approve', { preHandler: deps.requireAdmin, schema: { params: PendingParams, response: changeReplies } }, async (req, reply) => {
+      if (!approvals) return fail(reply, 409, 'no-approval', 'this controller does not require approval (start it with --require-approval)');
       const res = await approvals.approve(req.params.id, deps.who(req)?.name ?? 'unknown');
       await store?.save();
-      if (!res.ok) return send(reply.code(res.error.status), { error: res.error.message, code: res.error.code, ...(res.result ? { errors: res.result.diagnostics.map(formatDiagnostic) } : {}) });
+      if (!res.ok) return fail(reply, res.error.status, res.error.code, res.error.message, res.result ? { errors: res.result.diagnostics.map(formatDiagnostic) } : {});
       send(reply, { ...res.result, planHash: planHash(ctl.compiled.plan) });
     });
-    r.post<{ Params: { id: string } }>('/pending/:id/reject', { preHandler: deps.requireAdmin, schema: { params: idParams } }, async (req, reply) => {
-      if (!approvals) return reply.code(409).send({ error: 'this controller does not require approval' });
-      if (!approvals.reject(req.params.id, deps.who(req)?.name ?? 'unknown')) return reply.code(404).send({ error: 'no such pending change' });
+    r.post<{ Params: { id: string } }>('/pending/:id/reject', { preHandler: deps.requireAdmin, schema: { params: PendingParams, response: { 200: OkReply } } }, async (req, reply) => {
+      if (!approvals) return fail(reply, 409, 'no-approval', 'this controller does not require approval');
+      if (!approvals.reject(req.params.id, deps.who(req)?.name ?? 'unknown')) return fail(reply, 404, 'not-found', 'no such pending change');
       await store?.save();
       send(reply, { ok: true });
     });

@@ -8,6 +8,11 @@ import type { Controller } from './controller.js';
 import { parseSince, type DenialKind } from './denials.js';
 import { why } from '../compiler/why.js';
 import { accessMatrix } from '../compiler/query.js';
+import {
+  DenialsQuery, DenialsReply, PollReply, RuleTrafficParams, RuleTrafficReply, RulesTrafficReply, SinceQuery, TrafficMatrixReply, UnusedQuery, UnusedReply,
+  UserTrafficParams, UserTrafficReply, WhyQuery, WhyReply,
+} from './api/contract.js';
+import { fail } from './api/reply.js';
 
 export interface ObserveRoutesOptions {
   readonly ctl: Controller;
@@ -16,8 +21,6 @@ export interface ObserveRoutesOptions {
   readonly requireAdmin: (req: FastifyRequest, reply: FastifyReply) => Promise<unknown>;
   readonly send: (reply: FastifyReply, v: unknown) => unknown;
 }
-
-const str = (max = 256) => ({ type: 'string', minLength: 1, maxLength: max });
 
 export async function observeRoutes(app: FastifyInstance, o: ObserveRoutesOptions): Promise<void> {
   const { ctl, registry, send } = o;
@@ -43,22 +46,22 @@ export async function observeRoutes(app: FastifyInstance, o: ObserveRoutesOption
 
   app.register(async (r) => {
     r.addHook('preHandler', o.requireRead);
-    r.get('/rules/traffic', async (_req, reply) => {
+    r.get('/rules/traffic', { schema: { response: { 200: RulesTrafficReply } } }, async (_req, reply) => {
       send(reply, ctl.compiled.input.policy.rules.map((x) => { const t = obs.traffic.ruleTraffic(x.name); return { rule: x.name, action: x.action, packets: t.packets, bytes: t.bytes, replyPackets: t.replyPackets, lastHit: t.lastHit }; }));
     });
-    r.get<{ Querystring: { days?: number } }>('/rules/unused', { schema: { querystring: { type: 'object', additionalProperties: false, properties: { days: { type: 'number', minimum: 0, maximum: 3650 } } } } }, async (req, reply) => {
+    r.get<{ Querystring: { days?: number } }>('/rules/unused', { schema: { querystring: UnusedQuery, response: { 200: UnusedReply } } }, async (req, reply) => {
       const days = req.query.days ?? 30;
       send(reply, { days, trackedSince: new Date(obs.traffic.trackedSince).toISOString(), rules: obs.traffic.unused(ctl.compiled.input.policy.rules.map((x) => x.name), days) });
     });
-    r.get<{ Params: { name: string }; Querystring: { since?: string } }>('/rules/:name/traffic', { schema: { params: { type: 'object', required: ['name'], properties: { name: str(200) } }, querystring: { type: 'object', additionalProperties: false, properties: { since: str(40) } } } }, async (req, reply) => {
-      if (req.params.name !== 'default' && !ctl.compiled.input.policy.rules.some((x) => x.name === req.params.name)) return reply.code(404).send({ error: `no rule '${req.params.name}' in the policy` });
+    r.get<{ Params: { name: string }; Querystring: { since?: string } }>('/rules/:name/traffic', { schema: { params: RuleTrafficParams, querystring: SinceQuery, response: { 200: RuleTrafficReply } } }, async (req, reply) => {
+      if (req.params.name !== 'default' && !ctl.compiled.input.policy.rules.some((x) => x.name === req.params.name)) return fail(reply, 404, 'not-found', `no rule '${req.params.name}' in the policy`);
       const since = parseSince(req.query.since);
       if (typeof since === 'object') return reply.code(400).send(since);
       send(reply, obs.traffic.ruleTraffic(req.params.name, since ?? 0));
     });
-    r.get<{ Params: { id: string } }>('/users/:id/traffic', { schema: { params: { type: 'object', required: ['id'], properties: { id: str(200) } } } }, async (req, reply) => {
+    r.get<{ Params: { id: string } }>('/users/:id/traffic', { schema: { params: UserTrafficParams, response: { 200: UserTrafficReply } } }, async (req, reply) => {
       const s = ctl.compiled.subjectById.get(req.params.id);
-      if (!s) return reply.code(404).send({ error: `no user or server '${req.params.id}'` });
+      if (!s) return fail(reply, 404, 'not-found', `no user or server '${req.params.id}'`);
       const sent = obs.traffic.subjects.get(s.id);
       const cls = obs.traffic.classes.get(s.classId);
       send(reply, {
@@ -69,20 +72,20 @@ export async function observeRoutes(app: FastifyInstance, o: ObserveRoutesOption
         denials: obs.denials.query({ user: s.id, limit: 50 }),
       });
     });
-    r.get('/traffic/matrix', async (_req, reply) => {
+    r.get('/traffic/matrix', { schema: { response: { 200: TrafficMatrixReply } } }, async (_req, reply) => {
       const m = accessMatrix(ctl.compiled);
       const cls = new Map(ctl.compiled.subjects.map((s) => [s.id, s.classId]));
       send(reply, { ...m, cells: m.cells.map((c) => { const t = c.decision === 'allow' ? obs.traffic.cells.get(`${cls.get(c.subject)}|${c.resource}`) : undefined; return { ...c, inUse: t !== undefined, lastHit: t ? new Date(t).toISOString() : null }; }) });
     });
     r.get<{ Querystring: { user?: string; resource?: string; since?: string; switch?: string; rule?: string; kind?: DenialKind; dst?: string; limit?: number } }>('/denials', {
-      schema: { querystring: { type: 'object', additionalProperties: false, properties: { user: str(), resource: str(), since: str(40), switch: str(), rule: str(), dst: str(64), kind: { type: 'string', enum: ['deny', 'would-deny'] }, limit: { type: 'integer', minimum: 1, maximum: 10000 } } } },
+      schema: { querystring: DenialsQuery, response: { 200: DenialsReply } },
     }, async (req, reply) => {
       const since = parseSince(req.query.since);
       if (typeof since === 'object') return reply.code(400).send(since);
       send(reply, { total: obs.denials.size, counters: obs.denials.counters, denials: obs.denials.query({ ...req.query, since }) });
     });
     r.get<{ Querystring: { user: string; resource: string; service: string } }>('/why', {
-      schema: { querystring: { type: 'object', required: ['user', 'resource', 'service'], additionalProperties: false, properties: { user: str(), resource: str(), service: str(32) } } },
+      schema: { querystring: WhyQuery, response: { 200: WhyReply } },
     }, async (req, reply) => {
       const w = why(ctl.compiled, req.query.user, req.query.resource, req.query.service);
       const denials = obs.denials.query({ user: w.from, limit: 200 }).filter((d) => d.dst === w.ip || d.resources.includes(req.query.resource)).slice(0, 20);
@@ -92,6 +95,6 @@ export async function observeRoutes(app: FastifyInstance, o: ObserveRoutesOption
 
   app.register(async (r) => {
     r.addHook('preHandler', o.requireAdmin);
-    r.post('/stats/poll', async (_req, reply) => send(reply, await obs.traffic.poll()));
+    r.post('/stats/poll', { schema: { response: { 200: PollReply } } }, async (_req, reply) => send(reply, await obs.traffic.poll()));
   });
 }

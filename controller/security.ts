@@ -80,17 +80,17 @@ export function installRequestGuards(app: FastifyInstance, p: HostPolicy = {}): 
   app.addHook('onRequest', async (req: FastifyRequest, reply) => {
     const host = req.headers.host;
     if (!hostAllowed(host, p)) {
-      return reply.code(421).type('application/json').send({ error: 'this API does not answer to that host name (start the controller with --api-host NAME to allow it)' });
+      return reply.code(421).type('application/json').send({ error: 'this API does not answer to that host name (start the controller with --api-host NAME to allow it)', code: 'bad-host' });
     }
     const origin = req.headers.origin;
     if (origin !== undefined && !originAllowed(origin, host, p)) {
-      return reply.code(403).type('application/json').send({ error: 'cross-origin requests are refused' });
+      return reply.code(403).type('application/json').send({ error: 'cross-origin requests are refused', code: 'bad-origin' });
     }
     if (!SAFE_METHODS.has(req.method)) {
       const len = Number(req.headers['content-length'] ?? 0);
       const hasBody = len > 0 || req.headers['transfer-encoding'] !== undefined;
       if (!mutationTypeAllowed(req.headers['content-type'], hasBody)) {
-        return reply.code(415).type('application/json').send({ error: `changes are sent as ${MUTATION_TYPES.join(', ')}` });
+        return reply.code(415).type('application/json').send({ error: `changes are sent as ${MUTATION_TYPES.join(', ')}`, code: 'unsupported-media-type' });
       }
     }
   });

@@ -1,7 +1,8 @@
 import { Args, Flags } from '@oclif/core';
 import { readFile } from 'node:fs/promises';
 import { AclCommand } from '../base.js';
-import { api } from '../client.js';
+import { answerText, api, errorOf, type Answer } from '../client.js';
+import type { ApplyReply, PendingCreatedReply } from '../../controller/api/contract.js';
 
 export default class Apply extends AclCommand {
   static description = 'Send a policy to a running controller: show who gains and who loses access and the flow changes per switch, then apply (atomically per switch).';
@@ -18,26 +19,27 @@ export default class Apply extends AclCommand {
     const { args, flags } = await this.parse(Apply);
     let text: string;
     try { text = await readFile(args.policy, 'utf8'); } catch (e) { this.failMessage(`cannot read ${args.policy}: ${(e as Error).message}`); }
-    let r;
+    let r: Answer;
     try {
       const q = new URLSearchParams();
       if (flags['dry-run']) q.set('dryRun', 'true');
       if (flags['base-version'] !== undefined) q.set('baseVersion', String(flags['base-version']));
       r = await api(flags.controller, `api/v1/policy${q.size ? `?${q}` : ''}`, { method: 'POST', body: text, contentType: 'text/yaml', token: flags.token });
     } catch (e) { this.failMessage((e as Error).message); }
-    if (r.status === 422) this.fail(r.body.diagnostics ?? []);
-    if (r.status === 409 && Array.isArray(r.body?.errors)) this.failMessage(r.body.errors.join('; '));
+    if (r.status === 422) this.fail((r.body as ApplyReply).diagnostics ?? []);
+    const errors = errorOf(r.body).errors;
+    if (r.status === 409 && errors) this.failMessage(errors.join('; '));
     if (r.status === 202) {
-      const p = r.body.pending;
+      const p = (r.body as PendingCreatedReply).pending;
       this.log(`pending approval by another admin: id ${p.id}, expires ${p.expiresAt}; ${p.summary}`);
       for (const a of p.access) this.log(`  ${a.change === 'gain' ? '+' : '-'} ${a.subject} -> ${a.resource} ${a.service}`);
       this.log(`approve with: acl approve ${p.id} --token <another admin's token>`);
       return r.body;
     }
-    if (r.status !== 200) this.failMessage(`controller answered ${r.status}: ${r.body?.error ?? JSON.stringify(r.body)}`);
-    const res = r.body;
-    const gains = res.access.filter((a: { change: string }) => a.change === 'gain');
-    const losses = res.access.filter((a: { change: string }) => a.change === 'lose');
+    if (r.status !== 200) this.failMessage(answerText(r));
+    const res = r.body as ApplyReply;
+    const gains = res.access.filter((a) => a.change === 'gain');
+    const losses = res.access.filter((a) => a.change === 'lose');
     if (!this.jsonEnabled()) {
       this.log(`${flags['dry-run'] ? 'Would change' : 'Applied'}: ${gains.length} gain, ${losses.length} lose`);
       for (const a of gains) this.log(`  + ${a.subject} -> ${a.resource} ${a.service}  (${a.rule})`);

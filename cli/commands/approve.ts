@@ -1,6 +1,7 @@
 import { Args, Flags } from '@oclif/core';
 import { AclCommand } from '../base.js';
-import { api } from '../client.js';
+import { answerText, api, type Answer } from '../client.js';
+import type { ApplyReply, PendingReply } from '../../controller/api/contract.js';
 
 export default class Approve extends AclCommand {
   static description = 'Approve (or with --reject, reject) a pending policy change; with no id, list the pending changes. Needs an admin token other than the one that submitted the change.';
@@ -13,15 +14,15 @@ export default class Approve extends AclCommand {
 
   async run() {
     const { args, flags } = await this.parse(Approve);
-    let r;
+    let r: Answer;
     try {
       r = args.id
         ? await api(flags.controller, `api/v1/pending/${encodeURIComponent(args.id)}/${flags.reject ? 'reject' : 'approve'}`, { method: 'POST', body: '{}', token: flags.token })
         : await api(flags.controller, 'api/v1/pending', { token: flags.token });
     } catch (e) { this.failMessage((e as Error).message); }
-    if (r.status !== 200) this.failMessage(`controller answered ${r.status}: ${r.body?.error ?? JSON.stringify(r.body)}`);
-    if (!args.id) for (const p of r.body.pending) this.log(`${p.id}  ${p.kind}${p.rollbackTo ? ` to ${p.rollbackTo}` : ''} by ${p.by} at ${p.at}, expires ${p.expiresAt}: ${p.summary}`);
-    else this.log(flags.reject ? `rejected ${args.id}` : `approved ${args.id}: now version ${r.body.version}`);
+    if (r.status !== 200) this.failMessage(answerText(r));
+    if (!args.id) for (const p of (r.body as PendingReply).pending) this.log(`${p.id}  ${p.kind}${p.rollbackTo ? ` to ${p.rollbackTo}` : ''} by ${p.by} at ${p.at}, expires ${p.expiresAt}: ${p.summary}`);
+    else this.log(flags.reject ? `rejected ${args.id}` : `approved ${args.id}: now version ${(r.body as ApplyReply).version}`);
     return r.body;
   }
 }

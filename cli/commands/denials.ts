@@ -1,6 +1,6 @@
 import { Flags } from '@oclif/core';
 import { AclCommand } from '../base.js';
-import { api } from '../client.js';
+import { get } from '../client.js';
 
 export default class Denials extends AclCommand {
   static description = 'Show the deny log of a running controller: who was blocked where, from what, by which rule (aggregated: a scan is one line).';
@@ -21,15 +21,13 @@ export default class Denials extends AclCommand {
     for (const k of ['user', 'resource', 'since', 'rule'] as const) if (flags[k]) q.set(k, flags[k]);
     if (flags['would-deny']) q.set('kind', 'would-deny');
     q.set('limit', String(flags.limit));
-    let r;
-    try { r = await api(flags.controller, `api/v1/denials?${q}`, { token: flags.token }); } catch (e) { this.failMessage((e as Error).message); }
-    if (r.status !== 200) this.failMessage(`controller answered ${r.status}: ${r.body?.error ?? ''}`);
-    for (const d of r.body.denials) {
+    const r = await get(flags.controller, '/api/v1/denials', `api/v1/denials?${q}`, flags.token).catch((e: Error) => this.failMessage(e.message));
+    for (const d of r.denials) {
       const who = d.user ? `${d.user}${d.organization ? ` (${d.organization}${d.roles?.length ? '; ' + d.roles.join(',') : ''})` : ''}` : `unknown device ${d.mac}`;
       const what = `${d.dst ?? '?'}${d.resources.length ? ` [${d.resources.join(',')}]` : ''} ${d.distinctServices > 1 ? `${d.distinctServices} services (${d.services.slice(0, 5).join(',')}${d.distinctServices > 5 ? ',…' : ''})` : d.service}`;
       this.log(`${d.lastSeen} ${d.kind === 'would-deny' ? 'WOULD DENY' : 'denied'} ${who} at ${d.switch}:${d.port} → ${what} rule ${d.rule} ×${d.count} (since ${d.firstSeen})`);
     }
-    if (!r.body.denials.length) this.log('no denials match');
-    return r.body;
+    if (!r.denials.length) this.log('no denials match');
+    return r;
   }
 }

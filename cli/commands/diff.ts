@@ -1,6 +1,6 @@
 import { Args, Flags } from '@oclif/core';
 import { AclCommand } from '../base.js';
-import { api } from '../client.js';
+import { get } from '../client.js';
 import { compile } from '../../compiler/compile.js';
 import { diffAccess, diffPlans, type AccessChange } from '../../compiler/query.js';
 
@@ -22,10 +22,8 @@ export default class Diff extends AclCommand {
     let access: AccessChange[];
     let flows: Array<{ switch: string; added: number; removed: number; unchanged: number }>;
     if (/^\d+$/.test(args.old) && /^\d+$/.test(args.new)) {
-      let r;
-      try { r = await api(flags.controller, `api/v1/policy/diff?from=${args.old}&to=${args.new}`, { token: flags.token }); } catch (e) { this.failMessage((e as Error).message); }
-      if (r.status !== 200) this.failMessage(`controller answered ${r.status}: ${r.body?.error ?? JSON.stringify(r.body)}`);
-      access = r.body.access; flows = r.body.flows;
+      const r = await get(flags.controller, '/api/v1/policy/diff', `api/v1/policy/diff?from=${args.old}&to=${args.new}`, flags.token).catch((e: Error) => this.failMessage(e.message));
+      access = r.access; flows = r.flows;
     } else {
       const at = Date.now();
       const { loaded: a } = await this.load(args.old, at);

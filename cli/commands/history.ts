@@ -1,6 +1,6 @@
 import { Flags } from '@oclif/core';
 import { AclCommand } from '../base.js';
-import { api } from '../client.js';
+import { get } from '../client.js';
 
 export default class History extends AclCommand {
   static description = 'Policy versions of a running controller: when, by whom (and who approved), why (apply, rollback, schedule), summary and plan hash.';
@@ -11,10 +11,8 @@ export default class History extends AclCommand {
 
   async run() {
     const { flags } = await this.parse(History);
-    let r;
-    try { r = await api(flags.controller, 'api/v1/policy/versions', { token: flags.token }); } catch (e) { this.failMessage((e as Error).message); }
-    if (r.status !== 200) this.failMessage(`controller answered ${r.status}: ${r.body?.error ?? JSON.stringify(r.body)}`);
-    for (const v of r.body.versions) this.log(`${String(v.version).padStart(4)}  ${v.at}  ${v.reason.padEnd(8)} by ${v.by}${v.approvedBy ? ` approved by ${v.approvedBy}` : ''}${v.rollbackTo ? ` (rollback to ${v.rollbackTo})` : ''}  plan ${v.planHash.slice(0, 12)}  ${v.summary ?? ''}`);
-    return r.body;
+    const r = await get(flags.controller, '/api/v1/policy/versions', 'api/v1/policy/versions', flags.token).catch((e: Error) => this.failMessage(e.message));
+    for (const v of r.versions) this.log(`${String(v.version).padStart(4)}  ${v.at}  ${v.reason.padEnd(8)} by ${v.by}${v.approvedBy ? ` approved by ${v.approvedBy}` : ''}${v.rollbackTo ? ` (rollback to ${v.rollbackTo})` : ''}  plan ${v.planHash.slice(0, 12)}  ${v.summary ?? ''}`);
+    return r;
   }
 }

@@ -1,6 +1,7 @@
 import { Flags } from '@oclif/core';
 import { AclCommand } from '../base.js';
-import { api } from '../client.js';
+import { answerText, api, type Answer } from '../client.js';
+import type { ApplyReply, PendingCreatedReply } from '../../controller/api/contract.js';
 
 export default class Rollback extends AclCommand {
   static description = 'Go back to an earlier policy version of a running controller: shows who gains and loses, then applies it as a new version (or leaves it pending approval when the controller requires two people).';
@@ -14,13 +15,13 @@ export default class Rollback extends AclCommand {
 
   async run() {
     const { flags } = await this.parse(Rollback);
-    let r;
+    let r: Answer;
     try { r = await api(flags.controller, 'api/v1/policy/rollback', { method: 'POST', body: JSON.stringify({ version: flags.to, dryRun: flags['dry-run'] }), token: flags.token }); } catch (e) { this.failMessage((e as Error).message); }
-    if (r.status !== 200 && r.status !== 202) this.failMessage(`controller answered ${r.status}: ${r.body?.error ?? JSON.stringify(r.body)}`);
-    const res = r.body;
-    const access = res.access ?? res.pending?.access ?? [];
+    if (r.status !== 200 && r.status !== 202) this.failMessage(answerText(r));
+    const res = r.body as ApplyReply | PendingCreatedReply;
+    const access = 'pending' in res ? res.pending.access : res.access;
     for (const a of access) this.log(`  ${a.change === 'gain' ? '+' : '-'} ${a.subject} -> ${a.resource} ${a.service}`);
-    if (r.status === 202) this.log(`rollback to version ${flags.to} is pending approval by another admin: id ${res.pending.id} (expires ${res.pending.expiresAt})`);
+    if ('pending' in res) this.log(`rollback to version ${flags.to} is pending approval by another admin: id ${res.pending.id} (expires ${res.pending.expiresAt})`);
     else if (flags['dry-run']) this.log(`rollback to version ${flags.to} would change ${access.length} access entries`);
     else this.log(`rolled back to version ${flags.to}: now version ${res.version}`);
     return res;

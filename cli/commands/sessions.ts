@@ -1,6 +1,7 @@
 import { Flags } from '@oclif/core';
 import { AclCommand } from '../base.js';
-import { api } from '../client.js';
+import { answerText, api, get } from '../client.js';
+import type { SessionEndedReply } from '../../controller/api/contract.js';
 
 export default class Sessions extends AclCommand {
   static description = 'List the live edge sessions of a running controller (802.1X, MAB, web sign-in): user, MAC, switch:port, method, since, expires. --end ID ends one (admin).';
@@ -13,18 +14,15 @@ export default class Sessions extends AclCommand {
 
   async run() {
     const { flags } = await this.parse(Sessions);
-    let r;
-    try {
-      r = flags.end
-        ? await api(flags.controller, `api/v1/sessions/${encodeURIComponent(flags.end)}`, { method: 'DELETE', token: flags.token })
-        : await api(flags.controller, 'api/v1/sessions', { token: flags.token });
-    } catch (e) { this.failMessage((e as Error).message); }
-    if (r.status !== 200) this.failMessage(`controller answered ${r.status}: ${r.body?.error ?? ''}`);
     if (flags.end) {
-      this.log(`ended session ${r.body.ended.id} (${r.body.ended.user ?? r.body.ended.deviceGroup} ${r.body.ended.mac} on ${r.body.ended.switch}:${r.body.ended.port})`);
+      const r = await api(flags.controller, `api/v1/sessions/${encodeURIComponent(flags.end)}`, { method: 'DELETE', token: flags.token }).catch((e: Error) => this.failMessage(e.message));
+      if (r.status !== 200) this.failMessage(answerText(r));
+      const { ended } = r.body as SessionEndedReply;
+      this.log(`ended session ${ended.id} (${ended.user ?? ended.deviceGroup} ${ended.mac} on ${ended.switch}:${ended.port})`);
       return r.body;
     }
-    const list = r.body.sessions as Array<Record<string, unknown>>;
+    const r = await get(flags.controller, '/api/v1/sessions', 'api/v1/sessions', flags.token).catch((e: Error) => this.failMessage(e.message));
+    const list = r.sessions;
     if (!list.length) this.log('no sessions');
     else {
       this.log(`${'ID'.padEnd(14)} ${'USER'.padEnd(16)} ${'MAC'.padEnd(17)} ${'SWITCH:PORT'.padEnd(14)} ${'METHOD'.padEnd(6)} ${'SINCE'.padEnd(24)} EXPIRES`);
@@ -32,7 +30,7 @@ export default class Sessions extends AclCommand {
         this.log(`${String(s.id).padEnd(14)} ${String(s.user ?? `[${s.deviceGroup}]`).padEnd(16)} ${String(s.mac).padEnd(17)} ${`${s.switch}:${s.port}`.padEnd(14)} ${String(s.method).padEnd(6)} ${String(s.since).padEnd(24)} ${s.expires ?? '-'}${s.active ? '' : `  (inactive: ${s.inactiveReason})`}`);
       }
     }
-    for (const x of r.body.radius ?? []) this.log(`radius ${x.server} ${x.up ? 'up' : 'DOWN'}`);
-    return r.body;
+    for (const x of r.radius) this.log(`radius ${x.server} ${x.up ? 'up' : 'DOWN'}`);
+    return r;
   }
 }

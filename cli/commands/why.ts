@@ -1,6 +1,6 @@
 import { Args, Flags } from '@oclif/core';
 import { AclCommand } from '../base.js';
-import { api } from '../client.js';
+import { get } from '../client.js';
 
 export default class Why extends AclCommand {
   static description = 'Why is USER blocked from RESOURCE on SERVICE? The decision, recent denials for the pair and the smallest policy changes that would allow it (stated, not applied).';
@@ -17,10 +17,7 @@ export default class Why extends AclCommand {
   async run() {
     const { args, flags } = await this.parse(Why);
     const q = new URLSearchParams({ user: args.user, resource: args.resource, service: args.service });
-    let r;
-    try { r = await api(flags.controller, `api/v1/why?${q}`, { token: flags.token }); } catch (e) { this.failMessage((e as Error).message); }
-    if (r.status !== 200) this.failMessage(`controller answered ${r.status}: ${r.body?.error ?? ''}`);
-    const w = r.body;
+    const w = await get(flags.controller, '/api/v1/why', `api/v1/why?${q}`, flags.token).catch((e: Error) => this.failMessage(e.message));
     this.log(`${w.decision.toUpperCase()}: ${w.reason}${w.rule ? ` (rule ${w.rule})` : ''}`);
     if (w.denials.length) {
       this.log('recent denials:');

@@ -1,6 +1,6 @@
 import { Args, Flags } from '@oclif/core';
 import { AclCommand } from '../../base.js';
-import { api } from '../../client.js';
+import { get } from '../../client.js';
 
 export default class RulesTraffic extends AclCommand {
   static description = 'Traffic per rule (packets, bytes, last hit); with RULE, its time series.';
@@ -12,13 +12,14 @@ export default class RulesTraffic extends AclCommand {
 
   async run() {
     const { args, flags } = await this.parse(RulesTraffic);
-    let r;
-    try { r = await api(flags.controller, args.rule ? `api/v1/rules/${encodeURIComponent(args.rule)}/traffic` : 'api/v1/rules/traffic', { token: flags.token }); } catch (e) { this.failMessage((e as Error).message); }
-    if (r.status !== 200) this.failMessage(`controller answered ${r.status}: ${r.body?.error ?? ''}`);
     if (args.rule) {
-      this.log(`${r.body.rule}: ${r.body.packets} packets, ${r.body.bytes} bytes; last hit ${r.body.lastHit ?? 'never'}`);
-      for (const p of r.body.series) this.log(`  ${new Date(p.t).toISOString()} +${p.packets} packets +${p.bytes} bytes`);
-    } else for (const x of r.body) this.log(`  ${x.rule.padEnd(28)} ${String(x.packets).padStart(10)} packets ${String(x.bytes).padStart(12)} bytes  last hit ${x.lastHit ?? 'never'}`);
-    return r.body;
+      const t = await get(flags.controller, '/api/v1/rules/:name/traffic', `api/v1/rules/${encodeURIComponent(args.rule)}/traffic`, flags.token).catch((e: Error) => this.failMessage(e.message));
+      this.log(`${t.rule}: ${t.packets} packets, ${t.bytes} bytes; last hit ${t.lastHit ?? 'never'}`);
+      for (const p of t.series) this.log(`  ${new Date(p.t).toISOString()} +${p.packets} packets +${p.bytes} bytes`);
+      return t;
+    }
+    const all = await get(flags.controller, '/api/v1/rules/traffic', 'api/v1/rules/traffic', flags.token).catch((e: Error) => this.failMessage(e.message));
+    for (const x of all) this.log(`  ${x.rule.padEnd(28)} ${String(x.packets).padStart(10)} packets ${String(x.bytes).padStart(12)} bytes  last hit ${x.lastHit ?? 'never'}`);
+    return all;
   }
 }

@@ -1,6 +1,6 @@
 import { Flags } from '@oclif/core';
 import { AclCommand } from '../../base.js';
-import { api } from '../../client.js';
+import { get } from '../../client.js';
 
 export default class RulesUnused extends AclCommand {
   static description = 'Rules that carried no traffic in the last N days (the first step of cleaning a policy).';
@@ -12,12 +12,10 @@ export default class RulesUnused extends AclCommand {
 
   async run() {
     const { flags } = await this.parse(RulesUnused);
-    let r;
-    try { r = await api(flags.controller, `api/v1/rules/unused?days=${flags.days}`, { token: flags.token }); } catch (e) { this.failMessage((e as Error).message); }
-    if (r.status !== 200) this.failMessage(`controller answered ${r.status}: ${r.body?.error ?? ''}`);
-    this.log(`rules without traffic in the last ${r.body.days} days (counters kept since ${r.body.trackedSince}):`);
-    for (const x of r.body.rules) this.log(`  ${x.rule}  last hit ${x.lastHit ?? 'never'}`);
-    if (!r.body.rules.length) this.log('  none');
-    return r.body;
+    const r = await get(flags.controller, '/api/v1/rules/unused', `api/v1/rules/unused?days=${flags.days}`, flags.token).catch((e: Error) => this.failMessage(e.message));
+    this.log(`rules without traffic in the last ${r.days} days (counters kept since ${r.trackedSince}):`);
+    for (const x of r.rules) this.log(`  ${x.rule}  last hit ${x.lastHit ?? 'never'}`);
+    if (!r.rules.length) this.log('  none');
+    return r;
   }
 }

@@ -1,0 +1,132 @@
+/**
+ * Controller events: every event name, once, with what it is (an alert the status shows, a change the audit log
+ * records), and the typed union `ControllerEvent` discriminated by `type` that the controller emits, the API streams
+ * (GET /api/v1/events, one SSE `event:` per type) and the web console reads.
+ *
+ * Self-contained (imports only types from the API contract) so that the browser build can import it.
+ */
+import type { AccessChange, Denial, Diagnostic } from './api/contract.js';
+
+export interface EventInfo {
+  /** Kept in the status's alerts (the last 200). */
+  readonly alert?: boolean;
+  /** Written to the audit log. */
+  readonly audited?: boolean;
+}
+
+type Where = { readonly switch: string; readonly port: number };
+type Opt<T> = T | undefined;
+
+/** The payload of each event (besides `type` and `at`). */
+export interface EventPayloads {
+  // switches
+  'switch-up': { switch: string; dpid: string };
+  'switch-down': { switch: Opt<string>; dpid: string; reason: string };
+  'switch-synced': { switch: string; dpid: string; added: number; removed: number; changed: number; errors: readonly string[] };
+  'switch-error': { switch?: string; dpid?: string; error: string };
+  'switch-impostor': { dpid: string; switch?: string; remote: Opt<string>; live?: Opt<string>; reason: string };
+  'unknown-switch': { dpid: string; remote: Opt<string> };
+  'port-status': { dpid: string; switch: Opt<string>; port: number; name: string; reason: string; down: boolean };
+  'peer-violation': { dpid: Opt<string>; remote: Opt<string>; kind: string; error: string };
+  'budget-refused': { switch: string; dpid: string; report: unknown };
+  'foreign-override': { switch: string; dpid: string; count: number; flows: readonly unknown[] };
+  'foreign-flows-cleared': { switch: string; dpid: string };
+  // policy and its lifecycle
+  'policy-applied': {
+    version: number; by: Opt<string>; reason: string; summary: string; access: readonly AccessChange[]; flows: readonly unknown[];
+    approvedBy?: string; rollbackTo?: number; effectiveAt?: string;
+  };
+  'policy-pending': { id: string; kind: string; by: string; baseVersion: number; rollbackTo: Opt<number>; textSha256: string; expiresAt: string; summary: string; access: readonly AccessChange[]; flows: readonly unknown[] };
+  'policy-approved': { id: string; by: string; submittedBy: string; ok: boolean; version: Opt<number> };
+  'policy-rejected': { id: string; by: string; submittedBy: string; reason?: string };
+  'policy-expired': { id: string; submittedBy: string; expiresAt: string };
+  'approval-refused': { id: string; by: string; reason: string };
+  'schedule-rejected': { error: string };
+  // directory and discovery
+  'directory-synced': { reason: string; users: number; access: readonly AccessChange[]; by?: string };
+  'directory-failed': { error: string };
+  'directory-rejected': { reason: string; error: string };
+  'directory-shrink-held': { before: number; after: number; since?: string };
+  'binding-learned': { mac: string; switch: string; port: number; ip?: string; owner: string; at?: string };
+  'unknown-device': { switch: string; port: number; mac: string; ip: Opt<string> };
+  'device-wrong-port': { mac: string; ip: Opt<string>; seenAt: Where; expected?: unknown; owner: Opt<string>; reason?: string };
+  'device-moved': { mac: string; owner: string; from: unknown; to: Where };
+  'mac-flapping': { mac: string; owner: string; at: unknown; seenAt: Where; heldForMs: number };
+  'state-saved': { generation: number; bindings: number; digest: string };
+  denial: { denial: Denial };
+  // cluster
+  'cluster-fenced': { node: string; reason: string };
+  'cluster-joined': { node: string };
+  'cluster-paused': { node: string; reason: string };
+  'cluster-resumed': { node: string };
+  'cluster-apply-failed': { version: number; diagnostics: readonly Diagnostic[] };
+  'role-changed': { dpid: string; node: string; role: string; generationId: string };
+  'role-refused': { dpid: string; node: string; role: string; generationId: string; error: string; stale: boolean };
+  // edge: 802.1X / MAB sessions
+  'radius-config-error': { error: string };
+  'radius-unreachable': { switch: string; port: number; mac: string; error: string };
+  'auth-accept': { switch: string; port: number; mac: string; method: string; user: Opt<string>; deviceGroup: Opt<string>; session: string; reauth: Opt<boolean>; radiusMs: number };
+  'auth-reject': { switch: string; port: number; mac: string; method: string; identity: Opt<string>; user: Opt<string>; reason: string; server: Opt<string> };
+  'auth-failures-alert': { switch: string; port: number; failures: number; withinSeconds: number; message: string };
+  'eapol-flood': { switch: string; port: number; rate: number; message: string };
+  'edge-compile-error': { error: string };
+  'sessions-dropped-on-restore': { dropped: readonly unknown[]; count: number };
+  'session-started': SessionEventBase & { expires: Opt<string> };
+  'session-ended': SessionEventBase & { reason: string };
+  'session-moved': SessionEventBase & { expires: Opt<string>; from?: Where; previousId: string };
+  'session-renewed': SessionEventBase & { expires: Opt<string>; previousId: string };
+  // first contact: DHCP leases, snooping alerts, sign-in page
+  'lease-bound': LeaseEvent;
+  'lease-renewed': LeaseEvent;
+  'lease-ended': LeaseEvent;
+  'signin-signout': { mac: string; switch: string; port: number; user: Opt<string> };
+  'signin-locked': { user: string; ip: string; mac: string };
+  'signin-failed': { user: string; ip: string; mac: string; switch: string; port: number; reason: string };
+  'signin-accepted': { user: string; mac: string; switch: string; port: number; ip: string; expires: Opt<string>; ms: number };
+  // guest vouchers (controller/voucher-api.ts)
+  'voucher-created': { [k: string]: unknown };
+  'voucher-revoked': { [k: string]: unknown };
+  'voucher-redeemed': { [k: string]: unknown };
+  'voucher-guessing-alert': { [k: string]: unknown };
+}
+type SessionEventBase = { id: string; mac: string; switch: string; port: number; method: string; user?: string; deviceGroup?: string; by?: string; [k: string]: unknown };
+type LeaseEvent = { mac: string; ip: string; switch: string; port: number; expires: Opt<string>; reason: Opt<string>; from?: { ip: string; switch: string; port: number } };
+
+/** DHCP/ARP snooping alerts (edge/snooping.ts DropReason), streamed as `dhcp-<reason>`. */
+export const DHCP_ALERTS = [
+  'malformed', 'spoofed-chaddr', 'rate-limited', 'rogue-server', 'server-message-from-client', 'client-message-from-server',
+  'ack-unknown-client', 'lease-refused', 'arp-spoof', 'arp-malformed', 'mac-conflict', 'release-elsewhere',
+] as const;
+export type DhcpAlertType = `dhcp-${(typeof DHCP_ALERTS)[number]}`;
+
+export type EventType = keyof EventPayloads | DhcpAlertType;
+export type EventData<K extends EventType> = K extends keyof EventPayloads ? EventPayloads[K] : { switch: string; port: number; [k: string]: unknown };
+
+/** One event: `{ type, at, ...payload }`; narrow it with `e.type === '…'`. */
+export type ControllerEvent = { [K in EventType]: { readonly type: K; readonly at: string } & Readonly<EventData<K>> }[EventType];
+/** The event of one type. */
+export type EventOf<K extends EventType> = Extract<ControllerEvent, { type: K }>;
+
+const A = { alert: true } as const;
+const AU = { audited: true } as const;
+/** Every event name and what it is. A name missing here, or here but not in EventPayloads, does not compile. */
+export const EVENTS: { readonly [K in keyof EventPayloads]: EventInfo } = {
+  'switch-up': {}, 'switch-down': {}, 'switch-synced': {}, 'switch-error': A, 'switch-impostor': A, 'unknown-switch': A, 'port-status': {},
+  'peer-violation': A, 'budget-refused': {}, 'foreign-override': A, 'foreign-flows-cleared': {},
+  'policy-applied': AU, 'policy-pending': AU, 'policy-approved': AU, 'policy-rejected': AU, 'policy-expired': AU, 'approval-refused': AU, 'schedule-rejected': {},
+  'directory-synced': AU, 'directory-failed': A, 'directory-rejected': {}, 'directory-shrink-held': {}, 'binding-learned': AU, 'unknown-device': {},
+  'device-wrong-port': A, 'device-moved': {}, 'mac-flapping': A, 'state-saved': {}, denial: {},
+  'cluster-fenced': {}, 'cluster-joined': {}, 'cluster-paused': {}, 'cluster-resumed': {}, 'cluster-apply-failed': {}, 'role-changed': {}, 'role-refused': {},
+  'radius-config-error': A, 'radius-unreachable': {}, 'auth-accept': {}, 'auth-reject': AU, 'auth-failures-alert': AU, 'eapol-flood': {}, 'edge-compile-error': A,
+  'sessions-dropped-on-restore': {}, 'session-started': AU, 'session-ended': AU, 'session-moved': AU, 'session-renewed': AU,
+  'lease-bound': {}, 'lease-renewed': {}, 'lease-ended': {}, 'signin-signout': {}, 'signin-locked': A, 'signin-failed': {}, 'signin-accepted': {},
+  'voucher-created': AU, 'voucher-revoked': AU, 'voucher-redeemed': AU, 'voucher-guessing-alert': AU,
+};
+
+/** Every event name (the DHCP alerts included). */
+export const EVENT_TYPES: readonly EventType[] = [...(Object.keys(EVENTS) as Array<keyof EventPayloads>), ...DHCP_ALERTS.map((k) => `dhcp-${k}` as const)];
+const KNOWN: ReadonlySet<string> = new Set(EVENT_TYPES);
+export const isEventType = (t: string): t is EventType => KNOWN.has(t);
+export const infoOf = (t: EventType): EventInfo => (t.startsWith('dhcp-') ? A : EVENTS[t as keyof EventPayloads]);
+export const AUDITED_EVENTS: readonly EventType[] = EVENT_TYPES.filter((t) => infoOf(t).audited);
+export const ALERT_EVENTS: readonly EventType[] = EVENT_TYPES.filter((t) => infoOf(t).alert);
