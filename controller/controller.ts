@@ -591,10 +591,10 @@ export class Controller extends EventEmitter {
   private async syncFrom(before: FlowPlan): Promise<void> {
     const prev = new Map(before.switches.map((x) => [x.dpid, x]));
     const now = new Map(this.compiled.plan.switches.map((x) => [x.dpid, x]));
-    await Promise.all([...this.sessions.entries()].map(([id, sess]) => {
+    await Promise.all([...this.sessions.entries()].flatMap(([id, sess]) => {
       const a = sess.dpid === undefined ? undefined : prev.get(sess.dpid), b = sess.dpid === undefined ? undefined : now.get(sess.dpid);
-      if (a && b && a.flows === b.flows && this.results.get(id)?.errors.length === 0) return undefined;
-      return this.sync(id, { assume: a?.flows });
+      if (a && b && a.flows === b.flows && this.results.get(id)?.errors.length === 0) return [];
+      return [this.sync(id, { assume: a?.flows })];
     }));
   }
 

@@ -52,8 +52,8 @@ function versionIn(v: unknown): PolicyVersion | undefined {
   const ids = idsIn(v.ids);
   if (!ids) return undefined;
   return {
-    version: v.version, at: v.at, by: v.by, reason: v.reason, ...(v.approvedBy !== undefined ? { approvedBy: v.approvedBy as string } : {}),
-    ...(v.rollbackTo !== undefined ? { rollbackTo: v.rollbackTo as number } : {}), ...(v.summary !== undefined ? { summary: v.summary as string } : {}),
+    version: v.version, at: v.at, by: v.by, reason: v.reason, ...(v.approvedBy !== undefined ? { approvedBy: v.approvedBy } : {}),
+    ...(v.rollbackTo !== undefined ? { rollbackTo: v.rollbackTo } : {}), ...(v.summary !== undefined ? { summary: v.summary } : {}),
     planHash: v.planHash, text: v.text, ids,
   };
 }
@@ -67,7 +67,7 @@ function pendingIn(v: unknown, now: number): StoredPending | undefined {
   if (ids === false) return undefined;
   return {
     id: v.id, kind: v.kind, by: v.by, at: v.at, expiresAt: v.expiresAt, baseVersion: v.baseVersion, text: v.text, textSha256: v.textSha256,
-    ...(v.rollbackTo !== undefined ? { rollbackTo: v.rollbackTo as number } : {}),
+    ...(v.rollbackTo !== undefined ? { rollbackTo: v.rollbackTo } : {}),
     access: v.access as AccessChange[], flows: v.flows as PendingChange['flows'], summary: v.summary, baseText: v.baseText, expires: v.expires, ...(ids ? { ids } : {}),
   };
 }

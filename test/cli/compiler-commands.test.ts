@@ -20,6 +20,7 @@ beforeAll(() => {
   work = mkdtempSync(join(tmpdir(), 'acl-cli-work-'));
   mkdirSync(join(build, 'bin'));
   copyFileSync(join(ROOT, 'bin/run.js'), join(build, 'bin/run.js'));
+  copyFileSync(join(ROOT, 'bin/manifest.js'), join(build, 'bin/manifest.js'));
   copyFileSync(join(ROOT, 'package.json'), join(build, 'package.json'));
   symlinkSync(join(ROOT, 'node_modules'), join(build, 'node_modules'));
   // tsc emits even if another engineer's file has a type error right now; the commands under test must exist.

@@ -26,7 +26,7 @@ function start(dir: string): Promise<{ child: ChildProcess; api: string }> {
     });
     children.push(child);
     let out = '';
-    child.stdout!.on('data', (d) => { out += d; const m = out.match(/READY (\d+) (\d+)/); if (m) resolve({ child, api: `http://127.0.0.1:${m[2]}/api/v1` }); });
+    child.stdout.on('data', (d) => { out += d; const m = out.match(/READY (\d+) (\d+)/); if (m) resolve({ child, api: `http://127.0.0.1:${m[2]}/api/v1` }); });
     child.on('exit', (code) => reject(new Error(`controller exited ${code}`)));
   });
 }

@@ -138,7 +138,7 @@ describeWith({ Chromium: haveChromium }, 'console: lint markers, pending approva
     expect(await anna.$('#history tbody tr[data-version="2"] button.rollback')).toBeNull(); // the running version
     await anna.getByRole('button', { name: 'Roll back to version 1…' }).click();
     await anna.waitForSelector('#rollback-changes');
-    const gains = await anna.$$eval('#rollback-changes li.gain', (ls) => ls.map((l) => l.textContent!.trim()));
+    const gains = await anna.$$eval('#rollback-changes li.gain', (ls) => ls.map((l) => l.textContent.trim()));
     expect(gains).toContain('+ bob → intranet tcp/80 (staff-intranet)');
     expect(await anna.$$eval('#rollback-changes li.lose', (ls) => ls.length)).toBe(0);
     expect(await anna.textContent('#rollback-out')).toMatch(new RegExp(`${gains.length} gain access, 0 lose access`));
