@@ -3,7 +3,7 @@
  * modules is imported, and `acl validate` (through oclif.manifest.json) imports only the validate command and the
  * compiler — not the controller's server, LDAP, etcd or logging libraries. Checked deterministically by recording
  * every module a real `acl` process resolves (test/helpers/import-log.mjs), not by timing. The project is built
- * into a private temp directory as in compiler-commands.test.ts; the manifest is written by the first command run.
+ * into a private temp directory as in compiler-commands.test.ts, with its manifest as `npm run build` writes it.
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
@@ -24,6 +24,9 @@ beforeAll(() => {
   symlinkSync(join(ROOT, 'node_modules'), join(build, 'node_modules'));
   spawnSync(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', join(ROOT, 'tsconfig.json'), '--outDir', join(build, 'dist')], { cwd: ROOT, encoding: 'utf8' });
   if (!existsSync(join(build, 'dist/cli/commands/validate.js'))) throw new Error('build did not produce the validate command');
+  // what `npm run build`/prepare does after tsc
+  const m = spawnSync(process.execPath, ['--input-type=module', '-e', "await (await import('./bin/manifest.js')).writeManifest()"], { cwd: build, encoding: 'utf8' });
+  if (m.status !== 0) throw new Error(`manifest: ${m.stderr}`);
 }, 240_000);
 
 afterAll(() => {
