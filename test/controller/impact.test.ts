@@ -33,7 +33,7 @@ describe('dry run: impact on traffic seen recently', () => {
     const aliceClass = c.subjects.find((s) => s.id === 'alice')!.classId;
     const allow = hv1.flows.find((f) => { const a = attributeFlow(c, f); return a.role === 'allow' && a.classId === aliceClass && a.rules.includes('finance-payroll'); });
     expect(allow).toBeDefined();
-    const stats: FlowStats = { ...allow!, durationSec: 0, durationNsec: 0, idleTimeout: 0, hardTimeout: 0, flags: {} as FlowStats['flags'], packetCount: 12n, byteCount: 1500n } as FlowStats;
+    const stats: FlowStats = { ...allow!, durationSec: 0, durationNsec: 0, idleTimeout: 0, hardTimeout: 0, flags: {}, packetCount: 12n, byteCount: 1500n };
     ctl.observe.traffic.attribute(c, hv1.name, hv1, [stats], Date.now());
     // bob (platform) tried payroll-db tcp/5432 and was denied by default
     const d = ctl.observe.denials.ingest(c, frame({ src: '02:00:00:00:01:02', ipSrc: '10.0.1.2', ipDst: '10.0.2.10', proto: 'tcp', dport: 5432 }), { switch: 'edge1', port: 2, source: 'policy' });
