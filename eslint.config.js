@@ -32,7 +32,7 @@ const SIZE_EXCEPTIONS = [
   // patchEdge applies an edge change (logins, leases) to a compiled plan in place of a full compile.
   { file: 'compiler/edge-patch.ts', function: 230 },
   // the LDAP source: poll, paged search, syncrepl push and their error mapping in one class.
-  { file: 'directory/ldap-source.ts', file_lines: 546 },
+  { file: 'directory/ldap-source.ts', file_lines: 548 },
 ];
 
 export default tseslint.config(

@@ -4,7 +4,7 @@
  * when the switch supports it) → BARRIER → read back and compare.
  */
 import type { FlowStats, Instruction, Match, MessageOf, OfpMessage } from '../openflow/index.js';
-import { OFPG_ANY, OFPP, OFPTT_ALL, addFlowMod, flowMod } from '../openflow/index.js';
+import { OFPBRC, OFPET, OFPG_ANY, OFPP, OFPTT_ALL, addFlowMod, flowMod } from '../openflow/index.js';
 import { flowKey, instructionsKey } from '../openflow/identity.js';
 
 export { flowKey } from '../openflow/identity.js';
@@ -162,7 +162,7 @@ export async function reconcile(s: SwitchSession, plan: SwitchPlan, opts: Reconc
           await s.request({ type: 'bundle_control', xid: s.xid(), bundleId, ctrlType: 'commit_request', flags: { atomic: true } }, 120_000);
           atomic = true;
         } catch (e) {
-          if (e instanceof OfpRequestError && (e.request?.type === 'bundle_control') && /BAD_EXPERIMENTER|BAD_EXP_TYPE|BAD_TYPE/.test(e.message) && errors.length === 0) {
+          if (e instanceof OfpRequestError && (e.request?.type === 'bundle_control') && noBundles(e.reply) && errors.length === 0) {
             bundleUnsupported = true;
           } else {
             errors.push(`bundle failed, nothing applied: ${(e as Error).message}`);
@@ -191,4 +191,9 @@ export async function reconcile(s: SwitchSession, plan: SwitchPlan, opts: Reconc
     switch: plan.name, added: d.add.length, changed: d.change.length, removed: d.remove.length, unchanged: d.unchanged,
     installed: verify ? after.length : plan.flows.length, desired: plan.flows.length, atomic, errors, ms: performance.now() - t0, bundleUnsupported,
   };
+}
+
+/** A switch without ONF bundles refuses BUNDLE_CONTROL as a bad request (type, experimenter or experimenter type). */
+function noBundles(reply: { readonly errType: number; readonly code: number }): boolean {
+  return reply.errType === OFPET.BAD_REQUEST && (reply.code === OFPBRC.BAD_TYPE || reply.code === OFPBRC.BAD_EXPERIMENTER || reply.code === OFPBRC.BAD_EXP_TYPE);
 }

@@ -26,6 +26,7 @@ function rdns(dn: string): Array<[string, string]> {
 }
 
 class BindRefused extends Error {}
+class Unreachable extends Error {} // connect, TLS, or a socket error before the bind answered
 
 export class LdapDirectorySource implements DirectorySource {
   readonly kind = 'ldap' as const;
@@ -69,7 +70,7 @@ export class LdapDirectorySource implements DirectorySource {
       await client.unbind().catch(() => undefined);
       const m = (e as Error).message;
       if (e instanceof BindRefused) throw e;
-      throw new Error(`cannot reach LDAP server ${c.url}: ${m}`, { cause: e });
+      throw new Unreachable(`cannot reach LDAP server ${c.url}: ${m}`, { cause: e });
     }
   }
 
@@ -230,7 +231,7 @@ export class LdapDirectorySource implements DirectorySource {
   private failed(e: unknown): Error {
     this.state = undefined; // next time, read everything again
     void this.close();
-    if (e instanceof BindRefused || (e as Error).message.startsWith('cannot reach LDAP server')) return e as Error;
+    if (e instanceof BindRefused || e instanceof Unreachable) return e;
     return new Error(`LDAP search on ${this.config.url} failed: ${(e as Error).message}`);
   }
 

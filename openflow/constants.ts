@@ -221,6 +221,9 @@ export const ONF_BUNDLE_ERROR_BASE = 2300;
 
 // ---------- errors ----------
 
+/** OFPET_BAD_REQUEST codes the controller decides on (openflow.h `ofp_bad_request_code`). */
+export const OFPBRC = { BAD_VERSION: 0, BAD_TYPE: 1, BAD_MULTIPART: 2, BAD_EXPERIMENTER: 3, BAD_EXP_TYPE: 4 } as const;
+
 /** Error types (openflow.h `ofp_error_type`); the per-type code names are in errors.ts. */
 export const OFPET = {
   HELLO_FAILED: 0,
