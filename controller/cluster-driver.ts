@@ -6,6 +6,7 @@
  */
 import type { ApplyResult, Controller, ControllerEvent } from './controller.js';
 import type { MessageOf } from '../openflow/index.js';
+import { OFPET, OFPRRFC_STALE } from '../openflow/index.js';
 import type { SwitchSession } from './session.js';
 import { OfpRequestError } from './session.js';
 import type { Binding } from '../compiler/model.js';
@@ -166,7 +167,7 @@ export class ClusterDriver {
       if (r.role === 'master') void this.ctl.sync(c.dpid);
     } catch (e) {
       // OFPET_ROLE_REQUEST_FAILED (11) / OFPRRFC_STALE (0): the switch has seen a newer generation id.
-      const stale = e instanceof OfpRequestError && e.reply.errType === 11 && e.reply.code === 0;
+      const stale = e instanceof OfpRequestError && e.reply.errType === OFPET.ROLE_REQUEST_FAILED && e.reply.code === OFPRRFC_STALE;
       if (stale) this.staleRefusals++;
       this.confirmed.set(c.dpid, { role: 'slave' });
       this.ctl.event('role-refused', { dpid: c.dpid, node: this.cluster.name, role: c.role, generationId: String(c.generationId ?? ''), error: (e as Error).message, stale });

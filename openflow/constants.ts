@@ -221,6 +221,9 @@ export const ONF_BUNDLE_ERROR_BASE = 2300;
 
 // ---------- errors ----------
 
+/** OFPET_ROLE_REQUEST_FAILED: the switch saw a newer generation_id (a stale master). */
+export const OFPRRFC_STALE = 0;
+
 /** OFPET_BAD_REQUEST codes the controller decides on (openflow.h `ofp_bad_request_code`). */
 export const OFPBRC = { BAD_VERSION: 0, BAD_TYPE: 1, BAD_MULTIPART: 2, BAD_EXPERIMENTER: 3, BAD_EXP_TYPE: 4 } as const;
 
