@@ -269,7 +269,9 @@ export class Controller extends EventEmitter {
   }
 
   event(type: string, data: Record<string, unknown> = {}): void {
-    const e: ControllerEvent = { type, at: new Date().toISOString(), ...data };
+    // the event's own time always wins: a payload field named `at` cannot replace it
+    const { at: _payloadAt, type: _payloadType, ...rest } = data;
+    const e: ControllerEvent = { type, at: new Date().toISOString(), ...rest };
     if (/unknown-switch|wrong-port|error|directory-failed|peer-violation|impostor|flapping|foreign-override|^dhcp-|signin-locked|mac-conflict|auth-failures-alert|eapol-flood/.test(type)) {
       this.alerts.push(e);
       if (this.alerts.length > 200) this.alerts.shift();
@@ -674,7 +676,7 @@ export class Controller extends EventEmitter {
       if (verdict === 'held') return;
       if (verdict === 'flapping') {
         this.log('warn', `MAC ${mac} (${user!.id}) is flapping between ports: held at ${cur.switch}:${cur.port} for ${this.learning.limits.holdMs} ms`);
-        this.event('mac-flapping', { mac, owner: user!.id, at: cur, seenAt: { switch: plan.name, port: inPort }, heldForMs: this.learning.limits.holdMs });
+        this.event('mac-flapping', { mac, owner: user!.id, heldAt: cur, seenAt: { switch: plan.name, port: inPort }, heldForMs: this.learning.limits.holdMs });
         return;
       }
       this.event('device-moved', { mac, owner: user!.id, from: cur, to: { switch: plan.name, port: inPort } });

@@ -51,7 +51,7 @@ export interface EventPayloads {
   'unknown-device': { switch: string; port: number; mac: string; ip: Opt<string> };
   'device-wrong-port': { mac: string; ip: Opt<string>; seenAt: Where; expected?: unknown; owner: Opt<string>; reason?: string };
   'device-moved': { mac: string; owner: string; from: unknown; to: Where };
-  'mac-flapping': { mac: string; owner: string; at: unknown; seenAt: Where; heldForMs: number };
+  'mac-flapping': { mac: string; owner: string; heldAt: unknown; seenAt: Where; heldForMs: number };
   'state-saved': { generation: number; bindings: number; digest: string };
   denial: { denial: Denial };
   // cluster
