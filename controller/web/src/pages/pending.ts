@@ -19,9 +19,9 @@ export async function loadPending(): Promise<void> {
 }
 
 async function decide(id: string, what: 'approve' | 'reject'): Promise<void> {
-  const art = document.querySelector<HTMLElement>(`#pending-list article[data-id="${CSS.escape(id)}"]`);
-  const outcome = art?.querySelector('.outcome');
   const r = await api<ApplyReply | { ok: true }>(`pending/${encodeURIComponent(id)}/${what}`, { method: 'POST', json: {} });
+  // looked up after the answer: a live update may have re-drawn the list while the request was out
+  const outcome = document.querySelector<HTMLElement>(`#pending-list article[data-id="${CSS.escape(id)}"] .outcome`);
   if (!r.ok) {
     // e.g. 403 own-change: "'alice' submitted this change and cannot approve it: a different admin must"
     if (outcome) render(outcome, html`<span class="bad" role="alert">Not ${what === 'approve' ? 'approved' : 'rejected'}: ${errorText(r)}</span>`);
