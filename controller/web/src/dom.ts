@@ -38,8 +38,17 @@ export function html(strings: TemplateStringsArray, ...values: HtmlValue[]): Htm
 export const join = (items: readonly HtmlValue[], sep: Html | string = ''): Html => new Html(items.map(part).join(part(sep)));
 
 /** The only place markup is written into the page. */
+const drawn = new WeakMap<Element, string>();
+
+/**
+ * Replaces an element's content, unless it would be drawn exactly as it is: a live update that changes nothing then
+ * keeps the elements (a click in progress, the focus and the scroll position are not lost).
+ */
 export function render(target: Element | string, h: Html): void {
-  (typeof target === 'string' ? $(target) : target).innerHTML = h.text;
+  const el = typeof target === 'string' ? $(target) : target;
+  if (drawn.get(el) === h.text && el.innerHTML !== '') return;
+  drawn.set(el, h.text);
+  el.innerHTML = h.text;
 }
 
 export function announce(msg: string): void { $('#live').textContent = msg; }
