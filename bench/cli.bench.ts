@@ -17,7 +17,11 @@ const cases: Array<[string, string, string[]]> = [
   ['ovs-ofctl --version (peer)', 'ovs-ofctl', ['--version']],
 ];
 
-console.log(`load average ${loadavg().map((x) => x.toFixed(2)).join(' ')}; ${N} runs each`);
+console.log(
+  `load average ${loadavg()
+    .map((x) => x.toFixed(2))
+    .join(' ')}; ${N} runs each`,
+);
 for (const [name, cmd, args] of cases) {
   const times: number[] = [];
   let failed = '';
@@ -25,10 +29,18 @@ for (const [name, cmd, args] of cases) {
     const t = performance.now();
     const r = spawnSync(cmd, args, { cwd: ROOT, encoding: 'utf8' });
     const ms = performance.now() - t;
-    if (r.error || r.status !== 0) { failed = r.error?.message ?? r.stderr.slice(0, 200); break; }
+    if (r.error || r.status !== 0) {
+      failed = r.error?.message ?? r.stderr.slice(0, 200);
+      break;
+    }
     times.push(ms);
   }
-  if (failed) { console.log(`${name.padEnd(44)} not run: ${failed}`); continue; }
+  if (failed) {
+    console.log(`${name.padEnd(44)} not run: ${failed}`);
+    continue;
+  }
   times.sort((a, b) => a - b);
-  console.log(`${name.padEnd(44)} min ${times[0].toFixed(0)} ms  median ${times[times.length >> 1].toFixed(0)} ms  max ${times[times.length - 1].toFixed(0)} ms`);
+  console.log(
+    `${name.padEnd(44)} min ${times[0].toFixed(0)} ms  median ${times[times.length >> 1].toFixed(0)} ms  max ${times[times.length - 1].toFixed(0)} ms`,
+  );
 }

@@ -19,13 +19,29 @@ import { copyExample, tempDir, waitFor } from '../test/helpers/tmp.js';
 import { agreedMasters, nodeApi, postPolicy, spawnNode, type NodeSpec } from '../test/helpers/cluster.js';
 import { FakeSwitch } from '../test/controller/fake-switch.js';
 
-if (!haveOvs() || process.getuid?.() !== 0 || !haveEtcd()) { console.log('cluster.bench: skipped (needs root, Open vSwitch and etcd)'); process.exit(0); }
+if (!haveOvs() || process.getuid?.() !== 0 || !haveEtcd()) {
+  console.log('cluster.bench: skipped (needs root, Open vSwitch and etcd)');
+  process.exit(0);
+}
 
 const hex = (d: number) => `0x${d.toString(16).padStart(16, '0')}`;
-const pct = (xs: number[], p: number) => { const s = [...xs].sort((a, b) => a - b); return s[Math.min(s.length - 1, Math.floor(p * s.length))]; };
+const pct = (xs: number[], p: number) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor(p * s.length))];
+};
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const SPECS: NodeSpec[] = [{ name: 'b1', of: 18961, api: 18971 }, { name: 'b2', of: 18962, api: 18972 }, { name: 'b3', of: 18963, api: 18973 }];
-const BRIDGES: Array<[string, number]> = [['hb-e1', 1], ['hb-e2', 2], ['hb-core', 3], ['hb-hv1', 16], ['hb-hv2', 17]];
+const SPECS: NodeSpec[] = [
+  { name: 'b1', of: 18961, api: 18971 },
+  { name: 'b2', of: 18962, api: 18972 },
+  { name: 'b3', of: 18963, api: 18973 },
+];
+const BRIDGES: Array<[string, number]> = [
+  ['hb-e1', 1],
+  ['hb-e2', 2],
+  ['hb-core', 3],
+  ['hb-hv1', 16],
+  ['hb-hv2', 17],
+];
 const DPIDS = BRIDGES.map(([, d]) => hex(d));
 
 function procStats(pid: number): { cpu: number; rssMiB: number } {
@@ -37,8 +53,21 @@ function procStats(pid: number): { cpu: number; rssMiB: number } {
 
 /** Every switch in `dpids` reconciled by its master at or after `since` (ms epoch), at policy version `version`. */
 async function confirmed(nodes: readonly NodeSpec[], dpids: readonly string[], since: number, version?: number): Promise<boolean> {
-  const sw = await Promise.all(nodes.map((n) => nodeApi<Array<{ dpid: string; flowsDesired: number; flowsInstalled?: number; lastSync?: string }>>(n, '/switches').then((r) => ({ n, list: r.body }))));
-  const cl = await Promise.all(nodes.map((n) => nodeApi(n, '/cluster').then((r) => r.body).catch(() => undefined)));
+  const sw = await Promise.all(
+    nodes.map((n) =>
+      nodeApi<Array<{ dpid: string; flowsDesired: number; flowsInstalled?: number; lastSync?: string }>>(n, '/switches').then((r) => ({
+        n,
+        list: r.body,
+      })),
+    ),
+  );
+  const cl = await Promise.all(
+    nodes.map((n) =>
+      nodeApi(n, '/cluster')
+        .then((r) => r.body)
+        .catch(() => undefined),
+    ),
+  );
   const pol = await Promise.all(nodes.map((n) => nodeApi(n, '/policy').then((r) => r.body.version as number)));
   if (version !== undefined && pol.some((v) => v !== version)) return false;
   for (const d of dpids) {
@@ -63,9 +92,16 @@ async function failoverAndCommit(): Promise<void> {
   const policy = join(dir, 'policy.yaml');
   const text = readFileSync(policy, 'utf8');
   const node = new Map<string, ChildProcess>();
-  const start = async (s: NodeSpec) => { const p = await spawnNode(s, policy, etcd!.url, join(dir, `state-${s.name}.json`)); node.set(s.name, p); procs.push(p); };
+  const start = async (s: NodeSpec) => {
+    const p = await spawnNode(s, policy, etcd!.url, join(dir, `state-${s.name}.json`));
+    node.set(s.name, p);
+    procs.push(p);
+  };
   await Promise.all(SPECS.map(start));
-  for (const [br, d] of BRIDGES) { createBridge(br, { dpid: d.toString(16).padStart(16, '0') }); vsctl('set-controller', br, ...SPECS.map((s) => `tcp:127.0.0.1:${s.of}`)); }
+  for (const [br, d] of BRIDGES) {
+    createBridge(br, { dpid: d.toString(16).padStart(16, '0') });
+    vsctl('set-controller', br, ...SPECS.map((s) => `tcp:127.0.0.1:${s.of}`));
+  }
   await waitFor('cluster settled', () => agreedMasters(SPECS, DPIDS), 30_000, 200);
   await waitFor('in sync', () => confirmed(SPECS, DPIDS, 0), 30_000, 200);
 
@@ -75,24 +111,42 @@ async function failoverAndCommit(): Promise<void> {
     const m = await waitFor('agreed', () => agreedMasters(SPECS, DPIDS), 20_000, 100);
     const victim = m.get(DPIDS[0])!;
     await sleep(1000);
-    const before = ofctl('dump-flows', 'hb-e1', '--no-stats').split('\n').filter((l) => l.includes('cookie=0x5ac1')).sort().join('\n');
+    const before = ofctl('dump-flows', 'hb-e1', '--no-stats')
+      .split('\n')
+      .filter((l) => l.includes('cookie=0x5ac1'))
+      .sort()
+      .join('\n');
     const t0 = performance.now();
     node.get(victim)!.kill('SIGKILL');
     const alive = SPECS.filter((s) => s.name !== victim);
     try {
-      await waitFor('takeover', async () => { const x = await agreedMasters(alive, [DPIDS[0]]); return x?.get(DPIDS[0]); }, 20_000, 20);
+      await waitFor(
+        'takeover',
+        async () => {
+          const x = await agreedMasters(alive, [DPIDS[0]]);
+          return x?.get(DPIDS[0]);
+        },
+        20_000,
+        20,
+      );
     } catch (e) {
       for (const s of alive) console.log(s.name, JSON.stringify((await nodeApi(s, '/cluster')).body));
       throw e;
     }
     times.push(performance.now() - t0);
-    console.log(`  kill ${i + 1}: ${victim} -> ${(times[times.length - 1]).toFixed(0)} ms`);
+    console.log(`  kill ${i + 1}: ${victim} -> ${times[times.length - 1].toFixed(0)} ms`);
     await sleep(1000);
-    const after = ofctl('dump-flows', 'hb-e1', '--no-stats').split('\n').filter((l) => l.includes('cookie=0x5ac1')).sort().join('\n');
+    const after = ofctl('dump-flows', 'hb-e1', '--no-stats')
+      .split('\n')
+      .filter((l) => l.includes('cookie=0x5ac1'))
+      .sort()
+      .join('\n');
     if (after !== before) changed++;
     await start(SPECS.find((s) => s.name === victim)!);
   }
-  console.log(`failover of edge1's master (10 kills, 3 nodes, lease 2 s): p50 ${pct(times, 0.5).toFixed(0)} ms, max ${Math.max(...times).toFixed(0)} ms; kills after which edge1's flows differed: ${changed}`);
+  console.log(
+    `failover of edge1's master (10 kills, 3 nodes, lease 2 s): p50 ${pct(times, 0.5).toFixed(0)} ms, max ${Math.max(...times).toFixed(0)} ms; kills after which edge1's flows differed: ${changed}`,
+  );
 
   // Commit → all confirmed, through the cluster.
   const commitTimes: number[] = [];
@@ -109,9 +163,17 @@ async function failoverAndCommit(): Promise<void> {
   await sleep(500);
 
   // The same on a single controller without etcd.
-  const single = spawn(process.execPath, ['--import', 'tsx', new URL('../test/helpers/controller-child.ts', import.meta.url).pathname, policy, '18964', '18974', '0'], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, ACL_ADMIN_TOKEN: 'cluster-admin' } });
+  const single = spawn(
+    process.execPath,
+    ['--import', 'tsx', new URL('../test/helpers/controller-child.ts', import.meta.url).pathname, policy, '18964', '18974', '0'],
+    { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, ACL_ADMIN_TOKEN: 'cluster-admin' } },
+  );
   procs.push(single);
-  await new Promise<void>((res) => single.stdout.on('data', (d: Buffer) => { if (d.toString().includes('READY')) res(); }));
+  await new Promise<void>((res) =>
+    single.stdout.on('data', (d: Buffer) => {
+      if (d.toString().includes('READY')) res();
+    }),
+  );
   for (const [br] of BRIDGES) vsctl('set-controller', br, 'tcp:127.0.0.1:18964');
   const one: NodeSpec = { name: 'single', of: 18964, api: 18974 };
   await waitFor('single in sync', () => confirmed([one], DPIDS, 0), 30_000, 100);
@@ -120,12 +182,17 @@ async function failoverAndCommit(): Promise<void> {
     const body = i % 2 === 0 ? text.replace(/ {2}- \{ name: admins-ssh.*\n/, '') : text;
     const t0 = Date.now();
     const r = await postPolicy(one, body);
-    if (r.status !== 200) { console.log(`single-node apply answered ${r.status}: ${JSON.stringify(r.body).slice(0, 200)}`); break; }
+    if (r.status !== 200) {
+      console.log(`single-node apply answered ${r.status}: ${JSON.stringify(r.body).slice(0, 200)}`);
+      break;
+    }
     await waitFor('all confirmed', () => confirmed([one], DPIDS, t0), 20_000, 5);
     singleTimes.push(Date.now() - t0);
   }
   single.kill('SIGKILL');
-  console.log(`policy commit -> all 5 switches confirmed: 3-node cluster p50 ${pct(commitTimes, 0.5)} ms (max ${Math.max(...commitTimes)}), single controller p50 ${singleTimes.length ? pct(singleTimes, 0.5) : '-'} ms (max ${singleTimes.length ? Math.max(...singleTimes) : '-'})`);
+  console.log(
+    `policy commit -> all 5 switches confirmed: 3-node cluster p50 ${pct(commitTimes, 0.5)} ms (max ${Math.max(...commitTimes)}), single controller p50 ${singleTimes.length ? pct(singleTimes, 0.5) : '-'} ms (max ${singleTimes.length ? Math.max(...singleTimes) : '-'})`,
+  );
   for (const [br] of BRIDGES) deleteBridge(br);
   await etcd.stop();
   etcd = undefined;
@@ -136,9 +203,18 @@ async function manySwitches(nodeCount: number, port: number): Promise<void> {
   etcd = await startEtcd(port);
   const dir = tempDir('acl-cluster-bench-');
   const sw = Array.from({ length: N }, (_, i) => `  - { name: s${i}, dpid: ${0x10000 + i} }`).join('\n');
-  writeFileSync(join(dir, 'topology.yaml'), `switches:\n${sw}\nlinks: []\nhosts: []\nservers:\n  - { name: db, switch: s0, port: 1, mac: "02:00:00:00:99:01", ip: 10.9.0.1 }\n`);
-  writeFileSync(join(dir, 'directory.yaml'), 'organizations:\n  - { name: it }\nusers:\n  - { id: a, name: A, organization: it, roles: [admin], devices: [{ mac: "02:00:00:00:00:01", ip: 10.0.0.1 }] }\n');
-  writeFileSync(join(dir, 'policy.yaml'), 'version: 1\ndirectory: directory.yaml\ntopology: topology.yaml\nresources:\n  db: { hosts: [db], services: [tcp/5432] }\nrules:\n  - { name: it-db, from: { organizations: [it] }, to: db }\ndefault: deny\n');
+  writeFileSync(
+    join(dir, 'topology.yaml'),
+    `switches:\n${sw}\nlinks: []\nhosts: []\nservers:\n  - { name: db, switch: s0, port: 1, mac: "02:00:00:00:99:01", ip: 10.9.0.1 }\n`,
+  );
+  writeFileSync(
+    join(dir, 'directory.yaml'),
+    'organizations:\n  - { name: it }\nusers:\n  - { id: a, name: A, organization: it, roles: [admin], devices: [{ mac: "02:00:00:00:00:01", ip: 10.0.0.1 }] }\n',
+  );
+  writeFileSync(
+    join(dir, 'policy.yaml'),
+    'version: 1\ndirectory: directory.yaml\ntopology: topology.yaml\nresources:\n  db: { hosts: [db], services: [tcp/5432] }\nrules:\n  - { name: it-db, from: { organizations: [it] }, to: db }\ndefault: deny\n',
+  );
   const specs = Array.from({ length: nodeCount }, (_, i): NodeSpec => ({ name: `m${i + 1}`, of: port + 10 + i, api: port + 20 + i }));
   const ps = await Promise.all(specs.map((s) => spawnNode(s, join(dir, 'policy.yaml'), etcd!.url, join(dir, `state-${s.name}.json`))));
   procs.push(...ps);
@@ -146,18 +222,30 @@ async function manySwitches(nodeCount: number, port: number): Promise<void> {
   const dpids = Array.from({ length: N }, (_, i) => hex(0x10000 + i));
   const fakes: FakeSwitch[] = [];
   const t0 = Date.now();
-  for (let i = 0; i < N; i++) for (const s of specs) { const f = new FakeSwitch({ dpid: BigInt(0x10000 + i) }); fakes.push(f); await f.connect(s.of); }
+  for (let i = 0; i < N; i++)
+    for (const s of specs) {
+      const f = new FakeSwitch({ dpid: BigInt(0x10000 + i) });
+      fakes.push(f);
+      await f.connect(s.of);
+    }
   try {
     await waitFor(`${N} switches mastered by ${nodeCount} node(s)`, () => agreedMasters(specs, dpids), 300_000, 500);
   } catch (e) {
     const v = (await nodeApi(specs[0], '/cluster')).body as { switches: Array<{ master?: string; localRole?: string }> };
-    console.log(`after 300 s: ${v.switches.filter((x) => x.master).length} of ${N} claimed, ${v.switches.filter((x) => x.localRole === 'master').length} confirmed by the switch on ${specs[0].name}`);
+    console.log(
+      `after 300 s: ${v.switches.filter((x) => x.master).length} of ${N} claimed, ${v.switches.filter((x) => x.localRole === 'master').length} confirmed by the switch on ${specs[0].name}`,
+    );
     throw e;
   }
   await waitFor('all in sync', () => confirmed(specs, dpids, 0), 300_000, 500);
   const ms = Date.now() - t0;
-  const per = ps.map((p, i) => { const s = procStats(p.pid!); return `${specs[i].name}: ${(s.cpu - base[i].cpu).toFixed(1)} s CPU, ${s.rssMiB.toFixed(0)} MiB RSS`; });
-  console.log(`${N} simulated switches on ${nodeCount} node(s): all mastered and in sync in ${(ms / 1000).toFixed(1)} s; ${per.join('; ')}`);
+  const per = ps.map((p, i) => {
+    const s = procStats(p.pid!);
+    return `${specs[i].name}: ${(s.cpu - base[i].cpu).toFixed(1)} s CPU, ${s.rssMiB.toFixed(0)} MiB RSS`;
+  });
+  console.log(
+    `${N} simulated switches on ${nodeCount} node(s): all mastered and in sync in ${(ms / 1000).toFixed(1)} s; ${per.join('; ')}`,
+  );
   for (const f of fakes) f.close?.();
   for (const p of ps) p.kill('SIGKILL');
   await etcd.stop();

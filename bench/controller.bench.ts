@@ -17,18 +17,30 @@ import { createBridge, deleteBridge, ensureOvs, haveOvs, vsctl } from '../test/h
 const N = Number(process.argv[2] ?? 50_000);
 const BR = 'ctl-bench';
 const ROUNDS = 3;
-if (!haveOvs() || process.getuid?.() !== 0) { console.log('controller.bench: skipped (needs root and Open vSwitch)'); process.exit(0); }
+if (!haveOvs() || process.getuid?.() !== 0) {
+  console.log('controller.bench: skipped (needs root and Open vSwitch)');
+  process.exit(0);
+}
 
 const ip = (i: number) => `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`;
 const flows: PlannedFlow[] = Array.from({ length: N }, (_, i) => ({
-  tableId: 0, priority: 100, cookie: COOKIE_TAG | BigInt(i + 1),
-  match: [{ field: 'eth_type', value: 0x0800 }, { field: 'ipv4_src', value: ip(i) }],
-  instructions: [{ type: 'goto_table', tableId: 1 }], origin: 'bench',
+  tableId: 0,
+  priority: 100,
+  cookie: COOKIE_TAG | BigInt(i + 1),
+  match: [
+    { field: 'eth_type', value: 0x0800 },
+    { field: 'ipv4_src', value: ip(i) },
+  ],
+  instructions: [{ type: 'goto_table', tableId: 1 }],
+  origin: 'bench',
 }));
 const plan: SwitchPlan = { name: BR, dpid: 0xbe1cn, kind: 'edge', flows };
 const dir = mkdtempSync(join(tmpdir(), 'acl-bench-'));
 const file = join(dir, 'flows.txt');
-writeFileSync(file, flows.map((f, i) => `table=0,priority=100,cookie=0x${f.cookie.toString(16)},ip,nw_src=${ip(i)},actions=goto_table:1`).join('\n') + '\n');
+writeFileSync(
+  file,
+  flows.map((f, i) => `table=0,priority=100,cookie=0x${f.cookie.toString(16)},ip,nw_src=${ip(i)},actions=goto_table:1`).join('\n') + '\n',
+);
 
 const ofctl = (...args: string[]) => {
   const r = spawnSync('ovs-ofctl', ['-O', 'OpenFlow13', ...args], { encoding: 'utf8', maxBuffer: 512 * 1024 * 1024 });
@@ -36,8 +48,15 @@ const ofctl = (...args: string[]) => {
   return r.stdout;
 };
 const count = () => Number(ofctl('dump-aggregate', BR).match(/flow_count=(\d+)/)?.[1] ?? -1);
-const clear = () => { ofctl('del-flows', BR); if (count() !== 0) throw new Error('flows left after del-flows'); };
-const timeIt = (f: () => void) => { const t0 = performance.now(); f(); return (performance.now() - t0) / 1000; };
+const clear = () => {
+  ofctl('del-flows', BR);
+  if (count() !== 0) throw new Error('flows left after del-flows');
+};
+const timeIt = (f: () => void) => {
+  const t0 = performance.now();
+  f();
+  return (performance.now() - t0) / 1000;
+};
 const rate = (s: number) => Math.round(N / s);
 
 let server: ReturnType<typeof createServer> | undefined;
@@ -48,17 +67,26 @@ try {
   const results: Record<string, number> = {};
   for (let round = 0; round < ROUNDS; round++) {
     clear();
-    results['ovs-ofctl add-flows'] = Math.min(results['ovs-ofctl add-flows'] ?? Infinity, timeIt(() => ofctl('add-flows', BR, file)));
+    results['ovs-ofctl add-flows'] = Math.min(
+      results['ovs-ofctl add-flows'] ?? Infinity,
+      timeIt(() => ofctl('add-flows', BR, file)),
+    );
     if (count() !== N) throw new Error(`add-flows installed ${count()} flows`);
     clear();
-    results['ovs-ofctl --bundle add-flows'] = Math.min(results['ovs-ofctl --bundle add-flows'] ?? Infinity, timeIt(() => ofctl('--bundle', 'add-flows', BR, file)));
+    results['ovs-ofctl --bundle add-flows'] = Math.min(
+      results['ovs-ofctl --bundle add-flows'] ?? Infinity,
+      timeIt(() => ofctl('--bundle', 'add-flows', BR, file)),
+    );
     if (count() !== N) throw new Error(`--bundle add-flows installed ${count()} flows`);
   }
   clear();
 
   // the controller: a session to the same bridge
   const ready = new Promise<SwitchSession>((resolve) => {
-    server = createServer((sock: Socket) => { const s = new SwitchSession(sock); s.on('ready', () => resolve(s)); });
+    server = createServer((sock: Socket) => {
+      const s = new SwitchSession(sock);
+      s.on('ready', () => resolve(s));
+    });
   });
   await new Promise<void>((r) => server!.listen(0, '127.0.0.1', () => r()));
   const port = (server!.address() as { port: number }).port;
@@ -88,11 +116,14 @@ try {
   if (again.added + again.removed + again.changed !== 0) throw new Error('re-run was not a no-op');
 
   console.log(`install ${N} flows on one OVS bridge (best of ${ROUNDS}), userspace datapath`);
-  for (const [k, s] of Object.entries(results)) console.log(`  ${k.padEnd(72)} ${s.toFixed(3)} s  ${rate(s).toLocaleString('en-US').padStart(9)} flows/s`);
+  for (const [k, s] of Object.entries(results))
+    console.log(`  ${k.padEnd(72)} ${s.toFixed(3)} s  ${rate(s).toLocaleString('en-US').padStart(9)} flows/s`);
   console.log(`  ${'controller, re-sync with nothing to change (read + diff)'.padEnd(72)} ${resync.toFixed(3)} s`);
   const plain = results['controller, plain flow mods → barrier'] / results['ovs-ofctl add-flows'];
   const bundle = results['controller, bundle → commit → barrier'] / results['ovs-ofctl --bundle add-flows'];
-  console.log(`  rate vs peer: plain ${(1 / plain).toFixed(2)}x ovs-ofctl add-flows; bundle ${(1 / bundle).toFixed(2)}x ovs-ofctl --bundle add-flows (target >= 0.9x)`);
+  console.log(
+    `  rate vs peer: plain ${(1 / plain).toFixed(2)}x ovs-ofctl add-flows; bundle ${(1 / bundle).toFixed(2)}x ovs-ofctl --bundle add-flows (target >= 0.9x)`,
+  );
 } finally {
   session?.close('bench done');
   server?.close();

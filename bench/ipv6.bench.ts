@@ -14,7 +14,10 @@ const v6of = (n: number, net: number) => `2001:db8:${net.toString(16)}:${((n >> 
 
 function variant(kind: 'v4' | 'v6' | 'dual'): { directory: Directory; topology: Topology } {
   if (kind === 'v4') return e;
-  const users = e.directory.users.map((u, i) => ({ ...u, devices: u.devices.map((d) => ({ mac: d.mac, ...(kind === 'dual' ? { ip: d.ip } : {}), ipv6: [v6of(i + 1, 10)] })) }));
+  const users = e.directory.users.map((u, i) => ({
+    ...u,
+    devices: u.devices.map((d) => ({ mac: d.mac, ...(kind === 'dual' ? { ip: d.ip } : {}), ipv6: [v6of(i + 1, 10)] })),
+  }));
   // servers keep their IPv4 address (the topology requires one) and gain an IPv6 one; a v6-only policy reaches them over IPv6 only
   const servers = e.topology.servers.map((s, i) => ({ ...s, ipv6: [v6of(i + 1, 172)] }));
   return { directory: { ...e.directory, users }, topology: { ...e.topology, servers } };
@@ -26,11 +29,22 @@ for (const kind of ['v4', 'v6', 'dual'] as const) {
   let policy = e.policy;
   if (kind === 'v6') {
     // resources by IPv6 address only: the servers' IPv6 addresses as hosts (no IPv4 destination)
-    policy = { ...policy, resources: policy.resources.map((r) => ({ ...r, hosts: r.hosts.map((h) => { const s = v.topology.servers.find((x) => x.name === h.server)!; const a = s.ipv6![0]; return { text: a, prefix6: { addr: parseIpv6(a)!, len: 128 }, location: h.location }; }) })) };
+    policy = {
+      ...policy,
+      resources: policy.resources.map((r) => ({
+        ...r,
+        hosts: r.hosts.map((h) => {
+          const s = v.topology.servers.find((x) => x.name === h.server)!;
+          const a = s.ipv6![0];
+          return { text: a, prefix6: { addr: parseIpv6(a)!, len: 128 }, location: h.location };
+        }),
+      })),
+    };
   }
   compile({ policy, directory: v.directory, topology: v.topology }); // warm-up
   const times: number[] = [];
-  let flows = 0, per = '';
+  let flows = 0,
+    per = '';
   for (let i = 0; i < 3; i++) {
     (globalThis as { gc?: () => void }).gc?.();
     const t0 = performance.now();
@@ -39,14 +53,24 @@ for (const kind of ['v4', 'v6', 'dual'] as const) {
     flows = c.stats.flows;
     const m = new Map<number, number>();
     for (const sp of c.plan.switches) for (const f of sp.flows) m.set(f.tableId, (m.get(f.tableId) ?? 0) + 1);
-    per = [...m].sort((a, b) => a[0] - b[0]).map(([t, n]) => `t${t}=${n}`).join(' ');
+    per = [...m]
+      .sort((a, b) => a[0] - b[0])
+      .map(([t, n]) => `t${t}=${n}`)
+      .join(' ');
   }
   rows.push({ kind, ms: times.sort((a, b) => a - b)[1], flows, per });
 }
-console.log(`enterprise: ${e.directory.users.length} users, ${e.policy.resources.length} resources, ${e.policy.rules.length} rules, ${e.topology.switches.length} switches, ovs profile`);
-for (const r of rows) console.log(`  ${r.kind.padEnd(5)} compile ${r.ms.toFixed(0).padStart(6)} ms (median of 3)  flows ${String(r.flows).padStart(8)}  (${r.per})`);
+console.log(
+  `enterprise: ${e.directory.users.length} users, ${e.policy.resources.length} resources, ${e.policy.rules.length} rules, ${e.topology.switches.length} switches, ovs profile`,
+);
+for (const r of rows)
+  console.log(
+    `  ${r.kind.padEnd(5)} compile ${r.ms.toFixed(0).padStart(6)} ms (median of 3)  flows ${String(r.flows).padStart(8)}  (${r.per})`,
+  );
 const base = rows[0];
-for (const r of rows.slice(1)) console.log(`  ${r.kind}: ${(r.flows / base.flows).toFixed(2)}x the flows, ${(r.ms / base.ms).toFixed(2)}x the compile time of v4-only`);
+for (const r of rows.slice(1))
+  console.log(`  ${r.kind}: ${(r.flows / base.flows).toFixed(2)}x the flows, ${(r.ms / base.ms).toFixed(2)}x the compile time of v4-only`);
 const dual = rows[2];
-console.log(`  target dual-stack <= 2.2x: flows ${dual.flows / base.flows <= 2.2 ? 'met' : 'NOT met'}, time ${dual.ms / base.ms <= 2.2 ? 'met' : 'NOT met'}`);
-
+console.log(
+  `  target dual-stack <= 2.2x: flows ${dual.flows / base.flows <= 2.2 ? 'met' : 'NOT met'}, time ${dual.ms / base.ms <= 2.2 ? 'met' : 'NOT met'}`,
+);

@@ -17,18 +17,33 @@ import type { MessageOf } from '../openflow/index.js';
 
 const N = Number(process.argv[2] ?? 5000);
 const PORTS = 100;
-if (!haveFreeradius) { console.log('login.bench: skipped (needs root, freeradius, openssl)'); process.exit(0); }
+if (!haveFreeradius) {
+  console.log('login.bench: skipped (needs root, freeradius, openssl)');
+  process.exit(0);
+}
 
 const hex = (n: number) => n.toString(16).padStart(2, '0');
 const macOf = (i: number) => `02:00:0a:${hex((i >> 16) & 255)}:${hex((i >> 8) & 255)}:${hex(i & 255)}`;
 const ipOf = (i: number) => `10.1.${(i >> 8) & 255}.${i & 255}`;
 
-const fr = await startFreeRadius({ port: Number(process.env.BENCH_RADIUS_PORT ?? 18490), innerPort: Number(process.env.BENCH_RADIUS_PORT ?? 18490) + 1, users: Array.from({ length: N }, (_, i) => ({ name: `u${i}`, password: `pw${i}` })) });
+const fr = await startFreeRadius({
+  port: Number(process.env.BENCH_RADIUS_PORT ?? 18490),
+  innerPort: Number(process.env.BENCH_RADIUS_PORT ?? 18490) + 1,
+  users: Array.from({ length: N }, (_, i) => ({ name: `u${i}`, password: `pw${i}` })),
+});
 const dir = tempDir('acl-login-bench-');
 writeFileSync(join(dir, 'radius.secret'), fr.secret);
-writeFileSync(join(dir, 'directory.yaml'), `organizations: [{ name: corp, children: [{ name: finance }, { name: sales }] }]\nroles: [employee]\nusers:\n${Array.from({ length: N }, (_, i) => `  - { id: u${i}, organization: ${i % 2 ? 'finance' : 'sales'}, roles: [employee], devices: [{ mac: "${macOf(i)}", ip: ${ipOf(i)} }] }`).join('\n')}\n`);
-writeFileSync(join(dir, 'topology.yaml'), `switches:\n  - { name: edge1, dpid: 1 }\n  - { name: hv1, dpid: 16, kind: hypervisor }\nlinks: [[edge1:200, hv1:9]]\nservers:\n  - { name: db, switch: hv1, port: 1, mac: "02:00:00:00:10:01", ip: 10.0.2.10 }\n  - { name: web, switch: hv1, port: 2, mac: "02:00:00:00:10:02", ip: 10.0.2.2 }\n`);
-writeFileSync(join(dir, 'policy.yaml'), `version: 1
+writeFileSync(
+  join(dir, 'directory.yaml'),
+  `organizations: [{ name: corp, children: [{ name: finance }, { name: sales }] }]\nroles: [employee]\nusers:\n${Array.from({ length: N }, (_, i) => `  - { id: u${i}, organization: ${i % 2 ? 'finance' : 'sales'}, roles: [employee], devices: [{ mac: "${macOf(i)}", ip: ${ipOf(i)} }] }`).join('\n')}\n`,
+);
+writeFileSync(
+  join(dir, 'topology.yaml'),
+  `switches:\n  - { name: edge1, dpid: 1 }\n  - { name: hv1, dpid: 16, kind: hypervisor }\nlinks: [[edge1:200, hv1:9]]\nservers:\n  - { name: db, switch: hv1, port: 1, mac: "02:00:00:00:10:01", ip: 10.0.2.10 }\n  - { name: web, switch: hv1, port: 2, mac: "02:00:00:00:10:02", ip: 10.0.2.2 }\n`,
+);
+writeFileSync(
+  join(dir, 'policy.yaml'),
+  `version: 1
 directory: directory.yaml
 topology: topology.yaml
 resources:
@@ -44,22 +59,42 @@ authentication:
     retries: 2
   ports: [{ switch: edge1, ports: ["1-${PORTS}"], auth: dot1x }]
   eapolRate: 2000
-`);
+`,
+);
 
 const ctl = new Controller({ policyPath: join(dir, 'policy.yaml'), listen: { host: '127.0.0.1', port: 0 }, auditIntervalMs: 0 });
 ctl.edge.radiusBindAddress = '127.0.0.1';
 const { port } = await ctl.start();
 const sw = new FakeSwitch({ dpid: 1n });
 await sw.connect(port);
-for (let i = 0; i < 200 && !ctl.switchStatus().find((s) => s.name === 'edge1')?.lastResult; i++) await new Promise((r) => setTimeout(r, 50));
-(sw as unknown as { received: unknown[] }).received = { push() { return 0; } } as unknown as unknown[]; // keep no history
+for (let i = 0; i < 200 && !ctl.switchStatus().find((s) => s.name === 'edge1')?.lastResult; i++)
+  await new Promise((r) => setTimeout(r, 50));
+(sw as unknown as { received: unknown[] }).received = {
+  push() {
+    return 0;
+  },
+} as unknown as unknown[]; // keep no history
 
 const sups = new Map<string, { s: Md5Supplicant; port: number; i: number }>();
 let xid = 1;
-const inject = (inPort: number, data: Buffer) => sw.send({ type: 'packet_in', xid: xid++, bufferId: 0xffffffff, totalLen: data.length, reason: 1, tableId: 0, cookie: 0n, match: [{ field: 'in_port', value: inPort }], data });
-let done = 0, failed = 0;
+const inject = (inPort: number, data: Buffer) =>
+  sw.send({
+    type: 'packet_in',
+    xid: xid++,
+    bufferId: 0xffffffff,
+    totalLen: data.length,
+    reason: 1,
+    tableId: 0,
+    cookie: 0n,
+    match: [{ field: 'in_port', value: inPort }],
+    data,
+  });
+let done = 0,
+  failed = 0;
 let resolveAll!: () => void;
-const all = new Promise<void>((r) => { resolveAll = r; });
+const all = new Promise<void>((r) => {
+  resolveAll = r;
+});
 const doneAt: number[] = [];
 sw.onPacketOut = (m: MessageOf<'packet_out'>) => {
   const out = m.actions.find((a) => a.type === 'output') as { port: number } | undefined;
@@ -69,12 +104,19 @@ sw.onPacketOut = (m: MessageOf<'packet_out'>) => {
   const before = sup.s.result;
   const reply = sup.s.onFrame(m.data);
   if (reply) inject(sup.port, reply);
-  if (!before && sup.s.result) { if (sup.s.result === 'success') done++; else failed++; doneAt.push(performance.now()); if (done + failed === N) resolveAll(); }
+  if (!before && sup.s.result) {
+    if (sup.s.result === 'success') done++;
+    else failed++;
+    doneAt.push(performance.now());
+    if (done + failed === N) resolveAll();
+  }
 };
 
 const cpu0 = process.cpuUsage();
 let peakRss = 0;
-const rssTimer = setInterval(() => { peakRss = Math.max(peakRss, process.memoryUsage().rss); }, 100);
+const rssTimer = setInterval(() => {
+  peakRss = Math.max(peakRss, process.memoryUsage().rss);
+}, 100);
 const t0 = performance.now();
 // supplicants start over ~5 s (a building's morning), 1,000 per second
 for (let i = 0; i < N; i++) {
@@ -95,11 +137,19 @@ const lat = [...ctl.edge.auth.stats.acceptToFlowsMs].sort((a, b) => a - b);
 const q = (p: number) => lat[Math.min(lat.length - 1, Math.floor(p * lat.length))] ?? NaN;
 const flows = [...sw.flows.values()].filter((f) => f.tableId === 0 && f.match.some((x) => x.field === 'eth_src')).length;
 console.log(`login storm: ${N} supplicants (EAP-MD5, ${PORTS} ports x ${N / PORTS}), real FreeRADIUS ${fr.port}`);
-console.log(`  ${done} succeeded, ${failed} failed, ${N - done - failed} unfinished in ${wall.toFixed(1)} s (target: all within 60 s) -> ${(done / wall).toFixed(0)} logins/s`);
+console.log(
+  `  ${done} succeeded, ${failed} failed, ${N - done - failed} unfinished in ${wall.toFixed(1)} s (target: all within 60 s) -> ${(done / wall).toFixed(0)} logins/s`,
+);
 console.log(`  sessions ${ctl.edge.sessions.size}; classify flows for logged-in devices on the switch: ${flows}`);
-console.log(`  Access-Accept -> flows confirmed (barrier): p50 ${q(0.5).toFixed(1)} ms, p99 ${q(0.99).toFixed(1)} ms, max ${lat.at(-1)?.toFixed(1)} ms (target p99 < 100 ms)`);
-console.log(`  edge recompile+sync runs: ${ctl.edge.runs} (compile ${ctl.edge.phases.compileMs.toFixed(0)} ms, sync ${ctl.edge.phases.syncMs.toFixed(0)} ms in total); RADIUS: sent ${ctl.edge.radius()?.stats.sent}, retransmits ${ctl.edge.radius()?.stats.retransmits}, timeouts ${ctl.edge.radius()?.stats.timeouts}`);
-console.log(`  process CPU ${((cpu.user + cpu.system) / 1e6).toFixed(1)} s (${(((cpu.user + cpu.system) / 1e6 / wall) * 100).toFixed(0)}% of one core), peak RSS ${(peakRss / 2 ** 20).toFixed(0)} MiB (controller + in-memory switch + supplicants)`);
+console.log(
+  `  Access-Accept -> flows confirmed (barrier): p50 ${q(0.5).toFixed(1)} ms, p99 ${q(0.99).toFixed(1)} ms, max ${lat.at(-1)?.toFixed(1)} ms (target p99 < 100 ms)`,
+);
+console.log(
+  `  edge recompile+sync runs: ${ctl.edge.runs} (compile ${ctl.edge.phases.compileMs.toFixed(0)} ms, sync ${ctl.edge.phases.syncMs.toFixed(0)} ms in total); RADIUS: sent ${ctl.edge.radius()?.stats.sent}, retransmits ${ctl.edge.radius()?.stats.retransmits}, timeouts ${ctl.edge.radius()?.stats.timeouts}`,
+);
+console.log(
+  `  process CPU ${((cpu.user + cpu.system) / 1e6).toFixed(1)} s (${(((cpu.user + cpu.system) / 1e6 / wall) * 100).toFixed(0)}% of one core), peak RSS ${(peakRss / 2 ** 20).toFixed(0)} MiB (controller + in-memory switch + supplicants)`,
+);
 sw.close();
 await ctl.stop();
 await fr.stop();

@@ -17,6 +17,9 @@ let failed = 0;
 for (const f of files) {
   console.log(`\n=== ${f}`);
   const r = spawnSync(process.execPath, ['--import', 'tsx', '--expose-gc', join(here, f)], { stdio: 'inherit' });
-  if (r.status !== 0) { failed++; console.log(`!!! ${f} exited with ${r.status}`); }
+  if (r.status !== 0) {
+    failed++;
+    console.log(`!!! ${f} exited with ${r.status}`);
+  }
 }
 process.exit(failed ? 1 : 0);

@@ -6,14 +6,22 @@
 import { localAdminToken } from '../controller/security.js';
 import type { ErrorReply, GetReply, GetRoute } from '../controller/api/contract.js';
 
-export interface Answer<T = unknown> { readonly status: number; readonly body: T }
-export interface RequestInit { readonly method?: string; readonly body?: string; readonly contentType?: string; readonly token?: string }
+export interface Answer<T = unknown> {
+  readonly status: number;
+  readonly body: T;
+}
+export interface RequestInit {
+  readonly method?: string;
+  readonly body?: string;
+  readonly contentType?: string;
+  readonly token?: string;
+}
 
 export async function api(base: string, path: string, init: RequestInit = {}): Promise<Answer> {
   const headers: Record<string, string> = {};
   if (init.body !== undefined) headers['content-type'] = init.contentType ?? 'application/json';
   // --token, else $ACL_ADMIN_TOKEN, else the token file the controller created ($ACL_TOKEN_FILE, ~/.config/sdn-acl/admin-token)
-  const token = init.token || process.env.ACL_ADMIN_TOKEN || await localAdminToken();
+  const token = init.token || process.env.ACL_ADMIN_TOKEN || (await localAdminToken());
   if (token) headers.authorization = `Bearer ${token}`;
   let res: Response;
   try {
@@ -24,7 +32,11 @@ export async function api(base: string, path: string, init: RequestInit = {}): P
   }
   const text = await res.text();
   let body: unknown = text;
-  try { body = JSON.parse(text); } catch { /* plain text */ }
+  try {
+    body = JSON.parse(text);
+  } catch {
+    /* plain text */
+  }
   return { status: res.status, body };
 }
 

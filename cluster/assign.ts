@@ -17,8 +17,10 @@ export function fnv1a64(s: string): bigint {
 const M64 = 0xffffffffffffffffn;
 /** MurmurHash3's 64-bit finalizer: FNV alone barely separates strings that differ in their last characters. */
 function fmix64(k: bigint): bigint {
-  k ^= k >> 33n; k = (k * 0xff51afd7ed558ccdn) & M64;
-  k ^= k >> 33n; k = (k * 0xc4ceb9fe1a85ec53n) & M64;
+  k ^= k >> 33n;
+  k = (k * 0xff51afd7ed558ccdn) & M64;
+  k ^= k >> 33n;
+  k = (k * 0xc4ceb9fe1a85ec53n) & M64;
   return k ^ (k >> 33n);
 }
 
@@ -28,7 +30,10 @@ export function ownerOf(dpid: string, nodes: Iterable<string>): string | undefin
   let bestW = -1n;
   for (const n of nodes) {
     const w = fmix64(fnv1a64(`${dpid}\u0000${n}`));
-    if (w > bestW || (w === bestW && best !== undefined && n < best)) { best = n; bestW = w; }
+    if (w > bestW || (w === bestW && best !== undefined && n < best)) {
+      best = n;
+      bestW = w;
+    }
   }
   return best;
 }
@@ -36,6 +41,9 @@ export function ownerOf(dpid: string, nodes: Iterable<string>): string | undefin
 /** dpid → owning node for every switch. */
 export function assignAll(dpids: Iterable<string>, nodes: readonly string[]): Map<string, string> {
   const out = new Map<string, string>();
-  for (const d of dpids) { const o = ownerOf(d, nodes); if (o !== undefined) out.set(d, o); }
+  for (const d of dpids) {
+    const o = ownerOf(d, nodes);
+    if (o !== undefined) out.set(d, o);
+  }
   return out;
 }

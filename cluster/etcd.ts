@@ -23,7 +23,10 @@ export function parseEtcdUrl(url: string): { tls: boolean; hosts: string[] } {
   const m = /^(etcds?):\/\/(.+)$/.exec(url.trim());
   if (!m) throw new EtcdConfigError(`cluster URL must look like etcd://host:2379[,host:2379] or etcds://…, got '${url}'`);
   const tls = m[1] === 'etcds';
-  const hosts = m[2].split(',').map((h) => h.trim()).filter(Boolean);
+  const hosts = m[2]
+    .split(',')
+    .map((h) => h.trim())
+    .filter(Boolean);
   if (hosts.length === 0) throw new EtcdConfigError('cluster URL names no etcd endpoint');
   for (const h of hosts) {
     if (!/^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):\d{1,5}$/.test(h)) throw new EtcdConfigError(`bad etcd endpoint '${h}' (want host:port)`);
@@ -44,7 +47,11 @@ export function etcdClient(cfg: EtcdConfig): Etcd3 {
     };
   }
   if (cfg.user) {
-    const password = cfg.passwordFile ? readFileSync(cfg.passwordFile, 'utf8').trim() : cfg.passwordEnv ? process.env[cfg.passwordEnv] : undefined;
+    const password = cfg.passwordFile
+      ? readFileSync(cfg.passwordFile, 'utf8').trim()
+      : cfg.passwordEnv
+        ? process.env[cfg.passwordEnv]
+        : undefined;
     if (password === undefined) throw new EtcdConfigError('etcd user given without --etcd-password-file or --etcd-password-env');
     opts.auth = { username: cfg.user, password };
   }

@@ -24,7 +24,12 @@ import { performance } from 'node:perf_hooks';
 import type { Etcd3, Lease, Watcher } from 'etcd3';
 import { ownerOf } from './assign.js';
 
-export interface PolicyRecord { readonly version: number; readonly text: string; readonly by: string; readonly at: string }
+export interface PolicyRecord {
+  readonly version: number;
+  readonly text: string;
+  readonly by: string;
+  readonly at: string;
+}
 
 export interface RoleChange {
   readonly dpid: string;
@@ -35,7 +40,9 @@ export interface RoleChange {
 
 export class ClusterConflictError extends Error {
   readonly code = 'conflict';
-  constructor(readonly currentVersion: number) { super(`policy changed meanwhile (now version ${currentVersion}): reload and apply again`); }
+  constructor(readonly currentVersion: number) {
+    super(`policy changed meanwhile (now version ${currentVersion}): reload and apply again`);
+  }
 }
 export class ClusterUnavailableError extends Error {
   readonly code = 'cluster-unavailable';
@@ -53,7 +60,10 @@ export interface ClusterNodeOptions {
   readonly info?: Record<string, unknown>;
 }
 
-interface Claim { readonly node: string; readonly rev: bigint }
+interface Claim {
+  readonly node: string;
+  readonly rev: bigint;
+}
 
 export class ClusterNode extends EventEmitter {
   readonly name: string;
@@ -85,11 +95,15 @@ export class ClusterNode extends EventEmitter {
   paused = false;
   lastError?: string;
 
-  constructor(readonly etcd: Etcd3, opts: ClusterNodeOptions) {
+  constructor(
+    readonly etcd: Etcd3,
+    opts: ClusterNodeOptions,
+  ) {
     super();
     this.setMaxListeners(100);
     this.name = opts.node;
-    if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/.test(this.name)) throw new Error(`node name '${this.name}' must be letters, digits, . _ - (at most 63)`);
+    if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/.test(this.name))
+      throw new Error(`node name '${this.name}' must be letters, digits, . _ - (at most 63)`);
     this.prefix = opts.prefix ?? '/sdn-acl/';
     this.ttl = Math.max(2, Math.round(opts.ttlSeconds ?? 2));
     this.now = opts.now ?? (() => performance.now());
@@ -98,7 +112,9 @@ export class ClusterNode extends EventEmitter {
   }
   private readonly info: Record<string, unknown>;
 
-  private k(rest: string): string { return this.prefix + rest; }
+  private k(rest: string): string {
+    return this.prefix + rest;
+  }
 
   /**
    * Reads the shared state (policy, class ids, bindings) without joining: a node loads and compiles with it
@@ -133,9 +149,13 @@ export class ClusterNode extends EventEmitter {
   }
 
   /** Whether changes can be committed now (etcd reachable and this node joined). */
-  get healthy(): boolean { return !this.fenced && !this.paused && this.now() < this.deadline; }
+  get healthy(): boolean {
+    return !this.fenced && !this.paused && this.now() < this.deadline;
+  }
 
-  liveNodes(): string[] { return [...this.nodes.keys()].sort(); }
+  liveNodes(): string[] {
+    return [...this.nodes.keys()].sort();
+  }
 
   masterOf(dpid: string): { node: string; generationId: bigint } | undefined {
     const c = this.masters.get(dpid);
@@ -147,7 +167,15 @@ export class ClusterNode extends EventEmitter {
   async switchConnected(dpid: string): Promise<void> {
     this.connected.add(dpid);
     if (this.leaseId && !this.fenced) {
-      try { await this.etcd.put(this.k(`conn/${dpid}/${this.name}`)).value('1').lease(this.leaseId).exec(); } catch (e) { this.noteError(e); }
+      try {
+        await this.etcd
+          .put(this.k(`conn/${dpid}/${this.name}`))
+          .value('1')
+          .lease(this.leaseId)
+          .exec();
+      } catch (e) {
+        this.noteError(e);
+      }
     }
     this.evaluate(dpid);
   }
@@ -155,7 +183,14 @@ export class ClusterNode extends EventEmitter {
   async switchDisconnected(dpid: string): Promise<void> {
     this.connected.delete(dpid);
     this.roles.delete(dpid);
-    try { await this.etcd.delete().key(this.k(`conn/${dpid}/${this.name}`)).exec(); } catch (e) { this.noteError(e); }
+    try {
+      await this.etcd
+        .delete()
+        .key(this.k(`conn/${dpid}/${this.name}`))
+        .exec();
+    } catch (e) {
+      this.noteError(e);
+    }
     // A master that lost its session gives the switch up so that a connected node can take it.
     const c = this.masters.get(dpid);
     if (c?.node === this.name) await this.release(dpid, c);
@@ -168,7 +203,10 @@ export class ClusterNode extends EventEmitter {
   async commitPolicy(text: string, expectedVersion: number, by: string): Promise<PolicyRecord> {
     // a keepalive answer that is merely late (a busy moment) is waited for, briefly, before refusing
     if (!this.healthy) await this.waitFor(() => this.healthy, this.ttl * 1000);
-    if (!this.healthy) throw new ClusterUnavailableError(`cluster unavailable (${this.lastError ?? 'etcd not reachable'}): changes are refused until etcd answers; switches keep enforcing the current policy`);
+    if (!this.healthy)
+      throw new ClusterUnavailableError(
+        `cluster unavailable (${this.lastError ?? 'etcd not reachable'}): changes are refused until etcd answers; switches keep enforcing the current policy`,
+      );
     const current = this.policy?.version ?? 0;
     if (current !== expectedVersion) throw new ClusterConflictError(current);
     const rec: PolicyRecord = { version: expectedVersion + 1, text, by, at: new Date().toISOString() };
@@ -176,13 +214,22 @@ export class ClusterNode extends EventEmitter {
     const cmp = this.policyRev === 0n ? this.etcd.if(key, 'Create', '==', 0) : this.etcd.if(key, 'Mod', '==', this.policyRev.toString());
     let res;
     try {
-      res = await cmp.then(
-        this.etcd.put(key).value(JSON.stringify(rec)),
-        this.etcd.put(this.k(`audit/${String(rec.version).padStart(10, '0')}`)).value(JSON.stringify({ version: rec.version, by, at: rec.at, bytes: text.length })),
-      ).commit();
-    } catch (e) { throw new ClusterUnavailableError(`cannot commit to etcd: ${(e as Error).message}`); }
+      res = await cmp
+        .then(
+          this.etcd.put(key).value(JSON.stringify(rec)),
+          this.etcd
+            .put(this.k(`audit/${String(rec.version).padStart(10, '0')}`))
+            .value(JSON.stringify({ version: rec.version, by, at: rec.at, bytes: text.length })),
+        )
+        .commit();
+    } catch (e) {
+      throw new ClusterUnavailableError(`cannot commit to etcd: ${(e as Error).message}`);
+    }
     if (!res.succeeded) {
-      const now = await this.etcd.get(key).string().catch(() => null);
+      const now = await this.etcd
+        .get(key)
+        .string()
+        .catch(() => null);
       const v = now ? (JSON.parse(now) as PolicyRecord).version : 0;
       throw new ClusterConflictError(v);
     }
@@ -192,8 +239,13 @@ export class ClusterNode extends EventEmitter {
   /** Seeds the cluster's policy with this node's file when the cluster has none yet (first node ever). */
   async seedPolicy(text: string, by: string): Promise<PolicyRecord> {
     if (this.policy) return this.policy;
-    try { return await this.commitPolicy(text, 0, by); } catch (e) {
-      if (e instanceof ClusterConflictError) { await this.waitFor(() => this.policy !== undefined, 2000); return this.policy!; }
+    try {
+      return await this.commitPolicy(text, 0, by);
+    } catch (e) {
+      if (e instanceof ClusterConflictError) {
+        await this.waitFor(() => this.policy !== undefined, 2000);
+        return this.policy!;
+      }
       throw e;
     }
   }
@@ -202,23 +254,41 @@ export class ClusterNode extends EventEmitter {
 
   async putBinding(mac: string, binding: unknown): Promise<void> {
     if (!this.healthy) return;
-    try { await this.etcd.put(this.k(`bindings/${mac}`)).value(JSON.stringify(binding)).exec(); } catch (e) { this.noteError(e); }
+    try {
+      await this.etcd
+        .put(this.k(`bindings/${mac}`))
+        .value(JSON.stringify(binding))
+        .exec();
+    } catch (e) {
+      this.noteError(e);
+    }
   }
 
   async putSession(id: string, session: unknown | undefined): Promise<void> {
     if (!this.healthy || !/^[A-Za-z0-9_.:-]{1,64}$/.test(id)) return;
     const key = this.k(`sessions/${id}`);
     try {
-      if (session === undefined) { this.sessions.delete(id); await this.etcd.delete().key(key).exec(); }
-      else { this.sessions.set(id, session); await this.etcd.put(key).value(JSON.stringify(session)).exec(); }
-    } catch (e) { this.noteError(e); }
+      if (session === undefined) {
+        this.sessions.delete(id);
+        await this.etcd.delete().key(key).exec();
+      } else {
+        this.sessions.set(id, session);
+        await this.etcd.put(key).value(JSON.stringify(session)).exec();
+      }
+    } catch (e) {
+      this.noteError(e);
+    }
   }
 
   async putIds(ids: unknown): Promise<void> {
     if (!this.healthy) return;
     const s = JSON.stringify(ids);
     if (s === JSON.stringify(this.ids)) return;
-    try { await this.etcd.put(this.k('ids')).value(s).exec(); } catch (e) { this.noteError(e); }
+    try {
+      await this.etcd.put(this.k('ids')).value(s).exec();
+    } catch (e) {
+      this.noteError(e);
+    }
   }
 
   // ---------- internals ----------
@@ -228,7 +298,9 @@ export class ClusterNode extends EventEmitter {
     this.joining = (async () => {
       const lease = this.etcd.lease(this.ttl, { autoKeepAlive: true });
       let fired = this.now();
-      lease.on('keepaliveFired', () => { fired = this.now(); });
+      lease.on('keepaliveFired', () => {
+        fired = this.now();
+      });
       lease.on('keepaliveSucceeded', () => {
         if (this.lease !== lease) return;
         this.deadline = fired + this.ttl * 1000 - 250;
@@ -239,14 +311,29 @@ export class ClusterNode extends EventEmitter {
           this.emit('resumed');
         }
       });
-      lease.on('lost', (err) => { if (this.lease === lease) this.onLost(`lease lost: ${err.message}`); });
+      lease.on('lost', (err) => {
+        if (this.lease === lease) this.onLost(`lease lost: ${err.message}`);
+      });
       const t0 = this.now();
       this.leaseId = await lease.grant();
       this.lease = lease;
       this.deadline = t0 + this.ttl * 1000 - 250;
-      await this.etcd.put(this.k(`nodes/${this.name}`)).value(JSON.stringify({ ...this.info, since: new Date().toISOString() })).lease(this.leaseId).exec();
+      await this.etcd
+        .put(this.k(`nodes/${this.name}`))
+        .value(JSON.stringify({ ...this.info, since: new Date().toISOString() }))
+        .lease(this.leaseId)
+        .exec();
       const ds = [...this.connected];
-      for (let i = 0; i < ds.length; i += 64) await Promise.all(ds.slice(i, i + 64).map((d) => this.etcd.put(this.k(`conn/${d}/${this.name}`)).value('1').lease(this.leaseId!).exec()));
+      for (let i = 0; i < ds.length; i += 64)
+        await Promise.all(
+          ds.slice(i, i + 64).map((d) =>
+            this.etcd
+              .put(this.k(`conn/${d}/${this.name}`))
+              .value('1')
+              .lease(this.leaseId!)
+              .exec(),
+          ),
+        );
       await this.readAll();
       this.fenced = false;
       this.paused = false;
@@ -255,16 +342,28 @@ export class ClusterNode extends EventEmitter {
       this.emit('joined');
       this.evaluate();
     })();
-    try { await this.joining; } finally { this.joining = undefined; }
+    try {
+      await this.joining;
+    } finally {
+      this.joining = undefined;
+    }
   }
 
   private async readAll(): Promise<void> {
     const res = await this.etcd.getAll().prefix(this.prefix).exec();
-    this.nodes.clear(); this.conns.clear(); this.masters.clear(); this.bindings.clear(); this.sessions.clear();
+    this.nodes.clear();
+    this.conns.clear();
+    this.masters.clear();
+    this.bindings.clear();
+    this.sessions.clear();
     for (const kv of res.kvs) this.apply('put', kv.key.toString(), kv.value.toString(), BigInt(kv.mod_revision));
     const rev = BigInt(res.header.revision);
     await this.watcher?.cancel().catch(() => undefined);
-    const w = await this.etcd.watch().prefix(this.prefix).startRevision((rev + 1n).toString()).create();
+    const w = await this.etcd
+      .watch()
+      .prefix(this.prefix)
+      .startRevision((rev + 1n).toString())
+      .create();
     this.watcher = w;
     w.on('put', (kv) => this.evaluateFor(this.apply('put', kv.key.toString(), kv.value.toString(), BigInt(kv.mod_revision))));
     w.on('delete', (kv) => this.evaluateFor(this.apply('delete', kv.key.toString(), '', BigInt(kv.mod_revision))));
@@ -281,29 +380,70 @@ export class ClusterNode extends EventEmitter {
     if (!key.startsWith(this.prefix)) return undefined;
     const [kind, a, b] = key.slice(this.prefix.length).split('/');
     if (kind === 'nodes' && a) {
-      if (op === 'put') { try { this.nodes.set(a, JSON.parse(value) as Record<string, unknown>); } catch { this.nodes.set(a, {}); } } else this.nodes.delete(a);
+      if (op === 'put') {
+        try {
+          this.nodes.set(a, JSON.parse(value) as Record<string, unknown>);
+        } catch {
+          this.nodes.set(a, {});
+        }
+      } else this.nodes.delete(a);
       return 'all';
     } else if (kind === 'conn' && a && b) {
       const set = this.conns.get(a) ?? new Set<string>();
-      if (op === 'put') set.add(b); else set.delete(b);
-      if (set.size) this.conns.set(a, set); else this.conns.delete(a);
+      if (op === 'put') set.add(b);
+      else set.delete(b);
+      if (set.size) this.conns.set(a, set);
+      else this.conns.delete(a);
       return a;
     } else if (kind === 'masters' && a) {
-      if (op === 'put') this.masters.set(a, { node: value, rev }); else this.masters.delete(a);
+      if (op === 'put') this.masters.set(a, { node: value, rev });
+      else this.masters.delete(a);
       return a;
     } else if (kind === 'policy' && a === undefined) {
       if (op === 'put') {
         try {
           const rec = JSON.parse(value) as PolicyRecord;
-          if (!this.policy || rec.version > this.policy.version) { this.policy = rec; this.policyRev = rev; this.emit('policy', rec); } else this.policyRev = rev;
-        } catch (e) { this.log('error', `cluster: unreadable policy record: ${(e as Error).message}`); }
+          if (!this.policy || rec.version > this.policy.version) {
+            this.policy = rec;
+            this.policyRev = rev;
+            this.emit('policy', rec);
+          } else this.policyRev = rev;
+        } catch (e) {
+          this.log('error', `cluster: unreadable policy record: ${(e as Error).message}`);
+        }
       }
     } else if (kind === 'bindings' && a) {
-      if (op === 'put') { try { const v = JSON.parse(value) as unknown; this.bindings.set(a, v); this.emit('binding', a, v); } catch { /* ignore */ } } else { this.bindings.delete(a); this.emit('binding', a, undefined); }
+      if (op === 'put') {
+        try {
+          const v = JSON.parse(value) as unknown;
+          this.bindings.set(a, v);
+          this.emit('binding', a, v);
+        } catch {
+          /* ignore */
+        }
+      } else {
+        this.bindings.delete(a);
+        this.emit('binding', a, undefined);
+      }
     } else if (kind === 'sessions' && a) {
-      if (op === 'put') { try { const v = JSON.parse(value) as unknown; this.sessions.set(a, v); this.emit('session', a, v); } catch { /* ignore */ } } else { this.sessions.delete(a); this.emit('session', a, undefined); }
+      if (op === 'put') {
+        try {
+          const v = JSON.parse(value) as unknown;
+          this.sessions.set(a, v);
+          this.emit('session', a, v);
+        } catch {
+          /* ignore */
+        }
+      } else {
+        this.sessions.delete(a);
+        this.emit('session', a, undefined);
+      }
     } else if (kind === 'ids' && a === undefined && op === 'put') {
-      try { this.ids = JSON.parse(value) as unknown; } catch { /* ignore */ }
+      try {
+        this.ids = JSON.parse(value) as unknown;
+      } catch {
+        /* ignore */
+      }
     }
     return undefined;
   }
@@ -319,7 +459,12 @@ export class ClusterNode extends EventEmitter {
     // thousand switches at start-up) costs a few rounds of parallel claims, not one etcd round trip per switch.
     if (this.evalQueued) return;
     this.evalQueued = true;
-    this.evalChain = this.evalChain.then(() => { this.evalQueued = false; return this.evaluateNow(); }).catch((e) => this.noteError(e));
+    this.evalChain = this.evalChain
+      .then(() => {
+        this.evalQueued = false;
+        return this.evaluateNow();
+      })
+      .catch((e) => this.noteError(e));
   }
   private evalQueued = false;
 
@@ -331,11 +476,17 @@ export class ClusterNode extends EventEmitter {
     todo.sort();
     // claims and releases are independent transactions: a bounded number in flight at once
     for (let i = 0; i < todo.length; i += 64) {
-      await Promise.all(todo.slice(i, i + 64).map((dpid) => this.decide(dpid).catch((e) => {
-        // one switch's failed claim (etcd busy) is looked at again shortly; the others go on
-        this.noteError(e);
-        setTimeout(() => { if (!this.stopped) this.evaluate(dpid); }, 500).unref();
-      })));
+      await Promise.all(
+        todo.slice(i, i + 64).map((dpid) =>
+          this.decide(dpid).catch((e) => {
+            // one switch's failed claim (etcd busy) is looked at again shortly; the others go on
+            this.noteError(e);
+            setTimeout(() => {
+              if (!this.stopped) this.evaluate(dpid);
+            }, 500).unref();
+          }),
+        ),
+      );
     }
   }
 
@@ -372,7 +523,9 @@ export class ClusterNode extends EventEmitter {
       await this.etcd.if(key, 'Mod', '==', cur.rev.toString()).then(this.etcd.delete().key(key)).commit();
       if (this.masters.get(dpid)?.rev === cur.rev) this.masters.delete(dpid);
       this.log('info', `cluster: ${this.name} gave up ${dpid}`);
-    } catch (e) { this.noteError(e); }
+    } catch (e) {
+      this.noteError(e);
+    }
   }
 
   private setRole(dpid: string, role: 'master' | 'slave', gen: bigint | undefined): void {
@@ -406,7 +559,10 @@ export class ClusterNode extends EventEmitter {
     this.lastError = reason;
     this.log('warn', `cluster: ${this.name} stops writing to switches (${reason})`);
     // Locally every switch is a slave now; the switch itself demotes us when the new master asserts its role.
-    for (const dpid of this.connected) { this.roles.delete(dpid); this.emit('role', { dpid, role: 'slave' } satisfies RoleChange); }
+    for (const dpid of this.connected) {
+      this.roles.delete(dpid);
+      this.emit('role', { dpid, role: 'slave' } satisfies RoleChange);
+    }
     this.emit('fenced', reason);
   }
 
@@ -422,7 +578,10 @@ export class ClusterNode extends EventEmitter {
 
   private async rejoin(): Promise<void> {
     for (let attempt = 0; !this.stopped; attempt++) {
-      try { await this.join(); return; } catch (e) {
+      try {
+        await this.join();
+        return;
+      } catch (e) {
         this.noteError(e);
         await new Promise((r) => setTimeout(r, Math.min(2000, 200 * 2 ** attempt)).unref?.());
       }

@@ -24,7 +24,8 @@ export function parsePrefix(s: string): Prefix | { error: string } | undefined {
   if (addr === undefined) return { error: `'${s}' is not a valid IPv4 address` };
   const len = m[2] === undefined ? 32 : Number(m[2]);
   if (len > 32) return { error: `'${s}': prefix length must be 0..32` };
-  if ((addr & ~maskOf(len)) >>> 0 !== 0) return { error: `'${s}' has host bits set; did you mean ${u32ToIpv4((addr & maskOf(len)) >>> 0)}/${len}?` };
+  if ((addr & ~maskOf(len)) >>> 0 !== 0)
+    return { error: `'${s}' has host bits set; did you mean ${u32ToIpv4((addr & maskOf(len)) >>> 0)}/${len}?` };
   return { addr, len };
 }
 
@@ -33,11 +34,11 @@ export function prefixText(p: Prefix): string {
 }
 
 export function prefixContains(outer: Prefix, inner: Prefix): boolean {
-  return outer.len <= inner.len && ((inner.addr & maskOf(outer.len)) >>> 0) === outer.addr;
+  return outer.len <= inner.len && (inner.addr & maskOf(outer.len)) >>> 0 === outer.addr;
 }
 
 export function prefixHas(p: Prefix, addr: number): boolean {
-  return ((addr & maskOf(p.len)) >>> 0) === p.addr;
+  return (addr & maskOf(p.len)) >>> 0 === p.addr;
 }
 
 export function normalizeMac(s: string): string | undefined {
@@ -61,7 +62,10 @@ export function parseService(s: string): Service | { error: string } {
   const t = s.trim().toLowerCase();
   if (t === 'any' || t === 'icmp' || t === 'icmpv6') return { proto: t, text: t };
   const i6 = t.match(/^icmpv6\/(\d{1,3})$/);
-  if (i6) return Number(i6[1]) > 255 ? { error: `'${s}': the ICMPv6 type must be 0..255` } : { proto: 'icmpv6', icmpType: Number(i6[1]), text: `icmpv6/${Number(i6[1])}` };
+  if (i6)
+    return Number(i6[1]) > 255
+      ? { error: `'${s}': the ICMPv6 type must be 0..255` }
+      : { proto: 'icmpv6', icmpType: Number(i6[1]), text: `icmpv6/${Number(i6[1])}` };
   const m = t.match(/^(tcp|udp)(?:\/(\d+)(?:-(\d+))?)?$/);
   if (!m) return { error: `'${s}' is not a service; write tcp/N, tcp/N-M, udp/N, udp/N-M, icmp, icmpv6, icmpv6/TYPE or any` };
   const proto = m[1] as 'tcp' | 'udp';
@@ -151,12 +155,19 @@ function parseIpv6Uncached(s: string): bigint | undefined {
 export function ipv6Text(a: bigint): string {
   const g: number[] = [];
   for (let i = 7; i >= 0; i--) g.push(Number((a >> BigInt(i * 16)) & 0xffffn));
-  let bestStart = -1, bestLen = 0;
+  let bestStart = -1,
+    bestLen = 0;
   for (let i = 0; i < 8;) {
-    if (g[i] !== 0) { i++; continue; }
+    if (g[i] !== 0) {
+      i++;
+      continue;
+    }
     let j = i;
     while (j < 8 && g[j] === 0) j++;
-    if (j - i > bestLen && j - i >= 2) { bestStart = i; bestLen = j - i; }
+    if (j - i > bestLen && j - i >= 2) {
+      bestStart = i;
+      bestLen = j - i;
+    }
     i = j;
   }
   const hex = g.map((x) => x.toString(16));
@@ -185,7 +196,8 @@ export function parsePrefix6(s: string): Prefix6 | { error: string } | undefined
   if (addr === undefined) return { error: `'${s}' is not a valid IPv6 address` };
   const len = m[2] === undefined ? 128 : Number(m[2]);
   if (len > 128) return { error: `'${s}': prefix length must be 0..128` };
-  if ((addr & ~maskOf6(len) & ALL128) !== 0n) return { error: `'${s}' has host bits set; did you mean ${ipv6Text(addr & maskOf6(len))}/${len}?` };
+  if ((addr & ~maskOf6(len) & ALL128) !== 0n)
+    return { error: `'${s}' has host bits set; did you mean ${ipv6Text(addr & maskOf6(len))}/${len}?` };
   return { addr, len };
 }
 
@@ -220,7 +232,8 @@ export function eui64LinkLocal(mac: string): string {
  */
 export function boundIpv6(mac: string, listed: readonly string[] | undefined): { global: string[]; linkLocal: string[] } {
   if (!listed?.length) return { global: [], linkLocal: [] };
-  const global: string[] = [], linkLocal: string[] = [];
+  const global: string[] = [],
+    linkLocal: string[] = [];
   for (const t of listed) {
     const v = parseIpv6(t);
     if (v === undefined) continue;

@@ -15,7 +15,10 @@ export const MAX_PLAUSIBLE = 100_000_000;
 
 export type Budget = Readonly<Record<number, number>>;
 
-export interface CostItem { readonly origin: string; readonly flows: number }
+export interface CostItem {
+  readonly origin: string;
+  readonly flows: number;
+}
 
 export interface TableUse {
   readonly table: number;
@@ -43,7 +46,10 @@ export interface BudgetReport {
 export function effectiveBudget(topology: Budget | undefined, reported: Budget | undefined): Budget | undefined {
   const out: Record<number, number> = {};
   let any = false;
-  for (const [k, v] of Object.entries(topology ?? {})) { out[Number(k)] = v; any = true; }
+  for (const [k, v] of Object.entries(topology ?? {})) {
+    out[Number(k)] = v;
+    any = true;
+  }
   for (const [k, v] of Object.entries(reported ?? {})) {
     if (!Number.isInteger(v) || v < 0 || v > MAX_PLAUSIBLE) continue;
     const t = Number(k);
@@ -65,18 +71,34 @@ export function checkSwitchBudget(plan: SwitchPlan, budget: Budget | undefined):
   const byTable = new Map<number, PlannedFlow[]>();
   for (const f of plan.flows) {
     const l = byTable.get(f.tableId);
-    if (l) l.push(f); else byTable.set(f.tableId, [f]);
+    if (l) l.push(f);
+    else byTable.set(f.tableId, [f]);
   }
   const ids = new Set<number>([...byTable.keys(), ...Object.keys(budget ?? {}).map(Number)]);
-  const tables: TableUse[] = [...ids].sort((a, b) => a - b).map((t) => {
-    const flows = byTable.get(t) ?? [];
-    const b = budget?.[t];
-    const over = b !== undefined && flows.length > b;
-    const cost = new Map<string, number>();
-    for (const f of flows) { const k = costKey(f); cost.set(k, (cost.get(k) ?? 0) + 1); }
-    const top = [...cost].sort((x, y) => y[1] - x[1] || (x[0] < y[0] ? -1 : 1)).slice(0, 5).map(([origin, n]) => ({ origin, flows: n }));
-    return { table: t, name: PIPELINE[t]?.name ?? `table ${t}`, flows: flows.length, ...(b !== undefined ? { budget: b } : {}), over, top };
-  });
+  const tables: TableUse[] = [...ids]
+    .sort((a, b) => a - b)
+    .map((t) => {
+      const flows = byTable.get(t) ?? [];
+      const b = budget?.[t];
+      const over = b !== undefined && flows.length > b;
+      const cost = new Map<string, number>();
+      for (const f of flows) {
+        const k = costKey(f);
+        cost.set(k, (cost.get(k) ?? 0) + 1);
+      }
+      const top = [...cost]
+        .sort((x, y) => y[1] - x[1] || (x[0] < y[0] ? -1 : 1))
+        .slice(0, 5)
+        .map(([origin, n]) => ({ origin, flows: n }));
+      return {
+        table: t,
+        name: PIPELINE[t]?.name ?? `table ${t}`,
+        flows: flows.length,
+        ...(b !== undefined ? { budget: b } : {}),
+        over,
+        top,
+      };
+    });
   return { switch: plan.name, ok: !tables.some((t) => t.over), tables };
 }
 
@@ -102,6 +124,14 @@ export function formatBudgetReport(r: BudgetReport, opts: { onlyProblems?: boole
 
 /** One-line summary of a refusal (events, errors). */
 export function budgetRefusal(s: SwitchBudgetReport): string {
-  const over = s.tables.filter((t) => t.over).map((t) => `table ${t.table} (${t.name}) needs ${t.flows} flows, budget ${t.budget}; most from ${t.top.slice(0, 3).map((c) => `${c.origin} (${c.flows})`).join(', ')}`);
+  const over = s.tables
+    .filter((t) => t.over)
+    .map(
+      (t) =>
+        `table ${t.table} (${t.name}) needs ${t.flows} flows, budget ${t.budget}; most from ${t.top
+          .slice(0, 3)
+          .map((c) => `${c.origin} (${c.flows})`)
+          .join(', ')}`,
+    );
   return `plan for ${s.switch} does not fit its tables: ${over.join('; ')}`;
 }

@@ -35,7 +35,10 @@ export function assignIds(keys: Iterable<string>, previous: ReadonlyMap<string, 
   const fresh: string[] = [];
   for (const k of keys) {
     const p = previous?.get(k);
-    if (p !== undefined && !used.has(p)) { out.set(k, p); used.add(p); } else fresh.push(k);
+    if (p !== undefined && !used.has(p)) {
+      out.set(k, p);
+      used.add(p);
+    } else fresh.push(k);
   }
   fresh.sort();
   const heldBefore = new Set(previous?.values() ?? []);
@@ -48,14 +51,26 @@ export function assignIds(keys: Iterable<string>, previous: ReadonlyMap<string, 
       avoid = false;
       next = 1;
     }
-    if (next > 0xffff) throw new CompileError(`more than 65,535 ${what}: the policy tells apart more groups than the 16-bit class tags in the flow metadata can hold`, what === 'source classes' ? 'users with the same access share a class; grant access by organization or role rather than user by user' : 'group addresses into prefixes shared by several resources');
+    if (next > 0xffff)
+      throw new CompileError(
+        `more than 65,535 ${what}: the policy tells apart more groups than the 16-bit class tags in the flow metadata can hold`,
+        what === 'source classes'
+          ? 'users with the same access share a class; grant access by organization or role rather than user by user'
+          : 'group addresses into prefixes shared by several resources',
+      );
     out.set(k, next);
     used.add(next);
   }
   return out;
 }
 
-function accessSignature(policy: Policy, resourceByName: ReadonlyMap<string, Resource>, resourcePrefixes: Selection['resourcePrefixes'], idx: readonly number[], resourcePrefixes6?: Selection['resourcePrefixes6']): string {
+function accessSignature(
+  policy: Policy,
+  resourceByName: ReadonlyMap<string, Resource>,
+  resourcePrefixes: Selection['resourcePrefixes'],
+  idx: readonly number[],
+  resourcePrefixes6?: Selection['resourcePrefixes6'],
+): string {
   const parts = new Set<string>();
   for (const ri of idx) {
     const rule = policy.rules[ri];
@@ -75,17 +90,30 @@ export function assignClasses(policy: Policy, sel: Selection, previous: Readonly
   const setRules = new Map<string, readonly number[]>();
   const resourceByName = new Map(policy.resources.map((r) => [r.name, r]));
   for (const d of sel.drafts) {
-    if (!accessOfSet.has(d.sig)) { accessOfSet.set(d.sig, accessSignature(policy, resourceByName, sel.resourcePrefixes, d.rules, sel.resourcePrefixes6)); setRules.set(d.sig, d.rules); }
+    if (!accessOfSet.has(d.sig)) {
+      accessOfSet.set(d.sig, accessSignature(policy, resourceByName, sel.resourcePrefixes, d.rules, sel.resourcePrefixes6));
+      setRules.set(d.sig, d.rules);
+    }
     setCount.set(d.sig, (setCount.get(d.sig) ?? 0) + 1);
   }
   const classIds = assignIds(new Set(accessOfSet.values()), previous, 'source classes');
   const classOfSet = new Map<string, number>();
   for (const [sig, acc] of accessOfSet) classOfSet.set(sig, classIds.get(acc)!);
-  const subjects: Subject[] = sel.drafts.map((d) => ({ kind: d.kind, id: d.id, name: d.name, organization: d.organization, roles: d.roles, endpoints: d.endpoints, rules: d.rules, classId: classOfSet.get(d.sig)! }));
+  const subjects: Subject[] = sel.drafts.map((d) => ({
+    kind: d.kind,
+    id: d.id,
+    name: d.name,
+    organization: d.organization,
+    roles: d.roles,
+    endpoints: d.endpoints,
+    rules: d.rules,
+    classId: classOfSet.get(d.sig)!,
+  }));
   const ruleSetsOfClass = new Map<number, Array<readonly number[]>>();
   for (const [sig, cls] of [...classOfSet].sort((x, y) => (x[0] < y[0] ? -1 : x[0] > y[0] ? 1 : 0))) {
     const l = ruleSetsOfClass.get(cls);
-    if (l) l.push(setRules.get(sig)!); else ruleSetsOfClass.set(cls, [setRules.get(sig)!]);
+    if (l) l.push(setRules.get(sig)!);
+    else ruleSetsOfClass.set(cls, [setRules.get(sig)!]);
   }
   return { classIds, classOfSet, setCount, subjects, subjectById: new Map(subjects.map((s) => [s.id, s])), ruleSetsOfClass };
 }

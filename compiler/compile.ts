@@ -42,19 +42,37 @@ export function compile(input: CompileInput, opts: CompileOptions = {}): Compile
   const dests = resolveDestinations(policy, selection, classes, opts.previous?.dstClassIds);
   const tables = SwitchTables.create(topology, policy, classes.subjects, dests);
   // a switch without a profile in the topology gets the one the controller detected from its DESC, if any
-  const order = switchOrder(topology).map((sw) => (!sw.profile && input.detected?.get(sw.name) ? { ...sw, profile: input.detected.get(sw.name) } : sw));
+  const order = switchOrder(topology).map((sw) =>
+    !sw.profile && input.detected?.get(sw.name) ? { ...sw, profile: input.detected.get(sw.name) } : sw,
+  );
   const switches = order.map((sw) => tables.buildSwitch(sw));
 
   const users = classes.subjects.filter((x) => x.kind === 'user').length;
   const stats = {
-    users, servers: classes.subjects.length - users, classes: classes.classIds.size, dstClasses: dests.dstClassIds.size,
-    flows: switches.reduce((n, x) => n + x.flows.length, 0), naive: users * policy.resources.length * Math.max(1, topology.switches.length),
+    users,
+    servers: classes.subjects.length - users,
+    classes: classes.classIds.size,
+    dstClasses: dests.dstClassIds.size,
+    flows: switches.reduce((n, x) => n + x.flows.length, 0),
+    naive: users * policy.resources.length * Math.max(1, topology.switches.length),
   };
-  return timed(withIncremental(
-    { input, plan: { switches }, subjects: classes.subjects, subjectById: classes.subjectById, classIds: classes.classIds, dstClassIds: dests.dstClassIds, dest: dests.dest, resourcePrefixes: selection.resourcePrefixes,
-      ...(selection.v6 ? { resourcePrefixes6: selection.resourcePrefixes6, dest6: dests.dest6 } : {}), stats },
-    { selection, classOfSet: classes.classOfSet, setCount: classes.setCount, switchOrder: order, tables, positions: { link: new Map() } },
-  ));
+  return timed(
+    withIncremental(
+      {
+        input,
+        plan: { switches },
+        subjects: classes.subjects,
+        subjectById: classes.subjectById,
+        classIds: classes.classIds,
+        dstClassIds: dests.dstClassIds,
+        dest: dests.dest,
+        resourcePrefixes: selection.resourcePrefixes,
+        ...(selection.v6 ? { resourcePrefixes6: selection.resourcePrefixes6, dest6: dests.dest6 } : {}),
+        stats,
+      },
+      { selection, classOfSet: classes.classOfSet, setCount: classes.setCount, switchOrder: order, tables, positions: { link: new Map() } },
+    ),
+  );
 }
 
 /** Policy flows of classes holding a time-bound rule expire on the switch at its next change (schedule.ts). */
@@ -67,12 +85,27 @@ function timed(c: Compiled): Compiled {
 /** Recompiles after a directory or binding change, keeping class ids so that unchanged flows keep their cookies. */
 export function recompile(previous: Compiled, change: Partial<CompileInput>): Compiled {
   // the edge (logins, leases: devices of users and their bindings) patches only the flows of what moved (edge-patch.ts)
-  const onlyEdge = (change.directory || change.bindings) && Object.keys(change).every((k) => k === 'directory' || k === 'bindings' || (change as Record<string, unknown>)[k] === (previous.input as unknown as Record<string, unknown>)[k]);
+  const onlyEdge =
+    (change.directory || change.bindings) &&
+    Object.keys(change).every(
+      (k) =>
+        k === 'directory' ||
+        k === 'bindings' ||
+        (change as Record<string, unknown>)[k] === (previous.input as unknown as Record<string, unknown>)[k],
+    );
   if (onlyEdge) {
-    const fast = patchEdge(previous, change.directory ?? previous.input.directory, 'bindings' in change ? change.bindings : previous.input.bindings);
+    const fast = patchEdge(
+      previous,
+      change.directory ?? previous.input.directory,
+      'bindings' in change ? change.bindings : previous.input.bindings,
+    );
     if (fast) return timed(fast);
   }
-  const onlyDirectory = change.directory && Object.keys(change).every((k) => k === 'directory' || (change as Record<string, unknown>)[k] === (previous.input as unknown as Record<string, unknown>)[k]);
+  const onlyDirectory =
+    change.directory &&
+    Object.keys(change).every(
+      (k) => k === 'directory' || (change as Record<string, unknown>)[k] === (previous.input as unknown as Record<string, unknown>)[k],
+    );
   if (onlyDirectory) {
     const fast = patchDirectory(previous, change.directory);
     if (fast) return timed(fast);

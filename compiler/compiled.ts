@@ -54,7 +54,14 @@ export interface CompileInput {
   readonly detected?: ReadonlyMap<string, 'ovs' | 'ovs-stateless' | 'openflow13'>;
 }
 
-export interface CompileStats { readonly users: number; readonly servers: number; readonly classes: number; readonly dstClasses: number; readonly flows: number; readonly naive: number }
+export interface CompileStats {
+  readonly users: number;
+  readonly servers: number;
+  readonly classes: number;
+  readonly dstClasses: number;
+  readonly flows: number;
+  readonly naive: number;
+}
 
 export interface Compiled {
   readonly input: CompileInput;
@@ -80,7 +87,13 @@ export interface Compiled {
 
 /** The policy cannot be compiled as written (not a bug: e.g. more groups of users than the pipeline can tell apart). */
 export class CompileError extends Error {
-  constructor(message: string, readonly hint?: string) { super(message); this.name = 'CompileError'; }
+  constructor(
+    message: string,
+    readonly hint?: string,
+  ) {
+    super(message);
+    this.name = 'CompileError';
+  }
 }
 
 /** A CompileError as a diagnostic on the policy file. */

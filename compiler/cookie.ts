@@ -11,15 +11,19 @@ class Fnv48 {
   h1 = 0x811c9dc5;
   h2 = 0x01000193;
   feed(s: string): void {
-    let h1 = this.h1, h2 = this.h2;
+    let h1 = this.h1,
+      h2 = this.h2;
     for (let i = 0; i < s.length; i++) {
       const c = s.charCodeAt(i);
       h1 = Math.imul(h1 ^ c, 16777619) >>> 0;
       h2 = Math.imul(h2 ^ c, 2246822519) >>> 0;
     }
-    this.h1 = h1; this.h2 = h2;
+    this.h1 = h1;
+    this.h2 = h2;
   }
-  get value(): number { return (this.h2 & 0xffff) * 0x1_0000_0000 + this.h1; }
+  get value(): number {
+    return (this.h2 & 0xffff) * 0x1_0000_0000 + this.h1;
+  }
 }
 
 /** 48-bit hash (two FNV-1a variants), exact as a Number. */
@@ -32,12 +36,19 @@ export function fnv1a(s: string): number {
 /** fnv1a(matchKey(tableId, priority, m)), fed piece by piece instead of building the key string (the compiler's hot path). */
 export function matchHash(tableId: number, priority: number, m: Match): number {
   const h = new Fnv48();
-  h.feed(String(tableId)); h.feed('/'); h.feed(String(priority));
+  h.feed(String(tableId));
+  h.feed('/');
+  h.feed(String(priority));
   for (let i = 0; i < m.length; i++) {
     const e = m[i];
-    h.feed(','); h.feed(e.field); h.feed('=');
+    h.feed(',');
+    h.feed(e.field);
+    h.feed('=');
     h.feed(typeof e.value === 'string' ? e.value : String(e.value));
-    if (e.mask !== undefined) { h.feed('/'); h.feed(typeof e.mask === 'string' ? e.mask : String(e.mask)); }
+    if (e.mask !== undefined) {
+      h.feed('/');
+      h.feed(typeof e.mask === 'string' ? e.mask : String(e.mask));
+    }
   }
   return h.value;
 }
@@ -51,7 +62,15 @@ export function matchKey(tableId: number, priority: number, m: Match): string {
 /** A planned flow whose cookie order is also kept as a plain number (private, so JSON and spreads don't see it). */
 export class CompiledFlow implements PlannedFlow {
   readonly #order: number;
-  constructor(readonly tableId: number, readonly priority: number, readonly cookie: bigint, readonly match: OxmEntry[], readonly instructions: Instruction[], readonly origin: string, order: number) {
+  constructor(
+    readonly tableId: number,
+    readonly priority: number,
+    readonly cookie: bigint,
+    readonly match: OxmEntry[],
+    readonly instructions: Instruction[],
+    readonly origin: string,
+    order: number,
+  ) {
     this.#order = order;
   }
   /** Same order as comparing cookies (all share the tag), without BigInt comparisons. */
@@ -65,9 +84,16 @@ export class CompiledFlow implements PlannedFlow {
   }
   /** Sorts in place by priority (high first), then cookie. */
   static sortByPrioCookie(flows: PlannedFlow[]): void {
-    if (flows.length < 64) { flows.sort((x, y) => y.priority - x.priority || CompiledFlow.byCookie(x, y)); return; }
+    if (flows.length < 64) {
+      flows.sort((x, y) => y.priority - x.priority || CompiledFlow.byCookie(x, y));
+      return;
+    }
     const byPrio = new Map<number, PlannedFlow[]>();
-    for (const f of flows) { const l = byPrio.get(f.priority); if (l) l.push(f); else byPrio.set(f.priority, [f]); }
+    for (const f of flows) {
+      const l = byPrio.get(f.priority);
+      if (l) l.push(f);
+      else byPrio.set(f.priority, [f]);
+    }
     let i = 0;
     for (const p of [...byPrio.keys()].sort((a, b) => b - a)) {
       const l = byPrio.get(p)!;
@@ -78,12 +104,18 @@ export class CompiledFlow implements PlannedFlow {
   /** Sorts in place by cookie: long lists of compiled flows by a native numeric sort of their orders. */
   static sortByCookie(flows: PlannedFlow[]): void {
     const n = flows.length;
-    if (n < 64) { flows.sort(CompiledFlow.byCookie); return; }
+    if (n < 64) {
+      flows.sort(CompiledFlow.byCookie);
+      return;
+    }
     const keys = new Float64Array(n);
     const at = new Map<number, PlannedFlow>();
     for (let i = 0; i < n; i++) {
       const f = flows[i];
-      if (!(f instanceof CompiledFlow) || at.has(f.#order)) { flows.sort(CompiledFlow.byCookie); return; } // equal cookies: keep the comparator's order
+      if (!(f instanceof CompiledFlow) || at.has(f.#order)) {
+        flows.sort(CompiledFlow.byCookie);
+        return;
+      } // equal cookies: keep the comparator's order
       keys[i] = f.#order;
       at.set(f.#order, f);
     }
@@ -93,7 +125,13 @@ export class CompiledFlow implements PlannedFlow {
 }
 
 /** A planned flow with its stable cookie (unchecked: table builders in pipeline.ts check it against its table). */
-export function cookedFlow(tableId: number, priority: number, match: OxmEntry[], instructions: Instruction[], origin: string): CompiledFlow {
+export function cookedFlow(
+  tableId: number,
+  priority: number,
+  match: OxmEntry[],
+  instructions: Instruction[],
+  origin: string,
+): CompiledFlow {
   const h = matchHash(tableId, priority, match);
   return new CompiledFlow(tableId, priority, COOKIE_TAG | BigInt(h), match, instructions, origin, h);
 }

@@ -39,9 +39,13 @@ export class PrefixIndex6<T> {
   private lens: number[] = [];
   add(p: Prefix6, v: T): void {
     let m = this.byLen.get(p.len);
-    if (!m) { this.byLen.set(p.len, (m = new Map())); this.lens = [...this.byLen.keys()].sort((a, b) => b - a); }
+    if (!m) {
+      this.byLen.set(p.len, (m = new Map()));
+      this.lens = [...this.byLen.keys()].sort((a, b) => b - a);
+    }
     const l = m.get(p.addr);
-    if (l) l.push(v); else m.set(p.addr, [v]);
+    if (l) l.push(v);
+    else m.set(p.addr, [v]);
   }
   covering(p: Prefix6): T[] {
     const out: T[] = [];
@@ -49,7 +53,11 @@ export class PrefixIndex6<T> {
     return out;
   }
   longest(p: Prefix6): T | undefined {
-    for (const len of this.lens) if (len <= p.len) { const l = this.byLen.get(len)!.get(p.addr & maskOf6(len)); if (l) return l[0]; }
+    for (const len of this.lens)
+      if (len <= p.len) {
+        const l = this.byLen.get(len)!.get(p.addr & maskOf6(len));
+        if (l) return l[0];
+      }
     return undefined;
   }
 }
@@ -60,9 +68,13 @@ export class PrefixIndex<T> {
   private lens: number[] = [];
   add(p: Prefix, v: T): void {
     let m = this.byLen.get(p.len);
-    if (!m) { this.byLen.set(p.len, (m = new Map())); this.lens = [...this.byLen.keys()].sort((a, b) => b - a); }
+    if (!m) {
+      this.byLen.set(p.len, (m = new Map()));
+      this.lens = [...this.byLen.keys()].sort((a, b) => b - a);
+    }
     const l = m.get(p.addr);
-    if (l) l.push(v); else m.set(p.addr, [v]);
+    if (l) l.push(v);
+    else m.set(p.addr, [v]);
   }
   covering(p: Prefix): T[] {
     const out: T[] = [];
@@ -70,7 +82,11 @@ export class PrefixIndex<T> {
     return out;
   }
   longest(p: Prefix): T | undefined {
-    for (const len of this.lens) if (len <= p.len) { const l = this.byLen.get(len)!.get((p.addr & maskOf(len)) >>> 0); if (l) return l[0]; }
+    for (const len of this.lens)
+      if (len <= p.len) {
+        const l = this.byLen.get(len)!.get((p.addr & maskOf(len)) >>> 0);
+        if (l) return l[0];
+      }
     return undefined;
   }
 }
@@ -79,29 +95,34 @@ function destEntries(sel: Selection, classes: Classes, previous: ReadonlyMap<str
   const allPrefixes = new Map<number, Prefix>(); // key: addr * 64 + len (exact in a double)
   for (const ps of sel.resourcePrefixes.values()) for (const p of ps) allPrefixes.set(p.addr * 64 + p.len, p);
   const ownerOf = new Map<number, number>();
-  for (const s of classes.subjects) for (const e of s.endpoints) {
-    if (!e.ip) continue;
-    const a = parseIpv4(e.ip)!;
-    ownerOf.set(a, s.classId);
-    allPrefixes.set(a * 64 + 32, { addr: a, len: 32 });
-  }
+  for (const s of classes.subjects)
+    for (const e of s.endpoints) {
+      if (!e.ip) continue;
+      const a = parseIpv4(e.ip)!;
+      ownerOf.set(a, s.classId);
+      allPrefixes.set(a * 64 + 32, { addr: a, len: 32 });
+    }
   const covering = new PrefixIndex<string>();
   for (const [name, ps] of sel.resourcePrefixes) for (const q of ps) covering.add(q, name);
-  const drafts = [...allPrefixes.values()].sort((x, y) => x.len - y.len || x.addr - y.addr).map((p) => {
-    const resources = [...new Set(covering.covering(p))].sort();
-    return { prefix: p, resources, sig: resources.join(',') };
-  });
+  const drafts = [...allPrefixes.values()]
+    .sort((x, y) => x.len - y.len || x.addr - y.addr)
+    .map((p) => {
+      const resources = [...new Set(covering.covering(p))].sort();
+      return { prefix: p, resources, sig: resources.join(',') };
+    });
   // IPv6: the same, over 128-bit prefixes; a destination class is a set of resources whatever the family
   const drafts6: Array<{ prefix6: Prefix6; resources: string[]; sig: string }> = [];
   const ownerOf6 = new Map<bigint, number>();
   if (sel.v6) {
     const all6 = new Map<string, Prefix6>();
     for (const ps of sel.resourcePrefixes6.values()) for (const p of ps) all6.set(`${p.addr}/${p.len}`, p);
-    for (const s of classes.subjects) for (const e of s.endpoints) for (const t of e.ipv6 ?? []) {
-      const a = parseIpv6(t)!;
-      ownerOf6.set(a, s.classId);
-      all6.set(`${a}/128`, { addr: a, len: 128 });
-    }
+    for (const s of classes.subjects)
+      for (const e of s.endpoints)
+        for (const t of e.ipv6 ?? []) {
+          const a = parseIpv6(t)!;
+          ownerOf6.set(a, s.classId);
+          all6.set(`${a}/128`, { addr: a, len: 128 });
+        }
     const covering6 = new PrefixIndex6<string>();
     for (const [name, ps] of sel.resourcePrefixes6) for (const q of ps) covering6.add(q, name);
     for (const p of [...all6.values()].sort((x, y) => x.len - y.len || (x.addr < y.addr ? -1 : x.addr > y.addr ? 1 : 0))) {
@@ -109,14 +130,22 @@ function destEntries(sel: Selection, classes: Classes, previous: ReadonlyMap<str
       drafts6.push({ prefix6: p, resources, sig: resources.join(',') });
     }
   }
-  const dstClassIds = assignIds(new Set([...drafts, ...drafts6].filter((d) => d.resources.length).map((d) => d.sig)), previous, 'destination classes');
+  const dstClassIds = assignIds(
+    new Set([...drafts, ...drafts6].filter((d) => d.resources.length).map((d) => d.sig)),
+    previous,
+    'destination classes',
+  );
   const dest: DestEntry[] = drafts.map((d) => ({
-    prefix: d.prefix, resources: d.resources, dstClass: d.resources.length ? dstClassIds.get(d.sig)! : 0,
-    ownerClass: d.prefix.len === 32 ? ownerOf.get(d.prefix.addr) ?? 0 : 0,
+    prefix: d.prefix,
+    resources: d.resources,
+    dstClass: d.resources.length ? dstClassIds.get(d.sig)! : 0,
+    ownerClass: d.prefix.len === 32 ? (ownerOf.get(d.prefix.addr) ?? 0) : 0,
   }));
   const dest6: DestEntry6[] = drafts6.map((d) => ({
-    prefix6: d.prefix6, resources: d.resources, dstClass: d.resources.length ? dstClassIds.get(d.sig)! : 0,
-    ownerClass: d.prefix6.len === 128 ? ownerOf6.get(d.prefix6.addr) ?? 0 : 0,
+    prefix6: d.prefix6,
+    resources: d.resources,
+    dstClass: d.resources.length ? dstClassIds.get(d.sig)! : 0,
+    ownerClass: d.prefix6.len === 128 ? (ownerOf6.get(d.prefix6.addr) ?? 0) : 0,
   }));
   return { dest, dest6, dstClassIds };
 }
@@ -149,33 +178,52 @@ function pairAccess(policy: Policy, classes: Classes, resourceToDst: ReadonlyMap
   return access;
 }
 
-export function resolveDestinations(policy: Policy, sel: Selection, classes: Classes, previous: ReadonlyMap<string, number> | undefined): Destinations {
+export function resolveDestinations(
+  policy: Policy,
+  sel: Selection,
+  classes: Classes,
+  previous: ReadonlyMap<string, number> | undefined,
+): Destinations {
   const { dest, dest6, dstClassIds } = destEntries(sel, classes, previous);
   const dstResources = new Map<number, readonly string[]>();
   const dstPrefixes = new Map<number, Prefix[]>();
   const dstPrefixes6 = new Map<number, Prefix6[]>();
-  for (const d of dest) if (d.dstClass) {
-    dstResources.set(d.dstClass, d.resources);
-    dstPrefixes.set(d.dstClass, [...(dstPrefixes.get(d.dstClass) ?? []), d.prefix]);
-  }
-  for (const d of dest6) if (d.dstClass) {
-    dstResources.set(d.dstClass, d.resources);
-    const l = dstPrefixes6.get(d.dstClass);
-    if (l) l.push(d.prefix6); else dstPrefixes6.set(d.dstClass, [d.prefix6]);
-  }
+  for (const d of dest)
+    if (d.dstClass) {
+      dstResources.set(d.dstClass, d.resources);
+      dstPrefixes.set(d.dstClass, [...(dstPrefixes.get(d.dstClass) ?? []), d.prefix]);
+    }
+  for (const d of dest6)
+    if (d.dstClass) {
+      dstResources.set(d.dstClass, d.resources);
+      const l = dstPrefixes6.get(d.dstClass);
+      if (l) l.push(d.prefix6);
+      else dstPrefixes6.set(d.dstClass, [d.prefix6]);
+    }
   const resourceToDst = new Map<string, number[]>();
   for (const [dc, rs] of dstResources) for (const r of rs) resourceToDst.set(r, [...(resourceToDst.get(r) ?? []), dc]);
   const access = pairAccess(policy, classes, resourceToDst);
   const dcsOfClass = new Map<number, number[]>();
   const classesOfDc = new Map<number, number[]>();
-  for (const [cls, per] of access) for (const dc of per.keys()) {
-    (dcsOfClass.get(cls) ?? dcsOfClass.set(cls, []).get(cls)!).push(dc);
-    (classesOfDc.get(dc) ?? classesOfDc.set(dc, []).get(dc)!).push(cls);
-  }
+  for (const [cls, per] of access)
+    for (const dc of per.keys()) {
+      (dcsOfClass.get(cls) ?? dcsOfClass.set(cls, []).get(cls)!).push(dc);
+      (classesOfDc.get(dc) ?? classesOfDc.set(dc, []).get(dc)!).push(cls);
+    }
   const destIndex = new PrefixIndex<DestEntry>();
   for (const d of dest) if (d.dstClass) destIndex.add(d.prefix, d);
   const destIndex6 = new PrefixIndex6<DestEntry6>();
   for (const d of dest6) if (d.dstClass) destIndex6.add(d.prefix6, d);
-  return { dest, dstClassIds, dstPrefixes, access, dcsOfClass, classesOfDc, dstOfAddr: (addr) => destIndex.longest({ addr, len: 32 }),
-    dest6, dstPrefixes6, dstOfAddr6: (addr) => destIndex6.longest({ addr, len: 128 }) };
+  return {
+    dest,
+    dstClassIds,
+    dstPrefixes,
+    access,
+    dcsOfClass,
+    classesOfDc,
+    dstOfAddr: (addr) => destIndex.longest({ addr, len: 32 }),
+    dest6,
+    dstPrefixes6,
+    dstOfAddr6: (addr) => destIndex6.longest({ addr, len: 128 }),
+  };
 }

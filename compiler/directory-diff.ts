@@ -13,31 +13,44 @@ const key = (u: User) => ({
   name: u.name,
   organization: u.organization ?? '',
   roles: [...u.roles].sort().join(','),
-  devices: u.devices.map((d) => `${d.mac}/${d.ip ?? ''}`).sort().join(','),
+  devices: u.devices
+    .map((d) => `${d.mac}/${d.ip ?? ''}`)
+    .sort()
+    .join(','),
 });
 
 type Field = 'name' | 'organization' | 'roles' | 'devices';
 const FIELDS = ['name', 'organization', 'roles', 'devices'] as const;
 function changedFields(old: User, u: User): Field[] {
-  const ka = key(old), kb = key(u);
+  const ka = key(old),
+    kb = key(u);
   return FIELDS.filter((f) => ka[f] !== kb[f]);
 }
 
 export function diffDirectories(before: Directory, after: Directory): DirectoryDiff {
-  const orgKey = (d: Directory) => d.organizations.map((o) => `${o.name}<${o.parent ?? ''}`).sort().join(',');
+  const orgKey = (d: Directory) =>
+    d.organizations
+      .map((o) => `${o.name}<${o.parent ?? ''}`)
+      .sort()
+      .join(',');
   const organizationsChanged = before.organizations !== after.organizations && orgKey(before) !== orgKey(after);
   // Fast path: the same users in the same order, unchanged ones the same objects (an LDAP sync's snapshots).
   if (before.users.length === after.users.length) {
     const usersChanged: Array<{ id: string; fields: Field[] }> = [];
     let aligned = true;
     for (let i = 0; i < after.users.length; i++) {
-      const old = before.users[i], u = after.users[i];
+      const old = before.users[i],
+        u = after.users[i];
       if (old === u) continue;
-      if (old.id !== u.id) { aligned = false; break; }
+      if (old.id !== u.id) {
+        aligned = false;
+        break;
+      }
       const fields = changedFields(old, u);
       if (fields.length) usersChanged.push({ id: u.id, fields });
     }
-    if (aligned) return { usersAdded: [], usersRemoved: [], usersChanged, organizationsChanged, empty: !usersChanged.length && !organizationsChanged };
+    if (aligned)
+      return { usersAdded: [], usersRemoved: [], usersChanged, organizationsChanged, empty: !usersChanged.length && !organizationsChanged };
   }
   const a = new Map(before.users.map((u) => [u.id, u]));
   const b = new Map(after.users.map((u) => [u.id, u]));
@@ -50,5 +63,11 @@ export function diffDirectories(before: Directory, after: Directory): DirectoryD
     const fields = changedFields(old, u);
     if (fields.length) usersChanged.push({ id, fields });
   }
-  return { usersAdded, usersRemoved, usersChanged, organizationsChanged, empty: !usersAdded.length && !usersRemoved.length && !usersChanged.length && !organizationsChanged };
+  return {
+    usersAdded,
+    usersRemoved,
+    usersChanged,
+    organizationsChanged,
+    empty: !usersAdded.length && !usersRemoved.length && !usersChanged.length && !organizationsChanged,
+  };
 }

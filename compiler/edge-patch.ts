@@ -71,14 +71,17 @@ function ipCountOf(m: EdgeMemo, tables: SwitchTables): ReadonlyMap<string, numbe
   return m.ipCount;
 }
 
-const sameBinding = (a: Binding | undefined, b: Binding | undefined) => a === b || (!!a && !!b && a.switch === b.switch && a.port === b.port && a.ip === b.ip);
+const sameBinding = (a: Binding | undefined, b: Binding | undefined) =>
+  a === b || (!!a && !!b && a.switch === b.switch && a.port === b.port && a.ip === b.ip);
 const sameList = (a: readonly string[], b: readonly string[]) => a === b || (a.length === b.length && a.every((x, i) => x === b[i]));
 
 /** Whether a user's devices give exactly these endpoints (as selectSubjects makes them), without allocating. */
 function endpointsSame(u: User, eps: readonly Endpoint[], binding: ReadonlyMap<string, Binding>): boolean {
   if (u.devices.length !== eps.length) return false;
   for (let k = 0; k < eps.length; k++) {
-    const d = u.devices[k], e = eps[k], b = binding.get(d.mac);
+    const d = u.devices[k],
+      e = eps[k],
+      b = binding.get(d.mac);
     if (d.mac !== e.mac || (d.ip ?? b?.ip) !== e.ip || b?.switch !== e.switch || b?.port !== e.port) return false;
   }
   return true;
@@ -97,19 +100,26 @@ function macsMoved(before: ReadonlyMap<string, Binding>, after: ReadonlyMap<stri
 
 /** Where `f` goes in a list sorted by `cmp` (binary search); -1 - index when an equal element is there. */
 function insertAt(list: readonly PlannedFlow[], f: PlannedFlow, cmp: (x: PlannedFlow, y: PlannedFlow) => number): number {
-  let lo = 0, hi = list.length;
+  let lo = 0,
+    hi = list.length;
   while (lo < hi) {
     const mid = (lo + hi) >>> 1;
     const c = cmp(list[mid], f);
     if (c === 0) return -1 - mid;
-    if (c < 0) lo = mid + 1; else hi = mid;
+    if (c < 0) lo = mid + 1;
+    else hi = mid;
   }
   return lo;
 }
 const byPrioCookie = (x: PlannedFlow, y: PlannedFlow) => y.priority - x.priority || CompiledFlow.byCookie(x, y);
 
 /** Removes `gone` (by cookie) and inserts `added` into a sorted flow list; undefined on a duplicate cookie. */
-function patchSorted(list: readonly PlannedFlow[], gone: ReadonlySet<bigint>, added: readonly PlannedFlow[], cmp: (x: PlannedFlow, y: PlannedFlow) => number): PlannedFlow[] | undefined {
+function patchSorted(
+  list: readonly PlannedFlow[],
+  gone: ReadonlySet<bigint>,
+  added: readonly PlannedFlow[],
+  cmp: (x: PlannedFlow, y: PlannedFlow) => number,
+): PlannedFlow[] | undefined {
   const out = gone.size ? list.filter((f) => !gone.has(f.cookie)) : list.slice();
   if (gone.size && list.length - out.length !== gone.size) return undefined; // not found exactly once each
   for (const f of added) {
@@ -124,8 +134,18 @@ function localPair(s: Subject, e: Endpoint, tables: SwitchTables): [PlannedFlow,
   const inPort: OxmEntry = { field: 'in_port', value: e.port! };
   const src: OxmEntry = { field: 'eth_src', value: e.mac };
   return [
-    TABLES.classify.flow(PRIORITY.classifyDevice, [inPort, src, { field: 'eth_type', value: 0x0800 }, { field: 'ipv4_src', value: e.ip! }], tables.shares.classifyIns(s.classId), `classify:${s.kind}:${s.id}`),
-    TABLES.classify.flow(PRIORITY.classifyDevice, [inPort, src, { field: 'eth_type', value: 0x0806 }, { field: 'arp_spa', value: e.ip! }, { field: 'arp_sha', value: e.mac }], [{ type: 'goto_table', tableId: 3 }], `arp:${s.kind}:${s.id}`),
+    TABLES.classify.flow(
+      PRIORITY.classifyDevice,
+      [inPort, src, { field: 'eth_type', value: 0x0800 }, { field: 'ipv4_src', value: e.ip! }],
+      tables.shares.classifyIns(s.classId),
+      `classify:${s.kind}:${s.id}`,
+    ),
+    TABLES.classify.flow(
+      PRIORITY.classifyDevice,
+      [inPort, src, { field: 'eth_type', value: 0x0806 }, { field: 'arp_spa', value: e.ip! }, { field: 'arp_sha', value: e.mac }],
+      [{ type: 'goto_table', tableId: 3 }],
+      `arp:${s.kind}:${s.id}`,
+    ),
   ];
 }
 
@@ -147,7 +167,8 @@ export function patchEdge(prev: Compiled, directory: Directory, bindings: readon
   if (before.organizations !== directory.organizations) {
     if (before.organizations.length !== directory.organizations.length) return undefined;
     for (let i = 0; i < directory.organizations.length; i++) {
-      const a = before.organizations[i], b = directory.organizations[i];
+      const a = before.organizations[i],
+        b = directory.organizations[i];
       if (a !== b && (a.name !== b.name || a.parent !== b.parent)) return undefined;
     }
   }
@@ -165,10 +186,11 @@ export function patchEdge(prev: Compiled, directory: Directory, bindings: readon
   const changed: Array<{ old?: Subject; now?: Subject }> = [];
   const seen = new Set<string>();
   let sameUsers = 0;
-  const endpointsOf = (u: User): Endpoint[] => u.devices.map((d) => {
-    const b = nextBinding.get(d.mac);
-    return { mac: d.mac, ip: d.ip ?? b?.ip, switch: b?.switch, port: b?.port };
-  });
+  const endpointsOf = (u: User): Endpoint[] =>
+    u.devices.map((d) => {
+      const b = nextBinding.get(d.mac);
+      return { mac: d.mac, ip: d.ip ?? b?.ip, switch: b?.switch, port: b?.port };
+    });
   for (const u of directory.users) {
     if (seen.has(u.id)) return undefined;
     seen.add(u.id);
@@ -176,9 +198,16 @@ export function patchEdge(prev: Compiled, directory: Directory, bindings: readon
     const oldUser = memo.userById.get(u.id);
     if (old && old.kind === 'user' && oldUser) {
       sameUsers++;
-      if (u === oldUser && (!changedMacs.size || !u.devices.some((d) => changedMacs.has(d.mac)))) { subjects.push(old); continue; }
-      if (u.organization !== oldUser.organization || !sameList(u.roles, oldUser.roles) || u.devices.some((d) => d.ipv6?.length)) return undefined; // a class move (patchDirectory or full), or IPv6 gained (full)
-      if (u.name === old.name && endpointsSame(u, old.endpoints, nextBinding)) { subjects.push(old); continue; } // re-made, not changed
+      if (u === oldUser && (!changedMacs.size || !u.devices.some((d) => changedMacs.has(d.mac)))) {
+        subjects.push(old);
+        continue;
+      }
+      if (u.organization !== oldUser.organization || !sameList(u.roles, oldUser.roles) || u.devices.some((d) => d.ipv6?.length))
+        return undefined; // a class move (patchDirectory or full), or IPv6 gained (full)
+      if (u.name === old.name && endpointsSame(u, old.endpoints, nextBinding)) {
+        subjects.push(old);
+        continue;
+      } // re-made, not changed
       const now: Subject = { ...old, name: u.name, endpoints: endpointsOf(u) };
       subjects.push(now);
       changed.push({ old, now });
@@ -191,7 +220,16 @@ export function patchEdge(prev: Compiled, directory: Directory, bindings: readon
     const cls = st.classOfSet.get(sig);
     if (cls === undefined || !counts.get(sig)) return undefined; // a new rule set: full compile
     counts.set(sig, counts.get(sig)! + 1);
-    const now: Subject = { kind: 'user', id: u.id, name: u.name, organization: u.organization, roles: u.roles, endpoints: endpointsOf(u), rules, classId: cls };
+    const now: Subject = {
+      kind: 'user',
+      id: u.id,
+      name: u.name,
+      organization: u.organization,
+      roles: u.roles,
+      endpoints: endpointsOf(u),
+      rules,
+      classId: cls,
+    };
     subjects.push(now);
     changed.push({ now });
   }
@@ -212,9 +250,17 @@ export function patchEdge(prev: Compiled, directory: Directory, bindings: readon
 
   // 3. per switch: endpoints that left and arrived; per address: holders before and after
   const perSwitch = new Map<string, SwitchChange>();
-  const at = (sw: string) => { let c = perSwitch.get(sw); if (!c) perSwitch.set(sw, (c = { removed: [], added: [], kept: [] })); return c; };
+  const at = (sw: string) => {
+    let c = perSwitch.get(sw);
+    if (!c) perSwitch.set(sw, (c = { removed: [], added: [], kept: [] }));
+    return c;
+  };
   const ipDelta = new Map<string, { gone: number[]; came: number[] }>();
-  const ipAt = (ip: string) => { let d = ipDelta.get(ip); if (!d) ipDelta.set(ip, (d = { gone: [], came: [] })); return d; };
+  const ipAt = (ip: string) => {
+    let d = ipDelta.get(ip);
+    if (!d) ipDelta.set(ip, (d = { gone: [], came: [] }));
+    return d;
+  };
   const changedIds = new Set<string>();
   const rebuild = new Set<string>();
   const hasHypervisor = prev.input.topology.switches.some((x) => x.kind === 'hypervisor');
@@ -222,7 +268,10 @@ export function patchEdge(prev: Compiled, directory: Directory, bindings: readon
     changedIds.add((old ?? now)!.id);
     // endpoints a changed user keeps as they were (same class) change nothing
     const kept = old && now ? new Set(old.endpoints.map(epKey).filter((k) => now.endpoints.some((e) => epKey(e) === k))) : undefined;
-    for (const [s, list] of [[old, 'removed'], [now, 'added']] as const) {
+    for (const [s, list] of [
+      [old, 'removed'],
+      [now, 'added'],
+    ] as const) {
       if (!s) continue;
       for (const e of s.endpoints) {
         if (kept?.has(epKey(e))) {
@@ -273,7 +322,8 @@ export function patchEdge(prev: Compiled, directory: Directory, bindings: readon
       for (const e of now.endpoints) if (e.switch === sw && e.port !== undefined && !added.has(e)) list.push({ s: now, e });
     }
     for (const x of c.added) list.push(x);
-    if (list.length) endpointsBySwitch.set(sw, list); else endpointsBySwitch.delete(sw);
+    if (list.length) endpointsBySwitch.set(sw, list);
+    else endpointsBySwitch.delete(sw);
   }
   let subjectIps = tables.subjectIps;
   let linkCache: Map<number, readonly PlannedFlow[]> | undefined;
@@ -284,7 +334,9 @@ export function patchEdge(prev: Compiled, directory: Directory, bindings: readon
     subjectIps = tables.subjectIps.filter((x) => !ipChanges.has(x.ip));
     for (const [ip, cls] of ipChanges) if (cls) (subjectIps as SubjectIp[]).push({ ip, cls });
     const n = new Map(ipCountOf(memo, tables));
-    for (const [ip, cls] of ipChanges) if (cls) n.set(ip, 1); else n.delete(ip);
+    for (const [ip, cls] of ipChanges)
+      if (cls) n.set(ip, 1);
+      else n.delete(ip);
     ipCount = n;
     // hypervisors' link classification, per port
     linkCache = new Map();
@@ -305,13 +357,20 @@ export function patchEdge(prev: Compiled, directory: Directory, bindings: readon
     const added: PlannedFlow[] = [];
     for (const [ip, cls] of ipChanges) {
       const addr = parseIpv4(ip)!;
-      let lo = 0, hi = d2.length;
-      while (lo < hi) { const mid = (lo + hi) >>> 1; const p = d2[mid].prefix; if (p.len < 32 || (p.len === 32 && p.addr < addr)) lo = mid + 1; else hi = mid; }
+      let lo = 0,
+        hi = d2.length;
+      while (lo < hi) {
+        const mid = (lo + hi) >>> 1;
+        const p = d2[mid].prefix;
+        if (p.len < 32 || (p.len === 32 && p.addr < addr)) lo = mid + 1;
+        else hi = mid;
+      }
       const hit = lo < d2.length && d2[lo].prefix.len === 32 && d2[lo].prefix.addr === addr;
       const entry: DestEntry = { prefix: { addr, len: 32 }, resources: [], dstClass: 0, ownerClass: cls };
       if (hit) {
         if (d2[lo].dstClass || d2[lo].resources.length) return undefined;
-        if (cls) d2[lo] = entry; else d2.splice(lo, 1);
+        if (cls) d2[lo] = entry;
+        else d2.splice(lo, 1);
       } else if (cls) d2.splice(lo, 0, entry);
       else return undefined;
       if (sh.ownerFlowsNeeded) {
@@ -333,19 +392,37 @@ export function patchEdge(prev: Compiled, directory: Directory, bindings: readon
   for (const [sw, c] of perSwitch) {
     if (rebuild.has(sw) || (!c.removed.length && !c.added.length)) continue;
     const cc = new Map(classCountOf(memo, tables, sw));
-    for (const { s } of c.removed) { const k = (cc.get(s.classId) ?? 0) - 1; if (k > 0) cc.set(s.classId, k); else cc.delete(s.classId); }
+    for (const { s } of c.removed) {
+      const k = (cc.get(s.classId) ?? 0) - 1;
+      if (k > 0) cc.set(s.classId, k);
+      else cc.delete(s.classId);
+    }
     for (const { s } of c.added) cc.set(s.classId, (cc.get(s.classId) ?? 0) + 1);
     classCount.set(sw, cc);
     const g = tables.segmentsOf(sw);
     const old = classCountOf(memo, tables, sw);
-    if (!g || cc.size !== old.size || [...cc.keys()].some((k) => !old.has(k))) { rebuild.add(sw); continue; }
+    if (!g || cc.size !== old.size || [...cc.keys()].some((k) => !old.has(k))) {
+      rebuild.add(sw);
+      continue;
+    }
     const gone = new Set<bigint>();
     const added: PlannedFlow[] = [];
-    for (const { s, e } of c.removed) if (e.ip) for (const f of localPair(s, e, tables)) { if (gone.has(f.cookie)) { rebuild.add(sw); break; } gone.add(f.cookie); }
+    for (const { s, e } of c.removed)
+      if (e.ip)
+        for (const f of localPair(s, e, tables)) {
+          if (gone.has(f.cookie)) {
+            rebuild.add(sw);
+            break;
+          }
+          gone.add(f.cookie);
+        }
     for (const { s, e } of c.added) if (e.ip) added.push(...localPair(s, e, tables));
     if (rebuild.has(sw)) continue;
     const local = patchSorted(g.local, gone, added, CompiledFlow.byCookie);
-    if (!local) { rebuild.add(sw); continue; }
+    if (!local) {
+      rebuild.add(sw);
+      continue;
+    }
     localOf.set(sw, local);
   }
   for (const sw of rebuild) classCount.delete(sw);
@@ -370,9 +447,27 @@ export function patchEdge(prev: Compiled, directory: Directory, bindings: readon
   const users = subjects.length - prev.input.topology.servers.length;
   const positions = ipChanges.size ? { link: new Map() } : st.positions;
   const state: IncrementalState = { ...st, setCount: counts, tables: next, positions };
-  memos.set(state, { bindingByMac: nextBinding, userById: directory.users === before.users ? memo.userById : new Map(directory.users.map((u) => [u.id, u])), classCount, ipCount });
+  memos.set(state, {
+    bindingByMac: nextBinding,
+    userById: directory.users === before.users ? memo.userById : new Map(directory.users.map((u) => [u.id, u])),
+    classCount,
+    ipCount,
+  });
   return withIncremental(
-    { ...prev, input: { ...prev.input, directory, bindings }, plan: { switches }, subjects, subjectById: new Map(subjects.map((x) => [x.id, x])), dest, stats: { ...prev.stats, users, flows, naive: users * prev.input.policy.resources.length * Math.max(1, prev.input.topology.switches.length) } },
+    {
+      ...prev,
+      input: { ...prev.input, directory, bindings },
+      plan: { switches },
+      subjects,
+      subjectById: new Map(subjects.map((x) => [x.id, x])),
+      dest,
+      stats: {
+        ...prev.stats,
+        users,
+        flows,
+        naive: users * prev.input.policy.resources.length * Math.max(1, prev.input.topology.switches.length),
+      },
+    },
     state,
   );
 }
@@ -386,7 +481,14 @@ function linkFlowsOf(t: SwitchTables, sw: SwitchDef, g: Segments): readonly Plan
 }
 
 /** The switch's flows with tables 0 and 1 assembled anew and the rest (tables 2, 3 as profiled) kept. */
-function splice(sp: SwitchPlan, sw: SwitchDef, g: Segments, before: SwitchTables, after: SwitchTables, local: readonly PlannedFlow[]): SwitchPlan | undefined {
+function splice(
+  sp: SwitchPlan,
+  sw: SwitchDef,
+  g: Segments,
+  before: SwitchTables,
+  after: SwitchTables,
+  local: readonly PlannedFlow[],
+): SwitchPlan | undefined {
   const sh = before.shares;
   const oldLink = linkFlowsOf(before, sw, g);
   const oldDest = g.owner ? before.destWithOwner : sh.destPlain;
@@ -406,8 +508,12 @@ export interface PlanDelta {
   readonly remove: readonly PlannedFlow[];
 }
 
-const sameFlow = (a: PlannedFlow, b: PlannedFlow) => a.tableId === b.tableId && a.priority === b.priority && a.hardTimeout === b.hardTimeout
-  && a.idleTimeout === b.idleTimeout && (a.instructions === b.instructions || instructionsKey(a.instructions) === instructionsKey(b.instructions));
+const sameFlow = (a: PlannedFlow, b: PlannedFlow) =>
+  a.tableId === b.tableId &&
+  a.priority === b.priority &&
+  a.hardTimeout === b.hardTimeout &&
+  a.idleTimeout === b.idleTimeout &&
+  (a.instructions === b.instructions || instructionsKey(a.instructions) === instructionsKey(b.instructions));
 
 /**
  * The difference between two plans of one switch: by flow identity first (a patch keeps unchanged flows as the

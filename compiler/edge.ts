@@ -75,12 +75,23 @@ export function applyEdge(directory: Directory, edge: EdgeState): EdgeApplied {
       // moved: drop the session's binding (and its device) from the old port
       const i = bindings.findIndex((b) => b.mac === l.mac);
       if (i >= 0) bindings.splice(i, 1);
-      for (const [uid, list] of byUser) { const j = list.findIndex((d) => d.mac === l.mac); if (j >= 0) { list.splice(j, 1); if (!list.length) byUser.delete(uid); } }
+      for (const [uid, list] of byUser) {
+        const j = list.findIndex((d) => d.mac === l.mac);
+        if (j >= 0) {
+          list.splice(j, 1);
+          if (!list.length) byUser.delete(uid);
+        }
+      }
       const g = groupDevices.findIndex((u) => u.devices[0]?.mac === l.mac);
       if (g >= 0) groupDevices.splice(g, 1);
     }
     unauth.add(l.mac);
-    groupDevices.push({ id: unauthenticatedUserId(l.mac), name: l.mac, roles: [UNAUTHENTICATED_ROLE], devices: [{ mac: l.mac, ip: l.ip }] });
+    groupDevices.push({
+      id: unauthenticatedUserId(l.mac),
+      name: l.mac,
+      roles: [UNAUTHENTICATED_ROLE],
+      devices: [{ mac: l.mac, ip: l.ip }],
+    });
     bindings.push({ mac: l.mac, ip: l.ip, switch: l.switch, port: l.port, learned: true });
   }
   // A MAC admitted by a session acts for that session's user (or device group) only: it leaves any other
@@ -93,10 +104,21 @@ export function applyEdge(directory: Directory, edge: EdgeState): EdgeApplied {
     const u = directory.users[n];
     const extra = byUser.get(u.id);
     let foreign = false;
-    if (unauth.size || admitted.size) for (const d of u.devices) if (isOut(d.mac, u.id, unauth, admitted)) { foreign = true; break; }
-    if (!extra && !foreign) { users[n] = u; continue; }
+    if (unauth.size || admitted.size)
+      for (const d of u.devices)
+        if (isOut(d.mac, u.id, unauth, admitted)) {
+          foreign = true;
+          break;
+        }
+    if (!extra && !foreign) {
+      users[n] = u;
+      continue;
+    }
     const devices = foreign ? u.devices.filter((d) => !isOut(d.mac, u.id, unauth, admitted)) : [...u.devices];
-    if (!extra) { users[n] = { ...u, devices }; continue; }
+    if (!extra) {
+      users[n] = { ...u, devices };
+      continue;
+    }
     for (const d of extra) {
       let i = 0;
       while (i < devices.length && devices[i].mac !== d.mac) i++;

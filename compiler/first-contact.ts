@@ -69,7 +69,20 @@ export interface SigninPolicy {
   readonly location: SourceLocation;
 }
 
-const SIGNIN_KEYS = ['listen', 'certificate', 'key', 'ldap', 'check', 'vouchers', 'sessionTime', 'maxFailures', 'lockout', 'requestsPerMinute', 'title', 'description'];
+const SIGNIN_KEYS = [
+  'listen',
+  'certificate',
+  'key',
+  'ldap',
+  'check',
+  'vouchers',
+  'sessionTime',
+  'maxFailures',
+  'lockout',
+  'requestsPerMinute',
+  'title',
+  'description',
+];
 
 /** "8h", "15m", "30s", "500ms" or a number of seconds → ms. */
 export function parseDurationMs(v: unknown): number | undefined {
@@ -85,37 +98,78 @@ function parseSignin(src: YamlSource, raw: unknown, directoryIsLdap: boolean): S
   const o = src.object(['signin'], raw, SIGNIN_KEYS, 'signin');
   if (!o) return undefined;
   const at = (k: string): Path => ['signin', k];
-  let host = '', port = 0;
-  const l = typeof o.listen === 'string' ? o.listen.trim().match(/^(\d{1,3}(?:\.\d{1,3}){3}|\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/) : null;
-  if (!l || Number(l[2]) > 65535) src.error(at('listen'), o.listen === undefined ? 'missing-field' : 'bad-value', "listen must be host:port, the address the page is served on (reachable from the access network)", 'listen: 10.0.9.1:8443');
-  else { host = l[1].replace(/^\[|\]$/g, ''); port = Number(l[2]); }
+  let host = '',
+    port = 0;
+  const l =
+    typeof o.listen === 'string' ? o.listen.trim().match(/^(\d{1,3}(?:\.\d{1,3}){3}|\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/) : null;
+  if (!l || Number(l[2]) > 65535)
+    src.error(
+      at('listen'),
+      o.listen === undefined ? 'missing-field' : 'bad-value',
+      'listen must be host:port, the address the page is served on (reachable from the access network)',
+      'listen: 10.0.9.1:8443',
+    );
+  else {
+    host = l[1].replace(/^\[|\]$/g, '');
+    port = Number(l[2]);
+  }
   const file = (k: 'certificate' | 'key') => {
     if (o[k] === undefined) return undefined;
-    if (typeof o[k] !== 'string' || !(o[k]).trim()) { src.error(at(k), 'type', `${k} must be a file name (PEM)`); return undefined; }
-    return (o[k]).trim();
+    if (typeof o[k] !== 'string' || !o[k].trim()) {
+      src.error(at(k), 'type', `${k} must be a file name (PEM)`);
+      return undefined;
+    }
+    return o[k].trim();
   };
-  const certificate = file('certificate'), key = file('key');
-  if ((certificate === undefined) !== (key === undefined)) src.error(['signin'], 'missing-field', 'HTTPS needs both certificate and key', undefined, true);
+  const certificate = file('certificate'),
+    key = file('key');
+  if ((certificate === undefined) !== (key === undefined))
+    src.error(['signin'], 'missing-field', 'HTTPS needs both certificate and key', undefined, true);
   let check: 'ldap' | 'radius' = 'ldap';
   if (o.check !== undefined) {
     if (o.check === 'ldap' || o.check === 'radius') check = o.check;
-    else src.error(at('check'), 'bad-value', 'check must be ldap (a bind as the user) or radius (PAP against authentication.radius)', 'check: radius');
+    else
+      src.error(
+        at('check'),
+        'bad-value',
+        'check must be ldap (a bind as the user) or radius (PAP against authentication.radius)',
+        'check: radius',
+      );
   }
   if (o.vouchers !== undefined && typeof o.vouchers !== 'boolean') src.error(at('vouchers'), 'type', 'vouchers must be true or false');
-  if (check === 'ldap' && o.ldap === undefined && !directoryIsLdap) src.error(['signin'], 'missing-field', 'sign-in checks passwords by an LDAP bind: give signin an ldap: block (url, baseDn, …) or use an LDAP directory', undefined, true);
+  if (check === 'ldap' && o.ldap === undefined && !directoryIsLdap)
+    src.error(
+      ['signin'],
+      'missing-field',
+      'sign-in checks passwords by an LDAP bind: give signin an ldap: block (url, baseDn, …) or use an LDAP directory',
+      undefined,
+      true,
+    );
   const dur = (k: string, d: number, min: number) => {
     if (o[k] === undefined) return d;
     const ms = parseDurationMs(o[k]);
-    if (ms === undefined || ms < min) { src.error(at(k), 'bad-value', `${k} must be a duration such as 8h, 15m or 30s (at least ${min / 1000} s)`); return d; }
+    if (ms === undefined || ms < min) {
+      src.error(at(k), 'bad-value', `${k} must be a duration such as 8h, 15m or 30s (at least ${min / 1000} s)`);
+      return d;
+    }
     return ms;
   };
   const int = (k: string, d: number, lo: number, hi: number) => {
     if (o[k] === undefined) return d;
-    if (typeof o[k] !== 'number' || !Number.isInteger(o[k]) || (o[k]) < lo || (o[k]) > hi) { src.error(at(k), 'bad-value', `${k} must be a whole number, ${lo}..${hi}`); return d; }
+    if (typeof o[k] !== 'number' || !Number.isInteger(o[k]) || o[k] < lo || o[k] > hi) {
+      src.error(at(k), 'bad-value', `${k} must be a whole number, ${lo}..${hi}`);
+      return d;
+    }
     return o[k];
   };
   return {
-    host, port, certificate, key, ldap: o.ldap, check, vouchers: o.vouchers === true,
+    host,
+    port,
+    certificate,
+    key,
+    ldap: o.ldap,
+    check,
+    vouchers: o.vouchers === true,
     sessionMs: dur('sessionTime', 8 * 3_600_000, 60_000),
     maxFailures: int('maxFailures', 5, 1, 100),
     lockoutMs: dur('lockout', 15 * 60_000, 1000),
@@ -138,15 +192,23 @@ export function parseFirstContact(src: YamlSource, top: Record<string, unknown>,
         const m = t.match(/^([^:\s]+):(\d+)$/);
         if (m) {
           const port = Number(m[2]);
-          if (!Number.isInteger(port) || port < 1 || port > 0xffffff00) src.error(['dhcp', 'servers', i], 'bad-port', `'${t}': port must be 1..4294967040`);
+          if (!Number.isInteger(port) || port < 1 || port > 0xffffff00)
+            src.error(['dhcp', 'servers', i], 'bad-port', `'${t}': port must be 1..4294967040`);
           return { text: t, switch: m[1], port, location };
         }
         return { text: t, server: t, location };
       });
-      if (!servers.length) src.error(['dhcp'], 'missing-field', 'dhcp needs at least one trusted server', 'servers: [dhcp1] (a topology server) or ["edge1:9"] (switch:port)');
+      if (!servers.length)
+        src.error(
+          ['dhcp'],
+          'missing-field',
+          'dhcp needs at least one trusted server',
+          'servers: [dhcp1] (a topology server) or ["edge1:9"] (switch:port)',
+        );
       let clientRate = 10;
       if (o.clientRate !== undefined) {
-        if (typeof o.clientRate !== 'number' || !Number.isInteger(o.clientRate) || o.clientRate < 1 || o.clientRate > 1000) src.error(['dhcp', 'clientRate'], 'bad-value', 'clientRate must be a whole number of messages per second, 1..1000');
+        if (typeof o.clientRate !== 'number' || !Number.isInteger(o.clientRate) || o.clientRate < 1 || o.clientRate > 1000)
+          src.error(['dhcp', 'clientRate'], 'bad-value', 'clientRate must be a whole number of messages per second, 1..1000');
         else clientRate = o.clientRate;
       }
       dhcp = { servers, clientRate, location: src.where(['dhcp'], true) };
@@ -158,9 +220,22 @@ export function parseFirstContact(src: YamlSource, top: Record<string, unknown>,
     if (o) {
       const to = src.strings(['unauthenticated', 'to'], o.to, 'to');
       to.forEach((r, k) => {
-        if (!resourceNames.has(r)) src.error(Array.isArray(o.to) ? ['unauthenticated', 'to', k] : ['unauthenticated', 'to'], 'unknown-resource', `unknown resource '${r}'`, suggest(r, resourceNames));
+        if (!resourceNames.has(r))
+          src.error(
+            Array.isArray(o.to) ? ['unauthenticated', 'to', k] : ['unauthenticated', 'to'],
+            'unknown-resource',
+            `unknown resource '${r}'`,
+            suggest(r, resourceNames),
+          );
       });
-      if (!dhcp) src.error(['unauthenticated'], 'needs-dhcp', 'an unauthenticated state needs DHCP snooping: declare the trusted servers under dhcp:', undefined, true);
+      if (!dhcp)
+        src.error(
+          ['unauthenticated'],
+          'needs-dhcp',
+          'an unauthenticated state needs DHCP snooping: declare the trusted servers under dhcp:',
+          undefined,
+          true,
+        );
       unauthenticated = { to, location: src.where(['unauthenticated'], true) };
     }
   }
@@ -168,11 +243,16 @@ export function parseFirstContact(src: YamlSource, top: Record<string, unknown>,
   if (top.roaming !== undefined) {
     const o = src.object(['roaming'], top.roaming, ['conflict'], 'roaming');
     if (o && o.conflict !== undefined) {
-      if (o.conflict !== 'deny-both' && o.conflict !== 'newest') src.error(['roaming', 'conflict'], 'bad-value', "conflict must be 'deny-both' (a MAC on two ports at once is admitted on neither) or 'newest'");
+      if (o.conflict !== 'deny-both' && o.conflict !== 'newest')
+        src.error(
+          ['roaming', 'conflict'],
+          'bad-value',
+          "conflict must be 'deny-both' (a MAC on two ports at once is admitted on neither) or 'newest'",
+        );
       else roaming = { conflict: o.conflict };
     }
   }
-  const directoryIsLdap = !!top.directory && typeof top.directory === 'object' && 'ldap' in (top.directory);
+  const directoryIsLdap = !!top.directory && typeof top.directory === 'object' && 'ldap' in top.directory;
   const signin = top.signin !== undefined ? parseSignin(src, top.signin, directoryIsLdap) : undefined;
   return { dhcp, unauthenticated, signin, roaming };
 }
@@ -186,9 +266,17 @@ export function checkFirstContact(fc: FirstContactPolicy | undefined, topology: 
     const links = new Set(topology.links.flatMap((l) => [`${l.a.switch}:${l.a.port}`, `${l.b.switch}:${l.b.port}`]));
     fc.dhcp.servers.forEach((r, i) => {
       const p: Path = ['dhcp', 'servers', i];
-      if (r.server !== undefined && !servers.has(r.server)) src.error(p, 'unknown-server', `'${r.server}' is not a server in the topology`, suggest(r.server, servers) ?? 'or write switch:port');
-      if (r.switch !== undefined && !switches.has(r.switch)) src.error(p, 'unknown-switch', `unknown switch '${r.switch}'`, suggest(r.switch, switches));
-      if (r.switch !== undefined && links.has(`${r.switch}:${r.port}`)) src.error(p, 'link-port', `${r.text} is an inter-switch link: trust the server's own port instead`);
+      if (r.server !== undefined && !servers.has(r.server))
+        src.error(
+          p,
+          'unknown-server',
+          `'${r.server}' is not a server in the topology`,
+          suggest(r.server, servers) ?? 'or write switch:port',
+        );
+      if (r.switch !== undefined && !switches.has(r.switch))
+        src.error(p, 'unknown-switch', `unknown switch '${r.switch}'`, suggest(r.switch, switches));
+      if (r.switch !== undefined && links.has(`${r.switch}:${r.port}`))
+        src.error(p, 'link-port', `${r.text} is an inter-switch link: trust the server's own port instead`);
     });
   }
   return src.diagnostics.slice(before);
@@ -198,10 +286,16 @@ export function checkFirstContact(fc: FirstContactPolicy | undefined, topology: 
 export function trustedDhcpPorts(fc: FirstContactPolicy | undefined, topology: Topology): Map<string, number[]> {
   const out = new Map<string, number[]>();
   if (!fc?.dhcp) return out;
-  const add = (sw: string, port: number) => { const l = out.get(sw) ?? []; if (!l.includes(port)) l.push(port); out.set(sw, l); };
+  const add = (sw: string, port: number) => {
+    const l = out.get(sw) ?? [];
+    if (!l.includes(port)) l.push(port);
+    out.set(sw, l);
+  };
   for (const r of fc.dhcp.servers) {
-    if (r.server !== undefined) { const s = topology.servers.find((x) => x.name === r.server); if (s) add(s.switch, s.port); }
-    else if (r.switch !== undefined && r.port !== undefined) add(r.switch, r.port);
+    if (r.server !== undefined) {
+      const s = topology.servers.find((x) => x.name === r.server);
+      if (s) add(s.switch, s.port);
+    } else if (r.switch !== undefined && r.port !== undefined) add(r.switch, r.port);
   }
   for (const l of out.values()) l.sort((a, b) => a - b);
   return out;
@@ -214,7 +308,10 @@ export const PUNT_METER = 1;
 const IP: OxmEntry = { field: 'eth_type', value: 0x0800 };
 const UDP: OxmEntry = { field: 'ip_proto', value: 17 };
 const ARP: OxmEntry = { field: 'eth_type', value: 0x0806 };
-const toController = (maxLen: number): Instruction => ({ type: 'apply_actions', actions: [{ type: 'output', port: OFPP.CONTROLLER, maxLen }] });
+const toController = (maxLen: number): Instruction => ({
+  type: 'apply_actions',
+  actions: [{ type: 'output', port: OFPP.CONTROLLER, maxLen }],
+});
 const GOTO_FORWARD: Instruction = { type: 'goto_table', tableId: TABLE.forward };
 
 /**
@@ -239,14 +336,40 @@ export function firstContactFlows(
   const reply: OxmEntry[] = [IP, UDP, { field: 'udp_src', value: 67 }, { field: 'udp_dst', value: 68 }];
   const request: OxmEntry[] = [IP, UDP, { field: 'udp_src', value: 68 }, { field: 'udp_dst', value: 67 }];
   for (const port of trusted.get(sw.name) ?? []) {
-    out.push(make(TABLE.classify, P.serverReply, [{ field: 'in_port', value: port }, ...reply], [toController(OFPCML_NO_BUFFER), GOTO_FORWARD], 'dhcp:trusted-server'));
+    out.push(
+      make(
+        TABLE.classify,
+        P.serverReply,
+        [{ field: 'in_port', value: port }, ...reply],
+        [toController(OFPCML_NO_BUFFER), GOTO_FORWARD],
+        'dhcp:trusted-server',
+      ),
+    );
   }
   for (const port of linkPorts) {
     out.push(make(TABLE.classify, P.linkDhcp, [{ field: 'in_port', value: port }, ...reply], [GOTO_FORWARD], 'dhcp:link'));
     out.push(make(TABLE.classify, P.linkDhcp, [{ field: 'in_port', value: port }, ...request], [GOTO_FORWARD], 'dhcp:link'));
   }
-  out.push(make(TABLE.classify, P.untrustedReply, [IP, UDP, { field: 'udp_src', value: 67 }], [{ type: 'meter', meterId: PUNT_METER }, toController(128)], 'dhcp:untrusted-server'));
-  out.push(make(TABLE.classify, P.client, request, [{ type: 'meter', meterId: PUNT_METER }, toController(OFPCML_NO_BUFFER)], 'dhcp:client'));
-  out.push(make(TABLE.classify, P.arpProbe, [ARP, { field: 'arp_spa', value: '0.0.0.0' }], [{ type: 'meter', meterId: PUNT_METER }, GOTO_FORWARD], 'arp:probe'));
+  out.push(
+    make(
+      TABLE.classify,
+      P.untrustedReply,
+      [IP, UDP, { field: 'udp_src', value: 67 }],
+      [{ type: 'meter', meterId: PUNT_METER }, toController(128)],
+      'dhcp:untrusted-server',
+    ),
+  );
+  out.push(
+    make(TABLE.classify, P.client, request, [{ type: 'meter', meterId: PUNT_METER }, toController(OFPCML_NO_BUFFER)], 'dhcp:client'),
+  );
+  out.push(
+    make(
+      TABLE.classify,
+      P.arpProbe,
+      [ARP, { field: 'arp_spa', value: '0.0.0.0' }],
+      [{ type: 'meter', meterId: PUNT_METER }, GOTO_FORWARD],
+      'arp:probe',
+    ),
+  );
   return out;
 }

@@ -6,12 +6,34 @@ import { addFlowMod, encode } from '../openflow/index.js';
 import type { PlannedFlow, SwitchPlan } from './model.js';
 
 const OVS_FIELD: Partial<Record<OxmEntry['field'], string>> = {
-  in_port: 'in_port', metadata: 'metadata', eth_src: 'dl_src', eth_dst: 'dl_dst', eth_type: 'dl_type',
-  ipv4_src: 'nw_src', ipv4_dst: 'nw_dst', ip_proto: 'nw_proto', tcp_src: 'tcp_src', tcp_dst: 'tcp_dst',
-  udp_src: 'udp_src', udp_dst: 'udp_dst', icmpv4_type: 'icmp_type', icmpv4_code: 'icmp_code',
-  arp_spa: 'arp_spa', arp_tpa: 'arp_tpa', arp_sha: 'arp_sha', arp_tha: 'arp_tha', arp_op: 'arp_op',
-  ipv6_src: 'ipv6_src', ipv6_dst: 'ipv6_dst', icmpv6_type: 'icmpv6_type', icmpv6_code: 'icmpv6_code', ipv6_nd_target: 'nd_target',
-  ipv6_nd_sll: 'nd_sll', ipv6_nd_tll: 'nd_tll', ct_zone: 'ct_zone', ct_mark: 'ct_mark',
+  in_port: 'in_port',
+  metadata: 'metadata',
+  eth_src: 'dl_src',
+  eth_dst: 'dl_dst',
+  eth_type: 'dl_type',
+  ipv4_src: 'nw_src',
+  ipv4_dst: 'nw_dst',
+  ip_proto: 'nw_proto',
+  tcp_src: 'tcp_src',
+  tcp_dst: 'tcp_dst',
+  udp_src: 'udp_src',
+  udp_dst: 'udp_dst',
+  icmpv4_type: 'icmp_type',
+  icmpv4_code: 'icmp_code',
+  arp_spa: 'arp_spa',
+  arp_tpa: 'arp_tpa',
+  arp_sha: 'arp_sha',
+  arp_tha: 'arp_tha',
+  arp_op: 'arp_op',
+  ipv6_src: 'ipv6_src',
+  ipv6_dst: 'ipv6_dst',
+  icmpv6_type: 'icmpv6_type',
+  icmpv6_code: 'icmpv6_code',
+  ipv6_nd_target: 'nd_target',
+  ipv6_nd_sll: 'nd_sll',
+  ipv6_nd_tll: 'nd_tll',
+  ct_zone: 'ct_zone',
+  ct_mark: 'ct_mark',
 };
 
 const CT_FLAG_NAMES: ReadonlyArray<[number, string]> = Object.entries(CT).map(([name, bit]) => [bit, name]);
@@ -19,22 +41,37 @@ const CT_FLAG_NAMES: ReadonlyArray<[number, string]> = Object.entries(CT).map(([
 /** ct_state as ovs-ofctl writes it: +trk+est-rpl (numeric when the mask covers unnamed bits). */
 export function ctStateText(value: number, mask: number): string {
   if (mask & ~0xff) return `0x${value.toString(16)}/0x${mask.toString(16)}`;
-  return CT_FLAG_NAMES.filter(([bit]) => mask & bit).map(([bit, n]) => (value & bit ? '+' : '-') + n).join('');
+  return CT_FLAG_NAMES.filter(([bit]) => mask & bit)
+    .map(([bit, n]) => (value & bit ? '+' : '-') + n)
+    .join('');
 }
 
 function val(v: OxmEntry['value'], field: string): string {
   if (typeof v === 'bigint') return '0x' + v.toString(16);
-  if (typeof v === 'number' && (field === 'eth_type' || field.endsWith('_src') || field.endsWith('_dst')) && field === 'eth_type') return '0x' + v.toString(16).padStart(4, '0');
+  if (typeof v === 'number' && (field === 'eth_type' || field.endsWith('_src') || field.endsWith('_dst')) && field === 'eth_type')
+    return '0x' + v.toString(16).padStart(4, '0');
   if (typeof v === 'number' && (field.startsWith('tcp_') || field.startsWith('udp_'))) return String(v);
   return String(v);
 }
 
-const TCP_FLAG_NAMES: ReadonlyArray<[number, string]> = [[0x001, 'fin'], [0x002, 'syn'], [0x004, 'rst'], [0x008, 'psh'], [0x010, 'ack'], [0x020, 'urg'], [0x040, 'ece'], [0x080, 'cwr'], [0x100, 'ns']];
+const TCP_FLAG_NAMES: ReadonlyArray<[number, string]> = [
+  [0x001, 'fin'],
+  [0x002, 'syn'],
+  [0x004, 'rst'],
+  [0x008, 'psh'],
+  [0x010, 'ack'],
+  [0x020, 'urg'],
+  [0x040, 'ece'],
+  [0x080, 'cwr'],
+  [0x100, 'ns'],
+];
 
 /** tcp_flags as ovs-ofctl writes it: +ack, +syn-ack (numeric when the mask covers unnamed bits). */
 function tcpFlagsText(value: number, mask: number): string {
   if (mask & ~0x1ff) return `0x${value.toString(16).padStart(3, '0')}/0x${mask.toString(16).padStart(3, '0')}`;
-  return TCP_FLAG_NAMES.filter(([bit]) => mask & bit).map(([bit, n]) => (value & bit ? '+' : '-') + n).join('');
+  return TCP_FLAG_NAMES.filter(([bit]) => mask & bit)
+    .map(([bit, n]) => (value & bit ? '+' : '-') + n)
+    .join('');
 }
 
 function entryText(e: OxmEntry): string {
@@ -57,13 +94,20 @@ function portText(p: number): string {
 
 function actionText(a: Action): string {
   switch (a.type) {
-    case 'output': return a.port === OFPP.CONTROLLER && a.maxLen !== undefined ? `CONTROLLER:${a.maxLen}` : `output:${portText(a.port)}`;
-    case 'group': return `group:${a.groupId}`;
-    case 'set_field': return `set_field:${String(a.value)}->${OVS_FIELD[a.field] ?? a.field}`;
-    case 'push_vlan': return `push_vlan:0x${a.ethertype.toString(16)}`;
-    case 'pop_vlan': return 'pop_vlan';
-    case 'set_queue': return `set_queue:${a.queueId}`;
-    case 'dec_nw_ttl': return 'dec_ttl';
+    case 'output':
+      return a.port === OFPP.CONTROLLER && a.maxLen !== undefined ? `CONTROLLER:${a.maxLen}` : `output:${portText(a.port)}`;
+    case 'group':
+      return `group:${a.groupId}`;
+    case 'set_field':
+      return `set_field:${String(a.value)}->${OVS_FIELD[a.field] ?? a.field}`;
+    case 'push_vlan':
+      return `push_vlan:0x${a.ethertype.toString(16)}`;
+    case 'pop_vlan':
+      return 'pop_vlan';
+    case 'set_queue':
+      return `set_queue:${a.queueId}`;
+    case 'dec_nw_ttl':
+      return 'dec_ttl';
     case 'ct': {
       const parts = [...(a.commit ? ['commit'] : []), `zone=${a.zone ?? 0}`, ...(a.table !== undefined ? [`table=${a.table}`] : [])];
       if (a.actions?.length) parts.push(`exec(${a.actions.map(actionText).join(',')})`);
@@ -76,12 +120,24 @@ export function instructionsText(ins: readonly Instruction[]): string {
   const parts: string[] = [];
   for (const i of ins) {
     switch (i.type) {
-      case 'meter': parts.push(`meter:${i.meterId}`); break;
-      case 'apply_actions': parts.push(...i.actions.map(actionText)); break;
-      case 'clear_actions': parts.push('clear_actions'); break;
-      case 'write_actions': parts.push(`write_actions(${i.actions.map(actionText).join(',')})`); break;
-      case 'write_metadata': parts.push(`write_metadata:0x${i.metadata.toString(16)}/0x${i.mask.toString(16)}`); break;
-      case 'goto_table': parts.push(`goto_table:${i.tableId}`); break;
+      case 'meter':
+        parts.push(`meter:${i.meterId}`);
+        break;
+      case 'apply_actions':
+        parts.push(...i.actions.map(actionText));
+        break;
+      case 'clear_actions':
+        parts.push('clear_actions');
+        break;
+      case 'write_actions':
+        parts.push(`write_actions(${i.actions.map(actionText).join(',')})`);
+        break;
+      case 'write_metadata':
+        parts.push(`write_metadata:0x${i.metadata.toString(16)}/0x${i.mask.toString(16)}`);
+        break;
+      case 'goto_table':
+        parts.push(`goto_table:${i.tableId}`);
+        break;
     }
   }
   return parts.length ? parts.join(',') : 'drop';

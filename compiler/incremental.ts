@@ -48,7 +48,8 @@ function userMoves(prev: Compiled, st: IncrementalState, next: Directory): UserM
   if (st.selection.v6) return undefined;
   if (next.users.length !== before.users.length || next.organizations.length !== before.organizations.length) return undefined;
   for (let i = 0; i < next.organizations.length; i++) {
-    const a = before.organizations[i], b = next.organizations[i];
+    const a = before.organizations[i],
+      b = next.organizations[i];
     if (a !== b && (a.name !== b.name || a.parent !== b.parent)) return undefined;
   }
   const subjects = [...prev.subjects];
@@ -57,10 +58,17 @@ function userMoves(prev: Compiled, st: IncrementalState, next: Directory): UserM
   const touched = new Set<string>();
   let changed = 0;
   for (let i = 0; i < next.users.length; i++) {
-    const u = next.users[i], old = before.users[i];
+    const u = next.users[i],
+      old = before.users[i];
     if (u === old) continue;
     if (++changed > 50 || u.id !== old.id || u.devices.length !== old.devices.length) return undefined;
-    for (let k = 0; k < u.devices.length; k++) if (u.devices[k].mac !== old.devices[k].mac || u.devices[k].ip !== old.devices[k].ip || (u.devices[k].ipv6 ?? []).join() !== (old.devices[k].ipv6 ?? []).join()) return undefined;
+    for (let k = 0; k < u.devices.length; k++)
+      if (
+        u.devices[k].mac !== old.devices[k].mac ||
+        u.devices[k].ip !== old.devices[k].ip ||
+        (u.devices[k].ipv6 ?? []).join() !== (old.devices[k].ipv6 ?? []).join()
+      )
+        return undefined;
     if (u.organization !== undefined && !st.selection.hasOrganization(u.organization)) return undefined;
     const rules = st.selection.rulesOf(u);
     const sig = st.selection.signature(rules);
@@ -93,7 +101,11 @@ function movedEndpoints(prev: Compiled, tables: SwitchTables, subs: readonly Sub
     if (subs[i] === prev.subjects[i]) continue;
     for (const e of subs[i].endpoints) {
       const list = e.switch !== undefined ? out.get(e.switch) : undefined;
-      if (list) out.set(e.switch!, list.map((x) => (x.s.id === subs[i].id ? { s: subs[i], e: x.e } : x)));
+      if (list)
+        out.set(
+          e.switch!,
+          list.map((x) => (x.s.id === subs[i].id ? { s: subs[i], e: x.e } : x)),
+        );
     }
   }
   return out;
@@ -114,7 +126,10 @@ interface OwnerPatch {
 function ownerPatch(prev: Compiled, st: IncrementalState, ownerChanges: ReadonlyMap<string, number>): OwnerPatch {
   const { tables, positions } = st;
   const sh = tables.shares;
-  const subjectIps = tables.subjectIps.map((si) => { const c2 = ownerChanges.get(si.ip); return c2 === undefined ? si : { ip: si.ip, cls: c2 }; });
+  const subjectIps = tables.subjectIps.map((si) => {
+    const c2 = ownerChanges.get(si.ip);
+    return c2 === undefined ? si : { ip: si.ip, cls: c2 };
+  });
   const replaced = new Map<PlannedFlow, PlannedFlow>();
   const linkPos = new Map<PlannedFlow, number>();
   const destPos = new Map<PlannedFlow, number>();
@@ -134,7 +149,9 @@ function ownerPatch(prev: Compiled, st: IncrementalState, ownerChanges: Readonly
     linkCache.set(port, copy);
   }
   positions.dest ??= new Map(prev.dest.map((d, i) => [d.prefix.len === 32 ? d.prefix.addr : -1 - i, i]));
-  positions.owner ??= new Map(tables.destWithOwner.map((f, i) => [f.match[1]?.mask === undefined ? (f.match[1]?.value as string) : `#${i}`, i]));
+  positions.owner ??= new Map(
+    tables.destWithOwner.map((f, i) => [f.match[1]?.mask === undefined ? (f.match[1]?.value as string) : `#${i}`, i]),
+  );
   const dest = prev.dest.slice();
   const owner = tables.destWithOwner.slice();
   for (const [ip, c2] of ownerChanges) {
@@ -161,7 +178,12 @@ function replaceFlows(sp: SwitchPlan, sw: SwitchDef, tables: SwitchTables, op: O
   for (const [o, nf] of op.replaced) {
     // the segment layout gives the position directly; fall back to a search when it does not
     const pre = g.eapol.length + g.local.length;
-    const guess = op.linkPos.has(o) && linkLen >= 0 ? pre + op.linkPos.get(o)! : op.destPos.has(o) && linkLen >= 0 ? pre + linkLen + g.linkMisc.length + 1 + op.destPos.get(o)! : -1;
+    const guess =
+      op.linkPos.has(o) && linkLen >= 0
+        ? pre + op.linkPos.get(o)!
+        : op.destPos.has(o) && linkLen >= 0
+          ? pre + linkLen + g.linkMisc.length + 1 + op.destPos.get(o)!
+          : -1;
     const at = guess >= 0 && sp.flows[guess] === o ? guess : (flows ?? sp.flows).indexOf(o);
     if (at < 0) continue;
     flows ??= sp.flows.slice();
@@ -179,7 +201,9 @@ export function patchDirectory(prev: Compiled, next: Directory): Compiled | unde
   const { subjects, counts, ownerChanges, touched } = moves;
   const endpointsBySwitch = movedEndpoints(prev, st.tables, subjects);
   const op = ownerChanges.size ? ownerPatch(prev, st, ownerChanges) : undefined;
-  const tables = st.tables.with(op ? { endpointsBySwitch, subjectIps: op.subjectIps, destWithOwner: op.destWithOwner, linkCache: op.linkCache } : { endpointsBySwitch });
+  const tables = st.tables.with(
+    op ? { endpointsBySwitch, subjectIps: op.subjectIps, destWithOwner: op.destWithOwner, linkCache: op.linkCache } : { endpointsBySwitch },
+  );
   const switches = prev.plan.switches.map((sp, i) => {
     const sw = st.switchOrder[i];
     if (touched.has(sw.name)) return tables.buildSwitch(sw);
@@ -188,7 +212,15 @@ export function patchDirectory(prev: Compiled, next: Directory): Compiled | unde
   });
   const flows = switches.reduce((n, x) => n + x.flows.length, 0);
   return withIncremental(
-    { ...prev, input: { ...prev.input, directory: next }, plan: { switches }, subjects, subjectById: new Map(subjects.map((x) => [x.id, x])), dest: op?.dest ?? prev.dest, stats: { ...prev.stats, flows } },
+    {
+      ...prev,
+      input: { ...prev.input, directory: next },
+      plan: { switches },
+      subjects,
+      subjectById: new Map(subjects.map((x) => [x.id, x])),
+      dest: op?.dest ?? prev.dest,
+      stats: { ...prev.stats, flows },
+    },
     { ...st, setCount: counts, tables },
   );
 }

@@ -31,7 +31,10 @@ export interface Packet {
   readonly arpSha?: string;
 }
 
-export interface Hit { readonly tableId: number; readonly flow: PlannedFlow }
+export interface Hit {
+  readonly tableId: number;
+  readonly flow: PlannedFlow;
+}
 
 export interface Outcome {
   readonly verdict: 'forward' | 'drop' | 'controller';
@@ -44,30 +47,55 @@ export interface Outcome {
 
 function fieldValue(p: Packet, field: OxmEntry['field'], metadata: bigint): OxmValue | undefined {
   switch (field) {
-    case 'in_port': return p.inPort;
-    case 'metadata': return metadata;
-    case 'eth_src': return p.ethSrc;
-    case 'eth_dst': return p.ethDst;
-    case 'eth_type': return p.ethType;
-    case 'ipv4_src': return p.ethType === 0x0800 ? p.ipSrc : undefined;
-    case 'ipv4_dst': return p.ethType === 0x0800 ? p.ipDst : undefined;
-    case 'ip_proto': return p.ethType === 0x0800 || p.ethType === 0x86dd ? p.ipProto : undefined;
-    case 'ipv6_src': return p.ethType === 0x86dd ? p.ipSrc : undefined;
-    case 'ipv6_dst': return p.ethType === 0x86dd ? p.ipDst : undefined;
-    case 'icmpv6_type': return p.ethType === 0x86dd && p.ipProto === 58 ? p.icmpType : undefined;
-    case 'icmpv6_code': return p.ethType === 0x86dd && p.ipProto === 58 ? p.icmpCode ?? 0 : undefined;
-    case 'ipv6_nd_target': return p.ethType === 0x86dd && p.ipProto === 58 && (p.icmpType === 135 || p.icmpType === 136) ? p.ndTarget : undefined;
-    case 'tcp_src': return p.ipProto === 6 ? p.tpSrc : undefined;
-    case 'tcp_dst': return p.ipProto === 6 ? p.tpDst : undefined;
-    case 'tcp_flags': return p.ipProto === 6 ? p.tcpFlags ?? 0 : undefined;
-    case 'udp_src': return p.ipProto === 17 ? p.tpSrc : undefined;
-    case 'udp_dst': return p.ipProto === 17 ? p.tpDst : undefined;
-    case 'icmpv4_type': return p.ethType === 0x0800 && p.ipProto === 1 ? p.icmpType : undefined;
-    case 'arp_spa': return p.ethType === 0x0806 ? p.arpSpa : undefined;
-    case 'arp_tpa': return p.ethType === 0x0806 ? p.arpTpa : undefined;
-    case 'arp_sha': return p.ethType === 0x0806 ? p.arpSha : undefined;
-    case 'ct_state': case 'ct_zone': return 0; // untracked until a ct() recirculates it (FlowTables.apply)
-    default: return undefined;
+    case 'in_port':
+      return p.inPort;
+    case 'metadata':
+      return metadata;
+    case 'eth_src':
+      return p.ethSrc;
+    case 'eth_dst':
+      return p.ethDst;
+    case 'eth_type':
+      return p.ethType;
+    case 'ipv4_src':
+      return p.ethType === 0x0800 ? p.ipSrc : undefined;
+    case 'ipv4_dst':
+      return p.ethType === 0x0800 ? p.ipDst : undefined;
+    case 'ip_proto':
+      return p.ethType === 0x0800 || p.ethType === 0x86dd ? p.ipProto : undefined;
+    case 'ipv6_src':
+      return p.ethType === 0x86dd ? p.ipSrc : undefined;
+    case 'ipv6_dst':
+      return p.ethType === 0x86dd ? p.ipDst : undefined;
+    case 'icmpv6_type':
+      return p.ethType === 0x86dd && p.ipProto === 58 ? p.icmpType : undefined;
+    case 'icmpv6_code':
+      return p.ethType === 0x86dd && p.ipProto === 58 ? (p.icmpCode ?? 0) : undefined;
+    case 'ipv6_nd_target':
+      return p.ethType === 0x86dd && p.ipProto === 58 && (p.icmpType === 135 || p.icmpType === 136) ? p.ndTarget : undefined;
+    case 'tcp_src':
+      return p.ipProto === 6 ? p.tpSrc : undefined;
+    case 'tcp_dst':
+      return p.ipProto === 6 ? p.tpDst : undefined;
+    case 'tcp_flags':
+      return p.ipProto === 6 ? (p.tcpFlags ?? 0) : undefined;
+    case 'udp_src':
+      return p.ipProto === 17 ? p.tpSrc : undefined;
+    case 'udp_dst':
+      return p.ipProto === 17 ? p.tpDst : undefined;
+    case 'icmpv4_type':
+      return p.ethType === 0x0800 && p.ipProto === 1 ? p.icmpType : undefined;
+    case 'arp_spa':
+      return p.ethType === 0x0806 ? p.arpSpa : undefined;
+    case 'arp_tpa':
+      return p.ethType === 0x0806 ? p.arpTpa : undefined;
+    case 'arp_sha':
+      return p.ethType === 0x0806 ? p.arpSha : undefined;
+    case 'ct_state':
+    case 'ct_zone':
+      return 0; // untracked until a ct() recirculates it (FlowTables.apply)
+    default:
+      return undefined;
   }
 }
 
@@ -99,7 +127,9 @@ function scalar(v: OxmValue, field: string): number | bigint {
     if (IPV6_FIELDS.has(field)) return v6(v);
     const hex = v.replace(/:/g, '');
     return /^[0-9a-fA-F]{1,12}$/.test(hex) ? parseInt(hex, 16) : NaN;
-  } catch { return NaN; }
+  } catch {
+    return NaN;
+  }
 }
 
 export function entryMatches(e: OxmEntry, v: OxmValue | undefined): boolean {
@@ -125,18 +155,23 @@ interface Cond {
   readonly mask?: number | bigint;
 }
 
-interface Entry { readonly flow: PlannedFlow; readonly seq: number; readonly conds: readonly Cond[] }
+interface Entry {
+  readonly flow: PlannedFlow;
+  readonly seq: number;
+  readonly conds: readonly Cond[];
+}
 
 function toCond(e: OxmEntry): Cond {
   const value = scalar(e.value, e.field);
   if (e.mask === undefined) return { field: e.field, value };
-  const wide = e.field === 'metadata' || typeof value === 'bigint' || !IPV4_FIELDS.has(e.field) && /^(eth_|arp_sha|arp_tha)/.test(e.field);
+  const wide =
+    e.field === 'metadata' || typeof value === 'bigint' || (!IPV4_FIELDS.has(e.field) && /^(eth_|arp_sha|arp_tha)/.test(e.field));
   if (wide) {
     const m = num(e.mask, e.field);
     return { field: e.field, value: num(e.value, e.field) & m, mask: m };
   }
   const m = Number(scalar(e.mask, e.field));
-  return { field: e.field, value: ((value) & m) >>> 0, mask: m };
+  return { field: e.field, value: (value & m) >>> 0, mask: m };
 }
 
 /** Packet field values converted once per packet (metadata is passed separately: it changes between tables). */
@@ -182,14 +217,19 @@ class Table {
   private readonly rest: Entry[] = [];
 
   constructor(flows: readonly PlannedFlow[]) {
-    this.all = flows.map((flow) => ({ flow, conds: flow.match.map(toCond) })).sort((a, b) => b.flow.priority - a.flow.priority).map((e, seq) => ({ ...e, seq }));
+    this.all = flows
+      .map((flow) => ({ flow, conds: flow.match.map(toCond) }))
+      .sort((a, b) => b.flow.priority - a.flow.priority)
+      .map((e, seq) => ({ ...e, seq }));
     if (this.all.length < 16) return;
     const counts = new Map<string, { n: number; field: OxmEntry['field']; mask?: number | bigint }>();
-    for (const e of this.all) for (const c of e.conds) {
-      const k = `${c.field}/${String(c.mask)}`;
-      const x = counts.get(k);
-      if (x) x.n++; else counts.set(k, { n: 1, field: c.field, mask: c.mask });
-    }
+    for (const e of this.all)
+      for (const c of e.conds) {
+        const k = `${c.field}/${String(c.mask)}`;
+        const x = counts.get(k);
+        if (x) x.n++;
+        else counts.set(k, { n: 1, field: c.field, mask: c.mask });
+      }
     let best: { n: number; field: OxmEntry['field']; mask?: number | bigint } | undefined;
     for (const x of counts.values()) if (!best || x.n > best.n) best = x;
     if (!best || best.n < this.all.length / 2) return;
@@ -197,9 +237,13 @@ class Table {
     this.keyMask = best.mask;
     for (const e of this.all) {
       const c = e.conds.find((x) => x.field === best.field && x.mask === best.mask);
-      if (!c) { this.rest.push(e); continue; }
+      if (!c) {
+        this.rest.push(e);
+        continue;
+      }
       const b = this.buckets.get(c.value);
-      if (b) b.push(e); else this.buckets.set(c.value, [e]);
+      if (b) b.push(e);
+      else this.buckets.set(c.value, [e]);
     }
   }
 
@@ -217,10 +261,18 @@ class Table {
     }
     let found: Entry | undefined;
     const k = this.keyOf(pv, metadata);
-    if (k !== undefined) for (const e of this.buckets.get(k) ?? []) if (entryHolds(e, pv, metadata)) { found = e; break; }
+    if (k !== undefined)
+      for (const e of this.buckets.get(k) ?? [])
+        if (entryHolds(e, pv, metadata)) {
+          found = e;
+          break;
+        }
     for (const e of this.rest) {
       if (found && e.seq > found.seq) break;
-      if (entryHolds(e, pv, metadata)) { found = e; break; }
+      if (entryHolds(e, pv, metadata)) {
+        found = e;
+        break;
+      }
     }
     return found?.flow;
   }
@@ -233,7 +285,8 @@ export class FlowTables {
     const byTable = new Map<number, PlannedFlow[]>();
     for (const f of flows) {
       const t = byTable.get(f.tableId);
-      if (t) t.push(f); else byTable.set(f.tableId, [f]);
+      if (t) t.push(f);
+      else byTable.set(f.tableId, [f]);
     }
     for (const [id, fs] of byTable) this.tables.set(id, new Table(fs));
   }
@@ -261,7 +314,10 @@ export class FlowTables {
       let next: number | undefined;
       let recirc: number | undefined;
       // a deny sample (meter 2 + output:CONTROLLER) copies a dropped packet to the deny log: still a drop
-      if (isDenySample(f.instructions)) { sampled = true; break; }
+      if (isDenySample(f.instructions)) {
+        sampled = true;
+        break;
+      }
       for (const ins of f.instructions) {
         if (ins.type === 'write_metadata') metadata = (metadata & ~ins.mask) | (ins.metadata & ins.mask);
         else if (ins.type === 'apply_actions' || ins.type === 'write_actions') {
@@ -270,13 +326,20 @@ export class FlowTables {
             else if (a.type === 'ct') {
               const zone = a.zone ?? 0;
               if (a.commit) conntrack.commit(p, zone);
-              if (a.table !== undefined) { pv.ct = conntrack.state(p, zone); pv.zone = zone; recirc = a.table; }
+              if (a.table !== undefined) {
+                pv.ct = conntrack.state(p, zone);
+                pv.zone = zone;
+                recirc = a.table;
+              }
             }
           }
         } else if (ins.type === 'goto_table') next = ins.tableId;
       }
       // ct(table=N) resumes the packet, now tracked, in table N (which may be this one: the state differs)
-      if (recirc !== undefined) { table = recirc; continue; }
+      if (recirc !== undefined) {
+        table = recirc;
+        continue;
+      }
       if (next === undefined || next <= table) break;
       table = next;
     }
@@ -298,8 +361,14 @@ export function matchesOverlap(a: Match, b: Match): boolean {
   return true;
 }
 
-const SYN = 0x002, ACK = 0x010, RST = 0x004;
-const CT_NEW = 0x01, CT_EST = 0x02, CT_RPL = 0x08, CT_INV = 0x10, CT_TRK = 0x20;
+const SYN = 0x002,
+  ACK = 0x010,
+  RST = 0x004;
+const CT_NEW = 0x01,
+  CT_EST = 0x02,
+  CT_RPL = 0x08,
+  CT_INV = 0x10,
+  CT_TRK = 0x20;
 
 /**
  * A model of Open vSwitch connection tracking for the interpreter: committed connections per zone, keyed by
@@ -323,7 +392,8 @@ export class Conntrack {
 
   state(p: Packet, zone: number): number {
     const z = this.zones.get(zone);
-    const fwd = Conntrack.key(p, false), rev = Conntrack.key(p, true);
+    const fwd = Conntrack.key(p, false),
+      rev = Conntrack.key(p, true);
     if (fwd === undefined) return CT_TRK | CT_INV;
     if (z?.has(fwd)) return CT_TRK | CT_EST;
     if (rev !== undefined && z?.has(rev)) return CT_TRK | CT_EST | CT_RPL;
@@ -345,6 +415,7 @@ export class Conntrack {
 
   /** Forgets every connection of a zone (ct flush). */
   flush(zone?: number): void {
-    if (zone === undefined) this.zones.clear(); else this.zones.delete(zone);
+    if (zone === undefined) this.zones.clear();
+    else this.zones.delete(zone);
   }
 }

@@ -27,7 +27,8 @@ export function checkPrefix6(text: string): Prefix6 | { error: string } {
   const net = addr & maskOf6(len);
   if (net !== addr) return { error: `'${text}' has host bits set; did you mean ${ipv6Text(net)}/${len}?` };
   // the fast parser must agree (it is what the compiler uses later)
-  if (parseIpv6(m[1]) !== addr) return { error: `'${text}' is not an IPv6 address this compiler reads; write it in the usual form (RFC 5952)` };
+  if (parseIpv6(m[1]) !== addr)
+    return { error: `'${text}' is not an IPv6 address this compiler reads; write it in the usual form (RFC 5952)` };
   return { addr, len };
 }
 

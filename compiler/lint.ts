@@ -52,17 +52,29 @@ function overlap(a: Service, b: Service): boolean {
 }
 
 class Who {
-  users = 0; servers = 0; readonly examples: string[] = [];
+  users = 0;
+  servers = 0;
+  readonly examples: string[] = [];
   add(subs: readonly Subject[]): void {
     for (const s of subs) {
-      if (s.kind === 'user') this.users++; else this.servers++;
+      if (s.kind === 'user') this.users++;
+      else this.servers++;
       if (this.examples.length < EXAMPLES) this.examples.push(s.id);
     }
   }
-  get total(): number { return this.users + this.servers; }
-  get value() { return { users: this.users, servers: this.servers, examples: [...this.examples] }; }
+  get total(): number {
+    return this.users + this.servers;
+  }
+  get value() {
+    return { users: this.users, servers: this.servers, examples: [...this.examples] };
+  }
   text(): string {
-    const parts = [this.users ? `${this.users} user${this.users === 1 ? '' : 's'}` : '', this.servers ? `${this.servers} server${this.servers === 1 ? '' : 's'}` : ''].filter(Boolean).join(' and ');
+    const parts = [
+      this.users ? `${this.users} user${this.users === 1 ? '' : 's'}` : '',
+      this.servers ? `${this.servers} server${this.servers === 1 ? '' : 's'}` : '',
+    ]
+      .filter(Boolean)
+      .join(' and ');
     return `${parts} (${this.examples.join(', ')}${this.total > this.examples.length ? ', …' : ''})`;
   }
 }
@@ -84,7 +96,8 @@ export function lint(c: Compiled): LintReport {
   for (const s of c.subjects) {
     const k = s.rules.join(',');
     const g = groups.get(k);
-    if (g) g.subjects.push(s); else groups.set(k, { rules: s.rules, subjects: [s] });
+    if (g) g.subjects.push(s);
+    else groups.set(k, { rules: s.rules, subjects: [s] });
   }
   // Destination classes (sets of resources one address lies in) and which of them each resource reaches.
   const dcResources = new Map<number, Set<string>>();
@@ -103,13 +116,16 @@ export function lint(c: Compiled): LintReport {
   const reached = new Set<string>();
   // per destination class: the deny rules and the (allow rule, resource) pairs that name it, in rule order; a
   // group keeps those of its own rules (inGroup), so `full`, `part` and `other` come out as if its rules were scanned
-  const denyAt = new Map<number, number[]>(), allowAt = new Map<number, Array<{ j: number; t: string }>>();
-  for (const r of rules) for (const t of r.to) for (const dc of dcsOf.get(t) ?? []) {
-    if (r.action === 'deny') {
-      const l = denyAt.get(dc) ?? denyAt.set(dc, []).get(dc)!;
-      if (l[l.length - 1] !== r.index) l.push(r.index);
-    } else if (r.action === 'allow') (allowAt.get(dc) ?? allowAt.set(dc, []).get(dc)!).push({ j: r.index, t });
-  }
+  const denyAt = new Map<number, number[]>(),
+    allowAt = new Map<number, Array<{ j: number; t: string }>>();
+  for (const r of rules)
+    for (const t of r.to)
+      for (const dc of dcsOf.get(t) ?? []) {
+        if (r.action === 'deny') {
+          const l = denyAt.get(dc) ?? denyAt.set(dc, []).get(dc)!;
+          if (l[l.length - 1] !== r.index) l.push(r.index);
+        } else if (r.action === 'allow') (allowAt.get(dc) ?? allowAt.set(dc, []).get(dc)!).push({ j: r.index, t });
+      }
   const inGroup = new Uint8Array(rules.length);
 
   for (const g of groups.values()) {
@@ -118,33 +134,50 @@ export function lint(c: Compiled): LintReport {
     for (const i of g.rules) inGroup[i] = 1;
     for (const i of allows) {
       const r = rules[i];
-      let anyEffective = false, allCovered = true;
-      const by = new Set<string>(), others = new Set<string>();
-      for (const res of r.to) for (const dc of dcsOf.get(res) ?? []) {
-        const dHere = (denyAt.get(dc) ?? []).filter((d) => inGroup[d]);
-        for (const sv of grants(r, res)) {
-          // denied here? (a deny on any resource this address lies in, covering the service)
-          const full = dHere.filter((d) => (rules[d].services ?? [ANY]).some((ds) => ds.proto === 'any' || serviceCovers(ds, sv)));
-          const part = dHere.filter((d) => (rules[d].services ?? [ANY]).some((ds) => overlap(ds, sv)));
-          for (const d of part) {
-            const k = `${i}\u0000${d}`;
-            let cf = conflicts.get(k);
-            if (!cf) conflicts.set(k, (cf = { allow: i, deny: d, who: new Who(), on: new Set(), groups: new Set() }));
-            cf.on.add(`${res} ${sv.text}`);
-            if (!cf.groups.has(g)) { cf.groups.add(g); cf.who.add(g.subjects); }
+      let anyEffective = false,
+        allCovered = true;
+      const by = new Set<string>(),
+        others = new Set<string>();
+      for (const res of r.to)
+        for (const dc of dcsOf.get(res) ?? []) {
+          const dHere = (denyAt.get(dc) ?? []).filter((d) => inGroup[d]);
+          for (const sv of grants(r, res)) {
+            // denied here? (a deny on any resource this address lies in, covering the service)
+            const full = dHere.filter((d) => (rules[d].services ?? [ANY]).some((ds) => ds.proto === 'any' || serviceCovers(ds, sv)));
+            const part = dHere.filter((d) => (rules[d].services ?? [ANY]).some((ds) => overlap(ds, sv)));
+            for (const d of part) {
+              const k = `${i}\u0000${d}`;
+              let cf = conflicts.get(k);
+              if (!cf) conflicts.set(k, (cf = { allow: i, deny: d, who: new Who(), on: new Set(), groups: new Set() }));
+              cf.on.add(`${res} ${sv.text}`);
+              if (!cf.groups.has(g)) {
+                cf.groups.add(g);
+                cf.who.add(g.subjects);
+              }
+            }
+            if (full.length) {
+              for (const d of full) by.add(rules[d].name);
+              continue;
+            }
+            anyEffective = true;
+            reached.add(res);
+            // already granted by another allow rule of the same subjects?
+            const other = allowAt
+              .get(dc)
+              ?.find(({ j, t }) => j !== i && inGroup[j] && grants(rules[j], t).some((os) => serviceCovers(os, sv)));
+            if (other === undefined) allCovered = false;
+            else others.add(rules[other.j].name);
           }
-          if (full.length) { for (const d of full) by.add(rules[d].name); continue; }
-          anyEffective = true;
-          reached.add(res);
-          // already granted by another allow rule of the same subjects?
-          const other = allowAt.get(dc)?.find(({ j, t }) => j !== i && inGroup[j] && grants(rules[j], t).some((os) => serviceCovers(os, sv)));
-          if (other === undefined) allCovered = false; else others.add(rules[other.j].name);
         }
-      }
-      if (!anyEffective) { shadowWho[i].add(g.subjects); for (const n of by) shadowedBy[i].add(n); }
-      else {
+      if (!anyEffective) {
+        shadowWho[i].add(g.subjects);
+        for (const n of by) shadowedBy[i].add(n);
+      } else {
         effective[i].add(g.subjects);
-        if (allCovered) { redundantWho[i].add(g.subjects); for (const n of others) redundantBy[i].add(n); }
+        if (allCovered) {
+          redundantWho[i].add(g.subjects);
+          for (const n of others) redundantBy[i].add(n);
+        }
       }
     }
     for (const i of g.rules) inGroup[i] = 0;
@@ -156,44 +189,113 @@ export function lint(c: Compiled): LintReport {
     const m = matched[i];
     const kind = r.from.some((s) => s.resources) ? 'servers' : 'users';
     if (!m.total) {
-      findings.push({ severity: 'warning', code: 'rule-matches-nobody', rule: r.name, location: r.location, message: `rule '${r.name}' matches no ${kind === 'servers' ? 'server' : 'user'} in the current ${kind === 'servers' ? 'topology' : 'directory'}: it does nothing`, hint: 'check the organizations, roles or users it names, or remove the rule', subjects: m.value });
+      findings.push({
+        severity: 'warning',
+        code: 'rule-matches-nobody',
+        rule: r.name,
+        location: r.location,
+        message: `rule '${r.name}' matches no ${kind === 'servers' ? 'server' : 'user'} in the current ${kind === 'servers' ? 'topology' : 'directory'}: it does nothing`,
+        hint: 'check the organizations, roles or users it names, or remove the rule',
+        subjects: m.value,
+      });
       continue;
     }
     if (r.action !== 'allow') continue;
     if (!effective[i].total) {
       const by = [...shadowedBy[i]];
-      findings.push({ severity: 'warning', code: 'rule-shadowed', rule: r.name, related: by, location: r.location, message: `rule '${r.name}' is shadowed: for all ${m.text()} it matches, ${by.length ? `deny rule${by.length === 1 ? '' : 's'} ${by.map((b) => `'${b}'`).join(', ')} override${by.length === 1 ? 's' : ''} every grant` : 'its resources have no address'}; it never allows anything`, hint: 'remove the rule, or narrow the deny', subjects: m.value });
+      findings.push({
+        severity: 'warning',
+        code: 'rule-shadowed',
+        rule: r.name,
+        related: by,
+        location: r.location,
+        message: `rule '${r.name}' is shadowed: for all ${m.text()} it matches, ${by.length ? `deny rule${by.length === 1 ? '' : 's'} ${by.map((b) => `'${b}'`).join(', ')} override${by.length === 1 ? 's' : ''} every grant` : 'its resources have no address'}; it never allows anything`,
+        hint: 'remove the rule, or narrow the deny',
+        subjects: m.value,
+      });
       continue;
     }
     if (redundantWho[i].total === effective[i].total) {
       const by = [...redundantBy[i]];
-      findings.push({ severity: 'warning', code: 'rule-redundant', rule: r.name, related: by, location: r.location, message: `rule '${r.name}' is redundant: everything it allows the ${effective[i].text()} is already allowed by ${by.map((b) => `'${b}'`).join(', ')}`, hint: 'remove it, or keep it on purpose (e.g. as documentation) and ignore this warning', subjects: effective[i].value });
+      findings.push({
+        severity: 'warning',
+        code: 'rule-redundant',
+        rule: r.name,
+        related: by,
+        location: r.location,
+        message: `rule '${r.name}' is redundant: everything it allows the ${effective[i].text()} is already allowed by ${by.map((b) => `'${b}'`).join(', ')}`,
+        hint: 'remove it, or keep it on purpose (e.g. as documentation) and ignore this warning',
+        subjects: effective[i].value,
+      });
     }
     if (userCount > 1 && r.from.every((s) => !s.resources) && m.users === userCount) {
-      findings.push({ severity: 'warning', code: 'rule-grants-everyone', rule: r.name, location: r.location, message: `rule '${r.name}' grants ${r.to.join(', ')} to every user in the directory (${m.users})`, hint: 'if that is intended, fine; otherwise name the organizations or roles that need it', subjects: m.value });
+      findings.push({
+        severity: 'warning',
+        code: 'rule-grants-everyone',
+        rule: r.name,
+        location: r.location,
+        message: `rule '${r.name}' grants ${r.to.join(', ')} to every user in the directory (${m.users})`,
+        hint: 'if that is intended, fine; otherwise name the organizations or roles that need it',
+        subjects: m.value,
+      });
     }
   }
   for (const cf of conflicts.values()) {
-    const a = rules[cf.allow], d = rules[cf.deny];
+    const a = rules[cf.allow],
+      d = rules[cf.deny];
     const fully = !effective[cf.allow].total;
     if (fully) continue; // already reported as shadowed
-    findings.push({ severity: 'info', code: 'allow-deny-conflict', rule: a.name, related: [d.name], location: a.location, message: `rule '${a.name}' allows and deny rule '${d.name}' (line ${d.location.line}) denies ${cf.who.text()} on ${[...cf.on].slice(0, 4).join(', ')}${cf.on.size > 4 ? ', …' : ''}: the deny wins for them`, hint: 'an intended exception is fine; otherwise narrow one of the two rules', subjects: cf.who.value });
+    findings.push({
+      severity: 'info',
+      code: 'allow-deny-conflict',
+      rule: a.name,
+      related: [d.name],
+      location: a.location,
+      message: `rule '${a.name}' allows and deny rule '${d.name}' (line ${d.location.line}) denies ${cf.who.text()} on ${[...cf.on].slice(0, 4).join(', ')}${cf.on.size > 4 ? ', …' : ''}: the deny wins for them`,
+      hint: 'an intended exception is fine; otherwise narrow one of the two rules',
+      subjects: cf.who.value,
+    });
   }
 
   // declarations no rule names
-  const usedRoles = new Set<string>(), usedOrgs = new Set<string>(), usedRes = new Set<string>(), destRes = new Set<string>();
+  const usedRoles = new Set<string>(),
+    usedOrgs = new Set<string>(),
+    usedRes = new Set<string>(),
+    destRes = new Set<string>();
   for (const r of rules) {
-    for (const s of r.from) { for (const x of s.roles ?? []) usedRoles.add(x); for (const x of s.organizations ?? []) usedOrgs.add(x); for (const x of s.resources ?? []) usedRes.add(x); }
-    for (const t of r.to) { usedRes.add(t); destRes.add(t); }
+    for (const s of r.from) {
+      for (const x of s.roles ?? []) usedRoles.add(x);
+      for (const x of s.organizations ?? []) usedOrgs.add(x);
+      for (const x of s.resources ?? []) usedRes.add(x);
+    }
+    for (const t of r.to) {
+      usedRes.add(t);
+      destRes.add(t);
+    }
   }
   for (const res of policy.resources) {
-    if (!usedRes.has(res.name)) findings.push({ severity: 'warning', code: 'unused-resource', location: res.location, message: `resource '${res.name}' is declared but no rule names it`, hint: 'remove it or add a rule' });
-    else if (destRes.has(res.name) && !reached.has(res.name)) findings.push({ severity: 'warning', code: 'resource-unreached', location: res.location, message: `resource '${res.name}' is reached by no rule: every rule to it matches nobody or is overridden by a deny`, hint: 'see the rule findings above' });
+    if (!usedRes.has(res.name))
+      findings.push({
+        severity: 'warning',
+        code: 'unused-resource',
+        location: res.location,
+        message: `resource '${res.name}' is declared but no rule names it`,
+        hint: 'remove it or add a rule',
+      });
+    else if (destRes.has(res.name) && !reached.has(res.name))
+      findings.push({
+        severity: 'warning',
+        code: 'resource-unreached',
+        location: res.location,
+        message: `resource '${res.name}' is reached by no rule: every rule to it matches nobody or is overridden by a deny`,
+        hint: 'see the rule findings above',
+      });
   }
   const dir = c.input.directory;
   const declared = new Set(dir.roles ?? []);
   // holders per role and users per organization, counted once (not once per finding)
-  const holders = new Map<string, number>(), members = new Map<string, number>();
+  const holders = new Map<string, number>(),
+    members = new Map<string, number>();
   for (const u of dir.users) {
     for (const x of new Set(u.roles)) holders.set(x, (holders.get(x) ?? 0) + 1);
     if (u.organization !== undefined) members.set(u.organization, (members.get(u.organization) ?? 0) + 1);
@@ -203,19 +305,37 @@ export function lint(c: Compiled): LintReport {
   for (const role of [...new Set([...declared, ...held])].sort()) {
     if (usedRoles.has(role)) continue;
     // a role declared for the policy (directory `roles:`) that no rule uses is a leftover; one users merely hold is directory data
-    findings.push({ severity: declared.has(role) && !held.has(role) ? 'warning' : 'info', code: 'unused-role', location: { file: policyFile, line: 1, column: 1 }, message: `role '${role}' is ${declared.has(role) ? 'declared in the directory' : `held by ${holders.get(role) ?? 0} user(s)`} but no rule names it` });
+    findings.push({
+      severity: declared.has(role) && !held.has(role) ? 'warning' : 'info',
+      code: 'unused-role',
+      location: { file: policyFile, line: 1, column: 1 },
+      message: `role '${role}' is ${declared.has(role) ? 'declared in the directory' : `held by ${holders.get(role) ?? 0} user(s)`} but no rule names it`,
+    });
   }
   const parent = new Map(dir.organizations.map((o) => [o.name, o.parent]));
-  const coveredOrg = (o: string) => { for (let x: string | undefined = o, n = 0; x !== undefined && n < 64; x = parent.get(x), n++) if (usedOrgs.has(x)) return true; return false; };
+  const coveredOrg = (o: string) => {
+    for (let x: string | undefined = o, n = 0; x !== undefined && n < 64; x = parent.get(x), n++) if (usedOrgs.has(x)) return true;
+    return false;
+  };
   const parents = new Set(dir.organizations.map((o) => o.parent));
   for (const o of dir.organizations) {
     if (usedOrgs.has(o.name)) continue;
     const under = parents.has(o.name);
     if (coveredOrg(o.name) || under) continue; // reached through a parent, or a parent of named ones
-    findings.push({ severity: 'info', code: 'unused-organization', location: o.location ?? { file: policyFile, line: 1, column: 1 }, message: `organization '${o.name}' (${members.get(o.name) ?? 0} users) is named by no rule` });
+    findings.push({
+      severity: 'info',
+      code: 'unused-organization',
+      location: o.location ?? { file: policyFile, line: 1, column: 1 },
+      message: `organization '${o.name}' (${members.get(o.name) ?? 0} users) is named by no rule`,
+    });
   }
 
-  findings.sort((x, y) => compareText(x.location?.file ?? '', y.location?.file ?? '') || (x.location?.line ?? 0) - (y.location?.line ?? 0) || compareText(x.code, y.code));
+  findings.sort(
+    (x, y) =>
+      compareText(x.location?.file ?? '', y.location?.file ?? '') ||
+      (x.location?.line ?? 0) - (y.location?.line ?? 0) ||
+      compareText(x.code, y.code),
+  );
   const counts = { error: 0, warning: 0, info: 0 };
   for (const f of findings) counts[f.severity]++;
   return { findings, counts };

@@ -10,8 +10,16 @@ export function hiddenCharacter(name: string): string | undefined {
   const m = name.match(HIDDEN_CHARS);
   if (!m) return undefined;
   const cp = m[0].codePointAt(0)!;
-  const what = cp >= 0x202a && cp <= 0x202e ? 'bidirectional embedding/override' : cp >= 0x2066 && cp <= 0x2069 ? 'bidirectional isolate'
-    : cp === 0x200e || cp === 0x200f || cp === 0x061c ? 'direction mark' : cp === 0x00ad ? 'soft hyphen' : 'zero-width/invisible character';
+  const what =
+    cp >= 0x202a && cp <= 0x202e
+      ? 'bidirectional embedding/override'
+      : cp >= 0x2066 && cp <= 0x2069
+        ? 'bidirectional isolate'
+        : cp === 0x200e || cp === 0x200f || cp === 0x061c
+          ? 'direction mark'
+          : cp === 0x00ad
+            ? 'soft hyphen'
+            : 'zero-width/invisible character';
   return `U+${cp.toString(16).toUpperCase().padStart(4, '0')} (${what})`;
 }
 

@@ -32,7 +32,11 @@ export function isDropFlow(f: { instructions: readonly Instruction[] }): boolean
 export function isDenySample(ins: readonly Instruction[]): boolean {
   let sampled = false;
   for (const i of ins) {
-    if (i.type === 'meter') { if (i.meterId !== DENY_SAMPLE_METER_ID) return false; sampled = true; continue; }
+    if (i.type === 'meter') {
+      if (i.meterId !== DENY_SAMPLE_METER_ID) return false;
+      sampled = true;
+      continue;
+    }
     if (i.type === 'apply_actions' && i.actions.every((a) => a.type === 'output' && a.port === OFPP.CONTROLLER)) continue;
     return false;
   }
@@ -70,19 +74,31 @@ function flowService(m: Match): { proto: number; from: number; to: number } | un
   const proto = Number(p.value);
   const port = m.find((x) => x.field === 'tcp_dst' || x.field === 'udp_dst' || x.field === 'tcp_src' || x.field === 'udp_src');
   if (!port) return { proto, from: 0, to: 65535 };
-  const v = Number(port.value), mask = port.mask === undefined ? 0xffff : Number(port.mask);
+  const v = Number(port.value),
+    mask = port.mask === undefined ? 0xffff : Number(port.mask);
   return { proto, from: v & mask, to: (v & mask) | (~mask & 0xffff) };
 }
 
 function covers(svcs: readonly Service[], fs: { proto: number; from: number; to: number } | undefined): boolean {
   if (!fs) return true;
-  return svcs.some((s) => s.proto === 'any'
-    || (s.proto === 'icmp' && fs.proto === 1)
-    || ((s.proto === 'tcp' && fs.proto === 6) || (s.proto === 'udp' && fs.proto === 17)) && (s.from ?? 0) <= fs.to && fs.from <= (s.to ?? 65535));
+  return svcs.some(
+    (s) =>
+      s.proto === 'any' ||
+      (s.proto === 'icmp' && fs.proto === 1) ||
+      (((s.proto === 'tcp' && fs.proto === 6) || (s.proto === 'udp' && fs.proto === 17)) &&
+        (s.from ?? 0) <= fs.to &&
+        fs.from <= (s.to ?? 65535)),
+  );
 }
 
 /** Per compile: class → rule indices, destination class → resources. */
-interface Index { readonly rulesOfClass: Map<number, Set<number>>; readonly resourcesOfDst: Map<number, readonly string[]>; readonly resourcesOfPrefix: Map<string, readonly string[]>; readonly resourceByName: Map<string, Compiled['input']['policy']['resources'][number]>; readonly memo: Map<string, FlowAttribution> }
+interface Index {
+  readonly rulesOfClass: Map<number, Set<number>>;
+  readonly resourcesOfDst: Map<number, readonly string[]>;
+  readonly resourcesOfPrefix: Map<string, readonly string[]>;
+  readonly resourceByName: Map<string, Compiled['input']['policy']['resources'][number]>;
+  readonly memo: Map<string, FlowAttribution>;
+}
 const dotted = (a: number) => `${(a >>> 24) & 255}.${(a >>> 16) & 255}.${(a >>> 8) & 255}.${a & 255}`;
 const maskLen = (m: string) => m.split('.').reduce((n, o) => n + (Number(o) >>> 0).toString(2).replace(/0/g, '').length, 0);
 const indexes = new WeakMap<Compiled, Index>();
@@ -97,8 +113,21 @@ function indexOf(c: Compiled): Index {
   }
   const resourcesOfDst = new Map<number, readonly string[]>();
   const resourcesOfPrefix = new Map<string, readonly string[]>();
-  for (const d of c.dest) if (d.dstClass) { resourcesOfDst.set(d.dstClass, d.resources); resourcesOfPrefix.set(`${dotted(d.prefix.addr)}/${d.prefix.len}`, d.resources); }
-  indexes.set(c, (x = { rulesOfClass, resourcesOfDst, resourcesOfPrefix, resourceByName: new Map(c.input.policy.resources.map((r) => [r.name, r])), memo: new Map() }));
+  for (const d of c.dest)
+    if (d.dstClass) {
+      resourcesOfDst.set(d.dstClass, d.resources);
+      resourcesOfPrefix.set(`${dotted(d.prefix.addr)}/${d.prefix.len}`, d.resources);
+    }
+  indexes.set(
+    c,
+    (x = {
+      rulesOfClass,
+      resourcesOfDst,
+      resourcesOfPrefix,
+      resourceByName: new Map(c.input.policy.resources.map((r) => [r.name, r])),
+      memo: new Map(),
+    }),
+  );
   return x;
 }
 

@@ -58,9 +58,54 @@ export interface TableDef {
 }
 
 export const PIPELINE: readonly TableDef[] = [
-  { id: 0, name: 'classify', fields: ['in_port', 'eth_src', 'eth_type', 'ipv4_src', 'arp_spa', 'arp_sha', 'ipv6_src', 'ip_proto', 'udp_src', 'udp_dst', 'icmpv6_type', 'ipv6_nd_target'], next: [TABLE.dest, TABLE.forward], writesMetadata: METADATA.srcMask },
-  { id: 1, name: 'dest', fields: ['eth_type', 'ipv4_dst', 'ipv6_dst'], next: [TABLE.policy], writesMetadata: METADATA.dstMask | METADATA.ownerMask },
-  { id: 2, name: 'policy', fields: ['metadata', 'eth_type', 'ipv4_src', 'ipv6_src', 'ip_proto', 'tcp_src', 'tcp_dst', 'tcp_flags', 'udp_src', 'udp_dst', 'icmpv4_type', 'icmpv6_type', 'ct_state'], next: [TABLE.forward], writesMetadata: 0n },
+  {
+    id: 0,
+    name: 'classify',
+    fields: [
+      'in_port',
+      'eth_src',
+      'eth_type',
+      'ipv4_src',
+      'arp_spa',
+      'arp_sha',
+      'ipv6_src',
+      'ip_proto',
+      'udp_src',
+      'udp_dst',
+      'icmpv6_type',
+      'ipv6_nd_target',
+    ],
+    next: [TABLE.dest, TABLE.forward],
+    writesMetadata: METADATA.srcMask,
+  },
+  {
+    id: 1,
+    name: 'dest',
+    fields: ['eth_type', 'ipv4_dst', 'ipv6_dst'],
+    next: [TABLE.policy],
+    writesMetadata: METADATA.dstMask | METADATA.ownerMask,
+  },
+  {
+    id: 2,
+    name: 'policy',
+    fields: [
+      'metadata',
+      'eth_type',
+      'ipv4_src',
+      'ipv6_src',
+      'ip_proto',
+      'tcp_src',
+      'tcp_dst',
+      'tcp_flags',
+      'udp_src',
+      'udp_dst',
+      'icmpv4_type',
+      'icmpv6_type',
+      'ct_state',
+    ],
+    next: [TABLE.forward],
+    writesMetadata: 0n,
+  },
   { id: 3, name: 'forward', fields: ['eth_type', 'ip_proto', 'icmpv6_type', 'ct_state'], next: [], writesMetadata: 0n },
 ];
 
@@ -82,14 +127,18 @@ export class PipelineTable {
   }
   check(flow: PlannedFlow): void {
     const t = this.def;
-    if (flow.tableId !== t.id) throw new Error(`compiler bug: flow for table ${flow.tableId} checked against table ${t.name} (${flow.origin})`);
-    if (flow.priority < 0 || flow.priority > 0xffff || !Number.isInteger(flow.priority)) throw new Error(`compiler bug: priority ${flow.priority} in table ${t.name} (${flow.origin})`);
+    if (flow.tableId !== t.id)
+      throw new Error(`compiler bug: flow for table ${flow.tableId} checked against table ${t.name} (${flow.origin})`);
+    if (flow.priority < 0 || flow.priority > 0xffff || !Number.isInteger(flow.priority))
+      throw new Error(`compiler bug: priority ${flow.priority} in table ${t.name} (${flow.origin})`);
     for (const e of flow.match) {
       if (!this.#fields.has(e.field)) throw new Error(`compiler bug: table ${t.name} does not match on ${e.field} (${flow.origin})`);
     }
     for (const i of flow.instructions) {
-      if (i.type === 'goto_table' && !t.next.includes(i.tableId)) throw new Error(`compiler bug: goto_table ${i.tableId} from table ${flow.tableId} (${flow.origin})`);
-      if (i.type === 'write_metadata' && ((i.mask & ~t.writesMetadata) !== 0n || (i.metadata & ~i.mask) !== 0n)) throw new Error(`compiler bug: table ${t.name} writes metadata bits 0x${i.mask.toString(16)} it does not own (${flow.origin})`);
+      if (i.type === 'goto_table' && !t.next.includes(i.tableId))
+        throw new Error(`compiler bug: goto_table ${i.tableId} from table ${flow.tableId} (${flow.origin})`);
+      if (i.type === 'write_metadata' && ((i.mask & ~t.writesMetadata) !== 0n || (i.metadata & ~i.mask) !== 0n))
+        throw new Error(`compiler bug: table ${t.name} writes metadata bits 0x${i.mask.toString(16)} it does not own (${flow.origin})`);
     }
   }
 }

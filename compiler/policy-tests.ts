@@ -22,19 +22,42 @@ export function runPolicyTests(c: Compiled, text: string, file: string, compileA
     const line = raw.replace(/#.*/, '').trim();
     if (!line) return;
     const m = line.match(LINE);
-    if (!m) { failures.push({ file, line: i + 1, message: `cannot read '${line}'; write: user -> resource service [@ 2026-12-25T10:00Z]: allow|deny` }); return; }
+    if (!m) {
+      failures.push({
+        file,
+        line: i + 1,
+        message: `cannot read '${line}'; write: user -> resource service [@ 2026-12-25T10:00Z]: allow|deny`,
+      });
+      return;
+    }
     const [, from, to, service, when, want] = m;
     let cc = c;
     if (when !== undefined) {
       const at = parseTimeArg(when);
-      if (at === undefined) { failures.push({ file, line: i + 1, message: `'${when}' is not an ISO 8601 time with a zone (e.g. 2026-12-25T10:00Z)` }); return; }
-      if (!compileAt) { failures.push({ file, line: i + 1, message: 'this runner cannot evaluate at a time' }); return; }
+      if (at === undefined) {
+        failures.push({ file, line: i + 1, message: `'${when}' is not an ISO 8601 time with a zone (e.g. 2026-12-25T10:00Z)` });
+        return;
+      }
+      if (!compileAt) {
+        failures.push({ file, line: i + 1, message: 'this runner cannot evaluate at a time' });
+        return;
+      }
       cc = atCache.get(at) ?? atCache.set(at, compileAt(at)).get(at)!;
     }
     try {
       const e = explain(cc, from, to, service);
-      if (e.decision !== want.toLowerCase()) failures.push({ file, line: i + 1, message: `${from} -> ${to} ${service}: expected ${want}, policy says ${e.decision} (${e.rule === 'default' ? 'default deny' : `rule '${e.rule}'`})` });
-      else if (!e.consistent) failures.push({ file, line: i + 1, message: `${from} -> ${to} ${service}: policy says ${e.decision} but the compiled flows disagree` });
+      if (e.decision !== want.toLowerCase())
+        failures.push({
+          file,
+          line: i + 1,
+          message: `${from} -> ${to} ${service}: expected ${want}, policy says ${e.decision} (${e.rule === 'default' ? 'default deny' : `rule '${e.rule}'`})`,
+        });
+      else if (!e.consistent)
+        failures.push({
+          file,
+          line: i + 1,
+          message: `${from} -> ${to} ${service}: policy says ${e.decision} but the compiled flows disagree`,
+        });
       else passed++;
     } catch (err) {
       if (err instanceof QueryError) failures.push({ file, line: i + 1, message: err.message });

@@ -37,20 +37,31 @@ export interface Profile {
 
 const STATELESS_LIMITS = [
   'replies are stateless: a server may send UDP datagrams from an allowed service port to a client allowed to reach it, unasked',
-  'a deny covering part of a pair\'s services turns stateless replies for that protocol off for the pair',
+  "a deny covering part of a pair's services turns stateless replies for that protocol off for the pair",
 ];
 
 export const PROFILES: Readonly<Record<ProfileName, Profile>> = {
   ovs: { name: 'ovs', conntrack: true, nxm: true, maskablePorts: true, limits: [] },
   'ovs-stateless': {
-    name: 'ovs-stateless', conntrack: false, nxm: true, maskablePorts: true,
-    limits: [...STATELESS_LIMITS, 'TCP replies need ACK (tcp_flags): a server cannot open a connection from its service port, but can send ACK segments to an allowed client unasked'],
+    name: 'ovs-stateless',
+    conntrack: false,
+    nxm: true,
+    maskablePorts: true,
+    limits: [
+      ...STATELESS_LIMITS,
+      'TCP replies need ACK (tcp_flags): a server cannot open a connection from its service port, but can send ACK segments to an allowed client unasked',
+    ],
   },
   openflow13: {
-    name: 'openflow13', conntrack: false, nxm: false, maskablePorts: false,
-    limits: [...STATELESS_LIMITS,
+    name: 'openflow13',
+    conntrack: false,
+    nxm: false,
+    maskablePorts: false,
+    limits: [
+      ...STATELESS_LIMITS,
       'no tcp_flags match (an Open vSwitch extension): a server can also open TCP connections from its service port to a client allowed to reach it',
-      'port ranges are expanded to one flow per port (standard OpenFlow 1.3 cannot mask transport ports)'],
+      'port ranges are expanded to one flow per port (standard OpenFlow 1.3 cannot mask transport ports)',
+    ],
   },
 };
 
@@ -87,7 +98,15 @@ const IP: OxmEntry = { field: 'eth_type', value: 0x0800 };
 const IPV6: OxmEntry = { field: 'eth_type', value: 0x86dd };
 
 /** Conntrack priorities: above every policy flow in table 2, above NORMAL in table 3. */
-export const CT_PRIORITY = { untracked: 400, invalid: 390, related: 250, fwdNd: 35, fwdUntracked: 30, fwdInvalid: 20, fwdCommit: 10 } as const;
+export const CT_PRIORITY = {
+  untracked: 400,
+  invalid: 390,
+  related: 250,
+  fwdNd: 35,
+  fwdUntracked: 30,
+  fwdInvalid: 20,
+  fwdCommit: 10,
+} as const;
 
 /** Made through the table's builder: checked against the table's fields and goto targets, cookie as compile.ts makes them. */
 function plain(tableId: number, priority: number, match: OxmEntry[], instructions: Instruction[], origin: string): PlannedFlow {
@@ -102,14 +121,47 @@ export function conntrackFlows(zone: number, v6 = false): { policy: PlannedFlow[
   if (!v6) return flows;
   // IPv6: the same tracking; Neighbor Discovery and router messages (ICMPv6 133..137, already checked in table 0)
   // skip conntrack, which would call them invalid
-  const nd = [133, 134, 135, 136, 137].map((t) => plain(TABLE.forward, CT_PRIORITY.fwdNd, [IPV6, { field: 'ip_proto', value: 58 }, { field: 'icmpv6_type', value: t }], [{ type: 'apply_actions', actions: [{ type: 'output', port: OFPP.NORMAL }] }], 'conntrack:nd-untracked'));
+  const nd = [133, 134, 135, 136, 137].map((t) =>
+    plain(
+      TABLE.forward,
+      CT_PRIORITY.fwdNd,
+      [IPV6, { field: 'ip_proto', value: 58 }, { field: 'icmpv6_type', value: t }],
+      [{ type: 'apply_actions', actions: [{ type: 'output', port: OFPP.NORMAL }] }],
+      'conntrack:nd-untracked',
+    ),
+  );
   return {
-    policy: [...flows.policy,
+    policy: [
+      ...flows.policy,
       plain(TABLE.policy, CT_PRIORITY.untracked, [IPV6, CT_UNTRACKED], ctAct({ type: 'ct', zone, table: TABLE.policy }), 'conntrack:track'),
-      plain(TABLE.policy, CT_PRIORITY.related, [IPV6, CT_RELATED], [{ type: 'goto_table', tableId: TABLE.forward }], 'conntrack:related')],
-    forward: [...nd, ...flows.forward,
-      plain(TABLE.forward, CT_PRIORITY.fwdUntracked, [IPV6, CT_UNTRACKED], ctAct({ type: 'ct', zone, table: TABLE.forward }), 'conntrack:track-transit'),
-      plain(TABLE.forward, CT_PRIORITY.fwdCommit, [IPV6, CT_NEW], [{ type: 'apply_actions', actions: [{ type: 'ct', commit: true, zone }, { type: 'output', port: OFPP.NORMAL }] }], 'conntrack:commit')],
+      plain(TABLE.policy, CT_PRIORITY.related, [IPV6, CT_RELATED], [{ type: 'goto_table', tableId: TABLE.forward }], 'conntrack:related'),
+    ],
+    forward: [
+      ...nd,
+      ...flows.forward,
+      plain(
+        TABLE.forward,
+        CT_PRIORITY.fwdUntracked,
+        [IPV6, CT_UNTRACKED],
+        ctAct({ type: 'ct', zone, table: TABLE.forward }),
+        'conntrack:track-transit',
+      ),
+      plain(
+        TABLE.forward,
+        CT_PRIORITY.fwdCommit,
+        [IPV6, CT_NEW],
+        [
+          {
+            type: 'apply_actions',
+            actions: [
+              { type: 'ct', commit: true, zone },
+              { type: 'output', port: OFPP.NORMAL },
+            ],
+          },
+        ],
+        'conntrack:commit',
+      ),
+    ],
   };
 }
 
@@ -121,9 +173,29 @@ function conntrackFlows4(zone: number): { policy: PlannedFlow[]; forward: Planne
       plain(TABLE.policy, CT_PRIORITY.related, [IP, CT_RELATED], [{ type: 'goto_table', tableId: TABLE.forward }], 'conntrack:related'),
     ],
     forward: [
-      plain(TABLE.forward, CT_PRIORITY.fwdUntracked, [IP, CT_UNTRACKED], ctAct({ type: 'ct', zone, table: TABLE.forward }), 'conntrack:track-transit'),
+      plain(
+        TABLE.forward,
+        CT_PRIORITY.fwdUntracked,
+        [IP, CT_UNTRACKED],
+        ctAct({ type: 'ct', zone, table: TABLE.forward }),
+        'conntrack:track-transit',
+      ),
       plain(TABLE.forward, CT_PRIORITY.fwdInvalid, [CT_INVALID], [], 'conntrack:invalid-drop'),
-      plain(TABLE.forward, CT_PRIORITY.fwdCommit, [IP, CT_NEW], [{ type: 'apply_actions', actions: [{ type: 'ct', commit: true, zone }, { type: 'output', port: OFPP.NORMAL }] }], 'conntrack:commit'),
+      plain(
+        TABLE.forward,
+        CT_PRIORITY.fwdCommit,
+        [IP, CT_NEW],
+        [
+          {
+            type: 'apply_actions',
+            actions: [
+              { type: 'ct', commit: true, zone },
+              { type: 'output', port: OFPP.NORMAL },
+            ],
+          },
+        ],
+        'conntrack:commit',
+      ),
     ],
   };
 }
@@ -148,7 +220,8 @@ function expandPorts(f: PlannedFlow): PlannedFlow[] {
   if (i < 0) out = [f];
   else {
     const e = f.match[i];
-    const mask = e.mask as number, base = (e.value as number) & mask;
+    const mask = e.mask as number,
+      base = (e.value as number) & mask;
     out = [];
     for (let v = base; v <= (base | (~mask & 0xffff)); v++) {
       const m = f.match.slice();
@@ -169,9 +242,15 @@ export function applyProfile(plan: SwitchPlan, sw: SwitchDef, opts: { readonly v
     const ct = conntrackFlows(ctZoneOf(sw), opts.v6);
     let policyDone = false;
     for (const f of plan.flows) {
-      if (f.tableId >= TABLE.policy && !policyDone) { flows.push(...ct.policy); policyDone = true; }
+      if (f.tableId >= TABLE.policy && !policyDone) {
+        flows.push(...ct.policy);
+        policyDone = true;
+      }
       if (f.tableId === TABLE.forward && f.priority === 0) flows.push(...ct.forward);
-      if (!isReply(f)) { flows.push(f); continue; }
+      if (!isReply(f)) {
+        flows.push(f);
+        continue;
+      }
       let r = statefulReply.get(f);
       if (!r) statefulReply.set(f, (r = withMatch(f, [...f.match.filter((e) => e.field !== 'tcp_flags'), CT_REPLY])));
       flows.push(r);
@@ -183,7 +262,14 @@ export function applyProfile(plan: SwitchPlan, sw: SwitchDef, opts: { readonly v
       let g = f;
       if (isReply(f) && f.match.some((e) => e.field === 'tcp_flags')) {
         let r = plainReply.get(f);
-        if (!r) plainReply.set(f, (r = withMatch(f, f.match.filter((e) => e.field !== 'tcp_flags'))));
+        if (!r)
+          plainReply.set(
+            f,
+            (r = withMatch(
+              f,
+              f.match.filter((e) => e.field !== 'tcp_flags'),
+            )),
+          );
         g = r;
       }
       if (!profile.maskablePorts && g.match.some((e) => PORT_FIELDS.has(e.field) && e.mask !== undefined)) flows.push(...expandPorts(g));
@@ -199,7 +285,9 @@ export function applyProfile(plan: SwitchPlan, sw: SwitchDef, opts: { readonly v
 function sortPolicyAndForward(flows: PlannedFlow[]): void {
   const at = flows.findIndex((f) => f.tableId >= TABLE.policy);
   if (at < 0) return;
-  const tail = flows.slice(at).sort((x, y) => x.tableId - y.tableId || y.priority - x.priority || (x.cookie < y.cookie ? -1 : x.cookie > y.cookie ? 1 : 0));
+  const tail = flows
+    .slice(at)
+    .sort((x, y) => x.tableId - y.tableId || y.priority - x.priority || (x.cookie < y.cookie ? -1 : x.cookie > y.cookie ? 1 : 0));
   for (let i = 0; i < tail.length; i++) flows[at + i] = tail[i];
 }
 
@@ -207,7 +295,11 @@ function sortPolicyAndForward(flows: PlannedFlow[]): void {
 function dedupe(flows: PlannedFlow[]): void {
   const seen = new Set<bigint>();
   let n = 0;
-  for (const f of flows) if (!seen.has(f.cookie)) { seen.add(f.cookie); flows[n++] = f; }
+  for (const f of flows)
+    if (!seen.has(f.cookie)) {
+      seen.add(f.cookie);
+      flows[n++] = f;
+    }
   flows.length = n;
 }
 

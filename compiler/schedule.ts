@@ -33,7 +33,11 @@ export interface RuleTime {
 }
 
 /** A rule that may carry a time condition (structural: compiler/inputs.ts Rule). */
-interface TimedRule { readonly name: string; readonly index: number; readonly time?: RuleTime }
+interface TimedRule {
+  readonly name: string;
+  readonly index: number;
+  readonly time?: RuleTime;
+}
 
 const DAY_NAMES = ['sun', 'mon', 'tue', 'wed', 'thu', 'fri', 'sat'];
 const FULL_DAYS = ['sunday', 'monday', 'tuesday', 'wednesday', 'thursday', 'friday', 'saturday'];
@@ -57,12 +61,19 @@ function formatter(tz: string): Intl.DateTimeFormat {
 /** Is this an IANA time zone name this runtime knows (e.g. Europe/Berlin, UTC)? */
 export function isTimeZone(tz: string): boolean {
   if (typeof tz !== 'string' || !tz || tz.length > MAX_TEXT || !/^[A-Za-z][A-Za-z0-9_+\-/]*$/.test(tz)) return false;
-  try { formatter(tz); return true; } catch { return false; }
+  try {
+    formatter(tz);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** Weekday (0 = Sunday) and minutes after midnight of an instant in a zone. */
 export function localTime(at: number, tz: string): { day: number; minutes: number } {
-  let day = 0, hour = 0, minute = 0;
+  let day = 0,
+    hour = 0,
+    minute = 0;
   for (const p of formatter(tz).formatToParts(new Date(at))) {
     if (p.type === 'weekday') day = DAY_NAMES.indexOf(p.value.slice(0, 3).toLowerCase());
     else if (p.type === 'hour') hour = Number(p.value) % 24;
@@ -104,7 +115,13 @@ function cron(pattern: string, tz: string): Cron {
 /** Cron patterns (minute hour * * days) of a window's openings and closings. */
 export function windowPatterns(w: TimeWindow): { open: string; close: string } {
   const days = w.days.join(',');
-  const closeDays = (w.end <= w.start || w.end === 1440) ? w.days.map((d) => (d + 1) % 7).sort((a, b) => a - b).join(',') : days;
+  const closeDays =
+    w.end <= w.start || w.end === 1440
+      ? w.days
+          .map((d) => (d + 1) % 7)
+          .sort((a, b) => a - b)
+          .join(',')
+      : days;
   const end = w.end % 1440;
   return { open: `${w.start % 60} ${Math.floor(w.start / 60)} * * ${days}`, close: `${end % 60} ${Math.floor(end / 60)} * * ${closeDays}` };
 }
@@ -112,7 +129,9 @@ export function windowPatterns(w: TimeWindow): { open: string; close: string } {
 /** The first instant after `at` at which the rule may turn on or off, or undefined when it never changes again. */
 export function nextChange(t: RuleTime, at: number): number | undefined {
   let best: number | undefined;
-  const take = (x: number | undefined) => { if (x !== undefined && x > at && (best === undefined || x < best)) best = x; };
+  const take = (x: number | undefined) => {
+    if (x !== undefined && x > at && (best === undefined || x < best)) best = x;
+  };
   take(t.from);
   take(t.until);
   if (t.when && (t.until === undefined || at < t.until)) {
@@ -138,7 +157,7 @@ const FULL = Symbol('sdn-acl.full-policy');
 
 /** The policy as written (with every rule), also when given the view of one instant. */
 export function fullPolicy<P extends object>(policy: P): P {
-  return ((policy as { [FULL]?: P })[FULL]) ?? policy;
+  return (policy as { [FULL]?: P })[FULL] ?? policy;
 }
 
 /**
@@ -158,7 +177,14 @@ export function policyAt<P extends { readonly rules: readonly TimedRule[] }>(pol
 export function timeless<P extends { readonly rules: readonly TimedRule[] }>(policy: P): P {
   policy = fullPolicy(policy);
   if (!policy.rules.some((r) => r.time)) return policy;
-  return { ...policy, rules: policy.rules.map((r) => { if (!r.time) return r; const { time: _t, ...rest } = r; return rest; }) };
+  return {
+    ...policy,
+    rules: policy.rules.map((r) => {
+      if (!r.time) return r;
+      const { time: _t, ...rest } = r;
+      return rest;
+    }),
+  };
 }
 
 export const MAX_HARD_TIMEOUT = 0xffff;
@@ -176,13 +202,18 @@ export function withHardTimeouts(
 ): SwitchPlan[] {
   if (at === undefined || !rules.some((r) => r.time)) return switches;
   const ruleEnd = new Map<number, number>();
-  for (const r of rules) if (r.time) { const n = nextChange(r.time, at); if (n !== undefined) ruleEnd.set(r.index, n); }
+  for (const r of rules)
+    if (r.time) {
+      const n = nextChange(r.time, at);
+      if (n !== undefined) ruleEnd.set(r.index, n);
+    }
   if (!ruleEnd.size) return switches;
   const classEnd = new Map<number, number>();
-  for (const s of subjects) for (const ri of s.rules) {
-    const e = ruleEnd.get(ri);
-    if (e !== undefined && !(classEnd.get(s.classId)! <= e)) classEnd.set(s.classId, e);
-  }
+  for (const s of subjects)
+    for (const ri of s.rules) {
+      const e = ruleEnd.get(ri);
+      if (e !== undefined && !(classEnd.get(s.classId)! <= e)) classEnd.set(s.classId, e);
+    }
   if (!classEnd.size) return switches;
   const secs = (end: number) => Math.min(MAX_HARD_TIMEOUT, Math.max(1, Math.ceil((end - at) / 1000)));
   const copies = new Map<PlannedFlow, PlannedFlow>();
@@ -191,16 +222,34 @@ export function withHardTimeouts(
     const md = f.match.find((e) => e.field === 'metadata');
     if (!md || typeof md.value !== 'bigint') return f;
     const mask = typeof md.mask === 'bigint' ? md.mask : undefined;
-    const cls = mask === METADATA.ownerMask ? Number((md.value & METADATA.ownerMask) >> METADATA.ownerShift) : Number(md.value & METADATA.srcMask);
+    const cls =
+      mask === METADATA.ownerMask ? Number((md.value & METADATA.ownerMask) >> METADATA.ownerShift) : Number(md.value & METADATA.srcMask);
     const end = classEnd.get(cls);
     if (end === undefined) return f;
     let c = copies.get(f);
-    if (!c) copies.set(f, (c = { tableId: f.tableId, priority: f.priority, cookie: f.cookie, match: f.match, instructions: f.instructions, origin: f.origin, ...(f.idleTimeout ? { idleTimeout: f.idleTimeout } : {}), hardTimeout: secs(end) }));
+    if (!c)
+      copies.set(
+        f,
+        (c = {
+          tableId: f.tableId,
+          priority: f.priority,
+          cookie: f.cookie,
+          match: f.match,
+          instructions: f.instructions,
+          origin: f.origin,
+          ...(f.idleTimeout ? { idleTimeout: f.idleTimeout } : {}),
+          hardTimeout: secs(end),
+        }),
+      );
     return c;
   };
   return switches.map((sp) => {
     let changed = false;
-    const flows = sp.flows.map((f) => { const g = timed(f); if (g !== f) changed = true; return g; });
+    const flows = sp.flows.map((f) => {
+      const g = timed(f);
+      if (g !== f) changed = true;
+      return g;
+    });
     return changed ? { ...sp, flows } : sp;
   });
 }
@@ -212,15 +261,36 @@ const WHEN_KEYS = ['days', 'hours', 'timezone', 'from', 'until'];
 
 function parseInstant(src: YamlSource, path: Path, v: unknown): number | undefined {
   const s = v instanceof Date ? v.toISOString() : typeof v === 'string' ? v.trim() : undefined;
-  if (s === undefined || s.length > MAX_TEXT) { src.error(path, 'bad-time', `expected an ISO 8601 time with a zone, like 2026-12-24T18:00:00Z (found ${typeof v === 'string' ? `a ${v.length}-character text` : typeof v})`); return undefined; }
+  if (s === undefined || s.length > MAX_TEXT) {
+    src.error(
+      path,
+      'bad-time',
+      `expected an ISO 8601 time with a zone, like 2026-12-24T18:00:00Z (found ${typeof v === 'string' ? `a ${v.length}-character text` : typeof v})`,
+    );
+    return undefined;
+  }
   const m = s.match(ISO);
   const t = m ? Date.parse(s.replace(' ', 'T').replace(/([+-]\d{2})(\d{2})$/, '$1:$2')) : NaN;
   if (!m || !Number.isFinite(t)) {
-    src.error(path, 'bad-time', `'${s}' is not an ISO 8601 time with a zone`, /\d{2}:\d{2}(:\d{2})?$/.test(s) ? `add the zone: '${s}Z' (UTC) or '${s}+01:00'` : 'write it like 2026-12-24T18:00:00Z');
+    src.error(
+      path,
+      'bad-time',
+      `'${s}' is not an ISO 8601 time with a zone`,
+      /\d{2}:\d{2}(:\d{2})?$/.test(s) ? `add the zone: '${s}Z' (UTC) or '${s}+01:00'` : 'write it like 2026-12-24T18:00:00Z',
+    );
     return undefined;
   }
   const [, y, mo, d, h, mi, se] = m;
-  if (+mo < 1 || +mo > 12 || +d < 1 || +d > 31 || +h > 23 || +mi > 59 || (se !== undefined && +se > 59) || new Date(Date.UTC(+y, +mo - 1, +d)).getUTCDate() !== +d) {
+  if (
+    +mo < 1 ||
+    +mo > 12 ||
+    +d < 1 ||
+    +d > 31 ||
+    +h > 23 ||
+    +mi > 59 ||
+    (se !== undefined && +se > 59) ||
+    new Date(Date.UTC(+y, +mo - 1, +d)).getUTCDate() !== +d
+  ) {
     src.error(path, 'bad-time', `'${s}' is not a date and time that exists`);
     return undefined;
   }
@@ -228,23 +298,48 @@ function parseInstant(src: YamlSource, path: Path, v: unknown): number | undefin
 }
 
 function parseDays(src: YamlSource, path: Path, v: unknown): number[] | undefined {
-  const items = v === undefined ? ['sun-sat'] : typeof v === 'string' ? v.split(',').map((x) => x.trim()) : Array.isArray(v) ? v : undefined;
-  if (!items) { src.error(path, 'bad-window', 'days must be a list like [mon-fri] or [sat, sun]'); return undefined; }
-  if (items.length > 14) { src.error(path, 'bad-window', `days lists ${items.length} entries; name at most the seven days (ranges like mon-fri)`); return undefined; }
+  const items =
+    v === undefined ? ['sun-sat'] : typeof v === 'string' ? v.split(',').map((x) => x.trim()) : Array.isArray(v) ? v : undefined;
+  if (!items) {
+    src.error(path, 'bad-window', 'days must be a list like [mon-fri] or [sat, sun]');
+    return undefined;
+  }
+  if (items.length > 14) {
+    src.error(path, 'bad-window', `days lists ${items.length} entries; name at most the seven days (ranges like mon-fri)`);
+    return undefined;
+  }
   const out = new Set<number>();
   let ok = true;
   items.forEach((it, i) => {
     const ip = Array.isArray(v) ? [...path, i] : path;
     const s = typeof it === 'string' ? it.trim().toLowerCase() : '';
-    const day = (x: string) => { const i = DAY_NAMES.indexOf(x.slice(0, 3)); return i >= 0 && (x.length === 3 || x === FULL_DAYS[i]) ? i : -1; };
+    const day = (x: string) => {
+      const i = DAY_NAMES.indexOf(x.slice(0, 3));
+      return i >= 0 && (x.length === 3 || x === FULL_DAYS[i]) ? i : -1;
+    };
     const m = s.match(/^([a-z]+)\s*(?:-\s*([a-z]+))?$/);
     const a = m ? day(m[1]) : -1;
     const b = m?.[2] !== undefined ? day(m[2]) : a;
-    if (s.length > 20 || a < 0 || b < 0) { src.error(ip, 'bad-window', `'${String(it).slice(0, 20)}' is not a day or a range of days`, 'use mon, tue, wed, thu, fri, sat, sun or a range like mon-fri'); ok = false; return; }
-    for (let d = a; ; d = (d + 1) % 7) { out.add(d); if (d === b) break; }
+    if (s.length > 20 || a < 0 || b < 0) {
+      src.error(
+        ip,
+        'bad-window',
+        `'${String(it).slice(0, 20)}' is not a day or a range of days`,
+        'use mon, tue, wed, thu, fri, sat, sun or a range like mon-fri',
+      );
+      ok = false;
+      return;
+    }
+    for (let d = a; ; d = (d + 1) % 7) {
+      out.add(d);
+      if (d === b) break;
+    }
   });
   if (!ok) return undefined;
-  if (!out.size) { src.error(path, 'impossible-window', 'the window names no day, so it never opens'); return undefined; }
+  if (!out.size) {
+    src.error(path, 'impossible-window', 'the window names no day, so it never opens');
+    return undefined;
+  }
   return [...out].sort((x, y) => x - y);
 }
 
@@ -252,11 +347,31 @@ function parseHours(src: YamlSource, path: Path, v: unknown): { start: number; e
   if (v === undefined) return { start: 0, end: 1440 };
   const s = typeof v === 'string' ? v.trim() : '';
   const m = s.length <= 20 ? s.match(/^(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})$/) : null;
-  if (!m) { src.error(path, 'bad-window', `hours must be "HH:MM-HH:MM" (found ${typeof v === 'string' ? `'${v.slice(0, 20)}'` : typeof v})`, 'quote it: hours: "08:00-18:30"'); return undefined; }
+  if (!m) {
+    src.error(
+      path,
+      'bad-window',
+      `hours must be "HH:MM-HH:MM" (found ${typeof v === 'string' ? `'${v.slice(0, 20)}'` : typeof v})`,
+      'quote it: hours: "08:00-18:30"',
+    );
+    return undefined;
+  }
   const [h1, m1, h2, m2] = m.slice(1).map(Number);
-  const start = h1 * 60 + m1, end = h2 * 60 + m2;
-  if (h1 > 23 || m1 > 59 || h2 > 24 || m2 > 59 || end > 1440) { src.error(path, 'bad-window', `'${s}' names a time that does not exist (00:00 to 24:00)`); return undefined; }
-  if (start === end) { src.error(path, 'impossible-window', `'${s}' opens and closes at the same minute: the window is empty`, 'for the whole day leave hours out'); return undefined; }
+  const start = h1 * 60 + m1,
+    end = h2 * 60 + m2;
+  if (h1 > 23 || m1 > 59 || h2 > 24 || m2 > 59 || end > 1440) {
+    src.error(path, 'bad-window', `'${s}' names a time that does not exist (00:00 to 24:00)`);
+    return undefined;
+  }
+  if (start === end) {
+    src.error(
+      path,
+      'impossible-window',
+      `'${s}' opens and closes at the same minute: the window is empty`,
+      'for the whole day leave hours out',
+    );
+    return undefined;
+  }
   return { start, end };
 }
 
@@ -270,43 +385,73 @@ export function parseRuleTime(src: YamlSource, p: Path, o: Record<string, unknow
     const w = src.object([...p, 'when'], o.when, WHEN_KEYS, "a rule's 'when'");
     if (!w) return undefined;
     const wp = [...p, 'when'];
-    if (w.from !== undefined) from = parseInstant(src, [...wp, 'from'], w.from) ?? (ok = false, undefined);
-    if (w.until !== undefined) until = parseInstant(src, [...wp, 'until'], w.until) ?? (ok = false, undefined);
+    if (w.from !== undefined) from = parseInstant(src, [...wp, 'from'], w.from) ?? ((ok = false), undefined);
+    if (w.until !== undefined) until = parseInstant(src, [...wp, 'until'], w.until) ?? ((ok = false), undefined);
     if (w.days !== undefined || w.hours !== undefined || w.timezone !== undefined) {
       const days = parseDays(src, [...wp, 'days'], w.days);
       const hours = parseHours(src, [...wp, 'hours'], w.hours);
       let timezone = 'UTC';
       if (w.timezone !== undefined) {
         if (typeof w.timezone === 'string' && isTimeZone(w.timezone.trim())) timezone = w.timezone.trim();
-        else { src.error([...wp, 'timezone'], 'bad-timezone', `'${String(w.timezone).slice(0, MAX_TEXT)}' is not an IANA time zone`, 'for example Europe/Berlin, America/New_York or UTC'); ok = false; }
+        else {
+          src.error(
+            [...wp, 'timezone'],
+            'bad-timezone',
+            `'${String(w.timezone).slice(0, MAX_TEXT)}' is not an IANA time zone`,
+            'for example Europe/Berlin, America/New_York or UTC',
+          );
+          ok = false;
+        }
       }
       if (!days || !hours) ok = false;
       else {
         when = { days, start: hours.start, end: hours.end, timezone };
         const fmt = (m: number) => `${String(Math.floor(m / 60)).padStart(2, '0')}:${String(m % 60).padStart(2, '0')}`;
-        texts.push(`${days.length === 7 ? 'daily' : days.map((d) => DAY_NAMES[d]).join(',')}${w.hours !== undefined ? ` ${fmt(hours.start)}-${fmt(hours.end)}` : ''} ${timezone}`);
+        texts.push(
+          `${days.length === 7 ? 'daily' : days.map((d) => DAY_NAMES[d]).join(',')}${w.hours !== undefined ? ` ${fmt(hours.start)}-${fmt(hours.end)}` : ''} ${timezone}`,
+        );
       }
     }
   }
   if (o.start !== undefined) {
-    if (from !== undefined) { src.error([...p, 'start'], 'duplicate-field', "the start is given twice (start: and when.from:)"); ok = false; }
-    from = parseInstant(src, [...p, 'start'], o.start) ?? (ok = false, undefined);
+    if (from !== undefined) {
+      src.error([...p, 'start'], 'duplicate-field', 'the start is given twice (start: and when.from:)');
+      ok = false;
+    }
+    from = parseInstant(src, [...p, 'start'], o.start) ?? ((ok = false), undefined);
   }
   if (o.until !== undefined) {
-    if (until !== undefined) { src.error([...p, 'until'], 'duplicate-field', "the end is given twice (until: and when.until:)"); ok = false; }
-    until = parseInstant(src, [...p, 'until'], o.until) ?? (ok = false, undefined);
+    if (until !== undefined) {
+      src.error([...p, 'until'], 'duplicate-field', 'the end is given twice (until: and when.until:)');
+      ok = false;
+    }
+    until = parseInstant(src, [...p, 'until'], o.until) ?? ((ok = false), undefined);
   }
   if (!ok) return undefined;
   if (from !== undefined && until !== undefined && until <= from) {
-    src.error([...p, o.until !== undefined ? 'until' : 'when'], 'impossible-window', `the rule ends (${new Date(until).toISOString()}) before it starts (${new Date(from).toISOString()})`);
+    src.error(
+      [...p, o.until !== undefined ? 'until' : 'when'],
+      'impossible-window',
+      `the rule ends (${new Date(until).toISOString()}) before it starts (${new Date(from).toISOString()})`,
+    );
     return undefined;
   }
   if (from !== undefined) texts.push(`from ${new Date(from).toISOString()}`);
   if (until !== undefined) texts.push(`until ${new Date(until).toISOString()}`);
-  const t: RuleTime = { ...(from !== undefined ? { from } : {}), ...(until !== undefined ? { until } : {}), ...(when ? { when } : {}), text: texts.join(' '), location: src.where([...p, o.when !== undefined ? 'when' : o.until !== undefined ? 'until' : 'start']) };
+  const t: RuleTime = {
+    ...(from !== undefined ? { from } : {}),
+    ...(until !== undefined ? { until } : {}),
+    ...(when ? { when } : {}),
+    text: texts.join(' '),
+    location: src.where([...p, o.when !== undefined ? 'when' : o.until !== undefined ? 'until' : 'start']),
+  };
   // a window that never opens between start and end (e.g. weekdays only, from Saturday until Sunday)
   if (when && from !== undefined && until !== undefined && !opensBetween(t, from, until)) {
-    src.error([...p, 'when'], 'impossible-window', `the window ${texts[0]} never opens between ${new Date(from).toISOString()} and ${new Date(until).toISOString()}`);
+    src.error(
+      [...p, 'when'],
+      'impossible-window',
+      `the window ${texts[0]} never opens between ${new Date(from).toISOString()} and ${new Date(until).toISOString()}`,
+    );
     return undefined;
   }
   return t;

@@ -63,7 +63,15 @@ export function resolveResourcePrefixes(policy: Policy, topology: Topology): Map
 export function resolveResourcePrefixes6(policy: Policy, topology: Topology): Map<string, Prefix6[]> {
   const out = new Map<string, Prefix6[]>();
   const serverV6 = new Map<string, Prefix6[]>();
-  for (const s of topology.servers) if (s.ipv6?.length) serverV6.set(s.name, s.ipv6.map((a) => parseIpv6(a)!).filter((a) => !isLinkLocal6(a)).map((addr) => ({ addr, len: 128 })));
+  for (const s of topology.servers)
+    if (s.ipv6?.length)
+      serverV6.set(
+        s.name,
+        s.ipv6
+          .map((a) => parseIpv6(a)!)
+          .filter((a) => !isLinkLocal6(a))
+          .map((addr) => ({ addr, len: 128 })),
+      );
   for (const r of policy.resources) {
     const ps: Prefix6[] = [];
     for (const h of r.hosts) {
@@ -79,21 +87,31 @@ export function resolveResourcePrefixes6(policy: Policy, topology: Topology): Ma
 class Selectors {
   private readonly orgs: Map<string, Set<string>>;
   private readonly sets = new WeakMap<readonly string[], Set<string>>();
-  constructor(directory: Directory, private readonly resourcePrefixes: ReadonlyMap<string, readonly Prefix[]>, private readonly resourcePrefixes6: ReadonlyMap<string, readonly Prefix6[]> = new Map()) {
+  constructor(
+    directory: Directory,
+    private readonly resourcePrefixes: ReadonlyMap<string, readonly Prefix[]>,
+    private readonly resourcePrefixes6: ReadonlyMap<string, readonly Prefix6[]> = new Map(),
+  ) {
     this.orgs = orgClosure(directory);
   }
-  hasOrganization(name: string): boolean { return this.orgs.has(name); }
+  hasOrganization(name: string): boolean {
+    return this.orgs.has(name);
+  }
   user(sel: Selector, u: Who): boolean {
     if (sel.resources) return false;
-    if (sel.organizations && !sel.organizations.some((o) => u.organization !== undefined && this.orgs.get(o)?.has(u.organization))) return false;
+    if (sel.organizations && !sel.organizations.some((o) => u.organization !== undefined && this.orgs.get(o)?.has(u.organization)))
+      return false;
     if (sel.roles && !sel.roles.some((r) => u.roles.includes(r))) return false;
     if (sel.users && !(sel.users.length > 8 ? this.setOf(sel.users).has(u.id) : sel.users.includes(u.id))) return false;
     return true;
   }
   server(sel: Selector, ip: number, ipv6: readonly bigint[] = []): boolean {
     if (!sel.resources || sel.organizations || sel.roles || sel.users) return false;
-    return sel.resources.some((r) => (this.resourcePrefixes.get(r) ?? []).some((p) => prefixHas(p, ip))
-      || (ipv6.length > 0 && (this.resourcePrefixes6.get(r) ?? []).some((p) => ipv6.some((a) => prefix6Has(p, a)))));
+    return sel.resources.some(
+      (r) =>
+        (this.resourcePrefixes.get(r) ?? []).some((p) => prefixHas(p, ip)) ||
+        (ipv6.length > 0 && (this.resourcePrefixes6.get(r) ?? []).some((p) => ipv6.some((a) => prefix6Has(p, a)))),
+    );
   }
   /** A long name list as a set, built once per list (rules may list thousands of users). */
   private setOf(l: readonly string[]): Set<string> {
@@ -109,19 +127,29 @@ function indexRules(rules: readonly Rule[], directory: Directory) {
   const byUser = new Map<string, number[]>();
   const byRole = new Map<string, number[]>();
   const byOrg = new Map<string, number[]>();
-  const add = (m: Map<string, number[]>, k: string, i: number) => { const l = m.get(k); if (l) { if (l[l.length - 1] !== i) l.push(i); } else m.set(k, [i]); };
-  for (const r of rules) for (const sel of r.from) {
-    if (sel.resources) continue;
-    if (sel.users) for (const u of sel.users) add(byUser, u, r.index);
-    else if (sel.roles) for (const ro of sel.roles) add(byRole, ro, r.index);
-    else if (sel.organizations) for (const o of sel.organizations) add(byOrg, o, r.index);
-  }
+  const add = (m: Map<string, number[]>, k: string, i: number) => {
+    const l = m.get(k);
+    if (l) {
+      if (l[l.length - 1] !== i) l.push(i);
+    } else m.set(k, [i]);
+  };
+  for (const r of rules)
+    for (const sel of r.from) {
+      if (sel.resources) continue;
+      if (sel.users) for (const u of sel.users) add(byUser, u, r.index);
+      else if (sel.roles) for (const ro of sel.roles) add(byRole, ro, r.index);
+      else if (sel.organizations) for (const o of sel.organizations) add(byOrg, o, r.index);
+    }
   const parent = new Map(directory.organizations.map((o) => [o.name, o.parent]));
   return {
     candidates(u: Who): number[] {
       let first: number[] | undefined;
       let lists: number[][] | undefined;
-      const take = (l: number[] | undefined) => { if (!l) return; if (!first) first = l; else (lists ??= [first]).push(l); };
+      const take = (l: number[] | undefined) => {
+        if (!l) return;
+        if (!first) first = l;
+        else (lists ??= [first]).push(l);
+      };
       take(byUser.get(u.id));
       for (const ro of u.roles) take(byRole.get(ro));
       for (let o = u.organization, guard = 0; o !== undefined && guard < 64; o = parent.get(o), guard++) take(byOrg.get(o));
@@ -150,7 +178,13 @@ export function selectSubjects(input: CompileInput): Selection {
   let v6 = resourcePrefixes6.size > 0 || !!topology.routers?.length || !!topology.dhcpv6?.length;
   const ruleIndex = indexRules(policy.rules, directory);
   const binding = bindingsByMac(input);
-  const signature = (idx: readonly number[]) => (idx.length === 1 ? policy.rules[idx[0]].name : idx.map((i) => policy.rules[i].name).sort().join('\u0000'));
+  const signature = (idx: readonly number[]) =>
+    idx.length === 1
+      ? policy.rules[idx[0]].name
+      : idx
+          .map((i) => policy.rules[i].name)
+          .sort()
+          .join('\u0000');
   const rulesOf = (u: Who) => ruleIndex.candidates(u).filter((i) => policy.rules[i].from.some((s) => sel.user(s, u)));
   const drafts: SubjectDraft[] = [];
   for (const u of directory.users) {
@@ -164,7 +198,16 @@ export function selectSubjects(input: CompileInput): Selection {
       const a = boundIpv6(d.mac, listed);
       return { ...e, ipv6: a.global, ll6: a.linkLocal };
     });
-    drafts.push({ kind: 'user', id: u.id, name: u.name, organization: u.organization, roles: u.roles, endpoints, rules, sig: signature(rules) });
+    drafts.push({
+      kind: 'user',
+      id: u.id,
+      name: u.name,
+      organization: u.organization,
+      roles: u.roles,
+      endpoints,
+      rules,
+      sig: signature(rules),
+    });
   }
   for (const s of topology.servers) {
     const ip = parseIpv4(s.ip)!;
@@ -172,7 +215,13 @@ export function selectSubjects(input: CompileInput): Selection {
     if (s.ipv6?.length) v6 = true;
     const v6addrs = a.global.map((x) => parseIpv6(x)!);
     const rules = policy.rules.filter((r) => r.from.some((x) => sel.server(x, ip, v6addrs))).map((r) => r.index);
-    const ep: Endpoint = { mac: s.mac, ip: s.ip, switch: s.switch, port: s.port, ...(s.ipv6?.length ? { ipv6: a.global, ll6: a.linkLocal } : {}) };
+    const ep: Endpoint = {
+      mac: s.mac,
+      ip: s.ip,
+      switch: s.switch,
+      port: s.port,
+      ...(s.ipv6?.length ? { ipv6: a.global, ll6: a.linkLocal } : {}),
+    };
     drafts.push({ kind: 'server', id: s.name, name: s.name, roles: [], endpoints: [ep], rules, sig: signature(rules) });
   }
   return { resourcePrefixes, resourcePrefixes6, v6, drafts, rulesOf, signature, hasOrganization: (n) => sel.hasOrganization(n) };

@@ -39,34 +39,47 @@ const TO_FORWARD: Instruction[] = [GOTO(TABLE.forward)];
  */
 export function serviceMatches(s: Service, reply: boolean, v6 = false): OxmEntry[][] {
   switch (s.proto) {
-    case 'any': return [[]];
-    case 'icmp': if (v6) return []; return reply
-      ? [[{ field: 'ip_proto', value: 1 }, { field: 'icmpv4_type', value: 0 }]]
-      : [[{ field: 'ip_proto', value: 1 }]];
+    case 'any':
+      return [[]];
+    case 'icmp':
+      if (v6) return [];
+      return reply
+        ? [
+            [
+              { field: 'ip_proto', value: 1 },
+              { field: 'icmpv4_type', value: 0 },
+            ],
+          ]
+        : [[{ field: 'ip_proto', value: 1 }]];
     case 'icmpv6': {
       if (!v6) return [];
       // a reply is an echo reply, for echo requests (type 128) or every type
       if (reply) return s.icmpType === undefined || s.icmpType === 128 ? [[ICMP6, icmp6Type(129)]] : [];
       return [s.icmpType === undefined ? [ICMP6] : [ICMP6, icmp6Type(s.icmpType)]];
     }
-    case 'tcp': case 'udp': {
+    case 'tcp':
+    case 'udp': {
       const proto = s.proto === 'tcp' ? 6 : 17;
       const field = `${s.proto}_${reply ? 'src' : 'dst'}` as const;
       // a TCP reply always carries ACK; a server opening a connection (SYN without ACK) is not a reply
       const ack: OxmEntry[] = reply && proto === 6 ? [TCP_ACK] : [];
       if ((s.from ?? 0) === 0 && (s.to ?? 65535) === 65535) return [[{ field: 'ip_proto', value: proto }, ...ack]];
-      return portBlocks(s.from!, s.to!).map((b) => [{ field: 'ip_proto', value: proto }, b.mask === undefined ? { field, value: b.value } : { field, value: b.value, mask: b.mask }, ...ack]);
+      return portBlocks(s.from!, s.to!).map((b) => [
+        { field: 'ip_proto', value: proto },
+        b.mask === undefined ? { field, value: b.value } : { field, value: b.value, mask: b.mask },
+        ...ack,
+      ]);
     }
   }
 }
 
-const prefixMatch = (field: 'ipv4_src' | 'ipv4_dst', p: Prefix): OxmEntry => (p.len === 32
-  ? { field, value: u32ToIpv4(p.addr) }
-  : { field, value: u32ToIpv4(p.addr), mask: u32ToIpv4((0xffffffff << (32 - p.len)) >>> 0) });
+const prefixMatch = (field: 'ipv4_src' | 'ipv4_dst', p: Prefix): OxmEntry =>
+  p.len === 32
+    ? { field, value: u32ToIpv4(p.addr) }
+    : { field, value: u32ToIpv4(p.addr), mask: u32ToIpv4((0xffffffff << (32 - p.len)) >>> 0) };
 
-const prefixMatch6 = (field: 'ipv6_src' | 'ipv6_dst', p: Prefix6): OxmEntry => (p.len === 128
-  ? { field, value: ipv6Text(p.addr) }
-  : { field, value: ipv6Text(p.addr), mask: ipv6Text(maskOf6(p.len)) });
+const prefixMatch6 = (field: 'ipv6_src' | 'ipv6_dst', p: Prefix6): OxmEntry =>
+  p.len === 128 ? { field, value: ipv6Text(p.addr) } : { field, value: ipv6Text(p.addr), mask: ipv6Text(maskOf6(p.len)) };
 
 /** The rules behind a flow, for people: all names when few, else the first ones and a count. */
 function originOf(names: ReadonlySet<string>): string {
@@ -76,10 +89,23 @@ function originOf(names: ReadonlySet<string>): string {
 
 const allowsAny = (a: PairAccess | undefined): a is PairAccess => !!a && a.allow.length > 0 && !a.deny.some((d) => d.proto === 'any');
 
-export interface EndpointAt { readonly s: Subject; readonly e: Endpoint }
-export interface SubjectIp { readonly ip: string; readonly cls: number }
+export interface EndpointAt {
+  readonly s: Subject;
+  readonly e: Endpoint;
+}
+export interface SubjectIp {
+  readonly ip: string;
+  readonly cls: number;
+}
 /** A switch's flows in the segments they are assembled from (the incremental path replaces flows by position). */
-export interface Segments { readonly eapol: readonly PlannedFlow[]; readonly local: readonly PlannedFlow[]; readonly linkMisc: readonly PlannedFlow[]; readonly links: readonly number[]; readonly policy: readonly PlannedFlow[]; readonly owner: boolean }
+export interface Segments {
+  readonly eapol: readonly PlannedFlow[];
+  readonly local: readonly PlannedFlow[];
+  readonly linkMisc: readonly PlannedFlow[];
+  readonly links: readonly number[];
+  readonly policy: readonly PlannedFlow[];
+  readonly owner: boolean;
+}
 
 /** Flows and lookups shared by every switch of one compile (immutable once built; the caches memoize pure functions). */
 class Shared {
@@ -87,10 +113,23 @@ class Shared {
   readonly trustedDhcp: ReadonlyMap<string, readonly number[]>;
   readonly destPlain: PlannedFlow[] = [];
   readonly destWithOwner: PlannedFlow[] = [];
-  readonly discovery = TABLES.classify.flow(PRIORITY.discovery, [], [{ type: 'meter', meterId: 1 }, { type: 'apply_actions', actions: [{ type: 'output', port: OFPP.CONTROLLER, maxLen: 128 }] }], 'discovery');
+  readonly discovery = TABLES.classify.flow(
+    PRIORITY.discovery,
+    [],
+    [
+      { type: 'meter', meterId: 1 },
+      { type: 'apply_actions', actions: [{ type: 'output', port: OFPP.CONTROLLER, maxLen: 128 }] },
+    ],
+    'discovery',
+  );
   readonly destOther = TABLES.dest.flow(0, [], [GOTO(TABLE.policy)], 'dest:other');
   readonly defaultDeny = TABLES.policy.flow(PRIORITY.defaultDeny, [], DENY_SAMPLE as Instruction[], 'default-deny');
-  readonly forwardNormal = TABLES.forward.flow(0, [], [{ type: 'apply_actions', actions: [{ type: 'output', port: OFPP.NORMAL }] }], 'forward:normal');
+  readonly forwardNormal = TABLES.forward.flow(
+    0,
+    [],
+    [{ type: 'apply_actions', actions: [{ type: 'output', port: OFPP.NORMAL }] }],
+    'forward:normal',
+  );
   private readonly pairCache = new Map<number, PlannedFlow[]>();
   private readonly classifyInsCache = new Map<number, Instruction[]>();
   /** Whether destination flows tag owners (hypervisors, or a bound endpoint's address in a resource). */
@@ -98,45 +137,105 @@ class Shared {
   /** IPv6 is in play (an IPv6 address, prefix, router or DHCPv6 server): without it the plan has no IPv6 flow. */
   readonly v6: boolean;
 
-  constructor(readonly topology: Topology, readonly edge: EdgePolicy, readonly dests: Destinations, subjects: readonly Subject[]) {
-    this.v6 = dests.dest6.length > 0 || !!topology.routers?.length || !!topology.dhcpv6?.length || subjects.some((s) => s.endpoints.some((e) => e.ll6?.length));
+  constructor(
+    readonly topology: Topology,
+    readonly edge: EdgePolicy,
+    readonly dests: Destinations,
+    subjects: readonly Subject[],
+  ) {
+    this.v6 =
+      dests.dest6.length > 0 ||
+      !!topology.routers?.length ||
+      !!topology.dhcpv6?.length ||
+      subjects.some((s) => s.endpoints.some((e) => e.ll6?.length));
     this.trustedDhcp = trustedDhcpPorts(edge.firstContact, topology);
-    for (const l of topology.links) for (const p of [l.a, l.b]) this.linkPorts.set(p.switch, [...(this.linkPorts.get(p.switch) ?? []), p.port]);
+    for (const l of topology.links)
+      for (const p of [l.a, l.b]) this.linkPorts.set(p.switch, [...(this.linkPorts.get(p.switch) ?? []), p.port]);
     // Owner-tagging destination flows are needed only on hypervisors and on switches where a bound endpoint's own
     // address lies in a resource (see buildSwitch: `owner`). Endpoints never move in the fast path, so this holds for patches too.
-    const ownerFlowsNeeded = this.ownerFlowsNeeded = topology.switches.some((sw) => sw.kind === 'hypervisor')
-      || subjects.some((s) => s.endpoints.some((e) => e.switch !== undefined && e.port !== undefined && e.ip !== undefined && dests.dstOfAddr(parseIpv4(e.ip)!) !== undefined))
-      || subjects.some((s) => s.endpoints.some((e) => e.switch !== undefined && e.port !== undefined && e.ipv6?.some((a) => dests.dstOfAddr6(parseIpv6(a)!) !== undefined)));
-    for (const d of dests.dest) for (const needOwner of ownerFlowsNeeded ? [true, false] : [false]) {
-      const owner = needOwner ? d.ownerClass : 0;
-      if (!d.dstClass && !owner) continue;
-      (needOwner ? this.destWithOwner : this.destPlain).push(this.destFlow(d.prefix, d.dstClass, owner, d.resources.length ? `dest:${d.resources.join('+')}` : 'dest:owner'));
-    }
-    for (const d of dests.dest6) for (const needOwner of ownerFlowsNeeded ? [true, false] : [false]) {
-      const owner = needOwner ? d.ownerClass : 0;
-      if (!d.dstClass && !owner) continue;
-      (needOwner ? this.destWithOwner : this.destPlain).push(this.destFlow6(d.prefix6, d.dstClass, owner, d.resources.length ? `dest:${d.resources.join('+')}` : 'dest:owner'));
-    }
+    const ownerFlowsNeeded = (this.ownerFlowsNeeded =
+      topology.switches.some((sw) => sw.kind === 'hypervisor') ||
+      subjects.some((s) =>
+        s.endpoints.some(
+          (e) => e.switch !== undefined && e.port !== undefined && e.ip !== undefined && dests.dstOfAddr(parseIpv4(e.ip)!) !== undefined,
+        ),
+      ) ||
+      subjects.some((s) =>
+        s.endpoints.some(
+          (e) => e.switch !== undefined && e.port !== undefined && e.ipv6?.some((a) => dests.dstOfAddr6(parseIpv6(a)!) !== undefined),
+        ),
+      ));
+    for (const d of dests.dest)
+      for (const needOwner of ownerFlowsNeeded ? [true, false] : [false]) {
+        const owner = needOwner ? d.ownerClass : 0;
+        if (!d.dstClass && !owner) continue;
+        (needOwner ? this.destWithOwner : this.destPlain).push(
+          this.destFlow(d.prefix, d.dstClass, owner, d.resources.length ? `dest:${d.resources.join('+')}` : 'dest:owner'),
+        );
+      }
+    for (const d of dests.dest6)
+      for (const needOwner of ownerFlowsNeeded ? [true, false] : [false]) {
+        const owner = needOwner ? d.ownerClass : 0;
+        if (!d.dstClass && !owner) continue;
+        (needOwner ? this.destWithOwner : this.destPlain).push(
+          this.destFlow6(d.prefix6, d.dstClass, owner, d.resources.length ? `dest:${d.resources.join('+')}` : 'dest:owner'),
+        );
+      }
     CompiledFlow.sortByPrioCookie(this.destWithOwner);
     CompiledFlow.sortByPrioCookie(this.destPlain);
   }
 
   destFlow(p: Prefix, dstClass: number, owner: number, origin: string): PlannedFlow {
-    return TABLES.dest.flow(PRIORITY.destBase + p.len, [IP, prefixMatch('ipv4_dst', p)],
-      [{ type: 'write_metadata', metadata: (BigInt(dstClass) << METADATA.dstShift) | (BigInt(owner) << METADATA.ownerShift), mask: METADATA.dstMask | METADATA.ownerMask }, GOTO(TABLE.policy)], origin);
+    return TABLES.dest.flow(
+      PRIORITY.destBase + p.len,
+      [IP, prefixMatch('ipv4_dst', p)],
+      [
+        {
+          type: 'write_metadata',
+          metadata: (BigInt(dstClass) << METADATA.dstShift) | (BigInt(owner) << METADATA.ownerShift),
+          mask: METADATA.dstMask | METADATA.ownerMask,
+        },
+        GOTO(TABLE.policy),
+      ],
+      origin,
+    );
   }
 
   destFlow6(p: Prefix6, dstClass: number, owner: number, origin: string): PlannedFlow {
-    return TABLES.dest.flow(PRIORITY.destBase + p.len, [IPV6, prefixMatch6('ipv6_dst', p)],
-      [{ type: 'write_metadata', metadata: (BigInt(dstClass) << METADATA.dstShift) | (BigInt(owner) << METADATA.ownerShift), mask: METADATA.dstMask | METADATA.ownerMask }, GOTO(TABLE.policy)], origin);
+    return TABLES.dest.flow(
+      PRIORITY.destBase + p.len,
+      [IPV6, prefixMatch6('ipv6_dst', p)],
+      [
+        {
+          type: 'write_metadata',
+          metadata: (BigInt(dstClass) << METADATA.dstShift) | (BigInt(owner) << METADATA.ownerShift),
+          mask: METADATA.dstMask | METADATA.ownerMask,
+        },
+        GOTO(TABLE.policy),
+      ],
+      origin,
+    );
   }
 
   /** 802.1X: EAPOL from authenticating ports to the controller (whole frames), under its own meter. */
   eapolFlows(sw: string): PlannedFlow[] {
-    const toCtl: Instruction[] = [{ type: 'meter', meterId: EAPOL_METER_ID }, { type: 'apply_actions', actions: [{ type: 'output', port: OFPP.CONTROLLER, maxLen: OFPCML_NO_BUFFER }] }];
-    const l = eapolEntries(this.edge.authentication, sw).map((e) => e.port === undefined
-      ? TABLES.classify.flow(PRIORITY.eapolAll, [{ field: 'eth_type', value: 0x888e }], toCtl, 'eapol')
-      : TABLES.classify.flow(PRIORITY.eapolPort, [{ field: 'in_port', value: e.port }, { field: 'eth_type', value: 0x888e }], e.toController ? toCtl : [], e.toController ? 'eapol' : 'eapol:none'));
+    const toCtl: Instruction[] = [
+      { type: 'meter', meterId: EAPOL_METER_ID },
+      { type: 'apply_actions', actions: [{ type: 'output', port: OFPP.CONTROLLER, maxLen: OFPCML_NO_BUFFER }] },
+    ];
+    const l = eapolEntries(this.edge.authentication, sw).map((e) =>
+      e.port === undefined
+        ? TABLES.classify.flow(PRIORITY.eapolAll, [{ field: 'eth_type', value: 0x888e }], toCtl, 'eapol')
+        : TABLES.classify.flow(
+            PRIORITY.eapolPort,
+            [
+              { field: 'in_port', value: e.port },
+              { field: 'eth_type', value: 0x888e },
+            ],
+            e.toController ? toCtl : [],
+            e.toController ? 'eapol' : 'eapol:none',
+          ),
+    );
     CompiledFlow.sortByPrioCookie(l);
     return l;
   }
@@ -144,13 +243,25 @@ class Shared {
   /** Instruction lists are immutable values: one per class, shared by all its classification flows. */
   classifyIns(cls: number): Instruction[] {
     let l = this.classifyInsCache.get(cls);
-    if (!l) this.classifyInsCache.set(cls, (l = [{ type: 'write_metadata', metadata: BigInt(cls), mask: METADATA.srcMask }, GOTO(TABLE.dest)]));
+    if (!l)
+      this.classifyInsCache.set(cls, (l = [{ type: 'write_metadata', metadata: BigInt(cls), mask: METADATA.srcMask }, GOTO(TABLE.dest)]));
     return l;
   }
 
   linkClassifyFlow(port: number, ip: string, cls: number): PlannedFlow {
-    if (ip.includes(':')) return TABLES.classify.flow(PRIORITY.linkClassify, [{ field: 'in_port', value: port }, IPV6, { field: 'ipv6_src', value: ip }], this.classifyIns(cls), 'classify:link');
-    return TABLES.classify.flow(PRIORITY.linkClassify, [{ field: 'in_port', value: port }, IP, { field: 'ipv4_src', value: ip }], this.classifyIns(cls), 'classify:link');
+    if (ip.includes(':'))
+      return TABLES.classify.flow(
+        PRIORITY.linkClassify,
+        [{ field: 'in_port', value: port }, IPV6, { field: 'ipv6_src', value: ip }],
+        this.classifyIns(cls),
+        'classify:link',
+      );
+    return TABLES.classify.flow(
+      PRIORITY.linkClassify,
+      [{ field: 'in_port', value: port }, IP, { field: 'ipv4_src', value: ip }],
+      this.classifyIns(cls),
+      'classify:link',
+    );
   }
 
   /**
@@ -161,11 +272,40 @@ class Shared {
   deviceFlows6(inPort: OxmEntry, src: OxmEntry, e: Endpoint, cls: number, origin: string): PlannedFlow[] {
     const out: PlannedFlow[] = [];
     const fwd = [GOTO(TABLE.forward)];
-    for (const a of e.ipv6 ?? []) out.push(TABLES.classify.flow(PRIORITY.classifyDevice, [inPort, src, IPV6, { field: 'ipv6_src', value: a }], this.classifyIns(cls), `classify:${origin}`));
+    for (const a of e.ipv6 ?? [])
+      out.push(
+        TABLES.classify.flow(
+          PRIORITY.classifyDevice,
+          [inPort, src, IPV6, { field: 'ipv6_src', value: a }],
+          this.classifyIns(cls),
+          `classify:${origin}`,
+        ),
+      );
     for (const a of [...(e.ll6 ?? []), ...(e.ipv6 ?? [])]) {
-      out.push(TABLES.classify.flow(PRIORITY.nd, [inPort, src, IPV6, { field: 'ipv6_src', value: a }, ICMP6, icmp6Type(ND.ns)], fwd, `nd:${origin}`));
-      out.push(TABLES.classify.flow(PRIORITY.nd, [inPort, src, IPV6, { field: 'ipv6_src', value: UNSPECIFIED6 }, ICMP6, icmp6Type(ND.ns), { field: 'ipv6_nd_target', value: a }], fwd, `nd-dad:${origin}`));
-      out.push(TABLES.classify.flow(PRIORITY.nd, [inPort, src, IPV6, ICMP6, icmp6Type(ND.na), { field: 'ipv6_nd_target', value: a }], fwd, `nd:${origin}`));
+      out.push(
+        TABLES.classify.flow(
+          PRIORITY.nd,
+          [inPort, src, IPV6, { field: 'ipv6_src', value: a }, ICMP6, icmp6Type(ND.ns)],
+          fwd,
+          `nd:${origin}`,
+        ),
+      );
+      out.push(
+        TABLES.classify.flow(
+          PRIORITY.nd,
+          [inPort, src, IPV6, { field: 'ipv6_src', value: UNSPECIFIED6 }, ICMP6, icmp6Type(ND.ns), { field: 'ipv6_nd_target', value: a }],
+          fwd,
+          `nd-dad:${origin}`,
+        ),
+      );
+      out.push(
+        TABLES.classify.flow(
+          PRIORITY.nd,
+          [inPort, src, IPV6, ICMP6, icmp6Type(ND.na), { field: 'ipv6_nd_target', value: a }],
+          fwd,
+          `nd:${origin}`,
+        ),
+      );
     }
     return out;
   }
@@ -186,19 +326,38 @@ class Shared {
     for (const port of [...new Set([...routerPorts, ...links])]) {
       const inPort: OxmEntry = { field: 'in_port', value: port };
       out.push(TABLES.classify.flow(PRIORITY.v6TrustedPort, [inPort, ...ra(ND.ra)], fwd, links.includes(port) ? 'ra:link' : 'ra:router'));
-      out.push(TABLES.classify.flow(PRIORITY.v6TrustedPort, [inPort, ...ra(ND.redirect)], fwd, links.includes(port) ? 'ra:link' : 'ra:router'));
+      out.push(
+        TABLES.classify.flow(PRIORITY.v6TrustedPort, [inPort, ...ra(ND.redirect)], fwd, links.includes(port) ? 'ra:link' : 'ra:router'),
+      );
     }
     for (const port of [...new Set([...dhcpPorts, ...links])]) {
-      out.push(TABLES.classify.flow(PRIORITY.v6TrustedPort, [{ field: 'in_port', value: port }, ...dhcpReply], fwd, links.includes(port) ? 'dhcpv6:link' : 'dhcpv6:trusted-server'));
+      out.push(
+        TABLES.classify.flow(
+          PRIORITY.v6TrustedPort,
+          [{ field: 'in_port', value: port }, ...dhcpReply],
+          fwd,
+          links.includes(port) ? 'dhcpv6:link' : 'dhcpv6:trusted-server',
+        ),
+      );
     }
     out.push(TABLES.classify.flow(PRIORITY.v6Guard, ra(ND.ra), [], 'ra-guard'));
     out.push(TABLES.classify.flow(PRIORITY.v6Guard, ra(ND.redirect), [], 'ra-guard'));
     out.push(TABLES.classify.flow(PRIORITY.v6Guard, [IPV6, UDP, { field: 'udp_src', value: 547 }], [], 'dhcpv6:untrusted-server'));
     out.push(TABLES.classify.flow(PRIORITY.v6Client, ra(ND.rs), fwd, 'ra:solicit'));
-    if (this.topology.dhcpv6?.length) out.push(TABLES.classify.flow(PRIORITY.v6Client, [IPV6, UDP, { field: 'udp_src', value: 546 }, { field: 'udp_dst', value: 547 }], fwd, 'dhcpv6:client'));
-    if (sw.kind === 'hypervisor') for (const lp of links) for (const t of [ND.ns, ND.na]) {
-      out.push(TABLES.classify.flow(PRIORITY.linkNd, [{ field: 'in_port', value: lp }, ...ra(t)], fwd, 'nd:link'));
-    }
+    if (this.topology.dhcpv6?.length)
+      out.push(
+        TABLES.classify.flow(
+          PRIORITY.v6Client,
+          [IPV6, UDP, { field: 'udp_src', value: 546 }, { field: 'udp_dst', value: 547 }],
+          fwd,
+          'dhcpv6:client',
+        ),
+      );
+    if (sw.kind === 'hypervisor')
+      for (const lp of links)
+        for (const t of [ND.ns, ND.na]) {
+          out.push(TABLES.classify.flow(PRIORITY.linkNd, [{ field: 'in_port', value: lp }, ...ra(t)], fwd, 'nd:link'));
+        }
     return out;
   }
 
@@ -210,17 +369,34 @@ class Shared {
     const a = this.dests.access.get(cls)?.get(dc);
     const out: PlannedFlow[] = [];
     if (allowsAny(a)) {
-      const meta: OxmEntry = { field: 'metadata', value: BigInt(cls) | (BigInt(dc) << METADATA.dstShift), mask: METADATA.srcMask | METADATA.dstMask };
+      const meta: OxmEntry = {
+        field: 'metadata',
+        value: BigInt(cls) | (BigInt(dc) << METADATA.dstShift),
+        mask: METADATA.srcMask | METADATA.dstMask,
+      };
       const origin = originOf(a.rules);
       const seen = new Set<bigint>();
-      const add = (f: PlannedFlow) => { if (!seen.has(f.cookie)) { seen.add(f.cookie); out.push(f); } };
+      const add = (f: PlannedFlow) => {
+        if (!seen.has(f.cookie)) {
+          seen.add(f.cookie);
+          out.push(f);
+        }
+      };
       if (this.dests.dstPrefixes.has(dc)) {
-        for (const d of a.deny) for (const m of serviceMatches(d, false)) add(TABLES.policy.flow(PRIORITY.deny, [meta, IP, ...m], DENY_SAMPLE as Instruction[], origin));
-        for (const s of a.allow) for (const m of serviceMatches(s, false)) add(TABLES.policy.flow(PRIORITY.allow, [meta, IP, ...m], [GOTO(TABLE.forward)], origin));
+        for (const d of a.deny)
+          for (const m of serviceMatches(d, false))
+            add(TABLES.policy.flow(PRIORITY.deny, [meta, IP, ...m], DENY_SAMPLE as Instruction[], origin));
+        for (const s of a.allow)
+          for (const m of serviceMatches(s, false))
+            add(TABLES.policy.flow(PRIORITY.allow, [meta, IP, ...m], [GOTO(TABLE.forward)], origin));
       }
       if (this.dests.dstPrefixes6.has(dc)) {
-        for (const d of a.deny) for (const m of serviceMatches(d, false, true)) add(TABLES.policy.flow(PRIORITY.deny, [meta, IPV6, ...m], DENY_SAMPLE as Instruction[], origin));
-        for (const s of a.allow) for (const m of serviceMatches(s, false, true)) add(TABLES.policy.flow(PRIORITY.allow, [meta, IPV6, ...m], [GOTO(TABLE.forward)], origin));
+        for (const d of a.deny)
+          for (const m of serviceMatches(d, false, true))
+            add(TABLES.policy.flow(PRIORITY.deny, [meta, IPV6, ...m], DENY_SAMPLE as Instruction[], origin));
+        for (const s of a.allow)
+          for (const m of serviceMatches(s, false, true))
+            add(TABLES.policy.flow(PRIORITY.allow, [meta, IPV6, ...m], [GOTO(TABLE.forward)], origin));
       }
     }
     this.pairCache.set(key, out);
@@ -238,14 +414,16 @@ class Shared {
       const src = prefixMatch('ipv4_src', p);
       for (const s of a.allow) {
         if (a.deny.some((d) => d.proto === s.proto || d.proto === 'any')) continue; // partial denies: no stateless reply
-        for (const m of serviceMatches(s, true)) out.push(TABLES.policy.flow(PRIORITY.reply, [meta, IP, src, ...m], [GOTO(TABLE.forward)], origin));
+        for (const m of serviceMatches(s, true))
+          out.push(TABLES.policy.flow(PRIORITY.reply, [meta, IP, src, ...m], [GOTO(TABLE.forward)], origin));
       }
     }
     for (const p of this.dests.dstPrefixes6.get(dc) ?? []) {
       const src = prefixMatch6('ipv6_src', p);
       for (const s of a.allow) {
         if (a.deny.some((d) => d.proto === s.proto || d.proto === 'any')) continue;
-        for (const m of serviceMatches(s, true, true)) out.push(TABLES.policy.flow(PRIORITY.reply, [meta, IPV6, src, ...m], [GOTO(TABLE.forward)], origin));
+        for (const m of serviceMatches(s, true, true))
+          out.push(TABLES.policy.flow(PRIORITY.reply, [meta, IPV6, src, ...m], [GOTO(TABLE.forward)], origin));
       }
     }
     return out;
@@ -286,24 +464,37 @@ export class SwitchTables {
     const shared = new Shared(topology, edge, dests, subjects);
     const endpointsBySwitch = new Map<string, EndpointAt[]>();
     const subjectIps: SubjectIp[] = [];
-    for (const s of subjects) for (const e of s.endpoints) {
-      if (e.ip) subjectIps.push({ ip: e.ip, cls: s.classId });
-      for (const a of e.ipv6 ?? []) subjectIps.push({ ip: a, cls: s.classId });
-      if (e.switch === undefined || e.port === undefined) continue;
-      (endpointsBySwitch.get(e.switch) ?? endpointsBySwitch.set(e.switch, []).get(e.switch)!).push({ s, e });
-    }
+    for (const s of subjects)
+      for (const e of s.endpoints) {
+        if (e.ip) subjectIps.push({ ip: e.ip, cls: s.classId });
+        for (const a of e.ipv6 ?? []) subjectIps.push({ ip: a, cls: s.classId });
+        if (e.switch === undefined || e.port === undefined) continue;
+        (endpointsBySwitch.get(e.switch) ?? endpointsBySwitch.set(e.switch, []).get(e.switch)!).push({ s, e });
+      }
     return new SwitchTables(shared, endpointsBySwitch, subjectIps, shared.destWithOwner, new Map(), new Map());
   }
 
   with(change: TablesChange): SwitchTables {
-    return new SwitchTables(this.shared, change.endpointsBySwitch ?? this.endpointsBySwitch, change.subjectIps ?? this.subjectIps,
-      change.destWithOwner ?? this.destWithOwner, new Map(change.linkCache ?? this.linkCache), new Map([...this.segments, ...(change.segments ?? [])]));
+    return new SwitchTables(
+      this.shared,
+      change.endpointsBySwitch ?? this.endpointsBySwitch,
+      change.subjectIps ?? this.subjectIps,
+      change.destWithOwner ?? this.destWithOwner,
+      new Map(change.linkCache ?? this.linkCache),
+      new Map([...this.segments, ...(change.segments ?? [])]),
+    );
   }
 
-  get shares(): Shared { return this.shared; }
+  get shares(): Shared {
+    return this.shared;
+  }
   /** Link classification flows built so far, by port. */
-  get linkFlows(): ReadonlyMap<number, readonly PlannedFlow[]> { return this.linkCache; }
-  segmentsOf(sw: string): Segments | undefined { return this.segments.get(sw); }
+  get linkFlows(): ReadonlyMap<number, readonly PlannedFlow[]> {
+    return this.linkCache;
+  }
+  segmentsOf(sw: string): Segments | undefined {
+    return this.segments.get(sw);
+  }
 
   linkClassify(port: number): readonly PlannedFlow[] {
     let l = this.linkCache.get(port);
@@ -319,12 +510,36 @@ export class SwitchTables {
     let linkFlows: readonly PlannedFlow[] = [];
     if (sw.kind === 'hypervisor') {
       if (g.links.length === 1) linkFlows = this.linkClassify(g.links[0]);
-      else { const all = g.links.flatMap((lp) => this.linkClassify(lp)); if (g.links.length > 1) CompiledFlow.sortByCookie(all); linkFlows = all; }
+      else {
+        const all = g.links.flatMap((lp) => this.linkClassify(lp));
+        if (g.links.length > 1) CompiledFlow.sortByCookie(all);
+        linkFlows = all;
+      }
     }
     const sh = this.shared;
     const dests = g.owner ? this.destWithOwner : sh.destPlain;
     // the switch's profile (profile.ts) adds conntrack or drops what the switch cannot do; tables 0 and 1 keep their positions
-    return applyProfile({ name: sw.name, dpid: sw.dpid, kind: sw.kind, flows: [...g.eapol, ...g.local, ...linkFlows, ...g.linkMisc, sh.discovery, ...dests, sh.destOther, ...g.policy, sh.defaultDeny, sh.forwardNormal] }, sw, { v6: sh.v6 });
+    return applyProfile(
+      {
+        name: sw.name,
+        dpid: sw.dpid,
+        kind: sw.kind,
+        flows: [
+          ...g.eapol,
+          ...g.local,
+          ...linkFlows,
+          ...g.linkMisc,
+          sh.discovery,
+          ...dests,
+          sh.destOther,
+          ...g.policy,
+          sh.defaultDeny,
+          sh.forwardNormal,
+        ],
+      },
+      sw,
+      { v6: sh.v6 },
+    );
   }
 
   /** Table 0 for bound endpoints on this switch (priority 100), and the classes and destination classes they bring. */
@@ -337,14 +552,31 @@ export class SwitchTables {
       const inPort: OxmEntry = { field: 'in_port', value: e.port! };
       const src: OxmEntry = { field: 'eth_src', value: e.mac };
       if (e.ip) {
-        local.push(TABLES.classify.flow(PRIORITY.classifyDevice, [inPort, src, IP, { field: 'ipv4_src', value: e.ip }], this.shared.classifyIns(s.classId), `classify:${s.kind}:${s.id}`));
-        local.push(TABLES.classify.flow(PRIORITY.classifyDevice, [inPort, src, ARP, { field: 'arp_spa', value: e.ip }, { field: 'arp_sha', value: e.mac }], TO_FORWARD, `arp:${s.kind}:${s.id}`));
+        local.push(
+          TABLES.classify.flow(
+            PRIORITY.classifyDevice,
+            [inPort, src, IP, { field: 'ipv4_src', value: e.ip }],
+            this.shared.classifyIns(s.classId),
+            `classify:${s.kind}:${s.id}`,
+          ),
+        );
+        local.push(
+          TABLES.classify.flow(
+            PRIORITY.classifyDevice,
+            [inPort, src, ARP, { field: 'arp_spa', value: e.ip }, { field: 'arp_sha', value: e.mac }],
+            TO_FORWARD,
+            `arp:${s.kind}:${s.id}`,
+          ),
+        );
         const d = this.shared.dests.dstOfAddr(parseIpv4(e.ip)!);
         if (d) localDsts.add(d.dstClass);
       }
       if (e.ll6?.length) {
         local.push(...this.shared.deviceFlows6(inPort, src, e, s.classId, `${s.kind}:${s.id}`));
-        for (const a of e.ipv6 ?? []) { const d = this.shared.dests.dstOfAddr6(parseIpv6(a)!); if (d) localDsts.add(d.dstClass); }
+        for (const a of e.ipv6 ?? []) {
+          const d = this.shared.dests.dstOfAddr6(parseIpv6(a)!);
+          if (d) localDsts.add(d.dstClass);
+        }
       }
     }
     CompiledFlow.sortByCookie(local);
@@ -374,12 +606,20 @@ export class SwitchTables {
     const { dests } = this.shared;
     const out: PlannedFlow[] = [];
     const seen = new Set<number | bigint>();
-    const addOnce = (f: PlannedFlow) => { const k = CompiledFlow.key(f); if (!seen.has(k)) { seen.add(k); out.push(f); } };
-    for (const cls of localClasses) for (const dc of dests.dcsOfClass.get(cls) ?? []) for (const f of this.shared.pairFlows(cls, dc)) addOnce(f);
-    for (const dc of localDsts) for (const cls of dests.classesOfDc.get(dc) ?? []) {
-      if (sw.kind === 'hypervisor') for (const f of this.shared.pairFlows(cls, dc)) addOnce(f);
-      for (const f of this.shared.replyFlows(cls, dc)) addOnce(f);
-    }
+    const addOnce = (f: PlannedFlow) => {
+      const k = CompiledFlow.key(f);
+      if (!seen.has(k)) {
+        seen.add(k);
+        out.push(f);
+      }
+    };
+    for (const cls of localClasses)
+      for (const dc of dests.dcsOfClass.get(cls) ?? []) for (const f of this.shared.pairFlows(cls, dc)) addOnce(f);
+    for (const dc of localDsts)
+      for (const cls of dests.classesOfDc.get(dc) ?? []) {
+        if (sw.kind === 'hypervisor') for (const f of this.shared.pairFlows(cls, dc)) addOnce(f);
+        for (const f of this.shared.replyFlows(cls, dc)) addOnce(f);
+      }
     CompiledFlow.sortByPrioCookie(out);
     return out;
   }
@@ -389,7 +629,14 @@ export class SwitchTables {
     const links = [...new Set(this.shared.linkPorts.get(sw.name) ?? [])].sort((x, y) => x - y);
     const linkMisc = this.linkMiscFlows(sw, links);
     const policy = this.policyFlows(sw, localClasses, localDsts);
-    const g: Segments = { eapol: this.shared.eapolFlows(sw.name), local, linkMisc, links, policy, owner: sw.kind === 'hypervisor' || localDsts.size > 0 };
+    const g: Segments = {
+      eapol: this.shared.eapolFlows(sw.name),
+      local,
+      linkMisc,
+      links,
+      policy,
+      owner: sw.kind === 'hypervisor' || localDsts.size > 0,
+    };
     this.segments.set(sw.name, g);
     return this.assemble(sw, g);
   }

@@ -47,7 +47,8 @@ function rulesFor(c: Compiled, u: { id: string; organization?: string; roles: re
 export function why(c: Compiled, user: string, resource: string, service: string): WhyAnswer {
   const e = explain(c, user, resource, service);
   if (e.decision === 'allow') return { ...e, suggestions: [] };
-  const subject = c.subjectById.get(e.from) ?? c.subjects.find((s) => s.endpoints.some((x) => x.ip === user || x.mac === user.toLowerCase()));
+  const subject =
+    c.subjectById.get(e.from) ?? c.subjects.find((s) => s.endpoints.some((x) => x.ip === user || x.mac === user.toLowerCase()));
   if (!subject) throw new QueryError(`'${user}' is not a user or server`);
   const svc = parseService(service) as Service;
   const addr = parseIpv4(e.ip)!;
@@ -63,13 +64,25 @@ export function why(c: Compiled, user: string, resource: string, service: string
   // 1. an explicit deny rule decided: narrowing it is the change (unless something else would still deny)
   if (e.rule !== 'default') {
     const rules = subject.rules.filter((i) => c.input.policy.rules[i].name !== e.rule);
-    if (allows({ ...subject, rules })) out.push({ size: 1, kind: 'narrow-deny-rule', rule: e.rule, text: `rule '${e.rule}' denies it: exclude ${subject.id} from it (or ${svc.text} from its services)` });
+    if (allows({ ...subject, rules }))
+      out.push({
+        size: 1,
+        kind: 'narrow-deny-rule',
+        rule: e.rule,
+        text: `rule '${e.rule}' denies it: exclude ${subject.id} from it (or ${svc.text} from its services)`,
+      });
   }
   const isUser = subject.kind === 'user';
   // 2. allow rules to this resource that the subject is not covered by: what membership would make them apply
   const candidates: Rule[] = c.input.policy.rules.filter((r) => r.action === 'allow' && r.to.some((t) => names.has(t)));
   const seen = new Set<string>();
-  const push = (s: Suggestion) => { const k = `${s.kind}|${s.rule}|${s.role}|${s.organization}`; if (!seen.has(k)) { seen.add(k); out.push(s); } };
+  const push = (s: Suggestion) => {
+    const k = `${s.kind}|${s.rule}|${s.role}|${s.organization}`;
+    if (!seen.has(k)) {
+      seen.add(k);
+      out.push(s);
+    }
+  };
   for (const r of candidates) {
     const svcs = r.services ?? resourcesHere.filter((x) => r.to.includes(x.name)).flatMap((x) => x.services);
     const coversService = svcs.some((s) => serviceCovers(s, svc));
@@ -78,7 +91,13 @@ export function why(c: Compiled, user: string, resource: string, service: string
       // the rule applies to the subject but not to this service
       const rules = subject.rules; // same membership; the rule would need the service
       void rules;
-      push({ size: 3, kind: 'add-service-to-rule', rule: r.name, text: `add ${svc.text} to the services of rule '${r.name}'`, alsoAffects: `everyone rule '${r.name}' covers` });
+      push({
+        size: 3,
+        kind: 'add-service-to-rule',
+        rule: r.name,
+        text: `add ${svc.text} to the services of rule '${r.name}'`,
+        alsoAffects: `everyone rule '${r.name}' covers`,
+      });
       continue;
     }
     if (covered || !coversService || !isUser) continue;
@@ -86,23 +105,52 @@ export function why(c: Compiled, user: string, resource: string, service: string
       if (sel.resources) continue;
       if (sel.users && !sel.roles && !sel.organizations) {
         const t = { ...subject, rules: [...subject.rules, r.index].sort((a, b) => a - b) };
-        if (allows(t)) push({ size: 1, kind: 'add-user-to-rule', rule: r.name, text: `add ${subject.id} to the users of rule '${r.name}'` });
+        if (allows(t))
+          push({ size: 1, kind: 'add-user-to-rule', rule: r.name, text: `add ${subject.id} to the users of rule '${r.name}'` });
         continue;
       }
-      if (sel.roles) for (const role of sel.roles) {
-        const t = as({ roles: [...subject.roles, role] });
-        if (allows(t)) push({ size: 1, kind: 'add-role', rule: r.name, role, text: `give ${subject.id} the role '${role}' (rule '${r.name}')`, ...(t.rules.length > subject.rules.length + 1 ? { alsoAffects: `the role also brings rules ${t.rules.filter((i) => !subject.rules.includes(i) && i !== r.index).map((i) => `'${c.input.policy.rules[i].name}'`).join(', ')}` } : {}) });
-      }
-      if (sel.organizations && !sel.roles && !sel.users) for (const org of sel.organizations) {
-        const t = as({ organization: org });
-        if (allows(t)) push({ size: 2, kind: 'set-organization', rule: r.name, organization: org, text: `move ${subject.id} to organization '${org}' (rule '${r.name}'; it changes everything else the organization decides)` });
-      }
+      if (sel.roles)
+        for (const role of sel.roles) {
+          const t = as({ roles: [...subject.roles, role] });
+          if (allows(t))
+            push({
+              size: 1,
+              kind: 'add-role',
+              rule: r.name,
+              role,
+              text: `give ${subject.id} the role '${role}' (rule '${r.name}')`,
+              ...(t.rules.length > subject.rules.length + 1
+                ? {
+                    alsoAffects: `the role also brings rules ${t.rules
+                      .filter((i) => !subject.rules.includes(i) && i !== r.index)
+                      .map((i) => `'${c.input.policy.rules[i].name}'`)
+                      .join(', ')}`,
+                  }
+                : {}),
+            });
+        }
+      if (sel.organizations && !sel.roles && !sel.users)
+        for (const org of sel.organizations) {
+          const t = as({ organization: org });
+          if (allows(t))
+            push({
+              size: 2,
+              kind: 'set-organization',
+              rule: r.name,
+              organization: org,
+              text: `move ${subject.id} to organization '${org}' (rule '${r.name}'; it changes everything else the organization decides)`,
+            });
+        }
     }
   }
   // 3. nothing grants it: a new rule
   if (!out.some((s) => s.kind !== 'narrow-deny-rule')) {
     const target = resourcesHere[0]?.name ?? e.ip;
-    push({ size: 3, kind: 'add-rule', text: `add a rule: from { users: [${subject.id}] } to [${target}] services [${svc.text}]${resourcesHere.length && !resourcesHere[0].services.some((s) => serviceCovers(s, svc)) ? ` (and ${svc.text} to resource '${target}')` : ''}` });
+    push({
+      size: 3,
+      kind: 'add-rule',
+      text: `add a rule: from { users: [${subject.id}] } to [${target}] services [${svc.text}]${resourcesHere.length && !resourcesHere[0].services.some((s) => serviceCovers(s, svc)) ? ` (and ${svc.text} to resource '${target}')` : ''}`,
+    });
   }
   return { ...e, suggestions: out.sort((a, b) => a.size - b.size || compareText(a.text, b.text)).slice(0, 10) };
 }

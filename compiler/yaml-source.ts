@@ -23,19 +23,29 @@ const yaml = (): YamlLib => (yamlLib ??= createRequire(import.meta.url)('yaml') 
 export class YamlSource {
   private docCache?: Document;
   private lcCache?: LineCounterT;
-  private get lc(): LineCounterT { return (this.lcCache ??= new (yaml().LineCounter)()); }
+  private get lc(): LineCounterT {
+    return (this.lcCache ??= new (yaml().LineCounter)());
+  }
   readonly value: unknown;
   readonly diagnostics: Diagnostic[] = [];
 
-  constructor(readonly file: string, private readonly text: string) {
+  constructor(
+    readonly file: string,
+    private readonly text: string,
+  ) {
     let fast: { value: unknown } | { error: YAMLException } | undefined;
     if (!text.includes('*')) {
-      try { fast = { value: fastLoad(text, { schema: CORE_SCHEMA, filename: file }) ?? null }; } catch (e) {
+      try {
+        fast = { value: fastLoad(text, { schema: CORE_SCHEMA, filename: file }) ?? null };
+      } catch (e) {
         if (!(e instanceof YAMLException)) throw e;
         fast = { error: e };
       }
     }
-    if (fast && 'value' in fast) { this.value = fast.value; return; }
+    if (fast && 'value' in fast) {
+      this.value = fast.value;
+      return;
+    }
     const doc = this.doc;
     for (const e of doc.errors) {
       this.diagnostics.push({ severity: 'error', code: 'yaml-syntax', message: e.message.split('\n')[0], location: this.at(e.pos[0]) });
@@ -43,13 +53,26 @@ export class YamlSource {
     if (!doc.errors.length && fast && 'error' in fast) {
       // the fast parser refused what the positional one accepts: refuse too (never guess), at the fast parser's mark
       const m = fast.error.mark;
-      this.diagnostics.push({ severity: 'error', code: 'yaml-syntax', message: fast.error.reason, location: { file, line: (m?.line ?? 0) + 1, column: (m?.column ?? 0) + 1 } });
+      this.diagnostics.push({
+        severity: 'error',
+        code: 'yaml-syntax',
+        message: fast.error.reason,
+        location: { file, line: (m?.line ?? 0) + 1, column: (m?.column ?? 0) + 1 },
+      });
     }
     let value: unknown;
     if (!this.diagnostics.length) {
-      try { value = doc.toJS({ maxAliasCount: 100 }); } catch (e) {
+      try {
+        value = doc.toJS({ maxAliasCount: 100 });
+      } catch (e) {
         // e.g. an alias bomb: refuse it as bad input, never crash
-        this.diagnostics.push({ severity: 'error', code: 'yaml-syntax', message: (e as Error).message, location: this.at(0), hint: 'aliases (*name) may be expanded at most 100 times' });
+        this.diagnostics.push({
+          severity: 'error',
+          code: 'yaml-syntax',
+          message: (e as Error).message,
+          location: this.at(0),
+          hint: 'aliases (*name) may be expanded at most 100 times',
+        });
       }
     }
     this.value = this.diagnostics.length ? undefined : value;
@@ -79,7 +102,7 @@ export class YamlSource {
         }
       }
       const node = (sub.length ? this.doc.getIn(sub, true) : this.doc.contents) as Node | undefined;
-      if (node && (node).range) return this.at((node).range[0]);
+      if (node && node.range) return this.at(node.range[0]);
     }
     return { file: this.file, line: 1, column: 1 };
   }
@@ -92,7 +115,15 @@ export class YamlSource {
     let loc: SourceLocation | undefined;
     const get = (): SourceLocation => (loc ??= this.locate(path, key));
     const file = this.file;
-    return { file, get line() { return get().line; }, get column() { return get().column; } };
+    return {
+      file,
+      get line() {
+        return get().line;
+      },
+      get column() {
+        return get().column;
+      },
+    };
   }
 
   error(path: Path, code: string, message: string, hint?: string, key = false): void {
@@ -127,7 +158,10 @@ export class YamlSource {
   }
 
   string(path: Path, v: unknown, what: string): string | undefined {
-    if (typeof v === 'string' && v.trim()) { this.visible(path, v, what); return v.trim(); }
+    if (typeof v === 'string' && v.trim()) {
+      this.visible(path, v, what);
+      return v.trim();
+    }
     if (typeof v === 'number') return String(v);
     this.error(path, 'type', `${what} must be a non-empty string`);
     return undefined;
@@ -136,7 +170,14 @@ export class YamlSource {
   /** Reports a name holding bidi-override or zero-width characters (two names that look alike must be the same). */
   visible(path: Path, name: string, what: string, key = false): void {
     const h = hiddenCharacter(name);
-    if (h) this.diagnostics.push({ severity: 'error', code: 'hidden-character', message: `${fmtPath(path.map((x) => typeof x === 'string' ? showHidden(x) : x))}: ${what} '${showHidden(name)}' contains the invisible or reordering character ${h}`, location: this.locate(path, key), hint: 'names may not contain bidi controls or zero-width characters: retype the name' });
+    if (h)
+      this.diagnostics.push({
+        severity: 'error',
+        code: 'hidden-character',
+        message: `${fmtPath(path.map((x) => (typeof x === 'string' ? showHidden(x) : x)))}: ${what} '${showHidden(name)}' contains the invisible or reordering character ${h}`,
+        location: this.locate(path, key),
+        hint: 'names may not contain bidi controls or zero-width characters: retype the name',
+      });
   }
 
   /** Accepts a string or a list of strings. */
@@ -162,13 +203,17 @@ export function suggest(word: string, options: Iterable<string>): string | undef
   let bestD = Infinity;
   for (const o of options) {
     const d = distance(word.toLowerCase(), o.toLowerCase());
-    if (d < bestD) { bestD = d; best = o; }
+    if (d < bestD) {
+      bestD = d;
+      best = o;
+    }
   }
   return best !== undefined && bestD <= Math.max(2, Math.floor(word.length / 3)) ? `did you mean '${best}'?` : undefined;
 }
 
 function distance(a: string, b: string): number {
-  const m = a.length, n = b.length;
+  const m = a.length,
+    n = b.length;
   let prev = Array.from({ length: n + 1 }, (_, j) => j);
   for (let i = 1; i <= m; i++) {
     const cur = [i];
@@ -178,4 +223,6 @@ function distance(a: string, b: string): number {
   return prev[n];
 }
 
-export function isSeqNode(n: unknown): boolean { return yaml().isSeq(n); }
+export function isSeqNode(n: unknown): boolean {
+  return yaml().isSeq(n);
+}

@@ -53,11 +53,15 @@ export interface ApiOptions {
  * Throws with file:line for a malformed line.
  */
 export function parseTokenFile(text: string, defaultRole: 'admin' | 'read' = 'admin', file = 'token file'): ApiToken[] {
-  const lines = text.split(/\r?\n/).map((l, i) => ({ l: l.replace(/#.*/, '').trim(), n: i + 1 })).filter((x) => x.l);
+  const lines = text
+    .split(/\r?\n/)
+    .map((l, i) => ({ l: l.replace(/#.*/, '').trim(), n: i + 1 }))
+    .filter((x) => x.l);
   if (lines.length === 1 && !/\s/.test(lines[0].l)) return [{ name: defaultRole, token: lines[0].l, role: defaultRole }];
   return lines.map(({ l, n }) => {
     const [name, token, role = defaultRole, ...rest] = l.split(/\s+/);
-    if (!token || rest.length || (role !== 'admin' && role !== 'read')) throw new Error(`${file}:${n}:1: expected 'NAME TOKEN [admin|read]'`);
+    if (!token || rest.length || (role !== 'admin' && role !== 'read'))
+      throw new Error(`${file}:${n}:1: expected 'NAME TOKEN [admin|read]'`);
     if (token.length < 8) throw new Error(`${file}:${n}:1: token for '${name}' is shorter than 8 characters`);
     return { name, token, role };
   });
@@ -65,9 +69,13 @@ export function parseTokenFile(text: string, defaultRole: 'admin' | 'read' = 'ad
 
 export async function buildApp(ctl: Controller, opts: ApiOptions = {}): Promise<FastifyInstance> {
   const base = { logger: opts.logger ?? false, bodyLimit: 4 * 1024 * 1024 };
-  const app = (opts.https ? Fastify({ ...base, https: { key: opts.https.key, cert: opts.https.cert } }) : Fastify(base)) as unknown as FastifyInstance;
+  const app = (opts.https
+    ? Fastify({ ...base, https: { key: opts.https.key, cert: opts.https.cert } })
+    : Fastify(base)) as unknown as FastifyInstance;
   // YAML bodies only under YAML types: text/plain (a "simple" type any web page may POST cross-site) is refused (415)
-  app.addContentTypeParser(['text/yaml', 'application/yaml', 'application/x-yaml'], { parseAs: 'string' }, (_req, body, done) => done(null, body));
+  app.addContentTypeParser(['text/yaml', 'application/yaml', 'application/x-yaml'], { parseAs: 'string' }, (_req, body, done) =>
+    done(null, body),
+  );
   installRequestGuards(app, { names: opts.hosts });
   installReplyHooks(app, opts.checkReplies ?? process.env.ACL_CHECK_REPLIES === '1');
   app.setErrorHandler((err: Error & { statusCode?: number; validation?: unknown }, _req, reply) => {
@@ -99,15 +107,21 @@ export async function buildApp(ctl: Controller, opts: ApiOptions = {}): Promise<
   app.register(queryRoutes, v1);
   app.register(directoryRoutes, v1);
   app.register(eventRoutes, { ...v1, streams });
-  app.register(async (r) => {
-    r.addHook('preHandler', auth.requireRead);
-    registerSessionReads(r, ctl, send);
-    registerLeaseReads(r, ctl, send);
-  }, { prefix: '/api/v1' });
-  app.register(async (r) => {
-    r.addHook('preHandler', auth.requireAdmin);
-    registerSessionWrites(r, ctl, send, auth.who);
-  }, { prefix: '/api/v1' });
+  app.register(
+    async (r) => {
+      r.addHook('preHandler', auth.requireRead);
+      registerSessionReads(r, ctl, send);
+      registerLeaseReads(r, ctl, send);
+    },
+    { prefix: '/api/v1' },
+  );
+  app.register(
+    async (r) => {
+      r.addHook('preHandler', auth.requireAdmin);
+      registerSessionWrites(r, ctl, send, auth.who);
+    },
+    { prefix: '/api/v1' },
+  );
   app.register(observeRoutes, { prefix: '/api/v1', ctl, registry, requireRead: auth.requireRead, requireAdmin: auth.requireAdmin, send }); // traffic per rule, deny log, why
   registerWebConsole(app);
   return app;

@@ -33,7 +33,10 @@ export class ClusterDriver {
   roleRequests = 0;
   staleRefusals = 0;
 
-  constructor(readonly ctl: Controller, readonly cluster: ClusterNode) {}
+  constructor(
+    readonly ctl: Controller,
+    readonly cluster: ClusterNode,
+  ) {}
 
   /**
    * Adopts the cluster's policy (or seeds it with ours) and starts following it. Order: `cluster.start()`
@@ -41,7 +44,9 @@ export class ClusterDriver {
    */
   async start(): Promise<void> {
     this.cluster.on('role', (c: RoleChange) => void this.onRole(c));
-    this.cluster.on('policy', (rec: PolicyRecord) => { void this.follow(rec); });
+    this.cluster.on('policy', (rec: PolicyRecord) => {
+      void this.follow(rec);
+    });
     this.cluster.on('binding', (mac: string, b: unknown) => this.onBinding(mac, b));
     this.cluster.on('fenced', (reason: string) => this.ctl.event('cluster-fenced', { node: this.cluster.name, reason }));
     this.cluster.on('joined', () => this.ctl.event('cluster-joined', { node: this.cluster.name }));
@@ -50,7 +55,7 @@ export class ClusterDriver {
     this.ctl.on('event', (e: ControllerEvent) => this.onControllerEvent(e));
     this.cluster.on('session', (id: string, v: unknown) => this.onRemoteSession(id, v));
     this.ctl.edge.sessions.on('change', (c: SessionChange) => this.onLocalSession(c));
-    const rec = this.cluster.policy ?? await this.cluster.seedPolicy(this.ctl.loaded.policyText, `node ${this.cluster.name}`);
+    const rec = this.cluster.policy ?? (await this.cluster.seedPolicy(this.ctl.loaded.policyText, `node ${this.cluster.name}`));
     await this.follow(rec);
     for (const [mac, b] of this.cluster.bindings) this.onBinding(mac, b);
     for (const [id, v] of this.cluster.sessions) this.onRemoteSession(id, v);
@@ -60,7 +65,9 @@ export class ClusterDriver {
 
   /** Writes need: the etcd claim, a live lease, the switch's confirmation, and the cluster's newest policy applied here. */
   mayWrite(dpid: string): boolean {
-    return this.cluster.mayWrite(dpid) && this.confirmed.get(dpid)?.role === 'master' && this.ctl.version >= (this.cluster.policy?.version ?? 0);
+    return (
+      this.cluster.mayWrite(dpid) && this.confirmed.get(dpid)?.role === 'master' && this.ctl.version >= (this.cluster.policy?.version ?? 0)
+    );
   }
 
   /** A policy change from the API or CLI on this node: validated here, committed through etcd, applied by all. */
@@ -107,8 +114,10 @@ export class ClusterDriver {
   private onControllerEvent(e: ControllerEvent): void {
     const dpid = typeof e.dpid === 'string' ? e.dpid : undefined;
     if ((e.type === 'switch-up' || e.type === 'unknown-switch') && dpid) void this.cluster.switchConnected(dpid);
-    else if (e.type === 'switch-down' && dpid) { this.confirmed.delete(dpid); void this.cluster.switchDisconnected(dpid); }
-    else if (e.type === 'binding-learned' && typeof e.mac === 'string') {
+    else if (e.type === 'switch-down' && dpid) {
+      this.confirmed.delete(dpid);
+      void this.cluster.switchDisconnected(dpid);
+    } else if (e.type === 'binding-learned' && typeof e.mac === 'string') {
       const { mac, ip, switch: sw, port } = e as unknown as Binding;
       void this.cluster.putBinding(mac, { mac, ip, switch: sw, port, learned: true });
     } else if (e.type === 'directory-synced') void this.cluster.putIds(this.ctl.classIdState());
@@ -131,12 +140,17 @@ export class ClusterDriver {
     const table = this.ctl.edge.sessions;
     this.remote = true;
     try {
-      if (v === undefined) { table.remove(id, 'cluster', 'cluster'); return; }
+      if (v === undefined) {
+        table.remove(id, 'cluster', 'cluster');
+        return;
+      }
       if (checkSession(v) !== undefined || (v as LiveSession).id !== id) return;
       const cur = table.get(id);
       if (cur && JSON.stringify(cur) === JSON.stringify(v)) return;
       table.add(v as LiveSession, 'cluster');
-    } finally { this.remote = false; }
+    } finally {
+      this.remote = false;
+    }
   }
 
   private onBinding(mac: string, b: unknown): void {
@@ -158,7 +172,10 @@ export class ClusterDriver {
   private async request(s: SwitchSession, c: RoleChange): Promise<void> {
     this.roleRequests++;
     try {
-      const r = await s.request<MessageOf<'role_reply'>>({ type: 'role_request', xid: s.xid(), role: c.role, generationId: c.generationId ?? 0n }, 5000);
+      const r = await s.request<MessageOf<'role_reply'>>(
+        { type: 'role_request', xid: s.xid(), role: c.role, generationId: c.generationId ?? 0n },
+        5000,
+      );
       // Only the newest decision counts: a slower reply for an older decision must not make us master. (A pause
       // of the lease is no reason to drop the reply: mayWrite() checks the lease again before every write.)
       if (c.role === 'master' && !this.current(c)) return;
@@ -170,10 +187,19 @@ export class ClusterDriver {
       const stale = e instanceof OfpRequestError && e.reply.errType === OFPET.ROLE_REQUEST_FAILED && e.reply.code === OFPRRFC_STALE;
       if (stale) this.staleRefusals++;
       this.confirmed.set(c.dpid, { role: 'slave' });
-      this.ctl.event('role-refused', { dpid: c.dpid, node: this.cluster.name, role: c.role, generationId: String(c.generationId ?? ''), error: (e as Error).message, stale });
+      this.ctl.event('role-refused', {
+        dpid: c.dpid,
+        node: this.cluster.name,
+        role: c.role,
+        generationId: String(c.generationId ?? ''),
+        error: (e as Error).message,
+        stale,
+      });
       // A lost or late answer (not a refusal) is asked again while the decision still stands and the session lives.
       if (!stale && c.role === 'master') {
-        setTimeout(() => { if (this.current(c) && this.ctl.sessions.get(c.dpid) === s && s.state === 'ready') void this.request(s, c); }, 1000).unref();
+        setTimeout(() => {
+          if (this.current(c) && this.ctl.sessions.get(c.dpid) === s && s.state === 'ready') void this.request(s, c);
+        }, 1000).unref();
       }
     }
   }

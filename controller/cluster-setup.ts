@@ -21,7 +21,12 @@ export async function startClusteredController(
   node: { name: string; ttlSeconds?: number; info?: Record<string, unknown> },
 ): Promise<ClusteredController & { port: number }> {
   const log = ctlOpts.log;
-  const cluster = new ClusterNode(etcdClient(etcd), { node: node.name, ttlSeconds: node.ttlSeconds, info: node.info, log: log ? (l, m) => log(l, m) : undefined });
+  const cluster = new ClusterNode(etcdClient(etcd), {
+    node: node.name,
+    ttlSeconds: node.ttlSeconds,
+    info: node.info,
+    log: log ? (l, m) => log(l, m) : undefined,
+  });
   let driver: ClusterDriver | undefined;
   const ctl = new Controller({
     ...ctlOpts,
@@ -38,11 +43,22 @@ export async function startClusteredController(
   await driver.start();
   const { port } = await ctl.start();
   const d = driver;
-  return { ctl, cluster, driver: d, port, stop: async () => { await ctl.stop(); await cluster.stop(); } };
+  return {
+    ctl,
+    cluster,
+    driver: d,
+    port,
+    stop: async () => {
+      await ctl.stop();
+      await cluster.stop();
+    },
+  };
 }
 
 function validIds(v: unknown): { classIds: Array<[string, number]>; dstClassIds: Array<[string, number]> } | undefined {
   const o = v as { classIds?: unknown; dstClassIds?: unknown } | undefined;
   const ok = (a: unknown) => Array.isArray(a) && a.every((p) => Array.isArray(p) && typeof p[0] === 'string' && Number.isInteger(p[1]));
-  return o && ok(o.classIds) && ok(o.dstClassIds) ? (o as { classIds: Array<[string, number]>; dstClassIds: Array<[string, number]> }) : undefined;
+  return o && ok(o.classIds) && ok(o.dstClassIds)
+    ? (o as { classIds: Array<[string, number]>; dstClassIds: Array<[string, number]> })
+    : undefined;
 }

@@ -53,7 +53,12 @@ export interface ControllerOptions {
   /** Byte caps on unfinished multipart replies, per switch session and across all sessions. */
   readonly multipartLimits?: MultipartLimits;
   /** What a policy submitted through the API may name (files under these roots besides the policy folder; LDAP allowlist). */
-  readonly submitted?: { readonly allowRoots?: readonly string[]; readonly ldapAllow?: LdapAllowlist; readonly maxBytes?: number; readonly timeoutMs?: number };
+  readonly submitted?: {
+    readonly allowRoots?: readonly string[];
+    readonly ldapAllow?: LdapAllowlist;
+    readonly maxBytes?: number;
+    readonly timeoutMs?: number;
+  };
   /** Host-discovery limits: PACKET_INs per switch port, flapping MACs (see learning-guard.ts). */
   readonly learning?: Partial<LearningLimits>;
   /** TLS only: a switch's certificate must carry its name or dpid (CN or subjectAltName), else it is refused. */
@@ -89,10 +94,18 @@ export interface SwitchStatus {
   readonly limits?: readonly string[];
 }
 
-export interface ControllerEvent { readonly type: string; readonly at: string; readonly [k: string]: unknown }
+export interface ControllerEvent {
+  readonly type: string;
+  readonly at: string;
+  readonly [k: string]: unknown;
+}
 
 /** Who and why, recorded with an applied version (audit log, history). */
-export interface ApplyMeta { readonly reason?: 'apply' | 'rollback' | 'schedule'; readonly approvedBy?: string; readonly rollbackTo?: number }
+export interface ApplyMeta {
+  readonly reason?: 'apply' | 'rollback' | 'schedule';
+  readonly approvedBy?: string;
+  readonly rollbackTo?: number;
+}
 
 export interface ApplyResult {
   readonly ok: boolean;
@@ -147,9 +160,22 @@ export class Controller extends EventEmitter {
   packetIns = 0;
   private server?: Server;
   private auditTimer?: NodeJS.Timeout;
-  private readonly queues = new Map<string, { running: boolean; again: boolean; loud: boolean; assume?: readonly PlannedFlow[]; delta?: PlanDelta; waiters: Array<(r: ReconcileResult | undefined) => void> }>();
+  private readonly queues = new Map<
+    string,
+    {
+      running: boolean;
+      again: boolean;
+      loud: boolean;
+      assume?: readonly PlannedFlow[];
+      delta?: PlanDelta;
+      waiters: Array<(r: ReconcileResult | undefined) => void>;
+    }
+  >();
   private readonly log: NonNullable<ControllerOptions['log']>;
-  directoryStatus: { source: string; lastSuccessAt?: string; entries: number; lastError?: string; heldShrink?: unknown } = { source: '', entries: 0 };
+  directoryStatus: { source: string; lastSuccessAt?: string; entries: number; lastError?: string; heldShrink?: unknown } = {
+    source: '',
+    entries: 0,
+  };
   directorySync?: DirectorySync;
   private savedIds?: { classIds: Map<string, number>; dstClassIds: Map<string, number> };
   private stateWriter?: StateWriter;
@@ -188,13 +214,23 @@ export class Controller extends EventEmitter {
   async load(): Promise<void> {
     if (this.opts.stateFile) {
       try {
-        const st = JSON.parse(await readFile(this.opts.stateFile, 'utf8')) as { generation?: number; bindings?: Binding[]; classIds?: Array<[string, number]>; dstClassIds?: Array<[string, number]>; edge?: unknown };
+        const st = JSON.parse(await readFile(this.opts.stateFile, 'utf8')) as {
+          generation?: number;
+          bindings?: Binding[];
+          classIds?: Array<[string, number]>;
+          dstClassIds?: Array<[string, number]>;
+          edge?: unknown;
+        };
         if (Number.isSafeInteger(st.generation)) this.restoredGeneration = st.generation!;
         this.edge.restore(st.edge);
-        for (const b of st.bindings ?? []) if (b && typeof b.mac === 'string' && typeof b.switch === 'string' && Number.isInteger(b.port)) this.bindings.set(b.mac, { ...b, learned: true });
-        if (Array.isArray(st.classIds) && Array.isArray(st.dstClassIds)) this.savedIds = { classIds: new Map(st.classIds), dstClassIds: new Map(st.dstClassIds) };
+        for (const b of st.bindings ?? [])
+          if (b && typeof b.mac === 'string' && typeof b.switch === 'string' && Number.isInteger(b.port))
+            this.bindings.set(b.mac, { ...b, learned: true });
+        if (Array.isArray(st.classIds) && Array.isArray(st.dstClassIds))
+          this.savedIds = { classIds: new Map(st.classIds), dstClassIds: new Map(st.dstClassIds) };
       } catch (e) {
-        if ((e as NodeJS.ErrnoException).code !== 'ENOENT') this.log('warn', `ignoring unreadable state file ${this.opts.stateFile}: ${(e as Error).message}`);
+        if ((e as NodeJS.ErrnoException).code !== 'ENOENT')
+          this.log('warn', `ignoring unreadable state file ${this.opts.stateFile}: ${(e as Error).message}`);
       }
     }
     const shared = this.opts.cluster?.initialIds?.();
@@ -205,10 +241,17 @@ export class Controller extends EventEmitter {
     this.directory = r.value.directory;
     // Class ids from the last run keep every unchanged flow identical, so a restart sends no flow mods.
     // Restored login sessions and leases are part of the first compile, so a restart needs no new login.
-    this.compiled = compile({ ...r.value, ...this.edge.input(r.value.directory, [...this.bindings.values()]), at: this.clock.now() }, { previous: this.savedIds });
+    this.compiled = compile(
+      { ...r.value, ...this.edge.input(r.value.directory, [...this.bindings.values()]), at: this.clock.now() },
+      { previous: this.savedIds },
+    );
     this.version = 1;
     void this.saveState();
-    this.directoryStatus = { source: r.value.directorySource.description, lastSuccessAt: new Date().toISOString(), entries: r.value.directory.users.length };
+    this.directoryStatus = {
+      source: r.value.directorySource.description,
+      lastSuccessAt: new Date().toISOString(),
+      entries: r.value.directory.users.length,
+    };
   }
 
   async start(): Promise<{ port: number }> {
@@ -216,9 +259,14 @@ export class Controller extends EventEmitter {
     const onSocket = (sock: Socket) => this.accept(sock);
     this.server = this.opts.tls ? createTlsServer(this.opts.tls, onSocket) : createServer(onSocket);
     const l = this.opts.listen ?? { host: '0.0.0.0', port: 6653 };
-    await new Promise<void>((res, rej) => { this.server!.once('error', rej); this.server!.listen(l.port, l.host, () => res()); });
+    await new Promise<void>((res, rej) => {
+      this.server!.once('error', rej);
+      this.server!.listen(l.port, l.host, () => res());
+    });
     if (this.opts.auditIntervalMs) {
-      this.auditTimer = setInterval(() => { for (const dpid of this.sessions.keys()) void this.sync(dpid, { quiet: true }); }, this.opts.auditIntervalMs);
+      this.auditTimer = setInterval(() => {
+        for (const dpid of this.sessions.keys()) void this.sync(dpid, { quiet: true });
+      }, this.opts.auditIntervalMs);
       this.auditTimer.unref();
     }
     this.startDirectorySync();
@@ -235,24 +283,31 @@ export class Controller extends EventEmitter {
   private startDirectorySync(): void {
     const src = this.loaded.directorySource;
     if (!(src instanceof LdapDirectorySource)) return;
-    this.directorySync = new DirectorySync(src, {
-      intervalMs: src.config.pollIntervalMs,
-      maxShrink: src.config.maxShrink,
-      onSnapshot: async (dir, diff) => {
-        this.log('info', `directory changed: +${diff.usersAdded.length} -${diff.usersRemoved.length} ~${diff.usersChanged.length} users`);
-        await this.setDirectory(dir, 'directory sync');
+    this.directorySync = new DirectorySync(
+      src,
+      {
+        intervalMs: src.config.pollIntervalMs,
+        maxShrink: src.config.maxShrink,
+        onSnapshot: async (dir, diff) => {
+          this.log('info', `directory changed: +${diff.usersAdded.length} -${diff.usersRemoved.length} ~${diff.usersChanged.length} users`);
+          await this.setDirectory(dir, 'directory sync');
+        },
+        onError: (e) => {
+          this.directoryStatus = { ...this.directoryStatus, lastError: e.message };
+          this.log('warn', `directory sync failed (keeping the last good snapshot): ${e.message}`);
+          this.event('directory-failed', { error: e.message });
+        },
+        onHeld: (info) => {
+          this.directoryStatus = { ...this.directoryStatus, heldShrink: info };
+          this.log(
+            'warn',
+            `directory shrank from ${info.before} to ${info.after} users: held until confirmed (POST /api/v1/directory/confirm-shrink)`,
+          );
+          this.event('directory-shrink-held', info);
+        },
       },
-      onError: (e) => {
-        this.directoryStatus = { ...this.directoryStatus, lastError: e.message };
-        this.log('warn', `directory sync failed (keeping the last good snapshot): ${e.message}`);
-        this.event('directory-failed', { error: e.message });
-      },
-      onHeld: (info) => {
-        this.directoryStatus = { ...this.directoryStatus, heldShrink: info };
-        this.log('warn', `directory shrank from ${info.before} to ${info.after} users: held until confirmed (POST /api/v1/directory/confirm-shrink)`);
-        this.event('directory-shrink-held', info);
-      },
-    }, this.loaded.directory);
+      this.loaded.directory,
+    );
     this.directorySync.start();
   }
 
@@ -265,14 +320,18 @@ export class Controller extends EventEmitter {
     if (this.auditTimer) clearInterval(this.auditTimer);
     if (this.learnTimer) clearTimeout(this.learnTimer);
     for (const s of this.sessions.values()) s.close('controller stopping');
-    await new Promise<void>((res) => this.server ? this.server.close(() => res()) : res());
+    await new Promise<void>((res) => (this.server ? this.server.close(() => res()) : res()));
   }
 
   event(type: string, data: Record<string, unknown> = {}): void {
     // the event's own time always wins: a payload field named `at` cannot replace it
     const { at: _payloadAt, type: _payloadType, ...rest } = data;
     const e: ControllerEvent = { type, at: new Date().toISOString(), ...rest };
-    if (/unknown-switch|wrong-port|error|directory-failed|peer-violation|impostor|flapping|foreign-override|^dhcp-|signin-locked|mac-conflict|auth-failures-alert|eapol-flood/.test(type)) {
+    if (
+      /unknown-switch|wrong-port|error|directory-failed|peer-violation|impostor|flapping|foreign-override|^dhcp-|signin-locked|mac-conflict|auth-failures-alert|eapol-flood/.test(
+        type,
+      )
+    ) {
       this.alerts.push(e);
       if (this.alerts.length > 200) this.alerts.shift();
     }
@@ -306,13 +365,27 @@ export class Controller extends EventEmitter {
         this.event('switch-down', { switch: name, dpid: s.id, reason });
         this.foreignOverrides.delete(s.id);
         // per-dpid state of a switch not in the topology is not kept once it is gone (no growth per dpid ever seen)
-        if (!name) { this.results.delete(s.id); if (!this.queues.get(s.id)?.running) this.queues.delete(s.id); }
+        if (!name) {
+          this.results.delete(s.id);
+          if (!this.queues.get(s.id)?.running) this.queues.delete(s.id);
+        }
       } else this.log('warn', `connection from ${s.remote} dropped: ${reason}`);
     });
     // only the session that speaks for its dpid is listened to (not a newcomer being checked)
-    s.on('packet_in', (m: MessageOf<'packet_in'>) => { if (this.sessions.get(s.id) === s) this.onPacketIn(s, m); });
+    s.on('packet_in', (m: MessageOf<'packet_in'>) => {
+      if (this.sessions.get(s.id) === s) this.onPacketIn(s, m);
+    });
     s.on('switch_error', (e: { error: string }) => this.event('switch-error', { dpid: s.id, error: e.error }));
-    s.on('port_status', (m: MessageOf<'port_status'>) => this.event('port-status', { dpid: s.id, switch: s.dpid !== undefined ? this.planFor(s.dpid)?.name : undefined, port: m.desc.portNo, name: m.desc.name, reason: m.reason, down: m.reason === 'delete' || (m.desc.state & 1) !== 0 || (m.desc.config & 1) !== 0 }));
+    s.on('port_status', (m: MessageOf<'port_status'>) =>
+      this.event('port-status', {
+        dpid: s.id,
+        switch: s.dpid !== undefined ? this.planFor(s.dpid)?.name : undefined,
+        port: m.desc.portNo,
+        name: m.desc.name,
+        reason: m.reason,
+        down: m.reason === 'delete' || (m.desc.state & 1) !== 0 || (m.desc.config & 1) !== 0,
+      }),
+    );
   }
 
   /** Foreign flows that can override the policy, per connected switch (from its last sync). */
@@ -321,7 +394,8 @@ export class Controller extends EventEmitter {
   private noteForeign(dpid: string, name: string, found: readonly ForeignOverride[]): void {
     const before = this.foreignOverrides.get(dpid) ?? [];
     const key = (l: readonly ForeignOverride[]) => l.map((f) => f.text).join('\n');
-    if (found.length) this.foreignOverrides.set(dpid, found); else this.foreignOverrides.delete(dpid);
+    if (found.length) this.foreignOverrides.set(dpid, found);
+    else this.foreignOverrides.delete(dpid);
     if (key(before) === key(found)) return;
     if (found.length) {
       this.log('warn', `switch ${name}: ${found.length} foreign flow(s) can override the policy, e.g. ${found[0].text}`);
@@ -336,7 +410,11 @@ export class Controller extends EventEmitter {
   async confirmShrink(by: string): Promise<boolean> {
     if (!this.directorySync) return false;
     this.shrinkConfirmedBy = by;
-    try { return await this.directorySync.confirmShrink(); } finally { this.shrinkConfirmedBy = undefined; }
+    try {
+      return await this.directorySync.confirmShrink();
+    } finally {
+      this.shrinkConfirmedBy = undefined;
+    }
   }
 
   /** PACKET_INs dropped by sessions that have since closed (acl_packet_ins_dropped keeps counting them). */
@@ -368,7 +446,13 @@ export class Controller extends EventEmitter {
       if (s.state !== 'ready') return;
       if (verdict === 'keep' && this.sessions.get(id) === old) {
         this.log('warn', `refused ${s.remote} claiming ${id}: the switch is connected from ${old.remote} and answers`);
-        this.event('switch-impostor', { dpid: id, switch: this.planFor(s.dpid!)?.name, remote: s.remote, live: old.remote, reason: 'dpid already connected and alive' });
+        this.event('switch-impostor', {
+          dpid: id,
+          switch: this.planFor(s.dpid!)?.name,
+          remote: s.remote,
+          live: old.remote,
+          reason: 'dpid already connected and alive',
+        });
         s.close('dpid already connected (the live session answered)');
         return;
       }
@@ -387,13 +471,20 @@ export class Controller extends EventEmitter {
     const prof = detectedProfile(this.compiled.input.topology, plan, s);
     if (prof) {
       this.log('info', `switch ${plan.name} reports ${s.desc?.mfrDesc} ${s.desc?.hwDesc}: compiling its flows for profile ${prof}`);
-      try { this.compiled = recompile(this.compiled, { detected: new Map([...(this.compiled.input.detected ?? []), [plan.name, prof]]) }); } catch (e) { this.log('error', `recompile for profile ${prof}: ${(e as Error).message}`); }
+      try {
+        this.compiled = recompile(this.compiled, { detected: new Map([...(this.compiled.input.detected ?? []), [plan.name, prof]]) });
+      } catch (e) {
+        this.log('error', `recompile for profile ${prof}: ${(e as Error).message}`);
+      }
     }
     void this.sync(id);
   }
 
   /** Reconciles one switch; concurrent calls coalesce into one follow-up run with the newest plan. */
-  sync(dpid: string, how: { quiet?: boolean; assume?: readonly PlannedFlow[]; delta?: PlanDelta } = {}): Promise<ReconcileResult | undefined> {
+  sync(
+    dpid: string,
+    how: { quiet?: boolean; assume?: readonly PlannedFlow[]; delta?: PlanDelta } = {},
+  ): Promise<ReconcileResult | undefined> {
     let q = this.queues.get(dpid);
     if (!q) this.queues.set(dpid, (q = { running: false, again: false, loud: false, waiters: [] }));
     const queue = q;
@@ -404,7 +495,10 @@ export class Controller extends EventEmitter {
       queue.delta = queue.assume ? how.delta : undefined; // the edge path's known difference from `assume`
       queue.waiters.push(resolve);
       if (!how.quiet) queue.loud = true;
-      if (queue.running) { queue.again = true; return; }
+      if (queue.running) {
+        queue.again = true;
+        return;
+      }
       const run = async () => {
         queue.running = true;
         queue.again = false;
@@ -414,7 +508,8 @@ export class Controller extends EventEmitter {
         let result: ReconcileResult | undefined;
         const s = this.sessions.get(dpid);
         // A switch not in the topology is held fail-closed: its plan is empty, so any of our flows left on it go.
-        const plan = s?.dpid !== undefined ? this.planFor(s.dpid) ?? { name: dpid, dpid: s.dpid, kind: 'edge' as const, flows: [] } : undefined;
+        const plan =
+          s?.dpid !== undefined ? (this.planFor(s.dpid) ?? { name: dpid, dpid: s.dpid, kind: 'edge' as const, flows: [] }) : undefined;
         if (s && plan && s.state === 'ready' && (this.opts.cluster?.mayWrite(dpid) ?? true)) {
           try {
             if (!(s as SwitchSession & { meterDone?: boolean }).meterDone) {
@@ -435,13 +530,23 @@ export class Controller extends EventEmitter {
               if (queue.again) void run();
               return;
             }
-            const assume = queue.assume, delta = queue.delta;
+            const assume = queue.assume,
+              delta = queue.delta;
             queue.assume = undefined;
             queue.delta = undefined;
             // On a shared switch, one read of all flows: ours are reconciled, foreign ones checked for overrides.
             const exclusive = this.isExclusive(plan.name);
             // a planned flow without hardTimeout is installed without one (0): say so, so that gaining a timeout is a change
-            if (assume) result = await reconcile(s, plan, { installed: delta ? assume as unknown as FlowStats[] : assume.map((f) => (f.hardTimeout === undefined ? { ...f, hardTimeout: 0 } : f)) as unknown as FlowStats[], verify: false, useBundle: false, exclusive, delta });
+            if (assume)
+              result = await reconcile(s, plan, {
+                installed: delta
+                  ? (assume as unknown as FlowStats[])
+                  : (assume.map((f) => (f.hardTimeout === undefined ? { ...f, hardTimeout: 0 } : f)) as unknown as FlowStats[]),
+                verify: false,
+                useBundle: false,
+                exclusive,
+                delta,
+              });
             else {
               let installed: FlowStats[] | undefined;
               if (!exclusive && plan.flows.length) {
@@ -453,11 +558,22 @@ export class Controller extends EventEmitter {
             }
             this.results.set(dpid, { ...result, at: new Date().toISOString() });
             if (result.added || result.removed || result.changed || result.errors.length) {
-              this.log(result.errors.length ? 'warn' : 'info', `switch ${plan.name}: +${result.added} ~${result.changed} -${result.removed} (${result.unchanged} unchanged) in ${result.ms.toFixed(0)} ms${result.atomic ? ' (bundle)' : ''}`, { errors: result.errors });
+              this.log(
+                result.errors.length ? 'warn' : 'info',
+                `switch ${plan.name}: +${result.added} ~${result.changed} -${result.removed} (${result.unchanged} unchanged) in ${result.ms.toFixed(0)} ms${result.atomic ? ' (bundle)' : ''}`,
+                { errors: result.errors },
+              );
             }
             // Periodic read-backs that find nothing to do stay quiet (no event every few seconds per switch).
             if (loud || result.added || result.removed || result.changed || result.errors.length) {
-              this.event('switch-synced', { switch: plan.name, dpid, added: result.added, removed: result.removed, changed: result.changed, errors: result.errors });
+              this.event('switch-synced', {
+                switch: plan.name,
+                dpid,
+                added: result.added,
+                removed: result.removed,
+                changed: result.changed,
+                errors: result.errors,
+              });
             }
           } catch (e) {
             this.log('error', `reconcile of ${plan.name} failed: ${(e as Error).message}`);
@@ -483,7 +599,10 @@ export class Controller extends EventEmitter {
     if (this.opts.cluster && !opts.committed) return this.opts.cluster.submit(text, opts);
     // One change at a time: each compiles against the plan the previous one left.
     const run = this.applyChain.then(() => this.applyPolicyNow(text, opts));
-    this.applyChain = run.then(() => undefined, () => undefined);
+    this.applyChain = run.then(
+      () => undefined,
+      () => undefined,
+    );
     return run;
   }
   private applyChain: Promise<void> = Promise.resolve();
@@ -497,26 +616,50 @@ export class Controller extends EventEmitter {
   private async preparePolicy(text: string, opts: ApplyOptions): Promise<Prepared | ApplyResult> {
     const p = this.prepared;
     this.prepared = undefined;
-    if (p && !opts.ids && p.text === text && p.base === this.compiled && !!p.trusted === !!opts.trusted && this.clock.now() - p.madeAt < 5000) return p;
+    if (
+      p &&
+      !opts.ids &&
+      p.text === text &&
+      p.base === this.compiled &&
+      !!p.trusted === !!opts.trusted &&
+      this.clock.now() - p.madeAt < 5000
+    )
+      return p;
     // Unless the text is the operator's own file (SIGHUP reload), it may name only allowed files and no new secrets.
     const guard = opts.trusted ? undefined : (this.guard ??= new PolicyGuard({ policyPath: this.opts.policyPath, ...this.opts.submitted }));
     const refused = guard?.checkSecrets(text, this.loaded.policy) ?? [];
     if (refused.length) return { ok: false, diagnostics: refused, dryRun: !!opts.dryRun, access: [], flows: [] };
     // An LDAP directory keeps its latest synced snapshot (not the one from start-up); a file directory is re-read.
     // (the sync's latest accepted snapshot: it also carries group names that changed no user, e.g. a new empty group)
-    const r0 = await loadPolicy(this.opts.policyPath, { policyText: text, readFile: guard?.readFile, directory: this.loaded.policy.directory.kind === 'ldap' ? this.directorySync?.snapshot ?? this.directory : undefined });
+    const r0 = await loadPolicy(this.opts.policyPath, {
+      policyText: text,
+      readFile: guard?.readFile,
+      directory: this.loaded.policy.directory.kind === 'ldap' ? (this.directorySync?.snapshot ?? this.directory) : undefined,
+    });
     const r = !guard ? r0 : r0.ok ? { ...r0, warnings: guard.redact(r0.warnings) } : { ...r0, diagnostics: guard.redact(r0.diagnostics) };
     if (!r.ok) return { ok: false, diagnostics: r.diagnostics, dryRun: !!opts.dryRun, access: [], flows: [] };
     const base = this.compiled;
     // a rollback reuses the class ids of the version it returns to, so its flows come back identical
     const ids = opts.ids ? { ...base, ...opts.ids } : base;
     let next: Compiled;
-    try { next = recompile(ids, { policy: r.value.policy, topology: r.value.topology, ...this.edge.input(r.value.directory, [...this.bindings.values()]), at: this.clock.now() }); } catch (e) {
+    try {
+      next = recompile(ids, {
+        policy: r.value.policy,
+        topology: r.value.topology,
+        ...this.edge.input(r.value.directory, [...this.bindings.values()]),
+        at: this.clock.now(),
+      });
+    } catch (e) {
       if (!(e instanceof CompileError)) throw e;
       return { ok: false, diagnostics: [compileDiagnostic(e, r.value.paths.policy)], dryRun: !!opts.dryRun, access: [], flows: [] };
     }
     const access = diffAccess(base, next);
-    const flows = diffPlans(this.compiled.plan, next.plan).map((d) => ({ switch: d.switch, added: d.added.length, removed: d.removed.length, unchanged: d.unchanged }));
+    const flows = diffPlans(this.compiled.plan, next.plan).map((d) => ({
+      switch: d.switch,
+      added: d.added.length,
+      removed: d.removed.length,
+      unchanged: d.unchanged,
+    }));
     const prepared: Prepared = { text, trusted: opts.trusted, base, madeAt: this.clock.now(), r, next, access, flows };
     // kept for the commit that follows a cluster node's preview
     if (opts.dryRun && opts.committed && !opts.ids) this.prepared = prepared;
@@ -526,7 +669,19 @@ export class Controller extends EventEmitter {
 
   private async applyPolicyNow(text: string, opts: ApplyOptions): Promise<ApplyResult> {
     if (opts.baseVersion !== undefined && !opts.committed && opts.baseVersion !== this.version) {
-      return { ok: false, diagnostics: [{ severity: 'error', code: 'conflict', message: `policy changed meanwhile (based on version ${opts.baseVersion}, now ${this.version}): reload and apply again` }], dryRun: !!opts.dryRun, access: [], flows: [] };
+      return {
+        ok: false,
+        diagnostics: [
+          {
+            severity: 'error',
+            code: 'conflict',
+            message: `policy changed meanwhile (based on version ${opts.baseVersion}, now ${this.version}): reload and apply again`,
+          },
+        ],
+        dryRun: !!opts.dryRun,
+        access: [],
+        flows: [],
+      };
     }
     const prep = await this.preparePolicy(text, opts);
     if (!('next' in prep)) return prep;
@@ -539,7 +694,12 @@ export class Controller extends EventEmitter {
     // A binding learned or a directory synced while the file was written is kept: compile again on top of it.
     if (this.compiled !== base) {
       const directory = this.loaded.policy.directory.kind === 'ldap' ? this.directory : r.value.directory;
-      next = recompile(opts.ids ? { ...this.compiled, ...opts.ids } : this.compiled, { policy: r.value.policy, topology: r.value.topology, ...this.edge.input(directory, [...this.bindings.values()]), at: this.clock.now() });
+      next = recompile(opts.ids ? { ...this.compiled, ...opts.ids } : this.compiled, {
+        policy: r.value.policy,
+        topology: r.value.topology,
+        ...this.edge.input(directory, [...this.bindings.values()]),
+        at: this.clock.now(),
+      });
     }
     this.loaded = r.value;
     if (this.loaded.policy.directory.kind !== 'ldap') this.directory = r.value.directory;
@@ -547,7 +707,15 @@ export class Controller extends EventEmitter {
     this.version = opts.version ?? this.version + 1;
     const summary = `${access.filter((a) => a.change === 'gain').length} gained, ${access.filter((a) => a.change === 'lose').length} lost; flows ${flows.map((f) => `${f.switch} +${f.added}/-${f.removed}`).join(' ')}`;
     this.lastChange = { at: new Date().toISOString(), by: opts.by ?? 'unknown', version: this.version, summary };
-    this.event('policy-applied', { version: this.version, by: opts.by, reason: opts.meta?.reason ?? 'apply', ...opts.meta, summary, access, flows });
+    this.event('policy-applied', {
+      version: this.version,
+      by: opts.by,
+      reason: opts.meta?.reason ?? 'apply',
+      ...opts.meta,
+      summary,
+      access,
+      flows,
+    });
     void this.saveState();
     const results = await this.syncAll();
     return { ok: true, diagnostics: r.warnings, dryRun: false, access, flows, version: this.version, results };
@@ -562,26 +730,44 @@ export class Controller extends EventEmitter {
     const run = this.applyChain.then(async () => {
       const base = this.compiled;
       let next: Compiled;
-      try { next = recompile(base, { at }); } catch (e) {
+      try {
+        next = recompile(base, { at });
+      } catch (e) {
         if (!(e instanceof CompileError)) throw e;
         this.log('error', `time window change not applied, keeping the last good plan: ${e.message}`);
         this.event('schedule-rejected', { error: e.message });
         return;
       }
       const access = diffAccess(base, next);
-      const flows = diffPlans(base.plan, next.plan).map((d) => ({ switch: d.switch, added: d.added.length, removed: d.removed.length, unchanged: d.unchanged }));
+      const flows = diffPlans(base.plan, next.plan).map((d) => ({
+        switch: d.switch,
+        added: d.added.length,
+        removed: d.removed.length,
+        unchanged: d.unchanged,
+      }));
       this.compiled = next;
       if (access.length || flows.some((f) => f.added || f.removed)) {
         this.version++;
         const summary = `${access.filter((a) => a.change === 'gain').length} gained, ${access.filter((a) => a.change === 'lose').length} lost at ${new Date(at).toISOString()}; flows ${flows.map((f) => `${f.switch} +${f.added}/-${f.removed}`).join(' ')}`;
         this.lastChange = { at: new Date().toISOString(), by, version: this.version, summary };
         this.log('info', `time window: ${summary}`);
-        this.event('policy-applied', { version: this.version, by, reason: 'schedule', effectiveAt: new Date(at).toISOString(), summary, access, flows });
+        this.event('policy-applied', {
+          version: this.version,
+          by,
+          reason: 'schedule',
+          effectiveAt: new Date(at).toISOString(),
+          summary,
+          access,
+          flows,
+        });
         void this.saveState();
       }
       await this.syncFrom(base.plan);
     });
-    this.applyChain = run.then(() => undefined, () => undefined);
+    this.applyChain = run.then(
+      () => undefined,
+      () => undefined,
+    );
     return run;
   }
 
@@ -593,17 +779,22 @@ export class Controller extends EventEmitter {
   private async syncFrom(before: FlowPlan): Promise<void> {
     const prev = new Map(before.switches.map((x) => [x.dpid, x]));
     const now = new Map(this.compiled.plan.switches.map((x) => [x.dpid, x]));
-    await Promise.all([...this.sessions.entries()].flatMap(([id, sess]) => {
-      const a = sess.dpid === undefined ? undefined : prev.get(sess.dpid), b = sess.dpid === undefined ? undefined : now.get(sess.dpid);
-      if (a && b && a.flows === b.flows && this.results.get(id)?.errors.length === 0) return [];
-      return [this.sync(id, { assume: a?.flows })];
-    }));
+    await Promise.all(
+      [...this.sessions.entries()].flatMap(([id, sess]) => {
+        const a = sess.dpid === undefined ? undefined : prev.get(sess.dpid),
+          b = sess.dpid === undefined ? undefined : now.get(sess.dpid);
+        if (a && b && a.flows === b.flows && this.results.get(id)?.errors.length === 0) return [];
+        return [this.sync(id, { assume: a?.flows })];
+      }),
+    );
   }
 
   /** Replaces the directory snapshot (from a directory sync) and recompiles. */
   async setDirectory(directory: Directory, reason = 'directory changed'): Promise<AccessChange[]> {
     let next: Compiled;
-    try { next = recompile(this.compiled, this.edge.input(directory, [...this.bindings.values()])); } catch (e) {
+    try {
+      next = recompile(this.compiled, this.edge.input(directory, [...this.bindings.values()]));
+    } catch (e) {
       if (!(e instanceof CompileError)) throw e;
       // fail closed: the switches keep the last good plan; the next snapshot is compiled in full again
       this.directoryStatus = { ...this.directoryStatus, lastError: `directory not applied: ${e.message}` };
@@ -615,8 +806,18 @@ export class Controller extends EventEmitter {
     this.compiled = next;
     this.directory = directory;
     this.edge.directoryChanged(directory);
-    this.directoryStatus = { ...this.directoryStatus, lastSuccessAt: new Date().toISOString(), entries: directory.users.length, lastError: undefined };
-    this.event('directory-synced', { reason, users: directory.users.length, access, ...(this.shrinkConfirmedBy ? { by: this.shrinkConfirmedBy } : {}) });
+    this.directoryStatus = {
+      ...this.directoryStatus,
+      lastSuccessAt: new Date().toISOString(),
+      entries: directory.users.length,
+      lastError: undefined,
+    };
+    this.event('directory-synced', {
+      reason,
+      users: directory.users.length,
+      access,
+      ...(this.shrinkConfirmedBy ? { by: this.shrinkConfirmedBy } : {}),
+    });
     void this.saveState();
     await this.syncAll();
     return access;
@@ -635,13 +836,19 @@ export class Controller extends EventEmitter {
     const plan = this.planFor(s.dpid);
     if (!plan) return;
     // DHCP snooping first (it must see DHCP on 802.1X ports too); the edge hook still sees the MAC (MAB) and EAPOL
-    if (this.firstContact.onPacketIn(s, plan.name, inPort, m)) { this.edge.packetIn(plan.name, inPort, d); return; }
+    if (this.firstContact.onPacketIn(s, plan.name, inPort, m)) {
+      this.edge.packetIn(plan.name, inPort, d);
+      return;
+    }
     if (this.edge.packetIn(plan.name, inPort, d)) return; // EAPOL, and devices on authenticating ports
     if (!this.learning.admit(s.id, inPort)) return; // over this port's rate: counted, not looked at
     const mac = bytesToMac(d, 6);
     let off = 12;
     let ethType = d.readUInt16BE(off);
-    if (ethType === 0x8100 && d.length >= 18) { off += 4; ethType = d.readUInt16BE(off); }
+    if (ethType === 0x8100 && d.length >= 18) {
+      off += 4;
+      ethType = d.readUInt16BE(off);
+    }
     let ip: string | undefined;
     if (ethType === 0x0800 && d.length >= off + 2 + 16) ip = u32ToIpv4(d.readUInt32BE(off + 2 + 12));
     else if (ethType === 0x0806 && d.length >= off + 2 + 18) ip = u32ToIpv4(d.readUInt32BE(off + 2 + 14));
@@ -653,30 +860,59 @@ export class Controller extends EventEmitter {
       if (this.learning.report('unknown', mac)) this.event('unknown-device', { switch: plan.name, port: inPort, mac, ip });
       return;
     }
-    const isLink = this.compiled.input.topology.links.some((l) => (l.a.switch === plan.name && l.a.port === inPort) || (l.b.switch === plan.name && l.b.port === inPort));
+    const isLink = this.compiled.input.topology.links.some(
+      (l) => (l.a.switch === plan.name && l.a.port === inPort) || (l.b.switch === plan.name && l.b.port === inPort),
+    );
     if (isLink) return;
     const staticHost = this.compiled.input.topology.hosts.find((h) => h.mac === mac);
     if (server || staticHost) {
       const at = server ? { switch: server.switch, port: server.port } : staticHost!;
-      if ((at.switch !== plan.name || at.port !== inPort) && this.learning.report('wrong-port', `${mac}@${plan.name}:${inPort}`)) this.event('device-wrong-port', { mac, ip, seenAt: { switch: plan.name, port: inPort }, expected: at, owner: user?.id ?? server?.name });
+      if ((at.switch !== plan.name || at.port !== inPort) && this.learning.report('wrong-port', `${mac}@${plan.name}:${inPort}`))
+        this.event('device-wrong-port', {
+          mac,
+          ip,
+          seenAt: { switch: plan.name, port: inPort },
+          expected: at,
+          owner: user?.id ?? server?.name,
+        });
       return; // statically bound: never moved by learning
     }
     const expectIp = user!.devices.find((dv) => dv.mac === mac)?.ip;
     if (expectIp && ip && ip !== expectIp) {
-      if (this.learning.report('wrong-ip', `${mac}/${ip}`)) this.event('device-wrong-port', { mac, ip, seenAt: { switch: plan.name, port: inPort }, owner: user!.id, reason: `uses ${ip} instead of ${expectIp}` });
+      if (this.learning.report('wrong-ip', `${mac}/${ip}`))
+        this.event('device-wrong-port', {
+          mac,
+          ip,
+          seenAt: { switch: plan.name, port: inPort },
+          owner: user!.id,
+          reason: `uses ${ip} instead of ${expectIp}`,
+        });
       return;
     }
     // where the device is now: the newest learned binding (applied in batches), else the compiled one
     const learnedAt = this.bindings.get(mac);
-    const cur = learnedAt ? { switch: learnedAt.switch, port: learnedAt.port } : bound?.e.switch ? { switch: bound.e.switch, port: bound.e.port } : undefined;
+    const cur = learnedAt
+      ? { switch: learnedAt.switch, port: learnedAt.port }
+      : bound?.e.switch
+        ? { switch: bound.e.switch, port: bound.e.port }
+        : undefined;
     if (cur?.switch === plan.name && cur.port === inPort) return; // already known here
     if (cur && learnedAt) {
       // A MAC moving back and forth (spoofed, or a loop) is held where it was: one alert, no recompile per packet.
       const verdict = this.learning.move(mac);
       if (verdict === 'held') return;
       if (verdict === 'flapping') {
-        this.log('warn', `MAC ${mac} (${user!.id}) is flapping between ports: held at ${cur.switch}:${cur.port} for ${this.learning.limits.holdMs} ms`);
-        this.event('mac-flapping', { mac, owner: user!.id, heldAt: cur, seenAt: { switch: plan.name, port: inPort }, heldForMs: this.learning.limits.holdMs });
+        this.log(
+          'warn',
+          `MAC ${mac} (${user!.id}) is flapping between ports: held at ${cur.switch}:${cur.port} for ${this.learning.limits.holdMs} ms`,
+        );
+        this.event('mac-flapping', {
+          mac,
+          owner: user!.id,
+          heldAt: cur,
+          seenAt: { switch: plan.name, port: inPort },
+          heldForMs: this.learning.limits.holdMs,
+        });
         return;
       }
       this.event('device-moved', { mac, owner: user!.id, from: cur, to: { switch: plan.name, port: inPort } });
@@ -708,7 +944,8 @@ export class Controller extends EventEmitter {
   adoptBinding(mac: string, b: Binding | undefined): void {
     const cur = this.bindings.get(mac);
     if (b ? cur && cur.switch === b.switch && cur.port === b.port && cur.ip === b.ip : !cur) return;
-    if (b) this.bindings.set(mac, { ...b, learned: true }); else this.bindings.delete(mac);
+    if (b) this.bindings.set(mac, { ...b, learned: true });
+    else this.bindings.delete(mac);
     void this.saveState();
     this.compiled = recompile(this.compiled, this.edge.input(this.directory, [...this.bindings.values()]));
     void this.syncAll();
@@ -720,16 +957,41 @@ export class Controller extends EventEmitter {
   /** Saves the state through the one ordered writer (controller/state-file.ts); resolves once it is durable. */
   saveState(): Promise<void> {
     if (!this.opts.stateFile) return Promise.resolve();
-    this.stateWriter ??= new StateWriter(this.opts.stateFile, () => ({ bindings: [...this.bindings.values()], classIds: [...this.compiled.classIds], dstClassIds: [...this.compiled.dstClassIds], edge: this.edge.state() }), {
-      onSaved: (generation, state) => this.event('state-saved', { generation, bindings: (state.bindings as unknown[]).length, digest: createHash('sha256').update(JSON.stringify(state.bindings)).digest('hex').slice(0, 16) }),
-      onError: (e) => this.log('warn', `cannot save state to ${this.opts.stateFile}: ${e.message}`),
-    }, this.restoredGeneration);
+    this.stateWriter ??= new StateWriter(
+      this.opts.stateFile,
+      () => ({
+        bindings: [...this.bindings.values()],
+        classIds: [...this.compiled.classIds],
+        dstClassIds: [...this.compiled.dstClassIds],
+        edge: this.edge.state(),
+      }),
+      {
+        onSaved: (generation, state) =>
+          this.event('state-saved', {
+            generation,
+            bindings: (state.bindings as unknown[]).length,
+            digest: createHash('sha256').update(JSON.stringify(state.bindings)).digest('hex').slice(0, 16),
+          }),
+        onError: (e) => this.log('warn', `cannot save state to ${this.opts.stateFile}: ${e.message}`),
+      },
+      this.restoredGeneration,
+    );
     return this.stateWriter.save();
   }
 
   /** Host discovery counters: PACKET_INs over the per-port rate, moves held as flapping, batched recompiles. */
-  learningStatus(): { rateLimited: number; flapsHeld: number; recompiles: number; tracked: { ports: number; macs: number; reports: number } } {
-    return { rateLimited: this.learning.rateLimited, flapsHeld: this.learning.flapsHeld, recompiles: this.bindingRecompiles, tracked: this.learning.tracked };
+  learningStatus(): {
+    rateLimited: number;
+    flapsHeld: number;
+    recompiles: number;
+    tracked: { ports: number; macs: number; reports: number };
+  } {
+    return {
+      rateLimited: this.learning.rateLimited,
+      flapsHeld: this.learning.flapsHeld,
+      recompiles: this.bindingRecompiles,
+      tracked: this.learning.tracked,
+    };
   }
 
   switchStatus(): SwitchStatus[] {
@@ -738,11 +1000,42 @@ export class Controller extends EventEmitter {
       const id = hexDpid(p.dpid);
       const s = this.sessions.get(id);
       const r = this.results.get(id);
-      const fo = s ? this.foreignOverrides.get(id) ?? [] : [];
-      const foErr = fo.length ? [`${fo.length} foreign flow(s) can override the policy: ${fo.slice(0, 3).map((f) => f.text).join('; ')}`] : [];
-      out.push({ ...profileStatus(p), name: p.name, dpid: id, connected: !!s, known: true, remote: s?.remote, flowsDesired: p.flows.length, flowsInstalled: s ? r?.installed : undefined, lastSync: r?.at, lastResult: r, errors: [...(r?.errors ?? []), ...foErr], ports: s?.ports.size ?? 0, foreignOverrides: fo });
+      const fo = s ? (this.foreignOverrides.get(id) ?? []) : [];
+      const foErr = fo.length
+        ? [
+            `${fo.length} foreign flow(s) can override the policy: ${fo
+              .slice(0, 3)
+              .map((f) => f.text)
+              .join('; ')}`,
+          ]
+        : [];
+      out.push({
+        ...profileStatus(p),
+        name: p.name,
+        dpid: id,
+        connected: !!s,
+        known: true,
+        remote: s?.remote,
+        flowsDesired: p.flows.length,
+        flowsInstalled: s ? r?.installed : undefined,
+        lastSync: r?.at,
+        lastResult: r,
+        errors: [...(r?.errors ?? []), ...foErr],
+        ports: s?.ports.size ?? 0,
+        foreignOverrides: fo,
+      });
     }
-    for (const [id, s] of this.sessions) if (!this.planFor(s.dpid!)) out.push({ dpid: id, connected: true, known: false, remote: s.remote, flowsDesired: 0, errors: ['unknown switch: held, nothing installed'], ports: s.ports.size });
+    for (const [id, s] of this.sessions)
+      if (!this.planFor(s.dpid!))
+        out.push({
+          dpid: id,
+          connected: true,
+          known: false,
+          remote: s.remote,
+          flowsDesired: 0,
+          errors: ['unknown switch: held, nothing installed'],
+          ports: s.ports.size,
+        });
     return out;
   }
 }

@@ -102,9 +102,22 @@ function lookupOf(c: Compiled): Lookup {
   if (l) return l;
   const byMac = new Map<string, Subject>();
   const byIp = new Map<string, Subject>();
-  for (const s of c.subjects) for (const e of s.endpoints) { byMac.set(e.mac, s); if (e.ip) byIp.set(e.ip, s); }
+  for (const s of c.subjects)
+    for (const e of s.endpoints) {
+      byMac.set(e.mac, s);
+      if (e.ip) byIp.set(e.ip, s);
+    }
   const users = new Map(c.input.directory.users.map((u) => [u.id, { organization: u.organization, roles: u.roles, name: u.name }]));
-  lookups.set(c, (l = { byMac, byIp, users, resourcesOf: new Map(), resourceServices: new Map(c.input.policy.resources.map((r) => [r.name, r.services])) }));
+  lookups.set(
+    c,
+    (l = {
+      byMac,
+      byIp,
+      users,
+      resourcesOf: new Map(),
+      resourceServices: new Map(c.input.policy.resources.map((r) => [r.name, r.services])),
+    }),
+  );
   return l;
 }
 
@@ -124,10 +137,19 @@ function resourcesOf(c: Compiled, l: Lookup, ip: string): readonly string[] {
  * evaluated on the resources of the destination (cached per address) without re-parsing anything, so that a
  * scan over 65,535 ports costs a few rule checks per sample. Tests hold it equal to decideFor.
  */
-export function decisionOf(c: Compiled, s: Subject, dst: string, service: string): { decision: 'allow' | 'deny'; rule: string; reason: string } {
+export function decisionOf(
+  c: Compiled,
+  s: Subject,
+  dst: string,
+  service: string,
+): { decision: 'allow' | 'deny'; rule: string; reason: string } {
   const l = lookupOf(c);
   const m = /^(tcp|udp)\/(\d+)$/.exec(service);
-  const svc: Service | undefined = m ? { proto: m[1] as 'tcp' | 'udp', from: Number(m[2]), to: Number(m[2]), text: service } : service === 'icmp' ? { proto: 'icmp', text: 'icmp' } : undefined;
+  const svc: Service | undefined = m
+    ? { proto: m[1] as 'tcp' | 'udp', from: Number(m[2]), to: Number(m[2]), text: service }
+    : service === 'icmp'
+      ? { proto: 'icmp', text: 'icmp' }
+      : undefined;
   const inRes = parseIpv4(dst) === undefined ? [] : resourcesOf(c, l, dst);
   if (!svc) return { decision: 'deny', rule: 'default', reason: `${service} to ${dst} is not something the policy can allow` };
   const rules = c.input.policy.rules;
@@ -135,7 +157,16 @@ export function decisionOf(c: Compiled, s: Subject, dst: string, service: string
     const r = rules[i];
     if (r.action !== 'deny') continue;
     const hit = r.to.find((t) => inRes.includes(t));
-    if (hit && (!r.services || r.services.some((x) => x.proto === 'any' || serviceCovers(x, svc) || (x.proto === svc.proto && (x.proto === 'icmp' || (x.from ?? 0) <= svc.to! && svc.from! <= (x.to ?? 65535)))))) {
+    if (
+      hit &&
+      (!r.services ||
+        r.services.some(
+          (x) =>
+            x.proto === 'any' ||
+            serviceCovers(x, svc) ||
+            (x.proto === svc.proto && (x.proto === 'icmp' || ((x.from ?? 0) <= svc.to! && svc.from! <= (x.to ?? 65535)))),
+        ))
+    ) {
       return { decision: 'deny', rule: r.name, reason: `rule '${r.name}' denies ${s.id} access to ${hit}` };
     }
   }
@@ -145,15 +176,25 @@ export function decisionOf(c: Compiled, s: Subject, dst: string, service: string
     for (const t of r.to) {
       if (!inRes.includes(t)) continue;
       const svcs = r.services ?? l.resourceServices.get(t) ?? [];
-      if (svcs.some((x) => serviceCovers(x, svc))) return { decision: 'allow', rule: r.name, reason: `rule '${r.name}' allows ${s.id} to reach ${t} on ${service}` };
+      if (svcs.some((x) => serviceCovers(x, svc)))
+        return { decision: 'allow', rule: r.name, reason: `rule '${r.name}' allows ${s.id} to reach ${t} on ${service}` };
     }
   }
-  return { decision: 'deny', rule: 'default', reason: inRes.length ? `no rule allows ${s.id} to reach ${inRes.join(', ')} on ${service}` : `${dst} is in no resource` };
+  return {
+    decision: 'deny',
+    rule: 'default',
+    reason: inRes.length ? `no rule allows ${s.id} to reach ${inRes.join(', ')} on ${service}` : `${dst} is in no resource`,
+  };
 }
 
 const PROTO: Record<number, string> = { 1: 'icmp', 6: 'tcp', 17: 'udp', 58: 'icmpv6', 132: 'sctp' };
 
-export interface IngestCounters { samples: number; decodeErrors: number; ignored: number; byCode: Record<string, number> }
+export interface IngestCounters {
+  samples: number;
+  decodeErrors: number;
+  ignored: number;
+  byCode: Record<string, number>;
+}
 
 export class DenialLog {
   private readonly ring = new Map<number, Denial>();
@@ -189,7 +230,9 @@ export class DenialLog {
     await this.flush();
   }
 
-  get size(): number { return this.ring.size; }
+  get size(): number {
+    return this.ring.size;
+  }
 
   /** One sampled packet. Returns the entry it was counted in, or undefined (undecodable or not a denial). */
   ingest(c: Compiled, data: Uint8Array, meta: SampleMeta): Denial | undefined {
@@ -212,13 +255,19 @@ export class DenialLog {
     let rule: string, reason: string;
     let kind: DenialKind = 'deny';
     if (meta.source === 'discovery') {
-      if (!subject) { rule = 'unclassified'; reason = 'unknown device'; }
-      else {
+      if (!subject) {
+        rule = 'unclassified';
+        reason = 'unknown device';
+      } else {
         const at = subject.endpoints.find((e) => e.mac === f.ethSrc)!;
         if (at.switch === undefined) return this.ignore(); // not bound yet: being learned, not a denial
-        if (at.switch === meta.switch && at.port === meta.port && (!srcIp || !at.ip || srcIp === at.ip || srcIp === '0.0.0.0')) return this.ignore();
+        if (at.switch === meta.switch && at.port === meta.port && (!srcIp || !at.ip || srcIp === at.ip || srcIp === '0.0.0.0'))
+          return this.ignore();
         rule = 'unclassified';
-        reason = at.switch !== meta.switch || at.port !== meta.port ? `device seen on ${meta.switch}:${meta.port}, bound to ${at.switch}:${at.port}` : `source address ${srcIp} is not the device's ${at.ip}`;
+        reason =
+          at.switch !== meta.switch || at.port !== meta.port
+            ? `device seen on ${meta.switch}:${meta.port}, bound to ${at.switch}:${at.port}`
+            : `source address ${srcIp} is not the device's ${at.ip}`;
       }
     } else if (!subject || !dst || f.l3 === 'arp') {
       rule = meta.explicit ? 'deny' : 'default';
@@ -229,18 +278,26 @@ export class DenialLog {
       if (!cand || !cs) return this.ignore();
       const d = decisionOf(cand, cs, dst, service);
       if (d.decision !== 'deny') return this.ignore(); // the monitored change allows this one
-      kind = 'would-deny'; rule = d.rule; reason = d.reason;
+      kind = 'would-deny';
+      rule = d.rule;
+      reason = d.reason;
     } else {
       const d = decisionOf(c, subject, dst, service);
       rule = d.decision === 'deny' ? d.rule : 'out-of-sync';
       reason = d.decision === 'deny' ? d.reason : `the switch dropped ${service} that the policy allows (flows not yet in sync?)`;
     }
-    const proto = f.l3 === 'arp' ? 'arp' : f.l3 === 'other' ? 'other' : PROTO[f.proto ?? -1] ?? `proto/${f.proto}`;
+    const proto = f.l3 === 'arp' ? 'arp' : f.l3 === 'other' ? 'other' : (PROTO[f.proto ?? -1] ?? `proto/${f.proto}`);
     const key = `${kind}|${f.ethSrc}|${meta.switch}|${meta.port}|${dst ?? ''}|${proto}|${rule}`;
     const now = this.opts.now();
     let e = this.open.get(key);
-    if (e && now - this.lastMs.get(e.id)! > this.opts.aggregateMs) { this.open.delete(key); e = undefined; }
-    if (now !== this.isoAt) { this.isoAt = now; this.iso = new Date(now).toISOString(); }
+    if (e && now - this.lastMs.get(e.id)! > this.opts.aggregateMs) {
+      this.open.delete(key);
+      e = undefined;
+    }
+    if (now !== this.isoAt) {
+      this.isoAt = now;
+      this.iso = new Date(now).toISOString();
+    }
     const iso = this.iso;
     if (e) {
       this.lastMs.set(e.id, now);
@@ -255,11 +312,28 @@ export class DenialLog {
     }
     const u = subject?.kind === 'user' ? l.users.get(subject.id) : undefined;
     e = {
-      id: this.nextId++, kind, subjectKind: subject?.kind ?? 'unknown', mac: f.ethSrc, ...(srcIp ? { srcIp } : {}),
-      ...(subject ? { user: subject.id, name: subject.name } : {}), ...(u?.organization ? { organization: u.organization } : {}), ...(u ? { roles: u.roles } : {}),
-      switch: meta.switch, port: meta.port, ...(dst ? { dst } : {}), resources: dst && f.l3 !== 'arp' ? resourcesOf(c, l, dst) : [],
-      service, services: [service], distinctServices: 1, proto, rule, reason, ...(meta.monitor && kind === 'would-deny' ? { monitor: meta.monitor } : {}),
-      firstSeen: iso, lastSeen: iso, count: 1,
+      id: this.nextId++,
+      kind,
+      subjectKind: subject?.kind ?? 'unknown',
+      mac: f.ethSrc,
+      ...(srcIp ? { srcIp } : {}),
+      ...(subject ? { user: subject.id, name: subject.name } : {}),
+      ...(u?.organization ? { organization: u.organization } : {}),
+      ...(u ? { roles: u.roles } : {}),
+      switch: meta.switch,
+      port: meta.port,
+      ...(dst ? { dst } : {}),
+      resources: dst && f.l3 !== 'arp' ? resourcesOf(c, l, dst) : [],
+      service,
+      services: [service],
+      distinctServices: 1,
+      proto,
+      rule,
+      reason,
+      ...(meta.monitor && kind === 'would-deny' ? { monitor: meta.monitor } : {}),
+      firstSeen: iso,
+      lastSeen: iso,
+      count: 1,
     };
     this.ring.set(e.id, e);
     this.lastMs.set(e.id, now);
@@ -308,16 +382,22 @@ export class DenialLog {
     if (!file || !this.dirty.size) return this.writing;
     const text = [...this.dirty].map((e) => JSON.stringify(e)).join('\n') + '\n';
     this.dirty.clear();
-    this.writing = this.writing.then(async () => {
-      if (this.fileBytes < 0) this.fileBytes = await stat(file).then((s) => s.size, () => 0);
-      if (this.fileBytes + text.length > this.opts.maxFileBytes && this.fileBytes > 0) {
-        for (let i = this.opts.keepFiles - 1; i >= 1; i--) await rename(`${file}.${i}`, `${file}.${i + 1}`).catch(() => undefined);
-        await rename(file, `${file}.1`).catch(() => undefined);
-        this.fileBytes = 0;
-      }
-      await appendFile(file, text);
-      this.fileBytes += Buffer.byteLength(text);
-    }).catch(() => undefined);
+    this.writing = this.writing
+      .then(async () => {
+        if (this.fileBytes < 0)
+          this.fileBytes = await stat(file).then(
+            (s) => s.size,
+            () => 0,
+          );
+        if (this.fileBytes + text.length > this.opts.maxFileBytes && this.fileBytes > 0) {
+          for (let i = this.opts.keepFiles - 1; i >= 1; i--) await rename(`${file}.${i}`, `${file}.${i + 1}`).catch(() => undefined);
+          await rename(file, `${file}.1`).catch(() => undefined);
+          this.fileBytes = 0;
+        }
+        await appendFile(file, text);
+        this.fileBytes += Buffer.byteLength(text);
+      })
+      .catch(() => undefined);
     return this.writing;
   }
 }

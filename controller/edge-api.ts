@@ -11,45 +11,89 @@ import { SessionEndedReply, SessionParams, SessionsReply } from './api/contract.
 import { fail } from './api/reply.js';
 
 /** Edge events written to the audit log. */
-export const AUDITED_EDGE_EVENTS = ['session-started', 'session-ended', 'session-moved', 'session-renewed', 'auth-reject', 'auth-failures-alert', 'voucher-created', 'voucher-revoked', 'voucher-redeemed', 'voucher-guessing-alert'];
+export const AUDITED_EDGE_EVENTS = [
+  'session-started',
+  'session-ended',
+  'session-moved',
+  'session-renewed',
+  'auth-reject',
+  'auth-failures-alert',
+  'voucher-created',
+  'voucher-revoked',
+  'voucher-redeemed',
+  'voucher-guessing-alert',
+];
 
 /** Read routes (inside the API's read scope). */
 export function registerSessionReads(r: FastifyInstance, ctl: Controller, send: (reply: FastifyReply, v: unknown) => unknown): void {
-  r.get('/sessions', { schema: { response: { 200: SessionsReply } } }, async (_req, reply) => send(reply, {
-    sessions: ctl.edge.view(),
-    conversations: ctl.edge.auth.conversations(),
-    radius: ctl.edge.radius()?.status() ?? [],
-    stats: { ...ctl.edge.auth.stats, acceptToFlowsMs: undefined },
-  }));
+  r.get('/sessions', { schema: { response: { 200: SessionsReply } } }, async (_req, reply) =>
+    send(reply, {
+      sessions: ctl.edge.view(),
+      conversations: ctl.edge.auth.conversations(),
+      radius: ctl.edge.radius()?.status() ?? [],
+      stats: { ...ctl.edge.auth.stats, acceptToFlowsMs: undefined },
+    }),
+  );
 }
 
 /** Admin routes (inside the API's admin scope): ending a session. */
-export function registerSessionWrites(r: FastifyInstance, ctl: Controller, send: (reply: FastifyReply, v: unknown) => unknown, who: (req: import('fastify').FastifyRequest) => { name: string } | undefined): void {
-  r.delete<{ Params: { id: string } }>('/sessions/:id', { schema: { params: SessionParams, response: { 200: SessionEndedReply } } }, async (req, reply) => {
-    const s = ctl.edge.sessions.get(req.params.id);
-    if (!s) return fail(reply, 404, 'not-found', `no session '${req.params.id}'`);
-    const by = who(req)?.name ?? 'unknown';
-    ctl.edge.sessions.remove(s.id, 'admin', by);
-    await ctl.edge.settled();
-    send(reply, { ended: s, by });
-  });
+export function registerSessionWrites(
+  r: FastifyInstance,
+  ctl: Controller,
+  send: (reply: FastifyReply, v: unknown) => unknown,
+  who: (req: import('fastify').FastifyRequest) => { name: string } | undefined,
+): void {
+  r.delete<{ Params: { id: string } }>(
+    '/sessions/:id',
+    { schema: { params: SessionParams, response: { 200: SessionEndedReply } } },
+    async (req, reply) => {
+      const s = ctl.edge.sessions.get(req.params.id);
+      if (!s) return fail(reply, 404, 'not-found', `no session '${req.params.id}'`);
+      const by = who(req)?.name ?? 'unknown';
+      ctl.edge.sessions.remove(s.id, 'admin', by);
+      await ctl.edge.settled();
+      send(reply, { ended: s, by });
+    },
+  );
   registerVoucherRoutes(r, ctl, send, who);
 }
 
 export function registerEdgeMetrics(registry: Registry, ctl: Controller): void {
-  new Gauge({ name: 'acl_sessions', help: 'Live edge sessions (802.1X, MAB, web, admin) by method', labelNames: ['method'], registers: [registry], collect() {
-    const n: Record<string, number> = { dot1x: 0, mab: 0, web: 0, admin: 0 };
-    for (const s of ctl.edge.sessions.list()) n[s.method] = (n[s.method] ?? 0) + 1;
-    for (const [m, v] of Object.entries(n)) this.set({ method: m }, v);
-  } });
-  const auth = new Counter({ name: 'acl_auth_total', help: 'Authentication results at the edge', labelNames: ['result', 'method'], registers: [registry] });
-  const latency = new Histogram({ name: 'acl_auth_accept_to_flows_seconds', help: 'Access-Accept to the session\'s flows confirmed on the switches', buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2], registers: [registry] });
-  new Counter({ name: 'acl_eapol_dropped_total', help: 'EAPOL frames dropped (malformed, rate-limited)', labelNames: ['reason'], registers: [registry], collect() {
-    const st = ctl.edge.auth.stats;
-    this.reset();
-    this.inc({ reason: 'malformed' }, st.malformed);
-    this.inc({ reason: 'rate-limited' }, st.rateLimited);
-  } });
+  new Gauge({
+    name: 'acl_sessions',
+    help: 'Live edge sessions (802.1X, MAB, web, admin) by method',
+    labelNames: ['method'],
+    registers: [registry],
+    collect() {
+      const n: Record<string, number> = { dot1x: 0, mab: 0, web: 0, admin: 0 };
+      for (const s of ctl.edge.sessions.list()) n[s.method] = (n[s.method] ?? 0) + 1;
+      for (const [m, v] of Object.entries(n)) this.set({ method: m }, v);
+    },
+  });
+  const auth = new Counter({
+    name: 'acl_auth_total',
+    help: 'Authentication results at the edge',
+    labelNames: ['result', 'method'],
+    registers: [registry],
+  });
+  const latency = new Histogram({
+    name: 'acl_auth_accept_to_flows_seconds',
+    help: "Access-Accept to the session's flows confirmed on the switches",
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2],
+    registers: [registry],
+  });
+  new Counter({
+    name: 'acl_eapol_dropped_total',
+    help: 'EAPOL frames dropped (malformed, rate-limited)',
+    labelNames: ['reason'],
+    registers: [registry],
+    collect() {
+      const st = ctl.edge.auth.stats;
+      this.reset();
+      this.inc({ reason: 'malformed' }, st.malformed);
+      this.inc({ reason: 'rate-limited' }, st.rateLimited);
+    },
+  });
   let seen = ctl.edge.auth.stats.acceptToFlowsMs.length;
   const on = (e: ControllerEvent) => {
     if (e.type === 'auth-accept') auth.inc({ result: 'accept', method: String(e.method) });

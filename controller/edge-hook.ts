@@ -41,7 +41,13 @@ export interface SessionView extends LiveSession {
 export class EdgeHook extends EventEmitter {
   readonly sessions: SessionTable;
   leases?: LeaseSource;
-  private memo?: { dir: Directory; learned: readonly Binding[]; sv: number; lv: number; out: { directory: Directory; bindings: Binding[] } };
+  private memo?: {
+    dir: Directory;
+    learned: readonly Binding[];
+    sv: number;
+    lv: number;
+    out: { directory: Directory; bindings: Binding[] };
+  };
   private lastBindings: Binding[] = [];
   private pendingLeases?: unknown;
   private running = false;
@@ -63,7 +69,10 @@ export class EdgeHook extends EventEmitter {
   /** Tests: where the RADIUS client sends from. */
   radiusBindAddress?: string;
 
-  constructor(private readonly ctl: Controller, sessions = new SessionTable()) {
+  constructor(
+    private readonly ctl: Controller,
+    sessions = new SessionTable(),
+  ) {
     super();
     this.sessions = sessions;
     this.sessions.on('change', (c: SessionChange) => this.onSessionChange(c));
@@ -71,7 +80,8 @@ export class EdgeHook extends EventEmitter {
       radius: () => this.radius(),
       sessions: this.sessions,
       config: () => this.ctl.loaded?.policy.authentication,
-      portRule: (sw, port) => this.ctl.compiled ? portAuth(this.ctl.loaded.policy.authentication, this.ctl.compiled.input.topology, sw, port) : undefined,
+      portRule: (sw, port) =>
+        this.ctl.compiled ? portAuth(this.ctl.loaded.policy.authentication, this.ctl.compiled.input.topology, sw, port) : undefined,
       send: (sw, port, frame) => this.sendFrame(sw, port, frame),
       settled: () => this.settled(),
       knownUser: (id) => this.users().ids.has(id),
@@ -81,7 +91,8 @@ export class EdgeHook extends EventEmitter {
     });
     this.auth.start();
     this.ctl.on('event', (e: ControllerEvent) => {
-      if (e.type === 'port-status' && e.down === true && typeof e.switch === 'string' && typeof e.port === 'number') this.auth.portDown(e.switch, e.port);
+      if (e.type === 'port-status' && e.down === true && typeof e.switch === 'string' && typeof e.port === 'number')
+        this.auth.portDown(e.switch, e.port);
     });
   }
 
@@ -103,7 +114,9 @@ export class EdgeHook extends EventEmitter {
       this.radiusClient = undefined;
       this.radiusFor = a;
       if (a && a.servers.length) {
-        try { this.radiusClient = radiusClientFor(a, this.ctl.loaded.paths.policy, { bindAddress: this.radiusBindAddress }); } catch (e) {
+        try {
+          this.radiusClient = radiusClientFor(a, this.ctl.loaded.paths.policy, { bindAddress: this.radiusBindAddress });
+        } catch (e) {
           this.ctl.event('radius-config-error', { error: (e as Error).message });
         }
       }
@@ -119,7 +132,10 @@ export class EdgeHook extends EventEmitter {
     if (frame.length < 14) return false;
     let ethType = frame.readUInt16BE(12);
     if (ethType === 0x8100 && frame.length >= 18) ethType = frame.readUInt16BE(16);
-    if (ethType === 0x888e) { this.auth.eapol(sw, port, frame); return true; }
+    if (ethType === 0x888e) {
+      this.auth.eapol(sw, port, frame);
+      return true;
+    }
     const a = this.ctl.loaded?.policy.authentication;
     if (!a || !this.ctl.compiled || !portAuth(a, this.ctl.compiled.input.topology, sw, port)) return false;
     if (frame[6] & 1) return true;
@@ -133,13 +149,25 @@ export class EdgeHook extends EventEmitter {
     if (!plan) return;
     const s = this.ctl.sessions.get(`0x${plan.dpid.toString(16).padStart(16, '0')}`);
     if (!s || s.state !== 'ready') return;
-    s.write(encode({ type: 'packet_out', xid: s.xid(), bufferId: 0xffffffff, inPort: OFPP.CONTROLLER, actions: [{ type: 'output', port }], data: frame }));
+    s.write(
+      encode({
+        type: 'packet_out',
+        xid: s.xid(),
+        bufferId: 0xffffffff,
+        inPort: OFPP.CONTROLLER,
+        actions: [{ type: 'output', port }],
+        data: frame,
+      }),
+    );
   }
 
   /** Attaches an address lease table (DHCP snooping); its changes recompile like sessions do. */
   attachLeases(leases: LeaseSource): void {
     this.leases = leases;
-    if (this.pendingLeases !== undefined && leases.restore) { leases.restore(this.pendingLeases); this.pendingLeases = undefined; }
+    if (this.pendingLeases !== undefined && leases.restore) {
+      leases.restore(this.pendingLeases);
+      this.pendingLeases = undefined;
+    }
     leases.on('change', () => this.changed());
     this.changed();
   }
@@ -154,11 +182,13 @@ export class EdgeHook extends EventEmitter {
    * The same bindings array comes back while its content is unchanged (the compiler's fast path needs that).
    */
   input(directory: Directory, learned: readonly Binding[]): { directory: Directory; bindings: Binding[] } {
-    const sv = this.sessions.version, lv = this.leases?.version ?? 0;
+    const sv = this.sessions.version,
+      lv = this.leases?.version ?? 0;
     const m = this.memo;
     if (m && m.dir === directory && m.sv === sv && m.lv === lv && sameBindings(m.learned, learned)) return m.out;
     const applied = applyEdge(directory, this.edgeState());
-    let bindings = learned.length === 0 ? [...applied.bindings] : [...learned.filter((b) => !this.sessions.byMac(b.mac)), ...applied.bindings];
+    let bindings =
+      learned.length === 0 ? [...applied.bindings] : [...learned.filter((b) => !this.sessions.byMac(b.mac)), ...applied.bindings];
     if (sameBindings(bindings, this.lastBindings)) bindings = this.lastBindings;
     this.lastBindings = bindings;
     const out = { directory: applied.directory, bindings };
@@ -181,7 +211,8 @@ export class EdgeHook extends EventEmitter {
     const r = this.sessions.restore(o.sessions);
     if (r.dropped.length) this.ctl.event('sessions-dropped-on-restore', { dropped: r.dropped.slice(0, 20), count: r.dropped.length });
     if (o.leases !== undefined) {
-      if (this.leases?.restore) this.leases.restore(o.leases); else this.pendingLeases = o.leases;
+      if (this.leases?.restore) this.leases.restore(o.leases);
+      else this.pendingLeases = o.leases;
     }
   }
 
@@ -215,22 +246,42 @@ export class EdgeHook extends EventEmitter {
 
   private onSessionChange(c: SessionChange): void {
     const s = c.session;
-    const base = { id: s.id, mac: s.mac, switch: s.switch, port: s.port, method: s.method, user: s.user, deviceGroup: s.deviceGroup, by: c.by };
+    const base = {
+      id: s.id,
+      mac: s.mac,
+      switch: s.switch,
+      port: s.port,
+      method: s.method,
+      user: s.user,
+      deviceGroup: s.deviceGroup,
+      by: c.by,
+    };
     if (c.kind === 'added') this.ctl.event('session-started', { ...base, expires: s.expires });
     else if (c.kind === 'replaced') {
       const p = c.previous!;
       const moved = p.switch !== s.switch || p.port !== s.port;
-      this.ctl.event(moved ? 'session-moved' : 'session-renewed', { ...base, expires: s.expires, ...(moved ? { from: { switch: p.switch, port: p.port } } : {}), previousId: p.id });
+      this.ctl.event(moved ? 'session-moved' : 'session-renewed', {
+        ...base,
+        expires: s.expires,
+        ...(moved ? { from: { switch: p.switch, port: p.port } } : {}),
+        previousId: p.id,
+      });
     } else this.ctl.event('session-ended', { ...base, reason: c.reason });
     this.changed();
   }
 
   /** Something at the edge changed: compile and sync once for everything that arrives until then. */
   changed(): void {
-    if (this.running) { this.again = true; return; }
+    if (this.running) {
+      this.again = true;
+      return;
+    }
     if (this.scheduled) return;
     this.scheduled = true;
-    setImmediate(() => { this.scheduled = false; void this.run(); });
+    setImmediate(() => {
+      this.scheduled = false;
+      void this.run();
+    });
   }
 
   private async run(): Promise<void> {
@@ -248,26 +299,33 @@ export class EdgeHook extends EventEmitter {
           void this.ctl.saveState();
           // only the difference from the plan each switch was brought to (no table read), in parallel
           const prevBy = new Map(before.switches.map((x) => [x.dpid, x]));
-          await Promise.all([...this.ctl.sessions.values()].flatMap((sess) => {
-            if (sess.dpid === undefined) return [];
-            const a = prevBy.get(sess.dpid), b = next.plan.switches.find((x) => x.dpid === sess.dpid);
-            if (a && b && a.flows === b.flows) return [];
-            // the edge path changes a few flows: send exactly those (one small batch + barrier), no table read
-            return [this.ctl.sync(sess.id, { assume: a?.flows, delta: a && b ? planDelta(a.flows, b.flows) : undefined })];
-          }));
+          await Promise.all(
+            [...this.ctl.sessions.values()].flatMap((sess) => {
+              if (sess.dpid === undefined) return [];
+              const a = prevBy.get(sess.dpid),
+                b = next.plan.switches.find((x) => x.dpid === sess.dpid);
+              if (a && b && a.flows === b.flows) return [];
+              // the edge path changes a few flows: send exactly those (one small batch + barrier), no table read
+              return [this.ctl.sync(sess.id, { assume: a?.flows, delta: a && b ? planDelta(a.flows, b.flows) : undefined })];
+            }),
+          );
         }
         this.phases.syncMs += performance.now() - t1;
       }
     } catch (e) {
       // fail closed: the switches keep the last good plan (sessions that could not be compiled admit nothing new)
-      const msg = e instanceof CompileError ? e.message : (e as Error).stack ?? String(e);
+      const msg = e instanceof CompileError ? e.message : ((e as Error).stack ?? String(e));
       this.ctl.event('edge-compile-error', { error: msg });
     }
     this.runs++;
     this.lastRunMs = performance.now() - t0;
     this.running = false;
     for (const w of waiters) w();
-    if (this.again) { this.again = false; this.changed(); return; }
+    if (this.again) {
+      this.again = false;
+      this.changed();
+      return;
+    }
     if (!this.scheduled) for (const w of this.waiters.splice(0)) w();
   }
 }
@@ -276,7 +334,8 @@ function sameBindings(a: readonly Binding[], b: readonly Binding[]): boolean {
   if (a === b) return true;
   if (a.length !== b.length) return false;
   for (let i = 0; i < a.length; i++) {
-    const x = a[i], y = b[i];
+    const x = a[i],
+      y = b[i];
     if (x !== y && (x.mac !== y.mac || x.ip !== y.ip || x.switch !== y.switch || x.port !== y.port)) return false;
   }
   return true;

@@ -33,10 +33,28 @@ export interface EventPayloads {
   'foreign-flows-cleared': { switch: string; dpid: string };
   // policy and its lifecycle
   'policy-applied': {
-    version: number; by: Opt<string>; reason: string; summary: string; access: readonly AccessChange[]; flows: readonly unknown[];
-    approvedBy?: string; rollbackTo?: number; effectiveAt?: string;
+    version: number;
+    by: Opt<string>;
+    reason: string;
+    summary: string;
+    access: readonly AccessChange[];
+    flows: readonly unknown[];
+    approvedBy?: string;
+    rollbackTo?: number;
+    effectiveAt?: string;
   };
-  'policy-pending': { id: string; kind: string; by: string; baseVersion: number; rollbackTo: Opt<number>; textSha256: string; expiresAt: string; summary: string; access: readonly AccessChange[]; flows: readonly unknown[] };
+  'policy-pending': {
+    id: string;
+    kind: string;
+    by: string;
+    baseVersion: number;
+    rollbackTo: Opt<number>;
+    textSha256: string;
+    expiresAt: string;
+    summary: string;
+    access: readonly AccessChange[];
+    flows: readonly unknown[];
+  };
   'policy-approved': { id: string; by: string; submittedBy: string; ok: boolean; version: Opt<number> };
   'policy-rejected': { id: string; by: string; submittedBy: string; reason?: string };
   'policy-expired': { id: string; submittedBy: string; expiresAt: string };
@@ -65,8 +83,27 @@ export interface EventPayloads {
   // edge: 802.1X / MAB sessions
   'radius-config-error': { error: string };
   'radius-unreachable': { switch: string; port: number; mac: string; error: string };
-  'auth-accept': { switch: string; port: number; mac: string; method: string; user: Opt<string>; deviceGroup: Opt<string>; session: string; reauth: Opt<boolean>; radiusMs: number };
-  'auth-reject': { switch: string; port: number; mac: string; method: string; identity: Opt<string>; user: Opt<string>; reason: string; server: Opt<string> };
+  'auth-accept': {
+    switch: string;
+    port: number;
+    mac: string;
+    method: string;
+    user: Opt<string>;
+    deviceGroup: Opt<string>;
+    session: string;
+    reauth: Opt<boolean>;
+    radiusMs: number;
+  };
+  'auth-reject': {
+    switch: string;
+    port: number;
+    mac: string;
+    method: string;
+    identity: Opt<string>;
+    user: Opt<string>;
+    reason: string;
+    server: Opt<string>;
+  };
   'auth-failures-alert': { switch: string; port: number; failures: number; withinSeconds: number; message: string };
   'eapol-flood': { switch: string; port: number; rate: number; message: string };
   'edge-compile-error': { error: string };
@@ -89,18 +126,48 @@ export interface EventPayloads {
   'voucher-redeemed': { [k: string]: unknown };
   'voucher-guessing-alert': { [k: string]: unknown };
 }
-type SessionEventBase = { id: string; mac: string; switch: string; port: number; method: string; user?: string; deviceGroup?: string; by?: string; [k: string]: unknown };
-type LeaseEvent = { mac: string; ip: string; switch: string; port: number; expires: Opt<string>; reason: Opt<string>; from?: { ip: string; switch: string; port: number } };
+type SessionEventBase = {
+  id: string;
+  mac: string;
+  switch: string;
+  port: number;
+  method: string;
+  user?: string;
+  deviceGroup?: string;
+  by?: string;
+  [k: string]: unknown;
+};
+type LeaseEvent = {
+  mac: string;
+  ip: string;
+  switch: string;
+  port: number;
+  expires: Opt<string>;
+  reason: Opt<string>;
+  from?: { ip: string; switch: string; port: number };
+};
 
 /** DHCP/ARP snooping alerts (edge/snooping.ts DropReason), streamed as `dhcp-<reason>`. */
 export const DHCP_ALERTS = [
-  'malformed', 'spoofed-chaddr', 'rate-limited', 'rogue-server', 'server-message-from-client', 'client-message-from-server',
-  'ack-unknown-client', 'lease-refused', 'arp-spoof', 'arp-malformed', 'mac-conflict', 'release-elsewhere',
+  'malformed',
+  'spoofed-chaddr',
+  'rate-limited',
+  'rogue-server',
+  'server-message-from-client',
+  'client-message-from-server',
+  'ack-unknown-client',
+  'lease-refused',
+  'arp-spoof',
+  'arp-malformed',
+  'mac-conflict',
+  'release-elsewhere',
 ] as const;
 export type DhcpAlertType = `dhcp-${(typeof DHCP_ALERTS)[number]}`;
 
 export type EventType = keyof EventPayloads | DhcpAlertType;
-export type EventData<K extends EventType> = K extends keyof EventPayloads ? EventPayloads[K] : { switch: string; port: number; [k: string]: unknown };
+export type EventData<K extends EventType> = K extends keyof EventPayloads
+  ? EventPayloads[K]
+  : { switch: string; port: number; [k: string]: unknown };
 
 /** One event: `{ type, at, ...payload }`; narrow it with `e.type === '…'`. */
 export type ControllerEvent = { [K in EventType]: { readonly type: K; readonly at: string } & Readonly<EventData<K>> }[EventType];
@@ -111,20 +178,72 @@ const A = { alert: true } as const;
 const AU = { audited: true } as const;
 /** Every event name and what it is. A name missing here, or here but not in EventPayloads, does not compile. */
 export const EVENTS: { readonly [K in keyof EventPayloads]: EventInfo } = {
-  'switch-up': {}, 'switch-down': {}, 'switch-synced': {}, 'switch-error': A, 'switch-impostor': A, 'unknown-switch': A, 'port-status': {},
-  'peer-violation': A, 'budget-refused': {}, 'foreign-override': A, 'foreign-flows-cleared': {},
-  'policy-applied': AU, 'policy-pending': AU, 'policy-approved': AU, 'policy-rejected': AU, 'policy-expired': AU, 'approval-refused': AU, 'schedule-rejected': {},
-  'directory-synced': AU, 'directory-failed': A, 'directory-rejected': {}, 'directory-shrink-held': {}, 'binding-learned': AU, 'unknown-device': {},
-  'device-wrong-port': A, 'device-moved': {}, 'mac-flapping': A, 'state-saved': {}, denial: {},
-  'cluster-fenced': {}, 'cluster-joined': {}, 'cluster-paused': {}, 'cluster-resumed': {}, 'cluster-apply-failed': {}, 'role-changed': {}, 'role-refused': {},
-  'radius-config-error': A, 'radius-unreachable': {}, 'auth-accept': {}, 'auth-reject': AU, 'auth-failures-alert': AU, 'eapol-flood': {}, 'edge-compile-error': A,
-  'sessions-dropped-on-restore': {}, 'session-started': AU, 'session-ended': AU, 'session-moved': AU, 'session-renewed': AU,
-  'lease-bound': {}, 'lease-renewed': {}, 'lease-ended': {}, 'signin-signout': {}, 'signin-locked': A, 'signin-failed': {}, 'signin-accepted': {},
-  'voucher-created': AU, 'voucher-revoked': AU, 'voucher-redeemed': AU, 'voucher-guessing-alert': AU,
+  'switch-up': {},
+  'switch-down': {},
+  'switch-synced': {},
+  'switch-error': A,
+  'switch-impostor': A,
+  'unknown-switch': A,
+  'port-status': {},
+  'peer-violation': A,
+  'budget-refused': {},
+  'foreign-override': A,
+  'foreign-flows-cleared': {},
+  'policy-applied': AU,
+  'policy-pending': AU,
+  'policy-approved': AU,
+  'policy-rejected': AU,
+  'policy-expired': AU,
+  'approval-refused': AU,
+  'schedule-rejected': {},
+  'directory-synced': AU,
+  'directory-failed': A,
+  'directory-rejected': {},
+  'directory-shrink-held': {},
+  'binding-learned': AU,
+  'unknown-device': {},
+  'device-wrong-port': A,
+  'device-moved': {},
+  'mac-flapping': A,
+  'state-saved': {},
+  denial: {},
+  'cluster-fenced': {},
+  'cluster-joined': {},
+  'cluster-paused': {},
+  'cluster-resumed': {},
+  'cluster-apply-failed': {},
+  'role-changed': {},
+  'role-refused': {},
+  'radius-config-error': A,
+  'radius-unreachable': {},
+  'auth-accept': {},
+  'auth-reject': AU,
+  'auth-failures-alert': AU,
+  'eapol-flood': {},
+  'edge-compile-error': A,
+  'sessions-dropped-on-restore': {},
+  'session-started': AU,
+  'session-ended': AU,
+  'session-moved': AU,
+  'session-renewed': AU,
+  'lease-bound': {},
+  'lease-renewed': {},
+  'lease-ended': {},
+  'signin-signout': {},
+  'signin-locked': A,
+  'signin-failed': {},
+  'signin-accepted': {},
+  'voucher-created': AU,
+  'voucher-revoked': AU,
+  'voucher-redeemed': AU,
+  'voucher-guessing-alert': AU,
 };
 
 /** Every event name (the DHCP alerts included). */
-export const EVENT_TYPES: readonly EventType[] = [...(Object.keys(EVENTS) as Array<keyof EventPayloads>), ...DHCP_ALERTS.map((k) => `dhcp-${k}` as const)];
+export const EVENT_TYPES: readonly EventType[] = [
+  ...(Object.keys(EVENTS) as Array<keyof EventPayloads>),
+  ...DHCP_ALERTS.map((k) => `dhcp-${k}` as const),
+];
 const KNOWN: ReadonlySet<string> = new Set(EVENT_TYPES);
 export const isEventType = (t: string): t is EventType => KNOWN.has(t);
 export const infoOf = (t: EventType): EventInfo => (t.startsWith('dhcp-') ? A : EVENTS[t as keyof EventPayloads]);

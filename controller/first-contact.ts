@@ -19,7 +19,10 @@ import { readLdapConfig } from '../directory/ldap-config.js';
 import type { SwitchSession } from './session.js';
 import type { Controller } from './controller.js';
 
-interface Ports { trusted: Map<string, Set<number>>; links: Map<string, Set<number>> }
+interface Ports {
+  trusted: Map<string, Set<number>>;
+  links: Map<string, Set<number>>;
+}
 
 export class FirstContact {
   readonly leases: LeaseTable;
@@ -34,23 +37,38 @@ export class FirstContact {
   constructor(private readonly ctl: Controller) {
     this.leases = new LeaseTable();
     this.snooper = new DhcpSnooper(this.leases);
-    this.snooper.on('alert', (a: Record<string, unknown> & { type: string }) => { const { type, ...rest } = a; ctl.event(type, rest); });
+    this.snooper.on('alert', (a: Record<string, unknown> & { type: string }) => {
+      const { type, ...rest } = a;
+      ctl.event(type, rest);
+    });
     this.leases.on('change', (c: LeaseChange) => {
       const l = c.lease;
-      ctl.event(c.kind === 'removed' ? 'lease-ended' : c.kind === 'renewed' ? 'lease-renewed' : 'lease-bound', { mac: l.mac, ip: l.ip, switch: l.switch, port: l.port, expires: l.expires, reason: c.reason, ...(c.previous ? { from: { ip: c.previous.ip, switch: c.previous.switch, port: c.previous.port } } : {}) });
+      ctl.event(c.kind === 'removed' ? 'lease-ended' : c.kind === 'renewed' ? 'lease-renewed' : 'lease-bound', {
+        mac: l.mac,
+        ip: l.ip,
+        switch: l.switch,
+        port: l.port,
+        expires: l.expires,
+        reason: c.reason,
+        ...(c.previous ? { from: { ip: c.previous.ip, switch: c.previous.switch, port: c.previous.port } } : {}),
+      });
     });
     ctl.edge.attachLeases(this.leases);
   }
 
-  private get policy(): Policy | undefined { return this.ctl.compiled?.input.policy; }
+  private get policy(): Policy | undefined {
+    return this.ctl.compiled?.input.policy;
+  }
 
   private ports(): Ports {
-    const policy = this.ctl.compiled.input.policy, topology = this.ctl.compiled.input.topology;
+    const policy = this.ctl.compiled.input.policy,
+      topology = this.ctl.compiled.input.topology;
     if (this.portsFor && this.portsFor.policy === policy && this.portsFor.topology === topology) return this.portsFor.ports;
     const trusted = new Map<string, Set<number>>();
     for (const [sw, l] of trustedDhcpPorts(policy.firstContact, topology)) trusted.set(sw, new Set(l));
     const links = new Map<string, Set<number>>();
-    for (const l of topology.links) for (const p of [l.a, l.b]) (links.get(p.switch) ?? links.set(p.switch, new Set()).get(p.switch)!).add(p.port);
+    for (const l of topology.links)
+      for (const p of [l.a, l.b]) (links.get(p.switch) ?? links.set(p.switch, new Set()).get(p.switch)!).add(p.port);
     const ports = { trusted, links };
     this.portsFor = { policy, topology, ports };
     const rate = policy.firstContact?.dhcp?.clientRate;
@@ -77,7 +95,16 @@ export class FirstContact {
       const v = this.snooper.onDhcp(at, d, trusted.get(switchName)?.has(inPort) ?? false);
       if (v.forward) {
         // the checked client message goes on as the switch would have sent it (L2 from its own port)
-        s.sendTracked([{ type: 'packet_out', xid: s.xid(), bufferId: 0xffffffff, inPort, actions: [{ type: 'output', port: OFPP.NORMAL }], data: Buffer.from(d) }]);
+        s.sendTracked([
+          {
+            type: 'packet_out',
+            xid: s.xid(),
+            bufferId: 0xffffffff,
+            inPort,
+            actions: [{ type: 'output', port: OFPP.NORMAL }],
+            data: Buffer.from(d),
+          },
+        ]);
       } else if (v.reason === 'lease') {
         void this.ctl.edge.settled().then(() => {
           this.bindLatencies.push(performance.now() - t0);
@@ -102,7 +129,8 @@ export class FirstContact {
     const base = dirname(this.ctl.loaded.paths.policy);
     let checker = this.checker;
     if (!checker && sp.check === 'radius') {
-      if (!this.ctl.edge.radius()) throw new Error('signin.check radius: the policy has no authentication.radius servers (or their secrets cannot be read)');
+      if (!this.ctl.edge.radius())
+        throw new Error('signin.check radius: the policy has no authentication.radius servers (or their secrets cannot be read)');
       checker = new RadiusPapChecker(() => this.ctl.edge.radius());
     }
     if (!checker) {
@@ -111,15 +139,30 @@ export class FirstContact {
       if (!r.config) throw new Error(`signin.ldap: ${r.diagnostics.map((x) => x.message).join('; ')}`);
       checker = new LdapBindChecker(r.config, base);
     }
-    const tls = sp.certificate && sp.key ? { cert: readFileSync(resolve(base, sp.certificate)), key: readFileSync(resolve(base, sp.key)) } : undefined;
-    this.signin = new SigninServer({ host: sp.host, port: sp.port, tls, sessionMs: sp.sessionMs, maxFailures: sp.maxFailures, lockoutMs: sp.lockoutMs, requestsPerMinute: sp.requestsPerMinute, title: sp.title }, {
-      leases: this.leases,
-      sessions: this.ctl.edge.sessions,
-      settled: () => this.ctl.edge.settled(),
-      checker,
-      event: (type, data) => this.ctl.event(type, data),
-      ...(sp.vouchers ? { vouchers: this.ctl.edge.vouchers, vouchersChanged: () => void this.ctl.saveState() } : {}),
-    });
+    const tls =
+      sp.certificate && sp.key
+        ? { cert: readFileSync(resolve(base, sp.certificate)), key: readFileSync(resolve(base, sp.key)) }
+        : undefined;
+    this.signin = new SigninServer(
+      {
+        host: sp.host,
+        port: sp.port,
+        tls,
+        sessionMs: sp.sessionMs,
+        maxFailures: sp.maxFailures,
+        lockoutMs: sp.lockoutMs,
+        requestsPerMinute: sp.requestsPerMinute,
+        title: sp.title,
+      },
+      {
+        leases: this.leases,
+        sessions: this.ctl.edge.sessions,
+        settled: () => this.ctl.edge.settled(),
+        checker,
+        event: (type, data) => this.ctl.event(type, data),
+        ...(sp.vouchers ? { vouchers: this.ctl.edge.vouchers, vouchersChanged: () => void this.ctl.saveState() } : {}),
+      },
+    );
     return this.signin.listen();
   }
 
@@ -129,20 +172,26 @@ export class FirstContact {
   }
 
   /** Leases as the API shows them. */
-  view(): AddressLease[] { return this.leases.list(); }
+  view(): AddressLease[] {
+    return this.leases.list();
+  }
 }
 
 /** IPv4 UDP with port 67 or 68 on either side (one VLAN tag allowed): the snooper decides the rest. */
 function isDhcp(d: Buffer): boolean {
   let off = 12;
   let t = d.readUInt16BE(off);
-  if (t === 0x8100 && d.length >= 18) { off += 4; t = d.readUInt16BE(off); }
+  if (t === 0x8100 && d.length >= 18) {
+    off += 4;
+    t = d.readUInt16BE(off);
+  }
   if (t !== 0x0800) return false;
   const ip = off + 2;
   if (d.length < ip + 20 || d[ip + 9] !== 17) return false;
   const udp = ip + (d[ip] & 15) * 4;
   if (d.length < udp + 4) return false;
-  const sp = d.readUInt16BE(udp), dp = d.readUInt16BE(udp + 2);
+  const sp = d.readUInt16BE(udp),
+    dp = d.readUInt16BE(udp + 2);
   return sp === 67 || sp === 68 || dp === 67 || dp === 68;
 }
 

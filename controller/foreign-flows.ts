@@ -18,7 +18,11 @@ export interface ForeignOverride {
 
 export const isOurs = (f: { cookie: bigint }) => (f.cookie & COOKIE_TAG_MASK) === COOKIE_TAG;
 
-const permissive = (ins: readonly Instruction[]) => ins.some((i) => i.type === 'goto_table' || ((i.type === 'apply_actions' || i.type === 'write_actions') && i.actions.some((a) => a.type === 'output')));
+const permissive = (ins: readonly Instruction[]) =>
+  ins.some(
+    (i) =>
+      i.type === 'goto_table' || ((i.type === 'apply_actions' || i.type === 'write_actions') && i.actions.some((a) => a.type === 'output')),
+  );
 
 /** Foreign flows (not in our cookie space) that outrank some flow of ours in the same table and let packets on. */
 export function findOverrides(all: readonly FlowStats[], plan: SwitchPlan): ForeignOverride[] {

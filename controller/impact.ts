@@ -24,21 +24,33 @@ export interface SeenChange {
   readonly userLastSeen?: string;
 }
 
-export interface SeenImpact { readonly since: string; readonly cut: SeenChange[]; readonly open: SeenChange[] }
+export interface SeenImpact {
+  readonly since: string;
+  readonly cut: SeenChange[];
+  readonly open: SeenChange[];
+}
 
 /** `tcp/8000-8099` covers `tcp/8042`; equal texts match; `any` covers all. */
 function covers(outer: string, inner: string): boolean {
   if (outer === inner || outer === 'any') return true;
-  const o = /^(tcp|udp)\/(\d+)(?:-(\d+))?$/.exec(outer), i = /^(tcp|udp)\/(\d+)$/.exec(inner);
+  const o = /^(tcp|udp)\/(\d+)(?:-(\d+))?$/.exec(outer),
+    i = /^(tcp|udp)\/(\d+)$/.exec(inner);
   if (!o || !i || o[1] !== i[1]) return false;
   const p = Number(i[2]);
   return Number(o[2]) <= p && p <= Number(o[3] ?? o[2]);
 }
 
-export function seenImpact(c: Compiled, observe: Pick<Observer, 'traffic' | 'denials'>, access: readonly AccessChange[], now: number, windowMs = 24 * 3600_000): SeenImpact {
+export function seenImpact(
+  c: Compiled,
+  observe: Pick<Observer, 'traffic' | 'denials'>,
+  access: readonly AccessChange[],
+  now: number,
+  windowMs = 24 * 3600_000,
+): SeenImpact {
   const since = now - windowMs;
   const classOf = new Map(c.subjects.map((s) => [s.id, s.classId]));
-  const cut: SeenChange[] = [], open: SeenChange[] = [];
+  const cut: SeenChange[] = [],
+    open: SeenChange[] = [];
   const seenCut = new Set<string>();
   for (const a of access) {
     if (a.change === 'lose') {
@@ -48,11 +60,29 @@ export function seenImpact(c: Compiled, observe: Pick<Observer, 'traffic' | 'den
       if (hit === undefined || hit < since || seenCut.has(k)) continue;
       seenCut.add(k);
       const mine = observe.traffic.subjects.get(a.subject)?.lastHit;
-      cut.push({ subject: a.subject, resource: a.resource, service: a.service, rule: a.rule, lastSeen: new Date(hit).toISOString(), evidence: 'counters', ...(mine !== undefined ? { userLastSeen: new Date(mine).toISOString() } : {}) });
+      cut.push({
+        subject: a.subject,
+        resource: a.resource,
+        service: a.service,
+        rule: a.rule,
+        lastSeen: new Date(hit).toISOString(),
+        evidence: 'counters',
+        ...(mine !== undefined ? { userLastSeen: new Date(mine).toISOString() } : {}),
+      });
     } else {
-      const ds = observe.denials.query({ user: a.subject, resource: a.resource, since, kind: 'deny', limit: 1000 }).filter((d) => d.services.some((s) => covers(a.service, s)));
+      const ds = observe.denials
+        .query({ user: a.subject, resource: a.resource, since, kind: 'deny', limit: 1000 })
+        .filter((d) => d.services.some((s) => covers(a.service, s)));
       if (!ds.length) continue;
-      open.push({ subject: a.subject, resource: a.resource, service: a.service, rule: a.rule, lastSeen: ds[0].lastSeen, evidence: 'deny-log', denied: ds.reduce((n, d) => n + d.count, 0) });
+      open.push({
+        subject: a.subject,
+        resource: a.resource,
+        service: a.service,
+        rule: a.rule,
+        lastSeen: ds[0].lastSeen,
+        evidence: 'deny-log',
+        denied: ds.reduce((n, d) => n + d.count, 0),
+      });
     }
   }
   return { since: new Date(since).toISOString(), cut, open };

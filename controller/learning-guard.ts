@@ -21,7 +21,13 @@ export interface LearningLimits {
 }
 
 export const DEFAULT_LEARNING_LIMITS: LearningLimits = {
-  perPortRate: 20, perPortBurst: 40, flapMoves: 4, flapWindowMs: 10_000, holdMs: 60_000, reportEveryMs: 10_000, maxEntries: 50_000,
+  perPortRate: 20,
+  perPortBurst: 40,
+  flapMoves: 4,
+  flapWindowMs: 10_000,
+  holdMs: 60_000,
+  reportEveryMs: 10_000,
+  maxEntries: 50_000,
 };
 
 /** A Map that forgets its least recently touched entries beyond `max`. */
@@ -30,7 +36,10 @@ class LruMap<K, V> {
   constructor(private readonly max: number) {}
   get(k: K): V | undefined {
     const v = this.m.get(k);
-    if (v !== undefined) { this.m.delete(k); this.m.set(k, v); }
+    if (v !== undefined) {
+      this.m.delete(k);
+      this.m.set(k, v);
+    }
     return v;
   }
   set(k: K, v: V): void {
@@ -38,8 +47,12 @@ class LruMap<K, V> {
     this.m.set(k, v);
     if (this.m.size > this.max) this.m.delete(this.m.keys().next().value as K);
   }
-  delete(k: K): void { this.m.delete(k); }
-  get size(): number { return this.m.size; }
+  delete(k: K): void {
+    this.m.delete(k);
+  }
+  get size(): number {
+    return this.m.size;
+  }
 }
 
 export type MoveVerdict = 'move' | 'flapping' | 'held';
@@ -69,7 +82,8 @@ export class LearningGuard {
     b.tokens = Math.min(perPortBurst, b.tokens + ((now - b.at) / 1000) * perPortRate);
     b.at = now;
     const ok = b.tokens >= 1;
-    if (ok) b.tokens -= 1; else this.rateLimited++;
+    if (ok) b.tokens -= 1;
+    else this.rateLimited++;
     this.buckets.set(k, b);
     return ok;
   }
@@ -77,7 +91,11 @@ export class LearningGuard {
   /** A learned MAC seen at a new place: may it move? 'flapping' is returned once when it starts being held. */
   move(mac: string, now = Date.now()): MoveVerdict {
     const e = this.moves.get(mac) ?? { times: [], heldUntil: 0 };
-    if (e.heldUntil > now) { this.flapsHeld++; this.moves.set(mac, e); return 'held'; }
+    if (e.heldUntil > now) {
+      this.flapsHeld++;
+      this.moves.set(mac, e);
+      return 'held';
+    }
     e.times = e.times.filter((t) => now - t < this.limits.flapWindowMs);
     e.times.push(now);
     if (e.times.length > this.limits.flapMoves) {

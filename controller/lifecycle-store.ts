@@ -40,52 +40,118 @@ function idsIn(v: unknown): Ids | undefined | false {
     }
     return m;
   };
-  const classIds = map(v.classIds), dstClassIds = map(v.dstClassIds);
+  const classIds = map(v.classIds),
+    dstClassIds = map(v.dstClassIds);
   return classIds && dstClassIds ? { classIds, dstClassIds } : false;
 }
 
 function versionIn(v: unknown): PolicyVersion | undefined {
-  if (!isObj(v) || !int(v.version) || !str(v.at, 64) || !str(v.by, 256) || !str(v.reason, 64) || !str(v.planHash, 64) || !str(v.text, MAX_TEXT)) return undefined;
+  if (
+    !isObj(v) ||
+    !int(v.version) ||
+    !str(v.at, 64) ||
+    !str(v.by, 256) ||
+    !str(v.reason, 64) ||
+    !str(v.planHash, 64) ||
+    !str(v.text, MAX_TEXT)
+  )
+    return undefined;
   if (v.approvedBy !== undefined && !str(v.approvedBy, 256)) return undefined;
   if (v.rollbackTo !== undefined && !int(v.rollbackTo)) return undefined;
   if (v.summary !== undefined && !str(v.summary, 65536)) return undefined;
   const ids = idsIn(v.ids);
   if (!ids) return undefined;
   return {
-    version: v.version, at: v.at, by: v.by, reason: v.reason, ...(v.approvedBy !== undefined ? { approvedBy: v.approvedBy } : {}),
-    ...(v.rollbackTo !== undefined ? { rollbackTo: v.rollbackTo } : {}), ...(v.summary !== undefined ? { summary: v.summary } : {}),
-    planHash: v.planHash, text: v.text, ids,
+    version: v.version,
+    at: v.at,
+    by: v.by,
+    reason: v.reason,
+    ...(v.approvedBy !== undefined ? { approvedBy: v.approvedBy } : {}),
+    ...(v.rollbackTo !== undefined ? { rollbackTo: v.rollbackTo } : {}),
+    ...(v.summary !== undefined ? { summary: v.summary } : {}),
+    planHash: v.planHash,
+    text: v.text,
+    ids,
   };
 }
 
 function pendingIn(v: unknown, now: number): StoredPending | undefined {
-  if (!isObj(v) || !str(v.id, 64) || !/^[A-Za-z0-9_-]+$/.test(v.id) || (v.kind !== 'policy' && v.kind !== 'rollback') || !str(v.by, 256) || !str(v.at, 64) || !str(v.expiresAt, 64)) return undefined;
-  if (!int(v.baseVersion) || !str(v.text, MAX_TEXT) || !str(v.baseText, MAX_TEXT) || !str(v.textSha256, 64) || !int(v.expires) || v.expires <= now) return undefined;
+  if (
+    !isObj(v) ||
+    !str(v.id, 64) ||
+    !/^[A-Za-z0-9_-]+$/.test(v.id) ||
+    (v.kind !== 'policy' && v.kind !== 'rollback') ||
+    !str(v.by, 256) ||
+    !str(v.at, 64) ||
+    !str(v.expiresAt, 64)
+  )
+    return undefined;
+  if (
+    !int(v.baseVersion) ||
+    !str(v.text, MAX_TEXT) ||
+    !str(v.baseText, MAX_TEXT) ||
+    !str(v.textSha256, 64) ||
+    !int(v.expires) ||
+    v.expires <= now
+  )
+    return undefined;
   if (v.rollbackTo !== undefined && !int(v.rollbackTo)) return undefined;
   if (!Array.isArray(v.access) || !Array.isArray(v.flows) || !str(v.summary, 65536)) return undefined;
   const ids = idsIn(v.ids);
   if (ids === false) return undefined;
   return {
-    id: v.id, kind: v.kind, by: v.by, at: v.at, expiresAt: v.expiresAt, baseVersion: v.baseVersion, text: v.text, textSha256: v.textSha256,
+    id: v.id,
+    kind: v.kind,
+    by: v.by,
+    at: v.at,
+    expiresAt: v.expiresAt,
+    baseVersion: v.baseVersion,
+    text: v.text,
+    textSha256: v.textSha256,
     ...(v.rollbackTo !== undefined ? { rollbackTo: v.rollbackTo } : {}),
-    access: v.access as AccessChange[], flows: v.flows as PendingChange['flows'], summary: v.summary, baseText: v.baseText, expires: v.expires, ...(ids ? { ids } : {}),
+    access: v.access as AccessChange[],
+    flows: v.flows as PendingChange['flows'],
+    summary: v.summary,
+    baseText: v.baseText,
+    expires: v.expires,
+    ...(ids ? { ids } : {}),
   };
 }
 
-export interface LifecycleState { readonly versions: PolicyVersion[]; readonly pending: StoredPending[]; readonly dropped: number }
+export interface LifecycleState {
+  readonly versions: PolicyVersion[];
+  readonly pending: StoredPending[];
+  readonly dropped: number;
+}
 
 /** Reads the lifecycle file; a missing file is an empty state, a malformed one (or entry) is dropped and counted. */
 export function readLifecycle(file: string, now: number): LifecycleState & { error?: string } {
   let raw: unknown;
-  try { raw = JSON.parse(readFileSync(file, 'utf8')); } catch (e) {
-    return { versions: [], pending: [], dropped: 0, ...((e as NodeJS.ErrnoException).code === 'ENOENT' ? {} : { error: (e as Error).message.slice(0, 200) }) };
+  try {
+    raw = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (e) {
+    return {
+      versions: [],
+      pending: [],
+      dropped: 0,
+      ...((e as NodeJS.ErrnoException).code === 'ENOENT' ? {} : { error: (e as Error).message.slice(0, 200) }),
+    };
   }
   if (!isObj(raw)) return { versions: [], pending: [], dropped: 0, error: 'not a JSON object' };
   let dropped = 0;
   const list = (x: unknown) => (Array.isArray(x) ? x.slice(-MAX_ENTRIES) : []);
-  const versions: PolicyVersion[] = [], pending: StoredPending[] = [];
-  for (const v of list(raw.versions)) { const x = versionIn(v); if (x) versions.push(x); else dropped++; }
-  for (const p of list(raw.pending)) { const x = pendingIn(p, now); if (x) pending.push(x); else dropped++; }
+  const versions: PolicyVersion[] = [],
+    pending: StoredPending[] = [];
+  for (const v of list(raw.versions)) {
+    const x = versionIn(v);
+    if (x) versions.push(x);
+    else dropped++;
+  }
+  for (const p of list(raw.pending)) {
+    const x = pendingIn(p, now);
+    if (x) pending.push(x);
+    else dropped++;
+  }
   versions.sort((a, b) => a.version - b.version);
   return { versions, pending, dropped };
 }
@@ -93,13 +159,26 @@ export function readLifecycle(file: string, now: number): LifecycleState & { err
 /** Writes the lifecycle state after each change (coalesced, atomic, durable when `save()` resolves). */
 export class LifecycleStore {
   private readonly writer: StateWriter;
-  constructor(readonly file: string, snapshot: () => { versions: Iterable<PolicyVersion>; pending: Iterable<StoredPending> }, onError?: (e: Error) => void) {
-    this.writer = new StateWriter(file, () => {
-      const s = snapshot();
-      return { versions: [...s.versions].map((v) => ({ ...v, ids: idsOut(v.ids) })), pending: [...s.pending].map((p) => ({ ...p, ids: idsOut(p.ids) })) };
-    }, { onError });
+  constructor(
+    readonly file: string,
+    snapshot: () => { versions: Iterable<PolicyVersion>; pending: Iterable<StoredPending> },
+    onError?: (e: Error) => void,
+  ) {
+    this.writer = new StateWriter(
+      file,
+      () => {
+        const s = snapshot();
+        return {
+          versions: [...s.versions].map((v) => ({ ...v, ids: idsOut(v.ids) })),
+          pending: [...s.pending].map((p) => ({ ...p, ids: idsOut(p.ids) })),
+        };
+      },
+      { onError },
+    );
   }
-  save(): Promise<void> { return this.writer.save(); }
+  save(): Promise<void> {
+    return this.writer.save();
+  }
 }
 
 /** `<state file>.lifecycle.json`, or undefined when the controller keeps no state file. */

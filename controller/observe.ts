@@ -33,18 +33,25 @@ export class Observer {
   readonly traffic: TrafficStats;
   private readonly attr = new WeakMap<SwitchPlan, Map<bigint, FlowAttribution>>();
 
-  constructor(private readonly ctl: ObservedController, opts: ObserveOptions = {}) {
+  constructor(
+    private readonly ctl: ObservedController,
+    opts: ObserveOptions = {},
+  ) {
     this.denials = new DenialLog(opts.denials);
     this.denials.onNew = (d: Denial) => ctl.event('denial', { denial: d });
-    this.traffic = new TrafficStats(() => ctl.compiled, () => {
-      const out = [];
-      for (const s of ctl.sessions.values()) {
-        if (s.state !== 'ready' || s.dpid === undefined) continue;
-        const plan = ctl.planFor(s.dpid);
-        if (plan) out.push({ switch: plan.name, plan, read: () => readFlows(s) });
-      }
-      return out;
-    }, opts.traffic);
+    this.traffic = new TrafficStats(
+      () => ctl.compiled,
+      () => {
+        const out = [];
+        for (const s of ctl.sessions.values()) {
+          if (s.state !== 'ready' || s.dpid === undefined) continue;
+          const plan = ctl.planFor(s.dpid);
+          if (plan) out.push({ switch: plan.name, plan, read: () => readFlows(s) });
+        }
+        return out;
+      },
+      opts.traffic,
+    );
   }
 
   async start(): Promise<void> {

@@ -8,7 +8,19 @@
  * packet-in was truncated) still decodes the network layer and reports `truncated: true`.
  */
 
-export type DecodeErrorCode = 'short-ethernet' | 'bad-vlan' | 'short-arp' | 'bad-arp' | 'short-ipv4' | 'bad-ipv4-version' | 'bad-ipv4-ihl' | 'bad-ipv4-length' | 'short-ipv6' | 'bad-ipv6-version' | 'bad-ipv6-extension' | 'too-many-extensions';
+export type DecodeErrorCode =
+  | 'short-ethernet'
+  | 'bad-vlan'
+  | 'short-arp'
+  | 'bad-arp'
+  | 'short-ipv4'
+  | 'bad-ipv4-version'
+  | 'bad-ipv4-ihl'
+  | 'bad-ipv4-length'
+  | 'short-ipv6'
+  | 'bad-ipv6-version'
+  | 'bad-ipv6-extension'
+  | 'too-many-extensions';
 
 export interface DecodedFrame {
   readonly ethSrc: string;
@@ -52,17 +64,30 @@ function ipv4At(b: Uint8Array, o: number): string {
 export function ipv6At(b: Uint8Array, o: number): string {
   const g: number[] = [];
   for (let i = 0; i < 8; i++) g.push((b[o + 2 * i] << 8) | b[o + 2 * i + 1]);
-  let bestAt = -1, bestLen = 0;
+  let bestAt = -1,
+    bestLen = 0;
   for (let i = 0; i < 8;) {
-    if (g[i] !== 0) { i++; continue; }
+    if (g[i] !== 0) {
+      i++;
+      continue;
+    }
     let j = i;
     while (j < 8 && g[j] === 0) j++;
-    if (j - i > bestLen && j - i >= 2) { bestAt = i; bestLen = j - i; }
+    if (j - i > bestLen && j - i >= 2) {
+      bestAt = i;
+      bestLen = j - i;
+    }
     i = j;
   }
   if (bestAt < 0) return g.map((x) => x.toString(16)).join(':');
-  const head = g.slice(0, bestAt).map((x) => x.toString(16)).join(':');
-  const tail = g.slice(bestAt + bestLen).map((x) => x.toString(16)).join(':');
+  const head = g
+    .slice(0, bestAt)
+    .map((x) => x.toString(16))
+    .join(':');
+  const tail = g
+    .slice(bestAt + bestLen)
+    .map((x) => x.toString(16))
+    .join(':');
   return `${head}::${tail}`;
 }
 
@@ -70,7 +95,14 @@ const err = (code: DecodeErrorCode, message: string): DecodeResult => ({ ok: fal
 
 const u16 = (b: Uint8Array, o: number) => (b[o] << 8) | b[o + 1];
 
-interface L4 { srcPort?: number; dstPort?: number; tcpFlags?: number; icmpType?: number; icmpCode?: number; truncated?: boolean }
+interface L4 {
+  srcPort?: number;
+  dstPort?: number;
+  tcpFlags?: number;
+  icmpType?: number;
+  icmpCode?: number;
+  truncated?: boolean;
+}
 
 function transport(b: Uint8Array, o: number, end: number, proto: number): L4 {
   const left = end - o;
@@ -78,13 +110,16 @@ function transport(b: Uint8Array, o: number, end: number, proto: number): L4 {
     case 6: // TCP: ports (4), seq, ack, data offset + flags at 12..13
       if (left < 14) return left >= 4 ? { srcPort: u16(b, o), dstPort: u16(b, o + 2), truncated: true } : { truncated: true };
       return { srcPort: u16(b, o), dstPort: u16(b, o + 2), tcpFlags: ((b[o + 12] & 0x01) << 8) | b[o + 13] };
-    case 17: case 132: // UDP, SCTP: ports first
+    case 17:
+    case 132: // UDP, SCTP: ports first
       if (left < 4) return { truncated: true };
       return { srcPort: u16(b, o), dstPort: u16(b, o + 2) };
-    case 1: case 58: // ICMP, ICMPv6
+    case 1:
+    case 58: // ICMP, ICMPv6
       if (left < 2) return { truncated: true };
       return { icmpType: b[o], icmpCode: b[o + 1] };
-    default: return {};
+    default:
+      return {};
   }
 }
 
@@ -109,8 +144,19 @@ export function decodeFrame(data: Uint8Array): DecodeResult {
   if (ethType === 0x0806) {
     if (n < off + 28) return err('short-arp', `ARP body of ${n - off} bytes is shorter than 28`);
     // Ethernet/IPv4 ARP only: htype 1, ptype 0x0800, hlen 6, plen 4
-    if (u16(data, off) !== 1 || u16(data, off + 2) !== 0x0800 || data[off + 4] !== 6 || data[off + 5] !== 4) return err('bad-arp', 'ARP for something other than Ethernet/IPv4');
-    return { ok: true, frame: { ...base, l3: 'arp', arpOp: u16(data, off + 6), arpSha: macAt(data, off + 8), arpSpa: ipv4At(data, off + 14), arpTpa: ipv4At(data, off + 24) } };
+    if (u16(data, off) !== 1 || u16(data, off + 2) !== 0x0800 || data[off + 4] !== 6 || data[off + 5] !== 4)
+      return err('bad-arp', 'ARP for something other than Ethernet/IPv4');
+    return {
+      ok: true,
+      frame: {
+        ...base,
+        l3: 'arp',
+        arpOp: u16(data, off + 6),
+        arpSha: macAt(data, off + 8),
+        arpSpa: ipv4At(data, off + 14),
+        arpTpa: ipv4At(data, off + 24),
+      },
+    };
   }
   if (ethType === 0x0800) {
     if (n < off + 20) return err('short-ipv4', `IPv4 header cut short (${n - off} bytes)`);
@@ -132,7 +178,8 @@ export function decodeFrame(data: Uint8Array): DecodeResult {
   if (ethType === 0x86dd) {
     if (n < off + 40) return err('short-ipv6', `IPv6 header cut short (${n - off} bytes)`);
     if (data[off] >> 4 !== 6) return err('bad-ipv6-version', `IPv6 header with version ${data[off] >> 4}`);
-    const ipSrc = ipv6At(data, off + 8), ipDst = ipv6At(data, off + 24);
+    const ipSrc = ipv6At(data, off + 8),
+      ipDst = ipv6At(data, off + 24);
     const payloadEnd = Math.min(n, off + 40 + u16(data, off + 4));
     let next = data[off + 6];
     let o = off + 40;
@@ -164,10 +211,15 @@ export function serviceOf(f: DecodedFrame): string {
   if (f.l3 === 'arp') return 'arp';
   if (f.l3 === 'other') return `ethertype/0x${f.ethType.toString(16).padStart(4, '0')}`;
   switch (f.proto) {
-    case 6: return f.dstPort !== undefined ? `tcp/${f.dstPort}` : 'tcp';
-    case 17: return f.dstPort !== undefined ? `udp/${f.dstPort}` : 'udp';
-    case 1: return 'icmp';
-    case 58: return 'icmpv6';
-    default: return `proto/${f.proto}`;
+    case 6:
+      return f.dstPort !== undefined ? `tcp/${f.dstPort}` : 'tcp';
+    case 17:
+      return f.dstPort !== undefined ? `udp/${f.dstPort}` : 'udp';
+    case 1:
+      return 'icmp';
+    case 58:
+      return 'icmpv6';
+    default:
+      return `proto/${f.proto}`;
   }
 }

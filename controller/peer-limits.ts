@@ -21,18 +21,26 @@ export class GlobalBudget {
   readonly violations = new Map<string, number>();
   constructor(readonly limits: MultipartLimits = DEFAULT_MULTIPART_LIMITS) {}
 
-  count(kind: string): void { this.violations.set(kind, (this.violations.get(kind) ?? 0) + 1); }
+  count(kind: string): void {
+    this.violations.set(kind, (this.violations.get(kind) ?? 0) + 1);
+  }
 }
 
 export const processBudget = new GlobalBudget();
 
-export type Violation = { readonly kind: 'unsolicited-multipart' | 'multipart-session-cap' | 'multipart-request-cap' | 'multipart-global-cap'; readonly message: string };
+export type Violation = {
+  readonly kind: 'unsolicited-multipart' | 'multipart-session-cap' | 'multipart-request-cap' | 'multipart-global-cap';
+  readonly message: string;
+};
 
 /** One session's account: held bytes per outstanding xid, charged against the session and the global budget. */
 export class SessionBudget {
   private readonly byXid = new Map<number, number>();
   private held = 0;
-  constructor(private readonly global: GlobalBudget, private readonly perSession = global.limits.perSessionBytes) {}
+  constructor(
+    private readonly global: GlobalBudget,
+    private readonly perSession = global.limits.perSessionBytes,
+  ) {}
 
   /**
    * Charges `bytes` of a "more" part for `xid`; returns the violation when it does not fit (nothing is charged then).
@@ -41,8 +49,13 @@ export class SessionBudget {
   charge(xid: number, bytes: number, requestCap = Infinity): Violation | undefined {
     const mine = this.byXid.get(xid) ?? 0;
     if (mine + bytes > requestCap) return { kind: 'multipart-request-cap', message: `multipart reply ${xid} over ${requestCap} bytes` };
-    if (this.held + bytes > this.perSession) return { kind: 'multipart-session-cap', message: `multipart replies over the per-session cap of ${this.perSession} bytes` };
-    if (this.global.held + bytes > this.global.limits.globalBytes) return { kind: 'multipart-global-cap', message: `multipart replies of all switches over the global cap of ${this.global.limits.globalBytes} bytes` };
+    if (this.held + bytes > this.perSession)
+      return { kind: 'multipart-session-cap', message: `multipart replies over the per-session cap of ${this.perSession} bytes` };
+    if (this.global.held + bytes > this.global.limits.globalBytes)
+      return {
+        kind: 'multipart-global-cap',
+        message: `multipart replies of all switches over the global cap of ${this.global.limits.globalBytes} bytes`,
+      };
     this.byXid.set(xid, mine + bytes);
     this.held += bytes;
     this.global.held += bytes;
@@ -62,5 +75,7 @@ export class SessionBudget {
     for (const x of [...this.byXid.keys()]) this.release(x);
   }
 
-  get bytes(): number { return this.held; }
+  get bytes(): number {
+    return this.held;
+  }
 }

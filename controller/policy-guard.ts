@@ -17,7 +17,7 @@ import { readTextFile, DEFAULT_MAX_BYTES, DEFAULT_TIMEOUT_MS } from '../io/safe-
 
 /** Settings of an LDAP directory that open a connection or read a secret. */
 export const LDAP_SECRET_FIELDS = ['url', 'bindDn', 'passwordFile', 'passwordEnv', 'caFile'] as const;
-export type LdapSecretField = typeof LDAP_SECRET_FIELDS[number];
+export type LdapSecretField = (typeof LDAP_SECRET_FIELDS)[number];
 
 /** Extra values a submitted policy may use, per field (from the command line: `--allow-ldap url=ldaps://dir:636`). */
 export type LdapAllowlist = Partial<Record<LdapSecretField, readonly string[]>>;
@@ -28,7 +28,8 @@ export function parseLdapAllow(items: readonly string[]): LdapAllowlist {
   for (const it of items) {
     const i = it.indexOf('=');
     const k = it.slice(0, i) as LdapSecretField;
-    if (i < 1 || !LDAP_SECRET_FIELDS.includes(k)) throw new Error(`--allow-ldap takes FIELD=VALUE with FIELD one of ${LDAP_SECRET_FIELDS.join(', ')} (got '${it}')`);
+    if (i < 1 || !LDAP_SECRET_FIELDS.includes(k))
+      throw new Error(`--allow-ldap takes FIELD=VALUE with FIELD one of ${LDAP_SECRET_FIELDS.join(', ')} (got '${it}')`);
     (out[k] ??= []).push(it.slice(i + 1));
   }
   return out;
@@ -70,7 +71,11 @@ export class PolicyGuard {
 
   /** The reader loadPolicy uses for the files a submitted policy names. */
   readonly readFile = (path: string): Promise<string> =>
-    readTextFile(path, { roots: this.roots, maxBytes: this.o.maxBytes ?? DEFAULT_MAX_BYTES, timeoutMs: this.o.timeoutMs ?? DEFAULT_TIMEOUT_MS });
+    readTextFile(path, {
+      roots: this.roots,
+      maxBytes: this.o.maxBytes ?? DEFAULT_MAX_BYTES,
+      timeoutMs: this.o.timeoutMs ?? DEFAULT_TIMEOUT_MS,
+    });
 
   /**
    * Refusals for LDAP settings the running policy does not have and the allowlist does not name. Runs on the text
@@ -87,10 +92,11 @@ export class PolicyGuard {
     for (const k of LDAP_SECRET_FIELDS) {
       const v = next[k];
       if (v === undefined || v === now[k]) continue;
-      const allowed = (this.o.ldapAllow?.[k] ?? []).map((a) => FILE_FIELDS.includes(k) ? resolve(a) : a);
+      const allowed = (this.o.ldapAllow?.[k] ?? []).map((a) => (FILE_FIELDS.includes(k) ? resolve(a) : a));
       if (allowed.includes(v)) continue;
       out.push({
-        severity: 'error', code: 'ldap-not-allowed',
+        severity: 'error',
+        code: 'ldap-not-allowed',
         message: `directory.ldap.${k}: a policy sent through the API cannot ${now[k] === undefined ? 'add' : 'change'} the LDAP ${k === 'url' ? 'server' : k === 'bindDn' ? 'bind DN' : k === 'caFile' ? 'CA' : 'password source'}; it must stay as the running configuration has it`,
         hint: `allow it when starting the controller: --allow-ldap ${k}=VALUE, or change the policy file on the controller's machine and reload (SIGHUP)`,
         location: src.locate(['directory', 'ldap', k]),
@@ -108,7 +114,12 @@ export class PolicyGuard {
     const isPolicy = (f: string) => f === policyFile || resolve(f) === resolve(policyFile);
     return diags.map((d) => {
       if (!d.location || isPolicy(d.location.file)) return d;
-      return { severity: d.severity, code: d.code, location: d.location, message: `${d.severity === 'error' ? 'a problem' : 'a warning'} of kind '${d.code}' here (the text is not shown for files read on behalf of the API; run 'acl validate' on the controller's machine to see it)` };
+      return {
+        severity: d.severity,
+        code: d.code,
+        location: d.location,
+        message: `${d.severity === 'error' ? 'a problem' : 'a warning'} of kind '${d.code}' here (the text is not shown for files read on behalf of the API; run 'acl validate' on the controller's machine to see it)`,
+      };
     });
   }
 }

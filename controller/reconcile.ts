@@ -15,7 +15,16 @@ import { OfpRequestError } from './session.js';
 
 export const DISCOVERY_METER_ID = 1;
 
-type FlowLike = { tableId: number; priority: number; match: Match; instructions: readonly Instruction[]; cookie: bigint; rawMatch?: Buffer; undecoded?: string; hardTimeout?: number };
+type FlowLike = {
+  tableId: number;
+  priority: number;
+  match: Match;
+  instructions: readonly Instruction[];
+  cookie: bigint;
+  rawMatch?: Buffer;
+  undecoded?: string;
+  hardTimeout?: number;
+};
 
 // Plans are immutable: the keys of a planned flow are computed once, however often the switch is re-read.
 const plannedKeys = new WeakMap<PlannedFlow, string>();
@@ -50,20 +59,42 @@ export function diffFlows(desired: readonly PlannedFlow[], installed: readonly F
   for (const f of desired) {
     const k = plannedKey(f);
     const h = have.get(k);
-    if (!h) { add.push(f); continue; }
+    if (!h) {
+      add.push(f);
+      continue;
+    }
     have.delete(k);
     // a time-bound flow whose expiry moved (recompiled at a later instant) is re-added: OFPFC_ADD re-arms its hard_timeout
-    if (h.cookie !== f.cookie || h.undecoded !== undefined || instructionsKey(h.instructions) !== plannedActionsKey(f) || (h.hardTimeout !== undefined && (f.hardTimeout ?? 0) !== h.hardTimeout)) change.push(f);
+    if (
+      h.cookie !== f.cookie ||
+      h.undecoded !== undefined ||
+      instructionsKey(h.instructions) !== plannedActionsKey(f) ||
+      (h.hardTimeout !== undefined && (f.hardTimeout ?? 0) !== h.hardTimeout)
+    )
+      change.push(f);
     else unchanged++;
   }
   return { add, change, remove: [...have.values()], unchanged };
 }
 
 export async function readFlows(s: SwitchSession, exclusive = false): Promise<FlowStats[]> {
-  const reply = await s.request<MessageOf<'multipart_reply'>>({
-    type: 'multipart_request', xid: s.xid(), flags: 0,
-    body: { kind: 'flow', tableId: OFPTT_ALL, outPort: OFPP.ANY, outGroup: OFPG_ANY, cookie: exclusive ? 0n : COOKIE_TAG, cookieMask: exclusive ? 0n : COOKIE_TAG_MASK, match: [] },
-  }, 120_000);
+  const reply = await s.request<MessageOf<'multipart_reply'>>(
+    {
+      type: 'multipart_request',
+      xid: s.xid(),
+      flags: 0,
+      body: {
+        kind: 'flow',
+        tableId: OFPTT_ALL,
+        outPort: OFPP.ANY,
+        outGroup: OFPG_ANY,
+        cookie: exclusive ? 0n : COOKIE_TAG,
+        cookieMask: exclusive ? 0n : COOKIE_TAG_MASK,
+        match: [],
+      },
+    },
+    120_000,
+  );
   return reply.body.kind === 'flow' ? [...reply.body.flows] : [];
 }
 
@@ -93,9 +124,18 @@ export async function installMeter(s: SwitchSession, pps = 100, denyPps?: number
 }
 
 export async function installOneMeter(s: SwitchSession, meterId: number, pps: number): Promise<string | undefined> {
-  const add: OfpMessage = { type: 'meter_mod', xid: s.xid(), command: 'add', flags: { pktps: true }, meterId, bands: [{ type: 'drop', rate: pps, burstSize: 0 }] };
+  const add: OfpMessage = {
+    type: 'meter_mod',
+    xid: s.xid(),
+    command: 'add',
+    flags: { pktps: true },
+    meterId,
+    bands: [{ type: 'drop', rate: pps, burstSize: 0 }],
+  };
   const errs: string[] = [];
-  const onErr = (e: { error: string; request?: OfpMessage }) => { if (e.request?.xid === add.xid) errs.push(e.error); };
+  const onErr = (e: { error: string; request?: OfpMessage }) => {
+    if (e.request?.xid === add.xid) errs.push(e.error);
+  };
   s.on('switch_error', onErr);
   s.sendTracked([add]);
   await s.barrier();
@@ -115,10 +155,17 @@ export interface ReconcileOptions {
 }
 
 /** Brings one switch to its plan. Safe to call repeatedly: a switch already in sync gets no flow mods. */
-export async function reconcile(s: SwitchSession, plan: SwitchPlan, opts: ReconcileOptions = {}): Promise<ReconcileResult & { bundleUnsupported?: boolean }> {
+export async function reconcile(
+  s: SwitchSession,
+  plan: SwitchPlan,
+  opts: ReconcileOptions = {},
+): Promise<ReconcileResult & { bundleUnsupported?: boolean }> {
   const t0 = performance.now();
-  const installed = opts.installed ?? await readFlows(s, opts.exclusive);
-  const d: FlowDiff = opts.delta && opts.installed ? { add: opts.delta.add, change: [], remove: opts.delta.remove, unchanged: plan.flows.length - opts.delta.add.length } : diffFlows(plan.flows, installed);
+  const installed = opts.installed ?? (await readFlows(s, opts.exclusive));
+  const d: FlowDiff =
+    opts.delta && opts.installed
+      ? { add: opts.delta.add, change: [], remove: opts.delta.remove, unchanged: plan.flows.length - opts.delta.add.length }
+      : diffFlows(plan.flows, installed);
   const msgs: Array<MessageOf<'flow_mod'>> = [];
   // Order for non-atomic application, so that no packet meets a state that allows more than the old or the new
   // policy: (1) add the new drops, (2) delete the old permits, (3) add the new permits, (4) delete the old drops.
@@ -126,7 +173,18 @@ export async function reconcile(s: SwitchSession, plan: SwitchPlan, opts: Reconc
   const isDrop = isDropFlow;
   const byPrio = (a: { priority: number }, b: { priority: number }) => b.priority - a.priority;
   const upserts = [...d.add, ...d.change];
-  const del = (f: FlowLike) => ({ ...flowMod({ xid: s.xid(), command: 'delete_strict', tableId: f.tableId, priority: f.priority, match: f.match, cookie: f.cookie, cookieMask: opts.exclusive ? 0n : 0xffffffffffffffffn }), ...(f.rawMatch ? { rawMatch: f.rawMatch } : {}) });
+  const del = (f: FlowLike) => ({
+    ...flowMod({
+      xid: s.xid(),
+      command: 'delete_strict',
+      tableId: f.tableId,
+      priority: f.priority,
+      match: f.match,
+      cookie: f.cookie,
+      cookieMask: opts.exclusive ? 0n : 0xffffffffffffffffn,
+    }),
+    ...(f.rawMatch ? { rawMatch: f.rawMatch } : {}),
+  });
   for (const f of upserts.filter(isDrop).sort(byPrio)) msgs.push(addFlowMod(f, s.xid()));
   for (const f of d.remove.filter((x) => !isDrop(x)).sort(byPrio)) msgs.push(del(f));
   for (const f of upserts.filter((x) => !isDrop(x)).sort(byPrio)) msgs.push(addFlowMod(f, s.xid()));
@@ -137,9 +195,17 @@ export async function reconcile(s: SwitchSession, plan: SwitchPlan, opts: Reconc
   if (msgs.length) {
     const onErr = (e: { error: string; request?: OfpMessage }) => {
       const fm = e.request?.type === 'flow_mod' ? e.request : e.request?.type === 'bundle_add' ? e.request.message : undefined;
-      if (!fm || fm.type !== 'flow_mod') { errors.push(e.error); return; }
-      const origin = fm.command === 'add' ? plan.flows.find((p) => p.cookie === fm.cookie && p.tableId === fm.tableId && p.priority === fm.priority)?.origin : undefined;
-      errors.push(`${e.error} for ${fm.command} table=${fm.tableId} priority=${fm.priority} cookie=0x${fm.cookie.toString(16)}${origin ? ` (${origin})` : ''}`);
+      if (!fm || fm.type !== 'flow_mod') {
+        errors.push(e.error);
+        return;
+      }
+      const origin =
+        fm.command === 'add'
+          ? plan.flows.find((p) => p.cookie === fm.cookie && p.tableId === fm.tableId && p.priority === fm.priority)?.origin
+          : undefined;
+      errors.push(
+        `${e.error} for ${fm.command} table=${fm.tableId} priority=${fm.priority} cookie=0x${fm.cookie.toString(16)}${origin ? ` (${origin})` : ''}`,
+      );
     };
     s.on('switch_error', onErr);
     try {
@@ -156,13 +222,15 @@ export async function reconcile(s: SwitchSession, plan: SwitchPlan, opts: Reconc
           // errors, and discard the whole bundle if there is any, so that nothing is half-applied.
           await s.barrier();
           if (errors.length) {
-            await s.request({ type: 'bundle_control', xid: s.xid(), bundleId, ctrlType: 'discard_request', flags: { atomic: true } }, 10_000).catch(() => undefined);
+            await s
+              .request({ type: 'bundle_control', xid: s.xid(), bundleId, ctrlType: 'discard_request', flags: { atomic: true } }, 10_000)
+              .catch(() => undefined);
             throw new Error(`${errors.length} flow mods refused; bundle discarded`);
           }
           await s.request({ type: 'bundle_control', xid: s.xid(), bundleId, ctrlType: 'commit_request', flags: { atomic: true } }, 120_000);
           atomic = true;
         } catch (e) {
-          if (e instanceof OfpRequestError && (e.request?.type === 'bundle_control') && noBundles(e.reply) && errors.length === 0) {
+          if (e instanceof OfpRequestError && e.request?.type === 'bundle_control' && noBundles(e.reply) && errors.length === 0) {
             bundleUnsupported = true;
           } else {
             errors.push(`bundle failed, nothing applied: ${(e as Error).message}`);
@@ -188,12 +256,24 @@ export async function reconcile(s: SwitchSession, plan: SwitchPlan, opts: Reconc
     errors.push(`after apply, ${check.add.length} flows missing, ${check.change.length} differ, ${check.remove.length} extra`);
   }
   return {
-    switch: plan.name, added: d.add.length, changed: d.change.length, removed: d.remove.length, unchanged: d.unchanged,
-    installed: verify ? after.length : plan.flows.length, desired: plan.flows.length, atomic, errors, ms: performance.now() - t0, bundleUnsupported,
+    switch: plan.name,
+    added: d.add.length,
+    changed: d.change.length,
+    removed: d.remove.length,
+    unchanged: d.unchanged,
+    installed: verify ? after.length : plan.flows.length,
+    desired: plan.flows.length,
+    atomic,
+    errors,
+    ms: performance.now() - t0,
+    bundleUnsupported,
   };
 }
 
 /** A switch without ONF bundles refuses BUNDLE_CONTROL as a bad request (type, experimenter or experimenter type). */
 function noBundles(reply: { readonly errType: number; readonly code: number }): boolean {
-  return reply.errType === OFPET.BAD_REQUEST && (reply.code === OFPBRC.BAD_TYPE || reply.code === OFPBRC.BAD_EXPERIMENTER || reply.code === OFPBRC.BAD_EXP_TYPE);
+  return (
+    reply.errType === OFPET.BAD_REQUEST &&
+    (reply.code === OFPBRC.BAD_TYPE || reply.code === OFPBRC.BAD_EXPERIMENTER || reply.code === OFPBRC.BAD_EXP_TYPE)
+  );
 }

@@ -22,12 +22,18 @@ export const systemClock: Clock = {
     let t: NodeJS.Timeout | undefined;
     const arm = () => {
       const d = at - Date.now();
-      if (d <= 0) { t = undefined; fn(); return; }
+      if (d <= 0) {
+        t = undefined;
+        fn();
+        return;
+      }
       t = setTimeout(arm, Math.min(d, MAX_DELAY));
       t.unref();
     };
     arm();
-    return () => { if (t) clearTimeout(t); };
+    return () => {
+      if (t) clearTimeout(t);
+    };
   },
 };
 
@@ -36,11 +42,15 @@ export class ManualClock implements Clock {
   private timers: Array<{ at: number; fn: () => void; id: number }> = [];
   private seq = 0;
   constructor(private t: number) {}
-  now(): number { return this.t; }
+  now(): number {
+    return this.t;
+  }
   at(at: number, fn: () => void): () => void {
     const id = ++this.seq;
     this.timers.push({ at, fn, id });
-    return () => { this.timers = this.timers.filter((x) => x.id !== id); };
+    return () => {
+      this.timers = this.timers.filter((x) => x.id !== id);
+    };
   }
   /** Moves to `t` and fires every timer due by then (earliest first, each seeing the clock at its own instant). */
   set(t: number): void {
@@ -53,9 +63,13 @@ export class ManualClock implements Clock {
     }
     this.t = t;
   }
-  advance(ms: number): void { this.set(this.t + ms); }
+  advance(ms: number): void {
+    this.set(this.t + ms);
+  }
   /** Pending timer instants (for tests). */
-  pending(): number[] { return this.timers.map((x) => x.at).sort((a, b) => a - b); }
+  pending(): number[] {
+    return this.timers.map((x) => x.at).sort((a, b) => a - b);
+  }
 }
 
 export const DEFAULT_REFRESH_MS = 6 * 3600_000;
@@ -65,9 +79,15 @@ export class Scheduler {
   private stopped = false;
   /** The instant the controller will recompile next (undefined when no rule has a time condition). */
   next?: number;
-  private readonly onEvent = (e: { type: string }) => { if (e.type === 'policy-applied' || e.type === 'directory-synced') this.arm(); };
+  private readonly onEvent = (e: { type: string }) => {
+    if (e.type === 'policy-applied' || e.type === 'directory-synced') this.arm();
+  };
 
-  constructor(private readonly ctl: Controller, private readonly clock: Clock, private readonly refreshMs = DEFAULT_REFRESH_MS) {}
+  constructor(
+    private readonly ctl: Controller,
+    private readonly clock: Clock,
+    private readonly refreshMs = DEFAULT_REFRESH_MS,
+  ) {}
 
   start(): void {
     this.ctl.on('event', this.onEvent);
@@ -92,7 +112,9 @@ export class Scheduler {
     const b = nextBoundary(rules, now);
     const at = Math.min(b ?? Infinity, now + this.refreshMs);
     this.next = at;
-    this.cancel = this.clock.at(at, () => { void this.fire(at, b !== undefined && at === b); });
+    this.cancel = this.clock.at(at, () => {
+      void this.fire(at, b !== undefined && at === b);
+    });
   }
 
   private async fire(_at: number, boundary: boolean): Promise<void> {

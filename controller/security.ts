@@ -25,7 +25,8 @@ export const MUTATION_TYPES = ['application/yaml', 'application/x-yaml', 'text/y
 
 /** Constant-time comparison (both sides hashed first, so neither the content nor the length leaks through timing). */
 export function tokenEquals(a: string, b: string): boolean {
-  const x = createHash('sha256').update(a).digest(), y = createHash('sha256').update(b).digest();
+  const x = createHash('sha256').update(a).digest(),
+    y = createHash('sha256').update(b).digest();
   return timingSafeEqual(x, y) && a.length === b.length;
 }
 
@@ -59,7 +60,11 @@ export function hostAllowed(host: string | undefined, p: HostPolicy = {}): boole
 /** True when a browser Origin may talk to this API: this API's own origin (same host:port as Host) or a configured name. */
 export function originAllowed(origin: string, host: string | undefined, p: HostPolicy = {}): boolean {
   let u: URL;
-  try { u = new URL(origin); } catch { return false; } // includes "null" (sandboxed frames, file: pages)
+  try {
+    u = new URL(origin);
+  } catch {
+    return false;
+  } // includes "null" (sandboxed frames, file: pages)
   if (u.protocol !== 'http:' && u.protocol !== 'https:') return false;
   if (host !== undefined && u.host.toLowerCase() === host.trim().toLowerCase()) return true;
   const h = hostName(u.host);
@@ -80,7 +85,10 @@ export function installRequestGuards(app: FastifyInstance, p: HostPolicy = {}): 
   app.addHook('onRequest', async (req: FastifyRequest, reply) => {
     const host = req.headers.host;
     if (!hostAllowed(host, p)) {
-      return reply.code(421).type('application/json').send({ error: 'this API does not answer to that host name (start the controller with --api-host NAME to allow it)', code: 'bad-host' });
+      return reply.code(421).type('application/json').send({
+        error: 'this API does not answer to that host name (start the controller with --api-host NAME to allow it)',
+        code: 'bad-host',
+      });
     }
     const origin = req.headers.origin;
     if (origin !== undefined && !originAllowed(origin, host, p)) {
@@ -90,7 +98,10 @@ export function installRequestGuards(app: FastifyInstance, p: HostPolicy = {}): 
       const len = Number(req.headers['content-length'] ?? 0);
       const hasBody = len > 0 || req.headers['transfer-encoding'] !== undefined;
       if (!mutationTypeAllowed(req.headers['content-type'], hasBody)) {
-        return reply.code(415).type('application/json').send({ error: `changes are sent as ${MUTATION_TYPES.join(', ')}`, code: 'unsupported-media-type' });
+        return reply
+          .code(415)
+          .type('application/json')
+          .send({ error: `changes are sent as ${MUTATION_TYPES.join(', ')}`, code: 'unsupported-media-type' });
       }
     }
   });
@@ -112,7 +123,8 @@ export async function ensureAdminTokenFile(path: string): Promise<{ text: string
   try {
     const text = await readFile(path, 'utf8');
     const st = await stat(path);
-    const warning = st.mode & 0o077 ? `token file ${path} is readable by other users (mode ${(st.mode & 0o777).toString(8)}): chmod 600 it` : undefined;
+    const warning =
+      st.mode & 0o077 ? `token file ${path} is readable by other users (mode ${(st.mode & 0o777).toString(8)}): chmod 600 it` : undefined;
     return { text, created: false, warning };
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
@@ -120,16 +132,30 @@ export async function ensureAdminTokenFile(path: string): Promise<{ text: string
   await mkdir(dirname(path), { recursive: true, mode: 0o700 });
   const token = randomBytes(32).toString('base64url');
   const fh = await open(path, 'wx', 0o600);
-  try { await fh.writeFile(`${token}\n`); } finally { await fh.close(); }
+  try {
+    await fh.writeFile(`${token}\n`);
+  } finally {
+    await fh.close();
+  }
   return { text: `${token}\n`, created: true };
 }
 
 /** The admin token a local CLI uses when none is given: the first admin token of the default token file, if readable. */
 export async function localAdminToken(env: NodeJS.ProcessEnv = process.env): Promise<string | undefined> {
   let text: string;
-  try { text = await readFile(defaultTokenFile(env), 'utf8'); } catch { return undefined; }
-  const lines = text.split(/\r?\n/).map((l) => l.replace(/#.*/, '').trim()).filter(Boolean);
+  try {
+    text = await readFile(defaultTokenFile(env), 'utf8');
+  } catch {
+    return undefined;
+  }
+  const lines = text
+    .split(/\r?\n/)
+    .map((l) => l.replace(/#.*/, '').trim())
+    .filter(Boolean);
   if (lines.length === 1 && !/\s/.test(lines[0])) return lines[0];
-  for (const l of lines) { const [, token, role = 'admin'] = l.split(/\s+/); if (token && role === 'admin') return token; }
+  for (const l of lines) {
+    const [, token, role = 'admin'] = l.split(/\s+/);
+    if (token && role === 'admin') return token;
+  }
   return undefined;
 }

@@ -26,7 +26,10 @@ const PORT_DESC_MAX_BYTES = 1024 * 1024;
 const TABLE_FEATURES_MAX_BYTES = 4 * 1024 * 1024;
 
 export class OfpRequestError extends Error {
-  constructor(readonly reply: MessageOf<'error'>, readonly request?: OfpMessage) {
+  constructor(
+    readonly reply: MessageOf<'error'>,
+    readonly request?: OfpMessage,
+  ) {
     super(`switch refused ${request?.type ?? 'request'}: ${formatError(reply)}`);
   }
 }
@@ -69,10 +72,20 @@ export class SwitchSession extends EventEmitter {
   /** Why this session was disconnected for breaking a limit (set before 'closed'). */
   violation?: Violation;
 
-  constructor(readonly socket: Socket, opts: SessionOptions = {}) {
+  constructor(
+    readonly socket: Socket,
+    opts: SessionOptions = {},
+  ) {
     super();
     const { budget, ...rest } = opts;
-    this.opts = { echoIntervalMs: 5000, deadAfterMs: 15000, requestTimeoutMs: 30000, maxPacketInQueue: 1000, handshakeTimeoutMs: 10000, ...rest };
+    this.opts = {
+      echoIntervalMs: 5000,
+      deadAfterMs: 15000,
+      requestTimeoutMs: 30000,
+      maxPacketInQueue: 1000,
+      handshakeTimeoutMs: 10000,
+      ...rest,
+    };
     this.budget = new SessionBudget(budget ?? processBudget);
     this.globalBudget = budget ?? processBudget;
     this.remote = `${socket.remoteAddress}:${socket.remotePort}`;
@@ -83,7 +96,9 @@ export class SwitchSession extends EventEmitter {
     this.write(encode({ type: 'hello', xid: this.xid(), versions: [4] }));
     this.echoTimer = setInterval(() => this.keepalive(), this.opts.echoIntervalMs);
     this.echoTimer.unref();
-    const hs = setTimeout(() => { if (this.state === 'handshake') this.close(`no OpenFlow handshake within ${this.opts.handshakeTimeoutMs} ms`); }, this.opts.handshakeTimeoutMs);
+    const hs = setTimeout(() => {
+      if (this.state === 'handshake') this.close(`no OpenFlow handshake within ${this.opts.handshakeTimeoutMs} ms`);
+    }, this.opts.handshakeTimeoutMs);
     hs.unref();
   }
 
@@ -109,7 +124,10 @@ export class SwitchSession extends EventEmitter {
     const stalled = now - this.lastTick > this.opts.echoIntervalMs * 2;
     this.lastTick = now;
     if (stalled) this.lastSeen = Math.max(this.lastSeen, now - this.opts.echoIntervalMs);
-    if (now - this.lastSeen > this.opts.deadAfterMs) { this.close(`no message for ${this.opts.deadAfterMs} ms (dead peer)`); return; }
+    if (now - this.lastSeen > this.opts.deadAfterMs) {
+      this.close(`no message for ${this.opts.deadAfterMs} ms (dead peer)`);
+      return;
+    }
     this.write(encode({ type: 'echo_request', xid: this.xid(), data: Buffer.alloc(0) }));
   }
 
@@ -122,7 +140,11 @@ export class SwitchSession extends EventEmitter {
   drained(): Promise<void> {
     if (!this.socket.writableNeedDrain) return Promise.resolve();
     return new Promise((res) => {
-      const done = () => { this.socket.off('drain', done); this.socket.off('close', done); res(); };
+      const done = () => {
+        this.socket.off('drain', done);
+        this.socket.off('close', done);
+        res();
+      };
       this.socket.once('drain', done);
       this.socket.once('close', done);
     });
@@ -134,7 +156,10 @@ export class SwitchSession extends EventEmitter {
     if (this.tracked.size > 200_000) {
       const drop = this.tracked.size - 100_000;
       let i = 0;
-      for (const k of this.tracked.keys()) { if (i++ >= drop) break; this.tracked.delete(k); }
+      for (const k of this.tracked.keys()) {
+        if (i++ >= drop) break;
+        this.tracked.delete(k);
+      }
     }
     return this.write(encodeMany(msgs));
   }
@@ -146,8 +171,14 @@ export class SwitchSession extends EventEmitter {
   /** Sends a request and resolves with its reply (multipart replies reassembled); an ERROR for its xid rejects. */
   request<T extends OfpMessage = OfpMessage>(msg: OfpMessage, timeoutMs = this.opts.requestTimeoutMs, maxBytes?: number): Promise<T> {
     return new Promise<T>((resolve, reject) => {
-      if (this.state === 'closed') { reject(new Error('session closed')); return; }
-      const timer = setTimeout(() => { this.forgetReply(msg.xid); reject(new Error(`${msg.type} to ${this.id} timed out after ${timeoutMs} ms`)); }, timeoutMs);
+      if (this.state === 'closed') {
+        reject(new Error('session closed'));
+        return;
+      }
+      const timer = setTimeout(() => {
+        this.forgetReply(msg.xid);
+        reject(new Error(`${msg.type} to ${this.id} timed out after ${timeoutMs} ms`));
+      }, timeoutMs);
       this.pending.set(msg.xid, { resolve: resolve as (m: OfpMessage) => void, reject, timer, request: msg, maxBytes });
       this.write(encode(msg));
     });
@@ -180,19 +211,29 @@ export class SwitchSession extends EventEmitter {
       if (frame[1] === 19 && frame.length >= 12 && frame[0] === 4) {
         const xid = frame.readUInt32BE(4);
         const p = this.pending.get(xid);
-        if (!p) { this.violate({ kind: 'unsolicited-multipart', message: `multipart reply ${xid} for no outstanding request` }); return; }
+        if (!p) {
+          this.violate({ kind: 'unsolicited-multipart', message: `multipart reply ${xid} for no outstanding request` });
+          return;
+        }
         if (frame.readUInt16BE(10) & OFPMPF_REPLY_MORE) {
           const v = this.budget.charge(xid, frame.length, p.maxBytes);
-          if (v) { this.violate(v); return; }
+          if (v) {
+            this.violate(v);
+            return;
+          }
           const list = this.rawParts.get(xid);
-          if (list) list.push(Buffer.from(frame)); else this.rawParts.set(xid, [Buffer.from(frame)]);
+          if (list) list.push(Buffer.from(frame));
+          else this.rawParts.set(xid, [Buffer.from(frame)]);
           continue;
         }
       }
       const r = decode(frame);
       if (!r.ok) {
         // Unknown message types from a healthy switch are skipped; structural garbage drops the peer.
-        if (r.error.code === 'unknown_type') { this.emit('warning', `ignored message: ${r.error.message}`); continue; }
+        if (r.error.code === 'unknown_type') {
+          this.emit('warning', `ignored message: ${r.error.message}`);
+          continue;
+        }
         this.close(`undecodable message: ${r.error.message}`);
         return;
       }
@@ -215,37 +256,54 @@ export class SwitchSession extends EventEmitter {
         void this.handshake();
         return;
       }
-      case 'echo_request': this.write(encode({ type: 'echo_reply', xid: m.xid, data: m.data })); return;
+      case 'echo_request':
+        this.write(encode({ type: 'echo_reply', xid: m.xid, data: m.data }));
+        return;
       case 'packet_in':
         this.packetIns++;
         if (this.listenerCount('packet_in') && this.queuedPacketIns < this.opts.maxPacketInQueue) {
           this.queuedPacketIns++;
-          setImmediate(() => { this.queuedPacketIns--; this.emit('packet_in', m); });
+          setImmediate(() => {
+            this.queuedPacketIns--;
+            this.emit('packet_in', m);
+          });
         } else this.packetInsDropped++;
         return;
       case 'port_status':
-        if (m.reason === 'delete') this.ports.delete(m.desc.portNo); else this.ports.set(m.desc.portNo, m.desc);
+        if (m.reason === 'delete') this.ports.delete(m.desc.portNo);
+        else this.ports.set(m.desc.portNo, m.desc);
         this.emit('port_status', m);
         return;
-      case 'flow_removed': this.emit('flow_removed', m); return;
+      case 'flow_removed':
+        this.emit('flow_removed', m);
+        return;
       case 'multipart_reply': {
         let whole: MessageOf<'multipart_reply'> | undefined;
         try {
           for (const part of this.rawParts.get(m.xid) ?? []) {
             const r = decode(part);
-            if (!r.ok || r.message.type !== 'multipart_reply') throw new Error(`undecodable multipart part: ${r.ok ? r.message.type : r.error.message}`);
+            if (!r.ok || r.message.type !== 'multipart_reply')
+              throw new Error(`undecodable multipart part: ${r.ok ? r.message.type : r.error.message}`);
             this.mp.add(r.message);
           }
           this.rawParts.delete(m.xid);
           whole = this.mp.add(m);
-        } catch (e) { this.close((e as Error).message); return; }
+        } catch (e) {
+          this.close((e as Error).message);
+          return;
+        }
         this.budget.release(m.xid);
         if (whole) this.settle(whole);
         return;
       }
       case 'error': {
         const p = this.pending.get(m.xid);
-        if (p) { clearTimeout(p.timer); this.forgetReply(m.xid); p.reject(new OfpRequestError(m, p.request)); return; }
+        if (p) {
+          clearTimeout(p.timer);
+          this.forgetReply(m.xid);
+          p.reject(new OfpRequestError(m, p.request));
+          return;
+        }
         const req = this.tracked.get(m.xid);
         this.tracked.delete(m.xid);
         const entry = { error: formatError(m), request: req, at: Date.now() };
@@ -254,7 +312,8 @@ export class SwitchSession extends EventEmitter {
         this.emit('switch_error', entry);
         return;
       }
-      default: this.settle(m);
+      default:
+        this.settle(m);
     }
   }
   private queuedPacketIns = 0;
@@ -273,7 +332,11 @@ export class SwitchSession extends EventEmitter {
       this.dpid = f.datapathId;
       this.nTables = f.nTables;
       this.write(encode({ type: 'set_config', xid: this.xid(), flags: 0, missSendLen: 128 }));
-      const pd = await this.request<MessageOf<'multipart_reply'>>({ type: 'multipart_request', xid: this.xid(), flags: 0, body: { kind: 'port_desc' } }, 10_000, PORT_DESC_MAX_BYTES);
+      const pd = await this.request<MessageOf<'multipart_reply'>>(
+        { type: 'multipart_request', xid: this.xid(), flags: 0, body: { kind: 'port_desc' } },
+        10_000,
+        PORT_DESC_MAX_BYTES,
+      );
       if (pd.body.kind === 'port_desc') for (const p of pd.body.ports) this.ports.set(p.portNo, p);
       await this.probeTables();
       this.state = 'ready';
@@ -289,12 +352,29 @@ export class SwitchSession extends EventEmitter {
    * unset), one that answers with an error likewise.
    */
   private async probeTables(): Promise<void> {
-    const dx = this.xid(), tx = this.xid();
-    const descP = this.request<MessageOf<'multipart_reply'>>({ type: 'multipart_request', xid: dx, flags: 0, body: { kind: 'desc' } }, 10_000, 64 * 1024).catch(() => undefined);
-    const tfP = this.request<MessageOf<'multipart_reply'>>({ type: 'multipart_request', xid: tx, flags: 0, body: { kind: 'table_features' } }, 10_000, TABLE_FEATURES_MAX_BYTES).catch(() => undefined);
+    const dx = this.xid(),
+      tx = this.xid();
+    const descP = this.request<MessageOf<'multipart_reply'>>(
+      { type: 'multipart_request', xid: dx, flags: 0, body: { kind: 'desc' } },
+      10_000,
+      64 * 1024,
+    ).catch(() => undefined);
+    const tfP = this.request<MessageOf<'multipart_reply'>>(
+      { type: 'multipart_request', xid: tx, flags: 0, body: { kind: 'table_features' } },
+      10_000,
+      TABLE_FEATURES_MAX_BYTES,
+    ).catch(() => undefined);
     await this.request({ type: 'barrier_request', xid: this.xid() }, 10_000);
-    for (const x of [dx, tx]) { const p = this.pending.get(x); if (p) { clearTimeout(p.timer); this.forgetReply(x); p.reject(new Error('not answered')); } }
-    const d = await descP, t = await tfP;
+    for (const x of [dx, tx]) {
+      const p = this.pending.get(x);
+      if (p) {
+        clearTimeout(p.timer);
+        this.forgetReply(x);
+        p.reject(new Error('not answered'));
+      }
+    }
+    const d = await descP,
+      t = await tfP;
     if (d?.body.kind === 'desc') this.desc = { mfrDesc: d.body.mfrDesc, hwDesc: d.body.hwDesc, swDesc: d.body.swDesc };
     if (t?.body.kind === 'table_features') {
       const m: Record<number, number> = {};
@@ -307,7 +387,10 @@ export class SwitchSession extends EventEmitter {
     if (this.state === 'closed') return;
     this.state = 'closed';
     if (this.echoTimer) clearInterval(this.echoTimer);
-    for (const p of this.pending.values()) { clearTimeout(p.timer); p.reject(new Error(`session closed: ${reason}`)); }
+    for (const p of this.pending.values()) {
+      clearTimeout(p.timer);
+      p.reject(new Error(`session closed: ${reason}`));
+    }
     this.pending.clear();
     this.tracked.clear();
     this.mp.clear();

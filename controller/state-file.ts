@@ -25,7 +25,9 @@ export class StateWriter {
     this.requested = this.durable = startGeneration;
   }
 
-  get generation(): number { return this.durable; }
+  get generation(): number {
+    return this.durable;
+  }
 
   save(): Promise<void> {
     const gen = ++this.requested;
@@ -68,6 +70,12 @@ export class StateWriter {
     }
     await rename(tmp, this.file);
     const dir = await open(dirname(this.file), 'r');
-    try { await dir.sync(); } catch { /* some filesystems cannot fsync a directory */ } finally { await dir.close(); }
+    try {
+      await dir.sync();
+    } catch {
+      /* some filesystems cannot fsync a directory */
+    } finally {
+      await dir.close();
+    }
   }
 }

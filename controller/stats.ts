@@ -12,17 +12,34 @@ import type { Compiled } from '../compiler/compile.js';
 import type { SwitchPlan } from '../compiler/model.js';
 import { attributePlan, type FlowAttribution } from '../compiler/observe.js';
 
-export interface Counter { packets: number; bytes: number; lastHit?: number }
-export interface SeriesPoint { readonly t: number; readonly packets: number; readonly bytes: number }
+export interface Counter {
+  packets: number;
+  bytes: number;
+  lastHit?: number;
+}
+export interface SeriesPoint {
+  readonly t: number;
+  readonly packets: number;
+  readonly bytes: number;
+}
 
 class Series {
   private readonly points: SeriesPoint[] = [];
   constructor(private readonly max: number) {}
-  push(p: SeriesPoint): void { this.points.push(p); if (this.points.length > this.max) this.points.shift(); }
-  list(since = 0): SeriesPoint[] { return this.points.filter((p) => p.t >= since); }
+  push(p: SeriesPoint): void {
+    this.points.push(p);
+    if (this.points.length > this.max) this.points.shift();
+  }
+  list(since = 0): SeriesPoint[] {
+    return this.points.filter((p) => p.t >= since);
+  }
 }
 
-interface Tracked extends Counter { series?: Series; replyPackets?: number; replyBytes?: number }
+interface Tracked extends Counter {
+  series?: Series;
+  replyPackets?: number;
+  replyBytes?: number;
+}
 
 export interface TrafficOptions {
   /** Poll interval in ms (0 = no polling; `poll()` can still be called). Default 10,000. */
@@ -34,7 +51,12 @@ export interface TrafficOptions {
   readonly now?: () => number;
 }
 
-export interface PollResult { readonly switches: number; readonly flows: number; readonly ms: number; readonly errors: readonly string[] }
+export interface PollResult {
+  readonly switches: number;
+  readonly flows: number;
+  readonly ms: number;
+  readonly errors: readonly string[];
+}
 
 /** One switch's flows as read: the read is separate so a benchmark or test can feed stats it got elsewhere. */
 export type FlowReader = () => Array<{ switch: string; plan: SwitchPlan; read: () => Promise<readonly FlowStats[]> }>;
@@ -55,7 +77,11 @@ export class TrafficStats {
   private savedHits = new Map<string, number>();
   private dirty = false;
 
-  constructor(private readonly compiled: () => Compiled, private readonly reader: FlowReader, opts: TrafficOptions = {}) {
+  constructor(
+    private readonly compiled: () => Compiled,
+    private readonly reader: FlowReader,
+    opts: TrafficOptions = {},
+  ) {
     this.opts = { intervalMs: 10_000, seriesPoints: 360, now: Date.now, ...opts };
     this.trackedSince = this.startedAt = this.opts.now();
   }
@@ -67,7 +93,9 @@ export class TrafficStats {
         const st = JSON.parse(await readFile(this.opts.stateFile, 'utf8')) as { trackedSince?: unknown; lastHit?: Record<string, unknown> };
         if (typeof st.trackedSince === 'number' && st.trackedSince < this.trackedSince) this.trackedSince = st.trackedSince;
         for (const [k, v] of Object.entries(st.lastHit ?? {})) if (typeof v === 'number' && Number.isFinite(v)) this.savedHits.set(k, v);
-      } catch { /* no state yet, or unreadable: start fresh */ }
+      } catch {
+        /* no state yet, or unreadable: start fresh */
+      }
     }
     if (this.opts.intervalMs > 0 && !this.timer) {
       this.timer = setInterval(() => void this.poll(), this.opts.intervalMs);
@@ -84,18 +112,28 @@ export class TrafficStats {
   private current?: Promise<PollResult>;
   poll(): Promise<PollResult> {
     if (this.current) return this.current;
-    this.current = this.pollNow().finally(() => { this.current = undefined; });
+    this.current = this.pollNow().finally(() => {
+      this.current = undefined;
+    });
     return this.current;
   }
 
   private async pollNow(): Promise<PollResult> {
     const t0 = performance.now();
     const errors: string[] = [];
-    let flows = 0, switches = 0;
+    let flows = 0,
+      switches = 0;
     const targets = this.reader();
-    const reads = await Promise.all(targets.map(async (t) => {
-      try { return { t, stats: await t.read() }; } catch (e) { errors.push(`${t.switch}: ${(e as Error).message}`); return undefined; }
-    }));
+    const reads = await Promise.all(
+      targets.map(async (t) => {
+        try {
+          return { t, stats: await t.read() };
+        } catch (e) {
+          errors.push(`${t.switch}: ${(e as Error).message}`);
+          return undefined;
+        }
+      }),
+    );
     const now = this.opts.now();
     const c = this.compiled();
     const deltas = new Map<Tracked, { p: number; b: number }>();
@@ -113,7 +151,14 @@ export class TrafficStats {
   }
 
   /** Attributes one switch's read counters (exposed for benchmarks and tests). */
-  attribute(c: Compiled, sw: string, plan: SwitchPlan, stats: readonly FlowStats[], now: number, deltas = new Map<Tracked, { p: number; b: number }>()): void {
+  attribute(
+    c: Compiled,
+    sw: string,
+    plan: SwitchPlan,
+    stats: readonly FlowStats[],
+    now: number,
+    deltas = new Map<Tracked, { p: number; b: number }>(),
+  ): void {
     let attr = this.attrCache.get(plan);
     if (!attr) this.attrCache.set(plan, (attr = attributePlan(c, plan)));
     let prev = this.last.get(sw);
@@ -128,35 +173,63 @@ export class TrafficStats {
       let dp = before && f.packetCount >= before.p ? f.packetCount - before.p : f.packetCount;
       let db = before && f.byteCount >= before.b ? f.byteCount - before.b : f.byteCount;
       // a flow older than this process counted before we watched: that history is not a hit now
-      if (!before && f.durationSec * 1000 > now - this.startedAt + 2000) { dp = 0n; db = 0n; }
+      if (!before && f.durationSec * 1000 > now - this.startedAt + 2000) {
+        dp = 0n;
+        db = 0n;
+      }
       if (dp === 0n) continue;
-      const p = Number(dp), b = Number(db);
+      const p = Number(dp),
+        b = Number(db);
       const reply = a.role === 'reply';
       for (const r of a.rules) this.bump(this.rules, r, p, b, now, deltas, reply);
       for (const r of a.resources) this.bump(this.resources, r, p, b, now, deltas, reply);
       if (a.classId !== undefined && !reply) {
         const k = this.classes.get(a.classId) ?? { packets: 0, bytes: 0 };
-        k.packets += p; k.bytes += b; k.lastHit = now;
+        k.packets += p;
+        k.bytes += b;
+        k.lastHit = now;
         this.classes.set(a.classId, k);
         if (a.role === 'allow') for (const r of a.resources) this.cells.set(`${a.classId}|${r}`, now);
       }
       if (a.subject) {
         const k = this.subjects.get(a.subject) ?? { packets: 0, bytes: 0 };
-        k.packets += p; k.bytes += b; k.lastHit = now;
+        k.packets += p;
+        k.bytes += b;
+        k.lastHit = now;
         this.subjects.set(a.subject, k);
       }
     }
     this.last.set(sw, seen);
   }
 
-  private bump(m: Map<string, Tracked>, name: string, p: number, b: number, now: number, deltas: Map<Tracked, { p: number; b: number }>, reply: boolean): void {
+  private bump(
+    m: Map<string, Tracked>,
+    name: string,
+    p: number,
+    b: number,
+    now: number,
+    deltas: Map<Tracked, { p: number; b: number }>,
+    reply: boolean,
+  ): void {
     let t = m.get(name);
     if (!t) m.set(name, (t = { packets: 0, bytes: 0, series: new Series(this.opts.seriesPoints), replyPackets: 0, replyBytes: 0 }));
-    if (reply) { t.replyPackets = (t.replyPackets ?? 0) + p; t.replyBytes = (t.replyBytes ?? 0) + b; } else { t.packets += p; t.bytes += b; }
+    if (reply) {
+      t.replyPackets = (t.replyPackets ?? 0) + p;
+      t.replyBytes = (t.replyBytes ?? 0) + b;
+    } else {
+      t.packets += p;
+      t.bytes += b;
+    }
     t.lastHit = now;
-    if (m === this.rules) { this.savedHits.set(name, now); this.dirty = true; }
+    if (m === this.rules) {
+      this.savedHits.set(name, now);
+      this.dirty = true;
+    }
     const d = deltas.get(t);
-    if (d) { d.p += p; d.b += b; } else deltas.set(t, { p, b });
+    if (d) {
+      d.p += p;
+      d.b += b;
+    } else deltas.set(t, { p, b });
   }
 
   /** A rule's last hit (this run or saved from an earlier one). */
@@ -168,16 +241,24 @@ export class TrafficStats {
     const t = this.rules.get(rule);
     const lh = this.lastHit(rule);
     return {
-      rule, packets: t?.packets ?? 0, bytes: t?.bytes ?? 0, replyPackets: t?.replyPackets ?? 0, replyBytes: t?.replyBytes ?? 0,
-      lastHit: lh !== undefined ? new Date(lh).toISOString() : null, trackedSince: new Date(this.trackedSince).toISOString(),
-      intervalMs: this.opts.intervalMs, series: t?.series?.list(since) ?? [],
+      rule,
+      packets: t?.packets ?? 0,
+      bytes: t?.bytes ?? 0,
+      replyPackets: t?.replyPackets ?? 0,
+      replyBytes: t?.replyBytes ?? 0,
+      lastHit: lh !== undefined ? new Date(lh).toISOString() : null,
+      trackedSince: new Date(this.trackedSince).toISOString(),
+      intervalMs: this.opts.intervalMs,
+      series: t?.series?.list(since) ?? [],
     };
   }
 
   /** Rules with no hit in the last `days` days (or never since tracking began). */
   unused(ruleNames: readonly string[], days: number) {
     const cutoff = this.opts.now() - days * 86400e3;
-    return ruleNames.map((rule) => ({ rule, lastHit: this.lastHit(rule) })).filter((x) => x.lastHit === undefined || x.lastHit < cutoff)
+    return ruleNames
+      .map((rule) => ({ rule, lastHit: this.lastHit(rule) }))
+      .filter((x) => x.lastHit === undefined || x.lastHit < cutoff)
       .map((x) => ({ rule: x.rule, lastHit: x.lastHit !== undefined ? new Date(x.lastHit).toISOString() : null }));
   }
 
@@ -190,6 +271,10 @@ export class TrafficStats {
     try {
       await writeFile(tmp, JSON.stringify({ trackedSince: this.trackedSince, lastHit: Object.fromEntries(this.savedHits) }));
       await rename(tmp, this.opts.stateFile);
-    } catch { /* reported by the next successful write; counters in memory are unaffected */ } finally { this.saving = false; }
+    } catch {
+      /* reported by the next successful write; counters in memory are unaffected */
+    } finally {
+      this.saving = false;
+    }
   }
 }

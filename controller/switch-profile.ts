@@ -29,7 +29,18 @@ export function budgetGate(topology: Topology, plan: SwitchPlan, s: SwitchSessio
 
 /** A reconcile result for a plan refused before anything was sent. */
 export function refusedResult(plan: SwitchPlan, r: SwitchBudgetReport): ReconcileResult {
-  return { switch: plan.name, added: 0, changed: 0, removed: 0, unchanged: 0, installed: 0, desired: plan.flows.length, atomic: false, errors: [budgetRefusal(r)], ms: 0 };
+  return {
+    switch: plan.name,
+    added: 0,
+    changed: 0,
+    removed: 0,
+    unchanged: 0,
+    installed: 0,
+    desired: plan.flows.length,
+    atomic: false,
+    errors: [budgetRefusal(r)],
+    ms: 0,
+  };
 }
 
 /** Profile and honest limits for `acl status` and the console. */

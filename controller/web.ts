@@ -5,7 +5,15 @@ import { readFile } from 'node:fs/promises';
 import { dirname, join, normalize, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-const TYPES: Record<string, string> = { '.html': 'text/html; charset=utf-8', '.js': 'text/javascript; charset=utf-8', '.css': 'text/css; charset=utf-8', '.svg': 'image/svg+xml', '.png': 'image/png', '.ico': 'image/x-icon', '.json': 'application/json' };
+const TYPES: Record<string, string> = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.svg': 'image/svg+xml',
+  '.png': 'image/png',
+  '.ico': 'image/x-icon',
+  '.json': 'application/json',
+};
 
 /** The package root (works from the TypeScript sources and from dist/). */
 export function packageRoot(): string {
@@ -27,7 +35,11 @@ export function registerWebConsole(app: FastifyInstance, root = webRoot()): void
   const serve = async (rel: string) => {
     const file = normalize(join(root, rel));
     if (!file.startsWith(root + sep)) return undefined;
-    try { return { body: await readFile(file), type: TYPES[file.slice(file.lastIndexOf('.'))] ?? 'application/octet-stream' }; } catch { return undefined; }
+    try {
+      return { body: await readFile(file), type: TYPES[file.slice(file.lastIndexOf('.'))] ?? 'application/octet-stream' };
+    } catch {
+      return undefined;
+    }
   };
   app.get('/', async (_req, reply) => {
     const f = await serve('index.html');

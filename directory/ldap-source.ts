@@ -18,11 +18,18 @@ function values(e: Entry, attr: string): string[] {
   return arr.map((x) => (Buffer.isBuffer(x) ? x.toString('utf8') : String(x)));
 }
 
-const normDn = (dn: string) => dn.split(',').map((p) => p.trim().toLowerCase()).join(',');
+const normDn = (dn: string) =>
+  dn
+    .split(',')
+    .map((p) => p.trim().toLowerCase())
+    .join(',');
 
 /** RDNs as [attr, value] pairs, most specific first. */
 function rdns(dn: string): Array<[string, string]> {
-  return dn.split(/,(?=\s*[a-zA-Z0-9.-]+=)/).map((p) => { const i = p.indexOf('='); return [p.slice(0, i).trim().toLowerCase(), p.slice(i + 1).trim()] as [string, string]; });
+  return dn.split(/,(?=\s*[a-zA-Z0-9.-]+=)/).map((p) => {
+    const i = p.indexOf('=');
+    return [p.slice(0, i).trim().toLowerCase(), p.slice(i + 1).trim()] as [string, string];
+  });
 }
 
 class BindRefused extends Error {}
@@ -31,7 +38,10 @@ class Unreachable extends Error {} // connect, TLS, or a socket error before the
 export class LdapDirectorySource implements DirectorySource {
   readonly kind = 'ldap' as const;
   readonly description: string;
-  constructor(readonly config: LdapConfig, private readonly baseDir: string) {
+  constructor(
+    readonly config: LdapConfig,
+    private readonly baseDir: string,
+  ) {
     this.description = `${config.url}/${config.baseDn}`;
     this.fullReadIntervalMs = Math.max(60_000, 12 * config.pollIntervalMs);
   }
@@ -44,7 +54,11 @@ export class LdapDirectorySource implements DirectorySource {
       return v;
     }
     if (c.passwordFile) {
-      try { return readFileSync(resolve(this.baseDir, c.passwordFile), 'utf8').trim(); } catch (e) { throw new Error(`LDAP password file ${c.passwordFile}: ${(e as Error).message}`, { cause: e }); }
+      try {
+        return readFileSync(resolve(this.baseDir, c.passwordFile), 'utf8').trim();
+      } catch (e) {
+        throw new Error(`LDAP password file ${c.passwordFile}: ${(e as Error).message}`, { cause: e });
+      }
     }
     return undefined;
   }
@@ -53,7 +67,12 @@ export class LdapDirectorySource implements DirectorySource {
     const c = this.config;
     const ca = c.caFile ? readFileSync(resolve(this.baseDir, c.caFile)) : undefined;
     // tlsOptions only for ldaps:// (with them ldapts would speak TLS at once, even on an ldap:// port meant for StartTLS)
-    const client = new Client({ url: c.url, timeout: c.timeoutMs, connectTimeout: c.timeoutMs, tlsOptions: ca && c.url.startsWith('ldaps:') ? { ca } : undefined });
+    const client = new Client({
+      url: c.url,
+      timeout: c.timeoutMs,
+      connectTimeout: c.timeoutMs,
+      tlsOptions: ca && c.url.startsWith('ldaps:') ? { ca } : undefined,
+    });
     try {
       if (c.startTls) await client.startTLS(ca ? { ca } : {});
       if (c.bindDn) {
@@ -62,7 +81,10 @@ export class LdapDirectorySource implements DirectorySource {
         } catch (e) {
           const code = (e as { code?: number }).code;
           if (typeof code !== 'number') throw e; // not an LDAP answer: network trouble
-          throw new BindRefused(`LDAP bind as ${c.bindDn} to ${c.url} refused: ${code === 49 ? 'invalid credentials (49)' : `${(e as Error).message} (${code})`}`, { cause: e });
+          throw new BindRefused(
+            `LDAP bind as ${c.bindDn} to ${c.url} refused: ${code === 49 ? 'invalid credentials (49)' : `${(e as Error).message} (${code})`}`,
+            { cause: e },
+          );
         }
       }
       return client;
@@ -89,19 +111,36 @@ export class LdapDirectorySource implements DirectorySource {
   /** The last first stage read everything: its second stage has nothing to add. */
   private freshFull = false;
   /** Where the last stages spent their time (for the benchmark and diagnostics). */
-  lastTimings: { connectMs: number; searchMs: number; buildMs: number; entries: number; full: boolean; restMs?: number } = { connectMs: 0, searchMs: 0, buildMs: 0, entries: 0, full: true };
+  lastTimings: { connectMs: number; searchMs: number; buildMs: number; entries: number; full: boolean; restMs?: number } = {
+    connectMs: 0,
+    searchMs: 0,
+    buildMs: 0,
+    entries: 0,
+    full: true,
+  };
 
   private attrs() {
     const c = this.config;
     return {
-      users: [c.users.id, c.users.name, c.users.mac, c.users.ip, 'modifyTimestamp', ...c.users.roleAttributes, ...(c.users.deviceAttribute ? [c.users.deviceAttribute] : []), ...(c.users.organization !== 'dn' ? [c.users.organization] : [])],
+      users: [
+        c.users.id,
+        c.users.name,
+        c.users.mac,
+        c.users.ip,
+        'modifyTimestamp',
+        ...c.users.roleAttributes,
+        ...(c.users.deviceAttribute ? [c.users.deviceAttribute] : []),
+        ...(c.users.organization !== 'dn' ? [c.users.organization] : []),
+      ],
       groups: [c.groups.name, 'member', 'uniqueMember', 'memberUid', 'objectClass', 'modifyTimestamp'],
     };
   }
 
   /** The connection is still the one we opened, bound and (for StartTLS) upgraded: ldapts would otherwise reconnect silently, unbound and in clear text. */
   private usable(k: { client: Client; socket: unknown }): boolean {
-    return k.client.isConnected && (k.client as unknown as { socket?: unknown }).socket === k.socket && (!this.config.bindDn || k.client.isBound);
+    return (
+      k.client.isConnected && (k.client as unknown as { socket?: unknown }).socket === k.socket && (!this.config.bindDn || k.client.isBound)
+    );
   }
 
   /**
@@ -170,13 +209,21 @@ export class LdapDirectorySource implements DirectorySource {
       // Timestamps have one-second resolution, so entries stamped in that second come again each poll, until that
       // second is settled: then only strictly newer ones (see `settleMs`).
       const ts = escapeFilterValue(st.since);
-      const since = (f: string) => (st.settled ? `(&${f}(modifyTimestamp>=${ts})(!(modifyTimestamp=${ts})))` : `(&${f}(modifyTimestamp>=${ts}))`);
+      const since = (f: string) =>
+        st.settled ? `(&${f}(modifyTimestamp>=${ts})(!(modifyTimestamp=${ts})))` : `(&${f}(modifyTimestamp>=${ts}))`;
       const t = performance.now();
       // One paged search at a time: a connection carries one paging cookie per search.
       const [people, groups, ous] = await this.session(async (search) => [
         await search(c.users.base, { scope: 'sub', filter: since(c.users.filter), attributes: a.users, paged }),
         await search(c.groups.base, { scope: 'sub', filter: since(c.groups.filter), attributes: a.groups, paged }),
-        c.users.organization === 'dn' ? await search(c.users.base, { scope: 'sub', filter: since('(objectClass=organizationalUnit)'), attributes: ['ou', 'modifyTimestamp'], paged }) : [],
+        c.users.organization === 'dn'
+          ? await search(c.users.base, {
+              scope: 'sub',
+              filter: since('(objectClass=organizationalUnit)'),
+              attributes: ['ou', 'modifyTimestamp'],
+              paged,
+            })
+          : [],
       ]);
       const t1 = performance.now();
       this.lastTimings.searchMs = t1 - t - this.lastTimings.connectMs;
@@ -201,7 +248,10 @@ export class LdapDirectorySource implements DirectorySource {
   async loadRest(): Promise<Directory | undefined> {
     const c = this.config;
     const st = this.state;
-    if (!st || this.freshFull) { this.freshFull = false; return undefined; }
+    if (!st || this.freshFull) {
+      this.freshFull = false;
+      return undefined;
+    }
     const t = performance.now();
     try {
       if (Date.now() - st.fullAt >= this.fullReadIntervalMs) {
@@ -210,14 +260,20 @@ export class LdapDirectorySource implements DirectorySource {
         return next.dir === st.dir ? undefined : next.dir;
       }
       const paged = { pageSize: c.pageSize };
-      const lists: Array<[Map<string, Entry>, string, string]> = [[st.people, c.users.base, c.users.filter], [st.groups, c.groups.base, c.groups.filter]];
+      const lists: Array<[Map<string, Entry>, string, string]> = [
+        [st.people, c.users.base, c.users.filter],
+        [st.groups, c.groups.base, c.groups.filter],
+      ];
       if (c.users.organization === 'dn') lists.push([st.ous, c.users.base, '(objectClass=organizationalUnit)']);
       const present = await this.session(async (search) => {
         const out: Array<Set<string>> = [];
-        for (const [, base, filter] of lists) out.push(new Set((await search(base, { scope: 'sub', filter, attributes: ['1.1'], paged })).map((e) => normDn(e.dn))));
+        for (const [, base, filter] of lists)
+          out.push(new Set((await search(base, { scope: 'sub', filter, attributes: ['1.1'], paged })).map((e) => normDn(e.dn))));
         return out;
       });
-      const gone = lists.map(([map], i) => new Map([...map.keys()].filter((dn) => !present[i].has(dn)).map((dn) => [dn, undefined as Entry | undefined])));
+      const gone = lists.map(
+        ([map], i) => new Map([...map.keys()].filter((dn) => !present[i].has(dn)).map((dn) => [dn, undefined as Entry | undefined])),
+      );
       const before = st.dir;
       if (gone.some((g) => g.size)) this.apply(st, gone[0], gone[1], gone[2] ?? new Map());
       return st.dir === before ? undefined : st.dir;
@@ -245,7 +301,14 @@ export class LdapDirectorySource implements DirectorySource {
     const [people, groups, ous] = await this.session(async (search) => [
       await search(c.users.base, { scope: 'sub', filter: c.users.filter, attributes: a.users, paged }),
       await search(c.groups.base, { scope: 'sub', filter: c.groups.filter, attributes: a.groups, paged }),
-      c.users.organization === 'dn' ? await search(c.users.base, { scope: 'sub', filter: '(objectClass=organizationalUnit)', attributes: ['ou', 'modifyTimestamp'], paged }) : [],
+      c.users.organization === 'dn'
+        ? await search(c.users.base, {
+            scope: 'sub',
+            filter: '(objectClass=organizationalUnit)',
+            attributes: ['ou', 'modifyTimestamp'],
+            paged,
+          })
+        : [],
     ]);
     const t1 = performance.now();
     this.lastTimings.searchMs += t1 - t - (this.lastTimings.connectMs - connectBefore);
@@ -256,8 +319,18 @@ export class LdapDirectorySource implements DirectorySource {
   /** A state from every entry; with `prev`, users that did not change keep their objects (and an unchanged result is `prev.dir`). */
   private stateFrom(people: Entry[], groups: Entry[], ous: Entry[], prev: State | undefined, t1: number): State {
     const st: State = {
-      people: new Map(people.map((e) => [normDn(e.dn), e])), groups: new Map(groups.map((e) => [normDn(e.dn), e])), ous: new Map(ous.map((e) => [normDn(e.dn), e])),
-      since: newestTimestamp([people, groups, ous], ''), sinceSeenAt: t1, settled: false, fullAt: Date.now(), parsedGroups: new Map(), rolesOfDn: new Map(), rolesOfUid: new Map(), users: new Map(), dir: { organizations: [], users: [], source: this.description },
+      people: new Map(people.map((e) => [normDn(e.dn), e])),
+      groups: new Map(groups.map((e) => [normDn(e.dn), e])),
+      ous: new Map(ous.map((e) => [normDn(e.dn), e])),
+      since: newestTimestamp([people, groups, ous], ''),
+      sinceSeenAt: t1,
+      settled: false,
+      fullAt: Date.now(),
+      parsedGroups: new Map(),
+      rolesOfDn: new Map(),
+      rolesOfUid: new Map(),
+      users: new Map(),
+      dir: { organizations: [], users: [], source: this.description },
     };
     for (const [dn, g] of st.groups) st.parsedGroups.set(dn, this.parseGroup(g));
     ({ rolesOfDn: st.rolesOfDn, rolesOfUid: st.rolesOfUid } = resolveGroups(st.parsedGroups));
@@ -274,7 +347,12 @@ export class LdapDirectorySource implements DirectorySource {
     const users = changed ? [...st.users.values()].sort(byId) : prev!.dir.users;
     const organizations = this.orgsOf(st.ous.values(), users);
     if (prev && !changed && sameOrgs(prev.dir.organizations, organizations)) st.dir = prev.dir;
-    else st.dir = { organizations: prev && sameOrgs(prev.dir.organizations, organizations) ? prev.dir.organizations : organizations, users, source: this.description };
+    else
+      st.dir = {
+        organizations: prev && sameOrgs(prev.dir.organizations, organizations) ? prev.dir.organizations : organizations,
+        users,
+        source: this.description,
+      };
     withGroupRoles(st);
     this.lastTimings.buildMs += performance.now() - t1;
     return st;
@@ -284,18 +362,44 @@ export class LdapDirectorySource implements DirectorySource {
    * Applies changed entries (undefined: deleted) to the state and rebuilds only the users whose entry changed or
    * whose roles changed through a group. `st.dir` stays the same object when nothing visible changed.
    */
-  private apply(st: State, people: Map<string, Entry | undefined>, groups: Map<string, Entry | undefined>, ous: Map<string, Entry | undefined>): void {
+  private apply(
+    st: State,
+    people: Map<string, Entry | undefined>,
+    groups: Map<string, Entry | undefined>,
+    ous: Map<string, Entry | undefined>,
+  ): void {
     this.applyEntries(st, people, groups, ous);
     if (groups.size) withGroupRoles(st);
   }
 
-  private applyEntries(st: State, people: Map<string, Entry | undefined>, groups: Map<string, Entry | undefined>, ous: Map<string, Entry | undefined>): void {
+  private applyEntries(
+    st: State,
+    people: Map<string, Entry | undefined>,
+    groups: Map<string, Entry | undefined>,
+    ous: Map<string, Entry | undefined>,
+  ): void {
     const candidates = new Set<string>();
-    for (const [dn, e] of people) { if (e) st.people.set(dn, e); else st.people.delete(dn); candidates.add(dn); }
+    for (const [dn, e] of people) {
+      if (e) st.people.set(dn, e);
+      else st.people.delete(dn);
+      candidates.add(dn);
+    }
     let ousChanged = false;
-    for (const [dn, e] of ous) { if (e) st.ous.set(dn, e); else st.ous.delete(dn); ousChanged = true; }
+    for (const [dn, e] of ous) {
+      if (e) st.ous.set(dn, e);
+      else st.ous.delete(dn);
+      ousChanged = true;
+    }
     if (groups.size) {
-      for (const [dn, e] of groups) { if (e) { st.groups.set(dn, e); st.parsedGroups.set(dn, this.parseGroup(e)); } else { st.groups.delete(dn); st.parsedGroups.delete(dn); } }
+      for (const [dn, e] of groups) {
+        if (e) {
+          st.groups.set(dn, e);
+          st.parsedGroups.set(dn, this.parseGroup(e));
+        } else {
+          st.groups.delete(dn);
+          st.parsedGroups.delete(dn);
+        }
+      }
       const r = resolveGroups(st.parsedGroups);
       // users whose set of group roles differs (by DN, or by uid for posixGroup memberUid)
       for (const dn of changedKeys(st.rolesOfDn, r.rolesOfDn)) candidates.add(dn);
@@ -313,9 +417,13 @@ export class LdapDirectorySource implements DirectorySource {
       const u = e ? this.userOf(e, st.rolesOfDn, st.rolesOfUid) : undefined;
       const old = st.users.get(dn);
       if (old && u && sameUser(old, u)) continue;
-      if (u) st.users.set(dn, u); else st.users.delete(dn);
+      if (u) st.users.set(dn, u);
+      else st.users.delete(dn);
       if (old && u && old.id === u.id) replaced.set(old, u);
-      else { if (old) removed.add(old); if (u) added.push(u); }
+      else {
+        if (old) removed.add(old);
+        if (u) added.push(u);
+      }
     }
     if (!replaced.size && !removed.size && !added.length) {
       if (!ousChanged) return;
@@ -328,7 +436,11 @@ export class LdapDirectorySource implements DirectorySource {
     if (added.length > 64) users = [...users, ...added].sort(byId);
     else for (const u of added) users.splice(sortedIndex(users, u), 0, u);
     const organizations = this.orgsOf(st.ous.values(), users);
-    st.dir = { organizations: sameOrgs(st.dir.organizations, organizations) ? st.dir.organizations : organizations, users, source: this.description };
+    st.dir = {
+      organizations: sameOrgs(st.dir.organizations, organizations) ? st.dir.organizations : organizations,
+      users,
+      source: this.description,
+    };
   }
 
   // ---- push (RFC 4533 refreshAndPersist) ----
@@ -338,7 +450,11 @@ export class LdapDirectorySource implements DirectorySource {
   /** Content of a push session's refresh phase, not yet taken into the state. */
   private pushFull?: [Entry[], Entry[], Entry[]];
   /** Pushed changes not yet taken into the state, by normalized DN (undefined: deleted). */
-  private pushPending: [Map<string, Entry | undefined>, Map<string, Entry | undefined>, Map<string, Entry | undefined>] = [new Map(), new Map(), new Map()];
+  private pushPending: [Map<string, Entry | undefined>, Map<string, Entry | undefined>, Map<string, Entry | undefined>] = [
+    new Map(),
+    new Map(),
+    new Map(),
+  ];
 
   /** The searches a push session runs: the same bases, filters and attributes as the polls (users, groups, OUs). */
   private pushSearches(): Array<{ base: string; filter: string; attributes: string[] }> {
@@ -347,7 +463,9 @@ export class LdapDirectorySource implements DirectorySource {
     return [
       { base: c.users.base, filter: c.users.filter, attributes: a.users },
       { base: c.groups.base, filter: c.groups.filter, attributes: a.groups },
-      ...(c.users.organization === 'dn' ? [{ base: c.users.base, filter: '(objectClass=organizationalUnit)', attributes: ['ou', 'modifyTimestamp'] }] : []),
+      ...(c.users.organization === 'dn'
+        ? [{ base: c.users.base, filter: '(objectClass=organizationalUnit)', attributes: ['ou', 'modifyTimestamp'] }]
+        : []),
     ];
   }
 
@@ -377,8 +495,12 @@ export class LdapDirectorySource implements DirectorySource {
       if (!this.pushSupported) return undefined;
     }
     const conn = await SyncConnection.open({
-      url: c.url, startTls: c.startTls, ca: c.caFile ? readFileSync(resolve(this.baseDir, c.caFile)) : undefined,
-      bindDn: c.bindDn, password: c.bindDn ? this.password() : undefined, timeoutMs: c.timeoutMs,
+      url: c.url,
+      startTls: c.startTls,
+      ca: c.caFile ? readFileSync(resolve(this.baseDir, c.caFile)) : undefined,
+      bindDn: c.bindDn,
+      password: c.bindDn ? this.password() : undefined,
+      timeoutMs: c.timeoutMs,
     });
     const specs = this.pushSearches();
     const list = new Map<number, number>(); // message id -> 0 users, 1 groups, 2 OUs
@@ -387,7 +509,12 @@ export class LdapDirectorySource implements DirectorySource {
     const refreshed = new Set<number>();
     let ready = false;
     let ended = false;
-    const session: PushSession = { close: () => { ended = true; conn.close(); } };
+    const session: PushSession = {
+      close: () => {
+        ended = true;
+        conn.close();
+      },
+    };
     const pend = (i: number, dn: string, e: Entry | undefined) => {
       // a delete of an entry the state never had still goes through: apply() ignores unknown DNs
       this.pushPending[i].set(dn, e);
@@ -400,13 +527,20 @@ export class LdapDirectorySource implements DirectorySource {
         if (!m.uuid || !m.state) throw new Error(`push: entry ${m.dn} without a Sync State control`);
         if (m.state === 'present') return; // only in refreshes with a cookie (never sent): nothing to change
         if (refreshing) {
-          if (m.state === 'delete') content[i].delete(m.uuid); else content[i].set(m.uuid, entryOf(m.dn, m.attrs));
+          if (m.state === 'delete') content[i].delete(m.uuid);
+          else content[i].set(m.uuid, entryOf(m.dn, m.attrs));
           return;
         }
         const dn = normDn(m.dn);
         const before = uuidDn[i].get(m.uuid);
-        if (m.state === 'delete') { pend(i, before ?? dn, undefined); uuidDn[i].delete(m.uuid); }
-        else { if (before && before !== dn) pend(i, before, undefined); pend(i, dn, entryOf(m.dn, m.attrs)); uuidDn[i].set(m.uuid, dn); }
+        if (m.state === 'delete') {
+          pend(i, before ?? dn, undefined);
+          uuidDn[i].delete(m.uuid);
+        } else {
+          if (before && before !== dn) pend(i, before, undefined);
+          pend(i, dn, entryOf(m.dn, m.attrs));
+          uuidDn[i].set(m.uuid, dn);
+        }
         h.onPending();
       } else if (m.kind === 'info') {
         const info = m.info;
@@ -415,7 +549,13 @@ export class LdapDirectorySource implements DirectorySource {
           if (!info.refreshDeletes) return; // a set of present entries: only in refreshes with a cookie
           for (const u of info.uuids) {
             if (refreshing) content[i].delete(u);
-            else { const dn = uuidDn[i].get(u); if (dn) { pend(i, dn, undefined); uuidDn[i].delete(u); } }
+            else {
+              const dn = uuidDn[i].get(u);
+              if (dn) {
+                pend(i, dn, undefined);
+                uuidDn[i].delete(u);
+              }
+            }
           }
           if (!refreshing) h.onPending();
           return;
@@ -433,7 +573,9 @@ export class LdapDirectorySource implements DirectorySource {
         h.onPending();
         resolveReady(session);
       } else if (m.kind === 'done') {
-        throw new Error(`push: the server ended the sync search (${m.result.code}${m.result.message ? ` ${m.result.message}` : ''}${m.result.code === 4096 ? ': refresh required' : ''})`);
+        throw new Error(
+          `push: the server ended the sync search (${m.result.code}${m.result.message ? ` ${m.result.message}` : ''}${m.result.code === 4096 ? ': refresh required' : ''})`,
+        );
       } else if (m.kind !== 'reference') {
         throw new Error(`push: unexpected LDAP message (protocol op 0x${(m.kind === 'other' ? m.op : 0).toString(16)}, ${m.kind})`);
       }
@@ -441,17 +583,28 @@ export class LdapDirectorySource implements DirectorySource {
     let resolveReady!: (s: PushSession) => void;
     return new Promise<PushSession>((res, rej) => {
       resolveReady = res;
-      const timer = setTimeout(() => end(new Error(`push: the refresh phase took longer than ${(6 * c.timeoutMs) / 1000} s`)), 6 * c.timeoutMs);
+      const timer = setTimeout(
+        () => end(new Error(`push: the refresh phase took longer than ${(6 * c.timeoutMs) / 1000} s`)),
+        6 * c.timeoutMs,
+      );
       timer.unref();
       const end = (e: Error) => {
         clearTimeout(timer);
         if (ended) return;
         ended = true;
         conn.close();
-        if (ready) h.onEnd(e); else rej(e);
+        if (ready) h.onEnd(e);
+        else rej(e);
       };
       conn.onClose = (e) => end(e);
-      conn.onMessage = (m) => { try { handle(m); if (ready) clearTimeout(timer); } catch (e) { end(e as Error); } };
+      conn.onMessage = (m) => {
+        try {
+          handle(m);
+          if (ready) clearTimeout(timer);
+        } catch (e) {
+          end(e as Error);
+        }
+      };
       for (const [k, spec] of specs.entries()) list.set(conn.search(spec), k);
     });
   }
@@ -501,7 +654,11 @@ export class LdapDirectorySource implements DirectorySource {
     const c = this.config;
     const client = await this.connect();
     try {
-      const r = await client.search(c.users.base, { scope: 'sub', filter: `(&${c.users.filter}(${c.users.id}=${escapeFilterValue(id)}))`, attributes: [c.users.id, c.users.name, c.users.mac, c.users.ip] });
+      const r = await client.search(c.users.base, {
+        scope: 'sub',
+        filter: `(&${c.users.filter}(${c.users.id}=${escapeFilterValue(id)}))`,
+        attributes: [c.users.id, c.users.name, c.users.mac, c.users.ip],
+      });
       const d = this.build(r.searchEntries, [], []);
       return d.users.find((u) => u.id === id);
     } finally {
@@ -515,14 +672,21 @@ export class LdapDirectorySource implements DirectorySource {
     for (const g of groups) parsed.set(normDn(g.dn), this.parseGroup(g));
     const { rolesOfDn, rolesOfUid } = resolveGroups(parsed);
     const users: User[] = [];
-    for (const e of people) { const u = this.userOf(e, rolesOfDn, rolesOfUid); if (u) users.push(u); }
+    for (const e of people) {
+      const u = this.userOf(e, rolesOfDn, rolesOfUid);
+      if (u) users.push(u);
+    }
     users.sort(byId);
     return { organizations: this.orgsOf(ous, users), users, roles: groupRoleNames(parsed), source: this.description };
   }
 
   private parseGroup(g: Entry): ParsedGroup {
     const n = this.config.groups.name;
-    return { name: values(g, n)[0] ?? rdns(g.dn)[0][1], members: [...values(g, 'member'), ...values(g, 'uniqueMember')].map(normDn), memberUids: values(g, 'memberUid') };
+    return {
+      name: values(g, n)[0] ?? rdns(g.dn)[0][1],
+      members: [...values(g, 'member'), ...values(g, 'uniqueMember')].map(normDn),
+      memberUids: values(g, 'memberUid'),
+    };
   }
 
   /** Organizations from the OU tree under the users base, plus any organization a user names that the tree lacks. */
@@ -539,7 +703,8 @@ export class LdapDirectorySource implements DirectorySource {
       orgs.set(parts[0][1], { name: parts[0][1], parent: parts[1]?.[1] ?? c.rootOrganization });
     }
     for (const { organization } of users) {
-      if (organization && !orgs.has(organization)) orgs.set(organization, { name: organization, parent: c.rootOrganization !== organization ? c.rootOrganization : undefined });
+      if (organization && !orgs.has(organization))
+        orgs.set(organization, { name: organization, parent: c.rootOrganization !== organization ? c.rootOrganization : undefined });
     }
     return [...orgs.values()].sort((a, b) => compareText(a.name, b.name));
   }
@@ -570,7 +735,10 @@ export class LdapDirectorySource implements DirectorySource {
     } else {
       const macs = values(e, c.users.mac);
       const ips = values(e, c.users.ip);
-      macs.forEach((m, i) => { const mac = normalizeMac(m); if (mac) devices.push({ mac, ip: ips[i] && parseIpv4(ips[i]) !== undefined ? ips[i] : undefined }); });
+      macs.forEach((m, i) => {
+        const mac = normalizeMac(m);
+        if (mac) devices.push({ mac, ip: ips[i] && parseIpv4(ips[i]) !== undefined ? ips[i] : undefined });
+      });
     }
     return { id, name: values(e, c.users.name)[0] ?? id, organization, roles: [...roles].sort(), devices };
   }
@@ -578,11 +746,19 @@ export class LdapDirectorySource implements DirectorySource {
 
 function newestTimestamp(lists: Entry[][], start: string): string {
   let newest = start;
-  for (const l of lists) for (const e of l) { const ts = values(e, 'modifyTimestamp')[0]; if (ts && ts > newest) newest = ts; }
+  for (const l of lists)
+    for (const e of l) {
+      const ts = values(e, 'modifyTimestamp')[0];
+      if (ts && ts > newest) newest = ts;
+    }
   return newest;
 }
 
-interface ParsedGroup { name: string; members: string[]; memberUids: string[] }
+interface ParsedGroup {
+  name: string;
+  members: string[];
+  memberUids: string[];
+}
 
 interface State {
   people: Map<string, Entry>;
@@ -618,8 +794,13 @@ function entryOf(dn: string, attrs: Map<string, string[]>): Entry {
 /** Users by id in code-unit order (the same on every machine, whatever its locale). */
 const byId = (a: User, b: User) => compareText(a.id, b.id);
 function sortedIndex(users: readonly User[], u: User): number {
-  let lo = 0, hi = users.length;
-  while (lo < hi) { const mid = (lo + hi) >> 1; if (byId(users[mid], u) <= 0) lo = mid + 1; else hi = mid; }
+  let lo = 0,
+    hi = users.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (byId(users[mid], u) <= 0) lo = mid + 1;
+    else hi = mid;
+  }
   return lo;
 }
 
@@ -634,7 +815,14 @@ function resolveGroups(groupByDn: Map<string, ParsedGroup>): { rolesOfDn: Map<st
     while (stack.length) {
       const m = stack.pop()!;
       const nested = groupByDn.get(m);
-      if (nested) { if (!seen.has(m)) { seen.add(m); stack.push(...nested.members); uids.push(...nested.memberUids); } continue; }
+      if (nested) {
+        if (!seen.has(m)) {
+          seen.add(m);
+          stack.push(...nested.members);
+          uids.push(...nested.memberUids);
+        }
+        continue;
+      }
       (rolesOfDn.get(m) ?? rolesOfDn.set(m, new Set()).get(m)!).add(g.name);
     }
     for (const u of uids) (rolesOfUid.get(u) ?? rolesOfUid.set(u, new Set()).get(u)!).add(g.name);
@@ -658,7 +846,10 @@ function withGroupRoles(st: State): void {
 /** Keys whose set differs between two maps. */
 function changedKeys(a: Map<string, Set<string>>, b: Map<string, Set<string>>): string[] {
   const out: string[] = [];
-  for (const [k, x] of a) { const y = b.get(k); if (!y || y.size !== x.size || [...x].some((v) => !y.has(v))) out.push(k); }
+  for (const [k, x] of a) {
+    const y = b.get(k);
+    if (!y || y.size !== x.size || [...x].some((v) => !y.has(v))) out.push(k);
+  }
   for (const k of b.keys()) if (!a.has(k)) out.push(k);
   return out;
 }

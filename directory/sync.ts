@@ -56,7 +56,9 @@ export interface PushHandlers {
   /** The session ended (connection lost, protocol error); not called after `close()`. */
   onEnd(err: Error): void;
 }
-export interface PushSession { close(): void }
+export interface PushSession {
+  close(): void;
+}
 
 /** A source whose server can push changes (LdapDirectorySource with RFC 4533 content synchronization). */
 export interface PushSource extends StagedDirectorySource {
@@ -72,12 +74,22 @@ export interface PushSource extends StagedDirectorySource {
 
 const isPush = (s: DirectorySource): s is PushSource => typeof (s as Partial<PushSource>).openPush === 'function';
 
-const isStaged = (s: DirectorySource): s is StagedDirectorySource => typeof (s as Partial<StagedDirectorySource>).loadChanges === 'function' && typeof (s as Partial<StagedDirectorySource>).loadRest === 'function';
+const isStaged = (s: DirectorySource): s is StagedDirectorySource =>
+  typeof (s as Partial<StagedDirectorySource>).loadChanges === 'function' &&
+  typeof (s as Partial<StagedDirectorySource>).loadRest === 'function';
 
-export const sameUser = (a: User, b: User) => a === b || (a.id === b.id && a.name === b.name && a.organization === b.organization && a.roles.length === b.roles.length && a.roles.every((r, i) => r === b.roles[i])
-  && a.devices.length === b.devices.length && a.devices.every((d, i) => d.mac === b.devices[i].mac && d.ip === b.devices[i].ip));
+export const sameUser = (a: User, b: User) =>
+  a === b ||
+  (a.id === b.id &&
+    a.name === b.name &&
+    a.organization === b.organization &&
+    a.roles.length === b.roles.length &&
+    a.roles.every((r, i) => r === b.roles[i]) &&
+    a.devices.length === b.devices.length &&
+    a.devices.every((d, i) => d.mac === b.devices[i].mac && d.ip === b.devices[i].ip));
 
-const sameOrgs = (a: readonly Organization[], b: readonly Organization[]) => a === b || (a.length === b.length && a.every((o, i) => o.name === b[i].name && o.parent === b[i].parent));
+const sameOrgs = (a: readonly Organization[], b: readonly Organization[]) =>
+  a === b || (a.length === b.length && a.every((o, i) => o.name === b[i].name && o.parent === b[i].parent));
 
 /** Reuses the previous snapshot's objects for users that did not change, so consumers can compare by identity. */
 function keepUnchanged(before: Directory | undefined, next: Directory): Directory {
@@ -86,14 +98,26 @@ function keepUnchanged(before: Directory | undefined, next: Directory): Director
     // Fast path: the same users in the same order (what LdapDirectorySource returns); compare only where objects differ.
     let users: User[] | undefined = [];
     for (let i = 0; i < next.users.length; i++) {
-      const o = before.users[i], u = next.users[i];
-      if (o.id !== u.id) { users = undefined; break; }
+      const o = before.users[i],
+        u = next.users[i];
+      if (o.id !== u.id) {
+        users = undefined;
+        break;
+      }
       users.push(o === u || sameUser(o, u) ? o : u);
     }
-    if (users) return { ...next, users, organizations: sameOrgs(before.organizations, next.organizations) ? before.organizations : next.organizations };
+    if (users)
+      return {
+        ...next,
+        users,
+        organizations: sameOrgs(before.organizations, next.organizations) ? before.organizations : next.organizations,
+      };
   }
   const old = new Map(before.users.map((u) => [u.id, u]));
-  const users = next.users.map((u) => { const o = old.get(u.id); return o && sameUser(o, u) ? o : u; });
+  const users = next.users.map((u) => {
+    const o = old.get(u.id);
+    return o && sameUser(o, u) ? o : u;
+  });
   return { ...next, users, organizations: sameOrgs(before.organizations, next.organizations) ? before.organizations : next.organizations };
 }
 
@@ -108,13 +132,25 @@ export class DirectorySync {
   private held: Directory | undefined;
   readonly intervalMs: number;
 
-  constructor(readonly source: DirectorySource, private readonly opts: SyncOptions = {}, initial?: Directory) {
+  constructor(
+    readonly source: DirectorySource,
+    private readonly opts: SyncOptions = {},
+    initial?: Directory,
+  ) {
     this.snapshot = initial;
     this.intervalMs = opts.intervalMs ?? 5000;
-    this.st = { source: source.description, mode: 'poll', entries: initial?.users.length ?? 0, consecutiveErrors: 0, lastSuccessAt: initial ? new Date().toISOString() : undefined };
+    this.st = {
+      source: source.description,
+      mode: 'poll',
+      entries: initial?.users.length ?? 0,
+      consecutiveErrors: 0,
+      lastSuccessAt: initial ? new Date().toISOString() : undefined,
+    };
   }
 
-  status(): SyncStatus { return { ...this.st }; }
+  status(): SyncStatus {
+    return { ...this.st };
+  }
 
   /**
    * Runs one sync now. Resolves true when every snapshot it produced was accepted (changed or not); false on an
@@ -151,8 +187,14 @@ export class DirectorySync {
       return false;
     } finally {
       this.running = false;
-      if (this.closeWhenIdle) { this.closeWhenIdle = false; await this.source.close?.(); }
-      if (this.flushAfterRun) { this.flushAfterRun = false; this.schedulePushFlush(true); }
+      if (this.closeWhenIdle) {
+        this.closeWhenIdle = false;
+        await this.source.close?.();
+      }
+      if (this.flushAfterRun) {
+        this.flushAfterRun = false;
+        this.schedulePushFlush(true);
+      }
     }
   }
 
@@ -172,14 +214,20 @@ export class DirectorySync {
     if (!this.pendingSince) this.pendingSince = t;
     if (this.flushTimer) clearTimeout(this.flushTimer);
     const wait = now ? 0 : Math.max(0, Math.min(this.opts.pushQuietMs ?? 5, this.pendingSince + (this.opts.pushMaxHoldMs ?? 20) - t));
-    this.flushTimer = setTimeout(() => { this.flushTimer = undefined; void this.flushPush(); }, wait);
+    this.flushTimer = setTimeout(() => {
+      this.flushTimer = undefined;
+      void this.flushPush();
+    }, wait);
   }
 
   /** Publishes the buffered pushed changes (through the same checks as a poll). */
   async flushPush(): Promise<boolean> {
     const src = this.source;
     if (!isPush(src)) return false;
-    if (this.running) { this.flushAfterRun = true; return false; }
+    if (this.running) {
+      this.flushAfterRun = true;
+      return false;
+    }
     this.pendingSince = 0;
     return this.run(async () => this.accept(await src.loadPushed()), true);
   }
@@ -202,7 +250,10 @@ export class DirectorySync {
     }
     this.pushOpening = false;
     if (!session) return; // this source does not push: polling only
-    if (this.stopped) { session.close(); return; }
+    if (this.stopped) {
+      session.close();
+      return;
+    }
     this.push = session;
     this.pushDelay = 0;
     this.st.mode = 'push';
@@ -227,7 +278,10 @@ export class DirectorySync {
     if (this.stopped) return;
     this.pushDelay = this.pushDelay ? Math.min(this.pushDelay * 2, this.opts.maxPushRetryMs ?? 60_000) : (this.opts.pushRetryMs ?? 1000);
     if (this.pushTimer) clearTimeout(this.pushTimer);
-    this.pushTimer = setTimeout(() => { this.pushTimer = undefined; void this.openPush(); }, this.pushDelay);
+    this.pushTimer = setTimeout(() => {
+      this.pushTimer = undefined;
+      void this.openPush();
+    }, this.pushDelay);
     this.pushTimer.unref?.();
   }
 
@@ -262,7 +316,9 @@ export class DirectorySync {
     return this.syncOnce();
   }
 
-  get heldSnapshot(): Directory | undefined { return this.held; }
+  get heldSnapshot(): Directory | undefined {
+    return this.held;
+  }
 
   /**
    * Polls at a fixed rate: each poll starts `intervalMs` after the previous one started (at once if that one
@@ -286,14 +342,20 @@ export class DirectorySync {
     if (this.stopped) return;
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
-    if (this.looping) { if (delay === 0) this.loopAgain = true; return; } // the running tick schedules the next
+    if (this.looping) {
+      if (delay === 0) this.loopAgain = true;
+      return;
+    } // the running tick schedules the next
     this.timer = setTimeout(() => void this.tick(), delay);
     this.timer.unref?.();
   }
 
   private async tick(): Promise<void> {
     if (this.stopped) return;
-    if (this.running) { this.schedule(10); return; } // a pushed change is being published: poll right after it
+    if (this.running) {
+      this.schedule(10);
+      return;
+    } // a pushed change is being published: poll right after it
     this.looping = true;
     this.loopAgain = false;
     const started = performance.now();
@@ -305,10 +367,13 @@ export class DirectorySync {
       this.looping = false;
     }
     if (this.stopped) return;
-    const delay = this.loopAgain ? 0
-      : this.st.consecutiveErrors ? Math.min(this.intervalMs * 2 ** Math.min(this.st.consecutiveErrors, 6), this.opts.maxBackoffMs ?? 60_000)
-      : this.push && isPush(src) ? src.fullReadIntervalMs
-      : Math.max(0, this.intervalMs - (performance.now() - started));
+    const delay = this.loopAgain
+      ? 0
+      : this.st.consecutiveErrors
+        ? Math.min(this.intervalMs * 2 ** Math.min(this.st.consecutiveErrors, 6), this.opts.maxBackoffMs ?? 60_000)
+        : this.push && isPush(src)
+          ? src.fullReadIntervalMs
+          : Math.max(0, this.intervalMs - (performance.now() - started));
     this.schedule(delay);
   }
 

@@ -20,7 +20,11 @@ export class SyncProtocolError extends Error {}
 
 // ---- BER decoding (definite lengths only, single-byte tags: all LDAP needs) ----
 
-interface Tlv { tag: number; start: number; end: number }
+interface Tlv {
+  tag: number;
+  start: number;
+  end: number;
+}
 
 function readTlv(b: Buffer, off: number, limit: number): Tlv {
   if (off + 2 > limit) throw new SyncProtocolError('truncated BER element');
@@ -57,18 +61,33 @@ export function frameLength(b: Buffer): number {
 }
 
 class Cursor {
-  constructor(readonly b: Buffer, public p: number, readonly end: number) {}
-  more(): boolean { return this.p < this.end; }
-  peek(): number { return this.b[this.p]; }
+  constructor(
+    readonly b: Buffer,
+    public p: number,
+    readonly end: number,
+  ) {}
+  more(): boolean {
+    return this.p < this.end;
+  }
+  peek(): number {
+    return this.b[this.p];
+  }
   next(expect?: number): Tlv {
     const t = readTlv(this.b, this.p, this.end);
-    if (expect !== undefined && t.tag !== expect) throw new SyncProtocolError(`expected BER tag 0x${expect.toString(16)}, found 0x${t.tag.toString(16)}`);
+    if (expect !== undefined && t.tag !== expect)
+      throw new SyncProtocolError(`expected BER tag 0x${expect.toString(16)}, found 0x${t.tag.toString(16)}`);
     this.p = t.end;
     return t;
   }
-  in(t: Tlv): Cursor { return new Cursor(this.b, t.start, t.end); }
-  str(t: Tlv): string { return this.b.toString('utf8', t.start, t.end); }
-  buf(t: Tlv): Buffer { return this.b.subarray(t.start, t.end); }
+  in(t: Tlv): Cursor {
+    return new Cursor(this.b, t.start, t.end);
+  }
+  str(t: Tlv): string {
+    return this.b.toString('utf8', t.start, t.end);
+  }
+  buf(t: Tlv): Buffer {
+    return this.b.subarray(t.start, t.end);
+  }
   int(t: Tlv): number {
     const n = t.end - t.start;
     if (n < 1 || n > 6) throw new SyncProtocolError('bad BER integer');
@@ -87,7 +106,11 @@ class Cursor {
 export type SyncState = 'present' | 'add' | 'modify' | 'delete';
 const STATES: SyncState[] = ['present', 'add', 'modify', 'delete'];
 
-export interface LdapResult { code: number; matchedDn: string; message: string }
+export interface LdapResult {
+  code: number;
+  matchedDn: string;
+  message: string;
+}
 
 export type SyncMessage =
   | { id: number; kind: 'entry'; dn: string; attrs: Map<string, string[]>; state?: SyncState; uuid?: string }
@@ -119,8 +142,10 @@ function parseSyncInfo(v: Buffer): SyncInfo {
   const k = c.in(t);
   const cookie = () => (k.more() && k.peek() === 0x04 ? k.buf(k.next()) : undefined);
   switch (t.tag) {
-    case 0x80: return { type: 'newcookie', cookie: c.buf(t) };
-    case 0xa1: case 0xa2: {
+    case 0x80:
+      return { type: 'newcookie', cookie: c.buf(t) };
+    case 0xa1:
+    case 0xa2: {
       const ck = cookie();
       const refreshDone = k.more() ? k.bool(k.next(0x01)) : true;
       return { type: t.tag === 0xa1 ? 'refreshDelete' : 'refreshPresent', cookie: ck, refreshDone };
@@ -133,7 +158,8 @@ function parseSyncInfo(v: Buffer): SyncInfo {
       while (set.more()) uuids.push(uuidOf(set, set.next(0x04)));
       return { type: 'syncIdSet', cookie: ck, refreshDeletes, uuids };
     }
-    default: throw new SyncProtocolError(`unknown syncInfoValue choice 0x${t.tag.toString(16)}`);
+    default:
+      throw new SyncProtocolError(`unknown syncInfoValue choice 0x${t.tag.toString(16)}`);
   }
 }
 
@@ -166,7 +192,8 @@ export function parseMessage(b: Buffer): SyncMessage {
     }
   }
   switch (opT.tag) {
-    case 0x64: { // SearchResultEntry
+    case 0x64: {
+      // SearchResultEntry
       const dn = op.str(op.next(0x04));
       const attrs = new Map<string, string[]>();
       const list = op.in(op.next(0x30));
@@ -180,15 +207,21 @@ export function parseMessage(b: Buffer): SyncMessage {
       }
       return { id, kind: 'entry', dn, attrs, state, uuid };
     }
-    case 0x65: return { id, kind: 'done', result: parseResult(op) };
-    case 0x61: return { id, kind: 'bind', result: parseResult(op) };
+    case 0x65:
+      return { id, kind: 'done', result: parseResult(op) };
+    case 0x61:
+      return { id, kind: 'bind', result: parseResult(op) };
     case 0x78: {
       const result = parseResult(op);
       let name: string | undefined;
-      while (op.more()) { const t = op.next(); if (t.tag === 0x8a) name = op.str(t); }
+      while (op.more()) {
+        const t = op.next();
+        if (t.tag === 0x8a) name = op.str(t);
+      }
       return { id, kind: 'extended', result, name };
     }
-    case 0x79: { // IntermediateResponse
+    case 0x79: {
+      // IntermediateResponse
       let name: string | undefined, value: Buffer | undefined;
       if (op.more() && op.peek() === 0x80) name = op.str(op.next(0x80));
       if (op.more() && op.peek() === 0x81) value = op.buf(op.next(0x81));
@@ -196,14 +229,18 @@ export function parseMessage(b: Buffer): SyncMessage {
       if (name !== SYNC_INFO_OID || !value) throw new SyncProtocolError(`unexpected IntermediateResponse ${name ?? '(no name)'}`);
       return { id, kind: 'info', info: parseSyncInfo(value) };
     }
-    case 0x73: return { id, kind: 'reference', op: opT.tag };
-    default: return { id, kind: 'other', op: opT.tag };
+    case 0x73:
+      return { id, kind: 'reference', op: opT.tag };
+    default:
+      return { id, kind: 'other', op: opT.tag };
   }
 }
 
 /** The Sync Request control: refreshAndPersist (3), optional cookie. */
 class SyncRequestControl extends Control {
-  constructor(private readonly cookie?: Buffer) { super(SYNC_REQUEST_OID, { critical: true }); }
+  constructor(private readonly cookie?: Buffer) {
+    super(SYNC_REQUEST_OID, { critical: true });
+  }
   protected override writeControl(writer: BerWriter): void {
     const w = new BerWriter();
     w.startSequence();
@@ -225,7 +262,11 @@ export interface SyncConnectOptions {
   timeoutMs: number;
 }
 
-export interface SyncSearchSpec { base: string; filter: string; attributes: string[] }
+export interface SyncSearchSpec {
+  base: string;
+  filter: string;
+  attributes: string[];
+}
 
 /** One connection carrying persistent sync searches. Messages arrive through `onMessage`; the end (any cause) through `onClose` once. */
 export class SyncConnection {
@@ -248,7 +289,10 @@ export class SyncConnection {
       await c.connect();
       if (opts.bindDn) {
         const r = await c.request(new BindRequest({ messageId: c.nextId++, dn: opts.bindDn, password: opts.password ?? '' }), 'bind');
-        if (r.kind !== 'bind' || r.result.code !== 0) throw new Error(`bind as ${opts.bindDn} refused (${r.kind === 'bind' ? `${r.result.code} ${r.result.message}` : 'unexpected answer'})`);
+        if (r.kind !== 'bind' || r.result.code !== 0)
+          throw new Error(
+            `bind as ${opts.bindDn} refused (${r.kind === 'bind' ? `${r.result.code} ${r.result.message}` : 'unexpected answer'})`,
+          );
       }
       return c;
     } catch (e) {
@@ -263,22 +307,45 @@ export class SyncConnection {
     const host = u.hostname.replace(/^\[|\]$/g, '');
     const port = Number(u.port || (tlsUrl ? 636 : 389));
     const sock: Socket = await new Promise((res, rej) => {
-      const s = tlsUrl ? tlsConnect({ host, port, ca: this.opts.ca, servername: isIp(host) ? undefined : host }) : netConnect({ host, port });
-      const timer = setTimeout(() => { s.destroy(); rej(new Error(`connect to ${this.opts.url} timed out`)); }, this.opts.timeoutMs);
-      s.once(tlsUrl ? 'secureConnect' : 'connect', () => { clearTimeout(timer); s.removeAllListeners('error'); res(s); });
-      s.once('error', (e) => { clearTimeout(timer); rej(e); });
+      const s = tlsUrl
+        ? tlsConnect({ host, port, ca: this.opts.ca, servername: isIp(host) ? undefined : host })
+        : netConnect({ host, port });
+      const timer = setTimeout(() => {
+        s.destroy();
+        rej(new Error(`connect to ${this.opts.url} timed out`));
+      }, this.opts.timeoutMs);
+      s.once(tlsUrl ? 'secureConnect' : 'connect', () => {
+        clearTimeout(timer);
+        s.removeAllListeners('error');
+        res(s);
+      });
+      s.once('error', (e) => {
+        clearTimeout(timer);
+        rej(e);
+      });
     });
     this.attach(sock);
     if (this.opts.startTls && !tlsUrl) {
       const r = await this.request(new ExtendedRequest({ messageId: this.nextId++, oid: STARTTLS_OID }), 'StartTLS');
-      if (r.kind !== 'extended' || r.result.code !== 0) throw new Error(`StartTLS refused (${r.kind === 'extended' ? `${r.result.code} ${r.result.message}` : 'unexpected answer'})`);
+      if (r.kind !== 'extended' || r.result.code !== 0)
+        throw new Error(`StartTLS refused (${r.kind === 'extended' ? `${r.result.code} ${r.result.message}` : 'unexpected answer'})`);
       if (this.buf.length) throw new SyncProtocolError('data after the StartTLS answer');
       this.detach();
       const secure: TLSSocket = await new Promise((res, rej) => {
         const s = tlsConnect({ socket: sock, ca: this.opts.ca, servername: isIp(host) ? undefined : host });
-        const timer = setTimeout(() => { s.destroy(); rej(new Error('TLS handshake timed out')); }, this.opts.timeoutMs);
-        s.once('secureConnect', () => { clearTimeout(timer); s.removeAllListeners('error'); res(s); });
-        s.once('error', (e) => { clearTimeout(timer); rej(e); });
+        const timer = setTimeout(() => {
+          s.destroy();
+          rej(new Error('TLS handshake timed out'));
+        }, this.opts.timeoutMs);
+        s.once('secureConnect', () => {
+          clearTimeout(timer);
+          s.removeAllListeners('error');
+          res(s);
+        });
+        s.once('error', (e) => {
+          clearTimeout(timer);
+          rej(e);
+        });
       });
       this.attach(secure);
     }
@@ -292,13 +359,19 @@ export class SyncConnection {
         if (n < 0) break;
         const m = parseMessage(this.buf.subarray(0, n));
         this.buf = this.buf.subarray(n);
-        if (m.id === 0) throw new Error(`the server ended the connection${m.kind === 'extended' ? ` (${m.result.code} ${m.result.message})` : ''}`);
+        if (m.id === 0)
+          throw new Error(`the server ended the connection${m.kind === 'extended' ? ` (${m.result.code} ${m.result.message})` : ''}`);
         const w = this.waiting.get(m.id);
-        if (w) { this.waiting.delete(m.id); w.res(m); } else this.onMessage(m);
+        if (w) {
+          this.waiting.delete(m.id);
+          w.res(m);
+        } else this.onMessage(m);
         if (this.closed) return;
       }
     } catch (e) {
-      this.fail(e instanceof SyncProtocolError ? new SyncProtocolError(`malformed message from ${this.opts.url}: ${e.message}`) : (e as Error));
+      this.fail(
+        e instanceof SyncProtocolError ? new SyncProtocolError(`malformed message from ${this.opts.url}: ${e.message}`) : (e as Error),
+      );
     }
   };
   private readonly onErr = (e: Error) => this.fail(e);
@@ -322,8 +395,21 @@ export class SyncConnection {
   private request(msg: { messageId: number; write(): Buffer }, what: string): Promise<SyncMessage> {
     if (this.closed) return Promise.reject(this.closeError ?? new Error('connection closed'));
     return new Promise((res, rej) => {
-      const timer = setTimeout(() => { this.waiting.delete(msg.messageId); rej(new Error(`${what} timed out`)); this.fail(new Error(`${what} timed out`)); }, this.opts.timeoutMs);
-      this.waiting.set(msg.messageId, { res: (m) => { clearTimeout(timer); res(m); }, rej: (e) => { clearTimeout(timer); rej(e); } });
+      const timer = setTimeout(() => {
+        this.waiting.delete(msg.messageId);
+        rej(new Error(`${what} timed out`));
+        this.fail(new Error(`${what} timed out`));
+      }, this.opts.timeoutMs);
+      this.waiting.set(msg.messageId, {
+        res: (m) => {
+          clearTimeout(timer);
+          res(m);
+        },
+        rej: (e) => {
+          clearTimeout(timer);
+          rej(e);
+        },
+      });
       this.socket.write(msg.write());
     });
   }
@@ -331,7 +417,14 @@ export class SyncConnection {
   /** Starts a refreshAndPersist search; its messages come through `onMessage` with the returned id. */
   search(spec: SyncSearchSpec, cookie?: Buffer): number {
     const id = this.nextId++;
-    const req = new SearchRequest({ messageId: id, baseDN: spec.base, scope: 'sub', filter: FilterParser.parseString(spec.filter), attributes: spec.attributes, controls: [new SyncRequestControl(cookie)] });
+    const req = new SearchRequest({
+      messageId: id,
+      baseDN: spec.base,
+      scope: 'sub',
+      filter: FilterParser.parseString(spec.filter),
+      attributes: spec.attributes,
+      controls: [new SyncRequestControl(cookie)],
+    });
     this.socket.write(req.write());
     return id;
   }
@@ -350,7 +443,11 @@ export class SyncConnection {
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    try { this.socket?.end(new UnbindRequest({ messageId: this.nextId++ }).write()); } catch { /* closing anyway */ }
+    try {
+      this.socket?.end(new UnbindRequest({ messageId: this.nextId++ }).write());
+    } catch {
+      /* closing anyway */
+    }
     const s = this.socket;
     setTimeout(() => s?.destroy(), 1000).unref();
     for (const w of this.waiting.values()) w.rej(new Error('connection closed'));
@@ -358,4 +455,6 @@ export class SyncConnection {
   }
 }
 
-function isIp(h: string): boolean { return /^[\d.]+$/.test(h) || h.includes(':'); }
+function isIp(h: string): boolean {
+  return /^[\d.]+$/.test(h) || h.includes(':');
+}

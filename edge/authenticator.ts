@@ -104,7 +104,17 @@ export class Authenticator {
   private timer?: NodeJS.Timeout;
   /** Where each MAC logged in last: moves vs. two ports at once (edge/roaming.ts). */
   readonly sightings: MacSightings;
-  readonly stats: AuthenticatorStats = { eapolIn: 0, malformed: 0, rateLimited: 0, ignored: 0, accepts: 0, rejects: 0, timeouts: 0, mab: 0, acceptToFlowsMs: [] };
+  readonly stats: AuthenticatorStats = {
+    eapolIn: 0,
+    malformed: 0,
+    rateLimited: 0,
+    ignored: 0,
+    accepts: 0,
+    rejects: 0,
+    timeouts: 0,
+    mab: 0,
+    acceptToFlowsMs: [],
+  };
 
   constructor(private readonly d: AuthenticatorDeps) {
     this.now = d.now ?? Date.now;
@@ -128,20 +138,33 @@ export class Authenticator {
   eapol(sw: string, port: number, frame: Buffer): void {
     this.stats.eapolIn++;
     const rule = this.d.portRule(sw, port);
-    if (!rule) { this.stats.ignored++; return; }
+    if (!rule) {
+      this.stats.ignored++;
+      return;
+    }
     if (!this.allow(sw, port)) return;
     const r = decodeEapolFrame(frame);
-    if (!r.ok) { this.stats.malformed++; return; }
+    if (!r.ok) {
+      this.stats.malformed++;
+      return;
+    }
     const f = r.value;
     const seen = this.seen.get(`${f.src}@${sw}:${port}`);
     if (seen) seen.eapol = true;
     else this.remember(sw, port, f.src, true);
-    if (rule.auth === 'mab') { this.stats.ignored++; return; }
+    if (rule.auth === 'mab') {
+      this.stats.ignored++;
+      return;
+    }
     switch (f.type) {
-      case 'start': return this.onStart(sw, port, f.src);
-      case 'logoff': return this.onLogoff(sw, port, f.src);
-      case 'eap': return this.onEap(sw, port, f.src, f.eap!);
-      default: this.stats.ignored++;
+      case 'start':
+        return this.onStart(sw, port, f.src);
+      case 'logoff':
+        return this.onLogoff(sw, port, f.src);
+      case 'eap':
+        return this.onEap(sw, port, f.src, f.eap!);
+      default:
+        this.stats.ignored++;
     }
   }
 
@@ -152,7 +175,14 @@ export class Authenticator {
       // a dot1x port: ask a device not logged in here to authenticate (a supplicant that missed our first request,
       // or one whose session is on another port: moved, or on two ports at once)
       const s = this.d.sessions.byMac(mac);
-      if (rule && !(s && s.switch === sw && s.port === port) && !this.convs.has(`${mac}@${sw}:${port}`) && !this.isHeld(mac) && this.allow(sw, port)) this.onStart(sw, port, mac);
+      if (
+        rule &&
+        !(s && s.switch === sw && s.port === port) &&
+        !this.convs.has(`${mac}@${sw}:${port}`) &&
+        !this.isHeld(mac) &&
+        this.allow(sw, port)
+      )
+        this.onStart(sw, port, mac);
       return;
     }
     const k = `${mac}@${sw}:${port}`;
@@ -171,7 +201,9 @@ export class Authenticator {
     return this.d.sessions.removeWhere((s) => s.switch === sw && s.port === port, 'port-down', 'switch');
   }
 
-  conversations(): number { return this.convs.size; }
+  conversations(): number {
+    return this.convs.size;
+  }
 
   // ---------- EAPOL ----------
 
@@ -203,26 +235,45 @@ export class Authenticator {
   }
 
   private onEap(sw: string, port: number, mac: string, eap: EapPacket): void {
-    if (eap.code !== 'response') { this.stats.ignored++; return; }
+    if (eap.code !== 'response') {
+      this.stats.ignored++;
+      return;
+    }
     const k = `${mac}@${sw}:${port}`;
     let c = this.convs.get(k);
     if (!c) {
       // an unsolicited Response/Identity starts a conversation (some supplicants skip EAPOL-Start)
-      if (eap.type !== EAP_TYPE.identity) { this.stats.ignored++; return; }
+      if (eap.type !== EAP_TYPE.identity) {
+        this.stats.ignored++;
+        return;
+      }
       c = this.newConv(sw, port, mac, 'dot1x', !!this.d.sessions.byMac(mac));
       if (!c) return;
       c.eapId = eap.id;
       c.phase = 'identity';
     }
-    if (c.phase === 'radius' || c.phase === 'done' || eap.id !== c.eapId) { this.stats.ignored++; return; }
+    if (c.phase === 'radius' || c.phase === 'done' || eap.id !== c.eapId) {
+      this.stats.ignored++;
+      return;
+    }
     if (eap.type === EAP_TYPE.identity) {
-      if (c.phase !== 'identity') { this.stats.ignored++; return; }
+      if (c.phase !== 'identity') {
+        this.stats.ignored++;
+        return;
+      }
       const id = eap.data.toString('utf8');
       // eslint-disable-next-line no-control-regex -- an identity with control characters is refused: matching them is the point
-      if (!id || id.length > 253 || /[\u0000-\u001f]/.test(id)) { this.stats.malformed++; this.dropConv(k); return; }
+      if (!id || id.length > 253 || /[\u0000-\u001f]/.test(id)) {
+        this.stats.malformed++;
+        this.dropConv(k);
+        return;
+      }
       c.identity = id;
-    } else if (c.phase !== 'challenge') { this.stats.ignored++; return; }
-    else if (eap.type !== undefined && eap.type !== EAP_TYPE.nak && eap.type !== EAP_TYPE.notification) (c.eapTypes ??= new Set()).add(eap.type);
+    } else if (c.phase !== 'challenge') {
+      this.stats.ignored++;
+      return;
+    } else if (eap.type !== undefined && eap.type !== EAP_TYPE.nak && eap.type !== EAP_TYPE.notification)
+      (c.eapTypes ??= new Set()).add(eap.type);
     c.lastActivity = this.now();
     c.phase = 'radius';
     void this.relay(c, encodeEap(eap));
@@ -244,8 +295,16 @@ export class Authenticator {
 
   private async relay(c: Conversation, eapBytes: Buffer): Promise<void> {
     const client = this.d.radius();
-    if (!client) { this.dropConv(c.key); return; }
-    const ans = await client.request({ userName: c.identity, eap: eapBytes, state: c.state, attributes: [...this.baseAttributes(c), ['Service-Type', 'Framed-User']] });
+    if (!client) {
+      this.dropConv(c.key);
+      return;
+    }
+    const ans = await client.request({
+      userName: c.identity,
+      eap: eapBytes,
+      state: c.state,
+      attributes: [...this.baseAttributes(c), ['Service-Type', 'Framed-User']],
+    });
     if (this.convs.get(c.key) !== c) return; // ended meanwhile (logoff, port down)
     c.lastActivity = this.now();
     if (!ans.ok) {
@@ -257,14 +316,20 @@ export class Authenticator {
     }
     const eap = ans.eap ? decodeEap(ans.eap) : undefined;
     if (ans.code === 'Access-Challenge') {
-      if (!eap?.ok || eap.value.code !== 'request') { this.fail(c, 'bad-challenge', ans); return; }
+      if (!eap?.ok || eap.value.code !== 'request') {
+        this.fail(c, 'bad-challenge', ans);
+        return;
+      }
       c.state = ans.state;
       c.phase = 'challenge';
       c.eapId = eap.value.id;
       this.request(c, eap.value);
       return;
     }
-    if (ans.code === 'Access-Reject') { this.fail(c, 'reject', ans); return; }
+    if (ans.code === 'Access-Reject') {
+      this.fail(c, 'reject', ans);
+      return;
+    }
     await this.accept(c, ans, eap?.ok ? eap.value : undefined);
   }
 
@@ -285,40 +350,80 @@ export class Authenticator {
       user = attr(cfg?.userAttribute ?? 'User-Name');
       // two different User-Names (a tunnel's outer identity added next to the inner one): which one logged in is
       // not certain, so nobody did
-      if ((cfg?.userAttribute ?? 'User-Name') === 'User-Name' && new Set(ans.userNames ?? []).size > 1) { this.fail(c, 'ambiguous-user', ans); return; }
+      if ((cfg?.userAttribute ?? 'User-Name') === 'User-Name' && new Set(ans.userNames ?? []).size > 1) {
+        this.fail(c, 'ambiguous-user', ans);
+        return;
+      }
       if (user === undefined) {
         // no name in the Accept: the EAP identity only when the method proved it (EAP-MD5 …), never a tunnel's outer one
         const types = [...(c.eapTypes ?? [])];
         if (types.length > 0 && types.every((t) => IDENTITY_IS_PROVEN.has(t))) user = c.identity;
-        else { this.fail(c, 'no-identity', ans); return; }
+        else {
+          this.fail(c, 'no-identity', ans);
+          return;
+        }
       }
     }
-    if (user !== undefined && !this.d.knownUser(user)) { this.fail(c, 'unknown-user', ans, user); return; }
-    if (user === undefined && deviceGroup === undefined) { this.fail(c, 'no-identity', ans); return; }
+    if (user !== undefined && !this.d.knownUser(user)) {
+      this.fail(c, 'unknown-user', ans, user);
+      return;
+    }
+    if (user === undefined && deviceGroup === undefined) {
+      this.fail(c, 'no-identity', ans);
+      return;
+    }
     const rule = this.d.portRule(c.sw, c.port);
-    if (!rule) { this.fail(c, 'port-not-authenticating', ans); return; }
+    if (!rule) {
+      this.fail(c, 'port-not-authenticating', ans);
+      return;
+    }
     const others = this.d.sessions.byPort(c.sw, c.port).filter((s) => s.mac !== c.mac).length;
-    if (rule.maxDevices !== undefined && others >= rule.maxDevices) { this.fail(c, 'max-devices', ans, user); return; }
+    if (rule.maxDevices !== undefined && others >= rule.maxDevices) {
+      this.fail(c, 'max-devices', ans, user);
+      return;
+    }
     const now = this.now();
     const timeout = Number(ans.attributes['Session-Timeout'] ?? 0) || (cfg?.reauthSeconds ?? 0);
     const prev = this.d.sessions.byMac(c.mac);
     const ip = attr('Framed-IP-Address');
     const s: Omit<LiveSession, 'id' | 'since'> & { id?: string; since?: string } = {
       ...(prev && prev.switch === c.sw && prev.port === c.port && c.reauth ? { id: prev.id, since: prev.since } : {}),
-      mac: c.mac, switch: c.sw, port: c.port, method: c.method,
-      ...(user !== undefined ? { user } : {}), ...(deviceGroup !== undefined ? { deviceGroup } : {}),
+      mac: c.mac,
+      switch: c.sw,
+      port: c.port,
+      method: c.method,
+      ...(user !== undefined ? { user } : {}),
+      ...(deviceGroup !== undefined ? { deviceGroup } : {}),
       ...(ip && /^\d+\.\d+\.\d+\.\d+$/.test(ip) ? { ip } : {}),
       // Session-Timeout ends the session unless re-authentication (started at 80%) renews it first
-      ...(timeout > 0 ? { expires: new Date(now + timeout * 1000).toISOString(), reauthAt: new Date(now + timeout * 800).toISOString() } : {}),
+      ...(timeout > 0
+        ? { expires: new Date(now + timeout * 1000).toISOString(), reauthAt: new Date(now + timeout * 800).toISOString() }
+        : {}),
       ...(attr('Class') ? { attributes: { Class: attr('Class')! } } : {}),
     };
-    if (this.conflict(c)) { this.fail(c, 'mac-conflict', ans, user); return; }
+    if (this.conflict(c)) {
+      this.fail(c, 'mac-conflict', ans, user);
+      return;
+    }
     const t0 = performance.now();
     const added = this.d.sessions.add(s, `radius:${ans.server}`);
-    if (!added.ok) { this.fail(c, added.code, ans, user); return; }
+    if (!added.ok) {
+      this.fail(c, added.code, ans, user);
+      return;
+    }
     this.stats.accepts++;
     if (c.method === 'mab') this.stats.mab++;
-    this.d.event('auth-accept', { switch: c.sw, port: c.port, mac: c.mac, method: c.method, user, deviceGroup, session: added.session.id, reauth: c.reauth, radiusMs: Math.round(ans.ms) });
+    this.d.event('auth-accept', {
+      switch: c.sw,
+      port: c.port,
+      mac: c.mac,
+      method: c.method,
+      user,
+      deviceGroup,
+      session: added.session.id,
+      reauth: c.reauth,
+      radiusMs: Math.round(ans.ms),
+    });
     await this.d.settled();
     const ms = performance.now() - t0;
     this.stats.acceptToFlowsMs.push(ms);
@@ -346,8 +451,15 @@ export class Authenticator {
     const here = `${c.sw}:${c.port}`;
     const v = this.sightings.note(c.mac, here);
     if (v.kind !== 'conflict') return false;
-    this.d.event('mac-conflict', { mac: c.mac, switch: c.sw, port: c.port, alsoAt: v.from, action: mode, holdSeconds: mode === 'deny-both' ? this.sightings.holdMs / 1000 : 0,
-      message: `${c.mac} logs in on ${here} and ${v.from} at once: ${mode === 'deny-both' ? `admitted on neither for ${this.sightings.holdMs / 1000} s` : 'the newest login wins'}` });
+    this.d.event('mac-conflict', {
+      mac: c.mac,
+      switch: c.sw,
+      port: c.port,
+      alsoAt: v.from,
+      action: mode,
+      holdSeconds: mode === 'deny-both' ? this.sightings.holdMs / 1000 : 0,
+      message: `${c.mac} logs in on ${here} and ${v.from} at once: ${mode === 'deny-both' ? `admitted on neither for ${this.sightings.holdMs / 1000} s` : 'the newest login wins'}`,
+    });
     if (mode !== 'deny-both') return false;
     this.sightings.hold(c.mac);
     const s = this.d.sessions.byMac(c.mac);
@@ -357,8 +469,18 @@ export class Authenticator {
 
   private fail(c: Conversation, reason: string, ans?: RadiusAnswer, user?: string): void {
     this.stats.rejects++;
-    if (c.method === 'dot1x') this.d.send(c.sw, c.port, eapFrame(c.mac, this.ourMac, { code: 'failure', id: c.eapId, data: Buffer.alloc(0) }));
-    this.d.event('auth-reject', { switch: c.sw, port: c.port, mac: c.mac, method: c.method, identity: c.identity, user, reason, server: ans?.ok ? ans.server : undefined });
+    if (c.method === 'dot1x')
+      this.d.send(c.sw, c.port, eapFrame(c.mac, this.ourMac, { code: 'failure', id: c.eapId, data: Buffer.alloc(0) }));
+    this.d.event('auth-reject', {
+      switch: c.sw,
+      port: c.port,
+      mac: c.mac,
+      method: c.method,
+      identity: c.identity,
+      user,
+      reason,
+      server: ans?.ok ? ans.server : undefined,
+    });
     // a failed re-authentication ends the session
     const s = this.d.sessions.byMac(c.mac);
     if (s && s.switch === c.sw && s.port === c.port && c.reauth) this.d.sessions.remove(s.id, 'reauth-failed', 'radius');
@@ -373,13 +495,16 @@ export class Authenticator {
     const seen = this.seen.get(k);
     if (seen) seen.mabDone = true;
     const cfg = this.d.config();
-    if (!cfg || this.convs.has(k) && this.convs.get(k)!.phase === 'radius') return;
+    if (!cfg || (this.convs.has(k) && this.convs.get(k)!.phase === 'radius')) return;
     if (this.d.sessions.byMac(mac)?.switch === sw && this.d.sessions.byMac(mac)?.port === port) return;
     if (cfg.mab.source === 'directory') {
       const owner = this.d.deviceOwner(mac);
       const c = this.newConv(sw, port, mac, 'mab', false);
       if (!c) return;
-      if (!owner) { this.fail(c, 'unknown-device'); return; }
+      if (!owner) {
+        this.fail(c, 'unknown-device');
+        return;
+      }
       await this.accept(c, { ok: true, code: 'Access-Accept', attributes: {}, server: 'directory', ms: 0 }, undefined);
       return;
     }
@@ -390,10 +515,22 @@ export class Authenticator {
     c.phase = 'radius';
     const name = mac.replace(/:/g, '');
     c.identity = name;
-    const ans = await client.request({ userName: name, password: cfg.mab.password ?? name, attributes: [...this.baseAttributes(c), ['Service-Type', 'Call-Check']] });
+    const ans = await client.request({
+      userName: name,
+      password: cfg.mab.password ?? name,
+      attributes: [...this.baseAttributes(c), ['Service-Type', 'Call-Check']],
+    });
     if (this.convs.get(k) !== c) return;
-    if (!ans.ok) { this.stats.timeouts++; this.d.event('radius-unreachable', { switch: sw, port, mac, error: ans.message }); this.dropConv(k); return; }
-    if (ans.code !== 'Access-Accept') { this.fail(c, ans.code === 'Access-Reject' ? 'reject' : 'unexpected-challenge', ans); return; }
+    if (!ans.ok) {
+      this.stats.timeouts++;
+      this.d.event('radius-unreachable', { switch: sw, port, mac, error: ans.message });
+      this.dropConv(k);
+      return;
+    }
+    if (ans.code !== 'Access-Accept') {
+      this.fail(c, ans.code === 'Access-Reject' ? 'reject' : 'unexpected-challenge', ans);
+      return;
+    }
     await this.accept(c, ans, undefined);
   }
 
@@ -407,7 +544,10 @@ export class Authenticator {
       if (now - c.lastActivity > life) this.dropConv(k);
       else if ((c.phase === 'identity' || c.phase === 'challenge') && c.lastRequest && now - c.sentAt > 3000) {
         // retransmit our last request every 3 s, 3 times at most
-        if (c.tries >= 3) { this.dropConv(k); continue; }
+        if (c.tries >= 3) {
+          this.dropConv(k);
+          continue;
+        }
         c.tries++;
         c.sentAt = now;
         this.d.send(c.sw, c.port, c.lastRequest);
@@ -416,11 +556,15 @@ export class Authenticator {
     // MAB after the quiet period
     const quiet = cfg?.mab.quietMs ?? 3000;
     for (const [k, s] of this.seen) {
-      if (now - s.at > 10 * 60_000) { this.seen.delete(k); continue; }
+      if (now - s.at > 10 * 60_000) {
+        this.seen.delete(k);
+        continue;
+      }
       if (s.eapol || s.mabDone || now - s.at < quiet) continue;
       const [mac, where] = k.split('@');
       const i = where.lastIndexOf(':');
-      const sw = where.slice(0, i), port = Number(where.slice(i + 1));
+      const sw = where.slice(0, i),
+        port = Number(where.slice(i + 1));
       const rule = this.d.portRule(sw, port);
       if (rule?.auth === 'dot1x-then-mab' || rule?.auth === 'mab') void this.mab(sw, port, mac);
       else s.mabDone = true;
@@ -448,8 +592,23 @@ export class Authenticator {
   private newConv(sw: string, port: number, mac: string, method: 'dot1x' | 'mab', reauth: boolean): Conversation | undefined {
     const pk = `${sw}:${port}`;
     const n = this.convCount.get(pk) ?? 0;
-    if (n >= MAX_CONV_PER_PORT || this.convs.size >= MAX_CONV) { this.stats.rateLimited++; return undefined; }
-    const c: Conversation = { key: `${mac}@${sw}:${port}`, sw, port, mac, phase: 'identity', eapId: Math.floor(Math.random() * 256), reauth, lastActivity: this.now(), sentAt: this.now(), tries: 0, method };
+    if (n >= MAX_CONV_PER_PORT || this.convs.size >= MAX_CONV) {
+      this.stats.rateLimited++;
+      return undefined;
+    }
+    const c: Conversation = {
+      key: `${mac}@${sw}:${port}`,
+      sw,
+      port,
+      mac,
+      phase: 'identity',
+      eapId: Math.floor(Math.random() * 256),
+      reauth,
+      lastActivity: this.now(),
+      sentAt: this.now(),
+      tries: 0,
+      method,
+    };
     this.convs.set(c.key, c);
     this.convCount.set(pk, n + 1);
     return c;
@@ -461,7 +620,8 @@ export class Authenticator {
     this.convs.delete(k);
     const pk = `${c.sw}:${c.port}`;
     const n = (this.convCount.get(pk) ?? 1) - 1;
-    if (n <= 0) this.convCount.delete(pk); else this.convCount.set(pk, n);
+    if (n <= 0) this.convCount.delete(pk);
+    else this.convCount.set(pk, n);
   }
 
   private nextId(c: Conversation): number {
@@ -491,7 +651,10 @@ export class Authenticator {
     if (!p) this.perPort.set(pk, (p = { tokens: rate * 2, last: now, dropped: 0, failures: [], alerted: 0, floodAlerted: 0 }));
     p.tokens = Math.min(rate * 2, p.tokens + ((now - p.last) / 1000) * rate);
     p.last = now;
-    if (p.tokens >= 1) { p.tokens -= 1; return true; }
+    if (p.tokens >= 1) {
+      p.tokens -= 1;
+      return true;
+    }
     p.dropped++;
     this.stats.rateLimited++;
     if (now - p.floodAlerted > 60_000) {
@@ -512,7 +675,13 @@ export class Authenticator {
     while (p.failures.length && now - p.failures[0] > windowSeconds * 1000) p.failures.shift();
     if (p.failures.length >= count && now - p.alerted > windowSeconds * 1000) {
       p.alerted = now;
-      this.d.event('auth-failures-alert', { switch: sw, port, failures: p.failures.length, withinSeconds: windowSeconds, message: `${p.failures.length} failed logins on ${pk} within ${windowSeconds} s` });
+      this.d.event('auth-failures-alert', {
+        switch: sw,
+        port,
+        failures: p.failures.length,
+        withinSeconds: windowSeconds,
+        message: `${p.failures.length} failed logins on ${pk} within ${windowSeconds} s`,
+      });
     }
   }
 }

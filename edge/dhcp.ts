@@ -11,11 +11,29 @@ export type DhcpMessageType = 'discover' | 'offer' | 'request' | 'decline' | 'ac
 const TYPES: readonly DhcpMessageType[] = ['discover', 'offer', 'request', 'decline', 'ack', 'nak', 'release', 'inform'];
 
 export type DecodeErrorCode =
-  | 'truncated' | 'not-ipv4' | 'bad-ip-header' | 'ip-fragment' | 'not-udp' | 'bad-udp-length' | 'not-dhcp-port'
-  | 'bad-op' | 'bad-htype' | 'bad-magic' | 'bad-option' | 'overload-unsupported' | 'missing-message-type'
-  | 'bad-message-type' | 'op-type-mismatch' | 'not-arp' | 'bad-arp';
+  | 'truncated'
+  | 'not-ipv4'
+  | 'bad-ip-header'
+  | 'ip-fragment'
+  | 'not-udp'
+  | 'bad-udp-length'
+  | 'not-dhcp-port'
+  | 'bad-op'
+  | 'bad-htype'
+  | 'bad-magic'
+  | 'bad-option'
+  | 'overload-unsupported'
+  | 'missing-message-type'
+  | 'bad-message-type'
+  | 'op-type-mismatch'
+  | 'not-arp'
+  | 'bad-arp';
 
-export interface DecodeError { readonly ok: false; readonly code: DecodeErrorCode; readonly message: string }
+export interface DecodeError {
+  readonly ok: false;
+  readonly code: DecodeErrorCode;
+  readonly message: string;
+}
 export type Decoded<T> = { readonly ok: true; readonly value: T } | DecodeError;
 
 export interface DhcpFrame {
@@ -91,8 +109,11 @@ export function decodeDhcp(b: Buffer): Decoded<DhcpFrame> {
   if (frag & 0x3fff) return err('ip-fragment', 'fragmented DHCP is not accepted');
   if (b[ip + 9] !== 17) return err('not-udp', `IP protocol ${b[ip + 9]} is not UDP`);
   const udp = ip + ihl;
-  const udpSrc = b.readUInt16BE(udp), udpDst = b.readUInt16BE(udp + 2), udpLen = b.readUInt16BE(udp + 4);
-  if (udpLen < 8 || udpLen !== total - ihl) return err('bad-udp-length', `UDP length ${udpLen} disagrees with the IPv4 length (${total - ihl})`);
+  const udpSrc = b.readUInt16BE(udp),
+    udpDst = b.readUInt16BE(udp + 2),
+    udpLen = b.readUInt16BE(udp + 4);
+  if (udpLen < 8 || udpLen !== total - ihl)
+    return err('bad-udp-length', `UDP length ${udpLen} disagrees with the IPv4 length (${total - ihl})`);
   const isPorts = (udpSrc === 68 && udpDst === 67) || (udpSrc === 67 && udpDst === 68) || (udpSrc === 67 && udpDst === 67);
   if (!isPorts) return err('not-dhcp-port', `UDP ${udpSrc} → ${udpDst} is not DHCP`);
   const d = udp + 8;
@@ -109,28 +130,59 @@ export function decodeDhcp(b: Buffer): Decoded<DhcpFrame> {
   let ended = false;
   while (p < end) {
     const code = b[p];
-    if (code === 0) { p++; continue; }
-    if (code === 255) { ended = true; break; }
+    if (code === 0) {
+      p++;
+      continue;
+    }
+    if (code === 255) {
+      ended = true;
+      break;
+    }
     if (p + 2 > end) return err('bad-option', `option ${code} has no length byte`);
     const len = b[p + 1];
     const v = p + 2;
     if (v + len > end) return err('bad-option', `option ${code} of length ${len} runs past the message`);
     // RFC 3396 concatenation of repeated options is not used by the options we read: a repeat is refused
-    if (seen.has(code) && (code === 53 || code === 50 || code === 54 || code === 51)) return err('bad-option', `option ${code} appears twice`);
+    if (seen.has(code) && (code === 53 || code === 50 || code === 54 || code === 51))
+      return err('bad-option', `option ${code} appears twice`);
     seen.add(code);
-    const fixed = (n: number) => len === n ? undefined : err('bad-option', `option ${code} must be ${n} bytes, is ${len}`);
+    const fixed = (n: number) => (len === n ? undefined : err('bad-option', `option ${code} must be ${n} bytes, is ${len}`));
     switch (code) {
-      case 53: { const e = fixed(1); if (e) return e; const t = b[v]; if (t < 1 || t > 8) return err('bad-message-type', `DHCP message type ${t}`); type = TYPES[t - 1]; break; }
-      case 50: { const e = fixed(4); if (e) return e; requestedIp = ipAt(b, v); break; }
-      case 54: { const e = fixed(4); if (e) return e; serverId = ipAt(b, v); break; }
-      case 51: { const e = fixed(4); if (e) return e; leaseSeconds = b.readUInt32BE(v); break; }
-      case 52: return err('overload-unsupported', 'option overload (52) is not accepted');
+      case 53: {
+        const e = fixed(1);
+        if (e) return e;
+        const t = b[v];
+        if (t < 1 || t > 8) return err('bad-message-type', `DHCP message type ${t}`);
+        type = TYPES[t - 1];
+        break;
+      }
+      case 50: {
+        const e = fixed(4);
+        if (e) return e;
+        requestedIp = ipAt(b, v);
+        break;
+      }
+      case 54: {
+        const e = fixed(4);
+        if (e) return e;
+        serverId = ipAt(b, v);
+        break;
+      }
+      case 51: {
+        const e = fixed(4);
+        if (e) return e;
+        leaseSeconds = b.readUInt32BE(v);
+        break;
+      }
+      case 52:
+        return err('overload-unsupported', 'option overload (52) is not accepted');
       case 12: {
         const s = b.toString('latin1', v, v + len);
         if (len > 0 && /^[\x21-\x7e]+$/.test(s)) hostname = s;
         break;
       }
-      default: break;
+      default:
+        break;
     }
     p = v + len;
   }
@@ -141,10 +193,24 @@ export function decodeDhcp(b: Buffer): Decoded<DhcpFrame> {
   return {
     ok: true,
     value: {
-      ethDst: macAt(b, 0), ethSrc: macAt(b, 6), ...(eth.vlan !== undefined ? { vlan: eth.vlan } : {}),
-      ipSrc: ipAt(b, ip + 12), ipDst: ipAt(b, ip + 16), udpSrc, udpDst,
-      op, xid: b.readUInt32BE(d + 4), ciaddr: ipAt(b, d + 12), yiaddr: ipAt(b, d + 16), giaddr: ipAt(b, d + 24),
-      chaddr: macAt(b, d + 28), type, requestedIp, serverId, leaseSeconds, hostname,
+      ethDst: macAt(b, 0),
+      ethSrc: macAt(b, 6),
+      ...(eth.vlan !== undefined ? { vlan: eth.vlan } : {}),
+      ipSrc: ipAt(b, ip + 12),
+      ipDst: ipAt(b, ip + 16),
+      udpSrc,
+      udpDst,
+      op,
+      xid: b.readUInt32BE(d + 4),
+      ciaddr: ipAt(b, d + 12),
+      yiaddr: ipAt(b, d + 16),
+      giaddr: ipAt(b, d + 24),
+      chaddr: macAt(b, d + 28),
+      type,
+      requestedIp,
+      serverId,
+      leaseSeconds,
+      hostname,
     },
   };
 }
@@ -165,10 +231,14 @@ export function decodeArp(b: Buffer): Decoded<ArpFrame> {
   if (eth.type !== 0x0806) return err('not-arp', `ethertype 0x${eth.type.toString(16).padStart(4, '0')} is not ARP`);
   const a = eth.off;
   if (b.length < a + 28) return err('truncated', 'an ARP packet needs 28 bytes');
-  if (b.readUInt16BE(a) !== 1 || b.readUInt16BE(a + 2) !== 0x0800 || b[a + 4] !== 6 || b[a + 5] !== 4) return err('bad-arp', 'not Ethernet/IPv4 ARP');
+  if (b.readUInt16BE(a) !== 1 || b.readUInt16BE(a + 2) !== 0x0800 || b[a + 4] !== 6 || b[a + 5] !== 4)
+    return err('bad-arp', 'not Ethernet/IPv4 ARP');
   const op = b.readUInt16BE(a + 6);
   if (op !== 1 && op !== 2) return err('bad-arp', `ARP operation ${op}`);
-  return { ok: true, value: { ethSrc: macAt(b, 6), op, sha: macAt(b, a + 8), spa: ipAt(b, a + 14), tha: macAt(b, a + 18), tpa: ipAt(b, a + 24) } };
+  return {
+    ok: true,
+    value: { ethSrc: macAt(b, 6), op, sha: macAt(b, a + 8), spa: ipAt(b, a + 14), tha: macAt(b, a + 18), tpa: ipAt(b, a + 24) },
+  };
 }
 
 // ---------- builders ----------
@@ -204,10 +274,13 @@ export function buildDhcp(m: DhcpBuild): Buffer {
   const opts: number[] = [53, 1, TYPES.indexOf(m.type) + 1];
   if (m.requestedIp) opts.push(50, 4, ...ipBytes(m.requestedIp));
   if (m.serverId) opts.push(54, 4, ...ipBytes(m.serverId));
-  if (m.leaseSeconds !== undefined) opts.push(51, 4, (m.leaseSeconds >>> 24) & 255, (m.leaseSeconds >>> 16) & 255, (m.leaseSeconds >>> 8) & 255, m.leaseSeconds & 255);
+  if (m.leaseSeconds !== undefined)
+    opts.push(51, 4, (m.leaseSeconds >>> 24) & 255, (m.leaseSeconds >>> 16) & 255, (m.leaseSeconds >>> 8) & 255, m.leaseSeconds & 255);
   opts.push(255);
   const bootp = Buffer.alloc(BOOTP_FIXED + 4 + Math.max(opts.length, 64));
-  bootp[0] = client ? 1 : 2; bootp[1] = 1; bootp[2] = 6;
+  bootp[0] = client ? 1 : 2;
+  bootp[1] = 1;
+  bootp[2] = 6;
   bootp.writeUInt32BE((m.xid ?? 0x5ac1) >>> 0, 4);
   ipBytes(m.ciaddr ?? '0.0.0.0').copy(bootp, 12);
   ipBytes(m.yiaddr ?? '0.0.0.0').copy(bootp, 16);
@@ -215,9 +288,14 @@ export function buildDhcp(m: DhcpBuild): Buffer {
   bootp.writeUInt32BE(MAGIC, BOOTP_FIXED);
   Buffer.from(opts).copy(bootp, BOOTP_FIXED + 4);
   const udp = Buffer.alloc(8);
-  udp.writeUInt16BE(client ? 68 : 67, 0); udp.writeUInt16BE(client ? 67 : 68, 2); udp.writeUInt16BE(8 + bootp.length, 4);
+  udp.writeUInt16BE(client ? 68 : 67, 0);
+  udp.writeUInt16BE(client ? 67 : 68, 2);
+  udp.writeUInt16BE(8 + bootp.length, 4);
   const ip = Buffer.alloc(20);
-  ip[0] = 0x45; ip.writeUInt16BE(20 + udp.length + bootp.length, 2); ip[8] = 64; ip[9] = 17;
+  ip[0] = 0x45;
+  ip.writeUInt16BE(20 + udp.length + bootp.length, 2);
+  ip[8] = 64;
+  ip[9] = 17;
   ipBytes(m.ipSrc ?? (client ? (m.ciaddr ?? '0.0.0.0') : '10.0.0.1')).copy(ip, 12);
   ipBytes(m.ipDst ?? '255.255.255.255').copy(ip, 16);
   ip.writeUInt16BE(ipChecksum(ip), 10);
@@ -233,8 +311,14 @@ export function buildArp(a: { op: 1 | 2; sha: string; spa: string; tha?: string;
   macBytes(a.ethDst ?? 'ff:ff:ff:ff:ff:ff').copy(b, 0);
   macBytes(a.ethSrc ?? a.sha).copy(b, 6);
   b.writeUInt16BE(0x0806, 12);
-  b.writeUInt16BE(1, 14); b.writeUInt16BE(0x0800, 16); b[18] = 6; b[19] = 4; b.writeUInt16BE(a.op, 20);
-  macBytes(a.sha).copy(b, 22); ipBytes(a.spa).copy(b, 28);
-  macBytes(a.tha ?? '00:00:00:00:00:00').copy(b, 32); ipBytes(a.tpa).copy(b, 38);
+  b.writeUInt16BE(1, 14);
+  b.writeUInt16BE(0x0800, 16);
+  b[18] = 6;
+  b[19] = 4;
+  b.writeUInt16BE(a.op, 20);
+  macBytes(a.sha).copy(b, 22);
+  ipBytes(a.spa).copy(b, 28);
+  macBytes(a.tha ?? '00:00:00:00:00:00').copy(b, 32);
+  ipBytes(a.tpa).copy(b, 38);
   return b;
 }

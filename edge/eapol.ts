@@ -20,10 +20,24 @@ export type EapCodeName = keyof typeof EAP_CODE;
 const CODE_NAMES: readonly EapCodeName[] = ['request', 'response', 'success', 'failure'];
 
 /** EAP method types we name (others pass through to RADIUS as numbers). */
-export const EAP_TYPE = { identity: 1, notification: 2, nak: 3, md5: 4, otp: 5, gtc: 6, tls: 13, ttls: 21, peap: 25, mschapv2: 26 } as const;
+export const EAP_TYPE = {
+  identity: 1,
+  notification: 2,
+  nak: 3,
+  md5: 4,
+  otp: 5,
+  gtc: 6,
+  tls: 13,
+  ttls: 21,
+  peap: 25,
+  mschapv2: 26,
+} as const;
 
 export type EapolErrorCode = 'truncated' | 'not-eapol' | 'bad-length' | 'bad-type' | 'bad-eap-code' | 'bad-eap-length' | 'bad-mac';
-export interface EapolError { readonly code: EapolErrorCode; readonly message: string }
+export interface EapolError {
+  readonly code: EapolErrorCode;
+  readonly message: string;
+}
 export type Decoded<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly error: EapolError };
 
 export interface EapPacket {
@@ -86,7 +100,10 @@ export function encodeEap(p: EapPacket): Buffer {
   b[0] = EAP_CODE[p.code];
   b[1] = p.id & 0xff;
   b.writeUInt16BE(len, 2);
-  if (hasType) { b[4] = p.type!; p.data.copy(b, 5); }
+  if (hasType) {
+    b[4] = p.type!;
+    p.data.copy(b, 5);
+  }
   return b;
 }
 
@@ -115,7 +132,8 @@ export function decodeEapolFrame(frame: Buffer): Decoded<EapolFrame> {
   const type = TYPE_NAMES[typeNum];
   if (type === undefined) return fail('bad-type', `EAPOL packet type ${typeNum} is not one we handle`);
   const start = off + 4;
-  if (start + bodyLen > frame.length) return fail('bad-length', `EAPOL body length ${bodyLen} runs past the ${frame.length - start} bytes carried`);
+  if (start + bodyLen > frame.length)
+    return fail('bad-length', `EAPOL body length ${bodyLen} runs past the ${frame.length - start} bytes carried`);
   const src = macText(frame, 6);
   if (frame[6] & 1) return fail('bad-mac', `source ${src} is a group address`);
   const body = Buffer.from(frame.subarray(start, start + bodyLen));
@@ -138,7 +156,8 @@ export interface EapolFrameInput {
 
 /** Encodes an EAPOL frame in Ethernet, padded to the 60-byte minimum. */
 export function encodeEapolFrame(f: EapolFrameInput): Buffer {
-  const dst = macBytes(f.dst), src = macBytes(f.src);
+  const dst = macBytes(f.dst),
+    src = macBytes(f.src);
   if (!dst || !src) throw new RangeError(`bad MAC address in ${f.dst} / ${f.src}`);
   const body = f.body ?? Buffer.alloc(0);
   if (body.length > 0xffff) throw new RangeError('EAPOL body too long');
@@ -148,7 +167,11 @@ export function encodeEapolFrame(f: EapolFrameInput): Buffer {
   dst.copy(b, 0);
   src.copy(b, 6);
   let off = 12;
-  if (f.vlan !== undefined) { b.writeUInt16BE(0x8100, 12); b.writeUInt16BE(f.vlan & 0x0fff, 14); off = 16; }
+  if (f.vlan !== undefined) {
+    b.writeUInt16BE(0x8100, 12);
+    b.writeUInt16BE(f.vlan & 0x0fff, 14);
+    off = 16;
+  }
   b.writeUInt16BE(ETH_P_PAE, off);
   b[off + 2] = f.version ?? 2;
   b[off + 3] = TYPE_NAMES.indexOf(f.type);

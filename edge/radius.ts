@@ -56,7 +56,11 @@ export interface RadiusReply {
   /** Round trip of the try that was answered (ms). */
   readonly ms: number;
 }
-export interface RadiusFailure { readonly ok: false; readonly code: 'timeout' | 'no-servers' | 'encode-error' | 'closed'; readonly message: string }
+export interface RadiusFailure {
+  readonly ok: false;
+  readonly code: 'timeout' | 'no-servers' | 'encode-error' | 'closed';
+  readonly message: string;
+}
 export type RadiusAnswer = RadiusReply | RadiusFailure;
 
 /** Attributes of an Access-Request, by dictionary name; EAP-Message is given as one buffer and split here. */
@@ -81,7 +85,9 @@ export interface RadiusStats {
 }
 
 const CODES: Record<number, RadiusCode> = { 2: 'Access-Accept', 3: 'Access-Reject', 11: 'Access-Challenge' };
-const ATTR_EAP = 79, ATTR_MA = 80, ATTR_STATE = 24;
+const ATTR_EAP = 79,
+  ATTR_MA = 80,
+  ATTR_STATE = 24;
 
 interface Pending {
   readonly server: RadiusServer;
@@ -93,7 +99,12 @@ interface Pending {
   resolve(a: { packet: Buffer; ms: number }): void;
 }
 
-interface Sock { readonly s: Socket; readonly used: Map<string, Set<number>>; next: Map<string, number>; ready: Promise<void> }
+interface Sock {
+  readonly s: Socket;
+  readonly used: Map<string, Set<number>>;
+  next: Map<string, number>;
+  ready: Promise<void>;
+}
 
 const serverKey = (s: RadiusServer) => `${s.host}:${s.port}`;
 
@@ -110,16 +121,25 @@ export function checkAnswer(packet: Buffer, reqAuth: Buffer, id: number, secret:
   if (!CODES[p[0]]) return 'bad-code';
   // Response Authenticator = MD5(Code | ID | Length | Request Authenticator | Attributes | Secret)
   const h = createHash('md5');
-  h.update(p.subarray(0, 4)); h.update(reqAuth); h.update(p.subarray(20)); h.update(secret);
+  h.update(p.subarray(0, 4));
+  h.update(reqAuth);
+  h.update(p.subarray(20));
+  h.update(secret);
   if (!timingSafeEqual(h.digest(), p.subarray(4, 20))) return 'bad-authenticator';
   // walk the attributes: well-formed, find EAP-Message and Message-Authenticator
-  let off = 20, maAt = -1, hasEap = false;
+  let off = 20,
+    maAt = -1,
+    hasEap = false;
   while (off < len) {
     if (off + 2 > len) return 'bad-attribute';
-    const t = p[off], l = p[off + 1];
+    const t = p[off],
+      l = p[off + 1];
     if (l < 2 || off + l > len) return 'bad-attribute';
     if (t === ATTR_EAP) hasEap = true;
-    if (t === ATTR_MA) { if (l !== 18 || maAt >= 0) return 'bad-message-authenticator'; maAt = off; }
+    if (t === ATTR_MA) {
+      if (l !== 18 || maAt >= 0) return 'bad-message-authenticator';
+      maAt = off;
+    }
     off += l;
   }
   if (hasEap && maAt < 0) return 'missing-message-authenticator';
@@ -200,20 +220,32 @@ export class RadiusClient {
   private async acquire(key: string): Promise<void> {
     const max = this.opts.maxInFlight ?? 128;
     const n = this.inFlight.get(key) ?? 0;
-    if (n < max) { this.inFlight.set(key, n + 1); return; }
-    await new Promise<void>((res) => { const q = this.waiting.get(key) ?? []; q.push(res); this.waiting.set(key, q); });
+    if (n < max) {
+      this.inFlight.set(key, n + 1);
+      return;
+    }
+    await new Promise<void>((res) => {
+      const q = this.waiting.get(key) ?? [];
+      q.push(res);
+      this.waiting.set(key, q);
+    });
   }
 
   private releaseSlot(key: string): void {
     const next = this.waiting.get(key)?.shift();
-    if (next) next(); // the slot passes on
+    if (next)
+      next(); // the slot passes on
     else this.inFlight.set(key, Math.max(0, (this.inFlight.get(key) ?? 1) - 1));
   }
 
   private async tryServer(server: RadiusServer, req: AccessRequest): Promise<RadiusAnswer> {
     const key = serverKey(server);
     await this.acquire(key);
-    try { return await this.tryServerNow(server, req, key); } finally { this.releaseSlot(key); }
+    try {
+      return await this.tryServerNow(server, req, key);
+    } finally {
+      this.releaseSlot(key);
+    }
   }
 
   private async tryServerNow(server: RadiusServer, req: AccessRequest, key: string): Promise<RadiusAnswer> {
@@ -228,7 +260,13 @@ export class RadiusClient {
       for (const [k, v] of req.attributes ?? []) attributes.push([k, v]);
       if (req.state) attributes.push(['State', req.state]);
       if (req.eap) for (let o = 0; o < req.eap.length; o += 253) attributes.push(['EAP-Message', req.eap.subarray(o, o + 253)]);
-      packet = radius.encode({ code: 'Access-Request', identifier: id, secret: server.secret.toString('utf8'), attributes, add_message_authenticator: true });
+      packet = radius.encode({
+        code: 'Access-Request',
+        identifier: id,
+        secret: server.secret.toString('utf8'),
+        attributes,
+        add_message_authenticator: true,
+      });
     } catch (e) {
       this.release(sock, key, id);
       return { ok: false, code: 'encode-error', message: `cannot encode the Access-Request: ${(e as Error).message}` };
@@ -239,21 +277,53 @@ export class RadiusClient {
       for (let attempt = 0; attempt <= this.retries; attempt++) {
         if (this.closed) return { ok: false, code: 'closed', message: 'RADIUS client closed' };
         const got = await new Promise<{ packet: Buffer; ms: number } | undefined>((resolve) => {
-          const timer = setTimeout(() => { this.pending.delete(pkey); resolve(undefined); }, this.timeoutMs);
-          this.pending.set(pkey, { server, key, reqAuth, id, sock, sentAt: performance.now(), resolve: (a) => { clearTimeout(timer); this.pending.delete(pkey); resolve(a); } });
+          const timer = setTimeout(() => {
+            this.pending.delete(pkey);
+            resolve(undefined);
+          }, this.timeoutMs);
+          this.pending.set(pkey, {
+            server,
+            key,
+            reqAuth,
+            id,
+            sock,
+            sentAt: performance.now(),
+            resolve: (a) => {
+              clearTimeout(timer);
+              this.pending.delete(pkey);
+              resolve(a);
+            },
+          });
           if (attempt > 0) this.stats.retransmits++;
           this.stats.sent++;
-          sock.s.send(packet, server.port, server.host, (err) => { if (err) { /* counted as a timeout by the timer */ } });
+          sock.s.send(packet, server.port, server.host, (err) => {
+            if (err) {
+              /* counted as a timeout by the timer */
+            }
+          });
         });
         if (!got) continue;
         this.stats.answers++;
         const p = got.packet;
         let attributes: Record<string, unknown> = {};
-        try { attributes = (radius.decode_without_secret({ packet: p }).attributes ?? {}); } catch { /* the raw attributes below are enough */ }
+        try {
+          attributes = radius.decode_without_secret({ packet: p }).attributes ?? {};
+        } catch {
+          /* the raw attributes below are enough */
+        }
         const eapParts = rawAttrs(p, ATTR_EAP);
         const state = rawAttrs(p, ATTR_STATE)[0];
         const userNames = rawAttrs(p, 1).map((b) => b.toString('utf8'));
-        return { ok: true, code: CODES[p[0]], attributes, ...(eapParts.length ? { eap: Buffer.concat(eapParts) } : {}), ...(state ? { state: Buffer.from(state) } : {}), ...(userNames.length ? { userNames } : {}), server: server.name ?? key, ms: got.ms };
+        return {
+          ok: true,
+          code: CODES[p[0]],
+          attributes,
+          ...(eapParts.length ? { eap: Buffer.concat(eapParts) } : {}),
+          ...(state ? { state: Buffer.from(state) } : {}),
+          ...(userNames.length ? { userNames } : {}),
+          server: server.name ?? key,
+          ms: got.ms,
+        };
       }
       this.stats.timeouts++;
       return { ok: false, code: 'timeout', message: `no answer from ${server.name ?? key} after ${this.retries + 1} tries` };
@@ -263,7 +333,9 @@ export class RadiusClient {
   }
 
   private onMessage(sock: Sock, msg: Buffer, rinfo: { address: string; port: number }): void {
-    const drop = (why: string) => { this.stats.dropped[why] = (this.stats.dropped[why] ?? 0) + 1; };
+    const drop = (why: string) => {
+      this.stats.dropped[why] = (this.stats.dropped[why] ?? 0) + 1;
+    };
     if (msg.length < 20) return drop('short');
     const key = `${rinfo.address}:${rinfo.port}`;
     const p = this.pending.get(`${this.socks.indexOf(sock)}/${key}/${msg[1]}`);
@@ -277,11 +349,30 @@ export class RadiusClient {
   private async allocate(key: string): Promise<{ sock: Sock; id: number } | undefined> {
     for (const sock of this.socks) {
       const got = this.takeId(sock, key);
-      if (got !== undefined) { await sock.ready; return { sock, id: got }; }
+      if (got !== undefined) {
+        await sock.ready;
+        return { sock, id: got };
+      }
     }
     if (this.socks.length >= (this.opts.maxSockets ?? 32)) return undefined;
     const s = createSocket('udp4');
-    const sock: Sock = { s, used: new Map(), next: new Map(), ready: new Promise((res, rej) => { s.once('error', rej); s.bind(0, this.opts.bindAddress ?? '0.0.0.0', () => { s.off('error', rej); try { s.setRecvBufferSize(4 << 20); } catch { /* kernel limit */ } res(); }); }) };
+    const sock: Sock = {
+      s,
+      used: new Map(),
+      next: new Map(),
+      ready: new Promise((res, rej) => {
+        s.once('error', rej);
+        s.bind(0, this.opts.bindAddress ?? '0.0.0.0', () => {
+          s.off('error', rej);
+          try {
+            s.setRecvBufferSize(4 << 20);
+          } catch {
+            /* kernel limit */
+          }
+          res();
+        });
+      }),
+    };
     s.on('message', (m, r) => this.onMessage(sock, m, r));
     s.on('error', () => undefined);
     this.socks.push(sock);
@@ -309,7 +400,13 @@ export class RadiusClient {
     this.closed = true;
     for (const q of this.waiting.values()) for (const w of q.splice(0)) w();
     for (const p of [...this.pending.values()]) p.resolve = () => undefined;
-    for (const s of this.socks) { try { s.s.close(); } catch { /* closed */ } }
+    for (const s of this.socks) {
+      try {
+        s.s.close();
+      } catch {
+        /* closed */
+      }
+    }
     this.socks.length = 0;
   }
 }

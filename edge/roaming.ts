@@ -44,7 +44,10 @@ export class MacSightings {
       return { kind: 'new' };
     }
     this.seen.delete(mac); // re-inserted: most recent last
-    if (s.port === port) { this.seen.set(mac, s); return { kind: 'same' }; }
+    if (s.port === port) {
+      this.seen.set(mac, s);
+      return { kind: 'same' };
+    }
     this.seen.set(mac, { port, since: t, prevPort: s.port });
     const back = s.prevPort === port && t - s.since <= this.windowMs;
     return { kind: back ? 'conflict' : 'moved', from: s.port };

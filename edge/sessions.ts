@@ -22,7 +22,18 @@ export interface LiveSession extends EdgeSession {
 export type SessionChangeKind = 'added' | 'replaced' | 'removed';
 
 /** Why a session ended: the audit log and events carry it. */
-export type EndReason = 'logoff' | 'port-down' | 'expired' | 'admin' | 'user-removed' | 'replaced' | 'reauth-failed' | 'moved' | 'max-devices' | 'sign-out' | string;
+export type EndReason =
+  | 'logoff'
+  | 'port-down'
+  | 'expired'
+  | 'admin'
+  | 'user-removed'
+  | 'replaced'
+  | 'reauth-failed'
+  | 'moved'
+  | 'max-devices'
+  | 'sign-out'
+  | string;
 
 export interface SessionChange {
   readonly kind: SessionChangeKind;
@@ -42,7 +53,8 @@ export interface SessionTableOptions {
   readonly maxSessions?: number;
 }
 
-export type AddResult = { ok: true; session: LiveSession; replaced?: LiveSession } | { ok: false; code: 'bad-session' | 'table-full'; message: string };
+export type AddResult =
+  { ok: true; session: LiveSession; replaced?: LiveSession } | { ok: false; code: 'bad-session' | 'table-full'; message: string };
 
 const MAC_RE = /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/;
 const METHODS: ReadonlySet<AuthMethod> = new Set(['dot1x', 'mab', 'web', 'admin']);
@@ -62,13 +74,18 @@ export function checkSession(v: unknown): string | undefined {
   if (typeof s.port !== 'number' || !Number.isInteger(s.port) || s.port < 1 || s.port > 0xffffff00) return 'bad port';
   if (typeof s.method !== 'string' || !METHODS.has(s.method as AuthMethod)) return 'bad method';
   if (s.user !== undefined && (typeof s.user !== 'string' || !s.user || s.user.length > 256)) return 'bad user';
-  if (s.deviceGroup !== undefined && (typeof s.deviceGroup !== 'string' || !s.deviceGroup || s.deviceGroup.length > 128)) return 'bad deviceGroup';
+  if (s.deviceGroup !== undefined && (typeof s.deviceGroup !== 'string' || !s.deviceGroup || s.deviceGroup.length > 128))
+    return 'bad deviceGroup';
   if (s.user === undefined && s.deviceGroup === undefined) return 'a session needs a user or a device group';
   for (const k of ['since', 'expires', 'reauthAt'] as const) {
     if (s[k] !== undefined && (typeof s[k] !== 'string' || Number.isNaN(Date.parse(s[k])))) return `bad ${k}`;
   }
   if (typeof s.since !== 'string') return 'bad since';
-  if (s.ip !== undefined && (typeof s.ip !== 'string' || !/^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/.test(s.ip))) return 'bad ip';
+  if (
+    s.ip !== undefined &&
+    (typeof s.ip !== 'string' || !/^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/.test(s.ip))
+  )
+    return 'bad ip';
   if (s.attributes !== undefined) {
     if (!s.attributes || typeof s.attributes !== 'object' || Array.isArray(s.attributes)) return 'bad attributes';
     const a = Object.entries(s.attributes as Record<string, unknown>);
@@ -103,11 +120,19 @@ export class SessionTable extends EventEmitter {
     this.max = opts.maxSessions ?? 200_000;
   }
 
-  get size(): number { return this.byId.size; }
+  get size(): number {
+    return this.byId.size;
+  }
 
-  list(): LiveSession[] { return [...this.byId.values()]; }
-  get(id: string): LiveSession | undefined { return this.byId.get(id); }
-  byMac(mac: string): LiveSession | undefined { return this.byMacMap.get(mac); }
+  list(): LiveSession[] {
+    return [...this.byId.values()];
+  }
+  get(id: string): LiveSession | undefined {
+    return this.byId.get(id);
+  }
+  byMac(mac: string): LiveSession | undefined {
+    return this.byMacMap.get(mac);
+  }
   byPort(sw: string, port: number): LiveSession[] {
     const out: LiveSession[] = [];
     for (const s of this.byId.values()) if (s.switch === sw && s.port === port) out.push(s);
@@ -131,7 +156,8 @@ export class SessionTable extends EventEmitter {
     const prev = this.byMacMap.get(s.mac);
     const sameId = this.byId.get(s.id);
     if (sameId && sameId.mac !== s.mac) return { ok: false, code: 'bad-session', message: `session id ${s.id} belongs to ${sameId.mac}` };
-    if (!prev && this.byId.size >= this.max) return { ok: false, code: 'table-full', message: `the session table holds ${this.max} sessions` };
+    if (!prev && this.byId.size >= this.max)
+      return { ok: false, code: 'table-full', message: `the session table holds ${this.max} sessions` };
     if (prev) this.byId.delete(prev.id);
     this.byId.set(s.id, s);
     this.byMacMap.set(s.mac, s);
@@ -164,14 +190,19 @@ export class SessionTable extends EventEmitter {
   expire(now = this.now()): LiveSession[] {
     const out: LiveSession[] = [];
     for (const s of [...this.byId.values()]) {
-      if (s.expires !== undefined && Date.parse(s.expires) <= now) { this.remove(s.id, 'expired', 'timer'); out.push(s); }
+      if (s.expires !== undefined && Date.parse(s.expires) <= now) {
+        this.remove(s.id, 'expired', 'timer');
+        out.push(s);
+      }
     }
     this.schedule();
     return out;
   }
 
   /** The values to persist (the controller's state file). */
-  snapshot(): LiveSession[] { return this.list(); }
+  snapshot(): LiveSession[] {
+    return this.list();
+  }
 
   /**
    * Restores persisted sessions without change events (the controller compiles them at start-up). Entries that
@@ -183,10 +214,19 @@ export class SessionTable extends EventEmitter {
     const now = this.now();
     values.forEach((v, index) => {
       const bad = checkSession(v);
-      if (bad) { dropped.push({ index, reason: bad }); return; }
+      if (bad) {
+        dropped.push({ index, reason: bad });
+        return;
+      }
       const s = clean(v as LiveSession);
-      if (s.expires !== undefined && Date.parse(s.expires) <= now) { dropped.push({ index, reason: 'expired' }); return; }
-      if (this.byId.size >= this.max) { dropped.push({ index, reason: 'table full' }); return; }
+      if (s.expires !== undefined && Date.parse(s.expires) <= now) {
+        dropped.push({ index, reason: 'expired' });
+        return;
+      }
+      if (this.byId.size >= this.max) {
+        dropped.push({ index, reason: 'table full' });
+        return;
+      }
       const prev = this.byMacMap.get(s.mac);
       if (prev) this.byId.delete(prev.id);
       this.byId.set(s.id, s);
@@ -209,14 +249,22 @@ export class SessionTable extends EventEmitter {
   private schedule(): void {
     if (this.stopped) return;
     let next = Infinity;
-    for (const s of this.byId.values()) if (s.expires !== undefined) { const t = Date.parse(s.expires); if (t < next) next = t; }
+    for (const s of this.byId.values())
+      if (s.expires !== undefined) {
+        const t = Date.parse(s.expires);
+        if (t < next) next = t;
+      }
     if (next === this.timerAt && this.timer) return;
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
     this.timerAt = next;
     if (next === Infinity) return;
     const delay = Math.max(0, Math.min(next - this.now(), 0x7fffffff));
-    this.timer = setTimeout(() => { this.timer = undefined; this.timerAt = Infinity; this.expire(); }, delay);
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      this.timerAt = Infinity;
+      this.expire();
+    }, delay);
     this.timer.unref();
   }
 }

@@ -12,12 +12,20 @@ import { escapeFilterValue } from '../directory/ldap-config.js';
 import type { CheckResult, CredentialChecker } from './signin.js';
 
 export class LdapBindChecker implements CredentialChecker {
-  constructor(private readonly config: LdapConfig, private readonly baseDir: string) {}
+  constructor(
+    private readonly config: LdapConfig,
+    private readonly baseDir: string,
+  ) {}
 
   private client(): Client {
     const c = this.config;
     const ca = c.caFile ? readFileSync(resolve(this.baseDir, c.caFile)) : undefined;
-    return new Client({ url: c.url, timeout: c.timeoutMs, connectTimeout: c.timeoutMs, tlsOptions: ca && c.url.startsWith('ldaps:') ? { ca } : undefined });
+    return new Client({
+      url: c.url,
+      timeout: c.timeoutMs,
+      connectTimeout: c.timeoutMs,
+      tlsOptions: ca && c.url.startsWith('ldaps:') ? { ca } : undefined,
+    });
   }
 
   private async secure(client: Client): Promise<void> {
@@ -53,7 +61,9 @@ export class LdapBindChecker implements CredentialChecker {
     // an empty password would be an anonymous ("unauthenticated") bind that many servers accept: never
     if (!password) return { ok: false, code: 'invalid', message: 'empty password' };
     let dn: string | undefined;
-    try { dn = await this.findDn(user); } catch (e) {
+    try {
+      dn = await this.findDn(user);
+    } catch (e) {
       const code = (e as { code?: unknown }).code;
       return { ok: false, code: 'unavailable', message: `directory lookup failed${typeof code === 'number' ? ` (${code})` : ''}` };
     }

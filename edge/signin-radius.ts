@@ -10,14 +10,25 @@ import type { CheckResult, CredentialChecker } from './signin.js';
 
 export class RadiusPapChecker implements CredentialChecker {
   /** `client` is asked each time: the policy's RADIUS servers may change while the controller runs. */
-  constructor(private readonly client: () => RadiusClient | undefined, private readonly nasIdentifier = 'sdn-acl-signin') {}
+  constructor(
+    private readonly client: () => RadiusClient | undefined,
+    private readonly nasIdentifier = 'sdn-acl-signin',
+  ) {}
 
   async check(user: string, password: string): Promise<CheckResult> {
     const c = this.client();
     if (!c) return { ok: false, code: 'unavailable', message: 'no RADIUS server is configured' };
-    const a = await c.request({ userName: user, password, attributes: [['Service-Type', 'Login-User'], ['NAS-Identifier', this.nasIdentifier]] });
+    const a = await c.request({
+      userName: user,
+      password,
+      attributes: [
+        ['Service-Type', 'Login-User'],
+        ['NAS-Identifier', this.nasIdentifier],
+      ],
+    });
     if (!a.ok) return { ok: false, code: 'unavailable', message: `RADIUS: ${a.code}` };
-    if (a.code !== 'Access-Accept') return { ok: false, code: 'invalid', message: a.code === 'Access-Reject' ? 'rejected' : 'PAP does not take a challenge' };
+    if (a.code !== 'Access-Accept')
+      return { ok: false, code: 'invalid', message: a.code === 'Access-Reject' ? 'rejected' : 'PAP does not take a challenge' };
     const named = a.attributes['User-Name'];
     // the server may canonicalise the name; it must still be a plain directory id
     const id = typeof named === 'string' && /^[A-Za-z0-9._@-]{1,64}$/.test(named) ? named : user;

@@ -26,7 +26,10 @@ export interface CredentialChecker {
 }
 
 export interface SigninSessions {
-  add(s: { mac: string; switch: string; port: number; method: 'web'; user?: string; deviceGroup?: string; expires?: string }, by?: string): { ok: true; session: { id: string } } | { ok: false; message: string };
+  add(
+    s: { mac: string; switch: string; port: number; method: 'web'; user?: string; deviceGroup?: string; expires?: string },
+    by?: string,
+  ): { ok: true; session: { id: string } } | { ok: false; message: string };
   byMac(mac: string): { id: string; user?: string; method: string; switch: string; port: number; expires?: string } | undefined;
   remove(id: string, reason: string, by?: string): boolean;
 }
@@ -62,11 +65,15 @@ export interface SigninConfig {
   readonly voucherFailuresPerMinute?: number;
 }
 
-const esc = (s: string) => s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' }[c]!));
+const esc = (s: string) => s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
 const USER_RE = /^[A-Za-z0-9._@-]{1,64}$/;
 const MAX_BODY = 4096;
 
-interface Failures { n: number; until: number; at: number }
+interface Failures {
+  n: number;
+  until: number;
+  at: number;
+}
 
 export class SigninServer {
   private server?: Server;
@@ -80,19 +87,32 @@ export class SigninServer {
   /** Sign-in → session added → switches confirmed, ms (for the benchmark and metrics). */
   readonly latencies: number[] = [];
 
-  constructor(readonly config: SigninConfig, private readonly deps: SigninDeps) {
+  constructor(
+    readonly config: SigninConfig,
+    private readonly deps: SigninDeps,
+  ) {
     this.now = deps.now ?? Date.now;
   }
 
-  private count(k: string): void { this.counters[k] = (this.counters[k] ?? 0) + 1; }
+  private count(k: string): void {
+    this.counters[k] = (this.counters[k] ?? 0) + 1;
+  }
 
   async listen(): Promise<{ host: string; port: number }> {
-    const handler = (req: IncomingMessage, res: ServerResponse) => { this.handle(req, res).catch(() => { if (!res.headersSent) this.page(res, 500, 'Error', '<p role="alert">Something went wrong. Try again.</p>'); else res.end(); }); };
+    const handler = (req: IncomingMessage, res: ServerResponse) => {
+      this.handle(req, res).catch(() => {
+        if (!res.headersSent) this.page(res, 500, 'Error', '<p role="alert">Something went wrong. Try again.</p>');
+        else res.end();
+      });
+    };
     this.server = this.config.tls ? createHttps({ cert: this.config.tls.cert, key: this.config.tls.key }, handler) : createHttp(handler);
     this.server.headersTimeout = 10_000;
     this.server.requestTimeout = 15_000;
     this.server.maxHeadersCount = 50;
-    await new Promise<void>((res, rej) => { this.server!.once('error', rej); this.server!.listen(this.config.port, this.config.host, () => res()); });
+    await new Promise<void>((res, rej) => {
+      this.server!.once('error', rej);
+      this.server!.listen(this.config.port, this.config.host, () => res());
+    });
     const a = this.server.address() as { address: string; port: number };
     return { host: a.address, port: a.port };
   }
@@ -110,7 +130,11 @@ export class SigninServer {
   private allowRequest(ip: string): boolean {
     const t = this.now();
     let r = this.rate.get(ip);
-    if (!r || t - r.since > 60_000) { r = { n: 0, since: t }; this.rate.set(ip, r); if (this.rate.size > 100_000) this.rate.delete(this.rate.keys().next().value!); }
+    if (!r || t - r.since > 60_000) {
+      r = { n: 0, since: t };
+      this.rate.set(ip, r);
+      if (this.rate.size > 100_000) this.rate.delete(this.rate.keys().next().value!);
+    }
     return ++r.n <= this.config.requestsPerMinute;
   }
 
@@ -129,7 +153,10 @@ export class SigninServer {
     if (!f || (f.until <= t && t - f.at > this.config.lockoutMs)) f = { n: 0, until: 0, at: t };
     f.n++;
     f.at = t;
-    if (f.n >= this.config.maxFailures) { f.until = t + this.config.lockoutMs; f.n = 0; }
+    if (f.n >= this.config.maxFailures) {
+      f.until = t + this.config.lockoutMs;
+      f.n = 0;
+    }
     this.failures.set(key, f);
     if (this.failures.size > 100_000) this.failures.delete(this.failures.keys().next().value!);
   }
@@ -165,7 +192,8 @@ ${body}
     res.writeHead(status, {
       'content-type': 'text/html; charset=utf-8',
       'cache-control': 'no-store',
-      'content-security-policy': "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+      'content-security-policy':
+        "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
       'x-frame-options': 'DENY',
       'x-content-type-options': 'nosniff',
       'referrer-policy': 'same-origin', // no-referrer would make browsers send "Origin: null" with the form
@@ -182,18 +210,25 @@ ${body}
 <label for="password">Password</label>
 <input id="password" name="password" type="password" autocomplete="current-password" required maxlength="256">
 <button type="submit">Sign in</button>
-</form>${this.deps.vouchers ? `
+</form>${
+      this.deps.vouchers
+        ? `
 <h2>Guests</h2>
 <form method="post" action="/voucher">
 <input type="hidden" name="csrf" value="${esc(this.token(ip))}">
 <label for="code">Voucher code</label>
 <input id="code" name="code" autocomplete="off" required maxlength="32" placeholder="XXXX-XXXX-XXXX-XXXX" spellcheck="false">
 <button type="submit">Use voucher</button>
-</form>` : ''}`;
+</form>`
+        : ''
+    }`;
   }
 
   private async body(req: IncomingMessage): Promise<URLSearchParams | undefined> {
-    const ct = String(req.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();
+    const ct = String(req.headers['content-type'] ?? '')
+      .split(';')[0]
+      .trim()
+      .toLowerCase();
     if (ct !== 'application/x-www-form-urlencoded') return undefined;
     const len = Number(req.headers['content-length'] ?? NaN);
     if (Number.isFinite(len) && len > MAX_BODY) return undefined;
@@ -211,7 +246,11 @@ ${body}
   private sameOrigin(req: IncomingMessage): boolean {
     const o = req.headers.origin;
     if (o === undefined) return true;
-    try { return new URL(String(o)).host === String(req.headers.host ?? ''); } catch { return false; }
+    try {
+      return new URL(String(o)).host === String(req.headers.host ?? '');
+    } catch {
+      return false;
+    }
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -225,22 +264,58 @@ ${body}
     const path = (req.url ?? '/').split('?')[0];
     const lease = this.deps.leases.byIp(ip);
     if (req.method === 'GET' && (path === '/' || path === '/signin')) {
-      if (!lease) { this.count('no-lease'); this.page(res, 403, 'Not on this network', '<p role="alert">This device has no address from this network’s DHCP: sign-in is only possible from a device on an access port.</p>'); return; }
+      if (!lease) {
+        this.count('no-lease');
+        this.page(
+          res,
+          403,
+          'Not on this network',
+          '<p role="alert">This device has no address from this network’s DHCP: sign-in is only possible from a device on an access port.</p>',
+        );
+        return;
+      }
       const s = this.deps.sessions.byMac(lease.mac);
-      if (s && s.method === 'web' && (s.user || (s as { deviceGroup?: string }).deviceGroup === GUEST_ROLE) && s.switch === lease.switch && s.port === lease.port) {
-        this.page(res, 200, 'Signed in', `<p>You are signed in as <strong>${esc(s.user ?? 'guest')}</strong>${s.expires ? ` until ${esc(s.expires)}` : ''}.</p>
-<form method="post" action="/signout"><input type="hidden" name="csrf" value="${esc(this.token(ip))}"><button type="submit">Sign out</button></form>`);
+      if (
+        s &&
+        s.method === 'web' &&
+        (s.user || (s as { deviceGroup?: string }).deviceGroup === GUEST_ROLE) &&
+        s.switch === lease.switch &&
+        s.port === lease.port
+      ) {
+        this.page(
+          res,
+          200,
+          'Signed in',
+          `<p>You are signed in as <strong>${esc(s.user ?? 'guest')}</strong>${s.expires ? ` until ${esc(s.expires)}` : ''}.</p>
+<form method="post" action="/signout"><input type="hidden" name="csrf" value="${esc(this.token(ip))}"><button type="submit">Sign out</button></form>`,
+        );
         return;
       }
       this.page(res, 200, 'Sign in', this.form(ip));
       return;
     }
     if (req.method === 'POST' && (path === '/signin' || path === '/signout' || (path === '/voucher' && this.deps.vouchers))) {
-      if (!this.sameOrigin(req)) { this.count('cross-origin'); this.page(res, 403, 'Refused', '<p role="alert">This form must be sent from the sign-in page itself.</p>'); return; }
+      if (!this.sameOrigin(req)) {
+        this.count('cross-origin');
+        this.page(res, 403, 'Refused', '<p role="alert">This form must be sent from the sign-in page itself.</p>');
+        return;
+      }
       const form = await this.body(req);
-      if (!form) { this.count('bad-body'); this.page(res, 400, 'Refused', '<p role="alert">The form could not be read.</p>'); return; }
-      if (!this.tokenOk(ip, form.get('csrf') ?? undefined)) { this.count('bad-csrf'); this.page(res, 403, 'Sign in', this.form(ip, 'The form expired or did not come from this page. Please try again.')); return; }
-      if (!lease) { this.count('no-lease'); this.page(res, 403, 'Not on this network', '<p role="alert">This device has no address from this network’s DHCP.</p>'); return; }
+      if (!form) {
+        this.count('bad-body');
+        this.page(res, 400, 'Refused', '<p role="alert">The form could not be read.</p>');
+        return;
+      }
+      if (!this.tokenOk(ip, form.get('csrf') ?? undefined)) {
+        this.count('bad-csrf');
+        this.page(res, 403, 'Sign in', this.form(ip, 'The form expired or did not come from this page. Please try again.'));
+        return;
+      }
+      if (!lease) {
+        this.count('no-lease');
+        this.page(res, 403, 'Not on this network', '<p role="alert">This device has no address from this network’s DHCP.</p>');
+        return;
+      }
       if (path === '/signout') {
         const s = this.deps.sessions.byMac(lease.mac);
         if (s && s.method === 'web') this.deps.sessions.remove(s.id, 'sign-out', 'web');
@@ -249,7 +324,10 @@ ${body}
         this.page(res, 200, 'Signed out', '<p>You are signed out. <a href="/">Sign in again</a></p>');
         return;
       }
-      if (path === '/voucher') { await this.voucher(res, ip, lease, form); return; }
+      if (path === '/voucher') {
+        await this.voucher(res, ip, lease, form);
+        return;
+      }
       await this.signin(res, ip, lease, form);
       return;
     }
@@ -279,59 +357,130 @@ ${body}
     if (!r.ok) {
       this.fail(`a:${ip}`);
       const vf = this.voucherFails;
-      if (t - vf.since > 60_000) { vf.n = 0; vf.since = t; }
-      if (++vf.n >= (this.config.voucherFailuresPerMinute ?? 100)) { vf.pausedUntil = t + this.config.lockoutMs; this.deps.event?.('voucher-guessing-alert', { failures: vf.n, pausedUntil: new Date(vf.pausedUntil).toISOString() }); }
+      if (t - vf.since > 60_000) {
+        vf.n = 0;
+        vf.since = t;
+      }
+      if (++vf.n >= (this.config.voucherFailuresPerMinute ?? 100)) {
+        vf.pausedUntil = t + this.config.lockoutMs;
+        this.deps.event?.('voucher-guessing-alert', { failures: vf.n, pausedUntil: new Date(vf.pausedUntil).toISOString() });
+      }
       this.count('voucher-rejected');
       this.deps.event?.('voucher-failed', { ip, mac: lease.mac, switch: lease.switch, port: lease.port });
       this.page(res, 401, 'Sign in', this.form(ip, 'This voucher code is not valid.'));
       return;
     }
     const expires = new Date(Math.min(t + r.sessionMs, t + 31 * 86_400_000)).toISOString();
-    const a = this.deps.sessions.add({ mac: lease.mac, switch: lease.switch, port: lease.port, method: 'web', deviceGroup: GUEST_ROLE, expires }, `voucher:${r.voucher.id}`);
-    if (!a.ok) { this.count('session-refused'); this.page(res, 503, 'Sign in', this.form(ip, 'Sign-in could not be completed. Try again later.')); return; }
+    const a = this.deps.sessions.add(
+      { mac: lease.mac, switch: lease.switch, port: lease.port, method: 'web', deviceGroup: GUEST_ROLE, expires },
+      `voucher:${r.voucher.id}`,
+    );
+    if (!a.ok) {
+      this.count('session-refused');
+      this.page(res, 503, 'Sign in', this.form(ip, 'Sign-in could not be completed. Try again later.'));
+      return;
+    }
     this.deps.vouchersChanged?.();
     await this.deps.settled();
     this.count('voucher-accepted');
-    this.deps.event?.('voucher-redeemed', { voucher: r.voucher.id, mac: lease.mac, switch: lease.switch, port: lease.port, ip, expires, again: r.again });
-    this.page(res, 200, 'Signed in', `<p>You are signed in as a <strong>guest</strong> until ${esc(expires)}.</p>
-<form method="post" action="/signout"><input type="hidden" name="csrf" value="${esc(this.token(ip))}"><button type="submit">Sign out</button></form>`);
+    this.deps.event?.('voucher-redeemed', {
+      voucher: r.voucher.id,
+      mac: lease.mac,
+      switch: lease.switch,
+      port: lease.port,
+      ip,
+      expires,
+      again: r.again,
+    });
+    this.page(
+      res,
+      200,
+      'Signed in',
+      `<p>You are signed in as a <strong>guest</strong> until ${esc(expires)}.</p>
+<form method="post" action="/signout"><input type="hidden" name="csrf" value="${esc(this.token(ip))}"><button type="submit">Sign out</button></form>`,
+    );
   }
 
   private async signin(res: ServerResponse, ip: string, lease: AddressLease, form: URLSearchParams): Promise<void> {
     const t0 = performance.now();
     const user = (form.get('user') ?? '').trim();
     const password = form.get('password') ?? '';
-    if (!USER_RE.test(user) || !password || password.length > 256) { this.count('bad-input'); this.page(res, 400, 'Sign in', this.form(ip, 'Enter your user name and password.')); return; }
-    const lockUser = this.locked(`u:${user.toLowerCase()}`), lockIp = this.locked(`a:${ip}`);
+    if (!USER_RE.test(user) || !password || password.length > 256) {
+      this.count('bad-input');
+      this.page(res, 400, 'Sign in', this.form(ip, 'Enter your user name and password.'));
+      return;
+    }
+    const lockUser = this.locked(`u:${user.toLowerCase()}`),
+      lockIp = this.locked(`a:${ip}`);
     if (lockUser || lockIp) {
       this.count('locked-out');
       this.deps.event?.('signin-locked', { user, ip, mac: lease.mac });
-      this.page(res, 429, 'Sign in', this.form(ip, `Too many failed attempts. Try again in ${Math.ceil(Math.max(lockUser, lockIp) / 60_000)} minute(s).`));
+      this.page(
+        res,
+        429,
+        'Sign in',
+        this.form(ip, `Too many failed attempts. Try again in ${Math.ceil(Math.max(lockUser, lockIp) / 60_000)} minute(s).`),
+      );
       return;
     }
     const r = await this.deps.checker.check(user, password);
     if (!r.ok) {
-      if (r.code === 'invalid') { this.fail(`u:${user.toLowerCase()}`); this.fail(`a:${ip}`); }
+      if (r.code === 'invalid') {
+        this.fail(`u:${user.toLowerCase()}`);
+        this.fail(`a:${ip}`);
+      }
       this.count(r.code === 'invalid' ? 'rejected' : 'unavailable');
       this.deps.event?.('signin-failed', { user, ip, mac: lease.mac, switch: lease.switch, port: lease.port, reason: r.code });
-      this.page(res, r.code === 'invalid' ? 401 : 503, 'Sign in', this.form(ip, r.code === 'invalid' ? 'The user name or password is wrong.' : 'The sign-in service is unavailable. Try again later.'));
+      this.page(
+        res,
+        r.code === 'invalid' ? 401 : 503,
+        'Sign in',
+        this.form(
+          ip,
+          r.code === 'invalid' ? 'The user name or password is wrong.' : 'The sign-in service is unavailable. Try again later.',
+        ),
+      );
       return;
     }
     this.failures.delete(`u:${user.toLowerCase()}`);
     // the lease may have moved while the directory answered: bind only what still holds
     const now = this.deps.leases.byIp(ip);
-    if (!now || now.mac !== lease.mac || now.switch !== lease.switch || now.port !== lease.port) { this.count('lease-changed'); this.page(res, 409, 'Sign in', this.form(ip, 'Your address changed while signing in. Please try again.')); return; }
+    if (!now || now.mac !== lease.mac || now.switch !== lease.switch || now.port !== lease.port) {
+      this.count('lease-changed');
+      this.page(res, 409, 'Sign in', this.form(ip, 'Your address changed while signing in. Please try again.'));
+      return;
+    }
     const expires = new Date(this.now() + this.config.sessionMs).toISOString();
-    const a = this.deps.sessions.add({ mac: lease.mac, switch: lease.switch, port: lease.port, method: 'web', user: r.user, expires }, 'web');
-    if (!a.ok) { this.count('session-refused'); this.page(res, 503, 'Sign in', this.form(ip, 'Sign-in could not be completed. Try again later.')); return; }
+    const a = this.deps.sessions.add(
+      { mac: lease.mac, switch: lease.switch, port: lease.port, method: 'web', user: r.user, expires },
+      'web',
+    );
+    if (!a.ok) {
+      this.count('session-refused');
+      this.page(res, 503, 'Sign in', this.form(ip, 'Sign-in could not be completed. Try again later.'));
+      return;
+    }
     await this.deps.settled();
     const ms = performance.now() - t0;
     this.latencies.push(ms);
     if (this.latencies.length > 10_000) this.latencies.splice(0, 5_000);
     this.count('accepted');
-    this.deps.event?.('signin-accepted', { user: r.user, mac: lease.mac, switch: lease.switch, port: lease.port, ip, expires, ms: Math.round(ms) });
+    this.deps.event?.('signin-accepted', {
+      user: r.user,
+      mac: lease.mac,
+      switch: lease.switch,
+      port: lease.port,
+      ip,
+      expires,
+      ms: Math.round(ms),
+    });
     // no redirect to anything the request names: a fixed page of our own
-    this.page(res, 200, 'Signed in', `<p>You are signed in as <strong>${esc(r.user)}</strong> until ${esc(expires)}.</p>
-<form method="post" action="/signout"><input type="hidden" name="csrf" value="${esc(this.token(ip))}"><button type="submit">Sign out</button></form>`);
+    this.page(
+      res,
+      200,
+      'Signed in',
+      `<p>You are signed in as <strong>${esc(r.user)}</strong> until ${esc(expires)}.</p>
+<form method="post" action="/signout"><input type="hidden" name="csrf" value="${esc(this.token(ip))}"><button type="submit">Sign out</button></form>`,
+    );
   }
 }

@@ -12,14 +12,28 @@ import { EventEmitter } from 'node:events';
 import { decodeArp, decodeDhcp, type DhcpFrame } from './dhcp.js';
 import type { LeaseTable } from './leases.js';
 
-export interface PortRef { readonly switch: string; readonly port: number }
+export interface PortRef {
+  readonly switch: string;
+  readonly port: number;
+}
 
 export type SnoopVerdict =
   | { readonly forward: true; readonly reason: 'client' }
   | { readonly forward: false; readonly reason: DropReason | 'lease' | 'nak' | 'copy' | 'not-dhcp' | 'arp-ok' };
 
-export type DropReason = 'malformed' | 'spoofed-chaddr' | 'rate-limited' | 'rogue-server' | 'server-message-from-client'
-  | 'client-message-from-server' | 'ack-unknown-client' | 'lease-refused' | 'arp-spoof' | 'arp-malformed' | 'mac-conflict' | 'release-elsewhere';
+export type DropReason =
+  | 'malformed'
+  | 'spoofed-chaddr'
+  | 'rate-limited'
+  | 'rogue-server'
+  | 'server-message-from-client'
+  | 'client-message-from-server'
+  | 'ack-unknown-client'
+  | 'lease-refused'
+  | 'arp-spoof'
+  | 'arp-malformed'
+  | 'mac-conflict'
+  | 'release-elsewhere';
 
 export interface SnooperOptions {
   /** DHCP client messages per second accepted from one port (burst: twice that). */
@@ -39,7 +53,10 @@ export interface SnooperOptions {
   readonly conflict?: 'deny-both' | 'newest';
 }
 
-interface Bucket { tokens: number; at: number }
+interface Bucket {
+  tokens: number;
+  at: number;
+}
 
 export class DhcpSnooper extends EventEmitter {
   readonly counters: Record<string, number> = Object.create(null);
@@ -58,7 +75,10 @@ export class DhcpSnooper extends EventEmitter {
   private readonly conflictHold: number;
   private readonly conflict: 'deny-both' | 'newest';
 
-  constructor(readonly leases: LeaseTable, opts: SnooperOptions = {}) {
+  constructor(
+    readonly leases: LeaseTable,
+    opts: SnooperOptions = {},
+  ) {
     super();
     this.rate = opts.clientRate ?? 10;
     this.now = opts.now ?? Date.now;
@@ -70,7 +90,9 @@ export class DhcpSnooper extends EventEmitter {
     this.window = opts.conflictWindowMs ?? 30_000;
   }
 
-  private count(reason: string): void { this.counters[reason] = (this.counters[reason] ?? 0) + 1; }
+  private count(reason: string): void {
+    this.counters[reason] = (this.counters[reason] ?? 0) + 1;
+  }
 
   private drop(reason: DropReason, at: PortRef, data: Record<string, unknown> = {}, alert = false): SnoopVerdict {
     this.count(reason);
@@ -83,7 +105,11 @@ export class DhcpSnooper extends EventEmitter {
     const key = `${kind}@${at.switch}:${at.port}`;
     const t = this.now();
     let a = this.alertsAt.get(key);
-    if (!a || t - a.since > 60_000) { a = { n: 0, since: t }; this.alertsAt.set(key, a); if (this.alertsAt.size > 10_000) this.alertsAt.delete(this.alertsAt.keys().next().value!); }
+    if (!a || t - a.since > 60_000) {
+      a = { n: 0, since: t };
+      this.alertsAt.set(key, a);
+      if (this.alertsAt.size > 10_000) this.alertsAt.delete(this.alertsAt.keys().next().value!);
+    }
     if (++a.n > this.alertCap) return;
     this.emit('alert', { ...data, type: `dhcp-${kind}`, switch: at.switch, port: at.port });
   }
@@ -93,7 +119,10 @@ export class DhcpSnooper extends EventEmitter {
     const t = this.now();
     const burst = this.rate * 2;
     let b = this.buckets.get(key);
-    if (!b) { b = { tokens: burst, at: t }; this.buckets.set(key, b); }
+    if (!b) {
+      b = { tokens: burst, at: t };
+      this.buckets.set(key, b);
+    }
     b.tokens = Math.min(burst, b.tokens + ((t - b.at) / 1000) * this.rate);
     b.at = t;
     if (b.tokens < 1) return false;
@@ -127,14 +156,21 @@ export class DhcpSnooper extends EventEmitter {
       this.sightings.set(mac, { port: here, at: t });
       return false;
     }
-    if (s.port === here) { s.at = t; return false; }
+    if (s.port === here) {
+      s.at = t;
+      return false;
+    }
     const flip = s.prevPort === here && s.prevAt !== undefined && t - s.prevAt <= this.window;
     this.sightings.delete(mac);
     this.sightings.set(mac, { port: here, at: t, prevPort: s.port, prevAt: s.at });
     if (!flip) return false;
     if (this.inConflict(mac)) return true;
     const other = s.port.split(':');
-    this.alert('mac-conflict', at, { mac, alsoAt: { switch: other.slice(0, -1).join(':'), port: Number(other[other.length - 1]) }, action: this.conflict });
+    this.alert('mac-conflict', at, {
+      mac,
+      alsoAt: { switch: other.slice(0, -1).join(':'), port: Number(other[other.length - 1]) },
+      action: this.conflict,
+    });
     if (this.conflict === 'deny-both') {
       this.conflicts.set(mac, t + this.conflictHold);
       this.leases.remove(mac, 'conflict');
@@ -148,7 +184,10 @@ export class DhcpSnooper extends EventEmitter {
   inConflict(mac: string): boolean {
     const until = this.conflicts.get(mac);
     if (until === undefined) return false;
-    if (until <= this.now()) { this.conflicts.delete(mac); return false; }
+    if (until <= this.now()) {
+      this.conflicts.delete(mac);
+      return false;
+    }
     return true;
   }
 
@@ -159,12 +198,16 @@ export class DhcpSnooper extends EventEmitter {
   onDhcp(at: PortRef, frame: Buffer, trusted: boolean): SnoopVerdict {
     const r = decodeDhcp(frame);
     if (!r.ok) {
-      if (r.code === 'not-ipv4' || r.code === 'not-udp' || r.code === 'not-dhcp-port') { this.count('not-dhcp'); return { forward: false, reason: 'not-dhcp' }; }
+      if (r.code === 'not-ipv4' || r.code === 'not-udp' || r.code === 'not-dhcp-port') {
+        this.count('not-dhcp');
+        return { forward: false, reason: 'not-dhcp' };
+      }
       // a reply port's garbage is as rogue as a well-formed rogue reply
       return this.drop('malformed', at, { code: r.code, message: r.message }, !trusted);
     }
     const m = r.value;
-    if (m.op === 2) return trusted ? this.onServer(at, m) : this.drop('rogue-server', at, { mac: m.ethSrc, ip: m.ipSrc, messageType: m.type }, true);
+    if (m.op === 2)
+      return trusted ? this.onServer(at, m) : this.drop('rogue-server', at, { mac: m.ethSrc, ip: m.ipSrc, messageType: m.type }, true);
     if (trusted) return this.drop('client-message-from-server', at, { mac: m.ethSrc });
     return this.onClient(at, m);
   }
@@ -200,8 +243,21 @@ export class DhcpSnooper extends EventEmitter {
     const c = this.clients.get(m.chaddr);
     if (!c || this.now() - c.at > this.memory) return this.drop('ack-unknown-client', at, { mac: m.chaddr, ip: m.yiaddr }, true);
     if (this.inConflict(m.chaddr)) return this.drop('mac-conflict', at, { mac: m.chaddr });
-    const r = this.leases.add({ mac: m.chaddr, ip: m.yiaddr, switch: c.switch, port: c.port, seconds: m.leaseSeconds ?? 3600, source: 'dhcp' });
-    if (!r.ok) return this.drop('lease-refused', { switch: c.switch, port: c.port }, { mac: m.chaddr, ip: m.yiaddr, code: r.code, message: r.message }, true);
+    const r = this.leases.add({
+      mac: m.chaddr,
+      ip: m.yiaddr,
+      switch: c.switch,
+      port: c.port,
+      seconds: m.leaseSeconds ?? 3600,
+      source: 'dhcp',
+    });
+    if (!r.ok)
+      return this.drop(
+        'lease-refused',
+        { switch: c.switch, port: c.port },
+        { mac: m.chaddr, ip: m.yiaddr, code: r.code, message: r.message },
+        true,
+      );
     this.emit('lease', r.lease);
     return { forward: false, reason: 'lease' };
   }

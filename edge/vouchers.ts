@@ -67,18 +67,24 @@ export class VoucherStore {
   /** At most this many vouchers are kept (expired ones are dropped first). */
   readonly max: number;
 
-  constructor(private readonly now: () => number = Date.now, opts: { max?: number } = {}) {
+  constructor(
+    private readonly now: () => number = Date.now,
+    opts: { max?: number } = {},
+  ) {
     this.max = opts.max ?? 10_000;
   }
 
   /** A new voucher and its code (the only time the code exists outside the guest's hands). */
   create(req: CreateVoucher): { ok: true; voucher: VoucherView; code: string } | { ok: false; message: string } {
-    if (!(req.validMs >= 60_000 && req.validMs <= 366 * 86_400_000)) return { ok: false, message: 'validity must be between 1 minute and 366 days' };
+    if (!(req.validMs >= 60_000 && req.validMs <= 366 * 86_400_000))
+      return { ok: false, message: 'validity must be between 1 minute and 366 days' };
     const uses = req.uses ?? 1;
     if (!Number.isInteger(uses) || uses < 1 || uses > 10_000) return { ok: false, message: 'uses must be a whole number, 1..10000' };
     const sessionMs = req.sessionMs ?? Math.min(req.validMs, 86_400_000);
-    if (!(sessionMs >= 60_000 && sessionMs <= 31 * 86_400_000)) return { ok: false, message: 'session time must be between 1 minute and 31 days' };
-    if (req.note !== undefined && (typeof req.note !== 'string' || req.note.length > 200)) return { ok: false, message: 'note must be text of at most 200 characters' };
+    if (!(sessionMs >= 60_000 && sessionMs <= 31 * 86_400_000))
+      return { ok: false, message: 'session time must be between 1 minute and 31 days' };
+    if (req.note !== undefined && (typeof req.note !== 'string' || req.note.length > 200))
+      return { ok: false, message: 'note must be text of at most 200 characters' };
     this.sweep();
     if (this.byId.size >= this.max) return { ok: false, message: `too many vouchers (${this.max}); revoke some first` };
     const bytes = randomBytes(VOUCHER_LENGTH);
@@ -86,8 +92,15 @@ export class VoucherStore {
     for (const b of bytes) code += ALPHABET[b & 31];
     const t = this.now();
     const v: Voucher = {
-      id: `v-${randomBytes(6).toString('hex')}`, hash: hashOf(code), created: new Date(t).toISOString(), createdBy: req.by,
-      expires: new Date(t + req.validMs).toISOString(), uses, usedBy: [], sessionMs, ...(req.note ? { note: req.note } : {}),
+      id: `v-${randomBytes(6).toString('hex')}`,
+      hash: hashOf(code),
+      created: new Date(t).toISOString(),
+      createdBy: req.by,
+      expires: new Date(t + req.validMs).toISOString(),
+      uses,
+      usedBy: [],
+      sessionMs,
+      ...(req.note ? { note: req.note } : {}),
     };
     this.put(v);
     return { ok: true, voucher: this.view(v), code: code.match(/.{4}/g)!.join('-') };
@@ -107,7 +120,9 @@ export class VoucherStore {
   }
 
   /** The session never outlives the voucher's own validity by more than its session time. */
-  private sessionFor(v: Voucher): number { return v.sessionMs; }
+  private sessionFor(v: Voucher): number {
+    return v.sessionMs;
+  }
 
   revoke(id: string): Voucher | undefined {
     const v = this.byId.get(id);
@@ -117,9 +132,13 @@ export class VoucherStore {
     return next;
   }
 
-  get(id: string): Voucher | undefined { return this.byId.get(id); }
+  get(id: string): Voucher | undefined {
+    return this.byId.get(id);
+  }
 
-  list(): VoucherView[] { return [...this.byId.values()].map((v) => this.view(v)); }
+  list(): VoucherView[] {
+    return [...this.byId.values()].map((v) => this.view(v));
+  }
 
   view(v: Voucher): VoucherView {
     const { hash: _h, ...rest } = v;
@@ -128,7 +147,9 @@ export class VoucherStore {
   }
 
   /** For the state file: hashes only, never codes. */
-  snapshot(): Voucher[] { return [...this.byId.values()]; }
+  snapshot(): Voucher[] {
+    return [...this.byId.values()];
+  }
 
   /** From the state file; malformed entries are dropped (fail closed: a voucher we cannot read admits nobody). */
   restore(values: unknown): number {
@@ -136,11 +157,30 @@ export class VoucherStore {
     let n = 0;
     for (const x of values.slice(0, this.max)) {
       const v = x as Partial<Voucher>;
-      if (!v || typeof v.id !== 'string' || !/^v-[0-9a-f]{12}$/.test(v.id) || typeof v.hash !== 'string' || !/^[0-9a-f]{64}$/.test(v.hash)) continue;
-      if (typeof v.expires !== 'string' || !Number.isFinite(Date.parse(v.expires)) || typeof v.created !== 'string' || typeof v.createdBy !== 'string') continue;
-      if (!Number.isInteger(v.uses) || (v.uses as number) < 1 || !Array.isArray(v.usedBy) || !v.usedBy.every((m) => typeof m === 'string')) continue;
+      if (!v || typeof v.id !== 'string' || !/^v-[0-9a-f]{12}$/.test(v.id) || typeof v.hash !== 'string' || !/^[0-9a-f]{64}$/.test(v.hash))
+        continue;
+      if (
+        typeof v.expires !== 'string' ||
+        !Number.isFinite(Date.parse(v.expires)) ||
+        typeof v.created !== 'string' ||
+        typeof v.createdBy !== 'string'
+      )
+        continue;
+      if (!Number.isInteger(v.uses) || (v.uses as number) < 1 || !Array.isArray(v.usedBy) || !v.usedBy.every((m) => typeof m === 'string'))
+        continue;
       if (typeof v.sessionMs !== 'number' || !(v.sessionMs >= 60_000)) continue;
-      this.put({ id: v.id, hash: v.hash, created: v.created, createdBy: v.createdBy, expires: v.expires, uses: v.uses as number, usedBy: v.usedBy, sessionMs: v.sessionMs, ...(typeof v.note === 'string' ? { note: v.note.slice(0, 200) } : {}), ...(v.revoked === true ? { revoked: true } : {}) });
+      this.put({
+        id: v.id,
+        hash: v.hash,
+        created: v.created,
+        createdBy: v.createdBy,
+        expires: v.expires,
+        uses: v.uses as number,
+        usedBy: v.usedBy,
+        sessionMs: v.sessionMs,
+        ...(typeof v.note === 'string' ? { note: v.note.slice(0, 200) } : {}),
+        ...(v.revoked === true ? { revoked: true } : {}),
+      });
       n++;
     }
     return n;
@@ -149,7 +189,12 @@ export class VoucherStore {
   /** Drops vouchers expired more than a day ago. */
   sweep(): void {
     const limit = this.now() - 86_400_000;
-    for (const v of [...this.byId.values()]) if (Date.parse(v.expires) < limit) { this.byId.delete(v.id); this.byHash.delete(v.hash); this.version++; }
+    for (const v of [...this.byId.values()])
+      if (Date.parse(v.expires) < limit) {
+        this.byId.delete(v.id);
+        this.byHash.delete(v.hash);
+        this.version++;
+      }
   }
 
   private put(v: Voucher): void {

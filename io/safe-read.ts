@@ -34,11 +34,19 @@ export function isUnder(p: string, root: string): boolean {
 
 async function realRoots(roots: readonly string[]): Promise<string[]> {
   const out: string[] = [];
-  for (const r of roots) { try { out.push(await realpath(resolve(r))); } catch { /* a missing root allows nothing */ } }
+  for (const r of roots) {
+    try {
+      out.push(await realpath(resolve(r)));
+    } catch {
+      /* a missing root allows nothing */
+    }
+  }
   return out;
 }
 
-function fail(code: SafeReadCode, message: string): SafeReadResult { return { ok: false, code, message }; }
+function fail(code: SafeReadCode, message: string): SafeReadResult {
+  return { ok: false, code, message };
+}
 
 /** Reads `file` (resolved against the process cwd if relative) as UTF-8 text, within the limits of `opts`. */
 export async function safeReadText(file: string, opts: SafeReadOptions = {}): Promise<SafeReadResult> {
@@ -52,11 +60,19 @@ export async function safeReadText(file: string, opts: SafeReadOptions = {}): Pr
     const roots = await realRoots(opts.roots);
     // the lexical check first: a path outside every root is refused without touching the file system
     if (!roots.some((r) => isUnder(abs, r)) && !opts.roots.some((r) => isUnder(abs, resolve(r)))) return notAllowed();
-    try { real = await realpath(abs); } catch { return notAllowed(); }
+    try {
+      real = await realpath(abs);
+    } catch {
+      return notAllowed();
+    }
     if (!roots.some((r) => isUnder(real, r))) return notAllowed();
   } else {
-    try { real = await realpath(abs); } catch (e) {
-      return (e as NodeJS.ErrnoException).code === 'ENOENT' || (e as NodeJS.ErrnoException).code === 'ENOTDIR' ? fail('not-found', 'file not found') : fail('io', `cannot open (${(e as NodeJS.ErrnoException).code ?? 'error'})`);
+    try {
+      real = await realpath(abs);
+    } catch (e) {
+      return (e as NodeJS.ErrnoException).code === 'ENOENT' || (e as NodeJS.ErrnoException).code === 'ENOTDIR'
+        ? fail('not-found', 'file not found')
+        : fail('io', `cannot open (${(e as NodeJS.ErrnoException).code ?? 'error'})`);
     }
   }
   let fh;
@@ -73,12 +89,18 @@ export async function safeReadText(file: string, opts: SafeReadOptions = {}): Pr
   try {
     const st = await fh.stat();
     if (st.isDirectory()) return fail('is-directory', 'is a directory, not a file');
-    if (!st.isFile()) return fail('not-regular', `is not a regular file (${st.isFIFO() ? 'a FIFO' : st.isCharacterDevice() ? 'a character device' : st.isBlockDevice() ? 'a block device' : st.isSocket() ? 'a socket' : 'special file'})`);
+    if (!st.isFile())
+      return fail(
+        'not-regular',
+        `is not a regular file (${st.isFIFO() ? 'a FIFO' : st.isCharacterDevice() ? 'a character device' : st.isBlockDevice() ? 'a block device' : st.isSocket() ? 'a socket' : 'special file'})`,
+      );
     if (st.size > maxBytes) return fail('too-large', `is ${st.size} bytes, more than the limit of ${maxBytes}`);
     // Read at most maxBytes + 1 (the file may grow after fstat), within the time limit.
     const buf = Buffer.alloc(Math.min(st.size, maxBytes) + 1);
     let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<'timeout'>((res) => { timer = setTimeout(() => res('timeout'), timeoutMs); });
+    const timeout = new Promise<'timeout'>((res) => {
+      timer = setTimeout(() => res('timeout'), timeoutMs);
+    });
     const reading = (async () => {
       let n = 0;
       for (;;) {
@@ -90,7 +112,10 @@ export async function safeReadText(file: string, opts: SafeReadOptions = {}): Pr
       return n;
     })();
     const n = await Promise.race([reading, timeout]).finally(() => clearTimeout(timer));
-    if (n === 'timeout') { reading.catch(() => undefined); return fail('timeout', `reading took longer than ${timeoutMs} ms`); }
+    if (n === 'timeout') {
+      reading.catch(() => undefined);
+      return fail('timeout', `reading took longer than ${timeoutMs} ms`);
+    }
     if (n > maxBytes) return fail('too-large', `is more than the limit of ${maxBytes} bytes`);
     const bytes = buf.subarray(0, n);
     if (bytes.includes(0)) return fail('not-text', 'is not a text file (it contains NUL bytes)');
@@ -106,6 +131,15 @@ export async function safeReadText(file: string, opts: SafeReadOptions = {}): Pr
 export async function readTextFile(file: string, opts: SafeReadOptions = {}): Promise<string> {
   const r = await safeReadText(file, opts);
   if (r.ok) return r.text;
-  const errno: Record<SafeReadCode, string> = { 'not-found': 'ENOENT', 'not-allowed': 'EACCES', 'is-directory': 'EISDIR', 'not-regular': 'EINVAL', 'too-large': 'EFBIG', timeout: 'ETIMEDOUT', 'not-text': 'EINVAL', io: 'EIO' };
+  const errno: Record<SafeReadCode, string> = {
+    'not-found': 'ENOENT',
+    'not-allowed': 'EACCES',
+    'is-directory': 'EISDIR',
+    'not-regular': 'EINVAL',
+    'too-large': 'EFBIG',
+    timeout: 'ETIMEDOUT',
+    'not-text': 'EINVAL',
+    io: 'EIO',
+  };
   throw Object.assign(new Error(r.message), { code: errno[r.code], reason: r.code });
 }

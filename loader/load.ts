@@ -29,7 +29,13 @@ function fileError(file: string, e: unknown, what: string): Diagnostic {
 /** Why a file could not be read, by error code (never the file's content): not found, a directory, too large, … */
 function whyNot(e: unknown): string {
   const code = (e as NodeJS.ErrnoException)?.code;
-  return code === 'ENOENT' || code === 'ENOTDIR' ? 'not found' : code === 'EISDIR' ? 'is a directory' : code === 'EFBIG' ? `is too large (${(e as Error).message})` : `cannot be read: ${(e as Error).message}`;
+  return code === 'ENOENT' || code === 'ENOTDIR'
+    ? 'not found'
+    : code === 'EISDIR'
+      ? 'is a directory'
+      : code === 'EFBIG'
+        ? `is too large (${(e as Error).message})`
+        : `cannot be read: ${(e as Error).message}`;
 }
 
 export interface LoadOptions {
@@ -47,7 +53,11 @@ export async function loadPolicy(policyPath: string, opts: LoadOptions = {}): Pr
   const path = resolve(policyPath);
   const base = dirname(path);
   let text: string;
-  try { text = opts.policyText ?? await readTextFile(path); } catch (e) { return { ok: false, diagnostics: [fileError(path, e, 'policy')] }; }
+  try {
+    text = opts.policyText ?? (await readTextFile(path));
+  } catch (e) {
+    return { ok: false, diagnostics: [fileError(path, e, 'policy')] };
+  }
   const pr = parsePolicyText(text, policyPath);
   // A policy with errors is still read as far as possible, so the directory and topology are checked too and
   // every mistake is reported at once; the result is then a failure whatever else happens.
@@ -60,9 +70,19 @@ export async function loadPolicy(policyPath: string, opts: LoadOptions = {}): Pr
   let topology: Topology | undefined;
   try {
     const tr = parseTopologyText(await read(topoPath), topoPath);
-    if (tr.ok) { topology = tr.value; diags.push(...tr.warnings); } else { topology = tr.partial; diags.push(...tr.diagnostics); }
+    if (tr.ok) {
+      topology = tr.value;
+      diags.push(...tr.warnings);
+    } else {
+      topology = tr.partial;
+      diags.push(...tr.diagnostics);
+    }
   } catch (e) {
-    diags.push({ ...fileError(topoPath, e, 'topology'), location: policy.topology.location, message: `topology file '${policy.topology.path}' ${whyNot(e)} (looked at ${topoPath})` });
+    diags.push({
+      ...fileError(topoPath, e, 'topology'),
+      location: policy.topology.location,
+      message: `topology file '${policy.topology.path}' ${whyNot(e)} (looked at ${topoPath})`,
+    });
   }
 
   let source: DirectorySource | undefined;
@@ -74,9 +94,19 @@ export async function loadPolicy(policyPath: string, opts: LoadOptions = {}): Pr
     if (!directory) {
       try {
         const dr = parseDirectoryText(await read(dirPath), dirPath);
-        if (dr.ok) { directory = dr.value; diags.push(...dr.warnings); } else { directory = dr.partial; diags.push(...dr.diagnostics); }
+        if (dr.ok) {
+          directory = dr.value;
+          diags.push(...dr.warnings);
+        } else {
+          directory = dr.partial;
+          diags.push(...dr.diagnostics);
+        }
       } catch (e) {
-        diags.push({ ...fileError(dirPath, e, 'directory'), location: policy.directory.location, message: `directory file '${policy.directory.path}' ${whyNot(e)} (looked at ${dirPath})` });
+        diags.push({
+          ...fileError(dirPath, e, 'directory'),
+          location: policy.directory.location,
+          message: `directory file '${policy.directory.path}' ${whyNot(e)} (looked at ${dirPath})`,
+        });
       }
     }
   } else {
@@ -96,19 +126,43 @@ export async function loadPolicy(policyPath: string, opts: LoadOptions = {}): Pr
     }
   }
   if (directory && topology) {
-    try { diags.push(...crossCheck(policy, directory, topology)); } catch (e) {
+    try {
+      diags.push(...crossCheck(policy, directory, topology));
+    } catch (e) {
       // Only reachable with partial inputs that already carry errors; fail closed with what we have.
-      if (!diags.some((d) => d.severity === 'error')) diags.push({ severity: 'error', code: 'internal', message: `cross-file check failed: ${(e as Error).message}`, location: policy.directory.location });
+      if (!diags.some((d) => d.severity === 'error'))
+        diags.push({
+          severity: 'error',
+          code: 'internal',
+          message: `cross-file check failed: ${(e as Error).message}`,
+          location: policy.directory.location,
+        });
     }
   }
-  if (!pr.ok || diags.some((d) => d.severity === 'error') || !directory || !topology || !source) return { ok: false, diagnostics: inFileOrder(diags) };
-  return { ok: true, value: { policy, directory, topology, directorySource: source, paths: { policy: path, directory: dirPath, topology: topoPath }, policyText: text, ...(opts.bindings ? { bindings: opts.bindings } : {}) }, warnings: diags };
+  if (!pr.ok || diags.some((d) => d.severity === 'error') || !directory || !topology || !source)
+    return { ok: false, diagnostics: inFileOrder(diags) };
+  return {
+    ok: true,
+    value: {
+      policy,
+      directory,
+      topology,
+      directorySource: source,
+      paths: { policy: path, directory: dirPath, topology: topoPath },
+      policyText: text,
+      ...(opts.bindings ? { bindings: opts.bindings } : {}),
+    },
+    warnings: diags,
+  };
 }
 
 /** Diagnostics grouped by file (in the order files were first mentioned), then by line and column. */
 function inFileOrder(diags: readonly Diagnostic[]): Diagnostic[] {
   const rank = new Map<string, number>();
   for (const d of diags) if (d.location && !rank.has(d.location.file)) rank.set(d.location.file, rank.size);
-  const key = (d: Diagnostic) => d.location ? [rank.get(d.location.file)!, d.location.line, d.location.column] : [-1, 0, 0];
-  return diags.map((d, i) => ({ d, i, k: key(d) })).sort((a, b) => a.k[0] - b.k[0] || a.k[1] - b.k[1] || a.k[2] - b.k[2] || a.i - b.i).map((x) => x.d);
+  const key = (d: Diagnostic) => (d.location ? [rank.get(d.location.file)!, d.location.line, d.location.column] : [-1, 0, 0]);
+  return diags
+    .map((d, i) => ({ d, i, k: key(d) }))
+    .sort((a, b) => a.k[0] - b.k[0] || a.k[1] - b.k[1] || a.k[2] - b.k[2] || a.i - b.i)
+    .map((x) => x.d);
 }

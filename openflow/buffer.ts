@@ -12,7 +12,11 @@ export class DecodeFail extends Error {
 
 export class Reader {
   pos: number;
-  constructor(readonly buf: Buffer, start = 0, readonly end = buf.length) {
+  constructor(
+    readonly buf: Buffer,
+    start = 0,
+    readonly end = buf.length,
+  ) {
     this.pos = start;
   }
   need(n: number): void {
@@ -20,15 +24,45 @@ export class Reader {
       throw new DecodeFail('truncated', `need ${n} bytes at offset ${this.pos}, have ${this.end - this.pos}`, this.pos);
     }
   }
-  get remaining(): number { return this.end - this.pos; }
-  u8(): number { this.need(1); return this.buf[this.pos++]; }
-  u16(): number { this.need(2); const v = this.buf.readUInt16BE(this.pos); this.pos += 2; return v; }
-  u32(): number { this.need(4); const v = this.buf.readUInt32BE(this.pos); this.pos += 4; return v; }
-  u64(): bigint { this.need(8); const v = this.buf.readBigUInt64BE(this.pos); this.pos += 8; return v; }
-  skip(n: number): void { this.need(n); this.pos += n; }
-  bytes(n: number): Buffer { this.need(n); const b = this.buf.subarray(this.pos, this.pos + n); this.pos += n; return b; }
+  get remaining(): number {
+    return this.end - this.pos;
+  }
+  u8(): number {
+    this.need(1);
+    return this.buf[this.pos++];
+  }
+  u16(): number {
+    this.need(2);
+    const v = this.buf.readUInt16BE(this.pos);
+    this.pos += 2;
+    return v;
+  }
+  u32(): number {
+    this.need(4);
+    const v = this.buf.readUInt32BE(this.pos);
+    this.pos += 4;
+    return v;
+  }
+  u64(): bigint {
+    this.need(8);
+    const v = this.buf.readBigUInt64BE(this.pos);
+    this.pos += 8;
+    return v;
+  }
+  skip(n: number): void {
+    this.need(n);
+    this.pos += n;
+  }
+  bytes(n: number): Buffer {
+    this.need(n);
+    const b = this.buf.subarray(this.pos, this.pos + n);
+    this.pos += n;
+    return b;
+  }
   /** Copy of the bytes (so that decoded messages don't pin a large receive buffer). */
-  copy(n: number): Buffer { return Buffer.from(this.bytes(n)); }
+  copy(n: number): Buffer {
+    return Buffer.from(this.bytes(n));
+  }
   /** NUL-padded fixed-length string. */
   str(n: number): string {
     const b = this.bytes(n);
@@ -64,15 +98,39 @@ export class Writer {
     this.buf = nb;
   }
   // Out-of-range values throw a RangeError (fail closed) instead of being silently truncated.
-  u8(v: number): void { if ((v & 0xff) !== v) outOfRange(8, v); this.ensure(1); this.buf[this.pos++] = v; }
-  u16(v: number): void { if ((v & 0xffff) !== v) outOfRange(16, v); this.ensure(2); this.buf.writeUInt16BE(v, this.pos); this.pos += 2; }
-  u32(v: number): void { if (v >>> 0 !== v) outOfRange(32, v); this.ensure(4); this.buf.writeUInt32BE(v, this.pos); this.pos += 4; }
+  u8(v: number): void {
+    if ((v & 0xff) !== v) outOfRange(8, v);
+    this.ensure(1);
+    this.buf[this.pos++] = v;
+  }
+  u16(v: number): void {
+    if ((v & 0xffff) !== v) outOfRange(16, v);
+    this.ensure(2);
+    this.buf.writeUInt16BE(v, this.pos);
+    this.pos += 2;
+  }
+  u32(v: number): void {
+    if (v >>> 0 !== v) outOfRange(32, v);
+    this.ensure(4);
+    this.buf.writeUInt32BE(v, this.pos);
+    this.pos += 4;
+  }
   u64(v: bigint): void {
     if (typeof v !== 'bigint' || v < 0n || v > 0xffffffffffffffffn) outOfRange(64, v);
-    this.ensure(8); this.buf.writeBigUInt64BE(v, this.pos); this.pos += 8;
+    this.ensure(8);
+    this.buf.writeBigUInt64BE(v, this.pos);
+    this.pos += 8;
   }
-  zeros(n: number): void { this.ensure(n); this.buf.fill(0, this.pos, this.pos + n); this.pos += n; }
-  bytes(b: Uint8Array): void { this.ensure(b.length); this.buf.set(b, this.pos); this.pos += b.length; }
+  zeros(n: number): void {
+    this.ensure(n);
+    this.buf.fill(0, this.pos, this.pos + n);
+    this.pos += n;
+  }
+  bytes(b: Uint8Array): void {
+    this.ensure(b.length);
+    this.buf.set(b, this.pos);
+    this.pos += b.length;
+  }
   str(s: string, n: number): void {
     this.ensure(n);
     this.buf.fill(0, this.pos, this.pos + n);
@@ -84,8 +142,12 @@ export class Writer {
     const rem = (this.pos - from) % 8;
     if (rem) this.zeros(8 - rem);
   }
-  patchU16(at: number, v: number): void { this.buf.writeUInt16BE(v, at); }
-  patchU32(at: number, v: number): void { this.buf.writeUInt32BE(v >>> 0, at); }
+  patchU16(at: number, v: number): void {
+    this.buf.writeUInt16BE(v, at);
+  }
+  patchU32(at: number, v: number): void {
+    this.buf.writeUInt32BE(v >>> 0, at);
+  }
   /** A copy of what was written. */
   take(): Buffer {
     const out = Buffer.allocUnsafe(this.pos);
@@ -120,7 +182,10 @@ export function ipv4ToU32(ip: string): number {
 export function ipv4OrNaN(ip: string): number {
   const n = ip.length;
   if (n < 7 || n > 15) return NaN;
-  let v = 0, part = 0, digits = 0, dots = 0;
+  let v = 0,
+    part = 0,
+    digits = 0,
+    dots = 0;
   for (let i = 0; i < n; i++) {
     const c = ip.charCodeAt(i);
     if (c >= 48 && c <= 57) {
@@ -162,7 +227,12 @@ export function ipv6ToBytes(ip: string, out: Buffer, at: number): void {
   const total = groups.length + tail.length;
   if (parts.length === 1 ? total !== 8 : total > 7) throw new RangeError(`bad IPv6 address '${ip}'`);
   const fill = 8 - total;
-  const all = [...head.map((g) => parseInt(g, 16)), ...Array(parts.length === 2 ? fill : 0).fill(0), ...rest.map((g) => parseInt(g, 16)), ...tail];
+  const all = [
+    ...head.map((g) => parseInt(g, 16)),
+    ...Array(parts.length === 2 ? fill : 0).fill(0),
+    ...rest.map((g) => parseInt(g, 16)),
+    ...tail,
+  ];
   for (let i = 0; i < 8; i++) out.writeUInt16BE(all[i], at + i * 2);
 }
 
@@ -170,12 +240,19 @@ export function ipv6ToBytes(ip: string, out: Buffer, at: number): void {
 export function bytesToIpv6(b: Buffer, at = 0): string {
   const g: number[] = [];
   for (let i = 0; i < 8; i++) g.push(b.readUInt16BE(at + i * 2));
-  let bestStart = -1, bestLen = 0;
+  let bestStart = -1,
+    bestLen = 0;
   for (let i = 0; i < 8;) {
-    if (g[i] !== 0) { i++; continue; }
+    if (g[i] !== 0) {
+      i++;
+      continue;
+    }
     let j = i;
     while (j < 8 && g[j] === 0) j++;
-    if (j - i > bestLen && j - i >= 2) { bestStart = i; bestLen = j - i; }
+    if (j - i > bestLen && j - i >= 2) {
+      bestStart = i;
+      bestLen = j - i;
+    }
     i = j;
   }
   const hex = g.map((x) => x.toString(16));

@@ -31,7 +31,16 @@ export type FlowEntry = Pick<FlowMod, 'tableId' | 'priority' | 'cookie' | 'match
 
 /** The "add" FLOW_MOD that installs one flow entry (only its own fields: extra properties such as a plan's origin are ignored). */
 export function addFlowMod(f: FlowEntry, xid = 0): MessageOf<'flow_mod'> {
-  return flowMod({ xid, cookie: f.cookie, tableId: f.tableId, priority: f.priority, match: f.match, instructions: f.instructions, idleTimeout: f.idleTimeout ?? 0, hardTimeout: f.hardTimeout ?? 0 });
+  return flowMod({
+    xid,
+    cookie: f.cookie,
+    tableId: f.tableId,
+    priority: f.priority,
+    match: f.match,
+    instructions: f.instructions,
+    idleTimeout: f.idleTimeout ?? 0,
+    hardTimeout: f.hardTimeout ?? 0,
+  });
 }
 
 /** One human line for an ERROR message, e.g. "OFPET_BAD_MATCH/OFPBMC_BAD_PREREQ" or "OFPET_EXPERIMENTER/OFPBFC_MSG_FAILED". */

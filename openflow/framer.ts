@@ -20,7 +20,12 @@ export class Framer {
     while (buf.length - off >= OFP_HEADER_SIZE) {
       const version = buf[off];
       if (version === 0 || version > OFP_VERSION_MAX) {
-        this.error = { kind: 'decode_error', code: 'bad_version', message: `byte 0x${version.toString(16)} is not an OpenFlow version: not an OpenFlow peer`, offset: off };
+        this.error = {
+          kind: 'decode_error',
+          code: 'bad_version',
+          message: `byte 0x${version.toString(16)} is not an OpenFlow version: not an OpenFlow peer`,
+          offset: off,
+        };
         this.pending = undefined;
         return out;
       }
@@ -39,7 +44,9 @@ export class Framer {
   }
 
   /** Bytes held waiting for the rest of a message. */
-  get buffered(): number { return this.pending?.length ?? 0; }
+  get buffered(): number {
+    return this.pending?.length ?? 0;
+  }
 }
 
 /**
@@ -76,7 +83,10 @@ export class MultipartAssembler {
   /** Forgets the parts of one reply (e.g. when its request timed out). */
   drop(xid: number): void {
     const l = this.parts.get(xid);
-    if (l) { this.held -= l.length; this.parts.delete(xid); }
+    if (l) {
+      this.held -= l.length;
+      this.parts.delete(xid);
+    }
   }
 
   /** Forgets every unfinished reply (the session closed). */
@@ -86,5 +96,7 @@ export class MultipartAssembler {
   }
 
   /** Parts held for unfinished replies. */
-  get pending(): number { return this.held; }
+  get pending(): number {
+    return this.held;
+  }
 }

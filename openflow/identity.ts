@@ -25,7 +25,9 @@ export function isFullMask(field: OxmEntry['field'], mask: OxmEntry['mask']): bo
   if (typeof mask === 'string') {
     if (def.kind === 'ipv4') return mask === '255.255.255.255';
     const hex = mask.toLowerCase().replace(/[:.]/g, '');
-    return def.kind === 'mac' || (def.kind === 'ipv6' && !mask.includes('::')) ? hex === 'f'.repeat(def.bytes * 2) : mask.toLowerCase() === 'ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff';
+    return def.kind === 'mac' || (def.kind === 'ipv6' && !mask.includes('::'))
+      ? hex === 'f'.repeat(def.bytes * 2)
+      : mask.toLowerCase() === 'ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff';
   }
   return false;
 }
@@ -55,23 +57,44 @@ export function flowKey(f: { tableId: number; priority: number; match: Match }):
 }
 
 /** The order a switch applies instructions in (OpenFlow 1.3 §5.9), whatever order a message lists them in. */
-const INS_ORDER: Record<Instruction['type'], number> = { meter: 0, apply_actions: 1, clear_actions: 2, write_actions: 3, write_metadata: 4, goto_table: 5 };
+const INS_ORDER: Record<Instruction['type'], number> = {
+  meter: 0,
+  apply_actions: 1,
+  clear_actions: 2,
+  write_actions: 3,
+  write_metadata: 4,
+  goto_table: 5,
+};
 
 /** Instructions' identity: in application order; an output to the controller with its max_len (default OFPCML_NO_BUFFER). */
 export function instructionsKey(ins: readonly Instruction[]): string {
-  return [...ins].sort((a, b) => INS_ORDER[a.type] - INS_ORDER[b.type]).map((i) => {
-    switch (i.type) {
-      case 'apply_actions': case 'write_actions':
-        return `${i.type}(${i.actions.map((a) => a.type === 'output' ? `output:${a.port}${a.port === OFPP.CONTROLLER ? ':' + (a.maxLen ?? OFPCML_NO_BUFFER) : ''}` : JSON.stringify(a, (_, x) => typeof x === 'bigint' ? x.toString(16) : x)).join(',')})`;
-      case 'write_metadata': return `md:${i.metadata.toString(16)}/${i.mask.toString(16)}`;
-      case 'goto_table': return `goto:${i.tableId}`;
-      case 'meter': return `meter:${i.meterId}`;
-      case 'clear_actions': return 'clear';
-    }
-  }).join(';');
+  return [...ins]
+    .sort((a, b) => INS_ORDER[a.type] - INS_ORDER[b.type])
+    .map((i) => {
+      switch (i.type) {
+        case 'apply_actions':
+        case 'write_actions':
+          return `${i.type}(${i.actions.map((a) => (a.type === 'output' ? `output:${a.port}${a.port === OFPP.CONTROLLER ? ':' + (a.maxLen ?? OFPCML_NO_BUFFER) : ''}` : JSON.stringify(a, (_, x) => (typeof x === 'bigint' ? x.toString(16) : x)))).join(',')})`;
+        case 'write_metadata':
+          return `md:${i.metadata.toString(16)}/${i.mask.toString(16)}`;
+        case 'goto_table':
+          return `goto:${i.tableId}`;
+        case 'meter':
+          return `meter:${i.meterId}`;
+        case 'clear_actions':
+          return 'clear';
+      }
+    })
+    .join(';');
 }
 
 /** A whole flow's identity (entry, instructions and cookie): equal exactly when nothing about the flow changed. */
-export function flowIdentity(f: { tableId: number; priority: number; match: Match; instructions: readonly Instruction[]; cookie: bigint }): string {
+export function flowIdentity(f: {
+  tableId: number;
+  priority: number;
+  match: Match;
+  instructions: readonly Instruction[];
+  cookie: bigint;
+}): string {
   return `${flowKey(f)}|${instructionsKey(f.instructions)}|${f.cookie.toString(16)}`;
 }

@@ -9,8 +9,27 @@ import { decode, encode } from './codec.js';
 
 /** Keys whose values are 64-bit (bigint in OfpMessage). `mask` is 64-bit only inside write_metadata. */
 const U64_KEYS = new Set([
-  'cookie', 'cookieMask', 'metadata', 'datapathId', 'generationId', 'packetCount', 'byteCount', 'lookupCount', 'matchedCount',
-  'rxPackets', 'txPackets', 'rxBytes', 'txBytes', 'rxDropped', 'txDropped', 'rxErrors', 'txErrors', 'rxFrameErr', 'rxOverErr', 'rxCrcErr', 'collisions',
+  'cookie',
+  'cookieMask',
+  'metadata',
+  'datapathId',
+  'generationId',
+  'packetCount',
+  'byteCount',
+  'lookupCount',
+  'matchedCount',
+  'rxPackets',
+  'txPackets',
+  'rxBytes',
+  'txBytes',
+  'rxDropped',
+  'txDropped',
+  'rxErrors',
+  'txErrors',
+  'rxFrameErr',
+  'rxOverErr',
+  'rxCrcErr',
+  'collisions',
 ]);
 const BYTES_KEYS = new Set(['data']);
 
@@ -63,7 +82,8 @@ function fromJson(v: unknown, key: string, parent: Record<string, unknown> | und
     const src = v as Record<string, unknown>;
     const o: Record<string, unknown> = {};
     for (const [k, x] of Object.entries(src)) o[k] = fromJson(x, k, src);
-    if (o.type === 'set_field' && typeof o.field === 'string' && OXM_BY_NAME[o.field as keyof typeof OXM_BY_NAME]?.kind === 'u64') o.value = toBig(o.value);
+    if (o.type === 'set_field' && typeof o.field === 'string' && OXM_BY_NAME[o.field as keyof typeof OXM_BY_NAME]?.kind === 'u64')
+      o.value = toBig(o.value);
     return o;
   }
   return v;
@@ -75,7 +95,8 @@ const DERIVED = new Set(['errTypeName', 'codeName']);
 /** First path where `want` (the input) and `got` (after encode + decode) differ, or undefined. */
 function firstDifference(want: unknown, got: unknown, path: string): string | undefined {
   if (typeof want === 'bigint' || typeof got === 'bigint') return want === got ? undefined : path;
-  if (Buffer.isBuffer(want) || Buffer.isBuffer(got)) return Buffer.isBuffer(want) && Buffer.isBuffer(got) && want.equals(got) ? undefined : path;
+  if (Buffer.isBuffer(want) || Buffer.isBuffer(got))
+    return Buffer.isBuffer(want) && Buffer.isBuffer(got) && want.equals(got) ? undefined : path;
   if (Array.isArray(want)) {
     if (!Array.isArray(got)) return path;
     for (let i = 0; i < Math.max(want.length, got.length); i++) {
@@ -86,7 +107,8 @@ function firstDifference(want: unknown, got: unknown, path: string): string | un
   }
   if (want && typeof want === 'object') {
     if (!got || typeof got !== 'object') return path;
-    const w = want as Record<string, unknown>; const g = got as Record<string, unknown>;
+    const w = want as Record<string, unknown>;
+    const g = got as Record<string, unknown>;
     for (const k of new Set([...Object.keys(w), ...Object.keys(g)])) {
       if (DERIVED.has(k)) continue;
       // flags objects: false and absent mean the same
@@ -101,18 +123,57 @@ function firstDifference(want: unknown, got: unknown, path: string): string | un
 
 /** Keys each message type must have (besides type and xid), so that a missing one is named, not a TypeError. */
 const REQUIRED: Readonly<Record<string, readonly string[]>> = {
-  hello: ['versions'], error: ['errType', 'code', 'data'], echo_request: ['data'], echo_reply: ['data'],
-  experimenter: ['experimenter', 'expType', 'data'], features_request: [],
+  hello: ['versions'],
+  error: ['errType', 'code', 'data'],
+  echo_request: ['data'],
+  echo_reply: ['data'],
+  experimenter: ['experimenter', 'expType', 'data'],
+  features_request: [],
   features_reply: ['datapathId', 'nBuffers', 'nTables', 'auxiliaryId', 'capabilities'],
-  get_config_request: [], get_config_reply: ['flags', 'missSendLen'], set_config: ['flags', 'missSendLen'],
+  get_config_request: [],
+  get_config_reply: ['flags', 'missSendLen'],
+  set_config: ['flags', 'missSendLen'],
   packet_in: ['bufferId', 'totalLen', 'reason', 'tableId', 'cookie', 'match', 'data'],
-  flow_removed: ['cookie', 'priority', 'reason', 'tableId', 'durationSec', 'durationNsec', 'idleTimeout', 'hardTimeout', 'packetCount', 'byteCount', 'match'],
-  port_status: ['reason', 'desc'], packet_out: ['bufferId', 'inPort', 'actions', 'data'],
-  flow_mod: ['cookie', 'cookieMask', 'tableId', 'command', 'idleTimeout', 'hardTimeout', 'priority', 'bufferId', 'outPort', 'outGroup', 'flags', 'match', 'instructions'],
-  group_mod: ['command', 'groupType', 'groupId', 'buckets'], meter_mod: ['command', 'flags', 'meterId', 'bands'],
-  multipart_request: ['flags', 'body'], multipart_reply: ['flags', 'body'], barrier_request: [], barrier_reply: [],
-  role_request: ['role', 'generationId'], role_reply: ['role', 'generationId'],
-  bundle_control: ['bundleId', 'ctrlType', 'flags'], bundle_add: ['bundleId', 'flags', 'message'],
+  flow_removed: [
+    'cookie',
+    'priority',
+    'reason',
+    'tableId',
+    'durationSec',
+    'durationNsec',
+    'idleTimeout',
+    'hardTimeout',
+    'packetCount',
+    'byteCount',
+    'match',
+  ],
+  port_status: ['reason', 'desc'],
+  packet_out: ['bufferId', 'inPort', 'actions', 'data'],
+  flow_mod: [
+    'cookie',
+    'cookieMask',
+    'tableId',
+    'command',
+    'idleTimeout',
+    'hardTimeout',
+    'priority',
+    'bufferId',
+    'outPort',
+    'outGroup',
+    'flags',
+    'match',
+    'instructions',
+  ],
+  group_mod: ['command', 'groupType', 'groupId', 'buckets'],
+  meter_mod: ['command', 'flags', 'meterId', 'bands'],
+  multipart_request: ['flags', 'body'],
+  multipart_reply: ['flags', 'body'],
+  barrier_request: [],
+  barrier_reply: [],
+  role_request: ['role', 'generationId'],
+  role_reply: ['role', 'generationId'],
+  bundle_control: ['bundleId', 'ctrlType', 'flags'],
+  bundle_add: ['bundleId', 'flags', 'message'],
 };
 
 /** Parses the JSON form of one message; never throws. */
@@ -127,7 +188,7 @@ export function messageFromJson(v: unknown): FromJsonResult {
     if ((v as Record<string, unknown>)[k] === undefined) return { ok: false, error: `${type}: field ${k} is missing` };
   }
   if (type === 'bundle_add') {
-    const inner = messageFromJson({ xid: (v as { xid: unknown }).xid, ...((v as { message: object }).message) });
+    const inner = messageFromJson({ xid: (v as { xid: unknown }).xid, ...(v as { message: object }).message });
     if (!inner.ok) return { ok: false, error: `bundle_add message: ${inner.error}` };
   }
   const m = fromJson(v, '', undefined) as OfpMessage;
@@ -141,8 +202,13 @@ export function messageFromJson(v: unknown): FromJsonResult {
   if (!r.ok) return { ok: false, error: `${m.type} encodes to bytes that do not decode: ${r.error.message}` };
   const d = firstDifference(m, r.message, '');
   if (d !== undefined) {
-    const at = d.split(/\.|\[/).reduce<unknown>((o, k) => (o && typeof o === 'object' ? (o as Record<string, unknown>)[k.replace(/\]$/, '')] : undefined), v);
-    return { ok: false, error: `${m.type}: field ${d || '(message)'} is missing or invalid (${at === undefined ? 'missing' : JSON.stringify(at)})` };
+    const at = d
+      .split(/\.|\[/)
+      .reduce<unknown>((o, k) => (o && typeof o === 'object' ? (o as Record<string, unknown>)[k.replace(/\]$/, '')] : undefined), v);
+    return {
+      ok: false,
+      error: `${m.type}: field ${d || '(message)'} is missing or invalid (${at === undefined ? 'missing' : JSON.stringify(at)})`,
+    };
   }
   return { ok: true, message: m };
 }

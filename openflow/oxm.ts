@@ -46,8 +46,16 @@ function f(name: OxmFieldName, kind: OxmKind, maskable: boolean, prerequisites: 
   const oxmClass = basic ? OFPXMC.OPENFLOW_BASIC : OFPXMC.NXM_1;
   const oxmField = basic ? OFPXMT_OFB[name as keyof typeof OFPXMT_OFB] : NXM_NX[name as keyof typeof NXM_NX];
   return Object.freeze({
-    name, oxmClass, oxmField, bytes: BYTES[kind], kind, maskable, prerequisites, max,
-    ovs: !['in_phy_port', 'pbb_isid', 'ipv6_exthdr'].includes(name), settable: basic || name === 'ct_mark',
+    name,
+    oxmClass,
+    oxmField,
+    bytes: BYTES[kind],
+    kind,
+    maskable,
+    prerequisites,
+    max,
+    ovs: !['in_phy_port', 'pbb_isid', 'ipv6_exthdr'].includes(name),
+    settable: basic || name === 'ct_mark',
   });
 }
 
@@ -117,7 +125,10 @@ export function oxmByCode(oxmClass: number, oxmField: number): OxmFieldDef | und
 }
 
 export class MatchError extends Error {
-  constructor(readonly field: OxmFieldName | string, message: string) {
+  constructor(
+    readonly field: OxmFieldName | string,
+    message: string,
+  ) {
     super(message);
     this.name = 'MatchError';
   }
@@ -167,27 +178,57 @@ export function cachedIpv6(s: string): Buffer {
 /** Writes one field value (def.bytes long) at p; returns the end. */
 export function putValue(b: Buffer, p: number, def: OxmFieldDef, v: OxmValue): number {
   switch (def.kind) {
-    case 'u8': put8(b, p, v as number, def.name); return p + 1;
-    case 'u16': put16(b, p, v as number, def.name); return p + 2;
-    case 'u24': put24(b, p, v as number, def.name); return p + 3;
-    case 'u32': put32(b, p, v as number, def.name); return p + 4;
-    case 'u64': put64(b, p, v as bigint, def.name); return p + 8;
-    case 'mac': cachedMac(v as string).copy(b, p); return p + 6;
-    case 'ipv4': put32(b, p, cachedIpv4(v as string)); return p + 4;
-    case 'ipv6': cachedIpv6(v as string).copy(b, p); return p + 16;
+    case 'u8':
+      put8(b, p, v as number, def.name);
+      return p + 1;
+    case 'u16':
+      put16(b, p, v as number, def.name);
+      return p + 2;
+    case 'u24':
+      put24(b, p, v as number, def.name);
+      return p + 3;
+    case 'u32':
+      put32(b, p, v as number, def.name);
+      return p + 4;
+    case 'u64':
+      put64(b, p, v as bigint, def.name);
+      return p + 8;
+    case 'mac':
+      cachedMac(v as string).copy(b, p);
+      return p + 6;
+    case 'ipv4':
+      put32(b, p, cachedIpv4(v as string));
+      return p + 4;
+    case 'ipv6':
+      cachedIpv6(v as string).copy(b, p);
+      return p + 16;
   }
 }
 
 function readValue(r: Reader, def: OxmFieldDef): OxmValue {
   switch (def.kind) {
-    case 'u8': return r.u8();
-    case 'u16': return r.u16();
-    case 'u24': { const hi = r.u8(); return hi * 65536 + r.u16(); }
-    case 'u32': return r.u32();
-    case 'u64': return r.u64();
-    case 'mac': { const b = r.bytes(6); return bytesToMac(b); }
-    case 'ipv4': return u32ToIpv4(r.u32());
-    case 'ipv6': { const b = r.bytes(16); return bytesToIpv6(b); }
+    case 'u8':
+      return r.u8();
+    case 'u16':
+      return r.u16();
+    case 'u24': {
+      const hi = r.u8();
+      return hi * 65536 + r.u16();
+    }
+    case 'u32':
+      return r.u32();
+    case 'u64':
+      return r.u64();
+    case 'mac': {
+      const b = r.bytes(6);
+      return bytesToMac(b);
+    }
+    case 'ipv4':
+      return u32ToIpv4(r.u32());
+    case 'ipv6': {
+      const b = r.bytes(16);
+      return bytesToIpv6(b);
+    }
   }
 }
 
@@ -217,7 +258,8 @@ export function writeOxm(w: Writer, e: OxmEntry): void {
 /** tcp_flags in the ONF experimenter form Open vSwitch answers with in OF1.3 (the 4-byte experimenter id first). */
 function readOnfOxm(body: Reader, fh: number, len: number, at: number): OxmEntry {
   const exp = len >= 4 ? body.u32() : -1;
-  if (exp !== ONF_EXPERIMENTER || fh >> 1 !== ONFOXM_ET_TCP_FLAGS) throw new DecodeFail('bad_field', `unsupported experimenter OXM field ${fh >> 1} (experimenter 0x${exp.toString(16)})`, at);
+  if (exp !== ONF_EXPERIMENTER || fh >> 1 !== ONFOXM_ET_TCP_FLAGS)
+    throw new DecodeFail('bad_field', `unsupported experimenter OXM field ${fh >> 1} (experimenter 0x${exp.toString(16)})`, at);
   const hasMask = (fh & 1) === 1;
   if (len !== 4 + (hasMask ? 4 : 2)) throw new DecodeFail('bad_length', `OXM tcp_flags has length ${len}`, at);
   const value = body.u16();
@@ -232,7 +274,8 @@ export function readOxm(r: Reader): OxmEntry {
   const len = r.u8();
   const body = r.sub(len);
   if (cls === OFPXMC.EXPERIMENTER) return readOnfOxm(body, fh, len, at);
-  if (cls !== OFPXMC.OPENFLOW_BASIC && cls !== OFPXMC.NXM_1) throw new DecodeFail('bad_field', `unsupported OXM class 0x${cls.toString(16)}`, at);
+  if (cls !== OFPXMC.OPENFLOW_BASIC && cls !== OFPXMC.NXM_1)
+    throw new DecodeFail('bad_field', `unsupported OXM class 0x${cls.toString(16)}`, at);
   const def = oxmByCode(cls, fh >> 1);
   if (!def) throw new DecodeFail('bad_field', `unknown OXM field ${fh >> 1} of class 0x${cls.toString(16).padStart(4, '0')}`, at);
   const hasMask = (fh & 1) === 1;

@@ -18,36 +18,75 @@ const text = (length: number) => ({ length, encoding: 'latin1', formatter: cStri
 const mac = { length: 6, type: 'uint8' as const, formatter: (b: number[]) => bytesToMac(Buffer.from(b)) };
 
 /** struct ofp_port (64 bytes). */
-export const OFP_PORT = new Parser().endianness('big')
-  .uint32('portNo').seek(4)
-  .array('hwAddr', mac).seek(2)
+export const OFP_PORT = new Parser()
+  .endianness('big')
+  .uint32('portNo')
+  .seek(4)
+  .array('hwAddr', mac)
+  .seek(2)
   .string('name', text(16))
-  .uint32('config').uint32('state').uint32('curr').uint32('advertised').uint32('supported').uint32('peer')
-  .uint32('currSpeed').uint32('maxSpeed');
+  .uint32('config')
+  .uint32('state')
+  .uint32('curr')
+  .uint32('advertised')
+  .uint32('supported')
+  .uint32('peer')
+  .uint32('currSpeed')
+  .uint32('maxSpeed');
 
 /** struct ofp_port_stats (112 bytes). */
-export const OFP_PORT_STATS = new Parser().endianness('big')
-  .uint32('portNo').seek(4)
-  .uint64('rxPackets').uint64('txPackets').uint64('rxBytes').uint64('txBytes').uint64('rxDropped').uint64('txDropped')
-  .uint64('rxErrors').uint64('txErrors').uint64('rxFrameErr').uint64('rxOverErr').uint64('rxCrcErr').uint64('collisions')
-  .uint32('durationSec').uint32('durationNsec');
+export const OFP_PORT_STATS = new Parser()
+  .endianness('big')
+  .uint32('portNo')
+  .seek(4)
+  .uint64('rxPackets')
+  .uint64('txPackets')
+  .uint64('rxBytes')
+  .uint64('txBytes')
+  .uint64('rxDropped')
+  .uint64('txDropped')
+  .uint64('rxErrors')
+  .uint64('txErrors')
+  .uint64('rxFrameErr')
+  .uint64('rxOverErr')
+  .uint64('rxCrcErr')
+  .uint64('collisions')
+  .uint32('durationSec')
+  .uint32('durationNsec');
 
 /** struct ofp_table_stats (24 bytes). */
-export const OFP_TABLE_STATS = new Parser().endianness('big')
-  .uint8('tableId').seek(3).uint32('activeCount').uint64('lookupCount').uint64('matchedCount');
+export const OFP_TABLE_STATS = new Parser()
+  .endianness('big')
+  .uint8('tableId')
+  .seek(3)
+  .uint32('activeCount')
+  .uint64('lookupCount')
+  .uint64('matchedCount');
 
 /** struct ofp_desc (1056 bytes). */
-export const OFP_DESC = new Parser().endianness('big')
-  .string('mfrDesc', text(256)).string('hwDesc', text(256)).string('swDesc', text(256))
-  .string('serialNum', text(32)).string('dpDesc', text(256));
+export const OFP_DESC = new Parser()
+  .endianness('big')
+  .string('mfrDesc', text(256))
+  .string('hwDesc', text(256))
+  .string('swDesc', text(256))
+  .string('serialNum', text(32))
+  .string('dpDesc', text(256));
 
 /** struct ofp_switch_features after the header (24 bytes). */
-export const OFP_SWITCH_FEATURES_BODY = new Parser().endianness('big')
-  .uint64('datapathId').uint32('nBuffers').uint8('nTables').uint8('auxiliaryId').seek(2).uint32('capabilities').seek(4);
+export const OFP_SWITCH_FEATURES_BODY = new Parser()
+  .endianness('big')
+  .uint64('datapathId')
+  .uint32('nBuffers')
+  .uint8('nTables')
+  .uint8('auxiliaryId')
+  .seek(2)
+  .uint32('capabilities')
+  .seek(4);
 
 export const parsePort = (b: Buffer): PortDesc => OFP_PORT.parse(b) as PortDesc;
 export const parsePortStats = (b: Buffer): PortStats => OFP_PORT_STATS.parse(b) as PortStats;
 export const parseTableStats = (b: Buffer): TableStats => OFP_TABLE_STATS.parse(b) as TableStats;
-export const parseDesc = (b: Buffer) => OFP_DESC.parse(b) as { mfrDesc: string; hwDesc: string; swDesc: string; serialNum: string; dpDesc: string };
+export const parseDesc = (b: Buffer) =>
+  OFP_DESC.parse(b) as { mfrDesc: string; hwDesc: string; swDesc: string; serialNum: string; dpDesc: string };
 export const parseSwitchFeatures = (b: Buffer) =>
   OFP_SWITCH_FEATURES_BODY.parse(b) as { datapathId: bigint; nBuffers: number; nTables: number; auxiliaryId: number; capabilities: number };

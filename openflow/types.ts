@@ -11,22 +11,51 @@ export { OFP_VERSION, OFPP, OFPG_ANY, OFPTT_ALL, OFPCML_NO_BUFFER, OFP_NO_BUFFER
 
 /** Names of the OpenFlow 1.3 OXM basic-class fields (openflow.h `oxm_ofb_match_fields`). */
 export type OxmFieldName =
-  | 'in_port' | 'in_phy_port' | 'metadata'
-  | 'eth_dst' | 'eth_src' | 'eth_type'
-  | 'vlan_vid' | 'vlan_pcp'
-  | 'ip_dscp' | 'ip_ecn' | 'ip_proto'
-  | 'ipv4_src' | 'ipv4_dst'
-  | 'tcp_src' | 'tcp_dst' | 'udp_src' | 'udp_dst' | 'sctp_src' | 'sctp_dst'
-  | 'icmpv4_type' | 'icmpv4_code'
-  | 'arp_op' | 'arp_spa' | 'arp_tpa' | 'arp_sha' | 'arp_tha'
-  | 'ipv6_src' | 'ipv6_dst' | 'ipv6_flabel'
-  | 'icmpv6_type' | 'icmpv6_code'
-  | 'ipv6_nd_target' | 'ipv6_nd_sll' | 'ipv6_nd_tll'
-  | 'mpls_label' | 'mpls_tc' | 'mpls_bos'
-  | 'pbb_isid' | 'tunnel_id' | 'ipv6_exthdr'
+  | 'in_port'
+  | 'in_phy_port'
+  | 'metadata'
+  | 'eth_dst'
+  | 'eth_src'
+  | 'eth_type'
+  | 'vlan_vid'
+  | 'vlan_pcp'
+  | 'ip_dscp'
+  | 'ip_ecn'
+  | 'ip_proto'
+  | 'ipv4_src'
+  | 'ipv4_dst'
+  | 'tcp_src'
+  | 'tcp_dst'
+  | 'udp_src'
+  | 'udp_dst'
+  | 'sctp_src'
+  | 'sctp_dst'
+  | 'icmpv4_type'
+  | 'icmpv4_code'
+  | 'arp_op'
+  | 'arp_spa'
+  | 'arp_tpa'
+  | 'arp_sha'
+  | 'arp_tha'
+  | 'ipv6_src'
+  | 'ipv6_dst'
+  | 'ipv6_flabel'
+  | 'icmpv6_type'
+  | 'icmpv6_code'
+  | 'ipv6_nd_target'
+  | 'ipv6_nd_sll'
+  | 'ipv6_nd_tll'
+  | 'mpls_label'
+  | 'mpls_tc'
+  | 'mpls_bos'
+  | 'pbb_isid'
+  | 'tunnel_id'
+  | 'ipv6_exthdr'
   | 'tcp_flags'
   // Open vSwitch connection tracking (NXM_NX_CT_STATE / CT_ZONE / CT_MARK, class 0x0001)
-  | 'ct_state' | 'ct_zone' | 'ct_mark';
+  | 'ct_state'
+  | 'ct_zone'
+  | 'ct_mark';
 
 export type OxmValue = number | bigint | string;
 
@@ -52,7 +81,13 @@ export type Action =
    * `zone` (0..65535) separates tracking tables; `table` recirculates the packet, with its ct_state filled in,
    * to that table (absent = no recirculation); `actions` (only set_field of ct_mark) run on commit.
    */
-  | { readonly type: 'ct'; readonly commit?: boolean; readonly zone?: number; readonly table?: number; readonly actions?: readonly Action[] };
+  | {
+      readonly type: 'ct';
+      readonly commit?: boolean;
+      readonly zone?: number;
+      readonly table?: number;
+      readonly actions?: readonly Action[];
+    };
 
 export type Instruction =
   | { readonly type: 'goto_table'; readonly tableId: number }
@@ -132,13 +167,20 @@ export interface PortDesc {
 
 export interface PortStats {
   readonly portNo: number;
-  readonly rxPackets: bigint; readonly txPackets: bigint;
-  readonly rxBytes: bigint; readonly txBytes: bigint;
-  readonly rxDropped: bigint; readonly txDropped: bigint;
-  readonly rxErrors: bigint; readonly txErrors: bigint;
-  readonly rxFrameErr: bigint; readonly rxOverErr: bigint; readonly rxCrcErr: bigint;
+  readonly rxPackets: bigint;
+  readonly txPackets: bigint;
+  readonly rxBytes: bigint;
+  readonly txBytes: bigint;
+  readonly rxDropped: bigint;
+  readonly txDropped: bigint;
+  readonly rxErrors: bigint;
+  readonly txErrors: bigint;
+  readonly rxFrameErr: bigint;
+  readonly rxOverErr: bigint;
+  readonly rxCrcErr: bigint;
   readonly collisions: bigint;
-  readonly durationSec: number; readonly durationNsec: number;
+  readonly durationSec: number;
+  readonly durationNsec: number;
 }
 
 export interface TableStats {
@@ -173,8 +215,24 @@ export interface Bucket {
 
 export type MultipartRequestBody =
   | { readonly kind: 'desc' }
-  | { readonly kind: 'flow'; readonly tableId: number; readonly outPort: number; readonly outGroup: number; readonly cookie: bigint; readonly cookieMask: bigint; readonly match: Match }
-  | { readonly kind: 'aggregate'; readonly tableId: number; readonly outPort: number; readonly outGroup: number; readonly cookie: bigint; readonly cookieMask: bigint; readonly match: Match }
+  | {
+      readonly kind: 'flow';
+      readonly tableId: number;
+      readonly outPort: number;
+      readonly outGroup: number;
+      readonly cookie: bigint;
+      readonly cookieMask: bigint;
+      readonly match: Match;
+    }
+  | {
+      readonly kind: 'aggregate';
+      readonly tableId: number;
+      readonly outPort: number;
+      readonly outGroup: number;
+      readonly cookie: bigint;
+      readonly cookieMask: bigint;
+      readonly match: Match;
+    }
   | { readonly kind: 'table' }
   /** OFPMP_TABLE_FEATURES without a body: ask for the current features (max_entries per table). */
   | { readonly kind: 'table_features' }
@@ -182,7 +240,14 @@ export type MultipartRequestBody =
   | { readonly kind: 'port_desc' };
 
 export type MultipartReplyBody =
-  | { readonly kind: 'desc'; readonly mfrDesc: string; readonly hwDesc: string; readonly swDesc: string; readonly serialNum: string; readonly dpDesc: string }
+  | {
+      readonly kind: 'desc';
+      readonly mfrDesc: string;
+      readonly hwDesc: string;
+      readonly swDesc: string;
+      readonly serialNum: string;
+      readonly dpDesc: string;
+    }
   | { readonly kind: 'flow'; readonly flows: readonly FlowStats[] }
   | { readonly kind: 'aggregate'; readonly packetCount: bigint; readonly byteCount: bigint; readonly flowCount: number }
   | { readonly kind: 'table'; readonly tables: readonly TableStats[] }
@@ -198,31 +263,123 @@ export type MultipartReplyBody =
 export type OfpMessage =
   | { readonly type: 'hello'; readonly xid: number; readonly versions: readonly number[] }
   /** For errType 0xffff (OFPET_EXPERIMENTER) `code` is the experimenter's code and `experimenter` its id (ONF bundle errors: 0x4f4e4600, codes 2300..2315). */
-  | { readonly type: 'error'; readonly xid: number; readonly errType: number; readonly code: number; readonly errTypeName?: string; readonly codeName?: string; readonly experimenter?: number; readonly data: Buffer }
+  | {
+      readonly type: 'error';
+      readonly xid: number;
+      readonly errType: number;
+      readonly code: number;
+      readonly errTypeName?: string;
+      readonly codeName?: string;
+      readonly experimenter?: number;
+      readonly data: Buffer;
+    }
   | { readonly type: 'echo_request'; readonly xid: number; readonly data: Buffer }
   | { readonly type: 'echo_reply'; readonly xid: number; readonly data: Buffer }
   | { readonly type: 'experimenter'; readonly xid: number; readonly experimenter: number; readonly expType: number; readonly data: Buffer }
   | { readonly type: 'features_request'; readonly xid: number }
-  | { readonly type: 'features_reply'; readonly xid: number; readonly datapathId: bigint; readonly nBuffers: number; readonly nTables: number; readonly auxiliaryId: number; readonly capabilities: number }
+  | {
+      readonly type: 'features_reply';
+      readonly xid: number;
+      readonly datapathId: bigint;
+      readonly nBuffers: number;
+      readonly nTables: number;
+      readonly auxiliaryId: number;
+      readonly capabilities: number;
+    }
   | { readonly type: 'get_config_request'; readonly xid: number }
   | { readonly type: 'get_config_reply'; readonly xid: number; readonly flags: number; readonly missSendLen: number }
   | { readonly type: 'set_config'; readonly xid: number; readonly flags: number; readonly missSendLen: number }
-  | { readonly type: 'packet_in'; readonly xid: number; readonly bufferId: number; readonly totalLen: number; readonly reason: number; readonly tableId: number; readonly cookie: bigint; readonly match: Match; readonly data: Buffer }
-  | { readonly type: 'flow_removed'; readonly xid: number; readonly cookie: bigint; readonly priority: number; readonly reason: number; readonly tableId: number; readonly durationSec: number; readonly durationNsec: number; readonly idleTimeout: number; readonly hardTimeout: number; readonly packetCount: bigint; readonly byteCount: bigint; readonly match: Match }
+  | {
+      readonly type: 'packet_in';
+      readonly xid: number;
+      readonly bufferId: number;
+      readonly totalLen: number;
+      readonly reason: number;
+      readonly tableId: number;
+      readonly cookie: bigint;
+      readonly match: Match;
+      readonly data: Buffer;
+    }
+  | {
+      readonly type: 'flow_removed';
+      readonly xid: number;
+      readonly cookie: bigint;
+      readonly priority: number;
+      readonly reason: number;
+      readonly tableId: number;
+      readonly durationSec: number;
+      readonly durationNsec: number;
+      readonly idleTimeout: number;
+      readonly hardTimeout: number;
+      readonly packetCount: bigint;
+      readonly byteCount: bigint;
+      readonly match: Match;
+    }
   | { readonly type: 'port_status'; readonly xid: number; readonly reason: 'add' | 'delete' | 'modify'; readonly desc: PortDesc }
-  | { readonly type: 'packet_out'; readonly xid: number; readonly bufferId: number; readonly inPort: number; readonly actions: readonly Action[]; readonly data: Buffer }
+  | {
+      readonly type: 'packet_out';
+      readonly xid: number;
+      readonly bufferId: number;
+      readonly inPort: number;
+      readonly actions: readonly Action[];
+      readonly data: Buffer;
+    }
   | ({ readonly type: 'flow_mod'; readonly xid: number } & FlowMod)
-  | { readonly type: 'group_mod'; readonly xid: number; readonly command: 'add' | 'modify' | 'delete'; readonly groupType: 'all' | 'select' | 'indirect' | 'ff'; readonly groupId: number; readonly buckets: readonly Bucket[] }
-  | { readonly type: 'meter_mod'; readonly xid: number; readonly command: 'add' | 'modify' | 'delete'; readonly flags: { readonly kbps?: boolean; readonly pktps?: boolean; readonly burst?: boolean; readonly stats?: boolean }; readonly meterId: number; readonly bands: readonly MeterBand[] }
+  | {
+      readonly type: 'group_mod';
+      readonly xid: number;
+      readonly command: 'add' | 'modify' | 'delete';
+      readonly groupType: 'all' | 'select' | 'indirect' | 'ff';
+      readonly groupId: number;
+      readonly buckets: readonly Bucket[];
+    }
+  | {
+      readonly type: 'meter_mod';
+      readonly xid: number;
+      readonly command: 'add' | 'modify' | 'delete';
+      readonly flags: { readonly kbps?: boolean; readonly pktps?: boolean; readonly burst?: boolean; readonly stats?: boolean };
+      readonly meterId: number;
+      readonly bands: readonly MeterBand[];
+    }
   | { readonly type: 'multipart_request'; readonly xid: number; readonly flags: number; readonly body: MultipartRequestBody }
   | { readonly type: 'multipart_reply'; readonly xid: number; readonly flags: number; readonly body: MultipartReplyBody }
   | { readonly type: 'barrier_request'; readonly xid: number }
   | { readonly type: 'barrier_reply'; readonly xid: number }
-  | { readonly type: 'role_request'; readonly xid: number; readonly role: 'nochange' | 'equal' | 'master' | 'slave'; readonly generationId: bigint }
-  | { readonly type: 'role_reply'; readonly xid: number; readonly role: 'nochange' | 'equal' | 'master' | 'slave'; readonly generationId: bigint }
+  | {
+      readonly type: 'role_request';
+      readonly xid: number;
+      readonly role: 'nochange' | 'equal' | 'master' | 'slave';
+      readonly generationId: bigint;
+    }
+  | {
+      readonly type: 'role_reply';
+      readonly xid: number;
+      readonly role: 'nochange' | 'equal' | 'master' | 'slave';
+      readonly generationId: bigint;
+    }
   // ONF bundle extension for OF1.3 (ONF experimenter 0x4f4e4600, exp_type 2300 control / 2301 add), as Open vSwitch implements it.
-  | { readonly type: 'bundle_control'; readonly xid: number; readonly bundleId: number; readonly ctrlType: 'open_request' | 'open_reply' | 'close_request' | 'close_reply' | 'commit_request' | 'commit_reply' | 'discard_request' | 'discard_reply'; readonly flags: { readonly atomic?: boolean; readonly ordered?: boolean } }
-  | { readonly type: 'bundle_add'; readonly xid: number; readonly bundleId: number; readonly flags: { readonly atomic?: boolean; readonly ordered?: boolean }; readonly message: OfpMessage };
+  | {
+      readonly type: 'bundle_control';
+      readonly xid: number;
+      readonly bundleId: number;
+      readonly ctrlType:
+        | 'open_request'
+        | 'open_reply'
+        | 'close_request'
+        | 'close_reply'
+        | 'commit_request'
+        | 'commit_reply'
+        | 'discard_request'
+        | 'discard_reply';
+      readonly flags: { readonly atomic?: boolean; readonly ordered?: boolean };
+    }
+  | {
+      readonly type: 'bundle_add';
+      readonly xid: number;
+      readonly bundleId: number;
+      readonly flags: { readonly atomic?: boolean; readonly ordered?: boolean };
+      readonly message: OfpMessage;
+    };
 
 export type OfpMessageType = OfpMessage['type'];
 export type MessageOf<T extends OfpMessageType> = Extract<OfpMessage, { type: T }>;

@@ -10,7 +10,22 @@ import { join, relative } from 'node:path';
 const ROOT = new URL('..', import.meta.url).pathname;
 
 /** Modules that do I/O or keep time: none of them may be imported by a pure folder. */
-const IO_MODULES = ['fs', 'fs/promises', 'net', 'tls', 'dgram', 'child_process', 'http', 'https', 'http2', 'dns', 'timers', 'timers/promises', 'worker_threads', 'cluster'];
+const IO_MODULES = [
+  'fs',
+  'fs/promises',
+  'net',
+  'tls',
+  'dgram',
+  'child_process',
+  'http',
+  'https',
+  'http2',
+  'dns',
+  'timers',
+  'timers/promises',
+  'worker_threads',
+  'cluster',
+];
 const IO_PACKAGES = ['ldapts', 'pino', 'fastify', 'prom-client'];
 /** Ambient I/O that needs no import. */
 const IO_GLOBALS: ReadonlyArray<[RegExp, string]> = [
@@ -23,7 +38,11 @@ const IO_GLOBALS: ReadonlyArray<[RegExp, string]> = [
   [/\bfetch\s*\(/, 'fetch'],
 ];
 
-interface Violation { readonly file: string; readonly line: number; readonly what: string }
+interface Violation {
+  readonly file: string;
+  readonly line: number;
+  readonly what: string;
+}
 
 /** Source without comments and string contents other than module specifiers (so prose cannot trip a rule). */
 export function stripComments(src: string): string {
@@ -34,7 +53,8 @@ export function stripComments(src: string): string {
 export function importsOf(src: string): Array<{ spec: string; line: number }> {
   const text = stripComments(src);
   const out: Array<{ spec: string; line: number }> = [];
-  const re = /\b(?:import|export)\b[^'"`;]*?\bfrom\s*['"]([^'"]+)['"]|\bimport\s*['"]([^'"]+)['"]|\bimport\s*\(\s*['"]([^'"]+)['"]\s*\)|\brequire\s*\(\s*['"]([^'"]+)['"]\s*\)/g;
+  const re =
+    /\b(?:import|export)\b[^'"`;]*?\bfrom\s*['"]([^'"]+)['"]|\bimport\s*['"]([^'"]+)['"]|\bimport\s*\(\s*['"]([^'"]+)['"]\s*\)|\brequire\s*\(\s*['"]([^'"]+)['"]\s*\)/g;
   for (const m of text.matchAll(re)) {
     const spec = m[1] ?? m[2] ?? m[3] ?? m[4];
     out.push({ spec, line: text.slice(0, m.index).split('\n').length });
@@ -62,16 +82,23 @@ export function violations(file: string, src: string): Violation[] {
   for (const { spec, line } of importsOf(src)) {
     const to = targetFolder(file, spec);
     if (pure && isIoModule(spec)) out.push({ file, line, what: `imports ${spec} (${folder}/ is pure: no I/O)` });
-    if (folder === 'openflow' && to !== undefined && to !== 'openflow') out.push({ file, line, what: `imports ${spec} (openflow/ knows bytes, not ${to}/)` });
-    else if (folder === 'io' && to !== undefined && to !== 'io') out.push({ file, line, what: `imports ${spec} (io/ is generic file reading: it imports nothing of this repository)` });
-    if (folder === 'compiler' && to !== undefined && !['compiler', 'openflow', 'schema'].includes(to)) out.push({ file, line, what: `imports ${spec} (compiler/ may import only openflow/ and schema/)` });
-    if (['io', 'directory', 'edge', 'cluster', 'loader'].includes(folder) && (to === 'controller' || to === 'cli')) out.push({ file, line, what: `imports ${spec} (${folder}/ is called by controller/ and cli/, never the reverse)` });
+    if (folder === 'openflow' && to !== undefined && to !== 'openflow')
+      out.push({ file, line, what: `imports ${spec} (openflow/ knows bytes, not ${to}/)` });
+    else if (folder === 'io' && to !== undefined && to !== 'io')
+      out.push({ file, line, what: `imports ${spec} (io/ is generic file reading: it imports nothing of this repository)` });
+    if (folder === 'compiler' && to !== undefined && !['compiler', 'openflow', 'schema'].includes(to))
+      out.push({ file, line, what: `imports ${spec} (compiler/ may import only openflow/ and schema/)` });
+    if (['io', 'directory', 'edge', 'cluster', 'loader'].includes(folder) && (to === 'controller' || to === 'cli'))
+      out.push({ file, line, what: `imports ${spec} (${folder}/ is called by controller/ and cli/, never the reverse)` });
     else if (folder !== 'cli' && to === 'cli') out.push({ file, line, what: `imports ${spec} (nothing outside cli/ depends on the CLI)` });
   }
   if (pure || folder === 'directory' || folder === 'loader') {
-    stripComments(src).split('\n').forEach((text, i) => {
-      if (/\blocaleCompare\s*\(|\bIntl\s*\.\s*Collator\b/.test(text)) out.push({ file, line: i + 1, what: 'sorts by locale (use compareText from compiler/order.ts: output must not depend on LANG)' });
-    });
+    stripComments(src)
+      .split('\n')
+      .forEach((text, i) => {
+        if (/\blocaleCompare\s*\(|\bIntl\s*\.\s*Collator\b/.test(text))
+          out.push({ file, line: i + 1, what: 'sorts by locale (use compareText from compiler/order.ts: output must not depend on LANG)' });
+      });
   }
   if (pure) {
     const lines = stripComments(src).split('\n');
@@ -86,22 +113,29 @@ function sourceFiles(dir: string): string[] {
   const out: string[] = [];
   for (const e of readdirSync(join(ROOT, dir), { withFileTypes: true })) {
     const rel = join(dir, e.name);
-    if (e.isDirectory()) { if (e.name !== 'node_modules') out.push(...sourceFiles(rel)); } else if (/\.(ts|js|mjs)$/.test(e.name) && !e.name.endsWith('.d.ts')) out.push(rel);
+    if (e.isDirectory()) {
+      if (e.name !== 'node_modules') out.push(...sourceFiles(rel));
+    } else if (/\.(ts|js|mjs)$/.test(e.name) && !e.name.endsWith('.d.ts')) out.push(rel);
   }
   return out;
 }
 
 const FOLDERS = ['openflow', 'compiler', 'io', 'directory', 'loader', 'controller', 'cli', 'edge', 'cluster'].filter((d) => {
-  try { return readdirSync(join(ROOT, d)).length >= 0; } catch { return false; }
+  try {
+    return readdirSync(join(ROOT, d)).length >= 0;
+  } catch {
+    return false;
+  }
 });
 
 describe('architecture: import rules (docs/architecture.md)', () => {
   it('every source folder keeps its import rules', () => {
     const found: string[] = [];
-    for (const dir of FOLDERS) for (const f of sourceFiles(dir)) {
-      if (f.startsWith('controller/web/')) continue; // browser code, bundled separately (tsconfig.web.json)
-      for (const v of violations(f, readFileSync(join(ROOT, f), 'utf8'))) found.push(`${v.file}:${v.line}: ${v.what}`);
-    }
+    for (const dir of FOLDERS)
+      for (const f of sourceFiles(dir)) {
+        if (f.startsWith('controller/web/')) continue; // browser code, bundled separately (tsconfig.web.json)
+        for (const v of violations(f, readFileSync(join(ROOT, f), 'utf8'))) found.push(`${v.file}:${v.line}: ${v.what}`);
+      }
     expect(found).toEqual([]);
   });
 
@@ -129,7 +163,10 @@ describe('architecture: import rules (docs/architecture.md)', () => {
   });
 
   it('catches the codec reaching into the compiler or the controller', () => {
-    const v = violations('openflow/x.ts', "import type { PlannedFlow } from '../compiler/model.js';\nimport { x } from '../controller/session.js';\nimport { y } from './types.js';");
+    const v = violations(
+      'openflow/x.ts',
+      "import type { PlannedFlow } from '../compiler/model.js';\nimport { x } from '../controller/session.js';\nimport { y } from './types.js';",
+    );
     expect(v.map((x) => x.line)).toEqual([1, 2]);
   });
 
@@ -139,13 +176,16 @@ describe('architecture: import rules (docs/architecture.md)', () => {
   });
 
   it('ignores prose in comments and allows pure modules', () => {
-    const ok = "// setTimeout( and process.env are described here\n/* import x from 'node:fs' */\nimport { createRequire } from 'node:module';\nimport { x } from '../openflow/index.js';";
+    const ok =
+      "// setTimeout( and process.env are described here\n/* import x from 'node:fs' */\nimport { createRequire } from 'node:module';\nimport { x } from '../openflow/index.js';";
     expect(violations('compiler/x.ts', ok)).toEqual([]);
   });
 
   it('keeps directory/ and loader/ below the controller and the CLI', () => {
     expect(violations('directory/x.ts', "import { Controller } from '../controller/controller.js';")).toHaveLength(1);
     expect(violations('loader/x.ts', "import { BaseCommand } from '../cli/base.js';")).toHaveLength(1);
-    expect(violations('controller/x.ts', "import { readFile } from 'node:fs/promises';\nimport { loadPolicy } from '../loader/index.js';")).toEqual([]);
+    expect(
+      violations('controller/x.ts', "import { readFile } from 'node:fs/promises';\nimport { loadPolicy } from '../loader/index.js';"),
+    ).toEqual([]);
   });
 });

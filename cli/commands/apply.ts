@@ -5,27 +5,50 @@ import { answerText, api, errorOf, type Answer } from '../client.js';
 import type { ApplyReply, PendingCreatedReply } from '../../controller/api/contract.js';
 
 export default class Apply extends AclCommand {
-  static description = 'Send a policy to a running controller: show who gains and who loses access and the flow changes per switch, then apply (atomically per switch).';
+  static description =
+    'Send a policy to a running controller: show who gains and who loses access and the flow changes per switch, then apply (atomically per switch).';
   static examples = ['<%= config.bin %> apply examples/campus/policy.yaml --controller http://127.0.0.1:8080 --dry-run'];
-  static args = { policy: Args.string({ required: true, description: 'policy YAML (directory and topology paths are resolved by the controller, relative to its own policy file)' }) };
+  static args = {
+    policy: Args.string({
+      required: true,
+      description: 'policy YAML (directory and topology paths are resolved by the controller, relative to its own policy file)',
+    }),
+  };
   static flags = {
     controller: Flags.string({ default: 'http://127.0.0.1:8080', description: 'controller API URL' }),
     'dry-run': Flags.boolean({ description: 'only show what would change' }),
-    'base-version': Flags.integer({ min: 0, description: 'apply only if the running policy is still at this version (the one you reviewed); otherwise refuse with a conflict' }),
-    token: Flags.string({ description: 'admin token (default $ACL_ADMIN_TOKEN, else the token file the controller created: $ACL_TOKEN_FILE or ~/.config/sdn-acl/admin-token)' }),
+    'base-version': Flags.integer({
+      min: 0,
+      description: 'apply only if the running policy is still at this version (the one you reviewed); otherwise refuse with a conflict',
+    }),
+    token: Flags.string({
+      description:
+        'admin token (default $ACL_ADMIN_TOKEN, else the token file the controller created: $ACL_TOKEN_FILE or ~/.config/sdn-acl/admin-token)',
+    }),
   };
 
   async run() {
     const { args, flags } = await this.parse(Apply);
     let text: string;
-    try { text = await readFile(args.policy, 'utf8'); } catch (e) { this.failMessage(`cannot read ${args.policy}: ${(e as Error).message}`); }
+    try {
+      text = await readFile(args.policy, 'utf8');
+    } catch (e) {
+      this.failMessage(`cannot read ${args.policy}: ${(e as Error).message}`);
+    }
     let r: Answer;
     try {
       const q = new URLSearchParams();
       if (flags['dry-run']) q.set('dryRun', 'true');
       if (flags['base-version'] !== undefined) q.set('baseVersion', String(flags['base-version']));
-      r = await api(flags.controller, `api/v1/policy${q.size ? `?${q}` : ''}`, { method: 'POST', body: text, contentType: 'text/yaml', token: flags.token });
-    } catch (e) { this.failMessage((e as Error).message); }
+      r = await api(flags.controller, `api/v1/policy${q.size ? `?${q}` : ''}`, {
+        method: 'POST',
+        body: text,
+        contentType: 'text/yaml',
+        token: flags.token,
+      });
+    } catch (e) {
+      this.failMessage((e as Error).message);
+    }
     if (r.status === 422) this.fail((r.body as ApplyReply).diagnostics ?? []);
     const errors = errorOf(r.body).errors;
     if (r.status === 409 && errors) this.failMessage(errors.join('; '));
@@ -46,9 +69,12 @@ export default class Apply extends AclCommand {
       for (const a of losses) this.log(`  - ${a.subject} -> ${a.resource} ${a.service}`);
       for (const f of res.flows) this.log(`  switch ${f.switch}: +${f.added} -${f.removed} flows (${f.unchanged} unchanged)`);
       if (res.seen) {
-        this.log(`Seen since ${res.seen.since}: ${res.seen.cut.length} connection(s) this change would cut, ${res.seen.open.length} it would open`);
+        this.log(
+          `Seen since ${res.seen.since}: ${res.seen.cut.length} connection(s) this change would cut, ${res.seen.open.length} it would open`,
+        );
         for (const x of res.seen.cut) this.log(`  cut  ${x.subject} -> ${x.resource} ${x.service}  (traffic seen ${x.lastSeen})`);
-        for (const x of res.seen.open) this.log(`  open ${x.subject} -> ${x.resource} ${x.service}  (${x.denied} denied, last ${x.lastSeen})`);
+        for (const x of res.seen.open)
+          this.log(`  open ${x.subject} -> ${x.resource} ${x.service}  (${x.denied} denied, last ${x.lastSeen})`);
       }
       if (!flags['dry-run']) {
         for (const x of res.results ?? []) if (x.errors.length) this.logToStderr(`  ${x.switch}: ${x.errors.join('; ')}`);

@@ -13,8 +13,16 @@ export default class Compile extends AclCommand {
   static args = { policy: Args.string({ required: true, description: 'policy YAML file' }) };
   static flags = {
     switch: Flags.string({ char: 's', description: 'only this switch (name)' }),
-    format: Flags.string({ char: 'f', options: ['ovs', 'json', 'hex'], default: 'ovs', description: 'ovs: ovs-ofctl add-flows text; json; hex: one FLOW_MOD per line' }),
-    budget: Flags.boolean({ description: 'check every switch\'s plan against its table budget (topology `tables:`); print the per-table report, exit 1 when a plan does not fit' }),
+    format: Flags.string({
+      char: 'f',
+      options: ['ovs', 'json', 'hex'],
+      default: 'ovs',
+      description: 'ovs: ovs-ofctl add-flows text; json; hex: one FLOW_MOD per line',
+    }),
+    budget: Flags.boolean({
+      description:
+        "check every switch's plan against its table budget (topology `tables:`); print the per-table report, exit 1 when a plan does not fit",
+    }),
   };
 
   async run() {
@@ -22,11 +30,15 @@ export default class Compile extends AclCommand {
     const { loaded } = await this.load(args.policy);
     const c = compile(loaded);
     const switches = flags.switch ? c.plan.switches.filter((s) => s.name === flags.switch) : c.plan.switches;
-    if (flags.switch && !switches.length) this.failMessage(`no switch '${flags.switch}' in the topology (switches: ${c.plan.switches.map((s) => s.name).join(', ')})`);
+    if (flags.switch && !switches.length)
+      this.failMessage(`no switch '${flags.switch}' in the topology (switches: ${c.plan.switches.map((s) => s.name).join(', ')})`);
     if (flags.budget) {
       const report = checkBudgets(switches, (p) => c.input.topology.switches.find((x) => x.name === p.name)?.tables);
       if (!this.jsonEnabled()) this.log(formatBudgetReport(report));
-      if (!report.ok) { if (this.jsonEnabled()) process.stdout.write(JSON.stringify({ ok: false, budget: report }) + '\n'); this.exit(1); }
+      if (!report.ok) {
+        if (this.jsonEnabled()) process.stdout.write(JSON.stringify({ ok: false, budget: report }) + '\n');
+        this.exit(1);
+      }
       return { ok: true, budget: report };
     }
     if (!this.jsonEnabled()) {
@@ -35,7 +47,9 @@ export default class Compile extends AclCommand {
         else if (flags.format === 'json') this.log(JSON.stringify(planJson(s), null, 2));
         else process.stdout.write(formatOvsFlows(s) + '\n');
       }
-      this.logToStderr(`${c.stats.flows} flows for ${c.stats.users} users in ${c.stats.classes} classes (naive users × resources × switches: ${c.stats.naive})`);
+      this.logToStderr(
+        `${c.stats.flows} flows for ${c.stats.users} users in ${c.stats.classes} classes (naive users × resources × switches: ${c.stats.naive})`,
+      );
     }
     return { stats: c.stats, switches: switches.map((s) => planJson(s)) };
   }

@@ -3,7 +3,8 @@ import { AclCommand } from '../base.js';
 import { get } from '../client.js';
 
 export default class Denials extends AclCommand {
-  static description = 'Show the deny log of a running controller: who was blocked where, from what, by which rule (aggregated: a scan is one line).';
+  static description =
+    'Show the deny log of a running controller: who was blocked where, from what, by which rule (aggregated: a scan is one line).';
   static flags = {
     controller: Flags.string({ default: 'http://127.0.0.1:8080', description: 'controller API URL' }),
     token: Flags.string({ description: 'token (default $ACL_ADMIN_TOKEN)' }),
@@ -21,11 +22,17 @@ export default class Denials extends AclCommand {
     for (const k of ['user', 'resource', 'since', 'rule'] as const) if (flags[k]) q.set(k, flags[k]);
     if (flags['would-deny']) q.set('kind', 'would-deny');
     q.set('limit', String(flags.limit));
-    const r = await get(flags.controller, '/api/v1/denials', `api/v1/denials?${q}`, flags.token).catch((e: Error) => this.failMessage(e.message));
+    const r = await get(flags.controller, '/api/v1/denials', `api/v1/denials?${q}`, flags.token).catch((e: Error) =>
+      this.failMessage(e.message),
+    );
     for (const d of r.denials) {
-      const who = d.user ? `${d.user}${d.organization ? ` (${d.organization}${d.roles?.length ? '; ' + d.roles.join(',') : ''})` : ''}` : `unknown device ${d.mac}`;
+      const who = d.user
+        ? `${d.user}${d.organization ? ` (${d.organization}${d.roles?.length ? '; ' + d.roles.join(',') : ''})` : ''}`
+        : `unknown device ${d.mac}`;
       const what = `${d.dst ?? '?'}${d.resources.length ? ` [${d.resources.join(',')}]` : ''} ${d.distinctServices > 1 ? `${d.distinctServices} services (${d.services.slice(0, 5).join(',')}${d.distinctServices > 5 ? ',…' : ''})` : d.service}`;
-      this.log(`${d.lastSeen} ${d.kind === 'would-deny' ? 'WOULD DENY' : 'denied'} ${who} at ${d.switch}:${d.port} → ${what} rule ${d.rule} ×${d.count} (since ${d.firstSeen})`);
+      this.log(
+        `${d.lastSeen} ${d.kind === 'would-deny' ? 'WOULD DENY' : 'denied'} ${who} at ${d.switch}:${d.port} → ${what} rule ${d.rule} ×${d.count} (since ${d.firstSeen})`,
+      );
     }
     if (!r.denials.length) this.log('no denials match');
     return r;

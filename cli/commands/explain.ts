@@ -5,7 +5,8 @@ import { explain, QueryError } from '../../compiler/query.js';
 import { parseTimeArg } from '../../compiler/schedule.js';
 
 export default class Explain extends AclCommand {
-  static description = 'Explain whether a user (or IP) may reach a resource (or IP) on a service, which rule decided, and the flows on each switch of the path.';
+  static description =
+    'Explain whether a user (or IP) may reach a resource (or IP) on a service, which rule decided, and the flows on each switch of the path.';
   static examples = ['<%= config.bin %> explain examples/campus/policy.yaml --from alice --to payroll-db --service tcp/5432'];
   static args = { policy: Args.string({ required: true }) };
   static flags = {
@@ -22,7 +23,12 @@ export default class Explain extends AclCommand {
     const { loaded } = await this.load(args.policy, at);
     const c = compile(loaded);
     let e;
-    try { e = explain(c, flags.from, flags.to, flags.service); } catch (err) { if (err instanceof QueryError) this.failMessage(err.message, 2); throw err; }
+    try {
+      e = explain(c, flags.from, flags.to, flags.service);
+    } catch (err) {
+      if (err instanceof QueryError) this.failMessage(err.message, 2);
+      throw err;
+    }
     this.log(`${e.decision.toUpperCase()}: ${e.from} -> ${e.to} (${e.ip}) ${e.service}`);
     if (flags.at) this.log(`  at ${new Date(at).toISOString()}`);
     this.log(`  decided by: ${e.rule === 'default' ? 'default deny' : `rule '${e.rule}'`} — ${e.reason}`);

@@ -4,7 +4,8 @@ import { answerText, api, get } from '../client.js';
 import type { SessionEndedReply } from '../../controller/api/contract.js';
 
 export default class Sessions extends AclCommand {
-  static description = 'List the live edge sessions of a running controller (802.1X, MAB, web sign-in): user, MAC, switch:port, method, since, expires. --end ID ends one (admin).';
+  static description =
+    'List the live edge sessions of a running controller (802.1X, MAB, web sign-in): user, MAC, switch:port, method, since, expires. --end ID ends one (admin).';
   static examples = ['acl sessions', 'acl sessions --json', 'acl sessions --end Xb3k9aQ1zP0m'];
   static flags = {
     controller: Flags.string({ default: 'http://127.0.0.1:8080', description: 'controller API URL' }),
@@ -15,19 +16,28 @@ export default class Sessions extends AclCommand {
   async run() {
     const { flags } = await this.parse(Sessions);
     if (flags.end) {
-      const r = await api(flags.controller, `api/v1/sessions/${encodeURIComponent(flags.end)}`, { method: 'DELETE', token: flags.token }).catch((e: Error) => this.failMessage(e.message));
+      const r = await api(flags.controller, `api/v1/sessions/${encodeURIComponent(flags.end)}`, {
+        method: 'DELETE',
+        token: flags.token,
+      }).catch((e: Error) => this.failMessage(e.message));
       if (r.status !== 200) this.failMessage(answerText(r));
       const { ended } = r.body as SessionEndedReply;
       this.log(`ended session ${ended.id} (${ended.user ?? ended.deviceGroup} ${ended.mac} on ${ended.switch}:${ended.port})`);
       return r.body;
     }
-    const r = await get(flags.controller, '/api/v1/sessions', 'api/v1/sessions', flags.token).catch((e: Error) => this.failMessage(e.message));
+    const r = await get(flags.controller, '/api/v1/sessions', 'api/v1/sessions', flags.token).catch((e: Error) =>
+      this.failMessage(e.message),
+    );
     const list = r.sessions;
     if (!list.length) this.log('no sessions');
     else {
-      this.log(`${'ID'.padEnd(14)} ${'USER'.padEnd(16)} ${'MAC'.padEnd(17)} ${'SWITCH:PORT'.padEnd(14)} ${'METHOD'.padEnd(6)} ${'SINCE'.padEnd(24)} EXPIRES`);
+      this.log(
+        `${'ID'.padEnd(14)} ${'USER'.padEnd(16)} ${'MAC'.padEnd(17)} ${'SWITCH:PORT'.padEnd(14)} ${'METHOD'.padEnd(6)} ${'SINCE'.padEnd(24)} EXPIRES`,
+      );
       for (const s of list) {
-        this.log(`${String(s.id).padEnd(14)} ${String(s.user ?? `[${s.deviceGroup}]`).padEnd(16)} ${String(s.mac).padEnd(17)} ${`${s.switch}:${s.port}`.padEnd(14)} ${String(s.method).padEnd(6)} ${String(s.since).padEnd(24)} ${s.expires ?? '-'}${s.active ? '' : `  (inactive: ${s.inactiveReason})`}`);
+        this.log(
+          `${String(s.id).padEnd(14)} ${String(s.user ?? `[${s.deviceGroup}]`).padEnd(16)} ${String(s.mac).padEnd(17)} ${`${s.switch}:${s.port}`.padEnd(14)} ${String(s.method).padEnd(6)} ${String(s.since).padEnd(24)} ${s.expires ?? '-'}${s.active ? '' : `  (inactive: ${s.inactiveReason})`}`,
+        );
       }
     }
     for (const x of r.radius) this.log(`radius ${x.server} ${x.up ? 'up' : 'DOWN'}`);

@@ -15,11 +15,18 @@ export default class Test extends AclCommand {
     const { loaded } = await this.load(args.policy);
     const c = compile(loaded);
     let text: string;
-    try { text = await readTextFile(args.tests); } catch (e) { this.failMessage(`cannot read ${args.tests}: ${(e as Error).message}`); }
+    try {
+      text = await readTextFile(args.tests);
+    } catch (e) {
+      this.failMessage(`cannot read ${args.tests}: ${(e as Error).message}`);
+    }
     const r = runPolicyTests(c, text, args.tests, (at) => compile({ ...loaded, at }));
     for (const f of r.failures) this.logToStderr(terminalSafe(`${f.file}:${f.line}: ${f.message}`));
     this.log(`${r.passed} passed, ${r.failures.length} failed`);
-    if (r.failures.length) { if (this.jsonEnabled()) this.logJson(r); this.exit(1); }
+    if (r.failures.length) {
+      if (this.jsonEnabled()) this.logJson(r);
+      this.exit(1);
+    }
     return r;
   }
 }

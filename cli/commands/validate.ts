@@ -15,7 +15,9 @@ export default class Validate extends AclCommand {
     // lint findings as warnings (informational notes only with `acl lint`)
     const lintWarnings = lintInput(loaded).findings.filter((f) => f.severity !== 'info');
     if (!this.jsonEnabled()) for (const f of lintWarnings) this.logToStderr(formatFinding(f));
-    this.log(`${args.policy}: valid — ${loaded.policy.rules.length} rules, ${loaded.policy.resources.length} resources, ${c.stats.users} users, ${c.stats.servers} servers, ${c.stats.classes} classes, ${c.stats.flows} flows on ${c.plan.switches.length} switches`);
+    this.log(
+      `${args.policy}: valid — ${loaded.policy.rules.length} rules, ${loaded.policy.resources.length} resources, ${c.stats.users} users, ${c.stats.servers} servers, ${c.stats.classes} classes, ${c.stats.flows} flows on ${c.plan.switches.length} switches`,
+    );
     return { ok: true, warnings, lint: this.plain(lintWarnings), stats: c.stats };
   }
 }

@@ -3,7 +3,8 @@ import { AclCommand } from '../base.js';
 import { get } from '../client.js';
 
 export default class Why extends AclCommand {
-  static description = 'Why is USER blocked from RESOURCE on SERVICE? The decision, recent denials for the pair and the smallest policy changes that would allow it (stated, not applied).';
+  static description =
+    'Why is USER blocked from RESOURCE on SERVICE? The decision, recent denials for the pair and the smallest policy changes that would allow it (stated, not applied).';
   static args = {
     user: Args.string({ required: true, description: 'user id, device MAC or address' }),
     resource: Args.string({ required: true, description: 'resource, server or address' }),
@@ -21,7 +22,10 @@ export default class Why extends AclCommand {
     this.log(`${w.decision.toUpperCase()}: ${w.reason}${w.rule ? ` (rule ${w.rule})` : ''}`);
     if (w.denials.length) {
       this.log('recent denials:');
-      for (const d of w.denials) this.log(`  ${d.lastSeen} at ${d.switch}:${d.port} ${d.service}${d.distinctServices > 1 ? ` (+${d.distinctServices - 1})` : ''} ×${d.count} rule ${d.rule}`);
+      for (const d of w.denials)
+        this.log(
+          `  ${d.lastSeen} at ${d.switch}:${d.port} ${d.service}${d.distinctServices > 1 ? ` (+${d.distinctServices - 1})` : ''} ×${d.count} rule ${d.rule}`,
+        );
     } else if (w.decision === 'deny') this.log('no recent denials seen for this pair');
     if (w.suggestions.length) {
       this.log('smallest changes that would allow it (not applied):');

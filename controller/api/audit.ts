@@ -12,10 +12,19 @@ export function registerAuditLog(app: FastifyInstance, ctl: Controller, file: st
   const audit = (e: ControllerEvent) => {
     if (!audited.has(e.type)) return;
     const extra = e.type === 'policy-applied' ? { text: ctl.loaded.policyText } : {};
-    const by = ('by' in e && typeof e.by === 'string' ? e.by : undefined) ?? (e.type === 'binding-learned' ? 'discovery' : e.type === 'directory-synced' ? 'directory-sync' : 'unknown');
+    const by =
+      ('by' in e && typeof e.by === 'string' ? e.by : undefined) ??
+      (e.type === 'binding-learned' ? 'discovery' : e.type === 'directory-synced' ? 'directory-sync' : 'unknown');
     const line = JSON.stringify({ ...e, ...extra, by }, jsonReplacer) + '\n';
-    chain = chain.then(() => appendFile(file, line)).catch((err) => { app.log.error({ err }, 'cannot write the audit log'); });
+    chain = chain
+      .then(() => appendFile(file, line))
+      .catch((err) => {
+        app.log.error({ err }, 'cannot write the audit log');
+      });
   };
   ctl.on('event', audit);
-  app.addHook('onClose', async () => { ctl.off('event', audit); await chain; });
+  app.addHook('onClose', async () => {
+    ctl.off('event', audit);
+    await chain;
+  });
 }

@@ -3,8 +3,15 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { bearerToken, tokenEquals } from '../security.js';
 import { fail } from './reply.js';
 
-export interface ApiToken { readonly name: string; readonly token: string; readonly role: 'admin' | 'read' }
-export interface Caller { readonly name: string; readonly role: 'admin' | 'read' }
+export interface ApiToken {
+  readonly name: string;
+  readonly token: string;
+  readonly role: 'admin' | 'read';
+}
+export interface Caller {
+  readonly name: string;
+  readonly role: 'admin' | 'read';
+}
 
 export interface Auth {
   /** Who is asking: a named token (there is no tokenless admin, not even on loopback). */

@@ -22,9 +22,28 @@ const Any = Type.Unknown();
 
 /** Stable error codes of API error replies (docs/error-codes.md lists them with their HTTP status). */
 export const API_ERROR_CODES = [
-  'unauthorized', 'forbidden', 'read-only', 'no-admin-token', 'bad-request', 'unsupported-media-type', 'not-found',
-  'conflict', 'cluster-unavailable', 'invalid-policy', 'not-cluster', 'not-ldap', 'no-approval', 'own-change',
-  'expired', 'stale', 'invalid', 'too-many', 'bad-host', 'bad-origin', 'payload-too-large', 'internal',
+  'unauthorized',
+  'forbidden',
+  'read-only',
+  'no-admin-token',
+  'bad-request',
+  'unsupported-media-type',
+  'not-found',
+  'conflict',
+  'cluster-unavailable',
+  'invalid-policy',
+  'not-cluster',
+  'not-ldap',
+  'no-approval',
+  'own-change',
+  'expired',
+  'stale',
+  'invalid',
+  'too-many',
+  'bad-host',
+  'bad-origin',
+  'payload-too-large',
+  'internal',
 ] as const;
 export type ApiErrorCode = (typeof API_ERROR_CODES)[number];
 
@@ -42,15 +61,33 @@ export type ErrorReply = Static<typeof ErrorReply>;
 export const SourceLocation = Type.Object({ file: Str, line: Int, column: Int });
 export const Diagnostic = Type.Object({
   severity: Type.Union([Type.Literal('error'), Type.Literal('warning')]),
-  code: Str, message: Str, location: Opt(SourceLocation), hint: Opt(Str),
+  code: Str,
+  message: Str,
+  location: Opt(SourceLocation),
+  hint: Opt(Str),
 });
 export type Diagnostic = Static<typeof Diagnostic>;
 
-export const AccessChange = Type.Object({ subject: Str, resource: Str, service: Str, change: Type.Union([Type.Literal('gain'), Type.Literal('lose')]), rule: Str });
+export const AccessChange = Type.Object({
+  subject: Str,
+  resource: Str,
+  service: Str,
+  change: Type.Union([Type.Literal('gain'), Type.Literal('lose')]),
+  rule: Str,
+});
 export type AccessChange = Static<typeof AccessChange>;
 export const FlowCount = Type.Object({ switch: Str, added: Int, removed: Int, unchanged: Int });
 export const ReconcileResult = Type.Object({
-  switch: Str, added: Int, changed: Int, removed: Int, unchanged: Int, installed: Int, desired: Int, atomic: Bool, errors: Type.Array(Str), ms: Num,
+  switch: Str,
+  added: Int,
+  changed: Int,
+  removed: Int,
+  unchanged: Int,
+  installed: Int,
+  desired: Int,
+  atomic: Bool,
+  errors: Type.Array(Str),
+  ms: Num,
   /** The switch refused bundles (the change went in without one). */
   bundleUnsupported: Opt(Bool),
 });
@@ -64,17 +101,40 @@ export const ReadyReply = Type.Object({ ready: Bool, version: Int });
 
 // ---------------------------------------------------------------- status and switches
 
-export const ForeignOverride = Type.Object({ table: Opt(Int), priority: Opt(Int), cookie: Opt(Str), match: Opt(Str) }, { additionalProperties: true });
+export const ForeignOverride = Type.Object(
+  { table: Opt(Int), priority: Opt(Int), cookie: Opt(Str), match: Opt(Str) },
+  { additionalProperties: true },
+);
 export const SwitchStatus = Type.Object({
-  name: Opt(Str), dpid: Str, connected: Bool, known: Bool, remote: Opt(Str), flowsDesired: Int, flowsInstalled: Opt(Int), lastSync: Opt(Str),
-  lastResult: Opt(Type.Composite([ReconcileResult, Type.Object({ at: Opt(Str) })])), errors: Type.Array(Str), ports: Int, foreignOverrides: Opt(Type.Array(Any)), profile: Opt(Str), limits: Opt(Type.Array(Str)),
+  name: Opt(Str),
+  dpid: Str,
+  connected: Bool,
+  known: Bool,
+  remote: Opt(Str),
+  flowsDesired: Int,
+  flowsInstalled: Opt(Int),
+  lastSync: Opt(Str),
+  lastResult: Opt(Type.Composite([ReconcileResult, Type.Object({ at: Opt(Str) })])),
+  errors: Type.Array(Str),
+  ports: Int,
+  foreignOverrides: Opt(Type.Array(Any)),
+  profile: Opt(Str),
+  limits: Opt(Type.Array(Str)),
 });
 export type SwitchStatus = Static<typeof SwitchStatus>;
 export const SwitchesReply = Type.Array(SwitchStatus);
 
 export const DirectoryStatus = Type.Object({
-  source: Str, lastSuccessAt: Opt(Str), lastAttemptAt: Opt(Str), entries: Int, consecutiveErrors: Opt(Int), lastError: Opt(Str),
-  heldShrink: Opt(Any), lastDurationMs: Opt(Num), mode: Opt(Type.Union([Type.Literal('push'), Type.Literal('poll')])), pushError: Opt(Str),
+  source: Str,
+  lastSuccessAt: Opt(Str),
+  lastAttemptAt: Opt(Str),
+  entries: Int,
+  consecutiveErrors: Opt(Int),
+  lastError: Opt(Str),
+  heldShrink: Opt(Any),
+  lastDurationMs: Opt(Num),
+  mode: Opt(Type.Union([Type.Literal('push'), Type.Literal('poll')])),
+  pushError: Opt(Str),
 });
 export type DirectoryStatus = Static<typeof DirectoryStatus>;
 
@@ -83,20 +143,35 @@ export const EventRecord = Type.Object({ type: Str, at: Str }, { additionalPrope
 export type EventRecord = Static<typeof EventRecord>;
 
 export const StatusReply = Type.Object({
-  version: Int, startedAt: Str, policy: Str, canMutate: Bool,
+  version: Int,
+  startedAt: Str,
+  policy: Str,
+  canMutate: Bool,
   switches: Type.Object({ total: Int, connected: Int, known: Int, inSync: Int }),
-  directory: DirectoryStatus, lastChange: Nullable(LastChange), alerts: Type.Array(EventRecord),
-  stats: Type.Record(Str, Any), packetIns: Int,
-  learning: Type.Object({ rateLimited: Int, flapsHeld: Int, recompiles: Int, tracked: Type.Object({ ports: Int, macs: Int, reports: Int }) }),
+  directory: DirectoryStatus,
+  lastChange: Nullable(LastChange),
+  alerts: Type.Array(EventRecord),
+  stats: Type.Record(Str, Any),
+  packetIns: Int,
+  learning: Type.Object({
+    rateLimited: Int,
+    flapsHeld: Int,
+    recompiles: Int,
+    tracked: Type.Object({ ports: Int, macs: Int, reports: Int }),
+  }),
 });
 export type StatusReply = Static<typeof StatusReply>;
 
 export const FlowsParams = Type.Object({ dpid: Type.String({ minLength: 1, maxLength: 64 }) });
 export const FlowsReply = Type.Object({
-  switch: Str, dpid: Str, connected: Bool,
+  switch: Str,
+  dpid: Str,
+  connected: Bool,
   desired: Type.Array(Type.Object({ text: Str, origin: Str })),
   installed: Nullable(Type.Array(Str)),
-  diff: Nullable(Type.Object({ inSync: Bool, missing: Type.Array(Str), differing: Type.Array(Str), extra: Type.Array(Str), unchanged: Int })),
+  diff: Nullable(
+    Type.Object({ inSync: Bool, missing: Type.Array(Str), differing: Type.Array(Str), extra: Type.Array(Str), unchanged: Int }),
+  ),
 });
 export type FlowsReply = Static<typeof FlowsReply>;
 
@@ -108,28 +183,57 @@ export type PolicyReply = Static<typeof PolicyReply>;
 export const HistoryReply = Type.Array(Type.Record(Str, Any));
 export type HistoryReply = Static<typeof HistoryReply>;
 
-export const ApplyQuery = Type.Object({ dryRun: Opt(Bool), baseVersion: Opt(Type.Integer({ minimum: 0 })) }, { additionalProperties: false });
-export const ApplyBody = Type.Union([Type.String({ minLength: 1 }), Type.Object({ text: Type.String({ minLength: 1 }) }, { additionalProperties: false })]);
+export const ApplyQuery = Type.Object(
+  { dryRun: Opt(Bool), baseVersion: Opt(Type.Integer({ minimum: 0 })) },
+  { additionalProperties: false },
+);
+export const ApplyBody = Type.Union([
+  Type.String({ minLength: 1 }),
+  Type.Object({ text: Type.String({ minLength: 1 }) }, { additionalProperties: false }),
+]);
 export const SeenChange = Type.Object({
-  subject: Str, resource: Str, service: Str, rule: Str, lastSeen: Str, evidence: Type.Union([Type.Literal('counters'), Type.Literal('deny-log')]),
-  denied: Opt(Int), userLastSeen: Opt(Str),
+  subject: Str,
+  resource: Str,
+  service: Str,
+  rule: Str,
+  lastSeen: Str,
+  evidence: Type.Union([Type.Literal('counters'), Type.Literal('deny-log')]),
+  denied: Opt(Int),
+  userLastSeen: Opt(Str),
 });
 /** A dry run: the accesses it changes that carried (cut) or were denied (open) traffic recently (controller/impact.ts). */
 export const SeenImpact = Type.Object({ since: Str, cut: Type.Array(SeenChange), open: Type.Array(SeenChange) });
 export type SeenImpact = Static<typeof SeenImpact>;
 export const ApplyReply = Type.Object({
-  ok: Bool, dryRun: Bool, diagnostics: Type.Array(Diagnostic), access: Type.Array(AccessChange), flows: Type.Array(FlowCount),
-  version: Opt(Int), results: Opt(Type.Array(ReconcileResult)), errors: Opt(Type.Array(Str)),
+  ok: Bool,
+  dryRun: Bool,
+  diagnostics: Type.Array(Diagnostic),
+  access: Type.Array(AccessChange),
+  flows: Type.Array(FlowCount),
+  version: Opt(Int),
+  results: Opt(Type.Array(ReconcileResult)),
+  errors: Opt(Type.Array(Str)),
   /** Rollbacks: the version returned to, and the hash of the plan now running. */
-  rollbackTo: Opt(Int), planHash: Opt(Str),
+  rollbackTo: Opt(Int),
+  planHash: Opt(Str),
   /** Dry runs of POST /policy: the impact on traffic seen recently. */
   seen: Opt(SeenImpact),
 });
 export type ApplyReply = Static<typeof ApplyReply>;
 
 export const PendingChange = Type.Object({
-  id: Str, kind: Type.Union([Type.Literal('policy'), Type.Literal('rollback')]), by: Str, at: Str, expiresAt: Str, baseVersion: Int,
-  text: Str, textSha256: Str, rollbackTo: Opt(Int), access: Type.Array(AccessChange), flows: Type.Array(FlowCount), summary: Str,
+  id: Str,
+  kind: Type.Union([Type.Literal('policy'), Type.Literal('rollback')]),
+  by: Str,
+  at: Str,
+  expiresAt: Str,
+  baseVersion: Int,
+  text: Str,
+  textSha256: Str,
+  rollbackTo: Opt(Int),
+  access: Type.Array(AccessChange),
+  flows: Type.Array(FlowCount),
+  summary: Str,
 });
 export type PendingChange = Static<typeof PendingChange>;
 /** 202: the change waits for a second admin (two-person rule). */
@@ -140,35 +244,81 @@ export type PendingReply = Static<typeof PendingReply>;
 export const PendingParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9_-]+$' }) });
 export const OkReply = Type.Object({ ok: Type.Literal(true) });
 
-export const PolicyVersion = Type.Object({ version: Int, at: Str, by: Str, reason: Str, approvedBy: Opt(Str), rollbackTo: Opt(Int), summary: Opt(Str), planHash: Str });
+export const PolicyVersion = Type.Object({
+  version: Int,
+  at: Str,
+  by: Str,
+  reason: Str,
+  approvedBy: Opt(Str),
+  rollbackTo: Opt(Int),
+  summary: Opt(Str),
+  planHash: Str,
+});
 export type PolicyVersion = Static<typeof PolicyVersion>;
 export const VersionsReply = Type.Object({ current: Int, requireApproval: Bool, versions: Type.Array(PolicyVersion) });
 export type VersionsReply = Static<typeof VersionsReply>;
 export const VersionParams = Type.Object({ v: Type.Integer({ minimum: 0, maximum: 1e9 }) });
 export const VersionReply = Type.Composite([PolicyVersion, Type.Object({ text: Str })]);
 export type VersionReply = Static<typeof VersionReply>;
-export const DiffQuery = Type.Object({ from: Type.Integer({ minimum: 0, maximum: 1e9 }), to: Type.Integer({ minimum: 0, maximum: 1e9 }) }, { additionalProperties: false });
-export const DiffReply = Type.Object({ from: Int, to: Int, access: Type.Array(AccessChange), flows: Type.Array(FlowCount), textChanged: Bool });
+export const DiffQuery = Type.Object(
+  { from: Type.Integer({ minimum: 0, maximum: 1e9 }), to: Type.Integer({ minimum: 0, maximum: 1e9 }) },
+  { additionalProperties: false },
+);
+export const DiffReply = Type.Object({
+  from: Int,
+  to: Int,
+  access: Type.Array(AccessChange),
+  flows: Type.Array(FlowCount),
+  textChanged: Bool,
+});
 export type DiffReply = Static<typeof DiffReply>;
 export const LintBody = Type.Object({ text: Type.String({ minLength: 1, maxLength: 4 * 1024 * 1024 }) }, { additionalProperties: false });
-export const LintFinding = Type.Object({
-  severity: Str, code: Str, message: Str, location: Opt(SourceLocation), hint: Opt(Str), rule: Opt(Str), related: Opt(Type.Array(Str)),
-}, { additionalProperties: true });
+export const LintFinding = Type.Object(
+  {
+    severity: Str,
+    code: Str,
+    message: Str,
+    location: Opt(SourceLocation),
+    hint: Opt(Str),
+    rule: Opt(Str),
+    related: Opt(Type.Array(Str)),
+  },
+  { additionalProperties: true },
+);
 export const LintReply = Type.Object({ ok: Type.Literal(true), findings: Type.Array(LintFinding), counts: Type.Record(Str, Int) });
 export type LintReply = Static<typeof LintReply>;
 /** 422 of lint: the text does not even load. */
 export const LintInvalidReply = Type.Object({ ok: Type.Literal(false), diagnostics: Type.Array(Diagnostic), errors: Type.Array(Str) });
-export const RollbackBody = Type.Object({ version: Type.Integer({ minimum: 0, maximum: 1e9 }), dryRun: Opt(Bool) }, { additionalProperties: false });
+export const RollbackBody = Type.Object(
+  { version: Type.Integer({ minimum: 0, maximum: 1e9 }), dryRun: Opt(Bool) },
+  { additionalProperties: false },
+);
 
 // ---------------------------------------------------------------- queries
 
-export const ExplainQuery = Type.Object({ from: Type.String({ minLength: 1 }), to: Type.String({ minLength: 1 }), service: Type.String({ minLength: 1 }) });
+export const ExplainQuery = Type.Object({
+  from: Type.String({ minLength: 1 }),
+  to: Type.String({ minLength: 1 }),
+  service: Type.String({ minLength: 1 }),
+});
 const Verdict = Type.Union([Type.Literal('allow'), Type.Literal('deny')]);
 export const Hop = Type.Object({
-  switch: Str, inPort: Int, verdict: Str,
+  switch: Str,
+  inPort: Int,
+  verdict: Str,
   flows: Type.Array(Type.Object({ table: Int, priority: Int, origin: Str, cookie: Str, match: Str })),
 });
-export const ExplainReply = Type.Object({ decision: Verdict, rule: Str, reason: Str, from: Str, to: Str, ip: Str, service: Str, path: Type.Array(Hop), consistent: Bool });
+export const ExplainReply = Type.Object({
+  decision: Verdict,
+  rule: Str,
+  reason: Str,
+  from: Str,
+  to: Str,
+  ip: Str,
+  service: Str,
+  path: Type.Array(Hop),
+  consistent: Bool,
+});
 export type ExplainReply = Static<typeof ExplainReply>;
 
 const Kind = Type.Union([Type.Literal('user'), Type.Literal('server')]);
@@ -182,13 +332,24 @@ export const MatrixReply = Type.Object({
 export type MatrixReply = Static<typeof MatrixReply>;
 
 export const DirectoryReply = Type.Object({
-  source: Str, status: DirectoryStatus,
+  source: Str,
+  status: DirectoryStatus,
   organizations: Type.Array(Type.Object({ name: Str, parent: Nullable(Str) })),
   roles: Type.Array(Str),
-  users: Type.Array(Type.Object({
-    id: Str, name: Str, organization: Nullable(Str), roles: Type.Array(Str),
-    devices: Type.Array(Type.Object({ mac: Str, ip: Opt(Str), name: Opt(Str), switch: Nullable(Str), port: Nullable(Int), learned: Bool }, { additionalProperties: true })),
-  })),
+  users: Type.Array(
+    Type.Object({
+      id: Str,
+      name: Str,
+      organization: Nullable(Str),
+      roles: Type.Array(Str),
+      devices: Type.Array(
+        Type.Object(
+          { mac: Str, ip: Opt(Str), name: Opt(Str), switch: Nullable(Str), port: Nullable(Int), learned: Bool },
+          { additionalProperties: true },
+        ),
+      ),
+    }),
+  ),
   servers: Type.Array(Type.Object({ name: Str, mac: Str, ip: Str, switch: Str, port: Int })),
 });
 export type DirectoryReply = Static<typeof DirectoryReply>;
@@ -196,16 +357,37 @@ export const ConfirmShrinkReply = Type.Object({ accepted: Bool, status: Director
 
 // ---------------------------------------------------------------- edge: sessions and leases
 
-export const Session = Type.Object({
-  id: Str, mac: Str, switch: Str, port: Int, method: Str, user: Opt(Str), deviceGroup: Opt(Str), since: Str, expires: Opt(Str), ip: Opt(Str),
-  reauthAt: Opt(Str), attributes: Opt(Type.Record(Str, Str)), active: Opt(Bool), inactiveReason: Opt(Str),
-}, { additionalProperties: true });
+export const Session = Type.Object(
+  {
+    id: Str,
+    mac: Str,
+    switch: Str,
+    port: Int,
+    method: Str,
+    user: Opt(Str),
+    deviceGroup: Opt(Str),
+    since: Str,
+    expires: Opt(Str),
+    ip: Opt(Str),
+    reauthAt: Opt(Str),
+    attributes: Opt(Type.Record(Str, Str)),
+    active: Opt(Bool),
+    inactiveReason: Opt(Str),
+  },
+  { additionalProperties: true },
+);
 export type Session = Static<typeof Session>;
 export const SessionsReply = Type.Object({
-  sessions: Type.Array(Session), conversations: Int, radius: Type.Array(Type.Object({ server: Str, up: Bool })), stats: Type.Record(Str, Any),
+  sessions: Type.Array(Session),
+  conversations: Int,
+  radius: Type.Array(Type.Object({ server: Str, up: Bool })),
+  stats: Type.Record(Str, Any),
 });
 export type SessionsReply = Static<typeof SessionsReply>;
-export const SessionParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9_.:-]+$' }) }, { additionalProperties: false });
+export const SessionParams = Type.Object(
+  { id: Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9_.:-]+$' }) },
+  { additionalProperties: false },
+);
 export const SessionEndedReply = Type.Object({ ended: Session, by: Str });
 
 const Percentiles = Type.Object({ p50: Opt(Num), p99: Opt(Num), n: Int });
@@ -220,10 +402,14 @@ export type LeasesReply = Static<typeof LeasesReply>;
 // ---------------------------------------------------------------- cluster
 
 export const ClusterReply = Type.Object({
-  node: Str, healthy: Bool, lastError: Opt(Str),
+  node: Str,
+  healthy: Bool,
+  lastError: Opt(Str),
   nodes: Type.Array(Type.Object({ name: Str }, { additionalProperties: true })),
   switches: Type.Array(Type.Object({ dpid: Str, master: Opt(Str), generationId: Opt(Str), localRole: Opt(Str) })),
-  policyVersion: Opt(Int), roleRequests: Int, staleRefusals: Int,
+  policyVersion: Opt(Int),
+  roleRequests: Int,
+  staleRefusals: Int,
 });
 export type ClusterReply = Static<typeof ClusterReply>;
 
@@ -232,38 +418,85 @@ export type ClusterReply = Static<typeof ClusterReply>;
 /** One poll interval: its start (epoch ms) and what the rule carried in it. */
 const Sample = Type.Object({ t: Num, packets: Int, bytes: Int });
 export const RuleTrafficReply = Type.Object({
-  rule: Str, packets: Int, bytes: Int, replyPackets: Int, replyBytes: Int, lastHit: Nullable(Str), trackedSince: Str, intervalMs: Num, series: Type.Array(Sample),
+  rule: Str,
+  packets: Int,
+  bytes: Int,
+  replyPackets: Int,
+  replyBytes: Int,
+  lastHit: Nullable(Str),
+  trackedSince: Str,
+  intervalMs: Num,
+  series: Type.Array(Sample),
 });
 export type RuleTrafficReply = Static<typeof RuleTrafficReply>;
 export const RuleTrafficParams = Type.Object({ name: Type.String({ minLength: 1, maxLength: 200 }) });
 export const SinceQuery = Type.Object({ since: Opt(Type.String({ minLength: 1, maxLength: 40 })) }, { additionalProperties: false });
-export const RulesTrafficReply = Type.Array(Type.Object({ rule: Str, action: Str, packets: Int, bytes: Int, replyPackets: Int, lastHit: Nullable(Str) }));
+export const RulesTrafficReply = Type.Array(
+  Type.Object({ rule: Str, action: Str, packets: Int, bytes: Int, replyPackets: Int, lastHit: Nullable(Str) }),
+);
 export type RulesTrafficReply = Static<typeof RulesTrafficReply>;
 export const UnusedQuery = Type.Object({ days: Opt(Type.Number({ minimum: 0, maximum: 3650 })) }, { additionalProperties: false });
-export const UnusedReply = Type.Object({ days: Num, trackedSince: Str, rules: Type.Array(Type.Object({ rule: Str, lastHit: Nullable(Str) })) });
+export const UnusedReply = Type.Object({
+  days: Num,
+  trackedSince: Str,
+  rules: Type.Array(Type.Object({ rule: Str, lastHit: Nullable(Str) })),
+});
 export type UnusedReply = Static<typeof UnusedReply>;
 
 export const DenialKind = Type.Union([Type.Literal('deny'), Type.Literal('would-deny')]);
 export const Denial = Type.Object({
-  id: Int, kind: DenialKind, user: Opt(Str), name: Opt(Str), subjectKind: Type.Union([Type.Literal('user'), Type.Literal('server'), Type.Literal('unknown')]),
-  organization: Opt(Str), roles: Opt(Type.Array(Str)), mac: Str, srcIp: Opt(Str), switch: Str, port: Int, dst: Opt(Str), resources: Type.Array(Str),
-  service: Str, services: Type.Array(Str), distinctServices: Int, proto: Str, rule: Str, reason: Str, monitor: Opt(Str),
-  firstSeen: Str, lastSeen: Str, count: Int,
+  id: Int,
+  kind: DenialKind,
+  user: Opt(Str),
+  name: Opt(Str),
+  subjectKind: Type.Union([Type.Literal('user'), Type.Literal('server'), Type.Literal('unknown')]),
+  organization: Opt(Str),
+  roles: Opt(Type.Array(Str)),
+  mac: Str,
+  srcIp: Opt(Str),
+  switch: Str,
+  port: Int,
+  dst: Opt(Str),
+  resources: Type.Array(Str),
+  service: Str,
+  services: Type.Array(Str),
+  distinctServices: Int,
+  proto: Str,
+  rule: Str,
+  reason: Str,
+  monitor: Opt(Str),
+  firstSeen: Str,
+  lastSeen: Str,
+  count: Int,
 });
 export type Denial = Static<typeof Denial>;
 const Text = (max = 256) => Type.String({ minLength: 1, maxLength: max });
-export const DenialsQuery = Type.Object({
-  user: Opt(Text()), resource: Opt(Text()), since: Opt(Text(40)), switch: Opt(Text()), rule: Opt(Text()), dst: Opt(Text(64)), kind: Opt(DenialKind),
-  limit: Opt(Type.Integer({ minimum: 1, maximum: 10000 })),
-}, { additionalProperties: false });
+export const DenialsQuery = Type.Object(
+  {
+    user: Opt(Text()),
+    resource: Opt(Text()),
+    since: Opt(Text(40)),
+    switch: Opt(Text()),
+    rule: Opt(Text()),
+    dst: Opt(Text(64)),
+    kind: Opt(DenialKind),
+    limit: Opt(Type.Integer({ minimum: 1, maximum: 10000 })),
+  },
+  { additionalProperties: false },
+);
 export const DenialsReply = Type.Object({ total: Int, counters: Type.Record(Str, Any), denials: Type.Array(Denial) });
 export type DenialsReply = Static<typeof DenialsReply>;
 
 export const UserTrafficParams = Type.Object({ id: Text(200) });
 const Traffic = Type.Object({ packets: Int, bytes: Int, lastHit: Nullable(Str) });
 export const UserTrafficReply = Type.Object({
-  subject: Str, kind: Kind, classId: Int, sent: Traffic, classTraffic: Type.Composite([Traffic, Type.Object({ sharedWith: Int })]),
-  rules: Type.Array(Type.Object({ rule: Str, packets: Int, bytes: Int, lastHit: Nullable(Str) })), denials: Type.Array(Denial),
+  subject: Str,
+  kind: Kind,
+  classId: Int,
+  sent: Traffic,
+  classTraffic: Type.Composite([Traffic, Type.Object({ sharedWith: Int })]),
+  rules: Type.Array(Type.Object({ rule: Str, packets: Int, bytes: Int, lastHit: Nullable(Str) })),
+  denials: Type.Array(Denial),
 });
 export type UserTrafficReply = Static<typeof UserTrafficReply>;
 export const TrafficMatrixReply = Type.Composite([
@@ -274,7 +507,13 @@ export type TrafficMatrixReply = Static<typeof TrafficMatrixReply>;
 
 export const WhyQuery = Type.Object({ user: Text(), resource: Text(), service: Text(32) }, { additionalProperties: false });
 export const Suggestion = Type.Object({
-  size: Int, kind: Str, rule: Opt(Str), role: Opt(Str), organization: Opt(Str), text: Str, alsoAffects: Opt(Str),
+  size: Int,
+  kind: Str,
+  rule: Opt(Str),
+  role: Opt(Str),
+  organization: Opt(Str),
+  text: Str,
+  alsoAffects: Opt(Str),
 });
 export const WhyReply = Type.Composite([ExplainReply, Type.Object({ suggestions: Type.Array(Suggestion), denials: Type.Array(Denial) })]);
 export type WhyReply = Static<typeof WhyReply>;

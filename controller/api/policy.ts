@@ -11,7 +11,15 @@ import { formatDiagnostic } from '../../loader/index.js';
 import type { Lifecycle } from '../lifecycle-api.js';
 import { seenImpact } from '../impact.js';
 import type { Auth } from './auth.js';
-import { ApplyBody, ApplyQuery, ApplyReply, HistoryReply, PendingCreatedReply, PolicyReply, type PolicyReply as Policy } from './contract.js';
+import {
+  ApplyBody,
+  ApplyQuery,
+  ApplyReply,
+  HistoryReply,
+  PendingCreatedReply,
+  PolicyReply,
+  type PolicyReply as Policy,
+} from './contract.js';
 import { fail, send } from './reply.js';
 import { Type } from '@sinclair/typebox';
 import { ErrorReply, ReconcileResult } from './contract.js';
@@ -31,33 +39,61 @@ export const policyRoutes: FastifyPluginAsyncTypebox<PolicyRoutesOptions> = asyn
   const read = { preHandler: auth.requireRead };
   const admin = { preHandler: auth.requireAdmin };
   r.get('/policy', { ...read, schema: { response: { 200: PolicyReply } } }, async (_req, reply) => {
-    const p: Policy = { version: ctl.version, path: ctl.loaded.paths.policy, text: ctl.loaded.policyText, lastChange: ctl.lastChange ?? null };
+    const p: Policy = {
+      version: ctl.version,
+      path: ctl.loaded.paths.policy,
+      text: ctl.loaded.policyText,
+      lastChange: ctl.lastChange ?? null,
+    };
     return send(reply, p);
   });
   r.get('/policy/history', { ...read, schema: { response: { 200: HistoryReply } } }, async (_req, reply) => {
     if (!auditLog || !existsSync(auditLog)) return send(reply, []);
     const lines = (await readFile(auditLog, 'utf8')).split('\n').filter(Boolean);
-    return send(reply, lines.slice(-200).map((l) => { try { return JSON.parse(l) as unknown; } catch { return { corrupt: l.slice(0, 100) }; } }));
+    return send(
+      reply,
+      lines.slice(-200).map((l) => {
+        try {
+          return JSON.parse(l) as unknown;
+        } catch {
+          return { corrupt: l.slice(0, 100) };
+        }
+      }),
+    );
   });
-  r.post('/policy', {
-    ...admin,
-    schema: { querystring: ApplyQuery, body: ApplyBody, response: { 200: ApplyReply, 202: PendingCreatedReply, '4xx': ApplyOrError, 503: ApplyOrError } },
-  }, async (req, reply) => {
-    const text = typeof req.body === 'string' ? req.body : req.body.text;
-    if (!text.trim()) return fail(reply, 400, 'bad-request', 'send the policy YAML as the body (text/yaml) or as {"text": "..."}');
-    const dryRun = req.query.dryRun === true;
-    const by = auth.who(req)?.name ?? 'unknown';
-    if (!dryRun && await lifecycle.submit(text, by, reply)) return reply; // two-person rule: pending
-    const t0 = performance.now();
-    const res = await ctl.applyPolicy(text, { dryRun, by, baseVersion: req.query.baseVersion });
-    if (!res.ok) {
-      // a concurrent change won (cluster compare-and-swap), or etcd is unreachable: not a policy error
-      const status = res.diagnostics.some((d) => d.code === 'conflict') ? 409 : res.diagnostics.some((d) => d.code === 'cluster-unavailable') ? 503 : 422;
-      return send(reply.code(status), { ...res, errors: res.diagnostics.map(formatDiagnostic) });
-    }
-    if (!dryRun) applyLatency.observe((performance.now() - t0) / 1000);
-    // a dry run also lists the connections seen recently that the change would cut or open (controller/impact.ts)
-    return send(reply, dryRun ? { ...res, seen: seenImpact(ctl.compiled, ctl.observe, res.access, Date.now()) } : res);
-  });
-  r.post('/sync', { ...admin, schema: { response: { 200: Type.Array(ReconcileResult) } } }, async (_req, reply) => send(reply, await ctl.syncAll()));
+  r.post(
+    '/policy',
+    {
+      ...admin,
+      schema: {
+        querystring: ApplyQuery,
+        body: ApplyBody,
+        response: { 200: ApplyReply, 202: PendingCreatedReply, '4xx': ApplyOrError, 503: ApplyOrError },
+      },
+    },
+    async (req, reply) => {
+      const text = typeof req.body === 'string' ? req.body : req.body.text;
+      if (!text.trim()) return fail(reply, 400, 'bad-request', 'send the policy YAML as the body (text/yaml) or as {"text": "..."}');
+      const dryRun = req.query.dryRun === true;
+      const by = auth.who(req)?.name ?? 'unknown';
+      if (!dryRun && (await lifecycle.submit(text, by, reply))) return reply; // two-person rule: pending
+      const t0 = performance.now();
+      const res = await ctl.applyPolicy(text, { dryRun, by, baseVersion: req.query.baseVersion });
+      if (!res.ok) {
+        // a concurrent change won (cluster compare-and-swap), or etcd is unreachable: not a policy error
+        const status = res.diagnostics.some((d) => d.code === 'conflict')
+          ? 409
+          : res.diagnostics.some((d) => d.code === 'cluster-unavailable')
+            ? 503
+            : 422;
+        return send(reply.code(status), { ...res, errors: res.diagnostics.map(formatDiagnostic) });
+      }
+      if (!dryRun) applyLatency.observe((performance.now() - t0) / 1000);
+      // a dry run also lists the connections seen recently that the change would cut or open (controller/impact.ts)
+      return send(reply, dryRun ? { ...res, seen: seenImpact(ctl.compiled, ctl.observe, res.access, Date.now()) } : res);
+    },
+  );
+  r.post('/sync', { ...admin, schema: { response: { 200: Type.Array(ReconcileResult) } } }, async (_req, reply) =>
+    send(reply, await ctl.syncAll()),
+  );
 };

@@ -22,14 +22,27 @@ export function toWire(v: unknown): unknown {
 }
 
 /** What a route handler needs of a reply to answer (any FastifyReply, typed or not). */
-export interface Replier { code(status: number): Replier; send(payload?: unknown): unknown }
+export interface Replier {
+  code(status: number): Replier;
+  send(payload?: unknown): unknown;
+}
 
 /** Sends a value in wire form; the route's reply schema (if any) serializes it. */
-export const send = (reply: Replier, v: unknown): void => { reply.send(toWire(v)); };
+export const send = (reply: Replier, v: unknown): void => {
+  reply.send(toWire(v));
+};
 
 const DEFAULT_CODES: Record<number, ApiErrorCode> = {
-  400: 'bad-request', 401: 'unauthorized', 403: 'forbidden', 404: 'not-found', 409: 'conflict', 413: 'payload-too-large',
-  415: 'unsupported-media-type', 421: 'bad-host', 422: 'invalid-policy', 503: 'cluster-unavailable',
+  400: 'bad-request',
+  401: 'unauthorized',
+  403: 'forbidden',
+  404: 'not-found',
+  409: 'conflict',
+  413: 'payload-too-large',
+  415: 'unsupported-media-type',
+  421: 'bad-host',
+  422: 'invalid-policy',
+  503: 'cluster-unavailable',
 };
 /** The code an error reply gets when the route did not name a more specific one. */
 export const defaultErrorCode = (status: number): ApiErrorCode => DEFAULT_CODES[status] ?? (status >= 500 ? 'internal' : 'bad-request');
@@ -47,14 +60,22 @@ export function exact<T extends TSchema>(s: T): T {
     const o = x as Record<string | symbol, unknown>;
     const out: Record<string | symbol, unknown> = {};
     for (const k of Reflect.ownKeys(o)) out[k] = walk(o[k]);
-    if (o.type === 'object' && o.properties && o.additionalProperties === undefined && o.patternProperties === undefined) out.additionalProperties = false;
+    if (o.type === 'object' && o.properties && o.additionalProperties === undefined && o.patternProperties === undefined)
+      out.additionalProperties = false;
     return out;
   };
   return walk(s) as T;
 }
 
 const exactCache = new WeakMap<object, TSchema>();
-const exactOf = (s: TSchema) => { let e = exactCache.get(s); if (!e) { e = exact(s); exactCache.set(s, e); } return e; };
+const exactOf = (s: TSchema) => {
+  let e = exactCache.get(s);
+  if (!e) {
+    e = exact(s);
+    exactCache.set(s, e);
+  }
+  return e;
+};
 
 /** The route's reply schema for a status: exact status, then "2xx"-style, then "default". */
 function replySchema(reply: FastifyReply, status: number): TSchema | undefined {
@@ -71,7 +92,8 @@ export function installReplyHooks(app: FastifyInstance, check: boolean): void {
   app.addHook('preSerialization', async (_req, reply, payload) => {
     if (payload === null || typeof payload !== 'object' || Array.isArray(payload)) return check ? verify(reply, payload) : payload;
     let p = payload as Record<string, unknown>;
-    if (reply.statusCode >= 400 && typeof p.error === 'string' && p.code === undefined) p = { ...p, code: defaultErrorCode(reply.statusCode) };
+    if (reply.statusCode >= 400 && typeof p.error === 'string' && p.code === undefined)
+      p = { ...p, code: defaultErrorCode(reply.statusCode) };
     return check ? verify(reply, p) : p;
   });
 }
@@ -84,5 +106,8 @@ function verify(reply: FastifyReply, payload: unknown): unknown {
   if (Value.Check(s, payload)) return payload;
   const errs = [...Value.Errors(s, payload)].slice(0, 5).map((e) => `${e.path || '/'}: ${e.message}`);
   const route = `${reply.request.method} ${reply.routeOptions.url}`;
-  throw Object.assign(new Error(`reply of ${route} (${reply.statusCode}) does not match its schema: ${errs.join('; ')}`), { statusCode: 500, replyMismatch: true });
+  throw Object.assign(new Error(`reply of ${route} (${reply.statusCode}) does not match its schema: ${errs.join('; ')}`), {
+    statusCode: 500,
+    replyMismatch: true,
+  });
 }

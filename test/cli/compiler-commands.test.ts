@@ -24,7 +24,11 @@ beforeAll(() => {
   copyFileSync(join(ROOT, 'package.json'), join(build, 'package.json'));
   symlinkSync(join(ROOT, 'node_modules'), join(build, 'node_modules'));
   // tsc emits even if another engineer's file has a type error right now; the commands under test must exist.
-  spawnSync(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', join(ROOT, 'tsconfig.json'), '--outDir', join(build, 'dist')], { cwd: ROOT, encoding: 'utf8' });
+  spawnSync(
+    process.execPath,
+    [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', join(ROOT, 'tsconfig.json'), '--outDir', join(build, 'dist')],
+    { cwd: ROOT, encoding: 'utf8' },
+  );
   for (const c of ['validate', 'compile', 'explain', 'verify', 'test']) {
     if (!existsSync(join(build, `dist/cli/commands/${c}.js`))) throw new Error(`build did not produce the ${c} command`);
   }
@@ -36,14 +40,23 @@ afterAll(() => {
   if (work) rmSync(work, { recursive: true, force: true });
 });
 
-interface Run { out: string; err: string; code: number }
+interface Run {
+  out: string;
+  err: string;
+  code: number;
+}
 
 /** `acl ARGS...` from the private build, run in the example copy's parent directory. */
 function acl(...args: string[]): Promise<Run> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [join(build, 'bin/run.js'), ...args], { cwd: work, env: { ...process.env, NO_COLOR: '1' }, maxBuffer: 64 << 20 }, (e, out, err) => {
-      resolve({ out, err, code: e ? (typeof e.code === 'number' ? e.code : 1) : 0 });
-    });
+    execFile(
+      process.execPath,
+      [join(build, 'bin/run.js'), ...args],
+      { cwd: work, env: { ...process.env, NO_COLOR: '1' }, maxBuffer: 64 << 20 },
+      (e, out, err) => {
+        resolve({ out, err, code: e ? (typeof e.code === 'number' ? e.code : 1) : 0 });
+      },
+    );
   });
 }
 
@@ -59,20 +72,23 @@ describe('acl validate', () => {
   it('reports every mistake at once as file:line:col: error CODE: message, exits non-zero and prints nothing on stdout', async () => {
     const dir = join(work, 'broken');
     cpSync(join(work, 'basic'), dir, { recursive: true });
-    writeFileSync(join(dir, 'policy.yaml'), [
-      'version: 1',
-      'directory: directory.yaml',
-      'topology: topology.yaml',
-      'resources:',
-      '  payroll-db: { hosts: [payroll-db], services: [tcp/99999] }',
-      '  intranet:   { hosts: [10.0.2.0/33], services: [tcp/80] }',
-      'rules:',
-      '  - { name: a, from: { organizations: [finanse] }, to: payroll-db }',
-      '  - { name: b, from: { roles: [employee] }, to: intranett }',
-      '  - { name: c, from: { roles: [employee] }, to: intranet, colour: red }',
-      'default: deny',
-      '',
-    ].join('\n'));
+    writeFileSync(
+      join(dir, 'policy.yaml'),
+      [
+        'version: 1',
+        'directory: directory.yaml',
+        'topology: topology.yaml',
+        'resources:',
+        '  payroll-db: { hosts: [payroll-db], services: [tcp/99999] }',
+        '  intranet:   { hosts: [10.0.2.0/33], services: [tcp/80] }',
+        'rules:',
+        '  - { name: a, from: { organizations: [finanse] }, to: payroll-db }',
+        '  - { name: b, from: { roles: [employee] }, to: intranett }',
+        '  - { name: c, from: { roles: [employee] }, to: intranet, colour: red }',
+        'default: deny',
+        '',
+      ].join('\n'),
+    );
     const r = await acl('validate', 'broken/policy.yaml');
     expect(r.code).not.toBe(0);
     expect(r.out).toBe('');
@@ -151,7 +167,10 @@ describe('acl compile', () => {
   });
 
   it('--format hex is what ovs-ofctl ofp-print reads as the same flows, in the same order, as --format ovs', async () => {
-    const [hex, ovs] = await Promise.all([acl('compile', POLICY, '--switch', 'hv1', '--format', 'hex'), acl('compile', POLICY, '--switch', 'hv1')]);
+    const [hex, ovs] = await Promise.all([
+      acl('compile', POLICY, '--switch', 'hv1', '--format', 'hex'),
+      acl('compile', POLICY, '--switch', 'hv1'),
+    ]);
     const hexLines = hex.out.trim().split('\n');
     const ovsLines = ovs.out.split('\n').filter((l) => l.startsWith('table='));
     expect(hexLines.length).toBe(ovsLines.length);
@@ -186,9 +205,13 @@ describe('acl explain', () => {
   });
 
   it('deny by a deny rule, and by default, in --json', async () => {
-    const carol = JSON.parse((await acl('explain', POLICY, '--from', 'carol', '--to', 'payroll-db', '--service', 'tcp/5432', '--json')).out);
+    const carol = JSON.parse(
+      (await acl('explain', POLICY, '--from', 'carol', '--to', 'payroll-db', '--service', 'tcp/5432', '--json')).out,
+    );
     expect(carol).toMatchObject({ decision: 'deny', rule: 'no-contractors', consistent: true });
-    const port22 = JSON.parse((await acl('explain', POLICY, '--from', '10.0.1.1', '--to', '10.0.2.10', '--service', 'tcp/22', '--json')).out);
+    const port22 = JSON.parse(
+      (await acl('explain', POLICY, '--from', '10.0.1.1', '--to', '10.0.2.10', '--service', 'tcp/22', '--json')).out,
+    );
     expect(port22).toMatchObject({ decision: 'deny', rule: 'default', consistent: true });
   });
 
@@ -219,7 +242,10 @@ describe('acl test', () => {
 
   it('a wrong expectation fails with file:line and the deciding rule; unreadable lines are failures too', async () => {
     const f = join(work, 'wrong.tests');
-    writeFileSync(f, '# expectations\nalice -> payroll-db tcp/5432: allow\n\ncarol -> payroll-db tcp/5432: allow\nthis is not a test\nnobody -> payroll-db tcp/5432: deny\n');
+    writeFileSync(
+      f,
+      '# expectations\nalice -> payroll-db tcp/5432: allow\n\ncarol -> payroll-db tcp/5432: allow\nthis is not a test\nnobody -> payroll-db tcp/5432: deny\n',
+    );
     const r = await acl('test', POLICY, 'wrong.tests');
     expect(r.code).not.toBe(0);
     expect(r.out).toMatch(/1 passed, 3 failed/);
@@ -237,7 +263,10 @@ describe('acl directory show', () => {
     const dir = join(work, 'declared');
     cpSync(join(work, 'basic'), dir, { recursive: true });
     writeFileSync(join(dir, 'directory.yaml'), `roles: [auditor]\n${readFileSync(join(dir, 'directory.yaml'), 'utf8')}`);
-    const [text, json] = await Promise.all([acl('directory', 'show', 'declared/policy.yaml'), acl('directory', 'show', 'declared/policy.yaml', '--json')]);
+    const [text, json] = await Promise.all([
+      acl('directory', 'show', 'declared/policy.yaml'),
+      acl('directory', 'show', 'declared/policy.yaml', '--json'),
+    ]);
     expect(text.code).toBe(0);
     expect(text.out).toMatch(/^roles \(\d+\): .*\bauditor\b.*\bemployee\b/m);
     expect(JSON.parse(json.out).roles).toEqual(expect.arrayContaining(['auditor', 'employee']));

@@ -22,10 +22,17 @@ beforeAll(() => {
   mkdirSync(join(build, 'bin'));
   for (const f of ['bin/run.js', 'bin/manifest.js', 'package.json']) copyFileSync(join(ROOT, f), join(build, f));
   symlinkSync(join(ROOT, 'node_modules'), join(build, 'node_modules'));
-  spawnSync(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', join(ROOT, 'tsconfig.json'), '--outDir', join(build, 'dist')], { cwd: ROOT, encoding: 'utf8' });
+  spawnSync(
+    process.execPath,
+    [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', join(ROOT, 'tsconfig.json'), '--outDir', join(build, 'dist')],
+    { cwd: ROOT, encoding: 'utf8' },
+  );
   if (!existsSync(join(build, 'dist/cli/commands/validate.js'))) throw new Error('build did not produce the validate command');
   // what `npm run build`/prepare does after tsc
-  const m = spawnSync(process.execPath, ['--input-type=module', '-e', "await (await import('./bin/manifest.js')).writeManifest()"], { cwd: build, encoding: 'utf8' });
+  const m = spawnSync(process.execPath, ['--input-type=module', '-e', "await (await import('./bin/manifest.js')).writeManifest()"], {
+    cwd: build,
+    encoding: 'utf8',
+  });
   if (m.status !== 0) throw new Error(`manifest: ${m.stderr}`);
 }, 240_000);
 
@@ -38,16 +45,21 @@ afterAll(() => {
 function acl(name: string, args: string[]): { out: string; code: number | null; modules: string[] } {
   const log = join(logDir, `${name}.txt`);
   const r = spawnSync(process.execPath, ['--import', join(ROOT, 'test/helpers/import-log.mjs'), join(build, 'bin/run.js'), ...args], {
-    cwd: ROOT, encoding: 'utf8', env: { ...process.env, ACL_IMPORT_LOG: log },
+    cwd: ROOT,
+    encoding: 'utf8',
+    env: { ...process.env, ACL_IMPORT_LOG: log },
   });
   const modules = existsSync(log) ? readFileSync(log, 'utf8').split('\n').filter(Boolean) : [];
   return { out: r.stdout + r.stderr, code: r.status, modules };
 }
 
-const packagesOf = (modules: string[]) => new Set(modules.flatMap((u) => {
-  const m = u.match(/\/node_modules\/((?:@[^/]+\/)?[^/]+)\//);
-  return m ? [m[1]] : [];
-}));
+const packagesOf = (modules: string[]) =>
+  new Set(
+    modules.flatMap((u) => {
+      const m = u.match(/\/node_modules\/((?:@[^/]+\/)?[^/]+)\//);
+      return m ? [m[1]] : [];
+    }),
+  );
 
 it('acl --version prints the version and imports neither oclif nor any module of ours', () => {
   const r = acl('version', ['--version']);
@@ -58,7 +70,7 @@ it('acl --version prints the version and imports neither oclif nor any module of
   expect(r.modules.filter((u) => u.includes('/node_modules/') || u.includes('/dist/'))).toEqual([]);
 }, 60_000);
 
-it('acl validate imports only the validate command and none of the controller\'s libraries', () => {
+it("acl validate imports only the validate command and none of the controller's libraries", () => {
   const r = acl('validate', ['validate', 'examples/campus/policy.yaml']);
   expect(r.out).toMatch(/valid — \d+ rules/);
   expect(r.code).toBe(0);

@@ -32,7 +32,10 @@ describe('mastership assignment (rendezvous hashing)', () => {
 describe('cluster URL', () => {
   it('accepts etcd:// and etcds:// lists', () => {
     expect(parseEtcdUrl('etcd://127.0.0.1:2379')).toEqual({ tls: false, hosts: ['http://127.0.0.1:2379'] });
-    expect(parseEtcdUrl('etcds://a.example:2379,b.example:2379')).toEqual({ tls: true, hosts: ['https://a.example:2379', 'https://b.example:2379'] });
+    expect(parseEtcdUrl('etcds://a.example:2379,b.example:2379')).toEqual({
+      tls: true,
+      hosts: ['https://a.example:2379', 'https://b.example:2379'],
+    });
     expect(parseEtcdUrl('etcd://[::1]:2379').hosts).toEqual(['http://[::1]:2379']);
   });
   it('refuses anything else with a clear message', () => {

@@ -21,7 +21,11 @@ describeWith({ etcd: haveEtcd(), etcdctl: haveCommand('etcdctl') }, 'cluster on 
   let dir: string;
   let node: ClusteredController | undefined;
   const f = (n: string) => join(dir, n);
-  const ctl = (...a: string[]) => execFileSync('etcdctl', [`--endpoints=http://127.0.0.1:${PORT}`, ...a], { stdio: 'pipe', env: { ...process.env, ETCDCTL_API: '3' } }).toString();
+  const ctl = (...a: string[]) =>
+    execFileSync('etcdctl', [`--endpoints=http://127.0.0.1:${PORT}`, ...a], {
+      stdio: 'pipe',
+      env: { ...process.env, ETCDCTL_API: '3' },
+    }).toString();
 
   beforeAll(async () => {
     dir = tempDir('acl-etcd-auth-');
@@ -39,13 +43,26 @@ describeWith({ etcd: haveEtcd(), etcdctl: haveCommand('etcdctl') }, 'cluster on 
     writeFileSync(f('wrong.pw'), 'not-the-password\n', { mode: 0o600 });
     writeFileSync(f('nobody.pw'), 'nobody-pw-1\n', { mode: 0o600 });
   }, 60_000);
-  afterAll(async () => { await node?.stop(); await etcd?.stop(); });
+  afterAll(async () => {
+    await node?.stop();
+    await etcd?.stop();
+  });
 
   const policy = () => join(copyExample('campus'), 'policy.yaml');
   const refused = async (creds: Record<string, string>, name: string): Promise<string> => {
-    const start = startClusteredController({ policyPath: policy(), listen: { host: '127.0.0.1', port: 0 } }, { url: etcd.url, ...creds }, { name });
+    const start = startClusteredController(
+      { policyPath: policy(), listen: { host: '127.0.0.1', port: 0 } },
+      { url: etcd.url, ...creds },
+      { name },
+    );
     const r = await Promise.race([
-      start.then(async (n) => { await n.stop(); return 'joined'; }, (e: Error) => e.message),
+      start.then(
+        async (n) => {
+          await n.stop();
+          return 'joined';
+        },
+        (e: Error) => e.message,
+      ),
       new Promise<string>((res) => setTimeout(() => res('no answer within 10 s'), 10_000)),
     ]);
     expect(r).not.toBe('joined');
@@ -54,8 +71,11 @@ describeWith({ etcd: haveEtcd(), etcdctl: haveCommand('etcdctl') }, 'cluster on 
   };
 
   it('a node with the user and its password file joins and commits a change', async () => {
-    node = await startClusteredController({ policyPath: policy(), listen: { host: '127.0.0.1', port: 0 } },
-      { url: etcd.url, user: 'acl', passwordFile: f('acl.pw') }, { name: 'auth1' });
+    node = await startClusteredController(
+      { policyPath: policy(), listen: { host: '127.0.0.1', port: 0 } },
+      { url: etcd.url, user: 'acl', passwordFile: f('acl.pw') },
+      { name: 'auth1' },
+    );
     expect(node.cluster.healthy).toBe(true);
     const r = await node.ctl.applyPolicy(node.ctl.loaded.policyText.replace(/  - \{ name: platform-build.*\n/, ''), { by: 'admin' });
     expect(r.ok, JSON.stringify(r.diagnostics)).toBe(true);
@@ -71,6 +91,12 @@ describeWith({ etcd: haveEtcd(), etcdctl: haveCommand('etcdctl') }, 'cluster on 
   }, 60_000);
 
   it('a user without a password source is refused before connecting', async () => {
-    await expect(startClusteredController({ policyPath: policy(), listen: { host: '127.0.0.1', port: 0 } }, { url: etcd.url, user: 'acl' }, { name: 'auth-nopw' })).rejects.toThrow(/password-file|password-env/);
+    await expect(
+      startClusteredController(
+        { policyPath: policy(), listen: { host: '127.0.0.1', port: 0 } },
+        { url: etcd.url, user: 'acl' },
+        { name: 'auth-nopw' },
+      ),
+    ).rejects.toThrow(/password-file|password-env/);
   });
 });

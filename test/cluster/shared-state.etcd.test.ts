@@ -18,10 +18,22 @@ describeWith({ etcd: haveEtcd() }, 'cluster shared state: sessions, bindings, cl
   beforeAll(async () => {
     etcd = await startEtcd(18955);
     const dir = copyExample('campus');
-    a = await startClusteredController({ policyPath: join(dir, 'policy.yaml'), listen: { host: '127.0.0.1', port: 0 } }, { url: etcd.url }, { name: 'sa' });
-    b = await startClusteredController({ policyPath: join(dir, 'policy.yaml'), listen: { host: '127.0.0.1', port: 0 } }, { url: etcd.url }, { name: 'sb' });
+    a = await startClusteredController(
+      { policyPath: join(dir, 'policy.yaml'), listen: { host: '127.0.0.1', port: 0 } },
+      { url: etcd.url },
+      { name: 'sa' },
+    );
+    b = await startClusteredController(
+      { policyPath: join(dir, 'policy.yaml'), listen: { host: '127.0.0.1', port: 0 } },
+      { url: etcd.url },
+      { name: 'sb' },
+    );
   }, 60_000);
-  afterAll(async () => { await a?.stop(); await b?.stop(); await etcd?.stop(); });
+  afterAll(async () => {
+    await a?.stop();
+    await b?.stop();
+    await etcd?.stop();
+  });
 
   it('both nodes compile the same plan from the same committed version', () => {
     expect(a.ctl.version).toBe(b.ctl.version);
@@ -36,7 +48,16 @@ describeWith({ etcd: haveEtcd() }, 'cluster shared state: sessions, bindings, cl
     const id = (r as { session: { id: string } }).session.id;
     await waitFor('session on b', () => b.ctl.edge.sessions.get(id), 5000, 20);
     expect(b.ctl.edge.sessions.get(id)!.user).toBe(user);
-    await waitFor('same plan on both', async () => { await a.ctl.edge.settled(); await b.ctl.edge.settled(); return planHash(a.ctl.compiled.plan) === planHash(b.ctl.compiled.plan); }, 5000, 50);
+    await waitFor(
+      'same plan on both',
+      async () => {
+        await a.ctl.edge.settled();
+        await b.ctl.edge.settled();
+        return planHash(a.ctl.compiled.plan) === planHash(b.ctl.compiled.plan);
+      },
+      5000,
+      50,
+    );
     expect(planHash(b.ctl.compiled.plan)).not.toBe(before);
     a.ctl.edge.sessions.remove(id, 'logoff', 'test');
     await waitFor('session gone on b', () => !b.ctl.edge.sessions.get(id), 5000, 20);

@@ -3,17 +3,42 @@
  * one class, so a flat one-rule-per-host ACL compiles to one policy flow, not one per host.
  */
 import { describe, expect, it } from 'vitest';
-import { compile, decide, explain, recompile, verify, parsePolicyText, formatOvsFlows, type Directory, type Topology } from '../../compiler/index.js';
+import {
+  compile,
+  decide,
+  explain,
+  recompile,
+  verify,
+  parsePolicyText,
+  formatOvsFlows,
+  type Directory,
+  type Topology,
+} from '../../compiler/index.js';
 import { isDropFlow } from '../../compiler/observe.js';
 
 function flat(n: number, extra = '') {
-  const users = Array.from({ length: n }, (_, i) => ({ id: `h${i}`, name: `h${i}`, roles: i % 2 ? ['odd'] : [], devices: [{ mac: `02:00:00:00:${(i >> 8).toString(16).padStart(2, '0')}:${(i & 255).toString(16).padStart(2, '0')}`, ip: `10.0.${(i + 1) >> 8}.${(i + 1) & 255}` }] }));
+  const users = Array.from({ length: n }, (_, i) => ({
+    id: `h${i}`,
+    name: `h${i}`,
+    roles: i % 2 ? ['odd'] : [],
+    devices: [
+      {
+        mac: `02:00:00:00:${(i >> 8).toString(16).padStart(2, '0')}:${(i & 255).toString(16).padStart(2, '0')}`,
+        ip: `10.0.${(i + 1) >> 8}.${(i + 1) & 255}`,
+      },
+    ],
+  }));
   const rules = users.slice(0, n - 1).map((u) => `  - { name: r-${u.id}, from: { users: [${u.id}] }, to: svc }`); // the last host has no rule
   const text = `version: 1\ndirectory: d\ntopology: t\nresources:\n  svc: { hosts: [192.168.1.10], services: [tcp/443] }\n  web: { hosts: [192.168.1.20], services: [tcp/80] }\nrules:\n${rules.join('\n')}\n${extra}`;
   const policy = parsePolicyText(text, 'flat.yaml');
   if (!policy.ok) throw new Error(JSON.stringify(policy.diagnostics));
   const directory: Directory = { organizations: [], users, source: 'test' };
-  const topology: Topology = { switches: [{ name: 'sw', dpid: 1n, kind: 'edge' }], links: [], hosts: users.map((u, i) => ({ mac: u.devices[0].mac, switch: 'sw', port: i + 1 })), servers: [] };
+  const topology: Topology = {
+    switches: [{ name: 'sw', dpid: 1n, kind: 'edge' }],
+    links: [],
+    hosts: users.map((u, i) => ({ mac: u.devices[0].mac, switch: 'sw', port: i + 1 })),
+    servers: [],
+  };
   return { policy: policy.value, directory, topology };
 }
 

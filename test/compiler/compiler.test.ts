@@ -4,8 +4,21 @@ import { writeFileSync } from 'node:fs';
 import { tempDir } from '../helpers/tmp.js';
 import { join } from 'node:path';
 import {
-  compile, recompile, decide, explain, verify, accessMatrix, diffAccess, diffPlans, parsePolicyText, parseDirectoryText, parseTopologyText,
-  formatOvsFlows, type Compiled, type Directory, type Topology,
+  compile,
+  recompile,
+  decide,
+  explain,
+  verify,
+  accessMatrix,
+  diffAccess,
+  diffPlans,
+  parsePolicyText,
+  parseDirectoryText,
+  parseTopologyText,
+  formatOvsFlows,
+  type Compiled,
+  type Directory,
+  type Topology,
 } from '../../compiler/index.js';
 import { loadPolicy } from '../../loader/index.js';
 
@@ -27,22 +40,23 @@ describe('the basic example', () => {
   it('decides as the policy says, and the flows agree (interpreter)', async () => {
     const c = await basic();
     const cases: Array<[string, string, string, 'allow' | 'deny']> = [
-      ['alice', 'payroll-db', 'tcp/5432', 'allow'],   // finance
-      ['alice', 'payroll-db', 'tcp/22', 'deny'],      // not a payroll service
-      ['bob', 'payroll-db', 'tcp/5432', 'deny'],      // platform is not finance
-      ['bob', 'intranet', 'tcp/443', 'allow'],        // employee
-      ['carol', 'payroll-db', 'tcp/5432', 'deny'],    // contractor deny overrides finance allow
-      ['carol', 'intranet', 'tcp/80', 'deny'],        // not an employee
-      ['web1', 'payroll-db', 'tcp/5432', 'allow'],    // server to server
+      ['alice', 'payroll-db', 'tcp/5432', 'allow'], // finance
+      ['alice', 'payroll-db', 'tcp/22', 'deny'], // not a payroll service
+      ['bob', 'payroll-db', 'tcp/5432', 'deny'], // platform is not finance
+      ['bob', 'intranet', 'tcp/443', 'allow'], // employee
+      ['carol', 'payroll-db', 'tcp/5432', 'deny'], // contractor deny overrides finance allow
+      ['carol', 'intranet', 'tcp/80', 'deny'], // not an employee
+      ['web1', 'payroll-db', 'tcp/5432', 'allow'], // server to server
       ['payroll-db', 'web1', 'tcp/80', 'deny'],
       ['10.0.1.1', '10.0.2.10', 'tcp/5432', 'allow'], // by address
-      ['alice', '10.9.9.9', 'tcp/80', 'deny'],        // in no resource
+      ['alice', '10.9.9.9', 'tcp/80', 'deny'], // in no resource
     ];
     for (const [from, to, svc, want] of cases) {
       const e = explain(c, from, to, svc);
       expect(e.decision, `${from} -> ${to} ${svc}`).toBe(want);
       expect(e.consistent, `${from} -> ${to} ${svc}: flows disagree`).toBe(true);
-      if (want === 'allow' && (to === 'payroll-db' || to === '10.0.2.10')) expect(e.path.map((h) => h.switch)).toEqual(from === 'web1' ? ['hv1'] : ['edge1', 'core', 'hv1']);
+      if (want === 'allow' && (to === 'payroll-db' || to === '10.0.2.10'))
+        expect(e.path.map((h) => h.switch)).toEqual(from === 'web1' ? ['hv1'] : ['edge1', 'core', 'hv1']);
       if (want === 'allow') expect(e.path.at(-1)?.verdict).toBe('forward');
     }
     expect(decide(c, 'carol', 'payroll-db', 'tcp/5432').rule).toBe('no-contractors');
@@ -55,7 +69,7 @@ describe('the basic example', () => {
     expect(r.checked).toBeGreaterThan(50);
   });
 
-  it('anti-spoofing: another device sending with alice\'s IP, or alice on the wrong port, is not forwarded', async () => {
+  it("anti-spoofing: another device sending with alice's IP, or alice on the wrong port, is not forwarded", async () => {
     const c = await basic();
     const edge = c.plan.switches.find((s) => s.name === 'edge1')!;
     const { FlowTables } = await import('../../compiler/interpreter.js');
@@ -66,8 +80,26 @@ describe('the basic example', () => {
     expect(t.apply({ ...pkt, inPort: 4, ethSrc: '02:00:00:00:01:01', ipSrc: '10.0.1.1' }).verdict).toBe('controller'); // alice's MAC on carol's port
     expect(t.apply({ ...pkt, inPort: 7, ethSrc: '02:00:00:00:99:99', ipSrc: '10.0.1.99' }).verdict).toBe('controller'); // unknown device → discovery
     // ARP only for bound addresses
-    expect(t.apply({ inPort: 1, ethSrc: '02:00:00:00:01:01', ethType: 0x0806, arpSpa: '10.0.1.1', arpSha: '02:00:00:00:01:01', arpTpa: '10.0.2.10' }).verdict).toBe('forward');
-    expect(t.apply({ inPort: 1, ethSrc: '02:00:00:00:01:01', ethType: 0x0806, arpSpa: '10.0.1.2', arpSha: '02:00:00:00:01:01', arpTpa: '10.0.2.10' }).verdict).toBe('controller');
+    expect(
+      t.apply({
+        inPort: 1,
+        ethSrc: '02:00:00:00:01:01',
+        ethType: 0x0806,
+        arpSpa: '10.0.1.1',
+        arpSha: '02:00:00:00:01:01',
+        arpTpa: '10.0.2.10',
+      }).verdict,
+    ).toBe('forward');
+    expect(
+      t.apply({
+        inPort: 1,
+        ethSrc: '02:00:00:00:01:01',
+        ethType: 0x0806,
+        arpSpa: '10.0.1.2',
+        arpSha: '02:00:00:00:01:01',
+        arpTpa: '10.0.2.10',
+      }).verdict,
+    ).toBe('controller');
   });
 
   it('stateful replies (ovs profile): only replies of a connection the policy let through pass; unsolicited ACK, UDP and SYN from the server are dropped', async () => {
@@ -78,7 +110,17 @@ describe('the basic example', () => {
     const hv = new FlowTables(hvPlan.flows);
     const ct = new Conntrack(); // the switch's connection tracker, shared by the packets of the conversation
     // alice's SYN arrives from the core on the link port (9): classified again, allowed, committed
-    const syn = { inPort: 9, ethSrc: '02:00:00:00:01:01', ethType: 0x0800, ipSrc: '10.0.1.1', ipDst: '10.0.2.10', ipProto: 6, tpSrc: 40000, tpDst: 5432, tcpFlags: 0x002 };
+    const syn = {
+      inPort: 9,
+      ethSrc: '02:00:00:00:01:01',
+      ethType: 0x0800,
+      ipSrc: '10.0.1.1',
+      ipDst: '10.0.2.10',
+      ipProto: 6,
+      tpSrc: 40000,
+      tpDst: 5432,
+      tcpFlags: 0x002,
+    };
     const fwd = hv.apply(syn, ct);
     expect(fwd.verdict).toBe('forward');
     expect(fwd.hits.map((h) => h.flow.origin)).toContain('conntrack:commit');
@@ -89,34 +131,44 @@ describe('the basic example', () => {
     expect(hv.apply({ ...reply, ipDst: '10.0.1.1', tpSrc: 5432, tpDst: 40000, tcpFlags: 0x018 }, ct).verdict).toBe('forward'); // data to alice
     // the same segments without the connection: dropped (stateless replies let these through)
     const fresh = new Conntrack();
-    expect(hv.apply({ ...reply, ipDst: '10.0.1.1', tpSrc: 5432, tpDst: 40000, tcpFlags: 0x010 }, fresh).verdict).toBe('drop');  // unsolicited ACK
-    expect(hv.apply({ ...reply, ipDst: '10.0.1.2', tpSrc: 5432, tpDst: 40000, tcpFlags: 0x010 }, ct).verdict).toBe('drop');     // bob never asked
-    expect(hv.apply({ ...reply, ipDst: '10.0.1.1', tpSrc: 5432, tpDst: 22, tcpFlags: 0x002 }, ct).verdict).toBe('drop');        // a server opening a connection
-    expect(hv.apply({ ...reply, ipProto: 17, ipDst: '10.0.1.1', tpSrc: 5432, tpDst: 40000 }, ct).verdict).toBe('drop');       // UDP from the service port
+    expect(hv.apply({ ...reply, ipDst: '10.0.1.1', tpSrc: 5432, tpDst: 40000, tcpFlags: 0x010 }, fresh).verdict).toBe('drop'); // unsolicited ACK
+    expect(hv.apply({ ...reply, ipDst: '10.0.1.2', tpSrc: 5432, tpDst: 40000, tcpFlags: 0x010 }, ct).verdict).toBe('drop'); // bob never asked
+    expect(hv.apply({ ...reply, ipDst: '10.0.1.1', tpSrc: 5432, tpDst: 22, tcpFlags: 0x002 }, ct).verdict).toBe('drop'); // a server opening a connection
+    expect(hv.apply({ ...reply, ipProto: 17, ipDst: '10.0.1.1', tpSrc: 5432, tpDst: 40000 }, ct).verdict).toBe('drop'); // UDP from the service port
   });
 
   it('stateless replies (ovs-stateless profile) pass at the server edge with ACK; a bare SYN back does not', async () => {
     const c0 = await basic();
-    const c = compile({ ...c0.input, topology: { ...c0.input.topology, switches: c0.input.topology.switches.map((s) => ({ ...s, profile: 'ovs-stateless' as const })) } });
+    const c = compile({
+      ...c0.input,
+      topology: { ...c0.input.topology, switches: c0.input.topology.switches.map((s) => ({ ...s, profile: 'ovs-stateless' as const })) },
+    });
     const { FlowTables } = await import('../../compiler/interpreter.js');
     const hv = new FlowTables(c.plan.switches.find((s) => s.name === 'hv1')!.flows);
     expect(c.plan.switches.every((s) => s.flows.every((f) => f.match.every((e) => !e.field.startsWith('ct_'))))).toBe(true);
     const reply = { inPort: 1, ethSrc: '02:00:00:00:10:01', ethType: 0x0800, ipSrc: '10.0.2.10', ipProto: 6 };
     expect(hv.apply({ ...reply, ipDst: '10.0.1.1', tpSrc: 5432, tpDst: 40000, tcpFlags: 0x012 }).verdict).toBe('forward'); // SYN+ACK to alice
     expect(hv.apply({ ...reply, ipDst: '10.0.1.1', tpSrc: 5432, tpDst: 40000, tcpFlags: 0x018 }).verdict).toBe('forward'); // data to alice
-    expect(hv.apply({ ...reply, ipDst: '10.0.1.2', tpSrc: 5432, tpDst: 40000, tcpFlags: 0x010 }).verdict).toBe('drop');    // bob never asked
-    expect(hv.apply({ ...reply, ipDst: '10.0.1.1', tpSrc: 40000, tpDst: 22, tcpFlags: 0x002 }).verdict).toBe('drop');      // server-initiated
+    expect(hv.apply({ ...reply, ipDst: '10.0.1.2', tpSrc: 5432, tpDst: 40000, tcpFlags: 0x010 }).verdict).toBe('drop'); // bob never asked
+    expect(hv.apply({ ...reply, ipDst: '10.0.1.1', tpSrc: 40000, tpDst: 22, tcpFlags: 0x002 }).verdict).toBe('drop'); // server-initiated
     expect(hv.apply({ ...reply, ipDst: '10.0.1.1', tpSrc: 5432, tpDst: 22, tcpFlags: 0x002 }).verdict).toBe('drop');
   });
 
   it('compiles deterministically: the same input gives byte-identical plans', async () => {
-    const a = await basic(), b = await basic();
+    const a = await basic(),
+      b = await basic();
     expect(a.plan.switches.map((s) => formatOvsFlows(s))).toEqual(b.plan.switches.map((s) => formatOvsFlows(s)));
   });
 
   it('users with identical access share one class; flows grow with classes, not users', async () => {
     const c = await basic();
-    const users = ['u1', 'u2', 'u3', 'u4', 'u5', 'u6'].map((id, i) => ({ id, name: id, organization: 'finance', roles: ['employee'], devices: [{ mac: `02:00:00:00:02:0${i}`, ip: `10.0.1.${20 + i}` }] }));
+    const users = ['u1', 'u2', 'u3', 'u4', 'u5', 'u6'].map((id, i) => ({
+      id,
+      name: id,
+      organization: 'finance',
+      roles: ['employee'],
+      devices: [{ mac: `02:00:00:00:02:0${i}`, ip: `10.0.1.${20 + i}` }],
+    }));
     const big = recompile(c, { directory: { ...c.input.directory, users: [...c.input.directory.users, ...users] } });
     expect(big.stats.classes).toBe(c.stats.classes);
     const policyFlows = (x: Compiled) => x.plan.switches.find((s) => s.name === 'edge1')!.flows.filter((f) => f.tableId === 2).length;
@@ -125,11 +177,19 @@ describe('the basic example', () => {
 
   it('one user changing role changes only the flows it must, and who gains/loses access is exact', async () => {
     const c = await basic();
-    const dir: Directory = { ...c.input.directory, users: c.input.directory.users.map((u) => (u.id === 'carol' ? { ...u, roles: ['employee'] } : u)) };
+    const dir: Directory = {
+      ...c.input.directory,
+      users: c.input.directory.users.map((u) => (u.id === 'carol' ? { ...u, roles: ['employee'] } : u)),
+    };
     const next = recompile(c, { directory: dir });
     const changes = diffAccess(c, next);
     expect(changes.every((x) => x.subject === 'carol')).toBe(true);
-    expect(changes.filter((x) => x.change === 'gain').map((x) => `${x.resource} ${x.service}`).sort()).toEqual(['intranet icmp', 'intranet tcp/443', 'intranet tcp/80', 'payroll-db tcp/5432']);
+    expect(
+      changes
+        .filter((x) => x.change === 'gain')
+        .map((x) => `${x.resource} ${x.service}`)
+        .sort(),
+    ).toEqual(['intranet icmp', 'intranet tcp/443', 'intranet tcp/80', 'payroll-db tcp/5432']);
     const d = diffPlans(c.plan, next.plan);
     const core = d.find((x) => x.switch === 'core')!;
     expect(core.added.length + core.removed.length).toBe(0);
@@ -172,7 +232,11 @@ describe('errors: all at once, with file:line:column and hints; nothing produced
     expect(by('bad-address')[0].location).toMatchObject({ line: 5 });
     expect(by('bad-address')[0].message).toMatch(/host bits set; did you mean 10\.0\.2\.0\/24/);
     expect(by('bad-service')[0].location).toMatchObject({ line: 5 });
-    expect(by('unknown-field').map((d) => d.location?.line).sort((a, b) => a! - b!)).toEqual([6, 10]);
+    expect(
+      by('unknown-field')
+        .map((d) => d.location?.line)
+        .sort((a, b) => a! - b!),
+    ).toEqual([6, 10]);
     expect(by('unknown-field').find((d) => d.location?.line === 6)!.hint).toBe("did you mean 'services'?");
     expect(by('unknown-resource')[0]).toMatchObject({ location: { line: 8 }, hint: "did you mean 'db'?" });
     expect(by('duplicate-name')[0].location).toMatchObject({ line: 9 });
@@ -180,13 +244,16 @@ describe('errors: all at once, with file:line:column and hints; nothing produced
   });
 
   it('reports bad MACs, duplicate users, unknown organizations and a device bound to two users', () => {
-    const r = parseDirectoryText([
-      'organizations: [{ name: corp, children: [{ name: finance }] }]',
-      'users:',
-      '  - { id: a, organization: fnance, devices: [{ mac: "02:00:00:00:00:01", ip: 10.0.0.1 }] }',
-      '  - { id: a, organization: finance, devices: [{ mac: "zz" }] }',
-      '  - { id: b, organization: finance, devices: [{ mac: "02:00:00:00:00:01", ip: 10.0.0.2 }] }',
-    ].join('\n'), 'dir.yaml');
+    const r = parseDirectoryText(
+      [
+        'organizations: [{ name: corp, children: [{ name: finance }] }]',
+        'users:',
+        '  - { id: a, organization: fnance, devices: [{ mac: "02:00:00:00:00:01", ip: 10.0.0.1 }] }',
+        '  - { id: a, organization: finance, devices: [{ mac: "zz" }] }',
+        '  - { id: b, organization: finance, devices: [{ mac: "02:00:00:00:00:01", ip: 10.0.0.2 }] }',
+      ].join('\n'),
+      'dir.yaml',
+    );
     expect(r.ok).toBe(false);
     if (r.ok) return;
     const codes = r.diagnostics.map((d) => `${d.code}@${d.location?.line}`);
@@ -195,12 +262,15 @@ describe('errors: all at once, with file:line:column and hints; nothing produced
   });
 
   it('reports topology mistakes: unknown switches in links, duplicate dpids, a port used twice', () => {
-    const r = parseTopologyText([
-      'switches: [{ name: e1, dpid: 1 }, { name: e2, dpid: 1 }]',
-      'links: [[e1:1, core:1]]',
-      'hosts: [{ mac: "02:00:00:00:00:01", switch: e1, port: 2 }]',
-      'servers: [{ name: s, switch: e1, port: 2, mac: "02:00:00:00:00:02", ip: 10.0.0.9 }]',
-    ].join('\n'), 't.yaml');
+    const r = parseTopologyText(
+      [
+        'switches: [{ name: e1, dpid: 1 }, { name: e2, dpid: 1 }]',
+        'links: [[e1:1, core:1]]',
+        'hosts: [{ mac: "02:00:00:00:00:01", switch: e1, port: 2 }]',
+        'servers: [{ name: s, switch: e1, port: 2, mac: "02:00:00:00:00:02", ip: 10.0.0.9 }]',
+      ].join('\n'),
+      't.yaml',
+    );
     expect(r.ok).toBe(false);
     if (r.ok) return;
     expect(r.diagnostics.map((d) => d.code)).toEqual(expect.arrayContaining(['duplicate-dpid', 'unknown-switch', 'port-conflict']));
@@ -208,29 +278,38 @@ describe('errors: all at once, with file:line:column and hints; nothing produced
 
   it('loadPolicy checks names across files, relative to the policy file', async () => {
     const p = writeSet({
-      'policy.yaml': 'version: 1\ndirectory: d.yaml\ntopology: t.yaml\nresources:\n  db: { hosts: [dbserver], services: [tcp/5432] }\nrules:\n  - { from: { organizations: [finanse] }, to: db }\n',
+      'policy.yaml':
+        'version: 1\ndirectory: d.yaml\ntopology: t.yaml\nresources:\n  db: { hosts: [dbserver], services: [tcp/5432] }\nrules:\n  - { from: { organizations: [finanse] }, to: db }\n',
       'd.yaml': 'organizations: [{ name: finance }]\nusers: []\n',
       't.yaml': 'switches: [{ name: e1, dpid: 1 }]\n',
     });
     const r = await loadPolicy(p);
     expect(r.ok).toBe(false);
     if (r.ok) return;
-    expect(r.diagnostics.find((d) => d.code === 'unknown-organization')).toMatchObject({ location: { line: 7 }, hint: "did you mean 'finance'?" });
+    expect(r.diagnostics.find((d) => d.code === 'unknown-organization')).toMatchObject({
+      location: { line: 7 },
+      hint: "did you mean 'finance'?",
+    });
     expect(r.diagnostics.find((d) => d.code === 'unknown-server')).toMatchObject({ location: { line: 5 } });
   });
 
   it('an unknown role is an error (a misspelt deny would deny nobody), unless the directory declares the role', async () => {
-    const files = (dir: string) => writeSet({
-      'policy.yaml': 'version: 1\ndirectory: d.yaml\ntopology: t.yaml\nresources:\n  db: { hosts: [10.0.0.9], services: [tcp/5432] }\nrules:\n  - { from: { roles: [employee] }, to: db }\n  - { from: { roles: [contractr] }, to: db, action: deny }\n  - { from: { roles: [auditor] }, to: db }\n',
-      'd.yaml': dir,
-      't.yaml': 'switches: [{ name: e1, dpid: 1 }]\n',
-    });
+    const files = (dir: string) =>
+      writeSet({
+        'policy.yaml':
+          'version: 1\ndirectory: d.yaml\ntopology: t.yaml\nresources:\n  db: { hosts: [10.0.0.9], services: [tcp/5432] }\nrules:\n  - { from: { roles: [employee] }, to: db }\n  - { from: { roles: [contractr] }, to: db, action: deny }\n  - { from: { roles: [auditor] }, to: db }\n',
+        'd.yaml': dir,
+        't.yaml': 'switches: [{ name: e1, dpid: 1 }]\n',
+      });
     const users = 'users:\n  - { id: a, roles: [employee] }\n  - { id: b, roles: [contractor] }\n';
     const r = await loadPolicy(files(users));
     expect(r.ok).toBe(false);
     if (r.ok) return;
     const unknown = r.diagnostics.filter((d) => d.code === 'unknown-role');
-    expect(unknown.map((d) => [d.severity, d.location?.line, d.location?.column])).toEqual([['error', 8, 23], ['error', 9, 23]]);
+    expect(unknown.map((d) => [d.severity, d.location?.line, d.location?.column])).toEqual([
+      ['error', 8, 23],
+      ['error', 9, 23],
+    ]);
     expect(unknown[0].hint).toBe("did you mean 'contractor'?");
     expect(unknown[1].hint).toMatch(/roles:/);
     const ok = await loadPolicy(files(`roles: [auditor, contractr]\n${users}`));
@@ -248,7 +327,8 @@ describe('errors: all at once, with file:line:column and hints; nothing produced
 describe('port ranges and services', () => {
   it('tcp/N-M compiles to masked port blocks the interpreter honours at the edges', async () => {
     const p = writeSet({
-      'policy.yaml': 'version: 1\ndirectory: d.yaml\ntopology: t.yaml\nresources:\n  app: { hosts: [10.0.2.0/24], services: [tcp/8000-8099, udp/53] }\nrules:\n  - { from: { users: [u] }, to: app }\n',
+      'policy.yaml':
+        'version: 1\ndirectory: d.yaml\ntopology: t.yaml\nresources:\n  app: { hosts: [10.0.2.0/24], services: [tcp/8000-8099, udp/53] }\nrules:\n  - { from: { users: [u] }, to: app }\n',
       'd.yaml': 'users: [{ id: u, devices: [{ mac: "02:00:00:00:00:01", ip: 10.0.1.1 }] }]\n',
       't.yaml': 'switches: [{ name: e1, dpid: 1 }]\nhosts: [{ mac: "02:00:00:00:00:01", switch: e1, port: 1 }]\n',
     });
@@ -256,7 +336,15 @@ describe('port ranges and services', () => {
     expect(r.ok).toBe(true);
     if (!r.ok) return;
     const c = compile(r.value);
-    for (const [svc, want] of [['tcp/7999', 'deny'], ['tcp/8000', 'allow'], ['tcp/8064', 'allow'], ['tcp/8099', 'allow'], ['tcp/8100', 'deny'], ['udp/53', 'allow'], ['tcp/53', 'deny']] as const) {
+    for (const [svc, want] of [
+      ['tcp/7999', 'deny'],
+      ['tcp/8000', 'allow'],
+      ['tcp/8064', 'allow'],
+      ['tcp/8099', 'allow'],
+      ['tcp/8100', 'deny'],
+      ['udp/53', 'allow'],
+      ['tcp/53', 'deny'],
+    ] as const) {
       const e = explain(c, 'u', '10.0.2.7', svc);
       expect(e.decision, svc).toBe(want);
       expect(e.consistent, svc).toBe(true);
@@ -271,24 +359,62 @@ describe('property: for random small policies, the flow tables decide exactly as
   const svcs = ['tcp/22', 'tcp/80', 'tcp/8000-8010', 'udp/53', 'icmp', 'any'];
   const arb = fc.record({
     users: fc.array(fc.record({ org: fc.constantFrom(...orgs), roles: fc.subarray(roles) }), { minLength: 1, maxLength: 6 }),
-    resources: fc.array(fc.record({ net: fc.integer({ min: 0, max: 3 }), len: fc.constantFrom(24, 28, 32), svcs: fc.subarray(svcs, { minLength: 1 }) }), { minLength: 1, maxLength: 4 }),
-    rules: fc.array(fc.record({ org: fc.option(fc.constantFrom(...orgs), { nil: undefined }), role: fc.option(fc.constantFrom(...roles), { nil: undefined }), to: fc.nat(), deny: fc.boolean(), svc: fc.option(fc.constantFrom(...svcs), { nil: undefined }) }), { minLength: 1, maxLength: 6 }),
+    resources: fc.array(
+      fc.record({ net: fc.integer({ min: 0, max: 3 }), len: fc.constantFrom(24, 28, 32), svcs: fc.subarray(svcs, { minLength: 1 }) }),
+      { minLength: 1, maxLength: 4 },
+    ),
+    rules: fc.array(
+      fc.record({
+        org: fc.option(fc.constantFrom(...orgs), { nil: undefined }),
+        role: fc.option(fc.constantFrom(...roles), { nil: undefined }),
+        to: fc.nat(),
+        deny: fc.boolean(),
+        svc: fc.option(fc.constantFrom(...svcs), { nil: undefined }),
+      }),
+      { minLength: 1, maxLength: 6 },
+    ),
   });
   it('verify() finds no mismatch', () => {
-    fc.assert(fc.property(arb, (g) => {
-      const res = g.resources.map((r, i) => `  r${i}: { hosts: [10.0.${r.net}.${r.len === 32 ? 5 : r.len === 28 ? 0 : 0}/${r.len}], services: [${r.svcs.join(', ')}] }`);
-      const rules = g.rules.map((r, i) => {
-        const sel = [r.org ? `organizations: [${r.org}]` : '', r.role ? `roles: [${r.role}]` : ''].filter(Boolean).join(', ') || 'organizations: [a]';
-        return `  - { name: x${i}, from: { ${sel} }, to: r${r.to % g.resources.length}${r.deny ? ', action: deny' : ''}${r.svc ? `, services: [${r.svc}]` : ''} }`;
-      });
-      const policy = parsePolicyText(`version: 1\ndirectory: d\ntopology: t\nresources:\n${res.join('\n')}\nrules:\n${rules.join('\n')}\n`, 'p');
-      if (!policy.ok) throw new Error(JSON.stringify(policy.diagnostics));
-      const directory: Directory = { source: 'test', organizations: orgs.map((name) => ({ name })), users: g.users.map((u, i) => ({ id: `u${i}`, name: `u${i}`, organization: u.org, roles: u.roles, devices: [{ mac: `02:00:00:00:01:${(i + 16).toString(16)}`, ip: `10.1.0.${i + 1}` }] })) };
-      const topology: Topology = { switches: [{ name: 'e1', dpid: 1n, kind: 'edge' }], links: [], hosts: g.users.map((_, i) => ({ mac: `02:00:00:00:01:${(i + 16).toString(16)}`, switch: 'e1', port: i + 1 })), servers: [] };
-      const c = compile({ policy: policy.value, directory, topology });
-      const v = verify(c);
-      expect(v.problems).toEqual([]);
-    }), { numRuns: 150 });
+    fc.assert(
+      fc.property(arb, (g) => {
+        const res = g.resources.map(
+          (r, i) =>
+            `  r${i}: { hosts: [10.0.${r.net}.${r.len === 32 ? 5 : r.len === 28 ? 0 : 0}/${r.len}], services: [${r.svcs.join(', ')}] }`,
+        );
+        const rules = g.rules.map((r, i) => {
+          const sel =
+            [r.org ? `organizations: [${r.org}]` : '', r.role ? `roles: [${r.role}]` : ''].filter(Boolean).join(', ') ||
+            'organizations: [a]';
+          return `  - { name: x${i}, from: { ${sel} }, to: r${r.to % g.resources.length}${r.deny ? ', action: deny' : ''}${r.svc ? `, services: [${r.svc}]` : ''} }`;
+        });
+        const policy = parsePolicyText(
+          `version: 1\ndirectory: d\ntopology: t\nresources:\n${res.join('\n')}\nrules:\n${rules.join('\n')}\n`,
+          'p',
+        );
+        if (!policy.ok) throw new Error(JSON.stringify(policy.diagnostics));
+        const directory: Directory = {
+          source: 'test',
+          organizations: orgs.map((name) => ({ name })),
+          users: g.users.map((u, i) => ({
+            id: `u${i}`,
+            name: `u${i}`,
+            organization: u.org,
+            roles: u.roles,
+            devices: [{ mac: `02:00:00:00:01:${(i + 16).toString(16)}`, ip: `10.1.0.${i + 1}` }],
+          })),
+        };
+        const topology: Topology = {
+          switches: [{ name: 'e1', dpid: 1n, kind: 'edge' }],
+          links: [],
+          hosts: g.users.map((_, i) => ({ mac: `02:00:00:00:01:${(i + 16).toString(16)}`, switch: 'e1', port: i + 1 })),
+          servers: [],
+        };
+        const c = compile({ policy: policy.value, directory, topology });
+        const v = verify(c);
+        expect(v.problems).toEqual([]);
+      }),
+      { numRuns: 150 },
+    );
   });
 });
 
@@ -298,12 +424,20 @@ describe('incremental recompile', () => {
     const r = await loadPolicy(CAMPUS);
     if (!r.ok) throw new Error('campus');
     let c = compile(r.value);
-    const moves: Array<[string, string[]]> = [['sam', ['contractor']], ['frank', ['contractor']], ['sam', ['employee']], ['erin', ['employee']]];
+    const moves: Array<[string, string[]]> = [
+      ['sam', ['contractor']],
+      ['frank', ['contractor']],
+      ['sam', ['employee']],
+      ['erin', ['employee']],
+    ];
     for (const [id, roles] of moves) {
       const dir: Directory = { ...c.input.directory, users: c.input.directory.users.map((u) => (u.id === id ? { ...u, roles } : u)) };
       const next = recompile(c, { directory: dir });
       const full = compile({ ...c.input, directory: dir }, { previous: c });
-      expect(next.plan.switches.map((s) => formatOvsFlows(s)), `${id} -> ${roles}`).toEqual(full.plan.switches.map((s) => formatOvsFlows(s)));
+      expect(
+        next.plan.switches.map((s) => formatOvsFlows(s)),
+        `${id} -> ${roles}`,
+      ).toEqual(full.plan.switches.map((s) => formatOvsFlows(s)));
       expect(next.dest).toEqual(full.dest);
       expect(next.subjects.map((s) => [s.id, s.classId])).toEqual(full.subjects.map((s) => [s.id, s.classId]));
       // the fast path reuses untouched switches as they were
@@ -322,7 +456,8 @@ describe('cookies', () => {
     const r = await loadPolicy(new URL('../../examples/campus/policy.yaml', import.meta.url).pathname);
     if (!r.ok) throw new Error(JSON.stringify(r.diagnostics));
     const c = compile(r.value);
-    for (const sw of c.plan.switches) for (const f of sw.flows) expect(f.cookie).toBe(COOKIE_TAG | BigInt(fnv1a(matchKey(f.tableId, f.priority, f.match))));
+    for (const sw of c.plan.switches)
+      for (const f of sw.flows) expect(f.cookie).toBe(COOKIE_TAG | BigInt(fnv1a(matchKey(f.tableId, f.priority, f.match))));
     // values compiled by the first release: a changed hash would make the controller replace every flow on upgrade
     const core = c.plan.switches.find((s) => s.name === 'core')!;
     expect(core.flows.slice(0, 3).map((f) => f.cookie.toString(16))).toEqual(['5ac133dcb099ca1a', '5ac16965ab99c23b', '5ac1c8caae99c6f4']);
@@ -335,23 +470,32 @@ describe('verify replays the whole path', () => {
     if (!r.ok) throw new Error(JSON.stringify(r.diagnostics));
     return compile(r.value);
   };
-  const withSwitch = (c: Compiled, name: string, edit: (flows: Compiled['plan']['switches'][number]['flows']) => Compiled['plan']['switches'][number]['flows']): Compiled =>
-    ({ ...c, plan: { switches: c.plan.switches.map((sp) => (sp.name === name ? { ...sp, flows: edit(sp.flows) } : sp)) } });
+  const withSwitch = (
+    c: Compiled,
+    name: string,
+    edit: (flows: Compiled['plan']['switches'][number]['flows']) => Compiled['plan']['switches'][number]['flows'],
+  ): Compiled => ({ ...c, plan: { switches: c.plan.switches.map((sp) => (sp.name === name ? { ...sp, flows: edit(sp.flows) } : sp)) } });
 
   it('finds a destination hypervisor that drops what the policy allows', async () => {
     const c = await campus();
     expect(verify(c).ok).toBe(true);
     const hv = c.plan.switches.find((s) => s.kind === 'hypervisor')!;
-    const broken = withSwitch(c, hv.name, (fl) => fl.filter((f) => !(f.tableId === 2 && f.priority === 200 && !f.origin.startsWith('reply:'))));
+    const broken = withSwitch(c, hv.name, (fl) =>
+      fl.filter((f) => !(f.tableId === 2 && f.priority === 200 && !f.origin.startsWith('reply:'))),
+    );
     const v = verify(broken);
     expect(v.ok).toBe(false);
-    expect(v.problems.some((p) => p.kind === 'mismatch' && p.switch === hv.name && /policy says allow, flows on the path deny/.test(p.message))).toBe(true);
+    expect(
+      v.problems.some((p) => p.kind === 'mismatch' && p.switch === hv.name && /policy says allow, flows on the path deny/.test(p.message)),
+    ).toBe(true);
   });
 
   it('finds a destination hypervisor that would forward, alone, what the policy denies (even though the source edge drops it)', async () => {
     const c = await campus();
     const hv = c.plan.switches.find((s) => s.kind === 'hypervisor')!;
-    const open = withSwitch(c, hv.name, (fl) => fl.map((f) => (f.origin === 'default-deny' ? { ...f, instructions: [{ type: 'goto_table', tableId: 3 }] } : f)));
+    const open = withSwitch(c, hv.name, (fl) =>
+      fl.map((f) => (f.origin === 'default-deny' ? { ...f, instructions: [{ type: 'goto_table', tableId: 3 }] } : f)),
+    );
     const v = verify(open);
     expect(v.ok).toBe(false);
     expect(v.problems.some((p) => p.switch === hv.name && /policy says deny, destination edge .* alone allow/.test(p.message))).toBe(true);
@@ -361,17 +505,29 @@ describe('verify replays the whole path', () => {
 describe('limits', () => {
   it('more groups than 16-bit class tags hold is a CompileError naming the limit (not a crash), with long user lists', async () => {
     const { CompileError } = await import('../../compiler/compile.js');
-    const N = 65_536, B = 16;
+    const N = 65_536,
+      B = 16;
     const ids = Array.from({ length: N }, (_, i) => `u${i}`);
     // 17 rules; user i is in rule j when bit j of i is set (u0 in the last): 65,536 different sets of access
-    const rules = Array.from({ length: B + 1 }, (_, j) => `  - { name: g${j}, from: { users: [${ids.filter((_, i) => (i >> j) & 1 || (j === B && i === 0)).join(', ')}] }, to: r${j} }`);
+    const rules = Array.from(
+      { length: B + 1 },
+      (_, j) =>
+        `  - { name: g${j}, from: { users: [${ids.filter((_, i) => (i >> j) & 1 || (j === B && i === 0)).join(', ')}] }, to: r${j} }`,
+    );
     const resources = Array.from({ length: B + 1 }, (_, j) => `  r${j}: { hosts: [10.0.${j}.1], services: [tcp/443] }`);
-    const p = parsePolicyText(`version: 1\ndirectory: d\ntopology: t\nresources:\n${resources.join('\n')}\nrules:\n${rules.join('\n')}\n`, 'many.yaml');
+    const p = parsePolicyText(
+      `version: 1\ndirectory: d\ntopology: t\nresources:\n${resources.join('\n')}\nrules:\n${rules.join('\n')}\n`,
+      'many.yaml',
+    );
     if (!p.ok) throw new Error(JSON.stringify(p.diagnostics.slice(0, 2)));
     const directory: Directory = { organizations: [], users: ids.map((id) => ({ id, name: id, roles: [], devices: [] })), source: 'test' };
     const topology: Topology = { switches: [{ name: 'e1', dpid: 1n, kind: 'edge' }], links: [], hosts: [], servers: [] };
     let err: unknown;
-    try { compile({ policy: p.value, directory, topology }); } catch (e) { err = e; }
+    try {
+      compile({ policy: p.value, directory, topology });
+    } catch (e) {
+      err = e;
+    }
     expect(err).toBeInstanceOf(CompileError);
     expect((err as Error).message).toMatch(/more than 65,535 source classes/);
     // one user fewer fits
@@ -385,17 +541,38 @@ describe('plan order', () => {
     const n = 400;
     const ip = (i: number) => `10.1.${i >> 8}.${i & 255}`;
     const mac = (i: number) => `02:00:00:01:${(i >> 8).toString(16).padStart(2, '0')}:${(i & 255).toString(16).padStart(2, '0')}`;
-    const users = Array.from({ length: n }, (_, i) => ({ id: `u${i}`, name: `u${i}`, roles: [i % 3 ? 'a' : 'b'], devices: [{ mac: mac(i), ip: ip(i) }] }));
-    const res = Array.from({ length: 80 }, (_, i) => `  r${i}: { hosts: [172.16.0.${i + 1}], services: [tcp/${1000 + i}, udp/${2000 + i}] }`).join('\n');
-    const p = parsePolicyText(`version: 1\ndirectory: d\ntopology: t\nresources:\n${res}\nrules:\n  - { name: a, from: { roles: [a] }, to: [${Array.from({ length: 80 }, (_, i) => `r${i}`).join(', ')}] }\n  - { name: b, from: { roles: [b] }, to: [r1, r2], action: deny }\n`, 'p.yaml');
+    const users = Array.from({ length: n }, (_, i) => ({
+      id: `u${i}`,
+      name: `u${i}`,
+      roles: [i % 3 ? 'a' : 'b'],
+      devices: [{ mac: mac(i), ip: ip(i) }],
+    }));
+    const res = Array.from(
+      { length: 80 },
+      (_, i) => `  r${i}: { hosts: [172.16.0.${i + 1}], services: [tcp/${1000 + i}, udp/${2000 + i}] }`,
+    ).join('\n');
+    const p = parsePolicyText(
+      `version: 1\ndirectory: d\ntopology: t\nresources:\n${res}\nrules:\n  - { name: a, from: { roles: [a] }, to: [${Array.from({ length: 80 }, (_, i) => `r${i}`).join(', ')}] }\n  - { name: b, from: { roles: [b] }, to: [r1, r2], action: deny }\n`,
+      'p.yaml',
+    );
     if (!p.ok) throw new Error(JSON.stringify(p.diagnostics));
-    const c = compile({ policy: p.value, directory: { organizations: [], users, source: 't' }, topology: { switches: [{ name: 's', dpid: 1n, kind: 'edge' }], links: [], hosts: users.map((u, i) => ({ mac: u.devices[0].mac, switch: 's', port: i + 1 })), servers: [] } });
+    const c = compile({
+      policy: p.value,
+      directory: { organizations: [], users, source: 't' },
+      topology: {
+        switches: [{ name: 's', dpid: 1n, kind: 'edge' }],
+        links: [],
+        hosts: users.map((u, i) => ({ mac: u.devices[0].mac, switch: 's', port: i + 1 })),
+        servers: [],
+      },
+    });
     const flows = c.plan.switches[0].flows;
     for (const t of [0, 2]) {
       const seg = flows.filter((f) => f.tableId === t);
       expect(seg.length).toBeGreaterThan(64);
       for (let i = 1; i < seg.length; i++) {
-        const a = seg[i - 1], b = seg[i];
+        const a = seg[i - 1],
+          b = seg[i];
         if (t === 0 && a.priority !== b.priority) continue; // table 0 is laid out by segment (devices, links, discovery)
         expect(a.priority > b.priority || (a.priority === b.priority && a.cookie < b.cookie), `table ${t} at ${i}`).toBe(true);
       }

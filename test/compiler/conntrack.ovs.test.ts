@@ -37,10 +37,13 @@ rules:
 ${extraRule}`;
 }
 const DIRECTORY = `users:\n  - { id: alice, name: Alice, devices: [{ mac: "${MAC.c}", ip: ${IP.c} }] }\n`;
-const topologyText = (profile = 'ovs') => `switches:\n  - { name: stct, dpid: 0x5ac1, profile: ${profile} }\nhosts:\n  - { mac: "${MAC.c}", switch: stct, port: 1 }\nservers:\n  - { name: srv, switch: stct, port: 2, mac: "${MAC.s}", ip: ${IP.s} }\n`;
+const topologyText = (profile = 'ovs') =>
+  `switches:\n  - { name: stct, dpid: 0x5ac1, profile: ${profile} }\nhosts:\n  - { mac: "${MAC.c}", switch: stct, port: 1 }\nservers:\n  - { name: srv, switch: stct, port: 2, mac: "${MAC.s}", ip: ${IP.s} }\n`;
 
 function build(policy: string, profile = 'ovs'): Compiled {
-  const p = parsePolicyText(policy, 'p.yaml'), d = parseDirectoryText(DIRECTORY, 'd.yaml'), t = parseTopologyText(topologyText(profile), 't.yaml');
+  const p = parsePolicyText(policy, 'p.yaml'),
+    d = parseDirectoryText(DIRECTORY, 'd.yaml'),
+    t = parseTopologyText(topologyText(profile), 't.yaml');
   if (!p.ok || !d.ok || !t.ok) throw new Error(JSON.stringify([p, d, t].filter((x) => !x.ok)));
   return compile({ policy: p.value, directory: d.value, topology: t.value });
 }
@@ -93,9 +96,19 @@ function bg(n: string, code: string, ...args: string[]): { ready: Promise<void>;
   procs.push(p);
   let out = '';
   let readyFn: () => void = () => undefined;
-  const ready = new Promise<void>((r) => { readyFn = r; });
-  p.stdout.on('data', (b) => { out += b; if (out.includes('READY')) readyFn(); });
-  const done = new Promise<string>((r) => p.on('close', () => { readyFn(); r(out); }));
+  const ready = new Promise<void>((r) => {
+    readyFn = r;
+  });
+  p.stdout.on('data', (b) => {
+    out += b;
+    if (out.includes('READY')) readyFn();
+  });
+  const done = new Promise<string>((r) =>
+    p.on('close', () => {
+      readyFn();
+      r(out);
+    }),
+  );
   return { ready, done, p };
 }
 
@@ -134,112 +147,145 @@ for line in sys.stdin:
         print("TIMEOUT", flush=True)
 `;
 
-describeWith({ 'Open vSwitch (root)': !(!canRun), python3: spawnSync('which', ['python3']).status === 0 }, 'stateful replies with conntrack on a real Open vSwitch (ovs profile)', () => {
-  beforeAll(() => {
-    ensureOvs();
-    dir = mkdtempSync(join(tmpdir(), 'st-ct-'));
-    createBridge(BR);
-    for (const [k, port] of [['c', 1], ['s', 2]] as const) {
-      spawnSync('ip', ['netns', 'del', NS[k]]);
-      execFileSync('ip', ['netns', 'add', NS[k]]);
-      execFileSync('ip', ['link', 'add', `${NS[k]}0`, 'type', 'veth', 'peer', 'name', `${NS[k]}1`]);
-      execFileSync('ip', ['link', 'set', `${NS[k]}1`, 'netns', NS[k]]);
-      execFileSync('ip', ['link', 'set', `${NS[k]}0`, 'up']);
-      vsctl('add-port', BR, `${NS[k]}0`, '--', 'set', 'interface', `${NS[k]}0`, `ofport_request=${port}`);
-      ns(NS[k], 'ip', 'link', 'set', `${NS[k]}1`, 'address', MAC[k]);
-      ns(NS[k], 'ip', 'addr', 'add', `${IP[k]}/24`, 'dev', `${NS[k]}1`);
-      ns(NS[k], 'ip', 'link', 'set', `${NS[k]}1`, 'up');
-      ns(NS[k], 'ip', 'link', 'set', 'lo', 'up');
-      // the userspace datapath does not fill in checksums a veth leaves to offload
-      ns(NS[k], 'ethtool', '-K', `${NS[k]}1`, 'tx', 'off');
-    }
-    ofctl('add-meter', BR, 'meter=1,pktps,band=type=drop,rate=100');
-    ofctl('add-meter', BR, 'meter=2,pktps,band=type=drop,rate=50');
-    load(build(policyText()));
-  }, 60_000);
-
-  afterAll(() => {
-    for (const p of procs) if (p.exitCode === null && p.pid) { try { process.kill(p.pid, 'SIGKILL'); } catch { /* gone */ } }
-    deleteBridge(BR);
-    for (const n of Object.values(NS)) { spawnSync('ip', ['link', 'del', `${n}0`]); spawnSync('ip', ['netns', 'del', n]); }
-    if (dir) rmSync(dir, { recursive: true, force: true });
-  });
-
-  it('an allowed TCP connection and UDP exchange pass with their replies; unsolicited ACK and UDP from the service port are dropped; a connection survives an unrelated change and is cut by one that denies it', async () => {
-    const server = bg(NS.s, SERVER);
-    await server.ready;
-    // allowed: TCP echo and UDP echo (replies of committed connections)
-    const client = bg(NS.c, CLIENT);
-    await client.ready;
-    const lines: string[] = [];
-    client.p.stdout!.on('data', (b) => lines.push(...String(b).split('\n').filter(Boolean)));
-    const say = async (text: string) => {
-      const n = lines.length;
-      client.p.stdin!.write(text + '\n');
-      for (let i = 0; i < 60 && lines.length <= n; i++) await new Promise((r) => setTimeout(r, 100));
-      return lines[lines.length - 1];
-    };
-    expect(await say('one')).toBe('ECHO one');
-    const udp = py(NS.c, 'import socket\ns=socket.socket(socket.AF_INET,socket.SOCK_DGRAM);s.settimeout(2);s.bind(("0.0.0.0",40001));s.sendto(b"u1",("10.77.0.2",5353))\ntry: print(s.recv(16).decode())\nexcept Exception: print("TIMEOUT")');
-    expect(udp).toBe('u1');
-    // the kernel's conntrack-free view: OVS committed both in the switch's zone
-    const zone = Number(0x5ac1n % 65535n) + 1;
-    const conns = execFileSync('ovs-appctl', ['dpctl/dump-conntrack', `zone=${zone}`], { encoding: 'utf8' });
-    expect(conns).toMatch(/tcp,orig=\(src=10\.77\.0\.1,dst=10\.77\.0\.2,.*dport=8080\).*ESTABLISHED/);
-    expect(conns).toMatch(/udp,orig=\(src=10\.77\.0\.1,dst=10\.77\.0\.2,sport=40001,dport=5353\)/);
-
-    // unsolicited: an ACK from the service port to a client port with no connection; UDP from 5353 to a fresh port
-    const sniff = bg(NS.c, SNIFF_TCP, IP.s, '8080', '2.5');
-    await sniff.ready;
-    py(NS.s, RAW_TCP, IP.s, IP.c, '8080', '45678', String(0x10));
-    expect((await sniff.done).trim().split('\n').pop()).toBe('NONE');
-    // control: the same sniffer sees the echo segments of the real connection
-    const sniff2 = bg(NS.c, SNIFF_TCP, IP.s, '8080', '3');
-    await sniff2.ready;
-    expect(await say('two')).toBe('ECHO two');
-    expect((await sniff2.done).trim().split('\n').pop()).toBe('SEEN');
-    const udpListen = bg(NS.c, 'import socket\nu=socket.socket(socket.AF_INET,socket.SOCK_DGRAM);u.bind(("0.0.0.0",40077));u.settimeout(2.5)\nprint("READY",flush=True)\ntry: print("GOT "+u.recv(16).decode())\nexcept Exception: print("NONE")');
-    await udpListen.ready;
-    py(NS.s, 'import socket, time\ns=socket.socket(socket.AF_INET,socket.SOCK_DGRAM);s.setsockopt(socket.SOL_SOCKET,socket.SO_REUSEPORT,1);s.bind(("0.0.0.0",5353))\nfor i in range(3): s.sendto(b"push",("10.77.0.1",40077)); time.sleep(0.2)\nprint("SENT")');
-    expect((await udpListen.done).trim().split('\n').pop()).toBe('NONE');
-
-    // an unrelated change (a rule for another resource): the connection keeps working
-    const flowsNow = () => ofctl('dump-flows', BR).split('\n').filter((l) => l.includes('cookie=0x5ac1')).length;
-    const before = flowsNow();
-    load(build(policyText('  - { name: alice-other, from: { users: [alice] }, to: other }')));
-    expect(flowsNow()).toBeGreaterThan(before); // the new rule's flows are there; the connection's are untouched
-    expect(await say('three')).toBe('ECHO three');
-
-    // a change that denies tcp/8080: the next segment of the established connection goes nowhere
-    load(build(policyText('', false)));
-    expect(await say('four')).toBe('TIMEOUT');
-    // the entry is still in conntrack (it expires); it is the policy flows, checked on every packet, that cut it
-    expect(execFileSync('ovs-appctl', ['dpctl/dump-conntrack', `zone=${zone}`], { encoding: 'utf8' })).toMatch(/dport=8080/);
-    client.p.stdin!.end();
-  }, 90_000);
-
-  it('the openflow13 profile puts no NXM field and no experimenter action in any flow mod (checked on the bytes), and OVS accepts the plan', () => {
-    const c = build(policyText(), 'openflow13');
-    const sp = c.plan.switches[0];
-    expect(sp.profile).toBe('openflow13');
-    for (const f of sp.flows) {
-      const b = encode(flowMod({ cookie: f.cookie, tableId: f.tableId, priority: f.priority, match: f.match, instructions: f.instructions }));
-      // OXM TLVs start after the 48-byte header and the 4-byte match header: every class must be 0x8000
-      const mlen = b.readUInt16BE(50);
-      for (let p = 52; p < 48 + mlen;) {
-        expect(b.readUInt16BE(p), `${f.origin}: OXM class at ${p}`).toBe(0x8000);
-        p += 4 + b[p + 3];
+describeWith(
+  { 'Open vSwitch (root)': !!canRun, python3: spawnSync('which', ['python3']).status === 0 },
+  'stateful replies with conntrack on a real Open vSwitch (ovs profile)',
+  () => {
+    beforeAll(() => {
+      ensureOvs();
+      dir = mkdtempSync(join(tmpdir(), 'st-ct-'));
+      createBridge(BR);
+      for (const [k, port] of [
+        ['c', 1],
+        ['s', 2],
+      ] as const) {
+        spawnSync('ip', ['netns', 'del', NS[k]]);
+        execFileSync('ip', ['netns', 'add', NS[k]]);
+        execFileSync('ip', ['link', 'add', `${NS[k]}0`, 'type', 'veth', 'peer', 'name', `${NS[k]}1`]);
+        execFileSync('ip', ['link', 'set', `${NS[k]}1`, 'netns', NS[k]]);
+        execFileSync('ip', ['link', 'set', `${NS[k]}0`, 'up']);
+        vsctl('add-port', BR, `${NS[k]}0`, '--', 'set', 'interface', `${NS[k]}0`, `ofport_request=${port}`);
+        ns(NS[k], 'ip', 'link', 'set', `${NS[k]}1`, 'address', MAC[k]);
+        ns(NS[k], 'ip', 'addr', 'add', `${IP[k]}/24`, 'dev', `${NS[k]}1`);
+        ns(NS[k], 'ip', 'link', 'set', `${NS[k]}1`, 'up');
+        ns(NS[k], 'ip', 'link', 'set', 'lo', 'up');
+        // the userspace datapath does not fill in checksums a veth leaves to offload
+        ns(NS[k], 'ethtool', '-K', `${NS[k]}1`, 'tx', 'off');
       }
-      expect(b.includes(Buffer.from([0x00, 0x00, 0x23, 0x20])), `${f.origin}: Nicira experimenter id`).toBe(false);
-    }
-    const file = join(dir, 'of13.txt');
-    writeFileSync(file, formatOvsFlows(sp) + '\n');
-    createBridge('st-of13');
-    try {
-      ofctl('add-meter', 'st-of13', 'meter=1,pktps,band=type=drop,rate=100');
-      ofctl('add-meter', 'st-of13', 'meter=2,pktps,band=type=drop,rate=50');
-      ofctl('add-flows', 'st-of13', file);
-      expect(ofctl('dump-flows', 'st-of13')).not.toMatch(/ct_state|tcp_flags|ct\(/);
-    } finally { deleteBridge('st-of13'); }
-  }, 30_000);
-});
+      ofctl('add-meter', BR, 'meter=1,pktps,band=type=drop,rate=100');
+      ofctl('add-meter', BR, 'meter=2,pktps,band=type=drop,rate=50');
+      load(build(policyText()));
+    }, 60_000);
+
+    afterAll(() => {
+      for (const p of procs)
+        if (p.exitCode === null && p.pid) {
+          try {
+            process.kill(p.pid, 'SIGKILL');
+          } catch {
+            /* gone */
+          }
+        }
+      deleteBridge(BR);
+      for (const n of Object.values(NS)) {
+        spawnSync('ip', ['link', 'del', `${n}0`]);
+        spawnSync('ip', ['netns', 'del', n]);
+      }
+      if (dir) rmSync(dir, { recursive: true, force: true });
+    });
+
+    it('an allowed TCP connection and UDP exchange pass with their replies; unsolicited ACK and UDP from the service port are dropped; a connection survives an unrelated change and is cut by one that denies it', async () => {
+      const server = bg(NS.s, SERVER);
+      await server.ready;
+      // allowed: TCP echo and UDP echo (replies of committed connections)
+      const client = bg(NS.c, CLIENT);
+      await client.ready;
+      const lines: string[] = [];
+      client.p.stdout!.on('data', (b) => lines.push(...String(b).split('\n').filter(Boolean)));
+      const say = async (text: string) => {
+        const n = lines.length;
+        client.p.stdin!.write(text + '\n');
+        for (let i = 0; i < 60 && lines.length <= n; i++) await new Promise((r) => setTimeout(r, 100));
+        return lines[lines.length - 1];
+      };
+      expect(await say('one')).toBe('ECHO one');
+      const udp = py(
+        NS.c,
+        'import socket\ns=socket.socket(socket.AF_INET,socket.SOCK_DGRAM);s.settimeout(2);s.bind(("0.0.0.0",40001));s.sendto(b"u1",("10.77.0.2",5353))\ntry: print(s.recv(16).decode())\nexcept Exception: print("TIMEOUT")',
+      );
+      expect(udp).toBe('u1');
+      // the kernel's conntrack-free view: OVS committed both in the switch's zone
+      const zone = Number(0x5ac1n % 65535n) + 1;
+      const conns = execFileSync('ovs-appctl', ['dpctl/dump-conntrack', `zone=${zone}`], { encoding: 'utf8' });
+      expect(conns).toMatch(/tcp,orig=\(src=10\.77\.0\.1,dst=10\.77\.0\.2,.*dport=8080\).*ESTABLISHED/);
+      expect(conns).toMatch(/udp,orig=\(src=10\.77\.0\.1,dst=10\.77\.0\.2,sport=40001,dport=5353\)/);
+
+      // unsolicited: an ACK from the service port to a client port with no connection; UDP from 5353 to a fresh port
+      const sniff = bg(NS.c, SNIFF_TCP, IP.s, '8080', '2.5');
+      await sniff.ready;
+      py(NS.s, RAW_TCP, IP.s, IP.c, '8080', '45678', String(0x10));
+      expect((await sniff.done).trim().split('\n').pop()).toBe('NONE');
+      // control: the same sniffer sees the echo segments of the real connection
+      const sniff2 = bg(NS.c, SNIFF_TCP, IP.s, '8080', '3');
+      await sniff2.ready;
+      expect(await say('two')).toBe('ECHO two');
+      expect((await sniff2.done).trim().split('\n').pop()).toBe('SEEN');
+      const udpListen = bg(
+        NS.c,
+        'import socket\nu=socket.socket(socket.AF_INET,socket.SOCK_DGRAM);u.bind(("0.0.0.0",40077));u.settimeout(2.5)\nprint("READY",flush=True)\ntry: print("GOT "+u.recv(16).decode())\nexcept Exception: print("NONE")',
+      );
+      await udpListen.ready;
+      py(
+        NS.s,
+        'import socket, time\ns=socket.socket(socket.AF_INET,socket.SOCK_DGRAM);s.setsockopt(socket.SOL_SOCKET,socket.SO_REUSEPORT,1);s.bind(("0.0.0.0",5353))\nfor i in range(3): s.sendto(b"push",("10.77.0.1",40077)); time.sleep(0.2)\nprint("SENT")',
+      );
+      expect((await udpListen.done).trim().split('\n').pop()).toBe('NONE');
+
+      // an unrelated change (a rule for another resource): the connection keeps working
+      const flowsNow = () =>
+        ofctl('dump-flows', BR)
+          .split('\n')
+          .filter((l) => l.includes('cookie=0x5ac1')).length;
+      const before = flowsNow();
+      load(build(policyText('  - { name: alice-other, from: { users: [alice] }, to: other }')));
+      expect(flowsNow()).toBeGreaterThan(before); // the new rule's flows are there; the connection's are untouched
+      expect(await say('three')).toBe('ECHO three');
+
+      // a change that denies tcp/8080: the next segment of the established connection goes nowhere
+      load(build(policyText('', false)));
+      expect(await say('four')).toBe('TIMEOUT');
+      // the entry is still in conntrack (it expires); it is the policy flows, checked on every packet, that cut it
+      expect(execFileSync('ovs-appctl', ['dpctl/dump-conntrack', `zone=${zone}`], { encoding: 'utf8' })).toMatch(/dport=8080/);
+      client.p.stdin!.end();
+    }, 90_000);
+
+    it('the openflow13 profile puts no NXM field and no experimenter action in any flow mod (checked on the bytes), and OVS accepts the plan', () => {
+      const c = build(policyText(), 'openflow13');
+      const sp = c.plan.switches[0];
+      expect(sp.profile).toBe('openflow13');
+      for (const f of sp.flows) {
+        const b = encode(
+          flowMod({ cookie: f.cookie, tableId: f.tableId, priority: f.priority, match: f.match, instructions: f.instructions }),
+        );
+        // OXM TLVs start after the 48-byte header and the 4-byte match header: every class must be 0x8000
+        const mlen = b.readUInt16BE(50);
+        for (let p = 52; p < 48 + mlen;) {
+          expect(b.readUInt16BE(p), `${f.origin}: OXM class at ${p}`).toBe(0x8000);
+          p += 4 + b[p + 3];
+        }
+        expect(b.includes(Buffer.from([0x00, 0x00, 0x23, 0x20])), `${f.origin}: Nicira experimenter id`).toBe(false);
+      }
+      const file = join(dir, 'of13.txt');
+      writeFileSync(file, formatOvsFlows(sp) + '\n');
+      createBridge('st-of13');
+      try {
+        ofctl('add-meter', 'st-of13', 'meter=1,pktps,band=type=drop,rate=100');
+        ofctl('add-meter', 'st-of13', 'meter=2,pktps,band=type=drop,rate=50');
+        ofctl('add-flows', 'st-of13', file);
+        expect(ofctl('dump-flows', 'st-of13')).not.toMatch(/ct_state|tcp_flags|ct\(/);
+      } finally {
+        deleteBridge('st-of13');
+      }
+    }, 30_000);
+  },
+);

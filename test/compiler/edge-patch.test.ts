@@ -17,7 +17,9 @@ import { tempDir } from '../helpers/tmp.js';
 
 async function setup(profile: string) {
   const dir = tempDir('acl-edge-patch-');
-  writeFileSync(join(dir, 'directory.yaml'), `organizations: [{ name: corp, children: [{ name: finance }, { name: sales }] }]
+  writeFileSync(
+    join(dir, 'directory.yaml'),
+    `organizations: [{ name: corp, children: [{ name: finance }, { name: sales }] }]
 roles: [staff, admin, printers]
 users:
   - { id: alice, organization: finance, roles: [staff], devices: [{ mac: "02:00:00:00:00:01", ip: 10.1.0.1 }] }
@@ -25,8 +27,11 @@ users:
   - { id: carol, organization: sales, roles: [admin], devices: [{ mac: "02:00:00:00:00:03" }] }
   - { id: dan, organization: finance, roles: [], devices: [] }
   - { id: erin, organization: finance, roles: [staff], devices: [] }
-`);
-  writeFileSync(join(dir, 'topology.yaml'), `switches:
+`,
+  );
+  writeFileSync(
+    join(dir, 'topology.yaml'),
+    `switches:
   - { name: edge1, dpid: 1${profile} }
   - { name: edge2, dpid: 2${profile} }
   - { name: hv1, dpid: 16, kind: hypervisor${profile} }
@@ -37,8 +42,11 @@ servers:
   - { name: db, switch: hv1, port: 1, mac: "02:00:00:00:10:01", ip: 10.0.2.10 }
   - { name: web, switch: hv1, port: 2, mac: "02:00:00:00:10:02", ip: 10.0.2.20 }
   - { name: dns1, switch: hv1, port: 3, mac: "02:00:00:00:10:03", ip: 10.0.2.53 }
-`);
-  writeFileSync(join(dir, 'policy.yaml'), `version: 1
+`,
+  );
+  writeFileSync(
+    join(dir, 'policy.yaml'),
+    `version: 1
 directory: directory.yaml
 topology: topology.yaml
 resources:
@@ -55,7 +63,8 @@ dhcp:
   servers: [dns1]
 unauthenticated:
   to: [dns]
-`);
+`,
+  );
   const r = await loadPolicy(join(dir, 'policy.yaml'));
   if (!r.ok) throw new Error(JSON.stringify(r));
   return r.value;
@@ -64,9 +73,21 @@ unauthenticated:
 const MACS = ['02:00:00:00:00:01', '02:00:00:00:00:02', '02:00:00:00:00:03', '02:00:00:00:00:04', '02:00:00:00:00:05', '02:00:00:00:00:06'];
 const IPS = ['10.1.0.1', '10.1.0.2', '10.1.0.3', '10.1.0.4', '10.9.0.7', '10.1.0.5'];
 const step = fc.oneof(
-  fc.record({ kind: fc.constant('login' as const), mac: fc.constantFrom(...MACS), user: fc.constantFrom('alice', 'bob', 'carol', 'dan', 'erin', 'mallory', undefined), sw: fc.constantFrom('edge1', 'edge2', 'hv1'), port: fc.integer({ min: 1, max: 3 }) }),
+  fc.record({
+    kind: fc.constant('login' as const),
+    mac: fc.constantFrom(...MACS),
+    user: fc.constantFrom('alice', 'bob', 'carol', 'dan', 'erin', 'mallory', undefined),
+    sw: fc.constantFrom('edge1', 'edge2', 'hv1'),
+    port: fc.integer({ min: 1, max: 3 }),
+  }),
   fc.record({ kind: fc.constant('logoff' as const), mac: fc.constantFrom(...MACS) }),
-  fc.record({ kind: fc.constant('lease' as const), mac: fc.constantFrom(...MACS), ip: fc.constantFrom(...IPS), sw: fc.constantFrom('edge1', 'edge2'), port: fc.integer({ min: 1, max: 3 }) }),
+  fc.record({
+    kind: fc.constant('lease' as const),
+    mac: fc.constantFrom(...MACS),
+    ip: fc.constantFrom(...IPS),
+    sw: fc.constantFrom('edge1', 'edge2'),
+    port: fc.integer({ min: 1, max: 3 }),
+  }),
   fc.record({ kind: fc.constant('release' as const), mac: fc.constantFrom(...MACS) }),
   fc.record({ kind: fc.constant('roles' as const), user: fc.constantFrom('alice', 'bob', 'erin'), roles: fc.subarray(['staff', 'admin']) }),
 );
@@ -82,7 +103,15 @@ function run(base: Compiled, steps: Step[], tally: { patched: number; full: numb
   for (const s of steps) {
     if (s.kind === 'login') {
       sessions = sessions.filter((x) => x.mac !== s.mac);
-      sessions.push({ id: `s${n++}`, mac: s.mac, switch: s.sw, port: s.port, method: 'dot1x', since: '2026-12-02T00:00:00Z', ...(s.user ? { user: s.user } : { deviceGroup: 'printers' }) });
+      sessions.push({
+        id: `s${n++}`,
+        mac: s.mac,
+        switch: s.sw,
+        port: s.port,
+        method: 'dot1x',
+        since: '2026-12-02T00:00:00Z',
+        ...(s.user ? { user: s.user } : { deviceGroup: 'printers' }),
+      });
     } else if (s.kind === 'logoff') sessions = sessions.filter((x) => x.mac !== s.mac);
     else if (s.kind === 'lease') {
       leases = leases.filter((x) => x.mac !== s.mac && x.ip !== s.ip);
@@ -90,18 +119,22 @@ function run(base: Compiled, steps: Step[], tally: { patched: number; full: numb
     } else if (s.kind === 'release') leases = leases.filter((x) => x.mac !== s.mac);
     else dir = { ...dir, users: dir.users.map((u) => (u.id === s.user ? { ...u, roles: s.roles } : u)) };
     const applied = applyEdge(dir, { sessions, leases });
-    if (patchEdge(c, applied.directory, applied.bindings)) tally.patched++; else tally.full++;
+    if (patchEdge(c, applied.directory, applied.bindings)) tally.patched++;
+    else tally.full++;
     const next = recompile(c, { directory: applied.directory, bindings: applied.bindings });
     const full = compile({ ...c.input, directory: applied.directory, bindings: applied.bindings }, { previous: c });
     expect(next.plan.switches.map((x) => formatOvsFlows(x))).toEqual(full.plan.switches.map((x) => formatOvsFlows(x)));
-    expect(next.plan.switches.map((x) => x.flows.map((f) => `${f.cookie}|${f.origin}`))).toEqual(full.plan.switches.map((x) => x.flows.map((f) => `${f.cookie}|${f.origin}`)));
+    expect(next.plan.switches.map((x) => x.flows.map((f) => `${f.cookie}|${f.origin}`))).toEqual(
+      full.plan.switches.map((x) => x.flows.map((f) => `${f.cookie}|${f.origin}`)),
+    );
     expect(next.subjects).toEqual(full.subjects);
     expect(next.dest).toEqual(full.dest);
     expect(next.stats).toEqual(full.stats);
     expect([...next.classIds].sort()).toEqual([...full.classIds].sort());
     // the delta a controller sends takes the old plan exactly to the new one
     for (let i = 0; i < next.plan.switches.length; i++) {
-      const a = c.plan.switches[i].flows, b = next.plan.switches[i].flows;
+      const a = c.plan.switches[i].flows,
+        b = next.plan.switches[i].flows;
       if (a === b) continue;
       const d = planDelta(a, b);
       const byCookie = new Map(a.map((f) => [f.cookie, f]));
@@ -121,7 +154,10 @@ describe('incremental edge path, property', () => {
       const loaded = await setup(profile);
       const base = compile(loaded);
       const tally = { patched: 0, full: 0 };
-      fc.assert(fc.property(fc.array(step, { minLength: 1, maxLength: 12 }), (steps) => run(base, steps, tally)), { numRuns: 30 });
+      fc.assert(
+        fc.property(fc.array(step, { minLength: 1, maxLength: 12 }), (steps) => run(base, steps, tally)),
+        { numRuns: 30 },
+      );
       expect(tally.patched).toBeGreaterThan(25);
       expect(tally.full).toBeGreaterThan(5);
     }, 120_000);
@@ -130,11 +166,19 @@ describe('incremental edge path, property', () => {
   it('a login of a known device on an access switch changes only that switch, by two flows', async () => {
     const loaded = await setup('');
     const base = compile(loaded);
-    const a1 = applyEdge(base.input.directory, { sessions: [{ id: 'x', mac: '02:00:00:00:00:09', switch: 'edge2', port: 2, method: 'dot1x', user: 'alice', since: '2026-12-02T00:00:00Z' }], leases: [] });
+    const a1 = applyEdge(base.input.directory, {
+      sessions: [
+        { id: 'x', mac: '02:00:00:00:00:09', switch: 'edge2', port: 2, method: 'dot1x', user: 'alice', since: '2026-12-02T00:00:00Z' },
+      ],
+      leases: [],
+    });
     const c1 = recompile(base, a1);
-    const a2 = applyEdge(base.input.directory, { sessions: [
-      { id: 'x', mac: '02:00:00:00:00:09', switch: 'edge2', port: 2, method: 'dot1x', user: 'alice', since: '2026-12-02T00:00:00Z' },
-    ], leases: [{ mac: '02:00:00:00:00:09', ip: '10.1.0.9', switch: 'edge2', port: 2, source: 'dhcp' }] });
+    const a2 = applyEdge(base.input.directory, {
+      sessions: [
+        { id: 'x', mac: '02:00:00:00:00:09', switch: 'edge2', port: 2, method: 'dot1x', user: 'alice', since: '2026-12-02T00:00:00Z' },
+      ],
+      leases: [{ mac: '02:00:00:00:00:09', ip: '10.1.0.9', switch: 'edge2', port: 2, source: 'dhcp' }],
+    });
     expect(patchEdge(c1, a2.directory, a2.bindings)).toBeDefined();
     const c2 = recompile(c1, a2);
     const changed = c2.plan.switches.filter((x, i) => x !== c1.plan.switches[i]).map((x) => x.name);
@@ -144,10 +188,18 @@ describe('incremental edge path, property', () => {
     expect(d.remove).toEqual([]);
     expect(d.add.map((f) => f.origin).sort()).toEqual(['arp:user:alice', 'classify:user:alice']);
     // carol's class is new on edge2: that switch gains her class's policy flows (rebuilt), her device has no address
-    const a3 = applyEdge(base.input.directory, { sessions: [{ id: 'y', mac: '02:00:00:00:00:03', switch: 'edge2', port: 3, method: 'dot1x', user: 'carol', since: '2026-12-02T00:00:00Z' }], leases: [] });
+    const a3 = applyEdge(base.input.directory, {
+      sessions: [
+        { id: 'y', mac: '02:00:00:00:00:03', switch: 'edge2', port: 3, method: 'dot1x', user: 'carol', since: '2026-12-02T00:00:00Z' },
+      ],
+      leases: [],
+    });
     const c3 = recompile(base, a3);
     expect(c3.plan.switches.filter((x, i) => x !== base.plan.switches[i]).map((x) => x.name)).toEqual(['edge2']);
-    const d3 = planDelta(base.plan.switches.find((x) => x.name === 'edge2')!.flows, c3.plan.switches.find((x) => x.name === 'edge2')!.flows);
+    const d3 = planDelta(
+      base.plan.switches.find((x) => x.name === 'edge2')!.flows,
+      c3.plan.switches.find((x) => x.name === 'edge2')!.flows,
+    );
     expect(d3.remove).toEqual([]);
     expect(new Set(d3.add.map((f) => f.origin))).toEqual(new Set(['admin-lab']));
   });

@@ -10,7 +10,16 @@ const dir: Directory = {
     { id: 'bob', name: 'Bob', roles: [], devices: [] },
   ],
 };
-const s = (id: string, mac: string, user?: string, deviceGroup?: string) => ({ id, mac, switch: 'edge1', port: 3, method: 'dot1x' as const, user, deviceGroup, since: '2026-12-02T00:00:00Z' });
+const s = (id: string, mac: string, user?: string, deviceGroup?: string) => ({
+  id,
+  mac,
+  switch: 'edge1',
+  port: 3,
+  method: 'dot1x' as const,
+  user,
+  deviceGroup,
+  since: '2026-12-02T00:00:00Z',
+});
 
 describe('applyEdge', () => {
   it('a session adds its MAC to its user, bound to the port, with the address leased there', () => {
@@ -33,7 +42,10 @@ describe('applyEdge', () => {
     expect(r.directory.users.some((u) => u.id === 'mallory')).toBe(false);
   });
   it('a lease without a session: the built-in role unauthenticated, bound where the lease was seen', () => {
-    const r = applyEdge(dir, { sessions: [], leases: [{ mac: '02:00:00:00:00:0d', ip: '10.0.9.10', switch: 'edge2', port: 7, source: 'dhcp' }] });
+    const r = applyEdge(dir, {
+      sessions: [],
+      leases: [{ mac: '02:00:00:00:00:0d', ip: '10.0.9.10', switch: 'edge2', port: 7, source: 'dhcp' }],
+    });
     const u = r.directory.users.find((x) => x.id === unauthenticatedUserId('02:00:00:00:00:0d'))!;
     expect(u.roles).toEqual(['unauthenticated']);
     expect(u.devices).toEqual([{ mac: '02:00:00:00:00:0d', ip: '10.0.9.10' }]);
@@ -42,13 +54,19 @@ describe('applyEdge', () => {
   it('a lease of an address the directory gives another device is ignored (fail closed)', () => {
     const r = applyEdge(dir, {
       sessions: [s('a', '02:00:00:00:00:0b', 'bob')],
-      leases: [{ mac: '02:00:00:00:00:0b', ip: '10.0.0.1', switch: 'edge1', port: 3, source: 'dhcp' }, { mac: '02:00:00:00:00:0e', ip: '10.0.0.1', switch: 'edge1', port: 5, source: 'dhcp' }],
+      leases: [
+        { mac: '02:00:00:00:00:0b', ip: '10.0.0.1', switch: 'edge1', port: 3, source: 'dhcp' },
+        { mac: '02:00:00:00:00:0e', ip: '10.0.0.1', switch: 'edge1', port: 5, source: 'dhcp' },
+      ],
     });
     expect(r.directory.users.find((u) => u.id === 'bob')!.devices).toEqual([{ mac: '02:00:00:00:00:0b' }]);
     expect(r.bindings.map((b) => b.ip)).toEqual([undefined]);
   });
   it('a static address is kept; a device group becomes a synthetic user holding the group as a role', () => {
-    const r = applyEdge(dir, { sessions: [s('a', '02:00:00:00:00:01', 'alice'), s('p', '02:00:00:00:00:99', undefined, 'printers')], leases: [] });
+    const r = applyEdge(dir, {
+      sessions: [s('a', '02:00:00:00:00:01', 'alice'), s('p', '02:00:00:00:00:99', undefined, 'printers')],
+      leases: [],
+    });
     expect(r.directory.users.find((u) => u.id === 'alice')!.devices).toEqual([{ mac: '02:00:00:00:00:01', ip: '10.0.0.1' }]);
     const printer = r.directory.users.find((u) => u.id === deviceUserId('02:00:00:00:00:99'))!;
     expect(printer.roles).toEqual(['printers']);

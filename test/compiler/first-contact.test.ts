@@ -39,7 +39,9 @@ function load(extra: string) {
 describe('first contact in the policy', () => {
   it('errors carry file:line: unknown server, link port, unknown resource, unauthenticated without dhcp, bad signin', () => {
     const a = load('dhcp:\n  servers: [dhcp9, "e1:10"]\nunauthenticated:\n  to: [signon]\n');
-    expect(a.diags.map((d) => `${d.code}@${d.location?.line}`).sort()).toEqual(['link-port@11', 'unknown-resource@13', 'unknown-server@11'].sort());
+    expect(a.diags.map((d) => `${d.code}@${d.location?.line}`).sort()).toEqual(
+      ['link-port@11', 'unknown-resource@13', 'unknown-server@11'].sort(),
+    );
     const b = load('unauthenticated:\n  to: [signin]\nsignin:\n  listen: nowhere\n  lockout: soon\n');
     expect(b.diags.map((d) => d.code).sort()).toEqual(['bad-value', 'bad-value', 'missing-field', 'needs-dhcp']);
     expect(b.diags.find((d) => d.message.includes('listen'))!.location!.line).toBe(13);
@@ -52,16 +54,28 @@ describe('first contact in the policy', () => {
     expect(fc.diags).toEqual([]);
     const c = compile({ policy: fc.policy, directory: fc.directory, topology: fc.topology });
     const origins = (sw: string, cc = c) => cc.plan.switches.find((s) => s.name === sw)!.flows.map((f) => f.origin);
-    expect(origins('e1').filter((o) => o.startsWith('dhcp:') || o === 'arp:probe').sort()).toEqual(['arp:probe', 'dhcp:client', 'dhcp:link', 'dhcp:link', 'dhcp:trusted-server', 'dhcp:untrusted-server']);
+    expect(
+      origins('e1')
+        .filter((o) => o.startsWith('dhcp:') || o === 'arp:probe')
+        .sort(),
+    ).toEqual(['arp:probe', 'dhcp:client', 'dhcp:link', 'dhcp:link', 'dhcp:trusted-server', 'dhcp:untrusted-server']);
     expect(origins('e2').filter((o) => o === 'dhcp:trusted-server')).toEqual([]);
     expect(origins('e1', base).some((o) => o.startsWith('dhcp:'))).toBe(false);
     // a leased laptop without a session: unauthenticated → signin + dns, not files
-    const applied = applyEdge(fc.directory, { sessions: [], leases: [{ mac: '02:00:00:00:00:10', ip: '10.9.0.100', switch: 'e1', port: 1, source: 'dhcp' }] });
+    const applied = applyEdge(fc.directory, {
+      sessions: [],
+      leases: [{ mac: '02:00:00:00:00:10', ip: '10.9.0.100', switch: 'e1', port: 1, source: 'dhcp' }],
+    });
     const u = compile({ policy: fc.policy, directory: applied.directory, topology: fc.topology, bindings: applied.bindings });
     const laptop = u.subjects.find((s) => s.id === 'unauthenticated:02:00:00:00:00:10')!;
     expect(laptop.rules.map((i) => fc.policy.rules[i].name)).toEqual(['unauthenticated']);
     const flows = u.plan.switches.find((s) => s.name === 'e1')!.flows;
-    expect(flows.some((f) => f.origin.startsWith('classify:user:unauthenticated:') && f.match.some((m) => m.field === 'ipv4_src' && m.value === '10.9.0.100'))).toBe(true);
+    expect(
+      flows.some(
+        (f) =>
+          f.origin.startsWith('classify:user:unauthenticated:') && f.match.some((m) => m.field === 'ipv4_src' && m.value === '10.9.0.100'),
+      ),
+    ).toBe(true);
     expect(flows.filter((f) => f.tableId === 2 && f.origin === 'unauthenticated').length).toBeGreaterThan(0);
     expect(flows.some((f) => f.tableId === 2 && f.origin.includes('staff-files'))).toBe(false);
   });

@@ -16,7 +16,7 @@ const EXAMPLES = ['basic', 'campus'].map((n) => new URL(`../../examples/${n}/pol
 const bridges: string[] = [];
 let dir = '';
 
-describeWith({ 'Open vSwitch (root)': !(!haveOvs()) }, 'formatOvsFlows output on a real Open vSwitch', () => {
+describeWith({ 'Open vSwitch (root)': !!haveOvs() }, 'formatOvsFlows output on a real Open vSwitch', () => {
   beforeAll(() => {
     ensureOvs();
     dir = mkdtempSync(join(tmpdir(), 'cmp-ovs-'));
@@ -41,14 +41,18 @@ describeWith({ 'Open vSwitch (root)': !(!haveOvs()) }, 'formatOvsFlows output on
         const file = join(dir, `${sp.name}.flows`);
         writeFileSync(file, formatOvsFlows(sp) + '\n');
         ofctl('add-flows', br, file);
-        const lines = ofctl('dump-flows', br).split('\n').filter((l) => l.includes('cookie='));
+        const lines = ofctl('dump-flows', br)
+          .split('\n')
+          .filter((l) => l.includes('cookie='));
         expect(lines.length, sp.name).toBe(sp.flows.length);
-        const got = lines.map((l) => {
-          const cookie = BigInt(/cookie=(0x[0-9a-f]+)/.exec(l)![1]);
-          const table = Number(/table=(\d+)/.exec(l)?.[1] ?? 0);
-          const priority = Number(/priority=(\d+)/.exec(l)?.[1] ?? 32768);
-          return `${table}/${priority}/${cookie.toString(16)}`;
-        }).sort();
+        const got = lines
+          .map((l) => {
+            const cookie = BigInt(/cookie=(0x[0-9a-f]+)/.exec(l)![1]);
+            const table = Number(/table=(\d+)/.exec(l)?.[1] ?? 0);
+            const priority = Number(/priority=(\d+)/.exec(l)?.[1] ?? 32768);
+            return `${table}/${priority}/${cookie.toString(16)}`;
+          })
+          .sort();
         const want = sp.flows.map((f) => `${f.tableId}/${f.priority}/${f.cookie.toString(16)}`).sort();
         expect(got, sp.name).toEqual(want);
         for (const f of sp.flows) expect(f.cookie & COOKIE_TAG_MASK).toBe(COOKIE_TAG);

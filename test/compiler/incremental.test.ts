@@ -25,28 +25,38 @@ describe('incremental recompile, property', () => {
       org: fc.option(fc.constantFrom(...orgs), { nil: undefined, freq: 3 }),
     });
     const resources = base.input.policy.resources.map((x) => x.name);
-    let patched = 0, rebuilt = 0;
-    fc.assert(fc.property(fc.array(change, { minLength: 1, maxLength: 5 }), (steps) => {
-      let c: Compiled = base;
-      for (const s of steps) {
-        const dir: Directory = { ...c.input.directory, users: c.input.directory.users.map((u) => (u.id === s.user ? { ...u, roles: s.roles, organization: s.org ?? u.organization } : u)) };
-        const next = recompile(c, { directory: dir });
-        const full = compile({ ...c.input, directory: dir }, { previous: c });
-        // the fast path keeps untouched switches as the same objects; a full compile builds all of them anew
-        if (next.plan.switches.some((x, i) => x === c.plan.switches[i])) patched++; else rebuilt++;
-        expect(next.plan.switches.map((x) => formatOvsFlows(x))).toEqual(full.plan.switches.map((x) => formatOvsFlows(x)));
-        expect(next.subjects.map((x) => [x.id, x.classId])).toEqual(full.subjects.map((x) => [x.id, x.classId]));
-        // only the changed user can gain or lose access
-        for (const a of diffAccess(c, next)) expect(a.subject).toBe(s.user);
-        // and the changed user's decisions follow the new directory
-        for (const res of resources) {
-          const svc = next.input.policy.resources.find((x) => x.name === res)!.services[0]?.text ?? 'any';
-          expect(decide(next, s.user, res, svc).decision).toBe(decide(full, s.user, res, svc).decision);
+    let patched = 0,
+      rebuilt = 0;
+    fc.assert(
+      fc.property(fc.array(change, { minLength: 1, maxLength: 5 }), (steps) => {
+        let c: Compiled = base;
+        for (const s of steps) {
+          const dir: Directory = {
+            ...c.input.directory,
+            users: c.input.directory.users.map((u) =>
+              u.id === s.user ? { ...u, roles: s.roles, organization: s.org ?? u.organization } : u,
+            ),
+          };
+          const next = recompile(c, { directory: dir });
+          const full = compile({ ...c.input, directory: dir }, { previous: c });
+          // the fast path keeps untouched switches as the same objects; a full compile builds all of them anew
+          if (next.plan.switches.some((x, i) => x === c.plan.switches[i])) patched++;
+          else rebuilt++;
+          expect(next.plan.switches.map((x) => formatOvsFlows(x))).toEqual(full.plan.switches.map((x) => formatOvsFlows(x)));
+          expect(next.subjects.map((x) => [x.id, x.classId])).toEqual(full.subjects.map((x) => [x.id, x.classId]));
+          // only the changed user can gain or lose access
+          for (const a of diffAccess(c, next)) expect(a.subject).toBe(s.user);
+          // and the changed user's decisions follow the new directory
+          for (const res of resources) {
+            const svc = next.input.policy.resources.find((x) => x.name === res)!.services[0]?.text ?? 'any';
+            expect(decide(next, s.user, res, svc).decision).toBe(decide(full, s.user, res, svc).decision);
+          }
+          c = next;
         }
-        c = next;
-      }
-      expect(verify(c).problems).toEqual([]);
-    }), { numRuns: 40 });
+        expect(verify(c).problems).toEqual([]);
+      }),
+      { numRuns: 40 },
+    );
     // both paths were exercised
     expect(patched).toBeGreaterThan(5);
     expect(rebuilt).toBeGreaterThan(5);

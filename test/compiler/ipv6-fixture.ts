@@ -37,7 +37,9 @@ dhcpv6: ["e1:6"]
 ${extra}`;
 
 export function build(profile = 'ovs', policy = POLICY, directory = DIRECTORY, topo = topology(profile)): Compiled {
-  const p = parsePolicyText(policy, 'p.yaml'), d = parseDirectoryText(directory, 'd.yaml'), t = parseTopologyText(topo, 't.yaml');
+  const p = parsePolicyText(policy, 'p.yaml'),
+    d = parseDirectoryText(directory, 'd.yaml'),
+    t = parseTopologyText(topo, 't.yaml');
   if (!p.ok || !d.ok || !t.ok) throw new Error(JSON.stringify([p, d, t].filter((x) => !x.ok).map((x) => !x.ok && x.diagnostics)));
   return compile({ policy: p.value, directory: d.value, topology: t.value });
 }

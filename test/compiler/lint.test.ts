@@ -38,7 +38,8 @@ function lintOf(rules: string, extraResources = '') {
   const text = HEAD.replace('rules:\n', `${extraResources}rules:\n`) + rules;
   const p = parsePolicyText(text, 'p.yaml');
   if (!p.ok) throw new Error(JSON.stringify(p.diagnostics));
-  const d = parseDirectoryText(DIRECTORY, 'd.yaml'), t = parseTopologyText(TOPOLOGY, 't.yaml');
+  const d = parseDirectoryText(DIRECTORY, 'd.yaml'),
+    t = parseTopologyText(TOPOLOGY, 't.yaml');
   if (!d.ok || !t.ok) throw new Error('fixture');
   return lintInput({ policy: p.value, directory: d.value, topology: t.value }).findings;
 }
@@ -76,7 +77,12 @@ describe('lint classes', () => {
     expect(only(fs, 'rule-shadowed')).toEqual([]);
     const c = only(fs, 'allow-deny-conflict');
     expect(c).toHaveLength(1);
-    expect(c[0]).toMatchObject({ severity: 'info', rule: 'fin-db', related: ['no-contractors'], subjects: { users: 1, examples: ['ben'] } });
+    expect(c[0]).toMatchObject({
+      severity: 'info',
+      rule: 'fin-db',
+      related: ['no-contractors'],
+      subjects: { users: 1, examples: ['ben'] },
+    });
     expect(c[0].message).toContain('db tcp/5432');
   });
 
@@ -115,20 +121,24 @@ describe('lint classes', () => {
   - { name: eng-git, from: { organizations: [eng] }, to: git }
   - { name: fin-web, from: { organizations: [finance] }, to: web }
 `);
-    expect(only(fs, 'unused-resource').map((f) => [f.message, f.severity, f.location?.line])).toEqual([[expect.stringContaining("'net'"), 'warning', 8]]);
+    expect(only(fs, 'unused-resource').map((f) => [f.message, f.severity, f.location?.line])).toEqual([
+      [expect.stringContaining("'net'"), 'warning', 8],
+    ]);
     expect(only(fs, 'unused-role').find((f) => f.message.includes("'auditor'"))?.severity).toBe('warning');
     expect(only(fs, 'unused-role').find((f) => f.message.includes("'employee'"))?.severity).toBe('info');
     expect(only(fs, 'unused-organization').map((f) => f.message)).toEqual([expect.stringContaining("'sales'")]);
   });
 
-  it('a clean policy has no warnings (but the directory\'s declared, unused role)', () => {
+  it("a clean policy has no warnings (but the directory's declared, unused role)", () => {
     const fs = lintOf(`  - { name: fin-db, from: { organizations: [finance] }, to: db }
   - { name: eng-git, from: { organizations: [eng] }, to: git }
   - { name: fin-web, from: { organizations: [finance] }, to: web }
   - { name: emp-net, from: { roles: [employee] }, to: net, services: [tcp/443] }
   - { name: web-db, from: { resources: [web] }, to: db }
 `);
-    expect(fs.filter((f) => f.severity !== 'info').map((f) => f.code + ' ' + f.message)).toEqual([expect.stringMatching(/^unused-role role 'auditor'/)]);
+    expect(fs.filter((f) => f.severity !== 'info').map((f) => f.code + ' ' + f.message)).toEqual([
+      expect.stringMatching(/^unused-role role 'auditor'/),
+    ]);
   });
 });
 
@@ -146,7 +156,10 @@ describe('lint on the shipped examples', () => {
   it('campus with a deliberately shadowed rule added: found at its line', async () => {
     const dir = copyExample('campus');
     const file = join(dir, 'policy.yaml');
-    const text = readFileSync(file, 'utf8').replace('default: deny', '  - { name: contractors-payroll, from: { roles: [contractor] }, to: payroll-db }\ndefault: deny');
+    const text = readFileSync(file, 'utf8').replace(
+      'default: deny',
+      '  - { name: contractors-payroll, from: { roles: [contractor] }, to: payroll-db }\ndefault: deny',
+    );
     writeFileSync(file, text);
     const line = text.split('\n').findIndex((l) => l.includes('name: contractors-payroll,')) + 1;
     const r = await loadPolicy(file);

@@ -7,7 +7,10 @@ import { execFileSync } from 'node:child_process';
 
 const child = new URL('../helpers/locale-child.ts', import.meta.url).pathname;
 function runIn(lang: string): { locale: string; switches: string[]; subjects: string[]; diff: string[]; plan: string } {
-  const out = execFileSync(process.execPath, ['--import', 'tsx', child], { env: { ...process.env, LANG: lang, LC_ALL: lang }, encoding: 'utf8' });
+  const out = execFileSync(process.execPath, ['--import', 'tsx', child], {
+    env: { ...process.env, LANG: lang, LC_ALL: lang },
+    encoding: 'utf8',
+  });
   return JSON.parse(out);
 }
 

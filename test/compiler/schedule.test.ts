@@ -33,7 +33,8 @@ ${rules}`;
 const input = (rules: string, at?: number) => {
   const p = parsePolicyText(policy(rules), 'p.yaml');
   if (!p.ok) throw new Error(JSON.stringify(p.diagnostics.map((d) => d.message)));
-  const d = parseDirectoryText(DIRECTORY, 'd.yaml'), t = parseTopologyText(TOPOLOGY, 't.yaml');
+  const d = parseDirectoryText(DIRECTORY, 'd.yaml'),
+    t = parseTopologyText(TOPOLOGY, 't.yaml');
   if (!d.ok || !t.ok) throw new Error('fixture');
   return { policy: p.value, directory: d.value, topology: t.value, ...(at !== undefined ? { at } : {}) };
 };
@@ -53,12 +54,19 @@ describe('parsing and validation', () => {
     const p = parsePolicyText(policy(OFFICE + '    until: 2026-12-24T18:00:00Z\n'), 'p.yaml');
     expect(p.ok).toBe(true);
     const r = p.ok ? p.value.rules[1] : undefined;
-    expect(r?.time).toMatchObject({ when: { days: [1, 2, 3, 4, 5], start: 480, end: 1110, timezone: 'Europe/Berlin' }, until: T('2026-12-24T18:00:00Z') });
+    expect(r?.time).toMatchObject({
+      when: { days: [1, 2, 3, 4, 5], start: 480, end: 1110, timezone: 'Europe/Berlin' },
+      until: T('2026-12-24T18:00:00Z'),
+    });
     expect(r?.time?.text).toBe('mon,tue,wed,thu,fri 08:00-18:30 Europe/Berlin until 2026-12-24T18:00:00.000Z');
   });
 
   it.each([
-    ['a bad time zone', 'when: { hours: "08:00-18:00", timezone: Europe/Berlinn }', /12:bad-timezone:.*'Europe\/Berlinn' is not an IANA time zone/],
+    [
+      'a bad time zone',
+      'when: { hours: "08:00-18:00", timezone: Europe/Berlinn }',
+      /12:bad-timezone:.*'Europe\/Berlinn' is not an IANA time zone/,
+    ],
     ['a zone that is a path trick', 'when: { timezone: "../../etc/passwd" }', /bad-timezone/],
     ['an empty window', 'when: { hours: "09:00-09:00" }', /12:impossible-window:.*same minute/],
     ['hours that do not exist', 'when: { hours: "08:00-25:00" }', /bad-window:.*does not exist/],
@@ -67,14 +75,27 @@ describe('parsing and validation', () => {
     ['no day at all', 'when: { days: [] }', /impossible-window:.*names no day/],
     ['a time without a zone', 'until: 2026-12-24T18:00:00', /12:bad-time:.*with a zone/],
     ['a date that does not exist', 'until: 2026-02-30T18:00:00Z', /bad-time:.*not a date and time that exists/],
-    ['an end before the start', 'start: 2026-12-24T18:00:00Z\n    until: 2026-12-01T00:00:00Z', /impossible-window:.*ends .* before it starts/],
-    ['a window that never opens between start and end', 'when: { days: [mon-fri] }\n    start: 2026-12-26T00:00:00Z\n    until: 2026-12-27T20:00:00Z', /impossible-window:.*never opens/],
+    [
+      'an end before the start',
+      'start: 2026-12-24T18:00:00Z\n    until: 2026-12-01T00:00:00Z',
+      /impossible-window:.*ends .* before it starts/,
+    ],
+    [
+      'a window that never opens between start and end',
+      'when: { days: [mon-fri] }\n    start: 2026-12-26T00:00:00Z\n    until: 2026-12-27T20:00:00Z',
+      /impossible-window:.*never opens/,
+    ],
     ['a huge until', `until: "${'9'.repeat(100000)}"`, /bad-time:.*100000-character/],
     ['a huge days list', `when: { days: [${Array(1000).fill('mon').join(',')}] }`, /bad-window:.*1000 entries/],
     ['an unknown key', 'when: { weekdays: [mon] }', /unknown-field/],
   ])('%s is an error at its line', (_name, extra, re) => {
-    const errs = errorsOf(`  - { name: staff-wiki, from: { roles: [staff] }, to: wiki }\n  - name: oncall-db\n    from: { roles: [oncall] }\n    to: db\n    ${extra}\n`);
-    expect(errs.some((e) => re.test(e)), errs.join('\n')).toBe(true);
+    const errs = errorsOf(
+      `  - { name: staff-wiki, from: { roles: [staff] }, to: wiki }\n  - name: oncall-db\n    from: { roles: [oncall] }\n    to: db\n    ${extra}\n`,
+    );
+    expect(
+      errs.some((e) => re.test(e)),
+      errs.join('\n'),
+    ).toBe(true);
   });
 });
 
@@ -95,7 +116,9 @@ describe('evaluation at an instant', () => {
     expect(windowOpen(night, T('2026-12-26T05:59:00Z'))).toBe(true);
     expect(windowOpen(night, T('2026-12-26T06:00:00Z'))).toBe(false);
     expect(windowOpen(night, T('2026-12-24T23:00:00Z'))).toBe(false); // Thursday night
-    expect(nextChange({ when: night, text: '', location: { file: '', line: 1, column: 1 } }, T('2026-12-25T23:00:00Z'))).toBe(T('2026-12-26T06:00:00Z'));
+    expect(nextChange({ when: night, text: '', location: { file: '', line: 1, column: 1 } }, T('2026-12-25T23:00:00Z'))).toBe(
+      T('2026-12-26T06:00:00Z'),
+    );
   });
   it('start and until bound a rule; without an instant it is inactive (fail closed)', () => {
     const t = { from: T('2026-12-01T00:00:00Z'), until: T('2026-12-24T18:00:00Z'), text: '', location: { file: '', line: 1, column: 1 } };
@@ -104,7 +127,7 @@ describe('evaluation at an instant', () => {
     expect(isActiveAt(t, T('2026-12-24T18:00:00Z'))).toBe(false);
     expect(isActiveAt(t, undefined)).toBe(false);
   });
-  it('next boundary: the close today, then Monday\'s opening; strictly after the instant', () => {
+  it("next boundary: the close today, then Monday's opening; strictly after the instant", () => {
     const rules = input(OFFICE).policy.rules;
     expect(nextBoundary(rules, T('2026-12-25T10:00:00Z'))).toBe(T('2026-12-25T17:30:00Z'));
     expect(nextBoundary(rules, T('2026-12-25T17:30:00Z'))).toBe(T('2026-12-28T07:00:00Z'));
@@ -124,7 +147,9 @@ describe('compiling at an instant', () => {
     expect(dbFlows(timeless)).toEqual([]);
     for (const f of dbFlows(inside)) expect(f.hardTimeout).toBe(7.5 * 3600); // 10:00Z → 17:30Z
     // the permanent grant carries no timeout
-    expect(inside.plan.switches[0].flows.filter((f) => f.origin.includes('staff-wiki')).every((f) => f.hardTimeout === undefined)).toBe(true);
+    expect(inside.plan.switches[0].flows.filter((f) => f.origin.includes('staff-wiki')).every((f) => f.hardTimeout === undefined)).toBe(
+      true,
+    );
     expect(explain(inside, 'olga', 'db', 'tcp/5432').decision).toBe('allow');
     expect(explain(inside, 'olga', 'db', 'tcp/5432').consistent).toBe(true);
     expect(explain(outside, 'olga', 'db', 'tcp/5432').decision).toBe('deny');
@@ -140,21 +165,28 @@ describe('compiling at an instant', () => {
   });
 
   it('a long grant is capped at the OpenFlow limit of 65,535 s', () => {
-    const c = compile(input(`  - { name: a, from: { roles: [oncall] }, to: db, until: 2027-06-01T00:00:00Z }\n`, T('2026-12-25T10:00:00Z')));
+    const c = compile(
+      input(`  - { name: a, from: { roles: [oncall] }, to: db, until: 2027-06-01T00:00:00Z }\n`, T('2026-12-25T10:00:00Z')),
+    );
     expect(c.plan.switches[0].flows.filter((f) => f.origin.includes('a')).some((f) => f.hardTimeout === 65535)).toBe(true);
   });
 
   it('policy tests name an instant with @', () => {
     const inp = input(OFFICE, T('2026-12-25T10:00:00Z'));
     const c = compile(inp);
-    const r = runPolicyTests(c, [
-      'olga -> db tcp/5432 @ 2026-12-25T10:00Z: allow',
-      'olga -> db tcp/5432 @ 2026-12-25T18:00Z: deny',
-      'olga -> db tcp/5432 @ 2026-12-26T10:00:00+01:00: deny',
-      'olga -> db tcp/5432: allow',
-      'olga -> db tcp/5432 @ 2026-12-25T18:00Z: allow',
-      'olga -> db tcp/5432 @ tomorrow: allow',
-    ].join('\n'), 'x.tests', (at) => compile({ ...inp, at }));
+    const r = runPolicyTests(
+      c,
+      [
+        'olga -> db tcp/5432 @ 2026-12-25T10:00Z: allow',
+        'olga -> db tcp/5432 @ 2026-12-25T18:00Z: deny',
+        'olga -> db tcp/5432 @ 2026-12-26T10:00:00+01:00: deny',
+        'olga -> db tcp/5432: allow',
+        'olga -> db tcp/5432 @ 2026-12-25T18:00Z: allow',
+        'olga -> db tcp/5432 @ tomorrow: allow',
+      ].join('\n'),
+      'x.tests',
+      (at) => compile({ ...inp, at }),
+    );
     expect(r.passed).toBe(4);
     expect(r.failures.map((f) => f.line)).toEqual([5, 6]);
     expect(r.failures[0].message).toContain('expected allow, policy says deny');

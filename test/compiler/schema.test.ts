@@ -9,11 +9,14 @@ const ajv = new (Ajv2020 as unknown as typeof Ajv2020.default)({ allErrors: true
 // editors (e.g. the YAML language server) know format ipv4; ajv needs it declared
 ajv.addFormat('ipv4', /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/);
 const compiled = new Map<string, ReturnType<typeof ajv.compile>>();
-const schema = (n: string) => compiled.get(n) ?? compiled.set(n, ajv.compile(JSON.parse(readFileSync(`${root}schema/${n}.schema.json`, 'utf8')))).get(n)!;
+const schema = (n: string) =>
+  compiled.get(n) ?? compiled.set(n, ajv.compile(JSON.parse(readFileSync(`${root}schema/${n}.schema.json`, 'utf8')))).get(n)!;
 
 describe('JSON Schemas for editors', () => {
   it('accept every example file', () => {
-    const policy = schema('policy'), directory = schema('directory'), topology = schema('topology');
+    const policy = schema('policy'),
+      directory = schema('directory'),
+      topology = schema('topology');
     for (const ex of ['basic', 'campus']) {
       expect(policy(parse(readFileSync(`${root}examples/${ex}/policy.yaml`, 'utf8'))), JSON.stringify(policy.errors)).toBe(true);
       expect(directory(parse(readFileSync(`${root}examples/${ex}/directory.yaml`, 'utf8'))), JSON.stringify(directory.errors)).toBe(true);

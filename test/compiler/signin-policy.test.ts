@@ -7,9 +7,18 @@ import { tempDir } from '../helpers/tmp.js';
 
 async function load(signin: string) {
   const dir = tempDir('acl-signin-policy-');
-  writeFileSync(join(dir, 'directory.yaml'), 'organizations: [corp]\nusers: [{ id: dana, organization: corp, roles: [staff], devices: [] }]\n');
-  writeFileSync(join(dir, 'topology.yaml'), 'switches: [{ name: e1, dpid: 1 }]\nservers: [{ name: srv, switch: e1, port: 9, mac: "02:00:00:00:00:09", ip: 10.0.0.9 }]\n');
-  writeFileSync(join(dir, 'policy.yaml'), `version: 1\ndirectory: directory.yaml\ntopology: topology.yaml\nresources:\n  web: { hosts: [srv], services: [tcp/443] }\nrules:\n  - { name: guests-web, from: { roles: [guest] }, to: web }\ndhcp:\n  servers: [srv]\nsignin:\n${signin}\n`);
+  writeFileSync(
+    join(dir, 'directory.yaml'),
+    'organizations: [corp]\nusers: [{ id: dana, organization: corp, roles: [staff], devices: [] }]\n',
+  );
+  writeFileSync(
+    join(dir, 'topology.yaml'),
+    'switches: [{ name: e1, dpid: 1 }]\nservers: [{ name: srv, switch: e1, port: 9, mac: "02:00:00:00:00:09", ip: 10.0.0.9 }]\n',
+  );
+  writeFileSync(
+    join(dir, 'policy.yaml'),
+    `version: 1\ndirectory: directory.yaml\ntopology: topology.yaml\nresources:\n  web: { hosts: [srv], services: [tcp/443] }\nrules:\n  - { name: guests-web, from: { roles: [guest] }, to: web }\ndhcp:\n  servers: [srv]\nsignin:\n${signin}\n`,
+  );
   return loadPolicy(join(dir, 'policy.yaml'));
 }
 
@@ -26,6 +35,11 @@ describe('signin policy: RADIUS PAP and vouchers', () => {
     expect(b.ok).toBe(false);
     if (b.ok) return;
     const msgs = b.diagnostics.map((d) => `${d.location?.line}: ${d.message}`);
-    expect(msgs).toEqual(expect.arrayContaining([expect.stringMatching(/^12: signin\.check: check must be ldap/), expect.stringMatching(/^13: signin\.vouchers: vouchers must be true or false/)]));
+    expect(msgs).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/^12: signin\.check: check must be ldap/),
+        expect.stringMatching(/^13: signin\.vouchers: vouchers must be true or false/),
+      ]),
+    );
   });
 });

@@ -17,12 +17,26 @@ const text = (c: Compiled) => c.plan.switches.map((s) => formatOvsFlows(s)).join
 
 describe('table builders', () => {
   it('make flows that fit and refuse ones that do not', () => {
-    const ok = TABLES.policy.flow(200, [{ field: 'metadata', value: 1n, mask: METADATA.srcMask }, { field: 'eth_type', value: 0x0800 }], [{ type: 'goto_table', tableId: TABLE.forward }], 't');
+    const ok = TABLES.policy.flow(
+      200,
+      [
+        { field: 'metadata', value: 1n, mask: METADATA.srcMask },
+        { field: 'eth_type', value: 0x0800 },
+      ],
+      [{ type: 'goto_table', tableId: TABLE.forward }],
+      't',
+    );
     expect(ok.tableId).toBe(TABLE.policy);
     expect(() => TABLES.dest.flow(100, [{ field: 'in_port', value: 1 }], [], 'bad-field')).toThrow(/does not match on in_port/);
-    expect(() => TABLES.policy.flow(100, [], [{ type: 'goto_table', tableId: TABLE.classify }], 'backwards')).toThrow(/goto_table 0 from table 2/);
-    expect(() => TABLES.classify.flow(100, [], [{ type: 'goto_table', tableId: TABLE.policy }], 'skips dest')).toThrow(/goto_table 2 from table 0/);
-    expect(() => TABLES.classify.flow(100, [], [{ type: 'write_metadata', metadata: 1n << 20n, mask: METADATA.dstMask }], 'not its bits')).toThrow(/metadata bits/);
+    expect(() => TABLES.policy.flow(100, [], [{ type: 'goto_table', tableId: TABLE.classify }], 'backwards')).toThrow(
+      /goto_table 0 from table 2/,
+    );
+    expect(() => TABLES.classify.flow(100, [], [{ type: 'goto_table', tableId: TABLE.policy }], 'skips dest')).toThrow(
+      /goto_table 2 from table 0/,
+    );
+    expect(() =>
+      TABLES.classify.flow(100, [], [{ type: 'write_metadata', metadata: 1n << 20n, mask: METADATA.dstMask }], 'not its bits'),
+    ).toThrow(/metadata bits/);
     expect(() => TABLES.policy.flow(70000, [], [], 'priority')).toThrow(/priority 70000/);
     expect(() => new PipelineTable(PIPELINE[1]).check({ ...ok, origin: 'wrong table' })).toThrow(/checked against table dest/);
   });
@@ -32,7 +46,11 @@ describe('table builders', () => {
     if (!r.ok) throw new Error('campus');
     const c = compile(r.value);
     let n = 0;
-    for (const sw of c.plan.switches) for (const f of sw.flows) { assertFits(f); n++; }
+    for (const sw of c.plan.switches)
+      for (const f of sw.flows) {
+        assertFits(f);
+        n++;
+      }
     expect(n).toBe(c.stats.flows);
   });
 });
@@ -63,23 +81,28 @@ describe('incremental state is an explicit value', () => {
     // move a user onto another user's roles and organization: an existing rule set, so the fast path applies
     const moveTo = (c: Compiled, who: string, like: string): Directory => {
       const d = users.find((u) => u.id === like)!;
-      return { ...c.input.directory, users: c.input.directory.users.map((u) => (u.id === who ? { ...u, roles: d.roles, organization: d.organization } : u)) };
+      return {
+        ...c.input.directory,
+        users: c.input.directory.users.map((u) => (u.id === who ? { ...u, roles: d.roles, organization: d.organization } : u)),
+      };
     };
     const before = text(c0);
     let patched = 0;
-    for (let i = 0; i < users.length; i++) for (const j of [1, 3]) {
-      const a = users[i].id, b = users[(i + j) % users.length].id;
-      const d1 = moveTo(c0, a, b);
-      const c1 = recompile(c0, { directory: d1 });
-      const d2 = moveTo(c0, b, a);
-      const c2 = recompile(c0, { directory: d2 }); // c0 again, after c1 exists
-      if (c2.plan.switches.some((s, k) => s === c0.plan.switches[k])) patched++;
-      expect(text(c1)).toBe(text(compile({ ...c0.input, directory: d1 }, { previous: c0 })));
-      expect(text(c2)).toBe(text(compile({ ...c0.input, directory: d2 }, { previous: c0 })));
-      // and a patch of the patch
-      const c3 = recompile(c1, { directory: moveTo(c1, b, a) });
-      expect(text(c3)).toBe(text(compile({ ...c1.input, directory: moveTo(c1, b, a) }, { previous: c1 })));
-    }
+    for (let i = 0; i < users.length; i++)
+      for (const j of [1, 3]) {
+        const a = users[i].id,
+          b = users[(i + j) % users.length].id;
+        const d1 = moveTo(c0, a, b);
+        const c1 = recompile(c0, { directory: d1 });
+        const d2 = moveTo(c0, b, a);
+        const c2 = recompile(c0, { directory: d2 }); // c0 again, after c1 exists
+        if (c2.plan.switches.some((s, k) => s === c0.plan.switches[k])) patched++;
+        expect(text(c1)).toBe(text(compile({ ...c0.input, directory: d1 }, { previous: c0 })));
+        expect(text(c2)).toBe(text(compile({ ...c0.input, directory: d2 }, { previous: c0 })));
+        // and a patch of the patch
+        const c3 = recompile(c1, { directory: moveTo(c1, b, a) });
+        expect(text(c3)).toBe(text(compile({ ...c1.input, directory: moveTo(c1, b, a) }, { previous: c1 })));
+      }
     expect(text(c0)).toBe(before);
     expect(patched).toBeGreaterThan(3);
   });

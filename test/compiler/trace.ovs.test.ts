@@ -23,21 +23,49 @@ let nextBridge = 0;
 /** ofproto/trace flow syntax for a packet. */
 function traceSpec(p: Packet): string {
   const parts = [`in_port=${p.inPort}`, `dl_src=${p.ethSrc}`, `dl_dst=${p.ethDst ?? '02:ff:00:00:00:01'}`];
-  if (p.ethType === 0x0806) { parts.unshift('arp'); parts.push(`arp_op=1,arp_spa=${p.arpSpa},arp_tpa=${p.arpTpa},arp_sha=${p.arpSha}`); }
-  else if (p.ethType === 0x86dd) { parts.unshift('ipv6'); parts.push('ipv6_src=fe80::1,ipv6_dst=fe80::2'); }
-  else if (p.ipProto === 6) { parts.unshift('tcp'); parts.push(`nw_src=${p.ipSrc},nw_dst=${p.ipDst},tcp_src=${p.tpSrc},tcp_dst=${p.tpDst},tcp_flags=0x${(p.tcpFlags ?? 0).toString(16).padStart(3, '0')}`); }
-  else if (p.ipProto === 17) { parts.unshift('udp'); parts.push(`nw_src=${p.ipSrc},nw_dst=${p.ipDst},udp_src=${p.tpSrc},udp_dst=${p.tpDst}`); }
-  else if (p.ipProto === 1) { parts.unshift('icmp'); parts.push(`nw_src=${p.ipSrc},nw_dst=${p.ipDst},icmp_type=${p.icmpType},icmp_code=0`); }
-  else { parts.unshift('ip'); parts.push(`nw_src=${p.ipSrc},nw_dst=${p.ipDst},nw_proto=${p.ipProto}`); }
+  if (p.ethType === 0x0806) {
+    parts.unshift('arp');
+    parts.push(`arp_op=1,arp_spa=${p.arpSpa},arp_tpa=${p.arpTpa},arp_sha=${p.arpSha}`);
+  } else if (p.ethType === 0x86dd) {
+    parts.unshift('ipv6');
+    parts.push('ipv6_src=fe80::1,ipv6_dst=fe80::2');
+  } else if (p.ipProto === 6) {
+    parts.unshift('tcp');
+    parts.push(
+      `nw_src=${p.ipSrc},nw_dst=${p.ipDst},tcp_src=${p.tpSrc},tcp_dst=${p.tpDst},tcp_flags=0x${(p.tcpFlags ?? 0).toString(16).padStart(3, '0')}`,
+    );
+  } else if (p.ipProto === 17) {
+    parts.unshift('udp');
+    parts.push(`nw_src=${p.ipSrc},nw_dst=${p.ipDst},udp_src=${p.tpSrc},udp_dst=${p.tpDst}`);
+  } else if (p.ipProto === 1) {
+    parts.unshift('icmp');
+    parts.push(`nw_src=${p.ipSrc},nw_dst=${p.ipDst},icmp_type=${p.icmpType},icmp_code=0`);
+  } else {
+    parts.unshift('ip');
+    parts.push(`nw_src=${p.ipSrc},nw_dst=${p.ipDst},nw_proto=${p.ipProto}`);
+  }
   return parts.join(',');
 }
 
-interface Traced { cookies: string[]; verdict: 'forward' | 'drop' | 'controller' }
+interface Traced {
+  cookies: string[];
+  verdict: 'forward' | 'drop' | 'controller';
+}
 
 /** The conntrack state the interpreter gives a packet that meets a switch's tracker for the first time, as ofproto/trace --ct-next flags. */
 function ctNext(p: Packet): string {
   const bits = new Conntrack().state(p, 0);
-  return [[0x20, 'trk'], [0x01, 'new'], [0x02, 'est'], [0x04, 'rel'], [0x08, 'rpl'], [0x10, 'inv']].filter(([b]) => bits & (b as number)).map(([, n]) => n).join(',');
+  return [
+    [0x20, 'trk'],
+    [0x01, 'new'],
+    [0x02, 'est'],
+    [0x04, 'rel'],
+    [0x08, 'rpl'],
+    [0x10, 'inv'],
+  ]
+    .filter(([b]) => bits & (b as number))
+    .map(([, n]) => n)
+    .join(',');
 }
 
 function ovsTrace(bridge: string, p: Packet): Traced {
@@ -57,7 +85,7 @@ function ovsTrace(bridge: string, p: Packet): Traced {
 /** Deterministic pseudo-random picks, so a failure reproduces. */
 function rng(seed: number): () => number {
   let s = seed >>> 0;
-  return () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32);
+  return () => (s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32;
 }
 
 function packetsFor(c: Compiled, sp: SwitchPlan, max: number): Packet[] {
@@ -65,17 +93,29 @@ function packetsFor(c: Compiled, sp: SwitchPlan, max: number): Packet[] {
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)];
   const endpoints = c.subjects.flatMap((s) => s.endpoints.filter((e) => e.ip && e.switch).map((e) => ({ ...e, ip: e.ip! })));
   const local = endpoints.filter((e) => e.switch === sp.name);
-  const linkPorts = c.input.topology.links.flatMap((l) => [l.a, l.b]).filter((x) => x.switch === sp.name).map((x) => x.port);
-  const targets = [...new Set([
-    ...c.dest.map((d) => `${(d.prefix.addr >>> 24) & 255}.${(d.prefix.addr >>> 16) & 255}.${(d.prefix.addr >>> 8) & 255}.${(d.prefix.addr & 255) + (d.prefix.len < 32 ? 1 : 0)}`),
-    ...endpoints.map((e) => e.ip), '203.0.113.7',
-  ])];
+  const linkPorts = c.input.topology.links
+    .flatMap((l) => [l.a, l.b])
+    .filter((x) => x.switch === sp.name)
+    .map((x) => x.port);
+  const targets = [
+    ...new Set([
+      ...c.dest.map(
+        (d) =>
+          `${(d.prefix.addr >>> 24) & 255}.${(d.prefix.addr >>> 16) & 255}.${(d.prefix.addr >>> 8) & 255}.${(d.prefix.addr & 255) + (d.prefix.len < 32 ? 1 : 0)}`,
+      ),
+      ...endpoints.map((e) => e.ip),
+      '203.0.113.7',
+    ]),
+  ];
   const l4: Array<Pick<Packet, 'ipProto' | 'tpSrc' | 'tpDst' | 'icmpType' | 'tcpFlags'>> = [
     ...[22, 53, 80, 443, 5432, 8080].map((d) => ({ ipProto: 6, tpSrc: 40000, tpDst: d, tcpFlags: 0x002 })),
     // from a service port: answers (SYN+ACK, ACK), and a server opening a connection (SYN), which is no answer
     ...[80, 443, 5432].flatMap((s) => [0x012, 0x010, 0x002].map((tcpFlags) => ({ ipProto: 6, tpSrc: s, tpDst: 40001, tcpFlags }))),
-    { ipProto: 17, tpSrc: 40002, tpDst: 53 }, { ipProto: 17, tpSrc: 53, tpDst: 40003 },
-    { ipProto: 1, icmpType: 8 }, { ipProto: 1, icmpType: 0 }, { ipProto: 47 },
+    { ipProto: 17, tpSrc: 40002, tpDst: 53 },
+    { ipProto: 17, tpSrc: 53, tpDst: 40003 },
+    { ipProto: 1, icmpType: 8 },
+    { ipProto: 1, icmpType: 0 },
+    { ipProto: 47 },
   ];
   const out: Packet[] = [];
   // ARP: own pair, someone else's address, from a link port
@@ -84,7 +124,15 @@ function packetsFor(c: Compiled, sp: SwitchPlan, max: number): Packet[] {
     out.push({ inPort: e.port!, ethSrc: e.mac, ethType: 0x0806, arpSpa: pick(endpoints).ip, arpTpa: pick(targets), arpSha: e.mac });
     out.push({ inPort: e.port!, ethSrc: e.mac, ethType: 0x86dd });
   }
-  for (const lp of linkPorts) out.push({ inPort: lp, ethSrc: '02:00:00:00:ee:01', ethType: 0x0806, arpSpa: pick(endpoints).ip, arpTpa: pick(targets), arpSha: '02:00:00:00:ee:01' });
+  for (const lp of linkPorts)
+    out.push({
+      inPort: lp,
+      ethSrc: '02:00:00:00:ee:01',
+      ethType: 0x0806,
+      arpSpa: pick(endpoints).ip,
+      arpTpa: pick(targets),
+      arpSha: '02:00:00:00:ee:01',
+    });
   while (out.length < max && endpoints.length) {
     const e = pick(endpoints);
     const r = rand();
@@ -93,17 +141,20 @@ function packetsFor(c: Compiled, sp: SwitchPlan, max: number): Packet[] {
     let ipSrc = e.ip;
     if (e.switch === sp.name) {
       inPort = e.port!;
-      if (r < 0.1) ipSrc = pick(endpoints).ip; // another device's address from this port
-      else if (r < 0.2) inPort = pick([...local.map((x) => x.port!), 999]); // right MAC and IP, wrong port
+      if (r < 0.1)
+        ipSrc = pick(endpoints).ip; // another device's address from this port
+      else if (r < 0.2)
+        inPort = pick([...local.map((x) => x.port!), 999]); // right MAC and IP, wrong port
       else if (r < 0.25) ethSrc = '02:00:00:00:ee:02'; // wrong MAC
-    } else if (linkPorts.length && r < 0.8) inPort = pick(linkPorts); // arriving from the network
+    } else if (linkPorts.length && r < 0.8)
+      inPort = pick(linkPorts); // arriving from the network
     else inPort = local.length ? pick(local).port! : 999; // someone else's address on an access port
     out.push({ inPort, ethSrc, ethType: 0x0800, ipSrc, ipDst: pick(targets), ...pick(l4) });
   }
   return out;
 }
 
-describeWith({ 'Open vSwitch (root)': !(!haveOvs()) }, 'interpreter vs ovs-appctl ofproto/trace on a real Open vSwitch', () => {
+describeWith({ 'Open vSwitch (root)': !!haveOvs() }, 'interpreter vs ovs-appctl ofproto/trace on a real Open vSwitch', () => {
   beforeAll(() => {
     ensureOvs();
     dir = mkdtempSync(join(tmpdir(), 'cmpt-'));

@@ -12,7 +12,9 @@ const positional = (text: string) => {
 };
 
 const EXAMPLES = new URL('../../examples/', import.meta.url).pathname;
-const exampleFiles = readdirSync(EXAMPLES, { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.yaml')).map((f) => join(EXAMPLES, f));
+const exampleFiles = readdirSync(EXAMPLES, { recursive: true, encoding: 'utf8' })
+  .filter((f) => f.endsWith('.yaml'))
+  .map((f) => join(EXAMPLES, f));
 
 const TRICKY = [
   'a: 0x1F\nb: 0o17\nc: 017\nd: 1e3\ne: .inf\nf: -.INF\ng: .NaN\nh: 1_000\n',
@@ -67,7 +69,10 @@ describe('YAML reading', () => {
     const ok = new YamlSource('p.yaml', 'base: &b [a, b]\nuse: *b\n');
     expect(ok.value).toEqual({ base: ['a', 'b'], use: ['a', 'b'] });
     let bomb = 'a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n';
-    for (let i = 1; i < 8; i++) bomb += `a${i}: &a${i} [${Array(10).fill(`*a${i - 1}`).join(', ')}]\n`;
+    for (let i = 1; i < 8; i++)
+      bomb += `a${i}: &a${i} [${Array(10)
+        .fill(`*a${i - 1}`)
+        .join(', ')}]\n`;
     const b = new YamlSource('p.yaml', bomb);
     expect(b.value).toBeUndefined();
     expect(b.diagnostics.length).toBeGreaterThan(0);
@@ -76,7 +81,10 @@ describe('YAML reading', () => {
   it('a validation error in a large valid file still points at its line and column', () => {
     const rules = Array.from({ length: 2000 }, (_, i) => `  - { name: r${i}, from: { users: [u${i}] }, to: svc }`);
     rules[1500] = '  - { name: r1500, from: { users: [u1500] }, to: svc, acton: deny }';
-    const r = parsePolicyText(`version: 1\ndirectory: d\ntopology: t\nresources:\n  svc: { hosts: [10.0.0.1], services: [tcp/443] }\nrules:\n${rules.join('\n')}\n`, 'big.yaml');
+    const r = parsePolicyText(
+      `version: 1\ndirectory: d\ntopology: t\nresources:\n  svc: { hosts: [10.0.0.1], services: [tcp/443] }\nrules:\n${rules.join('\n')}\n`,
+      'big.yaml',
+    );
     expect(r.ok).toBe(false);
     if (r.ok) return;
     const d = r.diagnostics.find((x) => x.code === 'unknown-field')!;

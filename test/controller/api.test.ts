@@ -16,8 +16,14 @@ import { describeWith } from '../helpers/needs.js';
 
 /** Private copies of examples, removed when the file's tests are done. */
 const madeDirs: string[] = [];
-const example = (name: string) => { const d = copyExampleDir(name); madeDirs.push(d); return d; };
-afterAll(() => { for (const d of madeDirs.splice(0)) rmSync(d, { recursive: true, force: true }); });
+const example = (name: string) => {
+  const d = copyExampleDir(name);
+  madeDirs.push(d);
+  return d;
+};
+afterAll(() => {
+  for (const d of madeDirs.splice(0)) rmSync(d, { recursive: true, force: true });
+});
 
 const ADMIN = { authorization: 'Bearer admin-secret-1' };
 const OPS = { authorization: 'Bearer ops-secret-22' };
@@ -39,13 +45,19 @@ describe('REST API', () => {
     const { port } = await ctl.start();
     app = await buildApp(ctl, {
       tokens: [{ name: 'ops-team', token: 'ops-secret-22', role: 'admin' }],
-      adminToken: 'admin-secret-1', readToken: 'read-secret-1', auditLog: join(dir, 'audit.jsonl'),
+      adminToken: 'admin-secret-1',
+      readToken: 'read-secret-1',
+      auditLog: join(dir, 'audit.jsonl'),
     });
     sw = new FakeSwitch({ dpid: 1n });
     await sw.connect(port);
     await waitFor('edge1 synced', () => ctl.switchStatus().find((s) => s.name === 'edge1')?.lastResult);
   });
-  afterAll(async () => { sw?.close(); await app?.close(); await ctl?.stop(); });
+  afterAll(async () => {
+    sw?.close();
+    await app?.close();
+    await ctl?.stop();
+  });
 
   it('health, readiness and metrics are open', async () => {
     expect((await app.inject({ url: '/healthz', ...REMOTE })).json()).toEqual({ ok: true });
@@ -116,7 +128,10 @@ describe('REST API', () => {
   it('POST /policy validates the request', async () => {
     expect((await app.inject({ method: 'POST', url: '/api/v1/policy', payload: '', headers: { ...YAML, ...ADMIN } })).statusCode).toBe(400);
     expect((await app.inject({ method: 'POST', url: '/api/v1/policy', payload: { nope: 1 }, headers: ADMIN })).statusCode).toBe(400);
-    expect((await app.inject({ method: 'POST', url: '/api/v1/policy?dryRun=maybe', payload: policyText, headers: { ...YAML, ...ADMIN } })).statusCode).toBe(400);
+    expect(
+      (await app.inject({ method: 'POST', url: '/api/v1/policy?dryRun=maybe', payload: policyText, headers: { ...YAML, ...ADMIN } }))
+        .statusCode,
+    ).toBe(400);
   });
 
   it('POST /policy with an invalid policy answers 422 with file:line:column and changes nothing', async () => {
@@ -126,7 +141,11 @@ describe('REST API', () => {
     const body = r.json();
     expect(body.ok).toBe(false);
     expect(body.errors[0]).toMatch(/policy\.yaml:\d+:\d+: error/);
-    expect(body.diagnostics[0]).toMatchObject({ severity: 'error', code: expect.any(String), location: { file: expect.stringMatching(/policy\.yaml$/), line: expect.any(Number), column: expect.any(Number) } });
+    expect(body.diagnostics[0]).toMatchObject({
+      severity: 'error',
+      code: expect.any(String),
+      location: { file: expect.stringMatching(/policy\.yaml$/), line: expect.any(Number), column: expect.any(Number) },
+    });
     expect(readFileSync(join(dir, 'policy.yaml'), 'utf8')).toBe(policyText);
     expect(ctl.version).toBe(1);
   });
@@ -157,8 +176,14 @@ describe('REST API', () => {
     expect(readFileSync(join(dir, 'policy.yaml'), 'utf8')).toBe(text);
     const e = (await app.inject({ url: '/api/v1/explain?from=bob&to=intranet&service=tcp/80', headers: READ })).json();
     expect(e.decision).toBe('deny');
-    await waitFor('audit written', () => existsSync(join(dir, 'audit.jsonl')) && readFileSync(join(dir, 'audit.jsonl'), 'utf8').endsWith('\n'));
-    const lines = readFileSync(join(dir, 'audit.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    await waitFor(
+      'audit written',
+      () => existsSync(join(dir, 'audit.jsonl')) && readFileSync(join(dir, 'audit.jsonl'), 'utf8').endsWith('\n'),
+    );
+    const lines = readFileSync(join(dir, 'audit.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     expect(lines).toHaveLength(1);
     expect(lines[0]).toMatchObject({ type: 'policy-applied', by: 'ops-team', version: 2, text });
     expect(lines[0].at).toMatch(/^\d{4}-/);
@@ -174,12 +199,22 @@ describe('REST API', () => {
   it('POST /policy?baseVersion=N applies only if the policy is still at version N (else 409, nothing changed)', async () => {
     const v = ctl.version;
     const text = readFileSync(join(dir, 'policy.yaml'), 'utf8');
-    const stale = await app.inject({ method: 'POST', url: `/api/v1/policy?baseVersion=${v - 1}`, payload: text + '# stale\n', headers: { ...YAML, ...OPS } });
+    const stale = await app.inject({
+      method: 'POST',
+      url: `/api/v1/policy?baseVersion=${v - 1}`,
+      payload: text + '# stale\n',
+      headers: { ...YAML, ...OPS },
+    });
     expect(stale.statusCode).toBe(409);
     expect(JSON.stringify(stale.json().errors)).toMatch(/changed meanwhile/);
     expect(ctl.version).toBe(v);
     expect(readFileSync(join(dir, 'policy.yaml'), 'utf8')).toBe(text);
-    const ok = await app.inject({ method: 'POST', url: `/api/v1/policy?baseVersion=${v}`, payload: text + '# fresh\n', headers: { ...YAML, ...OPS } });
+    const ok = await app.inject({
+      method: 'POST',
+      url: `/api/v1/policy?baseVersion=${v}`,
+      payload: text + '# fresh\n',
+      headers: { ...YAML, ...OPS },
+    });
     expect(ok.statusCode, ok.body).toBe(200);
     expect(ctl.version).toBe(v + 1);
   });
@@ -204,10 +239,17 @@ describe('REST API', () => {
 
   it('GET /matrix and /directory', async () => {
     const m = (await app.inject({ url: '/api/v1/matrix', headers: READ })).json();
-    expect(m.cells).toContainEqual(expect.objectContaining({ subject: 'carol', resource: 'payroll-db', decision: 'deny', rule: 'no-contractors' }));
+    expect(m.cells).toContainEqual(
+      expect.objectContaining({ subject: 'carol', resource: 'payroll-db', decision: 'deny', rule: 'no-contractors' }),
+    );
     const d = (await app.inject({ url: '/api/v1/directory', headers: READ })).json();
     expect(d.users.map((u: { id: string }) => u.id).sort()).toEqual(['alice', 'bob', 'carol']);
-    expect(d.users.find((u: { id: string }) => u.id === 'alice').devices[0]).toMatchObject({ mac: '02:00:00:00:01:01', switch: 'edge1', port: 1, learned: false });
+    expect(d.users.find((u: { id: string }) => u.id === 'alice').devices[0]).toMatchObject({
+      mac: '02:00:00:00:01:01',
+      switch: 'edge1',
+      port: 1,
+      learned: false,
+    });
     expect(d.servers.map((s: { name: string }) => s.name)).toContain('payroll-db');
     expect(d.organizations).toContainEqual({ name: 'finance', parent: 'corp' });
   });
@@ -219,7 +261,13 @@ describe('REST API', () => {
     expect(res.headers.get('content-type')).toMatch(/text\/event-stream/);
     const reader = res.body!.getReader();
     let buf = '';
-    const until = async (re: RegExp) => { while (!re.test(buf)) { const { value, done } = await reader.read(); if (done) break; buf += Buffer.from(value).toString(); } };
+    const until = async (re: RegExp) => {
+      while (!re.test(buf)) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        buf += Buffer.from(value).toString();
+      }
+    };
     const v = ctl.version;
     await until(new RegExp(`event: hello\\ndata: \\{"version":${v}\\}`));
     await ctl.applyPolicy(policyText, { by: 'sse-test' });
@@ -245,12 +293,24 @@ describe('REST API without tokens', () => {
     await ctl.load();
     const app = await buildApp(ctl, { auditLog: join(dir, 'audit.jsonl') });
     const text = readFileSync(join(dir, 'policy.yaml'), 'utf8');
-    const far = await app.inject({ method: 'POST', url: '/api/v1/policy?dryRun=true', payload: text, headers: YAML, remoteAddress: '192.0.2.1' });
+    const far = await app.inject({
+      method: 'POST',
+      url: '/api/v1/policy?dryRun=true',
+      payload: text,
+      headers: YAML,
+      remoteAddress: '192.0.2.1',
+    });
     expect(far.statusCode).toBe(401);
     expect(far.json().error).toMatch(/no admin token is configured/);
     expect((await app.inject({ url: '/api/v1/status', remoteAddress: '192.0.2.1' })).statusCode).toBe(200); // reads are open
     for (const remoteAddress of ['127.0.0.1', '::1', '::ffff:127.0.0.1']) {
-      const near = await app.inject({ method: 'POST', url: '/api/v1/policy', payload: text.replace('default: deny', 'default: deny # v2'), headers: YAML, remoteAddress });
+      const near = await app.inject({
+        method: 'POST',
+        url: '/api/v1/policy',
+        payload: text.replace('default: deny', 'default: deny # v2'),
+        headers: YAML,
+        remoteAddress,
+      });
       expect(near.statusCode).toBe(401);
       expect((await app.inject({ method: 'POST', url: '/api/v1/sync', remoteAddress })).statusCode).toBe(401);
     }
@@ -265,17 +325,22 @@ describe('parseTokenFile', () => {
   it('reads a bare token or NAME TOKEN [ROLE] lines, and rejects malformed lines with file:line', () => {
     expect(parseTokenFile('  s3cret-token\n')).toEqual([{ name: 'admin', token: 's3cret-token', role: 'admin' }]);
     expect(parseTokenFile('# ops\nalice aaaaaaaaaa\nbot bbbbbbbbbb read\n', 'admin', 't')).toEqual([
-      { name: 'alice', token: 'aaaaaaaaaa', role: 'admin' }, { name: 'bot', token: 'bbbbbbbbbb', role: 'read' },
+      { name: 'alice', token: 'aaaaaaaaaa', role: 'admin' },
+      { name: 'bot', token: 'bbbbbbbbbb', role: 'read' },
     ]);
     expect(() => parseTokenFile('alice aaaaaaaaaa boss\n', 'admin', 'tokens.txt')).toThrow(/tokens\.txt:1:1/);
     expect(() => parseTokenFile('x short\ny yyyyyyyyyy\n', 'admin', 'tokens.txt')).toThrow(/tokens\.txt:1:1: .*shorter/);
   });
 });
 
-describeWith({ 'openssl': !(spawnSync('which', ['openssl']).status !== 0) }, 'REST API over HTTPS', () => {
+describeWith({ openssl: !(spawnSync('which', ['openssl']).status !== 0) }, 'REST API over HTTPS', () => {
   it('serves the API with the given key and certificate', async () => {
     const dir = example('basic');
-    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=localhost', '-keyout', 'api.key', '-out', 'api.pem'], { cwd: dir, stdio: 'pipe' });
+    execFileSync(
+      'openssl',
+      ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=localhost', '-keyout', 'api.key', '-out', 'api.pem'],
+      { cwd: dir, stdio: 'pipe' },
+    );
     const ctl = new Controller({ policyPath: join(dir, 'policy.yaml') });
     await ctl.load();
     const app = await buildApp(ctl, { https: { key: readFileSync(join(dir, 'api.key')), cert: readFileSync(join(dir, 'api.pem')) } });
@@ -283,7 +348,11 @@ describeWith({ 'openssl': !(spawnSync('which', ['openssl']).status !== 0) }, 'RE
     expect(address).toMatch(/^https:/);
     const body = await new Promise<string>((resolve, reject) => {
       httpsGet(`${address}/healthz`, { ca: readFileSync(join(dir, 'api.pem')), servername: 'localhost' }, (res) => {
-        let b = ''; res.on('data', (d) => { b += d; }); res.on('end', () => resolve(b));
+        let b = '';
+        res.on('data', (d) => {
+          b += d;
+        });
+        res.on('end', () => resolve(b));
       }).on('error', reject);
     });
     expect(JSON.parse(body)).toEqual({ ok: true });

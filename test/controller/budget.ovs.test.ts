@@ -15,7 +15,7 @@ import { describeWith } from '../helpers/needs.js';
 const BR = 'st-bud';
 const run = haveOvs() && process.getuid?.() === 0;
 
-describeWith({ 'Open vSwitch (root)': !(!run) }, 'table budgets on a real Open vSwitch', () => {
+describeWith({ 'Open vSwitch (root)': !!run }, 'table budgets on a real Open vSwitch', () => {
   let ctl: Controller;
   let port = 0;
   let dir = '';
@@ -24,7 +24,12 @@ describeWith({ 'Open vSwitch (root)': !(!run) }, 'table budgets on a real Open v
   beforeAll(async () => {
     ensureOvs();
     dir = copyExample('basic');
-    ctl = new Controller({ policyPath: join(dir, 'policy.yaml'), listen: { host: '127.0.0.1', port: 0 }, auditIntervalMs: 1000, session: { handshakeTimeoutMs: 5000 } });
+    ctl = new Controller({
+      policyPath: join(dir, 'policy.yaml'),
+      listen: { host: '127.0.0.1', port: 0 },
+      auditIntervalMs: 1000,
+      session: { handshakeTimeoutMs: 5000 },
+    });
     ctl.on('event', (e: { type: string }) => events.push(e));
     ({ port } = await ctl.start());
   });
@@ -35,17 +40,35 @@ describeWith({ 'Open vSwitch (root)': !(!run) }, 'table budgets on a real Open v
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
-  const ours = () => ofctl('dump-flows', BR).split('\n').filter((l) => l.includes('cookie=0x5ac1')).length;
-  const limit = (n: number) => vsctl('--', '--id=@ft', 'create', 'Flow_Table', `flow_limit=${n}`, 'overflow_policy=refuse', '--', 'set', 'Bridge', BR, 'flow_tables:2=@ft');
+  const ours = () =>
+    ofctl('dump-flows', BR)
+      .split('\n')
+      .filter((l) => l.includes('cookie=0x5ac1')).length;
+  const limit = (n: number) =>
+    vsctl(
+      '--',
+      '--id=@ft',
+      'create',
+      'Flow_Table',
+      `flow_limit=${n}`,
+      'overflow_policy=refuse',
+      '--',
+      'set',
+      'Bridge',
+      BR,
+      'flow_tables:2=@ft',
+    );
 
-  it('a plan over the switch\'s reported budget is refused before anything is sent; a budget just enough installs', async () => {
+  it("a plan over the switch's reported budget is refused before anything is sent; a budget just enough installs", async () => {
     const plan = ctl.compiled.plan.switches.find((s) => s.name === 'edge1')!;
     const need = plan.flows.filter((f) => f.tableId === 2).length;
     createBridge(BR, { dpid: '0000000000000001' });
     limit(need - 1);
     vsctl('set-controller', BR, `tcp:127.0.0.1:${port}`);
     const refused = await waitFor('budget refusal', () => events.find((e) => e.type === 'budget-refused' && e.switch === 'edge1'), 15_000);
-    const report = refused.report as { tables: Array<{ table: number; flows: number; budget?: number; over: boolean; top: Array<{ origin: string; flows: number }> }> };
+    const report = refused.report as {
+      tables: Array<{ table: number; flows: number; budget?: number; over: boolean; top: Array<{ origin: string; flows: number }> }>;
+    };
     const t2 = report.tables.find((t) => t.table === 2)!;
     expect(t2).toMatchObject({ flows: need, budget: need - 1, over: true });
     expect(t2.top.length).toBeGreaterThan(0);
@@ -55,13 +78,22 @@ describeWith({ 'Open vSwitch (root)': !(!run) }, 'table budgets on a real Open v
     expect(s.desc?.hwDesc).toBe('Open vSwitch');
     await new Promise((r) => setTimeout(r, 1500)); // an audit round later: still nothing of ours on the switch
     expect(ours()).toBe(0);
-    expect(ctl.switchStatus().find((x) => x.name === 'edge1')?.errors.join(' ')).toMatch(/does not fit its tables: table 2 \(policy\) needs \d+ flows, budget \d+/);
+    expect(
+      ctl
+        .switchStatus()
+        .find((x) => x.name === 'edge1')
+        ?.errors.join(' '),
+    ).toMatch(/does not fit its tables: table 2 \(policy\) needs \d+ flows, budget \d+/);
 
     // exactly enough: reconnect (the switch's tables are read at connect) and everything installs
     vsctl('del-controller', BR);
     limit(need);
     vsctl('set-controller', BR, `tcp:127.0.0.1:${port}`);
     await waitFor('plan installed', () => ours() === plan.flows.length, 20_000);
-    expect(ofctl('dump-flows', BR, 'table=2').split('\n').filter((l) => l.includes('cookie=0x5ac1')).length).toBe(need);
+    expect(
+      ofctl('dump-flows', BR, 'table=2')
+        .split('\n')
+        .filter((l) => l.includes('cookie=0x5ac1')).length,
+    ).toBe(need);
   }, 60_000);
 });

@@ -10,7 +10,10 @@ import { describeWith } from '../helpers/needs.js';
 
 describeWith({ 'Open vSwitch (root)': !(!haveOvs() || process.getuid?.() !== 0) }, 'bundle with a refused flow mod', () => {
   let ctl: Controller;
-  afterAll(async () => { deleteBridge('ctl-refuse'); await ctl?.stop(); });
+  afterAll(async () => {
+    deleteBridge('ctl-refuse');
+    await ctl?.stop();
+  });
 
   it('is discarded whole: the good flows of the same change are not installed', async () => {
     ensureOvs();
@@ -19,9 +22,13 @@ describeWith({ 'Open vSwitch (root)': !(!haveOvs() || process.getuid?.() !== 0) 
     createBridge('ctl-refuse', { controller: `tcp:127.0.0.1:${port}`, dpid: '0000000000000010' });
     const session = await waitFor('session', () => [...ctl.sessions.values()].find((s) => s.state === 'ready'), 15_000);
     await waitFor('first sync', () => ctl.switchStatus().find((s) => s.name === 'hv1')?.lastSync, 15_000);
-    const before = ofctl('dump-flows', 'ctl-refuse').split('\n').filter((l) => l.includes('cookie=0x5ac1')).length;
+    const before = ofctl('dump-flows', 'ctl-refuse')
+      .split('\n')
+      .filter((l) => l.includes('cookie=0x5ac1')).length;
     const plan: SwitchPlan = {
-      name: 'hv1', dpid: 16n, kind: 'hypervisor',
+      name: 'hv1',
+      dpid: 16n,
+      kind: 'hypervisor',
       flows: [
         { tableId: 5, priority: 7, cookie: COOKIE_TAG | 0x77n, match: [], instructions: [], origin: 'good' },
         // refused by OVS: tcp_dst without its ip_proto/eth_type prerequisites

@@ -13,8 +13,14 @@ import { copyExample as copyExampleDir } from '../helpers/tmp.js';
 
 /** Private copies of examples, removed when the file's tests are done. */
 const madeDirs: string[] = [];
-const example = (name: string) => { const d = copyExampleDir(name); madeDirs.push(d); return d; };
-afterAll(() => { for (const d of madeDirs.splice(0)) rmSync(d, { recursive: true, force: true }); });
+const example = (name: string) => {
+  const d = copyExampleDir(name);
+  madeDirs.push(d);
+  return d;
+};
+afterAll(() => {
+  for (const d of madeDirs.splice(0)) rmSync(d, { recursive: true, force: true });
+});
 
 const ROOT = new URL('../../', import.meta.url).pathname;
 
@@ -22,12 +28,24 @@ const ROOT = new URL('../../', import.meta.url).pathname;
 function acl(name: string, ...args: string[]): Promise<{ out: string; err: string; code: number | null }> {
   return aclEnv({}, name, ...args);
 }
-function aclEnv(extraEnv: Record<string, string>, name: string, ...args: string[]): Promise<{ out: string; err: string; code: number | null }> {
+function aclEnv(
+  extraEnv: Record<string, string>,
+  name: string,
+  ...args: string[]
+): Promise<{ out: string; err: string; code: number | null }> {
   return new Promise((resolve) => {
-    const c = spawn(process.execPath, ['--import', 'tsx', new URL('./run-cli.ts', import.meta.url).pathname, name, ...args], { cwd: ROOT, env: { ...process.env, ACL_ADMIN_TOKEN: '', ACL_TOKEN_FILE: '/nonexistent/acl-token-file', ...extraEnv } });
-    let out = '', err = '';
-    c.stdout.on('data', (d) => { out += d; });
-    c.stderr.on('data', (d) => { err += d; });
+    const c = spawn(process.execPath, ['--import', 'tsx', new URL('./run-cli.ts', import.meta.url).pathname, name, ...args], {
+      cwd: ROOT,
+      env: { ...process.env, ACL_ADMIN_TOKEN: '', ACL_TOKEN_FILE: '/nonexistent/acl-token-file', ...extraEnv },
+    });
+    let out = '',
+      err = '';
+    c.stdout.on('data', (d) => {
+      out += d;
+    });
+    c.stderr.on('data', (d) => {
+      err += d;
+    });
     c.on('close', (code) => resolve({ out, err, code }));
   });
 }
@@ -46,7 +64,9 @@ describe('acl apply / acl status against a running controller', () => {
     url = await app.listen({ host: '127.0.0.1', port: 0 });
     writeFileSync(join(dir, 'next.yaml'), readFileSync(join(dir, 'policy.yaml'), 'utf8').replace(/ {2}- \{ name: staff-intranet.*\n/, ''));
   });
-  afterAll(async () => { await app?.close(); });
+  afterAll(async () => {
+    await app?.close();
+  });
 
   it('apply --dry-run prints who loses access and flow counts per switch, and changes nothing', async () => {
     const r = await acl('apply', ...[join(dir, 'next.yaml'), '--controller', url, '--dry-run', '--token', 'cli-admin-token']);
@@ -56,7 +76,7 @@ describe('acl apply / acl status against a running controller', () => {
     expect(ctl.version).toBe(1);
   });
 
-  it('apply without the token is refused with the controller\'s message', async () => {
+  it("apply without the token is refused with the controller's message", async () => {
     const r = await acl('apply', ...[join(dir, 'next.yaml'), '--controller', url, '--json']);
     expect(r.code).not.toBe(0);
     expect(r.out).toMatch(/"ok": false/);
@@ -76,11 +96,19 @@ describe('acl apply / acl status against a running controller', () => {
 
   it('without --token or $ACL_ADMIN_TOKEN, apply reads the token from the token file ($ACL_TOKEN_FILE)', async () => {
     writeFileSync(join(dir, 'token'), 'cli-admin-token\n', { mode: 0o600 });
-    const r = await aclEnv({ ACL_TOKEN_FILE: join(dir, 'token') }, 'apply', ...[join(dir, 'next.yaml'), '--controller', url, '--dry-run', '--json']);
+    const r = await aclEnv(
+      { ACL_TOKEN_FILE: join(dir, 'token') },
+      'apply',
+      ...[join(dir, 'next.yaml'), '--controller', url, '--dry-run', '--json'],
+    );
     expect(r.code).toBe(0);
     expect(JSON.parse(r.out)).toMatchObject({ ok: true, dryRun: true });
     writeFileSync(join(dir, 'wrong'), 'not-the-admin-token\n', { mode: 0o600 });
-    const w = await aclEnv({ ACL_TOKEN_FILE: join(dir, 'wrong') }, 'apply', ...[join(dir, 'next.yaml'), '--controller', url, '--dry-run', '--json']);
+    const w = await aclEnv(
+      { ACL_TOKEN_FILE: join(dir, 'wrong') },
+      'apply',
+      ...[join(dir, 'next.yaml'), '--controller', url, '--dry-run', '--json'],
+    );
     expect(w.code).not.toBe(0);
     expect(w.out).toMatch(/401/);
   }, 120_000);

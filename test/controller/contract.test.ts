@@ -62,7 +62,10 @@ describe('API contract: real replies match their schemas', () => {
     dir = copyExample('basic');
     ctl = new Controller({ policyPath: join(dir, 'policy.yaml'), listen: { host: '127.0.0.1', port: 0 } });
     const { port } = await ctl.start();
-    const tokens = [{ name: 'ann', token: 'admin-secret-1', role: 'admin' as const }, { name: 'ben', token: 'other-secret-2', role: 'admin' as const }];
+    const tokens = [
+      { name: 'ann', token: 'admin-secret-1', role: 'admin' as const },
+      { name: 'ben', token: 'other-secret-2', role: 'admin' as const },
+    ];
     app = await buildApp(ctl, { tokens, auditLog: join(dir, 'audit.jsonl'), requireApproval: true, checkReplies: true });
     // the same routes without the reply check: what the serializer alone makes of the values
     loose = await buildApp(ctl, { tokens, checkReplies: false });
@@ -78,9 +81,17 @@ describe('API contract: real replies match their schemas', () => {
     expect(sub.statusCode, sub.body).toBe(202);
     const ok = await app.inject({ method: 'POST', url: `/api/v1/pending/${sub.json().pending.id}/approve`, headers: OTHER });
     expect(ok.statusCode, ok.body).toBe(200);
-    expect((await app.inject({ method: 'POST', url: '/api/v1/policy', payload: text + '# v3\n', headers: { ...YAML, ...ADMIN } })).statusCode).toBe(202);
+    expect(
+      (await app.inject({ method: 'POST', url: '/api/v1/policy', payload: text + '# v3\n', headers: { ...YAML, ...ADMIN } })).statusCode,
+    ).toBe(202);
   });
-  afterAll(async () => { sw?.close(); await app?.close(); await loose?.close(); await ctl?.stop(); rmSync(dir, { recursive: true, force: true }); });
+  afterAll(async () => {
+    sw?.close();
+    await app?.close();
+    await loose?.close();
+    await ctl?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
 
   it('every GET route answers 200 with a reply its schema accepts exactly (checked and unchecked app)', async () => {
     const checked: string[] = [];

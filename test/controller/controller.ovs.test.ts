@@ -19,10 +19,20 @@ import { describeWith } from '../helpers/needs.js';
 
 /** Private copies of examples, removed when the file's tests are done. */
 const madeDirs: string[] = [];
-const example = (name: string) => { const d = copyExampleDir(name); madeDirs.push(d); return d; };
-afterAll(() => { for (const d of madeDirs.splice(0)) rmSync(d, { recursive: true, force: true }); });
+const example = (name: string) => {
+  const d = copyExampleDir(name);
+  madeDirs.push(d);
+  return d;
+};
+afterAll(() => {
+  for (const d of madeDirs.splice(0)) rmSync(d, { recursive: true, force: true });
+});
 
-const BRIDGES = [['ctl-e1', 1], ['ctl-core', 2], ['ctl-hv1', 16]] as const;
+const BRIDGES = [
+  ['ctl-e1', 1],
+  ['ctl-core', 2],
+  ['ctl-hv1', 16],
+] as const;
 const run = haveOvs() && process.getuid?.() === 0;
 
 /** cookie → duration (seconds) of our flows on a bridge. */
@@ -40,13 +50,23 @@ function byText(bridge: string): Map<string, number> {
   const out = new Map<string, number>();
   for (const l of ofctl('dump-flows', bridge).split('\n')) {
     const m = l.match(/duration=([\d.]+)s, /);
-    if (m && l.includes('cookie=0x5ac1')) out.set(l.replace(/duration=[^,]+, /, '').replace(/n_packets=\d+, n_bytes=\d+, /, '').trim(), Number(m[1]));
+    if (m && l.includes('cookie=0x5ac1'))
+      out.set(
+        l
+          .replace(/duration=[^,]+, /, '')
+          .replace(/n_packets=\d+, n_bytes=\d+, /, '')
+          .trim(),
+        Number(m[1]),
+      );
   }
   return out;
 }
 
 function planned(ctl: Controller, dpid: number): string[] {
-  return ctl.compiled.plan.switches.find((s) => s.dpid === BigInt(dpid))!.flows.map((f) => '0x' + f.cookie.toString(16)).sort();
+  return ctl.compiled.plan.switches
+    .find((s) => s.dpid === BigInt(dpid))!
+    .flows.map((f) => '0x' + f.cookie.toString(16))
+    .sort();
 }
 
 async function inSync(ctl: Controller): Promise<boolean> {
@@ -58,7 +78,7 @@ async function inSync(ctl: Controller): Promise<boolean> {
   return true;
 }
 
-describeWith({ 'Open vSwitch (root)': !(!run) }, 'controller on real Open vSwitch', () => {
+describeWith({ 'Open vSwitch (root)': !!run }, 'controller on real Open vSwitch', () => {
   let ctl: Controller;
   let app: FastifyInstance;
   let port = 0;
@@ -67,7 +87,12 @@ describeWith({ 'Open vSwitch (root)': !(!run) }, 'controller on real Open vSwitc
   beforeAll(async () => {
     ensureOvs();
     dir = example('basic');
-    ctl = new Controller({ policyPath: join(dir, 'policy.yaml'), listen: { host: '127.0.0.1', port: 0 }, auditIntervalMs: 1000, session: { handshakeTimeoutMs: 2000 } });
+    ctl = new Controller({
+      policyPath: join(dir, 'policy.yaml'),
+      listen: { host: '127.0.0.1', port: 0 },
+      auditIntervalMs: 1000,
+      session: { handshakeTimeoutMs: 2000 },
+    });
     ({ port } = await ctl.start());
     app = await buildApp(ctl, { adminToken: 'admin-secret', auditLog: join(dir, 'audit.jsonl') });
     for (const [br, dpid] of BRIDGES) createBridge(br, { controller: `tcp:127.0.0.1:${port}`, dpid: dpid.toString(16).padStart(16, '0') });
@@ -87,7 +112,11 @@ describeWith({ 'Open vSwitch (root)': !(!run) }, 'controller on real Open vSwitc
     expect(dump).toMatch(/table=2, .*priority=200,tcp,metadata=0x[0-9a-f]+\/0xffffffff,tp_dst=5432 actions=goto_table:3/);
     expect(dump).toMatch(/priority=0 actions=meter:1,CONTROLLER:128/);
     // the status reports the newest read-back (a reconcile may still be confirming when the dump already agrees)
-    await waitFor('status in sync, through bundles', () => ctl.switchStatus().every((s) => s.connected && s.flowsInstalled === s.flowsDesired && s.lastResult?.atomic), 10_000);
+    await waitFor(
+      'status in sync, through bundles',
+      () => ctl.switchStatus().every((s) => s.connected && s.flowsInstalled === s.flowsDesired && s.lastResult?.atomic),
+      10_000,
+    );
   });
 
   it('applies a policy change through the API: dry run shows the diff and changes nothing; apply enforces it', async () => {
@@ -100,7 +129,9 @@ describeWith({ 'Open vSwitch (root)': !(!run) }, 'controller on real Open vSwitc
     const dry = await app.inject({ method: 'POST', url: '/api/v1/policy?dryRun=true', payload: text, headers: auth });
     expect(dry.statusCode).toBe(200);
     const d = dry.json();
-    expect(d.access.filter((a: { change: string }) => a.change === 'lose').map((a: { subject: string }) => a.subject)).toEqual(expect.arrayContaining(['bob', 'alice']));
+    expect(d.access.filter((a: { change: string }) => a.change === 'lose').map((a: { subject: string }) => a.subject)).toEqual(
+      expect.arrayContaining(['bob', 'alice']),
+    );
     expect(d.access.every((a: { change: string; resource: string }) => a.change === 'lose' && a.resource === 'intranet')).toBe(true);
     expect([...installed('ctl-e1').keys()].sort()).toEqual([...before.get('ctl-e1')!.keys()].sort());
     const t0 = Date.now();
@@ -122,7 +153,12 @@ describeWith({ 'Open vSwitch (root)': !(!run) }, 'controller on real Open vSwitc
 
   it('an invalid policy is rejected with its errors and nothing changes', async () => {
     const before = installed('ctl-hv1');
-    const r = await app.inject({ method: 'POST', url: '/api/v1/policy', payload: 'version: 1\ndirectory: directory.yaml\ntopology: topology.yaml\nrules:\n  - { from: { roles: [employee] }, to: nowhere }\n', headers: { authorization: 'Bearer admin-secret', 'content-type': 'text/yaml' } });
+    const r = await app.inject({
+      method: 'POST',
+      url: '/api/v1/policy',
+      payload: 'version: 1\ndirectory: directory.yaml\ntopology: topology.yaml\nrules:\n  - { from: { roles: [employee] }, to: nowhere }\n',
+      headers: { authorization: 'Bearer admin-secret', 'content-type': 'text/yaml' },
+    });
     expect(r.statusCode).toBe(422);
     expect(r.json().errors[0]).toMatch(/policy\.yaml:5:\d+: error unknown-resource/);
     expect([...installed('ctl-hv1').keys()].sort()).toEqual([...before.keys()].sort());
@@ -158,19 +194,33 @@ describeWith({ 'Open vSwitch (root)': !(!run) }, 'controller on real Open vSwitc
   });
 
   it('a peer sending garbage, a lying length or nothing at all is dropped without disturbing the switches', async () => {
-    const peers = [Buffer.from('GET / HTTP/1.1\r\n\r\n'), Buffer.from('0400000300000001', 'hex'), Buffer.concat([encode({ type: 'hello', xid: 1, versions: [4] }), Buffer.from('0406000800000002', 'hex')])];
-    const closed = await Promise.all(peers.map((bytes) => new Promise<boolean>((resolve) => {
-      const s = createConnection(port, '127.0.0.1', () => s.write(bytes));
-      s.on('data', () => undefined);
-      s.on('close', () => resolve(true));
-      setTimeout(() => { s.destroy(); resolve(false); }, 5000);
-    })));
+    const peers = [
+      Buffer.from('GET / HTTP/1.1\r\n\r\n'),
+      Buffer.from('0400000300000001', 'hex'),
+      Buffer.concat([encode({ type: 'hello', xid: 1, versions: [4] }), Buffer.from('0406000800000002', 'hex')]),
+    ];
+    const closed = await Promise.all(
+      peers.map(
+        (bytes) =>
+          new Promise<boolean>((resolve) => {
+            const s = createConnection(port, '127.0.0.1', () => s.write(bytes));
+            s.on('data', () => undefined);
+            s.on('close', () => resolve(true));
+            setTimeout(() => {
+              s.destroy();
+              resolve(false);
+            }, 5000);
+          }),
+      ),
+    );
     expect(closed).toEqual([true, true, true]);
     // an old switch that only speaks OpenFlow 1.0 gets a clear refusal
     const refused = await new Promise<string>((resolve) => {
       const s = createConnection(port, '127.0.0.1', () => s.write(Buffer.from('0100000800000001', 'hex')));
       let got = Buffer.alloc(0);
-      s.on('data', (d) => { got = Buffer.concat([got, d]); });
+      s.on('data', (d) => {
+        got = Buffer.concat([got, d]);
+      });
       s.on('close', () => resolve(got.toString('latin1')));
     });
     expect(refused).toMatch(/OpenFlow 1\.3 required/);
@@ -179,15 +229,24 @@ describeWith({ 'Open vSwitch (root)': !(!run) }, 'controller on real Open vSwitc
   });
 });
 
-describeWith({ 'Open vSwitch (root)': !(!run) }, 'controller restart on real Open vSwitch', () => {
+describeWith({ 'Open vSwitch (root)': !!run }, 'controller restart on real Open vSwitch', () => {
   const children: ChildProcess[] = [];
-  const start = (policy: string, ofPort: number) => new Promise<{ child: ChildProcess; api: number }>((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', new URL('../helpers/controller-child.ts', import.meta.url).pathname, policy, String(ofPort), '0', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
-    children.push(child);
-    let out = '';
-    child.stdout.on('data', (d) => { out += d; const m = out.match(/READY (\d+) (\d+)/); if (m) resolve({ child, api: Number(m[2]) }); });
-    child.on('exit', (code) => reject(new Error(`controller exited ${code}`)));
-  });
+  const start = (policy: string, ofPort: number) =>
+    new Promise<{ child: ChildProcess; api: number }>((resolve, reject) => {
+      const child = spawn(
+        process.execPath,
+        ['--import', 'tsx', new URL('../helpers/controller-child.ts', import.meta.url).pathname, policy, String(ofPort), '0', '0'],
+        { stdio: ['ignore', 'pipe', 'pipe'] },
+      );
+      children.push(child);
+      let out = '';
+      child.stdout.on('data', (d) => {
+        out += d;
+        const m = out.match(/READY (\d+) (\d+)/);
+        if (m) resolve({ child, api: Number(m[2]) });
+      });
+      child.on('exit', (code) => reject(new Error(`controller exited ${code}`)));
+    });
 
   afterAll(() => {
     for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
@@ -207,11 +266,15 @@ describeWith({ 'Open vSwitch (root)': !(!run) }, 'controller restart on real Ope
     await new Promise((r) => setTimeout(r, 1500));
     expect(installed('ctl-r1')).toHaveProperty('size', before.size); // fail-mode secure keeps flows
     const second = await start(join(dir, 'policy.yaml'), ofPort);
-    const res = await waitFor('reconnected and synced', async () => {
-      const r = await fetch(`http://127.0.0.1:${second.api}/api/v1/switches`);
-      const sw = (await r.json()) as Array<{ name: string; lastResult?: { added: number; removed: number; changed: number } }>;
-      return sw.find((s) => s.name === 'hv1' && s.lastResult)?.lastResult;
-    }, 20_000);
+    const res = await waitFor(
+      'reconnected and synced',
+      async () => {
+        const r = await fetch(`http://127.0.0.1:${second.api}/api/v1/switches`);
+        const sw = (await r.json()) as Array<{ name: string; lastResult?: { added: number; removed: number; changed: number } }>;
+        return sw.find((s) => s.name === 'hv1' && s.lastResult)?.lastResult;
+      },
+      20_000,
+    );
     expect(res).toMatchObject({ added: 0, removed: 0, changed: 0 });
     const after = installed('ctl-r1');
     expect([...after.keys()].sort()).toEqual([...before.keys()].sort());

@@ -15,9 +15,32 @@ import type { Match } from '../../openflow/index.js';
  * OpenFlow 1.3's (ofp_oxm_ofb_match_fields).
  */
 const FIELD_BITS: Readonly<Record<string, number>> = {
-  in_port: 32, metadata: 64, eth_dst: 48, eth_src: 48, eth_type: 16, vlan_vid: 13, ip_proto: 8, ipv4_src: 32, ipv4_dst: 32,
-  tcp_src: 16, tcp_dst: 16, udp_src: 16, udp_dst: 16, icmpv4_type: 8, icmpv4_code: 8, arp_op: 16, arp_spa: 32, arp_tpa: 32,
-  arp_sha: 48, arp_tha: 48, tcp_flags: 12, ipv6_src: 128, ipv6_dst: 128, ct_state: 32, ct_zone: 16, ct_mark: 32,
+  in_port: 32,
+  metadata: 64,
+  eth_dst: 48,
+  eth_src: 48,
+  eth_type: 16,
+  vlan_vid: 13,
+  ip_proto: 8,
+  ipv4_src: 32,
+  ipv4_dst: 32,
+  tcp_src: 16,
+  tcp_dst: 16,
+  udp_src: 16,
+  udp_dst: 16,
+  icmpv4_type: 8,
+  icmpv4_code: 8,
+  arp_op: 16,
+  arp_spa: 32,
+  arp_tpa: 32,
+  arp_sha: 48,
+  arp_tha: 48,
+  tcp_flags: 12,
+  ipv6_src: 128,
+  ipv6_dst: 128,
+  ct_state: 32,
+  ct_zone: 16,
+  ct_mark: 32,
 };
 
 function asBig(x: unknown): bigint {
@@ -70,17 +93,41 @@ export class FakeSwitch {
     return new Promise((resolve, reject) => {
       this.sock = connect(port, '127.0.0.1', () => resolve());
       this.sock.on('error', reject);
-      this.sock.on('close', () => { this.closed = true; });
-      this.sock.on('data', (d) => { for (const f of this.framer.push(d)) { const r = decode(f); if (r.ok) this.onMessage(r.message); } });
+      this.sock.on('close', () => {
+        this.closed = true;
+      });
+      this.sock.on('data', (d) => {
+        for (const f of this.framer.push(d)) {
+          const r = decode(f);
+          if (r.ok) this.onMessage(r.message);
+        }
+      });
     });
   }
 
-  send(m: OfpMessage): void { if (!this.closed) this.sock.write(encode(m)); }
-  raw(b: Buffer): void { if (!this.closed) this.sock.write(b); }
-  close(): void { this.sock?.destroy(); }
+  send(m: OfpMessage): void {
+    if (!this.closed) this.sock.write(encode(m));
+  }
+  raw(b: Buffer): void {
+    if (!this.closed) this.sock.write(b);
+  }
+  close(): void {
+    this.sock?.destroy();
+  }
 
-  addForeign(f: Omit<FlowStats, 'durationSec' | 'durationNsec' | 'packetCount' | 'byteCount' | 'idleTimeout' | 'hardTimeout' | 'flags'>): void {
-    this.flows.set(entryKey(f), { durationSec: 0, durationNsec: 0, packetCount: 0n, byteCount: 0n, idleTimeout: 0, hardTimeout: 0, flags: {}, ...f });
+  addForeign(
+    f: Omit<FlowStats, 'durationSec' | 'durationNsec' | 'packetCount' | 'byteCount' | 'idleTimeout' | 'hardTimeout' | 'flags'>,
+  ): void {
+    this.flows.set(entryKey(f), {
+      durationSec: 0,
+      durationNsec: 0,
+      packetCount: 0n,
+      byteCount: 0n,
+      idleTimeout: 0,
+      hardTimeout: 0,
+      flags: {},
+      ...f,
+    });
   }
 
   private err(xid: number, errType: number, code: number): void {
@@ -88,11 +135,27 @@ export class FakeSwitch {
   }
 
   private apply(fm: MessageOf<'flow_mod'>): boolean {
-    if (this.opts.refuse?.(fm)) { this.err(fm.xid, 5, 4); return false; }
+    if (this.opts.refuse?.(fm)) {
+      this.err(fm.xid, 5, 4);
+      return false;
+    }
     this.applied.push(fm);
     const k = entryKey(fm);
     if (fm.command === 'add') {
-      this.flows.set(k, { tableId: fm.tableId, durationSec: 0, durationNsec: 0, priority: fm.priority, idleTimeout: fm.idleTimeout, hardTimeout: fm.hardTimeout, flags: {}, cookie: fm.cookie, packetCount: 0n, byteCount: 0n, match: fm.match, instructions: fm.instructions });
+      this.flows.set(k, {
+        tableId: fm.tableId,
+        durationSec: 0,
+        durationNsec: 0,
+        priority: fm.priority,
+        idleTimeout: fm.idleTimeout,
+        hardTimeout: fm.hardTimeout,
+        flags: {},
+        cookie: fm.cookie,
+        packetCount: 0n,
+        byteCount: 0n,
+        match: fm.match,
+        instructions: fm.instructions,
+      });
     } else if (fm.command === 'delete_strict') {
       const have = this.flows.get(k);
       if (have && (have.cookie & fm.cookieMask) === (fm.cookie & fm.cookieMask)) this.flows.delete(k);
@@ -104,17 +167,51 @@ export class FakeSwitch {
   onPacketOut?: (m: MessageOf<'packet_out'>) => void;
 
   private onMessage(m: OfpMessage): void {
-    if (m.type === 'packet_out') { this.onPacketOut?.(m); }
+    if (m.type === 'packet_out') {
+      this.onPacketOut?.(m);
+    }
     this.received.push(m);
     switch (m.type) {
-      case 'hello': this.send({ type: 'hello', xid: m.xid, versions: [4] }); return;
-      case 'echo_request': if (!this.opts.silent) this.send({ type: 'echo_reply', xid: m.xid, data: m.data }); return;
+      case 'hello':
+        this.send({ type: 'hello', xid: m.xid, versions: [4] });
+        return;
+      case 'echo_request':
+        if (!this.opts.silent) this.send({ type: 'echo_reply', xid: m.xid, data: m.data });
+        return;
       case 'features_request':
-        this.send({ type: 'features_reply', xid: m.xid, datapathId: this.opts.dpid, nBuffers: 0, nTables: 254, auxiliaryId: 0, capabilities: 0 });
+        this.send({
+          type: 'features_reply',
+          xid: m.xid,
+          datapathId: this.opts.dpid,
+          nBuffers: 0,
+          nTables: 254,
+          auxiliaryId: 0,
+          capabilities: 0,
+        });
         return;
       case 'multipart_request':
         if (m.body.kind === 'port_desc') {
-          this.send({ type: 'multipart_reply', xid: m.xid, flags: 0, body: { kind: 'port_desc', ports: [1, 2, 3].map((p) => ({ portNo: p, hwAddr: `02:00:00:00:00:0${p}`, name: `p${p}`, config: 0, state: 0, curr: 0, advertised: 0, supported: 0, peer: 0, currSpeed: 0, maxSpeed: 0 })) } });
+          this.send({
+            type: 'multipart_reply',
+            xid: m.xid,
+            flags: 0,
+            body: {
+              kind: 'port_desc',
+              ports: [1, 2, 3].map((p) => ({
+                portNo: p,
+                hwAddr: `02:00:00:00:00:0${p}`,
+                name: `p${p}`,
+                config: 0,
+                state: 0,
+                curr: 0,
+                advertised: 0,
+                supported: 0,
+                peer: 0,
+                currSpeed: 0,
+                maxSpeed: 0,
+              })),
+            },
+          });
         } else if (m.body.kind === 'flow') {
           const { cookie, cookieMask } = m.body;
           const flows = [...this.flows.values()].filter((f) => (f.cookie & cookieMask) === (cookie & cookieMask));
@@ -125,34 +222,57 @@ export class FakeSwitch {
           }
         }
         return;
-      case 'meter_mod': this.meters++; if (this.meters > 1) this.err(m.xid, 12, 1); return;
-      case 'flow_mod': this.apply(m); return;
+      case 'meter_mod':
+        this.meters++;
+        if (this.meters > 1) this.err(m.xid, 12, 1);
+        return;
+      case 'flow_mod':
+        this.apply(m);
+        return;
       case 'bundle_control':
-        if (this.opts.noBundles) { this.err(m.xid, 1, 3); return; }
-        if (m.ctrlType === 'open_request') { this.bundles.set(m.bundleId, []); this.send({ ...m, ctrlType: 'open_reply' }); }
-        else if (m.ctrlType === 'commit_request') {
+        if (this.opts.noBundles) {
+          this.err(m.xid, 1, 3);
+          return;
+        }
+        if (m.ctrlType === 'open_request') {
+          this.bundles.set(m.bundleId, []);
+          this.send({ ...m, ctrlType: 'open_reply' });
+        } else if (m.ctrlType === 'commit_request') {
           const mods = this.bundles.get(m.bundleId) ?? [];
           this.bundles.delete(m.bundleId);
-          if (mods.some((fm) => this.opts.refuse?.(fm))) { for (const fm of mods) if (this.opts.refuse?.(fm)) this.err(fm.xid, 5, 4); this.err(m.xid, 5, 0); return; }
+          if (mods.some((fm) => this.opts.refuse?.(fm))) {
+            for (const fm of mods) if (this.opts.refuse?.(fm)) this.err(fm.xid, 5, 4);
+            this.err(m.xid, 5, 0);
+            return;
+          }
           for (const fm of mods) this.apply(fm);
           this.send({ ...m, ctrlType: 'commit_reply' });
-        } else if (m.ctrlType === 'discard_request') { this.bundles.delete(m.bundleId); this.send({ ...m, ctrlType: 'discard_reply' }); }
+        } else if (m.ctrlType === 'discard_request') {
+          this.bundles.delete(m.bundleId);
+          this.send({ ...m, ctrlType: 'discard_reply' });
+        }
         return;
       case 'bundle_add':
         if (m.message.type === 'flow_mod') this.bundles.get(m.bundleId)?.push(m.message);
         return;
-      case 'barrier_request': this.send({ type: 'barrier_reply', xid: m.xid }); return;
+      case 'barrier_request':
+        this.send({ type: 'barrier_reply', xid: m.xid });
+        return;
       case 'role_request': {
         // OpenFlow 1.3 6.3.5: MASTER/SLAVE requests carry a generation id; an older one than seen is stale.
         if (m.role === 'master' || m.role === 'slave') {
-          if (this.generation !== undefined && BigInt.asIntN(64, m.generationId - this.generation) < 0n) { this.err(m.xid, 11, 0); return; }
+          if (this.generation !== undefined && BigInt.asIntN(64, m.generationId - this.generation) < 0n) {
+            this.err(m.xid, 11, 0);
+            return;
+          }
           this.generation = m.generationId;
         }
         if (m.role !== 'nochange') this.role = m.role;
         this.send({ type: 'role_reply', xid: m.xid, role: this.role, generationId: m.generationId });
         return;
       }
-      default: return;
+      default:
+        return;
     }
   }
 }

@@ -15,7 +15,10 @@ describe('GET /api/v1/leases', () => {
     await ctl.start();
     app = await buildApp(ctl, { adminToken: 'admin-secret-1', readToken: 'read-secret-1' });
   });
-  afterAll(async () => { await app?.close(); await ctl?.stop(); });
+  afterAll(async () => {
+    await app?.close();
+    await ctl?.stop();
+  });
 
   it('needs a token and lists the leases with the snooper counters', async () => {
     const remote = { remoteAddress: '10.9.9.9' };
@@ -24,7 +27,9 @@ describe('GET /api/v1/leases', () => {
     const r = await app.inject({ url: '/api/v1/leases', headers: { authorization: 'Bearer read-secret-1' }, ...remote });
     expect(r.statusCode).toBe(200);
     const body = r.json();
-    expect(body.leases).toEqual([expect.objectContaining({ mac: '02:00:00:00:00:aa', ip: '10.0.9.9', switch: 'edge1', port: 7, source: 'dhcp' })]);
+    expect(body.leases).toEqual([
+      expect.objectContaining({ mac: '02:00:00:00:00:aa', ip: '10.0.9.9', switch: 'edge1', port: 7, source: 'dhcp' }),
+    ]);
     expect(body.dhcp.counters).toEqual({});
     expect(body.signin).toBeUndefined();
   });

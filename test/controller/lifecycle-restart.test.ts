@@ -20,20 +20,35 @@ const B = { authorization: 'Bearer bob-admin-token-2' };
 const children: ChildProcess[] = [];
 function start(dir: string): Promise<{ child: ChildProcess; api: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', new URL('../helpers/controller-child.ts', import.meta.url).pathname, join(dir, 'policy.yaml'), '0', '0', '0'], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, ACL_STATE_FILE: join(dir, 'state.json'), ACL_TOKENS: JSON.stringify(TOKENS), ACL_REQUIRE_APPROVAL: '1' },
-    });
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', new URL('../helpers/controller-child.ts', import.meta.url).pathname, join(dir, 'policy.yaml'), '0', '0', '0'],
+      {
+        stdio: ['ignore', 'pipe', 'pipe'],
+        env: { ...process.env, ACL_STATE_FILE: join(dir, 'state.json'), ACL_TOKENS: JSON.stringify(TOKENS), ACL_REQUIRE_APPROVAL: '1' },
+      },
+    );
     children.push(child);
     let out = '';
-    child.stdout.on('data', (d) => { out += d; const m = out.match(/READY (\d+) (\d+)/); if (m) resolve({ child, api: `http://127.0.0.1:${m[2]}/api/v1` }); });
+    child.stdout.on('data', (d) => {
+      out += d;
+      const m = out.match(/READY (\d+) (\d+)/);
+      if (m) resolve({ child, api: `http://127.0.0.1:${m[2]}/api/v1` });
+    });
     child.on('exit', (code) => reject(new Error(`controller exited ${code}`)));
   });
 }
-const kill = async (c: ChildProcess) => { const gone = new Promise((r) => c.once('exit', r)); c.kill('SIGKILL'); await gone; };
-const post = (url: string, headers: Record<string, string>, body?: string) => fetch(url, { method: 'POST', headers: { ...headers, ...(body !== undefined ? { 'content-type': 'text/yaml' } : {}) }, body });
+const kill = async (c: ChildProcess) => {
+  const gone = new Promise((r) => c.once('exit', r));
+  c.kill('SIGKILL');
+  await gone;
+};
+const post = (url: string, headers: Record<string, string>, body?: string) =>
+  fetch(url, { method: 'POST', headers: { ...headers, ...(body !== undefined ? { 'content-type': 'text/yaml' } : {}) }, body });
 
-afterAll(() => { for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL'); });
+afterAll(() => {
+  for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+});
 
 describe('lifecycle state across a controller restart', () => {
   it('history and a pending change survive SIGKILL; numbering continues; B approves the restored change and it applies', async () => {
@@ -55,7 +70,10 @@ describe('lifecycle state across a controller restart', () => {
     const s3 = await post(`${first.api}/policy`, A, v3);
     expect(s3.status).toBe(202);
     const pending = ((await s3.json()) as { pending: { id: string; textSha256: string } }).pending;
-    const before = (await (await fetch(`${first.api}/policy/versions`, { headers: A })).json()) as { current: number; versions: Array<{ version: number; by: string; approvedBy?: string }> };
+    const before = (await (await fetch(`${first.api}/policy/versions`, { headers: A })).json()) as {
+      current: number;
+      versions: Array<{ version: number; by: string; approvedBy?: string }>;
+    };
     expect(before.current).toBe(2);
     await kill(first.child);
 
@@ -65,7 +83,9 @@ describe('lifecycle state across a controller restart', () => {
     expect(after.versions.map((v) => [v.version, v.by, v.approvedBy])).toEqual(before.versions.map((v) => [v.version, v.by, v.approvedBy]));
     const v1Text = (await (await fetch(`${second.api}/policy/versions/1`, { headers: A })).json()) as { text: string };
     expect(v1Text.text).toBe(v1);
-    const list = (await (await fetch(`${second.api}/pending`, { headers: A })).json()) as { pending: Array<{ id: string; by: string; textSha256: string }> };
+    const list = (await (await fetch(`${second.api}/pending`, { headers: A })).json()) as {
+      pending: Array<{ id: string; by: string; textSha256: string }>;
+    };
     expect(list.pending).toEqual([expect.objectContaining({ id: pending.id, by: 'alice', textSha256: pending.textSha256 })]);
 
     // the two-person rule holds across the restart: alice still cannot approve her own change
@@ -74,13 +94,20 @@ describe('lifecycle state across a controller restart', () => {
     expect(ap3.status).toBe(200);
     expect(((await ap3.json()) as { version: number }).version).toBe(3);
     expect(readFileSync(join(dir, 'policy.yaml'), 'utf8')).toBe(v1);
-    await waitFor('history saved', () => (JSON.parse(readFileSync(join(dir, 'state.lifecycle.json'), 'utf8')) as { versions: Array<{ version: number }>; pending: unknown[] }).versions.some((v) => v.version === 3));
+    await waitFor('history saved', () =>
+      (
+        JSON.parse(readFileSync(join(dir, 'state.lifecycle.json'), 'utf8')) as { versions: Array<{ version: number }>; pending: unknown[] }
+      ).versions.some((v) => v.version === 3),
+    );
     const saved = JSON.parse(readFileSync(join(dir, 'state.lifecycle.json'), 'utf8')) as { pending: unknown[] };
     expect(saved.pending).toEqual([]);
     await kill(second.child);
 
     // a damaged file (a forged pending change without its base text, garbage versions) is dropped, not applied
-    writeFileSync(join(dir, 'state.lifecycle.json'), JSON.stringify({ versions: [{ version: 'x' }, 7], pending: [{ id: 'forged', kind: 'policy', by: 'mallory', text: 'version: 1' }] }));
+    writeFileSync(
+      join(dir, 'state.lifecycle.json'),
+      JSON.stringify({ versions: [{ version: 'x' }, 7], pending: [{ id: 'forged', kind: 'policy', by: 'mallory', text: 'version: 1' }] }),
+    );
     const third = await start(dir);
     const l3 = (await (await fetch(`${third.api}/pending`, { headers: A })).json()) as { pending: unknown[] };
     expect(l3.pending).toEqual([]);

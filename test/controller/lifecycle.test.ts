@@ -23,8 +23,18 @@ const TOKENS = [
   { name: 'reader', token: 'reader-token-3', role: 'read' as const },
 ];
 const T = (s: string) => Date.parse(s);
-const installed = (sw: FakeSwitch) => [...sw.flows.values()].map((f) => `${f.tableId}/${f.priority}/${f.cookie.toString(16)}/${JSON.stringify(f.match, (_, v) => (typeof v === 'bigint' ? v.toString(16) : v))}/${f.hardTimeout}`).sort();
-const audit = (dir: string) => readFileSync(join(dir, 'audit.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+const installed = (sw: FakeSwitch) =>
+  [...sw.flows.values()]
+    .map(
+      (f) =>
+        `${f.tableId}/${f.priority}/${f.cookie.toString(16)}/${JSON.stringify(f.match, (_, v) => (typeof v === 'bigint' ? v.toString(16) : v))}/${f.hardTimeout}`,
+    )
+    .sort();
+const audit = (dir: string) =>
+  readFileSync(join(dir, 'audit.jsonl'), 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l));
 
 describe('two-person approval and rollback', () => {
   let dir: string, ctl: Controller, app: FastifyInstance, sw: FakeSwitch, clock: ManualClock, v1Text: string, v1Flows: string[];
@@ -40,9 +50,14 @@ describe('two-person approval and rollback', () => {
     await waitFor('hv1 synced', () => ctl.switchStatus().find((s) => s.name === 'hv1')?.lastResult);
     v1Flows = installed(sw);
   });
-  afterAll(async () => { sw?.close(); await app?.close(); await ctl?.stop(); });
+  afterAll(async () => {
+    sw?.close();
+    await app?.close();
+    await ctl?.stop();
+  });
 
-  const v2Text = () => v1Text.replace("from: { organizations: [finance] }, to: payroll-db", "from: { organizations: [corp] }, to: payroll-db");
+  const v2Text = () =>
+    v1Text.replace('from: { organizations: [finance] }, to: payroll-db', 'from: { organizations: [corp] }, to: payroll-db');
 
   it('a change by A is pending with its preview; A cannot approve it; B approves and it applies', async () => {
     const sub = await app.inject({ method: 'POST', url: '/api/v1/policy', headers: { ...A, ...YAML }, payload: v2Text() });
@@ -69,15 +84,29 @@ describe('two-person approval and rollback', () => {
     expect(ok.json().version).toBe(2);
     expect(ctl.loaded.policyText).toBe(v2Text());
     await waitFor('hv1 has the new flows', () => installed(sw).join() !== v1Flows.join());
-    const log = await waitFor('audit written', () => { const l = audit(dir); return l.some((e) => e.type === 'policy-applied') && l.some((e) => e.type === 'policy-approved') ? l : undefined; });
-    expect(log.map((e) => e.type)).toEqual(expect.arrayContaining(['policy-pending', 'approval-refused', 'policy-approved', 'policy-applied']));
-    expect(log.find((e) => e.type === 'policy-applied')).toMatchObject({ version: 2, by: 'alice', approvedBy: 'bob', reason: 'apply', text: v2Text() });
+    const log = await waitFor('audit written', () => {
+      const l = audit(dir);
+      return l.some((e) => e.type === 'policy-applied') && l.some((e) => e.type === 'policy-approved') ? l : undefined;
+    });
+    expect(log.map((e) => e.type)).toEqual(
+      expect.arrayContaining(['policy-pending', 'approval-refused', 'policy-approved', 'policy-applied']),
+    );
+    expect(log.find((e) => e.type === 'policy-applied')).toMatchObject({
+      version: 2,
+      by: 'alice',
+      approvedBy: 'bob',
+      reason: 'apply',
+      text: v2Text(),
+    });
     expect((await app.inject({ url: '/api/v1/pending', headers: R })).json().pending).toEqual([]);
   });
 
   it('history keeps every version with its text and plan hash; diff between two versions', async () => {
     const h = (await app.inject({ url: '/api/v1/policy/versions', headers: R })).json();
-    expect(h.versions.map((v: { version: number; reason: string }) => [v.version, v.reason])).toEqual([[1, 'load'], [2, 'apply']]);
+    expect(h.versions.map((v: { version: number; reason: string }) => [v.version, v.reason])).toEqual([
+      [1, 'load'],
+      [2, 'apply'],
+    ]);
     expect((await app.inject({ url: '/api/v1/policy/versions/1', headers: R })).json().text).toBe(v1Text);
     const d = (await app.inject({ url: '/api/v1/policy/diff?from=1&to=2', headers: R })).json();
     expect(d.access.filter((x: { change: string }) => x.change === 'gain').map((x: { subject: string }) => x.subject)).toContain('bob');
@@ -117,23 +146,37 @@ describe('two-person approval and rollback', () => {
   });
 
   it('a pending change whose base moved is refused (stale preview), and one can be rejected', async () => {
-    const first = (await app.inject({ method: 'POST', url: '/api/v1/policy', headers: { ...A, ...YAML }, payload: v2Text() })).json().pending.id;
-    const second = (await app.inject({ method: 'POST', url: '/api/v1/policy', headers: { ...A, ...YAML }, payload: v2Text().replace('version: 1', '# again\nversion: 1') })).json().pending.id;
+    const first = (await app.inject({ method: 'POST', url: '/api/v1/policy', headers: { ...A, ...YAML }, payload: v2Text() })).json()
+      .pending.id;
+    const second = (
+      await app.inject({
+        method: 'POST',
+        url: '/api/v1/policy',
+        headers: { ...A, ...YAML },
+        payload: v2Text().replace('version: 1', '# again\nversion: 1'),
+      })
+    ).json().pending.id;
     expect((await app.inject({ method: 'POST', url: `/api/v1/pending/${first}/approve`, headers: B })).statusCode).toBe(200);
     const stale = await app.inject({ method: 'POST', url: `/api/v1/pending/${second}/approve`, headers: B });
     expect(stale.statusCode).toBe(409);
     expect(stale.json().code).toBe('stale');
-    const third = (await app.inject({ method: 'POST', url: '/api/v1/policy', headers: { ...A, ...YAML }, payload: v1Text })).json().pending.id;
+    const third = (await app.inject({ method: 'POST', url: '/api/v1/policy', headers: { ...A, ...YAML }, payload: v1Text })).json().pending
+      .id;
     expect((await app.inject({ method: 'POST', url: `/api/v1/pending/${third}/reject`, headers: A })).statusCode).toBe(200);
     expect((await app.inject({ method: 'POST', url: `/api/v1/pending/${third}/approve`, headers: B })).statusCode).toBe(404);
   });
 
   it('lint of an edited text, for the console editor: findings at their lines', async () => {
-    const text = v1Text.replace('default: deny', '  - { name: contractors-payroll, from: { roles: [contractor] }, to: payroll-db }\ndefault: deny');
+    const text = v1Text.replace(
+      'default: deny',
+      '  - { name: contractors-payroll, from: { roles: [contractor] }, to: payroll-db }\ndefault: deny',
+    );
     const r = await app.inject({ method: 'POST', url: '/api/v1/policy/lint', headers: R, payload: { text } });
     expect(r.statusCode).toBe(200);
     const line = text.split('\n').findIndex((l) => l.includes('name: contractors-payroll')) + 1;
-    expect(r.json().findings).toContainEqual(expect.objectContaining({ code: 'rule-shadowed', rule: 'contractors-payroll', location: expect.objectContaining({ line }) }));
+    expect(r.json().findings).toContainEqual(
+      expect.objectContaining({ code: 'rule-shadowed', rule: 'contractors-payroll', location: expect.objectContaining({ line }) }),
+    );
   });
 });
 
@@ -142,7 +185,13 @@ describe('time windows with an injected clock', () => {
   beforeAll(async () => {
     dir = copyExample('basic');
     const file = join(dir, 'policy.yaml');
-    writeFileSync(file, readFileSync(file, 'utf8').replace('default: deny', '  - name: bob-payroll-office-hours\n    from: { users: [bob] }\n    to: payroll-db\n    when: { days: [mon-fri], hours: "08:00-18:30", timezone: Europe/Berlin }\ndefault: deny'));
+    writeFileSync(
+      file,
+      readFileSync(file, 'utf8').replace(
+        'default: deny',
+        '  - name: bob-payroll-office-hours\n    from: { users: [bob] }\n    to: payroll-db\n    when: { days: [mon-fri], hours: "08:00-18:30", timezone: Europe/Berlin }\ndefault: deny',
+      ),
+    );
     clock = new ManualClock(T('2026-12-25T06:59:00Z')); // Friday 07:59 in Berlin
     ctl = new Controller({ policyPath: file, listen: { host: '127.0.0.1', port: 0 }, clock });
     const { port } = await ctl.start();
@@ -151,9 +200,16 @@ describe('time windows with an injected clock', () => {
     await sw.connect(port);
     await waitFor('edge1 synced', () => ctl.switchStatus().find((s) => s.name === 'edge1')?.lastResult);
   });
-  afterAll(async () => { sw?.close(); await app?.close(); await ctl?.stop(); });
+  afterAll(async () => {
+    sw?.close();
+    await app?.close();
+    await ctl?.stop();
+  });
 
-  const bobToDb = () => [...sw.flows.values()].filter((f) => f.tableId === 2 && f.match.some((m) => m.field === 'tcp_dst' && m.value === 5432) && f.hardTimeout > 0);
+  const bobToDb = () =>
+    [...sw.flows.values()].filter(
+      (f) => f.tableId === 2 && f.match.some((m) => m.field === 'tcp_dst' && m.value === 5432) && f.hardTimeout > 0,
+    );
 
   it('the grant appears at the window start with a hard_timeout to its end, and goes at the end', async () => {
     expect(ctl.scheduler?.next).toBe(T('2026-12-25T07:00:00Z'));
@@ -171,8 +227,14 @@ describe('time windows with an injected clock', () => {
     clock.set(T('2026-12-25T17:30:00Z'));
     await waitFor('grant removed', () => bobToDb().length === 0 && ctl.version === 3);
     await waitFor('next wake', () => ctl.scheduler?.next === T('2026-12-25T23:30:00Z')); // the 6 h refresh comes before Monday 08:00 Berlin
-    const log = await waitFor('audit written', () => { const l = audit(dir).filter((e) => e.type === 'policy-applied'); return l.length === 2 ? l : undefined; });
-    expect(log.map((e) => [e.version, e.by, e.reason, e.effectiveAt])).toEqual([[2, 'schedule', 'schedule', '2026-12-25T07:00:00.000Z'], [3, 'schedule', 'schedule', '2026-12-25T17:30:00.000Z']]);
+    const log = await waitFor('audit written', () => {
+      const l = audit(dir).filter((e) => e.type === 'policy-applied');
+      return l.length === 2 ? l : undefined;
+    });
+    expect(log.map((e) => [e.version, e.by, e.reason, e.effectiveAt])).toEqual([
+      [2, 'schedule', 'schedule', '2026-12-25T07:00:00.000Z'],
+      [3, 'schedule', 'schedule', '2026-12-25T17:30:00.000Z'],
+    ]);
     expect(log[0].access).toContainEqual(expect.objectContaining({ subject: 'bob', resource: 'payroll-db', change: 'gain' }));
   });
 });

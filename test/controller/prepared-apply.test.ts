@@ -13,7 +13,13 @@ import { copyExample } from '../helpers/tmp.js';
 const calls = vi.hoisted(() => ({ recompile: 0 }));
 vi.mock('../../compiler/compile.js', async (importOriginal) => {
   const m = await importOriginal<typeof import('../../compiler/compile.js')>();
-  return { ...m, recompile: (...a: Parameters<typeof m.recompile>) => { calls.recompile++; return m.recompile(...a); } };
+  return {
+    ...m,
+    recompile: (...a: Parameters<typeof m.recompile>) => {
+      calls.recompile++;
+      return m.recompile(...a);
+    },
+  };
 });
 
 describe('preview then committed apply', () => {
@@ -26,7 +32,10 @@ describe('preview then committed apply', () => {
     ctl = new Controller({ policyPath: join(dir, 'policy.yaml'), listen: { host: '127.0.0.1', port: 0 } });
     await ctl.load();
   });
-  afterAll(async () => { await ctl.stop().catch(() => undefined); rmSync(dir, { recursive: true, force: true }); });
+  afterAll(async () => {
+    await ctl.stop().catch(() => undefined);
+    rmSync(dir, { recursive: true, force: true });
+  });
 
   it('compiles once when the committed text is the previewed one and the plan did not move', async () => {
     const less = text.replace(/  - \{ name: staff-intranet.*\n/, '');

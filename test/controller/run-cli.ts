@@ -4,4 +4,6 @@
  */
 const [name, ...argv] = process.argv.slice(2);
 const mod = await import(`../../cli/commands/${name}.js`);
-await mod.default.run(argv, new URL('../../', import.meta.url).pathname).catch((e: { oclif?: { exit?: number } }) => { process.exitCode = e.oclif?.exit ?? 1; });
+await mod.default.run(argv, new URL('../../', import.meta.url).pathname).catch((e: { oclif?: { exit?: number } }) => {
+  process.exitCode = e.oclif?.exit ?? 1;
+});

@@ -16,8 +16,14 @@ import { describeWith } from '../helpers/needs.js';
 
 /** Private copies of examples, removed when the file's tests are done. */
 const madeDirs: string[] = [];
-const example = (name: string) => { const d = copyExampleDir(name); madeDirs.push(d); return d; };
-afterAll(() => { for (const d of madeDirs.splice(0)) rmSync(d, { recursive: true, force: true }); });
+const example = (name: string) => {
+  const d = copyExampleDir(name);
+  madeDirs.push(d);
+  return d;
+};
+afterAll(() => {
+  for (const d of madeDirs.splice(0)) rmSync(d, { recursive: true, force: true });
+});
 
 const run = haveOvs() && process.getuid?.() === 0 && spawnSync('which', ['openssl']).status === 0;
 
@@ -30,7 +36,7 @@ function makeCerts(dir: string): void {
   }
 }
 
-describeWith({ 'Open vSwitch (root)': !(!run) }, 'TLS with mutual certificates on real Open vSwitch', () => {
+describeWith({ 'Open vSwitch (root)': !!run }, 'TLS with mutual certificates on real Open vSwitch', () => {
   let dir: string;
   let ctl: Controller;
   let port: number;
@@ -41,8 +47,15 @@ describeWith({ 'Open vSwitch (root)': !(!run) }, 'TLS with mutual certificates o
     makeCerts(dir);
     const pdir = example('basic');
     ctl = new Controller({
-      policyPath: join(pdir, 'policy.yaml'), listen: { host: '127.0.0.1', port: 0 },
-      tls: { key: readFileSync(join(dir, 'controller.key')), cert: readFileSync(join(dir, 'controller.pem')), ca: readFileSync(join(dir, 'ca.pem')), requestCert: true, rejectUnauthorized: true },
+      policyPath: join(pdir, 'policy.yaml'),
+      listen: { host: '127.0.0.1', port: 0 },
+      tls: {
+        key: readFileSync(join(dir, 'controller.key')),
+        cert: readFileSync(join(dir, 'controller.pem')),
+        ca: readFileSync(join(dir, 'ca.pem')),
+        requestCert: true,
+        rejectUnauthorized: true,
+      },
     });
     ({ port } = await ctl.start());
     vsctl('set-ssl', join(dir, 'switch.key'), join(dir, 'switch.pem'), join(dir, 'ca.pem'));
@@ -57,11 +70,18 @@ describeWith({ 'Open vSwitch (root)': !(!run) }, 'TLS with mutual certificates o
   });
 
   it('the switch connects over TLS and gets exactly the plan', async () => {
-    const want = ctl.planFor(16n)!.flows.map((f) => '0x' + f.cookie.toString(16)).sort();
-    await waitFor('flows over TLS', () => {
-      const have = [...ofctl('dump-flows', 'ctl-tls').matchAll(/cookie=(0x5ac1[0-9a-f]+)/g)].map((m) => m[1]).sort();
-      return JSON.stringify(have) === JSON.stringify(want);
-    }, 20_000);
+    const want = ctl
+      .planFor(16n)!
+      .flows.map((f) => '0x' + f.cookie.toString(16))
+      .sort();
+    await waitFor(
+      'flows over TLS',
+      () => {
+        const have = [...ofctl('dump-flows', 'ctl-tls').matchAll(/cookie=(0x5ac1[0-9a-f]+)/g)].map((m) => m[1]).sort();
+        return JSON.stringify(have) === JSON.stringify(want);
+      },
+      20_000,
+    );
     expect(ctl.switchStatus().find((s) => s.name === 'hv1')).toMatchObject({ connected: true, flowsInstalled: want.length });
   });
 
@@ -71,7 +91,10 @@ describeWith({ 'Open vSwitch (root)': !(!run) }, 'TLS with mutual certificates o
       s.on('data', () => resolve('answered'));
       s.on('error', (e) => resolve(`error: ${e.message}`));
       s.on('close', () => resolve('closed'));
-      setTimeout(() => { s.destroy(); resolve('timeout'); }, 5000);
+      setTimeout(() => {
+        s.destroy();
+        resolve('timeout');
+      }, 5000);
     });
     expect(outcome).not.toBe('answered');
     expect(outcome).not.toBe('timeout');

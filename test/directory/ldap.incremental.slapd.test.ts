@@ -15,24 +15,32 @@ import type { DirectoryDiff } from '../../compiler/directory-diff.js';
 import { describeWith } from '../helpers/needs.js';
 
 const campusLdif = readFileSync(join(CAMPUS, 'campus.ldif'), 'utf8');
-const P = `ou=people,${BASE}`, G = `ou=groups,${BASE}`;
+const P = `ou=people,${BASE}`,
+  G = `ou=groups,${BASE}`;
 
 const source = (s: Slapd, extra: Record<string, unknown> = {}) => ldapSource(s, { timeout: '2s', ...extra });
 const strip = stripDirectory;
 const member = memberChange;
 
-describeWith({ 'slapd': !(!haveSlapd()) }, 'LDAP incremental polling against a private slapd', () => {
+describeWith({ slapd: !!haveSlapd() }, 'LDAP incremental polling against a private slapd', () => {
   let s: Slapd;
   beforeAll(async () => {
     s = new Slapd({ ldif: campusLdif, requireBind: true });
     await s.start();
   });
-  afterAll(async () => { await s?.destroy(); });
+  afterAll(async () => {
+    await s?.destroy();
+  });
 
   it('publishes a changed membership before the deletion check, and still sees the deletion in the same poll', async () => {
     const src = source(s);
     const snaps: DirectoryDiff[] = [];
-    const sync = new DirectorySync(src, { intervalMs: 100_000, onSnapshot: (_d, diff) => { snaps.push(diff); } });
+    const sync = new DirectorySync(src, {
+      intervalMs: 100_000,
+      onSnapshot: (_d, diff) => {
+        snaps.push(diff);
+      },
+    });
     expect(await sync.syncOnce()).toBe(true);
     snaps.length = 0;
     const c = await s.client();
@@ -57,11 +65,28 @@ describeWith({ 'slapd': !(!haveSlapd()) }, 'LDAP incremental polling against a p
     await sync.syncOnce();
     const c = await s.client();
     const steps: Array<() => Promise<unknown>> = [
-      () => c.add(`uid=nina,ou=platform,ou=engineering,${P}`, { objectClass: ['inetOrgPerson', 'ieee802Device', 'ipHost'], uid: 'nina', cn: 'Nina', sn: 'N', macAddress: '02:aa:00:00:00:01', ipHostNumber: '10.0.9.1' }),
-      () => c.add(`cn=staff,${G}`, { objectClass: 'groupOfNames', cn: 'staff', member: [`cn=manager,${G}`, `uid=nina,ou=platform,ou=engineering,${P}`] }),
+      () =>
+        c.add(`uid=nina,ou=platform,ou=engineering,${P}`, {
+          objectClass: ['inetOrgPerson', 'ieee802Device', 'ipHost'],
+          uid: 'nina',
+          cn: 'Nina',
+          sn: 'N',
+          macAddress: '02:aa:00:00:00:01',
+          ipHostNumber: '10.0.9.1',
+        }),
+      () =>
+        c.add(`cn=staff,${G}`, {
+          objectClass: 'groupOfNames',
+          cn: 'staff',
+          member: [`cn=manager,${G}`, `uid=nina,ou=platform,ou=engineering,${P}`],
+        }),
       () => c.modify(`cn=manager,${G}`, member('add', [`uid=tom,ou=sales,${P}`])), // tom gains manager and, through staff, staff
       () => c.modify(`cn=staff,${G}`, member('delete', [`cn=manager,${G}`])), // managers lose staff
-      () => c.modify(`uid=sam,ou=sales,${P}`, new Change({ operation: 'replace', modification: new Attribute({ type: 'cn', values: ['Samuel'] }) })),
+      () =>
+        c.modify(
+          `uid=sam,ou=sales,${P}`,
+          new Change({ operation: 'replace', modification: new Attribute({ type: 'cn', values: ['Samuel'] }) }),
+        ),
       () => c.modifyDN(`uid=sara,ou=sales,${P}`, `uid=sara,ou=finance,${P}`), // moves organization
       () => c.add(`ou=research,${P}`, { objectClass: 'organizationalUnit', ou: 'research' }),
       () => c.del(`cn=contractor,${G}`), // carl, cathy, tom lose contractor
@@ -143,10 +168,16 @@ describeWith({ 'slapd': !(!haveSlapd()) }, 'LDAP incremental polling against a p
     const relay = createServer((down) => {
       const k = { down, up: createConnection(s.port, '127.0.0.1'), dead: false };
       conns.push(k);
-      down.on('data', (d) => { if (!k.dead) k.up.write(d); });
-      k.up.on('data', (d) => { if (!k.dead) down.write(d); });
-      down.on('error', () => undefined); k.up.on('error', () => undefined);
-      down.on('close', () => k.up.destroy()); k.up.on('close', () => down.destroy());
+      down.on('data', (d) => {
+        if (!k.dead) k.up.write(d);
+      });
+      k.up.on('data', (d) => {
+        if (!k.dead) down.write(d);
+      });
+      down.on('error', () => undefined);
+      k.up.on('error', () => undefined);
+      down.on('close', () => k.up.destroy());
+      k.up.on('close', () => down.destroy());
     });
     await new Promise<void>((r) => relay.listen(0, '127.0.0.1', () => r()));
     try {
@@ -166,7 +197,10 @@ describeWith({ 'slapd': !(!haveSlapd()) }, 'LDAP incremental polling against a p
       expect(sync.snapshot!.users.find((u) => u.id === 'alice')!.roles).toContain('admin');
       sync.stop();
     } finally {
-      for (const k of conns) { k.down.destroy(); k.up.destroy(); }
+      for (const k of conns) {
+        k.down.destroy();
+        k.up.destroy();
+      }
       await new Promise((r) => relay.close(r));
     }
   });

@@ -18,13 +18,15 @@ const campusLdif = readFileSync(join(CAMPUS, 'campus.ldif'), 'utf8');
 
 const source = ldapSource;
 
-describeWith({ 'slapd': !(!haveSlapd()) }, 'LDAP directory against a private slapd', () => {
+describeWith({ slapd: !!haveSlapd() }, 'LDAP directory against a private slapd', () => {
   let s: Slapd;
   beforeAll(async () => {
     s = new Slapd({ ldif: campusLdif, tls: true });
     await s.start();
   });
-  afterAll(async () => { await s?.destroy(); });
+  afterAll(async () => {
+    await s?.destroy();
+  });
 
   it('the campus LDIF gives the same directory, and the same access, as directory.yaml', async () => {
     const viaLdap = await source(s).load();
@@ -33,7 +35,9 @@ describeWith({ 'slapd': !(!haveSlapd()) }, 'LDAP directory against a private sla
     if (!file.ok) return;
     const strip = (d: Directory) => ({
       orgs: d.organizations.map((o) => `${o.name}<${o.parent ?? ''}`).sort(),
-      users: d.users.map((u) => ({ id: u.id, name: u.name, organization: u.organization, roles: [...u.roles].sort(), devices: u.devices })).sort((a, b) => a.id.localeCompare(b.id)),
+      users: d.users
+        .map((u) => ({ id: u.id, name: u.name, organization: u.organization, roles: [...u.roles].sort(), devices: u.devices }))
+        .sort((a, b) => a.id.localeCompare(b.id)),
     });
     expect(strip(viaLdap)).toEqual(strip(file.value.directory));
     const a = accessMatrix(compile(file.value));
@@ -58,9 +62,20 @@ describeWith({ 'slapd': !(!haveSlapd()) }, 'LDAP directory against a private sla
 
   it('resolves nested groups and roles from attributes', async () => {
     const c = await s.client();
-    await c.add(`cn=staff,ou=groups,${BASE}`, { objectClass: 'groupOfNames', cn: 'staff', member: [`cn=employee,ou=groups,${BASE}`, `cn=manager,ou=groups,${BASE}`] });
-    await c.add(`cn=everyone,ou=groups,${BASE}`, { objectClass: 'groupOfNames', cn: 'everyone', member: [`cn=staff,ou=groups,${BASE}`, `cn=contractor,ou=groups,${BASE}`] });
-    await c.modify(`uid=tom,ou=sales,ou=people,${BASE}`, new Change({ operation: 'add', modification: new Attribute({ type: 'title', values: ['auditor'] }) }));
+    await c.add(`cn=staff,ou=groups,${BASE}`, {
+      objectClass: 'groupOfNames',
+      cn: 'staff',
+      member: [`cn=employee,ou=groups,${BASE}`, `cn=manager,ou=groups,${BASE}`],
+    });
+    await c.add(`cn=everyone,ou=groups,${BASE}`, {
+      objectClass: 'groupOfNames',
+      cn: 'everyone',
+      member: [`cn=staff,ou=groups,${BASE}`, `cn=contractor,ou=groups,${BASE}`],
+    });
+    await c.modify(
+      `uid=tom,ou=sales,ou=people,${BASE}`,
+      new Change({ operation: 'add', modification: new Attribute({ type: 'title', values: ['auditor'] }) }),
+    );
     await c.unbind();
     const d = await source(s, { users: { roleAttributes: ['title'] } }).load();
     const roles = (id: string) => d.users.find((u) => u.id === id)!.roles;
@@ -81,7 +96,8 @@ describeWith({ 'slapd': !(!haveSlapd()) }, 'LDAP directory against a private sla
     process.env.ACL_LDAP_PASSWORD = s.rootPassword;
     const policyFile = join(dir, 'policy-ldap.yaml');
     const text = readFileSync(policyFile, 'utf8').replace('ldap://127.0.0.1:3389', s.url);
-    const withRule = (role: string) => text.replace('rules:\n', `rules:\n  - { name: audit, from: { roles: [${role}] }, to: payroll-db }\n`);
+    const withRule = (role: string) =>
+      text.replace('rules:\n', `rules:\n  - { name: audit, from: { roles: [${role}] }, to: payroll-db }\n`);
     writeFileSync(policyFile, withRule('auditors'));
     expect((await loadPolicy(policyFile)).ok).toBe(true);
     writeFileSync(policyFile, withRule('auditorz'));
@@ -92,7 +108,10 @@ describeWith({ 'slapd': !(!haveSlapd()) }, 'LDAP directory against a private sla
 
   it('takes the organization from an attribute when configured', async () => {
     const c = await s.client();
-    await c.modify(`uid=sam,ou=sales,ou=people,${BASE}`, new Change({ operation: 'add', modification: new Attribute({ type: 'departmentNumber', values: ['marketing'] }) }));
+    await c.modify(
+      `uid=sam,ou=sales,ou=people,${BASE}`,
+      new Change({ operation: 'add', modification: new Attribute({ type: 'departmentNumber', values: ['marketing'] }) }),
+    );
     await c.unbind();
     const d = await source(s, { users: { organization: 'departmentNumber' } }).load();
     expect(d.users.find((u) => u.id === 'sam')!.organization).toBe('marketing');
@@ -103,22 +122,36 @@ describeWith({ 'slapd': !(!haveSlapd()) }, 'LDAP directory against a private sla
     expect(escapeFilterValue('o*brien(x)\\')).toBe('o\\2abrien\\28x\\29\\5c');
     const c = await s.client();
     for (const uid of ['o*brien(x)', 'obrienx', 'o-brien']) {
-      await c.add(`uid=${uid.replace(/([*()\\])/g, '\\$1')},ou=sales,ou=people,${BASE}`, { objectClass: 'inetOrgPerson', uid, cn: uid, sn: 'x' }).catch(async () => {
-        await c.add(`cn=${uid.replace(/[*()]/g, '_')},ou=sales,ou=people,${BASE}`, { objectClass: 'inetOrgPerson', uid, cn: uid.replace(/[*()]/g, '_'), sn: 'x' });
-      });
+      await c
+        .add(`uid=${uid.replace(/([*()\\])/g, '\\$1')},ou=sales,ou=people,${BASE}`, { objectClass: 'inetOrgPerson', uid, cn: uid, sn: 'x' })
+        .catch(async () => {
+          await c.add(`cn=${uid.replace(/[*()]/g, '_')},ou=sales,ou=people,${BASE}`, {
+            objectClass: 'inetOrgPerson',
+            uid,
+            cn: uid.replace(/[*()]/g, '_'),
+            sn: 'x',
+          });
+        });
     }
     await c.unbind();
     const src = source(s);
     expect((await src.lookup('o*brien(x)'))?.id).toBe('o*brien(x)');
     expect(await src.lookup('o*')).toBeUndefined(); // would match all three if not escaped
     const all = await src.load();
-    expect(all.users.filter((u) => u.id.includes('brien')).map((u) => u.id).sort()).toEqual(['o*brien(x)', 'o-brien', 'obrienx']);
+    expect(
+      all.users
+        .filter((u) => u.id.includes('brien'))
+        .map((u) => u.id)
+        .sort(),
+    ).toEqual(['o*brien(x)', 'o-brien', 'obrienx']);
   });
 
   it('a wrong password is a clear error', async () => {
     process.env.ACL_TEST_LDAP_PW_BAD = 'nope';
     const { config } = readLdapConfig({ url: s.url, baseDn: BASE, bindDn: s.rootDn, passwordEnv: 'ACL_TEST_LDAP_PW_BAD' }, () => undefined);
-    await expect(new LdapDirectorySource(config!, '.').load()).rejects.toThrow(/LDAP bind as cn=admin,dc=campus,dc=example to ldap:\/\/127\.0\.0\.1:\d+ refused: invalid credentials \(49\)/);
+    await expect(new LdapDirectorySource(config!, '.').load()).rejects.toThrow(
+      /LDAP bind as cn=admin,dc=campus,dc=example to ldap:\/\/127\.0\.0\.1:\d+ refused: invalid credentials \(49\)/,
+    );
   });
 
   it('connects over ldaps:// and StartTLS with a self-signed CA, and refuses an unknown CA', async () => {
@@ -133,10 +166,22 @@ describeWith({ 'slapd': !(!haveSlapd()) }, 'LDAP directory against a private sla
     const sync = new DirectorySync(source(s), { intervalMs: 100_000 });
     await sync.syncOnce();
     const c = await s.client();
-    await c.modify(`cn=employee,ou=groups,${BASE}`, new Change({ operation: 'add', modification: new Attribute({ type: 'member', values: [`uid=tom,ou=sales,ou=people,${BASE}`] }) }));
+    await c.modify(
+      `cn=employee,ou=groups,${BASE}`,
+      new Change({ operation: 'add', modification: new Attribute({ type: 'member', values: [`uid=tom,ou=sales,ou=people,${BASE}`] }) }),
+    );
     await c.unbind();
     let diff: unknown;
-    const sync2 = new DirectorySync(source(s), { intervalMs: 100_000, onSnapshot: (_d, df) => { diff = df; } }, sync.snapshot);
+    const sync2 = new DirectorySync(
+      source(s),
+      {
+        intervalMs: 100_000,
+        onSnapshot: (_d, df) => {
+          diff = df;
+        },
+      },
+      sync.snapshot,
+    );
     expect(await sync2.syncOnce()).toBe(true);
     expect(diff).toMatchObject({ usersAdded: [], usersRemoved: [], usersChanged: [{ id: 'tom', fields: ['roles'] }] });
     expect(sync2.snapshot!.users.find((u) => u.id === 'tom')!.roles).toContain('employee');
@@ -162,7 +207,14 @@ describeWith({ 'slapd': !(!haveSlapd()) }, 'LDAP directory against a private sla
     await sync.syncOnce();
     const n = sync.snapshot!.users.length;
     const c = await s.client();
-    for (const [uid, ou] of [['alice', 'finance'], ['frank', 'finance'], ['carl', 'finance'], ['sam', 'sales'], ['sara', 'sales']]) await c.del(`uid=${uid},ou=${ou},ou=people,${BASE}`);
+    for (const [uid, ou] of [
+      ['alice', 'finance'],
+      ['frank', 'finance'],
+      ['carl', 'finance'],
+      ['sam', 'sales'],
+      ['sara', 'sales'],
+    ])
+      await c.del(`uid=${uid},ou=${ou},ou=people,${BASE}`);
     await c.unbind();
     expect(await sync.syncOnce()).toBe(false);
     expect(sync.snapshot!.users.length).toBe(n);
@@ -172,15 +224,18 @@ describeWith({ 'slapd': !(!haveSlapd()) }, 'LDAP directory against a private sla
   });
 });
 
-describeWith({ 'slapd': !(!haveSlapd()) }, 'LDAP paging', () => {
+describeWith({ slapd: !!haveSlapd() }, 'LDAP paging', () => {
   let s: Slapd;
   beforeAll(async () => {
     let ldif = `dn: ${BASE}\nobjectClass: dcObject\nobjectClass: organization\no: x\ndc: campus\n\ndn: ou=people,${BASE}\nobjectClass: organizationalUnit\nou: people\n\ndn: ou=groups,${BASE}\nobjectClass: organizationalUnit\nou: groups\n\n`;
-    for (let i = 0; i < 5000; i++) ldif += `dn: uid=u${i},ou=people,${BASE}\nobjectClass: inetOrgPerson\nuid: u${i}\ncn: User ${i}\nsn: ${i}\n\n`;
+    for (let i = 0; i < 5000; i++)
+      ldif += `dn: uid=u${i},ou=people,${BASE}\nobjectClass: inetOrgPerson\nuid: u${i}\ncn: User ${i}\nsn: ${i}\n\n`;
     s = new Slapd({ ldif });
     await s.start();
   }, 60_000);
-  afterAll(async () => { await s?.destroy(); });
+  afterAll(async () => {
+    await s?.destroy();
+  });
 
   it('reads 5,000 users past the server size limit of 500', async () => {
     const d = await source(s).load();
@@ -192,7 +247,10 @@ describe('ldap block validation', () => {
   it('reports mistakes in the ldap: block at their line, and refuses inline passwords', async () => {
     const dir = tempDir('acl-ldapcfg-');
     writeFileSync(join(dir, 'topology.yaml'), 'switches: []\n');
-    writeFileSync(join(dir, 'policy.yaml'), 'version: 1\ndirectory:\n  ldap:\n    url: http://x\n    baseDn: dc=x\n    password: hunter2\n    pollInterval: soon\ntopology: topology.yaml\n');
+    writeFileSync(
+      join(dir, 'policy.yaml'),
+      'version: 1\ndirectory:\n  ldap:\n    url: http://x\n    baseDn: dc=x\n    password: hunter2\n    pollInterval: soon\ntopology: topology.yaml\n',
+    );
     const r = await loadPolicy(join(dir, 'policy.yaml'));
     expect(r.ok).toBe(false);
     if (r.ok) return;

@@ -10,11 +10,23 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 describe('DirectorySync', () => {
   it('polls at a fixed rate: the next poll starts one interval after the previous one started, never two at once', async () => {
     const starts: number[] = [];
-    let active = 0, maxActive = 0, closed = 0;
+    let active = 0,
+      maxActive = 0,
+      closed = 0;
     const src = {
-      kind: 'ldap' as const, description: 'fake',
-      async load() { starts.push(performance.now()); active++; maxActive = Math.max(maxActive, active); await sleep(150); active--; return dir(user('a')); },
-      async close() { closed++; },
+      kind: 'ldap' as const,
+      description: 'fake',
+      async load() {
+        starts.push(performance.now());
+        active++;
+        maxActive = Math.max(maxActive, active);
+        await sleep(150);
+        active--;
+        return dir(user('a'));
+      },
+      async close() {
+        closed++;
+      },
     };
     const sync = new DirectorySync(src, { intervalMs: 250 });
     sync.start();
@@ -30,14 +42,29 @@ describe('DirectorySync', () => {
 
   it('a poll longer than the interval is followed at once by the next, not overlapped', async () => {
     const starts: number[] = [];
-    let active = 0, maxActive = 0;
-    const src = { kind: 'ldap' as const, description: 'fake', async load() { starts.push(performance.now()); active++; maxActive = Math.max(maxActive, active); await sleep(200); active--; return dir(user('a')); } };
+    let active = 0,
+      maxActive = 0;
+    const src = {
+      kind: 'ldap' as const,
+      description: 'fake',
+      async load() {
+        starts.push(performance.now());
+        active++;
+        maxActive = Math.max(maxActive, active);
+        await sleep(200);
+        active--;
+        return dir(user('a'));
+      },
+    };
     const sync = new DirectorySync(src, { intervalMs: 100 });
     sync.start();
     while (starts.length < 3) await sleep(20);
     sync.stop();
     expect(maxActive).toBe(1);
-    for (const g of starts.slice(1).map((t, i) => t - starts[i])) { expect(g).toBeGreaterThanOrEqual(195); expect(g).toBeLessThan(280); }
+    for (const g of starts.slice(1).map((t, i) => t - starts[i])) {
+      expect(g).toBeGreaterThanOrEqual(195);
+      expect(g).toBeLessThan(280);
+    }
   });
 
   it('publishes the first stage at once; a failing second stage is an error that keeps the published snapshot', async () => {
@@ -45,14 +72,34 @@ describe('DirectorySync', () => {
     const errors: string[] = [];
     let restFails = false;
     const src = {
-      kind: 'ldap' as const, description: 'fake',
-      async load(): Promise<Directory> { throw new Error('not used'); },
-      async loadChanges() { return dir(user('a', ['x']), user('b'), user('c'), user('d'), user('e')); },
-      async loadRest() { if (restFails) throw new Error('names-only search failed'); return dir(user('a', ['x']), user('b'), user('c'), user('d')); },
+      kind: 'ldap' as const,
+      description: 'fake',
+      async load(): Promise<Directory> {
+        throw new Error('not used');
+      },
+      async loadChanges() {
+        return dir(user('a', ['x']), user('b'), user('c'), user('d'), user('e'));
+      },
+      async loadRest() {
+        if (restFails) throw new Error('names-only search failed');
+        return dir(user('a', ['x']), user('b'), user('c'), user('d'));
+      },
     };
-    const sync = new DirectorySync(src, { onSnapshot: (d) => { published.push(d.users.map((u) => u.id)); }, onError: (e) => errors.push(e.message) }, dir(user('a'), user('b'), user('c'), user('d'), user('e')));
+    const sync = new DirectorySync(
+      src,
+      {
+        onSnapshot: (d) => {
+          published.push(d.users.map((u) => u.id));
+        },
+        onError: (e) => errors.push(e.message),
+      },
+      dir(user('a'), user('b'), user('c'), user('d'), user('e')),
+    );
     expect(await sync.syncOnce()).toBe(true);
-    expect(published).toEqual([['a', 'b', 'c', 'd', 'e'], ['a', 'b', 'c', 'd']]);
+    expect(published).toEqual([
+      ['a', 'b', 'c', 'd', 'e'],
+      ['a', 'b', 'c', 'd'],
+    ]);
     restFails = true;
     src.loadChanges = async () => dir(user('a', ['y']), user('b'), user('c'), user('d'));
     expect(await sync.syncOnce()).toBe(false);
@@ -63,8 +110,11 @@ describe('DirectorySync', () => {
 
   it('a shrink found by the second stage is held until confirmed', async () => {
     const src = {
-      kind: 'ldap' as const, description: 'fake',
-      async load(): Promise<Directory> { throw new Error('not used'); },
+      kind: 'ldap' as const,
+      description: 'fake',
+      async load(): Promise<Directory> {
+        throw new Error('not used');
+      },
       loadChanges: async () => dir(user('a'), user('b'), user('c')),
       loadRest: async (): Promise<Directory | undefined> => dir(user('a')),
     };

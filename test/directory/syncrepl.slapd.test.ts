@@ -14,7 +14,8 @@ import type { DirectoryDiff } from '../../compiler/directory-diff.js';
 import { describeWith } from '../helpers/needs.js';
 
 const campusLdif = readFileSync(join(CAMPUS, 'campus.ldif'), 'utf8');
-const P = `ou=people,${BASE}`, G = `ou=groups,${BASE}`;
+const P = `ou=people,${BASE}`,
+  G = `ou=groups,${BASE}`;
 
 const source = (s: Slapd, extra: Record<string, unknown> = {}) => ldapSource(s, { timeout: '2s', pollInterval: '60s', ...extra });
 const strip = stripDirectory;
@@ -35,8 +36,18 @@ async function pushSync(src: LdapDirectorySource, opts: ConstructorParameters<ty
   const diffs: DirectoryDiff[] = [];
   let polls = 0;
   const loadChanges = src.loadChanges.bind(src);
-  src.loadChanges = () => { polls++; return loadChanges(); };
-  const sync = new DirectorySync(src, { intervalMs: 60_000, maxShrink: 1, ...opts, onSnapshot: (_d, diff) => { diffs.push(diff); } });
+  src.loadChanges = () => {
+    polls++;
+    return loadChanges();
+  };
+  const sync = new DirectorySync(src, {
+    intervalMs: 60_000,
+    maxShrink: 1,
+    ...opts,
+    onSnapshot: (_d, diff) => {
+      diffs.push(diff);
+    },
+  });
   await sync.syncOnce(); // the controller's first read
   const first = polls;
   sync.start();
@@ -44,16 +55,21 @@ async function pushSync(src: LdapDirectorySource, opts: ConstructorParameters<ty
 }
 
 const syncs: DirectorySync[] = [];
-afterEach(() => { for (const s of syncs.splice(0)) s.stop(); });
+afterEach(() => {
+  for (const s of syncs.splice(0)) s.stop();
+});
 
-describeWith({ 'slapd': !(!haveSlapd()) }, 'LDAP push (syncrepl) against a private slapd', () => {
+describeWith({ slapd: !!haveSlapd() }, 'LDAP push (syncrepl) against a private slapd', () => {
   let s: Slapd, plain: Slapd;
   beforeAll(async () => {
     s = new Slapd({ ldif: campusLdif, requireBind: true, syncprov: true, tls: true });
     plain = new Slapd({ ldif: campusLdif, requireBind: true });
     await Promise.all([s.start(), plain.start()]);
   }, 30_000);
-  afterAll(async () => { await s?.destroy(); await plain?.destroy(); });
+  afterAll(async () => {
+    await s?.destroy();
+    await plain?.destroy();
+  });
 
   it('pushes when the server offers content synchronization, polls when it does not or when told to', async () => {
     const pushed = await pushSync(source(s));
@@ -87,14 +103,46 @@ describeWith({ 'slapd': !(!haveSlapd()) }, 'LDAP push (syncrepl) against a priva
         const ms = await until(what, () => diffs.slice(n).some(check), 1000);
         return ms;
       };
-      await step('modify', () => c.modify(`uid=sam,ou=sales,${P}`, replace('cn', ['Samuel'])), (d) => d.usersChanged.some((x) => x.id === 'sam' && x.fields.includes('name')));
+      await step(
+        'modify',
+        () => c.modify(`uid=sam,ou=sales,${P}`, replace('cn', ['Samuel'])),
+        (d) => d.usersChanged.some((x) => x.id === 'sam' && x.fields.includes('name')),
+      );
       expect(sync.snapshot!.users.find((u) => u.id === 'sam')!.name).toBe('Samuel');
-      await step('add', () => c.add(`uid=nina,ou=platform,ou=engineering,${P}`, { objectClass: ['inetOrgPerson', 'ieee802Device', 'ipHost'], uid: 'nina', cn: 'Nina', sn: 'N', macAddress: '02:aa:00:00:00:01', ipHostNumber: '10.0.9.1' }), (d) => d.usersAdded.includes('nina'));
-      await step('membership', () => c.modify(`cn=manager,${G}`, member('add', [`uid=nina,ou=platform,ou=engineering,${P}`])), (d) => d.usersChanged.some((x) => x.id === 'nina' && x.fields.includes('roles')));
+      await step(
+        'add',
+        () =>
+          c.add(`uid=nina,ou=platform,ou=engineering,${P}`, {
+            objectClass: ['inetOrgPerson', 'ieee802Device', 'ipHost'],
+            uid: 'nina',
+            cn: 'Nina',
+            sn: 'N',
+            macAddress: '02:aa:00:00:00:01',
+            ipHostNumber: '10.0.9.1',
+          }),
+        (d) => d.usersAdded.includes('nina'),
+      );
+      await step(
+        'membership',
+        () => c.modify(`cn=manager,${G}`, member('add', [`uid=nina,ou=platform,ou=engineering,${P}`])),
+        (d) => d.usersChanged.some((x) => x.id === 'nina' && x.fields.includes('roles')),
+      );
       expect(sync.snapshot!.users.find((u) => u.id === 'nina')!.roles).toContain('manager');
-      await step('delete', () => c.del(`uid=frank,ou=finance,${P}`), (d) => d.usersRemoved.includes('frank'));
-      await step('rename', () => c.modifyDN(`uid=sara,ou=sales,${P}`, `uid=sara,ou=finance,${P}`), (d) => d.usersChanged.some((x) => x.id === 'sara' && x.fields.includes('organization')));
-      await step('group delete', () => c.del(`cn=contractor,${G}`), (d) => d.usersChanged.some((x) => x.fields.includes('roles')));
+      await step(
+        'delete',
+        () => c.del(`uid=frank,ou=finance,${P}`),
+        (d) => d.usersRemoved.includes('frank'),
+      );
+      await step(
+        'rename',
+        () => c.modifyDN(`uid=sara,ou=sales,${P}`, `uid=sara,ou=finance,${P}`),
+        (d) => d.usersChanged.some((x) => x.id === 'sara' && x.fields.includes('organization')),
+      );
+      await step(
+        'group delete',
+        () => c.del(`cn=contractor,${G}`),
+        (d) => d.usersChanged.some((x) => x.fields.includes('roles')),
+      );
       expect(polls()).toBe(0);
       expect(sync.status().mode).toBe('push');
       expect(strip(sync.snapshot!)).toEqual(strip(await source(s).load()));
@@ -111,7 +159,11 @@ describeWith({ 'slapd': !(!haveSlapd()) }, 'LDAP push (syncrepl) against a priva
     const c = await s.client();
     const n = diffs.length;
     try {
-      await Promise.all(Array.from({ length: 40 }, (_, i) => c.add(`uid=burst${i},ou=sales,${P}`, { objectClass: ['inetOrgPerson'], uid: `burst${i}`, cn: `Burst ${i}`, sn: 'B' })));
+      await Promise.all(
+        Array.from({ length: 40 }, (_, i) =>
+          c.add(`uid=burst${i},ou=sales,${P}`, { objectClass: ['inetOrgPerson'], uid: `burst${i}`, cn: `Burst ${i}`, sn: 'B' }),
+        ),
+      );
       await until('all 40 added', () => diffs.slice(n).flatMap((d) => d.usersAdded).length === 40, 2000);
       expect(diffs.length - n).toBeLessThan(20);
       await Promise.all(Array.from({ length: 40 }, (_, i) => c.del(`uid=burst${i},ou=sales,${P}`)));
@@ -122,7 +174,10 @@ describeWith({ 'slapd': !(!haveSlapd()) }, 'LDAP push (syncrepl) against a priva
   });
 
   it('pushes over StartTLS and over ldaps with the CA file', async () => {
-    for (const extra of [{ startTls: true, caFile: s.caFile }, { url: s.ldapsUrl, caFile: s.caFile }]) {
+    for (const extra of [
+      { startTls: true, caFile: s.caFile },
+      { url: s.ldapsUrl, caFile: s.caFile },
+    ]) {
       const { sync, diffs, polls } = await pushSync(source(s, extra));
       syncs.push(sync);
       await until(`push mode over ${JSON.stringify(extra)}`, () => sync.status().mode === 'push');
@@ -142,17 +197,24 @@ describeWith({ 'slapd': !(!haveSlapd()) }, 'LDAP push (syncrepl) against a priva
   });
 });
 
-describeWith({ 'slapd': !(!haveSlapd()) }, 'LDAP push when slapd dies', () => {
+describeWith({ slapd: !!haveSlapd() }, 'LDAP push when slapd dies', () => {
   let s: Slapd;
   beforeAll(async () => {
     s = new Slapd({ ldif: campusLdif, requireBind: true, syncprov: true });
     await s.start();
   }, 30_000);
-  afterAll(async () => { await s?.destroy(); });
+  afterAll(async () => {
+    await s?.destroy();
+  });
 
   it('falls back to polling at once, and pushes again after a restart; changes made meanwhile are taken in', async () => {
     const modes: string[] = [];
-    const { sync, diffs, polls } = await pushSync(source(s, { timeout: '1s' }), { pushRetryMs: 200, maxPushRetryMs: 500, maxBackoffMs: 500, onMode: (m) => modes.push(m) });
+    const { sync, diffs, polls } = await pushSync(source(s, { timeout: '1s' }), {
+      pushRetryMs: 200,
+      maxPushRetryMs: 500,
+      maxBackoffMs: 500,
+      onMode: (m) => modes.push(m),
+    });
     syncs.push(sync);
     await until('push mode', () => sync.status().mode === 'push');
     const before = polls();

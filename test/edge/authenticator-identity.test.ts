@@ -14,10 +14,18 @@ import type { AuthPolicy } from '../../compiler/auth.js';
 import type { ConflictMode } from '../../edge/roaming.js';
 
 const cfg: AuthPolicy = {
-  servers: [], timeoutMs: 200, retries: 1, deadTimeMs: 1000,
+  servers: [],
+  timeoutMs: 200,
+  retries: 1,
+  deadTimeMs: 1000,
   ports: [{ switch: 'e1', auth: 'dot1x', path: [] }],
-  userAttribute: 'User-Name', mab: { quietMs: 100000, source: 'radius', groupAttribute: 'Filter-Id' }, deviceGroups: [],
-  reauthSeconds: 0, eapolPerSecond: 1000, failureAlert: { count: 100, windowSeconds: 60 }, conversationSeconds: 30,
+  userAttribute: 'User-Name',
+  mab: { quietMs: 100000, source: 'radius', groupAttribute: 'Filter-Id' },
+  deviceGroups: [],
+  reauthSeconds: 0,
+  eapolPerSecond: 1000,
+  failureAlert: { count: 100, windowSeconds: 60 },
+  conversationSeconds: 30,
 };
 const MAC = '02:00:00:00:77:01';
 
@@ -36,17 +44,39 @@ function setup(final: Final, mode: ConflictMode = 'deny-both') {
       // Identity → a challenge for the method the test names in the identity ("peap:ann" / "md5:ann"); then Accept
       if (!r.state) {
         const type = r.userName!.startsWith('peap') ? EAP_TYPE.peap : EAP_TYPE.md5;
-        return { ok: true, code: 'Access-Challenge', attributes: {}, eap: encodeEap({ code: 'request', id: 7, type, data: Buffer.from([1, 2, 3]) }), state: Buffer.from('st'), server: 'fake', ms: 1 };
+        return {
+          ok: true,
+          code: 'Access-Challenge',
+          attributes: {},
+          eap: encodeEap({ code: 'request', id: 7, type, data: Buffer.from([1, 2, 3]) }),
+          state: Buffer.from('st'),
+          server: 'fake',
+          ms: 1,
+        };
       }
-      return { ok: true, code: 'Access-Accept', attributes: final.attributes ?? {}, ...(final.userNames ? { userNames: final.userNames } : {}), eap: encodeEap({ code: 'success', id: 7, data: Buffer.alloc(0) }), server: 'fake', ms: 1 };
+      return {
+        ok: true,
+        code: 'Access-Accept',
+        attributes: final.attributes ?? {},
+        ...(final.userNames ? { userNames: final.userNames } : {}),
+        eap: encodeEap({ code: 'success', id: 7, data: Buffer.alloc(0) }),
+        server: 'fake',
+        ms: 1,
+      };
     },
   };
   const auth = new Authenticator({
-    radius: () => radius, sessions, config: () => cfg,
+    radius: () => radius,
+    sessions,
+    config: () => cfg,
     portRule: (sw) => (sw === 'e1' || sw === 'e2' ? { switch: sw, auth: 'dot1x', path: [] } : undefined),
-    send: (_sw, port, frame) => sent.push({ port, frame }), settled: async () => undefined,
-    knownUser: (id) => id === 'ann' || id === 'ben', deviceOwner: () => undefined, event: (type, data) => events.push({ type, ...data }),
-    now: () => now, conflictMode: () => mode,
+    send: (_sw, port, frame) => sent.push({ port, frame }),
+    settled: async () => undefined,
+    knownUser: (id) => id === 'ann' || id === 'ben',
+    deviceOwner: () => undefined,
+    event: (type, data) => events.push({ type, ...data }),
+    now: () => now,
+    conflictMode: () => mode,
   });
   /** One login: Start, Identity, one method round (the type named by the identity's prefix); resolves when answered. */
   const login = async (sw: string, port: number, identity: string, mac = MAC): Promise<'success' | 'failure' | undefined> => {
@@ -64,7 +94,17 @@ function setup(final: Final, mode: ConflictMode = 'deny-both') {
     const end = lastEap(sent.slice(before))!;
     return end.code === 'success' ? 'success' : end.code === 'failure' ? 'failure' : undefined;
   };
-  return { sessions, sent, events, requests, auth, login, advance: (ms: number) => { now += ms; } };
+  return {
+    sessions,
+    sent,
+    events,
+    requests,
+    auth,
+    login,
+    advance: (ms: number) => {
+      now += ms;
+    },
+  };
 }
 
 function lastEap(list: Array<{ frame: Buffer }>) {
@@ -123,7 +163,13 @@ describe('authenticator: roaming and a MAC on two ports at once', () => {
     t.advance(2000);
     expect(await t.login('e1', 1, 'ann')).toBe('failure');
     expect(t.sessions.byMac(MAC)).toBeUndefined();
-    expect(t.events.find((e) => e.type === 'mac-conflict')).toMatchObject({ mac: MAC, switch: 'e1', port: 1, alsoAt: 'e2:5', action: 'deny-both' });
+    expect(t.events.find((e) => e.type === 'mac-conflict')).toMatchObject({
+      mac: MAC,
+      switch: 'e1',
+      port: 1,
+      alsoAt: 'e2:5',
+      action: 'deny-both',
+    });
     expect(t.events.find((e) => e.type === 'auth-reject' && e.reason === 'mac-conflict')).toMatchObject({ switch: 'e1', port: 1 });
     // held: both ports get EAP-Failure at once, RADIUS is not asked
     const asked = t.requests.length;

@@ -46,20 +46,28 @@ ${extra}`;
 describeWith({ freeradius: haveFreeradius }, '802.1X against a real FreeRADIUS (in-memory switch)', () => {
   let fr: FreeRadius;
   beforeAll(async () => {
-    fr = await startFreeRadius({ port: PORT, innerPort: PORT + 1, users: [
-      { name: 'alice', password: 'alice-pw' },
-      { name: 'bob', password: 'bob-pw', reply: { 'Session-Timeout': 3 } },
-      { name: 'mallory', password: 'm-pw' },
-      { name: '0200000000aa', password: '0200000000aa', reply: { 'Filter-Id': 'printers', 'Framed-IP-Address': '10.0.1.77' } },
-    ] });
+    fr = await startFreeRadius({
+      port: PORT,
+      innerPort: PORT + 1,
+      users: [
+        { name: 'alice', password: 'alice-pw' },
+        { name: 'bob', password: 'bob-pw', reply: { 'Session-Timeout': 3 } },
+        { name: 'mallory', password: 'm-pw' },
+        { name: '0200000000aa', password: '0200000000aa', reply: { 'Filter-Id': 'printers', 'Framed-IP-Address': '10.0.1.77' } },
+      ],
+    });
   }, 60_000);
-  afterAll(async () => { await fr?.stop(); });
+  afterAll(async () => {
+    await fr?.stop();
+  });
 
   async function setup(stateFile?: string, dir = copyExample('basic')) {
     authPolicy(dir, PORT);
     writeFileSync(join(dir, 'radius.secret'), fr.secret + '\n');
     // alice's and bob's devices are not bound in the topology: they get in only by logging in
-    writeFileSync(join(dir, 'topology.yaml'), `switches:
+    writeFileSync(
+      join(dir, 'topology.yaml'),
+      `switches:
   - { name: edge1, dpid: 1 }
   - { name: core, dpid: 2, kind: core }
   - { name: hv1, dpid: 16, kind: hypervisor }
@@ -69,7 +77,8 @@ hosts:
 servers:
   - { name: payroll-db, switch: hv1, port: 1, mac: "02:00:00:00:10:01", ip: 10.0.2.10 }
   - { name: web1,       switch: hv1, port: 2, mac: "02:00:00:00:10:02", ip: 10.0.2.2 }
-`);
+`,
+    );
     const ctl = new Controller({ policyPath: join(dir, 'policy.yaml'), listen: { host: '127.0.0.1', port: 0 }, stateFile });
     ctl.edge.radiusBindAddress = '127.0.0.1';
     const events: ControllerEvent[] = [];
@@ -89,7 +98,18 @@ servers:
       if (reply) inject(sup.port, reply);
     };
     let xid = 1000;
-    const inject = (inPort: number, data: Buffer) => sw.send({ type: 'packet_in', xid: xid++, bufferId: 0xffffffff, totalLen: data.length, reason: 1, tableId: 0, cookie: 0n, match: [{ field: 'in_port', value: inPort }], data });
+    const inject = (inPort: number, data: Buffer) =>
+      sw.send({
+        type: 'packet_in',
+        xid: xid++,
+        bufferId: 0xffffffff,
+        totalLen: data.length,
+        reason: 1,
+        tableId: 0,
+        cookie: 0n,
+        match: [{ field: 'in_port', value: inPort }],
+        data,
+      });
     const login = async (mac: string, user: string, pw: string, port: number) => {
       const s = new Md5Supplicant(mac, user, pw);
       sups.set(mac, { s, port });
@@ -97,8 +117,27 @@ servers:
       await waitFor(`${user} result`, () => s.result, 5000, 20);
       return s;
     };
-    const classified = (mac: string, port: number) => [...sw.flows.values()].some((f) => f.tableId === 0 && f.match.some((m) => m.field === 'eth_src' && m.value === mac) && f.match.some((m) => m.field === 'in_port' && m.value === port));
-    return { ctl, sw, events, inject, login, classified, sups, dir, stop: async () => { sw.close(); await ctl.stop(); } };
+    const classified = (mac: string, port: number) =>
+      [...sw.flows.values()].some(
+        (f) =>
+          f.tableId === 0 &&
+          f.match.some((m) => m.field === 'eth_src' && m.value === mac) &&
+          f.match.some((m) => m.field === 'in_port' && m.value === port),
+      );
+    return {
+      ctl,
+      sw,
+      events,
+      inject,
+      login,
+      classified,
+      sups,
+      dir,
+      stop: async () => {
+        sw.close();
+        await ctl.stop();
+      },
+    };
   }
 
   it('installs the EAPOL flow under its meter; a login admits exactly that MAC on that port, Success after the flows', async () => {
@@ -116,8 +155,14 @@ servers:
       expect(sess).toMatchObject({ user: 'alice', switch: 'edge1', port: 5, method: 'dot1x' });
       expect(t.events.some((e) => e.type === 'auth-accept' && e.user === 'alice')).toBe(true);
       // alice's class reaches payroll (finance): the compiled subject carries the port
-      expect(t.ctl.compiled.subjectById.get('alice')!.endpoints.find((e) => e.mac === '02:00:00:00:01:01')).toMatchObject({ switch: 'edge1', port: 5, ip: '10.0.1.1' });
-    } finally { await t.stop(); }
+      expect(t.ctl.compiled.subjectById.get('alice')!.endpoints.find((e) => e.mac === '02:00:00:00:01:01')).toMatchObject({
+        switch: 'edge1',
+        port: 5,
+        ip: '10.0.1.1',
+      });
+    } finally {
+      await t.stop();
+    }
   });
 
   it('a wrong password gets EAP-Failure and nothing else; repeated failures raise an alert', async () => {
@@ -131,7 +176,9 @@ servers:
       expect(t.classified('02:00:00:00:01:02', 6)).toBe(false);
       expect(t.events.filter((e) => e.type === 'auth-reject').length).toBe(3);
       expect(t.events.some((e) => e.type === 'auth-failures-alert' && e.port === 6)).toBe(true);
-    } finally { await t.stop(); }
+    } finally {
+      await t.stop();
+    }
   });
 
   it('two users behind one port each get their own session and class; one logs off, the other stays', async () => {
@@ -140,7 +187,8 @@ servers:
       await t.login('02:00:00:00:01:01', 'alice', 'alice-pw', 7);
       await t.login('02:00:00:00:01:02', 'bob', 'bob-pw', 7);
       expect(t.classified('02:00:00:00:01:01', 7) && t.classified('02:00:00:00:01:02', 7)).toBe(true);
-      const a = t.ctl.compiled.subjectById.get('alice')!, b = t.ctl.compiled.subjectById.get('bob')!;
+      const a = t.ctl.compiled.subjectById.get('alice')!,
+        b = t.ctl.compiled.subjectById.get('bob')!;
       expect(a.classId).not.toBe(b.classId);
       const t0 = performance.now();
       t.inject(7, t.sups.get('02:00:00:00:01:01')!.s.logoff());
@@ -149,7 +197,9 @@ servers:
       expect(ms).toBeLessThan(1000);
       expect(t.classified('02:00:00:00:01:02', 7)).toBe(true);
       expect(t.ctl.edge.sessions.byMac('02:00:00:00:01:02')?.user).toBe('bob');
-    } finally { await t.stop(); }
+    } finally {
+      await t.stop();
+    }
   });
 
   it('Session-Timeout: re-authentication renews the session before it ends, without removing its flows', async () => {
@@ -164,10 +214,13 @@ servers:
       const renewed = t.ctl.edge.sessions.byMac('02:00:00:00:01:02')!;
       expect(renewed.id).toBe(first.id);
       expect(Date.parse(renewed.expires!)).toBeGreaterThan(Date.parse(first.expires!));
-      for (const fm of t.sw.applied.slice(before)) if (fm.command !== 'add' && fm.match.some((m) => m.field === 'eth_src' && m.value === '02:00:00:00:01:02')) removedFlows.push(fm);
+      for (const fm of t.sw.applied.slice(before))
+        if (fm.command !== 'add' && fm.match.some((m) => m.field === 'eth_src' && m.value === '02:00:00:00:01:02')) removedFlows.push(fm);
       expect(removedFlows).toEqual([]);
       expect(t.classified('02:00:00:00:01:02', 6)).toBe(true);
-    } finally { await t.stop(); }
+    } finally {
+      await t.stop();
+    }
   });
 
   it('MAB: a printer that never speaks EAPOL gets its device group (Filter-Id) and its Framed-IP after the quiet period', async () => {
@@ -178,16 +231,24 @@ servers:
       t.inject(6, frame);
       await waitFor('printer session', () => t.ctl.edge.sessions.byMac('02:00:00:00:00:aa'), 5000, 20);
       await t.ctl.edge.settled();
-      expect(t.ctl.edge.sessions.byMac('02:00:00:00:00:aa')).toMatchObject({ method: 'mab', deviceGroup: 'printers', ip: '10.0.1.77', port: 6 });
+      expect(t.ctl.edge.sessions.byMac('02:00:00:00:00:aa')).toMatchObject({
+        method: 'mab',
+        deviceGroup: 'printers',
+        ip: '10.0.1.77',
+        port: 6,
+      });
       expect(t.classified('02:00:00:00:00:aa', 6)).toBe(true);
       const printer = t.ctl.compiled.subjects.find((s) => s.id === 'device:02:00:00:00:00:aa')!;
       expect(printer.roles).toEqual(['printers']);
       // an unknown MAC is refused by RADIUS: nothing
-      const other = Buffer.from(frame); other.write('0200000000bb', 6, 'hex');
+      const other = Buffer.from(frame);
+      other.write('0200000000bb', 6, 'hex');
       t.inject(6, other);
       await waitFor('mab reject', () => t.events.find((e) => e.type === 'auth-reject' && e.mac === '02:00:00:00:00:bb'), 5000, 20);
       expect(t.ctl.edge.sessions.byMac('02:00:00:00:00:bb')).toBeUndefined();
-    } finally { await t.stop(); }
+    } finally {
+      await t.stop();
+    }
   });
 
   it('port down ends every session on the port within a second', async () => {
@@ -195,11 +256,30 @@ servers:
     try {
       await t.login('02:00:00:00:01:01', 'alice', 'alice-pw', 5);
       const t0 = performance.now();
-      t.sw.send({ type: 'port_status', xid: 0, reason: 'modify', desc: { portNo: 5, hwAddr: '02:00:00:00:00:05', name: 'p5', config: 0, state: 1, curr: 0, advertised: 0, supported: 0, peer: 0, currSpeed: 0, maxSpeed: 0 } });
+      t.sw.send({
+        type: 'port_status',
+        xid: 0,
+        reason: 'modify',
+        desc: {
+          portNo: 5,
+          hwAddr: '02:00:00:00:00:05',
+          name: 'p5',
+          config: 0,
+          state: 1,
+          curr: 0,
+          advertised: 0,
+          supported: 0,
+          peer: 0,
+          currSpeed: 0,
+          maxSpeed: 0,
+        },
+      });
       await waitFor('flows gone', () => !t.classified('02:00:00:00:01:01', 5), 1000, 10);
       expect(performance.now() - t0).toBeLessThan(1000);
       expect(t.events.some((e) => e.type === 'session-ended' && e.reason === 'port-down')).toBe(true);
-    } finally { await t.stop(); }
+    } finally {
+      await t.stop();
+    }
   });
 
   it('sessions survive a controller restart: the flows are there again without a new login', async () => {
@@ -213,6 +293,8 @@ servers:
     try {
       expect(t2.ctl.edge.sessions.byMac('02:00:00:00:01:01')?.user).toBe('alice');
       expect(t2.classified('02:00:00:00:01:01', 5)).toBe(true);
-    } finally { await t2.stop(); }
+    } finally {
+      await t2.stop();
+    }
   });
 });

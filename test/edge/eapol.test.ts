@@ -49,20 +49,29 @@ describe('EAPOL/EAP framing, byte for byte', () => {
 
   it('refuses with a code: truncated, lying lengths, wrong ethertype, unknown codes, group source', () => {
     const good = hex('0180c2000003 02000000000a 888e 01 00 000a 02 07 000a 01 616c696365');
-    const code = (b: Buffer) => { const r = decodeEapolFrame(b); return r.ok ? 'ok' : r.error.code; };
+    const code = (b: Buffer) => {
+      const r = decodeEapolFrame(b);
+      return r.ok ? 'ok' : r.error.code;
+    };
     expect(code(good.subarray(0, 13))).toBe('truncated');
     expect(code(good.subarray(0, 16))).toBe('truncated');
-    const longBody = Buffer.from(good); longBody.writeUInt16BE(200, 16);
+    const longBody = Buffer.from(good);
+    longBody.writeUInt16BE(200, 16);
     expect(code(longBody)).toBe('bad-length');
-    const eapLies = Buffer.from(good); eapLies.writeUInt16BE(9, 20);
+    const eapLies = Buffer.from(good);
+    eapLies.writeUInt16BE(9, 20);
     expect(code(eapLies)).toBe('bad-eap-length');
-    const ip = Buffer.from(good); ip.writeUInt16BE(0x0800, 12);
+    const ip = Buffer.from(good);
+    ip.writeUInt16BE(0x0800, 12);
     expect(code(ip)).toBe('not-eapol');
-    const badCode = Buffer.from(good); badCode[18] = 9;
+    const badCode = Buffer.from(good);
+    badCode[18] = 9;
     expect(code(badCode)).toBe('bad-eap-code');
-    const badType = Buffer.from(good); badType[15] = 7;
+    const badType = Buffer.from(good);
+    badType[15] = 7;
     expect(code(badType)).toBe('bad-type');
-    const group = Buffer.from(good); group[6] = 0x01;
+    const group = Buffer.from(good);
+    group[6] = 0x01;
     expect(code(group)).toBe('bad-mac');
     expect(decodeEap(hex('03 01 0005 00')).ok).toBe(false); // success with a body
     expect(decodeEap(hex('01 01 0004')).ok).toBe(false); // request without a type
@@ -71,7 +80,10 @@ describe('EAPOL/EAP framing, byte for byte', () => {
 
 describe('EAPOL/EAP decoders under fuzzing', () => {
   const frameArb = fc.record({
-    src: fc.uint8Array({ minLength: 6, maxLength: 6 }).map((a) => { a[0] &= 0xfe; return [...a].map((x) => x.toString(16).padStart(2, '0')).join(':'); }),
+    src: fc.uint8Array({ minLength: 6, maxLength: 6 }).map((a) => {
+      a[0] &= 0xfe;
+      return [...a].map((x) => x.toString(16).padStart(2, '0')).join(':');
+    }),
     id: fc.integer({ min: 0, max: 255 }),
     type: fc.integer({ min: 1, max: 254 }),
     data: fc.uint8Array({ maxLength: 1400 }).map((a) => Buffer.from(a)),
@@ -79,41 +91,55 @@ describe('EAPOL/EAP decoders under fuzzing', () => {
   });
 
   it('encode → decode round-trips every EAP-in-EAPOL frame', () => {
-    fc.assert(fc.property(frameArb, (f) => {
-      const b = eapFrame(PAE_GROUP, f.src, { code: f.code, id: f.id, type: f.type, data: f.data });
-      const r = decodeEapolFrame(b);
-      return r.ok && r.value.src === f.src && r.value.eap!.id === f.id && r.value.eap!.type === f.type && r.value.eap!.data.equals(f.data);
-    }), { numRuns: 500 });
+    fc.assert(
+      fc.property(frameArb, (f) => {
+        const b = eapFrame(PAE_GROUP, f.src, { code: f.code, id: f.id, type: f.type, data: f.data });
+        const r = decodeEapolFrame(b);
+        return (
+          r.ok && r.value.src === f.src && r.value.eap!.id === f.id && r.value.eap!.type === f.type && r.value.eap!.data.equals(f.data)
+        );
+      }),
+      { numRuns: 500 },
+    );
   });
 
   it('every truncation of a valid frame is refused or decodes to the same packet, never throws', () => {
-    fc.assert(fc.property(frameArb, fc.nat(), (f, cut) => {
-      const b = eapFrame(PAE_GROUP, f.src, { code: f.code, id: f.id, type: f.type, data: f.data });
-      const n = cut % b.length;
-      const r = decodeEapolFrame(b.subarray(0, n));
-      const needed = 18 + 5 + f.data.length;
-      return n >= needed ? r.ok : !r.ok;
-    }), { numRuns: 500 });
+    fc.assert(
+      fc.property(frameArb, fc.nat(), (f, cut) => {
+        const b = eapFrame(PAE_GROUP, f.src, { code: f.code, id: f.id, type: f.type, data: f.data });
+        const n = cut % b.length;
+        const r = decodeEapolFrame(b.subarray(0, n));
+        const needed = 18 + 5 + f.data.length;
+        return n >= needed ? r.ok : !r.ok;
+      }),
+      { numRuns: 500 },
+    );
   });
 
   it('lying length fields are refused, never read past the buffer', () => {
-    fc.assert(fc.property(frameArb, fc.integer({ min: 0, max: 0xffff }), fc.integer({ min: 0, max: 0xffff }), (f, bodyLen, eapLen) => {
-      const b = eapFrame(PAE_GROUP, f.src, { code: f.code, id: f.id, type: f.type, data: f.data });
-      b.writeUInt16BE(bodyLen, 16);
-      b.writeUInt16BE(eapLen, 20);
-      const r = decodeEapolFrame(b);
-      if (r.ok) return bodyLen === eapLen && r.value.eap!.data.length === eapLen - 5 && 18 + bodyLen <= b.length;
-      return true;
-    }), { numRuns: 1000 });
+    fc.assert(
+      fc.property(frameArb, fc.integer({ min: 0, max: 0xffff }), fc.integer({ min: 0, max: 0xffff }), (f, bodyLen, eapLen) => {
+        const b = eapFrame(PAE_GROUP, f.src, { code: f.code, id: f.id, type: f.type, data: f.data });
+        b.writeUInt16BE(bodyLen, 16);
+        b.writeUInt16BE(eapLen, 20);
+        const r = decodeEapolFrame(b);
+        if (r.ok) return bodyLen === eapLen && r.value.eap!.data.length === eapLen - 5 && 18 + bodyLen <= b.length;
+        return true;
+      }),
+      { numRuns: 1000 },
+    );
   });
 
   it('random bytes (with and without the EAPOL ethertype) never throw', () => {
-    fc.assert(fc.property(fc.uint8Array({ maxLength: 200 }), fc.boolean(), (a, stamp) => {
-      const b = Buffer.from(a);
-      if (stamp && b.length >= 14) b.writeUInt16BE(0x888e, 12);
-      const r = decodeEapolFrame(b);
-      const e = decodeEap(b);
-      return typeof r.ok === 'boolean' && typeof e.ok === 'boolean';
-    }), { numRuns: 5000 });
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 200 }), fc.boolean(), (a, stamp) => {
+        const b = Buffer.from(a);
+        if (stamp && b.length >= 14) b.writeUInt16BE(0x888e, 12);
+        const r = decodeEapolFrame(b);
+        const e = decodeEap(b);
+        return typeof r.ok === 'boolean' && typeof e.ok === 'boolean';
+      }),
+      { numRuns: 5000 },
+    );
   });
 });

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { LeaseTable, type LeaseChange } from '../../edge/leases.js';
 
-const A = '02:00:00:00:00:0a', B = '02:00:00:00:00:0b';
+const A = '02:00:00:00:00:0a',
+  B = '02:00:00:00:00:0b';
 
 describe('LeaseTable', () => {
   it('add, renew, replace on another port (roaming), release; one change event each', () => {
@@ -37,7 +38,11 @@ describe('LeaseTable', () => {
 
   it('expires on its timer (real time)', async () => {
     const t = new LeaseTable();
-    const gone = new Promise<LeaseChange>((res) => t.on('change', (c: LeaseChange) => { if (c.kind === 'removed') res(c); }));
+    const gone = new Promise<LeaseChange>((res) =>
+      t.on('change', (c: LeaseChange) => {
+        if (c.kind === 'removed') res(c);
+      }),
+    );
     const t0 = Date.now();
     t.add({ mac: A, ip: '10.9.0.5', switch: 'e1', port: 3, seconds: 0.2 });
     const c = await gone;
@@ -55,9 +60,15 @@ describe('LeaseTable', () => {
     expect(t.add({ mac: A, ip: '10.9.0.5', switch: 'e1', port: 3 }).ok).toBe(true);
     expect(t.add({ mac: B, ip: '10.9.0.6', switch: 'e1', port: 3 })).toMatchObject({ ok: false, code: 'table-full' });
     const u = new LeaseTable();
-    const r = u.restore([{ mac: A, ip: '10.9.0.5', switch: 'e1', port: 3, source: 'dhcp', expires: new Date(Date.now() + 60_000).toISOString() }, { mac: B, ip: 'x', switch: 'e1', port: 3, source: 'dhcp' }, { mac: B, ip: '10.9.0.7', switch: 'e1', port: 3, source: 'dhcp', expires: '2000-01-01T00:00:00Z' }, 'junk']);
+    const r = u.restore([
+      { mac: A, ip: '10.9.0.5', switch: 'e1', port: 3, source: 'dhcp', expires: new Date(Date.now() + 60_000).toISOString() },
+      { mac: B, ip: 'x', switch: 'e1', port: 3, source: 'dhcp' },
+      { mac: B, ip: '10.9.0.7', switch: 'e1', port: 3, source: 'dhcp', expires: '2000-01-01T00:00:00Z' },
+      'junk',
+    ]);
     expect(r.kept).toBe(1);
     expect(r.dropped.map((d) => d.reason)).toEqual(['bad ip', 'expired', 'not an object']);
-    t.stop(); u.stop();
+    t.stop();
+    u.stop();
   });
 });

@@ -13,7 +13,12 @@ describe('SessionTable', () => {
     const b = t.add({ ...base, mac: '02:00:00:00:00:02', user: 'bob' });
     expect(a.ok && b.ok).toBe(true);
     expect(t.size).toBe(2);
-    expect(t.byPort('edge1', 3).map((s) => s.user).sort()).toEqual(['alice', 'bob']);
+    expect(
+      t
+        .byPort('edge1', 3)
+        .map((s) => s.user)
+        .sort(),
+    ).toEqual(['alice', 'bob']);
     expect(t.byMac('02:00:00:00:00:02')!.user).toBe('bob');
     expect(t.byUser('alice')).toHaveLength(1);
     const id = a.ok ? a.session.id : '';
@@ -64,7 +69,9 @@ describe('SessionTable', () => {
   it('expires sessions by their own timer', async () => {
     const t = new SessionTable();
     const ended: SessionChange[] = [];
-    t.on('change', (c) => { if (c.kind === 'removed') ended.push(c); });
+    t.on('change', (c) => {
+      if (c.kind === 'removed') ended.push(c);
+    });
     t.add({ ...base, mac: '02:00:00:00:00:01', user: 'alice', expires: new Date(Date.now() + 80).toISOString() });
     t.add({ ...base, mac: '02:00:00:00:00:02', user: 'bob', expires: new Date(Date.now() + 60_000).toISOString() });
     await new Promise((r) => setTimeout(r, 250));
@@ -89,21 +96,31 @@ describe('SessionTable', () => {
     t.add({ ...base, mac: '02:00:00:00:00:02', deviceGroup: 'printers', method: 'mab', ip: '10.0.5.5' });
     const snap = JSON.parse(JSON.stringify(t.snapshot()));
     const u = new SessionTable();
-    const r = u.restore([...snap, { id: 'x', mac: 'bad' }, 'junk', { ...snap[0], id: 'old', mac: '02:00:00:00:00:09', expires: '2000-01-01T00:00:00Z' }]);
+    const r = u.restore([
+      ...snap,
+      { id: 'x', mac: 'bad' },
+      'junk',
+      { ...snap[0], id: 'old', mac: '02:00:00:00:00:09', expires: '2000-01-01T00:00:00Z' },
+    ]);
     expect(r.kept).toBe(2);
     expect(r.dropped.map((d) => d.reason)).toEqual(['bad mac (lower-case aa:bb:cc:dd:ee:ff)', 'not an object', 'expired']);
     expect(u.list()).toEqual(t.list());
     expect(u.restore('nonsense').dropped).toHaveLength(1);
-    t.stop(); u.stop();
+    t.stop();
+    u.stop();
   });
 });
 
 describe('applyEdge with sessions from the table', () => {
-  it('a session address (Framed-IP) is used when no lease is known; a MAC admitted for one user leaves another user\'s devices', () => {
-    const dir = { source: 't', organizations: [], users: [
-      { id: 'alice', name: 'A', roles: ['r'], devices: [{ mac: '02:00:00:00:00:01', ip: '10.0.0.1' }] },
-      { id: 'bob', name: 'B', roles: ['r'], devices: [] },
-    ] };
+  it("a session address (Framed-IP) is used when no lease is known; a MAC admitted for one user leaves another user's devices", () => {
+    const dir = {
+      source: 't',
+      organizations: [],
+      users: [
+        { id: 'alice', name: 'A', roles: ['r'], devices: [{ mac: '02:00:00:00:00:01', ip: '10.0.0.1' }] },
+        { id: 'bob', name: 'B', roles: ['r'], devices: [] },
+      ],
+    };
     const t = new SessionTable();
     t.add({ ...base, mac: '02:00:00:00:00:01', user: 'bob', ip: '10.0.0.7' });
     const r = applyEdge(dir, { sessions: t.list(), leases: [] });

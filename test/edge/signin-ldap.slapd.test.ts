@@ -6,14 +6,18 @@ import { Slapd, haveSlapd } from '../helpers/slapd.js';
 import { describeWith } from '../helpers/needs.js';
 
 const SUFFIX = 'dc=campus,dc=example';
-const LDIF = `dn: ${SUFFIX}\nobjectClass: dcObject\nobjectClass: organization\no: Campus\ndc: campus\n\ndn: ou=people,${SUFFIX}\nobjectClass: organizationalUnit\nou: people\n\n`
-  + `dn: uid=dana,ou=people,${SUFFIX}\nobjectClass: inetOrgPerson\nuid: dana\ncn: Dana\nsn: D\nuserPassword: dana-secret-1\n\n`
-  + `dn: uid=eve,ou=people,${SUFFIX}\nobjectClass: inetOrgPerson\nuid: eve\ncn: Eve\nsn: E\n`;
+const LDIF =
+  `dn: ${SUFFIX}\nobjectClass: dcObject\nobjectClass: organization\no: Campus\ndc: campus\n\ndn: ou=people,${SUFFIX}\nobjectClass: organizationalUnit\nou: people\n\n` +
+  `dn: uid=dana,ou=people,${SUFFIX}\nobjectClass: inetOrgPerson\nuid: dana\ncn: Dana\nsn: D\nuserPassword: dana-secret-1\n\n` +
+  `dn: uid=eve,ou=people,${SUFFIX}\nobjectClass: inetOrgPerson\nuid: eve\ncn: Eve\nsn: E\n`;
 
 describeWith({ slapd: haveSlapd() }, 'sign-in by LDAP bind as the user (real slapd)', () => {
   let slapd: Slapd;
   const checker = (extra: Record<string, unknown> = {}) => {
-    const r = readLdapConfig({ url: slapd.url, baseDn: SUFFIX, bindDn: `cn=admin,${SUFFIX}`, passwordEnv: 'DH_SIGNIN_PW', ...extra }, () => undefined);
+    const r = readLdapConfig(
+      { url: slapd.url, baseDn: SUFFIX, bindDn: `cn=admin,${SUFFIX}`, passwordEnv: 'DH_SIGNIN_PW', ...extra },
+      () => undefined,
+    );
     if (!r.config) throw new Error(JSON.stringify(r.diagnostics));
     return new LdapBindChecker(r.config, '/');
   };
@@ -22,7 +26,9 @@ describeWith({ slapd: haveSlapd() }, 'sign-in by LDAP bind as the user (real sla
     await slapd.start();
     process.env.DH_SIGNIN_PW = slapd.rootPassword;
   }, 60_000);
-  afterAll(async () => { await slapd?.destroy(); });
+  afterAll(async () => {
+    await slapd?.destroy();
+  });
 
   it('the right password binds; a wrong one, an unknown user, an entry without a password and an empty password do not', async () => {
     const c = checker();

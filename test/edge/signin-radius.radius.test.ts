@@ -19,10 +19,25 @@ describeWith({ freeradius: haveFreeradius }, 'web sign-in against a real FreeRAD
   let fr: FreeRadius;
   let client: RadiusClient;
   beforeAll(async () => {
-    fr = await startFreeRadius({ port: PORT, innerPort: PORT + 1, users: [{ name: 'dana', password: 'dana-pap-secret' }, { name: 'eve', password: 'eve-pw', reply: { 'User-Name': 'eve.long' } }] });
-    client = new RadiusClient({ servers: [{ host: '127.0.0.1', port: PORT, secret: Buffer.from(fr.secret), name: 'fr' }], timeoutMs: 1500, retries: 1, bindAddress: '127.0.0.1' });
+    fr = await startFreeRadius({
+      port: PORT,
+      innerPort: PORT + 1,
+      users: [
+        { name: 'dana', password: 'dana-pap-secret' },
+        { name: 'eve', password: 'eve-pw', reply: { 'User-Name': 'eve.long' } },
+      ],
+    });
+    client = new RadiusClient({
+      servers: [{ host: '127.0.0.1', port: PORT, secret: Buffer.from(fr.secret), name: 'fr' }],
+      timeoutMs: 1500,
+      retries: 1,
+      bindAddress: '127.0.0.1',
+    });
   }, 60_000);
-  afterAll(async () => { client?.close(); await fr?.stop(); });
+  afterAll(async () => {
+    client?.close();
+    await fr?.stop();
+  });
 
   it('accepts the right password, names the user RADIUS answers with, refuses wrong passwords and unknown users', async () => {
     const pap = new RadiusPapChecker(() => client);
@@ -36,24 +51,42 @@ describeWith({ freeradius: haveFreeradius }, 'web sign-in against a real FreeRAD
   }, 30_000);
 
   it('a server that does not answer is "unavailable" (fail closed), never a grant', async () => {
-    const dead = new RadiusClient({ servers: [{ host: '127.0.0.1', port: PORT + 5, secret: Buffer.from(fr.secret), name: 'dead' }], timeoutMs: 300, retries: 0, bindAddress: '127.0.0.1' });
+    const dead = new RadiusClient({
+      servers: [{ host: '127.0.0.1', port: PORT + 5, secret: Buffer.from(fr.secret), name: 'dead' }],
+      timeoutMs: 300,
+      retries: 0,
+      bindAddress: '127.0.0.1',
+    });
     try {
       expect(await new RadiusPapChecker(() => dead).check('dana', 'dana-pap-secret')).toMatchObject({ ok: false, code: 'unavailable' });
-    } finally { dead.close(); }
+    } finally {
+      dead.close();
+    }
   }, 30_000);
 
   it('the sign-in page binds the device to the RADIUS user; a wrong password binds nothing; a voucher makes a guest', async () => {
     const sessions = new SessionTable();
     const vouchers = new VoucherStore();
-    const srv = new SigninServer({ host: '127.0.0.1', port: 0, sessionMs: 600_000, maxFailures: 5, lockoutMs: 60_000, requestsPerMinute: 1000 }, {
-      leases: { byIp: (ip) => (ip === '127.0.0.1' ? { mac: LAPTOP, ip, switch: 'e1', port: 4, source: 'dhcp' } : undefined) },
-      sessions: sessions, settled: async () => {}, checker: new RadiusPapChecker(() => client), vouchers,
-    });
+    const srv = new SigninServer(
+      { host: '127.0.0.1', port: 0, sessionMs: 600_000, maxFailures: 5, lockoutMs: 60_000, requestsPerMinute: 1000 },
+      {
+        leases: { byIp: (ip) => (ip === '127.0.0.1' ? { mac: LAPTOP, ip, switch: 'e1', port: 4, source: 'dhcp' } : undefined) },
+        sessions: sessions,
+        settled: async () => {},
+        checker: new RadiusPapChecker(() => client),
+        vouchers,
+      },
+    );
     const { port } = await srv.listen();
     try {
       const base = `http://127.0.0.1:${port}`;
       const token = async () => (await (await fetch(`${base}/`)).text()).match(/name="csrf" value="([^"]+)"/)![1];
-      const post = async (path: string, form: Record<string, string>) => fetch(`${base}${path}`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ csrf: await token(), ...form }).toString() });
+      const post = async (path: string, form: Record<string, string>) =>
+        fetch(`${base}${path}`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/x-www-form-urlencoded' },
+          body: new URLSearchParams({ csrf: await token(), ...form }).toString(),
+        });
       const bad = await post('/signin', { user: 'dana', password: 'nope' });
       expect(bad.status).toBe(401);
       expect(sessions.size).toBe(0);
@@ -66,6 +99,9 @@ describeWith({ freeradius: haveFreeradius }, 'web sign-in against a real FreeRAD
       if (!v.ok) throw new Error(v.message);
       expect((await post('/voucher', { code: v.code })).status).toBe(200);
       expect(sessions.byMac(LAPTOP)).toMatchObject({ deviceGroup: 'guest', method: 'web' });
-    } finally { await srv.close(); sessions.stop(); }
+    } finally {
+      await srv.close();
+      sessions.stop();
+    }
   }, 30_000);
 });

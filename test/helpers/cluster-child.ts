@@ -9,11 +9,20 @@ import { startClusteredController } from '../../controller/cluster-setup.js';
 const [policy, ofPort, apiPort, etcdUrl, node, stateFile] = process.argv.slice(2);
 const log = (l: string, m: string) => console.error(`[${node}] [${l}] ${m}`);
 const c = await startClusteredController(
-  { policyPath: policy, listen: { host: '127.0.0.1', port: Number(ofPort) }, auditIntervalMs: 2000, stateFile, log, session: { handshakeTimeoutMs: 3000 } },
+  {
+    policyPath: policy,
+    listen: { host: '127.0.0.1', port: Number(ofPort) },
+    auditIntervalMs: 2000,
+    stateFile,
+    log,
+    session: { handshakeTimeoutMs: 3000 },
+  },
   { url: etcdUrl },
   { name: node },
 );
 const app = await buildApp(c.ctl, { adminToken: 'cluster-admin', cluster: () => c.driver.status() });
 await app.listen({ host: '127.0.0.1', port: Number(apiPort) });
 console.log(`READY ${c.port} ${(app.server.address() as { port: number }).port}`);
-process.on('SIGTERM', () => { void c.stop().finally(() => process.exit(0)); });
+process.on('SIGTERM', () => {
+  void c.stop().finally(() => process.exit(0));
+});

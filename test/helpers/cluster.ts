@@ -8,7 +8,11 @@ import { join } from 'node:path';
 const ROOT = new URL('../../', import.meta.url).pathname;
 export const CLUSTER_TOKEN = 'cluster-admin';
 
-export interface NodeSpec { readonly name: string; readonly of: number; readonly api: number }
+export interface NodeSpec {
+  readonly name: string;
+  readonly of: number;
+  readonly api: number;
+}
 
 export interface ClusterView {
   node: string;
@@ -20,12 +24,37 @@ export interface ClusterView {
 
 /** Starts a node; resolves when it listens. Its stderr is kept (last 20 kB) and echoed with ACL_TEST_VERBOSE. */
 export function spawnNode(spec: NodeSpec, policy: string, etcdUrl: string, stateFile: string): Promise<ChildProcess> {
-  const p = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'test/helpers/cluster-child.ts'), policy, String(spec.of), String(spec.api), etcdUrl, spec.name, stateFile], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  const p = spawn(
+    process.execPath,
+    [
+      '--import',
+      'tsx',
+      join(ROOT, 'test/helpers/cluster-child.ts'),
+      policy,
+      String(spec.of),
+      String(spec.api),
+      etcdUrl,
+      spec.name,
+      stateFile,
+    ],
+    { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
   let err = '';
-  p.stderr.on('data', (d: Buffer) => { err = (err + d.toString()).slice(-20000); if (process.env.ACL_TEST_VERBOSE) process.stderr.write(d); });
-  process.on('exit', () => { try { p.kill('SIGKILL'); } catch { /* gone */ } });
+  p.stderr.on('data', (d: Buffer) => {
+    err = (err + d.toString()).slice(-20000);
+    if (process.env.ACL_TEST_VERBOSE) process.stderr.write(d);
+  });
+  process.on('exit', () => {
+    try {
+      p.kill('SIGKILL');
+    } catch {
+      /* gone */
+    }
+  });
   return new Promise((resolve, reject) => {
-    p.stdout.on('data', (d: Buffer) => { if (d.toString().includes('READY')) resolve(p); });
+    p.stdout.on('data', (d: Buffer) => {
+      if (d.toString().includes('READY')) resolve(p);
+    });
     p.once('exit', (c) => reject(new Error(`node ${spec.name} exited ${c}: ${err}`)));
   });
 }
@@ -36,7 +65,11 @@ export async function nodeApi<T = any>(spec: NodeSpec, path: string, init: Reque
 }
 
 export function postPolicy(spec: NodeSpec, text: string, baseVersion?: number): Promise<{ status: number; body: any }> {
-  return nodeApi(spec, baseVersion === undefined ? '/policy' : `/policy?baseVersion=${baseVersion}`, { method: 'POST', body: text, headers: { authorization: `Bearer ${CLUSTER_TOKEN}`, 'content-type': 'application/yaml' } });
+  return nodeApi(spec, baseVersion === undefined ? '/policy' : `/policy?baseVersion=${baseVersion}`, {
+    method: 'POST',
+    body: text,
+    headers: { authorization: `Bearer ${CLUSTER_TOKEN}`, 'content-type': 'application/yaml' },
+  });
 }
 
 /**

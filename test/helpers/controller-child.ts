@@ -8,7 +8,13 @@ import { Controller } from '../../controller/controller.js';
 import { buildApp } from '../../controller/api.js';
 
 const [policy, ofPort, apiPort, auditMs] = process.argv.slice(2);
-const ctl = new Controller({ policyPath: policy, listen: { host: '127.0.0.1', port: Number(ofPort) }, auditIntervalMs: Number(auditMs ?? 0), ...(process.env.ACL_STATE_FILE ? { stateFile: process.env.ACL_STATE_FILE } : {}), log: (l, m) => console.error(`[${l}] ${m}`) });
+const ctl = new Controller({
+  policyPath: policy,
+  listen: { host: '127.0.0.1', port: Number(ofPort) },
+  auditIntervalMs: Number(auditMs ?? 0),
+  ...(process.env.ACL_STATE_FILE ? { stateFile: process.env.ACL_STATE_FILE } : {}),
+  log: (l, m) => console.error(`[${l}] ${m}`),
+});
 const { port } = await ctl.start();
 // ACL_ADMIN_TOKEN (optional): the admin token changes need
 const app = await buildApp(ctl, {

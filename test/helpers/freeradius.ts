@@ -16,9 +16,14 @@ import { tempDir } from './tmp.js';
 
 // (no import of needs.ts: the bench uses this helper outside vitest)
 const onPath = (cmd: string) => spawnSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' }).status === 0;
-export const haveFreeradius = onPath('freeradius') && onPath('openssl') && existsSync('/etc/freeradius/3.0/radiusd.conf') && process.getuid?.() === 0;
+export const haveFreeradius =
+  onPath('freeradius') && onPath('openssl') && existsSync('/etc/freeradius/3.0/radiusd.conf') && process.getuid?.() === 0;
 
-export interface RadiusUser { readonly name: string; readonly password: string; readonly reply?: Readonly<Record<string, string | number>> }
+export interface RadiusUser {
+  readonly name: string;
+  readonly password: string;
+  readonly reply?: Readonly<Record<string, string | number>>;
+}
 
 export interface FreeRadius {
   readonly dir: string;
@@ -31,10 +36,14 @@ export interface FreeRadius {
 }
 
 function users(list: readonly RadiusUser[]): string {
-  return list.map((u) => {
-    const reply = Object.entries(u.reply ?? {}).map(([k, v]) => `\t${k} := ${typeof v === 'number' ? v : JSON.stringify(v)}`).join(',\n');
-    return `${JSON.stringify(u.name)} Cleartext-Password := ${JSON.stringify(u.password)}${reply ? '\n' + reply : ''}\n`;
-  }).join('\n');
+  return list
+    .map((u) => {
+      const reply = Object.entries(u.reply ?? {})
+        .map(([k, v]) => `\t${k} := ${typeof v === 'number' ? v : JSON.stringify(v)}`)
+        .join(',\n');
+      return `${JSON.stringify(u.name)} Cleartext-Password := ${JSON.stringify(u.password)}${reply ? '\n' + reply : ''}\n`;
+    })
+    .join('\n');
 }
 
 export interface RadiusLdap {
@@ -99,25 +108,37 @@ function ldapModule(l: RadiusLdap): string {
 `;
 }
 
-export async function startFreeRadius(opts: { port: number; innerPort: number; secret?: string; users: readonly RadiusUser[]; ldap?: RadiusLdap }): Promise<FreeRadius> {
+export async function startFreeRadius(opts: {
+  port: number;
+  innerPort: number;
+  secret?: string;
+  users: readonly RadiusUser[];
+  ldap?: RadiusLdap;
+}): Promise<FreeRadius> {
   const root = tempDir('acl-radius-');
   const dir = join(root, 'raddb');
   cpSync('/etc/freeradius/3.0', dir, { recursive: true, verbatimSymlinks: true });
   const secret = opts.secret ?? 'testing-secret-123';
   // radiusd.conf: every path under the copy, run as root in the foreground, logs to stdout
   let conf = readFileSync(join(dir, 'radiusd.conf'), 'utf8');
-  conf = conf.replace(/^raddbdir = .*$/m, `raddbdir = ${dir}`)
+  conf = conf
+    .replace(/^raddbdir = .*$/m, `raddbdir = ${dir}`)
     .replace(/^logdir = .*$/m, `logdir = ${root}`)
     .replace(/^run_dir = .*$/m, `run_dir = ${root}`)
-    .replace(/^\s*user = freerad$/m, '').replace(/^\s*group = freerad$/m, '');
+    .replace(/^\s*user = freerad$/m, '')
+    .replace(/^\s*group = freerad$/m, '');
   writeFileSync(join(dir, 'radiusd.conf'), conf);
   // only our two sites, on loopback and our ports
   for (const f of readdirSync(join(dir, 'sites-enabled'))) unlinkSync(join(dir, 'sites-enabled', f));
   // users from LDAP: found → its userPassword; with requireGroup, a user found there but not in the group is refused
   const g = opts.ldap?.requireGroup;
-  const ldapAuthorize = !opts.ldap ? '' : `\tif (!control:Cleartext-Password) {\n\t\tldap\n${g ? `\t\tif ((ok || updated) && !(LDAP-Group == ${JSON.stringify(g)})) {\n\t\t\treject\n\t\t}\n` : ''}\t}\n`;
+  const ldapAuthorize = !opts.ldap
+    ? ''
+    : `\tif (!control:Cleartext-Password) {\n\t\tldap\n${g ? `\t\tif ((ok || updated) && !(LDAP-Group == ${JSON.stringify(g)})) {\n\t\t\treject\n\t\t}\n` : ''}\t}\n`;
   if (opts.ldap) writeFileSync(join(dir, 'mods-enabled', 'ldap'), ldapModule(opts.ldap));
-  writeFileSync(join(dir, 'sites-enabled', 'default'), `server default {
+  writeFileSync(
+    join(dir, 'sites-enabled', 'default'),
+    `server default {
 listen {
 	type = auth
 	ipaddr = 127.0.0.1
@@ -153,8 +174,11 @@ post-auth {
 	}
 }
 }
-`);
-  writeFileSync(join(dir, 'sites-enabled', 'inner-tunnel'), `server inner-tunnel {
+`,
+  );
+  writeFileSync(
+    join(dir, 'sites-enabled', 'inner-tunnel'),
+    `server inner-tunnel {
 listen {
 	ipaddr = 127.0.0.1
 	port = ${opts.innerPort}
@@ -187,8 +211,12 @@ post-auth {
 	}
 }
 }
-`);
-  writeFileSync(join(dir, 'clients.conf'), `client localhost {\n\tipaddr = 127.0.0.1\n\tsecret = ${secret}\n\trequire_message_authenticator = no\n}\n`);
+`,
+  );
+  writeFileSync(
+    join(dir, 'clients.conf'),
+    `client localhost {\n\tipaddr = 127.0.0.1\n\tsecret = ${secret}\n\trequire_message_authenticator = no\n}\n`,
+  );
   writeFileSync(join(dir, 'mods-config', 'files', 'authorize'), users(opts.users));
   // certificates for PEAP/TTLS
   const certs = join(root, 'certs');
@@ -197,34 +225,91 @@ post-auth {
   ssl('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'ca.key', '-out', 'ca.pem', '-days', '2', '-subj', '/CN=sdn-acl test CA');
   ssl('req', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'server.key', '-out', 'server.csr', '-subj', '/CN=radius.test');
   writeFileSync(join(certs, 'ext.cnf'), 'extendedKeyUsage = serverAuth\n');
-  ssl('x509', '-req', '-in', 'server.csr', '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-out', 'server.pem', '-days', '2', '-extfile', 'ext.cnf');
+  ssl(
+    'x509',
+    '-req',
+    '-in',
+    'server.csr',
+    '-CA',
+    'ca.pem',
+    '-CAkey',
+    'ca.key',
+    '-CAcreateserial',
+    '-out',
+    'server.pem',
+    '-days',
+    '2',
+    '-extfile',
+    'ext.cnf',
+  );
   let eap = readFileSync(join(dir, 'mods-available', 'eap'), 'utf8');
-  eap = eap.replace(/private_key_file = .*/, `private_key_file = ${certs}/server.key`)
+  eap = eap
+    .replace(/private_key_file = .*/, `private_key_file = ${certs}/server.key`)
     .replace(/certificate_file = .*/, `certificate_file = ${certs}/server.pem`)
     .replace(/ca_file = .*/, `ca_file = ${certs}/ca.pem`);
   writeFileSync(join(dir, 'mods-available', 'eap'), eap);
   const out: string[] = [];
   const child: ChildProcess = spawn('freeradius', ['-f', '-d', dir, '-l', 'stdout'], { stdio: ['ignore', 'pipe', 'pipe'] });
-  child.stdout!.on('data', (d) => { out.push(String(d)); if (out.length > 2000) out.splice(0, 1000); });
+  child.stdout!.on('data', (d) => {
+    out.push(String(d));
+    if (out.length > 2000) out.splice(0, 1000);
+  });
   child.stderr!.on('data', (d) => out.push(String(d)));
   const exited = new Promise<number | null>((res) => child.on('exit', (c) => res(c)));
   // a crashed test or bench must not leave it running (stopped by its pid)
-  const onExit = () => { if (child.exitCode === null) try { process.kill(child.pid!, 'SIGKILL'); } catch { /* gone */ } };
+  const onExit = () => {
+    if (child.exitCode === null)
+      try {
+        process.kill(child.pid!, 'SIGKILL');
+      } catch {
+        /* gone */
+      }
+  };
   process.on('exit', onExit);
   void exited.then(() => process.off('exit', onExit));
   const ready = await Promise.race([
-    new Promise<boolean>((res) => { const t = setInterval(() => { if (out.join('').includes('Ready to process requests')) { clearInterval(t); res(true); } }, 50); setTimeout(() => { clearInterval(t); res(false); }, 20_000); }),
+    new Promise<boolean>((res) => {
+      const t = setInterval(() => {
+        if (out.join('').includes('Ready to process requests')) {
+          clearInterval(t);
+          res(true);
+        }
+      }, 50);
+      setTimeout(() => {
+        clearInterval(t);
+        res(false);
+      }, 20_000);
+    }),
     exited.then(() => false),
   ]);
   if (!ready) {
-    try { child.kill('SIGTERM'); } catch { /* gone */ }
+    try {
+      child.kill('SIGTERM');
+    } catch {
+      /* gone */
+    }
     throw new Error(`FreeRADIUS did not start:\n${out.join('').slice(-3000)}`);
   }
   return {
-    dir, port: opts.port, secret, pid: child.pid!, caFile: join(certs, 'ca.pem'), log: () => out.join(''),
+    dir,
+    port: opts.port,
+    secret,
+    pid: child.pid!,
+    caFile: join(certs, 'ca.pem'),
+    log: () => out.join(''),
     async stop() {
-      if (child.exitCode === null) { process.kill(child.pid!, 'SIGTERM'); await Promise.race([exited, new Promise((r) => setTimeout(r, 3000))]); }
-      if (child.exitCode === null) { try { process.kill(child.pid!, 'SIGKILL'); } catch { /* gone */ } await exited; }
+      if (child.exitCode === null) {
+        process.kill(child.pid!, 'SIGTERM');
+        await Promise.race([exited, new Promise((r) => setTimeout(r, 3000))]);
+      }
+      if (child.exitCode === null) {
+        try {
+          process.kill(child.pid!, 'SIGKILL');
+        } catch {
+          /* gone */
+        }
+        await exited;
+      }
       rmSync(root, { recursive: true, force: true });
     },
   };

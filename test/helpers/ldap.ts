@@ -10,7 +10,10 @@ export const BASE = 'dc=campus,dc=example';
 /** A source on the test's slapd (campus layout), with config overrides. */
 export function ldapSource(s: Slapd, extra: Record<string, unknown> = {}): LdapDirectorySource {
   process.env.ACL_TEST_LDAP_PW = s.rootPassword;
-  const { config, diagnostics } = readLdapConfig({ url: s.url, baseDn: BASE, bindDn: s.rootDn, passwordEnv: 'ACL_TEST_LDAP_PW', rootOrganization: 'corp', ...extra }, () => undefined);
+  const { config, diagnostics } = readLdapConfig(
+    { url: s.url, baseDn: BASE, bindDn: s.rootDn, passwordEnv: 'ACL_TEST_LDAP_PW', rootOrganization: 'corp', ...extra },
+    () => undefined,
+  );
   if (!config) throw new Error(JSON.stringify(diagnostics));
   return new LdapDirectorySource(config, CAMPUS);
 }
@@ -18,7 +21,10 @@ export function ldapSource(s: Slapd, extra: Record<string, unknown> = {}): LdapD
 /** A directory as comparable text: organizations and users with every field. */
 export const stripDirectory = (d: Directory) => ({
   orgs: d.organizations.map((o) => `${o.name}<${o.parent ?? ''}`),
-  users: d.users.map((u) => `${u.id}|${u.name}|${u.organization}|${u.roles.join(',')}|${u.devices.map((x) => `${x.mac}/${x.ip}`).join(',')}`),
+  users: d.users.map(
+    (u) => `${u.id}|${u.name}|${u.organization}|${u.roles.join(',')}|${u.devices.map((x) => `${x.mac}/${x.ip}`).join(',')}`,
+  ),
 });
 
-export const memberChange = (op: 'add' | 'delete', values: string[]) => new Change({ operation: op, modification: new Attribute({ type: 'member', values }) });
+export const memberChange = (op: 'add' | 'delete', values: string[]) =>
+  new Change({ operation: op, modification: new Attribute({ type: 'member', values }) });

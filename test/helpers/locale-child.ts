@@ -9,15 +9,24 @@ const text = `version: 1\ndirectory: d\ntopology: t\nresources:\n  svc: { hosts:
 const policy = parsePolicyText(text, 'locale.yaml');
 if (!policy.ok) throw new Error(JSON.stringify(policy.diagnostics));
 const switches = names.map((n, i) => ({ name: `sw-${n}`, dpid: BigInt(i + 1), kind: 'edge' as const }));
-const topology: Topology = { switches, links: [], hosts: users.map((u, i) => ({ mac: u.devices[0].mac, switch: `sw-${names[i]}`, port: 1 })), servers: [] };
+const topology: Topology = {
+  switches,
+  links: [],
+  hosts: users.map((u, i) => ({ mac: u.devices[0].mac, switch: `sw-${names[i]}`, port: 1 })),
+  servers: [],
+};
 const directory: Directory = { organizations: [], users, source: 'locale' };
 const c = compile({ policy: policy.value, directory, topology });
 const flipped: Directory = { ...directory, users: users.map((u) => ({ ...u, roles: u.roles[0] === 'odd' ? ['even'] : ['odd'] })) };
 const c2 = compile({ policy: policy.value, directory: flipped, topology }, { previous: c });
-console.log(JSON.stringify({
-  locale: new Intl.Collator().resolvedOptions().locale,
-  switches: c.plan.switches.map((s) => s.name),
-  subjects: c.subjects.map((s) => `${s.id}:${s.classId}`),
-  diff: diffAccess(c, c2).map((a) => `${a.subject}/${a.resource}/${a.change}`),
-  plan: createHash('sha256').update(c.plan.switches.map((s) => formatOvsFlows(s)).join('')).digest('hex'),
-}));
+console.log(
+  JSON.stringify({
+    locale: new Intl.Collator().resolvedOptions().locale,
+    switches: c.plan.switches.map((s) => s.name),
+    subjects: c.subjects.map((s) => `${s.id}:${s.classId}`),
+    diff: diffAccess(c, c2).map((a) => `${a.subject}/${a.resource}/${a.change}`),
+    plan: createHash('sha256')
+      .update(c.plan.switches.map((s) => formatOvsFlows(s)).join(''))
+      .digest('hex'),
+  }),
+);

@@ -15,8 +15,13 @@ export { haveCommand, isRoot } from './have.js';
  * that names what is missing.
  */
 export function describeWith(parts: Record<string, boolean>, name: string, fn: () => void): void {
-  const missing = Object.entries(parts).filter(([, ok]) => !ok).map(([k]) => k);
-  if (missing.length === 0) { describe(name, fn); return; }
+  const missing = Object.entries(parts)
+    .filter(([, ok]) => !ok)
+    .map(([k]) => k);
+  if (missing.length === 0) {
+    describe(name, fn);
+    return;
+  }
   if (requireIntegration) {
     describe(name, () => {
       it(`needs ${missing.join(', ')}`, () => {

@@ -33,8 +33,22 @@ export interface BridgeOptions {
 
 /** Creates a userspace-datapath OF1.3 bridge. Deletes any stale bridge of the same name first. */
 export function createBridge(name: string, opts: BridgeOptions = {}): void {
-  const args = ['--', '--if-exists', 'del-br', name, '--', 'add-br', name,
-    '--', 'set', 'bridge', name, 'datapath_type=netdev', 'protocols=OpenFlow13', `fail-mode=${opts.failMode ?? 'secure'}`];
+  const args = [
+    '--',
+    '--if-exists',
+    'del-br',
+    name,
+    '--',
+    'add-br',
+    name,
+    '--',
+    'set',
+    'bridge',
+    name,
+    'datapath_type=netdev',
+    'protocols=OpenFlow13',
+    `fail-mode=${opts.failMode ?? 'secure'}`,
+  ];
   if (opts.dpid) args.push(`other-config:datapath-id=${opts.dpid}`);
   vsctl(...args);
   if (opts.controller) vsctl('set-controller', name, opts.controller);
@@ -47,10 +61,17 @@ export function deleteBridge(name: string): void {
 /** `dump-flows` without the volatile counters, one flow a line, sorted. */
 export function dumpFlows(bridge: string, opts: { keepDuration?: boolean } = {}): string[] {
   const out = ofctl('dump-flows', bridge);
-  return out.split('\n')
+  return out
+    .split('\n')
     .filter((l) => l.trim() && !l.startsWith('OFPST_FLOW') && !l.startsWith('NXST_FLOW'))
-    .map((l) => l.trim()
-      .replace(opts.keepDuration ? /$^/ : /duration=[^,]+, /, '')
-      .replace(/n_packets=\d+, /, '').replace(/n_bytes=\d+, /, '').replace(/idle_age=\d+, /, '').replace(/hard_age=\d+, /, ''))
+    .map((l) =>
+      l
+        .trim()
+        .replace(opts.keepDuration ? /$^/ : /duration=[^,]+, /, '')
+        .replace(/n_packets=\d+, /, '')
+        .replace(/n_bytes=\d+, /, '')
+        .replace(/idle_age=\d+, /, '')
+        .replace(/hard_age=\d+, /, ''),
+    )
     .sort();
 }

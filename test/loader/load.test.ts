@@ -7,7 +7,9 @@ import { compile, decide, parseTopologyText } from '../../compiler/index.js';
 import { loadPolicy } from '../../loader/index.js';
 
 const dirs: string[] = [];
-afterAll(() => { for (const d of dirs) rmSync(d, { recursive: true, force: true }); });
+afterAll(() => {
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
 function basicCopy(): string {
   const d = mkdtempSync(join(tmpdir(), 'acl-load-'));
   dirs.push(d);
@@ -19,17 +21,27 @@ describe('loadPolicy', () => {
   it('a policy error does not hide cross-file errors (unknown organization, unknown server) or errors in other files', async () => {
     const d = basicCopy();
     const p = join(d, 'policy.yaml');
-    writeFileSync(p, readFileSync(p, 'utf8')
-      .replace('tcp/5432', 'tcp/70000')
-      .replace('organizations: [finance]', 'organizations: [finanse]')
-      .replace('hosts: [payroll-db]', 'hosts: [payroll-dbb]'));
+    writeFileSync(
+      p,
+      readFileSync(p, 'utf8')
+        .replace('tcp/5432', 'tcp/70000')
+        .replace('organizations: [finance]', 'organizations: [finanse]')
+        .replace('hosts: [payroll-db]', 'hosts: [payroll-dbb]'),
+    );
     const t = join(d, 'directory.yaml');
     writeFileSync(t, readFileSync(t, 'utf8').replace('ip: 10.0.1.3', 'ip: 10.0.1.300'));
     const r = await loadPolicy(p);
     expect(r.ok).toBe(false);
     if (r.ok) return;
     const codes = r.diagnostics.filter((x) => x.severity === 'error').map((x) => `${x.location?.file.split('/').pop()}:${x.code}`);
-    expect(codes).toEqual(expect.arrayContaining(['policy.yaml:bad-service', 'policy.yaml:unknown-organization', 'policy.yaml:unknown-server', 'directory.yaml:bad-address']));
+    expect(codes).toEqual(
+      expect.arrayContaining([
+        'policy.yaml:bad-service',
+        'policy.yaml:unknown-organization',
+        'policy.yaml:unknown-server',
+        'directory.yaml:bad-address',
+      ]),
+    );
     expect(r.diagnostics.find((x) => x.code === 'unknown-organization')?.hint).toBe("did you mean 'finance'?");
     expect(r.diagnostics.find((x) => x.code === 'unknown-server')?.hint).toBe("did you mean 'payroll-db'?");
     // grouped by file, lines ascending within a file
@@ -56,9 +68,12 @@ describe('loadPolicy', () => {
     // alice is no longer pinned in the topology: without a learned binding she has no flows
     writeFileSync(t, readFileSync(t, 'utf8').replace(/^\s*- \{ mac: "02:00:00:00:01:01".*\n/m, ''));
     const plain = await loadPolicy(join(d, 'policy.yaml'));
-    const learned = await loadPolicy(join(d, 'policy.yaml'), { bindings: [{ mac: '02:00:00:00:01:01', ip: '10.0.1.1', switch: 'edge1', port: 7 }] });
+    const learned = await loadPolicy(join(d, 'policy.yaml'), {
+      bindings: [{ mac: '02:00:00:00:01:01', ip: '10.0.1.1', switch: 'edge1', port: 7 }],
+    });
     if (!plain.ok || !learned.ok) throw new Error('load');
-    const has = (c: ReturnType<typeof compile>) => c.plan.switches.find((s) => s.name === 'edge1')!.flows.some((f) => f.match.some((e) => e.field === 'in_port' && e.value === 7));
+    const has = (c: ReturnType<typeof compile>) =>
+      c.plan.switches.find((s) => s.name === 'edge1')!.flows.some((f) => f.match.some((e) => e.field === 'in_port' && e.value === 7));
     expect(has(compile(plain.value))).toBe(false);
     const c = compile(learned.value);
     expect(has(c)).toBe(true);

@@ -16,8 +16,18 @@ import { agreedMasters, spawnNode, type NodeSpec } from '../helpers/cluster.js';
 import { copyExample, waitFor } from '../helpers/tmp.js';
 import { MininetLab, haveMininet, type Probe } from './harness.js';
 
-const SPECS: NodeSpec[] = [{ name: 'm1', of: 18981, api: 18991 }, { name: 'm2', of: 18982, api: 18992 }, { name: 'm3', of: 18983, api: 18993 }];
-const SWITCHES: Array<[string, number]> = [['edge1', 1], ['edge2', 2], ['core', 3], ['hv1', 16], ['hv2', 17]];
+const SPECS: NodeSpec[] = [
+  { name: 'm1', of: 18981, api: 18991 },
+  { name: 'm2', of: 18982, api: 18992 },
+  { name: 'm3', of: 18983, api: 18993 },
+];
+const SWITCHES: Array<[string, number]> = [
+  ['edge1', 1],
+  ['edge2', 2],
+  ['core', 3],
+  ['hv1', 16],
+  ['hv2', 17],
+];
 const hex = (d: number) => `0x${d.toString(16).padStart(16, '0')}`;
 const DPIDS = SWITCHES.map(([, d]) => hex(d));
 const SERVICES = ['tcp/22', 'tcp/443', 'tcp/5432', 'icmp'];
@@ -53,13 +63,18 @@ describeWith({ 'Mininet (root)': haveMininet(), etcd: haveEtcd() }, 'campus on M
 
   const probes = (): Probe[] => {
     const out: Probe[] = [];
-    for (const u of lab.hosts.filter((h) => h.kind === 'user')) for (const s of lab.hosts.filter((h) => h.kind === 'server')) for (const svc of SERVICES) out.push({ from: u.id, to: s.id, service: svc });
+    for (const u of lab.hosts.filter((h) => h.kind === 'user'))
+      for (const s of lab.hosts.filter((h) => h.kind === 'server'))
+        for (const svc of SERVICES) out.push({ from: u.id, to: s.id, service: svc });
     return out;
   };
   const want = (p: Probe) => decide(compiled, p.from, lab.host(p.to).ip, p.service).decision === 'allow';
-  const mismatches = async (ps: Probe[]) => { const got = await lab.probe(ps, 1); return ps.filter((p, i) => got[i] !== want(p)).map((p) => `${p.from}->${p.to} ${p.service}`); };
+  const mismatches = async (ps: Probe[]) => {
+    const got = await lab.probe(ps, 1);
+    return ps.filter((p, i) => got[i] !== want(p)).map((p) => `${p.from}->${p.to} ${p.service}`);
+  };
 
-  it('the matrix holds while the edge switches\' master is killed mid-probe', async () => {
+  it("the matrix holds while the edge switches' master is killed mid-probe", async () => {
     const ps = probes();
     // learned hosts (tom, irene) are discovered by their master and shared: the matrix settles
     await waitFor('matrix equals the policy', async () => (await mismatches(ps)).length === 0, 60_000, 1000);
@@ -68,7 +83,10 @@ describeWith({ 'Mininet (root)': haveMininet(), etcd: haveEtcd() }, 'campus on M
     const rounds: Array<{ start: number; end: number; bad: string[] }> = [];
     const t0 = Date.now();
     let killedAt = 0;
-    const timer = setTimeout(() => { procs.get(victim)!.kill('SIGKILL'); killedAt = Date.now(); }, 3000);
+    const timer = setTimeout(() => {
+      procs.get(victim)!.kill('SIGKILL');
+      killedAt = Date.now();
+    }, 3000);
     while (Date.now() - t0 < 15_000 || rounds.filter((r) => killedAt && r.start > killedAt + 3000).length < 2) {
       const start = Date.now();
       const bad = await mismatches(ps);
@@ -85,6 +103,8 @@ describeWith({ 'Mininet (root)': haveMininet(), etcd: haveEtcd() }, 'campus on M
     // their flows, none should fail at all
     for (const r of failing) expect(r.start - killedAt, r.bad.join(', ')).toBeLessThan(3000);
     expect(rounds.filter((r) => r.start > killedAt + 3000).length).toBeGreaterThanOrEqual(2);
-    console.log(`cluster on Mininet: ${rounds.length} probe rounds of ${ps.length} probes in ${((rounds[rounds.length - 1].end - t0) / 1000).toFixed(0)} s, ${failing.length} with a mismatch; killed ${victim} at +3 s`);
+    console.log(
+      `cluster on Mininet: ${rounds.length} probe rounds of ${ps.length} probes in ${((rounds[rounds.length - 1].end - t0) / 1000).toFixed(0)} s, ${failing.length} with a mismatch; killed ${victim} at +3 s`,
+    );
   }, 120_000);
 });

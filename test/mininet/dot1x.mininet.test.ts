@@ -50,13 +50,21 @@ describeWith(haveDot1xLab, '802.1X on Mininet with wpa_supplicant and FreeRADIUS
       lab.supplicant('dxben', 'dxben-eth0', 'ttls', 'ben', PASSWORD.ben),
       lab.supplicant('dxcat', 'dxcat-eth0', 'md5', 'cat', PASSWORD.cat),
     ]);
-    await Promise.all([lab.authorized('dxann', 'dxann-eth0'), lab.authorized('dxben', 'dxben-eth0'), lab.authorized('dxcat', 'dxcat-eth0')]);
+    await Promise.all([
+      lab.authorized('dxann', 'dxann-eth0'),
+      lab.authorized('dxben', 'dxben-eth0'),
+      lab.authorized('dxcat', 'dxcat-eth0'),
+    ]);
     timings.threeLoginsStartToAuthorized = Date.now() - t0;
     expect(lab.ctl.edge.sessions.byMac(MAC.ann)).toMatchObject({ user: 'ann', method: 'dot1x', switch: 'dxe1', port: 1 });
     expect(lab.ctl.edge.sessions.byMac(MAC.ben)).toMatchObject({ user: 'ben', switch: 'dxe1', port: 2 });
     expect(lab.ctl.edge.sessions.byMac(MAC.cat)).toMatchObject({ user: 'cat', switch: 'dxe1', port: 2 });
     // EAP-Success went out after the barrier: access is there at once
-    const [ra, rb, rc] = await Promise.all([lab.reachAsPredicted('dxann', MAC.ann), lab.reachAsPredicted('dxben', MAC.ben), lab.reachAsPredicted('dxcat', MAC.cat)]);
+    const [ra, rb, rc] = await Promise.all([
+      lab.reachAsPredicted('dxann', MAC.ann),
+      lab.reachAsPredicted('dxben', MAC.ben),
+      lab.reachAsPredicted('dxcat', MAC.cat),
+    ]);
     timings.authorizedToAccessAsPredicted = Math.max(ra.ms, rb.ms, rc.ms);
     const got = { ann: ra.got, ben: rb.got, cat: rc.got };
     const want = { ann: ra.want, ben: rb.want, cat: rc.want };
@@ -88,7 +96,13 @@ describeWith(haveDot1xLab, '802.1X on Mininet with wpa_supplicant and FreeRADIUS
   it('4. a printer by MAC bypass (RADIUS Filter-Id) reaches its device group’s resource and nothing else', async () => {
     // it spoke first in test 1 (ARP): RADIUS answered with Filter-Id printers and its Framed-IP
     await waitFor('printer session', () => lab.ctl.edge.sessions.byMac(MAC.prn), 10_000, 50);
-    expect(lab.ctl.edge.sessions.byMac(MAC.prn)).toMatchObject({ method: 'mab', deviceGroup: 'printers', ip: IP.prn, switch: 'dxe1', port: 3 });
+    expect(lab.ctl.edge.sessions.byMac(MAC.prn)).toMatchObject({
+      method: 'mab',
+      deviceGroup: 'printers',
+      ip: IP.prn,
+      switch: 'dxe1',
+      port: 3,
+    });
     await lab.ctl.edge.settled();
     const r = await lab.reachAsPredicted('dxprn', MAC.prn);
     expect(r.got).toEqual(r.want);
@@ -100,7 +114,10 @@ describeWith(haveDot1xLab, '802.1X on Mininet with wpa_supplicant and FreeRADIUS
     expect(await lab.reach('dxann', web)).toEqual([true]);
     const ldif = `dn: cn=staff,ou=groups,${BASE}\nchangetype: modify\ndelete: member\nmember: uid=ann,ou=finance,ou=people,${BASE}\n`;
     const t0 = Date.now();
-    const r = spawnSync('ldapmodify', ['-x', '-H', lab.slapd.url, '-D', lab.slapd.rootDn, '-w', lab.slapd.rootPassword], { input: ldif, encoding: 'utf8' });
+    const r = spawnSync('ldapmodify', ['-x', '-H', lab.slapd.url, '-D', lab.slapd.rootDn, '-w', lab.slapd.rootPassword], {
+      input: ldif,
+      encoding: 'utf8',
+    });
     expect(r.status, r.stderr).toBe(0);
     await waitFor('ann loses staff', () => !lab.ctl.compiled.subjectById.get('ann')?.roles.includes('staff'), 10_000, 10);
     await lab.ctl.edge.settled();

@@ -86,41 +86,80 @@ describeWith({ 'Mininet (root)': haveMininet() }, 'IPv6 on Mininet: compiled dua
 
   beforeAll(async () => {
     ensureOvs();
-    const p = parsePolicyText(POLICY, 'p.yaml'), d = parseDirectoryText(DIRECTORY, 'd.yaml'), t = parseTopologyText(TOPOLOGY, 't.yaml');
+    const p = parsePolicyText(POLICY, 'p.yaml'),
+      d = parseDirectoryText(DIRECTORY, 'd.yaml'),
+      t = parseTopologyText(TOPOLOGY, 't.yaml');
     if (!p.ok || !d.ok || !t.ok) throw new Error(JSON.stringify([p, d, t].filter((x) => !x.ok)));
     c = compile({ policy: p.value, directory: d.value, topology: t.value });
     const hosts: LabHost[] = [
-      { name: H.alice.name, kind: 'user', id: 'alice', mac: H.alice.mac, ip: H.alice.ip, switch: SW, port: H.alice.port, ipv6: [H.alice.v6] },
+      {
+        name: H.alice.name,
+        kind: 'user',
+        id: 'alice',
+        mac: H.alice.mac,
+        ip: H.alice.ip,
+        switch: SW,
+        port: H.alice.port,
+        ipv6: [H.alice.v6],
+      },
       { name: H.bob.name, kind: 'user', id: 'bob', mac: H.bob.mac, ip: H.bob.ip, switch: SW, port: H.bob.port, ipv6: [H.bob.v6] },
       { name: H.web.name, kind: 'server', id: 'web', mac: H.web.mac, ip: H.web.ip, switch: SW, port: H.web.port, ipv6: [H.web.v6] },
       { name: H.db.name, kind: 'server', id: 'db', mac: H.db.mac, ip: H.db.ip, switch: SW, port: H.db.port, ipv6: [H.db.v6] },
-      { name: H.router.name, kind: 'server', id: 'router', mac: H.router.mac, ip: H.router.ip, switch: SW, port: H.router.port, ipv6: [H.router.v6] },
+      {
+        name: H.router.name,
+        kind: 'server',
+        id: 'router',
+        mac: H.router.mac,
+        ip: H.router.ip,
+        switch: SW,
+        port: H.router.port,
+        ipv6: [H.router.v6],
+      },
     ];
-    await lab.startSpec({
-      controller: { ip: '127.0.0.1', port: 21401 }, // nobody listens: the switch keeps the flows loaded below (fail-mode secure)
-      failMode: 'secure',
-      switches: [{ name: SW, dpid: '0000000000006a01' }],
-      links: [],
-      hosts: hosts.map((h) => ({ name: h.name, mac: h.mac, ip: h.ip, switch: h.switch, port: h.port, ipv6: h.ipv6!.map((a) => `${a}/48`), acceptRa: h.id === 'bob' })),
-      listen: { tcp: [22, 443, 5432], udp: [] },
-    }, hosts);
+    await lab.startSpec(
+      {
+        controller: { ip: '127.0.0.1', port: 21401 }, // nobody listens: the switch keeps the flows loaded below (fail-mode secure)
+        failMode: 'secure',
+        switches: [{ name: SW, dpid: '0000000000006a01' }],
+        links: [],
+        hosts: hosts.map((h) => ({
+          name: h.name,
+          mac: h.mac,
+          ip: h.ip,
+          switch: h.switch,
+          port: h.port,
+          ipv6: h.ipv6!.map((a) => `${a}/48`),
+          acceptRa: h.id === 'bob',
+        })),
+        listen: { tcp: [22, 443, 5432], udp: [] },
+      },
+      hosts,
+    );
     const file = join(tempDir('v6mn-'), 'flows.txt');
     writeFileSync(file, formatOvsFlows(c.plan.switches[0]) + '\n');
     ofctl('add-meter', SW, 'meter=1,pktps,band=type=drop,rate=100');
     ofctl('add-meter', SW, 'meter=2,pktps,band=type=drop,rate=50');
     ofctl('add-flows', SW, file);
   }, 180_000);
-  afterAll(async () => { await lab.stop(); }, 60_000);
+  afterAll(async () => {
+    await lab.stop();
+  }, 60_000);
 
   it('allowed IPv6 services connect, denied ones fail (and IPv4 still works on the same hosts)', async () => {
     const probes = [
-      { from: 'alice', to: H.web.v6, service: 'tcp/443' }, { from: 'bob', to: H.web.v6, service: 'tcp/443' },
-      { from: 'alice', to: H.web.v6, service: 'icmp' }, { from: 'alice', to: H.db.v6, service: 'tcp/5432' },
+      { from: 'alice', to: H.web.v6, service: 'tcp/443' },
+      { from: 'bob', to: H.web.v6, service: 'tcp/443' },
+      { from: 'alice', to: H.web.v6, service: 'icmp' },
+      { from: 'alice', to: H.db.v6, service: 'tcp/5432' },
       { from: 'alice', to: H.web.ip, service: 'tcp/443' },
-      { from: 'bob', to: H.db.v6, service: 'tcp/5432' }, { from: 'alice', to: H.web.v6, service: 'tcp/22' }, { from: 'alice', to: H.bob.v6, service: 'tcp/22' },
+      { from: 'bob', to: H.db.v6, service: 'tcp/5432' },
+      { from: 'alice', to: H.web.v6, service: 'tcp/22' },
+      { from: 'alice', to: H.bob.v6, service: 'tcp/22' },
     ];
     const got = await lab.probe(probes, 2);
-    expect(probes.map((p, i) => `${p.from}->${p.to} ${p.service}: ${got[i]}`)).toEqual(probes.map((p, i) => `${p.from}->${p.to} ${p.service}: ${i < 5}`));
+    expect(probes.map((p, i) => `${p.from}->${p.to} ${p.service}: ${got[i]}`)).toEqual(
+      probes.map((p, i) => `${p.from}->${p.to} ${p.service}: ${i < 5}`),
+    );
   }, 60_000);
 
   it('Neighbor Discovery between allowed hosts works (real NS/NA through the switch)', async () => {
@@ -128,15 +167,18 @@ describeWith({ 'Mininet (root)': haveMininet() }, 'IPv6 on Mininet: compiled dua
     expect(out).toContain(`lladdr ${H.web.mac}`);
   }, 30_000);
 
-  it('a spoofed IPv6 source is dropped (another device\'s address, an unbound one)', async () => {
+  it("a spoofed IPv6 source is dropped (another device's address, an unbound one)", async () => {
     await lab.call({ op: 'spoof', host: H.alice.name, ip: '2001:db8:6a::99' });
     await lab.call({ op: 'spoof', host: H.alice.name, ip: H.bob.v6 });
     try {
-      const got = await lab.probe([
-        { from: 'alice', to: H.web.v6, service: 'tcp/443', src: '2001:db8:6a::99' },
-        { from: 'alice', to: H.web.v6, service: 'tcp/443', src: H.bob.v6 },
-        { from: 'alice', to: H.web.v6, service: 'tcp/443', src: H.alice.v6 }, // the control: her own address still works
-      ], 2);
+      const got = await lab.probe(
+        [
+          { from: 'alice', to: H.web.v6, service: 'tcp/443', src: '2001:db8:6a::99' },
+          { from: 'alice', to: H.web.v6, service: 'tcp/443', src: H.bob.v6 },
+          { from: 'alice', to: H.web.v6, service: 'tcp/443', src: H.alice.v6 }, // the control: her own address still works
+        ],
+        2,
+      );
       expect(got).toEqual([false, false, true]);
     } finally {
       await lab.call({ op: 'unspoof', host: H.alice.name });
@@ -144,11 +186,23 @@ describeWith({ 'Mininet (root)': haveMininet() }, 'IPv6 on Mininet: compiled dua
   }, 60_000);
 
   it('a rogue router advertisement from a user port is dropped; one from the declared router port is taken', async () => {
-    const rogue = await lab.call({ op: 'run', host: H.alice.name, script: SEND_RA, args: [`${H.alice.name}-eth0`, '2001:db8:bad::'], timeout: 10 });
+    const rogue = await lab.call({
+      op: 'run',
+      host: H.alice.name,
+      script: SEND_RA,
+      args: [`${H.alice.name}-eth0`, '2001:db8:bad::'],
+      timeout: 10,
+    });
     expect(rogue.output).toContain('SENT');
     const after = await lab.call({ op: 'run', host: H.bob.name, script: WAIT_ADDR, args: ['2001:db8:bad:', 3], timeout: 15 });
     expect(after.output.trim()).toBe('NONE');
-    const good = await lab.call({ op: 'run', host: H.router.name, script: SEND_RA, args: [`${H.router.name}-eth0`, '2001:db8:600d::'], timeout: 10 });
+    const good = await lab.call({
+      op: 'run',
+      host: H.router.name,
+      script: SEND_RA,
+      args: [`${H.router.name}-eth0`, '2001:db8:600d::'],
+      timeout: 10,
+    });
     expect(good.output).toContain('SENT');
     const taken = await lab.call({ op: 'run', host: H.bob.name, script: WAIT_ADDR, args: ['2001:db8:600d:', 8], timeout: 15 });
     expect(taken.output.trim()).toMatch(/^2001:db8:600d:/);

@@ -60,8 +60,14 @@ describeWith({ 'Mininet (root)': haveMininet() }, 'traffic per rule and the deny
     dir = copyExample('basic');
     const ofPort = await freePort();
     ctl = new Controller({
-      policyPath: join(dir, 'policy.yaml'), listen: { host: '127.0.0.1', port: ofPort }, auditIntervalMs: 0, denySamplePps: DENY_PPS,
-      observe: { traffic: { intervalMs: 0, stateFile: join(dir, 'traffic.json') }, denials: { file: join(dir, 'denials.jsonl'), flushMs: 200 } },
+      policyPath: join(dir, 'policy.yaml'),
+      listen: { host: '127.0.0.1', port: ofPort },
+      auditIntervalMs: 0,
+      denySamplePps: DENY_PPS,
+      observe: {
+        traffic: { intervalMs: 0, stateFile: join(dir, 'traffic.json') },
+        denials: { file: join(dir, 'denials.jsonl'), flushMs: 200 },
+      },
     });
     await ctl.start();
     app = await buildApp(ctl, { adminToken: ADMIN });
@@ -69,7 +75,11 @@ describeWith({ 'Mininet (root)': haveMininet() }, 'traffic per rule and the deny
     api = `http://127.0.0.1:${(app.server.address() as { port: number }).port}`;
     lab = new MininetLab();
     await lab.start(ctl.loaded, ofPort);
-    await waitFor('all switches synced', () => ctl.switchStatus().filter((s) => s.connected && s.lastSync && !s.errors.length).length === 3, 30_000);
+    await waitFor(
+      'all switches synced',
+      () => ctl.switchStatus().filter((s) => s.connected && s.lastSync && !s.errors.length).length === 3,
+      30_000,
+    );
     await lab.call({ op: 'warmup' });
   }, 180_000);
 
@@ -84,10 +94,20 @@ describeWith({ 'Mininet (root)': haveMininet() }, 'traffic per rule and the deny
   it('traffic shows on the rules that carry it within one poll', async () => {
     await ctl.observe.traffic.poll(); // baseline
     const before = (r: string) => ctl.observe.traffic.ruleTraffic(r).packets;
-    const fp = before('finance-payroll'), si = before('staff-intranet'), nc = before('no-contractors');
-    expect(await lab.probe([{ from: 'alice', to: 'payroll-db', service: 'tcp/5432' }, { from: 'bob', to: 'web1', service: 'tcp/80' }, { from: 'alice', to: 'web1', service: 'tcp/80' }])).toEqual([true, true, true]);
+    const fp = before('finance-payroll'),
+      si = before('staff-intranet'),
+      nc = before('no-contractors');
+    expect(
+      await lab.probe([
+        { from: 'alice', to: 'payroll-db', service: 'tcp/5432' },
+        { from: 'bob', to: 'web1', service: 'tcp/80' },
+        { from: 'alice', to: 'web1', service: 'tcp/80' },
+      ]),
+    ).toEqual([true, true, true]);
     await new Promise((res) => setTimeout(res, 1200)); // OVS folds datapath counters into its flows about every 500 ms
-    const poll = await (await fetch(api + '/api/v1/stats/poll', { method: 'POST', headers: { authorization: `Bearer ${ADMIN}` } })).json() as { flows: number; switches: number };
+    const poll = (await (
+      await fetch(api + '/api/v1/stats/poll', { method: 'POST', headers: { authorization: `Bearer ${ADMIN}` } })
+    ).json()) as { flows: number; switches: number };
     expect(poll.switches).toBe(3);
     const fin = await get('/api/v1/rules/finance-payroll/traffic');
     expect(fin.packets - fp).toBeGreaterThanOrEqual(3); // SYN, ACK, data at least (on edge1 and on hv1)
@@ -108,12 +128,35 @@ describeWith({ 'Mininet (root)': haveMininet() }, 'traffic per rule and the deny
   }, 60_000);
 
   it('a denied connection is logged with user, port, resource, service and the deciding rule', async () => {
-    expect(await lab.probe([{ from: 'bob', to: 'payroll-db', service: 'tcp/5432' }, { from: 'carol', to: 'payroll-db', service: 'tcp/5432' }], 1)).toEqual([false, false]);
-    const bob = await waitFor('bob denied', async () => (await get('/api/v1/denials?user=bob&resource=payroll-db')).denials.find((d: any) => d.service === 'tcp/5432'));
-    expect(bob).toMatchObject({ kind: 'deny', user: 'bob', name: 'Bob Berg', organization: 'platform', roles: ['employee'], switch: 'edge1', port: 2, dst: '10.0.2.10', service: 'tcp/5432', rule: 'default' });
+    expect(
+      await lab.probe(
+        [
+          { from: 'bob', to: 'payroll-db', service: 'tcp/5432' },
+          { from: 'carol', to: 'payroll-db', service: 'tcp/5432' },
+        ],
+        1,
+      ),
+    ).toEqual([false, false]);
+    const bob = await waitFor('bob denied', async () =>
+      (await get('/api/v1/denials?user=bob&resource=payroll-db')).denials.find((d: any) => d.service === 'tcp/5432'),
+    );
+    expect(bob).toMatchObject({
+      kind: 'deny',
+      user: 'bob',
+      name: 'Bob Berg',
+      organization: 'platform',
+      roles: ['employee'],
+      switch: 'edge1',
+      port: 2,
+      dst: '10.0.2.10',
+      service: 'tcp/5432',
+      rule: 'default',
+    });
     expect(bob.resources).toContain('payroll-db'); // and intranet: 10.0.2.10 lies in 10.0.2.0/28 too
     expect(bob.count).toBeGreaterThanOrEqual(1);
-    const carol = await waitFor('carol denied', async () => (await get('/api/v1/denials?user=carol&dst=10.0.2.10')).denials.find((d: any) => d.service === 'tcp/5432'));
+    const carol = await waitFor('carol denied', async () =>
+      (await get('/api/v1/denials?user=carol&dst=10.0.2.10')).denials.find((d: any) => d.service === 'tcp/5432'),
+    );
     if (carol.rule !== 'no-contractors') console.log(JSON.stringify((await get('/api/v1/denials?user=carol')).denials));
     expect(carol).toMatchObject({ user: 'carol', switch: 'edge1', port: 4, service: 'tcp/5432', rule: 'no-contractors' });
     expect(carol.resources).toContain('payroll-db');
@@ -129,7 +172,11 @@ describeWith({ 'Mininet (root)': haveMininet() }, 'traffic per rule and the deny
   it('a port scan from one host is one aggregated entry', async () => {
     const out = await lab.call({ op: 'run', host: 'bob', script: SCAN, args: ['10.0.2.2', 2000, 2100] });
     expect(Number(String(out.output).trim())).toBe(100);
-    const scan = await waitFor('scan entry', async () => (await get('/api/v1/denials?user=bob&dst=10.0.2.2')).denials.filter((d: any) => d.proto === 'tcp'), 5000);
+    const scan = await waitFor(
+      'scan entry',
+      async () => (await get('/api/v1/denials?user=bob&dst=10.0.2.2')).denials.filter((d: any) => d.proto === 'tcp'),
+      5000,
+    );
     expect(scan.length).toBe(1);
     expect(scan[0].distinctServices).toBeGreaterThanOrEqual(10);
     expect(scan[0].rule).toBe('default');
@@ -154,7 +201,9 @@ describeWith({ 'Mininet (root)': haveMininet() }, 'traffic per rule and the deny
     const samples = ctl.observe.denials.counters.samples - samples0;
     lat.sort((a, b) => a - b);
     const p99 = lat[Math.min(lat.length - 1, Math.floor(lat.length * 0.99))];
-    console.log(`flood: ${sent} packets sent in ${secs} s (target ${FLOOD_PPS}/s), ${samples} samples reached the controller (meter ${DENY_PPS}/s); API p50 ${lat[lat.length >> 1].toFixed(1)} ms, p99 ${p99.toFixed(1)} ms over ${lat.length} requests`);
+    console.log(
+      `flood: ${sent} packets sent in ${secs} s (target ${FLOOD_PPS}/s), ${samples} samples reached the controller (meter ${DENY_PPS}/s); API p50 ${lat[lat.length >> 1].toFixed(1)} ms, p99 ${p99.toFixed(1)} ms over ${lat.length} requests`,
+    );
     expect(sent).toBeGreaterThan(20 * samples);
     expect(samples).toBeLessThanOrEqual(DENY_PPS * (secs + 2) + 200);
     expect(samples).toBeGreaterThan(0);

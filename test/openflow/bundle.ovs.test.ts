@@ -12,9 +12,7 @@ import { createConnection, type Socket } from 'node:net';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import {
-  Framer, OFPP, decode, encode, flowMod, formatError, match, type MessageOf, type OfpMessage,
-} from '../../openflow/index.js';
+import { Framer, OFPP, decode, encode, flowMod, formatError, match, type MessageOf, type OfpMessage } from '../../openflow/index.js';
 import { createBridge, deleteBridge, dumpFlows, ensureOvs, haveOvs } from '../helpers/ovs.js';
 import { RecordingProxy } from './ovs-proxy.js';
 import { describeWith } from '../helpers/needs.js';
@@ -33,13 +31,18 @@ class Client {
       for (const f of this.framer.push(d)) {
         const r = decode(f);
         if (!r.ok) throw new Error(`switch sent undecodable bytes ${f.toString('hex')}: ${r.error.message}`);
-        if (r.message.type === 'echo_request') { this.send({ type: 'echo_reply', xid: r.message.xid, data: r.message.data }); continue; }
+        if (r.message.type === 'echo_request') {
+          this.send({ type: 'echo_reply', xid: r.message.xid, data: r.message.data });
+          continue;
+        }
         this.inbox.push(r.message);
       }
       for (const w of this.waiters.splice(0)) w();
     });
   }
-  send(...msgs: OfpMessage[]): void { for (const m of msgs) this.sock.write(encode(m)); }
+  send(...msgs: OfpMessage[]): void {
+    for (const m of msgs) this.sock.write(encode(m));
+  }
   /** Waits (bounded) for the first message satisfying `pred`, removing it from the inbox. */
   async next<T extends OfpMessage>(pred: (m: OfpMessage) => m is T, ms = 5000): Promise<T> {
     const deadline = Date.now() + ms;
@@ -48,7 +51,13 @@ class Client {
       if (i >= 0) return this.inbox.splice(i, 1)[0] as T;
       const left = deadline - Date.now();
       if (left <= 0) throw new Error(`timed out; inbox: ${this.inbox.map((m) => m.type).join(', ')}`);
-      await new Promise<void>((resolve) => { const t = setTimeout(resolve, left); this.waiters.push(() => { clearTimeout(t); resolve(); }); });
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, left);
+        this.waiters.push(() => {
+          clearTimeout(t);
+          resolve();
+        });
+      });
     }
   }
   /** All messages received so far with the given xid (e.g. errors), removing them. */
@@ -59,10 +68,16 @@ class Client {
   }
 }
 
-const isType = <T extends OfpMessage['type']>(t: T, xid?: number) => (m: OfpMessage): m is MessageOf<T> => m.type === t && (xid === undefined || m.xid === xid);
+const isType =
+  <T extends OfpMessage['type']>(t: T, xid?: number) =>
+  (m: OfpMessage): m is MessageOf<T> =>
+    m.type === t && (xid === undefined || m.xid === xid);
 
 async function connect(path: string): Promise<Client> {
-  const sock = await new Promise<Socket>((resolve, reject) => { const s = createConnection(path, () => resolve(s)); s.once('error', reject); });
+  const sock = await new Promise<Socket>((resolve, reject) => {
+    const s = createConnection(path, () => resolve(s));
+    s.once('error', reject);
+  });
   const c = new Client(sock);
   c.send({ type: 'hello', xid: 1, versions: [4] });
   const hello = await c.next(isType('hello'));
@@ -70,14 +85,23 @@ async function connect(path: string): Promise<Client> {
   return c;
 }
 
-const aclFlow = (cookie: bigint, port: number) => flowMod({
-  cookie, tableId: 2, priority: 200,
-  match: match({ field: 'metadata', value: 0x20001n, mask: 0xffffffffn }, { field: 'eth_type', value: 0x0800 }, { field: 'ip_proto', value: 6 }, { field: 'ipv4_dst', value: '10.0.2.10' }, { field: 'tcp_dst', value: port }),
-  instructions: [{ type: 'goto_table', tableId: 3 }],
-});
+const aclFlow = (cookie: bigint, port: number) =>
+  flowMod({
+    cookie,
+    tableId: 2,
+    priority: 200,
+    match: match(
+      { field: 'metadata', value: 0x20001n, mask: 0xffffffffn },
+      { field: 'eth_type', value: 0x0800 },
+      { field: 'ip_proto', value: 6 },
+      { field: 'ipv4_dst', value: '10.0.2.10' },
+      { field: 'tcp_dst', value: port },
+    ),
+    instructions: [{ type: 'goto_table', tableId: 3 }],
+  });
 const ours = () => dumpFlows(BR).filter((l) => l.includes('cookie=0x5ac1'));
 
-describeWith({ 'Open vSwitch (root)': !(!canRun) }, 'ONF bundles on a real Open vSwitch', () => {
+describeWith({ 'Open vSwitch (root)': !!canRun }, 'ONF bundles on a real Open vSwitch', () => {
   let client: Client;
   let dir = '';
   let proxy: RecordingProxy | undefined;
@@ -103,7 +127,18 @@ describeWith({ 'Open vSwitch (root)': !(!canRun) }, 'ONF bundles on a real Open 
     client.send(
       { type: 'bundle_add', xid: 11, bundleId: 1, flags: { atomic: true }, message: aclFlow(0x5ac1000000000001n, 5432) },
       { type: 'bundle_add', xid: 12, bundleId: 1, flags: { atomic: true }, message: aclFlow(0x5ac1000000000002n, 443) },
-      { type: 'bundle_add', xid: 13, bundleId: 1, flags: { atomic: true }, message: flowMod({ cookie: 0x5ac1000000000003n, tableId: 3, priority: 0, instructions: [{ type: 'apply_actions', actions: [{ type: 'output', port: OFPP.NORMAL }] }] }) },
+      {
+        type: 'bundle_add',
+        xid: 13,
+        bundleId: 1,
+        flags: { atomic: true },
+        message: flowMod({
+          cookie: 0x5ac1000000000003n,
+          tableId: 3,
+          priority: 0,
+          instructions: [{ type: 'apply_actions', actions: [{ type: 'output', port: OFPP.NORMAL }] }],
+        }),
+      },
       { type: 'barrier_request', xid: 14 },
     );
     await client.next(isType('barrier_reply', 14));
@@ -113,7 +148,9 @@ describeWith({ 'Open vSwitch (root)': !(!canRun) }, 'ONF bundles on a real Open 
     expect(await client.next(isType('bundle_control', 15))).toMatchObject({ bundleId: 1, ctrlType: 'commit_reply' });
     const flows = ours();
     expect(flows).toHaveLength(3);
-    expect(flows.join('\n')).toMatch(/cookie=0x5ac1000000000001, table=2, priority=200,tcp,metadata=0x20001\/0xffffffff,nw_dst=10\.0\.2\.10,tp_dst=5432 actions=goto_table:3/);
+    expect(flows.join('\n')).toMatch(
+      /cookie=0x5ac1000000000001, table=2, priority=200,tcp,metadata=0x20001\/0xffffffff,nw_dst=10\.0\.2\.10,tp_dst=5432 actions=goto_table:3/,
+    );
     expect(flows.join('\n')).toMatch(/cookie=0x5ac1000000000002, table=2, priority=200,.*tp_dst=443 actions=goto_table:3/);
     expect(flows.join('\n')).toMatch(/cookie=0x5ac1000000000003, table=3, priority=0 actions=NORMAL/);
   });
@@ -127,13 +164,28 @@ describeWith({ 'Open vSwitch (root)': !(!canRun) }, 'ONF bundles on a real Open 
     client.send(
       { type: 'bundle_add', xid: 21, bundleId: 2, flags: { atomic: true }, message: aclFlow(0x5ac1000000000004n, 22) },
       // goto_table must go forward: table 3 -> 1 is refused
-      { type: 'bundle_add', xid: 22, bundleId: 2, flags: { atomic: true }, message: flowMod({ cookie: 0x5ac1000000000005n, tableId: 3, instructions: [{ type: 'goto_table', tableId: 1 }] }) },
+      {
+        type: 'bundle_add',
+        xid: 22,
+        bundleId: 2,
+        flags: { atomic: true },
+        message: flowMod({ cookie: 0x5ac1000000000005n, tableId: 3, instructions: [{ type: 'goto_table', tableId: 1 }] }),
+      },
       // a match without its prerequisite (tcp_dst without ip_proto), built without match() on purpose
-      { type: 'bundle_add', xid: 23, bundleId: 2, flags: { atomic: true }, message: flowMod({ cookie: 0x5ac1000000000006n, tableId: 1, match: [{ field: 'tcp_dst', value: 80 }] }) },
+      {
+        type: 'bundle_add',
+        xid: 23,
+        bundleId: 2,
+        flags: { atomic: true },
+        message: flowMod({ cookie: 0x5ac1000000000006n, tableId: 1, match: [{ field: 'tcp_dst', value: 80 }] }),
+      },
       { type: 'barrier_request', xid: 24 },
     );
     await client.next(isType('barrier_reply', 24));
-    const named = [21, 22, 23].flatMap((x) => client.take(x)).filter(isType('error')).map((e) => `${e.xid} ${formatError(e)}`);
+    const named = [21, 22, 23]
+      .flatMap((x) => client.take(x))
+      .filter(isType('error'))
+      .map((e) => `${e.xid} ${formatError(e)}`);
     expect(named).toEqual(['22 OFPET_BAD_INSTRUCTION/OFPBIC_BAD_TABLE_ID', '23 OFPET_BAD_MATCH/OFPBMC_BAD_PREREQ']);
     client.send({ type: 'bundle_control', xid: 25, bundleId: 2, ctrlType: 'discard_request', flags: { atomic: true } });
     expect(await client.next(isType('bundle_control', 25))).toMatchObject({ ctrlType: 'discard_reply' });
@@ -147,21 +199,42 @@ describeWith({ 'Open vSwitch (root)': !(!canRun) }, 'ONF bundles on a real Open 
     await client.next(isType('bundle_control', 40));
     // same table and priority as the installed tcp/5432 flow, a wider match (any tcp port), with check_overlap:
     // the conflict exists only against the table as the commit finds it
-    const overlapping = flowMod({ cookie: 0x5ac1000000000009n, tableId: 2, priority: 200, flags: { checkOverlap: true },
-      match: match({ field: 'metadata', value: 0x20001n, mask: 0xffffffffn }, { field: 'eth_type', value: 0x0800 }, { field: 'ip_proto', value: 6 }),
-      instructions: [{ type: 'goto_table', tableId: 3 }] });
+    const overlapping = flowMod({
+      cookie: 0x5ac1000000000009n,
+      tableId: 2,
+      priority: 200,
+      flags: { checkOverlap: true },
+      match: match(
+        { field: 'metadata', value: 0x20001n, mask: 0xffffffffn },
+        { field: 'eth_type', value: 0x0800 },
+        { field: 'ip_proto', value: 6 },
+      ),
+      instructions: [{ type: 'goto_table', tableId: 3 }],
+    });
     client.send(
-      { type: 'bundle_add', xid: 41, bundleId: 4, flags: { atomic: true }, message: flowMod({ command: 'delete', tableId: 0xff, cookie: 0x5ac1000000000003n, cookieMask: 0xffffffffffffffffn }) },
+      {
+        type: 'bundle_add',
+        xid: 41,
+        bundleId: 4,
+        flags: { atomic: true },
+        message: flowMod({ command: 'delete', tableId: 0xff, cookie: 0x5ac1000000000003n, cookieMask: 0xffffffffffffffffn }),
+      },
       { type: 'bundle_add', xid: 42, bundleId: 4, flags: { atomic: true }, message: aclFlow(0x5ac1000000000007n, 25) },
       { type: 'bundle_add', xid: 43, bundleId: 4, flags: { atomic: true }, message: overlapping },
       { type: 'barrier_request', xid: 44 },
     );
     await client.next(isType('barrier_reply', 44));
     expect([41, 42, 43].flatMap((x) => client.take(x))).toEqual([]); // all three accepted into the bundle
-    client.send({ type: 'bundle_control', xid: 45, bundleId: 4, ctrlType: 'commit_request', flags: { atomic: true } }, { type: 'barrier_request', xid: 46 });
+    client.send(
+      { type: 'bundle_control', xid: 45, bundleId: 4, ctrlType: 'commit_request', flags: { atomic: true } },
+      { type: 'barrier_request', xid: 46 },
+    );
     await client.next(isType('barrier_reply', 46));
     const errors = [43, 45].flatMap((x) => client.take(x)).filter(isType('error'));
-    expect(errors.map((e) => `${e.xid} ${formatError(e)}`)).toEqual(['43 OFPET_FLOW_MOD_FAILED/OFPFMFC_OVERLAP', '45 OFPET_EXPERIMENTER/OFPBFC_MSG_FAILED']);
+    expect(errors.map((e) => `${e.xid} ${formatError(e)}`)).toEqual([
+      '43 OFPET_FLOW_MOD_FAILED/OFPFMFC_OVERLAP',
+      '45 OFPET_EXPERIMENTER/OFPBFC_MSG_FAILED',
+    ]);
     expect(errors[1]).toMatchObject({ errType: 0xffff, code: 2313, experimenter: 0x4f4e4600, codeName: 'OFPBFC_MSG_FAILED' });
     expect(ours()).toEqual(before); // neither the delete nor the good add happened
   });
@@ -185,12 +258,15 @@ describeWith({ 'Open vSwitch (root)': !(!canRun) }, 'ONF bundles on a real Open 
   it('ovs-ofctl --bundle add-flows (the reference peer) speaks what we decode and re-encode byte for byte', async () => {
     proxy = new RecordingProxy(join(dir, 'proxy.sock'), MGMT);
     await proxy.start();
-    const flows = 'table=2,priority=300,cookie=0x5ac1000000000011,tcp,metadata=0x30001/0xffffffff,nw_dst=10.0.9.9,tp_dst=8443,actions=goto_table:3\n'
-      + 'table=0,priority=100,cookie=0x5ac1000000000012,in_port=7,dl_src=02:00:00:00:07:07,ip,nw_src=10.0.7.7,actions=write_metadata:0x7/0xffff,goto_table:1\n';
+    const flows =
+      'table=2,priority=300,cookie=0x5ac1000000000011,tcp,metadata=0x30001/0xffffffff,nw_dst=10.0.9.9,tp_dst=8443,actions=goto_table:3\n' +
+      'table=0,priority=100,cookie=0x5ac1000000000012,in_port=7,dl_src=02:00:00:00:07:07,ip,nw_src=10.0.7.7,actions=write_metadata:0x7/0xffff,goto_table:1\n';
     const { code } = await proxy.ofctl(['--bundle', 'add-flows', 'TARGET', '-'], flows);
     const seen = proxy.seen.map((s) => ({ from: s.from === 'client' ? 'ofctl' : 'ovs', hex: s.hex }));
     expect(code).toBe(0);
-    expect(ours().join('\n')).toMatch(/cookie=0x5ac1000000000011, table=2, priority=300,tcp,metadata=0x30001\/0xffffffff,nw_dst=10\.0\.9\.9,tp_dst=8443 actions=goto_table:3/);
+    expect(ours().join('\n')).toMatch(
+      /cookie=0x5ac1000000000011, table=2, priority=300,tcp,metadata=0x30001\/0xffffffff,nw_dst=10\.0\.9\.9,tp_dst=8443 actions=goto_table:3/,
+    );
 
     const decoded = seen.map((s) => ({ ...s, r: decode(Buffer.from(s.hex, 'hex')) }));
     // OFPMP_TABLE_FEATURES (multipart 12), which ovs-ofctl asks for first: anything we cannot decode must be that.
@@ -198,7 +274,9 @@ describeWith({ 'Open vSwitch (root)': !(!canRun) }, 'ONF bundles on a real Open 
     for (const u of unsupported) expect(u.hex.slice(16, 20), u.hex.slice(0, 40)).toBe('000c');
     const msgs = decoded.filter((d) => d.r.ok).map((d) => ({ ...d, m: (d.r as { ok: true; message: OfpMessage }).message }));
     // TABLE_FEATURES (multipart 12) is now decoded, in part (max_entries, the match list): not re-encoded byte for byte
-    for (const d of msgs) if (!(d.m.type === 'multipart_reply' && d.m.body.kind === 'table_features')) expect(encode(d.m).toString('hex'), d.m.type).toBe(d.hex);
+    for (const d of msgs)
+      if (!(d.m.type === 'multipart_reply' && d.m.body.kind === 'table_features'))
+        expect(encode(d.m).toString('hex'), d.m.type).toBe(d.hex);
     expect(msgs.some((d) => d.m.type === 'multipart_reply' && d.m.body.kind === 'table_features') || unsupported.length > 0).toBe(true);
 
     const fromOfctl = msgs.filter((d) => d.from === 'ofctl').map((d) => d.m);
@@ -208,9 +286,17 @@ describeWith({ 'Open vSwitch (root)': !(!canRun) }, 'ONF bundles on a real Open 
     expect(opened.ctrlType).toBe('open_request');
     expect(adds.every((a) => a.bundleId === opened.bundleId)).toBe(true);
     expect(fromOfctl.filter(isType('bundle_control')).map((b) => b.ctrlType)).toEqual(['open_request', 'commit_request']);
-    const fm = adds.map((a) => a.message).find((m): m is MessageOf<'flow_mod'> => m.type === 'flow_mod' && m.cookie === 0x5ac1000000000011n)!;
+    const fm = adds
+      .map((a) => a.message)
+      .find((m): m is MessageOf<'flow_mod'> => m.type === 'flow_mod' && m.cookie === 0x5ac1000000000011n)!;
     expect(fm).toMatchObject({ tableId: 2, priority: 300, command: 'add', instructions: [{ type: 'goto_table', tableId: 3 }] });
-    expect(fm.match).toEqual(expect.arrayContaining([{ field: 'metadata', value: 0x30001n, mask: 0xffffffffn }, { field: 'ipv4_dst', value: '10.0.9.9' }, { field: 'tcp_dst', value: 8443 }]));
+    expect(fm.match).toEqual(
+      expect.arrayContaining([
+        { field: 'metadata', value: 0x30001n, mask: 0xffffffffn },
+        { field: 'ipv4_dst', value: '10.0.9.9' },
+        { field: 'tcp_dst', value: 8443 },
+      ]),
+    );
     const fromOvs = msgs.filter((d) => d.from === 'ovs').map((d) => d.m);
     expect(fromOvs.filter(isType('bundle_control')).map((b) => b.ctrlType)).toEqual(['open_reply', 'commit_reply']);
   });

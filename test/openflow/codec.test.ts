@@ -1,16 +1,45 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import {
-  ERROR_TYPES, Framer, MatchError, MultipartAssembler, OFP_ACTION_OUTPUT_SIZE, OFP_FLOW_MOD_SIZE, OFP_FLOW_STATS_SIZE, OFP_HEADER_SIZE,
-  OFP_MATCH_SIZE, OFP_PORT_SIZE, OFP_PORT_STATS_SIZE, OFP_SWITCH_FEATURES_SIZE, OXM_FIELDS, checkMatch, decode, encode, errorName, flowMod, formatError, match,
-  type Match, type OfpMessage, type OxmEntry,
+  ERROR_TYPES,
+  Framer,
+  MatchError,
+  MultipartAssembler,
+  OFP_ACTION_OUTPUT_SIZE,
+  OFP_FLOW_MOD_SIZE,
+  OFP_FLOW_STATS_SIZE,
+  OFP_HEADER_SIZE,
+  OFP_MATCH_SIZE,
+  OFP_PORT_SIZE,
+  OFP_PORT_STATS_SIZE,
+  OFP_SWITCH_FEATURES_SIZE,
+  OXM_FIELDS,
+  checkMatch,
+  decode,
+  encode,
+  errorName,
+  flowMod,
+  formatError,
+  match,
+  type Match,
+  type OfpMessage,
+  type OxmEntry,
 } from '../../openflow/index.js';
 import { aclFlow, port, samples } from './samples.js';
 import { OFP_DESC, OFP_PORT, OFP_PORT_STATS, OFP_SWITCH_FEATURES_BODY, OFP_TABLE_STATS } from '../../openflow/structs.js';
 
 describe('struct sizes', () => {
   it('match the OpenFlow 1.3 specification', () => {
-    expect([OFP_HEADER_SIZE, OFP_MATCH_SIZE, OFP_FLOW_MOD_SIZE, OFP_ACTION_OUTPUT_SIZE, OFP_PORT_SIZE, OFP_FLOW_STATS_SIZE, OFP_PORT_STATS_SIZE, OFP_SWITCH_FEATURES_SIZE]).toEqual([8, 8, 56, 16, 64, 56, 112, 32]);
+    expect([
+      OFP_HEADER_SIZE,
+      OFP_MATCH_SIZE,
+      OFP_FLOW_MOD_SIZE,
+      OFP_ACTION_OUTPUT_SIZE,
+      OFP_PORT_SIZE,
+      OFP_FLOW_STATS_SIZE,
+      OFP_PORT_STATS_SIZE,
+      OFP_SWITCH_FEATURES_SIZE,
+    ]).toEqual([8, 8, 56, 16, 64, 56, 112, 32]);
     expect(encode({ type: 'features_request', xid: 1 }).length).toBe(8);
     expect(encode(flowMod({})).length).toBe(OFP_FLOW_MOD_SIZE);
     expect(encode(samples.find((m) => m.type === 'features_reply')!).length).toBe(OFP_SWITCH_FEATURES_SIZE);
@@ -20,8 +49,13 @@ describe('struct sizes', () => {
 
 describe('fixed-layout structures declared with binary-parser', () => {
   it('have the OpenFlow 1.3 sizes', () => {
-    expect([OFP_PORT.sizeOf(), OFP_PORT_STATS.sizeOf(), OFP_TABLE_STATS.sizeOf(), OFP_DESC.sizeOf(), OFP_SWITCH_FEATURES_BODY.sizeOf() + OFP_HEADER_SIZE])
-      .toEqual([OFP_PORT_SIZE, OFP_PORT_STATS_SIZE, 24, 1056, OFP_SWITCH_FEATURES_SIZE]);
+    expect([
+      OFP_PORT.sizeOf(),
+      OFP_PORT_STATS.sizeOf(),
+      OFP_TABLE_STATS.sizeOf(),
+      OFP_DESC.sizeOf(),
+      OFP_SWITCH_FEATURES_BODY.sizeOf() + OFP_HEADER_SIZE,
+    ]).toEqual([OFP_PORT_SIZE, OFP_PORT_STATS_SIZE, 24, 1056, OFP_SWITCH_FEATURES_SIZE]);
   });
   it('read names up to the first NUL, ignoring what follows in the padding', () => {
     const b = Buffer.alloc(64);
@@ -35,12 +69,18 @@ describe('round trip', () => {
     it(`${m.type}${'body' in m ? ':' + (m as { body: { kind: string } }).body.kind : ''} decodes to what was encoded`, () => {
       const buf = encode(m);
       expect(buf.readUInt16BE(2)).toBe(buf.length);
-      expect(buf.length % 8 === 0 || ['hello', 'error', 'echo_request', 'echo_reply', 'packet_in', 'packet_out', 'set_config', 'get_config_reply'].includes(m.type)).toBe(true);
+      expect(
+        buf.length % 8 === 0 ||
+          ['hello', 'error', 'echo_request', 'echo_reply', 'packet_in', 'packet_out', 'set_config', 'get_config_reply'].includes(m.type),
+      ).toBe(true);
       const r = decode(buf);
       expect(r.ok).toBe(true);
       if (!r.ok) return;
       const { errTypeName, codeName, ...rest } = r.message as OfpMessage & { errTypeName?: string; codeName?: string };
-      if (m.type === 'error') expect([errTypeName, codeName]).toEqual(m.errType === 5 ? ['OFPET_FLOW_MOD_FAILED', 'OFPFMFC_TABLE_FULL'] : ['OFPET_EXPERIMENTER', 'OFPBFC_MSG_FAILED']);
+      if (m.type === 'error')
+        expect([errTypeName, codeName]).toEqual(
+          m.errType === 5 ? ['OFPET_FLOW_MOD_FAILED', 'OFPFMFC_TABLE_FULL'] : ['OFPET_EXPERIMENTER', 'OFPBFC_MSG_FAILED'],
+        );
       expect(m.type === 'error' ? rest : r.message).toEqual(m);
     });
   }
@@ -85,7 +125,13 @@ describe('errors', () => {
     expect(errorName(0xffff, 2316, 0x4f4e4600).code).toBe('experimenter 0x4f4e4600 code 2316');
     expect(errorName(0xffff, 2313, 0x2320).code).toBe('experimenter 0x00002320 code 2313');
     const r = decode(Buffer.from('0401001400000005ffff09094f4e460004140008', 'hex'));
-    expect(r.ok && r.message).toMatchObject({ type: 'error', errType: 0xffff, code: 2313, experimenter: 0x4f4e4600, codeName: 'OFPBFC_MSG_FAILED' });
+    expect(r.ok && r.message).toMatchObject({
+      type: 'error',
+      errType: 0xffff,
+      code: 2313,
+      experimenter: 0x4f4e4600,
+      codeName: 'OFPBFC_MSG_FAILED',
+    });
     expect(r.ok && r.message.type === 'error' && formatError(r.message)).toBe('OFPET_EXPERIMENTER/OFPBFC_MSG_FAILED');
     // an experimenter error too short to hold the experimenter id still decodes (fail soft, no throw)
     const short = decode(Buffer.from('040100100000000500ffff0000000000', 'hex'));
@@ -97,13 +143,33 @@ describe('match prerequisites', () => {
   it('names the field whose prerequisite is missing', () => {
     expect(() => match({ field: 'ipv4_src', value: '10.0.0.1' })).toThrow(MatchError);
     expect(checkMatch([{ field: 'tcp_dst', value: 80 }])).toMatch(/^tcp_dst requires ip_proto/);
-    expect(checkMatch([{ field: 'eth_type', value: 0x0800 }, { field: 'ip_proto', value: 17 }, { field: 'tcp_dst', value: 80 }])).toMatch(/tcp_dst requires ip_proto = 6/);
-    expect(checkMatch([{ field: 'eth_type', value: 0x0806 }, { field: 'ipv4_dst', value: '1.2.3.4' }])).toMatch(/ipv4_dst requires eth_type/);
-    expect(checkMatch([{ field: 'in_port', value: 1 }, { field: 'in_port', value: 2 }])).toMatch(/duplicate/);
+    expect(
+      checkMatch([
+        { field: 'eth_type', value: 0x0800 },
+        { field: 'ip_proto', value: 17 },
+        { field: 'tcp_dst', value: 80 },
+      ]),
+    ).toMatch(/tcp_dst requires ip_proto = 6/);
+    expect(
+      checkMatch([
+        { field: 'eth_type', value: 0x0806 },
+        { field: 'ipv4_dst', value: '1.2.3.4' },
+      ]),
+    ).toMatch(/ipv4_dst requires eth_type/);
+    expect(
+      checkMatch([
+        { field: 'in_port', value: 1 },
+        { field: 'in_port', value: 2 },
+      ]),
+    ).toMatch(/duplicate/);
     expect(checkMatch([{ field: 'eth_type', value: 0x10000 }])).toMatch(/eth_type/);
     expect(checkMatch([{ field: 'in_port', value: 1, mask: 1 }])).toMatch(/cannot be masked/);
     expect(checkMatch([{ field: 'eth_src', value: 'zz:00:00:00:00:00' }])).toMatch(/eth_src/);
-    try { match({ field: 'arp_spa', value: '10.0.0.1' }); } catch (e) { expect((e as MatchError).field).toBe('arp_spa'); }
+    try {
+      match({ field: 'arp_spa', value: '10.0.0.1' });
+    } catch (e) {
+      expect((e as MatchError).field).toBe('arp_spa');
+    }
     expect(() => match({ field: 'arp_spa', value: '10.0.0.1' })).toThrow(/arp_spa requires eth_type = 0x0806/);
   });
   it('vlan_vid needs OFPVID_PRESENT for a tag, and vlan_pcp needs a tagged vlan_vid', () => {
@@ -111,9 +177,24 @@ describe('match prerequisites', () => {
     expect(checkMatch([{ field: 'vlan_vid', value: 0x1000 | 10 }])).toBeUndefined();
     expect(checkMatch([{ field: 'vlan_vid', value: 0 }])).toBeUndefined();
     expect(checkMatch([{ field: 'vlan_vid', value: 0x1000, mask: 0x1000 }])).toBeUndefined();
-    expect(checkMatch([{ field: 'vlan_vid', value: 0 }, { field: 'vlan_pcp', value: 3 }])).toMatch(/^vlan_pcp requires a VLAN tag/);
-    expect(checkMatch([{ field: 'vlan_vid', value: 0x1005 }, { field: 'vlan_pcp', value: 3 }])).toBeUndefined();
-    expect(checkMatch([{ field: 'vlan_vid', value: 0x1005 }, { field: 'vlan_pcp', value: 8 }])).toMatch(/vlan_pcp/);
+    expect(
+      checkMatch([
+        { field: 'vlan_vid', value: 0 },
+        { field: 'vlan_pcp', value: 3 },
+      ]),
+    ).toMatch(/^vlan_pcp requires a VLAN tag/);
+    expect(
+      checkMatch([
+        { field: 'vlan_vid', value: 0x1005 },
+        { field: 'vlan_pcp', value: 3 },
+      ]),
+    ).toBeUndefined();
+    expect(
+      checkMatch([
+        { field: 'vlan_vid', value: 0x1005 },
+        { field: 'vlan_pcp', value: 8 },
+      ]),
+    ).toMatch(/vlan_pcp/);
   });
   it('accepts correct matches for every OXM field with prerequisites met', () => {
     expect(OXM_FIELDS.length).toBe(44); // 40 OXM basic + tcp_flags, ct_state, ct_zone, ct_mark (NXM_1)
@@ -128,59 +209,98 @@ const u16 = fc.integer({ min: 0, max: 0xffff });
 const u32 = fc.integer({ min: 0, max: 0xffffffff });
 const u64 = fc.bigInt({ min: 0n, max: 0xffffffffffffffffn });
 
-const ipMatch: fc.Arbitrary<Match> = fc.record({
-  inPort: fc.option(fc.integer({ min: 1, max: 0xffffff00 }), { nil: undefined }),
-  meta: fc.option(fc.tuple(u64, u64), { nil: undefined }),
-  src: fc.option(mac, { nil: undefined }),
-  ip: fc.option(ipv4, { nil: undefined }),
-  proto: fc.constantFrom(6, 17, 1),
-  port: u16,
-}).map((r) => {
-  const m: OxmEntry[] = [];
-  if (r.inPort !== undefined) m.push({ field: 'in_port', value: r.inPort });
-  if (r.meta) m.push({ field: 'metadata', value: r.meta[0], mask: r.meta[1] });
-  if (r.src) m.push({ field: 'eth_src', value: r.src });
-  m.push({ field: 'eth_type', value: 0x0800 });
-  if (r.ip) m.push({ field: 'ipv4_dst', value: r.ip });
-  m.push({ field: 'ip_proto', value: r.proto });
-  if (r.proto === 6) m.push({ field: 'tcp_dst', value: r.port });
-  if (r.proto === 17) m.push({ field: 'udp_src', value: r.port });
-  if (r.proto === 1) m.push({ field: 'icmpv4_type', value: r.port & 0xff });
-  return m;
-});
+const ipMatch: fc.Arbitrary<Match> = fc
+  .record({
+    inPort: fc.option(fc.integer({ min: 1, max: 0xffffff00 }), { nil: undefined }),
+    meta: fc.option(fc.tuple(u64, u64), { nil: undefined }),
+    src: fc.option(mac, { nil: undefined }),
+    ip: fc.option(ipv4, { nil: undefined }),
+    proto: fc.constantFrom(6, 17, 1),
+    port: u16,
+  })
+  .map((r) => {
+    const m: OxmEntry[] = [];
+    if (r.inPort !== undefined) m.push({ field: 'in_port', value: r.inPort });
+    if (r.meta) m.push({ field: 'metadata', value: r.meta[0], mask: r.meta[1] });
+    if (r.src) m.push({ field: 'eth_src', value: r.src });
+    m.push({ field: 'eth_type', value: 0x0800 });
+    if (r.ip) m.push({ field: 'ipv4_dst', value: r.ip });
+    m.push({ field: 'ip_proto', value: r.proto });
+    if (r.proto === 6) m.push({ field: 'tcp_dst', value: r.port });
+    if (r.proto === 17) m.push({ field: 'udp_src', value: r.port });
+    if (r.proto === 1) m.push({ field: 'icmpv4_type', value: r.port & 0xff });
+    return m;
+  });
 
-const flowMods = fc.record({
-  xid: u32, cookie: u64, cookieMask: u64, tableId: fc.integer({ min: 0, max: 254 }),
-  command: fc.constantFrom('add', 'modify', 'modify_strict', 'delete', 'delete_strict') as fc.Arbitrary<'add'>,
-  idleTimeout: u16, hardTimeout: u16, priority: u16, outPort: u32, match: ipMatch,
-  goto: fc.option(fc.integer({ min: 1, max: 254 }), { nil: undefined }),
-  out: fc.option(u32, { nil: undefined }),
-}).map((r) => flowMod({ ...r, instructions: [...(r.out !== undefined ? [{ type: 'apply_actions' as const, actions: [{ type: 'output' as const, port: r.out, maxLen: 0xffff }] }] : []), ...(r.goto !== undefined ? [{ type: 'goto_table' as const, tableId: r.goto }] : [])] }));
+const flowMods = fc
+  .record({
+    xid: u32,
+    cookie: u64,
+    cookieMask: u64,
+    tableId: fc.integer({ min: 0, max: 254 }),
+    command: fc.constantFrom('add', 'modify', 'modify_strict', 'delete', 'delete_strict') as fc.Arbitrary<'add'>,
+    idleTimeout: u16,
+    hardTimeout: u16,
+    priority: u16,
+    outPort: u32,
+    match: ipMatch,
+    goto: fc.option(fc.integer({ min: 1, max: 254 }), { nil: undefined }),
+    out: fc.option(u32, { nil: undefined }),
+  })
+  .map((r) =>
+    flowMod({
+      ...r,
+      instructions: [
+        ...(r.out !== undefined
+          ? [{ type: 'apply_actions' as const, actions: [{ type: 'output' as const, port: r.out, maxLen: 0xffff }] }]
+          : []),
+        ...(r.goto !== undefined ? [{ type: 'goto_table' as const, tableId: r.goto }] : []),
+      ],
+    }),
+  );
 
 describe('properties', () => {
   it('decode(encode(m)) equals m for random flow mods', () => {
-    fc.assert(fc.property(flowMods, (m) => {
-      const r = decode(encode(m));
-      expect(r.ok && r.message).toEqual(m);
-    }), { numRuns: 500 });
+    fc.assert(
+      fc.property(flowMods, (m) => {
+        const r = decode(encode(m));
+        expect(r.ok && r.message).toEqual(m);
+      }),
+      { numRuns: 500 },
+    );
   });
 
   it('random bytes never throw, only return a typed decode error', () => {
-    fc.assert(fc.property(fc.uint8Array({ minLength: 0, maxLength: 300 }), (b) => {
-      const r = decode(Buffer.from(b));
-      if (!r.ok) expect(['truncated', 'bad_length', 'bad_version', 'unknown_type', 'bad_field', 'bad_value']).toContain(r.error.code);
-    }), { numRuns: 3000 });
+    fc.assert(
+      fc.property(fc.uint8Array({ minLength: 0, maxLength: 300 }), (b) => {
+        const r = decode(Buffer.from(b));
+        if (!r.ok) expect(['truncated', 'bad_length', 'bad_version', 'unknown_type', 'bad_field', 'bad_value']).toContain(r.error.code);
+      }),
+      { numRuns: 3000 },
+    );
   });
 
   it('truncated and corrupted real messages never throw', () => {
     const bufs = samples.map(encode);
-    fc.assert(fc.property(fc.integer({ min: 0, max: bufs.length - 1 }), fc.nat(), fc.nat(), fc.integer({ min: 0, max: 255 }), (i, cut, pos, byte) => {
-      const b = Buffer.from(bufs[i]);
-      const t = b.subarray(0, cut % (b.length + 1));
-      expect(() => decode(t)).not.toThrow();
-      if (t.length < b.length) expect(decode(t).ok).toBe(false); // before corrupting: t is a view of b
-      if (b.length) { b[pos % b.length] = byte; expect(() => decode(b)).not.toThrow(); }
-    }), { numRuns: 3000 });
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 0, max: bufs.length - 1 }),
+        fc.nat(),
+        fc.nat(),
+        fc.integer({ min: 0, max: 255 }),
+        (i, cut, pos, byte) => {
+          const b = Buffer.from(bufs[i]);
+          const t = b.subarray(0, cut % (b.length + 1));
+          expect(() => decode(t)).not.toThrow();
+          if (t.length < b.length) expect(decode(t).ok).toBe(false); // before corrupting: t is a view of b
+          if (b.length) {
+            b[pos % b.length] = byte;
+            expect(() => decode(b)).not.toThrow();
+          }
+        },
+      ),
+      { numRuns: 3000 },
+    );
   });
 });
 
@@ -208,7 +328,12 @@ describe('framer', () => {
   });
   it('reassembles multipart replies per xid', () => {
     const a = new MultipartAssembler();
-    const part = (flags: number, n: number) => ({ type: 'multipart_reply' as const, xid: 9, flags, body: { kind: 'table' as const, tables: [{ tableId: n, activeCount: 0, lookupCount: 0n, matchedCount: 0n }] } });
+    const part = (flags: number, n: number) => ({
+      type: 'multipart_reply' as const,
+      xid: 9,
+      flags,
+      body: { kind: 'table' as const, tables: [{ tableId: n, activeCount: 0, lookupCount: 0n, matchedCount: 0n }] },
+    });
     expect(a.add(part(1, 0))).toBeUndefined();
     expect(a.add(part(1, 1))).toBeUndefined();
     const whole = a.add(part(0, 2));
@@ -218,11 +343,20 @@ describe('framer', () => {
   });
   it('refuses a reply whose parts change kind, and bounds the parts held across replies', () => {
     const a = new MultipartAssembler(3);
-    const table = (xid: number, flags: number) => ({ type: 'multipart_reply' as const, xid, flags, body: { kind: 'table' as const, tables: [] } });
+    const table = (xid: number, flags: number) => ({
+      type: 'multipart_reply' as const,
+      xid,
+      flags,
+      body: { kind: 'table' as const, tables: [] },
+    });
     a.add(table(1, 1));
-    expect(() => a.add({ type: 'multipart_reply', xid: 1, flags: 0, body: { kind: 'port_desc', ports: [] } })).toThrow(/mixes table and port_desc/);
+    expect(() => a.add({ type: 'multipart_reply', xid: 1, flags: 0, body: { kind: 'port_desc', ports: [] } })).toThrow(
+      /mixes table and port_desc/,
+    );
     expect(a.pending).toBe(0);
-    a.add(table(2, 1)); a.add(table(3, 1)); a.add(table(4, 1));
+    a.add(table(2, 1));
+    a.add(table(3, 1));
+    a.add(table(4, 1));
     expect(() => a.add(table(5, 1))).toThrow(/more than 3 parts/);
     a.drop(2);
     expect(a.pending).toBe(2);
@@ -241,8 +375,19 @@ describe('tcp_flags (an Open vSwitch extension field)', () => {
     const nx = readOxm(new Reader(Buffer.from('0001450400100010', 'hex')));
     const onf = readOxm(new Reader(Buffer.from('ffff55084f4e460000100010', 'hex')));
     const onfExact = readOxm(new Reader(Buffer.from('ffff54064f4e46000002', 'hex')));
-    expect([nx, onf, onfExact]).toEqual([{ field: 'tcp_flags', value: 0x10, mask: 0x10 }, { field: 'tcp_flags', value: 0x10, mask: 0x10 }, { field: 'tcp_flags', value: 2 }]);
+    expect([nx, onf, onfExact]).toEqual([
+      { field: 'tcp_flags', value: 0x10, mask: 0x10 },
+      { field: 'tcp_flags', value: 0x10, mask: 0x10 },
+      { field: 'tcp_flags', value: 2 },
+    ]);
     expect(() => readOxm(new Reader(Buffer.from('ffff55084f4e460100100010', 'hex')))).toThrow(/experimenter/);
-    expect(() => encode(flowMod({ match: match({ field: 'eth_type', value: 0x800 }, { field: 'ip_proto', value: 6 }), instructions: [{ type: 'apply_actions', actions: [{ type: 'set_field', field: 'tcp_flags', value: 2 }] }] }))).toThrow(/matched but not set/);
+    expect(() =>
+      encode(
+        flowMod({
+          match: match({ field: 'eth_type', value: 0x800 }, { field: 'ip_proto', value: 6 }),
+          instructions: [{ type: 'apply_actions', actions: [{ type: 'set_field', field: 'tcp_flags', value: 2 }] }],
+        }),
+      ),
+    ).toThrow(/matched but not set/);
   });
 });

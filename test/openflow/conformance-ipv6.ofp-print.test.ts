@@ -17,22 +17,95 @@ const ofpPrint = (hex: string) => execFileSync('ovs-ofctl', ['ofp-print', hex], 
 
 const E6 = { field: 'eth_type', value: 0x86dd } as const;
 const cases: Array<[OfpMessage, RegExp[]]> = [
-  [flowMod({ xid: 0x60, tableId: 1, priority: 164, match: match(E6, { field: 'ipv6_dst', value: '2001:db8:2::', mask: 'ffff:ffff:ffff:ffff::' }),
-    instructions: [{ type: 'write_metadata', metadata: 0x20000n, mask: 0xffffffff0000n }, { type: 'goto_table', tableId: 2 }] }),
-  [/ADD table:1 priority=164,ipv6,ipv6_dst=2001:db8:2::\/64 actions=write_metadata:0x20000\/0xffffffff0000,goto_table:2/]],
-  [flowMod({ xid: 0x61, tableId: 0, priority: 110, match: match({ field: 'in_port', value: 1 }, { field: 'eth_src', value: '02:00:00:00:06:01' }, E6, { field: 'ipv6_src', value: '::' }, { field: 'ip_proto', value: 58 }, { field: 'icmpv6_type', value: 135 }, { field: 'ipv6_nd_target', value: '2001:db8:1::a' }),
-    instructions: [{ type: 'goto_table', tableId: 3 }] }),
-  [/ADD priority=110,icmp6,in_port=1,dl_src=02:00:00:00:06:01,ipv6_src=::,icmp_type=135,nd_target=2001:db8:1::a actions=goto_table:3/]],
-  [flowMod({ xid: 0x62, tableId: 0, priority: 110, match: match(E6, { field: 'ip_proto', value: 58 }, { field: 'icmpv6_type', value: 136 }, { field: 'icmpv6_code', value: 0 }, { field: 'ipv6_nd_target', value: 'fe80::ff:fe00:601' }),
-    instructions: [{ type: 'goto_table', tableId: 3 }] }),
-  [/ADD priority=110,icmp6,icmp_type=136,icmp_code=0,nd_target=fe80::ff:fe00:601 actions=goto_table:3/]],
-  [flowMod({ xid: 0x63, tableId: 2, priority: 200, match: match({ field: 'metadata', value: 0x200000000n, mask: 0xffff00000000n }, E6, { field: 'ipv6_src', value: '2001:db8:2::', mask: 'ffff:ffff:ffff:fff0::' }, { field: 'ip_proto', value: 6 }, { field: 'tcp_src', value: 443 }),
-    instructions: [{ type: 'goto_table', tableId: 3 }] }),
-  [/ADD table:2 priority=200,tcp6,metadata=0x200000000\/0xffff00000000,ipv6_src=2001:db8:2::\/60,tp_src=443 actions=goto_table:3/]],
-  [flowMod({ xid: 0x64, tableId: 0, priority: 165, match: match(E6, { field: 'ip_proto', value: 58 }, { field: 'icmpv6_type', value: 134 }), instructions: [] }),
-  [/ADD priority=165,icmp6,icmp_type=134 actions=drop/]],
-  [flowMod({ xid: 0x65, tableId: 0, priority: 170, match: match({ field: 'in_port', value: 6 }, E6, { field: 'ip_proto', value: 17 }, { field: 'udp_src', value: 547 }, { field: 'udp_dst', value: 546 }), instructions: [{ type: 'goto_table', tableId: 3 }] }),
-  [/ADD priority=170,udp6,in_port=6,tp_src=547,tp_dst=546 actions=goto_table:3/]],
+  [
+    flowMod({
+      xid: 0x60,
+      tableId: 1,
+      priority: 164,
+      match: match(E6, { field: 'ipv6_dst', value: '2001:db8:2::', mask: 'ffff:ffff:ffff:ffff::' }),
+      instructions: [
+        { type: 'write_metadata', metadata: 0x20000n, mask: 0xffffffff0000n },
+        { type: 'goto_table', tableId: 2 },
+      ],
+    }),
+    [/ADD table:1 priority=164,ipv6,ipv6_dst=2001:db8:2::\/64 actions=write_metadata:0x20000\/0xffffffff0000,goto_table:2/],
+  ],
+  [
+    flowMod({
+      xid: 0x61,
+      tableId: 0,
+      priority: 110,
+      match: match(
+        { field: 'in_port', value: 1 },
+        { field: 'eth_src', value: '02:00:00:00:06:01' },
+        E6,
+        { field: 'ipv6_src', value: '::' },
+        { field: 'ip_proto', value: 58 },
+        { field: 'icmpv6_type', value: 135 },
+        { field: 'ipv6_nd_target', value: '2001:db8:1::a' },
+      ),
+      instructions: [{ type: 'goto_table', tableId: 3 }],
+    }),
+    [/ADD priority=110,icmp6,in_port=1,dl_src=02:00:00:00:06:01,ipv6_src=::,icmp_type=135,nd_target=2001:db8:1::a actions=goto_table:3/],
+  ],
+  [
+    flowMod({
+      xid: 0x62,
+      tableId: 0,
+      priority: 110,
+      match: match(
+        E6,
+        { field: 'ip_proto', value: 58 },
+        { field: 'icmpv6_type', value: 136 },
+        { field: 'icmpv6_code', value: 0 },
+        { field: 'ipv6_nd_target', value: 'fe80::ff:fe00:601' },
+      ),
+      instructions: [{ type: 'goto_table', tableId: 3 }],
+    }),
+    [/ADD priority=110,icmp6,icmp_type=136,icmp_code=0,nd_target=fe80::ff:fe00:601 actions=goto_table:3/],
+  ],
+  [
+    flowMod({
+      xid: 0x63,
+      tableId: 2,
+      priority: 200,
+      match: match(
+        { field: 'metadata', value: 0x200000000n, mask: 0xffff00000000n },
+        E6,
+        { field: 'ipv6_src', value: '2001:db8:2::', mask: 'ffff:ffff:ffff:fff0::' },
+        { field: 'ip_proto', value: 6 },
+        { field: 'tcp_src', value: 443 },
+      ),
+      instructions: [{ type: 'goto_table', tableId: 3 }],
+    }),
+    [/ADD table:2 priority=200,tcp6,metadata=0x200000000\/0xffff00000000,ipv6_src=2001:db8:2::\/60,tp_src=443 actions=goto_table:3/],
+  ],
+  [
+    flowMod({
+      xid: 0x64,
+      tableId: 0,
+      priority: 165,
+      match: match(E6, { field: 'ip_proto', value: 58 }, { field: 'icmpv6_type', value: 134 }),
+      instructions: [],
+    }),
+    [/ADD priority=165,icmp6,icmp_type=134 actions=drop/],
+  ],
+  [
+    flowMod({
+      xid: 0x65,
+      tableId: 0,
+      priority: 170,
+      match: match(
+        { field: 'in_port', value: 6 },
+        E6,
+        { field: 'ip_proto', value: 17 },
+        { field: 'udp_src', value: 547 },
+        { field: 'udp_dst', value: 546 },
+      ),
+      instructions: [{ type: 'goto_table', tableId: 3 }],
+    }),
+    [/ADD priority=170,udp6,in_port=6,tp_src=547,tp_dst=546 actions=goto_table:3/],
+  ],
 ];
 
 describeWith({ 'ovs-ofctl': haveOfctl }, 'ovs-ofctl ofp-print reads our IPv6 matches', () => {

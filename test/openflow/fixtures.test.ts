@@ -3,8 +3,14 @@ import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { decode, encode, formatError, Framer, MultipartAssembler, type MessageOf, type OfpMessage } from '../../openflow/index.js';
 
-const fx = JSON.parse(readFileSync(new URL('../fixtures/openflow/ovs.json', import.meta.url), 'utf8')) as { note: string; messages: Array<{ label: string; hex: string }> };
-const mp = JSON.parse(readFileSync(new URL('../fixtures/openflow/ovs-multipart.json', import.meta.url), 'utf8')) as { note: string; messages: Array<{ label: string; hex: string }> };
+const fx = JSON.parse(readFileSync(new URL('../fixtures/openflow/ovs.json', import.meta.url), 'utf8')) as {
+  note: string;
+  messages: Array<{ label: string; hex: string }>;
+};
+const mp = JSON.parse(readFileSync(new URL('../fixtures/openflow/ovs-multipart.json', import.meta.url), 'utf8')) as {
+  note: string;
+  messages: Array<{ label: string; hex: string }>;
+};
 const get = (label: string) => {
   const m = fx.messages.find((x) => x.label === label);
   if (!m) throw new Error(`no fixture ${label}`);
@@ -25,7 +31,7 @@ describe('messages recorded from Open vSwitch decode field by field', () => {
     expect(get('get_config_reply')).toMatchObject({ type: 'get_config_reply', flags: 0 });
     expect(get('echo_reply').data.toString()).toBe('sdn-acl');
   });
-  it('port desc reply lists the bridge\'s LOCAL port by name', () => {
+  it("port desc reply lists the bridge's LOCAL port by name", () => {
     const m = get('port_desc_reply');
     expect(m.body.kind).toBe('port_desc');
     expect(m.body.ports.find((p: { portNo: number }) => p.portNo === 0xfffffffe)?.name).toBe('ofc-rec');
@@ -41,9 +47,20 @@ describe('messages recorded from Open vSwitch decode field by field', () => {
     expect(flows.map((f) => f.cookie).sort()).toEqual([0x5ac1000000000001n, 0x5ac1000000000002n, 0x5ac1000000000003n]);
     const acl = flows.find((f) => f.cookie === 0x5ac1000000000002n)!;
     expect(acl).toMatchObject({ tableId: 2, priority: 200, instructions: [{ type: 'goto_table', tableId: 3 }] });
-    expect(acl.match).toEqual(expect.arrayContaining([{ field: 'metadata', value: 0x20001n, mask: 0xffffffffn }, { field: 'tcp_dst', value: 5432 }]));
+    expect(acl.match).toEqual(
+      expect.arrayContaining([
+        { field: 'metadata', value: 0x20001n, mask: 0xffffffffn },
+        { field: 'tcp_dst', value: 5432 },
+      ]),
+    );
     const cls = flows.find((f) => f.cookie === 0x5ac1000000000001n)!;
-    expect(cls.match).toEqual(expect.arrayContaining([{ field: 'in_port', value: 1 }, { field: 'eth_src', value: '02:00:00:00:01:01' }, { field: 'ipv4_src', value: '10.0.1.1' }]));
+    expect(cls.match).toEqual(
+      expect.arrayContaining([
+        { field: 'in_port', value: 1 },
+        { field: 'eth_src', value: '02:00:00:00:01:01' },
+        { field: 'ipv4_src', value: '10.0.1.1' },
+      ]),
+    );
     expect(cls.instructions).toEqual(expect.arrayContaining([{ type: 'write_metadata', metadata: 1n, mask: 0xffffn }]));
   });
   it('aggregate, table and port stats', () => {
@@ -73,12 +90,12 @@ describe('messages recorded from Open vSwitch decode field by field', () => {
     expect(pi.type).toBe('packet_in');
     expect(pi.data.subarray(6, 12).toString('hex')).toBe('020000000101');
   });
-  it('flow removed after a delete carries the flow\'s cookie, table, priority, reason and match', () => {
+  it("flow removed after a delete carries the flow's cookie, table, priority, reason and match", () => {
     const m = get('flow_removed');
     expect(m).toMatchObject({ type: 'flow_removed', cookie: 0x5ac100000000000an, tableId: 4, priority: 7, reason: 2, idleTimeout: 60 });
     expect(m.match).toEqual([{ field: 'in_port', value: 3 }]);
   });
-  it('a bundle whose commit fails: the flow mod\'s OVERLAP error, then OFPBFC_MSG_FAILED for the commit', () => {
+  it("a bundle whose commit fails: the flow mod's OVERLAP error, then OFPBFC_MSG_FAILED for the commit", () => {
     const o = get('error_overlap');
     expect([o.xid, o.errTypeName, o.codeName]).toEqual([25, 'OFPET_FLOW_MOD_FAILED', 'OFPFMFC_OVERLAP']);
     const b = get('error_bundle_failed');
@@ -94,7 +111,8 @@ describe('messages recorded from Open vSwitch decode field by field', () => {
       if (!r.ok || r.message.type !== 'multipart_reply') throw new Error(`part ${i}`);
       expect(r.message.flags & 1).toBe(i < parts.length - 1 ? 1 : 0);
       const out = a.add(r.message);
-      if (i < parts.length - 1) expect(out).toBeUndefined(); else whole = out;
+      if (i < parts.length - 1) expect(out).toBeUndefined();
+      else whole = out;
     });
     expect(whole?.xid).toBe(28);
     const flows = whole?.body.kind === 'flow' ? whole.body.flows : [];
@@ -102,7 +120,12 @@ describe('messages recorded from Open vSwitch decode field by field', () => {
     const byCookie = new Map(flows.map((f) => [f.cookie, f]));
     for (let i = 0; i < 800; i += 37) {
       const f = byCookie.get(0x5ac1000000010000n + BigInt(i));
-      expect(f?.match).toEqual(expect.arrayContaining([{ field: 'tcp_dst', value: 1000 + i }, { field: 'ipv4_dst', value: `10.9.${i >> 8}.${i & 255}` }]));
+      expect(f?.match).toEqual(
+        expect.arrayContaining([
+          { field: 'tcp_dst', value: 1000 + i },
+          { field: 'ipv4_dst', value: `10.9.${i >> 8}.${i & 255}` },
+        ]),
+      );
       expect(f?.instructions).toEqual([{ type: 'goto_table', tableId: 6 }]);
     }
     for (const p of mp.messages) {

@@ -18,7 +18,19 @@ describe('flow identity', () => {
   });
 
   it('keys a flow by table, priority and match as a set; the whole identity adds instructions (in applied order) and cookie', () => {
-    const a = { tableId: 2, priority: 200, cookie: 1n, match: [{ field: 'eth_type' as const, value: 0x800 }, { field: 'ip_proto' as const, value: 6 }], instructions: [{ type: 'goto_table' as const, tableId: 3 }, { type: 'meter' as const, meterId: 1 }] };
+    const a = {
+      tableId: 2,
+      priority: 200,
+      cookie: 1n,
+      match: [
+        { field: 'eth_type' as const, value: 0x800 },
+        { field: 'ip_proto' as const, value: 6 },
+      ],
+      instructions: [
+        { type: 'goto_table' as const, tableId: 3 },
+        { type: 'meter' as const, meterId: 1 },
+      ],
+    };
     const b = { ...a, match: [...a.match].reverse(), instructions: [...a.instructions].reverse() };
     expect(flowKey(a)).toBe(flowKey(b));
     expect(instructionsKey(a.instructions)).toBe('meter:1;goto:3');

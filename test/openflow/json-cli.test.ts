@@ -47,34 +47,62 @@ describe('JSON form of messages', () => {
     expect(messageFromJson(noXid)).toEqual({ ok: false, error: 'flow_mod: field xid is missing' });
     const { match: _m, ...noMatch } = fm;
     expect(messageFromJson(noMatch)).toEqual({ ok: false, error: 'flow_mod: field match is missing' });
-    expect(messageFromJson({ type: 'bundle_add', xid: 1, bundleId: 1, flags: {}, message: { type: 'flow_mod' } })).toMatchObject({ ok: false, error: 'bundle_add message: flow_mod: field cookie is missing' });
-    expect(messageFromJson({ ...fm, priority: 70000 })).toMatchObject({ ok: false, error: expect.stringMatching(/priority 70000 is out of range/) });
+    expect(messageFromJson({ type: 'bundle_add', xid: 1, bundleId: 1, flags: {}, message: { type: 'flow_mod' } })).toMatchObject({
+      ok: false,
+      error: 'bundle_add message: flow_mod: field cookie is missing',
+    });
+    expect(messageFromJson({ ...fm, priority: 70000 })).toMatchObject({
+      ok: false,
+      error: expect.stringMatching(/priority 70000 is out of range/),
+    });
     // a field the encoder does not check is still caught by the encode + decode comparison
-    expect(messageFromJson({ type: 'echo_request', xid: 1, data: 'zz' })).toMatchObject({ ok: false, error: expect.stringMatching(/field data is missing or invalid \("zz"\)/) });
-    expect(messageFromJson({ ...fm, command: 'replace' })).toMatchObject({ ok: false, error: expect.stringMatching(/flow mod command|command/) });
+    expect(messageFromJson({ type: 'echo_request', xid: 1, data: 'zz' })).toMatchObject({
+      ok: false,
+      error: expect.stringMatching(/field data is missing or invalid \("zz"\)/),
+    });
+    expect(messageFromJson({ ...fm, command: 'replace' })).toMatchObject({
+      ok: false,
+      error: expect.stringMatching(/flow mod command|command/),
+    });
     const badMatch = { ...fm, match: [{ field: 'ipv4_dst', value: '10.0.0.300' }] };
     expect(messageFromJson(badMatch)).toMatchObject({ ok: false, error: expect.stringMatching(/cannot encode flow_mod: .*10\.0\.0\.300/) });
     const badInstr = { ...fm, instructions: [{ type: 'goto_table', tableId: 'two' }] };
     expect(messageFromJson(badInstr)).toMatchObject({ ok: false, error: expect.stringMatching(/goto_table two is out of range/) });
     expect(messageFromJson([1, 2])).toMatchObject({ ok: false });
-    expect(messageFromJson({ type: 'no_such_message', xid: 1 })).toMatchObject({ ok: false, error: expect.stringMatching(/unknown message type 'no_such_message'/) });
+    expect(messageFromJson({ type: 'no_such_message', xid: 1 })).toMatchObject({
+      ok: false,
+      error: expect.stringMatching(/unknown message type 'no_such_message'/),
+    });
   });
 });
 
-interface Run { out: string; err: string; code: number }
+interface Run {
+  out: string;
+  err: string;
+  code: number;
+}
 function acl(cmd: 'encode' | 'decode', ...args: string[]): Promise<Run> {
   const script = `const m = await import(${JSON.stringify(join(ROOT, `cli/commands/ofp/${cmd}.ts`))}); await m.default.run(process.argv.slice(1), import.meta.url);`;
   return new Promise((resolve) => {
-    execFile(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script, '--', ...args], { cwd: ROOT, env: { ...process.env, NO_COLOR: '1' } }, (e, out, err) => {
-      resolve({ out, err, code: e ? (typeof e.code === 'number' ? e.code : 1) : 0 });
-    });
+    execFile(
+      process.execPath,
+      ['--import', 'tsx', '--input-type=module', '-e', script, '--', ...args],
+      { cwd: ROOT, env: { ...process.env, NO_COLOR: '1' } },
+      (e, out, err) => {
+        resolve({ out, err, code: e ? (typeof e.code === 'number' ? e.code : 1) : 0 });
+      },
+    );
   });
 }
 
 describe('acl ofp encode / decode', () => {
   let dir = '';
-  beforeAll(() => { dir = mkdtempSync(join(tmpdir(), 'ofc-cli-')); });
-  afterAll(() => { if (dir) rmSync(dir, { recursive: true, force: true }); });
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'ofc-cli-'));
+  });
+  afterAll(() => {
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
 
   it('encode prints one hex line per message, which decode --json turns back into the same JSON', async () => {
     const msgs = [messageToJson({ type: 'barrier_request', xid: 1 }), messageToJson(aclFlow)];
@@ -89,20 +117,32 @@ describe('acl ofp encode / decode', () => {
     expect(JSON.parse(dec.out)).toEqual(msgs);
   }, 30_000);
 
-  it.skipIf(!haveOfctl && !requireIntegration)('what encode prints is what ovs-ofctl ofp-print reads', async () => {
-    const file = join(dir, 'one.json');
-    writeFileSync(file, JSON.stringify(messageToJson(aclFlow)));
-    const enc = await acl('encode', '--json', file);
-    expect(enc.code).toBe(0);
-    const res = JSON.parse(enc.out) as { ok: boolean; messages: Array<{ type: string; length: number; hex: string }> };
-    expect(res.messages[0]).toMatchObject({ type: 'flow_mod', length: 112 });
-    const printed = spawnSync('ovs-ofctl', ['ofp-print', res.messages[0].hex], { encoding: 'utf8' }).stdout;
-    expect(printed).toMatch(/OFPT_FLOW_MOD \(OF1\.3\) \(xid=0x2a\): ADD table:2 priority=200,tcp,metadata=0x20001\/0xffffffff,nw_dst=10\.0\.2\.10,tp_dst=5432 cookie:0x5ac1000000000007 actions=goto_table:3/);
-  }, 30_000);
+  it.skipIf(!haveOfctl && !requireIntegration)(
+    'what encode prints is what ovs-ofctl ofp-print reads',
+    async () => {
+      const file = join(dir, 'one.json');
+      writeFileSync(file, JSON.stringify(messageToJson(aclFlow)));
+      const enc = await acl('encode', '--json', file);
+      expect(enc.code).toBe(0);
+      const res = JSON.parse(enc.out) as { ok: boolean; messages: Array<{ type: string; length: number; hex: string }> };
+      expect(res.messages[0]).toMatchObject({ type: 'flow_mod', length: 112 });
+      const printed = spawnSync('ovs-ofctl', ['ofp-print', res.messages[0].hex], { encoding: 'utf8' }).stdout;
+      expect(printed).toMatch(
+        /OFPT_FLOW_MOD \(OF1\.3\) \(xid=0x2a\): ADD table:2 priority=200,tcp,metadata=0x20001\/0xffffffff,nw_dst=10\.0\.2\.10,tp_dst=5432 cookie:0x5ac1000000000007 actions=goto_table:3/,
+      );
+    },
+    30_000,
+  );
 
   it('bad input exits non-zero with a message naming the problem; nothing on stdout without --json', async () => {
     const file = join(dir, 'bad.json');
-    writeFileSync(file, JSON.stringify([{ type: 'barrier_request', xid: 1 }, { ...(messageToJson(aclFlow) as object), priority: -1 }]));
+    writeFileSync(
+      file,
+      JSON.stringify([
+        { type: 'barrier_request', xid: 1 },
+        { ...(messageToJson(aclFlow) as object), priority: -1 },
+      ]),
+    );
     const enc = await acl('encode', file);
     expect(enc.code).not.toBe(0);
     expect(enc.out).toBe('');

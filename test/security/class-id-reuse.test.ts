@@ -29,10 +29,31 @@ const TCP = [21, 22, 80, 443, 5432, 8080];
 
 function packets(): Array<{ who: string; p: Packet; what: string }> {
   const out: Array<{ who: string; p: Packet; what: string }> = [];
-  for (const u of USERS) for (const d of DESTS) {
-    for (const port of TCP) out.push({ who: u.id, what: `${d} tcp/${port}`, p: { inPort: u.port, ethSrc: u.mac, ethDst: '02:00:00:00:10:01', ethType: 0x0800, ipSrc: u.ip, ipDst: d, ipProto: 6, tpSrc: 40000, tpDst: port, tcpFlags: 0x002 } });
-    out.push({ who: u.id, what: `${d} icmp`, p: { inPort: u.port, ethSrc: u.mac, ethDst: '02:00:00:00:10:01', ethType: 0x0800, ipSrc: u.ip, ipDst: d, ipProto: 1, icmpType: 8 } });
-  }
+  for (const u of USERS)
+    for (const d of DESTS) {
+      for (const port of TCP)
+        out.push({
+          who: u.id,
+          what: `${d} tcp/${port}`,
+          p: {
+            inPort: u.port,
+            ethSrc: u.mac,
+            ethDst: '02:00:00:00:10:01',
+            ethType: 0x0800,
+            ipSrc: u.ip,
+            ipDst: d,
+            ipProto: 6,
+            tpSrc: 40000,
+            tpDst: port,
+            tcpFlags: 0x002,
+          },
+        });
+      out.push({
+        who: u.id,
+        what: `${d} icmp`,
+        p: { inPort: u.port, ethSrc: u.mac, ethDst: '02:00:00:00:10:01', ethType: 0x0800, ipSrc: u.ip, ipDst: d, ipProto: 1, icmpType: 8 },
+      });
+    }
   return out;
 }
 
@@ -44,9 +65,12 @@ const allowed = (flows: Iterable<FlowStats>) => {
 describe('freed class ids on a switch without bundles (in-memory switch, interpreter on every intermediate table)', () => {
   let ctl: Controller | undefined;
   let sw: FakeSwitch | undefined;
-  afterEach(async () => { sw?.close(); await ctl?.stop(); });
+  afterEach(async () => {
+    sw?.close();
+    await ctl?.stop();
+  });
 
-  it('no intermediate state lets a member of an old class have another group\'s new access', async () => {
+  it("no intermediate state lets a member of an old class have another group's new access", async () => {
     const dir = copyExample('basic');
     const events: ControllerEvent[] = [];
     ctl = new Controller({ policyPath: join(dir, 'policy.yaml'), listen: { host: '127.0.0.1', port: 0 }, useBundles: false });
@@ -59,12 +83,15 @@ describe('freed class ids on a switch without bundles (in-memory switch, interpr
     const idsBefore = new Map(ctl.compiled.subjects.map((s) => [s.id, s.classId]));
     const from = sw.applied.length;
 
-    const text = readFileSync(join(dir, 'policy.yaml'), 'utf8').replace('rules:\n', [
-      'rules:',
-      '  - { name: mgr-ftp, from: { roles: [manager] }, to: intranet, services: [tcp/21] }',
-      '  - { name: bob-ssh, from: { users: [bob] }, to: intranet, services: [tcp/22] }',
-      '',
-    ].join('\n'));
+    const text = readFileSync(join(dir, 'policy.yaml'), 'utf8').replace(
+      'rules:\n',
+      [
+        'rules:',
+        '  - { name: mgr-ftp, from: { roles: [manager] }, to: intranet, services: [tcp/21] }',
+        '  - { name: bob-ssh, from: { users: [bob] }, to: intranet, services: [tcp/22] }',
+        '',
+      ].join('\n'),
+    );
     const res = await ctl.applyPolicy(text, { by: 'test' });
     expect(res.ok).toBe(true);
     expect(res.results?.every((r) => !r.atomic)).toBe(true);
@@ -82,16 +109,33 @@ describe('freed class ids on a switch without bundles (in-memory switch, interpr
     const newOk = allowed(sw.flows.values());
     const pk = packets();
     // sanity: the change does grant something new (alice tcp/21, bob tcp/22), so the check below can fail
-    expect(pk.filter(({ p }) => newOk(p) && !oldOk(p)).map((x) => `${x.who} ${x.what}`)).toEqual(expect.arrayContaining(['alice 10.0.2.5 tcp/21', 'bob 10.0.2.5 tcp/22']));
+    expect(pk.filter(({ p }) => newOk(p) && !oldOk(p)).map((x) => `${x.who} ${x.what}`)).toEqual(
+      expect.arrayContaining(['alice 10.0.2.5 tcp/21', 'bob 10.0.2.5 tcp/22']),
+    );
 
     const table = new Map(before);
     const violations: string[] = [];
     mods.forEach((fm, i) => {
       const k = flowKey(fm);
-      if (fm.command === 'add') table.set(k, { tableId: fm.tableId, durationSec: 0, durationNsec: 0, priority: fm.priority, idleTimeout: 0, hardTimeout: 0, flags: {}, cookie: fm.cookie, packetCount: 0n, byteCount: 0n, match: fm.match, instructions: fm.instructions });
+      if (fm.command === 'add')
+        table.set(k, {
+          tableId: fm.tableId,
+          durationSec: 0,
+          durationNsec: 0,
+          priority: fm.priority,
+          idleTimeout: 0,
+          hardTimeout: 0,
+          flags: {},
+          cookie: fm.cookie,
+          packetCount: 0n,
+          byteCount: 0n,
+          match: fm.match,
+          instructions: fm.instructions,
+        });
       else if (fm.command === 'delete_strict') table.delete(k);
       const ok = allowed(table.values());
-      for (const { who, p, what } of pk) if (ok(p) && !oldOk(p) && !newOk(p)) violations.push(`after flow mod ${i + 1}/${mods.length}: ${who} reaches ${what}`);
+      for (const { who, p, what } of pk)
+        if (ok(p) && !oldOk(p) && !newOk(p)) violations.push(`after flow mod ${i + 1}/${mods.length}: ${who} reaches ${what}`);
     });
     expect(violations).toEqual([]);
     expect(handedOver).toEqual([]);

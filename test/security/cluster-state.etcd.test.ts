@@ -23,11 +23,19 @@ describeWith({ etcd: haveEtcd() }, 'cluster node against hostile etcd state', ()
   beforeAll(async () => {
     etcd = await startEtcd(18950);
     dir = copyExample('campus');
-    node = await startClusteredController({ policyPath: join(dir, 'policy.yaml'), listen: { host: '127.0.0.1', port: 0 } }, { url: etcd.url }, { name: 'h1' });
+    node = await startClusteredController(
+      { policyPath: join(dir, 'policy.yaml'), listen: { host: '127.0.0.1', port: 0 } },
+      { url: etcd.url },
+      { name: 'h1' },
+    );
     node.ctl.on('event', (e: { type: string }) => events.push(e));
     raw = new Etcd3({ hosts: `http://127.0.0.1:${etcd.clientPort}` });
   }, 60_000);
-  afterAll(async () => { raw?.close(); await node?.stop(); await etcd?.stop(); });
+  afterAll(async () => {
+    raw?.close();
+    await node?.stop();
+    await etcd?.stop();
+  });
 
   it('garbage in every key: the node keeps running on its last good plan', async () => {
     const before = planHash(node.ctl.compiled.plan);
@@ -48,7 +56,9 @@ describeWith({ etcd: haveEtcd() }, 'cluster node against hostile etcd state', ()
   it('a committed version that does not compile here is not applied, and stops writes (fail closed) until replaced', async () => {
     const before = planHash(node.ctl.compiled.plan);
     const v = node.ctl.version;
-    await raw.put('/sdn-acl/policy').value(JSON.stringify({ version: v + 5, text: 'version: 1\nrules: [ {', by: 'mallory', at: new Date().toISOString() }));
+    await raw
+      .put('/sdn-acl/policy')
+      .value(JSON.stringify({ version: v + 5, text: 'version: 1\nrules: [ {', by: 'mallory', at: new Date().toISOString() }));
     await waitFor('apply failure reported', () => events.some((e) => e.type === 'cluster-apply-failed'), 5000);
     expect(node.ctl.version).toBe(v);
     expect(planHash(node.ctl.compiled.plan)).toBe(before);

@@ -68,7 +68,17 @@ describeWith({ Chromium: haveChromium }, 'hostile names in the web console rende
     const plan = ctl.compiled.plan.switches.find((s) => s.name === 'edge1')!;
     const cookie = [...attributePlan(ctl.compiled, plan)].find(([, a]) => a.role === 'default-deny')![0];
     const data = frame({ src: '02:00:00:00:01:01', ipSrc: '10.0.1.1', ipDst: '10.0.2.2', proto: 'tcp', dport: 22 });
-    sw.send({ type: 'packet_in', xid: 9, bufferId: 0xffffffff, totalLen: data.length, reason: 1, tableId: TABLE.policy, cookie, match: [{ field: 'in_port', value: 1 }], data });
+    sw.send({
+      type: 'packet_in',
+      xid: 9,
+      bufferId: 0xffffffff,
+      totalLen: data.length,
+      reason: 1,
+      tableId: TABLE.policy,
+      cookie,
+      match: [{ field: 'in_port', value: 1 }],
+      data,
+    });
     await openPage(page, base, 'denials');
     await page.waitForSelector('#denials tbody tr[data-id]');
     expect(await page.textContent('#denials tbody')).toContain(DISPLAY);
@@ -77,7 +87,10 @@ describeWith({ Chromium: haveChromium }, 'hostile names in the web console rende
 
   it('a RADIUS user name with script: Sessions page and the live announcement', async () => {
     await openPage(page, base, 'sessions');
-    const r = ctl.edge.sessions.add({ mac: '02:00:00:00:0e:09', switch: 'edge1', port: 7, method: 'dot1x', user: RADIUS_USER }, 'radius:test');
+    const r = ctl.edge.sessions.add(
+      { mac: '02:00:00:00:0e:09', switch: 'edge1', port: 7, method: 'dot1x', user: RADIUS_USER },
+      'radius:test',
+    );
     if (!r.ok) throw new Error(r.message);
     await page.waitForSelector('#sessions tbody tr[data-id]');
     expect(await page.textContent('#sessions tbody th')).toContain(RADIUS_USER);

@@ -19,11 +19,30 @@ const PORT = 18101;
 const TOKEN = 'xsite-admin-token-0123456789';
 const ROOT = new URL('../../', import.meta.url).pathname;
 
-function http(method: string, path: string, headers: Record<string, string>, body?: string, port = PORT): Promise<{ status: number; body: string }> {
+function http(
+  method: string,
+  path: string,
+  headers: Record<string, string>,
+  body?: string,
+  port = PORT,
+): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port, method, path, headers: { ...(body !== undefined ? { 'content-length': String(Buffer.byteLength(body)) } : {}), ...headers } }, (res) => {
-      let b = ''; res.on('data', (d) => { b += d; }); res.on('end', () => resolve({ status: res.statusCode!, body: b }));
-    });
+    const req = request(
+      {
+        host: '127.0.0.1',
+        port,
+        method,
+        path,
+        headers: { ...(body !== undefined ? { 'content-length': String(Buffer.byteLength(body)) } : {}), ...headers },
+      },
+      (res) => {
+        let b = '';
+        res.on('data', (d) => {
+          b += d;
+        });
+        res.on('end', () => resolve({ status: res.statusCode!, body: b }));
+      },
+    );
     req.on('error', reject);
     if (body !== undefined) req.write(body);
     req.end();
@@ -37,7 +56,10 @@ describe('cross-site requests and DNS rebinding against a controller on real HTT
   const HOST = `127.0.0.1:${PORT}`;
   const ADMIN = { authorization: `Bearer ${TOKEN}` };
   const changed = () => text.replace('default: deny', 'default: deny # changed');
-  const unchanged = () => { expect(ctl.version).toBe(1); expect(readFileSync(join(dir, 'policy.yaml'), 'utf8')).toBe(text); };
+  const unchanged = () => {
+    expect(ctl.version).toBe(1);
+    expect(readFileSync(join(dir, 'policy.yaml'), 'utf8')).toBe(text);
+  };
 
   beforeAll(async () => {
     dir = copyExample('basic');
@@ -47,9 +69,11 @@ describe('cross-site requests and DNS rebinding against a controller on real HTT
     app = await buildApp(ctl, { adminToken: TOKEN, hosts: ['acl.example.org'] });
     await app.listen({ host: '127.0.0.1', port: PORT });
   });
-  afterAll(async () => { await app?.close(); });
+  afterAll(async () => {
+    await app?.close();
+  });
 
-  it('the issue\'s CSRF: text/plain + Origin evil + no token from loopback is refused, nothing applied', async () => {
+  it("the issue's CSRF: text/plain + Origin evil + no token from loopback is refused, nothing applied", async () => {
     const r = await http('POST', '/api/v1/policy', { host: HOST, 'content-type': 'text/plain', origin: 'http://evil.example' }, changed());
     expect(r.status).toBeGreaterThanOrEqual(400);
     expect(r.status).toBeLessThan(500);
@@ -61,7 +85,9 @@ describe('cross-site requests and DNS rebinding against a controller on real HTT
     expect((await http('POST', '/api/v1/sync', { host: HOST, 'content-type': 'text/plain', ...ADMIN }, 'x')).status).toBe(415);
     // ... a foreign Origin even with the token and a YAML type
     for (const origin of ['http://evil.example', 'null', `http://127.0.0.1:${PORT + 1}`, `https://${HOST}.evil.example`, 'file://'])
-      expect((await http('POST', '/api/v1/policy', { host: HOST, 'content-type': 'application/yaml', origin, ...ADMIN }, changed())).status).toBe(403);
+      expect(
+        (await http('POST', '/api/v1/policy', { host: HOST, 'content-type': 'application/yaml', origin, ...ADMIN }, changed())).status,
+      ).toBe(403);
     unchanged();
   });
 
@@ -72,22 +98,62 @@ describe('cross-site requests and DNS rebinding against a controller on real HTT
         expect([400, 421]).toContain(r.status);
         expect(r.body).not.toContain('payroll');
       }
-    expect((await http('POST', '/api/v1/policy', { host: `evil.example:${PORT}`, 'content-type': 'application/yaml', ...ADMIN }, changed())).status).toBe(421);
+    expect(
+      (await http('POST', '/api/v1/policy', { host: `evil.example:${PORT}`, 'content-type': 'application/yaml', ...ADMIN }, changed()))
+        .status,
+    ).toBe(421);
     unchanged();
     for (const host of [HOST, `localhost:${PORT}`, `[::1]:${PORT}`, 'acl.example.org', `ACL.example.org:${PORT}`])
       expect((await http('GET', '/api/v1/status', { host })).status).toBe(200);
   });
 
   it('the console\'s own origin and the admin token (any case of "Bearer") may change the policy', async () => {
-    const dry = await http('POST', '/api/v1/policy?dryRun=true', { host: HOST, origin: `http://${HOST}`, 'content-type': 'text/yaml', ...ADMIN }, changed());
+    const dry = await http(
+      'POST',
+      '/api/v1/policy?dryRun=true',
+      { host: HOST, origin: `http://${HOST}`, 'content-type': 'text/yaml', ...ADMIN },
+      changed(),
+    );
     expect(dry.status).toBe(200);
     for (const scheme of ['bearer', 'BEARER', 'BeArEr'])
-      expect((await http('POST', '/api/v1/policy?dryRun=true', { host: HOST, 'content-type': 'application/x-yaml', authorization: `${scheme} ${TOKEN}` }, changed())).status).toBe(200);
-    expect((await http('POST', '/api/v1/policy?dryRun=true', { host: HOST, 'content-type': 'application/json', ...ADMIN }, JSON.stringify({ text: changed() }))).status).toBe(200);
+      expect(
+        (
+          await http(
+            'POST',
+            '/api/v1/policy?dryRun=true',
+            { host: HOST, 'content-type': 'application/x-yaml', authorization: `${scheme} ${TOKEN}` },
+            changed(),
+          )
+        ).status,
+      ).toBe(200);
+    expect(
+      (
+        await http(
+          'POST',
+          '/api/v1/policy?dryRun=true',
+          { host: HOST, 'content-type': 'application/json', ...ADMIN },
+          JSON.stringify({ text: changed() }),
+        )
+      ).status,
+    ).toBe(200);
     for (const auth of [`Bearer ${TOKEN}x`, `Bearer ${TOKEN.slice(0, -1)}`, `Basic ${TOKEN}`, TOKEN, `Bearer`, `Bearer ${TOKEN} extra`])
-      expect((await http('POST', '/api/v1/policy?dryRun=true', { host: HOST, 'content-type': 'application/yaml', authorization: auth }, changed())).status).toBe(401);
+      expect(
+        (
+          await http(
+            'POST',
+            '/api/v1/policy?dryRun=true',
+            { host: HOST, 'content-type': 'application/yaml', authorization: auth },
+            changed(),
+          )
+        ).status,
+      ).toBe(401);
     unchanged();
-    const r = await http('POST', '/api/v1/policy', { host: `acl.example.org:${PORT}`, origin: 'https://acl.example.org', 'content-type': 'application/yaml', ...ADMIN }, changed());
+    const r = await http(
+      'POST',
+      '/api/v1/policy',
+      { host: `acl.example.org:${PORT}`, origin: 'https://acl.example.org', 'content-type': 'application/yaml', ...ADMIN },
+      changed(),
+    );
     expect(r.status).toBe(200);
     expect(ctl.version).toBe(2);
   });
@@ -127,11 +193,33 @@ describe('the admin token file', () => {
     const dir = copyExample('basic');
     const cfg = tempDir('acl-xdg-');
     const env = { ...process.env, XDG_CONFIG_HOME: cfg, ACL_ADMIN_TOKEN: '', ACL_TOKEN_FILE: '' };
-    const run = (args: string[], e = env) => spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'test/controller/run-cli.ts'), ...args], { cwd: ROOT, env: e, stdio: ['ignore', 'pipe', 'pipe'] });
-    const child: ChildProcess = run(['controller', join(dir, 'policy.yaml'), '--listen', `127.0.0.1:${PORT + 10}`, '--api', `127.0.0.1:${PORT + 11}`, '--audit-interval', '0', '--audit-log', join(dir, 'audit.jsonl'), '--state-file', join(dir, 'state.json')]);
+    const run = (args: string[], e = env) =>
+      spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'test/controller/run-cli.ts'), ...args], {
+        cwd: ROOT,
+        env: e,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+    const child: ChildProcess = run([
+      'controller',
+      join(dir, 'policy.yaml'),
+      '--listen',
+      `127.0.0.1:${PORT + 10}`,
+      '--api',
+      `127.0.0.1:${PORT + 11}`,
+      '--audit-interval',
+      '0',
+      '--audit-log',
+      join(dir, 'audit.jsonl'),
+      '--state-file',
+      join(dir, 'state.json'),
+    ]);
     let log = '';
-    child.stdout!.on('data', (d) => { log += d; });
-    child.stderr!.on('data', (d) => { log += d; });
+    child.stdout!.on('data', (d) => {
+      log += d;
+    });
+    child.stderr!.on('data', (d) => {
+      log += d;
+    });
     try {
       await waitFor('controller API up', () => /API and web console on/.test(log), 90_000, 200);
       const file = join(cfg, 'sdn-acl', 'admin-token');
@@ -139,20 +227,30 @@ describe('the admin token file', () => {
       expect(statSync(file).mode & 0o777).toBe(0o600);
       expect(log).toContain(`created the admin token in ${file}`);
       expect(log).not.toContain(readFileSync(file, 'utf8').trim()); // the token itself is not logged
-      const cli = (args: string[], e = env) => new Promise<{ code: number | null; out: string }>((resolve) => {
-        const c = run(args, e); let out = '';
-        c.stdout.on('data', (d) => { out += d; }); c.stderr.on('data', (d) => { out += d; });
-        c.on('close', (code) => resolve({ code, out }));
-      });
+      const cli = (args: string[], e = env) =>
+        new Promise<{ code: number | null; out: string }>((resolve) => {
+          const c = run(args, e);
+          let out = '';
+          c.stdout.on('data', (d) => {
+            out += d;
+          });
+          c.stderr.on('data', (d) => {
+            out += d;
+          });
+          c.on('close', (code) => resolve({ code, out }));
+        });
       const ok = await cli(['apply', join(dir, 'policy.yaml'), '--controller', `http://127.0.0.1:${PORT + 11}`, '--dry-run', '--json']);
       expect(ok.code).toBe(0);
       expect(JSON.parse(ok.out)).toMatchObject({ ok: true, dryRun: true });
-      const no = await cli(['apply', join(dir, 'policy.yaml'), '--controller', `http://127.0.0.1:${PORT + 11}`, '--dry-run', '--json'], { ...env, XDG_CONFIG_HOME: tempDir('acl-xdg-empty-') });
+      const no = await cli(['apply', join(dir, 'policy.yaml'), '--controller', `http://127.0.0.1:${PORT + 11}`, '--dry-run', '--json'], {
+        ...env,
+        XDG_CONFIG_HOME: tempDir('acl-xdg-empty-'),
+      });
       expect(no.code).not.toBe(0);
       expect(no.out).toMatch(/401/);
     } finally {
       child.kill('SIGTERM');
-      await new Promise((r) => child.exitCode !== null ? r(undefined) : child.once('exit', r));
+      await new Promise((r) => (child.exitCode !== null ? r(undefined) : child.once('exit', r)));
     }
   }, 240_000);
 });

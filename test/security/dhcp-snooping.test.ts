@@ -9,9 +9,14 @@ import { buildArp, buildDhcp, decodeArp, decodeDhcp } from '../../edge/dhcp.js';
 import { LeaseTable } from '../../edge/leases.js';
 import { DhcpSnooper } from '../../edge/snooping.js';
 
-const A = '02:00:00:00:00:0a', B = '02:00:00:00:00:0b', SRV = '02:00:00:00:00:01';
-const p3 = { switch: 'e1', port: 3 }, p4 = { switch: 'e1', port: 4 }, srv = { switch: 'e1', port: 9 };
-const ack = (mac: string, ip: string) => buildDhcp({ type: 'ack', chaddr: mac, ethSrc: SRV, ipSrc: '10.9.0.1', yiaddr: ip, serverId: '10.9.0.1', leaseSeconds: 600 });
+const A = '02:00:00:00:00:0a',
+  B = '02:00:00:00:00:0b',
+  SRV = '02:00:00:00:00:01';
+const p3 = { switch: 'e1', port: 3 },
+  p4 = { switch: 'e1', port: 4 },
+  srv = { switch: 'e1', port: 9 };
+const ack = (mac: string, ip: string) =>
+  buildDhcp({ type: 'ack', chaddr: mac, ethSrc: SRV, ipSrc: '10.9.0.1', yiaddr: ip, serverId: '10.9.0.1', leaseSeconds: 600 });
 
 function setup(now = () => Date.now()) {
   const leases = new LeaseTable({ now });
@@ -24,22 +29,32 @@ function setup(now = () => Date.now()) {
 describe('DHCP/ARP decoders on hostile bytes', () => {
   it('never throw: random bytes, and valid frames with random corruption, give a value or an error code', () => {
     const base = buildDhcp({ type: 'request', chaddr: A, requestedIp: '10.9.0.5', serverId: '10.9.0.1' });
-    fc.assert(fc.property(fc.uint8Array({ maxLength: 700 }), (bytes) => {
-      const r = decodeDhcp(Buffer.from(bytes));
-      expect(typeof r.ok).toBe('boolean');
-      const a = decodeArp(Buffer.from(bytes));
-      expect(typeof a.ok).toBe('boolean');
-    }), { numRuns: 3000 });
-    fc.assert(fc.property(fc.array(fc.tuple(fc.nat(base.length - 1), fc.integer({ min: 0, max: 255 })), { minLength: 1, maxLength: 8 }), fc.nat(base.length), (edits, cut) => {
-      const b = Buffer.from(base);
-      for (const [i, v] of edits) b[i] = v;
-      const r = decodeDhcp(b.subarray(0, Math.max(cut, 0)));
-      if (r.ok) {
-        // whatever decodes is internally consistent
-        expect(['discover', 'offer', 'request', 'decline', 'ack', 'nak', 'release', 'inform']).toContain(r.value.type);
-        expect(r.value.chaddr).toMatch(/^([0-9a-f]{2}:){5}[0-9a-f]{2}$/);
-      } else expect(r.code).toMatch(/^[a-z0-9-]+$/);
-    }), { numRuns: 5000 });
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 700 }), (bytes) => {
+        const r = decodeDhcp(Buffer.from(bytes));
+        expect(typeof r.ok).toBe('boolean');
+        const a = decodeArp(Buffer.from(bytes));
+        expect(typeof a.ok).toBe('boolean');
+      }),
+      { numRuns: 3000 },
+    );
+    fc.assert(
+      fc.property(
+        fc.array(fc.tuple(fc.nat(base.length - 1), fc.integer({ min: 0, max: 255 })), { minLength: 1, maxLength: 8 }),
+        fc.nat(base.length),
+        (edits, cut) => {
+          const b = Buffer.from(base);
+          for (const [i, v] of edits) b[i] = v;
+          const r = decodeDhcp(b.subarray(0, Math.max(cut, 0)));
+          if (r.ok) {
+            // whatever decodes is internally consistent
+            expect(['discover', 'offer', 'request', 'decline', 'ack', 'nak', 'release', 'inform']).toContain(r.value.type);
+            expect(r.value.chaddr).toMatch(/^([0-9a-f]{2}:){5}[0-9a-f]{2}$/);
+          } else expect(r.code).toMatch(/^[a-z0-9-]+$/);
+        },
+      ),
+      { numRuns: 5000 },
+    );
   });
 });
 
@@ -53,14 +68,19 @@ describe('DHCP snooping against hostile clients and servers', () => {
     expect(leases.byMac(A)).toBeUndefined();
     s.onDhcp(p3, buildDhcp({ type: 'request', chaddr: A, requestedIp: '10.9.0.5' }), false);
     s.onDhcp(srv, ack(A, '10.9.0.5'), true);
-    expect(s.onDhcp(p3, buildDhcp({ type: 'release', chaddr: A, ciaddr: '10.9.0.5', ipSrc: '10.9.0.5', ipDst: '10.9.0.1' }), false).forward).toBe(true);
+    expect(
+      s.onDhcp(p3, buildDhcp({ type: 'release', chaddr: A, ciaddr: '10.9.0.5', ipSrc: '10.9.0.5', ipDst: '10.9.0.1' }), false).forward,
+    ).toBe(true);
     expect(leases.byMac(A)).toBeUndefined();
     leases.stop();
   });
 
   it('spoofed chaddr (a client asking for another MAC) is dropped, counted and alerted; nothing is bound', () => {
     const { s, leases, alerts } = setup();
-    expect(s.onDhcp(p3, buildDhcp({ type: 'discover', chaddr: B, ethSrc: A }), false)).toEqual({ forward: false, reason: 'spoofed-chaddr' });
+    expect(s.onDhcp(p3, buildDhcp({ type: 'discover', chaddr: B, ethSrc: A }), false)).toEqual({
+      forward: false,
+      reason: 'spoofed-chaddr',
+    });
     expect(s.onDhcp(srv, ack(B, '10.9.0.6'), true).reason).toBe('ack-unknown-client');
     expect(leases.size).toBe(0);
     expect(s.counters['spoofed-chaddr']).toBe(1);

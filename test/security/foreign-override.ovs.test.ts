@@ -28,17 +28,27 @@ describeWith({ 'Open vSwitch (root)': run }, 'foreign flows that override the po
     await ctl.start();
     app = await buildApp(ctl, { adminToken: TOKEN });
     createBridge(BR, { controller: `tcp:127.0.0.1:${OF}`, dpid: (16).toString(16).padStart(16, '0') });
-    await waitFor('hv1 synced', () => ctl.switchStatus().find((s) => s.name === 'hv1' && s.connected && s.flowsInstalled === s.flowsDesired), 20_000);
+    await waitFor(
+      'hv1 synced',
+      () => ctl.switchStatus().find((s) => s.name === 'hv1' && s.connected && s.flowsInstalled === s.flowsDesired),
+      20_000,
+    );
   }, 40_000);
-  afterAll(async () => { deleteBridge(BR); await app?.close(); await ctl?.stop(); });
+  afterAll(async () => {
+    deleteBridge(BR);
+    await app?.close();
+    await ctl?.stop();
+  });
 
-  const get = async (url: string) => (await app.inject({ method: 'GET', url, headers: { authorization: `Bearer ${TOKEN}` } }));
+  const get = async (url: string) => await app.inject({ method: 'GET', url, headers: { authorization: `Bearer ${TOKEN}` } });
 
   it('priority=65535 actions=NORMAL is reported as an alert, in the switch status, status.alerts and the metric', async () => {
     expect((await get('/metrics')).body).toMatch(/^acl_foreign_override_flows\{switch="hv1"\} 0$/m);
     ofctl('add-flow', BR, 'priority=65535,actions=NORMAL');
     await waitFor('alert', () => ctl.alerts.find((a) => a.type === 'foreign-override' && a.switch === 'hv1'), 10_000);
-    const sw = (await get('/api/v1/switches')).json<Array<{ name?: string; errors: string[]; foreignOverrides?: Array<{ priority: number; text: string }> }>>();
+    const sw = (await get('/api/v1/switches')).json<
+      Array<{ name?: string; errors: string[]; foreignOverrides?: Array<{ priority: number; text: string }> }>
+    >();
     const hv1 = sw.find((s) => s.name === 'hv1')!;
     expect(hv1.foreignOverrides).toHaveLength(1);
     expect(hv1.foreignOverrides![0]).toMatchObject({ priority: 65535, text: expect.stringMatching(/NORMAL/) });
@@ -56,7 +66,7 @@ describeWith({ 'Open vSwitch (root)': run }, 'foreign flows that override the po
     ofctl('add-flow', BR, 'priority=65534,ip,nw_dst=10.9.9.9,actions=drop');
     ofctl('del-flows', BR, '--strict', 'priority=65535');
     await waitFor('cleared', async () => /^acl_foreign_override_flows\{switch="hv1"\} 0$/m.test((await get('/metrics')).body), 10_000);
-    const hv1 = ((await get('/api/v1/switches')).json<Array<{ name?: string; errors: string[] }>>()).find((s) => s.name === 'hv1')!;
+    const hv1 = (await get('/api/v1/switches')).json<Array<{ name?: string; errors: string[] }>>().find((s) => s.name === 'hv1')!;
     expect(hv1.errors).toEqual([]);
   }, 30_000);
 });

@@ -28,15 +28,25 @@ describeWith({ 'Open vSwitch (root)': run }, 'a second connection claiming a con
     ctl.on('event', (e: ControllerEvent) => events.push(e));
     await ctl.start();
     createBridge(BR, { controller: `tcp:127.0.0.1:${OF}`, dpid: (16).toString(16).padStart(16, '0') });
-    await waitFor('hv1 synced', () => ctl.switchStatus().find((s) => s.name === 'hv1' && s.connected && s.flowsInstalled === s.flowsDesired), 20_000);
+    await waitFor(
+      'hv1 synced',
+      () => ctl.switchStatus().find((s) => s.name === 'hv1' && s.connected && s.flowsInstalled === s.flowsDesired),
+      20_000,
+    );
   }, 40_000);
-  afterAll(async () => { deleteBridge(BR); await ctl?.stop(); });
+  afterAll(async () => {
+    deleteBridge(BR);
+    await ctl?.stop();
+  });
 
-  const connected = () => /is_connected\s*:\s*true/.test(vsctl('list', 'controller', vsctl('get', 'bridge', BR, 'controller').trim().replace(/[[\]]/g, '')));
+  const connected = () =>
+    /is_connected\s*:\s*true/.test(vsctl('list', 'controller', vsctl('get', 'bridge', BR, 'controller').trim().replace(/[[\]]/g, '')));
 
-  it('20 impostors with the bridge\'s dpid are refused; the bridge keeps its one session, no flapping, flows intact', async () => {
+  it("20 impostors with the bridge's dpid are refused; the bridge keeps its one session, no flapping, flows intact", async () => {
     const live = ctl.sessions.get('0x0000000000000010')!;
-    const flowsBefore = ofctl('dump-flows', BR).split('\n').filter((l) => l.includes('cookie=0x5ac1')).length;
+    const flowsBefore = ofctl('dump-flows', BR)
+      .split('\n')
+      .filter((l) => l.includes('cookie=0x5ac1')).length;
     expect(live.remote).toMatch(/^127\.0\.0\.1:/);
     // ovs-vswitchd writes is_connected to its database a few seconds after the fact
     await waitFor('OVS reports the controller connected', () => connected(), 15_000);
@@ -55,7 +65,11 @@ describeWith({ 'Open vSwitch (root)': run }, 'a second connection claiming a con
     expect(ctl.alerts.some((a) => a.type === 'switch-impostor')).toBe(true);
     const r = await ctl.sync('0x0000000000000010');
     expect(r).toMatchObject({ added: 0, removed: 0, changed: 0, errors: [] });
-    expect(ofctl('dump-flows', BR).split('\n').filter((l) => l.includes('cookie=0x5ac1')).length).toBe(flowsBefore);
+    expect(
+      ofctl('dump-flows', BR)
+        .split('\n')
+        .filter((l) => l.includes('cookie=0x5ac1')).length,
+    ).toBe(flowsBefore);
   }, 120_000);
 
   it('an impostor cannot inject PACKET_INs while it is being checked', async () => {
@@ -63,8 +77,20 @@ describeWith({ 'Open vSwitch (root)': run }, 'a second connection claiming a con
     await imp.connect(OF);
     await imp.ready;
     const before = ctl.packetIns;
-    const frame = Buffer.alloc(60); frame.write('ffffffffffff0200000001010806', 'hex');
-    for (let i = 0; i < 50; i++) imp.send({ type: 'packet_in', xid: i, bufferId: 0xffffffff, totalLen: 60, reason: 0, tableId: 0, cookie: 0n, match: [{ field: 'in_port', value: 3 }], data: frame });
+    const frame = Buffer.alloc(60);
+    frame.write('ffffffffffff0200000001010806', 'hex');
+    for (let i = 0; i < 50; i++)
+      imp.send({
+        type: 'packet_in',
+        xid: i,
+        bufferId: 0xffffffff,
+        totalLen: 60,
+        reason: 0,
+        tableId: 0,
+        cookie: 0n,
+        match: [{ field: 'in_port', value: 3 }],
+        data: frame,
+      });
     await imp.gone;
     expect(ctl.packetIns).toBe(before);
   }, 30_000);
@@ -96,22 +122,41 @@ describeWith({ openssl: haveCommand('openssl') }, 'TLS certificate bound to the 
     }
     const pdir = copyExample('basic');
     ctl = new Controller({
-      policyPath: join(pdir, 'policy.yaml'), listen: { host: '127.0.0.1', port: OF + 1 }, tlsBindSwitch: true,
-      tls: { key: readFileSync(join(dir, 'controller.key')), cert: readFileSync(join(dir, 'controller.pem')), ca: readFileSync(join(dir, 'ca.pem')), requestCert: true, rejectUnauthorized: true },
+      policyPath: join(pdir, 'policy.yaml'),
+      listen: { host: '127.0.0.1', port: OF + 1 },
+      tlsBindSwitch: true,
+      tls: {
+        key: readFileSync(join(dir, 'controller.key')),
+        cert: readFileSync(join(dir, 'controller.pem')),
+        ca: readFileSync(join(dir, 'ca.pem')),
+        requestCert: true,
+        rejectUnauthorized: true,
+      },
     });
     await ctl.start();
   }, 60_000);
-  afterAll(async () => { await ctl?.stop(); rmSync(dir, { recursive: true, force: true }); });
+  afterAll(async () => {
+    await ctl?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
 
-  const tls = (who: string) => ({ key: readFileSync(join(dir, `${who}.key`)), cert: readFileSync(join(dir, `${who}.pem`)), ca: readFileSync(join(dir, 'ca.pem')), rejectUnauthorized: false });
+  const tls = (who: string) => ({
+    key: readFileSync(join(dir, `${who}.key`)),
+    cert: readFileSync(join(dir, `${who}.pem`)),
+    ca: readFileSync(join(dir, 'ca.pem')),
+    rejectUnauthorized: false,
+  });
 
-  it('edge1\'s certificate cannot claim hv1\'s dpid; hv1\'s can', async () => {
+  it("edge1's certificate cannot claim hv1's dpid; hv1's can", async () => {
     const wrong = new RawPeer(16n);
     await wrong.connect(OF + 1, '127.0.0.1', tls('edge1'));
     await wrong.ready;
     await wrong.gone;
     expect(ctl.sessions.has('0x0000000000000010')).toBe(false);
-    expect(ctl.alerts.find((a) => a.type === 'switch-impostor')).toMatchObject({ dpid: '0x0000000000000010', reason: expect.stringContaining('edge1') });
+    expect(ctl.alerts.find((a) => a.type === 'switch-impostor')).toMatchObject({
+      dpid: '0x0000000000000010',
+      reason: expect.stringContaining('edge1'),
+    });
     const right = new RawPeer(16n);
     await right.connect(OF + 1, '127.0.0.1', tls('hv1'));
     await right.ready;

@@ -46,12 +46,16 @@ describeWith({ slapd: haveSlapd() }, 'LDAP names with hidden characters', () => 
     s = new Slapd({ ldif: [readFileSync(join(CAMPUS, 'campus.ldif'), 'utf8'), hostile] });
     await s.start();
   }, 60_000);
-  afterAll(async () => { await s?.destroy(); });
+  afterAll(async () => {
+    await s?.destroy();
+  });
 
   it('no user, role or organization in the snapshot carries a hidden character; the real alice is untouched', async () => {
     const d = await ldapSource(s).load();
     const hidden = /[\u200b\u202e]/;
-    expect(d.users.filter((u) => hidden.test(u.id) || hidden.test(u.organization ?? '') || u.roles.some((r) => hidden.test(r)))).toEqual([]);
+    expect(d.users.filter((u) => hidden.test(u.id) || hidden.test(u.organization ?? '') || u.roles.some((r) => hidden.test(r)))).toEqual(
+      [],
+    );
     expect(d.organizations.filter((o) => hidden.test(o.name))).toEqual([]);
     expect((d.roles ?? []).filter((r) => hidden.test(r))).toEqual([]);
     expect(d.users.find((u) => u.id === 'alice')?.organization).toBe('finance');

@@ -30,17 +30,32 @@ describe('lifecycle routes under hostile input', () => {
     await ctl.start();
     app = await buildApp(ctl, { tokens: TOKENS, requireApproval: true, approvalTtlMs: 60_000 });
   });
-  afterAll(async () => { await app?.close(); await ctl?.stop(); });
-  const unchanged = () => { expect(ctl.version).toBe(1); expect(ctl.loaded.policyText).toBe(text); };
-  const changed = () => text.replace("roles: [employee] }, to: intranet", "roles: [employee, contractor] }, to: intranet");
+  afterAll(async () => {
+    await app?.close();
+    await ctl?.stop();
+  });
+  const unchanged = () => {
+    expect(ctl.version).toBe(1);
+    expect(ctl.loaded.policyText).toBe(text);
+  };
+  const changed = () => text.replace('roles: [employee] }, to: intranet', 'roles: [employee, contractor] }, to: intranet');
 
   it('approval with a forged token, a near-miss token, a token in the query, or none: 401, nothing applied', async () => {
-    const id = (await app.inject({ method: 'POST', url: '/api/v1/policy', headers: { ...A, ...YAML }, payload: changed() })).json().pending.id;
-    for (const headers of [{ authorization: 'Bearer bob-admin-token-3' }, { authorization: 'Bearer bob-admin-token-2 ' + 'x'.repeat(10) }, { authorization: 'Basic Ym9iOmJvYg==' }, {}]) {
+    const id = (await app.inject({ method: 'POST', url: '/api/v1/policy', headers: { ...A, ...YAML }, payload: changed() })).json().pending
+      .id;
+    for (const headers of [
+      { authorization: 'Bearer bob-admin-token-3' },
+      { authorization: 'Bearer bob-admin-token-2 ' + 'x'.repeat(10) },
+      { authorization: 'Basic Ym9iOmJvYg==' },
+      {},
+    ]) {
       const r = await app.inject({ method: 'POST', url: `/api/v1/pending/${id}/approve`, headers, remoteAddress: '10.0.0.9' });
       expect([401, 403]).toContain(r.statusCode);
     }
-    expect((await app.inject({ method: 'POST', url: `/api/v1/pending/${id}/approve?token=bob-admin-token-2`, remoteAddress: '10.0.0.9' })).statusCode).toBe(401);
+    expect(
+      (await app.inject({ method: 'POST', url: `/api/v1/pending/${id}/approve?token=bob-admin-token-2`, remoteAddress: '10.0.0.9' }))
+        .statusCode,
+    ).toBe(401);
     unchanged();
     // the submitter, whatever the route or case of the id
     expect((await app.inject({ method: 'POST', url: `/api/v1/pending/${id}/approve`, headers: A })).statusCode).toBe(403);
@@ -58,7 +73,8 @@ describe('lifecycle routes under hostile input', () => {
   });
 
   it('an expired pending change cannot be approved', async () => {
-    const id = (await app.inject({ method: 'POST', url: '/api/v1/policy', headers: { ...A, ...YAML }, payload: changed() })).json().pending.id;
+    const id = (await app.inject({ method: 'POST', url: '/api/v1/policy', headers: { ...A, ...YAML }, payload: changed() })).json().pending
+      .id;
     clock.advance(60_001);
     const r = await app.inject({ method: 'POST', url: `/api/v1/pending/${id}/approve`, headers: B });
     expect(r.statusCode).toBe(404);
@@ -70,7 +86,9 @@ describe('lifecycle routes under hostile input', () => {
       const r = await app.inject({ method: 'POST', url: '/api/v1/policy/rollback', headers: A, payload });
       expect([400, 404]).toContain(r.statusCode);
     }
-    expect((await app.inject({ method: 'POST', url: '/api/v1/policy/rollback', payload: { version: 1 }, remoteAddress: '10.0.0.9' })).statusCode).toBe(401);
+    expect(
+      (await app.inject({ method: 'POST', url: '/api/v1/policy/rollback', payload: { version: 1 }, remoteAddress: '10.0.0.9' })).statusCode,
+    ).toBe(401);
     expect((await app.inject({ url: '/api/v1/policy/diff?from=1&to=1e99', headers: A })).statusCode).toBe(400);
     unchanged();
   });
@@ -91,7 +109,10 @@ describe('lifecycle routes under hostile input', () => {
       'start: 2027-01-01T00:00:00Z\n    until: 2026-01-01T00:00:00Z',
     ];
     for (const extra of bad) {
-      const p = text.replace('default: deny', `  - name: timed\n    from: { users: [alice] }\n    to: intranet\n    ${extra}\ndefault: deny`);
+      const p = text.replace(
+        'default: deny',
+        `  - name: timed\n    from: { users: [alice] }\n    to: intranet\n    ${extra}\ndefault: deny`,
+      );
       const t0 = performance.now();
       const r = await app.inject({ method: 'POST', url: '/api/v1/policy', headers: { ...A, ...YAML }, payload: p });
       expect(performance.now() - t0).toBeLessThan(5000);
@@ -106,7 +127,10 @@ describe('lifecycle routes under hostile input', () => {
   });
 
   it('lint of a huge or broken text is refused or reported, never applied', async () => {
-    expect((await app.inject({ method: 'POST', url: '/api/v1/policy/lint', headers: A, payload: { text: 'x'.repeat(5 * 1024 * 1024) } })).statusCode).toBeGreaterThanOrEqual(400);
+    expect(
+      (await app.inject({ method: 'POST', url: '/api/v1/policy/lint', headers: A, payload: { text: 'x'.repeat(5 * 1024 * 1024) } }))
+        .statusCode,
+    ).toBeGreaterThanOrEqual(400);
     expect((await app.inject({ method: 'POST', url: '/api/v1/policy/lint', headers: A, payload: { text: '{{{' } })).statusCode).toBe(422);
     unchanged();
   });

@@ -9,7 +9,8 @@ import { copyExample, waitFor } from '../helpers/tmp.js';
 import { startChild, type Child } from './child.js';
 import { RawPeer, bomb, morePart } from './raw-peer.js';
 
-const OF = 18200, API = 18201;
+const OF = 18200,
+  API = 18201;
 let ctl: Child;
 let base = 0;
 const peak = { rss: 0 };
@@ -21,40 +22,70 @@ async function status(): Promise<{ alerts: Array<{ type: string; kind?: string; 
 /** A flow-stats part: `n` minimal entries (56 bytes each: header, empty OXM match, no instructions), flagged more. */
 function flowPart(xid: number, n = 1169): Buffer {
   const b = Buffer.alloc(16 + n * 56);
-  b.writeUInt8(4, 0); b.writeUInt8(19, 1); b.writeUInt16BE(b.length, 2); b.writeUInt32BE(xid, 4);
-  b.writeUInt16BE(1, 8); b.writeUInt16BE(1, 10);
+  b.writeUInt8(4, 0);
+  b.writeUInt8(19, 1);
+  b.writeUInt16BE(b.length, 2);
+  b.writeUInt32BE(xid, 4);
+  b.writeUInt16BE(1, 8);
+  b.writeUInt16BE(1, 10);
   for (let i = 0; i < n; i++) {
     const o = 16 + i * 56;
-    b.writeUInt16BE(56, o); b.writeUInt16BE(1000 + (i & 0xff), o + 12); // length, priority
+    b.writeUInt16BE(56, o);
+    b.writeUInt16BE(1000 + (i & 0xff), o + 12); // length, priority
     b.writeBigUInt64BE(0x5ac1000000000000n + BigInt(i), o + 24); // cookie
-    b.writeUInt16BE(1, o + 48); b.writeUInt16BE(4, o + 50); // OFPMT_OXM, length 4 (padded to 8)
+    b.writeUInt16BE(1, o + 48);
+    b.writeUInt16BE(4, o + 50); // OFPMT_OXM, length 4 (padded to 8)
   }
   return b;
 }
 
 /** Samples the child's RSS every 50 ms while `fn` runs; returns the peak. */
 async function sampling<T>(fn: () => Promise<T>): Promise<T> {
-  const t = setInterval(() => { try { peak.rss = Math.max(peak.rss, ctl.rssMb()); } catch { /* exited */ } }, 50);
-  try { return await fn(); } finally { clearInterval(t); peak.rss = Math.max(peak.rss, ctl.rssMb()); }
+  const t = setInterval(() => {
+    try {
+      peak.rss = Math.max(peak.rss, ctl.rssMb());
+    } catch {
+      /* exited */
+    }
+  }, 50);
+  try {
+    return await fn();
+  } finally {
+    clearInterval(t);
+    peak.rss = Math.max(peak.rss, ctl.rssMb());
+  }
 }
 
 describe('multipart bomb (raw OpenFlow peer against a controller child process)', () => {
   beforeAll(async () => {
     const dir = copyExample('basic');
-    ctl = await startChild(join(dir, 'policy.yaml'), OF, API, { options: { multipartLimits: { perSessionBytes: 8 << 20, globalBytes: 12 << 20 } } });
+    ctl = await startChild(join(dir, 'policy.yaml'), OF, API, {
+      options: { multipartLimits: { perSessionBytes: 8 << 20, globalBytes: 12 << 20 } },
+    });
     await new Promise((r) => setTimeout(r, 500));
     base = ctl.rssMb();
   }, 40_000);
-  afterAll(async () => { await ctl?.stop(); });
+  afterAll(async () => {
+    await ctl?.stop();
+  });
 
   it('unsolicited "more" parts (no request outstanding) get the peer disconnected at once; RSS stays bounded', async () => {
-    const peers = await Promise.all([0, 1, 2, 3].map(async (i) => { const p = new RawPeer(0xbad0n + BigInt(i)); await p.connect(OF); await p.ready; return p; }));
+    const peers = await Promise.all(
+      [0, 1, 2, 3].map(async (i) => {
+        const p = new RawPeer(0xbad0n + BigInt(i));
+        await p.connect(OF);
+        await p.ready;
+        return p;
+      }),
+    );
     await new Promise((r) => setTimeout(r, 200));
     const sent = await sampling(() => Promise.all(peers.map((p, i) => bomb(p, 4500, () => morePart(0x7fff0000 + i)))));
     await Promise.all(peers.map((p) => p.gone));
     // The controller hung up long before 4,500 parts (what it read before that sat in socket buffers only).
     for (const n of sent) expect(n).toBeLessThan(4500);
-    console.log(`unsolicited bomb: parts written before disconnect ${sent.join(', ')}; RSS ${base.toFixed(0)} → peak ${peak.rss.toFixed(0)} MB`);
+    console.log(
+      `unsolicited bomb: parts written before disconnect ${sent.join(', ')}; RSS ${base.toFixed(0)} → peak ${peak.rss.toFixed(0)} MB`,
+    );
     expect(peak.rss - base).toBeLessThan(100);
     const st = await status();
     expect(st.alerts.filter((a) => a.type === 'peer-violation' && a.kind === 'unsolicited-multipart').length).toBeGreaterThanOrEqual(4);
@@ -62,7 +93,10 @@ describe('multipart bomb (raw OpenFlow peer against a controller child process)'
 
   it('an endless reply to the handshake PORT_DESC is cut at its 1 MiB cap', async () => {
     const peer = new RawPeer(0xbad10n, {
-      onPortDesc: (req, p) => { void bomb(p, 4500, () => morePart(req.xid)); return true; },
+      onPortDesc: (req, p) => {
+        void bomb(p, 4500, () => morePart(req.xid));
+        return true;
+      },
     });
     await peer.connect(OF);
     await sampling(() => peer.gone);
@@ -73,7 +107,13 @@ describe('multipart bomb (raw OpenFlow peer against a controller child process)'
   it('an endless flow read is cut at the per-session byte cap', async () => {
     let parts = 0;
     const peer = new RawPeer(0xbad20n, {
-      onFlowRead: (req, p) => { void bomb(p, 4500, () => { parts++; return flowPart(req.xid); }); return true; },
+      onFlowRead: (req, p) => {
+        void bomb(p, 4500, () => {
+          parts++;
+          return flowPart(req.xid);
+        });
+        return true;
+      },
     });
     await peer.connect(OF);
     await sampling(() => peer.gone);
@@ -91,7 +131,12 @@ describe('multipart bomb (raw OpenFlow peer against a controller child process)'
       sent[idx] = 0;
       const p = new RawPeer(0xbad30n + BigInt(i), {
         onFlowRead: (req, peer) => {
-          void (async () => { for (let k = 0; k < 80 && !peer.closed; k++) { sent[idx]++; if (!peer.raw(flowPart(req.xid))) await peer.drained(); } })();
+          void (async () => {
+            for (let k = 0; k < 80 && !peer.closed; k++) {
+              sent[idx]++;
+              if (!peer.raw(flowPart(req.xid))) await peer.drained();
+            }
+          })();
           return true;
         },
       });
@@ -109,7 +154,17 @@ describe('multipart bomb (raw OpenFlow peer against a controller child process)'
     await Promise.all(holders.map((p) => p.gone));
     await new Promise((r) => setTimeout(r, 300));
     let n = 0;
-    const again = new RawPeer(0xbad40n, { onFlowRead: (req, peer) => { void (async () => { for (let k = 0; k < 80 && !peer.closed; k++) { n++; if (!peer.raw(flowPart(req.xid))) await peer.drained(); } })(); return true; } });
+    const again = new RawPeer(0xbad40n, {
+      onFlowRead: (req, peer) => {
+        void (async () => {
+          for (let k = 0; k < 80 && !peer.closed; k++) {
+            n++;
+            if (!peer.raw(flowPart(req.xid))) await peer.drained();
+          }
+        })();
+        return true;
+      },
+    });
     await again.connect(OF);
     await waitFor('the new peer sent its parts', () => n >= 80, 20_000);
     await new Promise((r) => setTimeout(r, 500));
@@ -133,18 +188,33 @@ describe('multipart bomb against the default caps', () => {
     try {
       await new Promise((r) => setTimeout(r, 500));
       const b0 = c.rssMb();
-      let parts = 0, top = b0;
-      const peer = new RawPeer(0xbad50n, { onFlowRead: (req, p) => { void bomb(p, 4500, () => { parts++; return flowPart(req.xid); }); return true; } });
+      let parts = 0,
+        top = b0;
+      const peer = new RawPeer(0xbad50n, {
+        onFlowRead: (req, p) => {
+          void bomb(p, 4500, () => {
+            parts++;
+            return flowPart(req.xid);
+          });
+          return true;
+        },
+      });
       await peer.connect(OF + 2);
-      const t = setInterval(() => { top = Math.max(top, c.rssMb()); }, 50);
+      const t = setInterval(() => {
+        top = Math.max(top, c.rssMb());
+      }, 50);
       await peer.gone;
       clearInterval(t);
       await new Promise((r) => setTimeout(r, 500));
       const after = c.rssMb();
-      console.log(`default caps: ${parts} parts (${(parts * 65480 / 2 ** 20).toFixed(0)} MiB) written before disconnect; RSS ${b0.toFixed(0)} → peak ${top.toFixed(0)} → after ${after.toFixed(0)} MB`);
+      console.log(
+        `default caps: ${parts} parts (${((parts * 65480) / 2 ** 20).toFixed(0)} MiB) written before disconnect; RSS ${b0.toFixed(0)} → peak ${top.toFixed(0)} → after ${after.toFixed(0)} MB`,
+      );
       expect(parts).toBeLessThan(4500);
       expect(top - b0).toBeLessThan(100);
       expect(after - b0).toBeLessThan(100);
-    } finally { await c.stop(); }
+    } finally {
+      await c.stop();
+    }
   }, 60_000);
 });

@@ -15,20 +15,38 @@ import { terminalSafe } from '../../cli/terminal.js';
 import { copyExample } from '../helpers/tmp.js';
 
 const ROOT = new URL('../../', import.meta.url).pathname;
-const RLO = '\u202E', ZWSP = '\u200B', LRI = '\u2066', ZWJ = '\u200D', BOM = '\uFEFF';
+const RLO = '\u202E',
+  ZWSP = '\u200B',
+  LRI = '\u2066',
+  ZWJ = '\u200D',
+  BOM = '\uFEFF';
 
 function acl(args: string[]): Promise<{ code: number | null; out: string; err: string }> {
   return new Promise((resolve) => {
-    const c = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'test/controller/run-cli.ts'), ...args], { cwd: ROOT, env: { ...process.env, FORCE_COLOR: '0' } });
-    let out = '', err = '';
-    c.stdout.on('data', (d) => { out += d; }); c.stderr.on('data', (d) => { err += d; });
+    const c = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'test/controller/run-cli.ts'), ...args], {
+      cwd: ROOT,
+      env: { ...process.env, FORCE_COLOR: '0' },
+    });
+    let out = '',
+      err = '';
+    c.stdout.on('data', (d) => {
+      out += d;
+    });
+    c.stderr.on('data', (d) => {
+      err += d;
+    });
     c.on('close', (code) => resolve({ code, out, err }));
   });
 }
 
 describe('hidden characters in names', () => {
   const cases: Array<[string, string, string, RegExp]> = [
-    ['policy.yaml', '- { name: finance-payroll,', `- { name: "finance${RLO}-payroll",`, /rule name 'finance\\u\{202E\}-payroll' contains the invisible or reordering character U\+202E/],
+    [
+      'policy.yaml',
+      '- { name: finance-payroll,',
+      `- { name: "finance${RLO}-payroll",`,
+      /rule name 'finance\\u\{202E\}-payroll' contains the invisible or reordering character U\+202E/,
+    ],
     ['policy.yaml', '  payroll-db: { hosts', `  "payroll${ZWSP}-db": { hosts`, /resource name .*U\+200B/],
     ['directory.yaml', '{ id: alice,', `{ id: "ali${ZWJ}ce",`, /user id .*U\+200D/],
     ['directory.yaml', 'roles: [employee, manager]', `roles: [employee, "man${LRI}ager"]`, /roles .*U\+2066/],
@@ -58,7 +76,12 @@ describe('hidden characters in names', () => {
     await ctl.load();
     const app = await buildApp(ctl, { adminToken: 'names-admin-token' });
     const text = readFileSync(join(dir, 'policy.yaml'), 'utf8').replace('- { name: no-contractors,', `- { name: "no-contractors${RLO}",`);
-    const r = await app.inject({ method: 'POST', url: '/api/v1/policy', payload: text, headers: { authorization: 'Bearer names-admin-token', 'content-type': 'application/yaml' } });
+    const r = await app.inject({
+      method: 'POST',
+      url: '/api/v1/policy',
+      payload: text,
+      headers: { authorization: 'Bearer names-admin-token', 'content-type': 'application/yaml' },
+    });
     expect(r.statusCode).toBe(422);
     expect(r.json().diagnostics.map((d: { code: string }) => d.code)).toContain('hidden-character');
     expect(ctl.version).toBe(1);
@@ -69,7 +92,10 @@ describe('hidden characters in names', () => {
 describe('acl test output on a terminal', () => {
   it('escapes control characters from the expectations file instead of echoing them', async () => {
     const dir = copyExample('basic');
-    writeFileSync(join(dir, 'evil.tests'), `alice -> payroll-db tcp/5432: allow\n\x1b]0;owned\x07\x1b[2J\x1b[31mfake ok\x9b1m ${RLO}reversed\n`);
+    writeFileSync(
+      join(dir, 'evil.tests'),
+      `alice -> payroll-db tcp/5432: allow\n\x1b]0;owned\x07\x1b[2J\x1b[31mfake ok\x9b1m ${RLO}reversed\n`,
+    );
     const r = await acl(['test', join(dir, 'policy.yaml'), join(dir, 'evil.tests')]);
     expect(r.code).toBe(1);
     expect(r.err).toMatch(/evil\.tests:2: cannot read '\\x1b\]0;owned\\x07\\x1b\[2J\\x1b\[31mfake ok\\x9b1m \\u\{202E\}reversed'/);

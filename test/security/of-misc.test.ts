@@ -21,7 +21,11 @@ const TOKEN = 'so-misc-admin-token-0123';
 describe('OpenFlow peer and state details (item 9)', () => {
   let ctl: Controller | undefined;
   let app: FastifyInstance | undefined;
-  afterEach(async () => { await app?.close(); await ctl?.stop(); app = ctl = undefined; });
+  afterEach(async () => {
+    await app?.close();
+    await ctl?.stop();
+    app = ctl = undefined;
+  });
 
   async function start(opts: Partial<ConstructorParameters<typeof Controller>[0]> = {}, auditLog?: string) {
     const dir = copyExample('basic');
@@ -37,13 +41,16 @@ describe('OpenFlow peer and state details (item 9)', () => {
     const reply = await new Promise<Buffer>((resolve, reject) => {
       let got = Buffer.alloc(0);
       const c = connect(port, '127.0.0.1', () => c.write(Buffer.from('0100000800000007', 'hex')));
-      c.on('data', (d) => { got = Buffer.concat([got, d]); });
+      c.on('data', (d) => {
+        got = Buffer.concat([got, d]);
+      });
       c.on('close', () => resolve(got));
       c.on('error', reject);
     });
     // the controller's own HELLO (1.3) comes first; then the refusal
     const frames: Buffer[] = [];
-    for (let off = 0; off + 8 <= reply.length; off += reply.readUInt16BE(off + 2)) frames.push(reply.subarray(off, off + reply.readUInt16BE(off + 2)));
+    for (let off = 0; off + 8 <= reply.length; off += reply.readUInt16BE(off + 2))
+      frames.push(reply.subarray(off, off + reply.readUInt16BE(off + 2)));
     const err = frames.find((f) => f[1] === 1)!;
     expect(err).toBeDefined();
     expect(err[0]).toBe(1); // OpenFlow 1.0
@@ -58,8 +65,19 @@ describe('OpenFlow peer and state details (item 9)', () => {
     await peer.connect(port);
     await peer.ready;
     await waitFor('adopted', () => ctl!.sessions.get('0x0000000000000001')?.state === 'ready');
-    const frame = Buffer.alloc(60); frame.write('ffffffffffff0200000009990806', 'hex');
-    const flood: OfpMessage[] = Array.from({ length: 500 }, (_, i) => ({ type: 'packet_in', xid: i, bufferId: 0xffffffff, totalLen: 60, reason: 0, tableId: 0, cookie: 0n, match: [{ field: 'in_port', value: 3 }], data: frame }));
+    const frame = Buffer.alloc(60);
+    frame.write('ffffffffffff0200000009990806', 'hex');
+    const flood: OfpMessage[] = Array.from({ length: 500 }, (_, i) => ({
+      type: 'packet_in',
+      xid: i,
+      bufferId: 0xffffffff,
+      totalLen: 60,
+      reason: 0,
+      tableId: 0,
+      cookie: 0n,
+      match: [{ field: 'in_port', value: 3 }],
+      data: frame,
+    }));
     peer.raw(encodeMany(flood));
     await waitFor('flood received', () => (ctl!.sessions.get('0x0000000000000001')?.packetIns ?? 0) >= 500);
     const dropped = ctl!.packetInsDropped();
@@ -76,7 +94,9 @@ describe('OpenFlow peer and state details (item 9)', () => {
       const p = new RawPeer(0x9000n + BigInt(i));
       await p.connect(port);
       await p.ready;
-      await waitFor('synced', () => ctl!.switchStatus().some((s) => s.dpid === `0x${(0x9000 + i).toString(16).padStart(16, '0')}` && !s.known));
+      await waitFor('synced', () =>
+        ctl!.switchStatus().some((s) => s.dpid === `0x${(0x9000 + i).toString(16).padStart(16, '0')}` && !s.known),
+      );
       await new Promise((r) => setTimeout(r, 50));
       p.close();
       await p.gone;
@@ -92,7 +112,10 @@ describe('OpenFlow peer and state details (item 9)', () => {
   it('acl_directory_sync_age_seconds counts from the last successful read, not the last change', async () => {
     await start();
     ctl!.directoryStatus = { ...ctl!.directoryStatus, lastSuccessAt: new Date(Date.now() - 3600_000).toISOString() }; // last change: an hour ago
-    ctl!.directorySync = { status: () => ({ lastSuccessAt: new Date(Date.now() - 2000).toISOString() }), stop: () => undefined } as unknown as DirectorySync; // last read: 2 s ago
+    ctl!.directorySync = {
+      status: () => ({ lastSuccessAt: new Date(Date.now() - 2000).toISOString() }),
+      stop: () => undefined,
+    } as unknown as DirectorySync; // last read: 2 s ago
     const age = Number((await metrics()).match(/^acl_directory_sync_age_seconds (\S+)$/m)![1]);
     expect(age).toBeGreaterThanOrEqual(2);
     expect(age).toBeLessThan(60);
@@ -104,13 +127,27 @@ describe('OpenFlow peer and state details (item 9)', () => {
     const c = ctl!;
     const smaller = { ...c.compiled.input.directory, users: c.compiled.input.directory.users.slice(0, 1) };
     c.directorySync = {
-      status: () => ({}), stop: () => undefined,
-      confirmShrink: async () => { await c.setDirectory(smaller, 'directory sync'); return true; },
+      status: () => ({}),
+      stop: () => undefined,
+      confirmShrink: async () => {
+        await c.setDirectory(smaller, 'directory sync');
+        return true;
+      },
     } as unknown as DirectorySync;
     const r = await app!.inject({ method: 'POST', url: '/api/v1/directory/confirm-shrink', headers: { authorization: `Bearer ${TOKEN}` } });
     expect(r.statusCode).toBe(200);
-    await waitFor('audited', () => { try { return readFileSync(audit, 'utf8').includes('directory-synced'); } catch { return false; } });
-    const line = readFileSync(audit, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l)).find((e) => e.type === 'directory-synced');
+    await waitFor('audited', () => {
+      try {
+        return readFileSync(audit, 'utf8').includes('directory-synced');
+      } catch {
+        return false;
+      }
+    });
+    const line = readFileSync(audit, 'utf8')
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l))
+      .find((e) => e.type === 'directory-synced');
     expect(line.by).toBe('admin');
   });
 });

@@ -24,11 +24,20 @@ describe('files named by a policy posted to the API', () => {
   let dir: string, outside: string, policy: string;
   let ctl: Controller;
   let app: FastifyInstance;
-  const post = (text: string, dry = true) => app.inject({ method: 'POST', url: `/api/v1/policy${dry ? '?dryRun=true' : ''}`, payload: text, headers: H });
+  const post = (text: string, dry = true) =>
+    app.inject({ method: 'POST', url: `/api/v1/policy${dry ? '?dryRun=true' : ''}`, payload: text, headers: H });
   const withDirectory = (d: string) => policy.replace(/^directory: .*$/m, `directory: ${JSON.stringify(d)}`);
   const withTopology = (t: string) => policy.replace(/^topology: .*$/m, `topology: ${JSON.stringify(t)}`);
   /** A reply's error about the named file, with the path itself blanked (to compare two answers). */
-  const fileError = (body: { errors: string[] }, path: string) => body.errors.filter((e) => /directory file|topology file/.test(e)).map((e) => e.split(path).join('<P>').replace(/\(looked at [^)]*\)/, ''));
+  const fileError = (body: { errors: string[] }, path: string) =>
+    body.errors
+      .filter((e) => /directory file|topology file/.test(e))
+      .map((e) =>
+        e
+          .split(path)
+          .join('<P>')
+          .replace(/\(looked at [^)]*\)/, ''),
+      );
 
   beforeAll(async () => {
     dir = copyExample('basic');
@@ -43,11 +52,16 @@ describe('files named by a policy posted to the API', () => {
     symlinkSync('/dev/zero', join(dir, 'zero.yaml'));
     mkdirSync(join(dir, 'a-folder'));
     execFileSync('mkfifo', [join(dir, 'fifo.yaml')]);
-    ctl = new Controller({ policyPath: join(dir, 'policy.yaml'), submitted: { maxBytes: 1 << 20, allowRoots: ['/dev/null-root-that-does-not-exist'] } });
+    ctl = new Controller({
+      policyPath: join(dir, 'policy.yaml'),
+      submitted: { maxBytes: 1 << 20, allowRoots: ['/dev/null-root-that-does-not-exist'] },
+    });
     await ctl.load();
     app = await buildApp(ctl, { adminToken: TOKEN });
   });
-  afterAll(async () => { await app?.close(); });
+  afterAll(async () => {
+    await app?.close();
+  });
 
   it('a file outside the policy folder is refused, its content never echoed, and looks exactly like a missing file', async () => {
     const a = await post(withDirectory(join(outside, 'secret.yaml')));
@@ -131,7 +145,7 @@ describe('files named by a policy posted to the API', () => {
     expect(r.json().errors.join('\n')).not.toMatch(/not found/);
   });
 
-  it('the operator\'s own files (acl validate, SIGHUP reload) report EISDIR and too-large as such', async () => {
+  it("the operator's own files (acl validate, SIGHUP reload) report EISDIR and too-large as such", async () => {
     writeFileSync(join(dir, 'p-dir.yaml'), withDirectory('a-folder'));
     const r = await loadPolicy(join(dir, 'p-dir.yaml'));
     expect(r.ok).toBe(false);

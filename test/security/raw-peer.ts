@@ -23,19 +23,31 @@ export class RawPeer {
   readonly rawReceived: Buffer[] = [];
   private readonly framer = new Framer();
   private readyResolve!: () => void;
-  readonly ready = new Promise<void>((r) => { this.readyResolve = r; });
+  readonly ready = new Promise<void>((r) => {
+    this.readyResolve = r;
+  });
   readonly gone: Promise<void>;
   private goneResolve!: () => void;
 
-  constructor(readonly dpid: bigint, readonly opts: RawPeerOptions = {}) {
-    this.gone = new Promise((r) => { this.goneResolve = r; });
+  constructor(
+    readonly dpid: bigint,
+    readonly opts: RawPeerOptions = {},
+  ) {
+    this.gone = new Promise((r) => {
+      this.goneResolve = r;
+    });
   }
 
   connect(port: number, host = '127.0.0.1', tls?: ConnectionOptions): Promise<void> {
     return new Promise((resolve, reject) => {
       this.sock = tls ? tlsConnect({ ...tls, port, host }, () => resolve()) : connect(port, host, () => resolve());
-      this.sock.on('error', (e) => { if (!this.closed) reject(e); });
-      this.sock.on('close', () => { this.closed = true; this.goneResolve(); });
+      this.sock.on('error', (e) => {
+        if (!this.closed) reject(e);
+      });
+      this.sock.on('close', () => {
+        this.closed = true;
+        this.goneResolve();
+      });
       this.sock.on('data', (d) => {
         for (const f of this.framer.push(d)) {
           this.rawReceived.push(Buffer.from(f));
@@ -46,36 +58,88 @@ export class RawPeer {
     });
   }
 
-  send(m: OfpMessage): void { if (!this.closed) this.sock.write(encode(m)); }
-  raw(b: Buffer): boolean { return !this.closed && this.sock.write(b); }
-  close(): void { this.sock?.destroy(); }
+  send(m: OfpMessage): void {
+    if (!this.closed) this.sock.write(encode(m));
+  }
+  raw(b: Buffer): boolean {
+    return !this.closed && this.sock.write(b);
+  }
+  close(): void {
+    this.sock?.destroy();
+  }
 
   /** Resolves when the socket can take more (or is closed). */
   drained(): Promise<void> {
     if (this.closed || !this.sock.writableNeedDrain) return Promise.resolve();
-    return new Promise((r) => { const d = () => { this.sock.off('drain', d); this.sock.off('close', d); r(); }; this.sock.once('drain', d); this.sock.once('close', d); });
+    return new Promise((r) => {
+      const d = () => {
+        this.sock.off('drain', d);
+        this.sock.off('close', d);
+        r();
+      };
+      this.sock.once('drain', d);
+      this.sock.once('close', d);
+    });
   }
 
   portDesc(xid: number, more = false): MessageOf<'multipart_reply'> {
-    return { type: 'multipart_reply', xid, flags: more ? 1 : 0, body: { kind: 'port_desc', ports: (this.opts.ports ?? [1, 2, 3, 4]).map((p) => ({ portNo: p, hwAddr: `02:00:00:00:ff:${p.toString(16).padStart(2, '0')}`, name: `p${p}`, config: 0, state: 0, curr: 0, advertised: 0, supported: 0, peer: 0, currSpeed: 0, maxSpeed: 0 })) } };
+    return {
+      type: 'multipart_reply',
+      xid,
+      flags: more ? 1 : 0,
+      body: {
+        kind: 'port_desc',
+        ports: (this.opts.ports ?? [1, 2, 3, 4]).map((p) => ({
+          portNo: p,
+          hwAddr: `02:00:00:00:ff:${p.toString(16).padStart(2, '0')}`,
+          name: `p${p}`,
+          config: 0,
+          state: 0,
+          curr: 0,
+          advertised: 0,
+          supported: 0,
+          peer: 0,
+          currSpeed: 0,
+          maxSpeed: 0,
+        })),
+      },
+    };
   }
 
   private onMessage(m: OfpMessage): void {
     this.received.push(m);
     switch (m.type) {
-      case 'hello': this.send({ type: 'hello', xid: m.xid, versions: [4] }); return;
-      case 'echo_request': if (!this.opts.silent) this.send({ type: 'echo_reply', xid: m.xid, data: m.data }); return;
-      case 'features_request': this.send({ type: 'features_reply', xid: m.xid, datapathId: this.dpid, nBuffers: 0, nTables: 254, auxiliaryId: 0, capabilities: 0 }); return;
+      case 'hello':
+        this.send({ type: 'hello', xid: m.xid, versions: [4] });
+        return;
+      case 'echo_request':
+        if (!this.opts.silent) this.send({ type: 'echo_reply', xid: m.xid, data: m.data });
+        return;
+      case 'features_request':
+        this.send({
+          type: 'features_reply',
+          xid: m.xid,
+          datapathId: this.dpid,
+          nBuffers: 0,
+          nTables: 254,
+          auxiliaryId: 0,
+          capabilities: 0,
+        });
+        return;
       case 'multipart_request':
         if (m.body.kind === 'port_desc') {
           if (!this.opts.onPortDesc?.(m, this)) this.send(this.portDesc(m.xid));
           this.readyResolve();
         } else if (m.body.kind === 'flow') {
-          if (!this.opts.onFlowRead?.(m, this)) this.send({ type: 'multipart_reply', xid: m.xid, flags: 0, body: { kind: 'flow', flows: [] } });
+          if (!this.opts.onFlowRead?.(m, this))
+            this.send({ type: 'multipart_reply', xid: m.xid, flags: 0, body: { kind: 'flow', flows: [] } });
         }
         return;
-      case 'barrier_request': this.send({ type: 'barrier_reply', xid: m.xid }); return;
-      default: return;
+      case 'barrier_request':
+        this.send({ type: 'barrier_reply', xid: m.xid });
+        return;
+      default:
+        return;
     }
   }
 }

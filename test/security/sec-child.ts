@@ -9,9 +9,16 @@ import { buildApp } from '../../controller/api.js';
 
 const [policy, ofPort, apiPort] = process.argv.slice(2);
 const extra = JSON.parse(process.env.ACL_CHILD_OPTS ?? '{}') as Partial<ControllerOptions>;
-const ctl = new Controller({ policyPath: policy, listen: { host: '127.0.0.1', port: Number(ofPort) }, log: (l, m) => console.error(`[${l}] ${m}`), ...extra });
+const ctl = new Controller({
+  policyPath: policy,
+  listen: { host: '127.0.0.1', port: Number(ofPort) },
+  log: (l, m) => console.error(`[${l}] ${m}`),
+  ...extra,
+});
 const show = new Set((process.env.ACL_CHILD_EVENTS ?? '').split(',').filter(Boolean));
-ctl.on('event', (e: { type: string }) => { if (show.has(e.type)) console.log(`EVENT ${JSON.stringify(e)}`); });
+ctl.on('event', (e: { type: string }) => {
+  if (show.has(e.type)) console.log(`EVENT ${JSON.stringify(e)}`);
+});
 const { port } = await ctl.start();
 const app = await buildApp(ctl, {});
 await app.listen({ host: '127.0.0.1', port: Number(apiPort) });

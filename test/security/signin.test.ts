@@ -19,13 +19,19 @@ class CountingChecker implements CredentialChecker {
   calls = 0;
   async check(user: string, password: string): Promise<CheckResult> {
     this.calls++;
-    return user === 'dana' && password === 'right-one' ? { ok: true, user } : { ok: false, code: 'invalid', message: 'invalid credentials' };
+    return user === 'dana' && password === 'right-one'
+      ? { ok: true, user }
+      : { ok: false, code: 'invalid', message: 'invalid credentials' };
   }
 }
 
 let srv: SigninServer | undefined;
 let sessions: SessionTable | undefined;
-afterEach(async () => { await srv?.close(); sessions?.stop(); srv = undefined; });
+afterEach(async () => {
+  await srv?.close();
+  sessions?.stop();
+  srv = undefined;
+});
 
 async function setup(opts: { lease?: boolean; rpm?: number } = {}) {
   sessions = new SessionTable();
@@ -33,21 +39,39 @@ async function setup(opts: { lease?: boolean; rpm?: number } = {}) {
   if (opts.lease !== false) leases.set('127.0.0.1', { mac: LAPTOP, ip: '127.0.0.1', switch: 'e1', port: 3, source: 'dhcp' });
   const checker = new CountingChecker();
   let settledCalls = 0;
-  srv = new SigninServer({ host: '127.0.0.1', port: 0, sessionMs: 600_000, maxFailures: 3, lockoutMs: 60_000, requestsPerMinute: opts.rpm ?? 1000 }, {
-    leases: { byIp: (ip) => leases.get(ip) }, sessions: sessions, settled: async () => { settledCalls++; }, checker,
-  });
+  srv = new SigninServer(
+    { host: '127.0.0.1', port: 0, sessionMs: 600_000, maxFailures: 3, lockoutMs: 60_000, requestsPerMinute: opts.rpm ?? 1000 },
+    {
+      leases: { byIp: (ip) => leases.get(ip) },
+      sessions: sessions,
+      settled: async () => {
+        settledCalls++;
+      },
+      checker,
+    },
+  );
   const { port } = await srv.listen();
   const base = `http://127.0.0.1:${port}`;
   const token = async () => (await (await fetch(`${base}/`)).text()).match(/name="csrf" value="([^"]+)"/)?.[1] ?? '';
   const post = (path: string, form: Record<string, string>, headers: Record<string, string> = {}) =>
-    fetch(`${base}${path}`, { method: 'POST', redirect: 'manual', headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers }, body: new URLSearchParams(form).toString() });
+    fetch(`${base}${path}`, {
+      method: 'POST',
+      redirect: 'manual',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers },
+      body: new URLSearchParams(form).toString(),
+    });
   return { base, checker, token, post, settled: () => settledCalls };
 }
 
 describe('web sign-in against hostile requests', () => {
   it('signs in the MAC that holds the address on its port, answers after the switches confirmed, and shows no redirect', async () => {
     const t = await setup();
-    const r = await t.post('/signin?next=http://evil.example/', { csrf: await t.token(), user: 'dana', password: 'right-one', next: 'https://evil.example/' });
+    const r = await t.post('/signin?next=http://evil.example/', {
+      csrf: await t.token(),
+      user: 'dana',
+      password: 'right-one',
+      next: 'https://evil.example/',
+    });
     expect(r.status).toBe(200);
     expect(r.headers.get('location')).toBeNull();
     const html = await r.text();
@@ -77,7 +101,11 @@ describe('web sign-in against hostile requests', () => {
       const r = await t.post('/signin', { csrf, user: 'dana', password: 'right-one' });
       expect(r.status).toBe(403);
     }
-    const cross = await t.post('/signin', { csrf: await t.token(), user: 'dana', password: 'right-one' }, { origin: 'http://evil.example' });
+    const cross = await t.post(
+      '/signin',
+      { csrf: await t.token(), user: 'dana', password: 'right-one' },
+      { origin: 'http://evil.example' },
+    );
     expect(cross.status).toBe(403);
     expect(t.checker.calls).toBe(0);
     expect(sessions!.size).toBe(0);
@@ -87,7 +115,11 @@ describe('web sign-in against hostile requests', () => {
     const t = await setup();
     const big = await t.post('/signin', { csrf: await t.token(), user: 'dana', password: 'x'.repeat(10_000) });
     expect(big.status).toBe(400);
-    const json = await fetch(`${t.base}/signin`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ user: 'dana', password: 'right-one' }) });
+    const json = await fetch(`${t.base}/signin`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ user: 'dana', password: 'right-one' }),
+    });
     expect(json.status).toBe(400);
     const xss = await t.post('/signin', { csrf: await t.token(), user: '<script>alert(1)</script>', password: 'p' });
     expect(xss.status).toBe(400);
@@ -99,7 +131,8 @@ describe('web sign-in against hostile requests', () => {
 
   it('password guessing: after 3 failures the user is locked out, even with the right password, without asking the directory', async () => {
     const t = await setup();
-    for (let i = 0; i < 3; i++) expect((await t.post('/signin', { csrf: await t.token(), user: 'dana', password: `guess-${i}` })).status).toBe(401);
+    for (let i = 0; i < 3; i++)
+      expect((await t.post('/signin', { csrf: await t.token(), user: 'dana', password: `guess-${i}` })).status).toBe(401);
     const calls = t.checker.calls;
     const locked = await t.post('/signin', { csrf: await t.token(), user: 'dana', password: 'right-one' });
     expect(locked.status).toBe(429);
@@ -119,15 +152,54 @@ describe('web sign-in against hostile requests', () => {
 
   it('with a certificate configured the page is served over HTTPS only (and works there)', async () => {
     const d = tempDir('dh-signin-tls-');
-    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', join(d, 'key.pem'), '-out', join(d, 'cert.pem'), '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1'], { stdio: 'ignore' });
+    execFileSync(
+      'openssl',
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'rsa:2048',
+        '-nodes',
+        '-keyout',
+        join(d, 'key.pem'),
+        '-out',
+        join(d, 'cert.pem'),
+        '-days',
+        '1',
+        '-subj',
+        '/CN=127.0.0.1',
+        '-addext',
+        'subjectAltName=IP:127.0.0.1',
+      ],
+      { stdio: 'ignore' },
+    );
     sessions = new SessionTable();
-    srv = new SigninServer({ host: '127.0.0.1', port: 0, tls: { cert: readFileSync(join(d, 'cert.pem')), key: readFileSync(join(d, 'key.pem')) }, sessionMs: 60_000, maxFailures: 3, lockoutMs: 60_000, requestsPerMinute: 100 }, {
-      leases: { byIp: () => ({ mac: LAPTOP, ip: '127.0.0.1', switch: 'e1', port: 3, source: 'dhcp' }) }, sessions: sessions, settled: async () => undefined, checker: new CountingChecker(),
-    });
+    srv = new SigninServer(
+      {
+        host: '127.0.0.1',
+        port: 0,
+        tls: { cert: readFileSync(join(d, 'cert.pem')), key: readFileSync(join(d, 'key.pem')) },
+        sessionMs: 60_000,
+        maxFailures: 3,
+        lockoutMs: 60_000,
+        requestsPerMinute: 100,
+      },
+      {
+        leases: { byIp: () => ({ mac: LAPTOP, ip: '127.0.0.1', switch: 'e1', port: 3, source: 'dhcp' }) },
+        sessions: sessions,
+        settled: async () => undefined,
+        checker: new CountingChecker(),
+      },
+    );
     const { port } = await srv.listen();
     const body = await new Promise<string>((res, rej) => {
-      const r = request({ host: '127.0.0.1', port, path: '/', ca: readFileSync(join(d, 'cert.pem')) }, (m) => { let b = ''; m.on('data', (c) => (b += c)); m.on('end', () => res(b)); });
-      r.on('error', rej); r.end();
+      const r = request({ host: '127.0.0.1', port, path: '/', ca: readFileSync(join(d, 'cert.pem')) }, (m) => {
+        let b = '';
+        m.on('data', (c) => (b += c));
+        m.on('end', () => res(b));
+      });
+      r.on('error', rej);
+      r.end();
     });
     expect(body).toContain('<label for="password">Password</label>');
     await expect(fetch(`http://127.0.0.1:${port}/`)).rejects.toThrow();

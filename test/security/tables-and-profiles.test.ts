@@ -16,35 +16,52 @@ const CODES = ['truncated', 'bad_length', 'bad_version', 'unknown_type', 'bad_fi
 /** A multipart TABLE_FEATURES reply around `body`. */
 function tfReply(body: Buffer): Buffer {
   const h = Buffer.alloc(16);
-  h.writeUInt8(4, 0); h.writeUInt8(19, 1); h.writeUInt16BE(16 + body.length, 2); h.writeUInt32BE(7, 4); h.writeUInt16BE(12, 8);
+  h.writeUInt8(4, 0);
+  h.writeUInt8(19, 1);
+  h.writeUInt16BE(16 + body.length, 2);
+  h.writeUInt32BE(7, 4);
+  h.writeUInt16BE(12, 8);
   return Buffer.concat([h, body]);
 }
 function tableFeature(tableId: number, maxEntries: number, props = Buffer.alloc(0), len?: number): Buffer {
   const b = Buffer.alloc(64);
-  b.writeUInt16BE(len ?? 64 + props.length, 0); b.writeUInt8(tableId, 2); b.write('t', 8); b.writeUInt32BE(maxEntries >>> 0, 60);
+  b.writeUInt16BE(len ?? 64 + props.length, 0);
+  b.writeUInt8(tableId, 2);
+  b.write('t', 8);
+  b.writeUInt32BE(maxEntries >>> 0, 60);
   return Buffer.concat([b, props]);
 }
 
 describe('TABLE_FEATURES from a switch', () => {
   it('absurd max_entries are decoded as sent but never widen a budget; 0 entries refuses everything', () => {
     const r = decode(tfReply(Buffer.concat([tableFeature(0, 0xffffffff), tableFeature(2, 0)])));
-    expect(r.ok && r.message.type === 'multipart_reply' && r.message.body.kind === 'table_features' && r.message.body.tables.map((t) => t.maxEntries)).toEqual([0xffffffff, 0]);
+    expect(
+      r.ok &&
+        r.message.type === 'multipart_reply' &&
+        r.message.body.kind === 'table_features' &&
+        r.message.body.tables.map((t) => t.maxEntries),
+    ).toEqual([0xffffffff, 0]);
     const reported = { 0: 0xffffffff, 2: 0 };
-    expect(effectiveBudget(undefined, reported)).toEqual({ 2: 0 });            // the 4-billion claim is ignored
-    expect(effectiveBudget({ 0: 500 }, reported)).toEqual({ 0: 500, 2: 0 });  // the topology's budget stands
+    expect(effectiveBudget(undefined, reported)).toEqual({ 2: 0 }); // the 4-billion claim is ignored
+    expect(effectiveBudget({ 0: 500 }, reported)).toEqual({ 0: 500, 2: 0 }); // the topology's budget stands
     expect(effectiveBudget({ 0: 500 }, { 0: MAX_PLAUSIBLE + 1 })).toEqual({ 0: 500 });
-    expect(effectiveBudget({ 0: 500 }, { 0: 100 })).toEqual({ 0: 100 });      // the smaller wins
-    const plan = { name: 'x', dpid: 1n, kind: 'edge' as const, flows: [{ tableId: 2, priority: 0, cookie: 1n, match: [], instructions: [], origin: 'default-deny' }] };
+    expect(effectiveBudget({ 0: 500 }, { 0: 100 })).toEqual({ 0: 100 }); // the smaller wins
+    const plan = {
+      name: 'x',
+      dpid: 1n,
+      kind: 'edge' as const,
+      flows: [{ tableId: 2, priority: 0, cookie: 1n, match: [], instructions: [], origin: 'default-deny' }],
+    };
     expect(checkSwitchBudget(plan, effectiveBudget(undefined, reported)).ok).toBe(false);
   });
 
   it('lying lengths and truncated properties are typed errors', () => {
     for (const b of [
-      tfReply(tableFeature(0, 10, Buffer.alloc(0), 40)),                              // shorter than the fixed part
-      tfReply(tableFeature(0, 10, Buffer.alloc(0), 4000)),                            // longer than the message
-      tfReply(tableFeature(0, 10, Buffer.from([0, 8, 0, 2, 0, 0, 0, 0]))),            // property length 2 < 4
-      tfReply(tableFeature(0, 10, Buffer.from([0, 8, 0x7f, 0xff, 0, 0, 0, 0]))),      // property longer than the table
-      tfReply(Buffer.alloc(10)),                                                       // a fragment
+      tfReply(tableFeature(0, 10, Buffer.alloc(0), 40)), // shorter than the fixed part
+      tfReply(tableFeature(0, 10, Buffer.alloc(0), 4000)), // longer than the message
+      tfReply(tableFeature(0, 10, Buffer.from([0, 8, 0, 2, 0, 0, 0, 0]))), // property length 2 < 4
+      tfReply(tableFeature(0, 10, Buffer.from([0, 8, 0x7f, 0xff, 0, 0, 0, 0]))), // property longer than the table
+      tfReply(Buffer.alloc(10)), // a fragment
     ]) {
       const r = decode(b);
       expect(r.ok).toBe(false);
@@ -53,13 +70,22 @@ describe('TABLE_FEATURES from a switch', () => {
   });
 
   it('random bodies never throw and never yield a table without a number', () => {
-    fc.assert(fc.property(fc.uint8Array({ maxLength: 400 }), (body) => {
-      const r = decode(tfReply(Buffer.from(body)));
-      if (!r.ok) { expect(CODES).toContain(r.error.code); return; }
-      if (r.message.type === 'multipart_reply' && r.message.body.kind === 'table_features') {
-        for (const t of r.message.body.tables) { expect(Number.isInteger(t.maxEntries)).toBe(true); expect(t.tableId).toBeLessThan(256); }
-      }
-    }), { numRuns: 3000 });
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 400 }), (body) => {
+        const r = decode(tfReply(Buffer.from(body)));
+        if (!r.ok) {
+          expect(CODES).toContain(r.error.code);
+          return;
+        }
+        if (r.message.type === 'multipart_reply' && r.message.body.kind === 'table_features') {
+          for (const t of r.message.body.tables) {
+            expect(Number.isInteger(t.maxEntries)).toBe(true);
+            expect(t.tableId).toBeLessThan(256);
+          }
+        }
+      }),
+      { numRuns: 3000 },
+    );
   });
 
   it('a DESC of anything but Open vSwitch gets the standard profile (no NXM, no conntrack)', () => {
@@ -71,17 +97,37 @@ describe('TABLE_FEATURES from a switch', () => {
 });
 
 describe('ct actions in flows a switch sends back', () => {
-  const ctAction = (fields: { flags?: number; zoneSrc?: number; zone?: number; table?: number; alg?: number; len?: number; extra?: Buffer }) => {
+  const ctAction = (fields: {
+    flags?: number;
+    zoneSrc?: number;
+    zone?: number;
+    table?: number;
+    alg?: number;
+    len?: number;
+    extra?: Buffer;
+  }) => {
     const extra = fields.extra ?? Buffer.alloc(0);
     const a = Buffer.alloc(24);
-    a.writeUInt16BE(0xffff, 0); a.writeUInt16BE(fields.len ?? 24 + extra.length, 2); a.writeUInt32BE(0x2320, 4); a.writeUInt16BE(35, 8);
-    a.writeUInt16BE(fields.flags ?? 1, 10); a.writeUInt32BE(fields.zoneSrc ?? 0, 12); a.writeUInt16BE(fields.zone ?? 5, 16); a.writeUInt8(fields.table ?? 0xff, 18); a.writeUInt16BE(fields.alg ?? 0, 22);
+    a.writeUInt16BE(0xffff, 0);
+    a.writeUInt16BE(fields.len ?? 24 + extra.length, 2);
+    a.writeUInt32BE(0x2320, 4);
+    a.writeUInt16BE(35, 8);
+    a.writeUInt16BE(fields.flags ?? 1, 10);
+    a.writeUInt32BE(fields.zoneSrc ?? 0, 12);
+    a.writeUInt16BE(fields.zone ?? 5, 16);
+    a.writeUInt8(fields.table ?? 0xff, 18);
+    a.writeUInt16BE(fields.alg ?? 0, 22);
     return Buffer.concat([a, extra]);
   };
   /** A packet_out carrying the action (the smallest message with an action list). */
   const packetOut = (action: Buffer) => {
     const h = Buffer.alloc(24);
-    h.writeUInt8(4, 0); h.writeUInt8(13, 1); h.writeUInt16BE(24 + action.length, 2); h.writeUInt32BE(0xffffffff, 8); h.writeUInt32BE(0xfffffffd, 12); h.writeUInt16BE(action.length, 16);
+    h.writeUInt8(4, 0);
+    h.writeUInt8(13, 1);
+    h.writeUInt16BE(24 + action.length, 2);
+    h.writeUInt32BE(0xffffffff, 8);
+    h.writeUInt32BE(0xfffffffd, 12);
+    h.writeUInt16BE(action.length, 16);
     return Buffer.concat([h, action]);
   };
 
@@ -101,7 +147,15 @@ describe('ct actions in flows a switch sends back', () => {
   });
 
   it('encode refuses out-of-range zones and tables instead of wrapping them', () => {
-    const po = (zone: number, table?: number) => () => encode({ type: 'packet_out', xid: 1, bufferId: 0xffffffff, inPort: 0xfffffffd, actions: [{ type: 'ct', zone, ...(table !== undefined ? { table } : {}) }], data: Buffer.alloc(0) });
+    const po = (zone: number, table?: number) => () =>
+      encode({
+        type: 'packet_out',
+        xid: 1,
+        bufferId: 0xffffffff,
+        inPort: 0xfffffffd,
+        actions: [{ type: 'ct', zone, ...(table !== undefined ? { table } : {}) }],
+        data: Buffer.alloc(0),
+      });
     expect(po(65536)).toThrow(RangeError);
     expect(po(-1)).toThrow(RangeError);
     expect(po(1, 255)).toThrow(RangeError);

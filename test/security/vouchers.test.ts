@@ -13,12 +13,19 @@ import type { AddressLease } from '../../compiler/model.js';
 
 class NoPasswords implements CredentialChecker {
   calls = 0;
-  async check(): Promise<CheckResult> { this.calls++; return { ok: false, code: 'invalid', message: 'no' }; }
+  async check(): Promise<CheckResult> {
+    this.calls++;
+    return { ok: false, code: 'invalid', message: 'no' };
+  }
 }
 
 let srv: SigninServer | undefined;
 let sessions: SessionTable | undefined;
-afterEach(async () => { await srv?.close(); sessions?.stop(); srv = undefined; });
+afterEach(async () => {
+  await srv?.close();
+  sessions?.stop();
+  srv = undefined;
+});
 
 const macOf = (i: number) => `02:00:00:00:0a:${i.toString(16).padStart(2, '0')}`;
 
@@ -28,23 +35,67 @@ async function setup(opts: { failuresPerMinute?: number; now?: () => number } = 
   const vouchers = new VoucherStore(now);
   const leases = new Map<string, AddressLease>();
   // device i connects from 127.0.0.(10+i)
-  for (let i = 0; i < 20; i++) leases.set(`127.0.0.${10 + i}`, { mac: macOf(i), ip: `127.0.0.${10 + i}`, switch: 'e1', port: 3 + i, source: 'dhcp' });
+  for (let i = 0; i < 20; i++)
+    leases.set(`127.0.0.${10 + i}`, { mac: macOf(i), ip: `127.0.0.${10 + i}`, switch: 'e1', port: 3 + i, source: 'dhcp' });
   let changed = 0;
-  srv = new SigninServer({ host: '127.0.0.1', port: 0, sessionMs: 600_000, maxFailures: 3, lockoutMs: 60_000, requestsPerMinute: 1000, voucherFailuresPerMinute: opts.failuresPerMinute }, {
-    leases: { byIp: (ip) => leases.get(ip) }, sessions: sessions, settled: async () => {}, checker: new NoPasswords(), vouchers, vouchersChanged: () => { changed++; }, now,
-  });
+  srv = new SigninServer(
+    {
+      host: '127.0.0.1',
+      port: 0,
+      sessionMs: 600_000,
+      maxFailures: 3,
+      lockoutMs: 60_000,
+      requestsPerMinute: 1000,
+      voucherFailuresPerMinute: opts.failuresPerMinute,
+    },
+    {
+      leases: { byIp: (ip) => leases.get(ip) },
+      sessions: sessions,
+      settled: async () => {},
+      checker: new NoPasswords(),
+      vouchers,
+      vouchersChanged: () => {
+        changed++;
+      },
+      now,
+    },
+  );
   const { port } = await srv.listen();
-  const http = (dev: number, method: string, path: string, body?: string) => new Promise<{ status: number; text: string }>((res, rej) => {
-    const r = request({ host: '127.0.0.1', port, path, method, localAddress: `127.0.0.${10 + dev}`, agent: false, headers: body !== undefined ? { 'content-type': 'application/x-www-form-urlencoded', 'content-length': Buffer.byteLength(body) } : {} }, (m) => { let t = ''; m.setEncoding('utf8'); m.on('data', (c) => (t += c)); m.on('end', () => res({ status: m.statusCode ?? 0, text: t })); });
-    r.on('error', rej);
-    r.end(body);
-  });
+  const http = (dev: number, method: string, path: string, body?: string) =>
+    new Promise<{ status: number; text: string }>((res, rej) => {
+      const r = request(
+        {
+          host: '127.0.0.1',
+          port,
+          path,
+          method,
+          localAddress: `127.0.0.${10 + dev}`,
+          agent: false,
+          headers:
+            body !== undefined ? { 'content-type': 'application/x-www-form-urlencoded', 'content-length': Buffer.byteLength(body) } : {},
+        },
+        (m) => {
+          let t = '';
+          m.setEncoding('utf8');
+          m.on('data', (c) => (t += c));
+          m.on('end', () => res({ status: m.statusCode ?? 0, text: t }));
+        },
+      );
+      r.on('error', rej);
+      r.end(body);
+    });
   const token = async (dev: number) => (await http(dev, 'GET', '/')).text.match(/name="csrf" value="([^"]+)"/)?.[1] ?? '';
-  const redeem = async (dev: number, code: string) => http(dev, 'POST', '/voucher', new URLSearchParams({ csrf: await token(dev), code }).toString());
+  const redeem = async (dev: number, code: string) =>
+    http(dev, 'POST', '/voucher', new URLSearchParams({ csrf: await token(dev), code }).toString());
   return { vouchers, http, token, redeem, changed: () => changed };
 }
 
-const randomCode = () => { const a = 'ABCDEFGHJKLMNPQRSTUVWXYZ23456789'; let s = ''; for (let i = 0; i < 16; i++) s += a[Math.floor(Math.random() * 32)]; return s; };
+const randomCode = () => {
+  const a = 'ABCDEFGHJKLMNPQRSTUVWXYZ23456789';
+  let s = '';
+  for (let i = 0; i < 16; i++) s += a[Math.floor(Math.random() * 32)];
+  return s;
+};
 
 describe('guest vouchers against hostile use', () => {
   it('a valid code admits the device as guest; the page offers the voucher form; the store keeps only a hash', async () => {
@@ -70,7 +121,9 @@ describe('guest vouchers against hostile use', () => {
     const answers = [];
     for (let i = 0; i < 3; i++) answers.push(await t.redeem(1, randomCode()));
     expect(answers.map((a) => a.status)).toEqual([401, 401, 401]);
-    expect(new Set(answers.map((a) => a.text.match(/role="alert"[^>]*>([^<]*)/)?.[1]))).toEqual(new Set(['This voucher code is not valid.']));
+    expect(new Set(answers.map((a) => a.text.match(/role="alert"[^>]*>([^<]*)/)?.[1]))).toEqual(
+      new Set(['This voucher code is not valid.']),
+    );
     const locked = await t.redeem(1, c.code);
     expect(locked.status).toBe(429);
     expect(sessions!.size).toBe(0);
@@ -118,12 +171,25 @@ describe('guest vouchers against hostile use', () => {
     expect((await t.redeem(6, a.code)).status).toBe(401);
     expect((await t.redeem(7, b.code)).status).toBe(401);
     expect(sessions!.size).toBe(0);
-    expect(t.vouchers.list().map((v) => v.state).sort()).toEqual(['expired', 'revoked']);
+    expect(
+      t.vouchers
+        .list()
+        .map((v) => v.state)
+        .sort(),
+    ).toEqual(['expired', 'revoked']);
   });
 
   it('malformed, oversized, markup and non-ASCII codes and a missing CSRF token never throw and grant nothing', async () => {
     const t = await setup();
-    for (const code of ['', 'x'.repeat(5000), '<script>alert(1)</script>', 'ÄÖÜ-ÄÖÜ-ÄÖÜ-ÄÖÜÄ', 'AAAA-AAAA-AAAA-AAA1', '%00%00', 'AAAA-AAAA-AAAA-AAAA-AAAA']) {
+    for (const code of [
+      '',
+      'x'.repeat(5000),
+      '<script>alert(1)</script>',
+      'ÄÖÜ-ÄÖÜ-ÄÖÜ-ÄÖÜÄ',
+      'AAAA-AAAA-AAAA-AAA1',
+      '%00%00',
+      'AAAA-AAAA-AAAA-AAAA-AAAA',
+    ]) {
       const r = await t.redeem(8, code);
       expect([400, 401, 429]).toContain(r.status);
       expect(r.text).not.toContain('<script>alert');
@@ -131,7 +197,8 @@ describe('guest vouchers against hostile use', () => {
     const noCsrf = await t.http(9, 'POST', '/voucher', new URLSearchParams({ code: 'AAAA-AAAA-AAAA-AAAA' }).toString());
     expect(noCsrf.status).toBe(403);
     expect(sessions!.size).toBe(0);
-    for (const s of ['', 'abc', 'A'.repeat(16), 'AAAA AAAA AAAA AAAA', 'aaaa-aaaa-aaaa-aaa0']) expect(normaliseCode(s) === undefined || normaliseCode(s) === 'A'.repeat(16)).toBe(true);
+    for (const s of ['', 'abc', 'A'.repeat(16), 'AAAA AAAA AAAA AAAA', 'aaaa-aaaa-aaaa-aaa0'])
+      expect(normaliseCode(s) === undefined || normaliseCode(s) === 'A'.repeat(16)).toBe(true);
   });
 
   it('a tampered state file restores nothing it cannot trust; valid entries keep working', () => {
@@ -140,7 +207,15 @@ describe('guest vouchers against hostile use', () => {
     if (!c.ok) throw new Error(c.message);
     const good = st.snapshot()[0];
     const other = new VoucherStore();
-    const n = other.restore([good, { ...good, id: 'v-zz', hash: 'x' }, { ...good, uses: -1 }, { ...good, usedBy: [1] }, null, 'junk', { ...good, sessionMs: 1 }]);
+    const n = other.restore([
+      good,
+      { ...good, id: 'v-zz', hash: 'x' },
+      { ...good, uses: -1 },
+      { ...good, usedBy: [1] },
+      null,
+      'junk',
+      { ...good, sessionMs: 1 },
+    ]);
     expect(n).toBe(1);
     expect(other.redeem(c.code, macOf(1)).ok).toBe(true);
     expect(other.restore({ not: 'a list' })).toBe(0);

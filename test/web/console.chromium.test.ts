@@ -21,7 +21,7 @@ const ARTIFACTS = new URL('../../test-artifacts/web/', import.meta.url).pathname
 const TOKEN = 'console-admin-token';
 const withOvs = haveOvs() && process.getuid?.() === 0;
 
-describeWith({ 'Chromium': !(!existsSync(CHROMIUM)) }, 'web console in Chromium', () => {
+describeWith({ Chromium: !!existsSync(CHROMIUM) }, 'web console in Chromium', () => {
   let ctl: Controller;
   let app: FastifyInstance;
   let browser: Browser;
@@ -42,7 +42,19 @@ describeWith({ 'Chromium': !(!existsSync(CHROMIUM)) }, 'web console in Chromium'
       createBridge('web-hv1', { controller: `tcp:127.0.0.1:${port}`, dpid: (17).toString(16).padStart(16, '0') });
       await waitFor('web-hv1 synced', () => ctl.switchStatus().find((s) => s.name === 'hv2')?.lastSync, 15_000);
     }
-    browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'] });
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      headless: true,
+      args: [
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
+    });
     page = await (await browser.newContext({ viewport: { width: 1400, height: 900 } })).newPage();
   }, 60_000);
 
@@ -78,9 +90,18 @@ describeWith({ 'Chromium': !(!existsSync(CHROMIUM)) }, 'web console in Chromium'
   it('the access matrix matches explain for every cell, and a click explains the rule and the flows', async () => {
     await page.goto(url + '#matrix');
     await page.waitForSelector('#matrix tbody button');
-    const cells = await page.$$eval('#matrix tbody button', (bs) => bs.map((b) => ({ members: (b as HTMLElement).dataset.members!, resource: (b as HTMLElement).dataset.resource!, service: (b as HTMLElement).dataset.service!, cls: b.className })));
+    const cells = await page.$$eval('#matrix tbody button', (bs) =>
+      bs.map((b) => ({
+        members: (b as HTMLElement).dataset.members!,
+        resource: (b as HTMLElement).dataset.resource!,
+        service: (b as HTMLElement).dataset.service!,
+        cls: b.className,
+      })),
+    );
     expect(cells.length).toBe(16 * 9);
-    const wrong = cells.filter((c) => (explain(ctl.compiled, c.members, c.resource, c.service).decision === 'allow' ? 'allow' : 'deny') !== c.cls);
+    const wrong = cells.filter(
+      (c) => (explain(ctl.compiled, c.members, c.resource, c.service).decision === 'allow' ? 'allow' : 'deny') !== c.cls,
+    );
     expect(wrong).toEqual([]);
     await page.screenshot({ path: join(ARTIFACTS, 'matrix.png'), fullPage: true });
     await page.click('#matrix button[data-members="carl"][data-resource="payroll-db"]');
@@ -98,7 +119,8 @@ describeWith({ 'Chromium': !(!existsSync(CHROMIUM)) }, 'web console in Chromium'
     await page.selectOption('#matrix-view', 'organizations');
     expect(await page.textContent('#matrix tbody')).toContain('finance');
     // an organization's row includes its sub-organizations (bob and erin are in platform, under engineering)
-    const members = async (org: string) => (await page.getAttribute(`#matrix tbody tr:has(th:text-is("${org}")) button`, 'data-members'))!.split(',').sort();
+    const members = async (org: string) =>
+      (await page.getAttribute(`#matrix tbody tr:has(th:text-is("${org}")) button`, 'data-members'))!.split(',').sort();
     expect(await members('engineering')).toEqual(['bob', 'cathy', 'dave', 'erin']);
     expect(await members('platform')).toEqual(['bob', 'erin']);
     expect(await members('corp')).toEqual(expect.arrayContaining(['alice', 'bob', 'frank']));

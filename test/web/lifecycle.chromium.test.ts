@@ -21,7 +21,8 @@ import { describeWith } from '../helpers/needs.js';
 import { buildConsole, haveChromium, launchChromium, openPage, pageErrors, signIn } from '../helpers/browser.js';
 
 const ARTIFACTS = new URL('../../test-artifacts/web/', import.meta.url).pathname;
-const A = 'lifecycle-token-anna', B = 'lifecycle-token-ben';
+const A = 'lifecycle-token-anna',
+  B = 'lifecycle-token-ben';
 
 describeWith({ Chromium: haveChromium }, 'console: lint markers, pending approval, rollback', () => {
   let ctl: Controller, app: FastifyInstance, sw: FakeSwitch, browser: Browser, anna: Page, ben: Page, base: string, policyPath: string;
@@ -36,7 +37,14 @@ describeWith({ Chromium: haveChromium }, 'console: lint markers, pending approva
     ctl = new Controller({ policyPath, listen: { host: '127.0.0.1', port: 0 } });
     const { port } = await ctl.start();
     hashV1 = planHash(ctl.compiled.plan);
-    app = await buildApp(ctl, { tokens: [{ name: 'anna', token: A, role: 'admin' }, { name: 'ben', token: B, role: 'admin' }], requireApproval: true, auditLog: join(dir, 'audit.jsonl') });
+    app = await buildApp(ctl, {
+      tokens: [
+        { name: 'anna', token: A, role: 'admin' },
+        { name: 'ben', token: B, role: 'admin' },
+      ],
+      requireApproval: true,
+      auditLog: join(dir, 'audit.jsonl'),
+    });
     await app.listen({ host: '127.0.0.1', port: 0 });
     base = `http://127.0.0.1:${(app.server.address() as { port: number }).port}/`;
     sw = new FakeSwitch({ dpid: 1n });
@@ -47,7 +55,13 @@ describeWith({ Chromium: haveChromium }, 'console: lint markers, pending approva
     ben = await (await browser.newContext({ viewport: { width: 1400, height: 1000 } })).newPage();
     annaErrors = pageErrors(anna);
     benErrors = pageErrors(ben);
-    for (const [p, t] of [[anna, A], [ben, B]] as const) { await p.goto(base); await signIn(p, t); }
+    for (const [p, t] of [
+      [anna, A],
+      [ben, B],
+    ] as const) {
+      await p.goto(base);
+      await signIn(p, t);
+    }
   }, 60_000);
 
   afterAll(async () => {
@@ -62,14 +76,26 @@ describeWith({ Chromium: haveChromium }, 'console: lint markers, pending approva
     await anna.waitForFunction(() => document.querySelector<HTMLTextAreaElement>('#policy-text')!.value.includes('no-contractors'));
     const text = await anna.inputValue('#policy-text');
     // carol is a contractor: no-contractors (a deny) shadows this grant entirely
-    const edited = text.replace(/(  - \{ name: no-contractors.*\n)/, '$1  - { name: carol-payroll, from: { users: [carol] }, to: payroll-db }\n');
+    const edited = text.replace(
+      /(  - \{ name: no-contractors.*\n)/,
+      '$1  - { name: carol-payroll, from: { users: [carol] }, to: payroll-db }\n',
+    );
     const line = edited.split('\n').findIndex((l) => l.includes('carol-payroll')) + 1;
     await anna.fill('#policy-text', edited);
-    await anna.waitForFunction((n) => [...document.querySelectorAll('#policy-gutter .warn')].some((e) => e.textContent === String(n)), line);
+    await anna.waitForFunction(
+      (n) => [...document.querySelectorAll('#policy-gutter .warn')].some((e) => e.textContent === String(n)),
+      line,
+    );
     // the same findings the linter gives for this text, at the same lines (warnings and errors; notes are not markers)
     const loaded = await loadPolicy(policyPath, { policyText: edited });
     if (!loaded.ok) throw new Error('edited policy invalid');
-    const expected = [...new Set(lintInput(loaded.value).findings.filter((f) => f.severity !== 'info' && f.location?.file.endsWith('policy.yaml')).map((f) => f.location!.line))].sort((a, b) => a - b);
+    const expected = [
+      ...new Set(
+        lintInput(loaded.value)
+          .findings.filter((f) => f.severity !== 'info' && f.location?.file.endsWith('policy.yaml'))
+          .map((f) => f.location!.line),
+      ),
+    ].sort((a, b) => a - b);
     expect(expected).toContain(line);
     const shown = await anna.$$eval('#policy-gutter .warn', (es) => es.map((e) => Number(e.textContent)));
     expect(shown).toEqual(expected);
@@ -79,11 +105,17 @@ describeWith({ Chromium: haveChromium }, 'console: lint markers, pending approva
     await anna.screenshot({ path: join(ARTIFACTS, 'policy-lint.png'), fullPage: true });
     // the link puts the cursor on that line
     await anna.click(`#policy-lint a[data-goto="${line}"]`);
-    const caretLine = await anna.$eval('#policy-text', (t) => (t as HTMLTextAreaElement).value.slice(0, (t as HTMLTextAreaElement).selectionStart).split('\n').length);
+    const caretLine = await anna.$eval(
+      '#policy-text',
+      (t) => (t as HTMLTextAreaElement).value.slice(0, (t as HTMLTextAreaElement).selectionStart).split('\n').length,
+    );
     expect(caretLine).toBe(line);
     // fixing it removes the marker
     await anna.click('#revert');
-    await anna.waitForFunction((n) => ![...document.querySelectorAll('#policy-gutter .warn')].some((e) => e.textContent === String(n)), line);
+    await anna.waitForFunction(
+      (n) => ![...document.querySelectorAll('#policy-gutter .warn')].some((e) => e.textContent === String(n)),
+      line,
+    );
   });
 
   it('two-person rule: a change by anna is pending, anna cannot approve it (the refusal is shown), ben approves and it applies', async () => {
@@ -106,7 +138,9 @@ describeWith({ Chromium: haveChromium }, 'console: lint markers, pending approva
     expect(await anna.textContent('#pending-list article')).toContain('− bob → intranet tcp/80');
     await anna.getByRole('button', { name: /^Approve the change by anna/ }).click();
     await anna.waitForSelector('#pending-list .outcome [role=alert]');
-    expect(await anna.textContent('#pending-list .outcome')).toBe("Not approved: 'anna' submitted this change and cannot approve it: a different admin must");
+    expect(await anna.textContent('#pending-list .outcome')).toBe(
+      "Not approved: 'anna' submitted this change and cannot approve it: a different admin must",
+    );
     expect(ctl.version).toBe(1);
     await anna.screenshot({ path: join(ARTIFACTS, 'pending-own-change.png'), fullPage: true });
 
@@ -122,7 +156,12 @@ describeWith({ Chromium: haveChromium }, 'console: lint markers, pending approva
   });
 
   it('a rejected change disappears for everyone and nothing is applied', async () => {
-    const r = await app.inject({ method: 'POST', url: '/api/v1/policy', headers: { authorization: `Bearer ${B}`, 'content-type': 'text/yaml' }, payload: ctl.loaded.policyText.replace('default: deny', '# ben\ndefault: deny') });
+    const r = await app.inject({
+      method: 'POST',
+      url: '/api/v1/policy',
+      headers: { authorization: `Bearer ${B}`, 'content-type': 'text/yaml' },
+      payload: ctl.loaded.policyText.replace('default: deny', '# ben\ndefault: deny'),
+    });
     expect(r.statusCode).toBe(202);
     await anna.waitForSelector('#pending-list article');
     expect(await anna.textContent('#pending-list h3')).toBe('Policy change by ben');

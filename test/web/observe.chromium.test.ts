@@ -37,13 +37,28 @@ describeWith({ Chromium: haveChromium }, 'console: sessions, denials, why, rule 
     return hit[0];
   };
   /** A denied packet sampled to the controller by the switch (PACKET_IN from the policy table). */
-  const denied = (c: bigint, inPort: number, data: Buffer) => sw.send({ type: 'packet_in', xid: xid++, bufferId: 0xffffffff, totalLen: data.length, reason: 1, tableId: TABLE.policy, cookie: c, match: [{ field: 'in_port', value: inPort }], data });
+  const denied = (c: bigint, inPort: number, data: Buffer) =>
+    sw.send({
+      type: 'packet_in',
+      xid: xid++,
+      bufferId: 0xffffffff,
+      totalLen: data.length,
+      reason: 1,
+      tableId: TABLE.policy,
+      cookie: c,
+      match: [{ field: 'in_port', value: inPort }],
+      data,
+    });
 
   beforeAll(async () => {
     mkdirSync(ARTIFACTS, { recursive: true });
     buildConsole();
     const dir = copyExample('basic');
-    ctl = new Controller({ policyPath: join(dir, 'policy.yaml'), listen: { host: '127.0.0.1', port: 0 }, observe: { traffic: { intervalMs: 0 } } });
+    ctl = new Controller({
+      policyPath: join(dir, 'policy.yaml'),
+      listen: { host: '127.0.0.1', port: 0 },
+      observe: { traffic: { intervalMs: 0 } },
+    });
     const { port } = await ctl.start();
     app = await buildApp(ctl, { adminToken: ADMIN, readToken: READ, auditLog: join(dir, 'audit.jsonl') });
     await app.listen({ host: '127.0.0.1', port: 0 });
@@ -69,18 +84,29 @@ describeWith({ Chromium: haveChromium }, 'console: sessions, denials, why, rule 
     await openPage(page, base, 'sessions');
     expect(await page.textContent('#sessions tbody')).toContain('Nobody is logged in');
     const expires = new Date(Date.now() + 3600_000).toISOString();
-    const r = ctl.edge.sessions.add({ mac: '02:00:00:00:0e:01', switch: 'edge1', port: 5, method: 'dot1x', user: 'bob', expires }, 'radius:test');
+    const r = ctl.edge.sessions.add(
+      { mac: '02:00:00:00:0e:01', switch: 'edge1', port: 5, method: 'dot1x', user: 'bob', expires },
+      'radius:test',
+    );
     if (!r.ok) throw new Error(r.message);
     const r2 = ctl.edge.sessions.add({ mac: '02:00:00:00:0e:02', switch: 'edge1', port: 5, method: 'mab', user: 'alice' }, 'radius:test');
     if (!r2.ok) throw new Error(r2.message);
     // no reload: the page follows /events
     await page.waitForFunction(() => document.querySelectorAll('#sessions tbody tr[data-id]').length === 2);
-    const rows = await page.$$eval('#sessions tbody tr[data-id]', (rs) => rs.map((tr) => [...tr.children].map((c) => (c.textContent ?? '').trim())));
+    const rows = await page.$$eval('#sessions tbody tr[data-id]', (rs) =>
+      rs.map((tr) => [...tr.children].map((c) => (c.textContent ?? '').trim())),
+    );
     const bob = rows.find((x) => x[0] === 'bob')!;
     expect(bob.slice(1, 4)).toEqual(['02:00:00:00:0e:01', 'edge1:5', '802.1X']);
     expect(bob[4]).not.toBe('–');
     expect(bob[5]).toBe(new Date(expires).toLocaleString('en-US'));
-    expect(rows.find((x) => x[0] === 'alice')!.slice(1, 6)).toEqual(['02:00:00:00:0e:02', 'edge1:5', 'MAC bypass', expect.any(String), 'until logoff']);
+    expect(rows.find((x) => x[0] === 'alice')!.slice(1, 6)).toEqual([
+      '02:00:00:00:0e:02',
+      'edge1:5',
+      'MAC bypass',
+      expect.any(String),
+      'until logoff',
+    ]);
     expect(await page.textContent('#sessions-summary')).toBe('2 sessions.');
     await page.screenshot({ path: join(ARTIFACTS, 'sessions.png'), fullPage: true });
     await page.getByRole('button', { name: 'End the session of bob on edge1:5' }).click();
@@ -104,7 +130,16 @@ describeWith({ Chromium: haveChromium }, 'console: sessions, denials, why, rule 
     await p.waitForSelector('#sessions tbody tr[data-id]');
     expect(await p.textContent('#sessions tbody')).toContain('web sign-in');
     expect(await p.isVisible('button.end-session')).toBe(false);
-    const status = await p.evaluate(async (t) => (await fetch(`/api/v1/sessions/${document.querySelector<HTMLElement>('#sessions tbody tr[data-id]')!.dataset.id}`, { method: 'DELETE', headers: { authorization: `Bearer ${t}` } })).status, READ);
+    const status = await p.evaluate(
+      async (t) =>
+        (
+          await fetch(`/api/v1/sessions/${document.querySelector<HTMLElement>('#sessions tbody tr[data-id]')!.dataset.id}`, {
+            method: 'DELETE',
+            headers: { authorization: `Bearer ${t}` },
+          })
+        ).status,
+      READ,
+    );
     expect(status).toBe(403);
     expect(ctl.edge.sessions.size).toBe(1);
     ctl.edge.sessions.remove(r.session.id, 'admin', 'test');
@@ -120,12 +155,15 @@ describeWith({ Chromium: haveChromium }, 'console: sessions, denials, why, rule 
     denied(defaultDeny, 4, frame({ src: '02:00:00:00:01:03', ipSrc: '10.0.1.3', ipDst: '10.0.2.10', proto: 'tcp', dport: 5432 }));
     // carol's packet hits the same drop flow; the deny log names the policy's deciding rule (an explicit deny)
     // a scan from bob of web1: one entry, however many ports
-    for (let p = 1000; p < 1040; p++) denied(defaultDeny, 2, frame({ src: '02:00:00:00:01:02', ipSrc: '10.0.1.2', ipDst: '10.0.2.2', proto: 'tcp', dport: p }));
+    for (let p = 1000; p < 1040; p++)
+      denied(defaultDeny, 2, frame({ src: '02:00:00:00:01:02', ipSrc: '10.0.1.2', ipDst: '10.0.2.2', proto: 'tcp', dport: p }));
     await page.waitForFunction(() => document.querySelectorAll('#denials tbody tr[data-id]').length === 3);
     await waitFor('scan aggregated', () => ctl.observe.denials.query({ user: 'bob', dst: '10.0.2.2' })[0]?.count === 40);
     await page.click('#denials-form button[type=submit]'); // reload: counts of an aggregated entry do not emit events
     await page.waitForFunction(() => /40 services/.test(document.querySelector('#denials tbody')?.textContent ?? ''));
-    const rows = await page.$$eval('#denials tbody tr[data-id]', (rs) => rs.map((tr) => [...tr.children].map((c) => (c as HTMLElement).innerText.replace(/\s+/g, ' ').trim())));
+    const rows = await page.$$eval('#denials tbody tr[data-id]', (rs) =>
+      rs.map((tr) => [...tr.children].map((c) => (c as HTMLElement).innerText.replace(/\s+/g, ' ').trim())),
+    );
     const carol = rows.find((r) => r[1].startsWith('carol'))!;
     expect(carol[1]).toMatch(/^carol \(Carol Cruz\) finance · contractor 02:00:00:00:01:03 10\.0\.1\.3$/);
     expect(carol.slice(2, 5)).toEqual(['edge1:4', 'payroll-db, intranet 10.0.2.10', 'tcp/5432']);
@@ -191,17 +229,24 @@ describeWith({ Chromium: haveChromium }, 'console: sessions, denials, why, rule 
     // traffic through alice's finance-payroll flows on edge1, as the switch's counters report it
     const allow = cookie((a) => a.role === 'allow' && a.rules.includes('finance-payroll'));
     let bumped = 0;
-    for (const [k, f] of sw.flows) if (f.cookie === allow) { sw.flows.set(k, { ...f, packetCount: f.packetCount + 37n, byteCount: f.byteCount + 4100n }); bumped++; }
+    for (const [k, f] of sw.flows)
+      if (f.cookie === allow) {
+        sw.flows.set(k, { ...f, packetCount: f.packetCount + 37n, byteCount: f.byteCount + 4100n });
+        bumped++;
+      }
     expect(bumped).toBeGreaterThan(0);
     await openPage(page, base, 'rules');
-    const row = (rule: string) => page.$$eval(`#rules tbody tr[data-rule="${rule}"] > *`, (cs) => cs.map((c) => (c.textContent ?? '').trim()));
+    const row = (rule: string) =>
+      page.$$eval(`#rules tbody tr[data-rule="${rule}"] > *`, (cs) => cs.map((c) => (c.textContent ?? '').trim()));
     expect((await row('finance-payroll')).slice(2, 5)).toEqual(['0', '0 B', 'never']);
     expect(await page.textContent('#unused-list')).toContain('finance-payroll');
     await page.getByRole('button', { name: 'Read the switch counters now' }).click();
     await page.waitForFunction(() => /Read \d+ flows? from 1 switch/.test(document.querySelector('#poll-result')?.textContent ?? ''));
-    await page.waitForFunction(() => document.querySelector('#rules tbody tr[data-rule="finance-payroll"] td.num')?.textContent === String(37 * 1));
+    await page.waitForFunction(
+      () => document.querySelector('#rules tbody tr[data-rule="finance-payroll"] td.num')?.textContent === String(37 * 1),
+    );
     const fp = await row('finance-payroll');
-    expect(fp.slice(2, 4)).toEqual([String(37 * bumped), `${(4100 * bumped / 1000).toFixed(1)} kB`]);
+    expect(fp.slice(2, 4)).toEqual([String(37 * bumped), `${((4100 * bumped) / 1000).toFixed(1)} kB`]);
     expect(fp[4]).not.toBe('never');
     const unused = await page.$$eval('#unused-list li strong', (ss) => ss.map((s) => s.textContent));
     expect(unused).not.toContain('finance-payroll');
@@ -213,7 +258,8 @@ describeWith({ Chromium: haveChromium }, 'console: sessions, denials, why, rule 
     expect(await page.$$eval('#rule-traffic svg rect', (rs) => rs.length)).toBe(1);
     expect(await page.getAttribute('#rule-traffic svg', 'aria-label')).toMatch(/finance-payroll: 1 points, peak 37/);
     // a second read with more traffic adds a point to the series
-    for (const [k, f] of sw.flows) if (f.cookie === allow) sw.flows.set(k, { ...f, packetCount: f.packetCount + 5n, byteCount: f.byteCount + 500n });
+    for (const [k, f] of sw.flows)
+      if (f.cookie === allow) sw.flows.set(k, { ...f, packetCount: f.packetCount + 5n, byteCount: f.byteCount + 500n });
     await page.getByRole('button', { name: 'Read the switch counters now' }).click();
     await page.waitForFunction(() => document.querySelectorAll('#rule-traffic svg rect').length === 2);
     expect(await page.textContent('#rule-traffic .packets')).toBe(String(42 * bumped));
@@ -222,8 +268,12 @@ describeWith({ Chromium: haveChromium }, 'console: sessions, denials, why, rule 
     await openPage(page, base, 'matrix');
     await page.waitForSelector('#matrix tbody button');
     expect(await page.getAttribute('#matrix button[data-members="alice"][data-resource="payroll-db"]', 'data-in-use')).toBe('yes');
-    expect(await page.getAttribute('#matrix button[data-members="alice"][data-resource="payroll-db"]', 'aria-label')).toMatch(/allow, in use \(last hit /);
-    expect(await page.getAttribute('#matrix button[data-members="bob"][data-resource="intranet"][data-service="tcp/80"]', 'data-in-use')).toBe('no');
+    expect(await page.getAttribute('#matrix button[data-members="alice"][data-resource="payroll-db"]', 'aria-label')).toMatch(
+      /allow, in use \(last hit /,
+    );
+    expect(
+      await page.getAttribute('#matrix button[data-members="bob"][data-resource="intranet"][data-service="tcp/80"]', 'data-in-use'),
+    ).toBe('no');
     expect(await page.getAttribute('#matrix button[data-members="bob"][data-resource="payroll-db"]', 'data-in-use')).toBeNull();
     expect(errors).toEqual([]);
   });

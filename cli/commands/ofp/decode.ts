@@ -4,7 +4,10 @@ import { Framer, decode, messageToJson } from '../../../openflow/index.js';
 
 export default class OfpDecode extends AclCommand {
   static description = 'Decode OpenFlow 1.3 messages given as hex (one message, or several back to back) for debugging.';
-  static examples = ['<%= config.bin %> ofp decode 0414000800000001', '<%= config.bin %> ofp decode --json 04000010000000010001000800000010'];
+  static examples = [
+    '<%= config.bin %> ofp decode 0414000800000001',
+    '<%= config.bin %> ofp decode --json 04000010000000010001000800000010',
+  ];
   static args = { hex: Args.string({ required: true, description: 'hex bytes (spaces and colons allowed)' }) };
 
   async run() {

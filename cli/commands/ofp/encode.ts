@@ -4,7 +4,8 @@ import { AclCommand } from '../../base.js';
 import { encode, messageFromJson } from '../../../openflow/index.js';
 
 export default class OfpEncode extends AclCommand {
-  static description = 'Encode OpenFlow 1.3 messages given as JSON (one message or an array, as `acl ofp decode --json` prints them) to hex.';
+  static description =
+    'Encode OpenFlow 1.3 messages given as JSON (one message or an array, as `acl ofp decode --json` prints them) to hex.';
   static examples = [
     '<%= config.bin %> ofp encode flowmod.json',
     'echo \'{"type":"barrier_request","xid":1}\' | <%= config.bin %> ofp encode -',

@@ -12,7 +12,9 @@ export default class RulesUnused extends AclCommand {
 
   async run() {
     const { flags } = await this.parse(RulesUnused);
-    const r = await get(flags.controller, '/api/v1/rules/unused', `api/v1/rules/unused?days=${flags.days}`, flags.token).catch((e: Error) => this.failMessage(e.message));
+    const r = await get(flags.controller, '/api/v1/rules/unused', `api/v1/rules/unused?days=${flags.days}`, flags.token).catch((e: Error) =>
+      this.failMessage(e.message),
+    );
     this.log(`rules without traffic in the last ${r.days} days (counters kept since ${r.trackedSince}):`);
     for (const x of r.rules) this.log(`  ${x.rule}  last hit ${x.lastHit ?? 'never'}`);
     if (!r.rules.length) this.log('  none');

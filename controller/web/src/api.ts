@@ -2,15 +2,22 @@
 import { state } from './state.js';
 import type { ApiError } from './types.js';
 
-export type ApiResult<T> = { readonly ok: true; readonly status: number; readonly body: T } | { readonly ok: false; readonly status: number; readonly body: ApiError };
+export type ApiResult<T> =
+  | { readonly ok: true; readonly status: number; readonly body: T }
+  | { readonly ok: false; readonly status: number; readonly body: ApiError };
 
 /** A request to /api/v1/PATH. JSON bodies are sent as JSON; strings as YAML. Replies that are not JSON become an error. */
 export async function api<T>(path: string, init: { method?: string; json?: unknown; yaml?: string } = {}): Promise<ApiResult<T>> {
   const headers: Record<string, string> = {};
   if (state.token) headers.authorization = `Bearer ${state.token}`;
   let body: string | undefined;
-  if (init.json !== undefined) { headers['content-type'] = 'application/json'; body = JSON.stringify(init.json); }
-  else if (init.yaml !== undefined) { headers['content-type'] = 'text/yaml'; body = init.yaml; }
+  if (init.json !== undefined) {
+    headers['content-type'] = 'application/json';
+    body = JSON.stringify(init.json);
+  } else if (init.yaml !== undefined) {
+    headers['content-type'] = 'text/yaml';
+    body = init.yaml;
+  }
   let r: Response;
   try {
     r = await fetch(`/api/v1/${path}`, { method: init.method ?? (body === undefined ? 'GET' : 'POST'), headers, body });
@@ -19,7 +26,11 @@ export async function api<T>(path: string, init: { method?: string; json?: unkno
   }
   const text = await r.text();
   let parsed: unknown;
-  try { parsed = JSON.parse(text); } catch { return { ok: false, status: r.status, body: { error: text.slice(0, 300) || `HTTP ${r.status}` } }; }
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    return { ok: false, status: r.status, body: { error: text.slice(0, 300) || `HTTP ${r.status}` } };
+  }
   if (r.ok) return { ok: true, status: r.status, body: parsed as T };
   const err = (parsed && typeof parsed === 'object' ? parsed : {}) as ApiError;
   return { ok: false, status: r.status, body: err };

@@ -18,16 +18,26 @@ import { initRules, loadRules } from './pages/rules.js';
 import { loadDirectory } from './pages/directory.js';
 
 const PAGES: Record<string, () => Promise<void>> = {
-  overview: loadOverview, matrix: loadMatrix, policy: loadPolicy, pending: loadPending, sessions: loadSessions,
-  denials: loadDenials, rules: loadRules, directory: loadDirectory,
+  overview: loadOverview,
+  matrix: loadMatrix,
+  policy: loadPolicy,
+  pending: loadPending,
+  sessions: loadSessions,
+  denials: loadDenials,
+  rules: loadRules,
+  directory: loadDirectory,
 };
 
-const pageNow = () => { const p = location.hash.slice(1); return p in PAGES ? p : 'overview'; };
+const pageNow = () => {
+  const p = location.hash.slice(1);
+  return p in PAGES ? p : 'overview';
+};
 
 function show(page: string): void {
   for (const s of document.querySelectorAll<HTMLElement>('main > section')) s.hidden = s.dataset.page !== page;
   for (const a of document.querySelectorAll<HTMLAnchorElement>('nav a')) {
-    if (a.dataset.page === page) a.setAttribute('aria-current', 'page'); else a.removeAttribute('aria-current');
+    if (a.dataset.page === page) a.setAttribute('aria-current', 'page');
+    else a.removeAttribute('aria-current');
   }
   void refresh(page);
 }
@@ -52,31 +62,68 @@ function init(): void {
   initPending();
   initSessions();
   initWhy();
-  initDenials((user, resource, service) => { askFor(user, resource, service); $('#why-box').scrollIntoView({ block: 'nearest' }); });
+  initDenials((user, resource, service) => {
+    askFor(user, resource, service);
+    $('#why-box').scrollIntoView({ block: 'nearest' });
+  });
   initRules();
-  document.addEventListener('policy-changed', () => { if (pageNow() === 'policy') void loadPolicy(); });
+  document.addEventListener('policy-changed', () => {
+    if (pageNow() === 'policy') void loadPolicy();
+  });
 
   // live updates: each page reloads what an event changes, in bursts of at most one reload per 300 ms
-  const reload = (page: string) => debounce(() => { if (pageNow() === page) void refresh(page); }, 300);
-  const overview = reload('overview'), matrix = reload('matrix'), directory = reload('directory'), sessions = reload('sessions');
-  const denials = reload('denials'), pending = reload('pending'), policy = reload('policy');
-  onEvent(['switch-up', 'switch-down', 'switch-synced', 'policy-applied', 'directory-synced', 'binding-learned', 'unknown-switch', 'device-wrong-port', 'directory-failed', 'switch-error'], (e) => {
-    announce(`Update: ${e.type.replace(/-/g, ' ')}`);
-    overview(); matrix(); directory();
-  });
+  const reload = (page: string) =>
+    debounce(() => {
+      if (pageNow() === page) void refresh(page);
+    }, 300);
+  const overview = reload('overview'),
+    matrix = reload('matrix'),
+    directory = reload('directory'),
+    sessions = reload('sessions');
+  const denials = reload('denials'),
+    pending = reload('pending'),
+    policy = reload('policy');
+  onEvent(
+    [
+      'switch-up',
+      'switch-down',
+      'switch-synced',
+      'policy-applied',
+      'directory-synced',
+      'binding-learned',
+      'unknown-switch',
+      'device-wrong-port',
+      'directory-failed',
+      'switch-error',
+    ],
+    (e) => {
+      announce(`Update: ${e.type.replace(/-/g, ' ')}`);
+      overview();
+      matrix();
+      directory();
+    },
+  );
   onEvent(['session-started', 'session-ended', 'session-moved', 'session-renewed'], (e) => {
     announce(`Session ${e.type.slice('session-'.length)}: ${e.user ?? e.mac}`);
-    sessions(); directory(); matrix();
+    sessions();
+    directory();
+    matrix();
   });
-  onEvent(['denial'], (e) => { if (matches(e.denial)) denials(); });
+  onEvent(['denial'], (e) => {
+    if (matches(e.denial)) denials();
+  });
   onEvent(['policy-pending', 'policy-approved', 'policy-rejected', 'policy-expired'], (e) => {
     announce(`Change ${e.id}: ${e.type.slice('policy-'.length)}`);
-    pending(); policy();
+    pending();
+    policy();
     void loadPending(); // the nav badge counts pending changes on every page
   });
   onEvent(['policy-applied'], () => policy());
   connectEvents();
-  void loadOverview().then(() => { show(pageNow()); void loadPending(); });
+  void loadOverview().then(() => {
+    show(pageNow());
+    void loadPending();
+  });
 }
 
 init();

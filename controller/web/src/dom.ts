@@ -15,7 +15,9 @@ export const esc = (s: unknown): string => String(s ?? '').replace(/[&<>"']/g, (
 /** Markup that is already safe (built by `html`). */
 export class Html {
   constructor(readonly text: string) {}
-  toString(): string { return this.text; }
+  toString(): string {
+    return this.text;
+  }
 }
 
 export type HtmlValue = Html | string | number | boolean | null | undefined | readonly HtmlValue[];
@@ -51,7 +53,9 @@ export function render(target: Element | string, h: Html): void {
   el.innerHTML = h.text;
 }
 
-export function announce(msg: string): void { $('#live').textContent = msg; }
+export function announce(msg: string): void {
+  $('#live').textContent = msg;
+}
 
 /** A count with its noun: plural(2, 'gain') → "2 gains". */
 export const plural = (n: number, noun: string, many = `${noun}s`) => `${n} ${n === 1 ? noun : many}`;
@@ -60,10 +64,15 @@ export const plural = (n: number, noun: string, many = `${noun}s`) => `${n} ${n 
 export function bytes(n: number): string {
   if (n < 1000) return `${n} B`;
   const u = ['kB', 'MB', 'GB', 'TB'];
-  let v = n, i = -1;
-  while (v >= 1000 && i < u.length - 1) { v /= 1000; i++; }
+  let v = n,
+    i = -1;
+  while (v >= 1000 && i < u.length - 1) {
+    v /= 1000;
+    i++;
+  }
   return `${v.toFixed(v < 10 ? 1 : 0)} ${u[i]}`;
 }
 
 /** An ISO time as local date and time, with the ISO text kept in a <time> element. */
-export const time = (iso: string | null | undefined, none = '–'): Html => (iso ? html`<time datetime="${iso}">${new Date(iso).toLocaleString()}</time>` : html`${none}`);
+export const time = (iso: string | null | undefined, none = '–'): Html =>
+  iso ? html`<time datetime="${iso}">${new Date(iso).toLocaleString()}</time>` : html`${none}`;

@@ -7,5 +7,6 @@ export const state = {
 
 export function setToken(t: string): void {
   state.token = t;
-  if (t) sessionStorage.setItem('acl-token', t); else sessionStorage.removeItem('acl-token');
+  if (t) sessionStorage.setItem('acl-token', t);
+  else sessionStorage.removeItem('acl-token');
 }

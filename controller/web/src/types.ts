@@ -10,8 +10,18 @@ export interface ApiError {
   readonly diagnostics?: readonly Diagnostic[];
 }
 
-export interface SourceLocation { readonly file: string; readonly line: number; readonly column: number }
-export interface Diagnostic { readonly severity: 'error' | 'warning'; readonly code: string; readonly message: string; readonly location?: SourceLocation; readonly hint?: string }
+export interface SourceLocation {
+  readonly file: string;
+  readonly line: number;
+  readonly column: number;
+}
+export interface Diagnostic {
+  readonly severity: 'error' | 'warning';
+  readonly code: string;
+  readonly message: string;
+  readonly location?: SourceLocation;
+  readonly hint?: string;
+}
 
 // ---------- overview ----------
 export interface StatusReply {
@@ -19,7 +29,13 @@ export interface StatusReply {
   readonly policy: string;
   readonly canMutate: boolean;
   readonly stats: { readonly users: number; readonly classes: number; readonly flows: number };
-  readonly directory: { readonly source: string; readonly entries: number; readonly lastSuccessAt?: string; readonly lastError?: string; readonly heldShrink?: { readonly before: number; readonly after: number } };
+  readonly directory: {
+    readonly source: string;
+    readonly entries: number;
+    readonly lastSuccessAt?: string;
+    readonly lastError?: string;
+    readonly heldShrink?: { readonly before: number; readonly after: number };
+  };
   readonly lastChange: { readonly at: string; readonly by: string; readonly summary: string } | null;
   readonly alerts: readonly Alert[];
 }
@@ -36,7 +52,9 @@ export interface Alert {
   readonly reason?: string;
   readonly error?: string;
   readonly switch?: string;
-  readonly report?: { readonly tables: ReadonlyArray<{ readonly table: number; readonly flows: number; readonly budget: number; readonly over: boolean }> };
+  readonly report?: {
+    readonly tables: ReadonlyArray<{ readonly table: number; readonly flows: number; readonly budget: number; readonly over: boolean }>;
+  };
 }
 
 export interface SwitchRow {
@@ -57,13 +75,32 @@ export interface ClusterReply {
   readonly healthy: boolean;
   readonly lastError?: string;
   readonly nodes: ReadonlyArray<{ readonly name: string }>;
-  readonly switches: ReadonlyArray<{ readonly dpid: string; readonly master?: string; readonly generationId?: string | number; readonly localRole?: string }>;
+  readonly switches: ReadonlyArray<{
+    readonly dpid: string;
+    readonly master?: string;
+    readonly generationId?: string | number;
+    readonly localRole?: string;
+  }>;
 }
 
 // ---------- matrix, explain, why ----------
-export interface MatrixCell { readonly subject: string; readonly resource: string; readonly service: string; readonly decision: 'allow' | 'deny'; readonly rule: string; readonly inUse?: boolean; readonly lastHit?: string | null }
+export interface MatrixCell {
+  readonly subject: string;
+  readonly resource: string;
+  readonly service: string;
+  readonly decision: 'allow' | 'deny';
+  readonly rule: string;
+  readonly inUse?: boolean;
+  readonly lastHit?: string | null;
+}
 export interface MatrixReply {
-  readonly subjects: ReadonlyArray<{ readonly id: string; readonly name: string; readonly kind: 'user' | 'server'; readonly organization?: string; readonly roles: readonly string[] }>;
+  readonly subjects: ReadonlyArray<{
+    readonly id: string;
+    readonly name: string;
+    readonly kind: 'user' | 'server';
+    readonly organization?: string;
+    readonly roles: readonly string[];
+  }>;
   readonly resources: ReadonlyArray<{ readonly name: string; readonly services: readonly string[] }>;
   readonly organizations?: ReadonlyArray<{ readonly name: string; readonly parent?: string }>;
   readonly cells: readonly MatrixCell[];
@@ -77,23 +114,59 @@ export interface Explanation {
   readonly to: string;
   readonly ip: string;
   readonly service: string;
-  readonly path: ReadonlyArray<{ readonly switch: string; readonly inPort: number; readonly verdict: string; readonly flows: ReadonlyArray<{ readonly table: number; readonly priority: number; readonly origin: string; readonly match: string }> }>;
+  readonly path: ReadonlyArray<{
+    readonly switch: string;
+    readonly inPort: number;
+    readonly verdict: string;
+    readonly flows: ReadonlyArray<{ readonly table: number; readonly priority: number; readonly origin: string; readonly match: string }>;
+  }>;
 }
 
-export interface Suggestion { readonly size: number; readonly kind: string; readonly rule?: string; readonly role?: string; readonly organization?: string; readonly text: string; readonly alsoAffects?: string }
-export interface WhyReply extends Explanation { readonly suggestions: readonly Suggestion[]; readonly denials: readonly Denial[] }
+export interface Suggestion {
+  readonly size: number;
+  readonly kind: string;
+  readonly rule?: string;
+  readonly role?: string;
+  readonly organization?: string;
+  readonly text: string;
+  readonly alsoAffects?: string;
+}
+export interface WhyReply extends Explanation {
+  readonly suggestions: readonly Suggestion[];
+  readonly denials: readonly Denial[];
+}
 
 // ---------- policy, lint, history, approval ----------
-export interface PolicyReply { readonly version: number; readonly path: string; readonly text: string }
-export interface AccessChange { readonly subject: string; readonly resource: string; readonly service: string; readonly change: 'gain' | 'lose'; readonly rule: string }
-export interface FlowChange { readonly switch: string; readonly added: number; readonly removed: number; readonly unchanged: number }
+export interface PolicyReply {
+  readonly version: number;
+  readonly path: string;
+  readonly text: string;
+}
+export interface AccessChange {
+  readonly subject: string;
+  readonly resource: string;
+  readonly service: string;
+  readonly change: 'gain' | 'lose';
+  readonly rule: string;
+}
+export interface FlowChange {
+  readonly switch: string;
+  readonly added: number;
+  readonly removed: number;
+  readonly unchanged: number;
+}
 export interface ApplyReply {
   readonly ok: boolean;
   readonly version?: number;
   readonly access: readonly AccessChange[];
   readonly flows: readonly FlowChange[];
   readonly diagnostics: readonly Diagnostic[];
-  readonly results?: ReadonlyArray<{ readonly switch: string; readonly added: number; readonly removed: number; readonly errors: readonly string[] }>;
+  readonly results?: ReadonlyArray<{
+    readonly switch: string;
+    readonly added: number;
+    readonly removed: number;
+    readonly errors: readonly string[];
+  }>;
   readonly rollbackTo?: number;
 }
 
@@ -109,9 +182,16 @@ export interface PendingChange {
   readonly flows: readonly FlowChange[];
   readonly summary: string;
 }
-export interface PendingReply { readonly requireApproval: boolean; readonly pending: readonly PendingChange[] }
+export interface PendingReply {
+  readonly requireApproval: boolean;
+  readonly pending: readonly PendingChange[];
+}
 /** 202 from POST /policy or /policy/rollback under the two-person rule. */
-export interface SubmittedReply { readonly ok: true; readonly pending: PendingChange; readonly message: string }
+export interface SubmittedReply {
+  readonly ok: true;
+  readonly pending: PendingChange;
+  readonly message: string;
+}
 
 export interface LintFinding {
   readonly severity: 'error' | 'warning' | 'info';
@@ -122,19 +202,56 @@ export interface LintFinding {
   readonly rule?: string;
   readonly subjects?: { readonly users: number; readonly servers: number; readonly examples: readonly string[] };
 }
-export interface LintReply { readonly ok: true; readonly findings: readonly LintFinding[]; readonly counts: Readonly<Record<'error' | 'warning' | 'info', number>> }
+export interface LintReply {
+  readonly ok: true;
+  readonly findings: readonly LintFinding[];
+  readonly counts: Readonly<Record<'error' | 'warning' | 'info', number>>;
+}
 
-export interface PolicyVersion { readonly version: number; readonly at: string; readonly by: string; readonly reason: string; readonly approvedBy?: string; readonly rollbackTo?: number; readonly summary?: string; readonly planHash: string }
-export interface VersionsReply { readonly current: number; readonly requireApproval: boolean; readonly versions: readonly PolicyVersion[] }
-export interface VersionText extends PolicyVersion { readonly text: string }
+export interface PolicyVersion {
+  readonly version: number;
+  readonly at: string;
+  readonly by: string;
+  readonly reason: string;
+  readonly approvedBy?: string;
+  readonly rollbackTo?: number;
+  readonly summary?: string;
+  readonly planHash: string;
+}
+export interface VersionsReply {
+  readonly current: number;
+  readonly requireApproval: boolean;
+  readonly versions: readonly PolicyVersion[];
+}
+export interface VersionText extends PolicyVersion {
+  readonly text: string;
+}
 
 // ---------- directory ----------
 export interface DirectoryReply {
   readonly source: string;
   readonly roles: readonly string[];
   readonly organizations: ReadonlyArray<{ readonly name: string; readonly parent: string | null }>;
-  readonly users: ReadonlyArray<{ readonly id: string; readonly name: string; readonly organization: string | null; readonly roles: readonly string[]; readonly devices: ReadonlyArray<{ readonly mac: string; readonly ip?: string; readonly switch: string | null; readonly port: number | null; readonly learned: boolean }> }>;
-  readonly servers: ReadonlyArray<{ readonly name: string; readonly ip: string; readonly mac: string; readonly switch: string; readonly port: number }>;
+  readonly users: ReadonlyArray<{
+    readonly id: string;
+    readonly name: string;
+    readonly organization: string | null;
+    readonly roles: readonly string[];
+    readonly devices: ReadonlyArray<{
+      readonly mac: string;
+      readonly ip?: string;
+      readonly switch: string | null;
+      readonly port: number | null;
+      readonly learned: boolean;
+    }>;
+  }>;
+  readonly servers: ReadonlyArray<{
+    readonly name: string;
+    readonly ip: string;
+    readonly mac: string;
+    readonly switch: string;
+    readonly port: number;
+  }>;
 }
 
 // ---------- sessions ----------
@@ -153,13 +270,40 @@ export interface Session {
   readonly active: boolean;
   readonly inactiveReason?: string;
 }
-export interface SessionsReply { readonly sessions: readonly Session[] }
+export interface SessionsReply {
+  readonly sessions: readonly Session[];
+}
 
 // ---------- traffic and denials ----------
-export interface RuleTrafficRow { readonly rule: string; readonly action: string; readonly packets: number; readonly bytes: number; readonly replyPackets: number; readonly lastHit: string | null }
-export interface SeriesPoint { readonly t: number; readonly packets: number; readonly bytes: number }
-export interface RuleTraffic { readonly rule: string; readonly packets: number; readonly bytes: number; readonly replyPackets: number; readonly replyBytes: number; readonly lastHit: string | null; readonly trackedSince: string; readonly intervalMs: number; readonly series: readonly SeriesPoint[] }
-export interface UnusedReply { readonly days: number; readonly trackedSince: string; readonly rules: ReadonlyArray<{ readonly rule: string; readonly lastHit: string | null }> }
+export interface RuleTrafficRow {
+  readonly rule: string;
+  readonly action: string;
+  readonly packets: number;
+  readonly bytes: number;
+  readonly replyPackets: number;
+  readonly lastHit: string | null;
+}
+export interface SeriesPoint {
+  readonly t: number;
+  readonly packets: number;
+  readonly bytes: number;
+}
+export interface RuleTraffic {
+  readonly rule: string;
+  readonly packets: number;
+  readonly bytes: number;
+  readonly replyPackets: number;
+  readonly replyBytes: number;
+  readonly lastHit: string | null;
+  readonly trackedSince: string;
+  readonly intervalMs: number;
+  readonly series: readonly SeriesPoint[];
+}
+export interface UnusedReply {
+  readonly days: number;
+  readonly trackedSince: string;
+  readonly rules: ReadonlyArray<{ readonly rule: string; readonly lastHit: string | null }>;
+}
 
 export interface Denial {
   readonly id: number;
@@ -186,14 +330,39 @@ export interface Denial {
   readonly lastSeen: string;
   readonly count: number;
 }
-export interface DenialsReply { readonly total: number; readonly denials: readonly Denial[] }
+export interface DenialsReply {
+  readonly total: number;
+  readonly denials: readonly Denial[];
+}
 
 // ---------- events (/api/v1/events) ----------
-interface EventBase { readonly at: string }
-export type SessionEvent = EventBase & { readonly type: 'session-started' | 'session-ended' | 'session-moved' | 'session-renewed'; readonly id: string; readonly mac: string; readonly user?: string };
+interface EventBase {
+  readonly at: string;
+}
+export type SessionEvent = EventBase & {
+  readonly type: 'session-started' | 'session-ended' | 'session-moved' | 'session-renewed';
+  readonly id: string;
+  readonly mac: string;
+  readonly user?: string;
+};
 export type DenialEvent = EventBase & { readonly type: 'denial'; readonly denial: Denial };
-export type ApprovalEvent = EventBase & { readonly type: 'policy-pending' | 'policy-approved' | 'policy-rejected' | 'policy-expired' | 'approval-refused'; readonly id: string; readonly by?: string };
+export type ApprovalEvent = EventBase & {
+  readonly type: 'policy-pending' | 'policy-approved' | 'policy-rejected' | 'policy-expired' | 'approval-refused';
+  readonly id: string;
+  readonly by?: string;
+};
 export type PolicyEvent = EventBase & { readonly type: 'policy-applied'; readonly version: number; readonly by?: string };
-export type NetworkEvent = EventBase & { readonly type: 'switch-up' | 'switch-down' | 'switch-synced' | 'directory-synced' | 'binding-learned' | 'unknown-switch' | 'device-wrong-port' | 'directory-failed' | 'switch-error' };
+export type NetworkEvent = EventBase & {
+  readonly type:
+    | 'switch-up'
+    | 'switch-down'
+    | 'switch-synced'
+    | 'directory-synced'
+    | 'binding-learned'
+    | 'unknown-switch'
+    | 'device-wrong-port'
+    | 'directory-failed'
+    | 'switch-error';
+};
 export type ConsoleEvent = SessionEvent | DenialEvent | ApprovalEvent | PolicyEvent | NetworkEvent;
 export type EventType = ConsoleEvent['type'];

@@ -8,12 +8,36 @@ export function accessSummary(access: readonly AccessChange[]): Html {
 }
 
 export function accessList(access: readonly AccessChange[], id?: string): Html {
-  const gains = access.filter((a) => a.change === 'gain'), loses = access.filter((a) => a.change === 'lose');
+  const gains = access.filter((a) => a.change === 'gain'),
+    loses = access.filter((a) => a.change === 'lose');
   return html`<ul${id ? html` id="${id}"` : ''} class="access-changes">${gains.map((a) => html`<li class="gain">+ ${a.subject} → ${a.resource} ${a.service} <small>(${a.rule})</small></li>`)}${loses.map((a) => html`<li class="lose">− ${a.subject} → ${a.resource} ${a.service}</li>`)}</ul>`;
 }
 
 export function flowTable(flows: readonly FlowChange[]): Html {
-  return html`<table><caption class="visually-hidden">Flow changes per switch</caption><thead><tr><th scope="col">Switch</th><th scope="col">Flows added</th><th scope="col">Flows removed</th><th scope="col">Unchanged</th></tr></thead><tbody>${flows.map((f) => html`<tr><th scope="row">${f.switch}</th><td>${f.added}</td><td>${f.removed}</td><td>${f.unchanged}</td></tr>`)}</tbody></table>`;
+  return html`<table>
+    <caption class="visually-hidden">
+      Flow changes per switch
+    </caption>
+    <thead>
+      <tr>
+        <th scope="col">Switch</th>
+        <th scope="col">Flows added</th>
+        <th scope="col">Flows removed</th>
+        <th scope="col">Unchanged</th>
+      </tr>
+    </thead>
+    <tbody>
+      ${flows.map(
+        (f) =>
+          html`<tr>
+            <th scope="row">${f.switch}</th>
+            <td>${f.added}</td>
+            <td>${f.removed}</td>
+            <td>${f.unchanged}</td>
+          </tr>`,
+      )}
+    </tbody>
+  </table>`;
 }
 
 export const gainLose = (access: readonly AccessChange[]) => {

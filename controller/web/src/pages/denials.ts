@@ -4,10 +4,18 @@ import { api, errorText, query } from '../api.js';
 import type { Denial, DenialsReply, MatrixReply } from '../types.js';
 
 export function filters(): { user?: string; resource?: string; since?: string } {
-  return { user: $input('#den-user').value.trim() || undefined, resource: $input('#den-resource').value.trim() || undefined, since: $<HTMLSelectElement>('#den-since').value || undefined };
+  return {
+    user: $input('#den-user').value.trim() || undefined,
+    resource: $input('#den-resource').value.trim() || undefined,
+    since: $<HTMLSelectElement>('#den-since').value || undefined,
+  };
 }
 
-const who = (d: Denial) => d.subjectKind === 'unknown' ? html`<em>unknown device</em>` : html`<strong>${d.user}</strong>${d.name && d.name !== d.user ? html` <small>(${d.name})</small>` : ''}${d.organization ? html`<br><small>${d.organization}${d.roles?.length ? ` · ${d.roles.join(', ')}` : ''}</small>` : ''}`;
+const who = (d: Denial) =>
+  d.subjectKind === 'unknown'
+    ? html`<em>unknown device</em>`
+    : html`<strong>${d.user}</strong
+        >${d.name && d.name !== d.user ? html` <small>(${d.name})</small>` : ''}${d.organization ? html`<br /><small>${d.organization}${d.roles?.length ? ` · ${d.roles.join(', ')}` : ''}</small>` : ''}`;
 
 /** Suggestions for the user and resource boxes (once per page load). */
 async function fillLists(): Promise<void> {
@@ -22,19 +30,50 @@ export async function loadDenials(): Promise<void> {
   void fillLists();
   const f = filters();
   const r = await api<DenialsReply>(`denials${query({ ...f, limit: 500 })}`);
-  if (!r.ok) { render('#denials-summary', html`<span class="bad" role="alert">${errorText(r)}</span>`); return; }
+  if (!r.ok) {
+    render('#denials-summary', html`<span class="bad" role="alert">${errorText(r)}</span>`);
+    return;
+  }
   const ds = r.body.denials;
-  render('#denials-summary', html`${plural(ds.length, 'entry', 'entries')}${f.user || f.resource || f.since ? ' matching the filters' : ''} (${r.body.total} kept in memory).`);
-  render('#denials tbody', ds.length ? join(ds.map((d) => html`<tr data-id="${d.id}" class="${d.kind}">
-    <td>${time(d.lastSeen)}${d.count > 1 ? html`<br><small>since ${time(d.firstSeen)}</small>` : ''}</td>
-    <th scope="row">${who(d)}<br><small><code>${d.mac}</code>${d.srcIp ? ` ${d.srcIp}` : ''}</small></th>
-    <td>${d.switch}:${d.port}</td>
-    <td>${d.resources.length ? d.resources.join(', ') : d.dst ?? '–'}${d.resources.length && d.dst ? html`<br><small>${d.dst}</small>` : ''}</td>
-    <td>${d.distinctServices > 1 ? html`${d.distinctServices} services <small>(${d.services.slice(0, 6).join(', ')}${d.distinctServices > 6 ? ', …' : ''})</small>` : d.service}</td>
-    <td>${d.kind === 'would-deny' ? html`<strong>would deny</strong> (${d.monitor ?? 'monitor'}): ` : ''}${d.rule === 'default' ? 'default deny' : d.rule}<br><small>${d.reason}</small></td>
-    <td class="num">${d.count}</td>
-    <td>${d.user && d.resources.length ? html`<button type="button" class="why-denial" data-user="${d.user}" data-resource="${d.resources[0]}" data-service="${d.service}" aria-label="Why was ${d.user} blocked from ${d.resources[0]} ${d.service}?">Why?</button>` : ''}</td></tr>`))
-    : html`<tr><td colspan="8">No denied traffic${f.user || f.resource || f.since ? ' matches these filters' : ' recorded'}.</td></tr>`);
+  render(
+    '#denials-summary',
+    html`${plural(ds.length, 'entry', 'entries')}${f.user || f.resource || f.since ? ' matching the filters' : ''} (${r.body.total} kept in
+    memory).`,
+  );
+  render(
+    '#denials tbody',
+    ds.length
+      ? join(
+          ds.map(
+            (d) =>
+              html`<tr data-id="${d.id}" class="${d.kind}">
+                <td>${time(d.lastSeen)}${d.count > 1 ? html`<br /><small>since ${time(d.firstSeen)}</small>` : ''}</td>
+                <th scope="row">
+                  ${who(d)}<br /><small><code>${d.mac}</code>${d.srcIp ? ` ${d.srcIp}` : ''}</small>
+                </th>
+                <td>${d.switch}:${d.port}</td>
+                <td>
+                  ${d.resources.length ? d.resources.join(', ') : (d.dst ?? '–')}${d.resources.length && d.dst ? html`<br /><small>${d.dst}</small>` : ''}
+                </td>
+                <td>
+                  ${d.distinctServices > 1 ? html`${d.distinctServices} services <small>(${d.services.slice(0, 6).join(', ')}${d.distinctServices > 6 ? ', …' : ''})</small>` : d.service}
+                </td>
+                <td>
+                  ${d.kind === 'would-deny' ? html`<strong>would deny</strong> (${d.monitor ?? 'monitor'}): ` : ''}${d.rule === 'default' ? 'default deny' : d.rule}<br /><small
+                    >${d.reason}</small
+                  >
+                </td>
+                <td class="num">${d.count}</td>
+                <td>
+                  ${d.user && d.resources.length ? html`<button type="button" class="why-denial" data-user="${d.user}" data-resource="${d.resources[0]}" data-service="${d.service}" aria-label="Why was ${d.user} blocked from ${d.resources[0]} ${d.service}?">Why?</button>` : ''}
+                </td>
+              </tr>`,
+          ),
+        )
+      : html`<tr>
+          <td colspan="8">No denied traffic${f.user || f.resource || f.since ? ' matches these filters' : ' recorded'}.</td>
+        </tr>`,
+  );
 }
 
 /** Does a live denial match the filters on the page (then the list is reloaded)? */
@@ -44,7 +83,10 @@ export function matches(d: Denial): boolean {
 }
 
 export function initDenials(openWhy: (user: string, resource: string, service: string) => void): void {
-  $('#denials-form').addEventListener('submit', (e) => { e.preventDefault(); void loadDenials().then(() => announce('Deny log filtered')); });
+  $('#denials-form').addEventListener('submit', (e) => {
+    e.preventDefault();
+    void loadDenials().then(() => announce('Deny log filtered'));
+  });
   $('#denials-form').addEventListener('reset', () => window.setTimeout(() => void loadDenials(), 0));
   $('#denials').addEventListener('click', (e) => {
     const b = (e.target as HTMLElement).closest<HTMLButtonElement>('button.why-denial');

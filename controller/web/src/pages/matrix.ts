@@ -9,12 +9,23 @@ export async function loadMatrix(): Promise<void> {
   // the matrix with "in use" per allowed cell (traffic counters); the plain matrix if that is unavailable
   let m = await api<MatrixReply>('traffic/matrix');
   if (!m.ok) m = await api<MatrixReply>('matrix');
-  if (!m.ok) { render('#matrix', html`<caption class="bad">${errorText(m)}</caption>`); return; }
+  if (!m.ok) {
+    render(
+      '#matrix',
+      html`<caption class="bad">
+        ${errorText(m)}
+      </caption>`,
+    );
+    return;
+  }
   matrix = m.body;
   renderMatrix();
 }
 
-interface Row { readonly label: string; readonly members: readonly string[] }
+interface Row {
+  readonly label: string;
+  readonly members: readonly string[];
+}
 
 function rowsFor(view: string, mx: MatrixReply): Row[] {
   if (view === 'users') return mx.subjects.map((s) => ({ label: `${s.id}${s.kind === 'server' ? ' (server)' : ''}`, members: [s.id] }));
@@ -22,8 +33,13 @@ function rowsFor(view: string, mx: MatrixReply): Row[] {
     // an organization's row covers its sub-organizations too, as rules naming it do
     const parent = new Map<string, string | undefined>((mx.organizations ?? []).map((o) => [o.name, o.parent ?? undefined]));
     for (const s of mx.subjects) if (s.organization && !parent.has(s.organization)) parent.set(s.organization, undefined);
-    const within = (org: string | undefined, o: string) => { for (let x = org, n = 0; x !== undefined && n < 64; x = parent.get(x), n++) if (x === o) return true; return false; };
-    return [...parent.keys()].sort().map((o) => ({ label: o, members: mx.subjects.filter((s) => within(s.organization, o)).map((s) => s.id) }));
+    const within = (org: string | undefined, o: string) => {
+      for (let x = org, n = 0; x !== undefined && n < 64; x = parent.get(x), n++) if (x === o) return true;
+      return false;
+    };
+    return [...parent.keys()]
+      .sort()
+      .map((o) => ({ label: o, members: mx.subjects.filter((s) => within(s.organization, o)).map((s) => s.id) }));
   }
   const roles = [...new Set(mx.subjects.flatMap((s) => s.roles))].sort();
   return roles.map((r) => ({ label: r, members: mx.subjects.filter((s) => s.roles.includes(r)).map((s) => s.id) }));
@@ -37,20 +53,55 @@ export function renderMatrix(): void {
   const cell = new Map<string, MatrixCell>();
   for (const c of mx.cells) cell.set(`${c.subject}|${c.resource}|${c.service}`, c);
   const rows = rowsFor(view, mx);
-  const head = html`<thead><tr><th scope="col">${view === 'users' ? 'User / server' : view === 'roles' ? 'Role' : 'Organization'}</th>${cols.map((c) => html`<th scope="col">${c.resource}<br><small>${c.service}</small></th>`)}</tr></thead>`;
-  const body = join(rows.map((r) => html`<tr><th scope="row">${r.label}</th>${cols.map((c) => {
-    const cs = r.members.map((m) => cell.get(`${m}|${c.resource}|${c.service}`)).filter((x): x is MatrixCell => x !== undefined);
-    const allow = cs.filter((x) => x.decision === 'allow').length;
-    const cls = allow === 0 ? 'deny' : allow === cs.length ? 'allow' : 'mixed';
-    const text = cls === 'mixed' ? `${allow}/${cs.length}` : cls;
-    // "in use": traffic was counted for an allowed cell (the counters are per class and resource)
-    const known = cs.some((x) => x.inUse !== undefined);
-    const used = cs.filter((x) => x.inUse);
-    const last = used.map((x) => x.lastHit ?? '').sort().pop();
-    const use = !known || allow === 0 ? '' : used.length ? `, in use (last hit ${last})` : ', no traffic seen';
-    return html`<td><button type="button" class="${cls}" data-members="${r.members.join(',')}" data-resource="${c.resource}" data-service="${c.service}"${known && allow ? html` data-in-use="${used.length ? 'yes' : 'no'}"` : ''} aria-label="${r.label} to ${c.resource} ${c.service}: ${text}${use}" title="${use.slice(2)}">${text}</button></td>`;
-  })}</tr>`));
-  render('#matrix', html`${head}<tbody>${body}</tbody>`);
+  const head = html`<thead>
+    <tr>
+      <th scope="col">${view === 'users' ? 'User / server' : view === 'roles' ? 'Role' : 'Organization'}</th>
+      ${cols.map((c) => html`<th scope="col">${c.resource}<br /><small>${c.service}</small></th>`)}
+    </tr>
+  </thead>`;
+  const body = join(
+    rows.map(
+      (r) =>
+        html`<tr>
+          <th scope="row">${r.label}</th>
+          ${cols.map((c) => {
+            const cs = r.members.map((m) => cell.get(`${m}|${c.resource}|${c.service}`)).filter((x): x is MatrixCell => x !== undefined);
+            const allow = cs.filter((x) => x.decision === 'allow').length;
+            const cls = allow === 0 ? 'deny' : allow === cs.length ? 'allow' : 'mixed';
+            const text = cls === 'mixed' ? `${allow}/${cs.length}` : cls;
+            // "in use": traffic was counted for an allowed cell (the counters are per class and resource)
+            const known = cs.some((x) => x.inUse !== undefined);
+            const used = cs.filter((x) => x.inUse);
+            const last = used
+              .map((x) => x.lastHit ?? '')
+              .sort()
+              .pop();
+            const use = !known || allow === 0 ? '' : used.length ? `, in use (last hit ${last})` : ', no traffic seen';
+            return html`<td>
+              <button
+                type="button"
+                class="${cls}"
+                data-members="${r.members.join(',')}"
+                data-resource="${c.resource}"
+                data-service="${c.service}"
+                ${known && allow ? html` data-in-use="${used.length ? 'yes' : 'no'}"` : ''}
+                aria-label="${r.label} to ${c.resource} ${c.service}: ${text}${use}"
+                title="${use.slice(2)}"
+              >
+                ${text}
+              </button>
+            </td>`;
+          })}
+        </tr>`,
+    ),
+  );
+  render(
+    '#matrix',
+    html`${head}
+      <tbody>
+        ${body}
+      </tbody>`,
+  );
 }
 
 async function explainCell(b: HTMLButtonElement): Promise<void> {
@@ -60,11 +111,33 @@ async function explainCell(b: HTMLButtonElement): Promise<void> {
   const parts = [];
   for (const m of members.slice(0, 5)) {
     const r = await api<Explanation>(`explain${query({ from: m, to: b.dataset.resource, service: b.dataset.service })}`);
-    if (!r.ok) { parts.push(html`<p class="bad">${m}: ${errorText(r)}</p>`); continue; }
+    if (!r.ok) {
+      parts.push(html`<p class="bad">${m}: ${errorText(r)}</p>`);
+      continue;
+    }
     const e = r.body;
-    parts.push(html`<h3><span class="${e.decision === 'allow' ? 'ok' : 'bad'}">${e.decision.toUpperCase()}</span> ${e.from} → ${e.to} (${e.ip}) ${e.service}</h3>
-      <p>Decided by ${e.rule === 'default' ? 'the default (deny)' : html`rule <strong>${e.rule}</strong>`}: ${e.reason}</p>
-      ${e.path.length ? html`<ol>${e.path.map((h) => html`<li>${h.switch} (in_port ${h.inPort}): <strong>${h.verdict}</strong><ul>${h.flows.map((f) => html`<li><code>table=${f.table} priority=${f.priority} ${f.match}</code> <small>[${f.origin}]</small></li>`)}</ul></li>`)}</ol>` : html`<p>The device is not attached to any switch yet.</p>`}`);
+    parts.push(
+      html`<h3>
+          <span class="${e.decision === 'allow' ? 'ok' : 'bad'}">${e.decision.toUpperCase()}</span> ${e.from} → ${e.to} (${e.ip})
+          ${e.service}
+        </h3>
+        <p>Decided by ${e.rule === 'default' ? 'the default (deny)' : html`rule <strong>${e.rule}</strong>`}: ${e.reason}</p>
+        ${
+          e.path.length
+            ? html`<ol>
+                ${e.path.map(
+                  (h) =>
+                    html`<li>
+                      ${h.switch} (in_port ${h.inPort}): <strong>${h.verdict}</strong>
+                      <ul>
+                        ${h.flows.map((f) => html`<li><code>table=${f.table} priority=${f.priority} ${f.match}</code> <small>[${f.origin}]</small></li>`)}
+                      </ul>
+                    </li>`,
+                )}
+              </ol>`
+            : html`<p>The device is not attached to any switch yet.</p>`
+        }`,
+    );
   }
   if (members.length > 5) parts.push(html`<p>… and ${members.length - 5} more.</p>`);
   render(out, join(parts));
@@ -73,6 +146,8 @@ async function explainCell(b: HTMLButtonElement): Promise<void> {
 
 export function initMatrix(): void {
   $('#matrix-view').addEventListener('change', renderMatrix);
-  $('#matrix').addEventListener('click', (e) => { const b = (e.target as HTMLElement).closest('button'); if (b) void explainCell(b); });
+  $('#matrix').addEventListener('click', (e) => {
+    const b = (e.target as HTMLElement).closest('button');
+    if (b) void explainCell(b);
+  });
 }
-

@@ -15,17 +15,22 @@ let lintSeq = 0;
 const textarea = () => $<HTMLTextAreaElement>('#policy-text');
 
 function highlight(text: string): string {
-  return text.split('\n').map((line, i) => {
-    let h = esc(line)
-      .replace(/(#.*)$/, '<span class="y-comment">$1</span>')
-      .replace(/^(\s*-?\s*)([\w-]+)(:)/, '$1<span class="y-key">$2</span>$3')
-      .replace(/([{,]\s*)([\w-]+)(:)/g, '$1<span class="y-key">$2</span>$3')
-      .replace(/(&quot;[^&]*&quot;)/g, '<span class="y-str">$1</span>')
-      .replace(/\b(\d+(?:\.\d+){0,3}(?:\/\d+)?)\b/g, '<span class="y-num">$1</span>');
-    if (errorLines.has(i + 1)) h = `<span class="y-line-err">${h || ' '}</span>`;
-    else if (warnings.has(i + 1)) h = `<span class="y-line-warn">${h || ' '}</span>`;
-    return h;
-  }).join('\n') + '\n';
+  return (
+    text
+      .split('\n')
+      .map((line, i) => {
+        let h = esc(line)
+          .replace(/(#.*)$/, '<span class="y-comment">$1</span>')
+          .replace(/^(\s*-?\s*)([\w-]+)(:)/, '$1<span class="y-key">$2</span>$3')
+          .replace(/([{,]\s*)([\w-]+)(:)/g, '$1<span class="y-key">$2</span>$3')
+          .replace(/(&quot;[^&]*&quot;)/g, '<span class="y-str">$1</span>')
+          .replace(/\b(\d+(?:\.\d+){0,3}(?:\/\d+)?)\b/g, '<span class="y-num">$1</span>');
+        if (errorLines.has(i + 1)) h = `<span class="y-line-err">${h || ' '}</span>`;
+        else if (warnings.has(i + 1)) h = `<span class="y-line-warn">${h || ' '}</span>`;
+        return h;
+      })
+      .join('\n') + '\n'
+  );
 }
 
 function renderEditor(): void {
@@ -45,7 +50,8 @@ function renderEditor(): void {
 }
 
 /** Is this diagnostic about the policy file (not the directory or topology it includes)? */
-const inPolicy = (file: string | undefined) => file !== undefined && (file === current.path || current.path.endsWith(`/${file}`) || file.endsWith(`/${current.path.split('/').pop()}`));
+const inPolicy = (file: string | undefined) =>
+  file !== undefined && (file === current.path || current.path.endsWith(`/${file}`) || file.endsWith(`/${current.path.split('/').pop()}`));
 
 /** Lint warnings for the editor's text, shown at their lines (a newer edit wins over an older answer). */
 export async function lint(): Promise<void> {
@@ -54,11 +60,23 @@ export async function lint(): Promise<void> {
   const r = await api<LintReply>('policy/lint', { json: { text } });
   if (seq !== lintSeq) return;
   warnings = new Map();
-  if (!r.ok) { render('#policy-lint', html``); renderEditor(); return; } // errors are the preview's to show
+  if (!r.ok) {
+    render('#policy-lint', html``);
+    renderEditor();
+    return;
+  } // errors are the preview's to show
   const shown = r.body.findings.filter((f) => f.severity !== 'info');
   const here = shown.filter((f) => f.location && inPolicy(f.location.file));
   for (const f of here) warnings.set(f.location!.line, [...(warnings.get(f.location!.line) ?? []), f]);
-  render('#policy-lint', shown.length ? html`<h3>${plural(shown.length, 'warning')} from lint</h3><ul>${shown.map((f) => html`<li class="lint-${f.severity}" data-line="${f.location?.line ?? ''}">${f.location && inPolicy(f.location.file) ? html`<a href="#policy" data-goto="${f.location.line}">line ${f.location.line}</a>` : f.location ? `${f.location.file}:${f.location.line}` : 'policy'}: ${f.message}${f.hint ? html` <em>(${f.hint})</em>` : ''} <small>[${f.code}]</small></li>`)}</ul>` : html``);
+  render(
+    '#policy-lint',
+    shown.length
+      ? html`<h3>${plural(shown.length, 'warning')} from lint</h3>
+          <ul>
+            ${shown.map((f) => html`<li class="lint-${f.severity}" data-line="${f.location?.line ?? ''}">${f.location && inPolicy(f.location.file) ? html`<a href="#policy" data-goto="${f.location.line}">line ${f.location.line}</a>` : f.location ? `${f.location.file}:${f.location.line}` : 'policy'}: ${f.message}${f.hint ? html` <em>(${f.hint})</em>` : ''} <small>[${f.code}]</small></li>`)}
+          </ul>`
+      : html``,
+  );
   renderEditor();
 }
 
@@ -82,8 +100,17 @@ function resetPreview(): void {
 function showErrors(body: ApiError, status: number): void {
   const ds: readonly Diagnostic[] = (body.diagnostics ?? []).filter((d) => d.severity === 'error');
   errorLines = new Set(ds.filter((d) => d.location && inPolicy(d.location.file)).map((d) => d.location!.line));
-  if (!ds.length) { render('#policy-errors', html`<p>${errorText({ status, body })}</p>`); return; }
-  render('#policy-errors', html`<p>${plural(ds.length, 'error')}; nothing was applied.</p><ul>${ds.map((d) => html`<li>line ${d.location?.line ?? '?'}, column ${d.location?.column ?? '?'}: ${d.message}${d.hint ? html` <em>(${d.hint})</em>` : ''}</li>`)}</ul>`);
+  if (!ds.length) {
+    render('#policy-errors', html`<p>${errorText({ status, body })}</p>`);
+    return;
+  }
+  render(
+    '#policy-errors',
+    html`<p>${plural(ds.length, 'error')}; nothing was applied.</p>
+      <ul>
+        ${ds.map((d) => html`<li>line ${d.location?.line ?? '?'}, column ${d.location?.column ?? '?'}: ${d.message}${d.hint ? html` <em>(${d.hint})</em>` : ''}</li>`)}
+      </ul>`,
+  );
 }
 
 async function preview(): Promise<void> {
@@ -100,7 +127,12 @@ async function preview(): Promise<void> {
   render('#policy-errors', html``);
   renderEditor();
   const res = r.body;
-  render('#preview-out', html`<h3>Preview</h3><p>${accessSummary(res.access)}</p>${accessList(res.access, 'preview-changes')}${flowTable(res.flows)}`);
+  render(
+    '#preview-out',
+    html`<h3>Preview</h3>
+      <p>${accessSummary(res.access)}</p>
+      ${accessList(res.access, 'preview-changes')}${flowTable(res.flows)}`,
+  );
   $button('#apply').disabled = !state.canMutate;
   const gains = res.access.filter((a) => a.change === 'gain').length;
   announce(`Preview: ${gains} gain, ${res.access.length - gains} lose`);
@@ -116,15 +148,36 @@ async function apply(): Promise<void> {
   const r = await api<ApplyReply | SubmittedReply>('policy', { yaml: textarea().value });
   if (r.ok && r.status === 202 && 'pending' in r.body) {
     const p = r.body.pending;
-    render('#preview-out', html`<p class="ok" id="pending-note">Pending approval by another admin (id <code>${p.id}</code>, expires ${p.expiresAt}): nothing is applied until a different admin approves it on the <a href="#pending">Pending</a> page (or acl approve ID).</p>`);
+    render(
+      '#preview-out',
+      html`<p class="ok" id="pending-note">
+        Pending approval by another admin (id <code>${p.id}</code>, expires ${p.expiresAt}): nothing is applied until a different admin
+        approves it on the <a href="#pending">Pending</a> page (or acl approve ID).
+      </p>`,
+    );
     $button('#apply').disabled = true;
     announce('Change pending approval');
     return;
   }
-  if (!r.ok || !('results' in r.body)) { render('#policy-errors', html`<p>Not applied: ${r.ok ? 'unexpected answer' : errorText(r)}</p>`); return; }
+  if (!r.ok || !('results' in r.body)) {
+    render('#policy-errors', html`<p>Not applied: ${r.ok ? 'unexpected answer' : errorText(r)}</p>`);
+    return;
+  }
   const res = r.body;
   delete textarea().dataset.dirty;
-  render('#preview-out', html`<p class="ok">Applied as version ${res.version}. ${join((res.results ?? []).map((x) => html`${x.switch}: +${x.added} −${x.removed}${x.errors.length ? html` <span class="bad">${x.errors.join('; ')}</span>` : ''}`), ' · ')}</p>`);
+  render(
+    '#preview-out',
+    html`<p class="ok">
+      Applied as version ${res.version}.
+      ${join(
+        (res.results ?? []).map(
+          (x) =>
+            html`${x.switch}: +${x.added} −${x.removed}${x.errors.length ? html` <span class="bad">${x.errors.join('; ')}</span>` : ''}`,
+        ),
+        ' · ',
+      )}
+    </p>`,
+  );
   $button('#apply').disabled = true;
   announce(`Policy version ${res.version} applied`);
   await loadPolicy();
@@ -142,8 +195,12 @@ export function initPolicy(): void {
     lintTimer = window.setTimeout(() => void lint(), 600);
   });
   ta.addEventListener('keydown', (e) => {
-    if (e.key === 'Tab' && !e.shiftKey && !e.ctrlKey) { // two spaces, not focus change, while editing; Esc then Tab leaves
-      if (ta.dataset.escaped) { delete ta.dataset.escaped; return; }
+    if (e.key === 'Tab' && !e.shiftKey && !e.ctrlKey) {
+      // two spaces, not focus change, while editing; Esc then Tab leaves
+      if (ta.dataset.escaped) {
+        delete ta.dataset.escaped;
+        return;
+      }
       e.preventDefault();
       ta.setRangeText('  ', ta.selectionStart, ta.selectionEnd, 'end');
       ta.dispatchEvent(new Event('input'));
@@ -151,14 +208,25 @@ export function initPolicy(): void {
   });
   $('#preview').addEventListener('click', () => void preview());
   $('#apply').addEventListener('click', () => void apply());
-  $('#revert').addEventListener('click', () => { delete ta.dataset.dirty; ta.value = current.text; errorLines = new Set(); render('#policy-errors', html``); resetPreview(); renderEditor(); void lint(); });
+  $('#revert').addEventListener('click', () => {
+    delete ta.dataset.dirty;
+    ta.value = current.text;
+    errorLines = new Set();
+    render('#policy-errors', html``);
+    resetPreview();
+    renderEditor();
+    void lint();
+  });
   // a lint entry's line link puts the cursor on that line
   $('#policy-lint').addEventListener('click', (e) => {
     const a = (e.target as HTMLElement).closest<HTMLAnchorElement>('a[data-goto]');
     if (!a) return;
     e.preventDefault();
     const line = Number(a.dataset.goto);
-    const start = ta.value.split('\n').slice(0, line - 1).reduce((n, l) => n + l.length + 1, 0);
+    const start = ta.value
+      .split('\n')
+      .slice(0, line - 1)
+      .reduce((n, l) => n + l.length + 1, 0);
     ta.focus();
     ta.setSelectionRange(start, start);
   });
