@@ -10,8 +10,10 @@
  */
 import type { AuthPolicy, PortAuthRule } from '../compiler/auth.js';
 import { decodeEapolFrame, eapFrame, EAP_TYPE, encodeEap, decodeEap, PAE_GROUP, type EapPacket } from './eapol.js';
+import { sessionFrom, whoLoggedIn, type Accepted } from './auth-accept.js';
+import { PortGuard } from './port-guard.js';
 import type { AccessRequest, RadiusAnswer } from './radius.js';
-import type { LiveSession, SessionTable } from './sessions.js';
+import type { SessionTable } from './sessions.js';
 import { MacSightings, type ConflictMode } from './roaming.js';
 
 export interface AuthenticatorDeps {
@@ -59,23 +61,6 @@ interface Conversation {
   eapTypes?: Set<number>;
 }
 
-/**
- * Methods whose inner credential is checked against the EAP identity itself: after an Accept for one of them the
- * identity is the account that was proven. In tunneled methods (PEAP, TTLS, FAST, TEAP) and EAP-TLS the outer
- * identity is whatever the supplicant chose to say ("anonymous", or someone else's name); only RADIUS knows who
- * authenticated, so the Accept must name the user (User-Name, or the configured attribute).
- */
-const IDENTITY_IS_PROVEN: ReadonlySet<number> = new Set([EAP_TYPE.md5, EAP_TYPE.otp, EAP_TYPE.gtc, EAP_TYPE.mschapv2]);
-
-interface PortState {
-  tokens: number;
-  last: number;
-  dropped: number;
-  failures: number[];
-  alerted: number;
-  floodAlerted: number;
-}
-
 export interface AuthenticatorStats {
   eapolIn: number;
   malformed: number;
@@ -95,13 +80,13 @@ const MAX_SEEN = 100_000;
 
 export class Authenticator {
   private readonly convs = new Map<string, Conversation>();
-  private readonly perPort = new Map<string, PortState>();
   private readonly convCount = new Map<string, number>();
   /** First time a MAC was seen on an authenticating port without EAPOL (for MAB). */
   private readonly seen = new Map<string, { at: number; eapol: boolean; mabDone: boolean }>();
   private readonly now: () => number;
   private readonly ourMac: string;
   private timer?: NodeJS.Timeout;
+  private readonly guard: PortGuard;
   /** Where each MAC logged in last: moves vs. two ports at once (edge/roaming.ts). */
   readonly sightings: MacSightings;
   readonly stats: AuthenticatorStats = {
@@ -120,6 +105,7 @@ export class Authenticator {
     this.now = d.now ?? Date.now;
     this.ourMac = d.ourMac ?? '0e:00:5a:c1:00:01';
     this.sightings = new MacSightings({ now: this.now });
+    this.guard = new PortGuard({ config: d.config, event: d.event, now: this.now, onRateLimited: () => this.stats.rateLimited++ });
   }
 
   /** Starts the housekeeping timer (conversation expiry, MAB quiet periods, re-authentication). */
@@ -142,7 +128,7 @@ export class Authenticator {
       this.stats.ignored++;
       return;
     }
-    if (!this.allow(sw, port)) return;
+    if (!this.guard.allow(sw, port)) return;
     const r = decodeEapolFrame(frame);
     if (!r.ok) {
       this.stats.malformed++;
@@ -180,7 +166,7 @@ export class Authenticator {
         !(s && s.switch === sw && s.port === port) &&
         !this.convs.has(`${mac}@${sw}:${port}`) &&
         !this.isHeld(mac) &&
-        this.allow(sw, port)
+        this.guard.allow(sw, port)
       )
         this.onStart(sw, port, mac);
       return;
@@ -190,7 +176,7 @@ export class Authenticator {
     const s = this.d.sessions.byMac(mac);
     if (s && s.switch === sw && s.port === port) return;
     this.remember(sw, port, mac, false);
-    if (rule.auth === 'dot1x-then-mab' && !this.convs.has(k) && this.allow(sw, port)) this.onStart(sw, port, mac);
+    if (rule.auth === 'dot1x-then-mab' && !this.convs.has(k) && this.guard.allow(sw, port)) this.onStart(sw, port, mac);
     if (rule.auth === 'mab' || (this.d.config()?.mab.quietMs ?? 0) === 0) void this.mab(sw, port, mac);
   }
 
@@ -333,45 +319,14 @@ export class Authenticator {
     await this.accept(c, ans, eap?.ok ? eap.value : undefined);
   }
 
-  private async accept(c: Conversation, ans: Extract<RadiusAnswer, { ok: true }>, eap: EapPacket | undefined): Promise<void> {
+  private async accept(c: Conversation, ans: Accepted, eap: EapPacket | undefined): Promise<void> {
     const cfg = this.d.config();
-    const attr = (name: string): string | undefined => {
-      const v = ans.attributes[name];
-      if (v === undefined || v === null) return undefined;
-      return Buffer.isBuffer(v) ? v.toString('utf8') : String(v);
-    };
-    let user: string | undefined;
-    let deviceGroup: string | undefined;
-    if (c.method === 'mab') {
-      const g = attr(cfg?.mab.groupAttribute ?? 'Filter-Id');
-      if (g && cfg?.deviceGroups.includes(g)) deviceGroup = g;
-      else user = this.d.deviceOwner(c.mac) ?? (cfg?.userAttribute !== 'User-Name' ? attr(cfg!.userAttribute) : undefined);
-    } else {
-      user = attr(cfg?.userAttribute ?? 'User-Name');
-      // two different User-Names (a tunnel's outer identity added next to the inner one): which one logged in is
-      // not certain, so nobody did
-      if ((cfg?.userAttribute ?? 'User-Name') === 'User-Name' && new Set(ans.userNames ?? []).size > 1) {
-        this.fail(c, 'ambiguous-user', ans);
-        return;
-      }
-      if (user === undefined) {
-        // no name in the Accept: the EAP identity only when the method proved it (EAP-MD5 …), never a tunnel's outer one
-        const types = [...(c.eapTypes ?? [])];
-        if (types.length > 0 && types.every((t) => IDENTITY_IS_PROVEN.has(t))) user = c.identity;
-        else {
-          this.fail(c, 'no-identity', ans);
-          return;
-        }
-      }
-    }
-    if (user !== undefined && !this.d.knownUser(user)) {
-      this.fail(c, 'unknown-user', ans, user);
+    const who = whoLoggedIn(c, ans, cfg, this.d);
+    if (!who.ok) {
+      this.fail(c, who.reason, ans, who.user);
       return;
     }
-    if (user === undefined && deviceGroup === undefined) {
-      this.fail(c, 'no-identity', ans);
-      return;
-    }
+    const user = who.user;
     const rule = this.d.portRule(c.sw, c.port);
     if (!rule) {
       this.fail(c, 'port-not-authenticating', ans);
@@ -382,25 +337,7 @@ export class Authenticator {
       this.fail(c, 'max-devices', ans, user);
       return;
     }
-    const now = this.now();
-    const timeout = Number(ans.attributes['Session-Timeout'] ?? 0) || (cfg?.reauthSeconds ?? 0);
-    const prev = this.d.sessions.byMac(c.mac);
-    const ip = attr('Framed-IP-Address');
-    const s: Omit<LiveSession, 'id' | 'since'> & { id?: string; since?: string } = {
-      ...(prev && prev.switch === c.sw && prev.port === c.port && c.reauth ? { id: prev.id, since: prev.since } : {}),
-      mac: c.mac,
-      switch: c.sw,
-      port: c.port,
-      method: c.method,
-      ...(user !== undefined ? { user } : {}),
-      ...(deviceGroup !== undefined ? { deviceGroup } : {}),
-      ...(ip && /^\d+\.\d+\.\d+\.\d+$/.test(ip) ? { ip } : {}),
-      // Session-Timeout ends the session unless re-authentication (started at 80%) renews it first
-      ...(timeout > 0
-        ? { expires: new Date(now + timeout * 1000).toISOString(), reauthAt: new Date(now + timeout * 800).toISOString() }
-        : {}),
-      ...(attr('Class') ? { attributes: { Class: attr('Class')! } } : {}),
-    };
+    const s = sessionFrom(c, ans, cfg, who, this.d.sessions.byMac(c.mac), this.now());
     if (this.conflict(c)) {
       this.fail(c, 'mac-conflict', ans, user);
       return;
@@ -419,7 +356,7 @@ export class Authenticator {
       mac: c.mac,
       method: c.method,
       user,
-      deviceGroup,
+      deviceGroup: who.deviceGroup,
       session: added.session.id,
       reauth: c.reauth,
       radiusMs: Math.round(ans.ms),
@@ -441,30 +378,24 @@ export class Authenticator {
   }
 
   /**
-   * Before a login is admitted: is its MAC on two ports at once? A → B is a move (the session follows); A → B → A
-   * within the window is a conflict: alerted, and under deny-both the session ends wherever it is and the MAC is
-   * held (true: refuse this login). A re-authentication on the same port is neither.
+   * Before a login is admitted: is its MAC on two ports at once (edge/roaming.ts)? Under deny-both its session ends
+   * wherever it is and the MAC is held (true: refuse this login).
    */
   private conflict(c: Conversation): boolean {
-    const mode = this.d.conflictMode?.() ?? 'deny-both';
-    if (mode === 'deny-both' && this.sightings.held(c.mac)) return true;
-    const here = `${c.sw}:${c.port}`;
-    const v = this.sightings.note(c.mac, here);
-    if (v.kind !== 'conflict') return false;
-    this.d.event('mac-conflict', {
-      mac: c.mac,
-      switch: c.sw,
-      port: c.port,
-      alsoAt: v.from,
-      action: mode,
-      holdSeconds: mode === 'deny-both' ? this.sightings.holdMs / 1000 : 0,
-      message: `${c.mac} logs in on ${here} and ${v.from} at once: ${mode === 'deny-both' ? `admitted on neither for ${this.sightings.holdMs / 1000} s` : 'the newest login wins'}`,
-    });
-    if (mode !== 'deny-both') return false;
-    this.sightings.hold(c.mac);
-    const s = this.d.sessions.byMac(c.mac);
+    const refuse = this.sightings.admit(c.mac, c.sw, c.port, this.d.conflictMode?.() ?? 'deny-both', this.d.event);
+    const s = refuse ? this.d.sessions.byMac(c.mac) : undefined;
     if (s) this.d.sessions.remove(s.id, 'mac-conflict', 'authenticator');
-    return true;
+    return refuse;
+  }
+
+  /** MACs held after a conflict (admitted nowhere), with when the hold ends. */
+  holds(): Array<{ mac: string; until: string }> {
+    return this.sightings.heldList().map((h) => ({ mac: h.mac, until: new Date(h.until).toISOString() }));
+  }
+
+  /** An admin resolved a conflict: the MAC may log in again (wherever it is now). */
+  release(mac: string): boolean {
+    return this.sightings.release(mac);
   }
 
   private fail(c: Conversation, reason: string, ans?: RadiusAnswer, user?: string): void {
@@ -484,7 +415,7 @@ export class Authenticator {
     // a failed re-authentication ends the session
     const s = this.d.sessions.byMac(c.mac);
     if (s && s.switch === c.sw && s.port === c.port && c.reauth) this.d.sessions.remove(s.id, 'reauth-failed', 'radius');
-    this.noteFailure(c.sw, c.port);
+    this.guard.noteFailure(c.sw, c.port);
     c.phase = 'done';
     this.dropConv(c.key);
   }
@@ -640,49 +571,6 @@ export class Authenticator {
   private remember(sw: string, port: number, mac: string, eapol: boolean): void {
     if (this.seen.size >= MAX_SEEN) return;
     this.seen.set(`${mac}@${sw}:${port}`, { at: this.now(), eapol, mabDone: false });
-  }
-
-  /** Token bucket per port: `eapolRate` frames per second, bursts of twice that. */
-  private allow(sw: string, port: number): boolean {
-    const rate = this.d.config()?.eapolPerSecond ?? 20;
-    const pk = `${sw}:${port}`;
-    const now = this.now();
-    let p = this.perPort.get(pk);
-    if (!p) this.perPort.set(pk, (p = { tokens: rate * 2, last: now, dropped: 0, failures: [], alerted: 0, floodAlerted: 0 }));
-    p.tokens = Math.min(rate * 2, p.tokens + ((now - p.last) / 1000) * rate);
-    p.last = now;
-    if (p.tokens >= 1) {
-      p.tokens -= 1;
-      return true;
-    }
-    p.dropped++;
-    this.stats.rateLimited++;
-    if (now - p.floodAlerted > 60_000) {
-      p.floodAlerted = now;
-      this.d.event('eapol-flood', { switch: sw, port, rate, message: `more than ${rate} EAPOL frames/s from ${pk}: excess dropped` });
-    }
-    return false;
-  }
-
-  private noteFailure(sw: string, port: number): void {
-    const cfg = this.d.config();
-    const { count, windowSeconds } = cfg?.failureAlert ?? { count: 5, windowSeconds: 60 };
-    const pk = `${sw}:${port}`;
-    const now = this.now();
-    let p = this.perPort.get(pk);
-    if (!p) this.perPort.set(pk, (p = { tokens: 0, last: now, dropped: 0, failures: [], alerted: 0, floodAlerted: 0 }));
-    p.failures.push(now);
-    while (p.failures.length && now - p.failures[0] > windowSeconds * 1000) p.failures.shift();
-    if (p.failures.length >= count && now - p.alerted > windowSeconds * 1000) {
-      p.alerted = now;
-      this.d.event('auth-failures-alert', {
-        switch: sw,
-        port,
-        failures: p.failures.length,
-        withinSeconds: windowSeconds,
-        message: `${p.failures.length} failed logins on ${pk} within ${windowSeconds} s`,
-      });
-    }
   }
 }
 

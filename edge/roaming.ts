@@ -79,4 +79,29 @@ export class MacSightings {
   heldList(): Array<{ mac: string; until: number }> {
     return [...this.holds].filter(([m]) => this.held(m)).map(([mac, until]) => ({ mac, until }));
   }
+
+  /**
+   * Before a login at sw:port is admitted: A → B is a move (the session follows); A → B → A within the window is a
+   * conflict: alerted (`mac-conflict`), and under deny-both the MAC is held. Returns true when the login must be
+   * refused (held now, or just found on two ports under deny-both). A re-authentication on the same port is neither.
+   */
+  admit(mac: string, sw: string, port: number, mode: ConflictMode, event: (type: string, data: Record<string, unknown>) => void): boolean {
+    if (mode === 'deny-both' && this.held(mac)) return true;
+    const here = `${sw}:${port}`;
+    const v = this.note(mac, here);
+    if (v.kind !== 'conflict') return false;
+    const secs = this.holdMs / 1000;
+    event('mac-conflict', {
+      mac,
+      switch: sw,
+      port,
+      alsoAt: v.from,
+      action: mode,
+      holdSeconds: mode === 'deny-both' ? secs : 0,
+      message: `${mac} logs in on ${here} and ${v.from} at once: ${mode === 'deny-both' ? `admitted on neither for ${secs} s` : 'the newest login wins'}`,
+    });
+    if (mode !== 'deny-both') return false;
+    this.hold(mac);
+    return true;
+  }
 }
