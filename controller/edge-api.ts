@@ -1,5 +1,6 @@
 /**
  * REST routes and metrics for the edge: GET /api/v1/sessions, DELETE /api/v1/sessions/:id (admin),
+ * DELETE /api/v1/sessions/holds/:mac (admin: release a MAC held after a two-ports conflict),
  * acl_sessions{method}, acl_auth_total{result}, Access-Accept → flows installed latency. The audit log records
  * every login, logoff, reject and admin disconnect (see AUDITED_EDGE_EVENTS).
  */
@@ -7,7 +8,7 @@ import type { FastifyInstance, FastifyReply } from 'fastify';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import type { Controller, ControllerEvent } from './controller.js';
 import { registerVoucherRoutes } from './voucher-api.js';
-import { SessionEndedReply, SessionParams, SessionsReply } from './api/contract.js';
+import { HoldParams, HoldReleasedReply, SessionEndedReply, SessionParams, SessionsReply, type MacHold } from './api/contract.js';
 import { fail } from './api/reply.js';
 
 /** Edge events written to the audit log. */
@@ -22,7 +23,24 @@ export const AUDITED_EDGE_EVENTS = [
   'voucher-revoked',
   'voucher-redeemed',
   'voucher-guessing-alert',
+  'mac-hold-released',
 ];
+
+/** MACs held after a conflict (two ports at once), by the 802.1X authenticator and by DHCP snooping, merged. */
+export function macHolds(ctl: Controller): MacHold[] {
+  const m = new Map<string, MacHold>();
+  const add = (mac: string, until: number, source: 'dot1x' | 'dhcp') => {
+    const h = m.get(mac);
+    if (!h) m.set(mac, { mac, until: new Date(until).toISOString(), source: [source] });
+    else {
+      h.source.push(source);
+      if (Date.parse(h.until) < until) h.until = new Date(until).toISOString();
+    }
+  };
+  for (const h of ctl.edge.auth.holds()) add(h.mac, Date.parse(h.until), 'dot1x');
+  for (const h of ctl.firstContact.snooper.holds()) add(h.mac, h.until, 'dhcp');
+  return [...m.values()].sort((a, b) => a.mac.localeCompare(b.mac));
+}
 
 /** Read routes (inside the API's read scope). */
 export function registerSessionReads(r: FastifyInstance, ctl: Controller, send: (reply: FastifyReply, v: unknown) => unknown): void {
@@ -32,6 +50,7 @@ export function registerSessionReads(r: FastifyInstance, ctl: Controller, send: 
       conversations: ctl.edge.auth.conversations(),
       radius: ctl.edge.radius()?.status() ?? [],
       stats: { ...ctl.edge.auth.stats, acceptToFlowsMs: undefined },
+      holds: macHolds(ctl),
     }),
   );
 }
@@ -53,6 +72,21 @@ export function registerSessionWrites(
       ctl.edge.sessions.remove(s.id, 'admin', by);
       await ctl.edge.settled();
       send(reply, { ended: s, by });
+    },
+  );
+  // an admin resolved a conflict (the cloned device is gone, the cable fixed): the MAC may log in again
+  r.delete<{ Params: { mac: string } }>(
+    '/sessions/holds/:mac',
+    { schema: { params: HoldParams, response: { 200: HoldReleasedReply } } },
+    async (req, reply) => {
+      const mac = req.params.mac.toLowerCase().replace(/-/g, ':');
+      const held = macHolds(ctl).find((h) => h.mac === mac);
+      if (!held) return fail(reply, 404, 'not-found', `${mac} is not held`);
+      ctl.edge.auth.release(mac);
+      ctl.firstContact.snooper.release(mac);
+      const by = who(req)?.name ?? 'unknown';
+      ctl.event('mac-hold-released', { mac, by, source: held.source, until: held.until });
+      send(reply, { released: held, by });
     },
   );
   registerVoucherRoutes(r, ctl, send, who);

@@ -112,6 +112,7 @@ export interface EventPayloads {
   'session-ended': SessionEventBase & { reason: string };
   'session-moved': SessionEventBase & { expires: Opt<string>; from?: Where; previousId: string };
   'session-renewed': SessionEventBase & { expires: Opt<string>; previousId: string };
+  'mac-hold-released': { mac: string; by: string; source: readonly string[]; until: string };
   // first contact: DHCP leases, snooping alerts, sign-in page
   'lease-bound': LeaseEvent;
   'lease-renewed': LeaseEvent;
@@ -226,6 +227,7 @@ export const EVENTS: { readonly [K in keyof EventPayloads]: EventInfo } = {
   'session-ended': AU,
   'session-moved': AU,
   'session-renewed': AU,
+  'mac-hold-released': AU,
   'lease-bound': {},
   'lease-renewed': {},
   'lease-ended': {},

@@ -180,6 +180,17 @@ export class DhcpSnooper extends EventEmitter {
     return false; // 'newest': alerted; the newest sighting's DHCP moves the lease as usual
   }
 
+  /** MACs held after a DHCP-seen conflict, with when the hold ends (ms since epoch). */
+  holds(): Array<{ mac: string; until: number }> {
+    return [...this.conflicts].filter(([m]) => this.inConflict(m)).map(([mac, until]) => ({ mac, until }));
+  }
+
+  /** An admin resolved a conflict: the MAC may get a lease again; its next sighting starts fresh. */
+  release(mac: string): boolean {
+    this.sightings.delete(mac);
+    return this.conflicts.delete(mac);
+  }
+
   /** Is this MAC held after a conflict? */
   inConflict(mac: string): boolean {
     const until = this.conflicts.get(mac);

@@ -1,16 +1,19 @@
 import { Flags } from '@oclif/core';
 import { AclCommand } from '../base.js';
 import { answerText, api, get } from '../client.js';
-import type { SessionEndedReply } from '../../controller/api/contract.js';
+import type { HoldReleasedReply, SessionEndedReply } from '../../controller/api/contract.js';
 
 export default class Sessions extends AclCommand {
   static description =
-    'List the live edge sessions of a running controller (802.1X, MAB, web sign-in): user, MAC, switch:port, method, since, expires. --end ID ends one (admin).';
-  static examples = ['acl sessions', 'acl sessions --json', 'acl sessions --end Xb3k9aQ1zP0m'];
+    'List the live edge sessions of a running controller (802.1X, MAB, web sign-in): user, MAC, switch:port, method, since, expires, and the MACs held after being seen on two ports at once. --end ID ends a session, --release MAC lets a held MAC log in again (admin).';
+  static examples = ['acl sessions', 'acl sessions --json', 'acl sessions --end Xb3k9aQ1zP0m', 'acl sessions --release 02:00:00:00:0e:77'];
   static flags = {
     controller: Flags.string({ default: 'http://127.0.0.1:8080', description: 'controller API URL' }),
     token: Flags.string({ description: 'token (default $ACL_ADMIN_TOKEN, else the token file the controller created)' }),
     end: Flags.string({ description: 'end the session with this id (needs an admin token)' }),
+    release: Flags.string({
+      description: 'release the hold on this MAC (seen on two ports at once) so it may log in again (needs an admin token)',
+    }),
   };
 
   async run() {
@@ -23,6 +26,16 @@ export default class Sessions extends AclCommand {
       if (r.status !== 200) this.failMessage(answerText(r));
       const { ended } = r.body as SessionEndedReply;
       this.log(`ended session ${ended.id} (${ended.user ?? ended.deviceGroup} ${ended.mac} on ${ended.switch}:${ended.port})`);
+      return r.body;
+    }
+    if (flags.release) {
+      const r = await api(flags.controller, `api/v1/sessions/holds/${encodeURIComponent(flags.release)}`, {
+        method: 'DELETE',
+        token: flags.token,
+      }).catch((e: Error) => this.failMessage(e.message));
+      if (r.status !== 200) this.failMessage(answerText(r));
+      const { released } = r.body as HoldReleasedReply;
+      this.log(`released ${released.mac} (held by ${released.source.join(' and ')} until ${released.until}): it may log in again`);
       return r.body;
     }
     const r = await get(flags.controller, '/api/v1/sessions', 'api/v1/sessions', flags.token).catch((e: Error) =>
@@ -40,6 +53,8 @@ export default class Sessions extends AclCommand {
         );
       }
     }
+    for (const h of r.holds ?? [])
+      this.log(`held ${h.mac}: seen on two ports at once, admitted nowhere until ${h.until} (acl sessions --release ${h.mac})`);
     for (const x of r.radius) this.log(`radius ${x.server} ${x.up ? 'up' : 'DOWN'}`);
     return r;
   }

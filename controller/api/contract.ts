@@ -377,11 +377,15 @@ export const Session = Type.Object(
   { additionalProperties: true },
 );
 export type Session = Static<typeof Session>;
+/** A MAC seen on two ports at once, admitted on neither until `until` or an admin releases it.
+ * `source`: what saw it there (802.1X logins, DHCP snooping). */
+export const MacHold = Type.Object({ mac: Str, until: Str, source: Type.Array(Type.Union([Type.Literal('dot1x'), Type.Literal('dhcp')])) });
 export const SessionsReply = Type.Object({
   sessions: Type.Array(Session),
   conversations: Int,
   radius: Type.Array(Type.Object({ server: Str, up: Bool })),
   stats: Type.Record(Str, Any),
+  holds: Opt(Type.Array(MacHold)),
 });
 export type SessionsReply = Static<typeof SessionsReply>;
 export const SessionParams = Type.Object(
@@ -389,6 +393,11 @@ export const SessionParams = Type.Object(
   { additionalProperties: false },
 );
 export const SessionEndedReply = Type.Object({ ended: Session, by: Str });
+export const HoldParams = Type.Object(
+  { mac: Type.String({ pattern: '^[0-9A-Fa-f]{2}([:-][0-9A-Fa-f]{2}){5}$' }) },
+  { additionalProperties: false },
+);
+export const HoldReleasedReply = Type.Object({ released: MacHold, by: Str });
 
 const Percentiles = Type.Object({ p50: Opt(Num), p99: Opt(Num), n: Int });
 export const Lease = Type.Object({ mac: Str, ip: Str, switch: Str, port: Int, source: Str, expires: Opt(Str) });
@@ -545,6 +554,8 @@ export type MatrixCell = Static<typeof MatrixCell>;
 export type ConfirmShrinkReply = Static<typeof ConfirmShrinkReply>;
 export type SessionParams = Static<typeof SessionParams>;
 export type SessionEndedReply = Static<typeof SessionEndedReply>;
+export type MacHold = Static<typeof MacHold>;
+export type HoldReleasedReply = Static<typeof HoldReleasedReply>;
 export type Lease = Static<typeof Lease>;
 export type RuleTrafficParams = Static<typeof RuleTrafficParams>;
 export type SinceQuery = Static<typeof SinceQuery>;

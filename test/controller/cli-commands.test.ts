@@ -118,4 +118,22 @@ describe('acl apply / acl status against a running controller', () => {
     expect(r.code).toBe(1);
     expect(r.out).toMatch(/cannot reach the controller at http:\/\/127\.0\.0\.1:9/);
   });
+
+  it('sessions lists a MAC held after a two-ports conflict; --release frees it with an admin token only', async () => {
+    const mac = '02:00:00:00:0c:11';
+    for (const port of [5, 6, 5]) ctl.edge.auth.sightings.admit(mac, 'edge1', port, 'deny-both', () => {});
+    expect(ctl.edge.auth.sightings.held(mac)).toBe(true);
+    const l = await acl('sessions', ...['--controller', url, '--token', 'cli-admin-token']);
+    expect(l.code).toBe(0);
+    expect(l.out).toMatch(
+      new RegExp(`^held ${mac}: seen on two ports at once, admitted nowhere until \\S+ \\(acl sessions --release ${mac}\\)$`, 'm'),
+    );
+    const no = await acl('sessions', ...['--controller', url, '--release', mac]);
+    expect(no.code).not.toBe(0);
+    expect(ctl.edge.auth.sightings.held(mac)).toBe(true);
+    const r = await acl('sessions', ...['--controller', url, '--release', mac, '--token', 'cli-admin-token']);
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(new RegExp(`^released ${mac} \\(held by dot1x until .*\\): it may log in again$`, 'm'));
+    expect(ctl.edge.auth.sightings.held(mac)).toBe(false);
+  }, 120_000);
 });

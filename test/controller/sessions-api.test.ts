@@ -78,4 +78,43 @@ describe('sessions API', () => {
       ['session-ended', 'admin', 'admin'],
     ]);
   });
+
+  it('lists a MAC held after a two-ports conflict; only an admin releases it, the release is audited and the MAC may log in again', async () => {
+    const mac = '02:00:00:00:0e:77';
+    const events: string[] = [];
+    // the same MAC admitted at edge1:5, then edge1:6, then back at 5: on two ports at once → held (deny-both)
+    const auth = ctl.edge.auth;
+    const ev = (t: string) => events.push(t);
+    expect(auth.sightings.admit(mac, 'edge1', 5, 'deny-both', ev)).toBe(false);
+    expect(auth.sightings.admit(mac, 'edge1', 6, 'deny-both', ev)).toBe(false);
+    expect(auth.sightings.admit(mac, 'edge1', 5, 'deny-both', ev)).toBe(true);
+    expect(events).toEqual(['mac-conflict']);
+    // held: refused on every port
+    expect(auth.sightings.admit(mac, 'edge1', 6, 'deny-both', ev)).toBe(true);
+    const list = await app.inject({ method: 'GET', url: '/api/v1/sessions', headers: READ });
+    expect(list.json().holds).toEqual([{ mac, until: expect.any(String), source: ['dot1x'] }]);
+    expect(Date.parse(list.json().holds[0].until)).toBeGreaterThan(Date.now());
+    const url = `/api/v1/sessions/holds/${mac.toUpperCase().replace(/:/g, '-')}`;
+    expect((await app.inject({ method: 'DELETE', url, headers: READ })).statusCode).toBe(403);
+    expect((await app.inject({ method: 'DELETE', url })).statusCode).toBe(401);
+    expect((await app.inject({ method: 'DELETE', url: '/api/v1/sessions/holds/not-a-mac', headers: ADMIN })).statusCode).toBe(400);
+    expect((await app.inject({ method: 'DELETE', url: '/api/v1/sessions/holds/02:00:00:00:0e:78', headers: ADMIN })).statusCode).toBe(404);
+    expect(auth.sightings.held(mac)).toBe(true);
+    const rel = await app.inject({ method: 'DELETE', url, headers: ADMIN });
+    expect(rel.statusCode).toBe(200);
+    expect(rel.json()).toEqual({ released: { mac, until: expect.any(String), source: ['dot1x'] }, by: 'admin' });
+    expect((await app.inject({ method: 'GET', url: '/api/v1/sessions', headers: READ })).json().holds).toEqual([]);
+    // released: a login is admitted again, as a first sighting (not a conflict)
+    expect(auth.sightings.admit(mac, 'edge1', 6, 'deny-both', ev)).toBe(false);
+    expect(events).toEqual(['mac-conflict']);
+    // a second release finds nothing to release
+    expect((await app.inject({ method: 'DELETE', url, headers: ADMIN })).statusCode).toBe(404);
+    await waitFor('audit', () => readFileSync(join(dir, 'audit.jsonl'), 'utf8').includes('mac-hold-released'), 3000);
+    const line = readFileSync(join(dir, 'audit.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l))
+      .find((l) => l.type === 'mac-hold-released');
+    expect(line).toMatchObject({ mac, by: 'admin', source: ['dot1x'] });
+  });
 });

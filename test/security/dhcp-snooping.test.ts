@@ -151,6 +151,12 @@ describe('DHCP snooping against hostile clients and servers', () => {
     expect(leases.byMac(A)).toBeUndefined();
     expect(s.onDhcp(p4, buildDhcp({ type: 'request', chaddr: A, requestedIp: '10.9.0.5' }), false).reason).toBe('mac-conflict');
     expect(alerts.some((a) => a.type === 'dhcp-mac-conflict')).toBe(true);
+    expect(s.holds()).toEqual([{ mac: A, until: expect.any(Number) }]);
+    // an admin releases it (DELETE /api/v1/sessions/holds/:mac): it may ask for a lease again, where it is now
+    expect(s.release(A)).toBe(true);
+    expect(s.holds()).toEqual([]);
+    expect(s.onDhcp(p4, buildDhcp({ type: 'request', chaddr: A, requestedIp: '10.9.0.5' }), false).forward).toBe(true);
+    expect(s.release(A)).toBe(false);
     leases.stop();
   });
 });

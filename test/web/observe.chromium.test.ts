@@ -116,6 +116,17 @@ describeWith({ Chromium: haveChromium }, 'console: sessions, denials, why, rule 
     // a logoff elsewhere (not from the console) also disappears live
     ctl.edge.sessions.remove(r2.session.id, 'logoff');
     await page.waitForFunction(() => document.querySelectorAll('#sessions tbody tr[data-id]').length === 0);
+    // a MAC held after being seen on two ports at once: listed with a Release button; released, it may log in again
+    const held = '02:00:00:00:0e:99';
+    for (const port of [5, 6, 5]) ctl.edge.auth.sightings.admit(held, 'edge1', port, 'deny-both', () => {});
+    await openPage(page, base, 'overview');
+    await openPage(page, base, 'sessions');
+    await page.waitForSelector(`#holds tr[data-mac="${held}"]`);
+    expect(await page.textContent('#holds tbody')).toContain('802.1X logins');
+    await page.getByRole('button', { name: `Release the hold on ${held}` }).click();
+    await page.waitForFunction(() => /Released 02:00:00:00:0e:99/.test(document.querySelector('#sessions-result')?.textContent ?? ''));
+    expect(ctl.edge.auth.sightings.held(held)).toBe(false);
+    await page.waitForFunction(() => /No MAC is held/.test(document.querySelector('#holds tbody')?.textContent ?? ''));
   });
 
   it('Sessions: with a read-only token there is no End session button, and the API refuses anyway', async () => {

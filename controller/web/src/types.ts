@@ -270,8 +270,15 @@ export interface Session {
   readonly active: boolean;
   readonly inactiveReason?: string;
 }
+/** A MAC seen on two ports at once: admitted nowhere until `until` or an admin's release. */
+export interface MacHold {
+  readonly mac: string;
+  readonly until: string;
+  readonly source: readonly ('dot1x' | 'dhcp')[];
+}
 export interface SessionsReply {
   readonly sessions: readonly Session[];
+  readonly holds?: readonly MacHold[];
 }
 
 // ---------- traffic and denials ----------

@@ -1,7 +1,7 @@
 /** Sessions at the edge (802.1X, MAB, web sign-in): who is logged in where; an admin can end one. */
 import { $, announce, html, join, plural, render, time } from '../dom.js';
 import { api, errorText } from '../api.js';
-import type { Session, SessionsReply } from '../types.js';
+import type { MacHold, Session, SessionsReply } from '../types.js';
 
 const METHOD: Record<string, string> = { dot1x: '802.1X', mab: 'MAC bypass', web: 'web sign-in', admin: 'admin' };
 const who = (s: Session) => s.user ?? `device group ${s.deviceGroup ?? '?'}`;
@@ -47,6 +47,43 @@ export async function loadSessions(): Promise<void> {
           <td colspan="7">Nobody is logged in.</td>
         </tr>`,
   );
+  renderHolds(r.body.holds ?? []);
+}
+
+const SOURCE: Record<string, string> = { dot1x: '802.1X logins', dhcp: 'DHCP snooping' };
+
+function renderHolds(holds: readonly MacHold[]): void {
+  render(
+    '#holds tbody',
+    holds.length
+      ? join(
+          holds.map(
+            (h) =>
+              html`<tr data-mac="${h.mac}">
+                <th scope="row"><code>${h.mac}</code></th>
+                <td>${h.source.map((x) => SOURCE[x] ?? x).join(', ')}</td>
+                <td>${time(h.until)}</td>
+                <td class="mutation">
+                  <button type="button" class="release-hold" data-mac="${h.mac}" aria-label="Release the hold on ${h.mac}">Release</button>
+                </td>
+              </tr>`,
+          ),
+        )
+      : html`<tr>
+          <td colspan="4">No MAC is held.</td>
+        </tr>`,
+  );
+}
+
+async function releaseHold(mac: string): Promise<void> {
+  const r = await api<{ released: MacHold; by: string }>(`sessions/holds/${encodeURIComponent(mac)}`, { method: 'DELETE' });
+  if (!r.ok) {
+    render('#sessions-result', html`<span class="bad" role="alert">Not released: ${errorText(r)}</span>`);
+    return;
+  }
+  render('#sessions-result', html`<span class="ok">Released ${r.body.released.mac}: it may log in again.</span>`);
+  announce(`Released ${mac}`);
+  await loadSessions();
 }
 
 async function endSession(id: string, label: string): Promise<void> {
@@ -67,6 +104,12 @@ async function endSession(id: string, label: string): Promise<void> {
 }
 
 export function initSessions(): void {
+  $('#holds').addEventListener('click', (e) => {
+    const b = (e.target as HTMLElement).closest<HTMLButtonElement>('button.release-hold');
+    if (!b?.dataset.mac) return;
+    b.disabled = true;
+    void releaseHold(b.dataset.mac);
+  });
   $('#sessions').addEventListener('click', (e) => {
     const b = (e.target as HTMLElement).closest<HTMLButtonElement>('button.end-session');
     if (!b?.dataset.id) return;
