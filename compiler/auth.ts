@@ -74,14 +74,9 @@ function num(src: YamlSource, path: Path, v: unknown, def: number, min: number, 
   return v;
 }
 
-export function parseAuthentication(src: YamlSource, raw: unknown): AuthPolicy | undefined {
-  const p: Path = ['authentication'];
-  const o = src.object(p, raw, KEYS, 'authentication');
-  if (!o) return undefined;
-  const r =
-    o.radius === undefined ? undefined : src.object([...p, 'radius'], o.radius, ['servers', 'timeout', 'retries', 'deadTime'], 'radius');
+function parseRadiusServers(src: YamlSource, p: Path, raw: unknown): RadiusServerRef[] {
   const servers: RadiusServerRef[] = [];
-  src.list([...p, 'radius', 'servers'], r?.servers, 'servers').forEach((sv, i) => {
+  src.list([...p, 'radius', 'servers'], raw, 'servers').forEach((sv, i) => {
     const sp: Path = [...p, 'radius', 'servers', i];
     const so = src.object(sp, sv, ['host', 'port', 'secretFile', 'secretEnv', 'secret'], 'a RADIUS server');
     if (!so) return;
@@ -107,8 +102,12 @@ export function parseAuthentication(src: YamlSource, raw: unknown): AuthPolicy |
       src.error(sp, 'missing-field', 'a RADIUS server needs exactly one of secretFile or secretEnv');
     if (host) servers.push({ host, port, ...(secretFile ? { secretFile } : {}), ...(secretEnv ? { secretEnv } : {}), path: sp });
   });
+  return servers;
+}
+
+function parsePortRules(src: YamlSource, p: Path, raw: unknown): PortAuthRule[] {
   const ports: PortAuthRule[] = [];
-  src.list([...p, 'ports'], o.ports, 'ports').forEach((pv, i) => {
+  src.list([...p, 'ports'], raw, 'ports').forEach((pv, i) => {
     const pp: Path = [...p, 'ports', i];
     const po = src.object(pp, pv, ['switch', 'ports', 'auth', 'maxDevices'], 'a port rule');
     if (!po) return;
@@ -148,6 +147,17 @@ export function parseAuthentication(src: YamlSource, raw: unknown): AuthPolicy |
         path: pp,
       });
   });
+  return ports;
+}
+
+export function parseAuthentication(src: YamlSource, raw: unknown): AuthPolicy | undefined {
+  const p: Path = ['authentication'];
+  const o = src.object(p, raw, KEYS, 'authentication');
+  if (!o) return undefined;
+  const r =
+    o.radius === undefined ? undefined : src.object([...p, 'radius'], o.radius, ['servers', 'timeout', 'retries', 'deadTime'], 'radius');
+  const servers = parseRadiusServers(src, p, r?.servers);
+  const ports = parsePortRules(src, p, o.ports);
   const needsRadius = ports.some((x) => x.auth !== 'none');
   const mo =
     o.mab === undefined ? {} : (src.object([...p, 'mab'], o.mab, ['quietPeriod', 'source', 'groupAttribute', 'password'], 'mab') ?? {});

@@ -44,6 +44,58 @@ function rulesFor(c: Compiled, u: { id: string; organization?: string; roles: re
   return c.input.policy.rules.filter((r) => r.from.some((s) => selectorHolds(s, u, chain))).map((r) => r.index);
 }
 
+type SuggestCtx = {
+  c: Compiled;
+  subject: Subject;
+  allows: (s: Subject) => boolean;
+  as: (patch: Partial<{ organization: string; roles: readonly string[] }>) => Subject;
+  push: (s: Suggestion) => void;
+};
+
+/** Which membership (a user in the rule, a role, an organization) would make allow rule `r` apply to the subject. */
+function membershipSuggestions({ c, subject, allows, as, push }: SuggestCtx, r: Rule): void {
+  for (const sel of r.from) {
+    if (sel.resources) continue;
+    if (sel.users && !sel.roles && !sel.organizations) {
+      const t = { ...subject, rules: [...subject.rules, r.index].sort((a, b) => a - b) };
+      if (allows(t)) push({ size: 1, kind: 'add-user-to-rule', rule: r.name, text: `add ${subject.id} to the users of rule '${r.name}'` });
+      continue;
+    }
+    if (sel.roles)
+      for (const role of sel.roles) {
+        const t = as({ roles: [...subject.roles, role] });
+        if (allows(t))
+          push({
+            size: 1,
+            kind: 'add-role',
+            rule: r.name,
+            role,
+            text: `give ${subject.id} the role '${role}' (rule '${r.name}')`,
+            ...(t.rules.length > subject.rules.length + 1
+              ? {
+                  alsoAffects: `the role also brings rules ${t.rules
+                    .filter((i) => !subject.rules.includes(i) && i !== r.index)
+                    .map((i) => `'${c.input.policy.rules[i].name}'`)
+                    .join(', ')}`,
+                }
+              : {}),
+          });
+      }
+    if (sel.organizations && !sel.roles && !sel.users)
+      for (const org of sel.organizations) {
+        const t = as({ organization: org });
+        if (allows(t))
+          push({
+            size: 2,
+            kind: 'set-organization',
+            rule: r.name,
+            organization: org,
+            text: `move ${subject.id} to organization '${org}' (rule '${r.name}'; it changes everything else the organization decides)`,
+          });
+      }
+  }
+}
+
 export function why(c: Compiled, user: string, resource: string, service: string): WhyAnswer {
   const e = explain(c, user, resource, service);
   if (e.decision === 'allow') return { ...e, suggestions: [] };
@@ -83,14 +135,13 @@ export function why(c: Compiled, user: string, resource: string, service: string
       out.push(s);
     }
   };
+  const ctx: SuggestCtx = { c, subject, allows, as, push };
   for (const r of candidates) {
     const svcs = r.services ?? resourcesHere.filter((x) => r.to.includes(x.name)).flatMap((x) => x.services);
     const coversService = svcs.some((s) => serviceCovers(s, svc));
     const covered = subject.rules.includes(r.index);
     if (covered && !coversService) {
       // the rule applies to the subject but not to this service
-      const rules = subject.rules; // same membership; the rule would need the service
-      void rules;
       push({
         size: 3,
         kind: 'add-service-to-rule',
@@ -101,47 +152,7 @@ export function why(c: Compiled, user: string, resource: string, service: string
       continue;
     }
     if (covered || !coversService || !isUser) continue;
-    for (const sel of r.from) {
-      if (sel.resources) continue;
-      if (sel.users && !sel.roles && !sel.organizations) {
-        const t = { ...subject, rules: [...subject.rules, r.index].sort((a, b) => a - b) };
-        if (allows(t))
-          push({ size: 1, kind: 'add-user-to-rule', rule: r.name, text: `add ${subject.id} to the users of rule '${r.name}'` });
-        continue;
-      }
-      if (sel.roles)
-        for (const role of sel.roles) {
-          const t = as({ roles: [...subject.roles, role] });
-          if (allows(t))
-            push({
-              size: 1,
-              kind: 'add-role',
-              rule: r.name,
-              role,
-              text: `give ${subject.id} the role '${role}' (rule '${r.name}')`,
-              ...(t.rules.length > subject.rules.length + 1
-                ? {
-                    alsoAffects: `the role also brings rules ${t.rules
-                      .filter((i) => !subject.rules.includes(i) && i !== r.index)
-                      .map((i) => `'${c.input.policy.rules[i].name}'`)
-                      .join(', ')}`,
-                  }
-                : {}),
-            });
-        }
-      if (sel.organizations && !sel.roles && !sel.users)
-        for (const org of sel.organizations) {
-          const t = as({ organization: org });
-          if (allows(t))
-            push({
-              size: 2,
-              kind: 'set-organization',
-              rule: r.name,
-              organization: org,
-              text: `move ${subject.id} to organization '${org}' (rule '${r.name}'; it changes everything else the organization decides)`,
-            });
-        }
-    }
+    membershipSuggestions(ctx, r);
   }
   // 3. nothing grants it: a new rule
   if (!out.some((s) => s.kind !== 'narrow-deny-rule')) {
