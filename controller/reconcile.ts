@@ -154,6 +154,75 @@ export interface ReconcileOptions {
   readonly delta?: { readonly add: readonly PlannedFlow[]; readonly remove: readonly PlannedFlow[] };
 }
 
+/**
+ * The flow mods of a diff, ordered for non-atomic application so that no packet meets a state that allows more
+ * than the old or the new policy: (1) add the new drops, (2) delete the old permits, (3) add the new permits,
+ * (4) delete the old drops. Within a step, higher priority first. In a bundle the order does not matter.
+ */
+function orderedFlowMods(s: SwitchSession, d: FlowDiff, exclusive: boolean): Array<MessageOf<'flow_mod'>> {
+  const msgs: Array<MessageOf<'flow_mod'>> = [];
+  const isDrop = isDropFlow;
+  const byPrio = (a: { priority: number }, b: { priority: number }) => b.priority - a.priority;
+  const upserts = [...d.add, ...d.change];
+  const del = (f: FlowLike) => ({
+    ...flowMod({
+      xid: s.xid(),
+      command: 'delete_strict',
+      tableId: f.tableId,
+      priority: f.priority,
+      match: f.match,
+      cookie: f.cookie,
+      cookieMask: exclusive ? 0n : 0xffffffffffffffffn,
+    }),
+    ...(f.rawMatch ? { rawMatch: f.rawMatch } : {}),
+  });
+  for (const f of upserts.filter(isDrop).sort(byPrio)) msgs.push(addFlowMod(f, s.xid()));
+  for (const f of d.remove.filter((x) => !isDrop(x)).sort(byPrio)) msgs.push(del(f));
+  for (const f of upserts.filter((x) => !isDrop(x)).sort(byPrio)) msgs.push(addFlowMod(f, s.xid()));
+  for (const f of d.remove.filter(isDrop).sort(byPrio)) msgs.push(del(f));
+  return msgs;
+}
+
+/**
+ * Sends the flow mods in one atomic ONF bundle. Refusals are collected into `errors` (the bundle is then
+ * discarded, so nothing is half-applied); a switch without bundles is reported as bundleUnsupported.
+ */
+async function applyInBundle(
+  s: SwitchSession,
+  msgs: ReadonlyArray<MessageOf<'flow_mod'>>,
+  errors: string[],
+): Promise<{ atomic: boolean; bundleUnsupported: boolean }> {
+  let atomic = false;
+  let bundleUnsupported = false;
+  const bundleId = (s.xid() & 0x7fffffff) >>> 0;
+  try {
+    await s.request({ type: 'bundle_control', xid: s.xid(), bundleId, ctrlType: 'open_request', flags: { atomic: true } }, 10_000);
+    const adds: OfpMessage[] = msgs.map((m) => ({ type: 'bundle_add', xid: m.xid, bundleId, flags: { atomic: true }, message: m }));
+    for (let i = 0; i < adds.length; i += 2000) {
+      s.sendTracked(adds.slice(i, i + 2000));
+      await s.drained();
+    }
+    // OVS checks each bundle_add on arrival and leaves refused ones out of the commit: wait for those
+    // errors, and discard the whole bundle if there is any, so that nothing is half-applied.
+    await s.barrier();
+    if (errors.length) {
+      await s
+        .request({ type: 'bundle_control', xid: s.xid(), bundleId, ctrlType: 'discard_request', flags: { atomic: true } }, 10_000)
+        .catch(() => undefined);
+      throw new Error(`${errors.length} flow mods refused; bundle discarded`);
+    }
+    await s.request({ type: 'bundle_control', xid: s.xid(), bundleId, ctrlType: 'commit_request', flags: { atomic: true } }, 120_000);
+    atomic = true;
+  } catch (e) {
+    if (e instanceof OfpRequestError && e.request?.type === 'bundle_control' && noBundles(e.reply) && errors.length === 0) {
+      bundleUnsupported = true;
+    } else {
+      errors.push(`bundle failed, nothing applied: ${(e as Error).message}`);
+    }
+  }
+  return { atomic, bundleUnsupported };
+}
+
 /** Brings one switch to its plan. Safe to call repeatedly: a switch already in sync gets no flow mods. */
 export async function reconcile(
   s: SwitchSession,
@@ -166,29 +235,7 @@ export async function reconcile(
     opts.delta && opts.installed
       ? { add: opts.delta.add, change: [], remove: opts.delta.remove, unchanged: plan.flows.length - opts.delta.add.length }
       : diffFlows(plan.flows, installed);
-  const msgs: Array<MessageOf<'flow_mod'>> = [];
-  // Order for non-atomic application, so that no packet meets a state that allows more than the old or the new
-  // policy: (1) add the new drops, (2) delete the old permits, (3) add the new permits, (4) delete the old drops.
-  // Within a step, higher priority first. In a bundle the order does not matter (the commit is atomic).
-  const isDrop = isDropFlow;
-  const byPrio = (a: { priority: number }, b: { priority: number }) => b.priority - a.priority;
-  const upserts = [...d.add, ...d.change];
-  const del = (f: FlowLike) => ({
-    ...flowMod({
-      xid: s.xid(),
-      command: 'delete_strict',
-      tableId: f.tableId,
-      priority: f.priority,
-      match: f.match,
-      cookie: f.cookie,
-      cookieMask: opts.exclusive ? 0n : 0xffffffffffffffffn,
-    }),
-    ...(f.rawMatch ? { rawMatch: f.rawMatch } : {}),
-  });
-  for (const f of upserts.filter(isDrop).sort(byPrio)) msgs.push(addFlowMod(f, s.xid()));
-  for (const f of d.remove.filter((x) => !isDrop(x)).sort(byPrio)) msgs.push(del(f));
-  for (const f of upserts.filter((x) => !isDrop(x)).sort(byPrio)) msgs.push(addFlowMod(f, s.xid()));
-  for (const f of d.remove.filter(isDrop).sort(byPrio)) msgs.push(del(f));
+  const msgs = orderedFlowMods(s, d, opts.exclusive === true);
   const errors: string[] = [];
   let atomic = false;
   let bundleUnsupported = false;
@@ -209,34 +256,7 @@ export async function reconcile(
     };
     s.on('switch_error', onErr);
     try {
-      if (opts.useBundle !== false) {
-        const bundleId = (s.xid() & 0x7fffffff) >>> 0;
-        try {
-          await s.request({ type: 'bundle_control', xid: s.xid(), bundleId, ctrlType: 'open_request', flags: { atomic: true } }, 10_000);
-          const adds: OfpMessage[] = msgs.map((m) => ({ type: 'bundle_add', xid: m.xid, bundleId, flags: { atomic: true }, message: m }));
-          for (let i = 0; i < adds.length; i += 2000) {
-            s.sendTracked(adds.slice(i, i + 2000));
-            await s.drained();
-          }
-          // OVS checks each bundle_add on arrival and leaves refused ones out of the commit: wait for those
-          // errors, and discard the whole bundle if there is any, so that nothing is half-applied.
-          await s.barrier();
-          if (errors.length) {
-            await s
-              .request({ type: 'bundle_control', xid: s.xid(), bundleId, ctrlType: 'discard_request', flags: { atomic: true } }, 10_000)
-              .catch(() => undefined);
-            throw new Error(`${errors.length} flow mods refused; bundle discarded`);
-          }
-          await s.request({ type: 'bundle_control', xid: s.xid(), bundleId, ctrlType: 'commit_request', flags: { atomic: true } }, 120_000);
-          atomic = true;
-        } catch (e) {
-          if (e instanceof OfpRequestError && e.request?.type === 'bundle_control' && noBundles(e.reply) && errors.length === 0) {
-            bundleUnsupported = true;
-          } else {
-            errors.push(`bundle failed, nothing applied: ${(e as Error).message}`);
-          }
-        }
-      }
+      if (opts.useBundle !== false) ({ atomic, bundleUnsupported } = await applyInBundle(s, msgs, errors));
       if (!atomic && (opts.useBundle === false || bundleUnsupported)) {
         for (let i = 0; i < msgs.length; i += 2000) {
           s.sendTracked(msgs.slice(i, i + 2000));
