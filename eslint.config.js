@@ -35,8 +35,6 @@ const SIZE_EXCEPTIONS = [
   { file: 'controller/denials.ts', function: 105 },
   { file: 'controller/lifecycle-api.ts', function: 173 },
   { file: 'controller/observe-api.ts', function: 205 },
-  // the LDAP source: poll, paged search, syncrepl push and their error mapping in one class.
-  { file: 'directory/ldap-source.ts', function: 120, file_lines: 738 },
   { file: 'edge/dhcp.ts', function: 122 },
 ];
 
