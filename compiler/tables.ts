@@ -6,10 +6,12 @@
 import type { Instruction, OxmEntry } from '../openflow/types.js';
 import { OFPP } from '../openflow/types.js';
 import { OFPCML_NO_BUFFER } from '../openflow/constants.js';
-import { u32ToIpv4 } from '../openflow/buffer.js';
 import { applyProfile } from './profile.js';
 import type { PlannedFlow, SwitchDef, SwitchPlan, Topology } from './model.js';
-import { ipv6Text, maskOf6, parseIpv4, parseIpv6, portBlocks, type Prefix, type Prefix6, type Service } from './addr.js';
+import { parseIpv4, parseIpv6, type Prefix, type Prefix6 } from './addr.js';
+import { ARP, GOTO, IP, IPV6, prefixMatch, prefixMatch6, serviceMatches, TO_FORWARD } from './matches.js';
+import { deviceFlows6, switchFlows6 } from './tables6.js';
+
 import { METADATA, PRIORITY, TABLE, TABLES, tableFlow } from './pipeline.js';
 import { firstContactFlows, trustedDhcpPorts, type FirstContactPolicy } from './first-contact.js';
 import { EAPOL_METER_ID, eapolEntries, type AuthPolicy } from './auth.js';
@@ -19,67 +21,7 @@ import { DENY_SAMPLE } from './observe.js';
 import type { Endpoint, Subject } from './compiled.js';
 import type { Destinations, PairAccess } from './destinations.js';
 
-const IP: OxmEntry = { field: 'eth_type', value: 0x0800 };
-const ARP: OxmEntry = { field: 'eth_type', value: 0x0806 };
-const IPV6: OxmEntry = { field: 'eth_type', value: 0x86dd };
-const ICMP6: OxmEntry = { field: 'ip_proto', value: 58 };
-const UDP: OxmEntry = { field: 'ip_proto', value: 17 };
-const icmp6Type = (t: number): OxmEntry => ({ field: 'icmpv6_type', value: t });
-/** ICMPv6 types: router solicitation/advertisement, neighbor solicitation/advertisement, redirect. */
-export const ND = { rs: 133, ra: 134, ns: 135, na: 136, redirect: 137 } as const;
-const UNSPECIFIED6 = '::';
-/** TCP flags with ACK set (mask: ACK only): every segment of an answer, never a connection being opened. */
-const TCP_ACK: OxmEntry = { field: 'tcp_flags', value: 0x010, mask: 0x010 };
-const GOTO = (t: number): Instruction => ({ type: 'goto_table', tableId: t });
-const TO_FORWARD: Instruction[] = [GOTO(TABLE.forward)];
-
-/**
- * Matches for one service, in the forward (to the service port) or reply (from it) direction; `v6` for IPv6
- * flows (`icmp` is ICMPv4 only, `icmpv6` ICMPv6 only: a service of the other family yields no match).
- */
-export function serviceMatches(s: Service, reply: boolean, v6 = false): OxmEntry[][] {
-  switch (s.proto) {
-    case 'any':
-      return [[]];
-    case 'icmp':
-      if (v6) return [];
-      return reply
-        ? [
-            [
-              { field: 'ip_proto', value: 1 },
-              { field: 'icmpv4_type', value: 0 },
-            ],
-          ]
-        : [[{ field: 'ip_proto', value: 1 }]];
-    case 'icmpv6': {
-      if (!v6) return [];
-      // a reply is an echo reply, for echo requests (type 128) or every type
-      if (reply) return s.icmpType === undefined || s.icmpType === 128 ? [[ICMP6, icmp6Type(129)]] : [];
-      return [s.icmpType === undefined ? [ICMP6] : [ICMP6, icmp6Type(s.icmpType)]];
-    }
-    case 'tcp':
-    case 'udp': {
-      const proto = s.proto === 'tcp' ? 6 : 17;
-      const field = `${s.proto}_${reply ? 'src' : 'dst'}` as const;
-      // a TCP reply always carries ACK; a server opening a connection (SYN without ACK) is not a reply
-      const ack: OxmEntry[] = reply && proto === 6 ? [TCP_ACK] : [];
-      if ((s.from ?? 0) === 0 && (s.to ?? 65535) === 65535) return [[{ field: 'ip_proto', value: proto }, ...ack]];
-      return portBlocks(s.from!, s.to!).map((b) => [
-        { field: 'ip_proto', value: proto },
-        b.mask === undefined ? { field, value: b.value } : { field, value: b.value, mask: b.mask },
-        ...ack,
-      ]);
-    }
-  }
-}
-
-const prefixMatch = (field: 'ipv4_src' | 'ipv4_dst', p: Prefix): OxmEntry =>
-  p.len === 32
-    ? { field, value: u32ToIpv4(p.addr) }
-    : { field, value: u32ToIpv4(p.addr), mask: u32ToIpv4((0xffffffff << (32 - p.len)) >>> 0) };
-
-const prefixMatch6 = (field: 'ipv6_src' | 'ipv6_dst', p: Prefix6): OxmEntry =>
-  p.len === 128 ? { field, value: ipv6Text(p.addr) } : { field, value: ipv6Text(p.addr), mask: ipv6Text(maskOf6(p.len)) };
+export { ND, serviceMatches } from './matches.js';
 
 /** The rules behind a flow, for people: all names when few, else the first ones and a count. */
 function originOf(names: ReadonlySet<string>): string {
@@ -264,101 +206,12 @@ class Shared {
     );
   }
 
-  /**
-   * Table 0 IPv6 flows of one bound device: its global addresses classify it (like ipv4_src); Neighbor Discovery
-   * passes only for its own addresses — NS from a bound source (any target), DAD NS from :: for its own targets,
-   * NA announcing only its own addresses (nd_target). Link-local addresses take part in ND only.
-   */
   deviceFlows6(inPort: OxmEntry, src: OxmEntry, e: Endpoint, cls: number, origin: string): PlannedFlow[] {
-    const out: PlannedFlow[] = [];
-    const fwd = [GOTO(TABLE.forward)];
-    for (const a of e.ipv6 ?? [])
-      out.push(
-        TABLES.classify.flow(
-          PRIORITY.classifyDevice,
-          [inPort, src, IPV6, { field: 'ipv6_src', value: a }],
-          this.classifyIns(cls),
-          `classify:${origin}`,
-        ),
-      );
-    for (const a of [...(e.ll6 ?? []), ...(e.ipv6 ?? [])]) {
-      out.push(
-        TABLES.classify.flow(
-          PRIORITY.nd,
-          [inPort, src, IPV6, { field: 'ipv6_src', value: a }, ICMP6, icmp6Type(ND.ns)],
-          fwd,
-          `nd:${origin}`,
-        ),
-      );
-      out.push(
-        TABLES.classify.flow(
-          PRIORITY.nd,
-          [inPort, src, IPV6, { field: 'ipv6_src', value: UNSPECIFIED6 }, ICMP6, icmp6Type(ND.ns), { field: 'ipv6_nd_target', value: a }],
-          fwd,
-          `nd-dad:${origin}`,
-        ),
-      );
-      out.push(
-        TABLES.classify.flow(
-          PRIORITY.nd,
-          [inPort, src, IPV6, ICMP6, icmp6Type(ND.na), { field: 'ipv6_nd_target', value: a }],
-          fwd,
-          `nd:${origin}`,
-        ),
-      );
-    }
-    return out;
+    return deviceFlows6(inPort, src, e, this.classifyIns(cls), origin);
   }
 
-  /**
-   * Table 0 IPv6 flows of a switch: RA guard (router advertisements and redirects only from `routers:` ports and
-   * links), DHCPv6 server replies only from `dhcpv6:` ports and links, router solicitations and DHCPv6 client
-   * messages pass; on a hypervisor, ND arriving over a link passes (like ARP).
-   */
   switchFlows6(sw: SwitchDef, links: readonly number[]): PlannedFlow[] {
-    if (!this.v6) return [];
-    const out: PlannedFlow[] = [];
-    const fwd = [GOTO(TABLE.forward)];
-    const ra = (t: number): OxmEntry[] => [IPV6, ICMP6, icmp6Type(t)];
-    const dhcpReply: OxmEntry[] = [IPV6, UDP, { field: 'udp_src', value: 547 }, { field: 'udp_dst', value: 546 }];
-    const routerPorts = (this.topology.routers ?? []).filter((r) => r.switch === sw.name).map((r) => r.port);
-    const dhcpPorts = (this.topology.dhcpv6 ?? []).filter((r) => r.switch === sw.name).map((r) => r.port);
-    for (const port of [...new Set([...routerPorts, ...links])]) {
-      const inPort: OxmEntry = { field: 'in_port', value: port };
-      out.push(TABLES.classify.flow(PRIORITY.v6TrustedPort, [inPort, ...ra(ND.ra)], fwd, links.includes(port) ? 'ra:link' : 'ra:router'));
-      out.push(
-        TABLES.classify.flow(PRIORITY.v6TrustedPort, [inPort, ...ra(ND.redirect)], fwd, links.includes(port) ? 'ra:link' : 'ra:router'),
-      );
-    }
-    for (const port of [...new Set([...dhcpPorts, ...links])]) {
-      out.push(
-        TABLES.classify.flow(
-          PRIORITY.v6TrustedPort,
-          [{ field: 'in_port', value: port }, ...dhcpReply],
-          fwd,
-          links.includes(port) ? 'dhcpv6:link' : 'dhcpv6:trusted-server',
-        ),
-      );
-    }
-    out.push(TABLES.classify.flow(PRIORITY.v6Guard, ra(ND.ra), [], 'ra-guard'));
-    out.push(TABLES.classify.flow(PRIORITY.v6Guard, ra(ND.redirect), [], 'ra-guard'));
-    out.push(TABLES.classify.flow(PRIORITY.v6Guard, [IPV6, UDP, { field: 'udp_src', value: 547 }], [], 'dhcpv6:untrusted-server'));
-    out.push(TABLES.classify.flow(PRIORITY.v6Client, ra(ND.rs), fwd, 'ra:solicit'));
-    if (this.topology.dhcpv6?.length)
-      out.push(
-        TABLES.classify.flow(
-          PRIORITY.v6Client,
-          [IPV6, UDP, { field: 'udp_src', value: 546 }, { field: 'udp_dst', value: 547 }],
-          fwd,
-          'dhcpv6:client',
-        ),
-      );
-    if (sw.kind === 'hypervisor')
-      for (const lp of links)
-        for (const t of [ND.ns, ND.na]) {
-          out.push(TABLES.classify.flow(PRIORITY.linkNd, [{ field: 'in_port', value: lp }, ...ra(t)], fwd, 'nd:link'));
-        }
-    return out;
+    return this.v6 ? switchFlows6(this.topology, sw, links) : [];
   }
 
   /** Policy flows of one (source class, destination class) pair. */
