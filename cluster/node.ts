@@ -7,8 +7,7 @@
  *   masters/<dpid>         the node mastering that switch (attached to the master's lease); the key's
  *                          mod_revision is the OpenFlow generation_id — etcd revisions only grow, so a newer
  *                          master always has a larger one and the switch refuses the older (OFPRRFC_STALE)
- *   policy                 the committed policy {version, text, by, at}; changed only by compare-and-swap
- *   audit/<version>        one line per committed policy version
+ *   policy, audit/, versions/, pending/   the policy, its history and pending approvals (cluster/policy-store.ts)
  *   bindings/<mac>         learned device bindings, shared so every node compiles the same plan
  *   sessions/<id>          login sessions at the edge (802.1X, MAB, web sign-in), shared likewise
  *   ids                    class ids, so a node taking over compiles byte-identical flows
@@ -23,29 +22,15 @@ import { EventEmitter } from 'node:events';
 import { performance } from 'node:perf_hooks';
 import type { Etcd3, Lease, Watcher } from 'etcd3';
 import { ownerOf } from './assign.js';
+import { ClusterPolicyStore, ClusterUnavailableError, type CommitOptions, type PolicyRecord } from './policy-store.js';
 
-export interface PolicyRecord {
-  readonly version: number;
-  readonly text: string;
-  readonly by: string;
-  readonly at: string;
-}
+export { ClusterConflictError, ClusterUnavailableError, PendingGoneError, type CommitOptions, type PolicyRecord } from './policy-store.js';
 
 export interface RoleChange {
   readonly dpid: string;
   readonly role: 'master' | 'slave';
   /** The claim's etcd revision (the OpenFlow generation_id); absent for a slave while nobody masters the switch. */
   readonly generationId?: bigint;
-}
-
-export class ClusterConflictError extends Error {
-  readonly code = 'conflict';
-  constructor(readonly currentVersion: number) {
-    super(`policy changed meanwhile (now version ${currentVersion}): reload and apply again`);
-  }
-}
-export class ClusterUnavailableError extends Error {
-  readonly code = 'cluster-unavailable';
 }
 
 export interface ClusterNodeOptions {
@@ -84,8 +69,11 @@ export class ClusterNode extends EventEmitter {
   private readonly connected = new Set<string>(); // dpids this node has a session with
   private readonly roles = new Map<string, string>(); // dpid → last emitted "role/gen"
   private evalChain: Promise<void> = Promise.resolve();
-  policy?: PolicyRecord;
-  private policyRev = 0n;
+  /** The committed policy, its versions and pending approvals. */
+  readonly store: ClusterPolicyStore;
+  get policy(): PolicyRecord | undefined {
+    return this.store.policy;
+  }
   readonly bindings = new Map<string, unknown>();
   readonly sessions = new Map<string, unknown>();
   ids?: unknown;
@@ -109,6 +97,14 @@ export class ClusterNode extends EventEmitter {
     this.now = opts.now ?? (() => performance.now());
     this.log = opts.log ?? (() => undefined);
     this.info = opts.info ?? {};
+    this.store = new ClusterPolicyStore({
+      etcd: this.etcd,
+      name: this.name,
+      key: (rest) => this.k(rest),
+      ensureHealthy: () => this.ensureHealthy(),
+      emit: (event, ...args) => this.emit(event, ...args),
+      log: (level, msg) => this.log(level, msg),
+    });
   }
   private readonly info: Record<string, unknown>;
 
@@ -121,8 +117,17 @@ export class ClusterNode extends EventEmitter {
    * before it takes a lease, so that the heavy first compile cannot starve its keepalives.
    */
   async prefetch(): Promise<void> {
-    const res = await this.etcd.getAll().prefix(this.prefix).exec();
+    const res = await this.readState();
     for (const kv of res.kvs) this.apply('put', kv.key.toString(), kv.value.toString(), BigInt(kv.mod_revision));
+    await this.store.readVersions();
+  }
+
+  /** Every key of the prefix but the version records (read page by page: cluster/policy-store.ts). */
+  private readState() {
+    return this.etcd
+      .getAll()
+      .inRange({ start: this.prefix, end: this.k('versions/') })
+      .exec();
   }
 
   /** Joins the cluster (lease, node key, initial read, watch). Resolves once this node may act. */
@@ -199,55 +204,23 @@ export class ClusterNode extends EventEmitter {
 
   // ---------- policy (compare-and-swap) ----------
 
-  /** Commits a new policy version if nobody else committed since `expectedVersion`. */
-  async commitPolicy(text: string, expectedVersion: number, by: string): Promise<PolicyRecord> {
-    // a keepalive answer that is merely late (a busy moment) is waited for, briefly, before refusing
+  /** Commits a new policy version if nobody else committed since `expectedVersion` (cluster/policy-store.ts). */
+  commitPolicy(text: string, expectedVersion: number, by: string, opts?: CommitOptions): Promise<PolicyRecord> {
+    return this.store.commit(text, expectedVersion, by, opts);
+  }
+
+  /** Seeds the cluster's policy with this node's file when the cluster has none yet (first node ever). */
+  seedPolicy(text: string, by: string): Promise<PolicyRecord> {
+    return this.store.seed(text, by, (c, ms) => this.waitFor(c, ms));
+  }
+
+  /** Throws ClusterUnavailableError unless changes can be committed (a merely late keepalive is waited for, briefly). */
+  async ensureHealthy(): Promise<void> {
     if (!this.healthy) await this.waitFor(() => this.healthy, this.ttl * 1000);
     if (!this.healthy)
       throw new ClusterUnavailableError(
         `cluster unavailable (${this.lastError ?? 'etcd not reachable'}): changes are refused until etcd answers; switches keep enforcing the current policy`,
       );
-    const current = this.policy?.version ?? 0;
-    if (current !== expectedVersion) throw new ClusterConflictError(current);
-    const rec: PolicyRecord = { version: expectedVersion + 1, text, by, at: new Date().toISOString() };
-    const key = this.k('policy');
-    const cmp = this.policyRev === 0n ? this.etcd.if(key, 'Create', '==', 0) : this.etcd.if(key, 'Mod', '==', this.policyRev.toString());
-    let res;
-    try {
-      res = await cmp
-        .then(
-          this.etcd.put(key).value(JSON.stringify(rec)),
-          this.etcd
-            .put(this.k(`audit/${String(rec.version).padStart(10, '0')}`))
-            .value(JSON.stringify({ version: rec.version, by, at: rec.at, bytes: text.length })),
-        )
-        .commit();
-    } catch (e) {
-      throw new ClusterUnavailableError(`cannot commit to etcd: ${(e as Error).message}`);
-    }
-    if (!res.succeeded) {
-      const now = await this.etcd
-        .get(key)
-        .string()
-        .catch(() => null);
-      const v = now ? (JSON.parse(now) as PolicyRecord).version : 0;
-      throw new ClusterConflictError(v);
-    }
-    return rec;
-  }
-
-  /** Seeds the cluster's policy with this node's file when the cluster has none yet (first node ever). */
-  async seedPolicy(text: string, by: string): Promise<PolicyRecord> {
-    if (this.policy) return this.policy;
-    try {
-      return await this.commitPolicy(text, 0, by);
-    } catch (e) {
-      if (e instanceof ClusterConflictError) {
-        await this.waitFor(() => this.policy !== undefined, 2000);
-        return this.policy!;
-      }
-      throw e;
-    }
   }
 
   // ---------- shared bindings and class ids ----------
@@ -350,13 +323,15 @@ export class ClusterNode extends EventEmitter {
   }
 
   private async readAll(): Promise<void> {
-    const res = await this.etcd.getAll().prefix(this.prefix).exec();
+    const res = await this.readState();
+    this.store.reset();
     this.nodes.clear();
     this.conns.clear();
     this.masters.clear();
     this.bindings.clear();
     this.sessions.clear();
     for (const kv of res.kvs) this.apply('put', kv.key.toString(), kv.value.toString(), BigInt(kv.mod_revision));
+    await this.store.readVersions();
     const rev = BigInt(res.header.revision);
     await this.watcher?.cancel().catch(() => undefined);
     const w = await this.etcd
@@ -399,19 +374,8 @@ export class ClusterNode extends EventEmitter {
       if (op === 'put') this.masters.set(a, { node: value, rev });
       else this.masters.delete(a);
       return a;
-    } else if (kind === 'policy' && a === undefined) {
-      if (op === 'put') {
-        try {
-          const rec = JSON.parse(value) as PolicyRecord;
-          if (!this.policy || rec.version > this.policy.version) {
-            this.policy = rec;
-            this.policyRev = rev;
-            this.emit('policy', rec);
-          } else this.policyRev = rev;
-        } catch (e) {
-          this.log('error', `cluster: unreadable policy record: ${(e as Error).message}`);
-        }
-      }
+    } else if (this.store.apply(kind, a, op, value, rev)) {
+      return undefined;
     } else if (kind === 'bindings' && a) {
       if (op === 'put') {
         try {

@@ -3,12 +3,15 @@
  * token waits, with its preview (who gains, who loses, flow changes per switch), until a different named admin
  * approves it. The submitter cannot approve their own change; pending changes expire; a change whose base policy
  * moved meanwhile must be submitted again (its preview would be stale). Everything is an event (audit log, console).
+ * In a cluster the pending changes live in etcd (`shared`): submitted on one node, listed and approvable on every
+ * node; the approval's commit deletes the pending key in the same transaction, so it is applied exactly once.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import type { AccessChange } from '../compiler/query.js';
 import type { Compiled } from '../compiler/compile.js';
 import type { ApplyResult, Controller } from './controller.js';
-import type { StoredPending } from './lifecycle-store.js';
+import { idsIn, idsOut, pendingIn, type StoredPending } from './lifecycle-store.js';
+import type { SharedLifecycle } from './lifecycle-cluster.js';
 
 export interface PendingChange {
   readonly id: string;
@@ -27,12 +30,23 @@ export interface PendingChange {
 }
 
 export type ApprovalError = {
-  code: 'not-found' | 'own-change' | 'expired' | 'stale' | 'invalid' | 'too-many';
+  code: 'not-found' | 'own-change' | 'expired' | 'stale' | 'invalid' | 'too-many' | 'cluster-unavailable';
   status: number;
   message: string;
 };
 
 export const DEFAULT_APPROVAL_TTL_MS = 24 * 3600_000;
+
+const gone = (id: string): ApprovalError => ({
+  code: 'not-found',
+  status: 404,
+  message: `no pending change '${id.slice(0, 40)}' (approved, rejected or expired already?)`,
+});
+const stale = (base: number, now: number): ApprovalError => ({
+  code: 'stale',
+  status: 409,
+  message: `the policy changed since this change was submitted (version ${base}, now ${now}); submit it again for a fresh preview`,
+});
 const MAX_PENDING = 100;
 
 export class Approvals {
@@ -41,10 +55,30 @@ export class Approvals {
   /** Called after every change of the pending set (controller/lifecycle-store.ts persists it). */
   onChange?: () => void;
 
+  private unwatch?: () => void;
+
   constructor(
     private readonly ctl: Controller,
     readonly ttlMs = DEFAULT_APPROVAL_TTL_MS,
-  ) {}
+    private readonly shared?: SharedLifecycle,
+  ) {
+    if (!shared) return;
+    for (const v of shared.pending()) this.adopt(v);
+    this.unwatch = shared.onPending((id, v) => {
+      if (v === undefined) this.pending.delete(id);
+      else this.adopt(v);
+      this.armExpiry();
+    });
+    this.armExpiry();
+  }
+
+  /** A pending change from etcd, checked like the state file's (expiry is left to expire(), which records it). */
+  private adopt(raw: unknown): void {
+    const r = raw as Record<string, unknown> | null;
+    const ids = idsIn(r?.ids);
+    const p = pendingIn({ ...r, ids: undefined }, -1);
+    if (p && ids !== false) this.pending.set(p.id, { ...p, ...(ids ? { ids } : {}) });
+  }
 
   /** Pending changes as stored (with the base text and class ids a restart needs). */
   stored(): Iterable<StoredPending> {
@@ -100,6 +134,13 @@ export class Approvals {
       expires: now + this.ttlMs,
       ...(opts.ids ? { ids: opts.ids } : {}),
     } as const;
+    if (this.shared) {
+      try {
+        await this.shared.putPending(p.id, { ...p, ids: idsOut(p.ids) });
+      } catch (e) {
+        return { ok: false, error: { code: 'cluster-unavailable', status: 503, message: (e as Error).message } };
+      }
+    }
     this.pending.set(p.id, p);
     this.onChange?.();
     this.ctl.event('policy-pending', {
@@ -126,15 +167,7 @@ export class Approvals {
   ): Promise<{ ok: true; result: ApplyResult } | { ok: false; error: ApprovalError; result?: ApplyResult }> {
     this.expire();
     const p = this.pending.get(id);
-    if (!p)
-      return {
-        ok: false,
-        error: {
-          code: 'not-found',
-          status: 404,
-          message: `no pending change '${id.slice(0, 40)}' (approved, rejected or expired already?)`,
-        },
-      };
+    if (!p) return { ok: false, error: gone(id) };
     if (p.by === approver) {
       this.ctl.event('approval-refused', { id, by: approver, reason: 'own change' });
       return {
@@ -146,21 +179,17 @@ export class Approvals {
         },
       };
     }
-    if (this.ctl.loaded.policyText !== p.baseText) {
+    // in a cluster the version numbers are the cluster's: the policy moved when the committed version did
+    const moved = this.shared ? this.shared.committedVersion() !== p.baseVersion : this.ctl.loaded.policyText !== p.baseText;
+    if (moved) {
+      await this.drop(id, p);
+      return { ok: false, error: stale(p.baseVersion, this.shared?.committedVersion() ?? this.ctl.version) };
+    }
+    // single controller: taken off the list first (one approval at a time); cluster: the commit's transaction takes it
+    if (!this.shared) {
       this.pending.delete(id);
       this.onChange?.();
-      this.ctl.event('policy-rejected', { id, by: 'controller', reason: 'the policy changed since it was submitted', submittedBy: p.by });
-      return {
-        ok: false,
-        error: {
-          code: 'stale',
-          status: 409,
-          message: `the policy changed since this change was submitted (version ${p.baseVersion}, now ${this.ctl.version}); submit it again for a fresh preview`,
-        },
-      };
     }
-    this.pending.delete(id);
-    this.onChange?.();
     const result = await this.ctl.applyPolicy(p.text, {
       by: p.by,
       ids: p.ids,
@@ -169,7 +198,22 @@ export class Approvals {
         approvedBy: approver,
         ...(p.rollbackTo !== undefined ? { rollbackTo: p.rollbackTo } : {}),
       },
+      ...(this.shared ? { pendingId: id, baseVersion: p.baseVersion } : {}),
     });
+    const code = result.diagnostics.find(
+      (d) => d.code === 'pending-gone' || d.code === 'conflict' || d.code === 'cluster-unavailable',
+    )?.code;
+    if (!result.ok && code === 'pending-gone') {
+      if (this.pending.delete(id)) this.onChange?.();
+      return { ok: false, error: gone(id) };
+    }
+    if (!result.ok && code === 'cluster-unavailable')
+      return { ok: false, error: { code: 'cluster-unavailable', status: 503, message: result.diagnostics[0].message } };
+    if (!result.ok && code === 'conflict') {
+      await this.drop(id, p);
+      return { ok: false, error: stale(p.baseVersion, this.shared?.committedVersion() ?? this.ctl.version) };
+    }
+    if (this.shared && this.pending.delete(id)) this.onChange?.();
     this.ctl.event('policy-approved', { id, by: approver, submittedBy: p.by, ok: result.ok, version: result.version });
     if (!result.ok)
       return {
@@ -184,28 +228,44 @@ export class Approvals {
     return { ok: true, result };
   }
 
-  reject(id: string, by: string): boolean {
+  /** Drops a change whose base moved (its preview is stale). */
+  private async drop(id: string, p: StoredPending): Promise<void> {
+    if (!(await this.take(id))) return;
+    this.ctl.event('policy-rejected', { id, by: 'controller', reason: 'the policy changed since it was submitted', submittedBy: p.by });
+  }
+
+  /** Takes a pending change off the list; in a cluster, true only on the one node whose delete won. */
+  private async take(id: string): Promise<boolean> {
+    const had = this.pending.delete(id);
+    if (had) this.onChange?.();
+    if (!this.shared) return had;
+    try {
+      return await this.shared.removePending(id);
+    } catch {
+      return false; // etcd unreachable: the next expiry pass on any node removes it
+    }
+  }
+
+  async reject(id: string, by: string): Promise<boolean> {
     this.expire();
     const p = this.pending.get(id);
-    if (!p) return false;
-    this.pending.delete(id);
-    this.onChange?.();
+    if (!p || !(await this.take(id))) return false;
     this.ctl.event('policy-rejected', { id, by, submittedBy: p.by });
     return true;
   }
 
   stop(): void {
     this.cancelTimer?.();
+    this.unwatch?.();
   }
 
   private expire(): void {
     const now = this.ctl.clock.now();
     for (const [id, p] of this.pending)
-      if (p.expires <= now) {
-        this.pending.delete(id);
-        this.onChange?.();
-        this.ctl.event('policy-expired', { id, submittedBy: p.by, expiresAt: p.expiresAt });
-      }
+      if (p.expires <= now)
+        void this.take(id).then((won) => {
+          if (won) this.ctl.event('policy-expired', { id, submittedBy: p.by, expiresAt: p.expiresAt });
+        });
   }
 
   private armExpiry(): void {

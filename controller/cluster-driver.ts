@@ -4,14 +4,23 @@
  * controller write to a switch only while it masters it, routes policy changes through etcd's compare-and-swap,
  * and shares learned bindings and class ids so a node taking over compiles the same flows (no churn).
  */
-import type { ApplyResult, Controller, ControllerEvent } from './controller.js';
+import type { ApplyOptions, ApplyResult, Controller, ControllerEvent } from './controller.js';
+import { planHash } from './lifecycle-history.js';
+import { idsIn, idsOut } from './lifecycle-store.js';
 import type { MessageOf } from '../openflow/index.js';
 import { OFPET, OFPRRFC_STALE } from '../openflow/index.js';
 import type { SwitchSession } from './session.js';
 import { OfpRequestError } from './session.js';
 import type { Binding } from '../compiler/model.js';
 import { checkSession, type LiveSession, type SessionChange } from '../edge/sessions.js';
-import { ClusterConflictError, ClusterUnavailableError, type ClusterNode, type PolicyRecord, type RoleChange } from '../cluster/node.js';
+import {
+  ClusterConflictError,
+  ClusterUnavailableError,
+  PendingGoneError,
+  type ClusterNode,
+  type PolicyRecord,
+  type RoleChange,
+} from '../cluster/node.js';
 
 export interface ClusterStatus {
   readonly node: string;
@@ -70,16 +79,25 @@ export class ClusterDriver {
     );
   }
 
-  /** A policy change from the API or CLI on this node: validated here, committed through etcd, applied by all. */
-  async submit(text: string, opts: { dryRun?: boolean; by?: string; baseVersion?: number }): Promise<ApplyResult> {
-    const preview = await this.ctl.applyPolicy(text, { dryRun: true, by: opts.by, committed: true });
+  /**
+   * A policy change from the API or CLI on this node (an approval or a rollback too): validated here, committed
+   * through etcd with who and why (and the class ids a rollback returns to), applied by all.
+   */
+  async submit(text: string, opts: ApplyOptions): Promise<ApplyResult> {
+    const preview = await this.ctl.applyPolicy(text, { dryRun: true, by: opts.by, committed: true, ids: opts.ids });
     if (!preview.ok || opts.dryRun) return preview;
     let rec: PolicyRecord;
     try {
       // optimistic concurrency on the cluster's newest record: of two changes based on it, exactly one commits
-      rec = await this.cluster.commitPolicy(text, opts.baseVersion ?? this.cluster.policy?.version ?? 0, opts.by ?? 'unknown');
+      rec = await this.cluster.commitPolicy(text, opts.baseVersion ?? this.cluster.policy?.version ?? 0, opts.by ?? 'unknown', {
+        reason: opts.meta?.reason,
+        approvedBy: opts.meta?.approvedBy,
+        rollbackTo: opts.meta?.rollbackTo,
+        ids: idsOut(opts.ids),
+        pendingId: opts.pendingId,
+      });
     } catch (e) {
-      if (e instanceof ClusterConflictError || e instanceof ClusterUnavailableError) {
+      if (e instanceof ClusterConflictError || e instanceof ClusterUnavailableError || e instanceof PendingGoneError) {
         return { ...preview, ok: false, dryRun: false, diagnostics: [{ severity: 'error', code: e.code, message: e.message }] };
       }
       throw e;
@@ -94,14 +112,29 @@ export class ClusterDriver {
     const run = this.policyChain.then(async () => {
       if (rec.version <= this.ctl.version && rec.text === this.ctl.loaded.policyText) {
         this.ctl.version = rec.version;
+        this.completeVersion(rec.version);
         return { ok: true, diagnostics: [], dryRun: false, access: [], flows: [], version: rec.version } satisfies ApplyResult;
       }
-      const r = await this.ctl.applyPolicy(rec.text, { by: rec.by, committed: true, version: rec.version });
+      const ids = idsIn(rec.ids);
+      const r = await this.ctl.applyPolicy(rec.text, {
+        by: rec.by,
+        committed: true,
+        version: rec.version,
+        ...(ids ? { ids } : {}),
+        meta: {
+          ...(rec.reason === 'apply' || rec.reason === 'rollback' ? { reason: rec.reason } : {}),
+          ...(rec.approvedBy ? { approvedBy: rec.approvedBy } : {}),
+          ...(rec.rollbackTo !== undefined ? { rollbackTo: rec.rollbackTo } : {}),
+        },
+      });
       if (!r.ok) {
         // Another node committed it, so it compiled there; here it does not (e.g. a different local directory
         // file). Keep enforcing the last good plan, and never write it as if it were the cluster's version.
         this.ctl.event('cluster-apply-failed', { version: rec.version, diagnostics: r.diagnostics });
-      } else void this.cluster.putIds(this.ctl.classIdState());
+      } else {
+        void this.cluster.putIds(this.ctl.classIdState());
+        this.completeVersion(rec.version);
+      }
       // Switches this node masters are reconciled now that it runs the cluster's newest version.
       void this.ctl.syncAll();
       return r;
@@ -109,6 +142,15 @@ export class ClusterDriver {
     this.applied.set(rec.version, run);
     this.policyChain = run.catch(() => undefined);
     return run;
+  }
+
+  /** The history record gets the plan hash and class ids (for exact rollbacks) from the first node that applied it. */
+  private completeVersion(version: number): void {
+    void this.cluster.store.completeVersion(version, {
+      planHash: planHash(this.ctl.compiled.plan),
+      ids: this.ctl.classIdState(),
+      ...(this.ctl.lastChange?.version === version ? { summary: this.ctl.lastChange.summary } : {}),
+    });
   }
 
   private onControllerEvent(e: ControllerEvent): void {

@@ -7,6 +7,7 @@ import { Controller, type ControllerOptions } from './controller.js';
 import { ClusterDriver } from './cluster-driver.js';
 import { ClusterNode } from '../cluster/node.js';
 import { etcdClient, type EtcdConfig } from '../cluster/etcd.js';
+import { sharedLifecycle } from './lifecycle-cluster.js';
 
 export interface ClusteredController {
   readonly ctl: Controller;
@@ -34,6 +35,7 @@ export async function startClusteredController(
       mayWrite: (dpid) => driver?.mayWrite(dpid) ?? false,
       submit: (text, opts) => driver!.submit(text, opts),
       initialIds: () => validIds(cluster.ids),
+      lifecycle: sharedLifecycle(cluster),
     },
   });
   await cluster.prefetch();

@@ -29,6 +29,7 @@ import { findOverrides, isOurs, type ForeignOverride } from './foreign-flows.js'
 import { createHash } from 'node:crypto';
 import { Scheduler, systemClock, type Clock } from './scheduler.js';
 import { Observer, type ObserveOptions } from './observe.js';
+import type { SharedLifecycle } from './lifecycle-cluster.js';
 
 export interface ControllerOptions {
   readonly policyPath: string;
@@ -68,8 +69,10 @@ export interface ControllerOptions {
   /** Cluster mode (controller/cluster-driver.ts): writes only to switches this node masters; changes go through etcd. */
   readonly cluster?: {
     mayWrite(dpid: string): boolean;
-    submit(text: string, opts: { dryRun?: boolean; by?: string; baseVersion?: number }): Promise<ApplyResult>;
+    submit(text: string, opts: ApplyOptions): Promise<ApplyResult>;
     initialIds?(): { classIds: Array<[string, number]>; dstClassIds: Array<[string, number]> } | undefined;
+    /** Policy history and pending approvals kept in etcd (controller/lifecycle-cluster.ts). */
+    readonly lifecycle?: SharedLifecycle;
   };
   /** The controller's clock (time windows, pending approvals); tests inject a ManualClock. */
   readonly clock?: Clock;
@@ -143,8 +146,12 @@ export interface ApplyOptions {
   readonly ids?: Pick<Compiled, 'classIds' | 'dstClassIds'>;
   /** Apply only if the policy is still at this version (what the admin looked at); otherwise a 'conflict'. */
   readonly baseVersion?: number;
+  /** Cluster mode: the pending change this applies (approval); consumed in the same etcd transaction as the commit. */
+  readonly pendingId?: string;
 }
 
+/** Keeps a chain going whatever the previous link returned or threw. */
+const ignore = () => undefined;
 const hexDpid = (d: bigint) => `0x${d.toString(16).padStart(16, '0')}`;
 
 export class Controller extends EventEmitter {
@@ -599,10 +606,7 @@ export class Controller extends EventEmitter {
     if (this.opts.cluster && !opts.committed) return this.opts.cluster.submit(text, opts);
     // One change at a time: each compiles against the plan the previous one left.
     const run = this.applyChain.then(() => this.applyPolicyNow(text, opts));
-    this.applyChain = run.then(
-      () => undefined,
-      () => undefined,
-    );
+    this.applyChain = run.then(ignore, ignore);
     return run;
   }
   private applyChain: Promise<void> = Promise.resolve();
@@ -764,10 +768,7 @@ export class Controller extends EventEmitter {
       }
       await this.syncFrom(base.plan);
     });
-    this.applyChain = run.then(
-      () => undefined,
-      () => undefined,
-    );
+    this.applyChain = run.then(ignore, ignore);
     return run;
   }
 

@@ -5,13 +5,14 @@
  * is dropped (a pending change from a damaged file is never applied without its full, checked content), expired
  * pending changes are dropped, sizes are capped. A pending change is still approved only while the running policy
  * is the text it was previewed against (approvals.ts checks that again), so a restored one can never apply stale.
- * Single controller only: in cluster mode history and pending changes stay in memory (see docs/lifecycle.md).
+ * In cluster mode both live in etcd instead (cluster/policy-store.ts, controller/lifecycle-cluster.ts); the same
+ * readers check what comes back from there.
  */
 import { readFileSync } from 'node:fs';
 import type { Compiled } from '../compiler/compile.js';
 import type { AccessChange } from '../compiler/query.js';
 import type { PendingChange } from './approvals.js';
-import type { PolicyVersion } from './lifecycle-api.js';
+import type { PolicyVersion } from './lifecycle-history.js';
 import { StateWriter } from './state-file.js';
 
 type Ids = Pick<Compiled, 'classIds' | 'dstClassIds'>;
@@ -25,10 +26,10 @@ const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object
 const str = (v: unknown, max = 4096): v is string => typeof v === 'string' && v.length <= max;
 const int = (v: unknown): v is number => Number.isSafeInteger(v) && (v as number) >= 0;
 
-function idsOut(ids: Ids | undefined) {
+export function idsOut(ids: Ids | undefined) {
   return ids ? { classIds: [...ids.classIds], dstClassIds: [...ids.dstClassIds] } : undefined;
 }
-function idsIn(v: unknown): Ids | undefined | false {
+export function idsIn(v: unknown): Ids | undefined | false {
   if (v === undefined) return undefined;
   if (!isObj(v)) return false;
   const map = (x: unknown): Map<string, number> | undefined => {
@@ -45,7 +46,8 @@ function idsIn(v: unknown): Ids | undefined | false {
   return classIds && dstClassIds ? { classIds, dstClassIds } : false;
 }
 
-function versionIn(v: unknown): PolicyVersion | undefined {
+/** A version record read back (state file, etcd); `needIds` false accepts one without class ids (cluster, not applied yet). */
+export function versionIn(v: unknown, needIds = true): PolicyVersion | undefined {
   if (
     !isObj(v) ||
     !int(v.version) ||
@@ -60,7 +62,7 @@ function versionIn(v: unknown): PolicyVersion | undefined {
   if (v.rollbackTo !== undefined && !int(v.rollbackTo)) return undefined;
   if (v.summary !== undefined && !str(v.summary, 65536)) return undefined;
   const ids = idsIn(v.ids);
-  if (!ids) return undefined;
+  if (ids === false || (!ids && needIds)) return undefined;
   return {
     version: v.version,
     at: v.at,
@@ -71,11 +73,12 @@ function versionIn(v: unknown): PolicyVersion | undefined {
     ...(v.summary !== undefined ? { summary: v.summary } : {}),
     planHash: v.planHash,
     text: v.text,
-    ids,
+    ...(ids ? { ids } : {}),
   };
 }
 
-function pendingIn(v: unknown, now: number): StoredPending | undefined {
+/** A pending change read back (state file, etcd); one expired by `now` is dropped. */
+export function pendingIn(v: unknown, now: number): StoredPending | undefined {
   if (
     !isObj(v) ||
     !str(v.id, 64) ||

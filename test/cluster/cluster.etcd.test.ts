@@ -266,7 +266,16 @@ describeWith({ 'Open vSwitch (root)': run, etcd: haveEtcd() }, 'three controller
   }, 60_000);
 
   it('a node cut off from etcd stops writing, the others take over; it rejoins without churn', async () => {
-    await waitFor('agreed masters', () => masters(NODES), 15_000, 100);
+    // n3 must master something first, or "the others take over" would hold before the cut has any effect
+    await waitFor(
+      'agreed masters, n3 among them',
+      async () => {
+        const x = await masters(NODES);
+        return x && [...x.values()].includes('n3') ? x : undefined;
+      },
+      15_000,
+      100,
+    );
     await waitFor('in sync', () => inSync('n1'), 10_000, 200);
     const t0 = performance.now();
     cutProxy();

@@ -1,4 +1,4 @@
-/** Policy history of this controller run: every version, a diff between any two, and rollback to any of them. */
+/** Policy history (every kept version: earlier runs and, in a cluster, every node), a diff between any two, and rollback to any of them. */
 import { $, $button, announce, html, join, render, type Html } from '../dom.js';
 import { api, errorText } from '../api.js';
 import { state } from '../state.js';
