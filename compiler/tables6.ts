@@ -11,7 +11,7 @@ import { GOTO, ICMP6, icmp6Type, IPV6, ND, UDP, UNSPECIFIED6 } from './matches.j
 /**
  * Table 0 IPv6 flows of one bound device: its global addresses classify it (like ipv4_src); Neighbor Discovery
  * passes only for its own addresses — NS from a bound source (any target), DAD NS from :: for its own targets,
- * NA announcing only its own addresses (nd_target). Link-local addresses take part in ND only.
+ * NA from one of its own addresses announcing only its own addresses (nd_target). Link-local addresses take part in ND only.
  */
 export function deviceFlows6(inPort: OxmEntry, src: OxmEntry, e: Endpoint, classify: Instruction[], origin: string): PlannedFlow[] {
   const out: PlannedFlow[] = [];
@@ -32,14 +32,16 @@ export function deviceFlows6(inPort: OxmEntry, src: OxmEntry, e: Endpoint, class
         `nd-dad:${origin}`,
       ),
     );
-    out.push(
-      TABLES.classify.flow(
-        PRIORITY.nd,
-        [inPort, src, IPV6, ICMP6, icmp6Type(ND.na), { field: 'ipv6_nd_target', value: a }],
-        fwd,
-        `nd:${origin}`,
-      ),
-    );
+    // a NA comes from one of the device's own addresses (RFC 4861 7.2.4, a DAD defence included) and announces one
+    for (const from of [...(e.ll6 ?? []), ...(e.ipv6 ?? [])])
+      out.push(
+        TABLES.classify.flow(
+          PRIORITY.nd,
+          [inPort, src, IPV6, { field: 'ipv6_src', value: from }, ICMP6, icmp6Type(ND.na), { field: 'ipv6_nd_target', value: a }],
+          fwd,
+          `nd:${origin}`,
+        ),
+      );
   }
   return out;
 }

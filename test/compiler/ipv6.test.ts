@@ -191,7 +191,7 @@ describe.each(['ovs', 'ovs-stateless', 'openflow13'])('IPv6 tables, profile %s',
       expect(out.hits[0].flow.origin).toBe('discovery');
     }
   });
-  it('Neighbor Discovery only for bound addresses: NS from own source, DAD from :: for own target, NA for own target', () => {
+  it('Neighbor Discovery only for bound addresses: NS from own source, DAD from :: for own target, NA from own source for own target', () => {
     const ns = (src: string, target: string, port = 1, mac: string = MAC.alice) =>
       e1.apply(pkt6(port, mac, src, 'ff02::1:ff00:b', { ipProto: 58, icmpType: 135, ndTarget: target, tpSrc: undefined, tpDst: undefined }))
         .verdict;
@@ -207,6 +207,19 @@ describe.each(['ovs', 'ovs-stateless', 'openflow13'])('IPv6 tables, profile %s',
     expect(na(V6.alice, V6.alice)).toBe('forward');
     expect(na(LL.alice, LL.alice)).toBe('forward');
     expect(na(LL.alice, V6.bob)).not.toBe('forward'); // answering for bob: ND spoofing
+    expect(na(LL.alice, V6.alice)).toBe('forward'); // from its link-local address, for its global one
+    expect(na(V6.bob, V6.alice)).not.toBe('forward'); // its own target, from a spoofed source
+    expect(na('::', V6.alice)).not.toBe('forward'); // a NA never comes from the unspecified address
+    expect(na('2001:db8:1::99', V6.alice)).not.toBe('forward');
+  });
+  it('MLD (ICMPv6 130-132, 143) from a device port is not forwarded, even from its bound link-local address', () => {
+    // decision (docs/ipv6.md): Open vSwitch NORMAL floods multicast, so ND works without MLD; a host's reports and
+    // a rogue querier both stay on the metered discovery punt
+    for (const t of [130, 131, 132, 143]) {
+      const out = e1.apply(pkt6(1, MAC.alice, LL.alice, 'ff02::16', { ipProto: 58, icmpType: t, tpSrc: undefined, tpDst: undefined }));
+      expect(out.verdict, `icmpv6 ${t}`).not.toBe('forward');
+      expect(out.hits[0].flow.origin).toBe('discovery');
+    }
   });
   it('RA guard and DHCPv6: only from declared ports (and links)', () => {
     const ra = (port: number) => e1.apply(pkt6(port, '02:00:00:00:09:09', 'fe80::1', 'ff02::1', { ipProto: 58, icmpType: 134 })).verdict;

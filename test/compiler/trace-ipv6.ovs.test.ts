@@ -109,6 +109,10 @@ function packets(c: Compiled, sp: SwitchPlan): Packet[] {
       icmp(1, MAC.alice, V6.bob, 'ff02::1:ff00:b', 135, V6.alice),
       icmp(1, MAC.alice, V6.alice, V6.bob, 136, V6.alice),
       icmp(1, MAC.alice, LL.alice, LL.bob, 136, LL.bob),
+      icmp(1, MAC.alice, LL.alice, 'ff02::1', 136, V6.alice), // NA from its link-local address for its global one
+      icmp(1, MAC.alice, V6.bob, 'ff02::1', 136, V6.alice), // NA for its own address from a spoofed source
+      icmp(1, MAC.alice, LL.alice, 'ff02::16', 143), // MLDv2 report (not forwarded)
+      icmp(1, MAC.alice, LL.alice, 'ff02::1', 130), // MLD query from a host
       icmp(1, MAC.alice, LL.alice, 'ff02::1', 134),
       icmp(5, '02:00:00:00:09:09', 'fe80::1', 'ff02::1', 134),
       icmp(10, '02:00:00:00:09:09', 'fe80::1', 'ff02::1', 134),
