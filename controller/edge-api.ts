@@ -37,7 +37,7 @@ export function macHolds(ctl: Controller): MacHold[] {
       if (Date.parse(h.until) < until) h.until = new Date(until).toISOString();
     }
   };
-  for (const h of ctl.edge.auth.holds()) add(h.mac, Date.parse(h.until), 'dot1x');
+  for (const h of ctl.edge.auth.sightings.heldList()) add(h.mac, h.until, 'dot1x');
   for (const h of ctl.firstContact.snooper.holds()) add(h.mac, h.until, 'dhcp');
   return [...m.values()].sort((a, b) => a.mac.localeCompare(b.mac));
 }
@@ -82,7 +82,7 @@ export function registerSessionWrites(
       const mac = req.params.mac.toLowerCase().replace(/-/g, ':');
       const held = macHolds(ctl).find((h) => h.mac === mac);
       if (!held) return fail(reply, 404, 'not-found', `${mac} is not held`);
-      ctl.edge.auth.release(mac);
+      ctl.edge.auth.sightings.release(mac);
       ctl.firstContact.snooper.release(mac);
       const by = who(req)?.name ?? 'unknown';
       ctl.event('mac-hold-released', { mac, by, source: held.source, until: held.until });

@@ -91,8 +91,9 @@ export class EdgeHook extends EventEmitter {
     });
     this.auth.start();
     this.ctl.on('event', (e: ControllerEvent) => {
-      if (e.type === 'port-status' && e.down === true && typeof e.switch === 'string' && typeof e.port === 'number')
-        this.auth.portDown(e.switch, e.port);
+      if (e.type !== 'port-status' || typeof e.switch !== 'string' || typeof e.port !== 'number') return;
+      if (e.down) this.auth.portDown(e.switch, e.port);
+      else this.auth.portUp(e.switch, e.port);
     });
   }
 

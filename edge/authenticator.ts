@@ -187,6 +187,18 @@ export class Authenticator {
     return this.d.sessions.removeWhere((s) => s.switch === sw && s.port === port, 'port-down', 'switch');
   }
 
+  /**
+   * A port came (back) up: ask whoever is there to authenticate, as a switch's authenticator does on link up (an
+   * EAP-Request/Identity to the PAE group address). A supplicant that was logged in before the link went down does
+   * not notice the link itself (wpa_supplicant's wired driver); this request makes it log in again.
+   */
+  portUp(sw: string, port: number): void {
+    const rule = this.d.portRule(sw, port);
+    if (!rule || rule.auth === 'mab' || !this.guard.allow(sw, port)) return;
+    const req = { code: 'request' as const, id: Math.floor(Math.random() * 256), type: EAP_TYPE.identity, data: Buffer.alloc(0) };
+    this.d.send(sw, port, eapFrame(PAE_GROUP, this.ourMac, req));
+  }
+
   conversations(): number {
     return this.convs.size;
   }
@@ -386,16 +398,6 @@ export class Authenticator {
     const s = refuse ? this.d.sessions.byMac(c.mac) : undefined;
     if (s) this.d.sessions.remove(s.id, 'mac-conflict', 'authenticator');
     return refuse;
-  }
-
-  /** MACs held after a conflict (admitted nowhere), with when the hold ends. */
-  holds(): Array<{ mac: string; until: string }> {
-    return this.sightings.heldList().map((h) => ({ mac: h.mac, until: new Date(h.until).toISOString() }));
-  }
-
-  /** An admin resolved a conflict: the MAC may log in again (wherever it is now). */
-  release(mac: string): boolean {
-    return this.sightings.release(mac);
   }
 
   private fail(c: Conversation, reason: string, ans?: RadiusAnswer, user?: string): void {

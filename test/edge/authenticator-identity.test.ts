@@ -228,4 +228,32 @@ describe('authenticator: roaming and a MAC on two ports at once', () => {
     expect(t.sent.at(-1)!.port).toBe(5);
     expect(lastEap(t.sent)).toMatchObject({ code: 'request', type: EAP_TYPE.identity });
   });
+
+  it('link up: the port is asked for an identity (EAP-Request/Identity to the PAE group) and the answer logs the device in again', async () => {
+    const t = setup({ attributes: { 'User-Name': 'ann' } });
+    expect(await t.login('e1', 1, 'md5:ann')).toBe('success');
+    expect(t.auth.portDown('e1', 1)).toBe(1);
+    expect(t.sessions.byMac(MAC)).toBeUndefined();
+    const before = t.sent.length;
+    t.auth.portUp('e1', 1);
+    t.auth.portUp('nope', 1); // not an authenticating port: nothing sent
+    expect(t.sent.length).toBe(before + 1);
+    const f = decodeEapolFrame(t.sent[before].frame);
+    if (!f.ok) throw new Error('undecodable');
+    expect(f.value.dst).toBe(PAE_GROUP);
+    expect(f.value.eap).toMatchObject({ code: 'request', type: EAP_TYPE.identity });
+    // the supplicant answers the group request (it sent no EAPOL-Start): a conversation starts from its Response
+    t.auth.eapol(
+      'e1',
+      1,
+      eapFrame(PAE_GROUP, MAC, { code: 'response', id: f.value.eap!.id, type: EAP_TYPE.identity, data: Buffer.from('md5:ann') }),
+    );
+    await tick();
+    const ch = lastEap(t.sent)!;
+    expect(ch).toMatchObject({ code: 'request', type: EAP_TYPE.md5 });
+    t.auth.eapol('e1', 1, eapFrame(PAE_GROUP, MAC, { code: 'response', id: ch.id, type: ch.type, data: Buffer.from([9]) }));
+    await tick();
+    expect(lastEap(t.sent)?.code).toBe('success');
+    expect(t.sessions.byMac(MAC)).toMatchObject({ user: 'ann', switch: 'e1', port: 1 });
+  });
 });

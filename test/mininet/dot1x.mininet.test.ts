@@ -5,7 +5,8 @@
  * packets: before login nothing; after login exactly what the interpreter predicts for that device; a wrong
  * password nothing; two users behind one access port (an unmanaged switch between) each their own access; a
  * printer by MAC bypass its device group's; a user removed from an LDAP group loses that access while logged
- * in; logoff and port down take access away within a second (measured on the switch's own flow table).
+ * in; logoff and port down take access away within a second (measured on the switch's own flow table); the link
+ * back up, the supplicant re-authenticates by itself and the access returns.
  * The lab is described in dot1x-lab.ts; roaming and a laptop on two ports at once are in dot1x-roaming.
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
@@ -150,6 +151,21 @@ describeWith(haveDot1xLab, '802.1X on Mininet with wpa_supplicant and FreeRADIUS
     expect(lab.eventsOf('session-ended', (e) => e.mac === MAC.ann && e.reason === 'port-down').length).toBe(1);
     expect(timings.portDownToFlowsGone).toBeLessThan(1000);
     expect(lab.ctl.edge.sessions.byMac(MAC.ann)).toBeUndefined();
-    await lab.net.cmd('dxann', 'ip link set dxann-eth0 up');
+    expect(await lab.reach('dxann')).toEqual([false, false, false]);
   }, 60_000);
+
+  it('8. link up again: wpa_supplicant re-authenticates by itself and ann’s access is back (nobody logs her in)', async () => {
+    expect(lab.ctl.edge.sessions.byMac(MAC.ann)).toBeUndefined();
+    const t0 = await lab.timed('dxann', 'ip link set dxann-eth0 up');
+    await waitFor('ann logged in again', () => lab.ctl.edge.sessions.byMac(MAC.ann)?.user === 'ann', 60_000, 20);
+    timings.linkUpToSession = Date.now() - t0;
+    const accepts = lab.eventsOf('auth-accept', (e) => e.mac === MAC.ann).filter((e) => e.t >= t0);
+    expect(accepts.length).toBeGreaterThanOrEqual(1);
+    expect(accepts[0]).toMatchObject({ user: 'ann', method: 'dot1x', switch: 'dxe1', port: 1 });
+    await lab.authorized('dxann', 'dxann-eth0', 30_000);
+    const r = await lab.reachAsPredicted('dxann', MAC.ann, 10_000);
+    timings.linkUpToAccess = Date.now() - t0;
+    expect(r.want.some(Boolean)).toBe(true);
+    expect(r.got).toEqual(r.want);
+  }, 120_000);
 });
