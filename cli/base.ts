@@ -1,17 +1,16 @@
-/** Shared CLI plumbing: every command has --json; diagnostics print as file:line:col and exit non-zero. */
-import { terminalSafe } from './terminal.js';
+/** Shared CLI plumbing: every command has --json; diagnostics print as file:line:col and exit non-zero (cli/output.ts). */
 import { Command } from '@oclif/core';
 import type { Diagnostic } from '../compiler/model.js';
-import { formatDiagnostic, loadPolicy, type LoadedPolicy } from '../loader/index.js';
-import { jsonReplacer } from '../compiler/format.js';
+import type { LoadedPolicy } from '../loader/index.js';
 import { CompileError, compileDiagnostic } from '../compiler/compile.js';
+import { fail, failMessage, loadOrFail, plain, type CommandIO } from './output.js';
 
 export abstract class AclCommand extends Command {
   static enableJsonFlag = true;
 
   /** JSON-safe copy (bigints as hex) for --json output. */
   protected plain<T>(v: T): unknown {
-    return JSON.parse(JSON.stringify(v, jsonReplacer));
+    return plain(v);
   }
 
   /**
@@ -27,31 +26,31 @@ export abstract class AclCommand extends Command {
     return super.catch(err);
   }
 
+  /** This command as cli/output.ts prints through (oclif's logJson is protected, so an adapter). */
+  protected get io(): CommandIO {
+    return {
+      jsonEnabled: () => this.jsonEnabled(),
+      log: (m) => this.log(m),
+      logToStderr: (m) => this.logToStderr(m),
+      logJson: (j) => this.logJson(j),
+      exit: (code) => this.exit(code),
+    };
+  }
+
   /** The policy file of this run (for diagnostics that are about the policy as a whole). */
-  private policyFile?: string;
+  protected policyFile?: string;
 
   protected fail(diagnostics: readonly Diagnostic[], exit = 1): never {
-    if (this.jsonEnabled()) this.logJson({ ok: false, diagnostics });
-    else {
-      for (const d of diagnostics) this.logToStderr(terminalSafe(formatDiagnostic(d)));
-      const n = diagnostics.filter((d) => d.severity === 'error').length;
-      this.logToStderr(`${n} error${n === 1 ? '' : 's'}; nothing was produced.`);
-    }
-    this.exit(exit);
+    return fail(this.io, diagnostics, exit);
   }
 
   protected failMessage(message: string, exit = 1): never {
-    if (this.jsonEnabled()) this.logJson({ ok: false, error: message });
-    else this.logToStderr(`error: ${terminalSafe(message)}`);
-    this.exit(exit);
+    return failMessage(this.io, message, exit);
   }
 
   /** Loads a policy; `at` (epoch ms, default now) is the instant time-windowed rules are evaluated at. */
   protected async load(policyPath: string, at = Date.now()): Promise<{ loaded: LoadedPolicy & { at: number }; warnings: Diagnostic[] }> {
     this.policyFile = policyPath;
-    const r = await loadPolicy(policyPath);
-    if (!r.ok) this.fail(r.diagnostics);
-    if (!this.jsonEnabled()) for (const w of r.warnings) this.logToStderr(terminalSafe(formatDiagnostic(w)));
-    return { loaded: { ...r.value, at }, warnings: r.warnings };
+    return loadOrFail(this.io, policyPath, at);
   }
 }

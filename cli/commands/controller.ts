@@ -1,8 +1,9 @@
-import { Args, Flags } from '@oclif/core';
+import { Args, Flags, type Interfaces } from '@oclif/core';
 import { readFileSync } from 'node:fs';
-import pino from 'pino';
+import type { Logger } from 'pino';
 import { AclCommand } from '../base.js';
-import { Controller } from '../../controller/controller.js';
+import { createLogger, defaultLogFormat, LOG_FORMATS } from '../log.js';
+import { Controller, type ControllerOptions } from '../../controller/controller.js';
 import { buildApp, parseTokenFile, type ApiToken } from '../../controller/api.js';
 import { defaultTokenFile, ensureAdminTokenFile } from '../../controller/security.js';
 import { parseLdapAllow, type LdapAllowlist } from '../../controller/policy-guard.js';
@@ -11,6 +12,62 @@ function hostPort(s: string, what: string): { host: string; port: number } {
   const m = s.match(/^(?:\[?([^\]]*)\]?:)?(\d+)$/);
   if (!m) throw new Error(`--${what} must be HOST:PORT or PORT (got '${s}')`);
   return { host: m[1] || '0.0.0.0', port: Number(m[2]) };
+}
+
+type ControllerFlags = Interfaces.InferredFlags<(typeof ControllerCmd)['flags']>;
+
+/**
+ * The API tokens: admin from --token-file (created 0600 on first start) or $ACL_ADMIN_TOKEN — never a tokenless
+ * admin — and read-only from --read-token-file or $ACL_READ_TOKEN. Throws on an unreadable or malformed file.
+ */
+async function readTokens(flags: ControllerFlags, log: Logger): Promise<ApiToken[]> {
+  const tokenFile = flags['token-file'] ?? (process.env.ACL_ADMIN_TOKEN ? undefined : defaultTokenFile());
+  let adminTokens: ApiToken[];
+  if (tokenFile) {
+    const t = await ensureAdminTokenFile(tokenFile);
+    if (t.created)
+      log.info(`created the admin token in ${tokenFile} (mode 0600); acl apply/status read it from there, the web console asks for it`);
+    else log.info(`admin token from ${tokenFile}`);
+    if (t.warning) log.warn(t.warning);
+    adminTokens = parseTokenFile(t.text, 'admin', tokenFile);
+  } else adminTokens = [{ name: 'admin', token: process.env.ACL_ADMIN_TOKEN!, role: 'admin' as const }];
+  const readFile = flags['read-token-file'];
+  const readTokens: ApiToken[] = readFile
+    ? parseTokenFile(readFileSync(readFile, 'utf8'), 'read', readFile)
+    : process.env.ACL_READ_TOKEN
+      ? [{ name: 'read', token: process.env.ACL_READ_TOKEN, role: 'read' as const }]
+      : [];
+  return [...adminTokens, ...readTokens];
+}
+
+/** HTTPS for the API (--api-tls-*) and TLS for switch connections (--tls-*; mutual when --tls-ca is given). */
+function tlsOptions(flags: ControllerFlags) {
+  const https =
+    flags['api-tls-key'] && flags['api-tls-cert']
+      ? { key: readFileSync(flags['api-tls-key']), cert: readFileSync(flags['api-tls-cert']) }
+      : undefined;
+  const tls =
+    flags['tls-key'] && flags['tls-cert']
+      ? {
+          key: readFileSync(flags['tls-key']),
+          cert: readFileSync(flags['tls-cert']),
+          ca: flags['tls-ca'] ? readFileSync(flags['tls-ca']) : undefined,
+          requestCert: !!flags['tls-ca'],
+          rejectUnauthorized: !!flags['tls-ca'],
+        }
+      : undefined;
+  return { https, tls };
+}
+
+/** SIGINT/SIGTERM: close the API, the controller and the cluster membership, then exit (switch flows stay). */
+function stopOnSignals(log: Logger, close: () => Promise<void>): void {
+  const stop = async (sig: string) => {
+    log.info(`${sig}: stopping (switch flows stay installed)`);
+    await close();
+    process.exit(0);
+  };
+  process.on('SIGINT', () => void stop('SIGINT'));
+  process.on('SIGTERM', () => void stop('SIGTERM'));
 }
 
 export default class ControllerCmd extends AclCommand {
@@ -82,55 +139,28 @@ export default class ControllerCmd extends AclCommand {
       default: 50,
       description: 'denied packets per second each switch samples to the deny log (meter 2)',
     }),
+    'log-format': Flags.option({
+      options: LOG_FORMATS,
+      description: 'log lines for people (pretty) or JSON lines for machines (json). Default: pretty when stdout is a terminal, else json',
+    })(),
   };
   static enableJsonFlag = false;
 
   async run() {
     const { args, flags } = await this.parse(ControllerCmd);
-    const log = pino({ name: 'sdn-acl' });
+    const log = await createLogger(flags['log-format'] ?? defaultLogFormat(process.stdout));
     let tokens: ApiToken[] = [];
     let ldapAllow: LdapAllowlist = {};
-    // No tokenless admin: without $ACL_ADMIN_TOKEN, the admin token comes from a 0600 file, created on first start.
-    const tokenFile = flags['token-file'] ?? (process.env.ACL_ADMIN_TOKEN ? undefined : defaultTokenFile());
     try {
       ldapAllow = parseLdapAllow(flags['allow-ldap'] ?? []);
-      let adminTokens: ApiToken[] = [];
-      if (tokenFile) {
-        const t = await ensureAdminTokenFile(tokenFile);
-        if (t.created)
-          log.info(`created the admin token in ${tokenFile} (mode 0600); acl apply/status read it from there, the web console asks for it`);
-        else log.info(`admin token from ${tokenFile}`);
-        if (t.warning) log.warn(t.warning);
-        adminTokens = parseTokenFile(t.text, 'admin', tokenFile);
-      } else adminTokens = [{ name: 'admin', token: process.env.ACL_ADMIN_TOKEN!, role: 'admin' as const }];
-      tokens = [
-        ...adminTokens,
-        ...(flags['read-token-file']
-          ? parseTokenFile(readFileSync(flags['read-token-file'], 'utf8'), 'read', flags['read-token-file'])
-          : process.env.ACL_READ_TOKEN
-            ? [{ name: 'read', token: process.env.ACL_READ_TOKEN, role: 'read' as const }]
-            : []),
-      ];
+      tokens = await readTokens(flags, log);
     } catch (e) {
       this.failMessage((e as Error).message);
     }
     const adminToken = tokens.some((t) => t.role === 'admin');
     if (flags['require-approval'] && new Set(tokens.filter((t) => t.role === 'admin').map((t) => t.name)).size < 2)
       this.failMessage('--require-approval needs at least two named admin tokens (lines NAME TOKEN admin in --token-file)');
-    const https =
-      flags['api-tls-key'] && flags['api-tls-cert']
-        ? { key: readFileSync(flags['api-tls-key']), cert: readFileSync(flags['api-tls-cert']) }
-        : undefined;
-    const tls =
-      flags['tls-key'] && flags['tls-cert']
-        ? {
-            key: readFileSync(flags['tls-key']),
-            cert: readFileSync(flags['tls-cert']),
-            ca: flags['tls-ca'] ? readFileSync(flags['tls-ca']) : undefined,
-            requestCert: !!flags['tls-ca'],
-            rejectUnauthorized: !!flags['tls-ca'],
-          }
-        : undefined;
+    const { https, tls } = tlsOptions(flags);
     const ctlOpts = {
       policyPath: args.policy,
       listen: hostPort(flags.listen, 'listen'),
@@ -147,45 +177,7 @@ export default class ControllerCmd extends AclCommand {
       },
       log: (level: 'info' | 'warn' | 'error', msg: string, data?: Record<string, unknown>) => log[level](data ?? {}, msg),
     };
-    let ctl: Controller;
-    let clusterStatus: (() => unknown) | undefined;
-    let stopCluster: (() => Promise<void>) | undefined;
-    if (flags.cluster) {
-      const { startClusteredController } = await import('../../controller/cluster-setup.js');
-      const etcd = {
-        url: flags.cluster,
-        caFile: flags['etcd-ca'],
-        certFile: flags['etcd-cert'],
-        keyFile: flags['etcd-key'],
-        user: flags['etcd-user'],
-        passwordFile: flags['etcd-password-file'],
-        passwordEnv: flags['etcd-password-env'],
-      };
-      const node = flags.node ?? (await import('node:os')).hostname();
-      try {
-        const c = await startClusteredController(ctlOpts, etcd, {
-          name: node,
-          ttlSeconds: flags['cluster-ttl'],
-          info: { api: flags.api, openflow: flags.listen },
-        });
-        ctl = c.ctl;
-        clusterStatus = () => c.driver.status();
-        stopCluster = () => c.cluster.stop();
-      } catch (e) {
-        this.logToStderr((e as Error).message);
-        this.failMessage(`cluster node ${node} did not start`);
-      }
-      log.info(`cluster node ${node} on ${flags.cluster}`);
-    } else {
-      ctl = new Controller(ctlOpts);
-      try {
-        await ctl.load();
-      } catch (e) {
-        this.logToStderr((e as Error).message);
-        this.failMessage('the policy is invalid; the controller did not start');
-      }
-      await ctl.start();
-    }
+    const { ctl, clusterStatus, stopCluster } = await this.startController(ctlOpts, flags, log);
     const api = hostPort(flags.api, 'api');
     const hosts = [...(flags['api-host'] ?? []), ...(api.host && api.host !== '0.0.0.0' && api.host !== '::' ? [api.host] : [])];
     const app = await buildApp(ctl, {
@@ -201,18 +193,56 @@ export default class ControllerCmd extends AclCommand {
     log.info(
       `API and web console on http${https ? 's' : ''}://${api.host}:${api.port}/ (${adminToken ? 'changes need the admin token' : 'no admin token: no changes accepted'})`,
     );
-    const stop = async (sig: string) => {
-      log.info(`${sig}: stopping (switch flows stay installed)`);
+    stopOnSignals(log, async () => {
       await app.close();
       await ctl.stop();
       await stopCluster?.();
-      process.exit(0);
-    };
-    process.on('SIGINT', () => void stop('SIGINT'));
-    process.on('SIGTERM', () => void stop('SIGTERM'));
+    });
     process.on('SIGHUP', () => {
       void ctl.reloadPolicyFile().then((r) => log.info({ ok: r.ok }, 'SIGHUP: policy file reloaded'));
     });
     await new Promise(() => undefined);
+  }
+
+  /** Starts the controller alone, or as one node of a cluster (--cluster); a policy that does not load ends the run. */
+  private async startController(
+    ctlOpts: ControllerOptions,
+    flags: ControllerFlags,
+    log: Logger,
+  ): Promise<{ ctl: Controller; clusterStatus?: () => unknown; stopCluster?: () => Promise<void> }> {
+    if (!flags.cluster) {
+      const ctl = new Controller(ctlOpts);
+      try {
+        await ctl.load();
+      } catch (e) {
+        this.logToStderr((e as Error).message);
+        this.failMessage('the policy is invalid; the controller did not start');
+      }
+      await ctl.start();
+      return { ctl };
+    }
+    const { startClusteredController } = await import('../../controller/cluster-setup.js');
+    const etcd = {
+      url: flags.cluster,
+      caFile: flags['etcd-ca'],
+      certFile: flags['etcd-cert'],
+      keyFile: flags['etcd-key'],
+      user: flags['etcd-user'],
+      passwordFile: flags['etcd-password-file'],
+      passwordEnv: flags['etcd-password-env'],
+    };
+    const node = flags.node ?? (await import('node:os')).hostname();
+    try {
+      const c = await startClusteredController(ctlOpts, etcd, {
+        name: node,
+        ttlSeconds: flags['cluster-ttl'],
+        info: { api: flags.api, openflow: flags.listen },
+      });
+      log.info(`cluster node ${node} on ${flags.cluster}`);
+      return { ctl: c.ctl, clusterStatus: () => c.driver.status(), stopCluster: () => c.cluster.stop() };
+    } catch (e) {
+      this.logToStderr((e as Error).message);
+      this.failMessage(`cluster node ${node} did not start`);
+    }
   }
 }
