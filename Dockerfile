@@ -14,7 +14,7 @@ COPY cli cli
 COPY io io
 COPY edge edge
 COPY cluster cluster
-RUN npx tsc -p tsconfig.json && npm run build:web && npm prune --omit=dev
+RUN npx tsc -p tsconfig.json && npm run build:cli && npm run build:web && npm prune --omit=dev
 
 FROM node:20-bookworm-slim
 ENV NODE_ENV=production
