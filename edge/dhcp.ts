@@ -90,8 +90,18 @@ const MAGIC = 0x63825363;
 /** Largest DHCP message we accept (a full Ethernet frame; RFC 2131 asks for at least 576-byte IP datagrams). */
 export const MAX_DHCP = 1500;
 
-/** Decodes an Ethernet frame carrying a DHCP message over UDP 67/68. */
-export function decodeDhcp(b: Buffer): Decoded<DhcpFrame> {
+interface UdpEnvelope {
+  readonly eth: { readonly vlan?: number };
+  readonly ip: number;
+  readonly udpSrc: number;
+  readonly udpDst: number;
+  /** First byte of the UDP payload and the byte after it. */
+  readonly payload: number;
+  readonly end: number;
+}
+
+/** The Ethernet/IPv4/UDP envelope of a DHCP frame, every length checked against the others. */
+function udpEnvelope(b: Buffer): UdpEnvelope | DecodeError {
   const eth = ethernet(b);
   if ('ok' in eth) return eth;
   if (eth.type !== 0x0800) return err('not-ipv4', `ethertype 0x${eth.type.toString(16).padStart(4, '0')} is not IPv4`);
@@ -116,28 +126,59 @@ export function decodeDhcp(b: Buffer): Decoded<DhcpFrame> {
     return err('bad-udp-length', `UDP length ${udpLen} disagrees with the IPv4 length (${total - ihl})`);
   const isPorts = (udpSrc === 68 && udpDst === 67) || (udpSrc === 67 && udpDst === 68) || (udpSrc === 67 && udpDst === 67);
   if (!isPorts) return err('not-dhcp-port', `UDP ${udpSrc} → ${udpDst} is not DHCP`);
-  const d = udp + 8;
-  const end = udp + udpLen;
-  if (end - d < BOOTP_FIXED + 4) return err('truncated', `a DHCP message needs ${BOOTP_FIXED + 4} bytes, got ${end - d}`);
-  const op = b[d];
-  if (op !== 1 && op !== 2) return err('bad-op', `BOOTP op ${op}`);
-  if (b[d + 1] !== 1 || b[d + 2] !== 6) return err('bad-htype', `hardware type ${b[d + 1]} / length ${b[d + 2]} is not Ethernet`);
-  if (b.readUInt32BE(d + BOOTP_FIXED) !== MAGIC) return err('bad-magic', 'no DHCP magic cookie');
-  let type: DhcpMessageType | undefined;
-  let requestedIp: string | undefined, serverId: string | undefined, leaseSeconds: number | undefined, hostname: string | undefined;
+  return { eth, ip, udpSrc, udpDst, payload: udp + 8, end: udp + udpLen };
+}
+
+interface DhcpOptions {
+  type?: DhcpMessageType;
+  requestedIp?: string;
+  serverId?: string;
+  leaseSeconds?: number;
+  hostname?: string;
+}
+
+/** One option the snooper reads (53, 50, 54, 51, 12; 52 is refused); undefined when it is fine. */
+function readOption(b: Buffer, code: number, v: number, len: number, o: DhcpOptions): DecodeError | undefined {
+  const fixed = (n: number) => (len === n ? undefined : err('bad-option', `option ${code} must be ${n} bytes, is ${len}`));
+  switch (code) {
+    case 53: {
+      const t = b[v];
+      if (len === 1 && (t < 1 || t > 8)) return err('bad-message-type', `DHCP message type ${t}`);
+      o.type = TYPES[t - 1];
+      return fixed(1);
+    }
+    case 50:
+      o.requestedIp = ipAt(b, v);
+      return fixed(4);
+    case 54:
+      o.serverId = ipAt(b, v);
+      return fixed(4);
+    case 51:
+      o.leaseSeconds = len === 4 ? b.readUInt32BE(v) : undefined;
+      return fixed(4);
+    case 52:
+      return err('overload-unsupported', 'option overload (52) is not accepted');
+    case 12: {
+      const s = b.toString('latin1', v, v + len);
+      if (len > 0 && /^[\x21-\x7e]+$/.test(s)) o.hostname = s;
+      return undefined;
+    }
+    default:
+      return undefined;
+  }
+}
+
+/** The options field from `p` to `end`: each length checked, the end marker required, a repeat of a read option refused. */
+function readOptions(b: Buffer, p: number, end: number): DhcpOptions | DecodeError {
+  const o: DhcpOptions = {};
   const seen = new Set<number>();
-  let p = d + BOOTP_FIXED + 4;
-  let ended = false;
   while (p < end) {
     const code = b[p];
     if (code === 0) {
       p++;
       continue;
     }
-    if (code === 255) {
-      ended = true;
-      break;
-    }
+    if (code === 255) return o;
     if (p + 2 > end) return err('bad-option', `option ${code} has no length byte`);
     const len = b[p + 1];
     const v = p + 2;
@@ -146,47 +187,26 @@ export function decodeDhcp(b: Buffer): Decoded<DhcpFrame> {
     if (seen.has(code) && (code === 53 || code === 50 || code === 54 || code === 51))
       return err('bad-option', `option ${code} appears twice`);
     seen.add(code);
-    const fixed = (n: number) => (len === n ? undefined : err('bad-option', `option ${code} must be ${n} bytes, is ${len}`));
-    switch (code) {
-      case 53: {
-        const e = fixed(1);
-        if (e) return e;
-        const t = b[v];
-        if (t < 1 || t > 8) return err('bad-message-type', `DHCP message type ${t}`);
-        type = TYPES[t - 1];
-        break;
-      }
-      case 50: {
-        const e = fixed(4);
-        if (e) return e;
-        requestedIp = ipAt(b, v);
-        break;
-      }
-      case 54: {
-        const e = fixed(4);
-        if (e) return e;
-        serverId = ipAt(b, v);
-        break;
-      }
-      case 51: {
-        const e = fixed(4);
-        if (e) return e;
-        leaseSeconds = b.readUInt32BE(v);
-        break;
-      }
-      case 52:
-        return err('overload-unsupported', 'option overload (52) is not accepted');
-      case 12: {
-        const s = b.toString('latin1', v, v + len);
-        if (len > 0 && /^[\x21-\x7e]+$/.test(s)) hostname = s;
-        break;
-      }
-      default:
-        break;
-    }
+    const e = readOption(b, code, v, len, o);
+    if (e) return e;
     p = v + len;
   }
-  if (!ended) return err('bad-option', 'the options have no end marker (255)');
+  return err('bad-option', 'the options have no end marker (255)');
+}
+
+/** Decodes an Ethernet frame carrying a DHCP message over UDP 67/68. */
+export function decodeDhcp(b: Buffer): Decoded<DhcpFrame> {
+  const env = udpEnvelope(b);
+  if ('ok' in env) return env;
+  const { eth, ip, udpSrc, udpDst, payload: d, end } = env;
+  if (end - d < BOOTP_FIXED + 4) return err('truncated', `a DHCP message needs ${BOOTP_FIXED + 4} bytes, got ${end - d}`);
+  const op = b[d];
+  if (op !== 1 && op !== 2) return err('bad-op', `BOOTP op ${op}`);
+  if (b[d + 1] !== 1 || b[d + 2] !== 6) return err('bad-htype', `hardware type ${b[d + 1]} / length ${b[d + 2]} is not Ethernet`);
+  if (b.readUInt32BE(d + BOOTP_FIXED) !== MAGIC) return err('bad-magic', 'no DHCP magic cookie');
+  const o = readOptions(b, d + BOOTP_FIXED + 4, end);
+  if ('ok' in o) return o;
+  const type = o.type;
   if (!type) return err('missing-message-type', 'no DHCP message type (option 53): plain BOOTP is not accepted');
   const clientType = type === 'discover' || type === 'request' || type === 'decline' || type === 'release' || type === 'inform';
   if ((op === 1) !== clientType) return err('op-type-mismatch', `a ${type} in a BOOT${op === 1 ? 'REQUEST' : 'REPLY'}`);
@@ -207,10 +227,10 @@ export function decodeDhcp(b: Buffer): Decoded<DhcpFrame> {
       giaddr: ipAt(b, d + 24),
       chaddr: macAt(b, d + 28),
       type,
-      requestedIp,
-      serverId,
-      leaseSeconds,
-      hostname,
+      requestedIp: o.requestedIp,
+      serverId: o.serverId,
+      leaseSeconds: o.leaseSeconds,
+      hostname: o.hostname,
     },
   };
 }
