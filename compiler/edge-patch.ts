@@ -162,7 +162,8 @@ interface SwitchChange {
  */
 export function patchEdge(prev: Compiled, directory: Directory, bindings: readonly Binding[] | undefined): Compiled | undefined {
   const st = prev.incremental;
-  if (!st || st.selection.v6) return undefined; // IPv6 in play: endpoints carry two families of flows; a full compile keeps it simple
+  // IPv6 in play (also a learned IPv6 address in a binding): endpoints carry two families of flows; a full compile keeps it simple
+  if (!st || st.selection.v6 || bindings?.some((b) => b.ipv6?.length)) return undefined;
   const before = prev.input.directory;
   if (before.organizations !== directory.organizations) {
     if (before.organizations.length !== directory.organizations.length) return undefined;

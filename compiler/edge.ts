@@ -3,7 +3,7 @@
  * makes its MAC one of its user's devices, bound to the session's switch port; a lease gives that device its
  * address. Pure: values in, values out.
  */
-import type { Binding, Directory, EdgeState, User } from './model.js';
+import type { AddressLease, Binding, Directory, EdgeState, Topology, User } from './model.js';
 import { UNAUTHENTICATED_ROLE } from './first-contact.js';
 
 /** Synthetic user id for an ownerless device in a device group (MAB printers, cameras). */
@@ -31,8 +31,8 @@ export interface EdgeApplied {
  * unless it has none.
  */
 export function applyEdge(directory: Directory, edge: EdgeState): EdgeApplied {
-  // IPv6 leases (DHCPv6, ND snooping) are not learned yet: an IPv6 address is bound only when written in the
-  // directory or topology (fail closed: a learned IPv6 address grants nothing)
+  // IPv6 leases (DHCPv6, ND snooping) never admit a device by themselves: they join the binding of a device
+  // admitted on the same port afterwards (withLearnedIpv6)
   if (edge.leases.some((l) => l.ip.includes(':'))) edge = { ...edge, leases: edge.leases.filter((l) => !l.ip.includes(':')) };
   if (edge.sessions.length === 0 && edge.leases.length === 0) return { directory, bindings: [] };
   // An address written in the directory for another device is never taken by a lease (fail closed).
@@ -128,4 +128,57 @@ export function applyEdge(directory: Directory, edge: EdgeState): EdgeApplied {
     users[n] = { ...u, devices };
   }
   return { directory: { ...directory, users: [...users, ...groupDevices] }, bindings };
+}
+
+/**
+ * Learned IPv6 addresses (ND/DAD and DHCPv6 snooping) join the binding of their MAC on the same switch port (a
+ * binding from the edge, a learned one, or a topology host's): an IPv6 lease never admits a device by itself, and
+ * never takes an address the directory or topology gives another device (fail closed). Returns `bindings` itself
+ * when no IPv6 lease applies.
+ */
+export function withLearnedIpv6(
+  bindings: readonly Binding[],
+  leases: readonly AddressLease[],
+  directory: Directory,
+  topology: Pick<Topology, 'hosts' | 'servers'>,
+): readonly Binding[] {
+  const v6 = leases.filter((l) => l.ip.includes(':'));
+  if (!v6.length) return bindings;
+  const owner = new Map<string, string>();
+  for (const u of directory.users) for (const d of u.devices) for (const a of d.ipv6 ?? []) owner.set(a, d.mac);
+  for (const h of [...topology.hosts, ...topology.servers]) for (const a of h.ipv6 ?? []) owner.set(a, h.mac);
+  const byMac = new Map<string, AddressLease[]>();
+  for (const l of [...v6].sort((a, b) => (a.ip < b.ip ? -1 : a.ip > b.ip ? 1 : 0))) {
+    const o = owner.get(l.ip);
+    if (o !== undefined && o !== l.mac) continue;
+    (byMac.get(l.mac) ?? byMac.set(l.mac, []).get(l.mac)!).push(l);
+  }
+  if (!byMac.size) return bindings;
+  // the binding in force per MAC is the last one (select.ts: later bindings win)
+  const last = new Map<string, number>();
+  bindings.forEach((b, i) => last.set(b.mac, i));
+  const out = [...bindings];
+  let changed = false;
+  const extra = (b: Binding) => {
+    const here = (byMac.get(b.mac) ?? []).filter((l) => l.switch === b.switch && l.port === b.port).map((l) => l.ip);
+    const add = here.filter((a) => !b.ipv6?.includes(a));
+    return add.length ? { ...b, ipv6: [...(b.ipv6 ?? []), ...add] } : undefined;
+  };
+  for (const [mac, i] of last) {
+    const n = extra(out[i]);
+    if (n) {
+      out[i] = n;
+      changed = true;
+    }
+    byMac.delete(mac);
+  }
+  for (const h of topology.hosts) {
+    if (!byMac.has(h.mac)) continue;
+    const n = extra(h);
+    if (n) {
+      out.push({ ...n, learned: true });
+      changed = true;
+    }
+  }
+  return changed ? out : bindings;
 }

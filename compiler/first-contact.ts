@@ -41,8 +41,22 @@ export interface DhcpPolicy {
   readonly location: SourceLocation;
 }
 
+/** IPv6 address learning (`ipv6:` in policy.yaml): ND/DAD and DHCPv6 snooping. */
+export interface Ipv6LearningPolicy {
+  readonly nd: boolean;
+  readonly dhcpv6: boolean;
+  /** Most IPv6 addresses one device holds on its port (pending DAD probes count). */
+  readonly maxAddresses: number;
+  /** An ND-learned address ends this long after it was learned (s), unless probed for again. */
+  readonly lifetimeSeconds: number;
+  /** ND and DHCPv6 messages per port and second the controller looks at. */
+  readonly rate: number;
+  readonly location: SourceLocation;
+}
+
 export interface FirstContactPolicy {
   readonly dhcp?: DhcpPolicy;
+  readonly ipv6?: Ipv6LearningPolicy;
   readonly unauthenticated?: { readonly to: readonly string[]; readonly location: SourceLocation };
   /** The web sign-in page. */
   readonly signin?: SigninPolicy;
@@ -179,7 +193,58 @@ function parseSignin(src: YamlSource, raw: unknown, directoryIsLdap: boolean): S
   };
 }
 
-export const FIRST_CONTACT_KEYS = ['dhcp', 'unauthenticated', 'signin', 'roaming'];
+export const FIRST_CONTACT_KEYS = ['dhcp', 'unauthenticated', 'signin', 'roaming', 'ipv6'];
+
+/** `ipv6: { learn: [nd, dhcpv6], maxAddresses, lifetime, rate }`: how devices' IPv6 addresses are learned. */
+function parseIpv6Learning(src: YamlSource, raw: unknown): Ipv6LearningPolicy | undefined {
+  const o = src.object(['ipv6'], raw, ['learn', 'maxAddresses', 'lifetime', 'rate', 'description'], 'ipv6');
+  if (!o) return undefined;
+  const learn = src.strings(['ipv6', 'learn'], o.learn, 'learn');
+  learn.forEach((l, i) => {
+    if (l !== 'nd' && l !== 'dhcpv6')
+      src.error(
+        Array.isArray(o.learn) ? ['ipv6', 'learn', i] : ['ipv6', 'learn'],
+        'bad-value',
+        `'${l}': learn takes nd and dhcpv6`,
+        'learn: [nd, dhcpv6]',
+      );
+  });
+  const int = (k: string, d: number, lo: number, hi: number) => {
+    if (o[k] === undefined) return d;
+    if (typeof o[k] !== 'number' || !Number.isInteger(o[k]) || o[k] < lo || o[k] > hi) {
+      src.error(['ipv6', k], 'bad-value', `${k} must be a whole number, ${lo}..${hi}`);
+      return d;
+    }
+    return o[k];
+  };
+  let lifetimeSeconds = 86_400;
+  if (o.lifetime !== undefined) {
+    const ms = parseDurationMs(o.lifetime);
+    if (ms === undefined || ms < 60_000 || ms > 7 * 86_400_000)
+      src.error(['ipv6', 'lifetime'], 'bad-value', 'lifetime must be a duration from 1m to 7d, such as 24h');
+    else lifetimeSeconds = Math.round(ms / 1000);
+  }
+  return {
+    nd: learn.includes('nd'),
+    dhcpv6: learn.includes('dhcpv6'),
+    maxAddresses: int('maxAddresses', 8, 1, 64),
+    lifetimeSeconds,
+    rate: int('rate', 10, 1, 1000),
+    location: src.where(['ipv6'], true),
+  };
+}
+
+/**
+ * Table-0 instructions of DHCPv6 from a trusted server port ('server') or a client ('client'): with DHCPv6
+ * learning, a server's reply goes on and a full copy goes to the controller; a client's message goes to the
+ * controller only (metered), which checks and forwards it. Without it, `fwd`.
+ */
+export function dhcpv6Instructions(fc: FirstContactPolicy | undefined, from: 'server' | 'client', fwd: Instruction[]): Instruction[] {
+  if (!fc?.ipv6?.dhcpv6) return fwd;
+  return from === 'server'
+    ? [toController(OFPCML_NO_BUFFER), ...fwd]
+    : [{ type: 'meter', meterId: PUNT_METER }, toController(OFPCML_NO_BUFFER)];
+}
 
 /** Reads the first-contact blocks of a policy's top level; errors go to `src` with their locations. */
 export function parseFirstContact(src: YamlSource, top: Record<string, unknown>, resourceNames: ReadonlySet<string>): FirstContactPolicy {
@@ -254,7 +319,8 @@ export function parseFirstContact(src: YamlSource, top: Record<string, unknown>,
   }
   const directoryIsLdap = !!top.directory && typeof top.directory === 'object' && 'ldap' in top.directory;
   const signin = top.signin !== undefined ? parseSignin(src, top.signin, directoryIsLdap) : undefined;
-  return { dhcp, unauthenticated, signin, roaming };
+  const ipv6 = top.ipv6 !== undefined ? parseIpv6Learning(src, top.ipv6) : undefined;
+  return { dhcp, unauthenticated, signin, roaming, ...(ipv6 ? { ipv6 } : {}) };
 }
 
 /** Cross-file check: trusted DHCP servers must name topology servers or switches. */

@@ -276,9 +276,7 @@ export function parsePolicyText(text: string, file: string): Parsed<Policy> {
     default: 'deny',
     ...(authentication ? { authentication } : {}),
     source: src,
-    ...(top.dhcp !== undefined || top.unauthenticated !== undefined || top.signin !== undefined || top.roaming !== undefined
-      ? { firstContact }
-      : {}),
+    ...(FIRST_CONTACT_KEYS.some((k) => top[k] !== undefined) ? { firstContact } : {}),
   });
 }
 

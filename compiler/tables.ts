@@ -211,7 +211,7 @@ class Shared {
   }
 
   switchFlows6(sw: SwitchDef, links: readonly number[]): PlannedFlow[] {
-    return this.v6 ? switchFlows6(this.topology, sw, links) : [];
+    return this.v6 ? switchFlows6(this.topology, sw, links, this.edge.firstContact) : [];
   }
 
   /** Policy flows of one (source class, destination class) pair. */

@@ -6,6 +6,7 @@ import type { Instruction, OxmEntry } from '../openflow/types.js';
 import type { PlannedFlow, SwitchDef, Topology } from './model.js';
 import type { Endpoint } from './compiled.js';
 import { PRIORITY, TABLE, TABLES } from './pipeline.js';
+import { dhcpv6Instructions, type FirstContactPolicy } from './first-contact.js';
 import { GOTO, ICMP6, icmp6Type, IPV6, ND, UDP, UNSPECIFIED6 } from './matches.js';
 
 /**
@@ -51,7 +52,7 @@ export function deviceFlows6(inPort: OxmEntry, src: OxmEntry, e: Endpoint, class
  * links), DHCPv6 server replies only from `dhcpv6:` ports and links, router solicitations and DHCPv6 client
  * messages pass; on a hypervisor, ND arriving over a link passes (like ARP).
  */
-export function switchFlows6(topology: Topology, sw: SwitchDef, links: readonly number[]): PlannedFlow[] {
+export function switchFlows6(topology: Topology, sw: SwitchDef, links: readonly number[], fc?: FirstContactPolicy): PlannedFlow[] {
   const out: PlannedFlow[] = [];
   const fwd = [GOTO(TABLE.forward)];
   const ra = (t: number): OxmEntry[] => [IPV6, ICMP6, icmp6Type(t)];
@@ -70,7 +71,7 @@ export function switchFlows6(topology: Topology, sw: SwitchDef, links: readonly 
       TABLES.classify.flow(
         PRIORITY.v6TrustedPort,
         [{ field: 'in_port', value: port }, ...dhcpReply],
-        fwd,
+        links.includes(port) ? fwd : dhcpv6Instructions(fc, 'server', fwd),
         links.includes(port) ? 'dhcpv6:link' : 'dhcpv6:trusted-server',
       ),
     );
@@ -84,7 +85,7 @@ export function switchFlows6(topology: Topology, sw: SwitchDef, links: readonly 
       TABLES.classify.flow(
         PRIORITY.v6Client,
         [IPV6, UDP, { field: 'udp_src', value: 546 }, { field: 'udp_dst', value: 547 }],
-        fwd,
+        dhcpv6Instructions(fc, 'client', fwd),
         'dhcpv6:client',
       ),
     );

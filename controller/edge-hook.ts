@@ -9,7 +9,7 @@
  */
 import { EventEmitter } from 'node:events';
 import type { AddressLease, Binding, Directory, EdgeState } from '../compiler/model.js';
-import { applyEdge } from '../compiler/edge.js';
+import { applyEdge, withLearnedIpv6 } from '../compiler/edge.js';
 import { recompile, CompileError } from '../compiler/compile.js';
 import { planDelta } from '../compiler/edge-patch.js';
 import { SessionTable, type LiveSession, type SessionChange } from '../edge/sessions.js';
@@ -190,6 +190,9 @@ export class EdgeHook extends EventEmitter {
     const applied = applyEdge(directory, this.edgeState());
     let bindings =
       learned.length === 0 ? [...applied.bindings] : [...learned.filter((b) => !this.sessions.byMac(b.mac)), ...applied.bindings];
+    // learned IPv6 addresses join the binding of their MAC on their port (ND/DAD, DHCPv6 snooping)
+    const topology = this.ctl.compiled?.input.topology ?? this.ctl.loaded?.topology;
+    if (topology) bindings = [...withLearnedIpv6(bindings, this.edgeState().leases, directory, topology)];
     if (sameBindings(bindings, this.lastBindings)) bindings = this.lastBindings;
     this.lastBindings = bindings;
     const out = { directory: applied.directory, bindings };
@@ -337,7 +340,15 @@ function sameBindings(a: readonly Binding[], b: readonly Binding[]): boolean {
   for (let i = 0; i < a.length; i++) {
     const x = a[i],
       y = b[i];
-    if (x !== y && (x.mac !== y.mac || x.ip !== y.ip || x.switch !== y.switch || x.port !== y.port)) return false;
+    if (x !== y && (x.mac !== y.mac || x.ip !== y.ip || x.switch !== y.switch || x.port !== y.port || !sameList(x.ipv6, y.ipv6)))
+      return false;
   }
+  return true;
+}
+
+function sameList(a: readonly string[] | undefined, b: readonly string[] | undefined): boolean {
+  if (a === b) return true;
+  if (!a || !b || a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
   return true;
 }

@@ -145,6 +145,8 @@ type LeaseEvent = {
   port: number;
   expires: Opt<string>;
   reason: Opt<string>;
+  /** dhcp, dhcpv6 or nd. */
+  source?: string;
   from?: { ip: string; switch: string; port: number };
 };
 
@@ -165,7 +167,24 @@ export const DHCP_ALERTS = [
 ] as const;
 export type DhcpAlertType = `dhcp-${(typeof DHCP_ALERTS)[number]}`;
 
-export type EventType = keyof EventPayloads | DhcpAlertType;
+/** IPv6 address-learning alerts (edge/nd-snooping.ts), streamed as `ipv6-<reason>`. */
+export const IPV6_ALERTS = [
+  'malformed',
+  'rate-limited',
+  'conflict',
+  'too-many',
+  'spoofed-lla',
+  'na-for-other',
+  'ns-from-other',
+  'dad-conflict',
+  'rogue-server',
+  'client-message-from-server',
+  'lease-refused',
+  'release-elsewhere',
+] as const;
+export type Ipv6AlertType = `ipv6-${(typeof IPV6_ALERTS)[number]}`;
+
+export type EventType = keyof EventPayloads | DhcpAlertType | Ipv6AlertType;
 export type EventData<K extends EventType> = K extends keyof EventPayloads
   ? EventPayloads[K]
   : { switch: string; port: number; [k: string]: unknown };
@@ -241,13 +260,14 @@ export const EVENTS: { readonly [K in keyof EventPayloads]: EventInfo } = {
   'voucher-guessing-alert': AU,
 };
 
-/** Every event name (the DHCP alerts included). */
+/** Every event name (the DHCP and IPv6 learning alerts included). */
 export const EVENT_TYPES: readonly EventType[] = [
   ...(Object.keys(EVENTS) as Array<keyof EventPayloads>),
   ...DHCP_ALERTS.map((k) => `dhcp-${k}` as const),
+  ...IPV6_ALERTS.map((k) => `ipv6-${k}` as const),
 ];
 const KNOWN: ReadonlySet<string> = new Set(EVENT_TYPES);
 export const isEventType = (t: string): t is EventType => KNOWN.has(t);
-export const infoOf = (t: EventType): EventInfo => (t.startsWith('dhcp-') ? A : EVENTS[t as keyof EventPayloads]);
+export const infoOf = (t: EventType): EventInfo => (t.startsWith('dhcp-') || t.startsWith('ipv6-') ? A : EVENTS[t as keyof EventPayloads]);
 export const AUDITED_EVENTS: readonly EventType[] = EVENT_TYPES.filter((t) => infoOf(t).audited);
 export const ALERT_EVENTS: readonly EventType[] = EVENT_TYPES.filter((t) => infoOf(t).alert);

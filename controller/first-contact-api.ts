@@ -1,5 +1,5 @@
 /**
- * REST route for first contact: GET /api/v1/leases — the DHCP leases the controller holds, the snooper's counters
+ * REST route for first contact: GET /api/v1/leases — the DHCP and learned IPv6 leases the controller holds, the snoopers' counters
  * (drops by reason, messages by type) and the sign-in page's counters and latency. Read scope; no secrets in it.
  */
 import type { FastifyInstance, FastifyReply } from 'fastify';
@@ -16,10 +16,11 @@ export function registerLeaseReads(r: FastifyInstance, ctl: Controller, send: (r
   r.get('/leases', { schema: { response: { 200: LeasesReply } } }, async (_req, reply) => {
     const fc = ctl.firstContact;
     send(reply, {
-      leases: fc.leases.list(),
+      leases: fc.view(),
       dhcp: {
         counters: { ...fc.snooper.counters },
         ackToFlowsMs: { p50: pct(fc.bindLatencies, 0.5), p99: pct(fc.bindLatencies, 0.99), n: fc.bindLatencies.length },
+        ipv6Counters: { ...fc.ipv6.snooper.counters },
       },
       signin: fc.signin
         ? {

@@ -18,6 +18,7 @@ import { RadiusPapChecker } from '../edge/signin-radius.js';
 import { readLdapConfig } from '../directory/ldap-config.js';
 import type { SwitchSession } from './session.js';
 import type { Controller } from './controller.js';
+import { Ipv6Learning, JoinedLeases } from './ipv6-learning.js';
 
 interface Ports {
   trusted: Map<string, Set<number>>;
@@ -27,6 +28,9 @@ interface Ports {
 export class FirstContact {
   readonly leases: LeaseTable;
   readonly snooper: DhcpSnooper;
+  /** IPv6 address learning (ND/DAD, DHCPv6 snooping); its leases join the DHCP ones. */
+  readonly ipv6: Ipv6Learning;
+  readonly allLeases: JoinedLeases;
   signin?: SigninServer;
   /** Override the credential check (tests, RADIUS PAP); default: LDAP bind. */
   checker?: CredentialChecker;
@@ -41,7 +45,9 @@ export class FirstContact {
       const { type, ...rest } = a;
       ctl.event(type, rest);
     });
-    this.leases.on('change', (c: LeaseChange) => {
+    this.ipv6 = new Ipv6Learning(ctl);
+    this.allLeases = new JoinedLeases(this.leases, this.ipv6.leases);
+    this.allLeases.on('change', (c: LeaseChange) => {
       const l = c.lease;
       ctl.event(c.kind === 'removed' ? 'lease-ended' : c.kind === 'renewed' ? 'lease-renewed' : 'lease-bound', {
         mac: l.mac,
@@ -50,10 +56,11 @@ export class FirstContact {
         port: l.port,
         expires: l.expires,
         reason: c.reason,
+        source: l.source,
         ...(c.previous ? { from: { ip: c.previous.ip, switch: c.previous.switch, port: c.previous.port } } : {}),
       });
     });
-    ctl.edge.attachLeases(this.leases);
+    ctl.edge.attachLeases(this.allLeases);
   }
 
   private get policy(): Policy | undefined {
@@ -83,6 +90,8 @@ export class FirstContact {
    * the controller's discovery learning must not look at it.
    */
   onPacketIn(s: SwitchSession, switchName: string, inPort: number, m: MessageOf<'packet_in'>): boolean {
+    if (this.policy?.firstContact?.ipv6 && this.ipv6.onPacketIn(s, switchName, inPort, m, (sw, p) => this.dhcpv6Trusted(sw, p)))
+      return true;
     if (!this.policy?.firstContact?.dhcp) return false;
     const d = m.data;
     if (d.length < 14) return false;
@@ -166,14 +175,19 @@ export class FirstContact {
     return this.signin.listen();
   }
 
+  private dhcpv6Trusted(sw: string, port: number): boolean {
+    return !!this.ctl.compiled.input.topology.dhcpv6?.some((r) => r.switch === sw && r.port === port);
+  }
+
   async stop(): Promise<void> {
     this.leases.stop();
+    this.ipv6.leases.stop();
     await this.signin?.close();
   }
 
   /** Leases as the API shows them. */
   view(): AddressLease[] {
-    return this.leases.list();
+    return this.allLeases.list();
   }
 }
 

@@ -12,7 +12,8 @@ import type { AddressLease } from '../compiler/model.js';
 import { parseIpv4 } from '../compiler/addr.js';
 
 export type LeaseChangeKind = 'added' | 'renewed' | 'replaced' | 'removed';
-export type LeaseEndReason = 'release' | 'nak' | 'decline' | 'expired' | 'reassigned' | 'replaced' | 'admin' | 'port-down' | 'conflict';
+export type LeaseEndReason =
+  'release' | 'nak' | 'decline' | 'expired' | 'reassigned' | 'replaced' | 'admin' | 'port-down' | 'conflict' | 'logoff' | 'withdrawn';
 
 export interface LeaseChange {
   readonly kind: LeaseChangeKind;

@@ -5,7 +5,7 @@ import type { HoldReleasedReply, SessionEndedReply } from '../../controller/api/
 
 export default class Sessions extends AclCommand {
   static description =
-    'List the live edge sessions of a running controller (802.1X, MAB, web sign-in): user, MAC, switch:port, method, since, expires, and the MACs held after being seen on two ports at once. --end ID ends a session, --release MAC lets a held MAC log in again (admin).';
+    'List the live edge sessions of a running controller (802.1X, MAB, web sign-in): user, MAC, switch:port, method, since, expires, the MACs held after being seen on two ports at once, and the addresses the edge learned (DHCP, DHCPv6, ND/DAD) per MAC and port. --end ID ends a session, --release MAC lets a held MAC log in again (admin).';
   static examples = ['acl sessions', 'acl sessions --json', 'acl sessions --end Xb3k9aQ1zP0m', 'acl sessions --release 02:00:00:00:0e:77'];
   static flags = {
     controller: Flags.string({ default: 'http://127.0.0.1:8080', description: 'controller API URL' }),
@@ -56,6 +56,13 @@ export default class Sessions extends AclCommand {
     for (const h of r.holds ?? [])
       this.log(`held ${h.mac}: seen on two ports at once, admitted nowhere until ${h.until} (acl sessions --release ${h.mac})`);
     for (const x of r.radius) this.log(`radius ${x.server} ${x.up ? 'up' : 'DOWN'}`);
-    return r;
+    // the addresses the edge learned (DHCP, DHCPv6, ND/DAD), per MAC and port
+    const leases = (await get(flags.controller, '/api/v1/leases', 'api/v1/leases', flags.token).catch(() => undefined))?.leases ?? [];
+    if (leases.length) {
+      this.log(`\n${'MAC'.padEnd(17)} ${'ADDRESS'.padEnd(39)} ${'SOURCE'.padEnd(6)} ${'SWITCH:PORT'.padEnd(14)} EXPIRES`);
+      for (const l of [...leases].sort((a, b) => (a.mac < b.mac ? -1 : a.mac > b.mac ? 1 : a.ip < b.ip ? -1 : 1)))
+        this.log(`${l.mac.padEnd(17)} ${l.ip.padEnd(39)} ${l.source.padEnd(6)} ${`${l.switch}:${l.port}`.padEnd(14)} ${l.expires ?? '-'}`);
+    }
+    return { ...r, leases };
   }
 }

@@ -57,7 +57,8 @@ const Percentiles = Type.Object({ p50: Opt(Num), p99: Opt(Num), n: Int });
 export const Lease = Type.Object({ mac: Str, ip: Str, switch: Str, port: Int, source: Str, expires: Opt(Str) });
 export const LeasesReply = Type.Object({
   leases: Type.Array(Lease),
-  dhcp: Type.Object({ counters: Type.Record(Str, Any), ackToFlowsMs: Percentiles }),
+  /** Snooping counters: DHCP (edge/snooping.ts) and, in ipv6Counters, ND/DAD and DHCPv6 messages by verdict (edge/nd-snooping.ts). */
+  dhcp: Type.Object({ counters: Type.Record(Str, Any), ackToFlowsMs: Percentiles, ipv6Counters: Opt(Type.Record(Str, Any)) }),
   signin: Opt(Type.Object({ counters: Type.Record(Str, Any), signinToFlowsMs: Percentiles })),
 });
 export type LeasesReply = Static<typeof LeasesReply>;

@@ -31,6 +31,28 @@ describe('GET /api/v1/leases', () => {
       expect.objectContaining({ mac: '02:00:00:00:00:aa', ip: '10.0.9.9', switch: 'edge1', port: 7, source: 'dhcp' }),
     ]);
     expect(body.dhcp.counters).toEqual({});
+    expect(body.dhcp.ipv6Counters).toEqual({});
     expect(body.signin).toBeUndefined();
+  });
+
+  it('lists learned IPv6 addresses with the DHCP leases; the state file keeps both families and restores each into its table', async () => {
+    ctl.firstContact.ipv6.leases.add({ mac: '02:00:00:00:00:aa', ip: '2001:DB8::AA', switch: 'edge1', port: 7, seconds: 60, source: 'nd' });
+    const r = await app.inject({ url: '/api/v1/leases', headers: { authorization: 'Bearer read-secret-1' }, remoteAddress: '10.9.9.9' });
+    expect(r.json().leases).toEqual([
+      expect.objectContaining({ ip: '10.0.9.9', source: 'dhcp' }),
+      expect.objectContaining({ mac: '02:00:00:00:00:aa', ip: '2001:db8::aa', switch: 'edge1', port: 7, source: 'nd' }),
+    ]);
+    expect(r.json().dhcp.ipv6Counters).toEqual({});
+    const saved = ctl.edge.state().leases as Array<{ ip: string }>;
+    expect(saved.map((l) => l.ip)).toEqual(['10.0.9.9', '2001:db8::aa']);
+    const { LeaseTable } = await import('../../edge/leases.js');
+    const { Lease6Table } = await import('../../edge/leases6.js');
+    const { JoinedLeases } = await import('../../controller/ipv6-learning.js');
+    const joined = new JoinedLeases(new LeaseTable(), new Lease6Table());
+    joined.restore(JSON.parse(JSON.stringify(saved)));
+    expect(joined.v4.list().map((l) => l.ip)).toEqual(['10.0.9.9']);
+    expect(joined.v6.list().map((l) => l.ip)).toEqual(['2001:db8::aa']);
+    joined.v4.stop();
+    joined.v6.stop();
   });
 });
