@@ -191,6 +191,24 @@ export function lint(c: Compiled, opts: LintOptions = {}): LintReport {
     for (const i of g.rules) inGroup[i] = 0;
   }
 
+  findings.push(...ruleFindings(c, { matched, effective, shadowedBy, redundantBy, redundantWho, conflicts }));
+  findings.push(...unusedDeclarations(c, reached));
+  return report(findings, opts);
+}
+
+interface RuleAnalysis {
+  readonly matched: readonly Who[];
+  readonly effective: readonly Who[];
+  readonly shadowedBy: ReadonlyArray<Set<string>>;
+  readonly redundantBy: ReadonlyArray<Set<string>>;
+  readonly redundantWho: readonly Who[];
+  readonly conflicts: ReadonlyMap<string, { allow: number; deny: number; who: Who; on: Set<string> }>;
+}
+
+/** Per-rule findings (matches nobody, shadowed, redundant, grants everyone) and allow/deny conflicts. */
+function ruleFindings(c: Compiled, { matched, effective, shadowedBy, redundantBy, redundantWho, conflicts }: RuleAnalysis): LintFinding[] {
+  const rules = c.input.policy.rules;
+  const findings: LintFinding[] = [];
   const userCount = c.subjects.reduce((n, s) => n + (s.kind === 'user' ? 1 : 0), 0);
   for (const r of rules) {
     const i = r.index;
@@ -268,7 +286,14 @@ export function lint(c: Compiled, opts: LintOptions = {}): LintReport {
     });
   }
 
-  // declarations no rule names
+  return findings;
+}
+
+/** Declarations no rule names: resources (or reached by none), roles, organizations. */
+function unusedDeclarations(c: Compiled, reached: ReadonlySet<string>): LintFinding[] {
+  const policy = c.input.policy;
+  const rules = policy.rules;
+  const findings: LintFinding[] = [];
   const usedRoles = new Set<string>(),
     usedOrgs = new Set<string>(),
     usedRes = new Set<string>(),
@@ -341,7 +366,7 @@ export function lint(c: Compiled, opts: LintOptions = {}): LintReport {
     });
   }
 
-  return report(findings, opts);
+  return findings;
 }
 
 /** The findings in file and line order (informational notes left out when asked), with counts by severity. */

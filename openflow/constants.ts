@@ -224,6 +224,9 @@ export const ONF_BUNDLE_ERROR_BASE = 2300;
 /** OFPET_ROLE_REQUEST_FAILED: the switch saw a newer generation_id (a stale master). */
 export const OFPRRFC_STALE = 0;
 
+/** OFPET_HELLO_FAILED codes (openflow.h `ofp_hello_failed_code`). */
+export const OFPHFC = { INCOMPATIBLE: 0, EPERM: 1 } as const;
+
 /** OFPET_BAD_REQUEST codes the controller decides on (openflow.h `ofp_bad_request_code`). */
 export const OFPBRC = { BAD_VERSION: 0, BAD_TYPE: 1, BAD_MULTIPART: 2, BAD_EXPERIMENTER: 3, BAD_EXP_TYPE: 4 } as const;
 
