@@ -154,13 +154,12 @@ export class ClusterDriver {
   }
 
   private onControllerEvent(e: ControllerEvent): void {
-    const dpid = typeof e.dpid === 'string' ? e.dpid : undefined;
-    if ((e.type === 'switch-up' || e.type === 'unknown-switch') && dpid) void this.cluster.switchConnected(dpid);
-    else if (e.type === 'switch-down' && dpid) {
-      this.confirmed.delete(dpid);
-      void this.cluster.switchDisconnected(dpid);
-    } else if (e.type === 'binding-learned' && typeof e.mac === 'string') {
-      const { mac, ip, switch: sw, port } = e as unknown as Binding;
+    if ((e.type === 'switch-up' || e.type === 'unknown-switch') && e.dpid) void this.cluster.switchConnected(e.dpid);
+    else if (e.type === 'switch-down' && e.dpid) {
+      this.confirmed.delete(e.dpid);
+      void this.cluster.switchDisconnected(e.dpid);
+    } else if (e.type === 'binding-learned' && e.mac) {
+      const { mac, ip, switch: sw, port } = e;
       void this.cluster.putBinding(mac, { mac, ip, switch: sw, port, learned: true });
     } else if (e.type === 'directory-synced') void this.cluster.putIds(this.ctl.classIdState());
   }

@@ -30,6 +30,7 @@ import { createHash } from 'node:crypto';
 import { Scheduler, systemClock, type Clock } from './scheduler.js';
 import { Observer, type ObserveOptions } from './observe.js';
 import type { SharedLifecycle } from './lifecycle-cluster.js';
+import { infoOf, isEventType, type ControllerEvent, type EventData, type EventType } from './events.js';
 
 export interface ControllerOptions {
   readonly policyPath: string;
@@ -97,11 +98,7 @@ export interface SwitchStatus {
   readonly limits?: readonly string[];
 }
 
-export interface ControllerEvent {
-  readonly type: string;
-  readonly at: string;
-  readonly [k: string]: unknown;
-}
+export type { ControllerEvent } from './events.js';
 
 /** Who and why, recorded with an applied version (audit log, history). */
 export interface ApplyMeta {
@@ -330,19 +327,28 @@ export class Controller extends EventEmitter {
     await new Promise<void>((res) => (this.server ? this.server.close(() => res()) : res()));
   }
 
-  event(type: string, data: Record<string, unknown> = {}): void {
+  /** Emits an event; whether it is kept as an alert comes from its definition in events.ts. */
+  event<K extends EventType>(type: K, data: EventData<K>): void {
     // the event's own time always wins: a payload field named `at` cannot replace it
-    const { at: _payloadAt, type: _payloadType, ...rest } = data;
-    const e: ControllerEvent = { type, at: new Date().toISOString(), ...rest };
-    if (
-      /unknown-switch|wrong-port|error|directory-failed|peer-violation|impostor|flapping|foreign-override|^dhcp-|signin-locked|mac-conflict|auth-failures-alert|eapol-flood/.test(
-        type,
-      )
-    ) {
+    const { at: _payloadAt, type: _payloadType, ...rest } = data as Record<string, unknown>;
+    const e = { type, at: new Date().toISOString(), ...rest } as ControllerEvent;
+    if (infoOf(type).alert) {
       this.alerts.push(e);
       if (this.alerts.length > 200) this.alerts.shift();
     }
     this.emit('event', e);
+  }
+
+  /**
+   * An event named by a layer below the controller (edge/, the DHCP snooper) that cannot import its types. A name
+   * events.ts does not define is a programming error: under test (ACL_CHECK_REPLIES=1) it throws; in production it
+   * is streamed but never an alert.
+   */
+  relay(type: string, data: Record<string, unknown>): void {
+    if (isEventType(type)) return this.event(type, data as EventData<typeof type>);
+    if (process.env.ACL_CHECK_REPLIES === '1') throw new Error(`event '${type}' is not defined in controller/events.ts`);
+    const { at: _payloadAt, type: _payloadType, ...rest } = data;
+    this.emit('event', { type, at: new Date().toISOString(), ...rest });
   }
 
   /** A switch that is exclusively ours: flows outside our cookie space are removed too (off by default). */

@@ -2,7 +2,7 @@
  * REST routes and metrics for the edge: GET /api/v1/sessions, DELETE /api/v1/sessions/:id (admin),
  * DELETE /api/v1/sessions/holds/:mac (admin: release a MAC held after a two-ports conflict),
  * acl_sessions{method}, acl_auth_total{result}, Access-Accept → flows installed latency. The audit log records
- * every login, logoff, reject and admin disconnect (see AUDITED_EDGE_EVENTS).
+ * every login, logoff, reject and admin disconnect (the `audited` flags in controller/events.ts).
  */
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
@@ -10,21 +10,6 @@ import type { Controller, ControllerEvent } from './controller.js';
 import { registerVoucherRoutes } from './voucher-api.js';
 import { HoldParams, HoldReleasedReply, SessionEndedReply, SessionParams, SessionsReply, type MacHold } from './api/contract.js';
 import { fail } from './api/reply.js';
-
-/** Edge events written to the audit log. */
-export const AUDITED_EDGE_EVENTS = [
-  'session-started',
-  'session-ended',
-  'session-moved',
-  'session-renewed',
-  'auth-reject',
-  'auth-failures-alert',
-  'voucher-created',
-  'voucher-revoked',
-  'voucher-redeemed',
-  'voucher-guessing-alert',
-  'mac-hold-released',
-];
 
 /** MACs held after a conflict (two ports at once), by the 802.1X authenticator and by DHCP snooping, merged. */
 export function macHolds(ctl: Controller): MacHold[] {

@@ -86,7 +86,7 @@ export class EdgeHook extends EventEmitter {
       settled: () => this.settled(),
       knownUser: (id) => this.users().ids.has(id),
       deviceOwner: (mac) => this.users().owners.get(mac),
-      event: (type, data) => this.ctl.event(type, data),
+      event: (type, data) => this.ctl.relay(type, data),
       conflictMode: () => this.ctl.loaded?.policy.firstContact?.roaming.conflict ?? 'deny-both',
     });
     this.auth.start();

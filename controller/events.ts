@@ -16,6 +16,9 @@ export interface EventInfo {
 
 type Where = { readonly switch: string; readonly port: number };
 type Opt<T> = T | undefined;
+/** The same object with its array fields readonly (emitters hold readonly arrays). */
+type ReadonlyArrays<T> = { [K in keyof T]: ReadonlyArray_<T[K]> };
+type ReadonlyArray_<V> = V extends Array<infer U> ? readonly U[] : V;
 
 /** The payload of each event (besides `type` and `at`). */
 export interface EventPayloads {
@@ -71,7 +74,7 @@ export interface EventPayloads {
   'device-moved': { mac: string; owner: string; from: unknown; to: Where };
   'mac-flapping': { mac: string; owner: string; heldAt: unknown; seenAt: Where; heldForMs: number };
   'state-saved': { generation: number; bindings: number; digest: string };
-  denial: { denial: Denial };
+  denial: { denial: ReadonlyArrays<Denial> };
   // cluster
   'cluster-fenced': { node: string; reason: string };
   'cluster-joined': { node: string };
@@ -82,6 +85,7 @@ export interface EventPayloads {
   'role-refused': { dpid: string; node: string; role: string; generationId: string; error: string; stale: boolean };
   // edge: 802.1X / MAB sessions
   'radius-config-error': { error: string };
+  'mac-conflict': { mac: string; switch: string; port: number; alsoAt: string; action: string; holdSeconds: number; message: string };
   'radius-unreachable': { switch: string; port: number; mac: string; error: string };
   'auth-accept': {
     switch: string;
@@ -109,7 +113,7 @@ export interface EventPayloads {
   'edge-compile-error': { error: string };
   'sessions-dropped-on-restore': { dropped: readonly unknown[]; count: number };
   'session-started': SessionEventBase & { expires: Opt<string> };
-  'session-ended': SessionEventBase & { reason: string };
+  'session-ended': SessionEventBase & { reason: Opt<string> };
   'session-moved': SessionEventBase & { expires: Opt<string>; from?: Where; previousId: string };
   'session-renewed': SessionEventBase & { expires: Opt<string>; previousId: string };
   'mac-hold-released': { mac: string; by: string; source: readonly string[]; until: string };
@@ -118,14 +122,18 @@ export interface EventPayloads {
   'lease-renewed': LeaseEvent;
   'lease-ended': LeaseEvent;
   'signin-signout': { mac: string; switch: string; port: number; user: Opt<string> };
-  'signin-locked': { user: string; ip: string; mac: string };
+  'signin-locked': { user?: string; ip: string; mac: string; voucher?: boolean };
   'signin-failed': { user: string; ip: string; mac: string; switch: string; port: number; reason: string };
   'signin-accepted': { user: string; mac: string; switch: string; port: number; ip: string; expires: Opt<string>; ms: number };
   // guest vouchers (controller/voucher-api.ts)
-  'voucher-created': { [k: string]: unknown };
-  'voucher-revoked': { [k: string]: unknown };
-  'voucher-redeemed': { [k: string]: unknown };
-  'voucher-guessing-alert': { [k: string]: unknown };
+  'voucher-created': { voucher: string; expires: string; uses: number; by: string };
+  'voucher-revoked': { voucher: string; by: string; sessionsEnded: number };
+  'voucher-redeemed': { voucher: string; mac: string; switch: string; port: number; ip: string; expires: string; again: boolean };
+  'voucher-failed': { ip: string; mac: string; switch: string; port: number };
+  'voucher-guessing-alert': { failures: number; pausedUntil: string };
+  // policy history and pending changes kept in a file (controller/lifecycle-store.ts)
+  'lifecycle-restore': { file: Opt<string>; error: Opt<string>; dropped: Opt<number> };
+  'lifecycle-save-error': { file: Opt<string>; error: string };
 }
 type SessionEventBase = {
   id: string;
@@ -196,6 +204,7 @@ export type EventOf<K extends EventType> = Extract<ControllerEvent, { type: K }>
 
 const A = { alert: true } as const;
 const AU = { audited: true } as const;
+const A_AU = { alert: true, audited: true } as const;
 /** Every event name and what it is. A name missing here, or here but not in EventPayloads, does not compile. */
 export const EVENTS: { readonly [K in keyof EventPayloads]: EventInfo } = {
   'switch-up': {},
@@ -235,11 +244,12 @@ export const EVENTS: { readonly [K in keyof EventPayloads]: EventInfo } = {
   'role-changed': {},
   'role-refused': {},
   'radius-config-error': A,
+  'mac-conflict': A,
   'radius-unreachable': {},
   'auth-accept': {},
   'auth-reject': AU,
-  'auth-failures-alert': AU,
-  'eapol-flood': {},
+  'auth-failures-alert': A_AU,
+  'eapol-flood': A,
   'edge-compile-error': A,
   'sessions-dropped-on-restore': {},
   'session-started': AU,
@@ -257,7 +267,10 @@ export const EVENTS: { readonly [K in keyof EventPayloads]: EventInfo } = {
   'voucher-created': AU,
   'voucher-revoked': AU,
   'voucher-redeemed': AU,
-  'voucher-guessing-alert': AU,
+  'voucher-failed': {},
+  'voucher-guessing-alert': A_AU,
+  'lifecycle-restore': {},
+  'lifecycle-save-error': A,
 };
 
 /** Every event name (the DHCP and IPv6 learning alerts included). */

@@ -43,7 +43,7 @@ export class FirstContact {
     this.snooper = new DhcpSnooper(this.leases);
     this.snooper.on('alert', (a: Record<string, unknown> & { type: string }) => {
       const { type, ...rest } = a;
-      ctl.event(type, rest);
+      ctl.relay(type, rest);
     });
     this.ipv6 = new Ipv6Learning(ctl);
     this.allLeases = new JoinedLeases(this.leases, this.ipv6.leases);
@@ -168,7 +168,7 @@ export class FirstContact {
         sessions: this.ctl.edge.sessions,
         settled: () => this.ctl.edge.settled(),
         checker,
-        event: (type, data) => this.ctl.event(type, data),
+        event: (type, data) => this.ctl.relay(type, data),
         ...(sp.vouchers ? { vouchers: this.ctl.edge.vouchers, vouchersChanged: () => void this.ctl.saveState() } : {}),
       },
     );

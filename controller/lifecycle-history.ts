@@ -9,6 +9,7 @@ import type { Compiled } from '../compiler/compile.js';
 import type { FlowPlan } from '../compiler/model.js';
 import { jsonReplacer } from '../compiler/format.js';
 import type { Controller, ControllerEvent } from './controller.js';
+import type { EventOf } from './events.js';
 import type { SharedLifecycle } from './lifecycle-cluster.js';
 import { versionIn } from './lifecycle-store.js';
 
@@ -45,6 +46,11 @@ export function planHash(plan: FlowPlan): string {
 
 export const MAX_VERSIONS = 200;
 
+/** What a history entry is made of: an applied policy's event, or the policy loaded at start-up. */
+type RecordedChange = Pick<EventOf<'policy-applied'>, 'at' | 'version' | 'by' | 'reason' | 'approvedBy' | 'rollbackTo'> & {
+  readonly summary?: string;
+};
+
 /** Every version: this run's, those a previous run saved, or (cluster) those in etcd. */
 export class PolicyHistory {
   readonly versions = new Map<number, PolicyVersion>();
@@ -75,9 +81,9 @@ export class PolicyHistory {
       if (last.text === ctl.loaded.policyText) ctl.version = last.version;
       else {
         ctl.version = last.version + 1;
-        this.record({ type: 'loaded', at: ctl.startedAt.toISOString(), version: ctl.version, by: 'startup', reason: 'load' });
+        this.record({ at: ctl.startedAt.toISOString(), version: ctl.version, by: 'startup', reason: 'load' });
       }
-    } else this.record({ type: 'loaded', at: ctl.startedAt.toISOString(), version: ctl.version, by: 'startup', reason: 'load' });
+    } else this.record({ at: ctl.startedAt.toISOString(), version: ctl.version, by: 'startup', reason: 'load' });
     ctl.on('event', this.on);
   }
   stop(): void {
@@ -92,16 +98,16 @@ export class PolicyHistory {
     this.versions.set(v.version, v);
     if (this.versions.size > MAX_VERSIONS) this.versions.delete(Math.min(...this.versions.keys()));
   }
-  private record(e: ControllerEvent): void {
+  private record(e: RecordedChange): void {
     const c = this.ctl.compiled;
     const v: PolicyVersion = {
-      version: e.version as number,
+      version: e.version,
       at: e.at,
-      by: String(e.by ?? 'unknown'),
-      reason: String(e.reason ?? 'apply'),
-      ...(e.approvedBy ? { approvedBy: String(e.approvedBy) } : {}),
-      ...(e.rollbackTo !== undefined ? { rollbackTo: e.rollbackTo as number } : {}),
-      ...(e.summary ? { summary: String(e.summary) } : {}),
+      by: e.by ?? 'unknown',
+      reason: e.reason || 'apply',
+      ...(e.approvedBy ? { approvedBy: e.approvedBy } : {}),
+      ...(e.rollbackTo !== undefined ? { rollbackTo: e.rollbackTo } : {}),
+      ...(e.summary ? { summary: e.summary } : {}),
       planHash: planHash(c.plan),
       text: this.ctl.loaded.policyText,
       ids: { classIds: c.classIds, dstClassIds: c.dstClassIds },

@@ -12,6 +12,7 @@ import { DenialLog, type Denial, type DenialLogOptions } from './denials.js';
 import { TrafficStats, type TrafficOptions } from './stats.js';
 import { readFlows } from './reconcile.js';
 import type { SwitchSession } from './session.js';
+import type { EventData } from './events.js';
 
 export interface ObserveOptions {
   readonly traffic?: TrafficOptions;
@@ -23,7 +24,7 @@ export interface ObservedController {
   readonly compiled: Compiled;
   readonly sessions: ReadonlyMap<string, SwitchSession>;
   planFor(dpid: bigint): SwitchPlan | undefined;
-  event(type: string, data?: Record<string, unknown>): void;
+  event(type: 'denial', data: EventData<'denial'>): void;
   /** A policy being monitored: the compile that would be enforced, and what it is called. */
   readonly monitoring?: { readonly compiled: Compiled; readonly name: string };
 }

@@ -15,6 +15,7 @@ import { execFileSync } from 'node:child_process';
 import { cpSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Controller, type ControllerEvent } from '../../controller/controller.js';
+import type { EventOf, EventType } from '../../controller/events.js';
 import { explain } from '../../compiler/query.js';
 import { ensureOvs } from '../helpers/ovs.js';
 import { Slapd, haveSlapd } from '../helpers/slapd.js';
@@ -386,8 +387,8 @@ threading.Event().wait()
     return Date.now();
   }
 
-  eventsOf(type: string, pred: (e: ControllerEvent) => boolean = () => true): Array<ControllerEvent & { t: number }> {
-    return this.events.filter((e) => e.type === type && pred(e));
+  eventsOf<K extends EventType>(type: K, pred: (e: EventOf<K>) => boolean = () => true): Array<EventOf<K> & { t: number }> {
+    return this.events.filter((e): e is EventOf<K> & { t: number } => e.type === type && pred(e as unknown as EventOf<K>));
   }
 }
 

@@ -1,49 +1,20 @@
-/** The controller's live events (/api/v1/events, server-sent), as a typed union the pages subscribe to. */
+/** The controller's live events (/api/v1/events, server-sent), typed by the controller's own event union (controller/events.ts). */
 import { state } from './state.js';
-import type { ConsoleEvent, EventType } from './types.js';
+import { EVENT_TYPES, type ControllerEvent, type EventOf, type EventType } from '../../events.js';
 
-export const EVENT_TYPES: readonly EventType[] = [
-  'switch-up',
-  'switch-down',
-  'switch-synced',
-  'policy-applied',
-  'directory-synced',
-  'binding-learned',
-  'unknown-switch',
-  'device-wrong-port',
-  'directory-failed',
-  'switch-error',
-  'session-started',
-  'session-ended',
-  'session-moved',
-  'session-renewed',
-  'denial',
-  'policy-pending',
-  'policy-approved',
-  'policy-rejected',
-  'policy-expired',
-  'approval-refused',
-];
-
-/** The events of these types (an event kind sharing one shape across several types is narrowed to those). */
-type Narrow<E, K> = E extends { readonly type: infer T }
-  ? [Extract<T, K>] extends [never]
-    ? never
-    : E & { readonly type: Extract<T, K> }
-  : never;
-type Of<K extends EventType> = Narrow<ConsoleEvent, K>;
-const handlers: Array<{ types: ReadonlySet<EventType>; fn: (e: ConsoleEvent) => void }> = [];
+const handlers: Array<{ types: ReadonlySet<EventType>; fn: (e: ControllerEvent) => void }> = [];
 let source: EventSource | undefined;
 
 /** Calls `fn` for each event of these types. */
-export function onEvent<K extends EventType>(types: readonly K[], fn: (e: Of<K>) => void): void {
-  handlers.push({ types: new Set<EventType>(types), fn: fn as (e: ConsoleEvent) => void });
+export function onEvent<K extends EventType>(types: readonly K[], fn: (e: EventOf<K>) => void): void {
+  handlers.push({ types: new Set<EventType>(types), fn: fn as (e: ControllerEvent) => void });
 }
 
 function dispatch(type: EventType, data: string): void {
-  let e: ConsoleEvent;
+  let e: ControllerEvent;
   try {
-    e = { ...(JSON.parse(data) as object), type } as ConsoleEvent;
+    // the SSE `event:` name is the type; the data is the event the controller emitted (controller/events.ts)
+    e = { ...(JSON.parse(data) as object), type } as ControllerEvent;
   } catch {
     return;
   }
@@ -54,7 +25,8 @@ function dispatch(type: EventType, data: string): void {
 export function connectEvents(): void {
   source?.close();
   const es = new EventSource(`/api/v1/events${state.token ? `?token=${encodeURIComponent(state.token)}` : ''}`);
-  for (const type of EVENT_TYPES) es.addEventListener(type, (m) => dispatch(type, (m as MessageEvent<string>).data));
+  const wanted = new Set(handlers.flatMap((h) => [...h.types]));
+  for (const type of EVENT_TYPES) if (wanted.has(type)) es.addEventListener(type, (m) => dispatch(type, (m as MessageEvent<string>).data));
   es.addEventListener('hello', () => document.body.setAttribute('data-events', 'connected'));
   source = es;
 }

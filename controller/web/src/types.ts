@@ -341,35 +341,3 @@ export interface DenialsReply {
   readonly total: number;
   readonly denials: readonly Denial[];
 }
-
-// ---------- events (/api/v1/events) ----------
-interface EventBase {
-  readonly at: string;
-}
-export type SessionEvent = EventBase & {
-  readonly type: 'session-started' | 'session-ended' | 'session-moved' | 'session-renewed';
-  readonly id: string;
-  readonly mac: string;
-  readonly user?: string;
-};
-export type DenialEvent = EventBase & { readonly type: 'denial'; readonly denial: Denial };
-export type ApprovalEvent = EventBase & {
-  readonly type: 'policy-pending' | 'policy-approved' | 'policy-rejected' | 'policy-expired' | 'approval-refused';
-  readonly id: string;
-  readonly by?: string;
-};
-export type PolicyEvent = EventBase & { readonly type: 'policy-applied'; readonly version: number; readonly by?: string };
-export type NetworkEvent = EventBase & {
-  readonly type:
-    | 'switch-up'
-    | 'switch-down'
-    | 'switch-synced'
-    | 'directory-synced'
-    | 'binding-learned'
-    | 'unknown-switch'
-    | 'device-wrong-port'
-    | 'directory-failed'
-    | 'switch-error';
-};
-export type ConsoleEvent = SessionEvent | DenialEvent | ApprovalEvent | PolicyEvent | NetworkEvent;
-export type EventType = ConsoleEvent['type'];
