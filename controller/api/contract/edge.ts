@@ -1,15 +1,9 @@
-/**
- * The API contract of the edge (part of controller/api/contract.ts, which re-exports it): 802.1X/MAB/web sessions,
- * MACs held after a two-ports conflict, DHCP leases. Self-contained like the contract (TypeBox only).
- */
+/** Edge: 802.1X/MAB sessions, MAC holds, DHCP leases, guest vouchers.
+ * Part of the API contract: controller/api/contract.ts re-exports it. */
 import { Type, type Static } from '@sinclair/typebox';
+import { Str, Int, Num, Bool, Opt, Any } from './kit.js';
 
-const Str = Type.String();
-const Int = Type.Integer();
-const Num = Type.Number();
-const Bool = Type.Boolean();
-const Opt = Type.Optional;
-const Any = Type.Unknown();
+// ---------------------------------------------------------------- edge: sessions and leases
 
 export const Session = Type.Object(
   {

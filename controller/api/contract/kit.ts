@@ -1,0 +1,11 @@
+/** Short names for the TypeBox builders the contract files use (not part of the contract itself). */
+import { Type, type TSchema } from '@sinclair/typebox';
+
+export const Nullable = <T extends TSchema>(t: T) => Type.Union([t, Type.Null()]);
+export const Str = Type.String();
+export const Int = Type.Integer();
+export const Num = Type.Number();
+export const Bool = Type.Boolean();
+export const Opt = Type.Optional;
+/** A JSON value the contract does not pin down further (passed through as is). */
+export const Any = Type.Unknown();

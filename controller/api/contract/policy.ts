@@ -1,0 +1,135 @@
+/** Policy: the running policy, apply/dry run, pending changes (two-person rule), versions, diff, lint, rollback.
+ * Part of the API contract: controller/api/contract.ts re-exports it. */
+import { Type, type Static } from '@sinclair/typebox';
+import { Nullable, Str, Int, Bool, Opt, Any } from './kit.js';
+import { AccessChange, Diagnostic, FlowCount, LastChange, ReconcileResult, SourceLocation } from './common.js';
+
+// ---------------------------------------------------------------- policy
+
+export const PolicyReply = Type.Object({ version: Int, path: Str, text: Str, lastChange: Nullable(LastChange) });
+export type PolicyReply = Static<typeof PolicyReply>;
+/** Audit-log lines (newest last), or `{corrupt}` for a line that is not JSON. */
+export const HistoryReply = Type.Array(Type.Record(Str, Any));
+export type HistoryReply = Static<typeof HistoryReply>;
+
+export const ApplyQuery = Type.Object(
+  { dryRun: Opt(Bool), baseVersion: Opt(Type.Integer({ minimum: 0 })) },
+  { additionalProperties: false },
+);
+export const ApplyBody = Type.Union([
+  Type.String({ minLength: 1 }),
+  Type.Object({ text: Type.String({ minLength: 1 }) }, { additionalProperties: false }),
+]);
+export const SeenChange = Type.Object({
+  subject: Str,
+  resource: Str,
+  service: Str,
+  rule: Str,
+  lastSeen: Str,
+  evidence: Type.Union([Type.Literal('counters'), Type.Literal('deny-log')]),
+  denied: Opt(Int),
+  userLastSeen: Opt(Str),
+});
+/** A dry run: the accesses it changes that carried (cut) or were denied (open) traffic recently (controller/impact.ts). */
+export const SeenImpact = Type.Object({ since: Str, cut: Type.Array(SeenChange), open: Type.Array(SeenChange) });
+export type SeenImpact = Static<typeof SeenImpact>;
+export const ApplyReply = Type.Object({
+  ok: Bool,
+  dryRun: Bool,
+  diagnostics: Type.Array(Diagnostic),
+  access: Type.Array(AccessChange),
+  flows: Type.Array(FlowCount),
+  version: Opt(Int),
+  results: Opt(Type.Array(ReconcileResult)),
+  errors: Opt(Type.Array(Str)),
+  /** Rollbacks: the version returned to, and the hash of the plan now running. */
+  rollbackTo: Opt(Int),
+  planHash: Opt(Str),
+  /** Dry runs of POST /policy: the impact on traffic seen recently. */
+  seen: Opt(SeenImpact),
+});
+export type ApplyReply = Static<typeof ApplyReply>;
+
+export const PendingChange = Type.Object({
+  id: Str,
+  kind: Type.Union([Type.Literal('policy'), Type.Literal('rollback')]),
+  by: Str,
+  at: Str,
+  expiresAt: Str,
+  baseVersion: Int,
+  text: Str,
+  textSha256: Str,
+  rollbackTo: Opt(Int),
+  access: Type.Array(AccessChange),
+  flows: Type.Array(FlowCount),
+  summary: Str,
+});
+export type PendingChange = Static<typeof PendingChange>;
+/** 202: the change waits for a second admin (two-person rule). */
+export const PendingCreatedReply = Type.Object({ ok: Type.Literal(true), pending: PendingChange, message: Str });
+export type PendingCreatedReply = Static<typeof PendingCreatedReply>;
+export const PendingReply = Type.Object({ requireApproval: Bool, pending: Type.Array(PendingChange) });
+export type PendingReply = Static<typeof PendingReply>;
+export const PendingParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9_-]+$' }) });
+export const OkReply = Type.Object({ ok: Type.Literal(true) });
+
+export const PolicyVersion = Type.Object({
+  version: Int,
+  at: Str,
+  by: Str,
+  reason: Str,
+  approvedBy: Opt(Str),
+  rollbackTo: Opt(Int),
+  summary: Opt(Str),
+  planHash: Str,
+});
+export type PolicyVersion = Static<typeof PolicyVersion>;
+export const VersionsReply = Type.Object({ current: Int, requireApproval: Bool, versions: Type.Array(PolicyVersion) });
+export type VersionsReply = Static<typeof VersionsReply>;
+export const VersionParams = Type.Object({ v: Type.Integer({ minimum: 0, maximum: 1e9 }) });
+export const VersionReply = Type.Composite([PolicyVersion, Type.Object({ text: Str })]);
+export type VersionReply = Static<typeof VersionReply>;
+export const DiffQuery = Type.Object(
+  { from: Type.Integer({ minimum: 0, maximum: 1e9 }), to: Type.Integer({ minimum: 0, maximum: 1e9 }) },
+  { additionalProperties: false },
+);
+export const DiffReply = Type.Object({
+  from: Int,
+  to: Int,
+  access: Type.Array(AccessChange),
+  flows: Type.Array(FlowCount),
+  textChanged: Bool,
+});
+export type DiffReply = Static<typeof DiffReply>;
+export const LintBody = Type.Object({ text: Type.String({ minLength: 1, maxLength: 4 * 1024 * 1024 }) }, { additionalProperties: false });
+export const LintFinding = Type.Object(
+  {
+    severity: Str,
+    code: Str,
+    message: Str,
+    location: Opt(SourceLocation),
+    hint: Opt(Str),
+    rule: Opt(Str),
+    related: Opt(Type.Array(Str)),
+  },
+  { additionalProperties: true },
+);
+export const LintReply = Type.Object({ ok: Type.Literal(true), findings: Type.Array(LintFinding), counts: Type.Record(Str, Int) });
+export type LintReply = Static<typeof LintReply>;
+/** 422 of lint: the text does not even load. */
+export const LintInvalidReply = Type.Object({ ok: Type.Literal(false), diagnostics: Type.Array(Diagnostic), errors: Type.Array(Str) });
+export const RollbackBody = Type.Object(
+  { version: Type.Integer({ minimum: 0, maximum: 1e9 }), dryRun: Opt(Bool) },
+  { additionalProperties: false },
+);
+
+export type ApplyQuery = Static<typeof ApplyQuery>;
+export type ApplyBody = Static<typeof ApplyBody>;
+export type PendingParams = Static<typeof PendingParams>;
+export type OkReply = Static<typeof OkReply>;
+export type VersionParams = Static<typeof VersionParams>;
+export type DiffQuery = Static<typeof DiffQuery>;
+export type LintBody = Static<typeof LintBody>;
+export type LintFinding = Static<typeof LintFinding>;
+export type LintInvalidReply = Static<typeof LintInvalidReply>;
+export type RollbackBody = Static<typeof RollbackBody>;
