@@ -80,7 +80,7 @@ export class Ipv6Learning {
     };
     this.snooper.on('alert', (a: Record<string, unknown> & { type: string }) => {
       const { type, ...rest } = a;
-      ctl.event(type, rest);
+      ctl.relay(type, rest);
     });
     // a device that goes takes its IPv6 addresses with it, like its login
     ctl.edge.sessions.on('change', (c: SessionChange) => {
