@@ -77,7 +77,8 @@ function accessSignature(
     for (const rname of rule.to) {
       const res = resourceByName.get(rname);
       if (!res || (!(resourcePrefixes.get(rname) ?? []).length && !resourcePrefixes6?.get(rname)?.length)) continue;
-      if (rule.action === 'deny') for (const sv of rule.services ?? [ANY_SERVICE]) parts.add(`${rname}\u0001D\u0001${sv.text}`);
+      const kind = rule.mode === 'monitor' ? 'M' : 'D'; // a monitored deny samples, so it is part of a class's access too
+      if (rule.action === 'deny') for (const sv of rule.services ?? [ANY_SERVICE]) parts.add(`${rname}\u0001${kind}\u0001${sv.text}`);
       else for (const sv of rule.services ?? res.services) parts.add(`${rname}\u0001A\u0001${sv.text}`);
     }
   }

@@ -13,6 +13,8 @@ import type { Selection } from './select.js';
 export interface PairAccess {
   readonly allow: readonly Service[];
   readonly deny: readonly Service[];
+  /** Services monitored deny rules (mode: monitor) would deny: logged as "would deny", not enforced. */
+  readonly monitor: readonly Service[];
   readonly rules: ReadonlySet<string>;
 }
 
@@ -152,9 +154,10 @@ function destEntries(sel: Selection, classes: Classes, previous: ReadonlyMap<str
 
 function pairAccess(policy: Policy, classes: Classes, resourceToDst: ReadonlyMap<string, readonly number[]>) {
   const resourceByName = new Map(policy.resources.map((r) => [r.name, r]));
-  const access = new Map<number, Map<number, { allow: Service[]; deny: Service[]; rules: Set<string> }>>();
+  type Access = { allow: Service[]; deny: Service[]; monitor: Service[]; rules: Set<string> };
+  const access = new Map<number, Map<number, Access>>();
   for (const [cls, sets] of classes.ruleSetsOfClass) {
-    const per = new Map<number, { allow: Service[]; deny: Service[]; rules: Set<string> }>();
+    const per = new Map<number, Access>();
     // services from one rule set (all of the class's rule sets have the same effective access); rule names from all
     sets.forEach((ruleIdx, n) => {
       for (const ri of ruleIdx) {
@@ -164,10 +167,10 @@ function pairAccess(policy: Policy, classes: Classes, resourceToDst: ReadonlyMap
           if (!res) continue;
           for (const dc of resourceToDst.get(rname) ?? []) {
             let a = per.get(dc);
-            if (!a) per.set(dc, (a = { allow: [], deny: [], rules: new Set() }));
+            if (!a) per.set(dc, (a = { allow: [], deny: [], monitor: [], rules: new Set() }));
             a.rules.add(rule.name);
             if (n > 0) continue;
-            if (rule.action === 'deny') a.deny.push(...(rule.services ?? [ANY_SERVICE]));
+            if (rule.action === 'deny') (rule.mode === 'monitor' ? a.monitor : a.deny).push(...(rule.services ?? [ANY_SERVICE]));
             else a.allow.push(...(rule.services ?? res.services));
           }
         }

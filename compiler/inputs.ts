@@ -4,8 +4,9 @@
  */
 import type { Binding, Diagnostic, Directory, Link, Organization, Server, SourceLocation, SwitchDef, Topology, User } from './model.js';
 import { YamlSource, suggest, type Path } from './yaml-source.js';
+import { ruleMode, services } from './rule-fields.js';
 import { PROFILE_NAMES, isProfileName } from './profile.js';
-import { normalizeMac, parseIpv4, parsePrefix, parseService, type Prefix, type Prefix6, type Service } from './addr.js';
+import { normalizeMac, parseIpv4, parsePrefix, type Prefix, type Prefix6, type Service } from './addr.js';
 import { checkIpv6, checkPrefix6, ipv6Canonical } from './ipv6.js';
 import {
   BUILTIN_ROLES,
@@ -62,6 +63,8 @@ export interface Rule {
   readonly location: SourceLocation;
   /** A time window or an expiry (`when:`, `until:`, `start:`): the rule applies only while it holds (compiler/schedule.ts). */
   readonly time?: RuleTime;
+  /** `monitor`: a deny rule that only logs what it would deny ("would deny"); traffic passes as without it. */
+  readonly mode?: 'monitor';
 }
 
 export type DirectoryRef =
@@ -96,7 +99,7 @@ const POLICY_KEYS = [
   ...FIRST_CONTACT_KEYS,
 ];
 const RESOURCE_KEYS = ['hosts', 'services', 'description'];
-const RULE_KEYS = ['name', 'from', 'to', 'action', 'services', 'description', ...RULE_TIME_KEYS];
+const RULE_KEYS = ['name', 'from', 'to', 'action', 'mode', 'services', 'description', ...RULE_TIME_KEYS];
 const SELECTOR_KEYS = ['organizations', 'roles', 'users', 'resources'];
 
 function finish<T>(src: YamlSource, value: T | undefined): Parsed<T> {
@@ -107,16 +110,6 @@ function finish<T>(src: YamlSource, value: T | undefined): Parsed<T> {
 
 function fail(src: YamlSource): { ok: false; diagnostics: Diagnostic[] } {
   return { ok: false, diagnostics: src.diagnostics };
-}
-
-function services(src: YamlSource, path: Path, v: unknown): Service[] {
-  const out: Service[] = [];
-  src.strings(path, v, 'services').forEach((s, i) => {
-    const r = parseService(s);
-    if ('error' in r) src.error([...path, i], 'bad-service', r.error);
-    else out.push(r);
-  });
-  return out;
 }
 
 export function parsePolicyText(text: string, file: string): Parsed<Policy> {
@@ -246,6 +239,7 @@ export function parsePolicyText(text: string, file: string): Parsed<Policy> {
       services: svc,
       location: src.where(p),
       ...(time ? { time } : {}),
+      ...ruleMode(src, p, o.mode, action),
     });
   });
 

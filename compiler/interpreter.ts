@@ -9,6 +9,7 @@ import { ipv4ToU32 } from '../openflow/buffer.js';
 import { parseIpv6 } from './addr.js';
 import type { PlannedFlow } from './model.js';
 import { isDenySample } from './observe.js';
+import { TABLE } from './pipeline.js';
 
 export interface Packet {
   readonly inPort: number;
@@ -43,6 +44,8 @@ export interface Outcome {
   readonly metadata: bigint;
   /** The packet was dropped by a flow that sends a metered copy to the deny log. */
   readonly sampled?: boolean;
+  /** A monitored deny rule would have denied it: forwarded, and a metered copy goes to the deny log as "would deny". */
+  readonly monitored?: boolean;
 }
 
 function fieldValue(p: Packet, field: OxmEntry['field'], metadata: bigint): OxmValue | undefined {
@@ -306,7 +309,8 @@ export class FlowTables {
     let metadata = 0n;
     const hits: Hit[] = [];
     const outputs: number[] = [];
-    let sampled = false;
+    let sampled = false,
+      monitored = false;
     for (let steps = 0; steps < 256; steps++) {
       const f = this.tables.get(table)?.lookup(pv, metadata);
       if (!f) return { verdict: 'drop', outputs, hits, metadata };
@@ -315,7 +319,9 @@ export class FlowTables {
       let recirc: number | undefined;
       // a deny sample (meter 2 + output:CONTROLLER) copies a dropped packet to the deny log: still a drop
       if (isDenySample(f.instructions)) {
-        sampled = true;
+        // in the monitor table the packet was forwarded already (table 3): the copy is a "would deny" sample
+        if (table === TABLE.monitor) monitored = true;
+        else sampled = true;
         break;
       }
       for (const ins of f.instructions) {
@@ -344,7 +350,7 @@ export class FlowTables {
       table = next;
     }
     const verdict = outputs.includes(OFPP.CONTROLLER) ? 'controller' : outputs.length ? 'forward' : 'drop';
-    return { verdict, outputs, hits, metadata, ...(sampled ? { sampled } : {}) };
+    return { verdict, outputs, hits, metadata, ...(sampled ? { sampled } : {}), ...(monitored ? { monitored } : {}) };
   }
 }
 

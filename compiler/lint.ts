@@ -129,7 +129,8 @@ export function lint(c: Compiled, opts: LintOptions = {}): LintReport {
   for (const r of rules)
     for (const t of r.to)
       for (const dc of dcsOf.get(t) ?? []) {
-        if (r.action === 'deny') {
+        // a monitored deny (mode: monitor) overrides nothing: it only logs what it would deny
+        if (r.action === 'deny' && r.mode !== 'monitor') {
           const l = denyAt.get(dc) ?? denyAt.set(dc, []).get(dc)!;
           if (l[l.length - 1] !== r.index) l.push(r.index);
         } else if (r.action === 'allow') (allowAt.get(dc) ?? allowAt.set(dc, []).get(dc)!).push({ j: r.index, t });

@@ -137,6 +137,7 @@ export function attributeFlow(c: Compiled, f: PlannedFlow): FlowAttribution {
     const m = /^classify:(user|server):(.+)$/.exec(f.origin);
     return m ? { role: 'classify', rules: [], resources: [], subject: m[2] } : NONE;
   }
+  if (f.tableId === TABLE.monitor) return { role: 'monitor', rules: [], resources: [] };
   if (f.tableId !== TABLE.policy) return NONE;
   const md = metadataOf(f.match);
   if (!md) return f.priority === 0 ? { role: 'default-deny', rules: ['default'], resources: [] } : NONE;
@@ -159,7 +160,7 @@ export function attributeFlow(c: Compiled, f: PlannedFlow): FlowAttribution {
   const resourceByName = ix.resourceByName;
   for (const ri of ix.rulesOfClass.get(cls) ?? []) {
     const r = c.input.policy.rules[ri];
-    if ((r.action === 'deny') !== deny) continue;
+    if ((r.action === 'deny') !== deny || r.mode === 'monitor') continue;
     const to = r.to.filter((t) => resources.includes(t));
     if (!to.length) continue;
     const svcs = r.services ?? (deny ? [{ proto: 'any', text: 'any' }] : to.flatMap((t) => resourceByName.get(t)?.services ?? []));

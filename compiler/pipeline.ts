@@ -9,12 +9,15 @@
  *                      and, for device/server addresses, the owner's class metadata[32:48] (for replies)
  *  table 2 policy    — metadata(src class, dst class) + ip_proto + port → forward; replies by dst owner class
  *  table 3 forward   — NORMAL (ovs profile: commit new connections to conntrack first; see profile.ts)
+ *  table 4 monitor   — a packet a monitored deny rule would deny (metadata bit 63, set in table 2) arrives here
+ *                      after table 3 has forwarded it, and is copied to the controller under the deny-sample meter:
+ *                      a meter drops the whole packet when over rate, so it sits where nothing is left to drop
  */
 import type { Instruction, OxmEntry, OxmFieldName } from '../openflow/types.js';
 import type { PlannedFlow } from './model.js';
 import { cookedFlow, type CompiledFlow } from './cookie.js';
 
-export const TABLE = { classify: 0, dest: 1, policy: 2, forward: 3 } as const;
+export const TABLE = { classify: 0, dest: 1, policy: 2, forward: 3, monitor: 4 } as const;
 
 export const METADATA = {
   srcMask: 0xffffn,
@@ -22,6 +25,8 @@ export const METADATA = {
   dstMask: 0xffff0000n,
   ownerShift: 32n,
   ownerMask: 0xffff00000000n,
+  /** Set by a monitored deny rule's flow in table 2: forward as usual, then sample in table 4 ("would deny"). */
+  monitor: 0x8000000000000000n,
 } as const;
 
 export const PRIORITY = {
@@ -35,6 +40,10 @@ export const PRIORITY = {
   discovery: 0,
   destBase: 100, // + prefix length
   deny: 300,
+  /** A monitored deny (mode: monitor): above allow, below deny and conntrack's related (250) stays apart. */
+  monitor: 260,
+  /** Table 3: a monitored packet's copy of a forward flow sits this much higher (then goes on to table 4). */
+  monitorForward: 1000,
   allow: 200,
   reply: 200,
   defaultDeny: 0,
@@ -104,9 +113,16 @@ export const PIPELINE: readonly TableDef[] = [
       'ct_state',
     ],
     next: [TABLE.forward],
+    writesMetadata: METADATA.monitor,
+  },
+  {
+    id: 3,
+    name: 'forward',
+    fields: ['metadata', 'eth_type', 'ip_proto', 'icmpv6_type', 'ct_state'],
+    next: [TABLE.monitor],
     writesMetadata: 0n,
   },
-  { id: 3, name: 'forward', fields: ['eth_type', 'ip_proto', 'icmpv6_type', 'ct_state'], next: [], writesMetadata: 0n },
+  { id: 4, name: 'monitor', fields: [], next: [], writesMetadata: 0n },
 ];
 
 /**
@@ -149,9 +165,10 @@ export const TABLES = {
   dest: new PipelineTable(PIPELINE[TABLE.dest]),
   policy: new PipelineTable(PIPELINE[TABLE.policy]),
   forward: new PipelineTable(PIPELINE[TABLE.forward]),
+  monitor: new PipelineTable(PIPELINE[TABLE.monitor]),
 } as const;
 
-const BY_ID: readonly PipelineTable[] = [TABLES.classify, TABLES.dest, TABLES.policy, TABLES.forward];
+const BY_ID: readonly PipelineTable[] = [TABLES.classify, TABLES.dest, TABLES.policy, TABLES.forward, TABLES.monitor];
 
 function tableOf(tableId: number, origin: string): PipelineTable {
   const t = BY_ID[tableId];

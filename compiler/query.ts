@@ -10,12 +10,15 @@ import type { FlowPlan, PlannedFlow, SwitchPlan } from './model.js';
 import type { Compiled, Subject, Endpoint } from './compile.js';
 import { canonicalIpv6, ipv6Text, parseIpv4, parseIpv6, parseService, prefix6Has, prefixHas, serviceCovers, type Service } from './addr.js';
 import { FlowTables, matchesOverlap, type Outcome, type Packet } from './interpreter.js';
+import { firstDeny, monitorMismatch } from './monitor.js';
 
 export interface Decision {
   readonly decision: 'allow' | 'deny';
   /** The rule that decided, or 'default' for default deny. */
   readonly rule: string;
   readonly reason: string;
+  /** Allowed, but a monitored deny rule (mode: monitor) would deny it: logged as "would deny", not enforced. */
+  readonly wouldDeny?: { readonly rule: string; readonly reason: string };
 }
 
 export class QueryError extends Error {
@@ -97,25 +100,26 @@ export function decideFor(c: Compiled, subject: Subject, ip: string, service: Se
   }
   const rules = subject.rules.map((i) => c.input.policy.rules[i]);
   const resources = new Map(c.input.policy.resources.map((r) => [r.name, r]));
-  for (const r of rules) {
-    if (r.action !== 'deny') continue;
-    const hit = r.to.find((t) => inRes.has(t));
-    if (
-      hit &&
-      (r.services ?? [{ proto: 'any', text: 'any' }]).some(
-        (s) => s.proto === 'any' || coversIn(s, service, v6) || servicesOverlap(s, service, v6),
-      )
-    ) {
-      return { decision: 'deny', rule: r.name, reason: `rule '${r.name}' denies ${subject.id} access to ${hit}` };
-    }
-  }
+  const hits = (s: Service) => s.proto === 'any' || coversIn(s, service, v6) || servicesOverlap(s, service, v6);
+  const denied = firstDeny(rules, inRes, hits, false);
+  if (denied)
+    return {
+      decision: 'deny',
+      rule: denied.rule.name,
+      reason: `rule '${denied.rule.name}' denies ${subject.id} access to ${denied.resource}`,
+    };
   for (const r of rules) {
     if (r.action !== 'allow') continue;
     for (const t of r.to) {
       if (!inRes.has(t)) continue;
       const svcs = r.services ?? resources.get(t)!.services;
-      if (svcs.some((s) => coversIn(s, service, v6)))
-        return { decision: 'allow', rule: r.name, reason: `rule '${r.name}' allows ${subject.id} to reach ${t} on ${service.text}` };
+      if (svcs.some((s) => coversIn(s, service, v6))) {
+        const reason = `rule '${r.name}' allows ${subject.id} to reach ${t} on ${service.text}`;
+        const w = firstDeny(rules, inRes, hits, true);
+        if (!w) return { decision: 'allow', rule: r.name, reason };
+        const wouldDeny = { rule: w.rule.name, reason: `rule '${w.rule.name}' would deny ${subject.id} access to ${w.resource} (monitor)` };
+        return { decision: 'allow', rule: r.name, reason, wouldDeny };
+      }
     }
   }
   return {
@@ -231,7 +235,8 @@ export function explain(c: Compiled, from: string, to: string, service: string, 
       ? c.subjects.flatMap((s) => s.endpoints).find((e) => e.ipv6?.includes(dst.ip) && e.switch)
       : c.subjects.flatMap((s) => s.endpoints).find((e) => e.ip && parseIpv4(e.ip) === parseIpv4(dst.ip) && e.switch);
     const pkt0 = packetFor(endpoint, dst.ip, svc, endpoint.port);
-    let reached = true;
+    let reached = true,
+      monitored = false;
     for (const hop of pathBetween(c, endpoint.switch, endpoint.port, dstEp?.switch)) {
       const sp = c.plan.switches.find((s) => s.name === hop.sw);
       if (!sp) break;
@@ -248,12 +253,14 @@ export function explain(c: Compiled, from: string, to: string, service: string, 
           match: matchText(h.flow.match),
         })),
       });
+      if (out.monitored) monitored = true;
       if (out.verdict !== 'forward') {
         reached = false;
         break;
       }
     }
-    consistent = reached === (d.decision === 'allow');
+    // a monitored deny is sampled where the packet enters (its first switch)
+    consistent = reached === (d.decision === 'allow') && monitored === !!d.wouldDeny;
   }
   return { ...d, from, to, ip: dst.ip, service: svc.text, path, consistent };
 }
@@ -347,19 +354,24 @@ export function verify(c: Compiled, opts: { maxChecks?: number } = {}): VerifyRe
         const last = hops.length > 1 ? plans.get(hops[hops.length - 1].sw) : undefined;
         for (const svc of services) {
           if (++checked > max) break outer;
-          const want = decideFor(c, subject, ip, svc).decision;
+          const { decision: want, wouldDeny } = decideFor(c, subject, ip, svc);
           const pkt = packetFor(endpoint, ip, svc, endpoint.port!);
           let got: 'allow' | 'deny' = 'allow';
           let at = endpoint.switch!;
+          let monitored: boolean | undefined;
           for (const h of hops) {
             const sp = plans.get(h.sw);
             if (!sp) break;
             at = h.sw;
-            if (tablesOf(sp).apply({ ...pkt, inPort: h.inPort }).verdict !== 'forward') {
+            const out = tablesOf(sp).apply({ ...pkt, inPort: h.inPort });
+            monitored ??= !!out.monitored;
+            if (out.verdict !== 'forward') {
               got = 'deny';
               break;
             }
           }
+          const mm = want === 'allow' && got === 'allow' && monitorMismatch(`${subject.id} -> ${ip} ${svc.text}`, wouldDeny, !!monitored);
+          if (mm) problems.push({ kind: 'mismatch', switch: endpoint.switch!, message: mm });
           if (want !== got)
             problems.push({
               kind: 'mismatch',

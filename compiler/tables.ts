@@ -18,6 +18,7 @@ import { EAPOL_METER_ID, eapolEntries, type AuthPolicy } from './auth.js';
 import { CompiledFlow } from './cookie.js';
 import { compareText } from './order.js';
 import { DENY_SAMPLE } from './observe.js';
+import { MONITOR_MARK, monitoredServices, monitoring, withMonitorTables } from './monitor.js';
 import type { Endpoint, Subject } from './compiled.js';
 import type { Destinations, PairAccess } from './destinations.js';
 
@@ -235,21 +236,18 @@ class Shared {
           out.push(f);
         }
       };
-      if (this.dests.dstPrefixes.has(dc)) {
-        for (const d of a.deny)
-          for (const m of serviceMatches(d, false))
-            add(TABLES.policy.flow(PRIORITY.deny, [meta, IP, ...m], DENY_SAMPLE as Instruction[], origin));
-        for (const s of a.allow)
-          for (const m of serviceMatches(s, false))
-            add(TABLES.policy.flow(PRIORITY.allow, [meta, IP, ...m], [GOTO(TABLE.forward)], origin));
-      }
-      if (this.dests.dstPrefixes6.has(dc)) {
-        for (const d of a.deny)
-          for (const m of serviceMatches(d, false, true))
-            add(TABLES.policy.flow(PRIORITY.deny, [meta, IPV6, ...m], DENY_SAMPLE as Instruction[], origin));
-        for (const s of a.allow)
-          for (const m of serviceMatches(s, false, true))
-            add(TABLES.policy.flow(PRIORITY.allow, [meta, IPV6, ...m], [GOTO(TABLE.forward)], origin));
+      const kinds: Array<[readonly Service[], number, Instruction[]]> = [
+        [monitoredServices(a), PRIORITY.monitor, MONITOR_MARK],
+        [a.deny, PRIORITY.deny, DENY_SAMPLE as Instruction[]],
+        [a.allow, PRIORITY.allow, TO_FORWARD],
+      ];
+      for (const [v6, eth] of [
+        [false, IP],
+        [true, IPV6],
+      ] as const) {
+        if (!(v6 ? this.dests.dstPrefixes6 : this.dests.dstPrefixes).has(dc)) continue;
+        for (const [svcs, prio, ins] of kinds)
+          for (const s of svcs) for (const m of serviceMatches(s, false, v6)) add(TABLES.policy.flow(prio, [meta, eth, ...m], ins, origin));
       }
     }
     this.pairCache.set(key, out);
@@ -372,7 +370,7 @@ export class SwitchTables {
     const sh = this.shared;
     const dests = g.owner ? this.destWithOwner : sh.destPlain;
     // the switch's profile (profile.ts) adds conntrack or drops what the switch cannot do; tables 0 and 1 keep their positions
-    return applyProfile(
+    const planned = applyProfile(
       {
         name: sw.name,
         dpid: sw.dpid,
@@ -393,6 +391,7 @@ export class SwitchTables {
       sw,
       { v6: sh.v6 },
     );
+    return monitoring(sh.dests) ? withMonitorTables(planned) : planned;
   }
 
   /** Table 0 for bound endpoints on this switch (priority 100), and the classes and destination classes they bring. */

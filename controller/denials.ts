@@ -142,6 +142,7 @@ export function decisionOf(
   s: Subject,
   dst: string,
   service: string,
+  monitored = false,
 ): { decision: 'allow' | 'deny'; rule: string; reason: string } {
   const l = lookupOf(c);
   const m = /^(tcp|udp)\/(\d+)$/.exec(service);
@@ -155,7 +156,8 @@ export function decisionOf(
   const rules = c.input.policy.rules;
   for (const i of s.rules) {
     const r = rules[i];
-    if (r.action !== 'deny') continue;
+    // enforced rules decide; with `monitored`, monitored deny rules (mode: monitor) are asked first
+    if (r.action !== 'deny' || (r.mode === 'monitor') !== monitored) continue;
     const hit = r.to.find((t) => inRes.includes(t));
     if (
       hit &&
@@ -167,9 +169,10 @@ export function decisionOf(
             (x.proto === svc.proto && (x.proto === 'icmp' || ((x.from ?? 0) <= svc.to! && svc.from! <= (x.to ?? 65535)))),
         ))
     ) {
-      return { decision: 'deny', rule: r.name, reason: `rule '${r.name}' denies ${s.id} access to ${hit}` };
+      return { decision: 'deny', rule: r.name, reason: `rule '${r.name}' ${monitored ? 'would deny' : 'denies'} ${s.id} access to ${hit}` };
     }
   }
+  if (monitored) return { decision: 'allow', rule: '', reason: 'no monitored rule denies it' };
   for (const i of s.rules) {
     const r = rules[i];
     if (r.action !== 'allow') continue;
@@ -273,10 +276,11 @@ export class DenialLog {
       rule = meta.explicit ? 'deny' : 'default';
       reason = subject ? `${service} to ${dst ?? '?'}` : 'source not in the directory';
     } else if (meta.source === 'monitor') {
-      const cand = meta.candidate;
-      const cs = cand ? lookupOf(cand).byMac.get(f.ethSrc) : undefined;
-      if (!cand || !cs) return this.ignore();
-      const d = decisionOf(cand, cs, dst, service);
+      // the monitored deny rules of the running compile (or those of a candidate compile, when given)
+      const cand = meta.candidate ?? c;
+      const cs = lookupOf(cand).byMac.get(f.ethSrc);
+      if (!cs) return this.ignore();
+      const d = decisionOf(cand, cs, dst, service, true);
       if (d.decision !== 'deny') return this.ignore(); // the monitored change allows this one
       kind = 'would-deny';
       rule = d.rule;

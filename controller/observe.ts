@@ -88,12 +88,29 @@ export class Observer {
       this.denials.ingest(c, m.data, { switch: plan.name, port: inPort, source: 'policy', explicit: role === 'deny' });
       return true;
     }
-    const mon = this.ctl.monitoring;
-    if (mon && m.tableId === TABLE.policy && role === 'monitor') {
-      this.denials.ingest(c, m.data, { switch: plan.name, port: inPort, source: 'monitor', candidate: mon.compiled, monitor: mon.name });
+    if (m.tableId === TABLE.monitor && role === 'monitor') {
+      // a monitored deny (mode: monitor) let this packet through; logged where it entered the network, not again
+      // on the inter-switch link of a destination hypervisor that checks it once more
+      if (!this.isLinkPort(c, plan.name, inPort)) {
+        const mon = this.ctl.monitoring;
+        this.denials.ingest(c, m.data, {
+          switch: plan.name,
+          port: inPort,
+          source: 'monitor',
+          ...(mon ? { candidate: mon.compiled, monitor: mon.name } : {}),
+        });
+      }
       return true;
     }
     return false;
+  }
+
+  private readonly links = new WeakMap<Compiled, ReadonlySet<string>>();
+  private isLinkPort(c: Compiled, sw: string, port: number): boolean {
+    let l = this.links.get(c);
+    if (!l)
+      this.links.set(c, (l = new Set(c.input.topology.links.flatMap((k) => [`${k.a.switch}:${k.a.port}`, `${k.b.switch}:${k.b.port}`]))));
+    return l.has(`${sw}:${port}`);
   }
 
   private readonly discovery = new WeakMap<SwitchPlan, bigint | undefined>();

@@ -32,6 +32,8 @@ export default class Explain extends AclCommand {
     this.log(`${e.decision.toUpperCase()}: ${e.from} -> ${e.to} (${e.ip}) ${e.service}`);
     if (flags.at) this.log(`  at ${new Date(at).toISOString()}`);
     this.log(`  decided by: ${e.rule === 'default' ? 'default deny' : `rule '${e.rule}'`} — ${e.reason}`);
+    if (e.wouldDeny)
+      this.log(`  would deny (monitor): rule '${e.wouldDeny.rule}' — ${e.wouldDeny.reason}; traffic passes, samples go to the deny log`);
     for (const hop of e.path) {
       this.log(`  ${hop.switch} (in_port ${hop.inPort}): ${hop.verdict}`);
       for (const f of hop.flows) this.log(`    table=${f.table} priority=${f.priority} cookie=${f.cookie} ${f.match}  [${f.origin}]`);

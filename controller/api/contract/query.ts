@@ -28,6 +28,8 @@ export const ExplainReply = Type.Object({
   service: Str,
   path: Type.Array(Hop),
   consistent: Bool,
+  /** Allowed, but a monitored deny rule (mode: monitor) would deny it. */
+  wouldDeny: Opt(Type.Object({ rule: Str, reason: Str })),
 });
 export type ExplainReply = Static<typeof ExplainReply>;
 
