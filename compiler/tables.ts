@@ -8,7 +8,7 @@ import { OFPP } from '../openflow/types.js';
 import { OFPCML_NO_BUFFER } from '../openflow/constants.js';
 import { applyProfile } from './profile.js';
 import type { PlannedFlow, SwitchDef, SwitchPlan, Topology } from './model.js';
-import { parseIpv4, parseIpv6, type Prefix, type Prefix6 } from './addr.js';
+import { parseIpv4, parseIpv6, type Prefix, type Prefix6, type Service } from './addr.js';
 import { ARP, GOTO, IP, IPV6, prefixMatch, prefixMatch6, serviceMatches, TO_FORWARD } from './matches.js';
 import { deviceFlows6, switchFlows6 } from './tables6.js';
 
