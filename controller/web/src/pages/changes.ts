@@ -14,30 +14,7 @@ export function accessList(access: readonly AccessChange[], id?: string): Html {
 }
 
 export function flowTable(flows: readonly FlowChange[]): Html {
-  return html`<table>
-    <caption class="visually-hidden">
-      Flow changes per switch
-    </caption>
-    <thead>
-      <tr>
-        <th scope="col">Switch</th>
-        <th scope="col">Flows added</th>
-        <th scope="col">Flows removed</th>
-        <th scope="col">Unchanged</th>
-      </tr>
-    </thead>
-    <tbody>
-      ${flows.map(
-        (f) =>
-          html`<tr>
-            <th scope="row">${f.switch}</th>
-            <td>${f.added}</td>
-            <td>${f.removed}</td>
-            <td>${f.unchanged}</td>
-          </tr>`,
-      )}
-    </tbody>
-  </table>`;
+  return html`<table><caption class="visually-hidden">Flow changes per switch</caption><thead><tr><th scope="col">Switch</th><th scope="col">Flows added</th><th scope="col">Flows removed</th><th scope="col">Unchanged</th></tr></thead><tbody>${flows.map((f) => html`<tr><th scope="row">${f.switch}</th><td>${f.added}</td><td>${f.removed}</td><td>${f.unchanged}</td></tr>`)}</tbody></table>`;
 }
 
 export const gainLose = (access: readonly AccessChange[]) => {

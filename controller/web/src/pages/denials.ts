@@ -14,8 +14,7 @@ export function filters(): { user?: string; resource?: string; since?: string } 
 const who = (d: Denial) =>
   d.subjectKind === 'unknown'
     ? html`<em>unknown device</em>`
-    : html`<strong>${d.user}</strong
-        >${d.name && d.name !== d.user ? html` <small>(${d.name})</small>` : ''}${d.organization ? html`<br /><small>${d.organization}${d.roles?.length ? ` · ${d.roles.join(', ')}` : ''}</small>` : ''}`;
+    : html`<strong>${d.user}</strong>${d.name && d.name !== d.user ? html` <small>(${d.name})</small>` : ''}${d.organization ? html`<br><small>${d.organization}${d.roles?.length ? ` · ${d.roles.join(', ')}` : ''}</small>` : ''}`;
 
 /** Suggestions for the user and resource boxes (once per page load). */
 async function fillLists(): Promise<void> {
@@ -37,42 +36,25 @@ export async function loadDenials(): Promise<void> {
   const ds = r.body.denials;
   render(
     '#denials-summary',
-    html`${plural(ds.length, 'entry', 'entries')}${f.user || f.resource || f.since ? ' matching the filters' : ''} (${r.body.total} kept in
-    memory).`,
+    html`${plural(ds.length, 'entry', 'entries')}${f.user || f.resource || f.since ? ' matching the filters' : ''} (${r.body.total} kept in memory).`,
   );
   render(
     '#denials tbody',
     ds.length
       ? join(
           ds.map(
-            (d) =>
-              html`<tr data-id="${d.id}" class="${d.kind}">
-                <td>${time(d.lastSeen)}${d.count > 1 ? html`<br /><small>since ${time(d.firstSeen)}</small>` : ''}</td>
-                <th scope="row">
-                  ${who(d)}<br /><small><code>${d.mac}</code>${d.srcIp ? ` ${d.srcIp}` : ''}</small>
-                </th>
-                <td>${d.switch}:${d.port}</td>
-                <td>
-                  ${d.resources.length ? d.resources.join(', ') : (d.dst ?? '–')}${d.resources.length && d.dst ? html`<br /><small>${d.dst}</small>` : ''}
-                </td>
-                <td>
-                  ${d.distinctServices > 1 ? html`${d.distinctServices} services <small>(${d.services.slice(0, 6).join(', ')}${d.distinctServices > 6 ? ', …' : ''})</small>` : d.service}
-                </td>
-                <td>
-                  ${d.kind === 'would-deny' ? html`<strong>would deny</strong> (${d.monitor ?? 'monitor'}): ` : ''}${d.rule === 'default' ? 'default deny' : d.rule}<br /><small
-                    >${d.reason}</small
-                  >
-                </td>
-                <td class="num">${d.count}</td>
-                <td>
-                  ${d.user && d.resources.length ? html`<button type="button" class="why-denial" data-user="${d.user}" data-resource="${d.resources[0]}" data-service="${d.service}" aria-label="Why was ${d.user} blocked from ${d.resources[0]} ${d.service}?">Why?</button>` : ''}
-                </td>
-              </tr>`,
+            (d) => html`<tr data-id="${d.id}" class="${d.kind}">
+    <td>${time(d.lastSeen)}${d.count > 1 ? html`<br><small>since ${time(d.firstSeen)}</small>` : ''}</td>
+    <th scope="row">${who(d)}<br><small><code>${d.mac}</code>${d.srcIp ? ` ${d.srcIp}` : ''}</small></th>
+    <td>${d.switch}:${d.port}</td>
+    <td>${d.resources.length ? d.resources.join(', ') : (d.dst ?? '–')}${d.resources.length && d.dst ? html`<br><small>${d.dst}</small>` : ''}</td>
+    <td>${d.distinctServices > 1 ? html`${d.distinctServices} services <small>(${d.services.slice(0, 6).join(', ')}${d.distinctServices > 6 ? ', …' : ''})</small>` : d.service}</td>
+    <td>${d.kind === 'would-deny' ? html`<strong>would deny</strong> (${d.monitor ?? 'monitor'}): ` : ''}${d.rule === 'default' ? 'default deny' : d.rule}<br><small>${d.reason}</small></td>
+    <td class="num">${d.count}</td>
+    <td>${d.user && d.resources.length ? html`<button type="button" class="why-denial" data-user="${d.user}" data-resource="${d.resources[0]}" data-service="${d.service}" aria-label="Why was ${d.user} blocked from ${d.resources[0]} ${d.service}?">Why?</button>` : ''}</td></tr>`,
           ),
         )
-      : html`<tr>
-          <td colspan="8">No denied traffic${f.user || f.resource || f.since ? ' matches these filters' : ' recorded'}.</td>
-        </tr>`,
+      : html`<tr><td colspan="8">No denied traffic${f.user || f.resource || f.since ? ' matches these filters' : ' recorded'}.</td></tr>`,
   );
 }
 

@@ -24,24 +24,15 @@ export async function loadHistory(): Promise<void> {
             .slice()
             .reverse()
             .map(
-              (v) =>
-                html`<tr data-version="${v.version}">
-                  <th scope="row">${v.version}${v.version === current ? html` <small>(running)</small>` : ''}</th>
-                  <td>${v.at}</td>
-                  <td>${v.by}${v.approvedBy ? html`<br /><small>approved by ${v.approvedBy}</small>` : ''}</td>
-                  <td>${why(v)}${v.summary ? html`<br /><small>${v.summary}</small>` : ''}</td>
-                  <td>
-                    <label><input type="checkbox" class="cmp" value="${v.version}" /> compare</label>
-                  </td>
-                  <td class="mutation">
-                    ${v.version === current ? '' : html`<button type="button" class="rollback" data-version="${v.version}">Roll back to version ${v.version}…</button>`}
-                  </td>
-                </tr>`,
+              (
+                v,
+              ) => html`<tr data-version="${v.version}"><th scope="row">${v.version}${v.version === current ? html` <small>(running)</small>` : ''}</th><td>${v.at}</td><td>${v.by}${v.approvedBy ? html`<br><small>approved by ${v.approvedBy}</small>` : ''}</td>
+    <td>${why(v)}${v.summary ? html`<br><small>${v.summary}</small>` : ''}</td>
+    <td><label><input type="checkbox" class="cmp" value="${v.version}"> compare</label></td>
+    <td class="mutation">${v.version === current ? '' : html`<button type="button" class="rollback" data-version="${v.version}">Roll back to version ${v.version}…</button>`}</td></tr>`,
             ),
         )
-      : html`<tr>
-          <td colspan="6">No versions yet.</td>
-        </tr>`,
+      : html`<tr><td colspan="6">No versions yet.</td></tr>`,
   );
 }
 
@@ -57,7 +48,7 @@ function lineDiff(a: string, b: string): Html {
     j = 0;
   while (i < x.length || j < y.length) {
     if (i < x.length && j < y.length && x[i] === y[j]) {
-      out.push(html` ${x[i]}`);
+      out.push(html`  ${x[i]}`);
       i++;
       j++;
     } else if (j < y.length && (i === x.length || dp[i][j + 1] >= dp[i + 1][j])) {
@@ -86,7 +77,7 @@ async function compareSelected(): Promise<void> {
     return;
   }
   const [a, b] = await Promise.all([textOf(picked[0]), textOf(picked[1])]);
-  render(pre, html`version ${picked[0]} → ${picked[1]} ${lineDiff(a, b)}`);
+  render(pre, html`version ${picked[0]} → ${picked[1]}\n${lineDiff(a, b)}`);
 }
 
 /** Step 1: the preview of a rollback (a dry run: who gains, who loses, flows per switch). */
@@ -94,24 +85,13 @@ async function previewRollback(version: number): Promise<void> {
   const out = $('#rollback-out');
   const r = await api<ApplyReply>('policy/rollback', { json: { version, dryRun: true } });
   if (!r.ok) {
-    render(
-      out,
-      html`<h3>Roll back to version ${version}</h3>
-        <p class="bad" role="alert">Cannot roll back: ${errorText(r)}</p>`,
-    );
+    render(out, html`<h3>Roll back to version ${version}</h3><p class="bad" role="alert">Cannot roll back: ${errorText(r)}</p>`);
     return;
   }
   render(
     out,
-    html`<h3>Roll back to version ${version}</h3>
-      <p>${accessSummary(r.body.access)}</p>
-      ${accessList(r.body.access, 'rollback-changes')}${flowTable(r.body.flows)}
-      <p class="actions">
-        <button type="button" id="rollback-confirm" data-version="${version}">
-          ${requireApproval ? `Submit rollback to version ${version} for approval` : `Apply rollback to version ${version}`}
-        </button>
-        <button type="button" id="rollback-cancel">Cancel</button>
-      </p>`,
+    html`<h3>Roll back to version ${version}</h3><p>${accessSummary(r.body.access)}</p>${accessList(r.body.access, 'rollback-changes')}${flowTable(r.body.flows)}
+    <p class="actions"><button type="button" id="rollback-confirm" data-version="${version}">${requireApproval ? `Submit rollback to version ${version} for approval` : `Apply rollback to version ${version}`}</button> <button type="button" id="rollback-cancel">Cancel</button></p>`,
   );
   out.scrollIntoView({ block: 'nearest' });
   $button('#rollback-confirm').focus();
@@ -131,10 +111,7 @@ async function applyRollback(version: number): Promise<void> {
   if ('pending' in r.body) {
     render(
       out,
-      html`<p class="ok" id="rollback-pending">
-        Rollback to version ${version} is pending approval by another admin (id <code>${r.body.pending.id}</code>); see the
-        <a href="#pending">Pending</a> page.
-      </p>`,
+      html`<p class="ok" id="rollback-pending">Rollback to version ${version} is pending approval by another admin (id <code>${r.body.pending.id}</code>); see the <a href="#pending">Pending</a> page.</p>`,
     );
     announce('Rollback pending approval');
     return;

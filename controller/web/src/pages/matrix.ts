@@ -10,12 +10,7 @@ export async function loadMatrix(): Promise<void> {
   let m = await api<MatrixReply>('traffic/matrix');
   if (!m.ok) m = await api<MatrixReply>('matrix');
   if (!m.ok) {
-    render(
-      '#matrix',
-      html`<caption class="bad">
-        ${errorText(m)}
-      </caption>`,
-    );
+    render('#matrix', html`<caption class="bad">${errorText(m)}</caption>`);
     return;
   }
   matrix = m.body;
@@ -53,55 +48,28 @@ export function renderMatrix(): void {
   const cell = new Map<string, MatrixCell>();
   for (const c of mx.cells) cell.set(`${c.subject}|${c.resource}|${c.service}`, c);
   const rows = rowsFor(view, mx);
-  const head = html`<thead>
-    <tr>
-      <th scope="col">${view === 'users' ? 'User / server' : view === 'roles' ? 'Role' : 'Organization'}</th>
-      ${cols.map((c) => html`<th scope="col">${c.resource}<br /><small>${c.service}</small></th>`)}
-    </tr>
-  </thead>`;
+  const head = html`<thead><tr><th scope="col">${view === 'users' ? 'User / server' : view === 'roles' ? 'Role' : 'Organization'}</th>${cols.map((c) => html`<th scope="col">${c.resource}<br><small>${c.service}</small></th>`)}</tr></thead>`;
   const body = join(
     rows.map(
       (r) =>
-        html`<tr>
-          <th scope="row">${r.label}</th>
-          ${cols.map((c) => {
-            const cs = r.members.map((m) => cell.get(`${m}|${c.resource}|${c.service}`)).filter((x): x is MatrixCell => x !== undefined);
-            const allow = cs.filter((x) => x.decision === 'allow').length;
-            const cls = allow === 0 ? 'deny' : allow === cs.length ? 'allow' : 'mixed';
-            const text = cls === 'mixed' ? `${allow}/${cs.length}` : cls;
-            // "in use": traffic was counted for an allowed cell (the counters are per class and resource)
-            const known = cs.some((x) => x.inUse !== undefined);
-            const used = cs.filter((x) => x.inUse);
-            const last = used
-              .map((x) => x.lastHit ?? '')
-              .sort()
-              .pop();
-            const use = !known || allow === 0 ? '' : used.length ? `, in use (last hit ${last})` : ', no traffic seen';
-            return html`<td>
-              <button
-                type="button"
-                class="${cls}"
-                data-members="${r.members.join(',')}"
-                data-resource="${c.resource}"
-                data-service="${c.service}"
-                ${known && allow ? html` data-in-use="${used.length ? 'yes' : 'no'}"` : ''}
-                aria-label="${r.label} to ${c.resource} ${c.service}: ${text}${use}"
-                title="${use.slice(2)}"
-              >
-                ${text}
-              </button>
-            </td>`;
-          })}
-        </tr>`,
+        html`<tr><th scope="row">${r.label}</th>${cols.map((c) => {
+          const cs = r.members.map((m) => cell.get(`${m}|${c.resource}|${c.service}`)).filter((x): x is MatrixCell => x !== undefined);
+          const allow = cs.filter((x) => x.decision === 'allow').length;
+          const cls = allow === 0 ? 'deny' : allow === cs.length ? 'allow' : 'mixed';
+          const text = cls === 'mixed' ? `${allow}/${cs.length}` : cls;
+          // "in use": traffic was counted for an allowed cell (the counters are per class and resource)
+          const known = cs.some((x) => x.inUse !== undefined);
+          const used = cs.filter((x) => x.inUse);
+          const last = used
+            .map((x) => x.lastHit ?? '')
+            .sort()
+            .pop();
+          const use = !known || allow === 0 ? '' : used.length ? `, in use (last hit ${last})` : ', no traffic seen';
+          return html`<td><button type="button" class="${cls}" data-members="${r.members.join(',')}" data-resource="${c.resource}" data-service="${c.service}"${known && allow ? html` data-in-use="${used.length ? 'yes' : 'no'}"` : ''} aria-label="${r.label} to ${c.resource} ${c.service}: ${text}${use}" title="${use.slice(2)}">${text}</button></td>`;
+        })}</tr>`,
     ),
   );
-  render(
-    '#matrix',
-    html`${head}
-      <tbody>
-        ${body}
-      </tbody>`,
-  );
+  render('#matrix', html`${head}<tbody>${body}</tbody>`);
 }
 
 async function explainCell(b: HTMLButtonElement): Promise<void> {
@@ -116,28 +84,9 @@ async function explainCell(b: HTMLButtonElement): Promise<void> {
       continue;
     }
     const e = r.body;
-    parts.push(
-      html`<h3>
-          <span class="${e.decision === 'allow' ? 'ok' : 'bad'}">${e.decision.toUpperCase()}</span> ${e.from} → ${e.to} (${e.ip})
-          ${e.service}
-        </h3>
-        <p>Decided by ${e.rule === 'default' ? 'the default (deny)' : html`rule <strong>${e.rule}</strong>`}: ${e.reason}</p>
-        ${
-          e.path.length
-            ? html`<ol>
-                ${e.path.map(
-                  (h) =>
-                    html`<li>
-                      ${h.switch} (in_port ${h.inPort}): <strong>${h.verdict}</strong>
-                      <ul>
-                        ${h.flows.map((f) => html`<li><code>table=${f.table} priority=${f.priority} ${f.match}</code> <small>[${f.origin}]</small></li>`)}
-                      </ul>
-                    </li>`,
-                )}
-              </ol>`
-            : html`<p>The device is not attached to any switch yet.</p>`
-        }`,
-    );
+    parts.push(html`<h3><span class="${e.decision === 'allow' ? 'ok' : 'bad'}">${e.decision.toUpperCase()}</span> ${e.from} → ${e.to} (${e.ip}) ${e.service}</h3>
+      <p>Decided by ${e.rule === 'default' ? 'the default (deny)' : html`rule <strong>${e.rule}</strong>`}: ${e.reason}</p>
+      ${e.path.length ? html`<ol>${e.path.map((h) => html`<li>${h.switch} (in_port ${h.inPort}): <strong>${h.verdict}</strong><ul>${h.flows.map((f) => html`<li><code>table=${f.table} priority=${f.priority} ${f.match}</code> <small>[${f.origin}]</small></li>`)}</ul></li>`)}</ol>` : html`<p>The device is not attached to any switch yet.</p>`}`);
   }
   if (members.length > 5) parts.push(html`<p>… and ${members.length - 5} more.</p>`);
   render(out, join(parts));

@@ -16,36 +16,22 @@ export async function loadOverview(): Promise<void> {
   $('#mode').textContent = state.canMutate ? 'admin' : 'read-only';
   render(
     '#ov-policy',
-    html`version <strong>${s.version}</strong> · ${s.stats.users} users, ${s.stats.classes} classes, ${s.stats.flows} flows<br /><small
-        >${s.policy}</small
-      >`,
+    html`version <strong>${s.version}</strong> · ${s.stats.users} users, ${s.stats.classes} classes, ${s.stats.flows} flows<br><small>${s.policy}</small>`,
   );
   const d = s.directory;
   render(
     '#ov-directory',
-    html`${d.entries} users from <small>${d.source}</small><br />last sync
-      ${d.lastSuccessAt ?? 'never'}${d.lastError ? html`<br /><span class="bad">${d.lastError}</span>` : ''}${d.heldShrink ? html`<br /><span class="bad">shrink held: ${d.heldShrink.before} → ${d.heldShrink.after} users</span>` : ''}`,
+    html`${d.entries} users from <small>${d.source}</small><br>last sync ${d.lastSuccessAt ?? 'never'}${d.lastError ? html`<br><span class="bad">${d.lastError}</span>` : ''}${d.heldShrink ? html`<br><span class="bad">shrink held: ${d.heldShrink.before} → ${d.heldShrink.after} users</span>` : ''}`,
   );
-  render('#ov-change', s.lastChange ? html`${s.lastChange.at} by ${s.lastChange.by}<br />${s.lastChange.summary}` : html`none since start`);
+  render('#ov-change', s.lastChange ? html`${s.lastChange.at} by ${s.lastChange.by}<br>${s.lastChange.summary}` : html`none since start`);
   render(
     '#switches tbody',
     join(
       (sw.ok ? sw.body : []).map(
-        (x) =>
-          html`<tr>
-            <th scope="row">${x.name ?? '(unknown)'}</th>
-            <td><code>${x.dpid}</code></td>
-            <td class="${x.connected ? 'ok' : 'bad'}">
-              ${x.connected ? (x.known ? 'connected' : 'held: unknown switch') : 'disconnected'}
-            </td>
-            <td class="${x.connected && x.flowsInstalled === x.flowsDesired ? 'ok' : ''}">
-              ${x.flowsInstalled ?? '–'} / ${x.flowsDesired}
-            </td>
-            <td>${x.lastSync ?? '–'}</td>
-            <td>
-              ${join(x.errors, html`<br />`)}${x.profile ? html`<br /><small>profile ${x.profile}${(x.limits ?? []).length ? ': ' + (x.limits ?? []).join('; ') : ''}</small>` : ''}
-            </td>
-          </tr>`,
+        (x) => html`<tr><th scope="row">${x.name ?? '(unknown)'}</th><td><code>${x.dpid}</code></td>
+    <td class="${x.connected ? 'ok' : 'bad'}">${x.connected ? (x.known ? 'connected' : 'held: unknown switch') : 'disconnected'}</td>
+    <td class="${x.connected && x.flowsInstalled === x.flowsDesired ? 'ok' : ''}">${x.flowsInstalled ?? '–'} / ${x.flowsDesired}</td>
+    <td>${x.lastSync ?? '–'}</td><td>${join(x.errors, html`<br>`)}${x.profile ? html`<br><small>profile ${x.profile}${(x.limits ?? []).length ? ': ' + (x.limits ?? []).join('; ') : ''}</small>` : ''}</td></tr>`,
       ),
     ),
   );
@@ -67,21 +53,14 @@ async function loadCluster(): Promise<void> {
   const v = c.body;
   render(
     '#cluster-health',
-    html`node <strong>${v.node}</strong> ·
-      ${v.healthy ? html`<span class="ok">etcd healthy</span>` : html`<span class="bad">etcd unavailable: ${v.lastError ?? ''}</span>`} ·
-      nodes: ${v.nodes.map((n) => n.name).join(', ')}`,
+    html`node <strong>${v.node}</strong> · ${v.healthy ? html`<span class="ok">etcd healthy</span>` : html`<span class="bad">etcd unavailable: ${v.lastError ?? ''}</span>`} · nodes: ${v.nodes.map((n) => n.name).join(', ')}`,
   );
   render(
     '#cluster-switches tbody',
     join(
       v.switches.map(
         (x) =>
-          html`<tr>
-            <td><code>${x.dpid}</code></td>
-            <td>${x.master ?? '–'}</td>
-            <td>${x.generationId ?? '–'}</td>
-            <td>${x.localRole ?? '–'}</td>
-          </tr>`,
+          html`<tr><td><code>${x.dpid}</code></td><td>${x.master ?? '–'}</td><td>${x.generationId ?? '–'}</td><td>${x.localRole ?? '–'}</td></tr>`,
       ),
     ),
   );

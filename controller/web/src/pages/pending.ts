@@ -21,23 +21,12 @@ export async function loadPending(): Promise<void> {
     pending.length
       ? join(
           pending.map(
-            (p) =>
-              html`<article class="pending" data-id="${p.id}" aria-labelledby="pending-${p.id}">
-                <h3 id="pending-${p.id}">${p.kind === 'rollback' ? `Rollback to version ${p.rollbackTo}` : 'Policy change'} by ${p.by}</h3>
-                <p>
-                  Submitted ${time(p.at)} against version ${p.baseVersion}; expires ${time(p.expiresAt)}.
-                  <small>id <code>${p.id}</code></small>
-                </p>
-                <p>${accessSummary(p.access)}</p>
-                ${accessList(p.access)}${flowTable(p.flows)}
-                <p class="actions mutation">
-                  <button type="button" class="approve" data-id="${p.id}" aria-label="Approve the change by ${p.by} (${p.id})">
-                    Approve
-                  </button>
-                  <button type="button" class="reject" data-id="${p.id}" aria-label="Reject the change by ${p.by} (${p.id})">Reject</button>
-                </p>
-                <p class="outcome" role="status"></p>
-              </article>`,
+            (p) => html`<article class="pending" data-id="${p.id}" aria-labelledby="pending-${p.id}">
+    <h3 id="pending-${p.id}">${p.kind === 'rollback' ? `Rollback to version ${p.rollbackTo}` : 'Policy change'} by ${p.by}</h3>
+    <p>Submitted ${time(p.at)} against version ${p.baseVersion}; expires ${time(p.expiresAt)}. <small>id <code>${p.id}</code></small></p>
+    <p>${accessSummary(p.access)}</p>${accessList(p.access)}${flowTable(p.flows)}
+    <p class="actions mutation"><button type="button" class="approve" data-id="${p.id}" aria-label="Approve the change by ${p.by} (${p.id})">Approve</button> <button type="button" class="reject" data-id="${p.id}" aria-label="Reject the change by ${p.by} (${p.id})">Reject</button></p>
+    <p class="outcome" role="status"></p></article>`,
           ),
         )
       : html`<p id="pending-none">No pending changes.</p>`,
@@ -58,9 +47,7 @@ async function decide(id: string, what: 'approve' | 'reject'): Promise<void> {
   announce(what === 'approve' ? `Approved: now version ${'version' in r.body ? r.body.version : '?'}` : 'Rejected');
   render(
     '#pending-result',
-    html`<p class="ok">
-      ${what === 'approve' ? `Change ${id} approved and applied${'version' in r.body ? ` as version ${r.body.version}` : ''}.` : `Change ${id} rejected.`}
-    </p>`,
+    html`<p class="ok">${what === 'approve' ? `Change ${id} approved and applied${'version' in r.body ? ` as version ${r.body.version}` : ''}.` : `Change ${id} rejected.`}</p>`,
   );
   await loadPending();
   document.dispatchEvent(new CustomEvent('policy-changed'));

@@ -71,10 +71,7 @@ export async function lint(): Promise<void> {
   render(
     '#policy-lint',
     shown.length
-      ? html`<h3>${plural(shown.length, 'warning')} from lint</h3>
-          <ul>
-            ${shown.map((f) => html`<li class="lint-${f.severity}" data-line="${f.location?.line ?? ''}">${f.location && inPolicy(f.location.file) ? html`<a href="#policy" data-goto="${f.location.line}">line ${f.location.line}</a>` : f.location ? `${f.location.file}:${f.location.line}` : 'policy'}: ${f.message}${f.hint ? html` <em>(${f.hint})</em>` : ''} <small>[${f.code}]</small></li>`)}
-          </ul>`
+      ? html`<h3>${plural(shown.length, 'warning')} from lint</h3><ul>${shown.map((f) => html`<li class="lint-${f.severity}" data-line="${f.location?.line ?? ''}">${f.location && inPolicy(f.location.file) ? html`<a href="#policy" data-goto="${f.location.line}">line ${f.location.line}</a>` : f.location ? `${f.location.file}:${f.location.line}` : 'policy'}: ${f.message}${f.hint ? html` <em>(${f.hint})</em>` : ''} <small>[${f.code}]</small></li>`)}</ul>`
       : html``,
   );
   renderEditor();
@@ -106,10 +103,7 @@ function showErrors(body: ApiError, status: number): void {
   }
   render(
     '#policy-errors',
-    html`<p>${plural(ds.length, 'error')}; nothing was applied.</p>
-      <ul>
-        ${ds.map((d) => html`<li>line ${d.location?.line ?? '?'}, column ${d.location?.column ?? '?'}: ${d.message}${d.hint ? html` <em>(${d.hint})</em>` : ''}</li>`)}
-      </ul>`,
+    html`<p>${plural(ds.length, 'error')}; nothing was applied.</p><ul>${ds.map((d) => html`<li>line ${d.location?.line ?? '?'}, column ${d.location?.column ?? '?'}: ${d.message}${d.hint ? html` <em>(${d.hint})</em>` : ''}</li>`)}</ul>`,
   );
 }
 
@@ -129,9 +123,7 @@ async function preview(): Promise<void> {
   const res = r.body;
   render(
     '#preview-out',
-    html`<h3>Preview</h3>
-      <p>${accessSummary(res.access)}</p>
-      ${accessList(res.access, 'preview-changes')}${flowTable(res.flows)}`,
+    html`<h3>Preview</h3><p>${accessSummary(res.access)}</p>${accessList(res.access, 'preview-changes')}${flowTable(res.flows)}`,
   );
   $button('#apply').disabled = !state.canMutate;
   const gains = res.access.filter((a) => a.change === 'gain').length;
@@ -150,10 +142,7 @@ async function apply(): Promise<void> {
     const p = r.body.pending;
     render(
       '#preview-out',
-      html`<p class="ok" id="pending-note">
-        Pending approval by another admin (id <code>${p.id}</code>, expires ${p.expiresAt}): nothing is applied until a different admin
-        approves it on the <a href="#pending">Pending</a> page (or acl approve ID).
-      </p>`,
+      html`<p class="ok" id="pending-note">Pending approval by another admin (id <code>${p.id}</code>, expires ${p.expiresAt}): nothing is applied until a different admin approves it on the <a href="#pending">Pending</a> page (or acl approve ID).</p>`,
     );
     $button('#apply').disabled = true;
     announce('Change pending approval');
@@ -167,16 +156,12 @@ async function apply(): Promise<void> {
   delete textarea().dataset.dirty;
   render(
     '#preview-out',
-    html`<p class="ok">
-      Applied as version ${res.version}.
-      ${join(
-        (res.results ?? []).map(
-          (x) =>
-            html`${x.switch}: +${x.added} −${x.removed}${x.errors.length ? html` <span class="bad">${x.errors.join('; ')}</span>` : ''}`,
-        ),
-        ' · ',
-      )}
-    </p>`,
+    html`<p class="ok">Applied as version ${res.version}. ${join(
+      (res.results ?? []).map(
+        (x) => html`${x.switch}: +${x.added} −${x.removed}${x.errors.length ? html` <span class="bad">${x.errors.join('; ')}</span>` : ''}`,
+      ),
+      ' · ',
+    )}</p>`,
   );
   $button('#apply').disabled = true;
   announce(`Policy version ${res.version} applied`);

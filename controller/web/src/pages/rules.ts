@@ -6,29 +6,17 @@ import type { RuleTraffic, RuleTrafficRow, SeriesPoint, UnusedReply } from '../t
 export async function loadRules(): Promise<void> {
   const [t, u] = await Promise.all([api<RuleTrafficRow[]>('rules/traffic'), loadUnused()]);
   if (!t.ok) {
-    render(
-      '#rules tbody',
-      html`<tr>
-        <td colspan="6" class="bad">${errorText(t)}</td>
-      </tr>`,
-    );
+    render('#rules tbody', html`<tr><td colspan="6" class="bad">${errorText(t)}</td></tr>`);
     return u;
   }
   render(
     '#rules tbody',
     join(
       t.body.map(
-        (r) =>
-          html`<tr data-rule="${r.rule}">
-            <th scope="row">${r.rule}</th>
-            <td>${r.action}</td>
-            <td class="num">${r.packets}</td>
-            <td class="num">${bytes(r.bytes)}</td>
-            <td>${time(r.lastHit, 'never')}</td>
-            <td>
-              <button type="button" class="rule-traffic" data-rule="${r.rule}" aria-label="Traffic of rule ${r.rule}">Traffic…</button>
-            </td>
-          </tr>`,
+        (
+          r,
+        ) => html`<tr data-rule="${r.rule}"><th scope="row">${r.rule}</th><td>${r.action}</td><td class="num">${r.packets}</td><td class="num">${bytes(r.bytes)}</td><td>${time(r.lastHit, 'never')}</td>
+    <td><button type="button" class="rule-traffic" data-rule="${r.rule}" aria-label="Traffic of rule ${r.rule}">Traffic…</button></td></tr>`,
       ),
     ),
   );
@@ -44,17 +32,8 @@ async function loadUnused(): Promise<void> {
   const u = r.body;
   render(
     '#unused',
-    html`<p>
-        Counting since ${time(u.trackedSince)}:
-        ${u.rules.length ? plural(u.rules.length, 'rule') + ` with no traffic in the last ${u.days} days` : `every rule carried traffic in the last ${u.days} days`}.
-      </p>
-      ${
-        u.rules.length
-          ? html`<ul id="unused-list">
-              ${u.rules.map((x) => html`<li><strong>${x.rule}</strong> — last hit ${time(x.lastHit, 'never')}</li>`)}
-            </ul>`
-          : ''
-      }`,
+    html`<p>Counting since ${time(u.trackedSince)}: ${u.rules.length ? plural(u.rules.length, 'rule') + ` with no traffic in the last ${u.days} days` : `every rule carried traffic in the last ${u.days} days`}.</p>
+    ${u.rules.length ? html`<ul id="unused-list">${u.rules.map((x) => html`<li><strong>${x.rule}</strong> — last hit ${time(x.lastHit, 'never')}</li>`)}</ul>` : ''}`,
   );
 }
 
@@ -70,46 +49,17 @@ function chart(series: readonly SeriesPoint[], rule: string): Html {
   const bars = series.map((p) => {
     const x = 5 + ((p.t - t0) / (t1 - t0)) * (w - 10 - bw);
     const bh = Math.max(1, (p.packets / max) * (h - 20));
-    return html`<rect x="${x.toFixed(1)}" y="${(h - bh).toFixed(1)}" width="${bw.toFixed(1)}" height="${bh.toFixed(1)}"
-      ><title>${new Date(p.t).toLocaleTimeString()}: ${p.packets} packets, ${bytes(p.bytes)}</title></rect
-    >`;
+    return html`<rect x="${x.toFixed(1)}" y="${(h - bh).toFixed(1)}" width="${bw.toFixed(1)}" height="${bh.toFixed(1)}"><title>${new Date(p.t).toLocaleTimeString()}: ${p.packets} packets, ${bytes(p.bytes)}</title></rect>`;
   });
-  return html`<svg
-      class="chart"
-      viewBox="0 0 ${w} ${h}"
-      width="${w}"
-      height="${h}"
-      role="img"
-      aria-label="Packets per poll for rule ${rule}: ${series.length} points, peak ${max}"
-    >
-      <text x="5" y="12">peak ${max} packets</text>
-      ${bars}
-    </svg>
-    <details>
-      <summary>Numbers</summary>
-      <table class="series">
-        <thead>
-          <tr>
-            <th scope="col">Time</th>
-            <th scope="col">Packets</th>
-            <th scope="col">Bytes</th>
-          </tr>
-        </thead>
-        <tbody>
-          ${series
-            .slice(-50)
-            .reverse()
-            .map(
-              (p) =>
-                html`<tr>
-                  <td>${time(new Date(p.t).toISOString())}</td>
-                  <td class="num">${p.packets}</td>
-                  <td class="num">${p.bytes}</td>
-                </tr>`,
-            )}
-        </tbody>
-      </table>
-    </details>`;
+  return html`<svg class="chart" viewBox="0 0 ${w} ${h}" width="${w}" height="${h}" role="img" aria-label="Packets per poll for rule ${rule}: ${series.length} points, peak ${max}">
+    <text x="5" y="12">peak ${max} packets</text>${bars}</svg>
+    <details><summary>Numbers</summary><table class="series"><thead><tr><th scope="col">Time</th><th scope="col">Packets</th><th scope="col">Bytes</th></tr></thead>
+    <tbody>${series
+      .slice(-50)
+      .reverse()
+      .map(
+        (p) => html`<tr><td>${time(new Date(p.t).toISOString())}</td><td class="num">${p.packets}</td><td class="num">${p.bytes}</td></tr>`,
+      )}</tbody></table></details>`;
 }
 
 export async function showRuleTraffic(rule: string): Promise<void> {
@@ -123,11 +73,8 @@ export async function showRuleTraffic(rule: string): Promise<void> {
   render(
     out,
     html`<h3 id="rule-traffic-title">Traffic of rule ${t.rule}</h3>
-      <p>
-        <strong class="packets">${t.packets}</strong> packets, ${bytes(t.bytes)} forward; ${t.replyPackets} packets, ${bytes(t.replyBytes)}
-        in reply. Last hit: ${time(t.lastHit, 'never')}. Counters read every ${t.intervalMs / 1000} s since ${time(t.trackedSince)}.
-      </p>
-      ${chart(t.series, t.rule)}`,
+    <p><strong class="packets">${t.packets}</strong> packets, ${bytes(t.bytes)} forward; ${t.replyPackets} packets, ${bytes(t.replyBytes)} in reply. Last hit: ${time(t.lastHit, 'never')}. Counters read every ${t.intervalMs / 1000} s since ${time(t.trackedSince)}.</p>
+    ${chart(t.series, t.rule)}`,
   );
   out.setAttribute('data-rule', t.rule);
   announce(`Traffic of rule ${t.rule}: ${t.packets} packets`);
@@ -142,8 +89,7 @@ async function pollNow(): Promise<void> {
   render(
     '#poll-result',
     r.ok
-      ? html`Read ${plural(r.body.flows, 'flow')} from ${plural(r.body.switches, 'switch', 'switches')} in ${Math.round(r.body.ms)}
-        ms${r.body.errors.length ? html` <span class="bad">${r.body.errors.join('; ')}</span>` : ''}.`
+      ? html`Read ${plural(r.body.flows, 'flow')} from ${plural(r.body.switches, 'switch', 'switches')} in ${Math.round(r.body.ms)} ms${r.body.errors.length ? html` <span class="bad">${r.body.errors.join('; ')}</span>` : ''}.`
       : html`<span class="bad">${errorText(r)}</span>`,
   );
   await loadRules();

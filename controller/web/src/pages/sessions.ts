@@ -22,30 +22,14 @@ export async function loadSessions(): Promise<void> {
     list.length
       ? join(
           list.map(
-            (s) =>
-              html`<tr data-id="${s.id}" ${s.active ? '' : html` class="inactive"`}>
-                <th scope="row">${who(s)}${s.active ? '' : html`<br /><small class="bad">${s.inactiveReason ?? 'inactive'}</small>`}</th>
-                <td><code>${s.mac}</code>${s.ip ? html`<br /><small>${s.ip}</small>` : ''}</td>
-                <td>${s.switch}:${s.port}</td>
-                <td>${METHOD[s.method] ?? s.method}</td>
-                <td>${time(s.since)}</td>
-                <td>${time(s.expires, 'until logoff')}</td>
-                <td class="mutation">
-                  <button
-                    type="button"
-                    class="end-session"
-                    data-id="${s.id}"
-                    aria-label="End the session of ${who(s)} on ${s.switch}:${s.port}"
-                  >
-                    End session
-                  </button>
-                </td>
-              </tr>`,
+            (s) => html`<tr data-id="${s.id}"${s.active ? '' : html` class="inactive"`}>
+    <th scope="row">${who(s)}${s.active ? '' : html`<br><small class="bad">${s.inactiveReason ?? 'inactive'}</small>`}</th>
+    <td><code>${s.mac}</code>${s.ip ? html`<br><small>${s.ip}</small>` : ''}</td><td>${s.switch}:${s.port}</td><td>${METHOD[s.method] ?? s.method}</td>
+    <td>${time(s.since)}</td><td>${time(s.expires, 'until logoff')}</td>
+    <td class="mutation"><button type="button" class="end-session" data-id="${s.id}" aria-label="End the session of ${who(s)} on ${s.switch}:${s.port}">End session</button></td></tr>`,
           ),
         )
-      : html`<tr>
-          <td colspan="7">Nobody is logged in.</td>
-        </tr>`,
+      : html`<tr><td colspan="7">Nobody is logged in.</td></tr>`,
   );
   renderHolds(r.body.holds ?? []);
 }
@@ -94,10 +78,7 @@ async function endSession(id: string, label: string): Promise<void> {
   }
   render(
     '#sessions-result',
-    html`<span class="ok"
-      >Ended the session of ${who(r.body.ended)} (${r.body.ended.mac} on ${r.body.ended.switch}:${r.body.ended.port}); its flows are
-      removed.</span
-    >`,
+    html`<span class="ok">Ended the session of ${who(r.body.ended)} (${r.body.ended.mac} on ${r.body.ended.switch}:${r.body.ended.port}); its flows are removed.</span>`,
   );
   announce(`Ended: ${label}`);
   await loadSessions();

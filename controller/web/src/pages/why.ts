@@ -23,34 +23,16 @@ export async function ask(): Promise<void> {
   const w = r.body;
   render(
     out,
-    html`<h3>
-        <span class="${w.decision === 'allow' ? 'ok' : 'bad'}" id="why-decision">${w.decision === 'allow' ? 'ALLOWED' : 'BLOCKED'}</span>
-        ${w.from} → ${w.to} (${w.ip}) ${w.service}
-      </h3>
-      <p>
-        Decided by ${w.rule === 'default' ? 'the default (deny): no rule allows it' : html`rule <strong>${w.rule}</strong>`}: ${w.reason}
-      </p>
-      <h4>Recent denials for this pair</h4>
-      ${
-        w.denials.length
-          ? html`<ul id="why-denials">
-              ${w.denials.map((d) => html`<li>${time(d.lastSeen)}: ${d.count}× from <code>${d.mac}</code> at ${d.switch}:${d.port} to ${d.dst ?? '?'} ${d.service} (${d.rule})</li>`)}
-            </ul>`
-          : html`<p id="why-no-denials">None recorded.</p>`
-      }
-      ${
-        w.decision === 'allow'
-          ? ''
-          : html`<h4>Smallest changes that would allow it</h4>
-              ${
-                w.suggestions.length
-                  ? html`<ol id="why-suggestions">
-                        ${w.suggestions.map((s) => html`<li data-kind="${s.kind}">${s.text}${s.alsoAffects ? html` <small class="bad">(also affects ${s.alsoAffects})</small>` : ''}</li>`)}
-                      </ol>
-                      <p><small>Stated, not applied: make the change in the policy or the directory.</small></p>`
-                  : html`<p>No single change found.</p>`
-              }`
-      }`,
+    html`<h3><span class="${w.decision === 'allow' ? 'ok' : 'bad'}" id="why-decision">${w.decision === 'allow' ? 'ALLOWED' : 'BLOCKED'}</span> ${w.from} → ${w.to} (${w.ip}) ${w.service}</h3>
+    <p>Decided by ${w.rule === 'default' ? 'the default (deny): no rule allows it' : html`rule <strong>${w.rule}</strong>`}: ${w.reason}</p>
+    <h4>Recent denials for this pair</h4>
+    ${w.denials.length ? html`<ul id="why-denials">${w.denials.map((d) => html`<li>${time(d.lastSeen)}: ${d.count}× from <code>${d.mac}</code> at ${d.switch}:${d.port} to ${d.dst ?? '?'} ${d.service} (${d.rule})</li>`)}</ul>` : html`<p id="why-no-denials">None recorded.</p>`}
+    ${
+      w.decision === 'allow'
+        ? ''
+        : html`<h4>Smallest changes that would allow it</h4>
+    ${w.suggestions.length ? html`<ol id="why-suggestions">${w.suggestions.map((s) => html`<li data-kind="${s.kind}">${s.text}${s.alsoAffects ? html` <small class="bad">(also affects ${s.alsoAffects})</small>` : ''}</li>`)}</ol><p><small>Stated, not applied: make the change in the policy or the directory.</small></p>` : html`<p>No single change found.</p>`}`
+    }`,
   );
   announce(`${w.from} to ${w.to} ${w.service}: ${w.decision}`);
 }
