@@ -149,7 +149,8 @@ describeWith({ Chromium: haveChromium }, 'console: lint markers, pending approva
     await ben.waitForFunction(() => /approved and applied as version 2/.test(document.querySelector('#pending-result')?.textContent ?? ''));
     expect(ctl.version).toBe(2);
     expect(explain(ctl.compiled, 'bob', 'intranet', 'tcp/80').decision).toBe('deny');
-    expect(await ben.textContent('#pending-list')).toContain('No pending changes');
+    // the result is shown first, then the list is read again from the API
+    await ben.waitForFunction(() => /No pending changes/.test(document.querySelector('#pending-list')?.textContent ?? ''));
     // anna's page follows the approval live
     await anna.waitForSelector('#pending-none');
     await ben.waitForFunction(() => document.querySelector('#pending-count')?.textContent === '');
