@@ -132,7 +132,7 @@ describe('multipart bomb (raw OpenFlow peer against a controller child process)'
       const p = new RawPeer(0xbad30n + BigInt(i), {
         onFlowRead: (req, peer) => {
           void (async () => {
-            for (let k = 0; k < 80 && !peer.closed; k++) {
+            for (let k = 0; k < 80 && peer.open; k++) {
               sent[idx]++;
               if (!peer.raw(flowPart(req.xid))) await peer.drained();
             }
@@ -157,7 +157,7 @@ describe('multipart bomb (raw OpenFlow peer against a controller child process)'
     const again = new RawPeer(0xbad40n, {
       onFlowRead: (req, peer) => {
         void (async () => {
-          for (let k = 0; k < 80 && !peer.closed; k++) {
+          for (let k = 0; k < 80 && peer.open; k++) {
             n++;
             if (!peer.raw(flowPart(req.xid))) await peer.drained();
           }

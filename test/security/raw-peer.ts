@@ -62,7 +62,14 @@ export class RawPeer {
     if (!this.closed) this.sock.write(encode(m));
   }
   raw(b: Buffer): boolean {
-    return !this.closed && this.sock.write(b);
+    return this.open && this.sock.write(b);
+  }
+  /**
+   * Whether writes can still go out. False as soon as the controller hung up: after its FIN Node ends our side
+   * (writes then fail with "write after end"), which happens before the 'close' event sets `closed`.
+   */
+  get open(): boolean {
+    return !this.closed && this.sock.writable && !this.sock.destroyed;
   }
   close(): void {
     this.sock?.destroy();
@@ -163,7 +170,7 @@ export function morePart(xid: number, bytes = 16 + 1023 * 64, kind = 13): Buffer
 /** Sends `n` parts as fast as the socket takes them; stops early when the controller hangs up. Returns parts sent. */
 export async function bomb(peer: RawPeer, n: number, part: (i: number) => Buffer): Promise<number> {
   let i = 0;
-  for (; i < n && !peer.closed; i++) {
+  for (; i < n && peer.open; i++) {
     if (!peer.raw(part(i))) await peer.drained();
   }
   return i;
