@@ -7,7 +7,7 @@
 import type { Instruction, Match } from '../openflow/types.js';
 import { OFPP } from '../openflow/types.js';
 import type { PlannedFlow, SwitchPlan } from './model.js';
-import type { Compiled } from './compile.js';
+import type { Compiled } from './compiled.js';
 import { METADATA, TABLE } from './pipeline.js';
 import type { Service } from './addr.js';
 

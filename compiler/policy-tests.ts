@@ -1,5 +1,5 @@
 /** Policy unit tests: lines like `alice -> payroll-db tcp/5432: allow` (also checked against the flows). */
-import type { Compiled } from './compile.js';
+import type { Compiled } from './compiled.js';
 import { explain, QueryError } from './query.js';
 import { parseTimeArg } from './schedule.js';
 

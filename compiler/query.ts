@@ -7,7 +7,7 @@ import { u32ToIpv4 } from '../openflow/buffer.js';
 import { flowIdentity, matchText } from '../openflow/identity.js';
 import { compareText } from './order.js';
 import type { FlowPlan, PlannedFlow, SwitchPlan } from './model.js';
-import type { Compiled, Subject, Endpoint } from './compile.js';
+import type { Compiled, Subject, Endpoint } from './compiled.js';
 import { canonicalIpv6, ipv6Text, parseIpv4, parseIpv6, parseService, prefix6Has, prefixHas, serviceCovers, type Service } from './addr.js';
 import { FlowTables, matchesOverlap, type Outcome, type Packet } from './interpreter.js';
 import { firstDeny, monitorMismatch } from './monitor.js';

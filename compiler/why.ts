@@ -2,7 +2,7 @@
  * "Why am I blocked?": the policy's answer for (user, resource, service), and the smallest policy changes that
  * would allow it — each one checked by deciding again with the change made (stated, never applied).
  */
-import type { Compiled, Subject } from './compile.js';
+import type { Compiled, Subject } from './compiled.js';
 import type { Rule, Selector } from './inputs.js';
 import { explain, decideFor, QueryError, type Explanation } from './query.js';
 import { parseIpv4, parseService, prefixHas, serviceCovers, type Service } from './addr.js';
