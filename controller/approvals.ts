@@ -7,33 +7,18 @@
  * node; the approval's commit deletes the pending key in the same transaction, so it is applied exactly once.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import type { AccessChange } from '../compiler/query.js';
 import type { Compiled } from '../compiler/compile.js';
 import type { ApplyResult, Controller } from './controller.js';
-import { idsIn, idsOut, pendingIn, type StoredPending } from './lifecycle-store.js';
+import { idsIn, idsOut, pendingIn, type PendingChange, type StoredPending } from './lifecycle-store.js';
 import type { SharedLifecycle } from './lifecycle-cluster.js';
-
-export interface PendingChange {
-  readonly id: string;
-  readonly kind: 'policy' | 'rollback';
-  readonly by: string;
-  readonly at: string;
-  readonly expiresAt: string;
-  /** The policy version and text the change was previewed against. */
-  readonly baseVersion: number;
-  readonly text: string;
-  readonly textSha256: string;
-  readonly rollbackTo?: number;
-  readonly access: readonly AccessChange[];
-  readonly flows: ApplyResult['flows'];
-  readonly summary: string;
-}
 
 export type ApprovalError = {
   code: 'not-found' | 'own-change' | 'expired' | 'stale' | 'invalid' | 'too-many' | 'cluster-unavailable';
   status: number;
   message: string;
 };
+
+export type { PendingChange };
 
 export const DEFAULT_APPROVAL_TTL_MS = 24 * 3600_000;
 

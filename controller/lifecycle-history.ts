@@ -5,28 +5,14 @@
  * the same history, whoever applied what, and a restart of any node loses nothing.
  */
 import { createHash } from 'node:crypto';
-import type { Compiled } from '../compiler/compile.js';
 import type { FlowPlan } from '../compiler/model.js';
 import { jsonReplacer } from '../compiler/format.js';
 import type { Controller, ControllerEvent } from './controller.js';
 import type { EventOf } from './events.js';
 import type { SharedLifecycle } from './lifecycle-cluster.js';
-import { versionIn } from './lifecycle-store.js';
+import { versionIn, type PolicyVersion } from './lifecycle-store.js';
 
-export interface PolicyVersion {
-  readonly version: number;
-  readonly at: string;
-  readonly by: string;
-  readonly reason: string;
-  readonly approvedBy?: string;
-  readonly rollbackTo?: number;
-  readonly summary?: string;
-  /** Empty while no node has applied a version committed in a cluster yet. */
-  readonly planHash: string;
-  readonly text: string;
-  /** The class ids the version was compiled with; absent for a cluster version no node has applied yet. */
-  readonly ids?: Pick<Compiled, 'classIds' | 'dstClassIds'>;
-}
+export type { PolicyVersion };
 
 /** SHA-256 of the plan as JSON (every switch, every flow, in order): equal hashes mean byte-identical plans. */
 export function planHash(plan: FlowPlan): string {

@@ -11,11 +11,43 @@
 import { readFileSync } from 'node:fs';
 import type { Compiled } from '../compiler/compile.js';
 import type { AccessChange } from '../compiler/query.js';
-import type { PendingChange } from './approvals.js';
-import type { PolicyVersion } from './lifecycle-history.js';
+import type { ApplyResult } from './controller.js';
 import { StateWriter } from './state-file.js';
 
 type Ids = Pick<Compiled, 'classIds' | 'dstClassIds'>;
+
+/** A change waiting for a second admin's approval (controller/approvals.ts). */
+export interface PendingChange {
+  readonly id: string;
+  readonly kind: 'policy' | 'rollback';
+  readonly by: string;
+  readonly at: string;
+  readonly expiresAt: string;
+  /** The policy version and text the change was previewed against. */
+  readonly baseVersion: number;
+  readonly text: string;
+  readonly textSha256: string;
+  readonly rollbackTo?: number;
+  readonly access: readonly AccessChange[];
+  readonly flows: ApplyResult['flows'];
+  readonly summary: string;
+}
+
+/** One applied policy version (controller/lifecycle-history.ts). */
+export interface PolicyVersion {
+  readonly version: number;
+  readonly at: string;
+  readonly by: string;
+  readonly reason: string;
+  readonly approvedBy?: string;
+  readonly rollbackTo?: number;
+  readonly summary?: string;
+  /** Empty while no node has applied a version committed in a cluster yet. */
+  readonly planHash: string;
+  readonly text: string;
+  /** The class ids the version was compiled with; absent for a cluster version no node has applied yet. */
+  readonly ids?: Pick<Compiled, 'classIds' | 'dstClassIds'>;
+}
 export type StoredPending = PendingChange & { baseText: string; expires: number; ids?: Ids };
 
 const MAX_TEXT = 8 * 1024 * 1024;
