@@ -7,53 +7,19 @@
  * and the verdict must equal the flow-table interpreter's.
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Conntrack, FlowTables, formatOvsFlows, type Compiled, type Packet, type SwitchPlan } from '../../compiler/index.js';
+import { FlowTables, formatOvsFlows, type Compiled, type Packet, type SwitchPlan } from '../../compiler/index.js';
 import { eui64LinkLocal } from '../../compiler/addr.js';
 import { createBridge, deleteBridge, ensureOvs, haveOvs, ofctl } from '../helpers/ovs.js';
 import { describeWith } from '../helpers/needs.js';
+import { ovsTrace, traceSpec } from '../helpers/ovs-trace6.js';
 import { build, MAC, V6 } from './ipv6-fixture.js';
 
 const bridges = new Set<string>();
 let dir = '';
 let next = 0;
-
-function traceSpec(p: Packet): string {
-  const l2 = `in_port=${p.inPort},dl_src=${p.ethSrc},dl_dst=${p.ethDst ?? '02:ff:00:00:00:01'}`;
-  const l3 = `ipv6_src=${p.ipSrc},ipv6_dst=${p.ipDst}`;
-  if (p.ipProto === 6)
-    return `tcp6,${l2},${l3},tcp_src=${p.tpSrc},tcp_dst=${p.tpDst},tcp_flags=0x${(p.tcpFlags ?? 0).toString(16).padStart(3, '0')}`;
-  if (p.ipProto === 17) return `udp6,${l2},${l3},udp_src=${p.tpSrc},udp_dst=${p.tpDst}`;
-  if (p.ipProto === 58) return `icmp6,${l2},${l3},icmpv6_type=${p.icmpType},icmpv6_code=0${p.ndTarget ? `,nd_target=${p.ndTarget}` : ''}`;
-  return `ipv6,${l2},${l3},nw_proto=${p.ipProto}`;
-}
-
-function ctNext(p: Packet): string {
-  const bits = new Conntrack().state(p, 0);
-  return [
-    [0x20, 'trk'],
-    [0x01, 'new'],
-    [0x02, 'est'],
-    [0x04, 'rel'],
-    [0x08, 'rpl'],
-    [0x10, 'inv'],
-  ]
-    .filter(([b]) => bits & (b as number))
-    .map(([, n]) => n)
-    .join(',');
-}
-
-function ovsTrace(bridge: string, p: Packet): { cookies: string[]; verdict: string } {
-  const out = execFileSync('ovs-appctl', ['ofproto/trace', bridge, traceSpec(p), '--ct-next', ctNext(p)], { encoding: 'utf8' });
-  const cookies = [...out.matchAll(/^\s*\d+\.\s.*cookie (0x[0-9a-f]+)\s*$/gm)].map((m) => BigInt(m[1]).toString(16));
-  const steps = out.replace(/^(Final flow|Megaflow|Datapath actions):.*$/gm, '');
-  const sampledDrop = /^\s+meter:2\s*$/m.test(steps) && !/^\s+NORMAL$/m.test(steps);
-  const verdict = sampledDrop ? 'drop' : /^\s+CONTROLLER:/m.test(steps) ? 'controller' : /^\s+NORMAL$/m.test(steps) ? 'forward' : 'drop';
-  return { cookies, verdict };
-}
 
 const LL = { alice: eui64LinkLocal(MAC.alice), bob: eui64LinkLocal(MAC.bob), web: eui64LinkLocal(MAC.web) };
 

@@ -1,22 +1,29 @@
 /**
- * IPv6 end to end on Mininet (needs root, Open vSwitch, Debian mininet): one switch (v6s1, ovs profile with
- * conntrack) with dual-stack hosts that have static global IPv6 addresses (no DAD delay, no router advertisements
- * except on the RA target), and the compiled plan loaded onto it with ovs-ofctl (the controller is not involved:
- * this proves the compiled IPv6 flows on real packets). Proves: allowed IPv6 services connect (TCP, ICMPv6 echo),
- * denied ones fail, a spoofed IPv6 source is dropped, Neighbor Discovery between allowed hosts works, a rogue router
- * advertisement from a user port is dropped while one from the declared router port is taken (the control).
- * Everything is removed by the driver (net.stop()).
+ * IPv6 end to end on Mininet through the real controller (needs root, Open vSwitch, Debian mininet): one switch
+ * (v6s1, ovs profile with conntrack) connects to the controller running in this process, which compiles the policy
+ * and installs it (meters, flows, barrier) like on any network; the hosts are dual-stack with static global IPv6
+ * addresses (no DAD delay, no router advertisements except on the RA target). Proves on real packets: allowed IPv6
+ * services connect (TCP, ICMPv6 echo), denied ones fail, IPv4 still works, Neighbor Discovery between allowed hosts
+ * works, a spoofed IPv6 source is dropped, a rogue router advertisement from a user port is dropped while one from
+ * the declared router port is taken; `ovs-appctl ofproto/trace` on the live switch walks the same flows as the
+ * interpreter on the controller's plan, also for a real frame carrying a hop-by-hop extension header.
+ * Everything is removed by the driver (net.stop()); the controller is stopped.
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { compile, formatOvsFlows, parseDirectoryText, parsePolicyText, parseTopologyText, type Compiled } from '../../compiler/index.js';
-import { ensureOvs, ofctl } from '../helpers/ovs.js';
-import { tempDir } from '../helpers/tmp.js';
+import { Controller } from '../../controller/controller.js';
+import { FlowTables, type Packet } from '../../compiler/index.js';
+import { eui64LinkLocal, ipv6Text } from '../../compiler/addr.js';
+import { ensureOvs } from '../helpers/ovs.js';
+import { ovsTrace, ovsTraceFrame, traceSpec } from '../helpers/ovs-trace6.js';
+import { tempDir, waitFor } from '../helpers/tmp.js';
 import { describeWith } from '../helpers/needs.js';
 import { MininetLab, haveMininet, type LabHost } from './harness.js';
+import { HBH_CONNECT, NEIGH, SEND_RA, WAIT_ADDR } from './ipv6-scripts.js';
 
 const SW = 'v6s1';
+const OF_PORT = 33400;
 const H = {
   alice: { name: 'v6a', mac: '02:6a:00:00:00:01', ip: '10.96.0.1', v6: '2001:db8:6a::a', port: 1 },
   bob: { name: 'v6b', mac: '02:6a:00:00:00:02', ip: '10.96.0.2', v6: '2001:db8:6a::b', port: 2 },
@@ -49,100 +56,74 @@ servers:
 routers: ["${SW}:${H.router.port}"]
 `;
 
-/** A router advertisement (ICMPv6 134, hop limit 255, from the link-local address) with one /64 prefix for SLAAC. */
-const SEND_RA = String.raw`
-import socket, struct, sys, time
-ifname, prefix = sys.argv[1], sys.argv[2]
-idx = socket.if_nametoindex(ifname)
-s = socket.socket(socket.AF_INET6, socket.SOCK_RAW, socket.IPPROTO_ICMPV6)
-s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_MULTICAST_HOPS, 255)
-s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_MULTICAST_IF, idx)
-ra = struct.pack("!BBHBBHII", 134, 0, 0, 64, 0, 1800, 0, 0)
-pio = struct.pack("!BBBBIII", 3, 4, 64, 0xc0, 86400, 14400, 0) + socket.inet_pton(socket.AF_INET6, prefix)
-for _ in range(3):
-    s.sendto(ra + pio, ("ff02::1", 0, 0, idx)); time.sleep(0.2)
-print("SENT")
-`;
-/** Waits up to N seconds for an IPv6 address in a prefix on this host; prints it or NONE. */
-const WAIT_ADDR = String.raw`
-import subprocess, sys, time
-prefix, secs = sys.argv[1], float(sys.argv[2])
-end = time.time() + secs
-found = ""
-while time.time() < end and not found:
-    out = subprocess.run(["ip", "-6", "-o", "addr", "show"], capture_output=True, text=True).stdout
-    found = next((l.split()[3] for l in out.splitlines() if l.split()[3].startswith(prefix)), "")
-    time.sleep(0.2)
-print(found or "NONE")
-`;
-const NEIGH = String.raw`
-import subprocess, sys
-print(subprocess.run(["ip", "-6", "neigh", "show", sys.argv[1]], capture_output=True, text=True).stdout.strip())
-`;
+/** The interpreter's packet for a captured Ethernet/IPv6/hop-by-hop/TCP frame (the layout HBH_CONNECT checked). */
+function packetOfFrame(inPort: number, hex: string): Packet {
+  const b = Buffer.from(hex, 'hex');
+  const mac = (o: number) => [...b.subarray(o, o + 6)].map((x) => x.toString(16).padStart(2, '0')).join(':');
+  const v6 = (o: number) => ipv6Text(BigInt('0x' + b.subarray(o, o + 16).toString('hex')));
+  const tcp = 14 + 40 + (b[55] + 1) * 8;
+  return {
+    inPort,
+    ethDst: mac(0),
+    ethSrc: mac(6),
+    ethType: 0x86dd,
+    ipSrc: v6(22),
+    ipDst: v6(38),
+    ipProto: b[54], // the hop-by-hop header's next header
+    tpSrc: b.readUInt16BE(tcp),
+    tpDst: b.readUInt16BE(tcp + 2),
+    tcpFlags: b.readUInt16BE(tcp + 12) & 0x1ff,
+  };
+}
 
-describeWith({ 'Mininet (root)': haveMininet() }, 'IPv6 on Mininet: compiled dual-stack flows on real packets', () => {
+describeWith({ 'Mininet (root)': haveMininet() }, 'IPv6 on Mininet through the controller: dual-stack policy on real packets', () => {
   const lab = new MininetLab();
-  let c: Compiled;
+  let ctl: Controller;
+  const tables = () => new FlowTables(ctl.planFor(0x6a01n)!.flows);
 
   beforeAll(async () => {
     ensureOvs();
-    const p = parsePolicyText(POLICY, 'p.yaml'),
-      d = parseDirectoryText(DIRECTORY, 'd.yaml'),
-      t = parseTopologyText(TOPOLOGY, 't.yaml');
-    if (!p.ok || !d.ok || !t.ok) throw new Error(JSON.stringify([p, d, t].filter((x) => !x.ok)));
-    c = compile({ policy: p.value, directory: d.value, topology: t.value });
-    const hosts: LabHost[] = [
-      {
-        name: H.alice.name,
-        kind: 'user',
-        id: 'alice',
-        mac: H.alice.mac,
-        ip: H.alice.ip,
-        switch: SW,
-        port: H.alice.port,
-        ipv6: [H.alice.v6],
-      },
-      { name: H.bob.name, kind: 'user', id: 'bob', mac: H.bob.mac, ip: H.bob.ip, switch: SW, port: H.bob.port, ipv6: [H.bob.v6] },
-      { name: H.web.name, kind: 'server', id: 'web', mac: H.web.mac, ip: H.web.ip, switch: SW, port: H.web.port, ipv6: [H.web.v6] },
-      { name: H.db.name, kind: 'server', id: 'db', mac: H.db.mac, ip: H.db.ip, switch: SW, port: H.db.port, ipv6: [H.db.v6] },
-      {
-        name: H.router.name,
-        kind: 'server',
-        id: 'router',
-        mac: H.router.mac,
-        ip: H.router.ip,
-        switch: SW,
-        port: H.router.port,
-        ipv6: [H.router.v6],
-      },
-    ];
+    const dir = tempDir('v6mn-');
+    writeFileSync(join(dir, 'p.yaml'), POLICY);
+    writeFileSync(join(dir, 'd.yaml'), DIRECTORY);
+    writeFileSync(join(dir, 't.yaml'), TOPOLOGY);
+    ctl = new Controller({ policyPath: join(dir, 'p.yaml'), listen: { host: '127.0.0.1', port: OF_PORT }, auditIntervalMs: 0 });
+    await ctl.start();
+    const hosts: LabHost[] = (['alice', 'bob', 'web', 'db', 'router'] as const).map((id) => ({
+      name: H[id].name,
+      kind: id === 'alice' || id === 'bob' ? 'user' : 'server',
+      id,
+      mac: H[id].mac,
+      ip: H[id].ip,
+      switch: SW,
+      port: H[id].port,
+      ipv6: [H[id].v6],
+    }));
     await lab.startSpec(
       {
-        controller: { ip: '127.0.0.1', port: 21401 }, // nobody listens: the switch keeps the flows loaded below (fail-mode secure)
+        controller: { ip: '127.0.0.1', port: OF_PORT },
         failMode: 'secure',
         switches: [{ name: SW, dpid: '0000000000006a01' }],
         links: [],
-        hosts: hosts.map((h) => ({
-          name: h.name,
-          mac: h.mac,
-          ip: h.ip,
-          switch: h.switch,
-          port: h.port,
-          ipv6: h.ipv6!.map((a) => `${a}/48`),
-          acceptRa: h.id === 'bob',
-        })),
+        hosts: hosts.map((h) => ({ ...h, ipv6: h.ipv6!.map((a) => `${a}/48`), acceptRa: h.id === 'bob' })),
         listen: { tcp: [22, 443, 5432], udp: [] },
       },
       hosts,
     );
-    const file = join(tempDir('v6mn-'), 'flows.txt');
-    writeFileSync(file, formatOvsFlows(c.plan.switches[0]) + '\n');
-    ofctl('add-meter', SW, 'meter=1,pktps,band=type=drop,rate=100');
-    ofctl('add-meter', SW, 'meter=2,pktps,band=type=drop,rate=50');
-    ofctl('add-flows', SW, file);
+    await waitFor('the switch synced by the controller', () => ctl.switchStatus().some((s) => s.connected && s.lastSync), 60_000);
   }, 180_000);
   afterAll(async () => {
     await lab.stop();
+    await ctl?.stop();
+  }, 60_000);
+
+  it('the controller installed the IPv6 plan: every desired flow is on the switch', async () => {
+    const st = ctl.switchStatus().find((s) => s.name === SW)!;
+    expect(st.connected).toBe(true);
+    expect(st.errors).toEqual([]);
+    const again = await ctl.syncAll();
+    expect(again.map((r) => r.added + r.removed + r.changed)).toEqual([0]);
+    expect(ctl.planFor(0x6a01n)!.flows.some((f) => f.match.some((m) => m.field === 'ipv6_src'))).toBe(true);
   }, 60_000);
 
   it('allowed IPv6 services connect, denied ones fail (and IPv4 still works on the same hosts)', async () => {
@@ -206,5 +187,91 @@ describeWith({ 'Mininet (root)': haveMininet() }, 'IPv6 on Mininet: compiled dua
     expect(good.output).toContain('SENT');
     const taken = await lab.call({ op: 'run', host: H.bob.name, script: WAIT_ADDR, args: ['2001:db8:600d:', 8], timeout: 15 });
     expect(taken.output.trim()).toMatch(/^2001:db8:600d:/);
+  }, 60_000);
+
+  it('ofproto/trace on the live switch walks the same flows as the interpreter on the controller plan (IPv6)', () => {
+    const LL = { alice: eui64LinkLocal(H.alice.mac), web: eui64LinkLocal(H.web.mac) };
+    const base = { ethType: 0x86dd, ethDst: '02:ff:00:00:00:01' };
+    const tcp = (port: number, mac: string, src: string, dst: string, dport: number, flags = 0x002): Packet => ({
+      ...base,
+      inPort: port,
+      ethSrc: mac,
+      ipSrc: src,
+      ipDst: dst,
+      ipProto: 6,
+      tpSrc: 40000,
+      tpDst: dport,
+      tcpFlags: flags,
+    });
+    const icmp = (port: number, mac: string, src: string, dst: string, type: number, ndTarget?: string): Packet => ({
+      ...base,
+      inPort: port,
+      ethSrc: mac,
+      ipSrc: src,
+      ipDst: dst,
+      ipProto: 58,
+      icmpType: type,
+      ...(ndTarget ? { ndTarget } : {}),
+    });
+    const a = H.alice;
+    const packets: Packet[] = [
+      tcp(a.port, a.mac, a.v6, H.web.v6, 443),
+      tcp(a.port, a.mac, a.v6, H.web.v6, 22),
+      tcp(a.port, a.mac, a.v6, H.db.v6, 5432),
+      tcp(H.bob.port, H.bob.mac, H.bob.v6, H.db.v6, 5432),
+      tcp(a.port, a.mac, H.bob.v6, H.web.v6, 443),
+      tcp(a.port, a.mac, '2001:db8:6a::99', H.web.v6, 443),
+      tcp(H.web.port, H.web.mac, H.web.v6, a.v6, 40000, 0x010),
+      icmp(a.port, a.mac, a.v6, H.web.v6, 128),
+      icmp(a.port, a.mac, LL.alice, 'ff02::1:ff00:10', 135, H.web.v6),
+      icmp(a.port, a.mac, '::', 'ff02::1:ff00:a', 135, a.v6),
+      icmp(a.port, a.mac, a.v6, 'ff02::1', 136, H.bob.v6),
+      icmp(a.port, a.mac, LL.alice, 'ff02::1', 134),
+      icmp(H.router.port, H.router.mac, eui64LinkLocal(H.router.mac), 'ff02::1', 134),
+    ];
+    const t = tables();
+    const verdicts: string[] = [];
+    for (const p of packets) {
+      const want = t.apply(p);
+      const got = ovsTrace(SW, p);
+      expect(got.cookies, traceSpec(p)).toEqual(want.hits.map((h) => h.flow.cookie.toString(16)));
+      expect(got.verdict, traceSpec(p)).toBe(want.verdict);
+      verdicts.push(want.verdict);
+    }
+    // the set is not trivial: allowed, denied and copied-to-controller packets are all among them
+    expect(new Set(verdicts)).toEqual(new Set(['forward', 'drop', 'controller']));
+  }, 60_000);
+
+  it('a hop-by-hop extension header: real packets and ofproto/trace of the same frame agree with the policy', async () => {
+    const run = async (dst: string, port: number) =>
+      (
+        await lab.call({
+          op: 'run',
+          host: H.alice.name,
+          script: HBH_CONNECT,
+          args: [`${H.alice.name}-eth0`, dst, String(port), '2'],
+          timeout: 15,
+        })
+      ).output as string;
+    const allowed = await run(H.web.v6, 443);
+    const denied = await run(H.web.v6, 22);
+    // the SYN left with a hop-by-hop header in both cases; only the allowed service connected
+    expect(allowed).toMatch(/^HBH-SENT CONNECTED$/m);
+    expect(denied).toMatch(/^HBH-SENT FAILED$/m);
+    for (const [out, dport, verdict] of [
+      [allowed, 443, 'forward'],
+      [denied, 22, 'drop'],
+    ] as const) {
+      const hex = out.match(/^FRAME ([0-9a-f]+)$/m)![1];
+      expect(hex.slice(40, 42)).toBe('00'); // IPv6 next header: hop-by-hop
+      const p = packetOfFrame(H.alice.port, hex);
+      expect(p).toMatchObject({ ipProto: 6, tpDst: dport, ipSrc: H.alice.v6, ipDst: H.web.v6 });
+      const got = ovsTraceFrame(SW, H.alice.port, hex, 'trk,new');
+      // Open vSwitch parses past the extension header: the upper-layer protocol and its ports are matched
+      expect(got.flow).toMatch(new RegExp(`^tcp6,.*tp_dst=${dport}`));
+      const want = tables().apply(p);
+      expect(got.cookies).toEqual(want.hits.map((h) => h.flow.cookie.toString(16)));
+      expect([got.verdict, want.verdict]).toEqual([verdict, verdict]);
+    }
   }, 60_000);
 });
