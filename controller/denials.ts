@@ -190,6 +190,47 @@ export function decisionOf(
   };
 }
 
+/** Why a sample is logged: its kind, the deciding rule and the reason (undefined: not a denial, ignore it). */
+function verdictOf(
+  c: Compiled,
+  f: DecodedFrame,
+  meta: SampleMeta,
+  p: { subject?: Subject; service: string; dst?: string; srcIp?: string },
+): { kind: DenialKind; rule: string; reason: string } | undefined {
+  const { subject, service, dst, srcIp } = p;
+  if (meta.source === 'discovery') {
+    if (!subject) return { kind: 'deny', rule: 'unclassified', reason: 'unknown device' };
+    const at = subject.endpoints.find((e) => e.mac === f.ethSrc)!;
+    if (at.switch === undefined) return undefined; // not bound yet: being learned, not a denial
+    if (at.switch === meta.switch && at.port === meta.port && (!srcIp || !at.ip || srcIp === at.ip || srcIp === '0.0.0.0'))
+      return undefined;
+    const reason =
+      at.switch !== meta.switch || at.port !== meta.port
+        ? `device seen on ${meta.switch}:${meta.port}, bound to ${at.switch}:${at.port}`
+        : `source address ${srcIp} is not the device's ${at.ip}`;
+    return { kind: 'deny', rule: 'unclassified', reason };
+  }
+  if (!subject || !dst || f.l3 === 'arp')
+    return {
+      kind: 'deny',
+      rule: meta.explicit ? 'deny' : 'default',
+      reason: subject ? `${service} to ${dst ?? '?'}` : 'source not in the directory',
+    };
+  if (meta.source === 'monitor') {
+    // the monitored deny rules of the running compile (or those of a candidate compile, when given)
+    const cand = meta.candidate ?? c;
+    const cs = lookupOf(cand).byMac.get(f.ethSrc);
+    if (!cs) return undefined;
+    const d = decisionOf(cand, cs, dst, service, true);
+    // the monitored change allows this one: nothing to log
+    return d.decision === 'deny' ? { kind: 'would-deny', rule: d.rule, reason: d.reason } : undefined;
+  }
+  const d = decisionOf(c, subject, dst, service);
+  return d.decision === 'deny'
+    ? { kind: 'deny', rule: d.rule, reason: d.reason }
+    : { kind: 'deny', rule: 'out-of-sync', reason: `the switch dropped ${service} that the policy allows (flows not yet in sync?)` };
+}
+
 const PROTO: Record<number, string> = { 1: 'icmp', 6: 'tcp', 17: 'udp', 58: 'icmpv6', 132: 'sctp' };
 
 export interface IngestCounters {
@@ -255,41 +296,9 @@ export class DenialLog {
     const service = serviceOf(f);
     const dst = f.l3 === 'arp' ? f.arpTpa : f.ipDst;
     const srcIp = f.l3 === 'arp' ? f.arpSpa : f.ipSrc;
-    let rule: string, reason: string;
-    let kind: DenialKind = 'deny';
-    if (meta.source === 'discovery') {
-      if (!subject) {
-        rule = 'unclassified';
-        reason = 'unknown device';
-      } else {
-        const at = subject.endpoints.find((e) => e.mac === f.ethSrc)!;
-        if (at.switch === undefined) return this.ignore(); // not bound yet: being learned, not a denial
-        if (at.switch === meta.switch && at.port === meta.port && (!srcIp || !at.ip || srcIp === at.ip || srcIp === '0.0.0.0'))
-          return this.ignore();
-        rule = 'unclassified';
-        reason =
-          at.switch !== meta.switch || at.port !== meta.port
-            ? `device seen on ${meta.switch}:${meta.port}, bound to ${at.switch}:${at.port}`
-            : `source address ${srcIp} is not the device's ${at.ip}`;
-      }
-    } else if (!subject || !dst || f.l3 === 'arp') {
-      rule = meta.explicit ? 'deny' : 'default';
-      reason = subject ? `${service} to ${dst ?? '?'}` : 'source not in the directory';
-    } else if (meta.source === 'monitor') {
-      // the monitored deny rules of the running compile (or those of a candidate compile, when given)
-      const cand = meta.candidate ?? c;
-      const cs = lookupOf(cand).byMac.get(f.ethSrc);
-      if (!cs) return this.ignore();
-      const d = decisionOf(cand, cs, dst, service, true);
-      if (d.decision !== 'deny') return this.ignore(); // the monitored change allows this one
-      kind = 'would-deny';
-      rule = d.rule;
-      reason = d.reason;
-    } else {
-      const d = decisionOf(c, subject, dst, service);
-      rule = d.decision === 'deny' ? d.rule : 'out-of-sync';
-      reason = d.decision === 'deny' ? d.reason : `the switch dropped ${service} that the policy allows (flows not yet in sync?)`;
-    }
+    const v = verdictOf(c, f, meta, { subject, service, dst, srcIp });
+    if (!v) return this.ignore();
+    const { kind, rule, reason } = v;
     const proto = f.l3 === 'arp' ? 'arp' : f.l3 === 'other' ? 'other' : (PROTO[f.proto ?? -1] ?? `proto/${f.proto}`);
     const key = `${kind}|${f.ethSrc}|${meta.switch}|${meta.port}|${dst ?? ''}|${proto}|${rule}`;
     const now = this.opts.now();
