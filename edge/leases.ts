@@ -7,9 +7,9 @@
  * to another MAC removes the old holder in the same step; a MAC leasing a new address (or the same one on another
  * port: roaming) replaces its old lease in the same step. Values are plain and JSON-serialisable.
  */
-import { EventEmitter } from 'node:events';
 import type { AddressLease } from '../compiler/model.js';
 import { parseIpv4 } from '../compiler/addr.js';
+import { BindingTable, MAC_RE, checkPlace, checkTime } from './binding-table.js';
 
 export type LeaseChangeKind = 'added' | 'renewed' | 'replaced' | 'removed';
 export type LeaseEndReason =
@@ -36,68 +36,70 @@ export type LeaseResult =
   | { ok: true; lease: AddressLease; change: LeaseChange; removed: AddressLease[] }
   | { ok: false; code: 'bad-lease' | 'table-full'; message: string };
 
-const MAC_RE = /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/;
-
-/** Checks a value that claims to be a lease (state file, API): an error message, or undefined. */
-export function checkLease(v: unknown): string | undefined {
+/**
+ * Checks the fields every address lease has (MAC, switch, port, source, expiry) around a family's address check
+ * (`ip` gives an error message for a bad address); an error message, or undefined.
+ */
+export function checkLeaseWith(v: unknown, ip: (text: string) => string | undefined, sources: readonly string[]): string | undefined {
   if (!v || typeof v !== 'object' || Array.isArray(v)) return 'not an object';
   const l = v as Record<string, unknown>;
   if (typeof l.mac !== 'string' || !MAC_RE.test(l.mac)) return 'bad mac';
   if (l.mac === '00:00:00:00:00:00' || l.mac === 'ff:ff:ff:ff:ff:ff' || parseInt(l.mac.slice(0, 2), 16) & 1) return 'not a unicast mac';
-  if (typeof l.ip !== 'string' || parseIpv4(l.ip) === undefined) return 'bad ip';
-  const a = parseIpv4(l.ip)!;
+  if (typeof l.ip !== 'string') return 'bad ip';
+  const badIp = ip(l.ip);
+  if (badIp) return badIp;
+  return checkPlace(l) ?? (typeof l.source !== 'string' || !sources.includes(l.source) ? 'bad source' : checkTime(l, 'expires'));
+}
+
+function checkIpv4Host(text: string): string | undefined {
+  const a = parseIpv4(text);
+  if (a === undefined) return 'bad ip';
   if (a === 0 || a === 0xffffffff || a >>> 24 === 127 || a >>> 28 === 14) return 'not a unicast host address';
-  if (typeof l.switch !== 'string' || !l.switch || l.switch.length > 128) return 'bad switch';
-  if (typeof l.port !== 'number' || !Number.isInteger(l.port) || l.port < 1 || l.port > 0xffffff00) return 'bad port';
-  if (l.source !== 'dhcp' && l.source !== 'dhcpv6' && l.source !== 'nd') return 'bad source';
-  if (l.expires !== undefined && (typeof l.expires !== 'string' || Number.isNaN(Date.parse(l.expires)))) return 'bad expires';
   return undefined;
 }
 
-const clean = (l: AddressLease): AddressLease =>
+/** Checks a value that claims to be a lease (state file, API): an error message, or undefined. */
+export const checkLease = (v: unknown): string | undefined => checkLeaseWith(v, checkIpv4Host, ['dhcp', 'dhcpv6', 'nd']);
+
+/** A lease with only the fields a lease has, its address written as `ip` says, frozen. */
+export const cleanLease = (l: AddressLease, ip: string = l.ip): AddressLease =>
   Object.freeze({
     mac: l.mac,
-    ip: l.ip,
+    ip,
     switch: l.switch,
     port: l.port,
     source: l.source,
     ...(l.expires !== undefined ? { expires: l.expires } : {}),
   });
 
-export class LeaseTable extends EventEmitter {
-  private readonly byMacMap = new Map<string, AddressLease>();
-  private readonly byIpMap = new Map<string, AddressLease>();
-  private readonly now: () => number;
-  private readonly max: number;
-  private readonly maxSeconds: number;
-  private timer?: NodeJS.Timeout;
-  private timerAt = Infinity;
-  private stopped = false;
-  /** Increments on every change. */
-  version = 0;
-
-  constructor(opts: LeaseTableOptions = {}) {
-    super();
-    this.setMaxListeners(100);
-    this.now = opts.now ?? Date.now;
-    this.max = opts.maxLeases ?? 200_000;
-    this.maxSeconds = opts.maxLeaseSeconds ?? 7 * 86400;
+/** The leases of one MAC, and of one address: shared by the IPv4 and IPv6 tables' event shapes. */
+export abstract class AddressTable extends BindingTable<AddressLease, LeaseEndReason, LeaseChange> {
+  protected removed(lease: AddressLease, reason: LeaseEndReason): LeaseChange {
+    return { kind: 'removed', lease, reason };
   }
-
-  get size(): number {
-    return this.byMacMap.size;
-  }
-  list(): AddressLease[] {
-    return [...this.byMacMap.values()];
-  }
-  byMac(mac: string): AddressLease | undefined {
-    return this.byMacMap.get(mac);
-  }
-  byIp(ip: string): AddressLease | undefined {
-    return this.byIpMap.get(ip);
+  /** The expiry of a lease of `seconds` from now, cut to `maxSeconds`. */
+  protected expiry(seconds: number, maxSeconds: number): string {
+    return new Date(this.now() + Math.min(Math.max(0, seconds), maxSeconds) * 1000).toISOString();
   }
   byPort(sw: string, port: number): AddressLease[] {
     return this.list().filter((l) => l.switch === sw && l.port === port);
+  }
+}
+
+export class LeaseTable extends AddressTable {
+  private readonly byIpMap = new Map<string, AddressLease>();
+  private readonly maxSeconds: number;
+
+  constructor(opts: LeaseTableOptions = {}) {
+    super(opts.now, opts.maxLeases ?? 200_000, { plural: 'leases', key: (l) => l.mac, check: checkLease, clean: (l) => cleanLease(l) });
+    this.maxSeconds = opts.maxLeaseSeconds ?? 7 * 86400;
+  }
+
+  byMac(mac: string): AddressLease | undefined {
+    return this.primary.get(mac);
+  }
+  byIp(ip: string): AddressLease | undefined {
+    return this.byIpMap.get(ip);
   }
 
   /**
@@ -113,8 +115,7 @@ export class LeaseTable extends EventEmitter {
     source?: AddressLease['source'];
     expires?: string;
   }): LeaseResult {
-    const secs = input.seconds === undefined ? undefined : Math.min(Math.max(0, input.seconds), this.maxSeconds);
-    const expires = input.expires ?? new Date(this.now() + (secs ?? this.maxSeconds) * 1000).toISOString();
+    const expires = input.expires ?? this.expiry(input.seconds ?? this.maxSeconds, this.maxSeconds);
     const l0: AddressLease = {
       mac: input.mac,
       ip: input.ip,
@@ -125,10 +126,10 @@ export class LeaseTable extends EventEmitter {
     };
     const bad = checkLease(l0);
     if (bad) return { ok: false, code: 'bad-lease', message: bad };
-    const l = clean(l0);
-    const prev = this.byMacMap.get(l.mac);
+    const l = this.spec.clean(l0);
+    const prev = this.primary.get(l.mac);
     const holder = this.byIpMap.get(l.ip);
-    if (!prev && this.byMacMap.size >= this.max)
+    if (!prev && this.primary.size >= this.max)
       return { ok: false, code: 'table-full', message: `the lease table holds ${this.max} leases` };
     const removed: AddressLease[] = [];
     // the address was leased to another MAC: that holder loses it now (reassigned)
@@ -137,113 +138,42 @@ export class LeaseTable extends EventEmitter {
       removed.push(holder);
     }
     if (prev) this.drop(prev);
-    this.byMacMap.set(l.mac, l);
-    this.byIpMap.set(l.ip, l);
-    this.version++;
-    this.schedule();
-    for (const r of removed) this.emit('change', { kind: 'removed', lease: r, reason: 'reassigned' } satisfies LeaseChange);
     const same = prev && prev.ip === l.ip && prev.switch === l.switch && prev.port === l.port;
     const change: LeaseChange = !prev
       ? { kind: 'added', lease: l }
       : same
         ? { kind: 'renewed', lease: l, previous: prev }
         : { kind: 'replaced', lease: l, previous: prev };
-    this.emit('change', change);
+    this.store(
+      l,
+      removed.map((r) => this.removed(r, 'reassigned')),
+      change,
+    );
     return { ok: true, lease: l, change, removed };
   }
 
   /** Removes the lease of `mac` (if `ip` is given, only when it is that address); the removed lease or undefined. */
   remove(mac: string, reason: LeaseEndReason, ip?: string): AddressLease | undefined {
-    const l = this.byMacMap.get(mac);
+    const l = this.primary.get(mac);
     if (!l || (ip !== undefined && l.ip !== ip)) return undefined;
-    this.drop(l);
-    this.version++;
-    this.schedule();
-    this.emit('change', { kind: 'removed', lease: l, reason } satisfies LeaseChange);
+    this.end(l, reason);
     return l;
   }
 
-  removeWhere(pred: (l: AddressLease) => boolean, reason: LeaseEndReason): number {
-    let n = 0;
-    for (const l of this.list()) if (pred(l) && this.remove(l.mac, reason)) n++;
-    return n;
+  protected index(l: AddressLease): void {
+    this.byIpMap.set(l.ip, l);
   }
-
-  /** Ends the leases whose expiry has passed; returns them. */
-  expire(now = this.now()): AddressLease[] {
-    const out: AddressLease[] = [];
-    for (const l of this.list()) if (l.expires !== undefined && Date.parse(l.expires) <= now && this.remove(l.mac, 'expired')) out.push(l);
-    this.schedule();
-    return out;
-  }
-
-  snapshot(): AddressLease[] {
-    return this.list();
-  }
-
-  /** Restores persisted leases without events; malformed and expired ones are skipped. */
-  restore(values: unknown): { kept: number; dropped: Array<{ index: number; reason: string }> } {
-    const dropped: Array<{ index: number; reason: string }> = [];
-    if (!Array.isArray(values)) return { kept: 0, dropped: values === undefined ? [] : [{ index: -1, reason: 'leases is not a list' }] };
-    const now = this.now();
-    values.forEach((v, index) => {
-      const bad = checkLease(v);
-      if (bad) {
-        dropped.push({ index, reason: bad });
-        return;
-      }
-      const l = clean(v as AddressLease);
-      if (l.expires !== undefined && Date.parse(l.expires) <= now) {
-        dropped.push({ index, reason: 'expired' });
-        return;
-      }
-      if (this.byMacMap.size >= this.max) {
-        dropped.push({ index, reason: 'table full' });
-        return;
-      }
-      const prev = this.byMacMap.get(l.mac);
-      if (prev) this.drop(prev);
-      const holder = this.byIpMap.get(l.ip);
-      if (holder) this.drop(holder);
-      this.byMacMap.set(l.mac, l);
-      this.byIpMap.set(l.ip, l);
-    });
-    this.version++;
-    this.schedule();
-    return { kept: this.byMacMap.size, dropped };
-  }
-
-  stop(): void {
-    this.stopped = true;
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = undefined;
-    this.timerAt = Infinity;
-  }
-
-  private drop(l: AddressLease): void {
-    if (this.byMacMap.get(l.mac) === l) this.byMacMap.delete(l.mac);
+  protected unindex(l: AddressLease): void {
     if (this.byIpMap.get(l.ip) === l) this.byIpMap.delete(l.ip);
   }
-
-  private schedule(): void {
-    if (this.stopped) return;
-    let next = Infinity;
-    for (const l of this.byMacMap.values())
-      if (l.expires !== undefined) {
-        const t = Date.parse(l.expires);
-        if (t < next) next = t;
-      }
-    if (next === this.timerAt && this.timer) return;
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = undefined;
-    this.timerAt = next;
-    if (next === Infinity) return;
-    const delay = Math.max(0, Math.min(next - this.now(), 0x7fffffff));
-    this.timer = setTimeout(() => {
-      this.timer = undefined;
-      this.timerAt = Infinity;
-      this.expire();
-    }, delay);
-    this.timer.unref();
+  /** A restored lease replaces the MAC's other lease and the address's other holder. */
+  protected admit(l: AddressLease): string | undefined {
+    if (this.primary.size >= this.max) return 'table full';
+    const prev = this.primary.get(l.mac);
+    if (prev) this.drop(prev);
+    const holder = this.byIpMap.get(l.ip);
+    if (holder) this.drop(holder);
+    this.put(l);
+    return undefined;
   }
 }

@@ -7,9 +7,9 @@
  * replaces it in one step (re-authentication, roaming). Values are plain and JSON-serialisable, so the table can
  * be saved in the controller's state file and restored after a restart.
  */
-import { EventEmitter } from 'node:events';
 import { randomBytes } from 'node:crypto';
 import type { AuthMethod, EdgeSession } from '../compiler/model.js';
+import { BindingTable, MAC_RE, checkPlace, checkTime } from './binding-table.js';
 
 /** A session as the table keeps it: the compiler's EdgeSession plus what its owner needs to keep it alive. */
 export interface LiveSession extends EdgeSession {
@@ -56,7 +56,6 @@ export interface SessionTableOptions {
 export type AddResult =
   { ok: true; session: LiveSession; replaced?: LiveSession } | { ok: false; code: 'bad-session' | 'table-full'; message: string };
 
-const MAC_RE = /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/;
 const METHODS: ReadonlySet<AuthMethod> = new Set(['dot1x', 'mab', 'web', 'admin']);
 
 /** A session id: short, random, URL-safe. */
@@ -70,16 +69,15 @@ export function checkSession(v: unknown): string | undefined {
   const s = v as Record<string, unknown>;
   if (typeof s.id !== 'string' || !/^[A-Za-z0-9_.:-]{1,64}$/.test(s.id)) return 'bad id';
   if (typeof s.mac !== 'string' || !MAC_RE.test(s.mac)) return 'bad mac (lower-case aa:bb:cc:dd:ee:ff)';
-  if (typeof s.switch !== 'string' || !s.switch || s.switch.length > 128) return 'bad switch';
-  if (typeof s.port !== 'number' || !Number.isInteger(s.port) || s.port < 1 || s.port > 0xffffff00) return 'bad port';
+  const place = checkPlace(s);
+  if (place) return place;
   if (typeof s.method !== 'string' || !METHODS.has(s.method as AuthMethod)) return 'bad method';
   if (s.user !== undefined && (typeof s.user !== 'string' || !s.user || s.user.length > 256)) return 'bad user';
   if (s.deviceGroup !== undefined && (typeof s.deviceGroup !== 'string' || !s.deviceGroup || s.deviceGroup.length > 128))
     return 'bad deviceGroup';
   if (s.user === undefined && s.deviceGroup === undefined) return 'a session needs a user or a device group';
-  for (const k of ['since', 'expires', 'reauthAt'] as const) {
-    if (s[k] !== undefined && (typeof s[k] !== 'string' || Number.isNaN(Date.parse(s[k])))) return `bad ${k}`;
-  }
+  const time = checkTime(s, 'since') ?? checkTime(s, 'expires') ?? checkTime(s, 'reauthAt');
+  if (time) return time;
   if (typeof s.since !== 'string') return 'bad since';
   if (
     s.ip !== undefined &&
@@ -102,46 +100,24 @@ function clean(s: LiveSession): LiveSession {
   return Object.freeze(out) as unknown as LiveSession;
 }
 
-export class SessionTable extends EventEmitter {
-  private readonly byId = new Map<string, LiveSession>();
+export class SessionTable extends BindingTable<LiveSession, EndReason, SessionChange> {
   private readonly byMacMap = new Map<string, LiveSession>();
-  private readonly now: () => number;
-  private readonly max: number;
-  private timer?: NodeJS.Timeout;
-  private timerAt = Infinity;
-  private stopped = false;
-  /** Increments on every change: a cheap "did anything change" for the edge hook's memo. */
-  version = 0;
 
   constructor(opts: SessionTableOptions = {}) {
-    super();
-    this.setMaxListeners(100);
-    this.now = opts.now ?? Date.now;
-    this.max = opts.maxSessions ?? 200_000;
+    super(opts.now, opts.maxSessions ?? 200_000, { plural: 'sessions', key: (s) => s.id, check: checkSession, clean });
   }
 
-  get size(): number {
-    return this.byId.size;
-  }
-
-  list(): LiveSession[] {
-    return [...this.byId.values()];
-  }
   get(id: string): LiveSession | undefined {
-    return this.byId.get(id);
+    return this.primary.get(id);
   }
   byMac(mac: string): LiveSession | undefined {
     return this.byMacMap.get(mac);
   }
   byPort(sw: string, port: number): LiveSession[] {
-    const out: LiveSession[] = [];
-    for (const s of this.byId.values()) if (s.switch === sw && s.port === port) out.push(s);
-    return out;
+    return this.list().filter((s) => s.switch === sw && s.port === port);
   }
   byUser(user: string): LiveSession[] {
-    const out: LiveSession[] = [];
-    for (const s of this.byId.values()) if (s.user === user) out.push(s);
-    return out;
+    return this.list().filter((s) => s.user === user);
   }
 
   /**
@@ -154,117 +130,35 @@ export class SessionTable extends EventEmitter {
     if (bad) return { ok: false, code: 'bad-session', message: bad };
     const s = clean(s0);
     const prev = this.byMacMap.get(s.mac);
-    const sameId = this.byId.get(s.id);
+    const sameId = this.primary.get(s.id);
     if (sameId && sameId.mac !== s.mac) return { ok: false, code: 'bad-session', message: `session id ${s.id} belongs to ${sameId.mac}` };
-    if (!prev && this.byId.size >= this.max)
+    if (!prev && this.primary.size >= this.max)
       return { ok: false, code: 'table-full', message: `the session table holds ${this.max} sessions` };
-    if (prev) this.byId.delete(prev.id);
-    this.byId.set(s.id, s);
-    this.byMacMap.set(s.mac, s);
-    this.version++;
-    if (s.expires !== undefined && Date.parse(s.expires) < this.timerAt) this.schedule();
-    const change: SessionChange = prev ? { kind: 'replaced', session: s, previous: prev, by } : { kind: 'added', session: s, by };
-    this.emit('change', change);
+    if (prev) this.drop(prev);
+    this.store(s, [], prev ? { kind: 'replaced', session: s, previous: prev, by } : { kind: 'added', session: s, by });
     return { ok: true, session: s, ...(prev ? { replaced: prev } : {}) };
   }
 
   /** Ends a session; false when there is none with that id. */
   remove(id: string, reason: EndReason, by?: string): boolean {
-    const s = this.byId.get(id);
-    if (!s) return false;
-    this.byId.delete(id);
+    const s = this.primary.get(id);
+    return s !== undefined && this.end(s, reason, by);
+  }
+
+  protected index(s: LiveSession): void {
+    this.byMacMap.set(s.mac, s);
+  }
+  protected unindex(s: LiveSession): void {
     if (this.byMacMap.get(s.mac) === s) this.byMacMap.delete(s.mac);
-    this.version++;
-    this.emit('change', { kind: 'removed', session: s, reason, by } satisfies SessionChange);
-    return true;
   }
-
-  /** Ends every session matching `pred` (port down, user removed); returns how many. */
-  removeWhere(pred: (s: LiveSession) => boolean, reason: EndReason, by?: string): number {
-    let n = 0;
-    for (const s of [...this.byId.values()]) if (pred(s) && this.remove(s.id, reason, by)) n++;
-    return n;
+  protected removed(session: LiveSession, reason: EndReason, by?: string): SessionChange {
+    return { kind: 'removed', session, reason, by };
   }
-
-  /** Ends the sessions whose `expires` has passed; returns them. */
-  expire(now = this.now()): LiveSession[] {
-    const out: LiveSession[] = [];
-    for (const s of [...this.byId.values()]) {
-      if (s.expires !== undefined && Date.parse(s.expires) <= now) {
-        this.remove(s.id, 'expired', 'timer');
-        out.push(s);
-      }
-    }
-    this.schedule();
-    return out;
-  }
-
-  /** The values to persist (the controller's state file). */
-  snapshot(): LiveSession[] {
-    return this.list();
-  }
-
-  /**
-   * Restores persisted sessions without change events (the controller compiles them at start-up). Entries that
-   * are malformed or already expired are skipped; returns what was kept and what was dropped (with why).
-   */
-  restore(values: unknown): { kept: number; dropped: Array<{ index: number; reason: string }> } {
-    const dropped: Array<{ index: number; reason: string }> = [];
-    if (!Array.isArray(values)) return { kept: 0, dropped: values === undefined ? [] : [{ index: -1, reason: 'sessions is not a list' }] };
-    const now = this.now();
-    values.forEach((v, index) => {
-      const bad = checkSession(v);
-      if (bad) {
-        dropped.push({ index, reason: bad });
-        return;
-      }
-      const s = clean(v as LiveSession);
-      if (s.expires !== undefined && Date.parse(s.expires) <= now) {
-        dropped.push({ index, reason: 'expired' });
-        return;
-      }
-      if (this.byId.size >= this.max) {
-        dropped.push({ index, reason: 'table full' });
-        return;
-      }
-      const prev = this.byMacMap.get(s.mac);
-      if (prev) this.byId.delete(prev.id);
-      this.byId.set(s.id, s);
-      this.byMacMap.set(s.mac, s);
-    });
-    this.version++;
-    this.schedule();
-    return { kept: this.byId.size, dropped };
-  }
-
-  /** Stops the expiry timer (the controller is stopping). */
-  stop(): void {
-    this.stopped = true;
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = undefined;
-    this.timerAt = Infinity;
-  }
-
-  /** One timer, set for the earliest expiry (a removed session may make it fire early: harmless, it re-arms). */
-  private schedule(): void {
-    if (this.stopped) return;
-    let next = Infinity;
-    for (const s of this.byId.values())
-      if (s.expires !== undefined) {
-        const t = Date.parse(s.expires);
-        if (t < next) next = t;
-      }
-    if (next === this.timerAt && this.timer) return;
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = undefined;
-    this.timerAt = next;
-    if (next === Infinity) return;
-    const delay = Math.max(0, Math.min(next - this.now(), 0x7fffffff));
-    this.timer = setTimeout(() => {
-      this.timer = undefined;
-      this.timerAt = Infinity;
-      this.expire();
-    }, delay);
-    this.timer.unref();
+  /** A restored session replaces the MAC's other session (and one with its id: the indexes stay one-to-one). */
+  protected admit(s: LiveSession): string | undefined {
+    if (this.primary.size >= this.max) return 'table full';
+    for (const prev of [this.byMacMap.get(s.mac), this.primary.get(s.id)]) if (prev) this.drop(prev);
+    this.put(s);
+    return undefined;
   }
 }
