@@ -9,7 +9,9 @@ NETWORK.json (written by the Node side from the example's topology and directory
    "switches": [{"name": "edge1", "dpid": "0000000000000001"}],
    "links": [{"a": "edge1", "aPort": 10, "b": "core", "bPort": 1}],
    "hosts": [{"name": "alice", "mac": "02:..", "ip": "10.0.1.1", "switch": "edge1", "port": 1,
-              "ipv6": ["2001:db8::1/48"], "acceptRa": false}],  (optional: static addresses, /64 unless given, no DAD)
+              "ipv6": ["2001:db8::1/48"], "acceptRa": false, "dad": false}],
+              (optional: static addresses, /64 unless given; "ipv6": [] enables IPv6 with no static address;
+               "dad": true keeps duplicate address detection on, so addresses added later are probed for)
    "listen": {"tcp": [22, 80], "udp": [53]}}
 
 Then reads one JSON command per line on stdin and answers one JSON line on stdout:
@@ -19,6 +21,9 @@ Then reads one JSON command per line on stdin and answers one JSON line on stdou
   {"op": "spoof", "host": "carl", "mac": "..", "ip": ".."}   -> change a host's MAC and/or add an IP
   {"op": "unspoof", "host": "carl"}                 -> restore
   {"op": "run", "host": "alice", "script": "PYTHON", "args": [..], "timeout": 30}  -> {"ok": true, "output": stdout}
+  {"op": "sh", "host": "alice", "cmd": "shell text", "timeout": 10}  -> {"ok": true, "out": stdout+stderr, "rc": 0}
+  {"op": "bg", "host": "alice", "argv": [..]}      -> {"ok": true, "id": 1, "pid": 1234} (stopped by pid at the end)
+  {"op": "kill", "id": 1}                            -> stops that background process
   {"op": "stop"}                                     -> net.stop(), then exit
 It stops the same way on EOF or SIGTERM, and removes only what it created (net.stop()).
 """
@@ -116,6 +121,8 @@ class Harness:
         self.net = None
         self.servers = []
         self.saved = {}
+        self.procs = {}
+        self.next_id = 1
 
     def start(self):
         spec = self.spec
@@ -137,13 +144,14 @@ class Harness:
             for intf in h.intfList():
                 h.cmd("ethtool -K %s tx off >/dev/null 2>&1" % intf.name)
         # IPv6 hosts: static addresses without DAD delays; router advertisements only where a test asks (acceptRa)
-        v6hosts = [x for x in spec["hosts"] if x.get("ipv6")]
+        v6hosts = [x for x in spec["hosts"] if "ipv6" in x]
         for x in v6hosts:
             h = net.get(x["name"])
             intf = h.defaultIntf().name
             ra = "1" if x.get("acceptRa") else "0"
+            dad = "1" if x.get("dad") else "0"
             for k in ("all", "default", intf):
-                h.cmd("sysctl -qw net.ipv6.conf.%s.accept_dad=0 net.ipv6.conf.%s.accept_ra=%s net.ipv6.conf.%s.disable_ipv6=0" % (k, k, ra, k))
+                h.cmd("sysctl -qw net.ipv6.conf.%s.accept_dad=%s net.ipv6.conf.%s.accept_ra=%s net.ipv6.conf.%s.disable_ipv6=0" % (k, dad, k, ra, k))
             # a fresh link-local address without DAD: flip the link once now that accept_dad is 0
             h.cmd("ip link set %s down; ip link set %s up" % (intf, intf))
             for a in x["ipv6"]:
@@ -195,6 +203,33 @@ class Harness:
             out, err = p.communicate()
         return out.decode("utf8", "replace") + err.decode("utf8", "replace")[-2000:]
 
+    def sh(self, name, text, timeout):
+        p = self.host(name).popen(["/bin/sh", "-c", text], stdout=-1, stderr=-2)
+        try:
+            out, _ = p.communicate(timeout=timeout)
+        except Exception:
+            p.kill()
+            out, _ = p.communicate()
+            return {"ok": True, "out": out.decode("utf8", "replace"), "rc": -1}
+        return {"ok": True, "out": out.decode("utf8", "replace"), "rc": p.returncode}
+
+    def bg(self, name, argv):
+        p = self.host(name).popen(argv, stdout=open(os.devnull, "w"), stderr=open(os.devnull, "w"))
+        i = self.next_id
+        self.next_id += 1
+        self.procs[i] = p
+        return {"ok": True, "id": i, "pid": p.pid}
+
+    def kill(self, i):
+        p = self.procs.pop(i, None)
+        if p is not None:
+            try:
+                p.terminate()
+                p.wait(timeout=5)
+            except Exception:
+                p.kill()
+        return {"ok": True}
+
     def warmup(self):
         procs = []
         for h in self.net.hosts:
@@ -224,6 +259,8 @@ class Harness:
             h.cmd(("ip -6 addr del %s/48 dev %s" if ":" in ip else "ip addr del %s/16 dev %s") % (ip, intf.name))
 
     def stop(self):
+        for i in list(self.procs):
+            self.kill(i)
         for p in self.servers:
             try:
                 p.kill()
@@ -269,6 +306,12 @@ def main():
                     reply({"ok": True})
                 elif op == "run":
                     reply({"ok": True, "output": harness.run(cmd["host"], cmd["script"], [str(a) for a in cmd.get("args", [])], float(cmd.get("timeout", 30)))})
+                elif op == "sh":
+                    reply(harness.sh(cmd["host"], cmd["cmd"], float(cmd.get("timeout", 10))))
+                elif op == "bg":
+                    reply(harness.bg(cmd["host"], [str(a) for a in cmd["argv"]]))
+                elif op == "kill":
+                    reply(harness.kill(int(cmd["id"])))
                 elif op == "stop":
                     break
                 else:
