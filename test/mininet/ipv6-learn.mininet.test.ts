@@ -145,7 +145,11 @@ describeWith(have, 'learned IPv6 on Mininet: ND/DAD and DHCPv6 snooping with rea
 
   it('ND/DAD: a global address brought up on the host (kernel DAD probe) is learned and reaches the role’s IPv6 resource', async () => {
     // at most its link-local address (its DAD at link-up may have been seen): no global address yet
-    expect(v6().leases.byMac(H.alice.mac).filter((l) => !l.ip.startsWith('fe80:'))).toEqual([]);
+    expect(
+      v6()
+        .leases.byMac(H.alice.mac)
+        .filter((l) => !l.ip.startsWith('fe80:')),
+    ).toEqual([]);
     expect(await reach('alice', eui64LinkLocal(H.alice.mac))).toBe(false); // nothing global yet
     await sh(H.alice.name, `ip -6 addr add ${ALICE_V6}/64 dev ${H.alice.name}-eth0`);
     await waitFor('alice’s address learned', () => v6().leases.byIp(ALICE_V6)?.mac === H.alice.mac, 15_000);
