@@ -79,7 +79,7 @@ export class FirstContact {
     const ports = { trusted, links };
     this.portsFor = { policy, topology, ports };
     const rate = policy.firstContact?.dhcp?.clientRate;
-    if (rate !== undefined) (this.snooper as unknown as { rate: number }).rate = rate;
+    if (rate !== undefined) this.snooper.rate = rate;
     // the policy's roaming.conflict (deny-both | newest) decides what a MAC on two ports at once gets
     (this.snooper as unknown as { conflict: string }).conflict = policy.firstContact?.roaming.conflict ?? 'deny-both';
     return ports;

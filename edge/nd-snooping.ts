@@ -14,11 +14,10 @@
  * Limits: messages per port and second, addresses per MAC (pending probes count), alerts per kind, port and minute.
  * Errors are values: every frame gets a verdict with a reason; nothing here throws on input.
  */
-import { EventEmitter } from 'node:events';
 import { decodeNd, type NdFrame } from './nd.js';
 import { decodeDhcpv6, type Dhcpv6Frame } from './dhcpv6.js';
 import type { Lease6Table } from './leases6.js';
-import type { PortRef } from './snooping.js';
+import { SnooperBase, type PortRef, type SnooperBaseOptions } from './snooper-base.js';
 
 export type Nd6Reason =
   | 'malformed'
@@ -56,16 +55,13 @@ export interface Nd6Context {
   staticOwner(ip: string): string | undefined;
 }
 
-export interface NdSnooperOptions {
-  readonly now?: () => number;
+export interface NdSnooperOptions extends SnooperBaseOptions {
   /** How long a DAD probe waits for a conflict before its address is bound (ms; RFC 4862 RetransTimer: 1 s). */
   readonly dadMs?: number;
   /** ND-learned address lifetime (s): it ends then unless learned again (default 24 h). */
   readonly lifetimeSeconds?: number;
   /** ND and DHCPv6 messages looked at per port and second (burst: twice that). */
   readonly rate?: number;
-  /** Most alerts of one kind per port and minute. */
-  readonly alertsPerMinute?: number;
   /** Most pending probes at once (all ports). */
   readonly maxPending?: number;
   /** Runs `fn` after `ms` (tests pass a fake; default setTimeout, unref'd). */
@@ -78,71 +74,24 @@ interface Pending {
   readonly since: number;
 }
 
-export class NdSnooper extends EventEmitter {
-  readonly counters: Record<string, number> = Object.create(null);
+export class NdSnooper extends SnooperBase<Lease6Table> {
   private readonly pending = new Map<string, Pending>();
-  private readonly buckets = new Map<string, { tokens: number; at: number }>();
-  private readonly alertsAt = new Map<string, { n: number; since: number }>();
-  private readonly now: () => number;
   readonly dadMs: number;
   lifetimeSeconds: number;
-  rate: number;
-  private readonly alertCap: number;
   private readonly maxPending: number;
   private readonly schedule: (fn: () => void, ms: number) => void;
 
-  constructor(
-    readonly leases: Lease6Table,
-    opts: NdSnooperOptions = {},
-  ) {
-    super();
-    this.now = opts.now ?? Date.now;
+  constructor(leases: Lease6Table, opts: NdSnooperOptions = {}) {
+    super(leases, 'ipv6', opts.rate ?? 10, opts);
     this.dadMs = opts.dadMs ?? 1000;
     this.lifetimeSeconds = opts.lifetimeSeconds ?? 86_400;
-    this.rate = opts.rate ?? 10;
-    this.alertCap = opts.alertsPerMinute ?? 5;
     this.maxPending = opts.maxPending ?? 10_000;
     this.schedule = opts.schedule ?? ((fn, ms) => setTimeout(fn, ms).unref());
   }
 
-  private count(reason: string): void {
-    this.counters[reason] = (this.counters[reason] ?? 0) + 1;
-  }
-
   private verdict(forward: boolean, reason: Nd6Reason, at?: PortRef, data?: Record<string, unknown>): Nd6Verdict {
-    this.count(reason);
-    if (at && data) this.alert(reason, at, data);
+    this.note(reason, data && at, data);
     return { forward, reason };
-  }
-
-  /** An alert, at most `alertsPerMinute` per kind and port. */
-  private alert(kind: string, at: PortRef, data: Record<string, unknown>): void {
-    const key = `${kind}@${at.switch}:${at.port}`;
-    const t = this.now();
-    let a = this.alertsAt.get(key);
-    if (!a || t - a.since > 60_000) {
-      a = { n: 0, since: t };
-      this.alertsAt.set(key, a);
-      if (this.alertsAt.size > 10_000) this.alertsAt.delete(this.alertsAt.keys().next().value!);
-    }
-    if (++a.n > this.alertCap) return;
-    this.emit('alert', { ...data, type: `ipv6-${kind}`, switch: at.switch, port: at.port });
-  }
-
-  private allow(at: PortRef): boolean {
-    const key = `${at.switch}:${at.port}`;
-    const t = this.now();
-    const burst = this.rate * 2;
-    let b = this.buckets.get(key);
-    if (!b) {
-      if (this.buckets.size >= 100_000) this.buckets.delete(this.buckets.keys().next().value!);
-      this.buckets.set(key, (b = { tokens: burst, at: t }));
-    }
-    b.tokens = Math.min(burst, b.tokens + ((t - b.at) / 1000) * this.rate);
-    b.at = t;
-    if (b.tokens < 1) return false;
-    b.tokens -= 1;
-    return true;
   }
 
   private admittedHere(mac: string, at: PortRef, ctx: Nd6Context): boolean {

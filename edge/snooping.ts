@@ -8,14 +8,11 @@
  *
  * Errors are values: every frame gets a verdict with a reason; nothing here throws on input.
  */
-import { EventEmitter } from 'node:events';
 import { decodeArp, decodeDhcp, type DhcpFrame } from './dhcp.js';
 import type { LeaseTable } from './leases.js';
+import { SnooperBase, type PortRef, type SnooperBaseOptions } from './snooper-base.js';
 
-export interface PortRef {
-  readonly switch: string;
-  readonly port: number;
-}
+export type { PortRef } from './snooper-base.js';
 
 export type SnoopVerdict =
   | { readonly forward: true; readonly reason: 'client' }
@@ -35,16 +32,13 @@ export type DropReason =
   | 'mac-conflict'
   | 'release-elsewhere';
 
-export interface SnooperOptions {
+export interface SnooperOptions extends SnooperBaseOptions {
   /** DHCP client messages per second accepted from one port (burst: twice that). */
   readonly clientRate?: number;
-  readonly now?: () => number;
   /** Where the controller forgets a client it saw asking (ms) — an ACK for it after that is not bound. */
   readonly clientMemoryMs?: number;
   /** Most clients remembered at once (a flood of invented MACs cannot grow memory). */
   readonly maxClients?: number;
-  /** Most alerts of one kind per port and minute. */
-  readonly alertsPerMinute?: number;
   /** How long a MAC seen on two ports at once stays refused (ms). */
   readonly conflictHoldMs?: number;
   /** A MAC back on a port within this time after being seen on another is on two ports at once (ms). */
@@ -53,81 +47,29 @@ export interface SnooperOptions {
   readonly conflict?: 'deny-both' | 'newest';
 }
 
-interface Bucket {
-  tokens: number;
-  at: number;
-}
-
-export class DhcpSnooper extends EventEmitter {
-  readonly counters: Record<string, number> = Object.create(null);
-  private readonly buckets = new Map<string, Bucket>();
+export class DhcpSnooper extends SnooperBase<LeaseTable> {
   /** chaddr → where its last good client message came from. */
   private readonly clients = new Map<string, PortRef & { at: number }>();
-  private readonly alertsAt = new Map<string, { n: number; since: number }>();
   private readonly conflicts = new Map<string, number>();
   private readonly sightings = new Map<string, { port: string; at: number; prevPort?: string; prevAt?: number }>();
   private readonly window: number;
-  private readonly rate: number;
-  private readonly now: () => number;
   private readonly memory: number;
   private readonly maxClients: number;
-  private readonly alertCap: number;
   private readonly conflictHold: number;
   private readonly conflict: 'deny-both' | 'newest';
 
-  constructor(
-    readonly leases: LeaseTable,
-    opts: SnooperOptions = {},
-  ) {
-    super();
-    this.rate = opts.clientRate ?? 10;
-    this.now = opts.now ?? Date.now;
+  constructor(leases: LeaseTable, opts: SnooperOptions = {}) {
+    super(leases, 'dhcp', opts.clientRate ?? 10, opts);
     this.memory = opts.clientMemoryMs ?? 120_000;
     this.maxClients = opts.maxClients ?? 50_000;
-    this.alertCap = opts.alertsPerMinute ?? 5;
     this.conflictHold = opts.conflictHoldMs ?? 60_000;
     this.conflict = opts.conflict ?? 'deny-both';
     this.window = opts.conflictWindowMs ?? 30_000;
   }
 
-  private count(reason: string): void {
-    this.counters[reason] = (this.counters[reason] ?? 0) + 1;
-  }
-
   private drop(reason: DropReason, at: PortRef, data: Record<string, unknown> = {}, alert = false): SnoopVerdict {
-    this.count(reason);
-    if (alert) this.alert(reason, at, data);
+    this.note(reason, alert ? at : undefined, data);
     return { forward: false, reason };
-  }
-
-  /** An alert, at most `alertsPerMinute` per kind and port (a flood must not flood the event stream too). */
-  private alert(kind: string, at: PortRef, data: Record<string, unknown>): void {
-    const key = `${kind}@${at.switch}:${at.port}`;
-    const t = this.now();
-    let a = this.alertsAt.get(key);
-    if (!a || t - a.since > 60_000) {
-      a = { n: 0, since: t };
-      this.alertsAt.set(key, a);
-      if (this.alertsAt.size > 10_000) this.alertsAt.delete(this.alertsAt.keys().next().value!);
-    }
-    if (++a.n > this.alertCap) return;
-    this.emit('alert', { ...data, type: `dhcp-${kind}`, switch: at.switch, port: at.port });
-  }
-
-  private allow(at: PortRef): boolean {
-    const key = `${at.switch}:${at.port}`;
-    const t = this.now();
-    const burst = this.rate * 2;
-    let b = this.buckets.get(key);
-    if (!b) {
-      b = { tokens: burst, at: t };
-      this.buckets.set(key, b);
-    }
-    b.tokens = Math.min(burst, b.tokens + ((t - b.at) / 1000) * this.rate);
-    b.at = t;
-    if (b.tokens < 1) return false;
-    b.tokens -= 1;
-    return true;
   }
 
   private remember(mac: string, at: PortRef): void {
