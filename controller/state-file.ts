@@ -6,8 +6,9 @@
  * carries a generation that only grows (also across restarts); `save()` resolves once a state at least as new as
  * the one at the call is durable ("acknowledged").
  */
-import { open, rename } from 'node:fs/promises';
+import { open, readFile, rename } from 'node:fs/promises';
 import { dirname, basename, join } from 'node:path';
+import type { Binding } from '../compiler/model.js';
 
 export class StateWriter {
   /** Generation of the newest state requested / made durable. */
@@ -77,5 +78,45 @@ export class StateWriter {
     } finally {
       await dir.close();
     }
+  }
+}
+
+/** What a state file written by StateWriter holds, as read back at start (fields checked, not trusted). */
+export interface SavedState {
+  readonly generation?: number;
+  readonly bindings: readonly Binding[];
+  readonly ids?: { classIds: Map<string, number>; dstClassIds: Map<string, number> };
+  readonly edge?: unknown;
+}
+
+/**
+ * Reads the state file at start: learned bindings (malformed ones skipped), the class ids of the last run and the
+ * edge's sessions and leases. A missing file is a first start (undefined); a file that cannot be read or parsed is
+ * ignored with a warning, as the in-memory state is authoritative from then on.
+ */
+export async function readSavedState(file: string, warn: (msg: string) => void): Promise<SavedState | undefined> {
+  try {
+    const st = JSON.parse(await readFile(file, 'utf8')) as {
+      generation?: number;
+      bindings?: Binding[];
+      classIds?: Array<[string, number]>;
+      dstClassIds?: Array<[string, number]>;
+      edge?: unknown;
+    };
+    const bindings = (Array.isArray(st.bindings) ? st.bindings : []).filter(
+      (b) => b && typeof b.mac === 'string' && typeof b.switch === 'string' && Number.isInteger(b.port),
+    );
+    return {
+      generation: Number.isSafeInteger(st.generation) ? st.generation : undefined,
+      bindings,
+      ids:
+        Array.isArray(st.classIds) && Array.isArray(st.dstClassIds)
+          ? { classIds: new Map(st.classIds), dstClassIds: new Map(st.dstClassIds) }
+          : undefined,
+      edge: st.edge,
+    };
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') warn(`ignoring unreadable state file ${file}: ${(e as Error).message}`);
+    return undefined;
   }
 }
