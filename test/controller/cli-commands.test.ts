@@ -92,7 +92,7 @@ describe('acl apply / acl status against a running controller', () => {
     const s = await acl('status', ...['--controller', url]);
     expect(s.out).toMatch(/version 2; 0\/3 switches connected/);
     expect(s.out).toMatch(/last change .* by admin:/);
-  });
+  }, 120_000); // two CLI processes started through tsx: ~35 s on a loaded machine
 
   it('without --token or $ACL_ADMIN_TOKEN, apply reads the token from the token file ($ACL_TOKEN_FILE)', async () => {
     writeFileSync(join(dir, 'token'), 'cli-admin-token\n', { mode: 0o600 });
