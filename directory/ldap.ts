@@ -9,7 +9,7 @@ export { readLdapConfig, escapeFilterValue, parseDuration } from './ldap-config.
 export type { LdapConfig } from './ldap-config.js';
 export { LdapDirectorySource } from './ldap-source.js';
 export { DirectorySync } from './sync.js';
-export type { SyncOptions, SyncStatus, PushHandlers, PushSession, PushSource } from './sync.js';
+export type { SyncOptions, SyncStatus, SyncTimers, PushHandlers, PushSession, PushSource } from './sync.js';
 
 /** Validates the raw `ldap:` block of a policy. `locate(path)` gives the source location of a key path. */
 export function validateLdapConfig(raw: unknown, locate: (path: readonly (string | number)[]) => SourceLocation | undefined): Diagnostic[] {

@@ -23,7 +23,27 @@ export interface SyncOptions {
   readonly pushQuietMs?: number;
   /** … or at the latest this long after the first one. */
   readonly pushMaxHoldMs?: number;
+  /** The clock and timers that space polls, backoff and push retries (real ones by default; tests pass a manual one). */
+  readonly timers?: SyncTimers;
 }
+
+/** What DirectorySync reads time from and waits with. */
+export interface SyncTimers {
+  /** Milliseconds on a monotonic clock (durations and poll spacing, not the time of day). */
+  now(): number;
+  /** Calls `fn` once after `ms`; returns a function that cancels it. `unref`: the wait does not keep the process alive. */
+  after(ms: number, fn: () => void, unref?: boolean): () => void;
+}
+
+/** Node's monotonic clock and timers. */
+export const realTimers: SyncTimers = {
+  now: () => performance.now(),
+  after(ms, fn, unref) {
+    const t = setTimeout(fn, ms);
+    if (unref) t.unref();
+    return () => clearTimeout(t);
+  },
+};
 
 export interface SyncStatus {
   readonly source: string;
@@ -123,7 +143,7 @@ function keepUnchanged(before: Directory | undefined, next: Directory): Director
 
 export class DirectorySync {
   snapshot: Directory | undefined;
-  private timer: NodeJS.Timeout | undefined;
+  private timer: (() => void) | undefined;
   private running = false;
   private stopped = true;
   private st: { -readonly [K in keyof SyncStatus]: SyncStatus[K] };
@@ -131,6 +151,7 @@ export class DirectorySync {
   private closeWhenIdle = false;
   private held: Directory | undefined;
   readonly intervalMs: number;
+  private readonly timers: SyncTimers;
 
   constructor(
     readonly source: DirectorySource,
@@ -139,6 +160,7 @@ export class DirectorySync {
   ) {
     this.snapshot = initial;
     this.intervalMs = opts.intervalMs ?? 5000;
+    this.timers = opts.timers ?? realTimers;
     this.st = {
       source: source.description,
       mode: 'poll',
@@ -173,11 +195,11 @@ export class DirectorySync {
   private async run(fn: () => Promise<boolean>, quiet = false): Promise<boolean> {
     if (this.running) return false;
     this.running = true;
-    const t0 = performance.now();
+    const t0 = this.timers.now();
     if (!quiet) this.st.lastAttemptAt = new Date().toISOString();
     try {
       const ok = await fn();
-      if (!quiet) this.st.lastDurationMs = performance.now() - t0;
+      if (!quiet) this.st.lastDurationMs = this.timers.now() - t0;
       this.confirmNext = false;
       return ok;
     } catch (e) {
@@ -201,23 +223,23 @@ export class DirectorySync {
   // ---- push ----
   private push?: PushSession;
   private pushOpening = false;
-  private pushTimer: NodeJS.Timeout | undefined;
+  private pushTimer: (() => void) | undefined;
   private pushDelay = 0;
-  private flushTimer: NodeJS.Timeout | undefined;
-  private pendingSince = 0;
+  private flushTimer: (() => void) | undefined;
+  private pendingSince: number | undefined;
   private flushAfterRun = false;
 
   /** Changes were pushed: publish after a quiet moment (`pushQuietMs`), at the latest `pushMaxHoldMs` after the first. */
   private schedulePushFlush(now = false): void {
     if (this.stopped && !now) return;
-    const t = performance.now();
-    if (!this.pendingSince) this.pendingSince = t;
-    if (this.flushTimer) clearTimeout(this.flushTimer);
+    const t = this.timers.now();
+    this.pendingSince ??= t;
+    this.flushTimer?.();
     const wait = now ? 0 : Math.max(0, Math.min(this.opts.pushQuietMs ?? 5, this.pendingSince + (this.opts.pushMaxHoldMs ?? 20) - t));
-    this.flushTimer = setTimeout(() => {
+    this.flushTimer = this.timers.after(wait, () => {
       this.flushTimer = undefined;
       void this.flushPush();
-    }, wait);
+    });
   }
 
   /** Publishes the buffered pushed changes (through the same checks as a poll). */
@@ -228,7 +250,7 @@ export class DirectorySync {
       this.flushAfterRun = true;
       return false;
     }
-    this.pendingSince = 0;
+    this.pendingSince = undefined;
     return this.run(async () => this.accept(await src.loadPushed()), true);
   }
 
@@ -277,12 +299,15 @@ export class DirectorySync {
   private retryPush(): void {
     if (this.stopped) return;
     this.pushDelay = this.pushDelay ? Math.min(this.pushDelay * 2, this.opts.maxPushRetryMs ?? 60_000) : (this.opts.pushRetryMs ?? 1000);
-    if (this.pushTimer) clearTimeout(this.pushTimer);
-    this.pushTimer = setTimeout(() => {
-      this.pushTimer = undefined;
-      void this.openPush();
-    }, this.pushDelay);
-    this.pushTimer.unref?.();
+    this.pushTimer?.();
+    this.pushTimer = this.timers.after(
+      this.pushDelay,
+      () => {
+        this.pushTimer = undefined;
+        void this.openPush();
+      },
+      true,
+    );
   }
 
   /** Takes a loaded snapshot: held if it shrinks too much (unless confirmed), else published when it differs. */
@@ -340,14 +365,13 @@ export class DirectorySync {
   /** (Re)schedules the next poll (or, in push mode, safety-net re-read) `delay` ms from now. */
   private schedule(delay: number): void {
     if (this.stopped) return;
-    if (this.timer) clearTimeout(this.timer);
+    this.timer?.();
     this.timer = undefined;
     if (this.looping) {
       if (delay === 0) this.loopAgain = true;
       return;
     } // the running tick schedules the next
-    this.timer = setTimeout(() => void this.tick(), delay);
-    this.timer.unref?.();
+    this.timer = this.timers.after(delay, () => void this.tick(), true);
   }
 
   private async tick(): Promise<void> {
@@ -358,7 +382,7 @@ export class DirectorySync {
     } // a pushed change is being published: poll right after it
     this.looping = true;
     this.loopAgain = false;
-    const started = performance.now();
+    const started = this.timers.now();
     const src = this.source;
     try {
       if (this.push && isPush(src)) await this.run(async () => this.accept(await src.loadFull()));
@@ -373,16 +397,16 @@ export class DirectorySync {
         ? Math.min(this.intervalMs * 2 ** Math.min(this.st.consecutiveErrors, 6), this.opts.maxBackoffMs ?? 60_000)
         : this.push && isPush(src)
           ? src.fullReadIntervalMs
-          : Math.max(0, this.intervalMs - (performance.now() - started));
+          : Math.max(0, this.intervalMs - (this.timers.now() - started));
     this.schedule(delay);
   }
 
   /** Stops polling and closes the source's kept connection (after a running poll finishes). */
   stop(): void {
     this.stopped = true;
-    if (this.timer) clearTimeout(this.timer);
-    if (this.pushTimer) clearTimeout(this.pushTimer);
-    if (this.flushTimer) clearTimeout(this.flushTimer);
+    this.timer?.();
+    this.pushTimer?.();
+    this.flushTimer?.();
     this.push?.close();
     this.push = undefined;
     this.st.mode = 'poll';
