@@ -188,6 +188,11 @@ export class SwitchSync {
     );
   }
 
+  /** Per-dpid state held: reconcile queues and last results (a switch that left the topology's view leaves none). */
+  get tracked(): { readonly queues: number; readonly results: number } {
+    return { queues: this.queues.size, results: this.results.size };
+  }
+
   /** A switch disconnected: its foreign flows are no longer known; a switch not in the topology leaves no state behind. */
   disconnected(dpid: string, known: boolean): void {
     this.foreignOverrides.delete(dpid);

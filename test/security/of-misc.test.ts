@@ -103,9 +103,8 @@ describe('OpenFlow peer and state details (item 9)', () => {
     }
     await waitFor('all gone', () => ctl!.sessions.size === 0);
     await new Promise((r) => setTimeout(r, 200));
-    const inner = ctl as unknown as { queues: Map<string, unknown>; results: Map<string, unknown> };
-    expect(inner.queues.size).toBeLessThanOrEqual(3); // the known switches only (none connected here)
-    expect(inner.results.size).toBe(0);
+    expect(ctl!.switches.tracked.queues).toBeLessThanOrEqual(3); // the known switches only (none connected here)
+    expect(ctl!.switches.tracked.results).toBe(0);
     expect(ctl!.learning.tracked.ports).toBe(0);
   });
 
