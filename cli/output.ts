@@ -7,7 +7,7 @@ import { terminalSafe } from './terminal.js';
 import type { Diagnostic } from '../compiler/model.js';
 import { formatDiagnostic } from '../compiler/diagnostics.js';
 import { loadPolicy, type LoadedPolicy } from '../loader/load.js';
-import { jsonReplacer } from '../compiler/format.js';
+import { jsonReplacer } from '../compiler/json.js';
 
 /** The part of oclif's Command a command's logic prints through. */
 export interface CommandIO {

@@ -4,6 +4,9 @@ import { OFPP } from '../openflow/types.js';
 import { CT } from '../openflow/constants.js';
 import { addFlowMod, encode } from '../openflow/index.js';
 import type { PlannedFlow, SwitchPlan } from './model.js';
+import { jsonReplacer } from './json.js';
+
+export { jsonReplacer };
 
 const OVS_FIELD: Partial<Record<OxmEntry['field'], string>> = {
   in_port: 'in_port',
@@ -160,15 +163,6 @@ export function formatOvsFlows(sp: SwitchPlan, opts: { comments?: boolean } = {}
 
 export function formatHex(sp: SwitchPlan): string {
   return sp.flows.map((f) => encode(addFlowMod(f)).toString('hex')).join('\n') + '\n';
-}
-
-/** JSON.stringify replacer: bigints and byte buffers as hex strings. */
-export function jsonReplacer(this: unknown, k: string, v: unknown): unknown {
-  if (typeof v === 'bigint') return '0x' + v.toString(16);
-  // Buffer.prototype.toJSON has already run by now ({type:'Buffer',data}); the holder still has the Buffer itself
-  const raw = this !== null && typeof this === 'object' ? (this as Record<string, unknown>)[k] : v;
-  if (raw instanceof Uint8Array) return Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength).toString('hex');
-  return v;
 }
 
 export function planJson(sp: SwitchPlan): unknown {

@@ -79,9 +79,15 @@ class Who {
   }
 }
 
-/** Lints a policy with its directory and topology: compiles the timeless view (every rule active) and reads its model. */
-export function lintInput(input: CompileInput, opts: LintOptions = {}): LintReport {
-  return lint(compile({ ...input, policy: timeless(input.policy), at: undefined }), opts);
+/**
+ * Lints a policy with its directory and topology: compiles the timeless view (every rule active) and reads its model.
+ * `compiled`, a compile of this same input the caller already has (`acl validate`), is linted as it is when the policy
+ * has no time windows — its timeless view is the policy itself — instead of compiling it a second time.
+ */
+export function lintInput(input: CompileInput, opts: LintOptions = {}, compiled?: Compiled): LintReport {
+  const policy = timeless(input.policy);
+  if (compiled && compiled.input.policy === policy && compiled.input.directory === input.directory) return lint(compiled, opts);
+  return lint(compile({ ...input, policy, at: undefined }), opts);
 }
 
 export interface LintOptions {

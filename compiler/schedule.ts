@@ -7,7 +7,8 @@
  * time zone). A rule with a time condition is part of the compiled policy only while it is active at `at`;
  * without `at` it is inactive (fail closed).
  */
-import { Cron } from 'croner';
+import { createRequire } from 'node:module';
+import type { Cron } from 'croner';
 import type { Diagnostic, PlannedFlow, SourceLocation, SwitchPlan } from './model.js';
 import type { YamlSource, Path } from './yaml-source.js';
 import { METADATA, TABLE } from './pipeline.js';
@@ -100,12 +101,16 @@ export function isActiveAt(t: RuleTime | undefined, at: number | undefined): boo
   return t.when ? windowOpen(t.when, at) : true;
 }
 
+/** croner, loaded on first use: only a policy with a `when:` window needs it (it is not part of `acl validate`'s start-up). */
+let cronLib: typeof import('croner') | undefined;
+const croner = (): typeof import('croner') => (cronLib ??= createRequire(import.meta.url)('croner') as typeof import('croner'));
+
 const crons = new Map<string, Cron>();
 function cron(pattern: string, tz: string): Cron {
   const k = `${pattern}\u0000${tz}`;
   let c = crons.get(k);
   if (!c) {
-    c = new Cron(pattern, { timezone: tz, paused: true });
+    c = new (croner().Cron)(pattern, { timezone: tz, paused: true });
     if (crons.size > 1000) crons.clear();
     crons.set(k, c);
   }

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { parseDirectoryText, parsePolicyText, parseTopologyText } from '../../compiler/inputs.js';
 import { loadPolicy } from '../../loader/index.js';
 import { lintInput, type LintFinding } from '../../compiler/lint.js';
+import { compile } from '../../compiler/compile.js';
 import { copyExample } from '../helpers/tmp.js';
 
 const DIRECTORY = `
@@ -168,5 +169,34 @@ describe('lint on the shipped examples', () => {
     expect(s).toHaveLength(1);
     expect(s[0]).toMatchObject({ rule: 'contractors-payroll', related: ['no-contractors-payroll'], location: { line } });
     expect(s[0].subjects).toEqual({ users: 3, servers: 0, examples: ['carl', 'cathy', 'tom'] });
+  });
+});
+
+describe('lintInput on a compile the caller already has (acl validate compiles once)', () => {
+  const inputOf = (rules: string) => {
+    const p = parsePolicyText(HEAD + rules, 'p.yaml'),
+      d = parseDirectoryText(DIRECTORY, 'd.yaml'),
+      t = parseTopologyText(TOPOLOGY, 't.yaml');
+    if (!p.ok || !d.ok || !t.ok) throw new Error(JSON.stringify(p.ok ? 'fixture' : p.diagnostics));
+    return { policy: p.value, directory: d.value, topology: t.value };
+  };
+  it('without time windows: the same findings as compiling again', () => {
+    const input = inputOf(`  - { name: contractors-db, from: { roles: [contractor] }, to: db }
+  - { name: no-contractors, from: { roles: [contractor] }, to: db, action: deny }
+`);
+    const c = compile({ ...input, at: Date.UTC(2026, 0, 5, 12) });
+    const reused = lintInput(input, {}, c).findings;
+    expect(reused).toEqual(lintInput(input).findings);
+    expect(reused.map((f) => f.code)).toContain('rule-shadowed');
+  });
+  it('with a time window closed at the compile instant: lint still reasons about every rule (it compiles the timeless view)', () => {
+    const input = inputOf(`  - { name: contractors-db, from: { roles: [contractor] }, to: db }
+  - { name: night-deny, from: { roles: [contractor] }, to: db, action: deny, when: { days: [mon-fri], hours: "01:00-02:00" } }
+`);
+    const noon = compile({ ...input, at: Date.UTC(2026, 0, 5, 12) }); // a Monday, outside the window
+    expect(noon.input.policy.rules.map((r) => r.name)).toEqual(['contractors-db']);
+    const fs = lintInput(input, {}, noon).findings;
+    expect(fs).toEqual(lintInput(input).findings);
+    expect(fs.find((f) => f.code === 'rule-shadowed')?.related).toEqual(['night-deny']);
   });
 });
