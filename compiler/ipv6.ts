@@ -8,7 +8,8 @@ import { ipv6Text, maskOf6, parseIpv6, type Prefix6 } from './addr.js';
 
 /** The reference parser, loaded on first use: input without IPv6 text never needs it (`acl validate`'s start-up). */
 let ipLib: typeof import('ip-address') | undefined;
-const address6 = (): typeof Address6Class => (ipLib ??= createRequire(import.meta.url)('ip-address') as typeof import('ip-address')).Address6;
+const address6 = (): typeof Address6Class =>
+  (ipLib ??= createRequire(import.meta.url)('ip-address') as typeof import('ip-address')).Address6;
 
 /** An IPv6 address as the reference parser reads it: 128-bit value, or an error for a person. */
 export function checkIpv6(text: string): { addr: bigint } | { error: string } {
