@@ -6,7 +6,6 @@
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import type { MessageOf } from '../openflow/index.js';
-import { OFPP } from '../openflow/types.js';
 import type { AddressLease, Topology } from '../compiler/model.js';
 import type { Policy } from '../compiler/inputs.js';
 import { trustedDhcpPorts } from '../compiler/first-contact.js';
@@ -19,11 +18,7 @@ import { readLdapConfig } from '../directory/ldap-config.js';
 import type { SwitchSession } from './session.js';
 import type { Controller } from './controller.js';
 import { Ipv6Learning, JoinedLeases } from './ipv6-learning.js';
-
-interface Ports {
-  trusted: Map<string, Set<number>>;
-  links: Map<string, Set<number>>;
-}
+import { etherType, forwardChecked, isLinkPort, relayAlerts } from './snoop-plumbing.js';
 
 export class FirstContact {
   readonly leases: LeaseTable;
@@ -34,17 +29,14 @@ export class FirstContact {
   signin?: SigninServer;
   /** Override the credential check (tests, RADIUS PAP); default: LDAP bind. */
   checker?: CredentialChecker;
-  private portsFor?: { policy: Policy; topology: Topology; ports: Ports };
+  private trustedFor?: { policy: Policy; topology: Topology; trusted: Map<string, Set<number>> };
   /** DHCPACK seen → lease recorded → flows confirmed on every switch (ms), for the benchmark and metrics. */
   readonly bindLatencies: number[] = [];
 
   constructor(private readonly ctl: Controller) {
     this.leases = new LeaseTable();
     this.snooper = new DhcpSnooper(this.leases);
-    this.snooper.on('alert', (a: Record<string, unknown> & { type: string }) => {
-      const { type, ...rest } = a;
-      ctl.relay(type, rest);
-    });
+    relayAlerts(this.snooper, (type, data) => ctl.relay(type, data));
     this.ipv6 = new Ipv6Learning(ctl);
     this.allLeases = new JoinedLeases(this.leases, this.ipv6.leases);
     this.allLeases.on('change', (c: LeaseChange) => {
@@ -67,22 +59,19 @@ export class FirstContact {
     return this.ctl.compiled?.input.policy;
   }
 
-  private ports(): Ports {
+  /** The trusted DHCP server ports of the compiled plan; applies the policy's snooper settings when the plan changes. */
+  private trusted(): Map<string, Set<number>> {
     const policy = this.ctl.compiled.input.policy,
       topology = this.ctl.compiled.input.topology;
-    if (this.portsFor && this.portsFor.policy === policy && this.portsFor.topology === topology) return this.portsFor.ports;
+    if (this.trustedFor && this.trustedFor.policy === policy && this.trustedFor.topology === topology) return this.trustedFor.trusted;
     const trusted = new Map<string, Set<number>>();
     for (const [sw, l] of trustedDhcpPorts(policy.firstContact, topology)) trusted.set(sw, new Set(l));
-    const links = new Map<string, Set<number>>();
-    for (const l of topology.links)
-      for (const p of [l.a, l.b]) (links.get(p.switch) ?? links.set(p.switch, new Set()).get(p.switch)!).add(p.port);
-    const ports = { trusted, links };
-    this.portsFor = { policy, topology, ports };
+    this.trustedFor = { policy, topology, trusted };
     const rate = policy.firstContact?.dhcp?.clientRate;
     if (rate !== undefined) this.snooper.rate = rate;
     // the policy's roaming.conflict (deny-both | newest) decides what a MAC on two ports at once gets
-    (this.snooper as unknown as { conflict: string }).conflict = policy.firstContact?.roaming.conflict ?? 'deny-both';
-    return ports;
+    this.snooper.conflict = policy.firstContact?.roaming.conflict ?? 'deny-both';
+    return trusted;
   }
 
   /**
@@ -94,27 +83,17 @@ export class FirstContact {
       return true;
     if (!this.policy?.firstContact?.dhcp) return false;
     const d = m.data;
-    if (d.length < 14) return false;
-    if (d.readUInt16BE(12) === 0x888e || (d.readUInt16BE(12) === 0x8100 && d.length >= 18 && d.readUInt16BE(16) === 0x888e)) return false; // EAPOL: 802.1X's
-    const { trusted, links } = this.ports();
-    if (links.get(switchName)?.has(inPort)) return false;
+    const eth = etherType(d);
+    if (!eth || eth.type === 0x888e) return false; // EAPOL: 802.1X's
+    const trusted = this.trusted();
+    if (isLinkPort(this.ctl.compiled.input.topology, switchName, inPort)) return false;
     const at = { switch: switchName, port: inPort };
-    if (isDhcp(d)) {
+    if (isDhcp(d, eth.type, eth.payload)) {
       const t0 = performance.now();
       const v = this.snooper.onDhcp(at, d, trusted.get(switchName)?.has(inPort) ?? false);
-      if (v.forward) {
-        // the checked client message goes on as the switch would have sent it (L2 from its own port)
-        s.sendTracked([
-          {
-            type: 'packet_out',
-            xid: s.xid(),
-            bufferId: 0xffffffff,
-            inPort,
-            actions: [{ type: 'output', port: OFPP.NORMAL }],
-            data: Buffer.from(d),
-          },
-        ]);
-      } else if (v.reason === 'lease') {
+      // the checked client message goes on as the switch would have sent it (L2 from its own port)
+      if (v.forward) forwardChecked(s, inPort, d);
+      else if (v.reason === 'lease') {
         void this.ctl.edge.settled().then(() => {
           this.bindLatencies.push(performance.now() - t0);
           if (this.bindLatencies.length > 10_000) this.bindLatencies.splice(0, 5_000);
@@ -191,16 +170,9 @@ export class FirstContact {
   }
 }
 
-/** IPv4 UDP with port 67 or 68 on either side (one VLAN tag allowed): the snooper decides the rest. */
-function isDhcp(d: Buffer): boolean {
-  let off = 12;
-  let t = d.readUInt16BE(off);
-  if (t === 0x8100 && d.length >= 18) {
-    off += 4;
-    t = d.readUInt16BE(off);
-  }
-  if (t !== 0x0800) return false;
-  const ip = off + 2;
+/** IPv4 UDP with port 67 or 68 on either side (`type`/`ip`: the EtherType and where the IP header starts): the snooper decides the rest. */
+function isDhcp(d: Buffer, type: number, ip: number): boolean {
+  if (type !== 0x0800) return false;
   if (d.length < ip + 20 || d[ip + 9] !== 17) return false;
   const udp = ip + (d[ip] & 15) * 4;
   if (d.length < udp + 4) return false;

@@ -6,7 +6,6 @@
  */
 import { EventEmitter } from 'node:events';
 import type { MessageOf } from '../openflow/index.js';
-import { OFPP } from '../openflow/types.js';
 import type { AddressLease } from '../compiler/model.js';
 import type { Compiled } from '../compiler/compile.js';
 import type { Ipv6LearningPolicy } from '../compiler/first-contact.js';
@@ -19,6 +18,7 @@ import type { SessionChange } from '../edge/sessions.js';
 import type { LeaseSource } from './edge-hook.js';
 import type { SwitchSession } from './session.js';
 import type { Controller, ControllerEvent } from './controller.js';
+import { etherType, forwardChecked, isLinkPort, relayAlerts } from './snoop-plumbing.js';
 
 /** IPv4 and IPv6 leases as one source for the edge hook and the state file (one `leases` list, both families). */
 export class JoinedLeases extends EventEmitter implements LeaseSource {
@@ -78,10 +78,7 @@ export class Ipv6Learning {
         return v === undefined ? undefined : this.indexed()?.owner.get(ipv6Text(v));
       },
     };
-    this.snooper.on('alert', (a: Record<string, unknown> & { type: string }) => {
-      const { type, ...rest } = a;
-      ctl.relay(type, rest);
-    });
+    relayAlerts(this.snooper, (type, data) => ctl.relay(type, data));
     // a device that goes takes its IPv6 addresses with it, like its login
     ctl.edge.sessions.on('change', (c: SessionChange) => {
       const s = c.session;
@@ -144,37 +141,19 @@ export class Ipv6Learning {
     if (!kind) return false;
     const p = this.policy();
     if (!p || (kind === 'nd' && !p.nd) || (kind === 'dhcpv6' && !p.dhcpv6)) return false;
-    const topo = this.ctl.compiled.input.topology;
-    if (topo.links.some((l) => (l.a.switch === switchName && l.a.port === inPort) || (l.b.switch === switchName && l.b.port === inPort)))
-      return false;
+    if (isLinkPort(this.ctl.compiled.input.topology, switchName, inPort)) return false;
     const at = { switch: switchName, port: inPort };
     const v = kind === 'nd' ? this.snooper.onNd(at, d, this.ctx) : this.snooper.onDhcpv6(at, d, trusted(switchName, inPort), this.ctx);
-    if (v.forward)
-      s.sendTracked([
-        {
-          type: 'packet_out',
-          xid: s.xid(),
-          bufferId: 0xffffffff,
-          inPort,
-          actions: [{ type: 'output', port: OFPP.NORMAL }],
-          data: Buffer.from(d),
-        },
-      ]);
+    if (v.forward) forwardChecked(s, inPort, d);
     return true;
   }
 }
 
 /** 'nd' for ICMPv6 135/136, 'dhcpv6' for UDP 546/547, over IPv6 without extension headers (one VLAN tag allowed). */
 function classify(d: Buffer): 'nd' | 'dhcpv6' | undefined {
-  if (d.length < 14) return undefined;
-  let off = 12;
-  let t = d.readUInt16BE(off);
-  if (t === 0x8100 && d.length >= 18) {
-    off += 4;
-    t = d.readUInt16BE(off);
-  }
-  if (t !== 0x86dd) return undefined;
-  const ip = off + 2;
+  const eth = etherType(d);
+  if (eth?.type !== 0x86dd) return undefined;
+  const ip = eth.payload;
   if (d.length < ip + 44) return undefined;
   const next = d[ip + 6];
   if (next === 58) return d[ip + 40] === 135 || d[ip + 40] === 136 ? 'nd' : undefined;

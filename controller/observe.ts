@@ -13,6 +13,7 @@ import { TrafficStats, type TrafficOptions } from './stats.js';
 import { readFlows } from './reconcile.js';
 import type { SwitchSession } from './session.js';
 import type { EventData } from './events.js';
+import { isLinkPort } from './snoop-plumbing.js';
 
 export interface ObserveOptions {
   readonly traffic?: TrafficOptions;
@@ -91,7 +92,7 @@ export class Observer {
     if (m.tableId === TABLE.monitor && role === 'monitor') {
       // a monitored deny (mode: monitor) let this packet through; logged where it entered the network, not again
       // on the inter-switch link of a destination hypervisor that checks it once more
-      if (!this.isLinkPort(c, plan.name, inPort)) {
+      if (!isLinkPort(c.input.topology, plan.name, inPort)) {
         const mon = this.ctl.monitoring;
         this.denials.ingest(c, m.data, {
           switch: plan.name,
@@ -103,14 +104,6 @@ export class Observer {
       return true;
     }
     return false;
-  }
-
-  private readonly links = new WeakMap<Compiled, ReadonlySet<string>>();
-  private isLinkPort(c: Compiled, sw: string, port: number): boolean {
-    let l = this.links.get(c);
-    if (!l)
-      this.links.set(c, (l = new Set(c.input.topology.links.flatMap((k) => [`${k.a.switch}:${k.a.port}`, `${k.b.switch}:${k.b.port}`]))));
-    return l.has(`${sw}:${port}`);
   }
 
   private readonly discovery = new WeakMap<SwitchPlan, bigint | undefined>();

@@ -56,7 +56,8 @@ export class DhcpSnooper extends SnooperBase<LeaseTable> {
   private readonly memory: number;
   private readonly maxClients: number;
   private readonly conflictHold: number;
-  private readonly conflict: 'deny-both' | 'newest';
+  /** What a MAC on two ports at once gets (the policy's roaming.conflict). */
+  conflict: 'deny-both' | 'newest';
 
   constructor(leases: LeaseTable, opts: SnooperOptions = {}) {
     super(leases, 'dhcp', opts.clientRate ?? 10, opts);
