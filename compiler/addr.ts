@@ -1,5 +1,5 @@
 /** Addresses, prefixes and services as the policy language writes them. */
-import { ipv4OrNaN, u32ToIpv4 } from '../openflow/buffer.js';
+import { ipv4OrNaN, ipv6Groups, ipv6GroupsText, u32ToIpv4 } from '../openflow/addr-text.js';
 
 export interface Prefix {
   /** Network address as an unsigned 32-bit number. */
@@ -100,16 +100,14 @@ export function portBlocks(from: number, to: number): Array<{ value: number; mas
 }
 
 // ---------- IPv6 ----------
-// A fast parser for the compiler's hot paths (property-tested against the `ip-address` package, which validates
-// every address an input file or the API brings: compiler/ipv6.ts).
+// The text parser and RFC 5952 writer are the codec's (openflow/addr-text.ts, property-tested against the `ip-address`
+// package, which validates every address an input file or the API brings: compiler/ipv6.ts); here: 128-bit values.
 
 export interface Prefix6 {
   /** Network address as an unsigned 128-bit bigint. */
   readonly addr: bigint;
   readonly len: number;
 }
-
-const HEX4 = /^[0-9a-fA-F]{1,4}$/;
 
 // The compiler parses the same few thousand addresses many times (selection, destinations, per-switch tables): a
 // bounded memo of text → value (absent texts are not stored).
@@ -128,24 +126,8 @@ export function parseIpv6(s: string): bigint | undefined {
 }
 
 function parseIpv6Uncached(s: string): bigint | undefined {
-  if (s.length < 2 || s.length > 45) return undefined;
-  let text = s;
-  if (text.indexOf('.') >= 0) {
-    // an embedded IPv4 tail (::ffff:10.0.0.1) becomes two hex groups
-    const c = text.lastIndexOf(':');
-    const v4 = c < 0 ? undefined : parseIpv4(text.slice(c + 1));
-    if (v4 === undefined) return undefined;
-    text = `${text.slice(0, c + 1)}${(v4 >>> 16).toString(16)}:${(v4 & 0xffff).toString(16)}`;
-  }
-  const dbl = text.indexOf('::');
-  if (dbl >= 0 && text.indexOf('::', dbl + 1) >= 0) return undefined;
-  const head = dbl < 0 ? text.split(':') : text.slice(0, dbl) === '' ? [] : text.slice(0, dbl).split(':');
-  const rest = dbl < 0 ? [] : text.slice(dbl + 2) === '' ? [] : text.slice(dbl + 2).split(':');
-  for (const g of head) if (!HEX4.test(g)) return undefined;
-  for (const g of rest) if (!HEX4.test(g)) return undefined;
-  const n = head.length + rest.length;
-  if (dbl < 0 ? n !== 8 : n > 7) return undefined;
-  const groups = [...head.map((g) => parseInt(g, 16)), ...Array<number>(dbl < 0 ? 0 : 8 - n).fill(0), ...rest.map((g) => parseInt(g, 16))];
+  const groups = ipv6Groups(s);
+  if (!groups) return undefined;
   let v = 0n;
   for (const g of groups) v = (v << 16n) | BigInt(g);
   return v;
@@ -155,24 +137,7 @@ function parseIpv6Uncached(s: string): bigint | undefined {
 export function ipv6Text(a: bigint): string {
   const g: number[] = [];
   for (let i = 7; i >= 0; i--) g.push(Number((a >> BigInt(i * 16)) & 0xffffn));
-  let bestStart = -1,
-    bestLen = 0;
-  for (let i = 0; i < 8;) {
-    if (g[i] !== 0) {
-      i++;
-      continue;
-    }
-    let j = i;
-    while (j < 8 && g[j] === 0) j++;
-    if (j - i > bestLen && j - i >= 2) {
-      bestStart = i;
-      bestLen = j - i;
-    }
-    i = j;
-  }
-  const hex = g.map((x) => x.toString(16));
-  if (bestStart < 0) return hex.join(':');
-  return `${hex.slice(0, bestStart).join(':')}::${hex.slice(bestStart + bestLen).join(':')}`;
+  return ipv6GroupsText(g);
 }
 
 /** Canonical text of an IPv6 address text, or undefined when it is not one. */

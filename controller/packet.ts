@@ -7,6 +7,7 @@
  * that is structurally wrong is an error value with a code. A frame cut short inside the transport header (the
  * packet-in was truncated) still decodes the network layer and reports `truncated: true`.
  */
+import { ipv4At, ipv6At, macAt } from '../openflow/addr-text.js';
 
 export type DecodeErrorCode =
   | 'short-ethernet'
@@ -49,47 +50,6 @@ export interface DecodedFrame {
 }
 
 export type DecodeResult = { ok: true; frame: DecodedFrame } | { ok: false; code: DecodeErrorCode; message: string };
-
-const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
-
-export function macAt(b: Uint8Array, o: number): string {
-  return `${HEX[b[o]]}:${HEX[b[o + 1]]}:${HEX[b[o + 2]]}:${HEX[b[o + 3]]}:${HEX[b[o + 4]]}:${HEX[b[o + 5]]}`;
-}
-
-function ipv4At(b: Uint8Array, o: number): string {
-  return `${b[o]}.${b[o + 1]}.${b[o + 2]}.${b[o + 3]}`;
-}
-
-/** RFC 5952 text of 16 bytes: lower case, longest run of zero groups (≥ 2) as ::. */
-export function ipv6At(b: Uint8Array, o: number): string {
-  const g: number[] = [];
-  for (let i = 0; i < 8; i++) g.push((b[o + 2 * i] << 8) | b[o + 2 * i + 1]);
-  let bestAt = -1,
-    bestLen = 0;
-  for (let i = 0; i < 8;) {
-    if (g[i] !== 0) {
-      i++;
-      continue;
-    }
-    let j = i;
-    while (j < 8 && g[j] === 0) j++;
-    if (j - i > bestLen && j - i >= 2) {
-      bestAt = i;
-      bestLen = j - i;
-    }
-    i = j;
-  }
-  if (bestAt < 0) return g.map((x) => x.toString(16)).join(':');
-  const head = g
-    .slice(0, bestAt)
-    .map((x) => x.toString(16))
-    .join(':');
-  const tail = g
-    .slice(bestAt + bestLen)
-    .map((x) => x.toString(16))
-    .join(':');
-  return `${head}::${tail}`;
-}
 
 const err = (code: DecodeErrorCode, message: string): DecodeResult => ({ ok: false, code, message });
 

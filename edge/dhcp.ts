@@ -6,6 +6,7 @@
  * BOOTP fixed part and the options field. Anything that does not add up is an error — the snooper drops it
  * (fail closed): it is never forwarded and never changes a binding.
  */
+import { ipv4At, macAt } from '../openflow/addr-text.js';
 
 export type DhcpMessageType = 'discover' | 'offer' | 'request' | 'decline' | 'ack' | 'nak' | 'release' | 'inform';
 const TYPES: readonly DhcpMessageType[] = ['discover', 'offer', 'request', 'decline', 'ack', 'nak', 'release', 'inform'];
@@ -65,14 +66,6 @@ export interface DhcpFrame {
 }
 
 const err = (code: DecodeErrorCode, message: string): DecodeError => ({ ok: false, code, message });
-
-const HEX: string[] = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
-export function macAt(b: Buffer, off: number): string {
-  return `${HEX[b[off]]}:${HEX[b[off + 1]]}:${HEX[b[off + 2]]}:${HEX[b[off + 3]]}:${HEX[b[off + 4]]}:${HEX[b[off + 5]]}`;
-}
-export function ipAt(b: Buffer, off: number): string {
-  return `${b[off]}.${b[off + 1]}.${b[off + 2]}.${b[off + 3]}`;
-}
 
 /** Where the payload after the Ethernet header starts, and its ethertype (one 802.1Q tag allowed). */
 function ethernet(b: Buffer): { type: number; off: number; vlan?: number } | DecodeError {
@@ -148,10 +141,10 @@ function readOption(b: Buffer, code: number, v: number, len: number, o: DhcpOpti
       return fixed(1);
     }
     case 50:
-      o.requestedIp = ipAt(b, v);
+      o.requestedIp = ipv4At(b, v);
       return fixed(4);
     case 54:
-      o.serverId = ipAt(b, v);
+      o.serverId = ipv4At(b, v);
       return fixed(4);
     case 51:
       o.leaseSeconds = len === 4 ? b.readUInt32BE(v) : undefined;
@@ -216,15 +209,15 @@ export function decodeDhcp(b: Buffer): Decoded<DhcpFrame> {
       ethDst: macAt(b, 0),
       ethSrc: macAt(b, 6),
       ...(eth.vlan !== undefined ? { vlan: eth.vlan } : {}),
-      ipSrc: ipAt(b, ip + 12),
-      ipDst: ipAt(b, ip + 16),
+      ipSrc: ipv4At(b, ip + 12),
+      ipDst: ipv4At(b, ip + 16),
       udpSrc,
       udpDst,
       op,
       xid: b.readUInt32BE(d + 4),
-      ciaddr: ipAt(b, d + 12),
-      yiaddr: ipAt(b, d + 16),
-      giaddr: ipAt(b, d + 24),
+      ciaddr: ipv4At(b, d + 12),
+      yiaddr: ipv4At(b, d + 16),
+      giaddr: ipv4At(b, d + 24),
       chaddr: macAt(b, d + 28),
       type,
       requestedIp: o.requestedIp,
@@ -257,7 +250,7 @@ export function decodeArp(b: Buffer): Decoded<ArpFrame> {
   if (op !== 1 && op !== 2) return err('bad-arp', `ARP operation ${op}`);
   return {
     ok: true,
-    value: { ethSrc: macAt(b, 6), op, sha: macAt(b, a + 8), spa: ipAt(b, a + 14), tha: macAt(b, a + 18), tpa: ipAt(b, a + 24) },
+    value: { ethSrc: macAt(b, 6), op, sha: macAt(b, a + 8), spa: ipv4At(b, a + 14), tha: macAt(b, a + 18), tpa: ipv4At(b, a + 24) },
   };
 }
 

@@ -7,8 +7,8 @@
  * lifetimes. Nested option lengths are checked at every level; a message with more than MAX_ADDRESSES addresses,
  * a repeated client identifier or an option that runs past its parent is an error (the snooper drops it).
  */
-import { macAt } from './dhcp.js';
-import { buildIpv6, checksum6, ipv6At, ipv6Bytes, ipv6Envelope } from './nd.js';
+import { ipv6At, macAt } from '../openflow/addr-text.js';
+import { buildIpv6, checksum6, ipv6Bytes, ipv6Envelope } from './nd.js';
 
 export type Dhcpv6Type =
   | 'solicit'

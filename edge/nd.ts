@@ -6,8 +6,7 @@
  * (hop limit 255, code 0, ICMPv6 checksum, lengths, option lengths, no link-layer option in DAD, a DAD probe sent
  * to the target's solicited-node group). Extension headers are refused (fail closed: ND with them is not learned).
  */
-import { ipv6Text } from '../compiler/addr.js';
-import { macAt } from './dhcp.js';
+import { ipv6At, macAt } from '../openflow/addr-text.js';
 
 export type NdErrorCode =
   | 'truncated'
@@ -52,13 +51,6 @@ export interface NdFrame {
 }
 
 const err = (code: NdErrorCode, message: string): NdError => ({ ok: false, code, message });
-
-/** 16 bytes → RFC 5952 text. */
-export function ipv6At(b: Buffer, off: number): string {
-  let v = 0n;
-  for (let i = 0; i < 16; i += 4) v = (v << 32n) | BigInt(b.readUInt32BE(off + i));
-  return ipv6Text(v);
-}
 
 export interface Ipv6Envelope {
   readonly vlan?: number;

@@ -1,4 +1,7 @@
 /** Cursor reader with bounds checks, and a growable writer. Decoders throw DecodeFail, caught at the top. */
+import { ipv4OrNaN, ipv6Groups } from './addr-text.js';
+
+export { ipv4OrNaN, u32ToIpv4, ipv6At as bytesToIpv6, macAt as bytesToMac } from './addr-text.js';
 
 export class DecodeFail extends Error {
   constructor(
@@ -166,11 +169,6 @@ export function macToBytes(mac: string, out: Buffer, at: number): void {
   for (let i = 0; i < 6; i++) out[at + i] = parseInt(m.substr(i * 3, 2), 16);
 }
 
-const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
-export function bytesToMac(b: Buffer, at = 0): string {
-  return `${HEX[b[at]]}:${HEX[b[at + 1]]}:${HEX[b[at + 2]]}:${HEX[b[at + 3]]}:${HEX[b[at + 4]]}:${HEX[b[at + 5]]}`;
-}
-
 /** Dotted quad → unsigned 32-bit; exactly four parts of 1–3 decimal digits, each at most 255. No allocation. */
 export function ipv4ToU32(ip: string): number {
   const v = ipv4OrNaN(ip);
@@ -178,84 +176,9 @@ export function ipv4ToU32(ip: string): number {
   return v;
 }
 
-/** As ipv4ToU32, but NaN for a bad address instead of throwing (hot paths test `v !== v`). */
-export function ipv4OrNaN(ip: string): number {
-  const n = ip.length;
-  if (n < 7 || n > 15) return NaN;
-  let v = 0,
-    part = 0,
-    digits = 0,
-    dots = 0;
-  for (let i = 0; i < n; i++) {
-    const c = ip.charCodeAt(i);
-    if (c >= 48 && c <= 57) {
-      if (++digits > 3) return NaN;
-      part = part * 10 + (c - 48);
-    } else if (c === 46) {
-      if (digits === 0 || part > 255 || ++dots > 3) return NaN;
-      v = v * 256 + part;
-      part = 0;
-      digits = 0;
-    } else return NaN;
-  }
-  if (dots !== 3 || digits === 0 || part > 255) return NaN;
-  return v * 256 + part;
-}
-
-export function u32ToIpv4(v: number): string {
-  return `${v >>> 24}.${(v >>> 16) & 255}.${(v >>> 8) & 255}.${v & 255}`;
-}
-
+/** IPv6 text (ipv6Groups) → 16 bytes at `at`; a RangeError for anything else. */
 export function ipv6ToBytes(ip: string, out: Buffer, at: number): void {
-  let s = ip.toLowerCase();
-  let tail: number[] = [];
-  const v4 = s.match(/(\d+\.\d+\.\d+\.\d+)$/);
-  if (v4) {
-    const n = ipv4ToU32(v4[1]);
-    tail = [(n >>> 16) & 0xffff, n & 0xffff];
-    s = s.slice(0, -v4[1].length) + (s.endsWith('::' + v4[1]) ? '' : '0');
-    if (s.endsWith(':0')) s = s.slice(0, -2);
-  }
-  const parts = s.split('::');
-  if (parts.length > 2) throw new RangeError(`bad IPv6 address '${ip}'`);
-  const head = parts[0] ? parts[0].split(':') : [];
-  const rest = parts.length === 2 && parts[1] ? parts[1].split(':') : [];
-  const groups = [...head, ...rest].map((g) => {
-    if (!/^[0-9a-f]{1,4}$/.test(g)) throw new RangeError(`bad IPv6 address '${ip}'`);
-    return parseInt(g, 16);
-  });
-  const total = groups.length + tail.length;
-  if (parts.length === 1 ? total !== 8 : total > 7) throw new RangeError(`bad IPv6 address '${ip}'`);
-  const fill = 8 - total;
-  const all = [
-    ...head.map((g) => parseInt(g, 16)),
-    ...Array(parts.length === 2 ? fill : 0).fill(0),
-    ...rest.map((g) => parseInt(g, 16)),
-    ...tail,
-  ];
-  for (let i = 0; i < 8; i++) out.writeUInt16BE(all[i], at + i * 2);
-}
-
-/** RFC 5952 canonical text. */
-export function bytesToIpv6(b: Buffer, at = 0): string {
-  const g: number[] = [];
-  for (let i = 0; i < 8; i++) g.push(b.readUInt16BE(at + i * 2));
-  let bestStart = -1,
-    bestLen = 0;
-  for (let i = 0; i < 8;) {
-    if (g[i] !== 0) {
-      i++;
-      continue;
-    }
-    let j = i;
-    while (j < 8 && g[j] === 0) j++;
-    if (j - i > bestLen && j - i >= 2) {
-      bestStart = i;
-      bestLen = j - i;
-    }
-    i = j;
-  }
-  const hex = g.map((x) => x.toString(16));
-  if (bestStart < 0) return hex.join(':');
-  return `${hex.slice(0, bestStart).join(':')}::${hex.slice(bestStart + bestLen).join(':')}`;
+  const g = ipv6Groups(ip);
+  if (!g) throw new RangeError(`bad IPv6 address '${ip}'`);
+  for (let i = 0; i < 8; i++) out.writeUInt16BE(g[i], at + i * 2);
 }
