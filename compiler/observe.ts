@@ -53,6 +53,11 @@ export interface FlowAttribution {
   readonly rules: readonly string[];
   /** Resources of the flow's destination class. */
   readonly resources: readonly string[];
+  /**
+   * Monitored deny rules (mode: monitor) that would deny what this flow lets through (table 2's monitored flows,
+   * role `allow`): their traffic counters show what they would have cut.
+   */
+  readonly monitored?: readonly string[];
   /** Source class (allow/deny/reply flows: for replies the class the answer goes to). */
   readonly classId?: number;
   /** The subject (user id or server name) of a classification flow: the traffic it sends. */
@@ -156,17 +161,28 @@ export function attributeFlow(c: Compiled, f: PlannedFlow): FlowAttribution {
     // a reply flow names the resource's addresses as ipv4_src: the resources of that prefix
     resources = ix.resourcesOfPrefix.get(srcKey) ?? [];
   } else resources = ix.resourcesOfDst.get(Number((md.value & METADATA.dstMask) >> METADATA.dstShift)) ?? [];
-  const rules: string[] = [];
+  // a monitored flow (table 2 marks it, then forwards it like an allow): what monitored deny rules would cut
+  const marks = !isReply && f.instructions.some((i) => i.type === 'write_metadata' && (i.metadata & METADATA.monitor) !== 0n);
+  const rules: string[] = [],
+    monitored: string[] = [];
   const resourceByName = ix.resourceByName;
   for (const ri of ix.rulesOfClass.get(cls) ?? []) {
     const r = c.input.policy.rules[ri];
-    if ((r.action === 'deny') !== deny || r.mode === 'monitor') continue;
+    const isMonitor = r.mode === 'monitor';
+    if (isMonitor ? !marks : (r.action === 'deny') !== deny) continue;
     const to = r.to.filter((t) => resources.includes(t));
     if (!to.length) continue;
-    const svcs = r.services ?? (deny ? [{ proto: 'any', text: 'any' }] : to.flatMap((t) => resourceByName.get(t)?.services ?? []));
-    if (covers(svcs, fs)) rules.push(r.name);
+    const svcs =
+      r.services ?? (r.action === 'deny' ? [{ proto: 'any', text: 'any' }] : to.flatMap((t) => resourceByName.get(t)?.services ?? []));
+    if (covers(svcs, fs)) (isMonitor ? monitored : rules).push(r.name);
   }
-  const out: FlowAttribution = { role: isReply ? 'reply' : deny ? 'deny' : 'allow', rules: rules.sort(), resources, classId: cls };
+  const out: FlowAttribution = {
+    role: isReply ? 'reply' : deny ? 'deny' : 'allow',
+    rules: rules.sort(),
+    resources,
+    classId: cls,
+    ...(monitored.length ? { monitored: monitored.sort() } : {}),
+  };
   ix.memo.set(key, out);
   return out;
 }

@@ -182,6 +182,8 @@ export class TrafficStats {
         b = Number(db);
       const reply = a.role === 'reply';
       for (const r of a.rules) this.bump(this.rules, r, p, b, now, deltas, reply);
+      // a monitored deny rule counts the packets it would have denied (they passed: the allow rule counts them too)
+      for (const r of a.monitored ?? []) this.bump(this.rules, r, p, b, now, deltas, false);
       for (const r of a.resources) this.bump(this.resources, r, p, b, now, deltas, reply);
       if (a.classId !== undefined && !reply) {
         const k = this.classes.get(a.classId) ?? { packets: 0, bytes: 0 };
