@@ -6,7 +6,7 @@
 import type { Instruction, OxmEntry } from '../openflow/types.js';
 import { OFPP } from '../openflow/types.js';
 import { OFPCML_NO_BUFFER } from '../openflow/constants.js';
-import { applyProfile } from './profile.js';
+import { applyProfile, profileOf } from './profile.js';
 import type { PlannedFlow, SwitchDef, SwitchPlan, Topology } from './model.js';
 import { parseIpv4, parseIpv6, type Prefix, type Prefix6, type Service } from './addr.js';
 import { ARP, GOTO, IP, IPV6, prefixMatch, prefixMatch6, serviceMatches, TO_FORWARD } from './matches.js';
@@ -254,8 +254,13 @@ class Shared {
     return out;
   }
 
-  /** Reply flows towards a class from the addresses of a destination class it may reach. */
-  replyFlows(cls: number, dc: number): PlannedFlow[] {
+  /**
+   * Reply flows towards a class from the addresses of a destination class it may reach. A deny covering part of
+   * a protocol turns that protocol's replies off on a stateless switch (a reply matched by source port alone could
+   * answer a denied connection); with conntrack (`stateful`) a reply passes only for a connection that was
+   * committed, i.e. allowed, so the allowed services keep their replies.
+   */
+  replyFlows(cls: number, dc: number, stateful = false): PlannedFlow[] {
     const a = this.dests.access.get(cls)?.get(dc);
     if (!allowsAny(a)) return [];
     const meta: OxmEntry = { field: 'metadata', value: BigInt(cls) << METADATA.ownerShift, mask: METADATA.ownerMask };
@@ -264,7 +269,7 @@ class Shared {
     for (const p of this.dests.dstPrefixes.get(dc) ?? []) {
       const src = prefixMatch('ipv4_src', p);
       for (const s of a.allow) {
-        if (a.deny.some((d) => d.proto === s.proto || d.proto === 'any')) continue; // partial denies: no stateless reply
+        if (!stateful && a.deny.some((d) => d.proto === s.proto || d.proto === 'any')) continue; // partial denies: no stateless reply
         for (const m of serviceMatches(s, true))
           out.push(TABLES.policy.flow(PRIORITY.reply, [meta, IP, src, ...m], [GOTO(TABLE.forward)], origin));
       }
@@ -272,7 +277,7 @@ class Shared {
     for (const p of this.dests.dstPrefixes6.get(dc) ?? []) {
       const src = prefixMatch6('ipv6_src', p);
       for (const s of a.allow) {
-        if (a.deny.some((d) => d.proto === s.proto || d.proto === 'any')) continue;
+        if (!stateful && a.deny.some((d) => d.proto === s.proto || d.proto === 'any')) continue;
         for (const m of serviceMatches(s, true, true))
           out.push(TABLES.policy.flow(PRIORITY.reply, [meta, IPV6, src, ...m], [GOTO(TABLE.forward)], origin));
       }
@@ -456,6 +461,7 @@ export class SwitchTables {
   /** Table 2: pairs for local sources; on hypervisors also for local destinations; replies from local destinations. */
   private policyFlows(sw: SwitchDef, localClasses: ReadonlySet<number>, localDsts: ReadonlySet<number>): PlannedFlow[] {
     const { dests } = this.shared;
+    const stateful = profileOf(sw).conntrack;
     const out: PlannedFlow[] = [];
     const seen = new Set<number | bigint>();
     const addOnce = (f: PlannedFlow) => {
@@ -470,7 +476,7 @@ export class SwitchTables {
     for (const dc of localDsts)
       for (const cls of dests.classesOfDc.get(dc) ?? []) {
         if (sw.kind === 'hypervisor') for (const f of this.shared.pairFlows(cls, dc)) addOnce(f);
-        for (const f of this.shared.replyFlows(cls, dc)) addOnce(f);
+        for (const f of this.shared.replyFlows(cls, dc, stateful)) addOnce(f);
       }
     CompiledFlow.sortByPrioCookie(out);
     return out;

@@ -4,13 +4,16 @@
  * attribution and the deny log all understand it; promoting it (mode removed) denies.
  */
 import { describe, expect, it } from 'vitest';
+import { Conntrack } from '../../compiler/interpreter.js';
 import { explain, FlowTables, parsePolicyText, TABLE, verify, type Compiled, type Packet } from '../../compiler/index.js';
 import { attributeFlow } from '../../compiler/observe.js';
 import { lint } from '../../compiler/lint.js';
 import { serviceIntersection } from '../../compiler/monitor.js';
 import { Observer } from '../../controller/observe.js';
 import type { SwitchSession } from '../../controller/session.js';
-import type { MessageOf } from '../../openflow/index.js';
+import type { FlowStats, MessageOf } from '../../openflow/index.js';
+import type { PlannedFlow } from '../../compiler/model.js';
+import { TrafficStats } from '../../controller/stats.js';
 import { frame } from '../helpers/frames.js';
 import { build, IP, MAC, policy } from './monitor-fixture.js';
 
@@ -85,6 +88,37 @@ describe.each(['ovs', 'ovs-stateless', 'openflow13'])('monitor mode on the %s pr
 describe('monitor mode: checks and promotion', () => {
   const c = build();
 
+  it('after promotion the rest of the pair still works both ways: the server hypervisor passes the replies of an allowed connection (ovs)', () => {
+    // bob-no-http enforced denies bob tcp/80 to the intranet: a deny covering part of tcp for the pair. With conntrack
+    // the replies of his allowed tcp/443 connection must still pass hv1 (they used to be dropped there: the stateless
+    // rule "partial deny, no reply flows" was applied to stateful switches too)
+    const p = build('ovs', policy('enforce'));
+    const hv = new FlowTables(p.plan.switches.find((s) => s.name === 'hv1')!.flows);
+    const ct = new Conntrack();
+    const syn = { ...tcp('bob', 9, IP.web, 443), tcpFlags: 0x002 };
+    expect(hv.apply(syn, ct).verdict).toBe('forward');
+    const back = {
+      inPort: 2,
+      ethSrc: '02:00:00:00:10:02',
+      ethType: 0x0800,
+      ipSrc: IP.web,
+      ipDst: IP.bob,
+      ipProto: 6,
+      tpSrc: 443,
+      tpDst: syn.tpSrc,
+    };
+    const synAck = hv.apply({ ...back, tcpFlags: 0x012 }, ct);
+    expect(synAck.verdict).toBe('forward');
+    expect(synAck.hits.some((h) => h.flow.origin.startsWith('reply:'))).toBe(true);
+    // still only replies: the same segment without bob's connection, and a reply from the denied port, are dropped
+    expect(hv.apply({ ...back, tcpFlags: 0x010 }, new Conntrack()).verdict).toBe('drop');
+    expect(hv.apply({ ...tcp('bob', 9, IP.web, 80), tcpFlags: 0x002 }, ct).verdict).toBe('drop');
+    expect(hv.apply({ ...back, tpSrc: 80, tcpFlags: 0x012 }, ct).verdict).toBe('drop');
+    // the stateless profile keeps its documented limit: no tcp replies for the pair
+    const stateless = new FlowTables(build('ovs-stateless', policy('enforce')).plan.switches.find((s) => s.name === 'hv1')!.flows);
+    expect(stateless.apply({ ...back, tcpFlags: 0x012 }).verdict).toBe('drop');
+  });
+
   it('verify notices flows that do not sample what the policy monitors', () => {
     // the same policy with the monitored rule enforced on the switches would drop: verify sees the mismatch
     const enforced = build('ovs', policy('enforce'));
@@ -120,13 +154,84 @@ describe('monitor mode: checks and promotion', () => {
     expect(enforced.some((f) => f.code === 'allow-deny-conflict' && f.related?.includes('bob-no-http'))).toBe(true);
   });
 
-  it('flow attribution: table 4 is the monitor; the monitored flow of table 2 carries allowed traffic', () => {
+  it('flow attribution: table 4 is the monitor; the monitored flow of table 2 carries allowed traffic and names the monitored rule', () => {
     const sp = c.plan.switches.find((s) => s.name === 'edge1')!;
     const sample = sp.flows.find((f) => f.tableId === TABLE.monitor)!;
     expect(attributeFlow(c, sample).role).toBe('monitor');
-    const mon = sp.flows.find((f) => f.tableId === TABLE.policy && f.instructions.some((i) => i.type === 'write_metadata'))!;
-    expect(attributeFlow(c, mon)).toMatchObject({ role: 'allow' });
-    expect(attributeFlow(c, mon).rules).not.toContain('bob-no-http');
+    const mons = sp.flows.filter((f) => f.tableId === TABLE.policy && f.instructions.some((i) => i.type === 'write_metadata'));
+    const classOf = (id: string) => c.subjects.find((s) => s.id === id)!.classId;
+    const bobHttp = mons.find((f) => attributeFlow(c, f).classId === classOf('bob'))!;
+    // the allow rule still carries it (it passes); the monitored rule is what would have cut it
+    expect(attributeFlow(c, bobHttp)).toMatchObject({ role: 'allow', rules: ['staff-intranet'], monitored: ['bob-no-http'] });
+    // alice's monitored tcp/5432 to payroll-db (finance-payroll allows it); 10.0.2.10 also lies in the intranet, so her
+    // monitored tcp/80 there is carried by staff-intranet, and watch-alice-db would cut both
+    const port = (f: PlannedFlow) => f.match.find((m) => m.field === 'tcp_dst')?.value;
+    const alice = mons.filter((f) => attributeFlow(c, f).classId === classOf('alice'));
+    expect(
+      attributeFlow(
+        c,
+        alice.find((f) => port(f) === 5432)!,
+      ),
+    ).toMatchObject({
+      role: 'allow',
+      rules: ['finance-payroll'],
+      monitored: ['watch-alice-db'],
+    });
+    expect(
+      attributeFlow(
+        c,
+        alice.find((f) => port(f) === 80)!,
+      ),
+    ).toMatchObject({ rules: ['staff-intranet'], monitored: ['watch-alice-db'] });
+    // bob's tcp/443 is not monitored: its flow names no monitored rule
+    const bobAllows = sp.flows.filter(
+      (f) =>
+        f.tableId === TABLE.policy &&
+        attributeFlow(c, f).classId === classOf('bob') &&
+        !mons.includes(f) &&
+        attributeFlow(c, f).role === 'allow',
+    );
+    expect(bobAllows.length).toBeGreaterThan(0);
+    for (const f of bobAllows) expect(attributeFlow(c, f).monitored).toBeUndefined();
+  });
+
+  it("a monitored rule's traffic counter counts the packets it would have denied (and the allow rule still counts them)", () => {
+    const sp = c.plan.switches.find((s) => s.name === 'edge1')!;
+    const classOf = (id: string) => c.subjects.find((s) => s.id === id)!.classId;
+    const bobHttp = sp.flows.find(
+      (f) =>
+        f.tableId === TABLE.policy &&
+        f.instructions.some((i) => i.type === 'write_metadata') &&
+        attributeFlow(c, f).classId === classOf('bob'),
+    )!;
+    const stat = (f: PlannedFlow, n: number): FlowStats => ({
+      tableId: f.tableId,
+      durationSec: 0,
+      durationNsec: 0,
+      priority: f.priority,
+      idleTimeout: 0,
+      hardTimeout: 0,
+      flags: {},
+      cookie: f.cookie,
+      packetCount: BigInt(n),
+      byteCount: BigInt(n * 100),
+      match: f.match,
+      instructions: f.instructions,
+    });
+    let t = 0;
+    const ts = new TrafficStats(
+      () => c,
+      () => [],
+      { intervalMs: 0, now: () => t },
+    );
+    t = 1000;
+    ts.attribute(c, 'edge1', sp, [stat(bobHttp, 4)], t);
+    t = 2000;
+    ts.attribute(c, 'edge1', sp, [stat(bobHttp, 9)], t);
+    expect(ts.ruleTraffic('bob-no-http')).toMatchObject({ packets: 9, bytes: 900, lastHit: new Date(2000).toISOString() });
+    expect(ts.ruleTraffic('staff-intranet').packets).toBe(9);
+    expect(ts.ruleTraffic('watch-alice-db').packets).toBe(0);
+    expect(ts.unused(['bob-no-http', 'watch-alice-db'], 1).map((x) => x.rule)).toEqual(['watch-alice-db']);
   });
 
   it('a sample from table 4 becomes a would-deny entry with user, port, resource, service and the monitored rule', () => {
