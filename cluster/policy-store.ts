@@ -26,6 +26,8 @@ export interface PolicyRecord {
   readonly rollbackTo?: number;
   /** Class ids every node compiles this version with (a rollback's: those of the version it returns to). */
   readonly ids?: unknown;
+  /** A time boundary ('schedule'): the instant (ISO) every node compiles this version for. */
+  readonly effectiveAt?: string;
 }
 
 export interface CommitOptions {
@@ -35,6 +37,8 @@ export interface CommitOptions {
   readonly ids?: unknown;
   /** Consume this pending change in the same transaction (an approval): the commit fails if it is gone. */
   readonly pendingId?: string;
+  /** A time boundary: the instant (epoch ms) the version is compiled for on every node. */
+  readonly effectiveAt?: number;
 }
 
 export class ClusterConflictError extends Error {
@@ -149,6 +153,7 @@ export class ClusterPolicyStore {
       reason: opts.reason ?? 'apply',
       ...(opts.approvedBy ? { approvedBy: opts.approvedBy } : {}),
       ...(opts.rollbackTo !== undefined ? { rollbackTo: opts.rollbackTo } : {}),
+      ...(opts.effectiveAt !== undefined ? { effectiveAt: new Date(opts.effectiveAt).toISOString() } : {}),
     };
     const rec: PolicyRecord = { version: expectedVersion + 1, text, by, at, ...meta, ...(opts.ids ? { ids: opts.ids } : {}) };
     const { etcd } = this.host;

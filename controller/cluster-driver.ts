@@ -10,6 +10,9 @@ import { idsIn, idsOut } from './lifecycle-store.js';
 import type { MessageOf } from '../openflow/index.js';
 import { OFPET, OFPRRFC_STALE } from '../openflow/index.js';
 import type { SwitchSession } from './session.js';
+import { timeChange, type TimeChange } from './scheduler.js';
+import type { Compiled } from '../compiler/compile.js';
+import { ownerOf } from '../cluster/assign.js';
 import { OfpRequestError } from './session.js';
 import type { Binding } from '../compiler/model.js';
 import { checkSession, type LiveSession, type SessionChange } from '../edge/sessions.js';
@@ -29,10 +32,16 @@ export interface ClusterStatus {
   readonly nodes: ReadonlyArray<{ name: string; [k: string]: unknown }>;
   readonly switches: ReadonlyArray<{ dpid: string; master?: string; generationId?: string; localRole?: string }>;
   readonly policyVersion?: number;
+  /** The node that commits time boundaries (schedule versions) through etcd. */
+  readonly scheduleLeader?: string;
   /** ROLE_REQUESTs sent by this node, and how many the switches refused as stale. */
   readonly roleRequests: number;
   readonly staleRefusals: number;
 }
+
+/** How long a node waits for the leader's commit of a time boundary before it looks again at who leads. */
+const SCHEDULE_WAIT_MS = 1000;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export class ClusterDriver {
   /** dpid → the role the switch confirmed for our connection. */
@@ -41,6 +50,9 @@ export class ClusterDriver {
   private policyChain: Promise<unknown> = Promise.resolve();
   roleRequests = 0;
   staleRefusals = 0;
+  /** The newest time boundary the cluster committed (epoch ms; 0 for none seen). */
+  private scheduledThrough = 0;
+  private stopped = false;
 
   constructor(
     readonly ctl: Controller,
@@ -105,11 +117,65 @@ export class ClusterDriver {
     return this.follow(rec);
   }
 
+  /** The node that commits time boundaries: one of the live nodes, the same on every node that sees the same members. */
+  scheduleLeader(): string | undefined {
+    return ownerOf('time-boundaries', this.cluster.liveNodes());
+  }
+
+  /**
+   * A time boundary reached on this node's clock (the scheduler). When it changes the plan, the leader commits it
+   * through etcd (compare-and-swap on the cluster's version, reason 'schedule', the boundary instant) and every node,
+   * the leader too, applies it from there: one version, one history entry, the same plan on all nodes. The others
+   * wait for it; when the leader is gone (its lease expired) the next leader commits it. A boundary that changes
+   * nothing is compiled locally, as on a single controller.
+   */
+  async scheduleAt(at: number): Promise<void> {
+    let base: Compiled | undefined, r: TimeChange | undefined;
+    while (!this.stopped) {
+      await this.policyChain; // what this node has seen of the cluster is applied here
+      if (this.scheduledThrough >= at) return;
+      if (!r || base !== this.ctl.compiled) r = timeChange((base = this.ctl.compiled), at);
+      if ('error' in r || !r.changed) return this.ctl.applyAt(at, 'schedule-local');
+      if (this.scheduleLeader() === this.cluster.name) {
+        const cur = this.cluster.policy;
+        try {
+          const rec = await this.cluster.commitPolicy(cur?.text ?? this.ctl.loaded.policyText, cur?.version ?? 0, 'schedule', {
+            reason: 'schedule',
+            effectiveAt: at,
+          });
+          this.ctl.event('schedule-committed', { node: this.cluster.name, version: rec.version, effectiveAt: new Date(at).toISOString() });
+          await this.follow(rec);
+          return;
+        } catch (e) {
+          if (!(e instanceof ClusterConflictError || e instanceof ClusterUnavailableError)) throw e;
+          // another change won the race (its version is followed, then this boundary is looked at again), or etcd is away
+          if (e instanceof ClusterUnavailableError) await sleep(500);
+          continue;
+        }
+      }
+      const end = Date.now() + SCHEDULE_WAIT_MS;
+      while (!this.stopped && Date.now() < end && this.scheduledThrough < at && this.scheduleLeader() !== this.cluster.name)
+        await sleep(50);
+    }
+  }
+
+  stop(): void {
+    this.stopped = true;
+  }
+
   /** Applies a committed version locally (once, in order). */
   private follow(rec: PolicyRecord): Promise<ApplyResult> {
     const have = this.applied.get(rec.version);
     if (have) return have;
+    const effective = rec.reason === 'schedule' && rec.effectiveAt ? Date.parse(rec.effectiveAt) : NaN;
+    if (Number.isFinite(effective)) this.scheduledThrough = Math.max(this.scheduledThrough, effective);
     const run = this.policyChain.then(async () => {
+      if (Number.isFinite(effective) && rec.version > this.ctl.version && rec.text === this.ctl.loaded.policyText) {
+        // a time boundary: the same text compiled for the committed instant, so every node has the same plan
+        await this.ctl.applyAt(effective, rec.by, rec.version); // re-syncs the switches this node masters
+        this.completeVersion(rec.version);
+        return { ok: true, diagnostics: [], dryRun: false, access: [], flows: [], version: rec.version } satisfies ApplyResult;
+      }
       if (rec.version <= this.ctl.version && rec.text === this.ctl.loaded.policyText) {
         this.ctl.version = rec.version;
         this.completeVersion(rec.version);
@@ -264,6 +330,7 @@ export class ClusterDriver {
         return { dpid, master: m?.node, generationId: m?.generationId.toString(), localRole: c?.role };
       }),
       policyVersion: this.cluster.policy?.version,
+      scheduleLeader: this.scheduleLeader(),
       roleRequests: this.roleRequests,
       staleRefusals: this.staleRefusals,
     };

@@ -34,6 +34,7 @@ export async function startClusteredController(
     cluster: {
       mayWrite: (dpid) => driver?.mayWrite(dpid) ?? false,
       submit: (text, opts) => driver!.submit(text, opts),
+      scheduleAt: (at) => driver!.scheduleAt(at),
       initialIds: () => validIds(cluster.ids),
       lifecycle: sharedLifecycle(cluster),
     },
@@ -51,6 +52,7 @@ export async function startClusteredController(
     driver: d,
     port,
     stop: async () => {
+      d.stop();
       await ctl.stop();
       await cluster.stop();
     },

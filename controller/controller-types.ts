@@ -58,6 +58,8 @@ export interface ControllerOptions {
     initialIds?(): { classIds: Array<[string, number]>; dstClassIds: Array<[string, number]> } | undefined;
     /** Policy history and pending approvals kept in etcd (controller/lifecycle-cluster.ts). */
     readonly lifecycle?: SharedLifecycle;
+    /** A time boundary: committed through etcd by one node, applied by all (cluster-driver.ts). */
+    scheduleAt?(at: number): Promise<void>;
   };
   /** The controller's clock (time windows, pending approvals); tests inject a ManualClock. */
   readonly clock?: Clock;

@@ -236,10 +236,12 @@ export class Controller extends EventEmitter {
 
   /**
    * Re-evaluates time-windowed rules at `at` (the scheduler calls this at each boundary). When access changes it is
-   * an apply like any other: a new version, recorded "by schedule"; the switches are re-synced either way.
+   * an apply like any other: a new version, recorded "by schedule"; the switches are re-synced either way. In a
+   * cluster a boundary is committed through etcd by one node and then applied by every node with its `version`.
    */
-  applyAt(at: number, by = 'schedule'): Promise<void> {
-    return this.policy.applyAt(at, by);
+  applyAt(at: number, by = 'schedule', version?: number): Promise<void> {
+    if (version === undefined && by === 'schedule' && this.opts.cluster?.scheduleAt) return this.opts.cluster.scheduleAt(at);
+    return this.policy.applyAt(at, by, version);
   }
 
   async reloadPolicyFile(): Promise<ApplyResult> {

@@ -63,6 +63,8 @@ export interface EventPayloads {
   'policy-expired': { id: string; submittedBy: string; expiresAt: string };
   'approval-refused': { id: string; by: string; reason: string };
   'schedule-rejected': { error: string };
+  /** This cluster node committed a time boundary through etcd (one node per boundary; every node then applies it). */
+  'schedule-committed': { node: string; version: number; effectiveAt: string };
   // directory and discovery
   'directory-synced': { reason: string; users: number; access: readonly AccessChange[]; by?: string };
   'directory-failed': { error: string };
@@ -225,6 +227,7 @@ export const EVENTS: { readonly [K in keyof EventPayloads]: EventInfo } = {
   'policy-expired': AU,
   'approval-refused': AU,
   'schedule-rejected': {},
+  'schedule-committed': {},
   'directory-synced': AU,
   'directory-failed': A,
   'directory-rejected': {},

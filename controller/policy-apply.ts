@@ -10,6 +10,7 @@ import { diffAccess, diffPlans } from '../compiler/query.js';
 import { PolicyGuard } from './policy-guard.js';
 import type { ApplyOptions, ApplyResult } from './controller-types.js';
 import type { Controller } from './controller.js';
+import { timeChange } from './scheduler.js';
 
 /** A policy text validated and compiled against `base` (the plan at that moment), not yet applied. */
 interface Prepared {
@@ -151,42 +152,32 @@ export class PolicyApplier {
   /**
    * Re-evaluates time-windowed rules at `at` (the scheduler calls this at each boundary). When access changes it is
    * an apply like any other: a new version, recorded "by schedule"; the switches are re-synced either way (a moved
-   * hard_timeout is re-armed).
+   * hard_timeout is re-armed). `version`: a boundary a cluster committed through etcd (cluster-driver.ts), applied
+   * with that version number even when nothing changed on this node.
    */
-  applyAt(at: number, by = 'schedule'): Promise<void> {
+  applyAt(at: number, by = 'schedule', version?: number): Promise<void> {
     const ctl = this.ctl;
     const run = this.chain.then(async () => {
       const base = ctl.compiled;
-      let next: Compiled;
-      try {
-        next = recompile(base, { at });
-      } catch (e) {
-        if (!(e instanceof CompileError)) throw e;
-        ctl.log('error', `time window change not applied, keeping the last good plan: ${e.message}`);
-        ctl.event('schedule-rejected', { error: e.message });
+      const r = timeChange(base, at);
+      if ('error' in r) {
+        ctl.log('error', `time window change not applied, keeping the last good plan: ${r.error}`);
+        ctl.event('schedule-rejected', { error: r.error });
         return;
       }
-      const access = diffAccess(base, next);
-      const flows = diffPlans(base.plan, next.plan).map((d) => ({
-        switch: d.switch,
-        added: d.added.length,
-        removed: d.removed.length,
-        unchanged: d.unchanged,
-      }));
-      ctl.compiled = next;
-      if (access.length || flows.some((f) => f.added || f.removed)) {
-        ctl.version++;
-        const summary = `${access.filter((a) => a.change === 'gain').length} gained, ${access.filter((a) => a.change === 'lose').length} lost at ${new Date(at).toISOString()}; flows ${flows.map((f) => `${f.switch} +${f.added}/-${f.removed}`).join(' ')}`;
-        ctl.lastChange = { at: new Date().toISOString(), by, version: ctl.version, summary };
-        ctl.log('info', `time window: ${summary}`);
+      ctl.compiled = r.next;
+      if (r.changed || version !== undefined) {
+        ctl.version = version ?? ctl.version + 1;
+        ctl.lastChange = { at: new Date().toISOString(), by, version: ctl.version, summary: r.summary };
+        ctl.log('info', `time window: ${r.summary}`);
         ctl.event('policy-applied', {
           version: ctl.version,
           by,
           reason: 'schedule',
           effectiveAt: new Date(at).toISOString(),
-          summary,
-          access,
-          flows,
+          summary: r.summary,
+          access: r.access,
+          flows: r.flows,
         });
         void ctl.saveState();
       }

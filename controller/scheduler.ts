@@ -5,6 +5,8 @@
  * The clock is injectable: tests set the time instead of sleeping until 18:30.
  */
 import { nextBoundary, fullPolicy } from '../compiler/schedule.js';
+import { recompile, CompileError, type Compiled } from '../compiler/compile.js';
+import { diffAccess, diffPlans, type AccessChange } from '../compiler/query.js';
 import type { Controller } from './controller.js';
 
 export interface Clock {
@@ -109,7 +111,15 @@ export class Scheduler {
     const rules = fullPolicy(this.ctl.compiled.input.policy).rules;
     if (!rules.some((r) => r.time)) return;
     const now = this.clock.now();
-    const b = nextBoundary(rules, now);
+    // from the instant the running plan was compiled for: a boundary missed meanwhile (a suspended process, a
+    // cluster node whose plan is behind its clock) is applied at once
+    let b = nextBoundary(rules, Math.min(now, this.ctl.compiled.input.at ?? now));
+    // several missed: only the newest counts (one apply, not one per missed boundary)
+    for (let i = 0; b !== undefined && b < now && i < 10_000; i++) {
+      const n = nextBoundary(rules, b);
+      if (n === undefined || n > now) break;
+      b = n;
+    }
     const at = Math.min(b ?? Infinity, now + this.refreshMs);
     this.next = at;
     this.cancel = this.clock.at(at, () => {
@@ -122,4 +132,37 @@ export class Scheduler {
     await this.ctl.applyAt(this.clock.now(), boundary ? 'schedule' : 'schedule-refresh');
     this.arm(); // also when nothing changed (no policy-applied event)
   }
+}
+
+/** What a time boundary changes: the plan compiled for `at`, who gains or loses, flows per switch. */
+export type TimeChange =
+  | { readonly error: string }
+  | {
+      readonly next: Compiled;
+      readonly access: AccessChange[];
+      readonly flows: Array<{ switch: string; added: number; removed: number; unchanged: number }>;
+      /** Access or flows change (a new version); else only hard_timeouts moved. */
+      readonly changed: boolean;
+      readonly summary: string;
+    };
+
+/** Compiles `base` again for the instant `at` (pure apart from the compile; applied by Controller.applyAt). */
+export function timeChange(base: Compiled, at: number): TimeChange {
+  let next: Compiled;
+  try {
+    next = recompile(base, { at });
+  } catch (e) {
+    if (!(e instanceof CompileError)) throw e;
+    return { error: e.message };
+  }
+  const access = diffAccess(base, next);
+  const flows = diffPlans(base.plan, next.plan).map((d) => ({
+    switch: d.switch,
+    added: d.added.length,
+    removed: d.removed.length,
+    unchanged: d.unchanged,
+  }));
+  const count = (c: string) => access.filter((a) => a.change === c).length;
+  const summary = `${count('gain')} gained, ${count('lose')} lost at ${new Date(at).toISOString()}; flows ${flows.map((f) => `${f.switch} +${f.added}/-${f.removed}`).join(' ')}`;
+  return { next, access, flows, changed: access.length > 0 || flows.some((f) => f.added || f.removed), summary };
 }

@@ -7,6 +7,7 @@ import { Controller, type ControllerOptions } from '../../controller/controller.
 import { buildApp, parseTokenFile, type ApiToken } from '../../controller/api.js';
 import { defaultTokenFile, ensureAdminTokenFile } from '../../controller/security.js';
 import { parseLdapAllow, type LdapAllowlist } from '../../controller/policy-guard.js';
+import { FileClock, testClockRefusal } from '../../controller/test-clock.js';
 
 function hostPort(s: string, what: string): { host: string; port: number } {
   const m = s.match(/^(?:\[?([^\]]*)\]?:)?(\d+)$/);
@@ -139,6 +140,11 @@ export default class ControllerCmd extends AclCommand {
       default: 50,
       description: 'denied packets per second each switch samples to the deny log (meter 2)',
     }),
+    // TEST ONLY, hidden: refused unless ACL_TEST_CLOCK=1 (controller/test-clock.ts, docs/testing.md)
+    'test-clock': Flags.string({
+      hidden: true,
+      description: 'TEST ONLY (refused unless ACL_TEST_CLOCK=1): the controller clock follows the instant written in this file',
+    }),
     'log-format': Flags.option({
       options: LOG_FORMATS,
       description: 'log lines for people (pretty) or JSON lines for machines (json). Default: pretty when stdout is a terminal, else json',
@@ -149,6 +155,7 @@ export default class ControllerCmd extends AclCommand {
   async run() {
     const { args, flags } = await this.parse(ControllerCmd);
     const log = await createLogger(flags['log-format'] ?? defaultLogFormat(process.stdout));
+    const clock = this.testClock(flags['test-clock'], log);
     let tokens: ApiToken[] = [];
     let ldapAllow: LdapAllowlist = {};
     try {
@@ -176,6 +183,7 @@ export default class ControllerCmd extends AclCommand {
         denials: { file: flags['deny-log'] },
       },
       log: (level: 'info' | 'warn' | 'error', msg: string, data?: Record<string, unknown>) => log[level](data ?? {}, msg),
+      clock,
     };
     const { ctl, clusterStatus, stopCluster } = await this.startController(ctlOpts, flags, log);
     const api = hostPort(flags.api, 'api');
@@ -197,11 +205,22 @@ export default class ControllerCmd extends AclCommand {
       await app.close();
       await ctl.stop();
       await stopCluster?.();
+      clock?.close();
     });
     process.on('SIGHUP', () => {
       void ctl.reloadPolicyFile().then((r) => log.info({ ok: r.ok }, 'SIGHUP: policy file reloaded'));
     });
     await new Promise(() => undefined);
+  }
+
+  /** `--test-clock FILE`: refused (the controller does not start) unless this is a test (controller/test-clock.ts). */
+  private testClock(file: string | undefined, log: Logger): FileClock | undefined {
+    if (file === undefined) return undefined;
+    const why = testClockRefusal(file);
+    if (why) this.failMessage(why);
+    const clock = new FileClock(file, (m) => log.warn(m));
+    log.warn(`TEST CLOCK: time windows and expiries follow ${file} (now ${new Date(clock.now()).toISOString()}), not the system clock`);
+    return clock;
   }
 
   /** Starts the controller alone, or as one node of a cluster (--cluster); a policy that does not load ends the run. */

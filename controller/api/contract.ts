@@ -106,6 +106,7 @@ export const ClusterReply = Type.Object({
   nodes: Type.Array(Type.Object({ name: Str }, { additionalProperties: true })),
   switches: Type.Array(Type.Object({ dpid: Str, master: Opt(Str), generationId: Opt(Str), localRole: Opt(Str) })),
   policyVersion: Opt(Int),
+  scheduleLeader: Opt(Str),
   roleRequests: Int,
   staleRefusals: Int,
 });
