@@ -21,21 +21,21 @@ Then reads one JSON command per line on stdin and answers one JSON line on stdou
   {"op": "spoof", "host": "carl", "mac": "..", "ip": ".."}   -> change a host's MAC and/or add an IP
   {"op": "unspoof", "host": "carl"}                 -> restore
   {"op": "run", "host": "alice", "script": "PYTHON", "args": [..], "timeout": 30}  -> {"ok": true, "output": stdout}
-  {"op": "sh", "host": "alice", "cmd": "shell text", "timeout": 10}  -> {"ok": true, "out": stdout+stderr, "rc": 0}
-  {"op": "bg", "host": "alice", "argv": [..]}      -> {"ok": true, "id": 1, "pid": 1234} (stopped by pid at the end)
-  {"op": "kill", "id": 1}                            -> stops that background process
-  {"op": "stop"}                                     -> net.stop(), then exit
+  and those of mnbase.py: sh/cmd (shell text on a host), bg/kill (background processes, stopped by pid at the
+  end), pid, stop (net.stop(), then exit).
 It stops the same way on EOF or SIGTERM, and removes only what it created (net.stop()).
 """
 import json
 import os
-import signal
 import sys
 import time
 
+sys.dont_write_bytecode = True  # nothing written next to the tests
+
 from mininet.net import Mininet
 from mininet.node import OVSSwitch, RemoteController
-from mininet.log import setLogLevel
+
+from mnbase import DriverBase, serve
 
 PROBE = r'''
 import socket, sys
@@ -110,19 +110,26 @@ threading.Event().wait()
 '''
 
 
-def reply(obj):
-    sys.stdout.write(json.dumps(obj) + "\n")
-    sys.stdout.flush()
-
-
-class Harness:
+class Harness(DriverBase):
     def __init__(self, spec):
-        self.spec = spec
-        self.net = None
+        DriverBase.__init__(self, spec)
         self.servers = []
         self.saved = {}
-        self.procs = {}
-        self.next_id = 1
+
+    def ready(self):
+        return {"ok": True, "ready": True, "hosts": [h.name for h in self.net.hosts]}
+
+    def ops(self):
+        def done(f):
+            return lambda c: (f(c), {"ok": True})[1]
+
+        return {
+            "probes": lambda c: {"ok": True, "results": self.probes(c["probes"], float(c.get("timeout", 1.5)))},
+            "warmup": done(lambda c: self.warmup()),
+            "spoof": done(lambda c: self.spoof(c["host"], c.get("mac"), c.get("ip"))),
+            "unspoof": done(lambda c: self.unspoof(c["host"])),
+            "run": lambda c: {"ok": True, "output": self.run(c["host"], c["script"], [str(a) for a in c.get("args", [])], float(c.get("timeout", 30)))},
+        }
 
     def start(self):
         spec = self.spec
@@ -165,12 +172,6 @@ class Harness:
             p = h.popen(["/usr/bin/python3", "-c", SERVE, tcp, udp], stdout=open(os.devnull, "w"), stderr=open(os.devnull, "w"))
             self.servers.append(p)
 
-    def host(self, name):
-        h = self.net.get(name)
-        if h is None:
-            raise ValueError("no host %s" % name)
-        return h
-
     def probes(self, probes, timeout):
         procs = []
         for p in probes:
@@ -202,33 +203,6 @@ class Harness:
             p.kill()
             out, err = p.communicate()
         return out.decode("utf8", "replace") + err.decode("utf8", "replace")[-2000:]
-
-    def sh(self, name, text, timeout):
-        p = self.host(name).popen(["/bin/sh", "-c", text], stdout=-1, stderr=-2)
-        try:
-            out, _ = p.communicate(timeout=timeout)
-        except Exception:
-            p.kill()
-            out, _ = p.communicate()
-            return {"ok": True, "out": out.decode("utf8", "replace"), "rc": -1}
-        return {"ok": True, "out": out.decode("utf8", "replace"), "rc": p.returncode}
-
-    def bg(self, name, argv):
-        p = self.host(name).popen(argv, stdout=open(os.devnull, "w"), stderr=open(os.devnull, "w"))
-        i = self.next_id
-        self.next_id += 1
-        self.procs[i] = p
-        return {"ok": True, "id": i, "pid": p.pid}
-
-    def kill(self, i):
-        p = self.procs.pop(i, None)
-        if p is not None:
-            try:
-                p.terminate()
-                p.wait(timeout=5)
-            except Exception:
-                p.kill()
-        return {"ok": True}
 
     def warmup(self):
         procs = []
@@ -268,60 +242,8 @@ class Harness:
             except Exception:
                 pass
         self.servers = []
-        if self.net is not None:
-            self.net.stop()
-            self.net = None
-
-
-def main():
-    setLogLevel("error")
-    spec = json.load(open(sys.argv[1]))
-    harness = Harness(spec)
-
-    def on_term(*_):
-        harness.stop()
-        sys.exit(0)
-
-    signal.signal(signal.SIGTERM, on_term)
-    try:
-        harness.start()
-        reply({"ok": True, "ready": True, "hosts": [h.name for h in harness.net.hosts]})
-        for line in sys.stdin:
-            line = line.strip()
-            if not line:
-                continue
-            try:
-                cmd = json.loads(line)
-                op = cmd.get("op")
-                if op == "probes":
-                    reply({"ok": True, "results": harness.probes(cmd["probes"], float(cmd.get("timeout", 1.5)))})
-                elif op == "warmup":
-                    harness.warmup()
-                    reply({"ok": True})
-                elif op == "spoof":
-                    harness.spoof(cmd["host"], cmd.get("mac"), cmd.get("ip"))
-                    reply({"ok": True})
-                elif op == "unspoof":
-                    harness.unspoof(cmd["host"])
-                    reply({"ok": True})
-                elif op == "run":
-                    reply({"ok": True, "output": harness.run(cmd["host"], cmd["script"], [str(a) for a in cmd.get("args", [])], float(cmd.get("timeout", 30)))})
-                elif op == "sh":
-                    reply(harness.sh(cmd["host"], cmd["cmd"], float(cmd.get("timeout", 10))))
-                elif op == "bg":
-                    reply(harness.bg(cmd["host"], [str(a) for a in cmd["argv"]]))
-                elif op == "kill":
-                    reply(harness.kill(int(cmd["id"])))
-                elif op == "stop":
-                    break
-                else:
-                    reply({"ok": False, "error": "unknown op %s" % op})
-            except Exception as e:  # a bad command never kills the network silently
-                reply({"ok": False, "error": str(e)})
-    finally:
-        harness.stop()
-        reply({"ok": True, "stopped": True})
+        DriverBase.stop(self)
 
 
 if __name__ == "__main__":
-    main()
+    serve(Harness(json.load(open(sys.argv[1]))))

@@ -17,28 +17,18 @@ NETWORK.json:
    frames to reserved addresses such as 802.1X's 01:80:c2:00:00:03 (forward-bpdu), like a small unmanaged
    switch or a phone's PC port behind an access port.
 
-Commands, one JSON line each on stdin, one JSON answer line on stdout:
-  {"op": "cmd", "host": "h", "cmd": "shell text", "timeout": 10}  -> {"ok": true, "out": "...", "rc": 0}
-  {"op": "bg", "host": "h", "argv": [...]}                        -> {"ok": true, "id": 3, "pid": 1234}
-  {"op": "kill", "id": 3}                                          -> stops that process (by its pid)
-  {"op": "pid", "host": "h"}                                       -> {"ok": true, "pid": shell pid of the host}
-  {"op": "stop"}                                                   -> stops everything it started, net.stop()
+Commands: those of mnbase.py (sh/cmd, bg, kill, pid, stop).
 It stops the same way on EOF or SIGTERM and removes only what it created.
 """
 import json
-import os
-import signal
-import subprocess
 import sys
+
+sys.dont_write_bytecode = True  # nothing written next to the tests
 
 from mininet.net import Mininet
 from mininet.node import OVSSwitch, RemoteController
-from mininet.log import setLogLevel
 
-
-def reply(obj):
-    sys.stdout.write(json.dumps(obj) + "\n")
-    sys.stdout.flush()
+from mnbase import DriverBase, serve
 
 
 class HubSwitch(OVSSwitch):
@@ -49,13 +39,7 @@ class HubSwitch(OVSSwitch):
         self.vsctl("set bridge %s other_config:forward-bpdu=true" % self)
 
 
-class Driver:
-    def __init__(self, spec):
-        self.spec = spec
-        self.net = None
-        self.procs = {}
-        self.next_id = 1
-
+class Driver(DriverBase):
     def start(self):
         spec = self.spec
         net = Mininet(controller=None, switch=OVSSwitch, build=False, autoSetMacs=False, autoStaticArp=False)
@@ -89,87 +73,6 @@ class Driver:
                     node.cmd("ip addr add %s dev %s" % (h["ip"], intf))
                 node.cmd("ip link set dev %s %s" % (intf, "up" if l.get("up", True) else "down"))
 
-    def host(self, name):
-        h = self.net.get(name)
-        if h is None:
-            raise ValueError("no host %s" % name)
-        return h
-
-    def cmd(self, name, text, timeout):
-        h = self.host(name)
-        p = h.popen(["/bin/sh", "-c", text], stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-        try:
-            out, _ = p.communicate(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            p.kill()
-            out, _ = p.communicate()
-            return {"ok": True, "out": out.decode("utf8", "replace"), "rc": -1}
-        return {"ok": True, "out": out.decode("utf8", "replace"), "rc": p.returncode}
-
-    def bg(self, name, argv):
-        h = self.host(name)
-        p = h.popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        i = self.next_id
-        self.next_id += 1
-        self.procs[i] = p
-        return {"ok": True, "id": i, "pid": p.pid}
-
-    def kill(self, i):
-        p = self.procs.pop(i, None)
-        if p is not None:
-            try:
-                p.terminate()
-                p.wait(timeout=5)
-            except Exception:
-                p.kill()
-        return {"ok": True}
-
-    def stop(self):
-        for i in list(self.procs):
-            self.kill(i)
-        if self.net is not None:
-            self.net.stop()
-            self.net = None
-
-
-def main():
-    setLogLevel("error")
-    spec = json.load(open(sys.argv[1]))
-    d = Driver(spec)
-
-    def on_term(*_):
-        d.stop()
-        sys.exit(0)
-
-    signal.signal(signal.SIGTERM, on_term)
-    try:
-        d.start()
-        reply({"ok": True, "ready": True})
-        for line in sys.stdin:
-            line = line.strip()
-            if not line:
-                continue
-            try:
-                c = json.loads(line)
-                op = c.get("op")
-                if op == "cmd":
-                    reply(d.cmd(c["host"], c["cmd"], float(c.get("timeout", 10))))
-                elif op == "bg":
-                    reply(d.bg(c["host"], c["argv"]))
-                elif op == "kill":
-                    reply(d.kill(int(c["id"])))
-                elif op == "pid":
-                    reply({"ok": True, "pid": d.host(c["host"]).pid})
-                elif op == "stop":
-                    break
-                else:
-                    reply({"ok": False, "error": "unknown op %s" % op})
-            except Exception as e:
-                reply({"ok": False, "error": str(e)})
-    finally:
-        d.stop()
-        reply({"ok": True, "stopped": True})
-
 
 if __name__ == "__main__":
-    main()
+    serve(Driver(json.load(open(sys.argv[1]))))
