@@ -37,15 +37,21 @@ export interface DecodeError {
 }
 export type Decoded<T> = { readonly ok: true; readonly value: T } | DecodeError;
 
-export interface DhcpFrame {
-  /** Ethernet source and destination, lower-case aa:bb:…. */
+/** The addresses every decoded frame names: Ethernet (lower-case aa:bb:…), its VLAN tag, and IP (v4 or RFC 5952 v6 text). */
+export interface FrameAddresses {
   readonly ethSrc: string;
   readonly ethDst: string;
   readonly vlan?: number;
   readonly ipSrc: string;
   readonly ipDst: string;
+}
+
+export interface UdpFrame extends FrameAddresses {
   readonly udpSrc: number;
   readonly udpDst: number;
+}
+
+export interface DhcpFrame extends UdpFrame {
   /** 1 = BOOTREQUEST (client → server), 2 = BOOTREPLY. */
   readonly op: 1 | 2;
   readonly xid: number;

@@ -8,7 +8,8 @@
  * a repeated client identifier or an option that runs past its parent is an error (the snooper drops it).
  */
 import { ipv6At, macAt } from '../openflow/addr-text.js';
-import { buildIpv6, checksum6, ipv6Bytes, ipv6Envelope } from './nd.js';
+import { buildIpv6, checksum6, ipv6Addresses, ipv6Bytes, ipv6Envelope } from './nd.js';
+import type { UdpFrame } from './dhcp.js';
 
 export type Dhcpv6Type =
   | 'solicit'
@@ -67,14 +68,7 @@ export interface Dhcpv6Address {
   readonly valid: number;
 }
 
-export interface Dhcpv6Frame {
-  readonly ethSrc: string;
-  readonly ethDst: string;
-  readonly vlan?: number;
-  readonly ipSrc: string;
-  readonly ipDst: string;
-  readonly udpSrc: number;
-  readonly udpDst: number;
+export interface Dhcpv6Frame extends UdpFrame {
   readonly type: Dhcpv6Type;
   readonly xid: number;
   /** The client identifier (option 1) in hex. */
@@ -181,11 +175,7 @@ export function decodeDhcpv6(b: Buffer): { readonly ok: true; readonly value: Dh
   return {
     ok: true,
     value: {
-      ethDst: macAt(b, 0),
-      ethSrc: macAt(b, 6),
-      ...(env.vlan !== undefined ? { vlan: env.vlan } : {}),
-      ipSrc: ipv6At(b, env.ip + 8),
-      ipDst: ipv6At(b, env.ip + 24),
+      ...ipv6Addresses(b, env),
       udpSrc,
       udpDst,
       type,

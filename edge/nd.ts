@@ -7,6 +7,7 @@
  * to the target's solicited-node group). Extension headers are refused (fail closed: ND with them is not learned).
  */
 import { ipv6At, macAt } from '../openflow/addr-text.js';
+import type { FrameAddresses } from './dhcp.js';
 
 export type NdErrorCode =
   | 'truncated'
@@ -31,13 +32,8 @@ export interface NdError {
 }
 export type NdDecoded<T> = { readonly ok: true; readonly value: T } | NdError;
 
-export interface NdFrame {
-  readonly ethSrc: string;
-  readonly ethDst: string;
-  readonly vlan?: number;
-  /** RFC 5952 text; '::' for a DAD probe. */
-  readonly ipSrc: string;
-  readonly ipDst: string;
+/** An NS or NA; its ipSrc is '::' for a DAD probe. */
+export interface NdFrame extends FrameAddresses {
   readonly type: 'ns' | 'na';
   readonly target: string;
   /** NA flags. */
@@ -51,6 +47,17 @@ export interface NdFrame {
 }
 
 const err = (code: NdErrorCode, message: string): NdError => ({ ok: false, code, message });
+
+/** The Ethernet and IPv6 addresses of a frame whose envelope is `env`. */
+export function ipv6Addresses(b: Buffer, env: Ipv6Envelope): FrameAddresses {
+  return {
+    ethDst: macAt(b, 0),
+    ethSrc: macAt(b, 6),
+    ...(env.vlan !== undefined ? { vlan: env.vlan } : {}),
+    ipSrc: ipv6At(b, env.ip + 8),
+    ipDst: ipv6At(b, env.ip + 24),
+  };
+}
 
 export interface Ipv6Envelope {
   readonly vlan?: number;
@@ -156,11 +163,7 @@ export function decodeNd(b: Buffer): NdDecoded<NdFrame> {
   return {
     ok: true,
     value: {
-      ethDst: macAt(b, 0),
-      ethSrc: macAt(b, 6),
-      ...(env.vlan !== undefined ? { vlan: env.vlan } : {}),
-      ipSrc: ipv6At(b, src),
-      ipDst: ipv6At(b, dst),
+      ...ipv6Addresses(b, env),
       type: t === 135 ? 'ns' : 'na',
       target: ipv6At(b, target),
       ...(t === 136 ? { router: !!(flags & 0x80), solicited: !!(flags & 0x40), override: !!(flags & 0x20) } : {}),
