@@ -27,11 +27,25 @@ export function macHolds(ctl: Controller): MacHold[] {
   return [...m.values()].sort((a, b) => a.mac.localeCompare(b.mac));
 }
 
+/** Sessions with their IPv6 addresses: those the directory lists for the MAC, then those learned for it on the session's port. */
+function withIpv6(ctl: Controller): Array<ReturnType<Controller['edge']['view']>[number] & { ipv6?: string[] }> {
+  const listed = new Map<string, readonly string[]>();
+  for (const u of ctl.compiled.input.directory.users) for (const d of u.devices) if (d.ipv6?.length) listed.set(d.mac, d.ipv6);
+  return ctl.edge.view().map((s) => {
+    const learned = ctl.firstContact.ipv6.leases
+      .byMac(s.mac)
+      .filter((l) => l.switch === s.switch && l.port === s.port)
+      .map((l) => l.ip);
+    const all = [...new Set([...(listed.get(s.mac) ?? []), ...learned])];
+    return all.length ? { ...s, ipv6: all } : s;
+  });
+}
+
 /** Read routes (inside the API's read scope). */
 export function registerSessionReads(r: FastifyInstance, ctl: Controller, send: (reply: FastifyReply, v: unknown) => unknown): void {
   r.get('/sessions', { schema: { response: { 200: SessionsReply } } }, async (_req, reply) =>
     send(reply, {
-      sessions: ctl.edge.view(),
+      sessions: withIpv6(ctl),
       conversations: ctl.edge.auth.conversations(),
       radius: ctl.edge.radius()?.status() ?? [],
       stats: { ...ctl.edge.auth.stats, acceptToFlowsMs: undefined },

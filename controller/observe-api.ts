@@ -8,6 +8,7 @@ import type { Controller } from './controller.js';
 import { parseSince, type DenialKind } from './denials.js';
 import { why } from '../compiler/why.js';
 import { accessMatrix } from '../compiler/query.js';
+import { withAddresses } from './api/query.js';
 import {
   DenialsQuery,
   DenialsReply,
@@ -210,7 +211,7 @@ function ruleRoutes(r: FastifyInstance, { ctl, send }: ObserveRoutesOptions): vo
 function denialRoutes(r: FastifyInstance, { ctl, send }: ObserveRoutesOptions): void {
   const obs = ctl.observe;
   r.get('/traffic/matrix', { schema: { response: { 200: TrafficMatrixReply } } }, async (_req, reply) => {
-    const m = accessMatrix(ctl.compiled);
+    const m = withAddresses(ctl.compiled, accessMatrix(ctl.compiled));
     const cls = new Map(ctl.compiled.subjects.map((s) => [s.id, s.classId]));
     send(reply, {
       ...m,

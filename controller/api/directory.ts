@@ -13,6 +13,20 @@ export interface DirectoryRoutesOptions {
 export const directoryRoutes: FastifyPluginAsyncTypebox<DirectoryRoutesOptions> = async (r, { ctl, auth }) => {
   r.get('/directory', { preHandler: auth.requireRead, schema: { response: { 200: DirectoryReply } } }, async (_req, reply) => {
     const d = ctl.compiled.input.directory;
+    const learnedIpv6 = (mac: string) => {
+      const l = ctl.firstContact.ipv6.leases.byMac(mac);
+      return l.length
+        ? {
+            learnedIpv6: l.map((x) => ({
+              ip: x.ip,
+              source: x.source,
+              switch: x.switch,
+              port: x.port,
+              ...(x.expires ? { expires: x.expires } : {}),
+            })),
+          }
+        : {};
+    };
     const where = new Map(ctl.compiled.subjects.flatMap((s) => s.endpoints.map((e) => [e.mac, e])));
     const out: Directory = {
       source: d.source,
@@ -24,14 +38,23 @@ export const directoryRoutes: FastifyPluginAsyncTypebox<DirectoryRoutesOptions> 
         name: u.name,
         organization: u.organization ?? null,
         roles: [...u.roles],
-        devices: u.devices.map((dv) => ({
+        devices: u.devices.map(({ ipv6, ...dv }) => ({
           ...dv,
+          ...(ipv6?.length ? { ipv6: [...ipv6] } : {}),
+          ...learnedIpv6(dv.mac),
           switch: where.get(dv.mac)?.switch ?? null,
           port: where.get(dv.mac)?.port ?? null,
           learned: ctl.bindings.has(dv.mac),
         })),
       })),
-      servers: ctl.compiled.input.topology.servers.map((s) => ({ name: s.name, mac: s.mac, ip: s.ip, switch: s.switch, port: s.port })),
+      servers: ctl.compiled.input.topology.servers.map((s) => ({
+        name: s.name,
+        mac: s.mac,
+        ip: s.ip,
+        ...(s.ipv6?.length ? { ipv6: [...s.ipv6] } : {}),
+        switch: s.switch,
+        port: s.port,
+      })),
     };
     return send(reply, out);
   });

@@ -17,6 +17,8 @@ export const Session = Type.Object(
     since: Str,
     expires: Opt(Str),
     ip: Opt(Str),
+    /** IPv6 addresses learned for this MAC on this port (ND/DAD, DHCPv6) and those the directory lists for it. */
+    ipv6: Opt(Type.Array(Str)),
     reauthAt: Opt(Str),
     attributes: Opt(Type.Record(Str, Str)),
     active: Opt(Bool),

@@ -12,6 +12,13 @@ export interface DirectoryReply {
     readonly devices: ReadonlyArray<{
       readonly mac: string;
       readonly ip?: string;
+      readonly ipv6?: readonly string[];
+      readonly learnedIpv6?: ReadonlyArray<{
+        readonly ip: string;
+        readonly source: string;
+        readonly switch: string;
+        readonly port: number;
+      }>;
       readonly switch: string | null;
       readonly port: number | null;
       readonly learned: boolean;
@@ -20,6 +27,7 @@ export interface DirectoryReply {
   readonly servers: ReadonlyArray<{
     readonly name: string;
     readonly ip: string;
+    readonly ipv6?: readonly string[];
     readonly mac: string;
     readonly switch: string;
     readonly port: number;
@@ -39,6 +47,7 @@ export interface Session {
   readonly since: string;
   readonly expires?: string;
   readonly ip?: string;
+  readonly ipv6?: readonly string[];
   readonly active: boolean;
   readonly inactiveReason?: string;
 }

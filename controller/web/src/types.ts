@@ -92,6 +92,8 @@ export interface MatrixCell {
   readonly service: string;
   readonly decision: 'allow' | 'deny';
   readonly rule: string;
+  /** 6: the cell is for the resource's IPv6 addresses (absent: IPv4). */
+  readonly family?: 6;
   readonly inUse?: boolean;
   readonly lastHit?: string | null;
 }
@@ -103,7 +105,11 @@ export interface MatrixReply {
     readonly organization?: string;
     readonly roles: readonly string[];
   }>;
-  readonly resources: ReadonlyArray<{ readonly name: string; readonly services: readonly string[] }>;
+  readonly resources: ReadonlyArray<{
+    readonly name: string;
+    readonly services: readonly string[];
+    readonly addresses?: readonly string[];
+  }>;
   readonly organizations?: ReadonlyArray<{ readonly name: string; readonly parent?: string }>;
   readonly cells: readonly MatrixCell[];
 }

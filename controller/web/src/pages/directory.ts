@@ -3,6 +3,18 @@ import { html, join, render, type Html } from '../dom.js';
 import { api, errorText } from '../api.js';
 import type { DirectoryReply } from '../types.js';
 
+type Device = DirectoryReply['users'][number]['devices'][number];
+
+/** A device's addresses: IPv4 and IPv6 from the directory, then IPv6 learned by the controller (marked, with how). */
+function addresses(x: Device): Html {
+  const listed = [x.ip, ...(x.ipv6 ?? [])].filter((a): a is string => !!a).map((a) => html`<span class="addr">${a}</span>`);
+  const learned = (x.learnedIpv6 ?? []).map(
+    (l) =>
+      html`<span class="addr learned" title="learned by ${l.source === 'nd' ? 'ND/DAD snooping' : 'DHCPv6 snooping'} on ${l.switch}:${l.port}">${l.ip} (${l.source === 'nd' ? 'DAD' : 'DHCPv6'})</span>`,
+  );
+  return join([...listed, ...learned], ', ');
+}
+
 export async function loadDirectory(): Promise<void> {
   const r = await api<DirectoryReply>('directory');
   if (!r.ok) {
@@ -19,7 +31,7 @@ export async function loadDirectory(): Promise<void> {
     <td>${join(
       u.devices.map(
         (x) =>
-          html`<code>${x.mac}</code> ${x.ip ?? ''} — ${x.switch ? `${x.switch}:${x.port}${x.learned ? ' (learned)' : ''}` : 'not seen yet'}`,
+          html`<code>${x.mac}</code> ${addresses(x)} — ${x.switch ? `${x.switch}:${x.port}${x.learned ? ' (learned)' : ''}` : 'not seen yet'}`,
       ),
       html`<br>`,
     )}</td></tr>`,
@@ -37,7 +49,11 @@ export async function loadDirectory(): Promise<void> {
     '#servers tbody',
     join(
       d.servers.map(
-        (s) => html`<tr><th scope="row">${s.name}</th><td>${s.ip} <code>${s.mac}</code></td><td>${s.switch}:${s.port}</td></tr>`,
+        (s) =>
+          html`<tr><th scope="row">${s.name}</th><td>${join(
+            [s.ip, ...(s.ipv6 ?? [])].map((a) => html`<span class="addr">${a}</span>`),
+            ', ',
+          )} <code>${s.mac}</code></td><td>${s.switch}:${s.port}</td></tr>`,
       ),
     ),
   );

@@ -40,20 +40,53 @@ function rowsFor(view: string, mx: MatrixReply): Row[] {
   return roles.map((r) => ({ label: r, members: mx.subjects.filter((s) => s.roles.includes(r)).map((s) => s.id) }));
 }
 
+interface Column {
+  readonly resource: string;
+  readonly service: string;
+  readonly family: 4 | 6;
+  /** " IPv6" / " IPv4" when the resource has both families, else "". */
+  readonly label: string;
+  /** What to explain a cell against: the resource (IPv4), or its first IPv6 address. */
+  readonly to: string;
+  readonly addresses: readonly string[];
+}
+
+/** A resource's columns: one per service and address family it has cells for (IPv4 first). */
+function columns(r: MatrixReply['resources'][number], present: ReadonlySet<string>): Column[] {
+  const has = (s: string, f: 4 | 6) => present.has(`${r.name}|${s}|${f}`);
+  const fams = new Set(r.services.flatMap((s) => ([4, 6] as const).filter((f) => has(s, f))));
+  const v6 = (r.addresses ?? []).find((a) => a.includes(':'))?.split('/')[0];
+  return r.services.flatMap((s) =>
+    ([4, 6] as const)
+      .filter((f) => has(s, f))
+      .map((f) => ({
+        resource: r.name,
+        service: s,
+        family: f,
+        label: fams.size > 1 ? ` IPv${f}` : '',
+        to: f === 6 && v6 ? v6 : r.name,
+        addresses: r.addresses ?? [],
+      })),
+  );
+}
+
 export function renderMatrix(): void {
   if (!matrix) return;
   const mx = matrix;
   const view = $<HTMLSelectElement>('#matrix-view').value;
-  const cols = mx.resources.flatMap((r) => r.services.map((s) => ({ resource: r.name, service: s })));
   const cell = new Map<string, MatrixCell>();
-  for (const c of mx.cells) cell.set(`${c.subject}|${c.resource}|${c.service}`, c);
+  for (const c of mx.cells) cell.set(`${c.subject}|${c.resource}|${c.service}|${c.family ?? 4}`, c);
+  const present = new Set(mx.cells.map((c) => `${c.resource}|${c.service}|${c.family ?? 4}`));
+  const cols = mx.resources.flatMap((r) => columns(r, present));
   const rows = rowsFor(view, mx);
-  const head = html`<thead><tr><th scope="col">${view === 'users' ? 'User / server' : view === 'roles' ? 'Role' : 'Organization'}</th>${cols.map((c) => html`<th scope="col">${c.resource}<br><small>${c.service}</small></th>`)}</tr></thead>`;
+  const head = html`<thead><tr><th scope="col">${view === 'users' ? 'User / server' : view === 'roles' ? 'Role' : 'Organization'}</th>${cols.map((c) => html`<th scope="col"${c.addresses.length ? html` title="${c.addresses.join(', ')}"` : ''}>${c.resource}<br><small>${c.service}${c.label}</small></th>`)}</tr></thead>`;
   const body = join(
     rows.map(
       (r) =>
         html`<tr><th scope="row">${r.label}</th>${cols.map((c) => {
-          const cs = r.members.map((m) => cell.get(`${m}|${c.resource}|${c.service}`)).filter((x): x is MatrixCell => x !== undefined);
+          const cs = r.members
+            .map((m) => cell.get(`${m}|${c.resource}|${c.service}|${c.family}`))
+            .filter((x): x is MatrixCell => x !== undefined);
           const allow = cs.filter((x) => x.decision === 'allow').length;
           const cls = allow === 0 ? 'deny' : allow === cs.length ? 'allow' : 'mixed';
           const text = cls === 'mixed' ? `${allow}/${cs.length}` : cls;
@@ -65,7 +98,7 @@ export function renderMatrix(): void {
             .sort()
             .pop();
           const use = !known || allow === 0 ? '' : used.length ? `, in use (last hit ${last})` : ', no traffic seen';
-          return html`<td><button type="button" class="${cls}" data-members="${r.members.join(',')}" data-resource="${c.resource}" data-service="${c.service}"${known && allow ? html` data-in-use="${used.length ? 'yes' : 'no'}"` : ''} aria-label="${r.label} to ${c.resource} ${c.service}: ${text}${use}" title="${use.slice(2)}">${text}</button></td>`;
+          return html`<td><button type="button" class="${cls}" data-members="${r.members.join(',')}" data-resource="${c.resource}" data-to="${c.to}" data-service="${c.service}"${known && allow ? html` data-in-use="${used.length ? 'yes' : 'no'}"` : ''} aria-label="${r.label} to ${c.resource} ${c.service}${c.label}: ${text}${use}" title="${use.slice(2)}">${text}</button></td>`;
         })}</tr>`,
     ),
   );
@@ -78,7 +111,7 @@ async function explainCell(b: HTMLButtonElement): Promise<void> {
   out.textContent = 'Explaining…';
   const parts = [];
   for (const m of members.slice(0, 5)) {
-    const r = await api<Explanation>(`explain${query({ from: m, to: b.dataset.resource, service: b.dataset.service })}`);
+    const r = await api<Explanation>(`explain${query({ from: m, to: b.dataset.to ?? b.dataset.resource, service: b.dataset.service })}`);
     if (!r.ok) {
       parts.push(html`<p class="bad">${m}: ${errorText(r)}</p>`);
       continue;

@@ -24,7 +24,7 @@ export async function loadSessions(): Promise<void> {
           list.map(
             (s) => html`<tr data-id="${s.id}"${s.active ? '' : html` class="inactive"`}>
     <th scope="row">${who(s)}${s.active ? '' : html`<br><small class="bad">${s.inactiveReason ?? 'inactive'}</small>`}</th>
-    <td><code>${s.mac}</code>${s.ip ? html`<br><small>${s.ip}</small>` : ''}</td><td>${s.switch}:${s.port}</td><td>${METHOD[s.method] ?? s.method}</td>
+    <td><code>${s.mac}</code>${join([s.ip, ...(s.ipv6 ?? [])].filter((a): a is string => !!a).map((a) => html`<br><small class="addr">${a}</small>`))}</td><td>${s.switch}:${s.port}</td><td>${METHOD[s.method] ?? s.method}</td>
     <td>${time(s.since)}</td><td>${time(s.expires, 'until logoff')}</td>
     <td class="mutation"><button type="button" class="end-session" data-id="${s.id}" aria-label="End the session of ${who(s)} on ${s.switch}:${s.port}">End session</button></td></tr>`,
           ),
