@@ -1,10 +1,11 @@
 /**
  * Small HTTP client for the controller API, typed by the API contract (controller/api/contract.ts): `get()` returns
- * the reply type of the route it asks for; `api()` is the raw request for changes, whose replies the commands read
- * through the contract's types after checking the status.
+ * the reply type of the route it asks for, `write()` takes the body type of a change route and returns its reply type;
+ * `api()` is the raw request, for changes whose replies the commands still read through the contract's types after
+ * checking the status.
  */
 import { localAdminToken } from '../controller/security.js';
-import type { ErrorReply, GetReply, GetRoute } from '../controller/api/contract.js';
+import type { ErrorReply, GetReply, GetRoute, WriteBody, WriteReply, WriteRoute } from '../controller/api/contract.js';
 
 export interface Answer<T = unknown> {
   readonly status: number;
@@ -75,4 +76,21 @@ export async function get<R extends GetRoute>(base: string, _route: R, path: str
   const a = await api(base, path.replace(/^\//, ''), { token });
   if (a.status !== 200) throw new ApiError(a);
   return a.body as GetReply<R>;
+}
+
+/**
+ * A change through one route of the contract's WRITE_ROUTES ("POST /api/v1/vouchers"): `path` is the URL with its
+ * parameters filled in, `body` the route's request body (sent as JSON). Anything but a 2xx throws an ApiError.
+ */
+export async function write<R extends WriteRoute>(
+  base: string,
+  route: R,
+  path: string,
+  body: WriteBody<R>,
+  token?: string,
+): Promise<WriteReply<R>> {
+  const method = route.slice(0, route.indexOf(' '));
+  const a = await api(base, path.replace(/^\//, ''), { method, token, ...(body === undefined ? {} : { body: JSON.stringify(body) }) });
+  if (a.status < 200 || a.status > 299) throw new ApiError(a);
+  return a.body as WriteReply<R>;
 }

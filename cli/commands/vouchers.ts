@@ -1,18 +1,11 @@
 import { Flags } from '@oclif/core';
 import { AclCommand } from '../base.js';
-import { answerText, api, type Answer } from '../client.js';
+import { get, write } from '../client.js';
+import type { Voucher } from '../../controller/api/contract.js';
 
-/** A voucher as GET/POST /api/v1/vouchers show it (not yet in controller/api/contract.ts). */
-interface VoucherView {
-  id: string;
-  state: string;
-  uses: number;
-  usedBy: string[];
-  expires: string;
-  sessionMs: number;
-  createdBy: string;
-  note?: string;
-}
+const minutes = (ms: number) => Math.round(ms / 60_000);
+const row = (v: Voucher) =>
+  `${v.id.padEnd(16)} ${v.state.padEnd(8)} ${`${v.usedBy.length}/${v.uses}`.padEnd(7)} ${v.expires.padEnd(24)} ${v.createdBy.padEnd(12)} ${v.note ?? ''}`;
 
 export default class Vouchers extends AclCommand {
   static description =
@@ -36,49 +29,37 @@ export default class Vouchers extends AclCommand {
 
   async run() {
     const { flags } = await this.parse(Vouchers);
-    let r: Answer;
-    try {
-      if (flags.create) {
-        r = await api(flags.controller, 'api/v1/vouchers', {
-          method: 'POST',
-          token: flags.token,
-          body: JSON.stringify({
-            validFor: flags.valid,
-            uses: flags.uses,
-            ...(flags.session ? { sessionTime: flags.session } : {}),
-            ...(flags.note ? { note: flags.note } : {}),
-          }),
-        });
-      } else if (flags.revoke)
-        r = await api(flags.controller, `api/v1/vouchers/${encodeURIComponent(flags.revoke)}`, { method: 'DELETE', token: flags.token });
-      else r = await api(flags.controller, 'api/v1/vouchers', { token: flags.token });
-    } catch (e) {
-      this.failMessage((e as Error).message);
-    }
-    if (r.status !== 200 && r.status !== 201) this.failMessage(answerText(r));
+    const failed = (e: Error) => this.failMessage(e.message);
     if (flags.create) {
-      const created = r.body as { voucher: VoucherView; code: string };
+      const created = await write(
+        flags.controller,
+        'POST /api/v1/vouchers',
+        'api/v1/vouchers',
+        {
+          validFor: flags.valid,
+          uses: flags.uses,
+          ...(flags.session ? { sessionTime: flags.session } : {}),
+          ...(flags.note ? { note: flags.note } : {}),
+        },
+        flags.token,
+      ).catch(failed);
       const v = created.voucher;
       this.log(`voucher ${v.id}: code ${created.code}`);
-      this.log(
-        `  valid until ${v.expires} for ${v.uses} device(s); each stays ${Math.round(v.sessionMs / 60_000)} min. The code is not shown again.`,
-      );
-      return r.body;
+      this.log(`  valid until ${v.expires} for ${v.uses} device(s); each stays ${minutes(v.sessionMs)} min. The code is not shown again.`);
+      return created;
     }
     if (flags.revoke) {
-      const x = r.body as { revoked: VoucherView; sessionsEnded: number };
+      const path = `api/v1/vouchers/${encodeURIComponent(flags.revoke)}`;
+      const x = await write(flags.controller, 'DELETE /api/v1/vouchers/:id', path, undefined, flags.token).catch(failed);
       this.log(`revoked ${x.revoked.id}; ended ${x.sessionsEnded} guest session(s)`);
-      return r.body;
+      return x;
     }
-    const list = (r.body as { vouchers: VoucherView[] }).vouchers;
-    if (!list.length) this.log('no vouchers');
+    const r = await get(flags.controller, '/api/v1/vouchers', 'api/v1/vouchers', flags.token).catch(failed);
+    if (!r.vouchers.length) this.log('no vouchers');
     else {
       this.log(`${'ID'.padEnd(16)} ${'STATE'.padEnd(8)} ${'USED'.padEnd(7)} ${'EXPIRES'.padEnd(24)} ${'BY'.padEnd(12)} NOTE`);
-      for (const v of list)
-        this.log(
-          `${String(v.id).padEnd(16)} ${String(v.state).padEnd(8)} ${`${v.usedBy.length}/${v.uses}`.padEnd(7)} ${String(v.expires).padEnd(24)} ${String(v.createdBy).padEnd(12)} ${v.note ?? ''}`,
-        );
+      for (const v of r.vouchers) this.log(row(v));
     }
-    return r.body;
+    return r;
   }
 }

@@ -8,12 +8,12 @@
  * re-exported here), so the browser build (tsconfig.web.json) can import it.
  * Shapes are the wire form: 64-bit numbers (dpids, cookies) are hex strings ("0x…"), times are ISO 8601 strings.
  */
-import { Type, type Static } from '@sinclair/typebox';
+import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import { Nullable, Str, Int, Bool, Opt, Any } from './contract/kit.js';
 import { DirectoryStatus, LastChange, ReconcileResult } from './contract/common.js';
 import { DiffReply, HistoryReply, PendingReply, PolicyReply, VersionReply, VersionsReply } from './contract/policy.js';
 import { DirectoryReply, ExplainReply, MatrixReply } from './contract/query.js';
-import { LeasesReply, SessionsReply } from './contract/edge.js';
+import { LeasesReply, SessionsReply, VoucherCreateBody, VoucherCreatedReply, VoucherRevokedReply, VouchersReply } from './contract/edge.js';
 import {
   DenialsReply,
   RuleTrafficReply,
@@ -143,6 +143,7 @@ export const GET_ROUTES = {
   '/api/v1/directory': DirectoryReply,
   '/api/v1/sessions': SessionsReply,
   '/api/v1/leases': LeasesReply,
+  '/api/v1/vouchers': VouchersReply,
   '/api/v1/cluster': ClusterReply,
   '/api/v1/rules/traffic': RulesTrafficReply,
   '/api/v1/rules/unused': UnusedReply,
@@ -154,3 +155,17 @@ export const GET_ROUTES = {
 } as const;
 export type GetRoute = keyof typeof GET_ROUTES;
 export type GetReply<R extends GetRoute> = Static<(typeof GET_ROUTES)[R]>;
+
+/**
+ * JSON change routes the CLI calls through its typed client (`write()` in cli/client.ts): the request body, if the
+ * route takes one, and the reply of success. The key is the method and the route pattern.
+ */
+export const WRITE_ROUTES = {
+  'POST /api/v1/vouchers': { body: VoucherCreateBody, reply: VoucherCreatedReply },
+  'DELETE /api/v1/vouchers/:id': { reply: VoucherRevokedReply },
+} as const;
+export type WriteRoute = keyof typeof WRITE_ROUTES;
+type RouteSpec<R extends WriteRoute> = (typeof WRITE_ROUTES)[R];
+/** The body a write route takes (undefined for one without). */
+export type WriteBody<R extends WriteRoute> = RouteSpec<R> extends { body: infer B extends TSchema } ? Static<B> : undefined;
+export type WriteReply<R extends WriteRoute> = Static<RouteSpec<R>['reply']>;

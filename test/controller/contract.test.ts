@@ -41,6 +41,7 @@ const URLS: Record<GetRoute, string> = {
   '/api/v1/directory': '/api/v1/directory',
   '/api/v1/sessions': '/api/v1/sessions',
   '/api/v1/leases': '/api/v1/leases',
+  '/api/v1/vouchers': '/api/v1/vouchers',
   '/api/v1/cluster': '/api/v1/cluster',
   '/api/v1/rules/traffic': '/api/v1/rules/traffic',
   '/api/v1/rules/unused': '/api/v1/rules/unused?days=1',
@@ -84,6 +85,9 @@ describe('API contract: real replies match their schemas', () => {
     expect(
       (await app.inject({ method: 'POST', url: '/api/v1/policy', payload: text + '# v3\n', headers: { ...YAML, ...ADMIN } })).statusCode,
     ).toBe(202);
+    // a guest voucher, so the list is not empty
+    const v = await app.inject({ method: 'POST', url: '/api/v1/vouchers', payload: { validFor: '2h', note: 'contract' }, headers: ADMIN });
+    expect(v.statusCode, v.body).toBe(201);
   });
   afterAll(async () => {
     sw?.close();
@@ -110,6 +114,9 @@ describe('API contract: real replies match their schemas', () => {
     // the replies are not trivially empty: the data set above shows up in them
     expect((await app.inject({ url: '/api/v1/policy/versions', headers: ADMIN })).json().versions.length).toBe(2);
     expect((await app.inject({ url: '/api/v1/pending', headers: ADMIN })).json().pending.length).toBe(1);
+    expect((await app.inject({ url: '/api/v1/vouchers', headers: ADMIN })).json().vouchers).toEqual([
+      expect.objectContaining({ note: 'contract', state: 'valid' }),
+    ]);
     expect((await app.inject({ url: '/api/v1/switches/edge1/flows', headers: ADMIN })).json().installed.length).toBeGreaterThan(0);
   });
 
@@ -131,6 +138,8 @@ describe('API contract: real replies match their schemas', () => {
       [{ method: 'POST', url: '/api/v1/directory/confirm-shrink', headers: ADMIN }, 409, 'not-ldap'],
       [{ method: 'DELETE', url: '/api/v1/policy', headers: ADMIN }, 404, 'not-found'],
       [{ method: 'POST', url: '/api/v1/pending/nope/approve', headers: OTHER }, 404, 'not-found'],
+      [{ method: 'DELETE', url: '/api/v1/vouchers/nope', headers: ADMIN }, 404, 'not-found'],
+      [{ method: 'POST', url: '/api/v1/vouchers', payload: { validFor: 'forever' }, headers: ADMIN }, 400, 'bad-request'],
     ];
     for (const [req, status, code] of cases) {
       const r = await app.inject(req);

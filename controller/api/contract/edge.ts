@@ -64,3 +64,51 @@ export type SessionEndedReply = Static<typeof SessionEndedReply>;
 export type MacHold = Static<typeof MacHold>;
 export type HoldReleasedReply = Static<typeof HoldReleasedReply>;
 export type Lease = Static<typeof Lease>;
+
+// ---------------------------------------------------------------- edge: guest vouchers
+
+export const VoucherState = Type.Union([Type.Literal('valid'), Type.Literal('used-up'), Type.Literal('expired'), Type.Literal('revoked')]);
+/** A voucher as the API shows it: never its code (only a hash is kept, and not shown either). */
+export const Voucher = Type.Object({
+  id: Str,
+  created: Str,
+  createdBy: Str,
+  /** The code cannot be redeemed after this. */
+  expires: Str,
+  /** Devices it admits at most, and the MACs that redeemed it. */
+  uses: Int,
+  usedBy: Type.Array(Str),
+  /** How long a device admitted by it stays (ms). */
+  sessionMs: Num,
+  note: Opt(Str),
+  revoked: Opt(Bool),
+  state: VoucherState,
+});
+export const VouchersReply = Type.Object({ vouchers: Type.Array(Voucher) });
+export const VoucherCreateBody = Type.Object(
+  {
+    /** How long the code can be redeemed: a duration such as 8h, 30m or 2d. */
+    validFor: Type.String({ minLength: 1, maxLength: 16 }),
+    /** How long an admitted device stays (default: the validity, at most a day). */
+    sessionTime: Opt(Type.String({ minLength: 1, maxLength: 16 })),
+    uses: Opt(Type.Integer({ minimum: 1, maximum: 10_000 })),
+    note: Opt(Type.String({ maxLength: 200 })),
+  },
+  { additionalProperties: false },
+);
+/** 201: the code, shown this once. */
+export const VoucherCreatedReply = Type.Object({ voucher: Voucher, code: Str });
+export const VoucherParams = Type.Object(
+  { id: Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9_.:-]+$' }) },
+  { additionalProperties: false },
+);
+/** The revoked voucher and how many guest sessions it admitted were ended with it. */
+export const VoucherRevokedReply = Type.Object({ revoked: Voucher, sessionsEnded: Int });
+
+export type VoucherState = Static<typeof VoucherState>;
+export type Voucher = Static<typeof Voucher>;
+export type VouchersReply = Static<typeof VouchersReply>;
+export type VoucherCreateBody = Static<typeof VoucherCreateBody>;
+export type VoucherCreatedReply = Static<typeof VoucherCreatedReply>;
+export type VoucherParams = Static<typeof VoucherParams>;
+export type VoucherRevokedReply = Static<typeof VoucherRevokedReply>;
