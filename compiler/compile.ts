@@ -19,7 +19,7 @@ import { assignClasses } from './classes.js';
 import { resolveDestinations } from './destinations.js';
 import { SwitchTables, switchOrder } from './tables.js';
 import { patchDirectory, withIncremental } from './incremental.js';
-import { patchEdge } from './edge-patch.js';
+import { patchEdge, type EdgeHint } from './edge-patch.js';
 import { fullPolicy, policyAt, withHardTimeouts } from './schedule.js';
 
 export type { Endpoint, Subject, DestEntry, CompileInput, Compiled, CompileStats } from './compiled.js';
@@ -82,8 +82,11 @@ function timed(c: Compiled): Compiled {
   return withIncremental({ ...c, plan: { switches } }, c.incremental);
 }
 
-/** Recompiles after a directory or binding change, keeping class ids so that unchanged flows keep their cookies. */
-export function recompile(previous: Compiled, change: Partial<CompileInput>): Compiled {
+/**
+ * Recompiles after a directory or binding change, keeping class ids so that unchanged flows keep their cookies.
+ * `hint`: which MACs' bindings changed (edge-patch.ts), when the caller knows; the result is the same without it.
+ */
+export function recompile(previous: Compiled, change: Partial<CompileInput>, hint?: EdgeHint): Compiled {
   // the edge (logins, leases: devices of users and their bindings) patches only the flows of what moved (edge-patch.ts)
   const onlyEdge =
     (change.directory || change.bindings) &&
@@ -98,6 +101,7 @@ export function recompile(previous: Compiled, change: Partial<CompileInput>): Co
       previous,
       change.directory ?? previous.input.directory,
       'bindings' in change ? change.bindings : previous.input.bindings,
+      hint,
     );
     if (fast) return timed(fast);
   }

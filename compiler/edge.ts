@@ -18,6 +18,36 @@ function isOut(mac: string, uid: string, unauth: ReadonlySet<string>, admitted: 
   return a !== undefined && a !== uid;
 }
 
+/**
+ * One directory user with the edge folded in: its devices minus those that left it (unauthenticated here, or
+ * logged in for someone else), plus the MACs its sessions admit (`extra`, in session-id order). The user itself
+ * when nothing changes.
+ */
+export function foldUser(
+  u: User,
+  extra: ReadonlyArray<{ readonly mac: string; readonly ip?: string }> | undefined,
+  unauth: ReadonlySet<string>,
+  admitted: ReadonlyMap<string, string>,
+): User {
+  let foreign = false;
+  if (unauth.size || admitted.size)
+    for (const d of u.devices)
+      if (isOut(d.mac, u.id, unauth, admitted)) {
+        foreign = true;
+        break;
+      }
+  if (!extra && !foreign) return u;
+  const devices = foreign ? u.devices.filter((d) => !isOut(d.mac, u.id, unauth, admitted)) : [...u.devices];
+  if (!extra) return { ...u, devices };
+  for (const d of extra) {
+    let i = 0;
+    while (i < devices.length && devices[i].mac !== d.mac) i++;
+    if (i === devices.length) devices.push(d.ip ? { mac: d.mac, ip: d.ip } : { mac: d.mac });
+    else if (!devices[i].ip && d.ip) devices[i] = { mac: d.mac, ip: d.ip };
+  }
+  return { ...u, devices };
+}
+
 export interface EdgeApplied {
   readonly directory: Directory;
   /** One binding per admitted MAC (switch:port, and its leased address where one is known). */
@@ -100,33 +130,8 @@ export function applyEdge(directory: Directory, edge: EdgeState): EdgeApplied {
   for (const s of sorted) if (s.user !== undefined ? known.has(s.user) : s.deviceGroup !== undefined) admitted.set(s.mac, s.user ?? '');
   // (plain loops, no closure per user: this runs for every user on every edge change)
   const users: User[] = new Array(directory.users.length);
-  for (let n = 0; n < directory.users.length; n++) {
-    const u = directory.users[n];
-    const extra = byUser.get(u.id);
-    let foreign = false;
-    if (unauth.size || admitted.size)
-      for (const d of u.devices)
-        if (isOut(d.mac, u.id, unauth, admitted)) {
-          foreign = true;
-          break;
-        }
-    if (!extra && !foreign) {
-      users[n] = u;
-      continue;
-    }
-    const devices = foreign ? u.devices.filter((d) => !isOut(d.mac, u.id, unauth, admitted)) : [...u.devices];
-    if (!extra) {
-      users[n] = { ...u, devices };
-      continue;
-    }
-    for (const d of extra) {
-      let i = 0;
-      while (i < devices.length && devices[i].mac !== d.mac) i++;
-      if (i === devices.length) devices.push(d.ip ? { mac: d.mac, ip: d.ip } : { mac: d.mac });
-      else if (!devices[i].ip && d.ip) devices[i] = { mac: d.mac, ip: d.ip };
-    }
-    users[n] = { ...u, devices };
-  }
+  for (let n = 0; n < directory.users.length; n++)
+    users[n] = foldUser(directory.users[n], byUser.get(directory.users[n].id), unauth, admitted);
   return { directory: { ...directory, users: [...users, ...groupDevices] }, bindings };
 }
 

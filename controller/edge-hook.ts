@@ -9,9 +9,10 @@
  */
 import { EventEmitter } from 'node:events';
 import type { AddressLease, Binding, Directory, EdgeState } from '../compiler/model.js';
-import { applyEdge, withLearnedIpv6 } from '../compiler/edge.js';
+import { withLearnedIpv6 } from '../compiler/edge.js';
 import { recompile, CompileError } from '../compiler/compile.js';
-import { planDelta } from '../compiler/edge-patch.js';
+import { edgeDelta, planDelta, type EdgeHint } from '../compiler/edge-patch.js';
+import { EdgeFold } from '../edge/edge-fold.js';
 import { SessionTable, type LiveSession, type SessionChange } from '../edge/sessions.js';
 import type { Controller, ControllerEvent } from './controller.js';
 import { Authenticator } from '../edge/authenticator.js';
@@ -47,8 +48,18 @@ export class EdgeHook extends EventEmitter {
     sv: number;
     lv: number;
     out: { directory: Directory; bindings: Binding[] };
+    /** Which MACs' bindings changed since the previous result (when only sessions changed): the compiler's shortcut. */
+    hint?: EdgeHint;
   };
   private lastBindings: Binding[] = [];
+  /** Whether lastBindings are the fold's alone (no learned bindings, no IPv6 lease added to any). */
+  private lastPlain = false;
+  /** The edge folded into the directory, updated per changed MAC (edge/edge-fold.ts). */
+  private readonly fold = new EdgeFold();
+  /** MACs whose session changed since the last fold, and the session table version that fold saw. */
+  private readonly dirty = new Set<string>();
+  private foldedAt = -1;
+  private dirtyEvents = 0;
   private pendingLeases?: unknown;
   private running = false;
   private again = false;
@@ -165,6 +176,7 @@ export class EdgeHook extends EventEmitter {
   /** Attaches an address lease table (DHCP snooping); its changes recompile like sessions do. */
   attachLeases(leases: LeaseSource): void {
     this.leases = leases;
+    this.foldedAt = -2; // another lease table: fold everything again
     if (this.pendingLeases !== undefined && leases.restore) {
       leases.restore(this.pendingLeases);
       this.pendingLeases = undefined;
@@ -183,21 +195,42 @@ export class EdgeHook extends EventEmitter {
    * The same bindings array comes back while its content is unchanged (the compiler's fast path needs that).
    */
   input(directory: Directory, learned: readonly Binding[]): { directory: Directory; bindings: Binding[] } {
+    return this.inputWithHint(directory, learned).out;
+  }
+
+  private inputWithHint(
+    directory: Directory,
+    learned: readonly Binding[],
+  ): { out: { directory: Directory; bindings: Binding[] }; hint?: EdgeHint } {
     const sv = this.sessions.version,
       lv = this.leases?.version ?? 0;
     const m = this.memo;
-    if (m && m.dir === directory && m.sv === sv && m.lv === lv && sameBindings(m.learned, learned)) return m.out;
-    const applied = applyEdge(directory, this.edgeState());
+    if (m && m.dir === directory && m.sv === sv && m.lv === lv && sameBindings(m.learned, learned)) return m;
+    // only sessions changed, each with an event: fold in just their MACs; anything else: the full fold
+    const folded =
+      (this.foldedAt + this.dirtyEvents === sv
+        ? this.fold.update(directory, lv, this.dirty, (mac) => this.sessions.byMac(mac))
+        : undefined) ?? this.fold.full(directory, this.edgeState(), lv);
+    this.dirty.clear();
+    this.foldedAt = sv;
+    this.dirtyEvents = 0;
+    const applied = folded.out;
+    const leases = this.leases ? this.leases.list() : [];
     let bindings =
       learned.length === 0 ? [...applied.bindings] : [...learned.filter((b) => !this.sessions.byMac(b.mac)), ...applied.bindings];
     // learned IPv6 addresses join the binding of their MAC on their port (ND/DAD, DHCPv6 snooping)
     const topology = this.ctl.compiled?.input.topology ?? this.ctl.loaded?.topology;
-    if (topology) bindings = [...withLearnedIpv6(bindings, this.edgeState().leases, directory, topology)];
+    const plain = bindings;
+    if (topology) bindings = [...withLearnedIpv6(bindings, leases, directory, topology)];
+    const isPlain = learned.length === 0 && sameBindings(bindings, plain);
+    const from = this.lastBindings;
+    const hint = isPlain && this.lastPlain && folded.changed ? { from, bindings: folded.changed } : undefined;
     if (sameBindings(bindings, this.lastBindings)) bindings = this.lastBindings;
     this.lastBindings = bindings;
+    this.lastPlain = isPlain;
     const out = { directory: applied.directory, bindings };
-    this.memo = { dir: directory, learned, sv, lv, out };
-    return out;
+    this.memo = { dir: directory, learned, sv, lv, out, hint };
+    return this.memo;
   }
 
   /** For the controller's state file. */
@@ -212,6 +245,7 @@ export class EdgeHook extends EventEmitter {
     if (!st || typeof st !== 'object') return;
     const o = st as { sessions?: unknown; leases?: unknown; vouchers?: unknown };
     if (o.vouchers !== undefined) this.vouchers.restore(o.vouchers);
+    this.foldedAt = -2;
     const r = this.sessions.restore(o.sessions);
     if (r.dropped.length) this.ctl.event('sessions-dropped-on-restore', { dropped: r.dropped.slice(0, 20), count: r.dropped.length });
     if (o.leases !== undefined) {
@@ -271,6 +305,9 @@ export class EdgeHook extends EventEmitter {
         previousId: p.id,
       });
     } else this.ctl.event('session-ended', { ...base, reason: c.reason });
+    this.dirty.add(s.mac);
+    if (c.previous) this.dirty.add(c.previous.mac);
+    this.dirtyEvents++;
     this.changed();
   }
 
@@ -294,14 +331,18 @@ export class EdgeHook extends EventEmitter {
     const t0 = performance.now();
     try {
       if (this.ctl.compiled) {
-        const next = recompile(this.ctl.compiled, this.input(this.ctl.directory, [...this.ctl.bindings.values()]));
+        const { out, hint } = this.inputWithHint(this.ctl.directory, [...this.ctl.bindings.values()]);
+        const next = recompile(this.ctl.compiled, out, hint);
         const t1 = performance.now();
         this.phases.compileMs += t1 - t0;
         if (next !== this.ctl.compiled) {
           const before = this.ctl.compiled.plan;
           this.ctl.compiled = next;
           void this.ctl.saveState();
-          // only the difference from the plan each switch was brought to (no table read), in parallel
+          // only the difference from the plan each switch was brought to (no table read), in parallel; a patch
+          // knows it per switch (edgeDelta), a rebuilt switch is diffed
+          const known = edgeDelta(next);
+          const deltas = known?.from === before ? known.switches : undefined;
           const prevBy = new Map(before.switches.map((x) => [x.dpid, x]));
           await Promise.all(
             [...this.ctl.sessions.values()].flatMap((sess) => {
@@ -310,7 +351,8 @@ export class EdgeHook extends EventEmitter {
                 b = next.plan.switches.find((x) => x.dpid === sess.dpid);
               if (a && b && a.flows === b.flows) return [];
               // the edge path changes a few flows: send exactly those (one small batch + barrier), no table read
-              return [this.ctl.sync(sess.id, { assume: a?.flows, delta: a && b ? planDelta(a.flows, b.flows) : undefined })];
+              const delta = a && b ? (deltas?.get(b.name) ?? planDelta(a.flows, b.flows)) : undefined;
+              return [this.ctl.sync(sess.id, { assume: a?.flows, delta })];
             }),
           );
         }

@@ -77,14 +77,16 @@ export class Observer {
     const inPort = m.match.find((e) => e.field === 'in_port')?.value as number | undefined;
     if (!plan || inPort === undefined) return false;
     const c = this.ctl.compiled;
-    let a = this.attr.get(plan);
-    if (!a) this.attr.set(plan, (a = attributePlan(c, plan)));
-    const role = a.get(m.cookie)?.role;
     if (m.tableId === TABLE.classify) {
       // only the discovery flow's packets (other table-0 packet-ins — EAPOL, DHCP — belong to the edge)
       if (this.discoveryCookie(plan) === m.cookie) this.denials.ingest(c, m.data, { switch: plan.name, port: inPort, source: 'discovery' });
       return false;
     }
+    if (m.tableId !== TABLE.policy && m.tableId !== TABLE.monitor) return false;
+    // the flows' roles, per plan (a walk of the whole plan: only for policy and monitor samples, never for EAPOL)
+    let a = this.attr.get(plan);
+    if (!a) this.attr.set(plan, (a = attributePlan(c, plan)));
+    const role = a.get(m.cookie)?.role;
     if (m.tableId === TABLE.policy && (role === 'deny' || role === 'default-deny')) {
       this.denials.ingest(c, m.data, { switch: plan.name, port: inPort, source: 'policy', explicit: role === 'deny' });
       return true;
