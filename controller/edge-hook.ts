@@ -56,10 +56,11 @@ export class EdgeHook extends EventEmitter {
   private lastPlain = false;
   /** The edge folded into the directory, updated per changed MAC (edge/edge-fold.ts). */
   private readonly fold = new EdgeFold();
-  /** MACs whose session changed since the last fold, and the session table version that fold saw. */
+  /** MACs whose session changed since the last fold; the session table version last seen (at a fold or an event). */
   private readonly dirty = new Set<string>();
-  private foldedAt = -1;
-  private dirtyEvents = 0;
+  private seenVersion = -1;
+  /** The table changed without telling which MACs (restore) or the leases were replaced: fold everything. */
+  private unevented = true;
   private pendingLeases?: unknown;
   private running = false;
   private again = false;
@@ -176,7 +177,7 @@ export class EdgeHook extends EventEmitter {
   /** Attaches an address lease table (DHCP snooping); its changes recompile like sessions do. */
   attachLeases(leases: LeaseSource): void {
     this.leases = leases;
-    this.foldedAt = -2; // another lease table: fold everything again
+    this.unevented = true; // another lease table: fold everything again
     if (this.pendingLeases !== undefined && leases.restore) {
       leases.restore(this.pendingLeases);
       this.pendingLeases = undefined;
@@ -208,12 +209,12 @@ export class EdgeHook extends EventEmitter {
     if (m && m.dir === directory && m.sv === sv && m.lv === lv && sameBindings(m.learned, learned)) return m;
     // only sessions changed, each with an event: fold in just their MACs; anything else: the full fold
     const folded =
-      (this.foldedAt + this.dirtyEvents === sv
+      (!this.unevented && this.seenVersion === sv
         ? this.fold.update(directory, lv, this.dirty, (mac) => this.sessions.byMac(mac))
         : undefined) ?? this.fold.full(directory, this.edgeState(), lv);
     this.dirty.clear();
-    this.foldedAt = sv;
-    this.dirtyEvents = 0;
+    this.seenVersion = sv;
+    this.unevented = false;
     const applied = folded.out;
     const leases = this.leases ? this.leases.list() : [];
     let bindings =
@@ -245,7 +246,7 @@ export class EdgeHook extends EventEmitter {
     if (!st || typeof st !== 'object') return;
     const o = st as { sessions?: unknown; leases?: unknown; vouchers?: unknown };
     if (o.vouchers !== undefined) this.vouchers.restore(o.vouchers);
-    this.foldedAt = -2;
+    this.unevented = true;
     const r = this.sessions.restore(o.sessions);
     if (r.dropped.length) this.ctl.event('sessions-dropped-on-restore', { dropped: r.dropped.slice(0, 20), count: r.dropped.length });
     if (o.leases !== undefined) {
@@ -307,7 +308,11 @@ export class EdgeHook extends EventEmitter {
     } else this.ctl.event('session-ended', { ...base, reason: c.reason });
     this.dirty.add(s.mac);
     if (c.previous) this.dirty.add(c.previous.mac);
-    this.dirtyEvents++;
+    // one change may tell of several sessions (a login that ends others) under one version step; a step with no
+    // event in between (a restore) means MACs changed that nobody named
+    const v = this.sessions.version;
+    if (v - this.seenVersion > 1) this.unevented = true;
+    this.seenVersion = v;
     this.changed();
   }
 
