@@ -83,6 +83,41 @@ export class MininetLab {
   }
 
   /**
+   * One switch (fail-mode secure) wired to a controller at 127.0.0.1:`controllerPort`, with `hosts` on it (each
+   * `user` or `server` by its role in `users`); `extra` adds per-host driver options (IPv6 addresses, DAD, RA).
+   */
+  async startOneSwitch(opts: {
+    controllerPort: number;
+    switch: string;
+    dpid: bigint;
+    hosts: Record<string, { name: string; mac: string; ip: string; port: number }>;
+    users: readonly string[];
+    listen: { tcp: number[]; udp: number[] };
+    extra?: (h: LabHost) => Record<string, unknown>;
+  }): Promise<void> {
+    const hosts: LabHost[] = Object.entries(opts.hosts).map(([id, h]) => ({
+      name: h.name,
+      kind: opts.users.includes(id) ? 'user' : 'server',
+      id,
+      mac: h.mac,
+      ip: h.ip,
+      switch: opts.switch,
+      port: h.port,
+    }));
+    await this.startSpec(
+      {
+        controller: { ip: '127.0.0.1', port: opts.controllerPort },
+        failMode: 'secure',
+        switches: [{ name: opts.switch, dpid: opts.dpid.toString(16).padStart(16, '0') }],
+        links: [],
+        hosts: hosts.map((h) => ({ ...h, ...opts.extra?.(h) })),
+        listen: opts.listen,
+      },
+      hosts,
+    );
+  }
+
+  /**
    * Starts the driver on a network description written by the caller (tests that load flows themselves, IPv6
    * hosts: `ipv6` addresses and `acceptRa` per host). `hosts` become this lab's hosts for probes.
    */

@@ -18,7 +18,7 @@ import { eui64LinkLocal } from '../../compiler/addr.js';
 import { ensureOvs } from '../helpers/ovs.js';
 import { tempDir, waitFor } from '../helpers/tmp.js';
 import { describeWith, haveCommand } from '../helpers/needs.js';
-import { MininetLab, haveMininet, type LabHost } from './harness.js';
+import { MininetLab, haveMininet } from './harness.js';
 
 const SW = 'v6s2';
 const DPID = 0x6a02n;
@@ -90,15 +90,6 @@ describeWith(have, 'learned IPv6 on Mininet: ND/DAD and DHCPv6 snooping with rea
     chmodSync(join(dir, 'dhclient-script'), 0o755);
     ctl = new Controller({ policyPath: join(dir, 'p.yaml'), listen: { host: '127.0.0.1', port: OF_PORT }, auditIntervalMs: 0 });
     await ctl.start();
-    const hosts: LabHost[] = (['alice', 'carol', 'dave', 'web', 'dhcp6'] as const).map((id) => ({
-      name: H[id].name,
-      kind: id === 'web' || id === 'dhcp6' ? 'server' : 'user',
-      id,
-      mac: H[id].mac,
-      ip: H[id].ip,
-      switch: SW,
-      port: H[id].port,
-    }));
     const v6spec: Record<string, { ipv6: string[]; dad?: boolean }> = {
       alice: { ipv6: [], dad: true },
       carol: { ipv6: [], dad: true },
@@ -106,17 +97,15 @@ describeWith(have, 'learned IPv6 on Mininet: ND/DAD and DHCPv6 snooping with rea
       web: { ipv6: [`${H.web.v6}/64`] },
       dhcp6: { ipv6: [`${H.dhcp6.v6}/64`] },
     };
-    await lab.startSpec(
-      {
-        controller: { ip: '127.0.0.1', port: OF_PORT },
-        failMode: 'secure',
-        switches: [{ name: SW, dpid: DPID.toString(16).padStart(16, '0') }],
-        links: [],
-        hosts: hosts.map((h) => ({ ...h, ...v6spec[h.id] })),
-        listen: { tcp: [22, 443], udp: [] },
-      },
-      hosts,
-    );
+    await lab.startOneSwitch({
+      controllerPort: OF_PORT,
+      switch: SW,
+      dpid: DPID,
+      hosts: H,
+      users: ['alice', 'carol', 'dave'],
+      listen: { tcp: [22, 443], udp: [] },
+      extra: (h) => v6spec[h.id],
+    });
     await waitFor('the switch synced', () => ctl.switchStatus().some((s) => s.connected && s.lastSync), 60_000);
     const dnsmasq = (host: string, range: string, tag: string) => [
       'dnsmasq',

@@ -19,7 +19,7 @@ import { ensureOvs } from '../helpers/ovs.js';
 import { ovsTrace, ovsTraceFrame, traceSpec } from '../helpers/ovs-trace6.js';
 import { tempDir, waitFor } from '../helpers/tmp.js';
 import { describeWith } from '../helpers/needs.js';
-import { MininetLab, haveMininet, type LabHost } from './harness.js';
+import { MininetLab, haveMininet } from './harness.js';
 import { HBH_CONNECT, NEIGH, SEND_RA, WAIT_ADDR } from './ipv6-scripts.js';
 
 const SW = 'v6s1';
@@ -89,27 +89,15 @@ describeWith({ 'Mininet (root)': haveMininet() }, 'IPv6 on Mininet through the c
     writeFileSync(join(dir, 't.yaml'), TOPOLOGY);
     ctl = new Controller({ policyPath: join(dir, 'p.yaml'), listen: { host: '127.0.0.1', port: OF_PORT }, auditIntervalMs: 0 });
     await ctl.start();
-    const hosts: LabHost[] = (['alice', 'bob', 'web', 'db', 'router'] as const).map((id) => ({
-      name: H[id].name,
-      kind: id === 'alice' || id === 'bob' ? 'user' : 'server',
-      id,
-      mac: H[id].mac,
-      ip: H[id].ip,
+    await lab.startOneSwitch({
+      controllerPort: OF_PORT,
       switch: SW,
-      port: H[id].port,
-      ipv6: [H[id].v6],
-    }));
-    await lab.startSpec(
-      {
-        controller: { ip: '127.0.0.1', port: OF_PORT },
-        failMode: 'secure',
-        switches: [{ name: SW, dpid: '0000000000006a01' }],
-        links: [],
-        hosts: hosts.map((h) => ({ ...h, ipv6: h.ipv6!.map((a) => `${a}/48`), acceptRa: h.id === 'bob' })),
-        listen: { tcp: [22, 443, 5432], udp: [] },
-      },
-      hosts,
-    );
+      dpid: 0x6a01n,
+      hosts: H,
+      users: ['alice', 'bob'],
+      listen: { tcp: [22, 443, 5432], udp: [] },
+      extra: (h) => ({ ipv6: [`${H[h.id as keyof typeof H].v6}/48`], acceptRa: h.id === 'bob' }),
+    });
     await waitFor('the switch synced by the controller', () => ctl.switchStatus().some((s) => s.connected && s.lastSync), 60_000);
   }, 180_000);
   afterAll(async () => {
