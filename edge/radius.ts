@@ -10,7 +10,7 @@
  * (counted) and the request keeps waiting for the real one: a forged packet cannot end a login.
  */
 import { createSocket, type Socket } from 'node:dgram';
-import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
+import { createHash, createHmac, randomFillSync, timingSafeEqual } from 'node:crypto';
 import radius from 'radius';
 
 export interface RadiusServer {
@@ -167,6 +167,21 @@ function rawAttrs(p: Buffer, type: number): Buffer[] {
   return out;
 }
 
+/**
+ * Request Authenticators (RFC 2865 §3: unpredictable and unique over the secret's lifetime) come from the CSPRNG,
+ * filled 4 KiB at a time: one system call per 256 requests instead of one per request (the package's default).
+ */
+const authPool = Buffer.alloc(4096);
+let authAt = authPool.length;
+function requestAuthenticator(): Buffer {
+  if (authAt === authPool.length) {
+    randomFillSync(authPool);
+    authAt = 0;
+  }
+  authAt += 16;
+  return Buffer.from(authPool.subarray(authAt - 16, authAt));
+}
+
 export class RadiusClient {
   private readonly socks: Sock[] = [];
   private readonly pending = new Map<string, Pending>();
@@ -266,6 +281,7 @@ export class RadiusClient {
         secret: server.secret.toString('utf8'),
         attributes,
         add_message_authenticator: true,
+        authenticator: requestAuthenticator(),
       });
     } catch (e) {
       this.release(sock, key, id);
