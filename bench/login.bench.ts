@@ -1,19 +1,20 @@
 /**
  * Login storm: N (default 5,000) simulated supplicants (EAP-MD5 at the EAPOL level) log in through the controller
  * against a real FreeRADIUS (private config, loopback). The switch is the in-memory OpenFlow switch of the tests
- * (TCP, real codec, barrier answered after the flow mods are applied), so the numbers are the controller's own:
+ * (TCP, real codec, barrier answered after the flow mods are applied); it and the supplicants run in a worker
+ * thread of their own (bench/login-peer.ts), as other machines would, so the numbers are the controller's own:
  * RADIUS round trips, recompiles, reconciles. Prints the time for all logins, Access-Accept -> flows confirmed
- * by barrier (p50/p99), and the process's CPU time and peak RSS (controller, switch and supplicants share it).
+ * by barrier (p50/p99), how busy the controller's thread was, and the process's CPU time and peak RSS.
  *   node --import tsx bench/login.bench.ts [N]
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Controller } from '../controller/controller.js';
-import { FakeSwitch } from '../test/controller/fake-switch.js';
+import { Worker } from 'node:worker_threads';
+import { performance as performanceHooks } from 'node:perf_hooks';
 import { haveFreeradius, startFreeRadius } from '../test/helpers/freeradius.js';
-import { Md5Supplicant } from '../test/helpers/supplicant.js';
 import { tempDir } from '../test/helpers/tmp.js';
-import type { MessageOf } from '../openflow/index.js';
+import { macOf } from './login-names.js';
 
 const N = Number(process.argv[2] ?? 5000);
 const PORTS = 100;
@@ -22,8 +23,6 @@ if (!haveFreeradius) {
   process.exit(0);
 }
 
-const hex = (n: number) => n.toString(16).padStart(2, '0');
-const macOf = (i: number) => `02:00:0a:${hex((i >> 16) & 255)}:${hex((i >> 8) & 255)}:${hex(i & 255)}`;
 const ipOf = (i: number) => `10.1.${(i >> 8) & 255}.${i & 255}`;
 
 const fr = await startFreeRadius({
@@ -65,77 +64,45 @@ authentication:
 const ctl = new Controller({ policyPath: join(dir, 'policy.yaml'), listen: { host: '127.0.0.1', port: 0 }, auditIntervalMs: 0 });
 ctl.edge.radiusBindAddress = '127.0.0.1';
 const { port } = await ctl.start();
-const sw = new FakeSwitch({ dpid: 1n });
-await sw.connect(port);
+// the switch and the supplicants run in a worker thread (bench/login-peer.ts): other machines in a real network
+// (a worker does not inherit tsx's loader: it registers it, then imports the TypeScript peer)
+const peer = new Worker(
+  `import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))}).then((t) => t.tsImport(${JSON.stringify(new URL('./login-peer.ts', import.meta.url).href)}, ${JSON.stringify(import.meta.url)}))`,
+  { eval: true, workerData: { port, n: N, ports: PORTS } },
+);
+const fromPeer = (key: string) =>
+  new Promise<Record<string, number>>((resolve) => {
+    const on = (m: Record<string, number>) => {
+      if (key in m) {
+        peer.off('message', on);
+        resolve(m);
+      }
+    };
+    peer.on('message', on);
+  });
+await fromPeer('connected');
 for (let i = 0; i < 200 && !ctl.switchStatus().find((s) => s.name === 'edge1')?.lastResult; i++)
   await new Promise((r) => setTimeout(r, 50));
-(sw as unknown as { received: unknown[] }).received = {
-  push() {
-    return 0;
-  },
-} as unknown as unknown[]; // keep no history
-
-const sups = new Map<string, { s: Md5Supplicant; port: number; i: number }>();
-let xid = 1;
-const inject = (inPort: number, data: Buffer) =>
-  sw.send({
-    type: 'packet_in',
-    xid: xid++,
-    bufferId: 0xffffffff,
-    totalLen: data.length,
-    reason: 1,
-    tableId: 0,
-    cookie: 0n,
-    match: [{ field: 'in_port', value: inPort }],
-    data,
-  });
-let done = 0,
-  failed = 0;
-let resolveAll!: () => void;
-const all = new Promise<void>((r) => {
-  resolveAll = r;
-});
-const doneAt: number[] = [];
-sw.onPacketOut = (m: MessageOf<'packet_out'>) => {
-  const out = m.actions.find((a) => a.type === 'output') as { port: number } | undefined;
-  const dst = [...m.data.subarray(0, 6)].map(hex).join(':');
-  const sup = sups.get(dst);
-  if (!sup || sup.port !== out?.port) return;
-  const before = sup.s.result;
-  const reply = sup.s.onFrame(m.data);
-  if (reply) inject(sup.port, reply);
-  if (!before && sup.s.result) {
-    if (sup.s.result === 'success') done++;
-    else failed++;
-    doneAt.push(performance.now());
-    if (done + failed === N) resolveAll();
-  }
-};
 
 const cpu0 = process.cpuUsage();
+const elu0 = performanceHooks.eventLoopUtilization();
 let peakRss = 0;
 const rssTimer = setInterval(() => {
   peakRss = Math.max(peakRss, process.memoryUsage().rss);
 }, 100);
 const t0 = performance.now();
-// supplicants start over ~5 s (a building's morning), 1,000 per second
-for (let i = 0; i < N; i++) {
-  const s = new Md5Supplicant(macOf(i), `u${i}`, `pw${i}`);
-  const p = 1 + (i % PORTS);
-  sups.set(s.mac, { s, port: p, i });
-  inject(p, s.start());
-  if (i % 100 === 99) await new Promise((r) => setTimeout(r, 100));
-}
-const timeout = setTimeout(() => resolveAll(), 120_000);
-await all;
-clearTimeout(timeout);
+peer.postMessage({ go: true });
+await Promise.race([fromPeer('allDone'), new Promise((r) => setTimeout(r, 120_000).unref())]);
 const wall = (performance.now() - t0) / 1000;
 await ctl.edge.settled();
+const ended = fromPeer('done');
+peer.postMessage({ finish: true });
+const { done, failed, flows } = await ended;
 clearInterval(rssTimer);
 const cpu = process.cpuUsage(cpu0);
+const elu = performanceHooks.eventLoopUtilization(elu0);
 const lat = [...ctl.edge.auth.stats.acceptToFlowsMs].sort((a, b) => a - b);
 const q = (p: number) => lat[Math.min(lat.length - 1, Math.floor(p * lat.length))] ?? NaN;
-const flows = [...sw.flows.values()].filter((f) => f.tableId === 0 && f.match.some((x) => x.field === 'eth_src')).length;
 console.log(`login storm: ${N} supplicants (EAP-MD5, ${PORTS} ports x ${N / PORTS}), real FreeRADIUS ${fr.port}`);
 console.log(
   `  ${done} succeeded, ${failed} failed, ${N - done - failed} unfinished in ${wall.toFixed(1)} s (target: all within 60 s) -> ${(done / wall).toFixed(0)} logins/s`,
@@ -148,9 +115,12 @@ console.log(
   `  edge recompile+sync runs: ${ctl.edge.runs} (compile ${ctl.edge.phases.compileMs.toFixed(0)} ms, sync ${ctl.edge.phases.syncMs.toFixed(0)} ms in total); RADIUS: sent ${ctl.edge.radius()?.stats.sent}, retransmits ${ctl.edge.radius()?.stats.retransmits}, timeouts ${ctl.edge.radius()?.stats.timeouts}`,
 );
 console.log(
-  `  process CPU ${((cpu.user + cpu.system) / 1e6).toFixed(1)} s (${(((cpu.user + cpu.system) / 1e6 / wall) * 100).toFixed(0)}% of one core), peak RSS ${(peakRss / 2 ** 20).toFixed(0)} MiB (controller + in-memory switch + supplicants)`,
+  `  controller thread busy ${(elu.active / 1000).toFixed(1)} s of ${(elu.idle / 1000 + elu.active / 1000).toFixed(1)} s (event loop ${(elu.utilization * 100).toFixed(0)}% used)`,
 );
-sw.close();
+console.log(
+  `  process CPU ${((cpu.user + cpu.system) / 1e6).toFixed(1)} s (${(((cpu.user + cpu.system) / 1e6 / wall) * 100).toFixed(0)}% of one core), peak RSS ${(peakRss / 2 ** 20).toFixed(0)} MiB (controller thread + peer thread: switch and supplicants)`,
+);
+await peer.terminate();
 await ctl.stop();
 await fr.stop();
 process.exit(0);
