@@ -78,7 +78,9 @@ describeWith({ 'Open vSwitch (root)': !!run }, 'TLS with mutual certificates on 
       'flows over TLS',
       () => {
         const have = [...ofctl('dump-flows', 'ctl-tls').matchAll(/cookie=(0x5ac1[0-9a-f]+)/g)].map((m) => m[1]).sort();
-        return JSON.stringify(have) === JSON.stringify(want);
+        // the flows show in dump-flows before the barrier's reply reaches the controller: wait for its status too
+        const st = ctl.switchStatus().find((s) => s.name === 'hv1');
+        return JSON.stringify(have) === JSON.stringify(want) && st?.flowsInstalled === want.length;
       },
       20_000,
     );
