@@ -22,19 +22,7 @@ await sw.connect(ctlPort);
 } as unknown as unknown[]; // keep no history
 
 const sups = new Map<string, { s: Md5Supplicant; port: number }>();
-let xid = 1;
-const inject = (inPort: number, data: Buffer) =>
-  sw.send({
-    type: 'packet_in',
-    xid: xid++,
-    bufferId: 0xffffffff,
-    totalLen: data.length,
-    reason: 1,
-    tableId: 0,
-    cookie: 0n,
-    match: [{ field: 'in_port', value: inPort }],
-    data,
-  });
+const inject = (inPort: number, data: Buffer) => sw.packetIn(inPort, data);
 let done = 0,
   failed = 0;
 const flowsOfDevices = () => [...sw.flows.values()].filter((f) => f.tableId === 0 && f.match.some((x) => x.field === 'eth_src')).length;

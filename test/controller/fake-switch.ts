@@ -108,6 +108,21 @@ export class FakeSwitch {
   send(m: OfpMessage): void {
     if (!this.closed) this.sock.write(encode(m));
   }
+  private packetInXid = 1;
+  /** A frame arriving on `inPort`, sent to the controller whole (no buffer), as a table-0 miss would be. */
+  packetIn(inPort: number, data: Buffer): void {
+    this.send({
+      type: 'packet_in',
+      xid: this.packetInXid++,
+      bufferId: 0xffffffff,
+      totalLen: data.length,
+      reason: 1,
+      tableId: 0,
+      cookie: 0n,
+      match: [{ field: 'in_port', value: inPort }],
+      data,
+    });
+  }
   raw(b: Buffer): void {
     if (!this.closed) this.sock.write(b);
   }

@@ -97,19 +97,7 @@ servers:
       const reply = sup.s.onFrame(m.data);
       if (reply) inject(sup.port, reply);
     };
-    let xid = 1000;
-    const inject = (inPort: number, data: Buffer) =>
-      sw.send({
-        type: 'packet_in',
-        xid: xid++,
-        bufferId: 0xffffffff,
-        totalLen: data.length,
-        reason: 1,
-        tableId: 0,
-        cookie: 0n,
-        match: [{ field: 'in_port', value: inPort }],
-        data,
-      });
+    const inject = (inPort: number, data: Buffer) => sw.packetIn(inPort, data);
     const login = async (mac: string, user: string, pw: string, port: number) => {
       const s = new Md5Supplicant(mac, user, pw);
       sups.set(mac, { s, port });
