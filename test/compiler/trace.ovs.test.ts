@@ -11,10 +11,11 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { compile, formatOvsFlows, FlowTables, Conntrack, type Packet, type SwitchPlan, type Compiled } from '../../compiler/index.js';
+import { compile, formatOvsFlows, FlowTables, type Packet, type SwitchPlan, type Compiled } from '../../compiler/index.js';
 import { loadPolicy } from '../../loader/index.js';
 import { createBridge, deleteBridge, ensureOvs, haveOvs, ofctl } from '../helpers/ovs.js';
 import { describeWith } from '../helpers/needs.js';
+import { ctNext } from '../helpers/ovs-trace6.js';
 
 const bridges = new Set<string>();
 let dir = '';
@@ -50,22 +51,6 @@ function traceSpec(p: Packet): string {
 interface Traced {
   cookies: string[];
   verdict: 'forward' | 'drop' | 'controller';
-}
-
-/** The conntrack state the interpreter gives a packet that meets a switch's tracker for the first time, as ofproto/trace --ct-next flags. */
-function ctNext(p: Packet): string {
-  const bits = new Conntrack().state(p, 0);
-  return [
-    [0x20, 'trk'],
-    [0x01, 'new'],
-    [0x02, 'est'],
-    [0x04, 'rel'],
-    [0x08, 'rpl'],
-    [0x10, 'inv'],
-  ]
-    .filter(([b]) => bits & (b as number))
-    .map(([, n]) => n)
-    .join(',');
 }
 
 function ovsTrace(bridge: string, p: Packet): Traced {
