@@ -117,4 +117,6 @@ export interface ApplyOptions {
   readonly baseVersion?: number;
   /** Cluster mode: the pending change this applies (approval); consumed in the same etcd transaction as the commit. */
   readonly pendingId?: string;
+  /** Called with the compiled change once it is valid (a dry run's impact on seen traffic needs it); nothing is kept. */
+  readonly onCompiled?: (next: Compiled) => void;
 }

@@ -114,6 +114,7 @@ export class PolicyApplier {
     const prep = await this.prepare(text, opts);
     if (!('next' in prep)) return prep;
     const { r, base, access, flows } = prep;
+    opts.onCompiled?.(prep.next);
     let next = prep.next;
     if (opts.dryRun) return { ok: true, diagnostics: r.warnings, dryRun: true, access, flows };
     const tmp = `${r.value.paths.policy}.tmp-${process.pid}`;

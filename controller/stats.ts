@@ -68,6 +68,11 @@ export class TrafficStats {
   readonly subjects = new Map<string, Counter>();
   /** (class, resource) → last hit: "is this matrix cell in use". */
   readonly cells = new Map<string, number>();
+  /**
+   * (class, destination class) → the destination class's resources and last hit. An address in nested resources
+   * (a /24 inside a /16) is one destination class: its traffic is one entry here, though `cells` credits each resource.
+   */
+  readonly destinations = new Map<string, { readonly classId: number; readonly resources: readonly string[]; lastHit: number }>();
   private readonly last = new Map<string, Map<bigint, { p: bigint; b: bigint }>>();
   private readonly attrCache = new WeakMap<SwitchPlan, Map<bigint, FlowAttribution>>();
   private timer?: NodeJS.Timeout;
@@ -191,7 +196,13 @@ export class TrafficStats {
         k.bytes += b;
         k.lastHit = now;
         this.classes.set(a.classId, k);
-        if (a.role === 'allow') for (const r of a.resources) this.cells.set(`${a.classId}|${r}`, now);
+        if (a.role === 'allow') {
+          for (const r of a.resources) this.cells.set(`${a.classId}|${r}`, now);
+          const dk = `${a.classId}|${a.resources.join(',')}`;
+          const d = this.destinations.get(dk);
+          if (d) d.lastHit = now;
+          else this.destinations.set(dk, { classId: a.classId, resources: a.resources, lastHit: now });
+        }
       }
       if (a.subject) {
         const k = this.subjects.get(a.subject) ?? { packets: 0, bytes: 0 };

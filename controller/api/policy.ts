@@ -7,6 +7,7 @@ import type { Histogram } from 'prom-client';
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import type { Controller } from '../controller.js';
+import type { Compiled } from '../../compiler/compile.js';
 import { formatDiagnostic } from '../../loader/index.js';
 import type { Lifecycle } from '../lifecycle-api.js';
 import { seenImpact } from '../impact.js';
@@ -78,7 +79,8 @@ export const policyRoutes: FastifyPluginAsyncTypebox<PolicyRoutesOptions> = asyn
       const by = auth.who(req)?.name ?? 'unknown';
       if (!dryRun && (await lifecycle.submit(text, by, reply))) return reply; // two-person rule: pending
       const t0 = performance.now();
-      const res = await ctl.applyPolicy(text, { dryRun, by, baseVersion: req.query.baseVersion });
+      let after: Compiled | undefined;
+      const res = await ctl.applyPolicy(text, { dryRun, by, baseVersion: req.query.baseVersion, onCompiled: (n) => (after = n) });
       if (!res.ok) {
         // a concurrent change won (cluster compare-and-swap), or etcd is unreachable: not a policy error
         const status = res.diagnostics.some((d) => d.code === 'conflict')
@@ -90,7 +92,7 @@ export const policyRoutes: FastifyPluginAsyncTypebox<PolicyRoutesOptions> = asyn
       }
       if (!dryRun) applyLatency.observe((performance.now() - t0) / 1000);
       // a dry run also lists the connections seen recently that the change would cut or open (controller/impact.ts)
-      return send(reply, dryRun ? { ...res, seen: seenImpact(ctl.compiled, ctl.observe, res.access, Date.now()) } : res);
+      return send(reply, dryRun ? { ...res, seen: seenImpact(ctl.compiled, ctl.observe, res.access, Date.now(), { after }) } : res);
     },
   );
   r.post('/sync', { ...admin, schema: { response: { 200: Type.Array(ReconcileResult) } } }, async (_req, reply) =>
