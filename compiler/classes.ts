@@ -5,7 +5,7 @@
  */
 import type { Policy, Resource } from './inputs.js';
 import type { Service } from './addr.js';
-import { CompileError, type Subject } from './compiled.js';
+import { CompileError, type Subject } from './stage-values.js';
 import type { Selection } from './select.js';
 
 export const ANY_SERVICE: Service = { proto: 'any', text: 'any' };

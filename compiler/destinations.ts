@@ -5,7 +5,7 @@
  */
 import type { Policy } from './inputs.js';
 import { maskOf, maskOf6, parseIpv4, parseIpv6, type Prefix, type Prefix6, type Service } from './addr.js';
-import type { DestEntry, DestEntry6 } from './compiled.js';
+import type { DestEntry, DestEntry6 } from './stage-values.js';
 import { ANY_SERVICE, assignIds, type Classes } from './classes.js';
 import type { Selection } from './select.js';
 

@@ -4,7 +4,7 @@
  * the profiled rest, and the difference between two plans of one switch. Pure.
  */
 import type { PlannedFlow, SwitchDef, SwitchPlan } from './model.js';
-import type { Endpoint, Subject } from './compiled.js';
+import type { Endpoint, Subject } from './stage-values.js';
 import { CompiledFlow } from './cookie.js';
 import { PRIORITY, TABLES } from './pipeline.js';
 import type { Segments, SwitchTables } from './tables.js';

@@ -7,7 +7,7 @@
 import type { Binding, PlannedFlow, User } from './model.js';
 import { parseIpv4 } from './addr.js';
 import type { Compiled, DestEntry, Endpoint, Subject } from './compiled.js';
-import type { IncrementalState } from './incremental.js';
+import type { IncrementalState } from './incremental-state.js';
 import { CompiledFlow } from './cookie.js';
 import type { EndpointAt, Segments, SubjectIp, SwitchTables } from './tables.js';
 import { byPrioCookie, localPair, patchSorted } from './edge-patch-flows.js';

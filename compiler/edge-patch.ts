@@ -19,7 +19,8 @@
  */
 import type { Binding, Directory, PlannedFlow, SwitchPlan, User } from './model.js';
 import type { Compiled, Subject } from './compiled.js';
-import { withIncremental, type IncrementalState } from './incremental.js';
+import { withIncremental } from './incremental.js';
+import type { IncrementalState } from './incremental-state.js';
 import { OverlayMap } from './overlay-map.js';
 import { netDelta, splice, type PlanDelta } from './edge-patch-flows.js';
 import { localTables, switchChanges, addressChanges, patchAddresses, type EdgeMemo } from './edge-patch-tables.js';

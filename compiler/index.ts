@@ -1,6 +1,7 @@
 export * from './model.js';
 export { formatDiagnostic } from './diagnostics.js';
-export { parsePolicyText, parseDirectoryText, parseTopologyText, crossCheck } from './inputs.js';
+export { parsePolicyText, parseDirectoryText, parseTopologyText } from './inputs.js';
+export { crossCheck } from './cross-check.js';
 export type { Policy, Rule, Resource, Selector, Parsed } from './inputs.js';
 export { compile, recompile, matchKey, CompileError, compileDiagnostic } from './compile.js';
 export type { Compiled, CompileInput, Subject, Endpoint, DestEntry } from './compile.js';

@@ -16,7 +16,6 @@ import { fail, finish, type Parsed } from './input-result.js';
 export type { Parsed } from './input-result.js';
 export { parseDirectoryText } from './inputs-directory.js';
 export { parseTopologyText } from './inputs-topology.js';
-export { crossCheck } from './cross-check.js';
 
 // ---------- policy ----------
 

@@ -8,7 +8,7 @@ import { OFPP } from '../openflow/types.js';
 import { ipv4ToU32 } from '../openflow/buffer.js';
 import { parseIpv6 } from './addr.js';
 import type { PlannedFlow } from './model.js';
-import { isDenySample } from './observe.js';
+import { isDenySample } from './deny-sample.js';
 import { TABLE } from './pipeline.js';
 
 export interface Packet {

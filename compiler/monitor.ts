@@ -14,7 +14,7 @@ import type { PlannedFlow, SwitchPlan } from './model.js';
 import type { Rule } from './inputs.js';
 import type { Destinations, PairAccess } from './destinations.js';
 import { CompiledFlow } from './cookie.js';
-import { DENY_SAMPLE } from './observe.js';
+import { DENY_SAMPLE } from './deny-sample.js';
 import { METADATA, PRIORITY, TABLE, TABLES } from './pipeline.js';
 
 /** The part of two services both cover (undefined: none). */

@@ -5,7 +5,7 @@
 import type { Binding, Directory, Topology } from './model.js';
 import type { Policy, Rule, Selector } from './inputs.js';
 import { boundIpv6, isLinkLocal6, parseIpv4, parseIpv6, prefix6Has, prefixHas, type Prefix, type Prefix6 } from './addr.js';
-import type { CompileInput, Endpoint, Subject } from './compiled.js';
+import type { CompileInput, Endpoint, Subject } from './stage-values.js';
 
 type Who = { id: string; organization?: string; roles: readonly string[] };
 

@@ -17,9 +17,9 @@ import { firstContactFlows, trustedDhcpPorts, type FirstContactPolicy } from './
 import { EAPOL_METER_ID, eapolEntries, type AuthPolicy } from './auth.js';
 import { CompiledFlow } from './cookie.js';
 import { compareText } from './order.js';
-import { DENY_SAMPLE } from './observe.js';
+import { DENY_SAMPLE } from './deny-sample.js';
 import { MONITOR_MARK, monitoredServices, monitoring, withMonitorTables } from './monitor.js';
-import type { Endpoint, Subject } from './compiled.js';
+import type { Endpoint, Subject } from './stage-values.js';
 import type { Destinations, PairAccess } from './destinations.js';
 
 export { ND, serviceMatches } from './matches.js';

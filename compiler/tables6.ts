@@ -4,7 +4,7 @@
  */
 import type { Instruction, OxmEntry } from '../openflow/types.js';
 import type { PlannedFlow, SwitchDef, Topology } from './model.js';
-import type { Endpoint } from './compiled.js';
+import type { Endpoint } from './stage-values.js';
 import { PRIORITY, TABLE, TABLES } from './pipeline.js';
 import { dhcpv6Instructions, type FirstContactPolicy } from './first-contact.js';
 import { GOTO, ICMP6, icmp6Type, IPV6, ND, UDP, UNSPECIFIED6 } from './matches.js';

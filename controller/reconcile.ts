@@ -9,7 +9,7 @@ import { flowKey, instructionsKey } from '../openflow/identity.js';
 
 export { flowKey } from '../openflow/identity.js';
 import { COOKIE_TAG, COOKIE_TAG_MASK, type PlannedFlow, type SwitchPlan } from '../compiler/model.js';
-import { DENY_SAMPLE_METER_ID, isDropFlow } from '../compiler/observe.js';
+import { DENY_SAMPLE_METER_ID, isDropFlow } from '../compiler/deny-sample.js';
 import type { SwitchSession } from './session.js';
 import { OfpRequestError } from './session.js';
 

@@ -6,7 +6,8 @@
 import { dirname, resolve } from 'node:path';
 import { readTextFile } from '../io/safe-read.js';
 import type { Binding, Diagnostic, Directory, DirectorySource, Topology } from '../compiler/model.js';
-import { crossCheck, parseDirectoryText, parsePolicyText, parseTopologyText, type Policy } from '../compiler/inputs.js';
+import { parseDirectoryText, parsePolicyText, parseTopologyText, type Policy } from '../compiler/inputs.js';
+import { crossCheck } from '../compiler/cross-check.js';
 import { fileDirectorySource } from '../directory/file.js';
 
 export interface LoadedPolicy {

@@ -14,7 +14,7 @@ import {
   type Directory,
   type Topology,
 } from '../../compiler/index.js';
-import { isDropFlow } from '../../compiler/observe.js';
+import { isDropFlow } from '../../compiler/deny-sample.js';
 
 function flat(n: number, extra = '') {
   const users = Array.from({ length: n }, (_, i) => ({

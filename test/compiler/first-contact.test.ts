@@ -1,6 +1,7 @@
 /** The first-contact blocks of a policy: validation with file:line, the built-in unauthenticated rule, and the table-0 flows they compile to. */
 import { describe, expect, it } from 'vitest';
-import { crossCheck, parseDirectoryText, parsePolicyText, parseTopologyText } from '../../compiler/inputs.js';
+import { parseDirectoryText, parsePolicyText, parseTopologyText } from '../../compiler/inputs.js';
+import { crossCheck } from '../../compiler/cross-check.js';
 import { compile } from '../../compiler/compile.js';
 import { applyEdge } from '../../compiler/edge.js';
 
