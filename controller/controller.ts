@@ -22,7 +22,7 @@ import { StateWriter, readSavedState } from './state-file.js';
 import type { ForeignOverride } from './foreign-flows.js';
 import { Scheduler, systemClock, type Clock } from './scheduler.js';
 import { Observer } from './observe.js';
-import { infoOf, isEventType, type ControllerEvent, type EventData, type EventType } from './events.js';
+import { infoOf, isEventType, type Alert, type ControllerEvent, type EventData, type EventType } from './events.js';
 import type { ApplyOptions, ApplyResult, ControllerOptions, SwitchStatus } from './controller-types.js';
 import { SwitchSync, type SyncHow } from './switch-sync.js';
 import { acceptSwitch } from './switch-accept.js';
@@ -41,13 +41,19 @@ export class Controller extends EventEmitter {
   lastChange?: { at: string; by: string; version: number; summary: string };
   readonly sessions = new Map<string, SwitchSession>(); // by dpid hex
   readonly bindings = new Map<string, Binding>(); // learned, by MAC
-  readonly alerts: ControllerEvent[] = [];
+  readonly alerts: Alert[] = [];
   packetIns = 0;
   private server?: Server;
   private auditTimer?: NodeJS.Timeout;
   /** The controller's logger (ControllerOptions.log; silent without one). */
   readonly log: NonNullable<ControllerOptions['log']>;
-  directoryStatus: { source: string; lastSuccessAt?: string; entries: number; lastError?: string; heldShrink?: unknown } = {
+  directoryStatus: {
+    source: string;
+    lastSuccessAt?: string;
+    entries: number;
+    lastError?: string;
+    heldShrink?: { before: number; after: number };
+  } = {
     source: '',
     entries: 0,
   };
@@ -166,7 +172,7 @@ export class Controller extends EventEmitter {
     const { at: _payloadAt, type: _payloadType, ...rest } = data as Record<string, unknown>;
     const e = { type, at: new Date().toISOString(), ...rest } as ControllerEvent;
     if (infoOf(type).alert) {
-      this.alerts.push(e);
+      this.alerts.push(e as Alert);
       if (this.alerts.length > 200) this.alerts.shift();
     }
     this.emit('event', e);

@@ -72,7 +72,7 @@ export interface EventPayloads {
   'directory-shrink-held': { before: number; after: number; since?: string };
   'binding-learned': { mac: string; switch: string; port: number; ip?: string; owner: string; at?: string };
   'unknown-device': { switch: string; port: number; mac: string; ip: Opt<string> };
-  'device-wrong-port': { mac: string; ip: Opt<string>; seenAt: Where; expected?: unknown; owner: Opt<string>; reason?: string };
+  'device-wrong-port': { mac: string; ip: Opt<string>; seenAt: Where; expected?: Where; owner: Opt<string>; reason?: string };
   'device-moved': { mac: string; owner: string; from: unknown; to: Where };
   'mac-flapping': { mac: string; owner: string; heldAt: unknown; seenAt: Where; heldForMs: number };
   'state-saved': { generation: number; bindings: number; digest: string };
@@ -208,7 +208,7 @@ const A = { alert: true } as const;
 const AU = { audited: true } as const;
 const A_AU = { alert: true, audited: true } as const;
 /** Every event name and what it is. A name missing here, or here but not in EventPayloads, does not compile. */
-export const EVENTS: { readonly [K in keyof EventPayloads]: EventInfo } = {
+export const EVENTS = {
   'switch-up': {},
   'switch-down': {},
   'switch-synced': {},
@@ -274,7 +274,15 @@ export const EVENTS: { readonly [K in keyof EventPayloads]: EventInfo } = {
   'voucher-guessing-alert': A_AU,
   'lifecycle-restore': {},
   'lifecycle-save-error': A,
-};
+} as const satisfies { readonly [K in keyof EventPayloads]: EventInfo };
+
+/** The events kept as alerts (in GET /status `alerts`): those marked `alert` above, and every DHCP and IPv6 alert. */
+export type AlertType =
+  | { [K in keyof typeof EVENTS]: (typeof EVENTS)[K] extends { readonly alert: true } ? K : never }[keyof typeof EVENTS]
+  | DhcpAlertType
+  | Ipv6AlertType;
+/** An alert: one of the events above, narrowed by `type`. */
+export type Alert = EventOf<AlertType>;
 
 /** Every event name (the DHCP and IPv6 learning alerts included). */
 export const EVENT_TYPES: readonly EventType[] = [
@@ -286,4 +294,4 @@ const KNOWN: ReadonlySet<string> = new Set(EVENT_TYPES);
 export const isEventType = (t: string): t is EventType => KNOWN.has(t);
 export const infoOf = (t: EventType): EventInfo => (t.startsWith('dhcp-') || t.startsWith('ipv6-') ? A : EVENTS[t as keyof EventPayloads]);
 export const AUDITED_EVENTS: readonly EventType[] = EVENT_TYPES.filter((t) => infoOf(t).audited);
-export const ALERT_EVENTS: readonly EventType[] = EVENT_TYPES.filter((t) => infoOf(t).alert);
+export const ALERT_EVENTS: readonly AlertType[] = EVENT_TYPES.filter((t): t is AlertType => !!infoOf(t).alert);

@@ -4,18 +4,45 @@
  * CLI client and the web console import the types (`import type`), and test/controller/contract.test.ts checks real
  * replies of every GET route against them.
  *
- * Self-contained on purpose: it imports nothing but TypeBox and its parts in contract/ (one file per resource,
- * re-exported here), so the browser build (tsconfig.web.json) can import it.
+ * Self-contained on purpose: it imports nothing but TypeBox, its parts in contract/ (one file per resource,
+ * re-exported here) and the event names of ../events.ts (itself self-contained), so the browser build
+ * (tsconfig.web.json) can import its types; the console imports them with `import type` only, so no schema code
+ * reaches the browser bundle.
  * Shapes are the wire form: 64-bit numbers (dpids, cookies) are hex strings ("0x…"), times are ISO 8601 strings.
  */
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
+import { ALERT_EVENTS, type Alert } from '../events.js';
 import { Nullable, Str, Int, Bool, Opt, Any } from './contract/kit.js';
 import { DirectoryStatus, LastChange, ReconcileResult } from './contract/common.js';
-import { DiffReply, HistoryReply, PendingReply, PolicyReply, VersionReply, VersionsReply } from './contract/policy.js';
+import {
+  ApplyBody,
+  ApplyReply,
+  DiffReply,
+  HistoryReply,
+  LintBody,
+  LintReply,
+  OkReply,
+  PendingCreatedReply,
+  PendingReply,
+  PolicyReply,
+  RollbackBody,
+  VersionReply,
+  VersionsReply,
+} from './contract/policy.js';
 import { DirectoryReply, ExplainReply, MatrixReply } from './contract/query.js';
-import { LeasesReply, SessionsReply, VoucherCreateBody, VoucherCreatedReply, VoucherRevokedReply, VouchersReply } from './contract/edge.js';
+import {
+  HoldReleasedReply,
+  LeasesReply,
+  SessionEndedReply,
+  SessionsReply,
+  VoucherCreateBody,
+  VoucherCreatedReply,
+  VoucherRevokedReply,
+  VouchersReply,
+} from './contract/edge.js';
 import {
   DenialsReply,
+  PollReply,
   RuleTrafficReply,
   RulesTrafficReply,
   TrafficMatrixReply,
@@ -60,9 +87,13 @@ export const SwitchStatus = Type.Object({
 export type SwitchStatus = Static<typeof SwitchStatus>;
 export const SwitchesReply = Type.Array(SwitchStatus);
 
-/** A controller event as shown in alerts and the event stream (see controller/events.ts for the typed union). */
-export const EventRecord = Type.Object({ type: Str, at: Str }, { additionalProperties: true });
-export type EventRecord = Static<typeof EventRecord>;
+/**
+ * An alert as GET /status shows it: one of the controller's events marked `alert` (controller/events.ts), typed as
+ * that event union; the schema checks its type and time (the payload is the event's own, see EventPayloads).
+ */
+export const AlertRecord = Type.Unsafe<Alert>(
+  Type.Object({ type: Type.Union(ALERT_EVENTS.map((t) => Type.Literal(t))), at: Str }, { additionalProperties: true }),
+);
 
 export const StatusReply = Type.Object({
   version: Int,
@@ -72,8 +103,9 @@ export const StatusReply = Type.Object({
   switches: Type.Object({ total: Int, connected: Int, known: Int, inSync: Int }),
   directory: DirectoryStatus,
   lastChange: Nullable(LastChange),
-  alerts: Type.Array(EventRecord),
-  stats: Type.Record(Str, Any),
+  alerts: Type.Array(AlertRecord),
+  /** The running plan (compiler/compiled.ts CompileStats): subjects, classes, flows, and the flows a naive plan would need. */
+  stats: Type.Object({ users: Int, servers: Int, classes: Int, dstClasses: Int, flows: Int, naive: Int }),
   packetIns: Int,
   learning: Type.Object({
     rateLimited: Int,
@@ -156,13 +188,25 @@ export const GET_ROUTES = {
 export type GetRoute = keyof typeof GET_ROUTES;
 export type GetReply<R extends GetRoute> = Static<(typeof GET_ROUTES)[R]>;
 
+/** A change that may wait for a second admin: applied (200) or pending under the two-person rule (202). */
+const AppliedOrPending = Type.Union([ApplyReply, PendingCreatedReply]);
+
 /**
- * JSON change routes the CLI calls through its typed client (`write()` in cli/client.ts): the request body, if the
- * route takes one, and the reply of success. The key is the method and the route pattern.
+ * Change routes the CLI (`write()` in cli/client.ts) and the web console (`change()` in controller/web/src/api.ts)
+ * call through their typed clients: the request body, if the route takes one, and the reply of success. The key is
+ * the method and the route pattern.
  */
 export const WRITE_ROUTES = {
   'POST /api/v1/vouchers': { body: VoucherCreateBody, reply: VoucherCreatedReply },
   'DELETE /api/v1/vouchers/:id': { reply: VoucherRevokedReply },
+  'POST /api/v1/policy': { body: ApplyBody, reply: AppliedOrPending },
+  'POST /api/v1/policy/lint': { body: LintBody, reply: LintReply },
+  'POST /api/v1/policy/rollback': { body: RollbackBody, reply: AppliedOrPending },
+  'POST /api/v1/pending/:id/approve': { reply: ApplyReply },
+  'POST /api/v1/pending/:id/reject': { reply: OkReply },
+  'DELETE /api/v1/sessions/:id': { reply: SessionEndedReply },
+  'DELETE /api/v1/sessions/holds/:mac': { reply: HoldReleasedReply },
+  'POST /api/v1/stats/poll': { reply: PollReply },
 } as const;
 export type WriteRoute = keyof typeof WRITE_ROUTES;
 type RouteSpec<R extends WriteRoute> = (typeof WRITE_ROUTES)[R];

@@ -1,5 +1,5 @@
 /**
- * The console's sources keep two rules: no `any` (replies and events are typed in controller/web/src/types.ts),
+ * The console's sources keep two rules: no `any` (replies are typed by the API contract, events by controller/events.ts),
  * and markup reaches the page only through dom.ts (`render` of an `html` template, which escapes every value).
  */
 import { describe, expect, it } from 'vitest';

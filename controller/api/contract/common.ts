@@ -1,7 +1,7 @@
 /** Error replies and the pieces several resources share (diagnostics, access changes, reconcile results).
  * Part of the API contract: controller/api/contract.ts re-exports it. */
 import { Type, type Static } from '@sinclair/typebox';
-import { Str, Int, Num, Bool, Opt, Any } from './kit.js';
+import { Str, Int, Num, Bool, Opt } from './kit.js';
 
 // ---------------------------------------------------------------- errors
 
@@ -90,7 +90,8 @@ export const DirectoryStatus = Type.Object({
   entries: Int,
   consecutiveErrors: Opt(Int),
   lastError: Opt(Str),
-  heldShrink: Opt(Any),
+  /** A shrink of the directory held until an admin confirms it (POST /directory/confirm-shrink): users before and after. */
+  heldShrink: Opt(Type.Object({ before: Int, after: Int, since: Opt(Str) })),
   lastDurationMs: Opt(Num),
   mode: Opt(Type.Union([Type.Literal('push'), Type.Literal('poll')])),
   pushError: Opt(Str),

@@ -5,13 +5,18 @@ import { Str, Int, Num, Bool, Opt, Any } from './kit.js';
 
 // ---------------------------------------------------------------- edge: sessions and leases
 
+/** How a device was admitted: 802.1X, MAC bypass, web sign-in, or by an admin (compiler/model.ts AuthMethod; a type
+ * test keeps the two equal). */
+export const AuthMethod = Type.Union([Type.Literal('dot1x'), Type.Literal('mab'), Type.Literal('web'), Type.Literal('admin')]);
+export type AuthMethod = Static<typeof AuthMethod>;
+
 export const Session = Type.Object(
   {
     id: Str,
     mac: Str,
     switch: Str,
     port: Int,
-    method: Str,
+    method: AuthMethod,
     user: Opt(Str),
     deviceGroup: Opt(Str),
     since: Str,
@@ -21,17 +26,20 @@ export const Session = Type.Object(
     ipv6: Opt(Type.Array(Str)),
     reauthAt: Opt(Str),
     attributes: Opt(Type.Record(Str, Str)),
-    active: Opt(Bool),
-    inactiveReason: Opt(Str),
   },
   { additionalProperties: true },
 );
 export type Session = Static<typeof Session>;
+/** A session as GET /sessions lists it: whether it admits anything now (its user may have left the directory), and why not. */
+export const SessionView = Type.Composite([Session, Type.Object({ active: Bool, inactiveReason: Opt(Str) })], {
+  additionalProperties: true,
+});
+export type SessionView = Static<typeof SessionView>;
 /** A MAC seen on two ports at once, admitted on neither until `until` or an admin releases it.
  * `source`: what saw it there (802.1X logins, DHCP snooping). */
 export const MacHold = Type.Object({ mac: Str, until: Str, source: Type.Array(Type.Union([Type.Literal('dot1x'), Type.Literal('dhcp')])) });
 export const SessionsReply = Type.Object({
-  sessions: Type.Array(Session),
+  sessions: Type.Array(SessionView),
   conversations: Int,
   radius: Type.Array(Type.Object({ server: Str, up: Bool })),
   stats: Type.Record(Str, Any),

@@ -108,7 +108,8 @@ export const Suggestion = Type.Object({
 });
 export const WhyReply = Type.Composite([ExplainReply, Type.Object({ suggestions: Type.Array(Suggestion), denials: Type.Array(Denial) })]);
 export type WhyReply = Static<typeof WhyReply>;
-export const PollReply = Type.Record(Str, Any);
+/** POST /stats/poll: switches and flows read now, how long it took (ms), and the switches that could not be read. */
+export const PollReply = Type.Object({ switches: Int, flows: Int, ms: Num, errors: Type.Array(Str) });
 
 export type RuleTrafficParams = Static<typeof RuleTrafficParams>;
 export type SinceQuery = Static<typeof SinceQuery>;

@@ -102,19 +102,28 @@ export const DiffReply = Type.Object({
 });
 export type DiffReply = Static<typeof DiffReply>;
 export const LintBody = Type.Object({ text: Type.String({ minLength: 1, maxLength: 4 * 1024 * 1024 }) }, { additionalProperties: false });
-export const LintFinding = Type.Object(
-  {
-    severity: Str,
-    code: Str,
-    message: Str,
-    location: Opt(SourceLocation),
-    hint: Opt(Str),
-    rule: Opt(Str),
-    related: Opt(Type.Array(Str)),
-  },
-  { additionalProperties: true },
-);
-export const LintReply = Type.Object({ ok: Type.Literal(true), findings: Type.Array(LintFinding), counts: Type.Record(Str, Int) });
+/** How much a lint finding matters (compiler/lint.ts LintSeverity). */
+export const LintSeverity = Type.Union([Type.Literal('error'), Type.Literal('warning'), Type.Literal('info')]);
+export type LintSeverity = Static<typeof LintSeverity>;
+export const LintFinding = Type.Object({
+  severity: LintSeverity,
+  code: Str,
+  message: Str,
+  location: Opt(SourceLocation),
+  hint: Opt(Str),
+  /** The rule the finding is about (absent for unused declarations). */
+  rule: Opt(Str),
+  /** Other rules involved (the denies that shadow, the allows that make redundant). */
+  related: Opt(Type.Array(Str)),
+  /** Users and servers concerned: how many, and a few ids. */
+  subjects: Opt(Type.Object({ users: Int, servers: Int, examples: Type.Array(Str) })),
+});
+/** Findings in file and line order, and how many of each severity. */
+export const LintReply = Type.Object({
+  ok: Type.Literal(true),
+  findings: Type.Array(LintFinding),
+  counts: Type.Object({ error: Int, warning: Int, info: Int }),
+});
 export type LintReply = Static<typeof LintReply>;
 /** 422 of lint: the text does not even load. */
 export const LintInvalidReply = Type.Object({ ok: Type.Literal(false), diagnostics: Type.Array(Diagnostic), errors: Type.Array(Str) });

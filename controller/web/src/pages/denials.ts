@@ -1,9 +1,11 @@
 /** The deny log: who was blocked, where, from what, by which rule; filters by user, resource and time; live. */
 import { $, $input, announce, html, join, plural, render, time } from '../dom.js';
-import { api, errorText, query } from '../api.js';
-import type { Denial, DenialsReply, MatrixReply } from '../types.js';
+import { errorText, get } from '../api.js';
+import type { Denial, DenialsQuery } from '../../../api/contract.js';
+import type { EventOf } from '../../../events.js';
 
-export function filters(): { user?: string; resource?: string; since?: string } {
+/** The filter boxes, as the query of GET /denials. */
+export function filters(): Pick<DenialsQuery, 'user' | 'resource' | 'since'> {
   return {
     user: $input('#den-user').value.trim() || undefined,
     resource: $input('#den-resource').value.trim() || undefined,
@@ -19,7 +21,7 @@ const who = (d: Denial) =>
 /** Suggestions for the user and resource boxes (once per page load). */
 async function fillLists(): Promise<void> {
   if ($('#users-list').childElementCount) return;
-  const m = await api<MatrixReply>('matrix');
+  const m = await get('/api/v1/matrix');
   if (!m.ok) return;
   render('#users-list', join(m.body.subjects.map((s) => html`<option value="${s.id}"></option>`)));
   render('#resources-list', join(m.body.resources.map((r) => html`<option value="${r.name}"></option>`)));
@@ -28,7 +30,7 @@ async function fillLists(): Promise<void> {
 export async function loadDenials(): Promise<void> {
   void fillLists();
   const f = filters();
-  const r = await api<DenialsReply>(`denials${query({ ...f, limit: 500 })}`);
+  const r = await get('/api/v1/denials', { query: { ...f, limit: 500 } });
   if (!r.ok) {
     render('#denials-summary', html`<span class="bad" role="alert">${errorText(r)}</span>`);
     return;
@@ -58,8 +60,8 @@ export async function loadDenials(): Promise<void> {
   );
 }
 
-/** Does a live denial match the filters on the page (then the list is reloaded)? */
-export function matches(d: Denial): boolean {
+/** Does a live denial (the `denial` event) match the filters on the page (then the list is reloaded)? */
+export function matches(d: EventOf<'denial'>['denial']): boolean {
   const f = filters();
   return (!f.user || d.user === f.user) && (!f.resource || d.resources.includes(f.resource));
 }

@@ -1,7 +1,7 @@
 /** Directory: users (with where their devices were seen), organizations, servers. */
 import { html, join, render, type Html } from '../dom.js';
-import { api, errorText } from '../api.js';
-import type { DirectoryReply } from '../types.js';
+import { errorText, get } from '../api.js';
+import type { DirectoryReply } from '../../../api/contract.js';
 
 type Device = DirectoryReply['users'][number]['devices'][number];
 
@@ -16,7 +16,7 @@ function addresses(x: Device): Html {
 }
 
 export async function loadDirectory(): Promise<void> {
-  const r = await api<DirectoryReply>('directory');
+  const r = await get('/api/v1/directory');
   if (!r.ok) {
     render('#dir-source', html`<span class="bad">${errorText(r)}</span>`);
     return;

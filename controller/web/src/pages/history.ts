@@ -1,16 +1,16 @@
 /** Policy history (every kept version: earlier runs and, in a cluster, every node), a diff between any two, and rollback to any of them. */
 import { $, $button, announce, html, join, render, type Html } from '../dom.js';
-import { api, errorText } from '../api.js';
+import { change, dryRunReply, errorText, get } from '../api.js';
 import { state } from '../state.js';
 import { accessList, accessSummary, flowTable } from './changes.js';
-import type { ApplyReply, PolicyVersion, SubmittedReply, VersionText, VersionsReply } from '../types.js';
+import type { PolicyVersion } from '../../../api/contract.js';
 
 let versions: readonly PolicyVersion[] = [];
 let current = 0;
 let requireApproval = false;
 
 export async function loadHistory(): Promise<void> {
-  const r = await api<VersionsReply>('policy/versions');
+  const r = await get('/api/v1/policy/versions');
   versions = r.ok ? r.body.versions : [];
   current = r.ok ? r.body.current : 0;
   requireApproval = r.ok && r.body.requireApproval;
@@ -63,7 +63,7 @@ function lineDiff(a: string, b: string): Html {
 }
 
 const textOf = async (v: number) => {
-  const r = await api<VersionText>(`policy/versions/${v}`);
+  const r = await get('/api/v1/policy/versions/:v', { params: { v } });
   return r.ok ? r.body.text : '';
 };
 
@@ -83,7 +83,7 @@ async function compareSelected(): Promise<void> {
 /** Step 1: the preview of a rollback (a dry run: who gains, who loses, flows per switch). */
 async function previewRollback(version: number): Promise<void> {
   const out = $('#rollback-out');
-  const r = await api<ApplyReply>('policy/rollback', { json: { version, dryRun: true } });
+  const r = dryRunReply(await change('POST /api/v1/policy/rollback', { version, dryRun: true }));
   if (!r.ok) {
     render(out, html`<h3>Roll back to version ${version}</h3><p class="bad" role="alert">Cannot roll back: ${errorText(r)}</p>`);
     return;
@@ -103,7 +103,7 @@ async function previewRollback(version: number): Promise<void> {
 /** Step 2: apply it (or, under the two-person rule, submit it as a pending change). */
 async function applyRollback(version: number): Promise<void> {
   const out = $('#rollback-out');
-  const r = await api<ApplyReply | SubmittedReply>('policy/rollback', { json: { version } });
+  const r = await change('POST /api/v1/policy/rollback', { version });
   if (!r.ok) {
     render(out, html`<p class="bad" role="alert">Rollback to version ${version} not applied: ${errorText(r)}</p>`);
     return;

@@ -1,14 +1,16 @@
 /** Access matrix (users, organizations or roles × resource services), with "in use" from the traffic counters; a click explains a cell. */
 import { $, announce, html, join, render } from '../dom.js';
-import { api, errorText, query } from '../api.js';
-import type { Explanation, MatrixCell, MatrixReply } from '../types.js';
+import { errorText, get, type ApiResult } from '../api.js';
+import type { MatrixReply, TrafficMatrixReply } from '../../../api/contract.js';
 
-let matrix: MatrixReply | undefined;
+let matrix: MatrixReply | TrafficMatrixReply | undefined;
+/** A cell of either matrix: "in use" and the last hit only with the traffic counters (GET /traffic/matrix). */
+type Cell = MatrixReply['cells'][number] & Partial<Pick<TrafficMatrixReply['cells'][number], 'inUse' | 'lastHit'>>;
 
 export async function loadMatrix(): Promise<void> {
   // the matrix with "in use" per allowed cell (traffic counters); the plain matrix if that is unavailable
-  let m = await api<MatrixReply>('traffic/matrix');
-  if (!m.ok) m = await api<MatrixReply>('matrix');
+  let m: ApiResult<MatrixReply | TrafficMatrixReply> = await get('/api/v1/traffic/matrix');
+  if (!m.ok) m = await get('/api/v1/matrix');
   if (!m.ok) {
     render('#matrix', html`<caption class="bad">${errorText(m)}</caption>`);
     return;
@@ -74,7 +76,7 @@ export function renderMatrix(): void {
   if (!matrix) return;
   const mx = matrix;
   const view = $<HTMLSelectElement>('#matrix-view').value;
-  const cell = new Map<string, MatrixCell>();
+  const cell = new Map<string, Cell>();
   for (const c of mx.cells) cell.set(`${c.subject}|${c.resource}|${c.service}|${c.family ?? 4}`, c);
   const present = new Set(mx.cells.map((c) => `${c.resource}|${c.service}|${c.family ?? 4}`));
   const cols = mx.resources.flatMap((r) => columns(r, present));
@@ -86,7 +88,7 @@ export function renderMatrix(): void {
         html`<tr><th scope="row">${r.label}</th>${cols.map((c) => {
           const cs = r.members
             .map((m) => cell.get(`${m}|${c.resource}|${c.service}|${c.family}`))
-            .filter((x): x is MatrixCell => x !== undefined);
+            .filter((x): x is Cell => x !== undefined);
           const allow = cs.filter((x) => x.decision === 'allow').length;
           const cls = allow === 0 ? 'deny' : allow === cs.length ? 'allow' : 'mixed';
           const text = cls === 'mixed' ? `${allow}/${cs.length}` : cls;
@@ -111,7 +113,7 @@ async function explainCell(b: HTMLButtonElement): Promise<void> {
   out.textContent = 'Explaining…';
   const parts = [];
   for (const m of members.slice(0, 5)) {
-    const r = await api<Explanation>(`explain${query({ from: m, to: b.dataset.to ?? b.dataset.resource, service: b.dataset.service })}`);
+    const r = await get('/api/v1/explain', { query: { from: m, to: b.dataset.to ?? b.dataset.resource, service: b.dataset.service } });
     if (!r.ok) {
       parts.push(html`<p class="bad">${m}: ${errorText(r)}</p>`);
       continue;

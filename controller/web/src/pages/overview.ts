@@ -1,11 +1,11 @@
 /** Overview: policy, directory, last change, switches, cluster, alerts. */
 import { $, html, join, render } from '../dom.js';
-import { api, errorText } from '../api.js';
+import { errorText, get } from '../api.js';
 import { state } from '../state.js';
-import type { Alert, ClusterReply, StatusReply, SwitchRow } from '../types.js';
+import type { Alert } from '../../../events.js';
 
 export async function loadOverview(): Promise<void> {
-  const [st, sw] = await Promise.all([api<StatusReply>('status'), api<SwitchRow[]>('switches')]);
+  const [st, sw] = await Promise.all([get('/api/v1/status'), get('/api/v1/switches')]);
   if (!st.ok) {
     $('#ov-policy').textContent = `cannot read status: ${errorText(st)}`;
     return;
@@ -47,7 +47,7 @@ export async function loadOverview(): Promise<void> {
 
 /** Cluster mode only: the nodes, etcd health, who masters which switch (GET /api/v1/cluster is 404 otherwise). */
 async function loadCluster(): Promise<void> {
-  const c = await api<ClusterReply>('cluster');
+  const c = await get('/api/v1/cluster');
   $('#cluster').hidden = !c.ok;
   if (!c.ok) return;
   const v = c.body;
@@ -66,16 +66,12 @@ async function loadCluster(): Promise<void> {
   );
 }
 
+/** One line for an alert of GET /status (controller/events.ts: the events marked `alert`). */
 export function describeAlert(a: Alert): string {
   if (a.type === 'unknown-switch') return `switch ${a.dpid} from ${a.remote} is not in the topology (held, nothing installed)`;
   if (a.type === 'device-wrong-port')
-    return `device ${a.mac}${a.owner ? ` (${a.owner})` : ''} seen at ${a.seenAt?.switch}:${a.seenAt?.port}${a.expected ? `, expected ${a.expected.switch}:${a.expected.port}` : ''}${a.reason ? ` — ${a.reason}` : ''}`;
+    return `device ${a.mac}${a.owner ? ` (${a.owner})` : ''} seen at ${a.seenAt.switch}:${a.seenAt.port}${a.expected ? `, expected ${a.expected.switch}:${a.expected.port}` : ''}${a.reason ? ` — ${a.reason}` : ''}`;
   if (a.type === 'directory-failed') return `directory unreachable, last good snapshot kept: ${a.error}`;
-  if (a.type === 'budget-refused')
-    return `${a.switch}: plan does not fit the switch's tables, nothing installed (${(a.report?.tables ?? [])
-      .filter((t) => t.over)
-      .map((t) => `table ${t.table}: ${t.flows} flows, budget ${t.budget}`)
-      .join('; ')})`;
   if (a.type === 'switch-error') return `${a.switch ?? a.dpid}: ${a.error}`;
   return JSON.stringify(a);
 }

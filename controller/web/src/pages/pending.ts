@@ -1,11 +1,10 @@
 /** Pending changes (two-person rule): who gains and loses with each; a different admin approves or rejects. */
 import { $, announce, html, join, render, time } from '../dom.js';
-import { api, errorText } from '../api.js';
+import { change, errorText, get } from '../api.js';
 import { accessList, accessSummary, flowTable } from './changes.js';
-import type { ApplyReply, PendingReply } from '../types.js';
 
 export async function loadPending(): Promise<void> {
-  const r = await api<PendingReply>('pending');
+  const r = await get('/api/v1/pending');
   if (!r.ok) {
     render('#pending-list', html`<p class="bad">${errorText(r)}</p>`);
     return;
@@ -34,7 +33,10 @@ export async function loadPending(): Promise<void> {
 }
 
 async function decide(id: string, what: 'approve' | 'reject'): Promise<void> {
-  const r = await api<ApplyReply | { ok: true }>(`pending/${encodeURIComponent(id)}/${what}`, { method: 'POST', json: {} });
+  const r =
+    what === 'approve'
+      ? await change('POST /api/v1/pending/:id/approve', undefined, { params: { id } })
+      : await change('POST /api/v1/pending/:id/reject', undefined, { params: { id } });
   // looked up after the answer: a live update may have re-drawn the list while the request was out
   const outcome = document.querySelector<HTMLElement>(`#pending-list article[data-id="${CSS.escape(id)}"] .outcome`);
   if (!r.ok) {

@@ -1,10 +1,10 @@
 /** Policy editor: YAML with line numbers, errors and lint warnings at their lines; preview who gains/loses; apply. */
 import { $, $button, announce, esc, html, Html, join, plural, render } from '../dom.js';
-import { api, errorText } from '../api.js';
+import { change, dryRunReply, errorText, get, type ApiError } from '../api.js';
 import { state } from '../state.js';
 import { accessList, accessSummary, flowTable } from './changes.js';
 import { loadHistory } from './history.js';
-import type { ApiError, ApplyReply, Diagnostic, LintFinding, LintReply, PolicyReply, SubmittedReply } from '../types.js';
+import type { Diagnostic, LintFinding } from '../../../api/contract.js';
 
 let current = { version: 0, text: '', path: '' };
 let errorLines = new Set<number>();
@@ -57,7 +57,7 @@ const inPolicy = (file: string | undefined) =>
 export async function lint(): Promise<void> {
   const seq = ++lintSeq;
   const text = textarea().value;
-  const r = await api<LintReply>('policy/lint', { json: { text } });
+  const r = await change('POST /api/v1/policy/lint', { text });
   if (seq !== lintSeq) return;
   warnings = new Map();
   if (!r.ok) {
@@ -78,7 +78,7 @@ export async function lint(): Promise<void> {
 }
 
 export async function loadPolicy(): Promise<void> {
-  const r = await api<PolicyReply>('policy');
+  const r = await get('/api/v1/policy');
   if (!r.ok) return;
   current = { version: r.body.version, text: r.body.text, path: r.body.path };
   $('#policy-version').textContent = `(version ${current.version})`;
@@ -108,7 +108,7 @@ function showErrors(body: ApiError, status: number): void {
 }
 
 async function preview(): Promise<void> {
-  const r = await api<ApplyReply>('policy?dryRun=true', { yaml: textarea().value });
+  const r = dryRunReply(await change('POST /api/v1/policy', textarea().value, { query: { dryRun: true } }));
   errorLines = new Set();
   void lint();
   if (!r.ok) {
@@ -137,7 +137,7 @@ async function apply(): Promise<void> {
   dlg.showModal();
   await new Promise<void>((res) => dlg.addEventListener('close', () => res(), { once: true }));
   if (dlg.returnValue !== 'apply') return;
-  const r = await api<ApplyReply | SubmittedReply>('policy', { yaml: textarea().value });
+  const r = await change('POST /api/v1/policy', textarea().value);
   if (r.ok && r.status === 202 && 'pending' in r.body) {
     const p = r.body.pending;
     render(

@@ -1,10 +1,10 @@
 /** Traffic per rule (packets/bytes from the flow counters, last hit), a rule's traffic over time, and unused rules. */
 import { $, $input, announce, bytes, html, join, plural, render, time, type Html } from '../dom.js';
-import { api, errorText, query } from '../api.js';
-import type { RuleTraffic, RuleTrafficRow, SeriesPoint, UnusedReply } from '../types.js';
+import { change, errorText, get } from '../api.js';
+import type { RuleTrafficReply } from '../../../api/contract.js';
 
 export async function loadRules(): Promise<void> {
-  const [t, u] = await Promise.all([api<RuleTrafficRow[]>('rules/traffic'), loadUnused()]);
+  const [t, u] = await Promise.all([get('/api/v1/rules/traffic'), loadUnused()]);
   if (!t.ok) {
     render('#rules tbody', html`<tr><td colspan="6" class="bad">${errorText(t)}</td></tr>`);
     return u;
@@ -24,7 +24,7 @@ export async function loadRules(): Promise<void> {
 
 async function loadUnused(): Promise<void> {
   const days = Number($input('#unused-days').value) || 0;
-  const r = await api<UnusedReply>(`rules/unused${query({ days })}`);
+  const r = await get('/api/v1/rules/unused', { query: { days } });
   if (!r.ok) {
     render('#unused', html`<p class="bad">${errorText(r)}</p>`);
     return;
@@ -38,7 +38,7 @@ async function loadUnused(): Promise<void> {
 }
 
 /** Packets per poll as bars (SVG), with the numbers in a table for screen readers and copying. */
-function chart(series: readonly SeriesPoint[], rule: string): Html {
+function chart(series: RuleTrafficReply['series'], rule: string): Html {
   if (!series.length) return html`<p>No traffic counted for this rule yet.</p>`;
   const w = 600,
     h = 120,
@@ -63,7 +63,7 @@ function chart(series: readonly SeriesPoint[], rule: string): Html {
 }
 
 export async function showRuleTraffic(rule: string): Promise<void> {
-  const r = await api<RuleTraffic>(`rules/${encodeURIComponent(rule)}/traffic`);
+  const r = await get('/api/v1/rules/:name/traffic', { params: { name: rule } });
   const out = $('#rule-traffic');
   if (!r.ok) {
     render(out, html`<p class="bad">${errorText(r)}</p>`);
@@ -82,10 +82,7 @@ export async function showRuleTraffic(rule: string): Promise<void> {
 
 /** Admin: read every switch's counters now instead of waiting for the next poll. */
 async function pollNow(): Promise<void> {
-  const r = await api<{ switches: number; flows: number; ms: number; errors: readonly string[] }>('stats/poll', {
-    method: 'POST',
-    json: {},
-  });
+  const r = await change('POST /api/v1/stats/poll', undefined);
   render(
     '#poll-result',
     r.ok

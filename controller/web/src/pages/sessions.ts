@@ -1,13 +1,13 @@
 /** Sessions at the edge (802.1X, MAB, web sign-in): who is logged in where; an admin can end one. */
 import { $, announce, html, join, plural, render, time } from '../dom.js';
-import { api, errorText } from '../api.js';
-import type { MacHold, Session, SessionsReply } from '../types.js';
+import { change, errorText, get } from '../api.js';
+import type { MacHold, Session } from '../../../api/contract.js';
 
 const METHOD: Record<string, string> = { dot1x: '802.1X', mab: 'MAC bypass', web: 'web sign-in', admin: 'admin' };
 const who = (s: Session) => s.user ?? `device group ${s.deviceGroup ?? '?'}`;
 
 export async function loadSessions(): Promise<void> {
-  const r = await api<SessionsReply>('sessions');
+  const r = await get('/api/v1/sessions');
   if (!r.ok) {
     render('#sessions-summary', html`<span class="bad">${errorText(r)}</span>`);
     return;
@@ -60,7 +60,7 @@ function renderHolds(holds: readonly MacHold[]): void {
 }
 
 async function releaseHold(mac: string): Promise<void> {
-  const r = await api<{ released: MacHold; by: string }>(`sessions/holds/${encodeURIComponent(mac)}`, { method: 'DELETE' });
+  const r = await change('DELETE /api/v1/sessions/holds/:mac', undefined, { params: { mac } });
   if (!r.ok) {
     render('#sessions-result', html`<span class="bad" role="alert">Not released: ${errorText(r)}</span>`);
     return;
@@ -71,7 +71,7 @@ async function releaseHold(mac: string): Promise<void> {
 }
 
 async function endSession(id: string, label: string): Promise<void> {
-  const r = await api<{ ended: Session; by: string }>(`sessions/${encodeURIComponent(id)}`, { method: 'DELETE' });
+  const r = await change('DELETE /api/v1/sessions/:id', undefined, { params: { id } });
   if (!r.ok) {
     render('#sessions-result', html`<span class="bad" role="alert">Not ended: ${errorText(r)}</span>`);
     return;

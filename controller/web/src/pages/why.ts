@@ -1,7 +1,6 @@
 /** "Why am I blocked?": the policy's decision, recent denials for the pair, and the smallest changes that would allow it. */
 import { $, $input, announce, html, render, time } from '../dom.js';
-import { api, errorText, query } from '../api.js';
-import type { WhyReply } from '../types.js';
+import { errorText, get } from '../api.js';
 
 export async function ask(): Promise<void> {
   const q = {
@@ -15,7 +14,7 @@ export async function ask(): Promise<void> {
     return;
   }
   out.textContent = 'Asking…';
-  const r = await api<WhyReply>(`why${query(q)}`);
+  const r = await get('/api/v1/why', { query: q });
   if (!r.ok) {
     render(out, html`<p class="bad" role="alert">${errorText(r)}</p>`);
     return;
