@@ -8,6 +8,7 @@ import type { MessageOf, OfpMessage, PortDesc } from '../openflow/index.js';
 import { Framer, MultipartAssembler, OFPMPF_REPLY_MORE, decode, encode, encodeMany, formatError } from '../openflow/index.js';
 import { SessionBudget, processBudget, type GlobalBudget, type Violation } from './peer-limits.js';
 import { helloRefusal } from './hello-refusal.js';
+import { WriteBatch } from './write-batch.js';
 
 export interface SessionOptions {
   readonly echoIntervalMs?: number;
@@ -103,6 +104,8 @@ export class SwitchSession extends EventEmitter {
   }
 
   private readonly globalBudget: GlobalBudget;
+  /** Writes gathered per loop turn (controller/write-batch.ts). */
+  private out?: WriteBatch;
 
   xid(): number {
     const x = this.nextXid;
@@ -131,13 +134,17 @@ export class SwitchSession extends EventEmitter {
     this.write(encode({ type: 'echo_request', xid: this.xid(), data: Buffer.alloc(0) }));
   }
 
-  write(buf: Buffer): boolean {
+  /** Queues bytes for the switch; they leave with the rest of this loop turn's writes, in order (flush: now). */
+  write(buf: Buffer, flush = false): boolean {
     if (this.state === 'closed' || this.socket.destroyed) return false;
-    return this.socket.write(buf);
+    const ok = (this.out ??= new WriteBatch(this.socket)).write(buf);
+    if (flush) this.out.flush();
+    return ok;
   }
 
   /** Resolves when the socket's write buffer has drained (backpressure for bulk pushes). */
   drained(): Promise<void> {
+    this.out?.flush();
     if (!this.socket.writableNeedDrain) return Promise.resolve();
     return new Promise((res) => {
       const done = () => {
@@ -180,7 +187,7 @@ export class SwitchSession extends EventEmitter {
         reject(new Error(`${msg.type} to ${this.id} timed out after ${timeoutMs} ms`));
       }, timeoutMs);
       this.pending.set(msg.xid, { resolve: resolve as (m: OfpMessage) => void, reject, timer, request: msg, maxBytes });
-      this.write(encode(msg));
+      this.write(encode(msg), true); // someone waits for the reply: no reason to hold it (nor what came before it)
     });
   }
 
@@ -396,6 +403,8 @@ export class SwitchSession extends EventEmitter {
     this.mp.clear();
     this.rawParts.clear();
     this.budget.releaseAll();
+    this.out?.flush(); // what was written before the close (a HELLO refusal, an ERROR) still leaves
+    this.out?.clear();
     this.socket.destroy();
     this.emit('closed', reason);
   }
