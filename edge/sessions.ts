@@ -7,7 +7,7 @@
  * replaces it in one step (re-authentication, roaming). Values are plain and JSON-serialisable, so the table can
  * be saved in the controller's state file and restored after a restart.
  */
-import { randomBytes } from 'node:crypto';
+import { randomFillSync } from 'node:crypto';
 import type { AuthMethod, EdgeSession } from '../compiler/model.js';
 import { BindingTable, MAC_RE, checkPlace, checkTime } from './binding-table.js';
 
@@ -58,9 +58,18 @@ export type AddResult =
 
 const METHODS: ReadonlySet<AuthMethod> = new Set(['dot1x', 'mab', 'web', 'admin']);
 
-/** A session id: short, random, URL-safe. */
+/** Random bytes for session ids, drawn from the CSPRNG 4 KiB at a time (a login storm makes thousands). */
+const idPool = Buffer.alloc(4096);
+let idAt = idPool.length;
+
+/** A session id: short (9 random bytes), random, URL-safe. */
 export function newSessionId(): string {
-  return randomBytes(9).toString('base64url');
+  if (idAt + 9 > idPool.length) {
+    randomFillSync(idPool);
+    idAt = 0;
+  }
+  idAt += 9;
+  return idPool.toString('base64url', idAt - 9, idAt);
 }
 
 /** Checks a value that claims to be a session (state file, API): an error message, or undefined when it is one. */
@@ -100,8 +109,12 @@ function clean(s: LiveSession): LiveSession {
   return Object.freeze(out) as unknown as LiveSession;
 }
 
+const portKey = (sw: string, port: number) => `${port}@${sw}`;
+
 export class SessionTable extends BindingTable<LiveSession, EndReason, SessionChange> {
   private readonly byMacMap = new Map<string, LiveSession>();
+  /** Sessions by switch port (a login checks its port's device count: O(devices on the port), not O(sessions)). */
+  private readonly byPortMap = new Map<string, Set<LiveSession>>();
 
   constructor(opts: SessionTableOptions = {}) {
     super(opts.now, opts.maxSessions ?? 200_000, { plural: 'sessions', key: (s) => s.id, check: checkSession, clean });
@@ -114,7 +127,7 @@ export class SessionTable extends BindingTable<LiveSession, EndReason, SessionCh
     return this.byMacMap.get(mac);
   }
   byPort(sw: string, port: number): LiveSession[] {
-    return this.list().filter((s) => s.switch === sw && s.port === port);
+    return [...(this.byPortMap.get(portKey(sw, port)) ?? [])];
   }
   byUser(user: string): LiveSession[] {
     return this.list().filter((s) => s.user === user);
@@ -147,9 +160,16 @@ export class SessionTable extends BindingTable<LiveSession, EndReason, SessionCh
 
   protected index(s: LiveSession): void {
     this.byMacMap.set(s.mac, s);
+    const k = portKey(s.switch, s.port);
+    const at = this.byPortMap.get(k);
+    if (at) at.add(s);
+    else this.byPortMap.set(k, new Set([s]));
   }
   protected unindex(s: LiveSession): void {
     if (this.byMacMap.get(s.mac) === s) this.byMacMap.delete(s.mac);
+    const k = portKey(s.switch, s.port);
+    const at = this.byPortMap.get(k);
+    if (at?.delete(s) && at.size === 0) this.byPortMap.delete(k);
   }
   protected removed(session: LiveSession, reason: EndReason, by?: string): SessionChange {
     return { kind: 'removed', session, reason, by };

@@ -48,6 +48,24 @@ describe('SessionTable', () => {
     t.stop();
   });
 
+  it('byPort follows adds, moves, removals and restores (an index, not a scan)', () => {
+    const t = new SessionTable();
+    const macs = Array.from({ length: 6 }, (_, i) => `02:00:00:00:01:0${i}`);
+    for (const [i, mac] of macs.entries()) t.add({ ...base, port: 1 + (i % 2), mac, user: `u${i}` });
+    expect(t.byPort('edge1', 1).map((s) => s.mac)).toEqual([macs[0], macs[2], macs[4]]);
+    t.add({ ...base, port: 2, mac: macs[0], user: 'u0' }); // moves to port 2
+    expect(t.byPort('edge1', 1).map((s) => s.mac)).toEqual([macs[2], macs[4]]);
+    expect(t.byPort('edge1', 2)).toHaveLength(4);
+    t.removeWhere((s) => s.port === 2, 'port-down');
+    expect(t.byPort('edge1', 2)).toEqual([]);
+    expect(t.byPort('edge2', 1)).toEqual([]);
+    const u = new SessionTable();
+    u.restore(t.snapshot());
+    expect(u.byPort('edge1', 1).map((s) => s.mac)).toEqual([macs[2], macs[4]]);
+    t.stop();
+    u.stop();
+  });
+
   it('refuses malformed sessions with a reason and never stores them', () => {
     const t = new SessionTable();
     for (const bad of [
