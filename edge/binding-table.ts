@@ -7,8 +7,11 @@
  *
  * The timer is set for the earliest expiry when a record is added or restored; removing a record never re-arms it
  * (a timer that fires before anything is due finds nothing and re-arms itself), so ending n records costs O(n).
+ * Expiries are kept in a heap (edge/expiry-heap.ts): adding a record, finding the next expiry and ending the
+ * ones due cost O(log n) each, not a walk over every record (a login storm adds thousands).
  */
 import { EventEmitter } from 'node:events';
+import { ExpiryHeap } from './expiry-heap.js';
 
 /** A record that may end at a time (ISO 8601). */
 export interface Expiring {
@@ -57,6 +60,8 @@ export abstract class BindingTable<V extends Expiring, Reason extends string, Ch
   private timer?: NodeJS.Timeout;
   private timerAt = Infinity;
   private stopped = false;
+  /** Held records that end, by when (entries of records no longer held are skipped). */
+  private readonly expiries = new ExpiryHeap<V>((v) => this.primary.get(this.spec.key(v)) === v);
   /** Increments on every change: a cheap "did anything change" for the edge hook's memo. */
   version = 0;
 
@@ -100,8 +105,7 @@ export abstract class BindingTable<V extends Expiring, Reason extends string, Ch
   /** Ends the records whose expiry has passed; returns them. */
   expire(now = this.now()): V[] {
     const out: V[] = [];
-    for (const v of this.list())
-      if (v.expires !== undefined && Date.parse(v.expires) <= now && this.end(v, 'expired' as Reason, 'timer')) out.push(v);
+    for (const v of this.expiries.due(now)) if (this.end(v, 'expired' as Reason, 'timer')) out.push(v);
     this.schedule();
     return out;
   }
@@ -140,6 +144,10 @@ export abstract class BindingTable<V extends Expiring, Reason extends string, Ch
   protected put(v: V): void {
     this.primary.set(this.spec.key(v), v);
     this.index(v);
+    if (v.expires !== undefined) {
+      this.expiries.push(Date.parse(v.expires), v);
+      this.expiries.compact(this.primary.values(), expiryOf, this.primary.size);
+    }
   }
 
   /** Takes a record out of the table and its indexes (no event). */
@@ -173,12 +181,7 @@ export abstract class BindingTable<V extends Expiring, Reason extends string, Ch
   /** One timer, set for the earliest expiry. */
   private schedule(): void {
     if (this.stopped) return;
-    let next = Infinity;
-    for (const v of this.primary.values())
-      if (v.expires !== undefined) {
-        const t = Date.parse(v.expires);
-        if (t < next) next = t;
-      }
+    const next = this.expiries.next();
     if (next === this.timerAt && this.timer) return;
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
@@ -193,3 +196,5 @@ export abstract class BindingTable<V extends Expiring, Reason extends string, Ch
     this.timer.unref();
   }
 }
+
+const expiryOf = (v: Expiring): number | undefined => (v.expires === undefined ? undefined : Date.parse(v.expires));
