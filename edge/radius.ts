@@ -154,6 +154,15 @@ export function checkAnswer(packet: Buffer, reqAuth: Buffer, id: number, secret:
   return undefined;
 }
 
+/** An answer's attributes by dictionary name (empty when the package cannot decode them; the raw ones suffice). */
+function decodeAttributes(p: Buffer): Record<string, unknown> {
+  try {
+    return radius.decode_without_secret({ packet: p }).attributes ?? {};
+  } catch {
+    return {};
+  }
+}
+
 /** Raw attributes of one type, in order (EAP-Message fragments, State). */
 function rawAttrs(p: Buffer, type: number): Buffer[] {
   const out: Buffer[] = [];
@@ -321,19 +330,18 @@ export class RadiusClient {
         if (!got) continue;
         this.stats.answers++;
         const p = got.packet;
-        let attributes: Record<string, unknown> = {};
-        try {
-          attributes = radius.decode_without_secret({ packet: p }).attributes ?? {};
-        } catch {
-          /* the raw attributes below are enough */
-        }
         const eapParts = rawAttrs(p, ATTR_EAP);
         const state = rawAttrs(p, ATTR_STATE)[0];
         const userNames = rawAttrs(p, 1).map((b) => b.toString('utf8'));
+        let attributes: Record<string, unknown> | undefined;
         return {
           ok: true,
           code: CODES[p[0]],
-          attributes,
+          // decoded by the dictionary when first read (an Access-Challenge, half of a storm's answers, needs only
+          // its EAP-Message and State)
+          get attributes() {
+            return (attributes ??= decodeAttributes(p));
+          },
           ...(eapParts.length ? { eap: Buffer.concat(eapParts) } : {}),
           ...(state ? { state: Buffer.from(state) } : {}),
           ...(userNames.length ? { userNames } : {}),
