@@ -21,6 +21,7 @@ import { radiusClientFor } from '../edge/auth-config.js';
 import type { RadiusClient } from '../edge/radius.js';
 import { encode, OFPP } from '../openflow/index.js';
 import { VoucherStore } from '../edge/vouchers.js';
+import { TurnQueue } from '../edge/turn-queue.js';
 
 /** What the edge hook needs from a lease table (the DHCP snooping side implements it). */
 export interface LeaseSource extends EventEmitter {
@@ -80,6 +81,11 @@ export class EdgeHook extends EventEmitter {
   private userMemo?: { dir: Directory; ids: Set<string>; owners: Map<string, string> };
   /** Tests: where the RADIUS client sends from. */
   radiusBindAddress?: string;
+  /**
+   * EAPOL and MAB candidates from packet-ins, done a slice per loop turn in arrival order (edge/turn-queue.ts), so
+   * RADIUS answers and barrier replies that complete logins are not held behind a burst of new ones.
+   */
+  readonly newWork = new TurnQueue();
 
   constructor(
     private readonly ctl: Controller,
@@ -104,6 +110,7 @@ export class EdgeHook extends EventEmitter {
     this.auth.start();
     this.ctl.on('event', (e: ControllerEvent) => {
       if (e.type !== 'port-status' || typeof e.switch !== 'string' || typeof e.port !== 'number') return;
+      this.newWork.drain(); // frames that came before the port changed are seen before it
       if (e.down) this.auth.portDown(e.switch, e.port);
       else this.auth.portUp(e.switch, e.port);
     });
@@ -146,14 +153,14 @@ export class EdgeHook extends EventEmitter {
     let ethType = frame.readUInt16BE(12);
     if (ethType === 0x8100 && frame.length >= 18) ethType = frame.readUInt16BE(16);
     if (ethType === 0x888e) {
-      this.auth.eapol(sw, port, frame);
+      this.newWork.push(() => this.auth.eapol(sw, port, frame));
       return true;
     }
     const a = this.ctl.loaded?.policy.authentication;
     if (!a || !this.ctl.compiled || !portAuth(a, this.ctl.compiled.input.topology, sw, port)) return false;
     if (frame[6] & 1) return true;
     const mac = [...frame.subarray(6, 12)].map((x) => x.toString(16).padStart(2, '0')).join(':');
-    this.auth.seenMac(sw, port, mac);
+    this.newWork.push(() => this.auth.seenMac(sw, port, mac));
     return true;
   }
 
@@ -271,6 +278,7 @@ export class EdgeHook extends EventEmitter {
   }
 
   stop(): void {
+    this.newWork.clear();
     this.sessions.stop();
     this.auth.stop();
     this.radiusClient?.close();
