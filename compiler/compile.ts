@@ -20,7 +20,7 @@ import { resolveDestinations } from './destinations.js';
 import { SwitchTables, switchOrder } from './tables.js';
 import { patchDirectory, withIncremental } from './incremental.js';
 import { patchEdge, type EdgeHint } from './edge-patch.js';
-import { fullPolicy, policyAt, withHardTimeouts } from './schedule.js';
+import { fullPolicy, policyAt, withExpiries } from './schedule.js';
 
 export type { Endpoint, Subject, DestEntry, CompileInput, Compiled, CompileStats } from './compiled.js';
 export { CompileError, compileDiagnostic } from './compiled.js';
@@ -77,7 +77,7 @@ export function compile(input: CompileInput, opts: CompileOptions = {}): Compile
 
 /** Policy flows of classes holding a time-bound rule expire on the switch at its next change (schedule.ts). */
 function timed(c: Compiled): Compiled {
-  const switches = withHardTimeouts(c.plan.switches as SwitchPlan[], c.subjects, c.input.policy.rules, c.input.at);
+  const switches = withExpiries(c.plan.switches as SwitchPlan[], c.subjects, c.input.policy.rules, c.input.at);
   if (switches === c.plan.switches || !c.incremental) return switches === c.plan.switches ? c : { ...c, plan: { switches } };
   return withIncremental({ ...c, plan: { switches } }, c.incremental);
 }

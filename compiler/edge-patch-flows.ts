@@ -122,7 +122,7 @@ export interface PlanDelta {
 const sameFlow = (a: PlannedFlow, b: PlannedFlow) =>
   a.tableId === b.tableId &&
   a.priority === b.priority &&
-  a.hardTimeout === b.hardTimeout &&
+  a.expiresAt === b.expiresAt &&
   a.idleTimeout === b.idleTimeout &&
   (a.instructions === b.instructions || instructionsKey(a.instructions) === instructionsKey(b.instructions));
 

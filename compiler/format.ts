@@ -5,6 +5,7 @@ import { CT } from '../openflow/constants.js';
 import { addFlowMod, encode } from '../openflow/index.js';
 import type { PlannedFlow, SwitchPlan } from './model.js';
 import { jsonReplacer } from './json.js';
+import { flowAt } from './schedule.js';
 
 export { jsonReplacer };
 
@@ -146,23 +147,37 @@ export function instructionsText(ins: readonly Instruction[]): string {
   return parts.length ? parts.join(',') : 'drop';
 }
 
-export function flowText(f: PlannedFlow): string {
+/** One flow as `ovs-ofctl add-flows` reads it; with the hard_timeout to send it with, if any. */
+export function flowText(f: PlannedFlow, hardTimeout?: number): string {
   const m = f.match.map(entryText);
-  return `table=${f.tableId}, priority=${f.priority}, cookie=0x${f.cookie.toString(16)}${m.length ? ', ' + m.join(', ') : ''}, actions=${instructionsText(f.instructions)}`;
+  const t = hardTimeout ? `, hard_timeout=${hardTimeout}` : '';
+  return `table=${f.tableId}, priority=${f.priority}, cookie=0x${f.cookie.toString(16)}${t}${m.length ? ', ' + m.join(', ') : ''}, actions=${instructionsText(f.instructions)}`;
 }
 
-/** `ovs-ofctl -O OpenFlow13 add-flows BRIDGE FILE` input, with a comment per flow saying why it exists. */
-export function formatOvsFlows(sp: SwitchPlan, opts: { comments?: boolean } = {}): string {
+/** The flows to send at `at` (time-bound ones with the hard_timeout left then, none whose end has passed); all as planned without. */
+const sentAt = (sp: SwitchPlan, at: number | undefined): ReadonlyArray<PlannedFlow & { readonly hardTimeout?: number }> =>
+  at === undefined ? sp.flows : sp.flows.flatMap((f) => flowAt(f, at) ?? []);
+
+/**
+ * `ovs-ofctl -O OpenFlow13 add-flows BRIDGE FILE` input, with a comment per flow saying why it exists. With `at`
+ * (the instant the flows are added), time-bound flows carry the hard_timeout left until their end.
+ */
+export function formatOvsFlows(sp: SwitchPlan, opts: { comments?: boolean; at?: number } = {}): string {
   const lines = [`# switch ${sp.name} (dpid 0x${sp.dpid.toString(16)}, ${sp.kind}): ${sp.flows.length} flows`];
-  for (const f of sp.flows) {
+  for (const f of sentAt(sp, opts.at)) {
     if (opts.comments !== false) lines.push(`# ${f.origin}`);
-    lines.push(flowText(f));
+    lines.push(flowText(f, f.hardTimeout));
   }
   return lines.join('\n') + '\n';
 }
 
-export function formatHex(sp: SwitchPlan): string {
-  return sp.flows.map((f) => encode(addFlowMod(f)).toString('hex')).join('\n') + '\n';
+/** FLOW_MOD (add) messages in hex; with `at`, as formatOvsFlows. */
+export function formatHex(sp: SwitchPlan, at?: number): string {
+  return (
+    sentAt(sp, at)
+      .map((f) => encode(addFlowMod(f)).toString('hex'))
+      .join('\n') + '\n'
+  );
 }
 
 export function planJson(sp: SwitchPlan): unknown {

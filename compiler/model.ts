@@ -145,7 +145,12 @@ export interface PlannedFlow {
   /** Why this flow exists: the policy rule name, or a built-in purpose like 'anti-spoofing' / 'arp' / 'default-deny'. */
   readonly origin: string;
   readonly idleTimeout?: number;
-  readonly hardTimeout?: number;
+  /**
+   * Epoch ms: the instant this flow must leave the switch (the next change of a time-bound rule of its class,
+   * compiler/schedule.ts). Absolute, so a plan means the same whenever it is sent: the controller turns it into the
+   * hard_timeout remaining at send time (compiler/schedule.ts hardTimeoutAt) and does not install it once it has passed.
+   */
+  readonly expiresAt?: number;
 }
 
 export interface SwitchPlan {

@@ -195,11 +195,28 @@ export function timeless<P extends { readonly rules: readonly TimedRule[] }>(pol
 export const MAX_HARD_TIMEOUT = 0xffff;
 
 /**
- * Policy flows of a class that holds a time-bound rule expire on the switch at that rule's next change (capped
- * at 65,535 s, the OpenFlow limit): a switch cut off from its controller does not extend a grant. The controller
- * recompiles at every change (and re-arms longer grants before the cap runs out).
+ * The hard_timeout (seconds) that makes a flow sent at `now` leave the switch at `expiresAt`: the time remaining,
+ * rounded up (never before the instant), capped at 65,535 s (the OpenFlow limit; the controller re-arms longer ones).
+ * Undefined once the instant has passed: such a flow is not installed at all.
  */
-export function withHardTimeouts(
+export function hardTimeoutAt(expiresAt: number, now: number): number | undefined {
+  if (!(expiresAt > now)) return undefined;
+  return Math.min(MAX_HARD_TIMEOUT, Math.ceil((expiresAt - now) / 1000));
+}
+
+/** A planned flow as sent at `now`: a time-bound one with the hard_timeout left until its end; undefined once that has passed. */
+export function flowAt<F extends { readonly expiresAt?: number }>(f: F, now: number): (F & { readonly hardTimeout?: number }) | undefined {
+  if (f.expiresAt === undefined) return f;
+  const hardTimeout = hardTimeoutAt(f.expiresAt, now);
+  return hardTimeout === undefined ? undefined : { ...f, hardTimeout };
+}
+
+/**
+ * Policy flows of a class that holds a time-bound rule carry the instant of that rule's next change (`expiresAt`,
+ * absolute): sent with the hard_timeout remaining to it, a switch cut off from its controller does not extend a
+ * grant, however long after the compile a flow of this plan is installed. The controller recompiles at every change.
+ */
+export function withExpiries(
   switches: SwitchPlan[],
   subjects: ReadonlyArray<{ readonly rules: readonly number[]; readonly classId: number }>,
   rules: readonly TimedRule[],
@@ -220,7 +237,6 @@ export function withHardTimeouts(
       if (e !== undefined && !(classEnd.get(s.classId)! <= e)) classEnd.set(s.classId, e);
     }
   if (!classEnd.size) return switches;
-  const secs = (end: number) => Math.min(MAX_HARD_TIMEOUT, Math.max(1, Math.ceil((end - at) / 1000)));
   const copies = new Map<PlannedFlow, PlannedFlow>();
   const timed = (f: PlannedFlow): PlannedFlow => {
     if (f.tableId !== TABLE.policy) return f;
@@ -230,7 +246,7 @@ export function withHardTimeouts(
     const cls =
       mask === METADATA.ownerMask ? Number((md.value & METADATA.ownerMask) >> METADATA.ownerShift) : Number(md.value & METADATA.srcMask);
     const end = classEnd.get(cls);
-    if (end === undefined) return f;
+    if (f.expiresAt === end) return f; // already so (a patched plan keeps its flows)
     let c = copies.get(f);
     if (!c)
       copies.set(
@@ -243,7 +259,7 @@ export function withHardTimeouts(
           instructions: f.instructions,
           origin: f.origin,
           ...(f.idleTimeout ? { idleTimeout: f.idleTimeout } : {}),
-          hardTimeout: secs(end),
+          ...(end !== undefined ? { expiresAt: end } : {}),
         }),
       );
     return c;

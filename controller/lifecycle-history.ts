@@ -22,7 +22,7 @@ export function planHash(plan: FlowPlan): string {
     for (const f of sw.flows)
       h.update(
         JSON.stringify(
-          { t: f.tableId, p: f.priority, c: f.cookie, m: f.match, i: f.instructions, o: f.origin, h: f.hardTimeout, d: f.idleTimeout },
+          { t: f.tableId, p: f.priority, c: f.cookie, m: f.match, i: f.instructions, o: f.origin, x: f.expiresAt, d: f.idleTimeout },
           jsonReplacer,
         ) + '\n',
       );

@@ -152,8 +152,8 @@ export class PolicyApplier {
 
   /**
    * Re-evaluates time-windowed rules at `at` (the scheduler calls this at each boundary). When access changes it is
-   * an apply like any other: a new version, recorded "by schedule"; the switches are re-synced either way (a moved
-   * hard_timeout is re-armed). `version`: a boundary a cluster committed through etcd (cluster-driver.ts), applied
+   * an apply like any other: a new version, recorded "by schedule"; the switches are re-synced either way (a flow
+   * whose end moved is sent again, and one capped at 65,535 s that runs low is re-armed). `version`: a boundary a cluster committed through etcd (cluster-driver.ts), applied
    * with that version number even when nothing changed on this node.
    */
   applyAt(at: number, by = 'schedule', version?: number): Promise<void> {
@@ -182,7 +182,9 @@ export class PolicyApplier {
         });
         void ctl.saveState();
       }
-      await ctl.switches.syncFrom(base.plan);
+      // a refresh changes no plan (flows carry their end as an instant): a full read-back re-arms capped ones running low
+      if (r.changed || version !== undefined) await ctl.switches.syncFrom(base.plan);
+      else await ctl.syncAll();
     });
     this.chain = run.then(ignore, ignore);
     return run;

@@ -12,18 +12,19 @@ import { COOKIE_TAG, COOKIE_TAG_MASK, type PlannedFlow, type SwitchPlan } from '
 import { DENY_SAMPLE_METER_ID, isDropFlow } from '../compiler/deny-sample.js';
 import type { SwitchSession } from './session.js';
 import { OfpRequestError } from './session.js';
+import { expiryDiffers, isLive, onWire, type InstalledTiming } from './flow-expiry.js';
 
 export const DISCOVERY_METER_ID = 1;
 
-type FlowLike = {
-  tableId: number;
-  priority: number;
-  match: Match;
-  instructions: readonly Instruction[];
-  cookie: bigint;
-  rawMatch?: Buffer;
-  undecoded?: string;
-  hardTimeout?: number;
+/** A flow a switch holds: read from it (FlowStats), or assumed from the plan it was last brought to. */
+export type FlowLike = InstalledTiming & {
+  readonly tableId: number;
+  readonly priority: number;
+  readonly match: Match;
+  readonly instructions: readonly Instruction[];
+  readonly cookie: bigint;
+  readonly rawMatch?: Buffer;
+  readonly undecoded?: string;
 };
 
 // Plans are immutable: the keys of a planned flow are computed once, however often the switch is re-read.
@@ -48,7 +49,13 @@ export interface FlowDiff {
   readonly unchanged: number;
 }
 
-export function diffFlows(desired: readonly PlannedFlow[], installed: readonly FlowLike[]): FlowDiff {
+/**
+ * What to send to bring `installed` (read at the instant `now`) to the plan: a planned flow whose end has passed is
+ * not desired (not installed, and removed if the switch still holds it); a time-bound flow that the switch would
+ * drop at another instant than planned is re-added (expiry compared as absolute time: controller/flow-expiry.ts).
+ */
+export function diffFlows(all: readonly PlannedFlow[], installed: readonly FlowLike[], now = Date.now()): FlowDiff {
+  const desired = all.some((f) => !isLive(f, now)) ? all.filter((f) => isLive(f, now)) : all;
   if (installed.length === 0) return { add: [...desired], change: [], remove: [], unchanged: 0 };
   const have = new Map<string, FlowLike>();
   // a flow we could not decode never counts as one of ours: it is listed for removal (exclusive mode only reads it)
@@ -64,12 +71,12 @@ export function diffFlows(desired: readonly PlannedFlow[], installed: readonly F
       continue;
     }
     have.delete(k);
-    // a time-bound flow whose expiry moved (recompiled at a later instant) is re-added: OFPFC_ADD re-arms its hard_timeout
+    // a time-bound flow the switch would drop at another instant than planned is re-added (OFPFC_ADD re-arms it)
     if (
       h.cookie !== f.cookie ||
       h.undecoded !== undefined ||
       instructionsKey(h.instructions) !== plannedActionsKey(f) ||
-      (h.hardTimeout !== undefined && (f.hardTimeout ?? 0) !== h.hardTimeout)
+      expiryDiffers(f, h, now)
     )
       change.push(f);
     else unchanged++;
@@ -147,11 +154,15 @@ export async function installOneMeter(s: SwitchSession, meterId: number, pps: nu
 export interface ReconcileOptions {
   readonly useBundle?: boolean;
   readonly exclusive?: boolean;
-  readonly installed?: readonly FlowStats[];
+  readonly installed?: readonly FlowLike[];
   /** Read the flows back after the barrier and compare (default true). */
   readonly verify?: boolean;
   /** With `installed`: the difference already known (the edge path's plan delta), so nothing is diffed here. */
   readonly delta?: { readonly add: readonly PlannedFlow[]; readonly remove: readonly PlannedFlow[] };
+  /** The controller's clock (epoch ms): time-bound flows are sent with the hard_timeout left until their end. */
+  readonly now?: () => number;
+  /** With `installed` read from the switch: the instant (by `now`) they were asked for. */
+  readonly readAt?: number;
 }
 
 /**
@@ -159,11 +170,12 @@ export interface ReconcileOptions {
  * than the old or the new policy: (1) add the new drops, (2) delete the old permits, (3) add the new permits,
  * (4) delete the old drops. Within a step, higher priority first. In a bundle the order does not matter.
  */
-function orderedFlowMods(s: SwitchSession, d: FlowDiff, exclusive: boolean): Array<MessageOf<'flow_mod'>> {
+function orderedFlowMods(s: SwitchSession, d: FlowDiff, exclusive: boolean, now: number): Array<MessageOf<'flow_mod'>> {
   const msgs: Array<MessageOf<'flow_mod'>> = [];
   const isDrop = isDropFlow;
   const byPrio = (a: { priority: number }, b: { priority: number }) => b.priority - a.priority;
-  const upserts = [...d.add, ...d.change];
+  // each with the hard_timeout left until its end now; a flow whose end has passed is not sent (the edge path's delta)
+  const upserts = [...d.add, ...d.change].flatMap((f) => onWire(f, now) ?? []);
   const del = (f: FlowLike) => ({
     ...flowMod({
       xid: s.xid(),
@@ -230,12 +242,15 @@ export async function reconcile(
   opts: ReconcileOptions = {},
 ): Promise<ReconcileResult & { bundleUnsupported?: boolean }> {
   const t0 = performance.now();
+  const now = opts.now ?? Date.now;
+  // the instant the flows were asked for: a switch reports each flow's age as of its reply
+  const readAt = opts.readAt ?? now();
   const installed = opts.installed ?? (await readFlows(s, opts.exclusive));
   const d: FlowDiff =
     opts.delta && opts.installed
       ? { add: opts.delta.add, change: [], remove: opts.delta.remove, unchanged: plan.flows.length - opts.delta.add.length }
-      : diffFlows(plan.flows, installed);
-  const msgs = orderedFlowMods(s, d, opts.exclusive === true);
+      : diffFlows(plan.flows, installed, readAt);
+  const msgs = orderedFlowMods(s, d, opts.exclusive === true, now());
   const errors: string[] = [];
   let atomic = false;
   let bundleUnsupported = false;
@@ -270,8 +285,9 @@ export async function reconcile(
   }
   // Read back to confirm.
   const verify = opts.verify !== false;
+  const readBack = msgs.length && verify ? now() : readAt;
   const after = msgs.length && verify ? await readFlows(s, opts.exclusive) : installed;
-  const check = verify ? diffFlows(plan.flows, after) : { add: [], change: [], remove: [] };
+  const check = verify ? diffFlows(plan.flows, after, readBack) : { add: [], change: [], remove: [] };
   if (check.add.length || check.change.length || check.remove.length) {
     errors.push(`after apply, ${check.add.length} flows missing, ${check.change.length} differ, ${check.remove.length} extra`);
   }

@@ -141,7 +141,7 @@ export type TimeChange =
       readonly next: Compiled;
       readonly access: AccessChange[];
       readonly flows: Array<{ switch: string; added: number; removed: number; unchanged: number }>;
-      /** Access or flows change (a new version); else only hard_timeouts moved. */
+      /** Access or flows change (a new version); else at most the instants flows end moved. */
       readonly changed: boolean;
       readonly summary: string;
     };

@@ -11,6 +11,7 @@ import type { SwitchSession } from './session.js';
 import { installMeter, installOneMeter, readFlows, reconcile, type ReconcileResult } from './reconcile.js';
 import { budgetGate, profileStatus, refusedResult } from './switch-profile.js';
 import { findOverrides, isOurs, type ForeignOverride } from './foreign-flows.js';
+import { assumedInstalled } from './flow-expiry.js';
 import type { SwitchStatus } from './controller-types.js';
 import type { Controller } from './controller.js';
 
@@ -110,25 +111,26 @@ export class SwitchSync {
     // On a shared switch, one read of all flows: ours are reconciled, foreign ones checked for overrides.
     const exclusive = ctl.isExclusive(plan.name);
     let result: ReconcileResult;
-    // a planned flow without hardTimeout is installed without one (0): say so, so that gaining a timeout is a change
+    const now = () => ctl.clock.now();
+    // the assumed flows leave the switch when the plan they came from said (none: never), so a moved end is a change
     if (assume)
       result = await reconcile(s, plan, {
-        installed: delta
-          ? (assume as unknown as FlowStats[])
-          : (assume.map((f) => (f.hardTimeout === undefined ? { ...f, hardTimeout: 0 } : f)) as unknown as FlowStats[]),
+        installed: delta ? assume : assume.map(assumedInstalled),
         verify: false,
         useBundle: false,
         exclusive,
         delta,
+        now,
       });
     else {
       let installed: FlowStats[] | undefined;
+      const readAt = now();
       if (!exclusive && plan.flows.length) {
         const all = await readFlows(s, true);
         this.noteForeign(dpid, plan.name, findOverrides(all, plan));
         installed = all.filter(isOurs);
       }
-      result = await reconcile(s, plan, { useBundle: ctl.opts.useBundles, exclusive, installed });
+      result = await reconcile(s, plan, { useBundle: ctl.opts.useBundles, exclusive, installed, now, readAt });
     }
     this.results.set(dpid, { ...result, at: new Date().toISOString() });
     const changed = result.added || result.removed || result.changed || result.errors.length;

@@ -43,9 +43,10 @@ export default class Compile extends AclCommand {
     }
     if (!this.jsonEnabled()) {
       for (const s of switches) {
-        if (flags.format === 'hex') process.stdout.write(formatHex(s));
+        // time-bound flows with the hard_timeout left now (the instant compiled for), as the controller would send them
+        if (flags.format === 'hex') process.stdout.write(formatHex(s, c.input.at));
         else if (flags.format === 'json') this.log(JSON.stringify(planJson(s), null, 2));
-        else process.stdout.write(formatOvsFlows(s) + '\n');
+        else process.stdout.write(formatOvsFlows(s, { at: c.input.at }) + '\n');
       }
       this.logToStderr(
         `${c.stats.flows} flows for ${c.stats.users} users in ${c.stats.classes} classes (naive users × resources × switches: ${c.stats.naive})`,

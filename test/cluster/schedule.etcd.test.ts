@@ -78,7 +78,7 @@ describeWith({ etcd: haveEtcd() }, 'cluster: time boundaries are committed once 
     Object.values(await live()[0].c.cluster.etcd.getAll().prefix(`/sdn-acl/${kind}/`).strings()).map(
       (v) => JSON.parse(v) as { version: number; reason?: string; effectiveAt?: string; by: string },
     );
-  const bobGrant = (n: Node) => n.c.ctl.compiled.plan.switches.some((s) => s.flows.some((f) => f.hardTimeout !== undefined));
+  const bobGrant = (n: Node) => n.c.ctl.compiled.plan.switches.some((s) => s.flows.some((f) => f.expiresAt !== undefined));
   const allAt = async (version: number) => {
     for (const n of live()) await waitFor(`version ${version} on ${n.name}`, () => n.c.ctl.version === version, 10_000, 50);
     const hashes = new Set(live().map((n) => planHash(n.c.ctl.compiled.plan)));

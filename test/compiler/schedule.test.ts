@@ -4,7 +4,8 @@ import { parseDirectoryText, parsePolicyText, parseTopologyText } from '../../co
 import { compile, recompile } from '../../compiler/compile.js';
 import { explain } from '../../compiler/query.js';
 import { runPolicyTests } from '../../compiler/policy-tests.js';
-import { isActiveAt, nextBoundary, nextChange, windowOpen, parseTimeArg, type TimeWindow } from '../../compiler/schedule.js';
+import { formatHex, formatOvsFlows } from '../../compiler/format.js';
+import { hardTimeoutAt, isActiveAt, nextBoundary, nextChange, windowOpen, parseTimeArg, type TimeWindow } from '../../compiler/schedule.js';
 
 const T = (s: string) => Date.parse(s);
 const DIRECTORY = `
@@ -145,11 +146,12 @@ describe('compiling at an instant', () => {
     expect(dbFlows(inside).length).toBeGreaterThan(0);
     expect(dbFlows(outside)).toEqual([]);
     expect(dbFlows(timeless)).toEqual([]);
-    for (const f of dbFlows(inside)) expect(f.hardTimeout).toBe(7.5 * 3600); // 10:00Z → 17:30Z
-    // the permanent grant carries no timeout
-    expect(inside.plan.switches[0].flows.filter((f) => f.origin.includes('staff-wiki')).every((f) => f.hardTimeout === undefined)).toBe(
-      true,
-    );
+    // the end as an instant (17:30Z), sent as the time left then: 7.5 h at 10:00Z, 1.5 h when the plan is 6 h old
+    for (const f of dbFlows(inside)) expect(f.expiresAt).toBe(T('2026-12-25T17:30:00Z'));
+    expect(hardTimeoutAt(T('2026-12-25T17:30:00Z'), T('2026-12-25T10:00:00Z'))).toBe(7.5 * 3600);
+    expect(hardTimeoutAt(T('2026-12-25T17:30:00Z'), T('2026-12-25T16:00:00Z'))).toBe(1.5 * 3600);
+    // the permanent grant carries no end
+    expect(inside.plan.switches[0].flows.filter((f) => f.origin.includes('staff-wiki')).every((f) => f.expiresAt === undefined)).toBe(true);
     expect(explain(inside, 'olga', 'db', 'tcp/5432').decision).toBe('allow');
     expect(explain(inside, 'olga', 'db', 'tcp/5432').consistent).toBe(true);
     expect(explain(outside, 'olga', 'db', 'tcp/5432').decision).toBe('deny');
@@ -159,16 +161,45 @@ describe('compiling at an instant', () => {
     const outside = compile(input(OFFICE, T('2026-12-25T18:00:00Z')));
     const back = recompile(outside, { at: T('2026-12-28T09:00:00Z') });
     expect(explain(back, 'olga', 'db', 'tcp/5432').decision).toBe('allow');
-    expect(back.plan.switches[0].flows.find((f) => f.origin.includes('oncall-db'))?.hardTimeout).toBe(8.5 * 3600);
+    expect(back.plan.switches[0].flows.find((f) => f.origin.includes('oncall-db'))?.expiresAt).toBe(T('2026-12-28T17:30:00Z'));
     const again = recompile(back, { at: T('2026-12-28T18:00:00Z') });
     expect(explain(again, 'olga', 'db', 'tcp/5432').decision).toBe('deny');
   });
 
-  it('a long grant is capped at the OpenFlow limit of 65,535 s', () => {
+  it('a long grant is capped at the OpenFlow limit of 65,535 s on the wire; the plan keeps its end', () => {
     const c = compile(
       input(`  - { name: a, from: { roles: [oncall] }, to: db, until: 2027-06-01T00:00:00Z }\n`, T('2026-12-25T10:00:00Z')),
     );
-    expect(c.plan.switches[0].flows.filter((f) => f.origin.includes('a')).some((f) => f.hardTimeout === 65535)).toBe(true);
+    expect(c.plan.switches[0].flows.filter((f) => f.origin.includes('a')).some((f) => f.expiresAt === T('2027-06-01T00:00:00Z'))).toBe(
+      true,
+    );
+    expect(hardTimeoutAt(T('2027-06-01T00:00:00Z'), T('2026-12-25T10:00:00Z'))).toBe(65535);
+  });
+
+  it('acl compile output (ovs-ofctl text, FLOW_MOD hex) carries the time left at the instant compiled for', () => {
+    const at = T('2026-12-25T10:00:00Z');
+    const sp = compile(input(OFFICE, at)).plan.switches[0];
+    const lines = formatOvsFlows(sp, { at, comments: false }).split('\n');
+    const db = lines.filter((l) => l.includes('hard_timeout='));
+    expect(db.length).toBe(sp.flows.filter((f) => f.expiresAt !== undefined).length);
+    expect(db.every((l) => l.includes(', hard_timeout=27000, '))).toBe(true); // 7.5 h
+    expect(formatOvsFlows(sp, { at: at + 3600_000 })).toContain(', hard_timeout=23400, ');
+    // nothing whose end has passed
+    expect(formatOvsFlows(sp, { at: T('2026-12-25T17:30:00Z') })).not.toContain('hard_timeout=');
+    expect(formatHex(sp, T('2026-12-25T17:30:00Z')).trim().split('\n').length).toBe(sp.flows.length - db.length);
+    const hex = formatHex(sp, at).trim().split('\n');
+    const timeouts = hex.map((h) => Buffer.from(h, 'hex').readUInt16BE(8 + 8 + 8 + 1 + 1 + 2)); // ofp_flow_mod.hard_timeout
+    expect(timeouts.filter((t) => t === 27000).length).toBe(db.length);
+  });
+
+  it('the time left is rounded up (never before the end) and nothing once the end has passed', () => {
+    const end = T('2026-12-25T17:30:00Z');
+    expect(hardTimeoutAt(end, end - 1)).toBe(1);
+    expect(hardTimeoutAt(end, end - 1001)).toBe(2);
+    expect(hardTimeoutAt(end, end - 65_535_000)).toBe(65535);
+    expect(hardTimeoutAt(end, end - 65_536_000)).toBe(65535);
+    expect(hardTimeoutAt(end, end)).toBeUndefined();
+    expect(hardTimeoutAt(end, end + 1)).toBeUndefined();
   });
 
   it('policy tests name an instant with @', () => {

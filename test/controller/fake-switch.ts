@@ -72,10 +72,17 @@ export interface FakeSwitchOptions {
   refuse?: (fm: MessageOf<'flow_mod'>) => boolean;
   /** Do not answer echo requests (a hung switch). */
   silent?: boolean;
+  /**
+   * The switch's clock (epoch ms; default Date.now): flow stats report each flow's duration since its add by it, and
+   * `expire()` drops flows whose hard_timeout ran out, as a switch does (tests pass the controller's manual clock).
+   */
+  now?: () => number;
 }
 
 export class FakeSwitch {
   readonly flows = new Map<string, FlowStats>();
+  /** When each flow was added (by `opts.now`), for its duration and hard_timeout. */
+  private readonly addedAt = new Map<string, number>();
   /** Every flow mod as applied (bundled ones at commit time). */
   readonly applied: Array<MessageOf<'flow_mod'>> = [];
   readonly received: OfpMessage[] = [];
@@ -145,6 +152,27 @@ export class FakeSwitch {
     });
   }
 
+  private now(): number {
+    return this.opts.now?.() ?? Date.now();
+  }
+
+  /** A flow as its stats report it: with the time since it was added. */
+  private aged(k: string, f: FlowStats): FlowStats {
+    const ms = Math.max(0, this.now() - (this.addedAt.get(k) ?? this.now()));
+    return { ...f, durationSec: Math.floor(ms / 1000), durationNsec: (ms % 1000) * 1e6 };
+  }
+
+  /** Drops the flows whose hard_timeout has run out by the switch's clock (as a switch does on its own); returns how many. */
+  expire(): number {
+    let n = 0;
+    for (const [k, f] of this.flows)
+      if (f.hardTimeout && this.now() >= (this.addedAt.get(k) ?? 0) + f.hardTimeout * 1000) {
+        this.flows.delete(k);
+        n++;
+      }
+    return n;
+  }
+
   private err(xid: number, errType: number, code: number): void {
     this.send({ type: 'error', xid, errType, code, data: Buffer.alloc(0) });
   }
@@ -157,6 +185,7 @@ export class FakeSwitch {
     this.applied.push(fm);
     const k = entryKey(fm);
     if (fm.command === 'add') {
+      this.addedAt.set(k, this.now()); // an add replaces the entry: its duration and hard_timeout start again
       this.flows.set(k, {
         tableId: fm.tableId,
         durationSec: 0,
@@ -229,7 +258,9 @@ export class FakeSwitch {
           });
         } else if (m.body.kind === 'flow') {
           const { cookie, cookieMask } = m.body;
-          const flows = [...this.flows.values()].filter((f) => (f.cookie & cookieMask) === (cookie & cookieMask));
+          const flows = [...this.flows.entries()]
+            .filter(([, f]) => (f.cookie & cookieMask) === (cookie & cookieMask))
+            .map(([k, f]) => this.aged(k, f));
           // split into several replies with the MORE flag, like a real switch
           for (let i = 0; i < Math.max(1, flows.length); i += 100) {
             const more = i + 100 < flows.length;
