@@ -40,7 +40,7 @@ export function compile(input: CompileInput, opts: CompileOptions = {}): Compile
   const selection = selectSubjects(input);
   const classes = assignClasses(policy, selection, opts.previous?.classIds);
   const dests = resolveDestinations(policy, selection, classes, opts.previous?.dstClassIds);
-  const tables = SwitchTables.create(topology, policy, classes.subjects, dests);
+  const tables = SwitchTables.create(topology, policy, classes.subjects, dests, !!input.sampleAllowed);
   // a switch without a profile in the topology gets the one the controller detected from its DESC, if any
   const order = switchOrder(topology).map((sw) =>
     !sw.profile && input.detected?.get(sw.name) ? { ...sw, profile: input.detected.get(sw.name) } : sw,

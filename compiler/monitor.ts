@@ -81,9 +81,16 @@ function monitorCopy(f: PlannedFlow): PlannedFlow | null {
   return c;
 }
 
-/** A plan with the monitor path: table 3 copies of its forwarding flows for monitored packets, and table 4. */
-export function withMonitorTables(plan: SwitchPlan): SwitchPlan {
-  const fwd = plan.flows.filter((f) => f.tableId === TABLE.forward);
+/**
+ * A plan with the monitor path: table 3 copies of its forwarding flows for monitored packets, and table 4. With
+ * `newOnly` (a monitored policy version marks all allowed traffic) a conntrack switch copies only the flow that
+ * commits new connections: one sample per connection, so a bulk transfer cannot use up meter 2's rate that the
+ * deny log shares (a switch without conntrack samples every allowed packet, under the same meter).
+ */
+export function withMonitorTables(plan: SwitchPlan, newOnly = false): SwitchPlan {
+  const all = plan.flows.filter((f) => f.tableId === TABLE.forward);
+  const commit = newOnly ? all.filter((f) => f.origin === 'conntrack:commit') : [];
+  const fwd = commit.length ? commit : all;
   const copies = fwd.map(monitorCopy).filter((f): f is PlannedFlow => f !== null);
   CompiledFlow.sortByPrioCookie(copies);
   const at = plan.flows.findIndex((f) => f.tableId >= TABLE.forward);
@@ -119,8 +126,18 @@ export function monitoring(dests: Destinations): boolean {
 }
 
 /** verify: the first switch of a packet's path samples it as "would deny" exactly when the policy monitors it (else a message). */
-export function monitorMismatch(what: string, wouldDeny: { readonly rule: string } | undefined, sampled: boolean): string | undefined {
-  if (sampled === !!wouldDeny) return undefined;
-  const says = wouldDeny ? `would deny (monitor, rule ${wouldDeny.rule})` : 'not monitored';
+export function monitorMismatch(
+  what: string,
+  wouldDeny: { readonly rule: string } | undefined,
+  sampled: boolean,
+  sampleAllowed = false,
+): string | undefined {
+  // a monitored policy version samples every allowed packet (CompileInput.sampleAllowed)
+  if (sampled === (!!wouldDeny || sampleAllowed)) return undefined;
+  const says = wouldDeny
+    ? `would deny (monitor, rule ${wouldDeny.rule})`
+    : sampleAllowed
+      ? 'sample it (a policy version is monitored)'
+      : 'not monitored';
   return `${what}: policy says ${says}, flows ${sampled ? 'sample it as would deny' : 'do not sample it'}`;
 }

@@ -193,7 +193,7 @@ export function explain(c: Compiled, from: string, to: string, service: string, 
       }
     }
     // a monitored deny is sampled where the packet enters (its first switch)
-    consistent = reached === (d.decision === 'allow') && monitored === !!d.wouldDeny;
+    consistent = reached === (d.decision === 'allow') && monitored === (!!d.wouldDeny || (reached && !!c.input.sampleAllowed));
   }
   return { ...d, from, to, ip: dst.ip, service: svc.text, path, consistent };
 }
@@ -303,7 +303,10 @@ export function verify(c: Compiled, opts: { maxChecks?: number } = {}): VerifyRe
               break;
             }
           }
-          const mm = want === 'allow' && got === 'allow' && monitorMismatch(`${subject.id} -> ${ip} ${svc.text}`, wouldDeny, !!monitored);
+          const mm =
+            want === 'allow' &&
+            got === 'allow' &&
+            monitorMismatch(`${subject.id} -> ${ip} ${svc.text}`, wouldDeny, !!monitored, !!c.input.sampleAllowed);
           if (mm) problems.push({ kind: 'mismatch', switch: endpoint.switch!, message: mm });
           if (want !== got)
             problems.push({

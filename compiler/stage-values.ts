@@ -55,6 +55,12 @@ export interface CompileInput {
   readonly at?: number;
   /** Profiles the controller detected (switch DESC) for switches whose topology entry names none. */
   readonly detected?: ReadonlyMap<string, 'ovs' | 'ovs-stateless' | 'openflow13'>;
+  /**
+   * A candidate policy version is being monitored (docs/observability.md): every allow flow of table 2 also marks
+   * its packets for the monitor path (tables 3 and 4), so the controller receives a metered copy of each allowed new
+   * connection and asks the candidate whether it would deny it. What is forwarded or dropped does not change.
+   */
+  readonly sampleAllowed?: boolean;
 }
 
 export interface CompileStats {

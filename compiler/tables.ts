@@ -85,6 +85,8 @@ class Shared {
     readonly edge: EdgePolicy,
     readonly dests: Destinations,
     subjects: readonly Subject[],
+    /** A policy version is monitored (CompileInput.sampleAllowed): every allowed connection is marked for the monitor path. */
+    readonly sampleAllowed = false,
   ) {
     this.v6 =
       dests.dest6.length > 0 ||
@@ -239,7 +241,7 @@ class Shared {
       const kinds: Array<[readonly Service[], number, Instruction[]]> = [
         [monitoredServices(a), PRIORITY.monitor, MONITOR_MARK],
         [a.deny, PRIORITY.deny, DENY_SAMPLE as Instruction[]],
-        [a.allow, PRIORITY.allow, TO_FORWARD],
+        [a.allow, PRIORITY.allow, this.sampleAllowed ? MONITOR_MARK : TO_FORWARD],
       ];
       for (const [v6, eth] of [
         [false, IP],
@@ -266,20 +268,22 @@ class Shared {
     const meta: OxmEntry = { field: 'metadata', value: BigInt(cls) << METADATA.ownerShift, mask: METADATA.ownerMask };
     const out: PlannedFlow[] = [];
     const origin = `reply:${originOf(a.rules)}`;
+    // a monitored policy version marks replies too: on a conntrack switch they are never copied (only new connections
+    // are), elsewhere the controller skips what the enforced policy does not allow as a request; an allow flow and a
+    // reply flow of one priority that can match one packet must act alike (verify's overlap check)
+    const fwd = this.sampleAllowed ? MONITOR_MARK : [GOTO(TABLE.forward)];
     for (const p of this.dests.dstPrefixes.get(dc) ?? []) {
       const src = prefixMatch('ipv4_src', p);
       for (const s of a.allow) {
         if (!stateful && a.deny.some((d) => d.proto === s.proto || d.proto === 'any')) continue; // partial denies: no stateless reply
-        for (const m of serviceMatches(s, true))
-          out.push(TABLES.policy.flow(PRIORITY.reply, [meta, IP, src, ...m], [GOTO(TABLE.forward)], origin));
+        for (const m of serviceMatches(s, true)) out.push(TABLES.policy.flow(PRIORITY.reply, [meta, IP, src, ...m], fwd, origin));
       }
     }
     for (const p of this.dests.dstPrefixes6.get(dc) ?? []) {
       const src = prefixMatch6('ipv6_src', p);
       for (const s of a.allow) {
         if (!stateful && a.deny.some((d) => d.proto === s.proto || d.proto === 'any')) continue;
-        for (const m of serviceMatches(s, true, true))
-          out.push(TABLES.policy.flow(PRIORITY.reply, [meta, IPV6, src, ...m], [GOTO(TABLE.forward)], origin));
+        for (const m of serviceMatches(s, true, true)) out.push(TABLES.policy.flow(PRIORITY.reply, [meta, IPV6, src, ...m], fwd, origin));
       }
     }
     return out;
@@ -316,8 +320,14 @@ export class SwitchTables {
     private readonly segments: Map<string, Segments>,
   ) {}
 
-  static create(topology: Topology, edge: EdgePolicy, subjects: readonly Subject[], dests: Destinations): SwitchTables {
-    const shared = new Shared(topology, edge, dests, subjects);
+  static create(
+    topology: Topology,
+    edge: EdgePolicy,
+    subjects: readonly Subject[],
+    dests: Destinations,
+    sampleAllowed = false,
+  ): SwitchTables {
+    const shared = new Shared(topology, edge, dests, subjects, sampleAllowed);
     const endpointsBySwitch = new Map<string, EndpointAt[]>();
     const subjectIps: SubjectIp[] = [];
     for (const s of subjects)
@@ -396,7 +406,7 @@ export class SwitchTables {
       sw,
       { v6: sh.v6 },
     );
-    return monitoring(sh.dests) ? withMonitorTables(planned) : planned;
+    return sh.sampleAllowed || monitoring(sh.dests) ? withMonitorTables(planned, sh.sampleAllowed) : planned;
   }
 
   /** Table 0 for bound endpoints on this switch (priority 100), and the classes and destination classes they bring. */

@@ -18,6 +18,7 @@ import { directoryRoutes } from './api/directory.js';
 import { eventRoutes, trackStreams } from './api/events-route.js';
 import { registerMetrics } from './api/metrics.js';
 import { policyRoutes } from './api/policy.js';
+import { monitorRoutes } from './api/monitor.js';
 import { queryRoutes } from './api/query.js';
 import { defaultErrorCode, fail, installReplyHooks, send } from './api/reply.js';
 import { statusRoutes } from './api/status.js';
@@ -104,6 +105,7 @@ export async function buildApp(ctl: Controller, opts: ApiOptions = {}): Promise<
   const lifecycle = registerLifecycle(app, ctl, { ...auth, requireApproval: opts.requireApproval, approvalTtlMs: opts.approvalTtlMs });
   app.register(statusRoutes, { ...v1, cluster: opts.cluster });
   app.register(policyRoutes, { ...v1, auditLog: opts.auditLog, lifecycle, applyLatency });
+  app.register(monitorRoutes, { ...v1, lifecycle, applyLatency });
   app.register(queryRoutes, v1);
   app.register(directoryRoutes, v1);
   app.register(eventRoutes, { ...v1, streams });

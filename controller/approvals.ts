@@ -87,7 +87,7 @@ export class Approvals {
   async submit(
     text: string,
     by: string,
-    opts: { kind?: 'policy' | 'rollback'; rollbackTo?: number; ids?: Pick<Compiled, 'classIds' | 'dstClassIds'> } = {},
+    opts: { kind?: 'policy' | 'rollback' | 'monitor'; rollbackTo?: number; ids?: Pick<Compiled, 'classIds' | 'dstClassIds'> } = {},
   ): Promise<{ ok: true; pending: PendingChange } | { ok: false; result?: ApplyResult; error?: ApprovalError }> {
     this.expire();
     if (this.pending.size >= MAX_PENDING)
@@ -175,7 +175,14 @@ export class Approvals {
       this.pending.delete(id);
       this.onChange?.();
     }
-    const result = await this.ctl.applyPolicy(p.text, {
+    // a monitor change is approved like an apply, and enters monitor mode instead (nothing enforced)
+    const result =
+      p.kind === 'monitor' ? (await this.ctl.monitorMode.start(p.text, p.by, approver)).result : await this.applyPending(p, id, approver);
+    return this.approved(id, p, approver, result);
+  }
+
+  private applyPending(p: StoredPending, id: string, approver: string): Promise<ApplyResult> {
+    return this.ctl.applyPolicy(p.text, {
       by: p.by,
       ids: p.ids,
       meta: {
@@ -185,6 +192,14 @@ export class Approvals {
       },
       ...(this.shared ? { pendingId: id, baseVersion: p.baseVersion } : {}),
     });
+  }
+
+  private async approved(
+    id: string,
+    p: StoredPending,
+    approver: string,
+    result: ApplyResult,
+  ): Promise<{ ok: true; result: ApplyResult } | { ok: false; error: ApprovalError; result?: ApplyResult }> {
     const code = result.diagnostics.find(
       (d) => d.code === 'pending-gone' || d.code === 'conflict' || d.code === 'cluster-unavailable',
     )?.code;

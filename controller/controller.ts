@@ -29,6 +29,7 @@ import { acceptSwitch } from './switch-accept.js';
 import { HostLearning } from './host-learning.js';
 import { PolicyApplier } from './policy-apply.js';
 import { DirectoryLink } from './directory-link.js';
+import { VersionMonitor } from './monitor-version.js';
 
 export type { ApplyMeta, ApplyOptions, ApplyResult, ControllerOptions, SwitchStatus } from './controller-types.js';
 export type { ControllerEvent } from './events.js';
@@ -93,10 +94,14 @@ export class Controller extends EventEmitter {
     this.hosts = new HostLearning(this);
     this.policy = new PolicyApplier(this);
     this.directoryLink = new DirectoryLink(this);
+    this.monitorMode = new VersionMonitor(this);
   }
   readonly observe: Observer;
-  /** A policy applied in monitor mode: what it would deny is logged, nothing of it is enforced. */
-  monitoring?: { readonly compiled: Compiled; readonly name: string };
+  /** A policy version in monitor mode (controller/monitor-version.ts): what it would deny is logged, nothing of it is enforced. */
+  readonly monitorMode: VersionMonitor;
+  get monitoring(): { readonly compiled: Compiled; readonly name: string } | undefined {
+    return this.monitorMode.monitoring;
+  }
 
   /** Loads and compiles the policy; throws with every diagnostic when it is invalid (nothing starts). */
   async load(): Promise<void> {

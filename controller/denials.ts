@@ -83,7 +83,7 @@ export interface SampleMeta {
   readonly source: 'policy' | 'discovery' | 'monitor';
   /** Explicit deny flow (true) or the default deny (false); from the flow's cookie. */
   readonly explicit?: boolean;
-  /** For monitor samples: the compile that would be enforced. */
+  /** For monitor samples while a policy version is monitored: its compile (asked about every allowed request). */
   readonly candidate?: Compiled;
   readonly monitor?: string;
 }
@@ -196,7 +196,7 @@ function verdictOf(
   f: DecodedFrame,
   meta: SampleMeta,
   p: { subject?: Subject; service: string; dst?: string; srcIp?: string },
-): { kind: DenialKind; rule: string; reason: string } | undefined {
+): { kind: DenialKind; rule: string; reason: string; monitor?: string } | undefined {
   const { subject, service, dst, srcIp } = p;
   if (meta.source === 'discovery') {
     if (!subject) return { kind: 'deny', rule: 'unclassified', reason: 'unknown device' };
@@ -217,13 +217,25 @@ function verdictOf(
       reason: subject ? `${service} to ${dst ?? '?'}` : 'source not in the directory',
     };
   if (meta.source === 'monitor') {
-    // the monitored deny rules of the running compile (or those of a candidate compile, when given)
-    const cand = meta.candidate ?? c;
+    // a monitored deny rule (mode: monitor) of the running compile
+    const m = decisionOf(c, subject, dst, service, true);
+    if (m.decision === 'deny') return { kind: 'would-deny', rule: m.rule, reason: m.reason };
+    const cand = meta.candidate;
+    // a monitored policy version samples all allowed traffic: only a request the running policy allows (not a
+    // reply, nothing a monitored rule took) is asked of the candidate
+    if (!cand || decisionOf(c, subject, dst, service).decision !== 'allow') return undefined;
     const cs = lookupOf(cand).byMac.get(f.ethSrc);
-    if (!cs) return undefined;
-    const d = decisionOf(cand, cs, dst, service, true);
-    // the monitored change allows this one: nothing to log
-    return d.decision === 'deny' ? { kind: 'would-deny', rule: d.rule, reason: d.reason } : undefined;
+    const d = cs
+      ? decisionOf(cand, cs, dst, service)
+      : { decision: 'deny', rule: 'unclassified', reason: 'the device is not in the candidate version' };
+    return d.decision === 'deny'
+      ? {
+          kind: 'would-deny',
+          rule: d.rule,
+          reason: `${meta.monitor ?? 'the candidate'}: ${d.reason}`,
+          monitor: meta.monitor ?? 'candidate',
+        }
+      : undefined;
   }
   const d = decisionOf(c, subject, dst, service);
   return d.decision === 'deny'
@@ -300,7 +312,7 @@ export class DenialLog {
     if (!v) return this.ignore();
     const { kind, rule, reason } = v;
     const proto = f.l3 === 'arp' ? 'arp' : f.l3 === 'other' ? 'other' : (PROTO[f.proto ?? -1] ?? `proto/${f.proto}`);
-    const key = `${kind}|${f.ethSrc}|${meta.switch}|${meta.port}|${dst ?? ''}|${proto}|${rule}`;
+    const key = `${kind}|${f.ethSrc}|${meta.switch}|${meta.port}|${dst ?? ''}|${proto}|${rule}|${v.monitor ?? ''}`;
     const now = this.opts.now();
     let e = this.open.get(key);
     if (e && now - this.lastMs.get(e.id)! > this.opts.aggregateMs) {
@@ -343,7 +355,7 @@ export class DenialLog {
       proto,
       rule,
       reason,
-      ...(meta.monitor && kind === 'would-deny' ? { monitor: meta.monitor } : {}),
+      ...(v.monitor ? { monitor: v.monitor } : {}),
       firstSeen: iso,
       lastSeen: iso,
       count: 1,

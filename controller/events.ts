@@ -58,6 +58,18 @@ export interface EventPayloads {
     access: readonly AccessChange[];
     flows: readonly unknown[];
   };
+  /** A candidate policy version entered monitor mode: what it would deny is logged as would-deny, nothing enforced. */
+  'policy-monitor-started': {
+    name: string;
+    by: string;
+    approvedBy: Opt<string>;
+    baseVersion: number;
+    textSha256: string;
+    summary: string;
+    access: readonly AccessChange[];
+  };
+  /** Monitor mode ended: `promoted` (its text was applied), `replaced` (another apply or candidate), `stopped`. */
+  'policy-monitor-stopped': { name: string; by: string; reason: 'promoted' | 'replaced' | 'stopped' };
   'policy-approved': { id: string; by: string; submittedBy: string; ok: boolean; version: Opt<number> };
   'policy-rejected': { id: string; by: string; submittedBy: string; reason?: string };
   'policy-expired': { id: string; submittedBy: string; expiresAt: string };
@@ -222,6 +234,8 @@ export const EVENTS = {
   'foreign-flows-cleared': {},
   'policy-applied': AU,
   'policy-pending': AU,
+  'policy-monitor-started': AU,
+  'policy-monitor-stopped': AU,
   'policy-approved': AU,
   'policy-rejected': AU,
   'policy-expired': AU,

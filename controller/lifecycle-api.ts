@@ -47,7 +47,7 @@ export interface Lifecycle {
   readonly history: PolicyHistory;
   readonly approvals?: Approvals;
   /** The POST /policy hook: with the two-person rule, a change becomes pending instead of applied. */
-  submit(text: string, by: string, reply: FastifyReply): Promise<boolean>;
+  submit(text: string, by: string, reply: FastifyReply, kind?: 'policy' | 'monitor'): Promise<boolean>;
 }
 
 /** A refused change: the apply result with its diagnostics, or an error (approvals: own change, stale, too many …). */
@@ -260,9 +260,9 @@ export function registerLifecycle(app: FastifyInstance, ctl: Controller, deps: L
   return {
     history,
     approvals,
-    async submit(text, by, reply) {
+    async submit(text, by, reply, kind) {
       if (!approvals) return false;
-      await pendingReply(reply, await approvals.submit(text, by));
+      await pendingReply(reply, await approvals.submit(text, by, { kind }));
       return true;
     },
   };

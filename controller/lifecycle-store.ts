@@ -19,7 +19,8 @@ type Ids = Pick<Compiled, 'classIds' | 'dstClassIds'>;
 /** A change waiting for a second admin's approval (controller/approvals.ts). */
 export interface PendingChange {
   readonly id: string;
-  readonly kind: 'policy' | 'rollback';
+  /** monitor: approving it puts the text in monitor mode (nothing enforced); see controller/monitor-version.ts. */
+  readonly kind: 'policy' | 'rollback' | 'monitor';
   readonly by: string;
   readonly at: string;
   readonly expiresAt: string;
@@ -115,7 +116,7 @@ export function pendingIn(v: unknown, now: number): StoredPending | undefined {
     !isObj(v) ||
     !str(v.id, 64) ||
     !/^[A-Za-z0-9_-]+$/.test(v.id) ||
-    (v.kind !== 'policy' && v.kind !== 'rollback') ||
+    (v.kind !== 'policy' && v.kind !== 'rollback' && v.kind !== 'monitor') ||
     !str(v.by, 256) ||
     !str(v.at, 64) ||
     !str(v.expiresAt, 64)

@@ -76,6 +76,7 @@ export class PolicyApplier {
         topology: r.value.topology,
         ...ctl.edge.input(r.value.directory, [...ctl.bindings.values()]),
         at: ctl.clock.now(),
+        sampleAllowed: false, // an apply ends monitor mode (controller/monitor-version.ts)
       });
     } catch (e) {
       if (!(e instanceof CompileError)) throw e;
@@ -128,6 +129,7 @@ export class PolicyApplier {
         topology: r.value.topology,
         ...ctl.edge.input(directory, [...ctl.bindings.values()]),
         at: ctl.clock.now(),
+        sampleAllowed: false,
       });
     }
     ctl.loaded = r.value;
@@ -136,6 +138,7 @@ export class PolicyApplier {
     ctl.version = opts.version ?? ctl.version + 1;
     const summary = `${access.filter((a) => a.change === 'gain').length} gained, ${access.filter((a) => a.change === 'lose').length} lost; flows ${flows.map((f) => `${f.switch} +${f.added}/-${f.removed}`).join(' ')}`;
     ctl.lastChange = { at: new Date().toISOString(), by: opts.by ?? 'unknown', version: ctl.version, summary };
+    ctl.monitorMode.applying(text);
     ctl.event('policy-applied', {
       version: ctl.version,
       by: opts.by,

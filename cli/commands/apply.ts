@@ -2,7 +2,7 @@ import { Args, Flags } from '@oclif/core';
 import { readFile } from 'node:fs/promises';
 import { AclCommand } from '../base.js';
 import { answerText, api, errorOf, type Answer } from '../client.js';
-import type { ApplyReply, PendingCreatedReply } from '../../controller/api/contract.js';
+import type { ApplyReply, MonitorStartedReply, PendingCreatedReply } from '../../controller/api/contract.js';
 
 export default class Apply extends AclCommand {
   static description =
@@ -17,6 +17,11 @@ export default class Apply extends AclCommand {
   static flags = {
     controller: Flags.string({ default: 'http://127.0.0.1:8080', description: 'controller API URL' }),
     'dry-run': Flags.boolean({ description: 'only show what would change' }),
+    monitor: Flags.boolean({
+      description:
+        'monitor mode: keep the running policy enforced and log what this one would deny as "would deny" (acl monitor shows it); promote with a plain apply',
+      exclusive: ['dry-run', 'base-version'],
+    }),
     'base-version': Flags.integer({
       min: 0,
       description: 'apply only if the running policy is still at this version (the one you reviewed); otherwise refuse with a conflict',
@@ -40,7 +45,7 @@ export default class Apply extends AclCommand {
       const q = new URLSearchParams();
       if (flags['dry-run']) q.set('dryRun', 'true');
       if (flags['base-version'] !== undefined) q.set('baseVersion', String(flags['base-version']));
-      r = await api(flags.controller, `api/v1/policy${q.size ? `?${q}` : ''}`, {
+      r = await api(flags.controller, flags.monitor ? 'api/v1/policy/monitor' : `api/v1/policy${q.size ? `?${q}` : ''}`, {
         method: 'POST',
         body: text,
         contentType: 'text/yaml',
@@ -60,6 +65,7 @@ export default class Apply extends AclCommand {
       return r.body;
     }
     if (r.status !== 200) this.failMessage(answerText(r));
+    if (flags.monitor) return this.monitoring(r.body as MonitorStartedReply);
     const res = r.body as ApplyReply;
     const gains = res.access.filter((a) => a.change === 'gain');
     const losses = res.access.filter((a) => a.change === 'lose');
@@ -82,5 +88,17 @@ export default class Apply extends AclCommand {
       }
     }
     return res;
+  }
+
+  private monitoring(m: MonitorStartedReply): MonitorStartedReply {
+    if (this.jsonEnabled()) return m;
+    const lose = m.monitor.access.filter((a) => a.change === 'lose');
+    this.log(`Monitoring ${m.monitor.name}: the running version ${m.monitor.baseVersion} stays enforced.`);
+    this.log(`If applied, ${lose.length} would lose access:`);
+    for (const a of lose) this.log(`  - ${a.subject} -> ${a.resource} ${a.service}`);
+    this.log(
+      'What it would deny is logged as "would deny": acl monitor (or acl denials --would-deny). Promote: acl apply with the same file.',
+    );
+    return m;
   }
 }

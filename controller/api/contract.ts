@@ -50,12 +50,14 @@ import {
   UserTrafficReply,
   WhyReply,
 } from './contract/observe.js';
+import { MonitorReply } from './contract/monitor.js';
 
 export * from './contract/common.js';
 export * from './contract/policy.js';
 export * from './contract/query.js';
 export * from './contract/edge.js';
 export * from './contract/observe.js';
+export * from './contract/monitor.js';
 
 // ---------------------------------------------------------------- health
 
@@ -184,6 +186,7 @@ export const GET_ROUTES = {
   '/api/v1/traffic/matrix': TrafficMatrixReply,
   '/api/v1/denials': DenialsReply,
   '/api/v1/why': WhyReply,
+  '/api/v1/policy/monitor': MonitorReply,
 } as const;
 export type GetRoute = keyof typeof GET_ROUTES;
 export type GetReply<R extends GetRoute> = Static<(typeof GET_ROUTES)[R]>;

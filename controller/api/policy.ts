@@ -3,6 +3,7 @@
  * Versions, diff, rollback and approvals are in ../lifecycle-api.ts.
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { FastifyReply } from 'fastify';
 import type { Histogram } from 'prom-client';
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
@@ -75,27 +76,42 @@ export const policyRoutes: FastifyPluginAsyncTypebox<PolicyRoutesOptions> = asyn
     async (req, reply) => {
       const text = typeof req.body === 'string' ? req.body : req.body.text;
       if (!text.trim()) return fail(reply, 400, 'bad-request', 'send the policy YAML as the body (text/yaml) or as {"text": "..."}');
-      const dryRun = req.query.dryRun === true;
-      const by = auth.who(req)?.name ?? 'unknown';
-      if (!dryRun && (await lifecycle.submit(text, by, reply))) return reply; // two-person rule: pending
-      const t0 = performance.now();
-      let after: Compiled | undefined;
-      const res = await ctl.applyPolicy(text, { dryRun, by, baseVersion: req.query.baseVersion, onCompiled: (n) => (after = n) });
-      if (!res.ok) {
-        // a concurrent change won (cluster compare-and-swap), or etcd is unreachable: not a policy error
-        const status = res.diagnostics.some((d) => d.code === 'conflict')
-          ? 409
-          : res.diagnostics.some((d) => d.code === 'cluster-unavailable')
-            ? 503
-            : 422;
-        return send(reply.code(status), { ...res, errors: res.diagnostics.map(formatDiagnostic) });
-      }
-      if (!dryRun) applyLatency.observe((performance.now() - t0) / 1000);
-      // a dry run also lists the connections seen recently that the change would cut or open (controller/impact.ts)
-      return send(reply, dryRun ? { ...res, seen: seenImpact(ctl.compiled, ctl.observe, res.access, Date.now(), { after }) } : res);
+      await applyText({ ctl, lifecycle, applyLatency }, text, auth.who(req)?.name ?? 'unknown', req.query, reply);
+      return reply;
     },
   );
   r.post('/sync', { ...admin, schema: { response: { 200: Type.Array(ReconcileResult) } } }, async (_req, reply) =>
     send(reply, await ctl.syncAll()),
   );
 };
+
+/**
+ * POST /policy's work, also used by POST /policy/monitor/promote: with the two-person rule the change becomes
+ * pending; otherwise it is applied (or dry-run, with its impact on traffic seen recently).
+ */
+export async function applyText(
+  { ctl, lifecycle, applyLatency }: Pick<PolicyRoutesOptions, 'ctl' | 'lifecycle' | 'applyLatency'>,
+  text: string,
+  by: string,
+  query: { dryRun?: boolean; baseVersion?: number },
+  reply: FastifyReply,
+): Promise<void> {
+  const dryRun = query.dryRun === true;
+  if (!dryRun && (await lifecycle.submit(text, by, reply))) return; // two-person rule: pending
+  const t0 = performance.now();
+  let after: Compiled | undefined;
+  const res = await ctl.applyPolicy(text, { dryRun, by, baseVersion: query.baseVersion, onCompiled: (n) => (after = n) });
+  if (!res.ok) {
+    // a concurrent change won (cluster compare-and-swap), or etcd is unreachable: not a policy error
+    const status = res.diagnostics.some((d) => d.code === 'conflict')
+      ? 409
+      : res.diagnostics.some((d) => d.code === 'cluster-unavailable')
+        ? 503
+        : 422;
+    send(reply.code(status), { ...res, errors: res.diagnostics.map(formatDiagnostic) });
+    return;
+  }
+  if (!dryRun) applyLatency.observe((performance.now() - t0) / 1000);
+  // a dry run also lists the connections seen recently that the change would cut or open (controller/impact.ts)
+  send(reply, dryRun ? { ...res, seen: seenImpact(ctl.compiled, ctl.observe, res.access, Date.now(), { after }) } : res);
+}

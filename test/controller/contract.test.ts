@@ -49,6 +49,7 @@ const URLS: Record<GetRoute, string> = {
   '/api/v1/users/:id/traffic': '/api/v1/users/alice/traffic',
   '/api/v1/traffic/matrix': '/api/v1/traffic/matrix',
   '/api/v1/denials': '/api/v1/denials',
+  '/api/v1/policy/monitor': '/api/v1/policy/monitor',
   '/api/v1/why': '/api/v1/why?user=bob&resource=payroll-db&service=tcp/5432',
 };
 

@@ -52,7 +52,7 @@ export type ApplyReply = Static<typeof ApplyReply>;
 
 export const PendingChange = Type.Object({
   id: Str,
-  kind: Type.Union([Type.Literal('policy'), Type.Literal('rollback')]),
+  kind: Type.Union([Type.Literal('policy'), Type.Literal('rollback'), Type.Literal('monitor')]),
   by: Str,
   at: Str,
   expiresAt: Str,
