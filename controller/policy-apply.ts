@@ -185,9 +185,10 @@ export class PolicyApplier {
         });
         void ctl.saveState();
       }
-      // a refresh changes no plan (flows carry their end as an instant): a full read-back re-arms capped ones running low
-      if (r.changed || version !== undefined) await ctl.switches.syncFrom(base.plan);
-      else await ctl.syncAll();
+      // the 6-hourly refresh changes no plan (flows carry their end as an instant): it reads every switch back, which
+      // re-arms flows capped at 65,535 s that run low
+      if (by === 'schedule-refresh' && !r.changed && version === undefined) await ctl.syncAll();
+      else await ctl.switches.syncFrom(base.plan);
     });
     this.chain = run.then(ignore, ignore);
     return run;

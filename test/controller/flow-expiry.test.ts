@@ -203,3 +203,45 @@ describe('a controller with a manual clock: flows installed after the compile', 
     expect(sent(hv1, 0).length).toBeGreaterThan(0);
   });
 });
+
+describe('a grant longer than 65,535 s: sent capped, re-armed by the 6-hourly wake-up once it runs low', () => {
+  const PORT = 33501;
+  let ctl: Controller, clock: ManualClock, sw: FakeSwitch;
+  beforeAll(async () => {
+    const dir = copyExample('basic');
+    const file = join(dir, 'policy.yaml');
+    writeFileSync(
+      file,
+      readFileSync(file, 'utf8').replace(
+        'default: deny',
+        '  - { name: bob-db, from: { users: [bob] }, to: payroll-db, until: 2027-01-31T00:00:00Z }\ndefault: deny',
+      ),
+    );
+    clock = new ManualClock(T('2026-12-25T10:00:00Z'));
+    ctl = new Controller({ policyPath: file, listen: { host: '127.0.0.1', port: PORT }, clock }); // no periodic read-back
+    await ctl.start();
+    sw = new FakeSwitch({ dpid: 1n, now: () => clock.now() });
+    await sw.connect(PORT);
+    await waitFor('edge1 synced', () => ctl.switchStatus().find((s) => s.name === 'edge1')?.lastResult);
+  });
+  afterAll(async () => {
+    sw?.close();
+    await ctl?.stop();
+  });
+
+  it('6 h later 43,935 s are left on the switch: nothing sent; 12 h later 22,335 s: sent again with 65,535 s', async () => {
+    const timedSent = (from: number) => sw.applied.slice(from).filter((m) => m.hardTimeout > 0);
+    expect(timedSent(0).length).toBeGreaterThan(0);
+    expect(timedSent(0).every((m) => m.hardTimeout === 65535)).toBe(true);
+    const n = sw.applied.length;
+    const reads = () => sw.received.filter((m) => m.type === 'multipart_request').length;
+    const r0 = reads();
+    clock.set(T('2026-12-25T16:00:00Z'));
+    await waitFor('the refresh read the switch back', () => reads() > r0 && ctl.scheduler?.next === T('2026-12-25T22:00:00Z'));
+    expect(timedSent(n)).toEqual([]);
+    clock.set(T('2026-12-25T22:00:00Z'));
+    await waitFor('re-armed', () => timedSent(n).length > 0 && ctl.scheduler?.next === T('2026-12-26T04:00:00Z'));
+    expect(timedSent(n).every((m) => m.hardTimeout === 65535)).toBe(true);
+    expect(timedSent(n).length).toBe(timedSent(0).length - timedSent(n).length);
+  });
+});
