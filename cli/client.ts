@@ -1,8 +1,8 @@
 /**
  * Small HTTP client for the controller API, typed by the API contract (controller/api/contract.ts): `get()` returns
  * the reply type of the route it asks for, `write()` takes the body type of a change route and returns its reply type;
- * `api()` is the raw request, for changes whose replies the commands still read through the contract's types after
- * checking the status.
+ * `api()` is the raw request, left for `acl apply`, which reads a refused change's diagnostics (422) and conflict
+ * (409) through the contract's types after checking the status.
  */
 import { localAdminToken } from '../controller/security.js';
 import type { ErrorReply, GetReply, GetRoute, WriteBody, WriteReply, WriteRoute } from '../controller/api/contract.js';

@@ -5,7 +5,7 @@
  *
  * Self-contained (imports only types from the API contract) so that the browser build can import it.
  */
-import type { AccessChange, Denial, Diagnostic } from './api/contract.js';
+import type { AccessChange, AuthMethod, Denial, Diagnostic } from './api/contract.js';
 
 export interface EventInfo {
   /** Kept in the status's alerts (the last 200). */
@@ -105,7 +105,7 @@ export interface EventPayloads {
     switch: string;
     port: number;
     mac: string;
-    method: string;
+    method: AuthMethod;
     user: Opt<string>;
     deviceGroup: Opt<string>;
     session: string;
@@ -116,7 +116,7 @@ export interface EventPayloads {
     switch: string;
     port: number;
     mac: string;
-    method: string;
+    method: AuthMethod;
     identity: Opt<string>;
     user: Opt<string>;
     reason: string;
@@ -154,7 +154,7 @@ type SessionEventBase = {
   mac: string;
   switch: string;
   port: number;
-  method: string;
+  method: AuthMethod;
   user?: string;
   deviceGroup?: string;
   by?: string;

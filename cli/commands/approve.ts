@@ -1,7 +1,6 @@
 import { Args, Flags } from '@oclif/core';
 import { AclCommand } from '../base.js';
-import { answerText, api, type Answer } from '../client.js';
-import type { ApplyReply, PendingReply } from '../../controller/api/contract.js';
+import { get, write } from '../client.js';
 
 export default class Approve extends AclCommand {
   static description =
@@ -15,25 +14,23 @@ export default class Approve extends AclCommand {
 
   async run() {
     const { args, flags } = await this.parse(Approve);
-    let r: Answer;
-    try {
-      r = args.id
-        ? await api(flags.controller, `api/v1/pending/${encodeURIComponent(args.id)}/${flags.reject ? 'reject' : 'approve'}`, {
-            method: 'POST',
-            body: '{}',
-            token: flags.token,
-          })
-        : await api(flags.controller, 'api/v1/pending', { token: flags.token });
-    } catch (e) {
-      this.failMessage((e as Error).message);
-    }
-    if (r.status !== 200) this.failMessage(answerText(r));
-    if (!args.id)
-      for (const p of (r.body as PendingReply).pending)
+    const failed = (e: Error) => this.failMessage(e.message);
+    if (!args.id) {
+      const r = await get(flags.controller, '/api/v1/pending', 'api/v1/pending', flags.token).catch(failed);
+      for (const p of r.pending)
         this.log(
           `${p.id}  ${p.kind}${p.rollbackTo ? ` to ${p.rollbackTo}` : ''} by ${p.by} at ${p.at}, expires ${p.expiresAt}: ${p.summary}`,
         );
-    else this.log(flags.reject ? `rejected ${args.id}` : `approved ${args.id}: now version ${(r.body as ApplyReply).version}`);
-    return r.body;
+      return r;
+    }
+    const path = (what: string) => `api/v1/pending/${encodeURIComponent(args.id ?? '')}/${what}`;
+    if (flags.reject) {
+      const r = await write(flags.controller, 'POST /api/v1/pending/:id/reject', path('reject'), undefined, flags.token).catch(failed);
+      this.log(`rejected ${args.id}`);
+      return r;
+    }
+    const r = await write(flags.controller, 'POST /api/v1/pending/:id/approve', path('approve'), undefined, flags.token).catch(failed);
+    this.log(`approved ${args.id}: now version ${r.version}`);
+    return r;
   }
 }

@@ -1,7 +1,6 @@
 import { Flags } from '@oclif/core';
 import { AclCommand } from '../base.js';
-import { answerText, api, type Answer } from '../client.js';
-import type { ApplyReply, PendingCreatedReply } from '../../controller/api/contract.js';
+import { write } from '../client.js';
 
 export default class Rollback extends AclCommand {
   static description =
@@ -16,18 +15,10 @@ export default class Rollback extends AclCommand {
 
   async run() {
     const { flags } = await this.parse(Rollback);
-    let r: Answer;
-    try {
-      r = await api(flags.controller, 'api/v1/policy/rollback', {
-        method: 'POST',
-        body: JSON.stringify({ version: flags.to, dryRun: flags['dry-run'] }),
-        token: flags.token,
-      });
-    } catch (e) {
-      this.failMessage((e as Error).message);
-    }
-    if (r.status !== 200 && r.status !== 202) this.failMessage(answerText(r));
-    const res = r.body as ApplyReply | PendingCreatedReply;
+    const body = { version: flags.to, dryRun: flags['dry-run'] };
+    const res = await write(flags.controller, 'POST /api/v1/policy/rollback', 'api/v1/policy/rollback', body, flags.token).catch(
+      (e: Error) => this.failMessage(e.message),
+    );
     const access = 'pending' in res ? res.pending.access : res.access;
     for (const a of access) this.log(`  ${a.change === 'gain' ? '+' : '-'} ${a.subject} -> ${a.resource} ${a.service}`);
     if ('pending' in res)

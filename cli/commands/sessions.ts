@@ -1,7 +1,6 @@
 import { Flags } from '@oclif/core';
 import { AclCommand } from '../base.js';
-import { answerText, api, get } from '../client.js';
-import type { HoldReleasedReply, SessionEndedReply } from '../../controller/api/contract.js';
+import { get, write } from '../client.js';
 
 export default class Sessions extends AclCommand {
   static description =
@@ -19,24 +18,22 @@ export default class Sessions extends AclCommand {
   async run() {
     const { flags } = await this.parse(Sessions);
     if (flags.end) {
-      const r = await api(flags.controller, `api/v1/sessions/${encodeURIComponent(flags.end)}`, {
-        method: 'DELETE',
-        token: flags.token,
-      }).catch((e: Error) => this.failMessage(e.message));
-      if (r.status !== 200) this.failMessage(answerText(r));
-      const { ended } = r.body as SessionEndedReply;
+      const path = `api/v1/sessions/${encodeURIComponent(flags.end)}`;
+      const r = await write(flags.controller, 'DELETE /api/v1/sessions/:id', path, undefined, flags.token).catch((e: Error) =>
+        this.failMessage(e.message),
+      );
+      const { ended } = r;
       this.log(`ended session ${ended.id} (${ended.user ?? ended.deviceGroup} ${ended.mac} on ${ended.switch}:${ended.port})`);
-      return r.body;
+      return r;
     }
     if (flags.release) {
-      const r = await api(flags.controller, `api/v1/sessions/holds/${encodeURIComponent(flags.release)}`, {
-        method: 'DELETE',
-        token: flags.token,
-      }).catch((e: Error) => this.failMessage(e.message));
-      if (r.status !== 200) this.failMessage(answerText(r));
-      const { released } = r.body as HoldReleasedReply;
+      const path = `api/v1/sessions/holds/${encodeURIComponent(flags.release)}`;
+      const r = await write(flags.controller, 'DELETE /api/v1/sessions/holds/:mac', path, undefined, flags.token).catch((e: Error) =>
+        this.failMessage(e.message),
+      );
+      const { released } = r;
       this.log(`released ${released.mac} (held by ${released.source.join(' and ')} until ${released.until}): it may log in again`);
-      return r.body;
+      return r;
     }
     const r = await get(flags.controller, '/api/v1/sessions', 'api/v1/sessions', flags.token).catch((e: Error) =>
       this.failMessage(e.message),
