@@ -50,7 +50,7 @@ import {
   UserTrafficReply,
   WhyReply,
 } from './contract/observe.js';
-import { MonitorReply } from './contract/monitor.js';
+import { MonitorReply, MonitorStoppedReply } from './contract/monitor.js';
 
 export * from './contract/common.js';
 export * from './contract/policy.js';
@@ -202,6 +202,8 @@ const AppliedOrPending = Type.Union([ApplyReply, PendingCreatedReply]);
 export const WRITE_ROUTES = {
   'POST /api/v1/vouchers': { body: VoucherCreateBody, reply: VoucherCreatedReply },
   'DELETE /api/v1/vouchers/:id': { reply: VoucherRevokedReply },
+  'POST /api/v1/policy/monitor/promote': { reply: AppliedOrPending },
+  'DELETE /api/v1/policy/monitor': { reply: MonitorStoppedReply },
   'POST /api/v1/policy': { body: ApplyBody, reply: AppliedOrPending },
   'POST /api/v1/policy/lint': { body: LintBody, reply: LintReply },
   'POST /api/v1/policy/rollback': { body: RollbackBody, reply: AppliedOrPending },

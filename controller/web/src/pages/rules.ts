@@ -2,9 +2,12 @@
 import { $, $input, announce, bytes, html, join, plural, render, time, type Html } from '../dom.js';
 import { change, errorText, get } from '../api.js';
 import type { RuleTrafficReply } from '../../../api/contract.js';
+import { monitorAction, monitorStatus, renderMonitor } from './monitor.js';
 
 export async function loadRules(): Promise<void> {
-  const [t, u] = await Promise.all([get('/api/v1/rules/traffic'), loadUnused()]);
+  const [t, u, m] = await Promise.all([get('/api/v1/rules/traffic'), loadUnused(), monitorStatus()]);
+  renderMonitor(m);
+  const monitored = new Set(m?.monitoredRules ?? []);
   if (!t.ok) {
     render('#rules tbody', html`<tr><td colspan="6" class="bad">${errorText(t)}</td></tr>`);
     return u;
@@ -15,7 +18,7 @@ export async function loadRules(): Promise<void> {
       t.body.map(
         (
           r,
-        ) => html`<tr data-rule="${r.rule}"><th scope="row">${r.rule}</th><td>${r.action}</td><td class="num">${r.packets}</td><td class="num">${bytes(r.bytes)}</td><td>${time(r.lastHit, 'never')}</td>
+        ) => html`<tr data-rule="${r.rule}"><th scope="row">${r.rule}${monitored.has(r.rule) ? html` <span class="tag monitor" title="mode: monitor — logs what it would deny, denies nothing">monitor</span>` : ''}</th><td>${r.action}</td><td class="num">${r.packets}</td><td class="num">${bytes(r.bytes)}</td><td>${time(r.lastHit, 'never')}</td>
     <td><button type="button" class="rule-traffic" data-rule="${r.rule}" aria-label="Traffic of rule ${r.rule}">Traffic…</button></td></tr>`,
       ),
     ),
@@ -100,6 +103,10 @@ export function initRules(): void {
     if (b?.dataset.rule) void showRuleTraffic(b.dataset.rule);
   });
   $('#poll-now').addEventListener('click', () => void pollNow());
+  $('#monitored-version').addEventListener('click', (e) => {
+    const b = (e.target as HTMLElement).closest<HTMLButtonElement>('button');
+    if (b) void monitorAction(b.id, loadRules);
+  });
   $('#unused-form').addEventListener('submit', (e) => {
     e.preventDefault();
     void loadUnused();
