@@ -8,15 +8,16 @@
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { execFileSync } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { Controller } from '../../controller/controller.js';
 import { buildApp } from '../../controller/api.js';
 import { TABLE } from '../../compiler/pipeline.js';
 import { ensureOvs } from '../helpers/ovs.js';
-import { copyExample, waitFor } from '../helpers/tmp.js';
-import { MininetLab, haveMininet } from './harness.js';
+import { waitFor } from '../helpers/tmp.js';
+import { haveMininet, type MininetLab } from './harness.js';
+import { basicWithSwitches, startLab } from './basic-lab.js';
 import { describeWith } from '../helpers/needs.js';
 
 const OF_PORT = 33400;
@@ -54,17 +55,7 @@ describeWith({ 'Mininet (root)': haveMininet() }, 'a policy version in monitor m
 
   beforeAll(async () => {
     ensureOvs();
-    dir = copyExample('basic');
-    const topo = readFileSync(join(dir, 'topology.yaml'), 'utf8');
-    const renamed = topo
-      .replace('{ name: edge1, dpid: 1 }', '{ name: m4edge, dpid: 1041 }')
-      .replace('{ name: core, dpid: 2,', '{ name: m4core, dpid: 1042,')
-      .replace('{ name: hv1, dpid: 16,', '{ name: m4hv, dpid: 1043,')
-      .replace('[[edge1:3, core:1], [hv1:9, core:2]]', '[[m4edge:3, m4core:1], [m4hv:9, m4core:2]]')
-      .replaceAll('switch: edge1,', 'switch: m4edge,')
-      .replaceAll('switch: hv1,', 'switch: m4hv,');
-    expect(renamed).not.toMatch(/edge1|hv1|name: core/);
-    writeFileSync(join(dir, 'topology.yaml'), renamed);
+    dir = basicWithSwitches('m4', [1041, 1042, 1043]);
     v1 = readFileSync(join(dir, 'policy.yaml'), 'utf8');
     ctl = new Controller({
       policyPath: join(dir, 'policy.yaml'),
@@ -76,14 +67,7 @@ describeWith({ 'Mininet (root)': haveMininet() }, 'a policy version in monitor m
     await ctl.start();
     app = await buildApp(ctl, { adminToken: ADMIN, auditLog: join(dir, 'audit.jsonl') });
     await app.listen({ host: '127.0.0.1', port: API_PORT });
-    lab = new MininetLab();
-    await lab.start(ctl.loaded, OF_PORT);
-    await waitFor(
-      'all switches synced',
-      () => ctl.switchStatus().filter((s) => s.connected && s.lastSync && !s.errors.length).length === 3,
-      60_000,
-    );
-    await lab.call({ op: 'warmup' });
+    lab = await startLab(ctl, OF_PORT);
   }, 240_000);
 
   afterAll(async () => {

@@ -17,8 +17,9 @@ import { Controller } from '../../controller/controller.js';
 import { buildApp } from '../../controller/api.js';
 import { TABLE } from '../../compiler/pipeline.js';
 import { ensureOvs } from '../helpers/ovs.js';
-import { copyExample, waitFor } from '../helpers/tmp.js';
-import { MininetLab, haveMininet } from './harness.js';
+import { waitFor } from '../helpers/tmp.js';
+import { haveMininet, type MininetLab } from './harness.js';
+import { basicWithSwitches, startLab } from './basic-lab.js';
 import { describeWith } from '../helpers/needs.js';
 
 const ROOT = new URL('../..', import.meta.url).pathname;
@@ -92,18 +93,8 @@ describeWith({ 'Mininet (root)': haveMininet() }, 'monitor mode and dry-run impa
   beforeAll(async () => {
     ensureOvs();
     if (!existsSync(join(ROOT, 'dist/cli/commands/apply.js'))) execFileSync('npm', ['run', 'build'], { cwd: ROOT, stdio: 'pipe' });
-    dir = copyExample('basic');
     // this test's own switch names and dpids (interfaces waedge-eth1, ...), not the other Mininet tests'
-    const topo = readFileSync(join(dir, 'topology.yaml'), 'utf8');
-    const renamed = topo
-      .replace('{ name: edge1, dpid: 1 }', '{ name: waedge, dpid: 161 }')
-      .replace('{ name: core, dpid: 2,', '{ name: wacore, dpid: 162,')
-      .replace('{ name: hv1, dpid: 16,', '{ name: wahv, dpid: 163,')
-      .replace('[[edge1:3, core:1], [hv1:9, core:2]]', '[[waedge:3, wacore:1], [wahv:9, wacore:2]]')
-      .replaceAll('switch: edge1,', 'switch: waedge,')
-      .replaceAll('switch: hv1,', 'switch: wahv,');
-    expect(renamed).not.toMatch(/edge1|hv1|name: core/);
-    writeFileSync(join(dir, 'topology.yaml'), renamed);
+    dir = basicWithSwitches('wa', [161, 162, 163]);
     base = readFileSync(join(dir, 'policy.yaml'), 'utf8');
     ctl = new Controller({
       policyPath: join(dir, 'policy.yaml'),
@@ -138,14 +129,7 @@ describeWith({ 'Mininet (root)': haveMininet() }, 'monitor mode and dry-run impa
         /* aborted at the end */
       }
     })();
-    lab = new MininetLab();
-    await lab.start(ctl.loaded, OF_PORT);
-    await waitFor(
-      'all switches synced',
-      () => ctl.switchStatus().filter((s) => s.connected && s.lastSync && !s.errors.length).length === 3,
-      60_000,
-    );
-    await lab.call({ op: 'warmup' });
+    lab = await startLab(ctl, OF_PORT);
   }, 240_000);
 
   afterAll(async () => {
