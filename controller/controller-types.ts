@@ -1,6 +1,8 @@
 /**
  * What the controller is configured with and what its operations return: the options a deployment passes (listen
- * address, TLS, limits, cluster hooks), a switch's status, and the result and options of a policy apply.
+ * address, TLS, limits, cluster hooks), a switch's status, and the result and options of a policy apply. Also the
+ * small pieces of the controller its parts share (emit an event, follow events, log): each part declares the
+ * controller it needs (e.g. `ControllerForSync` in switch-sync.ts) from these, and never imports controller.ts.
  */
 import type { TlsOptions } from 'node:tls';
 import type { Diagnostic } from '../compiler/model.js';
@@ -12,9 +14,46 @@ import type { MultipartLimits } from './peer-limits.js';
 import type { LdapAllowlist } from './policy-guard.js';
 import type { LearningLimits } from './learning-guard.js';
 import type { ForeignOverride } from './foreign-flows.js';
-import type { Clock } from './scheduler.js';
+import type { Clock } from './clock.js';
 import type { ObserveOptions } from './observe.js';
 import type { SharedLifecycle } from './lifecycle-cluster.js';
+import type { ControllerEvent, EventData, EventType } from './events.js';
+
+/** The controller's logger (ControllerOptions.log; silent without one). */
+export type ControllerLog = (level: 'info' | 'warn' | 'error', msg: string, data?: Record<string, unknown>) => void;
+
+/** Emits a defined event (Controller.event). */
+export interface EventSink {
+  event<K extends EventType>(type: K, data: EventData<K>): void;
+}
+
+/** Emits an event named by a layer below the controller that cannot import its types (Controller.relay). */
+export interface EventRelay {
+  relay(type: string, data: Record<string, unknown>): void;
+}
+
+/** Follows the controller's events. */
+export interface EventFeed {
+  on(type: 'event', fn: (e: ControllerEvent) => void): unknown;
+  off(type: 'event', fn: (e: ControllerEvent) => void): unknown;
+}
+
+/** The directory source and how its last sync went (GET /api/v1/status). */
+export interface DirectoryStatus {
+  source: string;
+  lastSuccessAt?: string;
+  entries: number;
+  lastError?: string;
+  heldShrink?: { before: number; after: number };
+}
+
+/** The last applied change: when, by whom, which version, what it changed. */
+export interface LastChange {
+  readonly at: string;
+  readonly by: string;
+  readonly version: number;
+  readonly summary: string;
+}
 
 export interface ControllerOptions {
   readonly policyPath: string;
@@ -29,7 +68,7 @@ export interface ControllerOptions {
   readonly denySamplePps?: number;
   /** EAPOL packets per second per switch sent to the controller (meter 3). */
   readonly eapolPps?: number;
-  readonly log?: (level: 'info' | 'warn' | 'error', msg: string, data?: Record<string, unknown>) => void;
+  readonly log?: ControllerLog;
   /** Switches (by name) whose flows are all ours: foreign flows on them are removed. Also `exclusive: true` in the topology. */
   readonly exclusiveSwitches?: readonly string[];
   /** JSON file keeping learned host bindings across restarts (so a restart changes no flows). */

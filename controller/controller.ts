@@ -15,31 +15,55 @@ import type { SwitchSession } from './session.js';
 import type { ReconcileResult } from './reconcile.js';
 import type { DirectorySync } from '../directory/ldap.js';
 import { GlobalBudget } from './peer-limits.js';
-import { EdgeHook } from './edge-hook.js';
-import { FirstContact } from './first-contact.js';
+import { EdgeHook, type ControllerForEdge } from './edge-hook.js';
+import { FirstContact, type ControllerForFirstContact } from './first-contact.js';
 import { LearningGuard } from './learning-guard.js';
 import { StateWriter, readSavedState } from './state-file.js';
 import type { ForeignOverride } from './foreign-flows.js';
-import { Scheduler, systemClock, type Clock } from './scheduler.js';
+import { Scheduler, type ControllerForScheduler } from './scheduler.js';
+import { systemClock, type Clock } from './clock.js';
 import { Observer } from './observe.js';
 import { infoOf, isEventType, type Alert, type ControllerEvent, type EventData, type EventType } from './events.js';
-import type { ApplyOptions, ApplyResult, ControllerOptions, SwitchStatus } from './controller-types.js';
-import { SwitchSync, type SyncHow } from './switch-sync.js';
-import { acceptSwitch } from './switch-accept.js';
-import { HostLearning } from './host-learning.js';
-import { PolicyApplier } from './policy-apply.js';
-import { DirectoryLink } from './directory-link.js';
+import type {
+  ApplyOptions,
+  ApplyResult,
+  ControllerLog,
+  ControllerOptions,
+  DirectoryStatus,
+  LastChange,
+  SwitchStatus,
+} from './controller-types.js';
+import { SwitchSync, type ControllerForSync, type SyncHow } from './switch-sync.js';
+import { acceptSwitch, type ControllerForAccept } from './switch-accept.js';
+import { HostLearning, type ControllerForHosts } from './host-learning.js';
+import { PolicyApplier, type ControllerForPolicy } from './policy-apply.js';
+import { DirectoryLink, type ControllerForDirectory } from './directory-link.js';
 import { VersionMonitor } from './monitor-version.js';
 
 export type { ApplyMeta, ApplyOptions, ApplyResult, ControllerOptions, SwitchStatus } from './controller-types.js';
 export type { ControllerEvent } from './events.js';
 
-export class Controller extends EventEmitter {
+/**
+ * Each part of the controller (edge-hook.ts, switch-sync.ts, ...) declares the members it uses as an interface of
+ * its own and never imports this file; the class implements them all.
+ */
+export class Controller
+  extends EventEmitter
+  implements
+    ControllerForAccept,
+    ControllerForDirectory,
+    ControllerForEdge,
+    ControllerForFirstContact,
+    ControllerForHosts,
+    ControllerForPolicy,
+    ControllerForScheduler,
+    ControllerForSync
+{
   loaded!: LoadedPolicy;
   compiled!: Compiled;
   version = 0;
   readonly startedAt = new Date();
-  lastChange?: { at: string; by: string; version: number; summary: string };
+  lastChange?: LastChange;
   readonly sessions = new Map<string, SwitchSession>(); // by dpid hex
   readonly bindings = new Map<string, Binding>(); // learned, by MAC
   readonly alerts: Alert[] = [];
@@ -47,14 +71,8 @@ export class Controller extends EventEmitter {
   private server?: Server;
   private auditTimer?: NodeJS.Timeout;
   /** The controller's logger (ControllerOptions.log; silent without one). */
-  readonly log: NonNullable<ControllerOptions['log']>;
-  directoryStatus: {
-    source: string;
-    lastSuccessAt?: string;
-    entries: number;
-    lastError?: string;
-    heldShrink?: { before: number; after: number };
-  } = {
+  readonly log: ControllerLog;
+  directoryStatus: DirectoryStatus = {
     source: '',
     entries: 0,
   };

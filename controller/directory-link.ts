@@ -3,18 +3,34 @@
  * is compiled in, fail-closed (a snapshot that does not compile leaves the last good plan), and a held shrink is let
  * through only when an admin confirms it, recorded as theirs.
  */
-import type { Directory } from '../compiler/model.js';
+import type { Binding, Directory } from '../compiler/model.js';
 import { recompile, CompileError, type Compiled } from '../compiler/compile.js';
 import type { AccessChange } from '../compiler/query.js';
 import { diffAccess } from '../compiler/query.js';
 import { DirectorySync, LdapDirectorySource } from '../directory/ldap.js';
-import type { Controller } from './controller.js';
+import type { LoadedPolicy } from '../loader/index.js';
+import type { ControllerLog, DirectoryStatus, EventSink } from './controller-types.js';
+import type { EdgeHook } from './edge-hook.js';
+
+/** What the directory link needs from the controller (controller.ts implements it). */
+export interface ControllerForDirectory extends EventSink {
+  readonly loaded: LoadedPolicy;
+  compiled: Compiled;
+  directory: Directory;
+  directoryStatus: DirectoryStatus;
+  readonly directorySync?: DirectorySync;
+  readonly bindings: ReadonlyMap<string, Binding>;
+  readonly edge: Pick<EdgeHook, 'input' | 'directoryChanged'>;
+  readonly log: ControllerLog;
+  saveState(): Promise<void>;
+  syncAll(): Promise<unknown>;
+}
 
 export class DirectoryLink {
   /** Who confirmed a held directory shrink: the snapshot it lets through is audited as theirs. */
   private shrinkConfirmedBy?: string;
 
-  constructor(private readonly ctl: Controller) {}
+  constructor(private readonly ctl: ControllerForDirectory) {}
 
   /** LDAP directories are polled; a change recompiles and re-syncs only what changed. Errors keep the last snapshot. */
   start(): DirectorySync | undefined {

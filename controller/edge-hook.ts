@@ -10,11 +10,15 @@
 import { EventEmitter } from 'node:events';
 import type { AddressLease, Binding, Directory, EdgeState } from '../compiler/model.js';
 import { withLearnedIpv6 } from '../compiler/edge.js';
-import { recompile, CompileError } from '../compiler/compile.js';
+import { recompile, CompileError, type Compiled } from '../compiler/compile.js';
 import { edgeDelta, planDelta, type EdgeHint } from '../compiler/edge-patch.js';
 import { EdgeFold } from '../edge/edge-fold.js';
 import { SessionTable, type LiveSession, type SessionChange } from '../edge/sessions.js';
-import type { Controller, ControllerEvent } from './controller.js';
+import type { LoadedPolicy } from '../loader/index.js';
+import type { ControllerEvent } from './events.js';
+import type { EventFeed, EventRelay, EventSink } from './controller-types.js';
+import type { SwitchSession } from './session.js';
+import type { SyncHow } from './switch-sync.js';
 import { Authenticator } from '../edge/authenticator.js';
 import { portAuth, type AuthPolicy } from '../compiler/auth.js';
 import { radiusClientFor } from '../edge/auth-config.js';
@@ -22,6 +26,18 @@ import type { RadiusClient } from '../edge/radius.js';
 import { encode, OFPP } from '../openflow/index.js';
 import { VoucherStore } from '../edge/vouchers.js';
 import { TurnQueue } from '../edge/turn-queue.js';
+
+/** What the edge hook needs from the controller (controller.ts implements it). */
+export interface ControllerForEdge extends EventSink, EventRelay, Pick<EventFeed, 'on'> {
+  readonly loaded: LoadedPolicy;
+  /** The running plan: the edge hook replaces it with each patch it compiles. */
+  compiled: Compiled;
+  readonly directory: Directory;
+  readonly bindings: ReadonlyMap<string, Binding>;
+  readonly sessions: ReadonlyMap<string, SwitchSession>;
+  sync(dpid: string, how?: SyncHow): Promise<unknown>;
+  saveState(): Promise<void>;
+}
 
 /** What the edge hook needs from a lease table (the DHCP snooping side implements it). */
 export interface LeaseSource extends EventEmitter {
@@ -88,7 +104,7 @@ export class EdgeHook extends EventEmitter {
   readonly newWork = new TurnQueue();
 
   constructor(
-    private readonly ctl: Controller,
+    private readonly ctl: ControllerForEdge,
     sessions = new SessionTable(),
   ) {
     super();

@@ -16,9 +16,20 @@ import { LdapBindChecker } from '../edge/signin-ldap.js';
 import { RadiusPapChecker } from '../edge/signin-radius.js';
 import { readLdapConfig } from '../directory/ldap-config.js';
 import type { SwitchSession } from './session.js';
-import type { Controller } from './controller.js';
-import { Ipv6Learning, JoinedLeases } from './ipv6-learning.js';
+import type { LoadedPolicy } from '../loader/index.js';
+import type { Compiled } from '../compiler/compile.js';
+import type { EventSink } from './controller-types.js';
+import type { EdgeHook } from './edge-hook.js';
+import { Ipv6Learning, JoinedLeases, type ControllerForIpv6 } from './ipv6-learning.js';
 import { etherType, forwardChecked, isLinkPort, relayAlerts } from './snoop-plumbing.js';
+
+/** What first contact needs from the controller (controller.ts implements it); IPv6 learning gets the same. */
+export interface ControllerForFirstContact extends EventSink, ControllerForIpv6 {
+  readonly compiled: Compiled;
+  readonly loaded: LoadedPolicy;
+  readonly edge: Pick<EdgeHook, 'attachLeases' | 'settled' | 'radius' | 'sessions' | 'vouchers'>;
+  saveState(): Promise<void>;
+}
 
 export class FirstContact {
   readonly leases: LeaseTable;
@@ -33,7 +44,7 @@ export class FirstContact {
   /** DHCPACK seen → lease recorded → flows confirmed on every switch (ms), for the benchmark and metrics. */
   readonly bindLatencies: number[] = [];
 
-  constructor(private readonly ctl: Controller) {
+  constructor(private readonly ctl: ControllerForFirstContact) {
     this.leases = new LeaseTable();
     this.snooper = new DhcpSnooper(this.leases);
     relayAlerts(this.snooper, (type, data) => ctl.relay(type, data));

@@ -5,17 +5,40 @@
  */
 import type { MessageOf } from '../openflow/index.js';
 import { bytesToMac, u32ToIpv4 } from '../openflow/index.js';
-import type { Binding } from '../compiler/model.js';
-import { recompile } from '../compiler/compile.js';
+import type { Binding, Directory, SwitchPlan } from '../compiler/model.js';
+import { recompile, type Compiled } from '../compiler/compile.js';
 import type { SwitchSession } from './session.js';
-import type { Controller } from './controller.js';
+import type { ControllerLog, EventSink } from './controller-types.js';
+import type { Observer } from './observe.js';
+import type { FirstContact } from './first-contact.js';
+import type { EdgeHook } from './edge-hook.js';
+import type { LearningGuard } from './learning-guard.js';
+
+/** What host discovery needs from the controller (controller.ts implements it). */
+export interface ControllerForHosts extends EventSink {
+  /** PACKET_INs seen (counted here). */
+  packetIns: number;
+  /** The running plan: recompiled with each batch of learned bindings. */
+  compiled: Compiled;
+  readonly directory: Directory;
+  /** Learned bindings by MAC (added, moved and removed here). */
+  readonly bindings: Map<string, Binding>;
+  readonly observe: Pick<Observer, 'onPacketIn'>;
+  readonly firstContact: Pick<FirstContact, 'onPacketIn'>;
+  readonly edge: Pick<EdgeHook, 'packetIn' | 'input'>;
+  readonly learning: Pick<LearningGuard, 'admit' | 'report' | 'move' | 'limits'>;
+  readonly log: ControllerLog;
+  planFor(dpid: bigint): SwitchPlan | undefined;
+  saveState(): Promise<void>;
+  syncAll(): Promise<unknown>;
+}
 
 export class HostLearning {
   /** Recompiles caused by learned bindings (batched: one per burst of learning, not one per packet). */
   recompiles = 0;
   private timer?: NodeJS.Timeout;
 
-  constructor(private readonly ctl: Controller) {}
+  constructor(private readonly ctl: ControllerForHosts) {}
 
   onPacketIn(s: SwitchSession, m: MessageOf<'packet_in'>): void {
     const ctl = this.ctl;

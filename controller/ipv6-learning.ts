@@ -15,9 +15,10 @@ import type { LeaseChange, LeaseTable } from '../edge/leases.js';
 import { NdSnooper, type Nd6Context } from '../edge/nd-snooping.js';
 import type { PortRef } from '../edge/snooping.js';
 import type { SessionChange } from '../edge/sessions.js';
-import type { LeaseSource } from './edge-hook.js';
 import type { SwitchSession } from './session.js';
-import type { Controller, ControllerEvent } from './controller.js';
+import type { ControllerEvent } from './events.js';
+import type { EventFeed, EventRelay } from './controller-types.js';
+import type { EdgeHook, LeaseSource } from './edge-hook.js';
 import { etherType, forwardChecked, isLinkPort, relayAlerts } from './snoop-plumbing.js';
 
 /** IPv4 and IPv6 leases as one source for the edge hook and the state file (one `leases` list, both families). */
@@ -60,13 +61,19 @@ interface Index {
   readonly owner: Map<string, string>;
 }
 
+/** What IPv6 learning needs from the controller (controller.ts implements it). */
+export interface ControllerForIpv6 extends EventRelay, Pick<EventFeed, 'on'> {
+  readonly compiled: Compiled;
+  readonly edge: Pick<EdgeHook, 'sessions'>;
+}
+
 export class Ipv6Learning {
   readonly leases = new Lease6Table();
   readonly snooper = new NdSnooper(this.leases);
   private index?: Index;
   private readonly ctx: Nd6Context;
 
-  constructor(private readonly ctl: Controller) {
+  constructor(private readonly ctl: ControllerForIpv6) {
     this.ctx = {
       admittedAt: (mac) => {
         const s = this.ctl.edge.sessions.byMac(mac);

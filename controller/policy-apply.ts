@@ -5,12 +5,37 @@
  */
 import { rename, writeFile } from 'node:fs/promises';
 import { recompile, CompileError, compileDiagnostic, type Compiled } from '../compiler/compile.js';
-import { loadPolicy, type LoadResult } from '../loader/index.js';
+import { loadPolicy, type LoadedPolicy, type LoadResult } from '../loader/index.js';
+import type { Binding, Directory } from '../compiler/model.js';
+import type { DirectorySync } from '../directory/ldap.js';
 import { diffAccess, diffPlans } from '../compiler/query.js';
 import { PolicyGuard } from './policy-guard.js';
-import type { ApplyOptions, ApplyResult } from './controller-types.js';
-import type { Controller } from './controller.js';
+import type { ApplyOptions, ApplyResult, ControllerLog, ControllerOptions, EventSink, LastChange } from './controller-types.js';
 import { timeChange } from './scheduler.js';
+import type { Clock } from './clock.js';
+import type { EdgeHook } from './edge-hook.js';
+import type { SwitchSync } from './switch-sync.js';
+import type { VersionMonitor } from './monitor-version.js';
+import type { ReconcileResult } from './reconcile.js';
+
+/** What applying a policy needs from the controller (controller.ts implements it). */
+export interface ControllerForPolicy extends EventSink {
+  readonly opts: Pick<ControllerOptions, 'policyPath' | 'submitted'>;
+  readonly clock: Pick<Clock, 'now'>;
+  loaded: LoadedPolicy;
+  compiled: Compiled;
+  directory: Directory;
+  version: number;
+  lastChange?: LastChange;
+  readonly directorySync?: Pick<DirectorySync, 'snapshot'>;
+  readonly bindings: ReadonlyMap<string, Binding>;
+  readonly edge: Pick<EdgeHook, 'input'>;
+  readonly switches: Pick<SwitchSync, 'syncFrom'>;
+  readonly monitorMode: Pick<VersionMonitor, 'applying'>;
+  readonly log: ControllerLog;
+  saveState(): Promise<void>;
+  syncAll(): Promise<ReconcileResult[]>;
+}
 
 /** A policy text validated and compiled against `base` (the plan at that moment), not yet applied. */
 interface Prepared {
@@ -32,7 +57,7 @@ export class PolicyApplier {
   private guard?: PolicyGuard;
   private prepared?: Prepared;
 
-  constructor(private readonly ctl: Controller) {}
+  constructor(private readonly ctl: ControllerForPolicy) {}
 
   /** Validates and compiles a new policy text; unless dryRun, writes it (atomically) and applies it everywhere. */
   apply(text: string, opts: ApplyOptions = {}): Promise<ApplyResult> {

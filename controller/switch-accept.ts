@@ -10,10 +10,31 @@ import { SwitchSession } from './session.js';
 import { detectedProfile } from './switch-profile.js';
 import type { Violation } from './peer-limits.js';
 import { certificateMismatch, contest } from './switch-identity.js';
-import type { Controller } from './controller.js';
+import type { Compiled } from '../compiler/compile.js';
+import type { SwitchPlan } from '../compiler/model.js';
+import type { ControllerLog, ControllerOptions, EventSink } from './controller-types.js';
+import type { GlobalBudget } from './peer-limits.js';
+import type { SwitchSync } from './switch-sync.js';
+import type { HostLearning } from './host-learning.js';
+
+/** What accepting a switch needs from the controller (controller.ts implements it). */
+export interface ControllerForAccept extends EventSink {
+  readonly opts: Pick<ControllerOptions, 'session' | 'tls' | 'tlsBindSwitch' | 'contestTimeoutMs'>;
+  /** The connected switches by dpid: a session is added once its claim is checked, removed when it closes. */
+  readonly sessions: Map<string, SwitchSession>;
+  readonly peerBudget: GlobalBudget;
+  packetInsDroppedClosed: number;
+  /** The running plan: recompiled for a switch's detected profile. */
+  compiled: Compiled;
+  readonly switches: Pick<SwitchSync, 'disconnected'>;
+  readonly hosts: Pick<HostLearning, 'onPacketIn'>;
+  readonly log: ControllerLog;
+  planFor(dpid: bigint): SwitchPlan | undefined;
+  sync(dpid: string): Promise<unknown>;
+}
 
 /** Wraps a new OpenFlow connection in a session and listens to it. */
-export function acceptSwitch(ctl: Controller, sock: Socket): void {
+export function acceptSwitch(ctl: ControllerForAccept, sock: Socket): void {
   const s = new SwitchSession(sock, { ...ctl.opts.session, budget: ctl.peerBudget });
   s.on('violation', (v: Violation) => {
     ctl.log('warn', `disconnected OpenFlow peer ${s.dpid !== undefined ? s.id : s.remote}: ${v.message}`);
@@ -48,7 +69,7 @@ export function acceptSwitch(ctl: Controller, sock: Socket): void {
 }
 
 /** The session is refused when its certificate does not name the switch, or the dpid's live session still answers. */
-async function refused(ctl: Controller, s: SwitchSession): Promise<boolean> {
+async function refused(ctl: ControllerForAccept, s: SwitchSession): Promise<boolean> {
   const id = s.id;
   if (ctl.opts.tls && ctl.opts.tlsBindSwitch) {
     const why = certificateMismatch(s.socket, s.dpid!, ctl.planFor(s.dpid!)?.name);
@@ -82,7 +103,7 @@ async function refused(ctl: Controller, s: SwitchSession): Promise<boolean> {
 }
 
 /** A session finished its handshake: check who it claims to be, then make it the switch's session. */
-async function adopt(ctl: Controller, s: SwitchSession): Promise<void> {
+async function adopt(ctl: ControllerForAccept, s: SwitchSession): Promise<void> {
   if (await refused(ctl, s)) return;
   const id = s.id;
   ctl.sessions.set(id, s);

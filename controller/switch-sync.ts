@@ -12,8 +12,20 @@ import { installMeter, installOneMeter, readFlows, reconcile, type ReconcileResu
 import { budgetGate, profileStatus, refusedResult } from './switch-profile.js';
 import { findOverrides, isOurs, type ForeignOverride } from './foreign-flows.js';
 import { assumedInstalled } from './flow-expiry.js';
-import type { SwitchStatus } from './controller-types.js';
-import type { Controller } from './controller.js';
+import type { Compiled } from '../compiler/compile.js';
+import type { Clock } from './clock.js';
+import type { ControllerLog, ControllerOptions, EventSink, SwitchStatus } from './controller-types.js';
+
+/** What syncing switches needs from the controller (controller.ts implements it). */
+export interface ControllerForSync extends EventSink {
+  readonly opts: Pick<ControllerOptions, 'cluster' | 'useBundles' | 'discoveryPps' | 'denySamplePps' | 'eapolPps'>;
+  readonly compiled: Compiled;
+  readonly clock: Pick<Clock, 'now'>;
+  readonly sessions: ReadonlyMap<string, SwitchSession>;
+  readonly log: ControllerLog;
+  planFor(dpid: bigint): SwitchPlan | undefined;
+  isExclusive(name: string): boolean;
+}
 
 /** How a sync is asked for: `quiet` (periodic audit), `assume` what the switch holds and the known `delta` from it. */
 export interface SyncHow {
@@ -41,7 +53,7 @@ export class SwitchSync {
   /** Foreign flows that can override the policy, per connected switch (from its last sync). */
   readonly foreignOverrides = new Map<string, readonly ForeignOverride[]>();
 
-  constructor(private readonly ctl: Controller) {}
+  constructor(private readonly ctl: ControllerForSync) {}
 
   /** Reconciles one switch; concurrent calls coalesce into one follow-up run with the newest plan. */
   sync(dpid: string, how: SyncHow = {}): Promise<ReconcileResult | undefined> {

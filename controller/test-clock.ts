@@ -14,7 +14,7 @@
  * nobody else may write (test/security/test-clock.test.ts). The controller warns at start that its clock is a test's.
  */
 import { readFileSync, statSync } from 'node:fs';
-import type { Clock } from './scheduler.js';
+import type { Clock } from './clock.js';
 
 export const TEST_CLOCK_ENV = 'ACL_TEST_CLOCK';
 const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,3})?)?(Z|[+-]\d{2}:\d{2})$/;

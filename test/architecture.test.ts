@@ -6,6 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
+import { cyclePath, importCycles, importGraph, importsOf, sourceFiles, stripComments } from './helpers/import-graph.js';
 
 const ROOT = new URL('..', import.meta.url).pathname;
 
@@ -42,24 +43,6 @@ interface Violation {
   readonly file: string;
   readonly line: number;
   readonly what: string;
-}
-
-/** Source without comments and string contents other than module specifiers (so prose cannot trip a rule). */
-export function stripComments(src: string): string {
-  return src.replace(/\/\*[\s\S]*?\*\//g, (m) => m.replace(/[^\n]/g, ' ')).replace(/(^|[^:'"`\\])\/\/.*$/gm, '$1');
-}
-
-/** Every module specifier a file names: static imports, re-exports, dynamic import() and require(). */
-export function importsOf(src: string): Array<{ spec: string; line: number }> {
-  const text = stripComments(src);
-  const out: Array<{ spec: string; line: number }> = [];
-  const re =
-    /\b(?:import|export)\b[^'"`;]*?\bfrom\s*['"]([^'"]+)['"]|\bimport\s*['"]([^'"]+)['"]|\bimport\s*\(\s*['"]([^'"]+)['"]\s*\)|\brequire\s*\(\s*['"]([^'"]+)['"]\s*\)/g;
-  for (const m of text.matchAll(re)) {
-    const spec = m[1] ?? m[2] ?? m[3] ?? m[4];
-    out.push({ spec, line: text.slice(0, m.index).split('\n').length });
-  }
-  return out;
 }
 
 function isIoModule(spec: string): boolean {
@@ -109,30 +92,21 @@ export function violations(file: string, src: string): Violation[] {
   return out;
 }
 
-function sourceFiles(dir: string): string[] {
-  const out: string[] = [];
-  for (const e of readdirSync(join(ROOT, dir), { withFileTypes: true })) {
-    const rel = join(dir, e.name);
-    if (e.isDirectory()) {
-      if (e.name !== 'node_modules') out.push(...sourceFiles(rel));
-    } else if (/\.(ts|js|mjs)$/.test(e.name) && !e.name.endsWith('.d.ts')) out.push(rel);
-  }
-  return out;
-}
+/** Folders that are not the product (they may import anything, and nothing of the product imports them). */
+const NOT_SOURCE = new Set(['node_modules', 'dist', 'docs', 'examples', 'test', 'bench', 'scripts']);
 
-const FOLDERS = ['openflow', 'compiler', 'io', 'directory', 'loader', 'controller', 'cli', 'edge', 'cluster'].filter((d) => {
-  try {
-    return readdirSync(join(ROOT, d)).length >= 0;
-  } catch {
-    return false;
-  }
-});
+/** Every top-level folder holding TypeScript or JavaScript source: a new folder is checked without being listed here. */
+const FOLDERS = readdirSync(ROOT, { withFileTypes: true })
+  .filter((d) => d.isDirectory() && !d.name.startsWith('.') && !NOT_SOURCE.has(d.name))
+  .map((d) => d.name)
+  .filter((d) => sourceFiles(ROOT, d).length > 0)
+  .sort();
 
 describe('architecture: import rules (docs/architecture.md)', () => {
   it('every source folder keeps its import rules', () => {
     const found: string[] = [];
     for (const dir of FOLDERS)
-      for (const f of sourceFiles(dir)) {
+      for (const f of sourceFiles(ROOT, dir)) {
         if (f.startsWith('controller/web/')) continue; // browser code, bundled separately (tsconfig.web.json)
         for (const v of violations(f, readFileSync(join(ROOT, f), 'utf8'))) found.push(`${v.file}:${v.line}: ${v.what}`);
       }
@@ -140,9 +114,11 @@ describe('architecture: import rules (docs/architecture.md)', () => {
   });
 
   it('checks real files (the pure folders exist and are scanned)', () => {
-    expect(sourceFiles('compiler').length).toBeGreaterThan(5);
-    expect(sourceFiles('openflow').length).toBeGreaterThan(5);
-    expect(sourceFiles('compiler')).toContain('compiler/compile.ts');
+    expect(sourceFiles(ROOT, 'compiler').length).toBeGreaterThan(5);
+    expect(sourceFiles(ROOT, 'openflow').length).toBeGreaterThan(5);
+    expect(sourceFiles(ROOT, 'compiler')).toContain('compiler/compile.ts');
+    for (const d of ['cli', 'cluster', 'compiler', 'controller', 'directory', 'edge', 'io', 'loader', 'openflow'])
+      expect(FOLDERS).toContain(d);
   });
 
   it('catches I/O put back into the compiler', () => {
@@ -187,5 +163,49 @@ describe('architecture: import rules (docs/architecture.md)', () => {
     expect(
       violations('controller/x.ts', "import { readFile } from 'node:fs/promises';\nimport { loadPolicy } from '../loader/index.js';"),
     ).toEqual([]);
+  });
+});
+
+describe('architecture: no import cycles (docs/architecture.md)', () => {
+  it('no source file reaches itself through its imports (type-only imports, re-exports and import() count)', () => {
+    const files = FOLDERS.flatMap((d) => sourceFiles(ROOT, d));
+    const graph = importGraph(ROOT, files);
+    expect([...graph.values()].reduce((n, edges) => n + edges.length, 0)).toBeGreaterThan(500); // the imports were resolved
+    expect(importCycles(graph).map((scc) => `${scc.length} files: ${cyclePath(graph, scc)}`)).toEqual([]);
+  });
+
+  const graphOf = (files: Record<string, string>) => importGraph(ROOT, Object.keys(files), (f) => files[f]);
+
+  it('finds a cycle of type-only imports and names each step with file:line', () => {
+    const g = graphOf({
+      'controller/part.ts': "import { x } from './util.js';\nimport type { Controller } from './controller.js';",
+      'controller/controller.ts': "import { Part } from './part.js';",
+      'controller/util.ts': 'export const x = 1;',
+    });
+    const cycles = importCycles(g);
+    expect(cycles).toEqual([['controller/controller.ts', 'controller/part.ts']]);
+    expect(cyclePath(g, cycles[0])).toBe('controller/controller.ts:1 -> controller/part.ts:2 -> controller/controller.ts');
+  });
+
+  it('finds longer cycles across folders, through index files, re-exports and import()', () => {
+    const g = graphOf({
+      'compiler/a.ts': "export { b } from './b.js';",
+      'compiler/b.ts': "const c = await import('../openflow/index.js');",
+      'openflow/index.ts': "export * from './c.js';",
+      'openflow/c.ts': "import type { A } from '../compiler/a.js';",
+      'openflow/d.ts': "import { c } from './c.js';",
+    });
+    expect(importCycles(g)).toEqual([['compiler/a.ts', 'compiler/b.ts', 'openflow/c.ts', 'openflow/index.ts']]);
+  });
+
+  it('finds a file importing itself, and no cycle in a diamond', () => {
+    expect(importCycles(graphOf({ 'cli/x.ts': "import { y } from './x.js';" }))).toEqual([['cli/x.ts']]);
+    const diamond = graphOf({
+      'edge/a.ts': "import './b.js';\nimport './c.js';",
+      'edge/b.ts': "import './d.js';",
+      'edge/c.ts': "import './d.js';",
+      'edge/d.ts': "import { readFile } from 'node:fs';",
+    });
+    expect(importCycles(diamond)).toEqual([]);
   });
 });
