@@ -4,6 +4,7 @@
  * acl_sessions{method}, acl_auth_total{result}, Access-Accept → flows installed latency. The audit log records
  * every login, logoff, reject and admin disconnect (the `audited` flags in controller/events.ts).
  */
+import { compareText } from '../compiler/order.js';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import type { Controller, ControllerEvent } from './controller.js';
@@ -24,7 +25,7 @@ export function macHolds(ctl: Controller): MacHold[] {
   };
   for (const h of ctl.edge.auth.sightings.heldList()) add(h.mac, h.until, 'dot1x');
   for (const h of ctl.firstContact.snooper.holds()) add(h.mac, h.until, 'dhcp');
-  return [...m.values()].sort((a, b) => a.mac.localeCompare(b.mac));
+  return [...m.values()].sort((a, b) => compareText(a.mac, b.mac));
 }
 
 /** Sessions with their IPv6 addresses: those the directory lists for the MAC, then those learned for it on the session's port. */
