@@ -3,9 +3,12 @@
  * records), and the typed union `ControllerEvent` discriminated by `type` that the controller emits, the API streams
  * (GET /api/v1/events, one SSE `event:` per type) and the web console reads.
  *
- * Self-contained (imports only types from the API contract) so that the browser build can import it.
+ * Self-contained (imports only types from the API contract's parts) so that the browser build can import it. Not from
+ * api/contract.ts itself: that file imports the alert names from here (no import cycle, test/architecture.test.ts).
  */
-import type { AccessChange, AuthMethod, Denial, Diagnostic } from './api/contract.js';
+import type { AccessChange, Diagnostic } from './api/contract/common.js';
+import type { AuthMethod } from './api/contract/edge.js';
+import type { Denial } from './api/contract/observe.js';
 
 export interface EventInfo {
   /** Kept in the status's alerts (the last 200). */
