@@ -147,10 +147,13 @@ export function instructionsText(ins: readonly Instruction[]): string {
   return parts.length ? parts.join(',') : 'drop';
 }
 
-/** One flow as `ovs-ofctl add-flows` reads it; with the hard_timeout to send it with, if any. */
-export function flowText(f: PlannedFlow, hardTimeout?: number): string {
+/**
+ * One flow as `ovs-ofctl add-flows` reads it; with the hard_timeout to send it with when `f.hardTimeout` is set
+ * (a flow as sent, from flowAt). One argument only, so `flows.map(flowText)` cannot pass an index as a timeout.
+ */
+export function flowText(f: PlannedFlow & { readonly hardTimeout?: number }): string {
   const m = f.match.map(entryText);
-  const t = hardTimeout ? `, hard_timeout=${hardTimeout}` : '';
+  const t = f.hardTimeout ? `, hard_timeout=${f.hardTimeout}` : '';
   return `table=${f.tableId}, priority=${f.priority}, cookie=0x${f.cookie.toString(16)}${t}${m.length ? ', ' + m.join(', ') : ''}, actions=${instructionsText(f.instructions)}`;
 }
 
@@ -166,7 +169,7 @@ export function formatOvsFlows(sp: SwitchPlan, opts: { comments?: boolean; at?: 
   const lines = [`# switch ${sp.name} (dpid 0x${sp.dpid.toString(16)}, ${sp.kind}): ${sp.flows.length} flows`];
   for (const f of sentAt(sp, opts.at)) {
     if (opts.comments !== false) lines.push(`# ${f.origin}`);
-    lines.push(flowText(f, f.hardTimeout));
+    lines.push(flowText(f));
   }
   return lines.join('\n') + '\n';
 }
