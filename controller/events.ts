@@ -28,7 +28,16 @@ export interface EventPayloads {
   // switches
   'switch-up': { switch: string; dpid: string };
   'switch-down': { switch: Opt<string>; dpid: string; reason: string };
-  'switch-synced': { switch: string; dpid: string; added: number; removed: number; changed: number; errors: readonly string[] };
+  'switch-synced': {
+    switch: string;
+    dpid: string;
+    added: number;
+    removed: number;
+    changed: number;
+    /** the change went in one ONF bundle (all or nothing) */
+    atomic: boolean;
+    errors: readonly string[];
+  };
   'switch-error': { switch?: string; dpid?: string; error: string };
   'switch-impostor': { dpid: string; switch?: string; remote: Opt<string>; live?: Opt<string>; reason: string };
   'unknown-switch': { dpid: string; remote: Opt<string> };

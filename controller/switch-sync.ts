@@ -161,6 +161,7 @@ export class SwitchSync {
         added: result.added,
         removed: result.removed,
         changed: result.changed,
+        atomic: result.atomic,
         errors: result.errors,
       });
     }

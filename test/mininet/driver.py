@@ -27,6 +27,8 @@ It stops the same way on EOF or SIGTERM, and removes only what it created (net.s
 """
 import json
 import os
+import select
+import subprocess
 import sys
 import time
 
@@ -90,8 +92,7 @@ def listener(kind):
         s = socket.socket(socket.AF_INET6, kind); s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0); return s, "::"
     except OSError:
         return socket.socket(socket.AF_INET, kind), "0.0.0.0"
-def tcp_loop(port):
-    s, any_addr = listener(socket.SOCK_STREAM); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind((any_addr, port)); s.listen(64)
+def tcp_loop(s):
     while True:
         c, _ = s.accept()
         def echo(c):
@@ -99,12 +100,19 @@ def tcp_loop(port):
                 c.settimeout(5); d = c.recv(64); c.sendall(d); c.close()
             except Exception: pass
         threading.Thread(target=echo, args=(c,), daemon=True).start()
-def udp_loop(port):
-    s, any_addr = listener(socket.SOCK_DGRAM); s.bind((any_addr, port))
+def udp_loop(s):
     while True:
         d, a = s.recvfrom(64); s.sendto(d, a)
-for p in tcp: threading.Thread(target=tcp_loop, args=(p,), daemon=True).start()
-for p in udp: threading.Thread(target=udp_loop, args=(p,), daemon=True).start()
+# every socket bound and listening before SERVING is printed: the driver waits for that line, so no probe meets a
+# closed port (a RST) because the server had not started yet
+socks = []
+for p in tcp:
+    s, any_addr = listener(socket.SOCK_STREAM); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind((any_addr, p)); s.listen(64)
+    socks.append((tcp_loop, s))
+for p in udp:
+    s, any_addr = listener(socket.SOCK_DGRAM); s.bind((any_addr, p))
+    socks.append((udp_loop, s))
+for loop, s in socks: threading.Thread(target=loop, args=(s,), daemon=True).start()
 print("SERVING", flush=True)
 threading.Event().wait()
 '''
@@ -169,8 +177,15 @@ class Harness(DriverBase):
         tcp = ",".join(str(p) for p in spec["listen"].get("tcp", []))
         udp = ",".join(str(p) for p in spec["listen"].get("udp", []))
         for h in net.hosts:
-            p = h.popen(["/usr/bin/python3", "-c", SERVE, tcp, udp], stdout=open(os.devnull, "w"), stderr=open(os.devnull, "w"))
-            self.servers.append(p)
+            p = h.popen(["/usr/bin/python3", "-c", SERVE, tcp, udp], stdout=subprocess.PIPE, stderr=open(os.devnull, "w"))
+            self.servers.append((h.name, p))
+        # start() returns only once every host's services listen (a probe sent earlier met a RST and read as denied)
+        deadline = time.time() + 30
+        for name, p in self.servers:
+            ready, _, _ = select.select([p.stdout], [], [], max(0.0, deadline - time.time()))
+            line = p.stdout.readline().decode("utf8", "replace").strip() if ready else ""
+            if line != "SERVING":
+                raise RuntimeError("the test services on %s did not start (%s)" % (name, line or "no answer in 30 s"))
 
     def probes(self, probes, timeout):
         procs = []
@@ -235,7 +250,7 @@ class Harness(DriverBase):
     def stop(self):
         for i in list(self.procs):
             self.kill(i)
-        for p in self.servers:
+        for _, p in self.servers:
             try:
                 p.kill()
                 p.wait()
