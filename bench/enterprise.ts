@@ -2,6 +2,8 @@
  * The generated enterprise the benchmarks share (10,000 users, 300 roles, 40 organizations, 2,000 resources,
  * 500 rules, 200 switches), from a fixed seed: every benchmark compiles the same model.
  */
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { parsePolicyText } from '../compiler/index.js';
 import type { Directory, Topology } from '../compiler/model.js';
 
@@ -24,7 +26,7 @@ export function enterprise() {
     dpid: BigInt(i + 1),
     kind: i < 20 ? ('hypervisor' as const) : i < 24 ? ('core' as const) : ('edge' as const),
   }));
-  const links = switches.slice(4).map((s, i) => ({ a: { switch: s.name, port: 48 }, b: { switch: `sw${20 + (i % 4)}`, port: 100 + i } }));
+  const links = switches.slice(4).map((s, i) => ({ a: { switch: s.name, port: 1000 }, b: { switch: `sw${20 + (i % 4)}`, port: 100 + i } }));
   const users = Array.from({ length: 10_000 }, (_, i) => ({
     id: `u${i}`,
     name: `User ${i}`,
@@ -49,12 +51,49 @@ export function enterprise() {
     const to = Array.from({ length: 4 }, () => `res${Math.floor(r() * 2000)}`).join(', ');
     return `  - { name: r${i}, from: { ${from} }, to: [${to}]${i % 25 === 0 ? ', action: deny' : ''} }`;
   });
-  const policy = parsePolicyText(
-    `version: 1\ndirectory: d\ntopology: t\nresources:\n${resources.join('\n')}\nrules:\n${rules.join('\n')}\n`,
-    'enterprise.yaml',
-  );
+  const body = `resources:\n${resources.join('\n')}\nrules:\n${rules.join('\n')}\n`;
+  const policy = parsePolicyText(`version: 1\ndirectory: d\ntopology: t\n${body}`, 'enterprise.yaml');
   if (!policy.ok) throw new Error(JSON.stringify(policy.diagnostics.slice(0, 3)));
   const directory: Directory = { organizations: orgs, users, source: 'generated' };
   const topology: Topology = { switches, links, hosts, servers };
-  return { policy: policy.value, directory, topology, roles };
+  return { policy: policy.value, directory, topology, roles, policyBody: body };
+}
+
+/**
+ * The same enterprise as the three YAML files an admin would keep (policy.yaml, directory.yaml, topology.yaml in
+ * `dir`), for whole-process benchmarks of the `acl` command. Returns the policy file's path.
+ */
+export function enterpriseFiles(dir: string): string {
+  const e = enterprise();
+  const children = (parent: string | undefined): string =>
+    e.directory.organizations
+      .filter((o) => o.parent === parent)
+      .map((o) => {
+        const c = children(o.name);
+        return `{ name: ${o.name}${c ? `, children: [${c}]` : ''} }`;
+      })
+      .join(', ');
+  const users = e.directory.users.map(
+    (u) =>
+      `  - { id: ${u.id}, name: ${u.name}, organization: ${u.organization}, roles: [${u.roles.join(', ')}], devices: [{ mac: "${u.devices[0].mac}", ip: ${u.devices[0].ip} }] }`,
+  );
+  writeFileSync(
+    join(dir, 'directory.yaml'),
+    `roles: [${e.roles.join(', ')}]\norganizations: [${children(undefined)}]\nusers:\n${users.join('\n')}\n`,
+  );
+  const t = e.topology;
+  const topo = [
+    'switches:',
+    ...t.switches.map((s) => `  - { name: ${s.name}, dpid: ${s.dpid}${s.kind === 'edge' ? '' : `, kind: ${s.kind}`} }`),
+    'links:',
+    ...t.links.map((l) => `  - [${l.a.switch}:${l.a.port}, ${l.b.switch}:${l.b.port}]`),
+    'hosts:',
+    ...t.hosts.map((h) => `  - { mac: "${h.mac}", switch: ${h.switch}, port: ${h.port} }`),
+    'servers:',
+    ...t.servers.map((s) => `  - { name: ${s.name}, switch: ${s.switch}, port: ${s.port}, mac: "${s.mac}", ip: ${s.ip} }`),
+  ];
+  writeFileSync(join(dir, 'topology.yaml'), topo.join('\n') + '\n');
+  const file = join(dir, 'policy.yaml');
+  writeFileSync(file, `version: 1\ndirectory: directory.yaml\ntopology: topology.yaml\n${e.policyBody}`);
+  return file;
 }

@@ -34,6 +34,19 @@ export interface CompileOptions {
   readonly previous?: Pick<Compiled, 'classIds' | 'dstClassIds'>;
 }
 
+/**
+ * The class model alone: the first three stages (subjects, source classes, destination classes), without any
+ * switch's tables. What lint reads; a fraction of a whole compile on a large directory with many switches.
+ */
+export type ClassModel = Pick<Compiled, 'input' | 'subjects' | 'dest'>;
+export function classModel(input: CompileInput): ClassModel {
+  if (fullPolicy(input.policy).rules.some((r) => r.time)) input = { ...input, policy: policyAt(input.policy, input.at) };
+  const selection = selectSubjects(input);
+  const classes = assignClasses(input.policy, selection, undefined);
+  const dests = resolveDestinations(input.policy, selection, classes, undefined);
+  return { input, subjects: classes.subjects, dest: dests.dest };
+}
+
 export function compile(input: CompileInput, opts: CompileOptions = {}): Compiled {
   if (fullPolicy(input.policy).rules.some((r) => r.time)) input = { ...input, policy: policyAt(input.policy, input.at) }; // time windows (schedule.ts)
   const { policy, topology } = input;

@@ -4,7 +4,7 @@ export { parsePolicyText, parseDirectoryText, parseTopologyText } from './inputs
 export { crossCheck } from './cross-check.js';
 export type { Policy, Rule, Resource, Selector, Parsed } from './inputs.js';
 export { compile, recompile, matchKey, CompileError, compileDiagnostic } from './compile.js';
-export type { Compiled, CompileInput, Subject, Endpoint, DestEntry } from './compile.js';
+export type { Compiled, CompileInput, Subject, Endpoint, DestEntry, ClassModel } from './compile.js';
 export { decide, explain, verify, accessMatrix, diffAccess, diffPlans, flowIdentity, overlaps, QueryError } from './query.js';
 export type { Decision, Explanation, VerifyReport, AccessMatrix, AccessChange, PlanDiff } from './query.js';
 export { FlowTables, Conntrack } from './interpreter.js';

@@ -13,8 +13,8 @@
  * Pure: the caller passes a compiled policy.
  */
 import { compareText } from './order.js';
-import type { Compiled, CompileInput, Subject } from './compile.js';
-import { compile } from './compile.js';
+import type { ClassModel, Compiled, CompileInput, Subject } from './compile.js';
+import { classModel } from './compile.js';
 import type { SourceLocation } from './model.js';
 import type { Rule } from './inputs.js';
 import { serviceCovers, type Service } from './addr.js';
@@ -87,7 +87,7 @@ class Who {
 export function lintInput(input: CompileInput, opts: LintOptions = {}, compiled?: Compiled): LintReport {
   const policy = timeless(input.policy);
   if (compiled && compiled.input.policy === policy && compiled.input.directory === input.directory) return lint(compiled, opts);
-  return lint(compile({ ...input, policy, at: undefined }), opts);
+  return lint(classModel({ ...input, policy, at: undefined }), opts);
 }
 
 export interface LintOptions {
@@ -99,7 +99,7 @@ export interface LintOptions {
 }
 
 /** Lints a compiled policy (compile it with every rule active: see lintInput). */
-export function lint(c: Compiled, opts: LintOptions = {}): LintReport {
+export function lint(c: ClassModel, opts: LintOptions = {}): LintReport {
   const policy = c.input.policy;
   const rules = policy.rules;
   const resources = new Map(policy.resources.map((r) => [r.name, r]));
@@ -213,7 +213,10 @@ interface RuleAnalysis {
 }
 
 /** Per-rule findings (matches nobody, shadowed, redundant, grants everyone) and allow/deny conflicts. */
-function ruleFindings(c: Compiled, { matched, effective, shadowedBy, redundantBy, redundantWho, conflicts }: RuleAnalysis): LintFinding[] {
+function ruleFindings(
+  c: ClassModel,
+  { matched, effective, shadowedBy, redundantBy, redundantWho, conflicts }: RuleAnalysis,
+): LintFinding[] {
   const rules = c.input.policy.rules;
   const findings: LintFinding[] = [];
   const userCount = c.subjects.reduce((n, s) => n + (s.kind === 'user' ? 1 : 0), 0);
@@ -297,7 +300,7 @@ function ruleFindings(c: Compiled, { matched, effective, shadowedBy, redundantBy
 }
 
 /** Declarations no rule names: resources (or reached by none), roles, organizations. */
-function unusedDeclarations(c: Compiled, reached: ReadonlySet<string>): LintFinding[] {
+function unusedDeclarations(c: ClassModel, reached: ReadonlySet<string>): LintFinding[] {
   const policy = c.input.policy;
   const rules = policy.rules;
   const findings: LintFinding[] = [];

@@ -91,20 +91,81 @@ export class YamlSource {
 
   /** Location of the value at `path`, or of the key when `key` is set; falls back to the nearest parent. */
   locate(path: Path, key = false): SourceLocation {
+    if (!path.length) return { file: this.file, line: 1, column: 1 };
+    const part = this.docCache ? undefined : this.part(path);
+    return part ? this.find(part.doc, part.path(path), key, part.at) : this.find(this.doc, path, key, (o) => this.at(o));
+  }
+
+  private find(doc: Document, path: Path, key: boolean, at: (offset: number) => SourceLocation): SourceLocation {
     for (let n = path.length; n >= 0; n--) {
       const sub = path.slice(0, n);
       if (key && n === path.length && n > 0) {
-        const parent = sub.length > 1 ? this.doc.getIn(sub.slice(0, -1), true) : this.doc.contents;
+        const parent = sub.length > 1 ? doc.getIn(sub.slice(0, -1), true) : doc.contents;
         if (yaml().isMap(parent)) {
           const pair = parent.items.find((p) => yaml().isPair(p) && yaml().isScalar(p.key) && p.key.value === sub[sub.length - 1]);
           const k = pair?.key as Node | undefined;
-          if (k?.range) return this.at(k.range[0]);
+          if (k?.range) return at(k.range[0]);
         }
       }
-      const node = (sub.length ? this.doc.getIn(sub, true) : this.doc.contents) as Node | undefined;
-      if (node && node.range) return this.at(node.range[0]);
+      const node = (sub.length ? doc.getIn(sub, true) : doc.contents) as Node | undefined;
+      if (node && node.range) return at(node.range[0]);
     }
     return { file: this.file, line: 1, column: 1 };
+  }
+
+  private starts?: Entries | null;
+  private children = new Map<string, Entries | null>();
+  private parts = new Map<string, Part | undefined>();
+  /**
+   * The positional document of only the part of the file that holds `path`: its second-level entry (one rule, one
+   * user) or else its top-level entry (`users:` up to the next top-level key), with positions mapped back to the
+   * whole file. A finding in a 10,000-user directory needs its line, not a positional parse of every user. Only for
+   * a valid file in plain block style (top-level keys at column 0; entries of a block list or mapping at one
+   * indentation); anything else takes the whole document.
+   */
+  private part(path: Path): Part | undefined {
+    const [first, second] = path;
+    if (typeof first !== 'string' || this.diagnostics.length) return undefined;
+    if (this.starts === undefined) this.starts = topLevelKeys(this.text);
+    const top = this.starts && unique(this.starts, first);
+    if (!top) return undefined;
+    if (second !== undefined) {
+      const id = `${first}\0${typeof second}:${second}`;
+      if (!this.parts.has(id)) {
+        if (!this.children.has(first)) this.children.set(first, childEntries(this.text, top.offset, top.end, top.line));
+        const kids = this.children.get(first);
+        const kid = kids && (kids.kind === 'seq' ? (typeof second === 'number' ? kids.items[second] : undefined) : unique(kids, second));
+        let part: Part | undefined;
+        if (kid) {
+          const p = this.parse(kid);
+          const c = p?.doc.contents;
+          if (kids!.kind === 'seq' && yaml().isSeq(c) && c.items.length === 1) part = { ...p!, path: (x) => [0, ...x.slice(2)] };
+          if (kids!.kind === 'map' && yaml().isMap(c) && c.items.length === 1) part = { ...p!, path: (x) => x.slice(1) };
+        }
+        this.parts.set(id, part);
+      }
+      const part = this.parts.get(id);
+      if (part) return part;
+    }
+    if (!this.parts.has(first)) {
+      const p = this.parse(top);
+      this.parts.set(first, p && yaml().isMap(p.doc.contents) ? { ...p, path: (x) => x } : undefined);
+    }
+    return this.parts.get(first);
+  }
+
+  private parse(e: Entry): Omit<Part, 'path'> | undefined {
+    const lc = new (yaml().LineCounter)();
+    const doc = yaml().parseDocument(this.text.slice(e.offset, e.end), { lineCounter: lc, prettyErrors: false, uniqueKeys: true });
+    if (doc.errors.length) return undefined;
+    const file = this.file;
+    return {
+      doc,
+      at: (o) => {
+        const p = lc.linePos(o);
+        return { file, line: p.line + e.line, column: p.col };
+      },
+    };
   }
 
   /**
@@ -189,6 +250,105 @@ export class YamlSource {
       return s === undefined ? [] : [s];
     });
   }
+}
+
+const TOP_KEY = /^(?:([A-Za-z_][\w-]*)|"([^"\\]*)"|'([^']*)')[ \t]*:(?:[ \t\r]|$)/;
+
+/** A part of the text, whole lines: from `offset` (the start of line `line`, 0-based) to `end`; its mapping key. */
+interface Entry {
+  readonly key?: string;
+  readonly offset: number;
+  readonly end: number;
+  readonly line: number;
+}
+interface Entries {
+  readonly kind: 'seq' | 'map';
+  readonly items: readonly Entry[];
+}
+interface Part {
+  readonly doc: Document;
+  readonly at: (offset: number) => SourceLocation;
+  /** The path within the part's document of a path within the file. */
+  readonly path: (p: Path) => Path;
+}
+
+/** The entry with mapping key `k` when exactly one has it. */
+function unique(e: Entries, k: string | number): Entry | undefined {
+  let found: Entry | undefined;
+  for (const x of e.items)
+    if (x.key === k) {
+      if (found) return undefined;
+      found = x;
+    }
+  return found;
+}
+
+/** Each line of text[from, to) as offset, end and line number. */
+function* lines(text: string, from: number, to: number, line: number): Generator<{ offset: number; end: number; line: number }> {
+  for (let offset = from; offset < to; line++) {
+    let end = text.indexOf('\n', offset);
+    if (end < 0 || end > to) end = to;
+    yield { offset, end, line };
+    offset = end + 1;
+  }
+}
+
+const blank = (text: string, at: number, end: number) => {
+  const c = text.charCodeAt(at);
+  return at >= end || c === 10 || c === 13 || c === 35; // an empty line or a comment
+};
+
+/**
+ * The top-level keys of a block-mapping document, each with the text up to the next; null when the top level is
+ * anything else (a directive, a document marker, a flow collection, a line this does not read as a key), so that
+ * the caller parses the whole document instead.
+ */
+function topLevelKeys(text: string): Entries | null {
+  const starts: Array<{ key: string; offset: number; line: number }> = [];
+  for (const l of lines(text, 0, text.length, 0)) {
+    const c = text.charCodeAt(l.offset);
+    // indented lines, blank lines and comments belong to the entry above; anything else at column 0 must be a key
+    if (c === 32 || c === 9 || blank(text, l.offset, l.end)) continue;
+    const m = TOP_KEY.exec(text.slice(l.offset, Math.min(l.end, l.offset + 300)));
+    if (!m) return null;
+    starts.push({ key: m[1] ?? m[2] ?? m[3], offset: l.offset, line: l.line });
+  }
+  if (!starts.length) return null;
+  return { kind: 'map', items: starts.map((x, i) => ({ ...x, end: starts[i + 1]?.offset ?? text.length })) };
+}
+
+/**
+ * The entries of the block list or mapping that is the value of the key line at text[from] (up to `to`): every
+ * content line at the first one's indentation starts an entry (`- ` of a list, or a key); null when the value is on
+ * the key's line (a flow collection, a scalar), is indented with tabs, or a line does not fit that shape.
+ */
+function childEntries(text: string, from: number, to: number, line: number): Entries | null {
+  const it = lines(text, from, to, line);
+  const head = it.next();
+  if (head.done) return null;
+  const afterColon = text.slice(head.value.offset, head.value.end).replace(TOP_KEY, '').trim();
+  if (afterColon && !afterColon.startsWith('#')) return null;
+  let indent = -1;
+  let kind: 'seq' | 'map' | undefined;
+  const starts: Array<{ key?: string; offset: number; line: number }> = [];
+  for (const l of it) {
+    let i = l.offset;
+    while (i < l.end && text.charCodeAt(i) === 32) i++;
+    if (blank(text, i, l.end)) continue;
+    if (text.charCodeAt(i) === 9) return null;
+    const d = i - l.offset;
+    if (indent < 0) indent = d;
+    if (d < indent) return null;
+    if (d > indent) continue;
+    const rest = text.slice(i, Math.min(l.end, i + 300));
+    const k = rest === '-' || rest.startsWith('- ') || rest.startsWith('-\r') ? 'seq' : TOP_KEY.test(rest) ? 'map' : undefined;
+    if (!k || (kind && k !== kind)) return null;
+    kind = k;
+    const m = k === 'map' ? TOP_KEY.exec(rest)! : undefined;
+    starts.push({ ...(m ? { key: m[1] ?? m[2] ?? m[3] } : {}), offset: l.offset, line: l.line });
+  }
+  if (!kind || indent <= 0) return null;
+  return { kind, items: starts.map((x, n) => ({ ...x, end: starts[n + 1]?.offset ?? to })) };
 }
 
 export function fmtPath(path: Path): string {

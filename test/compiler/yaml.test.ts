@@ -44,6 +44,44 @@ describe('YAML reading', () => {
     }
   });
 
+  it('a path is located where the whole positional document puts it, though only its top-level entry is parsed', () => {
+    /** Every path to a value in `v` (keys of mappings, indexes of lists), depth-first. */
+    const paths = (v: unknown, at: (string | number)[] = []): (string | number)[][] =>
+      v !== null && typeof v === 'object'
+        ? [at, ...Object.entries(v as object).flatMap(([k, x]) => paths(x, [...at, Array.isArray(v) ? Number(k) : k]))]
+        : [at];
+    const texts = [
+      ...exampleFiles.map((f) => [f, readFileSync(f, 'utf8')] as const),
+      [
+        'odd.yaml',
+        '# head\n\nversion: 1\n"quoted": { a: [1, 2] }\nrules:\n  # a comment\n  - { name: x }\n\n  - name: y\n    to: z\nlast: |\n  text\n',
+      ],
+      ['crlf.yaml', 'a: 1\r\nb:\r\n  - x\r\n  - y\r\n'],
+      ['flow.yaml', '{ a: 1, b: [x, y] }\n'],
+      ['seq.yaml', '- a: 1\n- b: 2\n'],
+      ['compact.yaml', 'rules:\n- a: 1\n- b: 2\nres:\n  k:\n  - x\n  - y\n  "q k": { a: [1,\n      2] }\n'],
+      [
+        'nested.yaml',
+        'users:\n  - id: a\n    devices:\n      - { mac: m }\n# out\n  # in\n  - id: b\n    note: |\n      - not a list\n      k: not a key\n',
+      ],
+      ['value-on-line.yaml', 'a: [1, 2]\nb: { c: 1 }\nc: text\nd: # c\n  - 1\n'],
+    ] as const;
+    let checked = 0;
+    for (const [f, text] of texts) {
+      const value = new YamlSource(f, text).value;
+      for (const p of paths(value).slice(0, 400)) {
+        for (const key of [false, true]) {
+          const fast = new YamlSource(f, text).locate(p, key); // only p[0]'s entry parsed
+          const whole = new YamlSource(f, text);
+          void whole.doc; // the whole positional document first: locate then reads it
+          expect(fast, `${f} ${JSON.stringify(p)} key=${key}`).toEqual(whole.locate(p, key));
+          checked++;
+        }
+      }
+    }
+    expect(checked).toBeGreaterThan(1000);
+  });
+
   it('tricky scalars and forms read the same (YAML 1.2 core: no sexagesimal, no yes/no, no timestamps, no merge keys)', () => {
     for (const t of TRICKY) {
       const s = new YamlSource('t.yaml', t);
