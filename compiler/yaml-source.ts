@@ -139,8 +139,8 @@ export class YamlSource {
         if (kid) {
           const p = this.parse(kid);
           const c = p?.doc.contents;
-          if (kids!.kind === 'seq' && yaml().isSeq(c) && c.items.length === 1) part = { ...p!, path: (x) => [0, ...x.slice(2)] };
-          if (kids!.kind === 'map' && yaml().isMap(c) && c.items.length === 1) part = { ...p!, path: (x) => x.slice(1) };
+          if (kids.kind === 'seq' && yaml().isSeq(c) && c.items.length === 1) part = { ...p!, path: (x) => [0, ...x.slice(2)] };
+          if (kids.kind === 'map' && yaml().isMap(c) && c.items.length === 1) part = { ...p!, path: (x) => x.slice(1) };
         }
         this.parts.set(id, part);
       }

@@ -48,7 +48,7 @@ describe('YAML reading', () => {
     /** Every path to a value in `v` (keys of mappings, indexes of lists), depth-first. */
     const paths = (v: unknown, at: (string | number)[] = []): (string | number)[][] =>
       v !== null && typeof v === 'object'
-        ? [at, ...Object.entries(v as object).flatMap(([k, x]) => paths(x, [...at, Array.isArray(v) ? Number(k) : k]))]
+        ? [at, ...Object.entries(v).flatMap(([k, x]) => paths(x, [...at, Array.isArray(v) ? Number(k) : k]))]
         : [at];
     const texts = [
       ...exampleFiles.map((f) => [f, readFileSync(f, 'utf8')] as const),
