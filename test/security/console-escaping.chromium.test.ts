@@ -6,17 +6,16 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Browser, Page } from 'playwright-core';
-import type { FastifyInstance } from 'fastify';
-import { Controller } from '../../controller/controller.js';
-import { buildApp } from '../../controller/api.js';
+import type { Page } from 'playwright-core';
+import type { Controller } from '../../controller/controller.js';
 import { TABLE } from '../../compiler/pipeline.js';
 import { attributePlan } from '../../compiler/observe.js';
-import { FakeSwitch } from '../controller/fake-switch.js';
+import type { FakeSwitch } from '../controller/fake-switch.js';
 import { frame } from '../helpers/frames.js';
-import { copyExample, waitFor } from '../helpers/tmp.js';
+import { copyExample } from '../helpers/tmp.js';
+import { startConsoleLab, type ConsoleLab } from '../helpers/console-lab.js';
 import { describeWith } from '../helpers/needs.js';
-import { buildConsole, haveChromium, launchChromium, openPage, pageErrors, signIn } from '../helpers/browser.js';
+import { haveChromium, openPage } from '../helpers/browser.js';
 
 const TOKEN = 'escaping-admin-token';
 const DISPLAY = '<img src=x onerror="window.__xss=1"><script>window.__xss=2</script>Alice';
@@ -24,35 +23,20 @@ const RADIUS_USER = '<script>window.__xss=3</script><b id="injected">x</b>';
 const COMMENT = '# </textarea></pre><script>window.__xss=4</script><img src=x onerror="window.__xss=5">';
 
 describeWith({ Chromium: haveChromium }, 'hostile names in the web console render as text', () => {
-  let ctl: Controller, app: FastifyInstance, sw: FakeSwitch, browser: Browser, page: Page, base: string, errors: string[];
+  let lab: ConsoleLab, ctl: Controller, sw: FakeSwitch, page: Page, base: string, errors: string[];
 
   beforeAll(async () => {
-    buildConsole();
     const dir = copyExample('basic');
     const dirFile = join(dir, 'directory.yaml');
     writeFileSync(dirFile, readFileSync(dirFile, 'utf8').replace('name: Alice Ito', `name: ${JSON.stringify(DISPLAY)}`));
-    ctl = new Controller({ policyPath: join(dir, 'policy.yaml'), listen: { host: '127.0.0.1', port: 0 } });
-    const { port } = await ctl.start();
+    lab = await startConsoleLab({ controller: { policyPath: join(dir, 'policy.yaml') }, app: { adminToken: TOKEN } });
+    ({ ctl, base } = lab);
+    sw = lab.sw!;
     expect(ctl.compiled.input.directory.users.find((u) => u.id === 'alice')?.name).toBe(DISPLAY);
-    app = await buildApp(ctl, { adminToken: TOKEN, auditLog: join(dir, 'audit.jsonl') });
-    await app.listen({ host: '127.0.0.1', port: 0 });
-    base = `http://127.0.0.1:${(app.server.address() as { port: number }).port}/`;
-    sw = new FakeSwitch({ dpid: 1n });
-    await sw.connect(port);
-    await waitFor('edge1 synced', () => ctl.switchStatus().find((s) => s.name === 'edge1')?.lastResult);
-    browser = await launchChromium();
-    page = await browser.newPage();
-    errors = pageErrors(page);
-    await page.goto(base);
-    await signIn(page, TOKEN);
+    ({ page, errors } = await lab.signedIn(TOKEN));
   }, 60_000);
 
-  afterAll(async () => {
-    await browser?.close();
-    sw?.close();
-    await app?.close();
-    await ctl?.stop();
-  });
+  afterAll(() => lab?.stop());
 
   const nothingRan = async () => {
     expect(await page.evaluate(() => (window as unknown as { __xss?: number }).__xss)).toBeUndefined();

@@ -9,14 +9,12 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Browser, Page } from 'playwright-core';
-import type { FastifyInstance } from 'fastify';
-import { Controller } from '../../controller/controller.js';
-import { buildApp } from '../../controller/api.js';
+import type { Page } from 'playwright-core';
 import type { DirectoryReply, MatrixReply, SessionsReply } from '../../controller/api/contract.js';
 import { tempDir } from '../helpers/tmp.js';
+import { startConsoleLab, type ConsoleLab } from '../helpers/console-lab.js';
 import { describeWith } from '../helpers/needs.js';
-import { buildConsole, haveChromium, launchChromium, openPage, pageErrors, signIn } from '../helpers/browser.js';
+import { haveChromium, openPage } from '../helpers/browser.js';
 
 const ARTIFACTS = new URL('../../test-artifacts/web/', import.meta.url).pathname;
 const ADMIN = 'v6-console-admin';
@@ -46,7 +44,7 @@ servers:
 `;
 
 describeWith({ Chromium: haveChromium }, 'console and API: IPv6 addresses in the directory, sessions and matrix lists', () => {
-  let ctl: Controller, app: FastifyInstance, browser: Browser, page: Page, base: string;
+  let lab: ConsoleLab, page: Page, base: string;
   let errors: string[];
   const get = async <T>(path: string): Promise<T> => {
     const r = await fetch(`${base}api/v1/${path}`, { headers: { authorization: `Bearer ${ADMIN}` } });
@@ -56,33 +54,27 @@ describeWith({ Chromium: haveChromium }, 'console and API: IPv6 addresses in the
 
   beforeAll(async () => {
     mkdirSync(ARTIFACTS, { recursive: true });
-    buildConsole();
     const dir = tempDir('v6web-');
     writeFileSync(join(dir, 'p.yaml'), POLICY);
     writeFileSync(join(dir, 'd.yaml'), DIRECTORY);
     writeFileSync(join(dir, 't.yaml'), TOPOLOGY);
-    ctl = new Controller({ policyPath: join(dir, 'p.yaml'), listen: { host: '127.0.0.1', port: 0 } });
-    await ctl.start();
-    // carol's address as ND/DAD snooping learns it; both logged in on their ports
-    const lease = ctl.firstContact.ipv6.leases.add({ mac: MAC.carol, ip: V6.carol, switch: 'e1', port: 2, seconds: 3600, source: 'nd' });
-    expect(lease.ok).toBe(true);
-    expect(ctl.edge.sessions.add({ mac: MAC.alice, switch: 'e1', port: 1, method: 'dot1x', user: 'alice' }, 'test').ok).toBe(true);
-    expect(ctl.edge.sessions.add({ mac: MAC.carol, switch: 'e1', port: 2, method: 'mab', user: 'carol' }, 'test').ok).toBe(true);
-    app = await buildApp(ctl, { adminToken: ADMIN, auditLog: join(dir, 'audit.jsonl') });
-    await app.listen({ host: '127.0.0.1', port: 0 });
-    base = `http://127.0.0.1:${(app.server.address() as { port: number }).port}/`;
-    browser = await launchChromium();
-    page = await (await browser.newContext({ viewport: { width: 1400, height: 900 } })).newPage();
-    errors = pageErrors(page);
-    await page.goto(base);
-    await signIn(page, ADMIN);
+    lab = await startConsoleLab({
+      controller: { policyPath: join(dir, 'p.yaml') },
+      app: { adminToken: ADMIN },
+      noSwitch: true,
+      before: (c) => {
+        // carol's address as ND/DAD snooping learns it; both logged in on their ports
+        const lease = c.firstContact.ipv6.leases.add({ mac: MAC.carol, ip: V6.carol, switch: 'e1', port: 2, seconds: 3600, source: 'nd' });
+        expect(lease.ok).toBe(true);
+        expect(c.edge.sessions.add({ mac: MAC.alice, switch: 'e1', port: 1, method: 'dot1x', user: 'alice' }, 'test').ok).toBe(true);
+        expect(c.edge.sessions.add({ mac: MAC.carol, switch: 'e1', port: 2, method: 'mab', user: 'carol' }, 'test').ok).toBe(true);
+      },
+    });
+    ({ base } = lab);
+    ({ page, errors } = await lab.signedIn(ADMIN));
   }, 60_000);
 
-  afterAll(async () => {
-    await browser?.close();
-    await app?.close();
-    await ctl?.stop();
-  });
+  afterAll(() => lab?.stop());
 
   it('API: directory devices and servers, sessions and matrix resources carry their IPv6 addresses', async () => {
     const d = await get<DirectoryReply>('directory');

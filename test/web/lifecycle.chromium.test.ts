@@ -7,69 +7,51 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Browser, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import type { FastifyInstance } from 'fastify';
-import { Controller } from '../../controller/controller.js';
-import { buildApp } from '../../controller/api.js';
+import type { Controller } from '../../controller/controller.js';
 import { explain } from '../../compiler/query.js';
 import { lintInput } from '../../compiler/lint.js';
 import { loadPolicy } from '../../loader/load.js';
 import { planHash } from '../../controller/lifecycle-api.js';
-import { FakeSwitch } from '../controller/fake-switch.js';
-import { copyExample, waitFor } from '../helpers/tmp.js';
+import { copyExample } from '../helpers/tmp.js';
+import { startConsoleLab, type ConsoleLab } from '../helpers/console-lab.js';
 import { describeWith } from '../helpers/needs.js';
-import { buildConsole, haveChromium, launchChromium, openPage, pageErrors, signIn } from '../helpers/browser.js';
+import { haveChromium, openPage } from '../helpers/browser.js';
 
 const ARTIFACTS = new URL('../../test-artifacts/web/', import.meta.url).pathname;
 const A = 'lifecycle-token-anna',
   B = 'lifecycle-token-ben';
 
 describeWith({ Chromium: haveChromium }, 'console: lint markers, pending approval, rollback', () => {
-  let ctl: Controller, app: FastifyInstance, sw: FakeSwitch, browser: Browser, anna: Page, ben: Page, base: string, policyPath: string;
+  let lab: ConsoleLab, ctl: Controller, app: FastifyInstance, anna: Page, ben: Page, base: string, policyPath: string;
   let annaErrors: string[], benErrors: string[];
   let hashV1: string;
 
   beforeAll(async () => {
     mkdirSync(ARTIFACTS, { recursive: true });
-    buildConsole();
     const dir = copyExample('basic');
     policyPath = join(dir, 'policy.yaml');
-    ctl = new Controller({ policyPath, listen: { host: '127.0.0.1', port: 0 } });
-    const { port } = await ctl.start();
-    hashV1 = planHash(ctl.compiled.plan);
-    app = await buildApp(ctl, {
-      tokens: [
-        { name: 'anna', token: A, role: 'admin' },
-        { name: 'ben', token: B, role: 'admin' },
-      ],
-      requireApproval: true,
-      auditLog: join(dir, 'audit.jsonl'),
+    lab = await startConsoleLab({
+      controller: { policyPath },
+      app: {
+        tokens: [
+          { name: 'anna', token: A, role: 'admin' },
+          { name: 'ben', token: B, role: 'admin' },
+        ],
+        requireApproval: true,
+      },
+      before: (c) => {
+        hashV1 = planHash(c.compiled.plan);
+      },
     });
-    await app.listen({ host: '127.0.0.1', port: 0 });
-    base = `http://127.0.0.1:${(app.server.address() as { port: number }).port}/`;
-    sw = new FakeSwitch({ dpid: 1n });
-    await sw.connect(port);
-    await waitFor('edge1 synced', () => ctl.switchStatus().find((s) => s.name === 'edge1')?.lastResult);
-    browser = await launchChromium();
-    anna = await (await browser.newContext({ viewport: { width: 1400, height: 1000 } })).newPage();
-    ben = await (await browser.newContext({ viewport: { width: 1400, height: 1000 } })).newPage();
-    annaErrors = pageErrors(anna);
-    benErrors = pageErrors(ben);
-    for (const [p, t] of [
-      [anna, A],
-      [ben, B],
-    ] as const) {
-      await p.goto(base);
-      await signIn(p, t);
-    }
+    ({ ctl, app, base } = lab);
+    const viewport = { width: 1400, height: 1000 };
+    ({ page: anna, errors: annaErrors } = await lab.signedIn(A, { viewport }));
+    ({ page: ben, errors: benErrors } = await lab.signedIn(B, { viewport }));
   }, 60_000);
 
-  afterAll(async () => {
-    await browser?.close();
-    sw?.close();
-    await app?.close();
-    await ctl?.stop();
-  });
+  afterAll(() => lab?.stop());
 
   it('lint warnings appear at their lines in the editor, as validate/lint computes them', async () => {
     await openPage(anna, base, 'policy');

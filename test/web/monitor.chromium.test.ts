@@ -6,51 +6,35 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Browser, Page } from 'playwright-core';
-import type { FastifyInstance } from 'fastify';
-import { Controller } from '../../controller/controller.js';
-import { buildApp } from '../../controller/api.js';
+import type { Page } from 'playwright-core';
+import type { Controller } from '../../controller/controller.js';
 import { TABLE } from '../../compiler/pipeline.js';
-import { FakeSwitch } from '../controller/fake-switch.js';
+import type { FakeSwitch } from '../controller/fake-switch.js';
 import { frame } from '../helpers/frames.js';
 import { copyExample, waitFor } from '../helpers/tmp.js';
+import { startConsoleLab, type ConsoleLab } from '../helpers/console-lab.js';
 import { describeWith } from '../helpers/needs.js';
-import { buildConsole, haveChromium, launchChromium, openPage, pageErrors, signIn } from '../helpers/browser.js';
+import { haveChromium, openPage } from '../helpers/browser.js';
 
 const ADMIN = 'monitor-console-admin-token';
 const WATCH = '  - { name: watch-db, from: { users: [alice] }, to: payroll-db, action: deny, mode: monitor }\n';
 
 describeWith({ Chromium: haveChromium }, 'console: monitored rules and a monitored policy version', () => {
-  let ctl: Controller, app: FastifyInstance, sw: FakeSwitch, browser: Browser, page: Page, base: string, v1: string;
+  let lab: ConsoleLab, ctl: Controller, sw: FakeSwitch, page: Page, base: string, v1: string;
   let errors: string[];
 
   beforeAll(async () => {
-    buildConsole();
     const dir = copyExample('basic');
     const p = join(dir, 'policy.yaml');
     v1 = readFileSync(p, 'utf8').replace('default: deny', `${WATCH}default: deny`);
     writeFileSync(p, v1);
-    ctl = new Controller({ policyPath: p, listen: { host: '127.0.0.1', port: 0 }, observe: { traffic: { intervalMs: 0 } } });
-    const { port } = await ctl.start();
-    app = await buildApp(ctl, { adminToken: ADMIN, auditLog: join(dir, 'audit.jsonl') });
-    await app.listen({ host: '127.0.0.1', port: 0 });
-    base = `http://127.0.0.1:${(app.server.address() as { port: number }).port}/`;
-    sw = new FakeSwitch({ dpid: 1n });
-    await sw.connect(port);
-    await waitFor('edge1 synced', () => ctl.switchStatus().find((s) => s.name === 'edge1')?.lastResult);
-    browser = await launchChromium();
-    page = await (await browser.newContext({ viewport: { width: 1400, height: 900 } })).newPage();
-    errors = pageErrors(page);
-    await page.goto(base);
-    await signIn(page, ADMIN);
+    lab = await startConsoleLab({ controller: { policyPath: p, observe: { traffic: { intervalMs: 0 } } }, app: { adminToken: ADMIN } });
+    ({ ctl, base } = lab);
+    sw = lab.sw!;
+    ({ page, errors } = await lab.signedIn(ADMIN));
   }, 60_000);
 
-  afterAll(async () => {
-    await browser?.close();
-    sw?.close();
-    await app?.close();
-    await ctl?.stop();
-  });
+  afterAll(() => lab?.stop());
 
   it('marks the mode: monitor rule; shows the monitored version, what it would have cut, and promotes it', async () => {
     await openPage(page, base, 'rules');

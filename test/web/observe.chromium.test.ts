@@ -7,25 +7,24 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Browser, Page } from 'playwright-core';
-import type { FastifyInstance } from 'fastify';
-import { Controller } from '../../controller/controller.js';
-import { buildApp } from '../../controller/api.js';
+import type { Page } from 'playwright-core';
+import type { Controller } from '../../controller/controller.js';
 import { attributePlan, type FlowAttribution } from '../../compiler/observe.js';
 import { TABLE } from '../../compiler/pipeline.js';
 import { why } from '../../compiler/why.js';
-import { FakeSwitch } from '../controller/fake-switch.js';
+import type { FakeSwitch } from '../controller/fake-switch.js';
 import { frame } from '../helpers/frames.js';
 import { copyExample, waitFor } from '../helpers/tmp.js';
+import { startConsoleLab, type ConsoleLab } from '../helpers/console-lab.js';
 import { describeWith } from '../helpers/needs.js';
-import { buildConsole, haveChromium, launchChromium, openPage, pageErrors, signIn } from '../helpers/browser.js';
+import { haveChromium, openPage } from '../helpers/browser.js';
 
 const ARTIFACTS = new URL('../../test-artifacts/web/', import.meta.url).pathname;
 const ADMIN = 'observe-admin-token';
 const READ = 'observe-read-token';
 
 describeWith({ Chromium: haveChromium }, 'console: sessions, denials, why, rule traffic', () => {
-  let ctl: Controller, app: FastifyInstance, sw: FakeSwitch, browser: Browser, page: Page, base: string;
+  let lab: ConsoleLab, ctl: Controller, sw: FakeSwitch, page: Page, base: string;
   let errors: string[];
   let xid = 1;
 
@@ -52,33 +51,17 @@ describeWith({ Chromium: haveChromium }, 'console: sessions, denials, why, rule 
 
   beforeAll(async () => {
     mkdirSync(ARTIFACTS, { recursive: true });
-    buildConsole();
     const dir = copyExample('basic');
-    ctl = new Controller({
-      policyPath: join(dir, 'policy.yaml'),
-      listen: { host: '127.0.0.1', port: 0 },
-      observe: { traffic: { intervalMs: 0 } },
+    lab = await startConsoleLab({
+      controller: { policyPath: join(dir, 'policy.yaml'), observe: { traffic: { intervalMs: 0 } } },
+      app: { adminToken: ADMIN, readToken: READ },
     });
-    const { port } = await ctl.start();
-    app = await buildApp(ctl, { adminToken: ADMIN, readToken: READ, auditLog: join(dir, 'audit.jsonl') });
-    await app.listen({ host: '127.0.0.1', port: 0 });
-    base = `http://127.0.0.1:${(app.server.address() as { port: number }).port}/`;
-    sw = new FakeSwitch({ dpid: 1n });
-    await sw.connect(port);
-    await waitFor('edge1 synced', () => ctl.switchStatus().find((s) => s.name === 'edge1')?.lastResult);
-    browser = await launchChromium();
-    page = await (await browser.newContext({ viewport: { width: 1400, height: 900 } })).newPage();
-    errors = pageErrors(page);
-    await page.goto(base);
-    await signIn(page, ADMIN);
+    ({ ctl, base } = lab);
+    sw = lab.sw!;
+    ({ page, errors } = await lab.signedIn(ADMIN));
   }, 60_000);
 
-  afterAll(async () => {
-    await browser?.close();
-    sw?.close();
-    await app?.close();
-    await ctl?.stop();
-  });
+  afterAll(() => lab?.stop());
 
   it('Sessions: a login appears live with user, MAC, switch:port, method, since and expires; an admin ends it', async () => {
     await openPage(page, base, 'sessions');
@@ -130,11 +113,7 @@ describeWith({ Chromium: haveChromium }, 'console: sessions, denials, why, rule 
   });
 
   it('Sessions: with a read-only token there is no End session button, and the API refuses anyway', async () => {
-    const ctx = await browser.newContext();
-    const p = await ctx.newPage();
-    const errs = pageErrors(p);
-    await p.goto(base);
-    await signIn(p, READ, 'read-only');
+    const { page: p, errors: errs } = await lab.signedIn(READ, { mode: 'read-only' });
     const r = ctl.edge.sessions.add({ mac: '02:00:00:00:0e:03', switch: 'edge1', port: 6, method: 'web', user: 'carol' }, 'signin');
     if (!r.ok) throw new Error(r.message);
     await openPage(p, base, 'sessions');
@@ -155,7 +134,7 @@ describeWith({ Chromium: haveChromium }, 'console: sessions, denials, why, rule 
     expect(ctl.edge.sessions.size).toBe(1);
     ctl.edge.sessions.remove(r.session.id, 'admin', 'test');
     expect(errs).toEqual([]);
-    await ctx.close();
+    await p.context().close();
   });
 
   it('Denials: denied packets appear live with user, port, resource, service and rule; filters by user, resource and time', async () => {
