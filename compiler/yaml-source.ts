@@ -92,6 +92,8 @@ export class YamlSource {
   /** Location of the value at `path`, or of the key when `key` is set; falls back to the nearest parent. */
   locate(path: Path, key = false): SourceLocation {
     if (!path.length) return { file: this.file, line: 1, column: 1 };
+    const quick = this.docCache || path.length !== 2 ? undefined : this.onItsLine(path, key);
+    if (quick) return quick;
     const part = this.docCache ? undefined : this.part(path);
     return part ? this.find(part.doc, part.path(path), key, part.at) : this.find(this.doc, path, key, (o) => this.at(o));
   }
@@ -123,35 +125,77 @@ export class YamlSource {
    * a valid file in plain block style (top-level keys at column 0; entries of a block list or mapping at one
    * indentation); anything else takes the whole document.
    */
-  private part(path: Path): Part | undefined {
-    const [first, second] = path;
+  private top(first: string | number): Entry | undefined {
     if (typeof first !== 'string' || this.diagnostics.length) return undefined;
     if (this.starts === undefined) this.starts = topLevelKeys(this.text);
-    const top = this.starts && unique(this.starts, first);
+    return (this.starts && unique(this.starts, first)) || undefined;
+  }
+
+  /** The second-level entry `path[1]` of the top-level entry `path[0]`, and whether it is a list item or a key. */
+  private item(path: Path): { kind: 'seq' | 'map'; kid: Entry } | undefined {
+    const [first, second] = path;
+    const top = this.top(first);
+    if (!top || second === undefined) return undefined;
+    if (!this.children.has(first as string)) this.children.set(first as string, childEntries(this.text, top.offset, top.end, top.line));
+    const kids = this.children.get(first as string);
+    const kid = kids && (kids.kind === 'seq' ? (typeof second === 'number' ? kids.items[second] : undefined) : unique(kids, second));
+    return kid ? { kind: kids.kind, kid } : undefined;
+  }
+
+  /**
+   * A second-level value (or key) that starts on its entry's own line: `- { name: x }` (the item), `  web: {...}`
+   * (the key, or the value after `key:`). Its position is read off the line; undefined where it would take more
+   * (a value on the lines below, an anchor, tag, alias or block scalar), which the positional parse answers.
+   */
+  private onItsLine(path: Path, key: boolean): SourceLocation | undefined {
+    const it = this.item(path);
+    if (!it) return undefined;
+    const { kid } = it;
+    let end = this.text.indexOf('\n', kid.offset);
+    if (end < 0 || end > kid.end) end = kid.end;
+    const line = this.text.slice(kid.offset, end);
+    let i = 0;
+    while (line.charCodeAt(i) === 32) i++;
+    if (it.kind === 'map') {
+      if (key) return { file: this.file, line: kid.line + 1, column: i + 1 };
+      const m = TOP_KEY.exec(line.slice(i));
+      if (!m) return undefined;
+      i += m[0].length;
+    } else {
+      if (key) return undefined;
+      i += 1; // the '-'
+    }
+    while (line[i] === ' ' || line[i] === '\t') i++;
+    if (i >= line.length || '#&!*|>\r'.includes(line[i])) return undefined;
+    return { file: this.file, line: kid.line + 1, column: i + 1 };
+  }
+
+  private part(path: Path): Part | undefined {
+    const [first, second] = path;
+    const top = this.top(first);
     if (!top) return undefined;
     if (second !== undefined) {
       const id = `${first}\0${typeof second}:${second}`;
       if (!this.parts.has(id)) {
-        if (!this.children.has(first)) this.children.set(first, childEntries(this.text, top.offset, top.end, top.line));
-        const kids = this.children.get(first);
-        const kid = kids && (kids.kind === 'seq' ? (typeof second === 'number' ? kids.items[second] : undefined) : unique(kids, second));
+        const found = this.item(path);
         let part: Part | undefined;
-        if (kid) {
-          const p = this.parse(kid);
+        if (found) {
+          const p = this.parse(found.kid);
           const c = p?.doc.contents;
-          if (kids.kind === 'seq' && yaml().isSeq(c) && c.items.length === 1) part = { ...p!, path: (x) => [0, ...x.slice(2)] };
-          if (kids.kind === 'map' && yaml().isMap(c) && c.items.length === 1) part = { ...p!, path: (x) => x.slice(1) };
+          if (found.kind === 'seq' && yaml().isSeq(c) && c.items.length === 1) part = { ...p!, path: (x) => [0, ...x.slice(2)] };
+          if (found.kind === 'map' && yaml().isMap(c) && c.items.length === 1) part = { ...p!, path: (x) => x.slice(1) };
         }
         this.parts.set(id, part);
       }
       const part = this.parts.get(id);
       if (part) return part;
     }
-    if (!this.parts.has(first)) {
+    const id = String(first);
+    if (!this.parts.has(id)) {
       const p = this.parse(top);
-      this.parts.set(first, p && yaml().isMap(p.doc.contents) ? { ...p, path: (x) => x } : undefined);
+      this.parts.set(id, p && yaml().isMap(p.doc.contents) ? { ...p, path: (x) => x } : undefined);
     }
-    return this.parts.get(first);
+    return this.parts.get(id);
   }
 
   private parse(e: Entry): Omit<Part, 'path'> | undefined {
