@@ -1,12 +1,13 @@
 #!/usr/bin/env node
 /**
  * `acl`. `acl --version` answers without loading oclif (node's own start-up is most of its time), and so does
- * `acl validate FILE [--json]` (dist/fast/fast.js prints what the oclif command prints; cli/fast-args.ts says which
+ * `acl validate FILE [--json]` and `acl lint FILE [--json]` (dist/fast/fast.js prints what the oclif command prints; cli/fast-args.ts says which
  * command lines qualify). Every other command goes through oclif, which reads oclif.manifest.json and imports only
  * the command that runs.
  */
 const argv = process.argv.slice(2);
-const fast = argv[0] === 'validate' ? (await import('../dist/cli/fast-args.js')).fastCommand(argv, process.env) : undefined;
+const fast =
+  argv[0] === 'validate' || argv[0] === 'lint' ? (await import('../dist/cli/fast-args.js')).fastCommand(argv, process.env) : undefined;
 if (argv.length === 1 && (argv[0] === '--version' || argv[0] === '-v')) {
   const { readFileSync } = await import('node:fs');
   const { version, name } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));

@@ -1,7 +1,7 @@
 /**
- * `acl validate FILE [--json]` without oclif (bin/run.js, when cli/fast-args.ts accepts the command line):
- * importing @oclif/core costs more than validating the campus example. Prints exactly what the oclif command
- * prints — the same validatePolicy through the same CommandIO calls, lines written as oclif's ux writes them, the
+ * `acl validate FILE [--json]` and `acl lint FILE [--json]` without oclif (bin/run.js, when cli/fast-args.ts accepts
+ * the command line): importing @oclif/core costs more than validating the campus example. Prints exactly what the
+ * oclif command prints — the same validatePolicy / lintPolicy through the same CommandIO calls, lines written as oclif's ux writes them, the
  * JSON answer as its logJson, errors as its catch and handle do (test/cli/startup.test.ts compares both ways).
  */
 import { format } from 'node:util';
@@ -9,6 +9,7 @@ import { CompileError, compileDiagnostic } from '../compiler/compile.js';
 import { fail, type CommandIO } from './output.js';
 import type { FastCommand } from './fast-args.js';
 import { validatePolicy } from './run/validate.js';
+import { lintPolicy } from './run/lint.js';
 
 /** this.exit(code): unwinds the command like oclif's ExitError. */
 class Exit extends Error {
@@ -37,7 +38,10 @@ export async function runFast(cmd: FastCommand): Promise<void> {
   const out = io(cmd.json);
   try {
     try {
-      const result = await validatePolicy(out, cmd.policy);
+      const result =
+        cmd.command === 'lint'
+          ? await lintPolicy(out, cmd.policy, { failOn: 'error', quiet: false })
+          : await validatePolicy(out, cmd.policy);
       if (cmd.json) out.logJson(result);
     } catch (e) {
       // AclCommand.catch: a compile error is reported as a diagnostic about the policy

@@ -1,6 +1,6 @@
 import { Args, Flags } from '@oclif/core';
 import { AclCommand } from '../base.js';
-import { lintInput, formatFinding, type LintSeverity } from '../../compiler/lint.js';
+import { lintPolicy, type FailOn } from '../run/lint.js';
 
 export default class Lint extends AclCommand {
   static description =
@@ -18,25 +18,7 @@ export default class Lint extends AclCommand {
 
   async run() {
     const { args, flags } = await this.parse(Lint);
-    const { loaded } = await this.load(args.policy);
-    const report = lintInput(loaded);
-    const shown = flags.quiet ? report.findings.filter((f) => f.severity !== 'info') : report.findings;
-    for (const f of shown) {
-      this.log(formatFinding(f));
-      if (f.subjects && f.subjects.examples.length)
-        this.log(
-          `    concerns ${f.subjects.users} user(s), ${f.subjects.servers} server(s): ${f.subjects.examples.join(', ')}${f.subjects.users + f.subjects.servers > f.subjects.examples.length ? ', …' : ''}`,
-        );
-    }
-    this.log(`${args.policy}: ${report.counts.error} errors, ${report.counts.warning} warnings, ${report.counts.info} notes`);
-    const rank: Record<LintSeverity | 'never', number> = { error: 3, warning: 2, info: 1, never: 99 };
-    const limit = rank[flags['fail-on'] as LintSeverity | 'never'];
-    const failed = report.findings.some((f) => rank[f.severity] >= limit);
-    const out = { ok: !failed, ...report, findings: shown };
-    if (failed) {
-      if (this.jsonEnabled()) this.logJson(this.plain(out));
-      this.exit(1);
-    }
-    return this.plain(out);
+    this.policyFile = args.policy;
+    return lintPolicy(this.io, args.policy, { failOn: flags['fail-on'] as FailOn, quiet: flags.quiet });
   }
 }

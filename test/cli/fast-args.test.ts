@@ -2,7 +2,9 @@
 import { expect, it } from 'vitest';
 import { fastCommand } from '../../cli/fast-args.js';
 
-it('takes exactly `validate FILE` with or without --json', () => {
+it('takes exactly `validate FILE` and `lint FILE` with or without --json', () => {
+  expect(fastCommand(['lint', 'p.yaml'], {})).toEqual({ command: 'lint', policy: 'p.yaml', json: false });
+  expect(fastCommand(['lint', '--json', 'p.yaml'], {})).toEqual({ command: 'lint', policy: 'p.yaml', json: true });
   expect(fastCommand(['validate', 'p.yaml'], {})).toEqual({ command: 'validate', policy: 'p.yaml', json: false });
   expect(fastCommand(['validate', 'p.yaml', '--json'], {})).toEqual({ command: 'validate', policy: 'p.yaml', json: true });
   expect(fastCommand(['validate', '--json', 'p.yaml'], {})).toEqual({ command: 'validate', policy: 'p.yaml', json: true });
@@ -20,7 +22,9 @@ it('leaves help, other flags, missing or extra arguments and other commands to o
     ['validate', '-'],
     ['validate', ''],
     ['validate', 'p.yaml', '--'],
-    ['lint', 'p.yaml'],
+    ['lint', 'p.yaml', '--fail-on', 'warning'],
+    ['lint', 'p.yaml', '--quiet'],
+    ['lint', '--help'],
     ['compile', 'p.yaml'],
     [],
   ])

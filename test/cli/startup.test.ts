@@ -151,6 +151,11 @@ it('the fast path prints exactly what the oclif command prints, with the same ex
     ['validate', bad, '--json'],
     ['validate', 'no/such/policy.yaml'],
     ['validate', '--json', 'no/such/policy.yaml'],
+    ['lint', 'examples/campus/policy.yaml'],
+    ['lint', '--json', 'examples/campus/policy.yaml'],
+    ['lint', bad],
+    ['lint', bad, '--json'],
+    ['lint', 'no/such/policy.yaml'],
   ];
   for (const [i, args] of cases.entries()) {
     const fast = await acl(`same-fast-${i}`, args);
@@ -168,6 +173,8 @@ it('the fast path prints exactly what the oclif command prints, with the same ex
   expect(r.stderr).toMatch(/policy\.yaml:\d+:\d+: /);
   expect(r.code).toBe(1);
   expect(JSON.parse((await acl('json', ['validate', '--json', 'examples/campus/policy.yaml'])).stdout)).toMatchObject({ ok: true });
+  const lint = await acl('lint', ['lint', 'examples/campus/policy.yaml']);
+  expect(lint.stdout).toMatch(/policy\.yaml: 0 errors, \d+ warnings, \d+ notes/);
 }, 120_000);
 
 it('acl validate --help goes through oclif and shows the usage', async () => {
