@@ -12,7 +12,9 @@ export async function loadSessions(): Promise<void> {
     render('#sessions-summary', html`<span class="bad">${errorText(r)}</span>`);
     return;
   }
-  const list = r.body.sessions.slice().sort((a, b) => (a.switch + a.port + a.mac).localeCompare(b.switch + b.port + b.mac, 'en'));
+  // by switch, port (as a number: 2 before 10) and MAC; code-unit order, the same in every browser locale
+  const cmp = (x: string, y: string) => (x < y ? -1 : x > y ? 1 : 0);
+  const list = r.body.sessions.slice().sort((a, b) => cmp(a.switch, b.switch) || a.port - b.port || cmp(a.mac, b.mac));
   render(
     '#sessions-summary',
     html`${plural(list.length, 'session')}${list.some((s) => !s.active) ? html`, <span class="bad">${list.filter((s) => !s.active).length} inactive</span>` : ''}.`,
