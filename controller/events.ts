@@ -241,7 +241,7 @@ export const EVENTS = {
   'unknown-switch': A,
   'port-status': {},
   'peer-violation': A,
-  'budget-refused': {},
+  'budget-refused': A,
   'foreign-override': A,
   'foreign-flows-cleared': {},
   'policy-applied': AU,

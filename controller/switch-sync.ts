@@ -50,6 +50,8 @@ export class SwitchSync {
   private readonly results = new Map<string, ReconcileResult & { at: string }>();
   /** Sessions whose discovery, deny-sample and EAPOL meters are installed. */
   private readonly metered = new WeakSet<SwitchSession>();
+  /** Switches whose plan was last refused for their table budget (an alert when one goes over, not every audit). */
+  private readonly overBudget = new Set<string>();
   /** Foreign flows that can override the policy, per connected switch (from its last sync). */
   readonly foreignOverrides = new Map<string, readonly ForeignOverride[]>();
 
@@ -112,10 +114,14 @@ export class SwitchSync {
     if (over) {
       const refused = refusedResult(plan, over);
       this.results.set(dpid, { ...refused, at: new Date().toISOString() });
-      ctl.log('error', refused.errors[0]);
-      ctl.event('budget-refused', { switch: plan.name, dpid, report: over });
+      if (!this.overBudget.has(dpid)) {
+        this.overBudget.add(dpid);
+        ctl.log('error', refused.errors[0]);
+        ctl.event('budget-refused', { switch: plan.name, dpid, report: over });
+      }
       return refused;
     }
+    this.overBudget.delete(dpid);
     const assume = queue.assume,
       delta = queue.delta;
     queue.assume = undefined;

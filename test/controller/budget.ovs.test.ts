@@ -78,6 +78,9 @@ describeWith({ 'Open vSwitch (root)': !!run }, 'table budgets on a real Open vSw
     expect(s.desc?.hwDesc).toBe('Open vSwitch');
     await new Promise((r) => setTimeout(r, 1500)); // an audit round later: still nothing of ours on the switch
     expect(ours()).toBe(0);
+    // an alert, raised once: the audit round that refused again did not repeat it
+    expect(events.filter((e) => e.type === 'budget-refused')).toHaveLength(1);
+    expect(ctl.alerts.filter((a) => a.type === 'budget-refused')).toHaveLength(1);
     expect(
       ctl
         .switchStatus()
