@@ -76,6 +76,21 @@ function memoOf(prev: Compiled, st: IncrementalState): EdgeMemo {
   return m;
 }
 
+/**
+ * A user at the same place in the list whose roles or organization changed (a class move, never an edge patch):
+ * found by comparing the two lists' objects, which a directory update shares for every user it did not touch.
+ * False when the lists do not line up (walkUsers decides those).
+ */
+function classMoveInPlace(before: readonly User[], after: readonly User[]): boolean {
+  if (before === after || before.length !== after.length) return false;
+  for (let i = 0; i < after.length; i++) {
+    const u = after[i],
+      o = before[i];
+    if (u !== o && u.id === o.id && (u.organization !== o.organization || !sameList(u.roles, o.roles))) return true;
+  }
+  return false;
+}
+
 function addOwner(owners: Map<string, string[]>, mac: string, id: string): void {
   const l = owners.get(mac);
   if (!l) owners.set(mac, [id]);
@@ -257,6 +272,7 @@ export function patchEdge(
   const st = prev.incremental;
   // IPv6 in play (also a learned IPv6 address in a binding): endpoints carry two families of flows; a full compile keeps it simple
   if (!st || st.selection.v6 || !sameOrganizations(prev.input.directory, directory)) return undefined;
+  if (classMoveInPlace(prev.input.directory.users, directory.users)) return undefined; // before the memo (a walk of every user)
   const memo = memoOf(prev, st);
   const bound = boundOf(prev, memo, bindings, hint);
   if (!bound) return undefined;
