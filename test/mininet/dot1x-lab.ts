@@ -11,7 +11,8 @@
  *   dxprn ── dxe1:3 (mab)                        dxe1:10 ── dxe2:10
  *   dxlap ── dxe1:4 (dot1x) and dxe2:1 (dot1x, link down at start): one laptop, two interfaces, one MAC
  */
-import { execFileSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
+import { promisify } from 'node:util';
 import { cpSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Controller, type ControllerEvent } from '../../controller/controller.js';
@@ -23,6 +24,8 @@ import { haveFreeradius, startFreeRadius, type FreeRadius } from '../helpers/fre
 import { haveCommand } from '../helpers/needs.js';
 import { tempDir, waitFor } from '../helpers/tmp.js';
 import { NetLab, haveMininet } from './harness.js';
+
+const execFileAsync = promisify(execFile);
 
 export const BASE = 'dc=dx,dc=example';
 export const NET = '10.216.0';
@@ -381,10 +384,20 @@ threading.Event().wait()
       .filter((l) => l.includes(mac)).length;
   }
 
-  /** Polls the switch until no flow mentions the MAC; returns when (ms since epoch). */
+  /**
+   * Polls the switch until no flow mentions the MAC; returns when its answer said so (ms since epoch). The dump is
+   * run asynchronously: a synchronous one would stall the controller, which runs in this process, while it handles
+   * the very change being timed (tens of ms per dump on a busy machine).
+   */
   async flowsGone(sw: string, mac: string, timeoutMs = 5000): Promise<number> {
-    await waitFor(`no flow for ${mac} on ${sw}`, () => this.flowsWith(sw, mac) === 0, timeoutMs, 10);
-    return Date.now();
+    const t0 = Date.now();
+    for (;;) {
+      const { stdout } = await execFileAsync('ovs-ofctl', ['-O', 'OpenFlow13', 'dump-flows', sw], { encoding: 'utf8' });
+      const now = Date.now();
+      if (!stdout.split('\n').some((l) => l.includes(mac))) return now;
+      if (now - t0 > timeoutMs) throw new Error(`flows for ${mac} still on ${sw} after ${timeoutMs} ms`);
+      await new Promise((r) => setTimeout(r, 10));
+    }
   }
 
   eventsOf<K extends EventType>(type: K, pred: (e: EventOf<K>) => boolean = () => true): Array<EventOf<K> & { t: number }> {
