@@ -6,12 +6,13 @@
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Controller } from './controller.js';
+import type { ControllerEvent } from './events.js';
 import { Approvals, DEFAULT_APPROVAL_TTL_MS, type PendingChange } from './approvals.js';
 import { compile } from '../compiler/compile.js';
 import { formatDiagnostic, loadPolicy } from '../loader/index.js';
 import { diffAccess, diffPlans } from '../compiler/query.js';
 import { lintInput } from '../compiler/lint.js';
-import { LifecycleStore, lifecycleFileOf, readLifecycle } from './lifecycle-store.js';
+import { LifecycleStore, lifecycleFileOf, readLifecycle, type StoredMonitor } from './lifecycle-store.js';
 import { PolicyHistory, planHash, type PolicyVersion } from './lifecycle-history.js';
 import { Type } from '@sinclair/typebox';
 import {
@@ -55,6 +56,11 @@ const ApplyOrError = Type.Union([ApplyReply, ErrorReply]);
 const changeReplies = { 200: ApplyReply, 202: PendingCreatedReply, '4xx': ApplyOrError, 503: ApplyOrError } as const;
 const versionOut = ({ text: _t, ids: _i, ...v }: PolicyVersion) => v;
 
+const monitored = (ctl: Controller): StoredMonitor | undefined => {
+  const m = ctl.monitorMode.current;
+  return m && { text: m.text, by: m.by, ...(m.approvedBy ? { approvedBy: m.approvedBy } : {}), since: m.since, baseVersion: m.baseVersion };
+};
+
 /** History, approvals and where they persist: the state file's sibling (single controller) or etcd (cluster). */
 function setupLifecycle(ctl: Controller, deps: LifecycleDeps) {
   const shared = ctl.opts.cluster?.lifecycle;
@@ -68,16 +74,24 @@ function setupLifecycle(ctl: Controller, deps: LifecycleDeps) {
   const store = file
     ? new LifecycleStore(
         file,
-        () => ({ versions: history.versions.values(), pending: approvals?.stored() ?? [] }),
+        () => ({ versions: history.versions.values(), pending: approvals?.stored() ?? [], monitor: monitored(ctl) }),
         (e) => ctl.event('lifecycle-save-error', { file, error: e.message }),
       )
     : undefined;
+  let unwatch = () => {};
   if (store) {
     history.onChange = () => void store.save();
     if (approvals) approvals.onChange = () => void store.save();
-    void store.save();
+    const onMonitor = (e: ControllerEvent) => {
+      if (e.type === 'policy-monitor-started' || e.type === 'policy-monitor-stopped') void store.save();
+    };
+    ctl.on('event', onMonitor);
+    unwatch = () => void ctl.off('event', onMonitor);
+    // the version that was in monitor mode before the restart is monitored again (if the policy is still its base)
+    if (restored?.monitor && !ctl.monitorMode.current) void ctl.monitorMode.restore(restored.monitor).then(() => store.save());
+    else void store.save();
   }
-  return { history, approvals, store };
+  return { history, approvals, store, unwatch };
 }
 
 interface Ctx {
@@ -233,8 +247,9 @@ function pendingRoutes(r: FastifyInstance, { ctl, deps, approvals, store }: Ctx)
 }
 
 export function registerLifecycle(app: FastifyInstance, ctl: Controller, deps: LifecycleDeps): Lifecycle {
-  const { history, approvals, store } = setupLifecycle(ctl, deps);
+  const { history, approvals, store, unwatch } = setupLifecycle(ctl, deps);
   app.addHook('onClose', async () => {
+    unwatch();
     history.stop();
     approvals?.stop();
     await store?.save();

@@ -1,5 +1,5 @@
 /**
- * Policy history and pending approvals survive a restart: both are written, through the one ordered atomic writer
+ * Policy history, pending approvals and the version in monitor mode survive a restart: all are written, through the one ordered atomic writer
  * of controller/state-file.ts (temp file, fsync, rename, directory fsync), to `<state file>.lifecycle.json` beside
  * the controller's state file, after every change. On start the file is read back defensively: anything malformed
  * is dropped (a pending change from a damaged file is never applied without its full, checked content), expired
@@ -154,9 +154,33 @@ export function pendingIn(v: unknown, now: number): StoredPending | undefined {
   };
 }
 
+/** The policy version in monitor mode (controller/monitor-version.ts), as kept across a restart. */
+export interface StoredMonitor {
+  readonly text: string;
+  readonly by: string;
+  readonly approvedBy?: string;
+  readonly since: string;
+  /** The enforced version it was monitored against: restored only while that is still the running version. */
+  readonly baseVersion: number;
+}
+
+export function monitorIn(v: unknown): StoredMonitor | undefined {
+  if (!isObj(v) || !str(v.text, MAX_TEXT) || !str(v.by, 200) || !str(v.since, 64) || !Number.isSafeInteger(v.baseVersion)) return undefined;
+  if (v.approvedBy !== undefined && !str(v.approvedBy, 200)) return undefined;
+  if (Number.isNaN(Date.parse(v.since))) return undefined;
+  return {
+    text: v.text,
+    by: v.by,
+    ...(v.approvedBy !== undefined ? { approvedBy: v.approvedBy } : {}),
+    since: v.since,
+    baseVersion: v.baseVersion as number,
+  };
+}
+
 export interface LifecycleState {
   readonly versions: PolicyVersion[];
   readonly pending: StoredPending[];
+  readonly monitor?: StoredMonitor;
   readonly dropped: number;
 }
 
@@ -189,7 +213,9 @@ export function readLifecycle(file: string, now: number): LifecycleState & { err
     else dropped++;
   }
   versions.sort((a, b) => a.version - b.version);
-  return { versions, pending, dropped };
+  const monitor = raw.monitor === undefined ? undefined : monitorIn(raw.monitor);
+  if (raw.monitor !== undefined && !monitor) dropped++;
+  return { versions, pending, ...(monitor ? { monitor } : {}), dropped };
 }
 
 /** Writes the lifecycle state after each change (coalesced, atomic, durable when `save()` resolves). */
@@ -197,7 +223,7 @@ export class LifecycleStore {
   private readonly writer: StateWriter;
   constructor(
     readonly file: string,
-    snapshot: () => { versions: Iterable<PolicyVersion>; pending: Iterable<StoredPending> },
+    snapshot: () => { versions: Iterable<PolicyVersion>; pending: Iterable<StoredPending>; monitor?: StoredMonitor },
     onError?: (e: Error) => void,
   ) {
     this.writer = new StateWriter(
@@ -207,6 +233,7 @@ export class LifecycleStore {
         return {
           versions: [...s.versions].map((v) => ({ ...v, ids: idsOut(v.ids) })),
           pending: [...s.pending].map((p) => ({ ...p, ids: idsOut(p.ids) })),
+          ...(s.monitor ? { monitor: s.monitor } : {}),
         };
       },
       { onError },

@@ -89,8 +89,32 @@ export class VersionMonitor {
     return { compiled: s.compiled, name: s.version.name };
   }
 
+  /**
+   * After a restart: the version that was in monitor mode (the lifecycle file keeps it) is monitored again, as it
+   * was (who, approved by whom, since when), while the enforced version is still the one it was monitored against;
+   * otherwise the stop is recorded (the policy changed while the controller was down).
+   */
+  async restore(m: {
+    text: string;
+    by: string;
+    approvedBy?: string;
+    since: string;
+    baseVersion: number;
+  }): Promise<MonitorStart | undefined> {
+    if (m.baseVersion !== this.ctl.version) {
+      const sha = createHash('sha256').update(m.text).digest('hex');
+      this.ctl.event('policy-monitor-stopped', {
+        name: `candidate for v${m.baseVersion} (${sha.slice(0, 8)})`,
+        by: 'startup',
+        reason: 'replaced',
+      });
+      return undefined;
+    }
+    return this.start(m.text, m.by, m.approvedBy, m.since);
+  }
+
   /** Validates and compiles `text` as an apply would (nothing applied), then monitors it. */
-  async start(text: string, by: string, approvedBy?: string): Promise<MonitorStart> {
+  async start(text: string, by: string, approvedBy?: string, since?: string): Promise<MonitorStart> {
     if (this.ctl.opts.cluster) return { ok: false, result: conflict('monitor mode for a policy version is not available in a cluster') };
     const base = this.ctl.version;
     let compiled: Compiled | undefined;
@@ -105,7 +129,7 @@ export class VersionMonitor {
       textSha256: sha,
       by,
       ...(approvedBy ? { approvedBy } : {}),
-      since: new Date().toISOString(),
+      since: since ?? new Date().toISOString(),
       baseVersion: base,
       access: result.access,
     };

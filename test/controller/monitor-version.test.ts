@@ -6,7 +6,7 @@
  * --require-approval, a second admin, exactly like an apply.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { Controller } from '../../controller/controller.js';
@@ -178,5 +178,89 @@ describe('monitor mode under the two-person rule', () => {
     expect(r.statusCode, r.body).toBe(202);
     expect(ctl.version).toBe(1);
     expect(ctl.monitorMode.current).toBeDefined();
+  });
+});
+
+describe('monitor mode across a controller restart (state file)', () => {
+  const started: Array<{ ctl: Controller; app: FastifyInstance }> = [];
+  afterAll(async () => {
+    for (const s of started) {
+      await s.app.close();
+      await s.ctl.stop();
+    }
+  });
+  const boot = async (dir: string) => {
+    const ctl = new Controller({
+      policyPath: join(dir, 'policy.yaml'),
+      listen: { host: '127.0.0.1', port: 0 },
+      stateFile: join(dir, 'state.json'),
+    });
+    await ctl.start();
+    const app = await buildApp(ctl, { tokens: TOKENS, auditLog: join(dir, 'audit.jsonl') });
+    started.push({ ctl, app });
+    return { ctl, app };
+  };
+  const halt = async (s: { ctl: Controller; app: FastifyInstance }) => {
+    await s.app.close();
+    await s.ctl.stop();
+    started.splice(started.indexOf(s), 1);
+  };
+
+  it('the monitored version is monitored again after a restart, as it was (who, since, its name); the enforced policy is unchanged', async () => {
+    const dir = copyExample('basic');
+    const v1 = readFileSync(join(dir, 'policy.yaml'), 'utf8');
+    const first = await boot(dir);
+    const r = await first.app.inject({
+      method: 'POST',
+      url: '/api/v1/policy/monitor',
+      headers: { ...A, ...YAML },
+      payload: candidateOf(v1),
+    });
+    expect(r.statusCode, r.body).toBe(200);
+    const before = first.ctl.monitorMode.current!;
+    await halt(first);
+
+    const second = await boot(dir);
+    await waitFor('monitor mode restored', () => second.ctl.monitorMode.current);
+    expect(second.ctl.monitorMode.current).toMatchObject({
+      name: before.name,
+      by: 'alice',
+      since: before.since,
+      textSha256: before.textSha256,
+      baseVersion: before.baseVersion,
+    });
+    expect(second.ctl.version).toBe(before.baseVersion);
+    expect(second.ctl.loaded.policyText).toBe(v1);
+    await waitFor('sampling of allowed connections on again', () => second.ctl.compiled.input.sampleAllowed === true);
+    // stopping is remembered too: the next start monitors nothing
+    expect((await second.app.inject({ method: 'DELETE', url: '/api/v1/policy/monitor', headers: A })).statusCode).toBe(200);
+    await halt(second);
+    const third = await boot(dir);
+    await new Promise((res) => setTimeout(res, 300));
+    expect(third.ctl.monitorMode.current).toBeUndefined();
+    expect(third.ctl.compiled.input.sampleAllowed).toBeFalsy();
+    await halt(third);
+  });
+
+  it('not when the enforced policy changed while the controller was down: the stop is recorded instead', async () => {
+    const dir = copyExample('basic');
+    const v1 = readFileSync(join(dir, 'policy.yaml'), 'utf8');
+    const first = await boot(dir);
+    expect(
+      (await first.app.inject({ method: 'POST', url: '/api/v1/policy/monitor', headers: { ...A, ...YAML }, payload: candidateOf(v1) }))
+        .statusCode,
+    ).toBe(200);
+    const name = first.ctl.monitorMode.current!.name;
+    await halt(first);
+    // someone edits the policy file by hand while the controller is down
+    writeFileSync(
+      join(dir, 'policy.yaml'),
+      v1.replace('default: deny', '  - { name: extra, from: { users: [carol] }, to: intranet }\ndefault: deny'),
+    );
+    const second = await boot(dir);
+    await waitFor('the stop audited', () => audit(dir).some((e) => e.type === 'policy-monitor-stopped' && e.by === 'startup'));
+    expect(audit(dir).find((e) => e.type === 'policy-monitor-stopped' && e.by === 'startup')).toMatchObject({ name, reason: 'replaced' });
+    expect(second.ctl.monitorMode.current).toBeUndefined();
+    expect(second.ctl.compiled.input.sampleAllowed).toBeFalsy();
   });
 });

@@ -64,3 +64,32 @@ describe('lifecycle file: hostile content', () => {
     expect(readLifecycle(f, 1_000).versions.length).toBeLessThanOrEqual(300);
   });
 });
+
+describe('lifecycle file: the monitored version', () => {
+  const mon = { text: 'version: 1\n', by: 'alice', since: '2026-12-02T08:00:00.000Z', baseVersion: 3 };
+  const read = (monitor: unknown) => {
+    const f = join(tempDir('ol-lcf-'), 'state.lifecycle.json');
+    writeFileSync(f, JSON.stringify({ versions: [], pending: [], monitor }));
+    return readLifecycle(f, 1_000);
+  };
+  it('a well-formed one is kept as it was', () => {
+    expect(read({ ...mon, approvedBy: 'bob' }).monitor).toEqual({ ...mon, approvedBy: 'bob' });
+  });
+  it('a malformed one is dropped and counted, never half-read', () => {
+    for (const bad of [
+      'x',
+      [mon],
+      { ...mon, text: 5 },
+      { ...mon, text: 'x'.repeat(9 << 20) },
+      { ...mon, by: { name: 'alice' } },
+      { ...mon, since: 'yesterday' },
+      { ...mon, baseVersion: '3' },
+      { ...mon, baseVersion: 1.5 },
+      { ...mon, approvedBy: 7 },
+    ]) {
+      const r = read(bad);
+      expect(r.monitor, JSON.stringify(bad).slice(0, 80)).toBeUndefined();
+      expect(r.dropped).toBe(1);
+    }
+  });
+});
