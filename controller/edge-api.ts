@@ -44,15 +44,16 @@ function withIpv6(ctl: Controller): Array<ReturnType<Controller['edge']['view']>
 
 /** Read routes (inside the API's read scope). */
 export function registerSessionReads(r: FastifyInstance, ctl: Controller, send: (reply: FastifyReply, v: unknown) => unknown): void {
-  r.get('/sessions', { schema: { response: { 200: SessionsReply } } }, async (_req, reply) =>
-    send(reply, {
+  r.get('/sessions', { schema: { response: { 200: SessionsReply } } }, async (_req, reply) => {
+    const { acceptToFlowsMs: _latencies, ...stats } = ctl.edge.auth.stats; // the latency list is the metrics' to give
+    return send(reply, {
       sessions: withIpv6(ctl),
       conversations: ctl.edge.auth.conversations(),
       radius: ctl.edge.radius()?.status() ?? [],
-      stats: { ...ctl.edge.auth.stats, acceptToFlowsMs: undefined },
+      stats,
       holds: macHolds(ctl),
-    }),
-  );
+    });
+  });
 }
 
 /** Admin routes (inside the API's admin scope): ending a session. */

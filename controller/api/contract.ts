@@ -12,7 +12,7 @@
  */
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import { ALERT_EVENTS, type Alert } from '../events.js';
-import { Nullable, Str, Int, Bool, Opt, Any } from './contract/kit.js';
+import { Nullable, Str, Int, Bool, Opt } from './contract/kit.js';
 import { DirectoryStatus, LastChange, ReconcileResult } from './contract/common.js';
 import {
   ApplyBody,
@@ -82,7 +82,8 @@ export const SwitchStatus = Type.Object({
   lastResult: Opt(Type.Composite([ReconcileResult, Type.Object({ at: Opt(Str) })])),
   errors: Type.Array(Str),
   ports: Int,
-  foreignOverrides: Opt(Type.Array(Any)),
+  /** Foreign flows (other cookies) that can override the policy: where they sit and the flow as ovs-ofctl prints it. */
+  foreignOverrides: Opt(Type.Array(Type.Object({ tableId: Int, priority: Int, cookie: Str, text: Str }))),
   profile: Opt(Str),
   limits: Opt(Type.Array(Str)),
 });

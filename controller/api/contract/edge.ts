@@ -1,7 +1,7 @@
 /** Edge: 802.1X/MAB sessions, MAC holds, DHCP leases, guest vouchers.
  * Part of the API contract: controller/api/contract.ts re-exports it. */
 import { Type, type Static } from '@sinclair/typebox';
-import { Str, Int, Num, Bool, Opt, Any } from './kit.js';
+import { Str, Int, Num, Bool, Opt } from './kit.js';
 
 // ---------------------------------------------------------------- edge: sessions and leases
 
@@ -42,7 +42,17 @@ export const SessionsReply = Type.Object({
   sessions: Type.Array(SessionView),
   conversations: Int,
   radius: Type.Array(Type.Object({ server: Str, up: Bool })),
-  stats: Type.Record(Str, Any),
+  /** The 802.1X/MAB authenticator's counters (edge/authenticator.ts AuthenticatorStats, without the latency list). */
+  stats: Type.Object({
+    eapolIn: Int,
+    malformed: Int,
+    rateLimited: Int,
+    ignored: Int,
+    accepts: Int,
+    rejects: Int,
+    timeouts: Int,
+    mab: Int,
+  }),
   holds: Opt(Type.Array(MacHold)),
 });
 export type SessionsReply = Static<typeof SessionsReply>;
@@ -62,8 +72,8 @@ export const Lease = Type.Object({ mac: Str, ip: Str, switch: Str, port: Int, so
 export const LeasesReply = Type.Object({
   leases: Type.Array(Lease),
   /** Snooping counters: DHCP (edge/snooping.ts) and, in ipv6Counters, ND/DAD and DHCPv6 messages by verdict (edge/nd-snooping.ts). */
-  dhcp: Type.Object({ counters: Type.Record(Str, Any), ackToFlowsMs: Percentiles, ipv6Counters: Opt(Type.Record(Str, Any)) }),
-  signin: Opt(Type.Object({ counters: Type.Record(Str, Any), signinToFlowsMs: Percentiles })),
+  dhcp: Type.Object({ counters: Type.Record(Str, Int), ackToFlowsMs: Percentiles, ipv6Counters: Opt(Type.Record(Str, Int)) }),
+  signin: Opt(Type.Object({ counters: Type.Record(Str, Int), signinToFlowsMs: Percentiles })),
 });
 export type LeasesReply = Static<typeof LeasesReply>;
 
