@@ -317,14 +317,16 @@ interface Part {
 }
 
 /** The entry with mapping key `k` when exactly one has it. */
+const byKey = new WeakMap<Entries, Map<string | number | undefined, Entry | null>>();
 function unique(e: Entries, k: string | number): Entry | undefined {
-  let found: Entry | undefined;
-  for (const x of e.items)
-    if (x.key === k) {
-      if (found) return undefined;
-      found = x;
-    }
-  return found;
+  let m = byKey.get(e);
+  if (!m) {
+    // key -> its entry, or null when two entries have it (a duplicate key: the positional parse reports it)
+    m = new Map();
+    for (const x of e.items) m.set(x.key, m.has(x.key) ? null : x);
+    byKey.set(e, m);
+  }
+  return m.get(k) ?? undefined;
 }
 
 /** Each line of text[from, to) as offset, end and line number. */
