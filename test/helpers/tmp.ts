@@ -3,18 +3,29 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 const made: string[] = [];
-process.on('exit', () => {
-  for (const d of made) rmSync(d, { recursive: true, force: true });
-});
+const removeAll = () => {
+  for (const d of made.splice(0)) rmSync(d, { recursive: true, force: true });
+};
+process.on('exit', removeAll);
+// vitest ends its worker processes without an 'exit' event: remove them when the test file is done (this hook is
+// registered when the file imports this module, so it runs after the file's own afterAll hooks)
+if (process.env.VITEST) {
+  try {
+    const { afterAll } = await import('vitest');
+    afterAll(removeAll);
+  } catch {
+    // not inside a test file (a child process that inherited the environment): the 'exit' handler does it
+  }
+}
 
-/** A temp directory removed when the test process exits. */
+/** A temp directory removed when the test file (or the process) ends. */
 export function tempDir(prefix: string): string {
   const dir = mkdtempSync(join(tmpdir(), prefix));
   made.push(dir);
   return dir;
 }
 
-/** A private copy of an example folder (tests that apply policies rewrite the policy file); removed at exit. */
+/** A private copy of an example folder (tests that apply policies rewrite the policy file); removed at the end. */
 export function copyExample(name: string): string {
   const dir = tempDir(`acl-${name}-`);
   cpSync(new URL(`../../examples/${name}`, import.meta.url).pathname, dir, { recursive: true });
