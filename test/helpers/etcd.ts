@@ -2,10 +2,9 @@
  * A private single-node etcd for tests: own data dir and loopback ports, stopped by pid.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { rmSync } from 'node:fs';
 import { haveCommand } from './have.js';
+import { tempDir } from './tmp.js';
 
 export const haveEtcd = () => haveCommand('etcd');
 
@@ -49,7 +48,7 @@ export interface EtcdTls {
  * use https and present a certificate signed by `tls.ca` (health is then probed with etcdctl-free TLS fetch off).
  */
 export async function startEtcd(clientPort: number, name = 'acltest', tls?: EtcdTls): Promise<EtcdServer> {
-  const dataDir = mkdtempSync(join(tmpdir(), 'acl-etcd-'));
+  const dataDir = tempDir('acl-etcd-'); // removed when the test file ends (helpers/tmp.ts), after its hooks stop etcd
   const peer = clientPort + 1;
   const scheme = tls ? 'https' : 'http';
   const args = [
