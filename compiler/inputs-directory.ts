@@ -91,5 +91,14 @@ export function parseDirectoryText(text: string, file: string): Parsed<Directory
     users.push({ id, name: typeof o.name === 'string' ? o.name : id, organization, roles, devices, location: src.where(p) });
   });
   const declared = top.roles !== undefined ? src.strings(['roles'], top.roles, 'roles') : undefined;
-  return finish(src, { organizations, users, ...(declared ? { roles: declared } : {}), source: `file:${file}` });
+  // where each declared role is written (the entries strings() kept, in its order)
+  const roleLocations = Array.isArray(top.roles)
+    ? top.roles.flatMap((x, i) => ((typeof x === 'string' && x.trim()) || typeof x === 'number' ? [src.where(['roles', i])] : []))
+    : [src.where(['roles'])];
+  return finish(src, {
+    organizations,
+    users,
+    ...(declared ? { roles: declared, roleLocations } : {}),
+    source: `file:${file}`,
+  });
 }

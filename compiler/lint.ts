@@ -348,13 +348,21 @@ function unusedDeclarations(c: ClassModel, reached: ReadonlySet<string>): LintFi
   }
   const held = new Set(holders.keys());
   const policyFile = policy.file;
+  // where a role is: its entry in the directory's `roles:` list, else its first holder; else the policy's `directory:`
+  const roleAt = new Map<string, SourceLocation>();
+  (dir.roles ?? []).forEach((r, i) => {
+    const at = dir.roleLocations?.[i];
+    if (at && !roleAt.has(r)) roleAt.set(r, at);
+  });
+  const unusedAt = (role: string): SourceLocation =>
+    roleAt.get(role) ?? dir.users.find((u) => u.location && u.roles.includes(role))?.location ?? policy.directory.location;
   for (const role of [...new Set([...declared, ...held])].sort()) {
     if (usedRoles.has(role)) continue;
     // a role declared for the policy (directory `roles:`) that no rule uses is a leftover; one users merely hold is directory data
     findings.push({
       severity: declared.has(role) && !held.has(role) ? 'warning' : 'info',
       code: 'unused-role',
-      location: { file: policyFile, line: 1, column: 1 },
+      location: unusedAt(role),
       message: `role '${role}' is ${declared.has(role) ? 'declared in the directory' : `held by ${holders.get(role) ?? 0} user(s)`} but no rule names it`,
     });
   }

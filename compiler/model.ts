@@ -54,6 +54,8 @@ export interface Directory {
   readonly users: readonly User[];
   /** Role names known even when nobody holds them now (directory.yaml `roles:`; LDAP group names). */
   readonly roles?: readonly string[];
+  /** Where each of `roles` is declared (directory.yaml), same order; absent for LDAP. */
+  readonly roleLocations?: readonly SourceLocation[];
   /** Where this snapshot came from, e.g. "file:/path/directory.yaml" or "ldap://host:389/dc=example,dc=org". */
   readonly source: string;
 }

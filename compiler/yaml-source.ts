@@ -6,6 +6,7 @@ import type { Document, Node, LineCounter as LineCounterT } from 'yaml';
 import { load as fastLoad, CORE_SCHEMA, YAMLException } from 'js-yaml';
 import type { Diagnostic, SourceLocation } from './model.js';
 import { hiddenCharacter, showHidden } from './names.js';
+import { flowOffset } from './yaml-flow.js';
 
 export type Path = readonly (string | number)[];
 
@@ -92,7 +93,7 @@ export class YamlSource {
   /** Location of the value at `path`, or of the key when `key` is set; falls back to the nearest parent. */
   locate(path: Path, key = false): SourceLocation {
     if (!path.length) return { file: this.file, line: 1, column: 1 };
-    const quick = this.docCache || path.length !== 2 ? undefined : this.onItsLine(path, key);
+    const quick = this.docCache ? undefined : (path.length === 2 && this.onItsLine(path, key)) || this.inFlow(path, key);
     if (quick) return quick;
     const part = this.docCache ? undefined : this.part(path);
     return part ? this.find(part.doc, part.path(path), key, part.at) : this.find(this.doc, path, key, (o) => this.at(o));
@@ -168,6 +169,57 @@ export class YamlSource {
     while (line[i] === ' ' || line[i] === '\t') i++;
     if (i >= line.length || '#&!*|>\r'.includes(line[i])) return undefined;
     return { file: this.file, line: kid.line + 1, column: i + 1 };
+  }
+
+  /**
+   * A path that goes into a flow collection written on its entry's line — `users: [...]` at the top level, or
+   * `- { id: u1, roles: [a, b] }` / `web: { hosts: [...] }` one level down — located by scanning that collection's
+   * text (see flowOffset) instead of a positional parse. Undefined when the collection is not there or not plain.
+   */
+  private inFlow(path: Path, key: boolean): SourceLocation | undefined {
+    if (path.length < 2) return undefined;
+    const top = this.top(path[0]);
+    if (!top) return undefined;
+    let from = this.valueOnLine(top.offset, top.end, 'map');
+    let rest = path.slice(1);
+    if (from === undefined && path.length >= 3) {
+      const it = this.item(path);
+      if (it) {
+        from = this.valueOnLine(it.kid.offset, it.kid.end, it.kind);
+        rest = path.slice(2);
+      }
+    }
+    if (from === undefined) return undefined;
+    const end = from < top.end ? top.end : this.text.length;
+    const at = flowOffset(this.text, from, end, rest, key);
+    if (at === undefined) return undefined;
+    // the line and column of `at`, counted from the start of the entry's line
+    let line = top.line;
+    let start = top.offset;
+    for (let i = this.text.indexOf('\n', top.offset); i >= 0 && i < at; i = this.text.indexOf('\n', i + 1)) {
+      line++;
+      start = i + 1;
+    }
+    return { file: this.file, line: line + 1, column: at - start + 1 };
+  }
+
+  /** Where a flow collection (`[` or `{`) starts when it is the value on the entry line at `offset`. */
+  private valueOnLine(offset: number, end: number, kind: 'seq' | 'map'): number | undefined {
+    let eol = this.text.indexOf('\n', offset);
+    if (eol < 0 || eol > end) eol = end;
+    const line = this.text.slice(offset, eol);
+    let i = 0;
+    while (line.charCodeAt(i) === 32) i++;
+    if (kind === 'map') {
+      const m = TOP_KEY.exec(line.slice(i));
+      if (!m) return undefined;
+      i += m[0].length;
+    } else {
+      if (line[i] !== '-') return undefined;
+      i++;
+    }
+    while (line[i] === ' ' || line[i] === '\t') i++;
+    return line[i] === '[' || line[i] === '{' ? offset + i : undefined;
   }
 
   private part(path: Path): Part | undefined {

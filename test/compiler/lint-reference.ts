@@ -288,7 +288,11 @@ export function lintReference(c: Compiled): LintReport {
     findings.push({
       severity: declared.has(role) && !held.has(role) ? 'warning' : 'info',
       code: 'unused-role',
-      location: { file: policyFile, line: 1, column: 1 },
+      // (changed since ed1e5ef: found where the role is written, no longer at the policy's first line)
+      location:
+        dir.roleLocations?.[(dir.roles ?? []).indexOf(role)] ??
+        dir.users.find((u) => u.location && u.roles.includes(role))?.location ??
+        policy.directory.location,
       message: `role '${role}' is ${declared.has(role) ? 'declared in the directory' : `held by ${dir.users.filter((u) => u.roles.includes(role)).length} user(s)`} but no rule names it`,
     });
   }

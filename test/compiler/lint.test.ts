@@ -127,6 +127,18 @@ describe('lint classes', () => {
     ]);
     expect(only(fs, 'unused-role').find((f) => f.message.includes("'auditor'"))?.severity).toBe('warning');
     expect(only(fs, 'unused-role').find((f) => f.message.includes("'employee'"))?.severity).toBe('info');
+    // where the role is written: its entry in `roles:`, or (held, not declared) its first holder
+    const lineOf = (start: string) => DIRECTORY.split('\n').findIndex((l) => l.startsWith(start)) + 1;
+    expect(only(fs, 'unused-role').find((f) => f.message.includes("'auditor'"))?.location).toEqual({
+      file: 'd.yaml',
+      line: lineOf('roles: [auditor]'),
+      column: 9,
+    });
+    expect(only(fs, 'unused-role').find((f) => f.message.includes("'employee'"))?.location).toMatchObject({
+      file: 'd.yaml',
+      line: lineOf('  - { id: ann'),
+      column: 5,
+    });
     expect(only(fs, 'unused-organization').map((f) => f.message)).toEqual([expect.stringContaining("'sales'")]);
   });
 

@@ -65,6 +65,16 @@ describe('YAML reading', () => {
         'users:\n  - id: a\n    devices:\n      - { mac: m }\n# out\n  # in\n  - id: b\n    note: |\n      - not a list\n      k: not a key\n',
       ],
       ['value-on-line.yaml', 'a: [1, 2]\nb: { c: 1 }\nc: text\nd: # c\n  - 1\n'],
+      [
+        'flow-entries.yaml',
+        'roles: [a, "b", \'c\', d e]\norgs: [{ name: o1, children: [{ name: o2 }, { name: "o,3" }] }, { name: o4 }]\nusers:\n' +
+          '  - { id: u0, name: User 0, roles: [r1, r2], devices: [{ mac: "02:00:00:00:00:01", ip: 10.0.0.1 }] }\n' +
+          "  - { id: 'u''1', \"k\":v, e: [], f: {}, g: [1, 2, ], h: -1, i: a:b, j: [[x], {y: z}] }\n" +
+          '  - {id: u2,\n     roles: [x,\n       y]}\n' +
+          '  - { id: u3, "esc\\"k": 1, 1: one, true: t, n: ~, m: null, x: [a: b], y: { a, b: 1 }, z: {q: }, w: "a\\tb" }\n' +
+          '  - { id: u4, c: [a, b] # comment\n    }\n  - { id: u5, t: !!str 1, a: &x [1], s: { ? k } }\n' +
+          'res:\n  web: { hosts: [srv0, srv1], services: [tcp/22, "udp/53"] }\n  "db k": {hosts: [a],services: []}\n',
+      ],
     ] as const;
     let checked = 0;
     for (const [f, text] of texts) {
@@ -76,6 +86,16 @@ describe('YAML reading', () => {
           void whole.doc; // the whole positional document first: locate then reads it
           expect(fast, `${f} ${JSON.stringify(p)} key=${key}`).toEqual(whole.locate(p, key));
           checked++;
+          // a path that goes on past what is there: located at the nearest node that is
+          for (const more of [
+            [...p, 'nope'],
+            [...p, 7],
+            [...p, 'nope', 0],
+          ]) {
+            const w = new YamlSource(f, text);
+            void w.doc;
+            expect(new YamlSource(f, text).locate(more, key), `${f} ${JSON.stringify(more)} key=${key}`).toEqual(w.locate(more, key));
+          }
         }
       }
     }
