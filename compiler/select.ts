@@ -178,13 +178,22 @@ export function selectSubjects(input: CompileInput): Selection {
   let v6 = resourcePrefixes6.size > 0 || !!topology.routers?.length || !!topology.dhcpv6?.length;
   const ruleIndex = indexRules(policy.rules, directory);
   const binding = bindingsByMac(input);
-  const signature = (idx: readonly number[]) =>
-    idx.length === 1
-      ? policy.rules[idx[0]].name
-      : idx
+  // the names of a set of rules, sorted: subjects share few distinct sets (540 among 12,000 in the enterprise bench)
+  const signatures = new Map<string, string>();
+  const signature = (idx: readonly number[]) => {
+    if (idx.length === 1) return policy.rules[idx[0]].name;
+    const k = idx.join(',');
+    let sig = signatures.get(k);
+    if (sig === undefined)
+      signatures.set(
+        k,
+        (sig = idx
           .map((i) => policy.rules[i].name)
           .sort()
-          .join('\u0000');
+          .join('\u0000')),
+      );
+    return sig;
+  };
   const rulesOf = (u: Who) => ruleIndex.candidates(u).filter((i) => policy.rules[i].from.some((s) => sel.user(s, u)));
   const drafts: SubjectDraft[] = [];
   for (const u of directory.users) {
@@ -209,12 +218,13 @@ export function selectSubjects(input: CompileInput): Selection {
       sig: signature(rules),
     });
   }
+  const serverRules = policy.rules.filter((r) => r.from.some((x) => x.resources)); // only these can match a server
   for (const s of topology.servers) {
     const ip = parseIpv4(s.ip)!;
     const a = boundIpv6(s.mac, s.ipv6);
     if (s.ipv6?.length) v6 = true;
     const v6addrs = a.global.map((x) => parseIpv6(x)!);
-    const rules = policy.rules.filter((r) => r.from.some((x) => sel.server(x, ip, v6addrs))).map((r) => r.index);
+    const rules = serverRules.filter((r) => r.from.some((x) => sel.server(x, ip, v6addrs))).map((r) => r.index);
     const ep: Endpoint = {
       mac: s.mac,
       ip: s.ip,

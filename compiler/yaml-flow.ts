@@ -1,13 +1,28 @@
 /**
  * Positions inside a flow collection (`[a, b]`, `{ k: v }`) read off the text, for YamlSource.locate: a finding
  * in `users: [{ id: u1, roles: [a, b] }, ...]` or `roles: [r0, r1, ...]` needs one offset, not the positional
- * parser (whose loading alone costs more than linting a large policy).
+ * parser (whose loading alone costs more than linting a large policy). Each collection is scanned once into an
+ * index of its entries (FlowIndexes), so locating every entry of a long list stays linear.
  */
+
 /** A path to a value: mapping keys and list indexes (yaml-source's Path). */
 type Path = readonly (string | number)[];
 
 /** A node that only the positional parser reads right: anchor, tag, alias, explicit key, block scalar, directive. */
 const SPECIAL = '&!*?|>%@`';
+
+/** Where each entry of one collection starts; -1 / null for an entry only the positional parser may place. */
+type FlowIndex =
+  | { readonly kind: 'seq'; readonly items: readonly number[] }
+  | {
+      readonly kind: 'map';
+      readonly keys: ReadonlyMap<string, { readonly key: number; readonly value: number } | null>;
+      /** a key that is not read as a string (a number, true, null, a collection, an escape): no lookup by name */
+      readonly opaque: boolean;
+    };
+
+/** The indexes of one text's collections by start offset (null: not plain flow text), built on first use. */
+export type FlowIndexes = Map<number, FlowIndex | null>;
 
 /**
  * The offset where the positional parser puts the node at `path` inside the flow collection starting at
@@ -16,30 +31,52 @@ const SPECIAL = '&!*?|>%@`';
  * alias, explicit key, a pair inside a list, an empty value on the path, an escape in a key, or a key that is not
  * read as a string (a number, true, null), so that nothing here can disagree with it.
  */
-export function flowOffset(text: string, from: number, end: number, path: Path, key: boolean): number | undefined {
-  const s = new FlowScan(text, from, end);
+export function flowOffset(
+  text: string,
+  from: number,
+  end: number,
+  path: Path,
+  key: boolean,
+  cache: FlowIndexes = new Map(),
+): number | undefined {
   let at = from;
   for (let d = 0; d < path.length; d++) {
-    const c = text[s.i];
+    const c = text[at];
     if (c !== '[' && c !== '{') return at; // a scalar: the path goes on past it
-    if ((c === '[') !== (typeof path[d] === 'number')) return undefined; // e.g. '0' into a list: the parser's rules
-    const last = key && d === path.length - 1;
-    const found = s.collection(path[d], last);
-    if (s.fail) return undefined;
+    let ix = cache.get(at);
+    if (ix === undefined) cache.set(at, (ix = new FlowScan(text, at, end).index()));
+    if (!ix || (ix.kind === 'seq') !== (typeof path[d] === 'number')) return undefined; // e.g. '0' into a list: the parser's rules
+    const step = path[d];
+    let found: number | undefined;
+    if (ix.kind === 'seq') {
+      found = ix.items[step as number];
+    } else {
+      if (ix.opaque) return undefined;
+      const e = ix.keys.get(step as string);
+      if (e === null) return undefined;
+      found = e && (key && d === path.length - 1 ? e.key : e.value);
+    }
     if (found === undefined) return at;
-    at = s.i = found;
-    if (last) return at;
+    if (found < 0) return undefined;
+    at = found;
+    if (key && d === path.length - 1) return at;
   }
   return at;
 }
 
 class FlowScan {
-  fail = false;
+  private fail = false;
   constructor(
     private readonly text: string,
-    public i: number,
+    private i: number,
     private readonly end: number,
   ) {}
+
+  /** The index of the collection at i, or null when it is not plain flow text. */
+  index(): FlowIndex | null {
+    const r = this.collection();
+    return this.fail ? null : r;
+  }
 
   /** Skips white space and line breaks; a comment, or running out of the entry, is a failure. */
   private ws(): void {
@@ -52,17 +89,11 @@ class FlowScan {
     if (t.charCodeAt(this.i) === 35 || this.i >= this.end) this.fail = true;
   }
 
-  /** A node to stop at: its offset, or undefined (and a failure) when only the parser may say where it is. */
-  private stop(at: number): number | undefined {
-    if (SPECIAL.includes(this.text[at])) this.fail = true;
-    return this.fail ? undefined : at;
-  }
-
   /** Skips one node (scalar or collection); returns the text of a scalar that is read as that string. */
   private node(): string | undefined {
     const c = this.text[this.i];
     if (c === '[' || c === '{') {
-      this.collection(undefined, false);
+      this.collection();
       return undefined;
     }
     if (c === '"' || c === "'") return this.quoted(c);
@@ -74,22 +105,25 @@ class FlowScan {
     return this.plain();
   }
 
-  private quoted(q: string): string {
+  /** A quoted scalar; undefined when it holds an escape (its value is not its text). */
+  private quoted(q: string): string | undefined {
     const t = this.text;
     const s = ++this.i;
+    let plain = true;
     for (; this.i < this.end; this.i++) {
       if (t[this.i] === '\\' && q === '"') {
-        this.fail = true; // an escape: the value is not the text
+        plain = false;
         this.i++;
       } else if (t[this.i] === q) {
         if (q === "'" && t[this.i + 1] === "'") {
-          this.fail = true;
+          plain = false;
           this.i++;
         } else break;
       }
     }
     if (this.i >= this.end) this.fail = true;
-    return t.slice(s, this.i++);
+    const v = t.slice(s, this.i++);
+    return plain ? v : undefined;
   }
 
   private plain(): string | undefined {
@@ -108,61 +142,63 @@ class FlowScan {
     return /^(?:[-+]?[.\d]|~$|null$|Null$|NULL$|true$|True$|TRUE$|false$|False$|FALSE$)/.test(v) ? undefined : v;
   }
 
-  /**
-   * Skips the collection at i. With `want` (the next path step): stops at the node it names and returns its
-   * offset (its key's when `asKey`), or undefined when it is not there (i is then past the collection).
-   */
-  collection(want: string | number | undefined, asKey: boolean): number | undefined {
+  /** Scans the collection at i (i ends past it) and indexes its entries. */
+  private collection(): FlowIndex {
     const t = this.text;
     const open = t[this.i++];
     const close = open === '[' ? ']' : '}';
-    for (let n = 0; !this.fail; n++) {
+    const items: number[] = [];
+    const keys = new Map<string, { key: number; value: number } | null>();
+    let opaque = false;
+    while (!this.fail) {
       this.ws();
-      if (this.fail) return undefined;
+      if (this.fail) break;
       if (t[this.i] === close) {
         this.i++;
-        return undefined;
+        break;
       }
-      const found = open === '[' ? this.item(want === n) : this.pair(want, asKey);
-      if (found !== undefined || this.fail) return found;
+      if (open === '[') items.push(this.item());
+      else {
+        const keyAt = this.i;
+        const k = this.node();
+        if (k === undefined) opaque = true;
+        const value = this.fail ? -1 : this.value();
+        if (k !== undefined) keys.set(k, value < 0 || keys.has(k) ? null : { key: keyAt, value });
+      }
       this.ws();
-      if (this.fail) return undefined;
+      if (this.fail) break;
       if (t[this.i] === ',') this.i++;
       else if (t[this.i] !== close) this.fail = true;
     }
-    return undefined;
+    return open === '[' ? { kind: 'seq', items } : { kind: 'map', keys, opaque };
   }
 
-  private item(wanted: boolean): number | undefined {
-    if (wanted) return this.stop(this.i);
+  /** A list entry: its offset, or -1 when only the parser may place it. */
+  private item(): number {
+    const at = this.i;
+    const special = SPECIAL.includes(this.text[at]);
     this.node();
     this.ws();
     if (this.text[this.i] === ':') this.fail = true; // a pair in a list
-    return undefined;
+    return special ? -1 : at;
   }
 
-  private pair(want: string | number | undefined, asKey: boolean): number | undefined {
+  /** After a mapping key: the offset of its value, or -1 (no value, an empty one, or one only the parser may place). */
+  private value(): number {
     const t = this.text;
-    const keyAt = this.i;
-    const k = this.node();
-    if (k === undefined && typeof want === 'string') this.fail = true; // a key we cannot compare
     this.ws();
-    if (this.fail) return undefined;
-    const hit = k === want;
+    if (this.fail) return -1;
     if (t[this.i] !== ':') {
       // `{ a, b: 1 }`: a key without a value
-      if (hit || (t[this.i] !== ',' && t[this.i] !== '}')) this.fail = true;
-      return undefined;
+      if (t[this.i] !== ',' && t[this.i] !== '}') this.fail = true;
+      return -1;
     }
     this.i++;
     this.ws();
-    if (this.fail) return undefined;
-    if (t[this.i] === ',' || t[this.i] === '}') {
-      if (hit) this.fail = true; // an empty value
-      return undefined;
-    }
-    if (hit) return this.stop(this.i) === undefined ? undefined : asKey ? keyAt : this.i;
+    if (this.fail || t[this.i] === ',' || t[this.i] === '}') return -1; // an empty value
+    const at = this.i;
+    const special = SPECIAL.includes(t[at]);
     this.node();
-    return undefined;
+    return special ? -1 : at;
   }
 }

@@ -6,7 +6,7 @@ import type { Document, Node, LineCounter as LineCounterT } from 'yaml';
 import { load as fastLoad, CORE_SCHEMA, YAMLException } from 'js-yaml';
 import type { Diagnostic, SourceLocation } from './model.js';
 import { hiddenCharacter, showHidden } from './names.js';
-import { flowOffset } from './yaml-flow.js';
+import { flowOffset, type FlowIndexes } from './yaml-flow.js';
 
 export type Path = readonly (string | number)[];
 
@@ -116,6 +116,7 @@ export class YamlSource {
     return { file: this.file, line: 1, column: 1 };
   }
 
+  private readonly flows: FlowIndexes = new Map();
   private starts?: Entries | null;
   private children = new Map<string, Entries | null>();
   private parts = new Map<string, Part | undefined>();
@@ -191,16 +192,28 @@ export class YamlSource {
     }
     if (from === undefined) return undefined;
     const end = from < top.end ? top.end : this.text.length;
-    const at = flowOffset(this.text, from, end, rest, key);
+    const at = flowOffset(this.text, from, end, rest, key, this.flows);
     if (at === undefined) return undefined;
-    // the line and column of `at`, counted from the start of the entry's line
-    let line = top.line;
-    let start = top.offset;
-    for (let i = this.text.indexOf('\n', top.offset); i >= 0 && i < at; i = this.text.indexOf('\n', i + 1)) {
-      line++;
-      start = i + 1;
+    return this.position(at);
+  }
+
+  private lineStarts?: number[];
+  /** Line and column (1-based) of an offset, from the line starts found once. */
+  private position(at: number): SourceLocation {
+    if (!this.lineStarts) {
+      const starts = [0];
+      for (let i = this.text.indexOf('\n'); i >= 0; i = this.text.indexOf('\n', i + 1)) starts.push(i + 1);
+      this.lineStarts = starts;
     }
-    return { file: this.file, line: line + 1, column: at - start + 1 };
+    const ls = this.lineStarts;
+    let lo = 0,
+      hi = ls.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if (ls[mid] <= at) lo = mid;
+      else hi = mid - 1;
+    }
+    return { file: this.file, line: lo + 1, column: at - ls[lo] + 1 };
   }
 
   /** Where a flow collection (`[` or `{`) starts when it is the value on the entry line at `offset`. */
