@@ -13,21 +13,10 @@ import { formatDiagnostic } from '../../loader/index.js';
 import type { Lifecycle } from '../lifecycle-api.js';
 import { seenImpact } from '../impact.js';
 import type { Auth } from './auth.js';
-import {
-  ApplyBody,
-  ApplyQuery,
-  ApplyReply,
-  HistoryReply,
-  PendingCreatedReply,
-  PolicyReply,
-  type PolicyReply as Policy,
-} from './contract.js';
+import { ApplyBody, ApplyQuery, ChangeReplies, HistoryReply, PolicyReply, type PolicyReply as Policy } from './contract.js';
 import { fail, send } from './reply.js';
 import { Type } from '@sinclair/typebox';
-import { ErrorReply, ReconcileResult } from './contract.js';
-
-/** A refused change: the apply result with its diagnostics (422, 409 conflict, 503 cluster), or an error (auth, approvals). */
-const ApplyOrError = Type.Union([ApplyReply, ErrorReply]);
+import { ReconcileResult } from './contract.js';
 
 export interface PolicyRoutesOptions {
   readonly ctl: Controller;
@@ -70,7 +59,7 @@ export const policyRoutes: FastifyPluginAsyncTypebox<PolicyRoutesOptions> = asyn
       schema: {
         querystring: ApplyQuery,
         body: ApplyBody,
-        response: { 200: ApplyReply, 202: PendingCreatedReply, '4xx': ApplyOrError, 503: ApplyOrError },
+        response: ChangeReplies,
       },
     },
     async (req, reply) => {

@@ -9,6 +9,8 @@ import { Value } from '@sinclair/typebox/value';
 import type { Static, TSchema } from '@sinclair/typebox';
 import {
   AuthMethod,
+  ChangeRefusal,
+  ErrorReply,
   LintReply,
   LintSeverity,
   PendingChange,
@@ -17,6 +19,7 @@ import {
   StatusReply,
   type GetReply,
   type Session,
+  type WriteRefusal,
   type WriteReply,
 } from '../../controller/api/contract.js';
 import type { AuthMethod as CompilerAuthMethod, EdgeSession } from '../../compiler/model.js';
@@ -53,6 +56,10 @@ describe('the contract and the types of the values sent through it', () => {
     expectTypeOf<CompileStats>().toEqualTypeOf<DeepReadonly<StatusReply['stats']>>();
     expectTypeOf<PollResult>().toEqualTypeOf<Wire<typeof PollReply>>();
     expectTypeOf<WriteReply<'POST /api/v1/stats/poll'>>().toEqualTypeOf<Static<typeof PollReply>>();
+    // a refused policy change is typed by the route's `refused` schema; a route without one refuses with an ErrorReply
+    expectTypeOf<WriteRefusal<'POST /api/v1/policy'>>().toEqualTypeOf<Static<typeof ChangeRefusal>>();
+    expectTypeOf<WriteRefusal<'POST /api/v1/policy/monitor'>>().toEqualTypeOf<Static<typeof ChangeRefusal>>();
+    expectTypeOf<WriteRefusal<'POST /api/v1/stats/poll'>>().toEqualTypeOf<Static<typeof ErrorReply>>();
     expectTypeOf<StoredPendingChange>().toMatchTypeOf<Wire<typeof PendingChange>>();
     expectTypeOf<Omit<StoredVersion, 'text' | 'ids'>>().toMatchTypeOf<Wire<typeof PolicyVersion>>();
     expectTypeOf<EdgeSession>().toMatchTypeOf<DeepReadonly<Session>>();

@@ -14,7 +14,7 @@ import type { FastifyInstance } from 'fastify';
 import type { InjectOptions } from 'light-my-request';
 import { Controller } from '../../controller/controller.js';
 import { buildApp } from '../../controller/api.js';
-import { API_ERROR_CODES, ErrorReply, GET_ROUTES, HealthReply, type GetRoute } from '../../controller/api/contract.js';
+import { API_ERROR_CODES, ErrorReply, GET_ROUTES, HealthReply, WRITE_ROUTES, type GetRoute } from '../../controller/api/contract.js';
 import { exact } from '../../controller/api/reply.js';
 import { copyExample, waitFor } from '../helpers/tmp.js';
 import { FakeSwitch } from './fake-switch.js';
@@ -152,6 +152,35 @@ describe('API contract: real replies match their schemas', () => {
     const pending = (await app.inject({ url: '/api/v1/pending', headers: ADMIN })).json().pending[0].id;
     const own = await app.inject({ method: 'POST', url: `/api/v1/pending/${pending}/approve`, headers: ADMIN });
     expect([own.statusCode, own.json().code]).toEqual([403, 'own-change']);
+  });
+
+  it("a refused change answers with its route's `refused` schema: the diagnostics (422, 409) or an error reply", async () => {
+    const refused = exact(WRITE_ROUTES['POST /api/v1/policy'].refused);
+    const cases: Array<[InjectOptions, number]> = [
+      // not a policy: 422 with the diagnostics (through the two-person rule's preview)
+      [{ method: 'POST', url: '/api/v1/policy', payload: 'x: 1\n', headers: { ...YAML, ...ADMIN } }, 422],
+      // based on a version that is no longer running: 409 with the conflict as a diagnostic
+      [{ method: 'POST', url: '/api/v1/policy?dryRun=true&baseVersion=1', payload: 'x: 1\n', headers: { ...YAML, ...ADMIN } }, 409],
+      [{ method: 'POST', url: '/api/v1/policy/monitor', payload: 'x: 1\n', headers: { ...YAML, ...ADMIN } }, 422],
+    ];
+    for (const [req, status] of cases) {
+      for (const a of [app, loose]) {
+        const r = await a.inject(req);
+        expect(r.statusCode, r.body).toBe(status);
+        const body: unknown = r.json();
+        expect([...Value.Errors(refused, body)].map((e) => `${e.path}: ${e.message}`)).toEqual([]);
+        expect(body).toMatchObject({
+          ok: false,
+          diagnostics: expect.arrayContaining([expect.objectContaining({ severity: 'error' })]),
+          errors: expect.arrayContaining([expect.any(String)]),
+        });
+      }
+    }
+    // an error reply is the other half of the refusal, and a body with neither shape is not a refusal
+    const unauth = await app.inject({ method: 'POST', url: '/api/v1/policy', payload: 'x: 1\n', headers: YAML });
+    expect(Value.Check(refused, unauth.json())).toBe(true);
+    expect(Value.Check(refused, { ok: false, diagnostics: [], access: [], flows: [], dryRun: false })).toBe(false); // no errors
+    expect(Value.Check(refused, { ok: true, diagnostics: [], access: [], flows: [], dryRun: false, errors: [] })).toBe(false);
   });
 
   it('exact() refuses unknown properties at every depth and leaves declared open objects open', () => {
