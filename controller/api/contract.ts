@@ -11,7 +11,7 @@
  * Shapes are the wire form: 64-bit numbers (dpids, cookies) are hex strings ("0x…"), times are ISO 8601 strings.
  */
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
-import { ALERT_EVENTS, type Alert } from '../events.js';
+import { ALERT_EVENTS, AUDITED_EVENTS, type Alert, type AuditedEvent } from '../events.js';
 import { Nullable, Str, Int, Bool, Opt } from './contract/kit.js';
 import { DirectoryStatus, ErrorReply, LastChange, ReconcileResult } from './contract/common.js';
 import {
@@ -19,7 +19,6 @@ import {
   ApplyReply,
   ChangeRefusal,
   DiffReply,
-  HistoryReply,
   LintBody,
   LintInvalidReply,
   LintReply,
@@ -133,6 +132,28 @@ export const FlowsReply = Type.Object({
   ),
 });
 export type FlowsReply = Static<typeof FlowsReply>;
+
+// ---------------------------------------------------------------- policy history (the audit log)
+
+/**
+ * An audit-log line (controller/api/audit.ts): an audited event as the event stream has it, who made the change and,
+ * for policy-applied, the policy text. The schema fixes the envelope (`type` one of the audited events, `at`, `by`,
+ * `text`) and leaves the rest open on purpose: those are the event's own payload, whose keys depend on `type` and
+ * are typed by the event union (controller/events.ts EventPayloads), as AlertRecord does for alerts.
+ */
+export type AuditEntry = AuditedEvent & { readonly by: string; readonly text?: string };
+export const AuditEntry = Type.Unsafe<AuditEntry>(
+  Type.Object(
+    { type: Type.Union(AUDITED_EVENTS.map((t) => Type.Literal(t))), at: Str, by: Str, text: Opt(Str) },
+    { additionalProperties: true },
+  ),
+);
+/** A line of the audit log that is not an entry of this version (not JSON, or no audited event): its first 100 characters. */
+export const UnreadableEntry = Type.Object({ corrupt: Str });
+export type UnreadableEntry = Static<typeof UnreadableEntry>;
+/** The last 200 lines of the audit log, newest last. */
+export const HistoryReply = Type.Array(Type.Union([AuditEntry, UnreadableEntry]));
+export type HistoryReply = Static<typeof HistoryReply>;
 
 // ---------------------------------------------------------------- cluster
 

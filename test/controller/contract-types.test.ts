@@ -10,7 +10,10 @@ import type { Static, TSchema } from '@sinclair/typebox';
 import {
   AuthMethod,
   ChangeRefusal,
+  DecodeErrorCounts,
+  DenialCounters,
   ErrorReply,
+  HistoryReply,
   LintReply,
   LintSeverity,
   PendingChange,
@@ -26,8 +29,10 @@ import type { AuthMethod as CompilerAuthMethod, EdgeSession } from '../../compil
 import type { LintReport, LintSeverity as CompilerLintSeverity } from '../../compiler/lint.js';
 import type { CompileStats } from '../../compiler/compiled.js';
 import type { PollResult } from '../../controller/stats.js';
+import type { DecodeErrorCode } from '../../controller/packet.js';
+import type { IngestCounters } from '../../controller/denials.js';
 import type { PendingChange as StoredPendingChange, PolicyVersion as StoredVersion } from '../../controller/lifecycle-store.js';
-import type { Alert } from '../../controller/events.js';
+import type { Alert, AuditedEvent } from '../../controller/events.js';
 import { ALERT_EVENTS } from '../../controller/events.js';
 
 /** The same type with every array and object readonly (what the controller holds; Static<> is mutable). */
@@ -43,6 +48,7 @@ describe('the contract and the types of the values sent through it', () => {
     expectTypeOf<Static<typeof AuthMethod>>().toEqualTypeOf<CompilerAuthMethod>();
     expectTypeOf<Static<typeof LintSeverity>>().toEqualTypeOf<CompilerLintSeverity>();
     expectTypeOf<GetReply<'/api/v1/sessions'>['sessions'][number]['method']>().toEqualTypeOf<CompilerAuthMethod>();
+    expectTypeOf<keyof Static<typeof DecodeErrorCounts>>().toEqualTypeOf<DecodeErrorCode>();
     expectTypeOf<Static<typeof LintReply>['counts']>().toEqualTypeOf<{ error: number; warning: number; info: number }>();
     // and at run time: the schema accepts every method the compiler knows and nothing else
     const methods: Record<CompilerAuthMethod, true> = { dot1x: true, mab: true, web: true, admin: true };
@@ -63,6 +69,10 @@ describe('the contract and the types of the values sent through it', () => {
     expectTypeOf<StoredPendingChange>().toMatchTypeOf<Wire<typeof PendingChange>>();
     expectTypeOf<Omit<StoredVersion, 'text' | 'ids'>>().toMatchTypeOf<Wire<typeof PolicyVersion>>();
     expectTypeOf<EdgeSession>().toMatchTypeOf<DeepReadonly<Session>>();
+    expectTypeOf<IngestCounters>().toEqualTypeOf<Static<typeof DenialCounters>>();
+    // a history entry is an audited event (narrowed by type) with who made it, or an unreadable line
+    expectTypeOf<Extract<HistoryReply[number], { type: string }>>().toMatchTypeOf<AuditedEvent & { by: string }>();
+    expectTypeOf<Exclude<HistoryReply[number], { type: string }>>().toEqualTypeOf<{ corrupt: string }>();
   });
 
   it("status alerts are the controller's alert events", () => {

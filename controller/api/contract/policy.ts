@@ -1,16 +1,13 @@
 /** Policy: the running policy, apply/dry run, pending changes (two-person rule), versions, diff, lint, rollback.
  * Part of the API contract: controller/api/contract.ts re-exports it. */
 import { Type, type Static } from '@sinclair/typebox';
-import { Nullable, Str, Int, Bool, Opt, Any } from './kit.js';
+import { Nullable, Str, Int, Bool, Opt } from './kit.js';
 import { AccessChange, Diagnostic, ErrorReply, FlowCount, LastChange, ReconcileResult, SourceLocation } from './common.js';
 
 // ---------------------------------------------------------------- policy
 
 export const PolicyReply = Type.Object({ version: Int, path: Str, text: Str, lastChange: Nullable(LastChange) });
 export type PolicyReply = Static<typeof PolicyReply>;
-/** Audit-log lines (newest last), or `{corrupt}` for a line that is not JSON. */
-export const HistoryReply = Type.Array(Type.Record(Str, Any));
-export type HistoryReply = Static<typeof HistoryReply>;
 
 export const ApplyQuery = Type.Object(
   { dryRun: Opt(Bool), baseVersion: Opt(Type.Integer({ minimum: 0 })) },
