@@ -133,6 +133,11 @@ export class FakeSwitch {
   raw(b: Buffer): void {
     if (!this.closed) this.sock.write(b);
   }
+  /** Like raw(), resolving once the bytes are handed to the kernel (a writer that awaits it goes at the reader's pace). */
+  rawFlushed(b: Buffer): Promise<void> {
+    if (this.closed) return Promise.resolve();
+    return new Promise((resolve) => this.sock.write(b, () => resolve()));
+  }
   close(): void {
     this.sock?.destroy();
   }
