@@ -9,8 +9,8 @@ import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Controller, type ControllerEvent } from '../../controller/controller.js';
 import { diffFlows, flowKey } from '../../controller/reconcile.js';
-import { entryKey } from './fake-switch.js';
-import { encode, encodeMany, type OfpMessage } from '../../openflow/index.js';
+import { entryKey, packetInMessage } from './fake-switch.js';
+import { encode, encodeMany } from '../../openflow/index.js';
 import type { PlannedFlow } from '../../compiler/model.js';
 import { copyExample as copyExampleDir, waitFor } from '../helpers/tmp.js';
 import { FakeSwitch } from './fake-switch.js';
@@ -337,19 +337,7 @@ describe('controller sessions against an in-memory switch', () => {
     const sess = ctl.sessions.get('0x0000000000000010')!;
     const pkt = Buffer.alloc(60);
     pkt.write('ffffffffffff02000000ffff0806', 'hex');
-    const batch = encodeMany(
-      Array.from({ length: 2000 }, (_, i): OfpMessage => ({
-        type: 'packet_in',
-        xid: i,
-        bufferId: 0xffffffff,
-        totalLen: 60,
-        reason: 0,
-        tableId: 0,
-        cookie: 0n,
-        match: [{ field: 'in_port', value: 7 }],
-        data: pkt,
-      })),
-    );
+    const batch = encodeMany(Array.from({ length: 2000 }, (_, i) => packetInMessage(7, pkt, i, 0)));
     const MAX_BATCHES = 250;
     let sent = 0;
     let syncDone = false;
