@@ -19,6 +19,7 @@ import {
   ChangeReplies,
   HistoryReply,
   PolicyReply,
+  ReconcileResult,
   type AuditEntry,
   type PolicyReply as Policy,
   type UnreadableEntry,
@@ -26,7 +27,6 @@ import {
 import { AUDITED_EVENTS } from '../events.js';
 import { fail, send } from './reply.js';
 import { Type } from '@sinclair/typebox';
-import { ReconcileResult } from './contract.js';
 
 export interface PolicyRoutesOptions {
   readonly ctl: Controller;
