@@ -12,7 +12,7 @@
 import { appendFile, rename, stat } from 'node:fs/promises';
 import type { Compiled, Subject } from '../compiler/compile.js';
 import { parseIpv4, prefixHas, serviceCovers, type Service } from '../compiler/addr.js';
-import { decodeFrame, serviceOf, type DecodedFrame } from './packet.js';
+import { decodeFrame, serviceOf, type DecodeErrorCode, type DecodedFrame } from './packet.js';
 
 export type DenialKind = 'deny' | 'would-deny';
 
@@ -249,7 +249,8 @@ export interface IngestCounters {
   samples: number;
   decodeErrors: number;
   ignored: number;
-  byCode: Record<string, number>;
+  /** Undecodable frames by why (only codes seen): the API's DecodeErrorCounts. */
+  byCode: Partial<Record<DecodeErrorCode, number>>;
 }
 
 export class DenialLog {

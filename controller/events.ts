@@ -310,6 +310,13 @@ export type AlertType =
 /** An alert: one of the events above, narrowed by `type`. */
 export type Alert = EventOf<AlertType>;
 
+/** The events written to the audit log (GET /policy/history lists its lines): those marked `audited` above. */
+export type AuditedType = {
+  [K in keyof typeof EVENTS]: (typeof EVENTS)[K] extends { readonly audited: true } ? K : never;
+}[keyof typeof EVENTS];
+/** An audited event. */
+export type AuditedEvent = EventOf<AuditedType>;
+
 /** Every event name (the DHCP and IPv6 learning alerts included). */
 export const EVENT_TYPES: readonly EventType[] = [
   ...(Object.keys(EVENTS) as Array<keyof EventPayloads>),
@@ -319,5 +326,5 @@ export const EVENT_TYPES: readonly EventType[] = [
 const KNOWN: ReadonlySet<string> = new Set(EVENT_TYPES);
 export const isEventType = (t: string): t is EventType => KNOWN.has(t);
 export const infoOf = (t: EventType): EventInfo => (t.startsWith('dhcp-') || t.startsWith('ipv6-') ? A : EVENTS[t as keyof EventPayloads]);
-export const AUDITED_EVENTS: readonly EventType[] = EVENT_TYPES.filter((t) => infoOf(t).audited);
+export const AUDITED_EVENTS: readonly AuditedType[] = EVENT_TYPES.filter((t): t is AuditedType => !!infoOf(t).audited);
 export const ALERT_EVENTS: readonly AlertType[] = EVENT_TYPES.filter((t): t is AlertType => !!infoOf(t).alert);

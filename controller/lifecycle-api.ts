@@ -14,17 +14,14 @@ import { diffAccess, diffPlans } from '../compiler/query.js';
 import { lintInput } from '../compiler/lint.js';
 import { LifecycleStore, lifecycleFileOf, readLifecycle, type StoredMonitor } from './lifecycle-store.js';
 import { PolicyHistory, planHash, type PolicyVersion } from './lifecycle-history.js';
-import { Type } from '@sinclair/typebox';
 import {
-  ApplyReply,
+  ChangeReplies,
   DiffQuery,
   DiffReply,
-  ErrorReply,
   LintBody,
   LintInvalidReply,
   LintReply,
   OkReply,
-  PendingCreatedReply,
   PendingParams,
   PendingReply,
   RollbackBody,
@@ -51,9 +48,6 @@ export interface Lifecycle {
   submit(text: string, by: string, reply: FastifyReply, kind?: 'policy' | 'monitor'): Promise<boolean>;
 }
 
-/** A refused change: the apply result with its diagnostics, or an error (approvals: own change, stale, too many …). */
-const ApplyOrError = Type.Union([ApplyReply, ErrorReply]);
-const changeReplies = { 200: ApplyReply, 202: PendingCreatedReply, '4xx': ApplyOrError, 503: ApplyOrError } as const;
 const versionOut = ({ text: _t, ids: _i, ...v }: PolicyVersion) => v;
 
 const monitored = (ctl: Controller): StoredMonitor | undefined => {
@@ -183,7 +177,7 @@ function lintRoute(r: FastifyInstance, { ctl, deps }: Ctx): void {
 function rollbackRoute(r: FastifyInstance, { ctl, deps, approvals, version, pendingReply }: Ctx): void {
   r.post<{ Body: { version: number; dryRun?: boolean } }>(
     '/policy/rollback',
-    { preHandler: deps.requireAdmin, schema: { body: RollbackBody, response: changeReplies } },
+    { preHandler: deps.requireAdmin, schema: { body: RollbackBody, response: ChangeReplies } },
     async (req, reply) => {
       const v = version(req.body.version);
       if (!v) return notInHistory(reply, req.body.version);
@@ -216,7 +210,7 @@ function pendingRoutes(r: FastifyInstance, { ctl, deps, approvals, store }: Ctx)
   );
   r.post<{ Params: { id: string } }>(
     '/pending/:id/approve',
-    { preHandler: deps.requireAdmin, schema: { params: PendingParams, response: changeReplies } },
+    { preHandler: deps.requireAdmin, schema: { params: PendingParams, response: ChangeReplies } },
     async (req, reply) => {
       if (!approvals)
         return fail(reply, 409, 'no-approval', 'this controller does not require approval (start it with --require-approval)');

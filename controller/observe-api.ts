@@ -240,7 +240,7 @@ function denialRoutes(r: FastifyInstance, { ctl, send }: ObserveRoutesOptions): 
     async (req, reply) => {
       const since = parseSince(req.query.since);
       if (typeof since === 'object') return reply.code(400).send(since);
-      send(reply, { total: obs.denials.size, counters: obs.denials.counters, denials: obs.denials.query({ ...req.query, since }) });
+      return send(reply, { total: obs.denials.size, counters: obs.denials.counters, denials: obs.denials.query({ ...req.query, since }) });
     },
   );
   r.get<{ Querystring: { user: string; resource: string; service: string } }>(

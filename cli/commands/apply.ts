@@ -1,8 +1,8 @@
 import { Args, Flags } from '@oclif/core';
 import { readFile } from 'node:fs/promises';
 import { AclCommand } from '../base.js';
-import { answerText, api, errorOf, type Answer } from '../client.js';
-import type { ApplyReply, MonitorStartedReply, PendingCreatedReply } from '../../controller/api/contract.js';
+import { answerText, change } from '../client.js';
+import type { ChangeRefusal, MonitorStartedReply, PendingCreatedReply } from '../../controller/api/contract.js';
 
 export default class Apply extends AclCommand {
   static description =
@@ -40,33 +40,20 @@ export default class Apply extends AclCommand {
     } catch (e) {
       this.failMessage(`cannot read ${args.policy}: ${(e as Error).message}`);
     }
-    let r: Answer;
-    try {
-      const q = new URLSearchParams();
-      if (flags['dry-run']) q.set('dryRun', 'true');
-      if (flags['base-version'] !== undefined) q.set('baseVersion', String(flags['base-version']));
-      r = await api(flags.controller, flags.monitor ? 'api/v1/policy/monitor' : `api/v1/policy${q.size ? `?${q}` : ''}`, {
-        method: 'POST',
-        body: text,
-        contentType: 'text/yaml',
-        token: flags.token,
-      });
-    } catch (e) {
-      this.failMessage((e as Error).message);
+    const failed = (e: Error) => this.failMessage(e.message);
+    if (flags.monitor) {
+      const m = await change(flags.controller, 'POST /api/v1/policy/monitor', 'api/v1/policy/monitor', { text }, flags.token).catch(failed);
+      if (!m.ok) this.refused(m);
+      return 'pending' in m.body ? this.pending(m.body) : this.monitoring(m.body);
     }
-    if (r.status === 422) this.fail((r.body as ApplyReply).diagnostics ?? []);
-    const errors = errorOf(r.body).errors;
-    if (r.status === 409 && errors) this.failMessage(errors.join('; '));
-    if (r.status === 202) {
-      const p = (r.body as PendingCreatedReply).pending;
-      this.log(`pending approval by another admin: id ${p.id}, expires ${p.expiresAt}; ${p.summary}`);
-      for (const a of p.access) this.log(`  ${a.change === 'gain' ? '+' : '-'} ${a.subject} -> ${a.resource} ${a.service}`);
-      this.log(`approve with: acl approve ${p.id} --token <another admin's token>`);
-      return r.body;
-    }
-    if (r.status !== 200) this.failMessage(answerText(r));
-    if (flags.monitor) return this.monitoring(r.body as MonitorStartedReply);
-    const res = r.body as ApplyReply;
+    const q = new URLSearchParams();
+    if (flags['dry-run']) q.set('dryRun', 'true');
+    if (flags['base-version'] !== undefined) q.set('baseVersion', String(flags['base-version']));
+    const path = `api/v1/policy${q.size ? `?${q}` : ''}`;
+    const r = await change(flags.controller, 'POST /api/v1/policy', path, { text }, flags.token).catch(failed);
+    if (!r.ok) this.refused(r);
+    if ('pending' in r.body) return this.pending(r.body);
+    const res = r.body;
     const gains = res.access.filter((a) => a.change === 'gain');
     const losses = res.access.filter((a) => a.change === 'lose');
     if (!this.jsonEnabled()) {
@@ -88,6 +75,26 @@ export default class Apply extends AclCommand {
       }
     }
     return res;
+  }
+
+  /**
+   * A refused change: an invalid policy's diagnostics (422) as file:line:column lines; a conflict (409: the running
+   * version moved) or an unreachable etcd (503) as its message; an error reply (no token, approvals) as the controller's.
+   */
+  private refused(r: { readonly status: number; readonly body: ChangeRefusal }): never {
+    const b = r.body;
+    if ('error' in b) this.failMessage(answerText(r));
+    if (r.status === 422) this.fail(b.diagnostics);
+    this.failMessage(b.errors.join('; '));
+  }
+
+  /** Two-person rule: the change waits for another admin. */
+  private pending(b: PendingCreatedReply): PendingCreatedReply {
+    const p = b.pending;
+    this.log(`pending approval by another admin: id ${p.id}, expires ${p.expiresAt}; ${p.summary}`);
+    for (const a of p.access) this.log(`  ${a.change === 'gain' ? '+' : '-'} ${a.subject} -> ${a.resource} ${a.service}`);
+    this.log(`approve with: acl approve ${p.id} --token <another admin's token>`);
+    return b;
   }
 
   private monitoring(m: MonitorStartedReply): MonitorStartedReply {

@@ -1,7 +1,6 @@
 import { Flags } from '@oclif/core';
 import { AclCommand } from '../base.js';
-import { answerText, api, get } from '../client.js';
-import type { MonitorStoppedReply } from '../../controller/api/contract.js';
+import { get, write } from '../client.js';
 
 export default class Monitor extends AclCommand {
   static description =
@@ -17,11 +16,9 @@ export default class Monitor extends AclCommand {
   async run() {
     const { flags } = await this.parse(Monitor);
     if (flags.stop) {
-      const r = await api(flags.controller, 'api/v1/policy/monitor', { method: 'DELETE', token: flags.token }).catch((e: Error) =>
-        this.failMessage(e.message),
+      const s = await write(flags.controller, 'DELETE /api/v1/policy/monitor', 'api/v1/policy/monitor', undefined, flags.token).catch(
+        (e: Error) => this.failMessage(e.message),
       );
-      if (r.status !== 200) this.failMessage(answerText(r));
-      const s = r.body as MonitorStoppedReply;
       this.log(s.stopped ? `stopped monitoring ${s.stopped}` : 'no policy version was in monitor mode');
       return s;
     }

@@ -11,15 +11,16 @@
  * Shapes are the wire form: 64-bit numbers (dpids, cookies) are hex strings ("0x…"), times are ISO 8601 strings.
  */
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
-import { ALERT_EVENTS, type Alert } from '../events.js';
+import { ALERT_EVENTS, AUDITED_EVENTS, type Alert, type AuditedEvent } from '../events.js';
 import { Nullable, Str, Int, Bool, Opt } from './contract/kit.js';
-import { DirectoryStatus, LastChange, ReconcileResult } from './contract/common.js';
+import { DirectoryStatus, ErrorReply, LastChange, ReconcileResult } from './contract/common.js';
 import {
   ApplyBody,
   ApplyReply,
+  ChangeRefusal,
   DiffReply,
-  HistoryReply,
   LintBody,
+  LintInvalidReply,
   LintReply,
   OkReply,
   PendingCreatedReply,
@@ -50,7 +51,7 @@ import {
   UserTrafficReply,
   WhyReply,
 } from './contract/observe.js';
-import { MonitorReply, MonitorStoppedReply } from './contract/monitor.js';
+import { MonitorReply, MonitorStartedReply, MonitorStoppedReply } from './contract/monitor.js';
 
 export * from './contract/common.js';
 export * from './contract/policy.js';
@@ -132,6 +133,28 @@ export const FlowsReply = Type.Object({
 });
 export type FlowsReply = Static<typeof FlowsReply>;
 
+// ---------------------------------------------------------------- policy history (the audit log)
+
+/**
+ * An audit-log line (controller/api/audit.ts): an audited event as the event stream has it, who made the change and,
+ * for policy-applied, the policy text. The schema fixes the envelope (`type` one of the audited events, `at`, `by`,
+ * `text`) and leaves the rest open on purpose: those are the event's own payload, whose keys depend on `type` and
+ * are typed by the event union (controller/events.ts EventPayloads), as AlertRecord does for alerts.
+ */
+export type AuditEntry = AuditedEvent & { readonly by: string; readonly text?: string };
+export const AuditEntry = Type.Unsafe<AuditEntry>(
+  Type.Object(
+    { type: Type.Union(AUDITED_EVENTS.map((t) => Type.Literal(t))), at: Str, by: Str, text: Opt(Str) },
+    { additionalProperties: true },
+  ),
+);
+/** A line of the audit log that is not an entry of this version (not JSON, or no audited event): its first 100 characters. */
+export const UnreadableEntry = Type.Object({ corrupt: Str });
+export type UnreadableEntry = Static<typeof UnreadableEntry>;
+/** The last 200 lines of the audit log, newest last. */
+export const HistoryReply = Type.Array(Type.Union([AuditEntry, UnreadableEntry]));
+export type HistoryReply = Static<typeof HistoryReply>;
+
 // ---------------------------------------------------------------- cluster
 
 export const ClusterReply = Type.Object({
@@ -194,21 +217,26 @@ export type GetReply<R extends GetRoute> = Static<(typeof GET_ROUTES)[R]>;
 
 /** A change that may wait for a second admin: applied (200) or pending under the two-person rule (202). */
 const AppliedOrPending = Type.Union([ApplyReply, PendingCreatedReply]);
+/** Entering monitor mode: the version now monitored (200) or pending under the two-person rule (202). */
+const MonitoringOrPending = Type.Union([MonitorStartedReply, PendingCreatedReply]);
 
 /**
- * Change routes the CLI (`write()` in cli/client.ts) and the web console (`change()` in controller/web/src/api.ts)
- * call through their typed clients: the request body, if the route takes one, and the reply of success. The key is
- * the method and the route pattern.
+ * Change routes the CLI (`write()` and `change()` in cli/client.ts) and the web console (`change()` in
+ * controller/web/src/api.ts) call through their typed clients: the request body, if the route takes one, the reply of
+ * success (2xx) and, in `refused`, the reply of any other status (ErrorReply if not given: every error reply is one).
+ * The key is the method and the route pattern; the policy change routes take their response schemas from the same
+ * schemas (ChangeReplies).
  */
 export const WRITE_ROUTES = {
   'POST /api/v1/vouchers': { body: VoucherCreateBody, reply: VoucherCreatedReply },
   'DELETE /api/v1/vouchers/:id': { reply: VoucherRevokedReply },
-  'POST /api/v1/policy/monitor/promote': { reply: AppliedOrPending },
+  'POST /api/v1/policy/monitor': { body: ApplyBody, reply: MonitoringOrPending, refused: ChangeRefusal },
+  'POST /api/v1/policy/monitor/promote': { reply: AppliedOrPending, refused: ChangeRefusal },
   'DELETE /api/v1/policy/monitor': { reply: MonitorStoppedReply },
-  'POST /api/v1/policy': { body: ApplyBody, reply: AppliedOrPending },
-  'POST /api/v1/policy/lint': { body: LintBody, reply: LintReply },
-  'POST /api/v1/policy/rollback': { body: RollbackBody, reply: AppliedOrPending },
-  'POST /api/v1/pending/:id/approve': { reply: ApplyReply },
+  'POST /api/v1/policy': { body: ApplyBody, reply: AppliedOrPending, refused: ChangeRefusal },
+  'POST /api/v1/policy/lint': { body: LintBody, reply: LintReply, refused: Type.Union([LintInvalidReply, ErrorReply]) },
+  'POST /api/v1/policy/rollback': { body: RollbackBody, reply: AppliedOrPending, refused: ChangeRefusal },
+  'POST /api/v1/pending/:id/approve': { reply: ApplyReply, refused: ChangeRefusal },
   'POST /api/v1/pending/:id/reject': { reply: OkReply },
   'DELETE /api/v1/sessions/:id': { reply: SessionEndedReply },
   'DELETE /api/v1/sessions/holds/:mac': { reply: HoldReleasedReply },
@@ -219,3 +247,5 @@ type RouteSpec<R extends WriteRoute> = (typeof WRITE_ROUTES)[R];
 /** The body a write route takes (undefined for one without). */
 export type WriteBody<R extends WriteRoute> = RouteSpec<R> extends { body: infer B extends TSchema } ? Static<B> : undefined;
 export type WriteReply<R extends WriteRoute> = Static<RouteSpec<R>['reply']>;
+/** What a write route answers with any status but 2xx. */
+export type WriteRefusal<R extends WriteRoute> = RouteSpec<R> extends { refused: infer F extends TSchema } ? Static<F> : ErrorReply;

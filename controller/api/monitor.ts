@@ -4,7 +4,6 @@
  * DELETE /policy/monitor (leave it), POST /policy/monitor/promote (apply its text: the same path as POST /policy).
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { Type } from '@sinclair/typebox';
 import type { Controller } from '../controller.js';
 import { formatDiagnostic } from '../../loader/index.js';
 import { parseSince, type Denial } from '../denials.js';
@@ -13,13 +12,12 @@ import type { Auth } from './auth.js';
 import { applyText, type PolicyRoutesOptions } from './policy.js';
 import {
   ApplyBody,
-  ApplyReply,
+  ChangeReplies,
   ErrorReply,
   MonitorQuery,
   MonitorReply,
   MonitorStartedReply,
   MonitorStoppedReply,
-  PendingCreatedReply,
   type MonitorReply as Status,
   type WouldCut,
 } from './contract.js';
@@ -30,7 +28,6 @@ export interface MonitorRoutesOptions extends Pick<PolicyRoutesOptions, 'lifecyc
   readonly auth: Auth;
 }
 
-const ApplyOrError = Type.Union([ApplyReply, ErrorReply]);
 const DEFAULT_SINCE = '6h';
 
 /** The wire form of the monitored version (its text is GET /policy's business once promoted). */
@@ -85,7 +82,7 @@ export const monitorRoutes: FastifyPluginAsyncTypebox<MonitorRoutesOptions> = as
     '/policy/monitor',
     {
       preHandler: auth.requireAdmin,
-      schema: { body: ApplyBody, response: { 200: MonitorStartedReply, 202: PendingCreatedReply, '4xx': ApplyOrError } },
+      schema: { body: ApplyBody, response: { ...ChangeReplies, 200: MonitorStartedReply } },
     },
     async (req, reply) => {
       const text = typeof req.body === 'string' ? req.body : req.body.text;
@@ -110,7 +107,7 @@ export const monitorRoutes: FastifyPluginAsyncTypebox<MonitorRoutesOptions> = as
     '/policy/monitor/promote',
     {
       preHandler: auth.requireAdmin,
-      schema: { response: { 200: ApplyReply, 202: PendingCreatedReply, '4xx': ApplyOrError, 503: ApplyOrError } },
+      schema: { response: ChangeReplies },
     },
     async (req, reply) => {
       const m = ctl.monitorMode.current;

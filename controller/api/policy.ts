@@ -16,18 +16,17 @@ import type { Auth } from './auth.js';
 import {
   ApplyBody,
   ApplyQuery,
-  ApplyReply,
+  ChangeReplies,
   HistoryReply,
-  PendingCreatedReply,
   PolicyReply,
+  ReconcileResult,
+  type AuditEntry,
   type PolicyReply as Policy,
+  type UnreadableEntry,
 } from './contract.js';
+import { AUDITED_EVENTS } from '../events.js';
 import { fail, send } from './reply.js';
 import { Type } from '@sinclair/typebox';
-import { ErrorReply, ReconcileResult } from './contract.js';
-
-/** A refused change: the apply result with its diagnostics (422, 409 conflict, 503 cluster), or an error (auth, approvals). */
-const ApplyOrError = Type.Union([ApplyReply, ErrorReply]);
 
 export interface PolicyRoutesOptions {
   readonly ctl: Controller;
@@ -35,6 +34,34 @@ export interface PolicyRoutesOptions {
   readonly auditLog?: string;
   readonly lifecycle: Lifecycle;
   readonly applyLatency: Histogram;
+}
+
+const AUDITED: ReadonlySet<string> = new Set(AUDITED_EVENTS);
+
+/**
+ * One line of the audit log as GET /policy/history lists it: an entry whose envelope is this version's (an audited
+ * event's type, `at` and `by`; the payload is the event's, written by audit.ts), else the line as unreadable.
+ */
+function auditEntry(line: string): AuditEntry | UnreadableEntry {
+  let v: unknown;
+  try {
+    v = JSON.parse(line);
+  } catch {
+    v = undefined;
+  }
+  return isAuditEntry(v) ? v : { corrupt: line.slice(0, 100) };
+}
+
+function isAuditEntry(v: unknown): v is AuditEntry {
+  if (v === null || typeof v !== 'object') return false;
+  const e: { type?: unknown; at?: unknown; by?: unknown; text?: unknown } = v;
+  return (
+    typeof e.type === 'string' &&
+    AUDITED.has(e.type) &&
+    typeof e.at === 'string' &&
+    typeof e.by === 'string' &&
+    (e.text === undefined || typeof e.text === 'string')
+  );
 }
 
 export const policyRoutes: FastifyPluginAsyncTypebox<PolicyRoutesOptions> = async (r, { ctl, auth, auditLog, lifecycle, applyLatency }) => {
@@ -52,16 +79,7 @@ export const policyRoutes: FastifyPluginAsyncTypebox<PolicyRoutesOptions> = asyn
   r.get('/policy/history', { ...read, schema: { response: { 200: HistoryReply } } }, async (_req, reply) => {
     if (!auditLog || !existsSync(auditLog)) return send(reply, []);
     const lines = (await readFile(auditLog, 'utf8')).split('\n').filter(Boolean);
-    return send(
-      reply,
-      lines.slice(-200).map((l) => {
-        try {
-          return JSON.parse(l) as unknown;
-        } catch {
-          return { corrupt: l.slice(0, 100) };
-        }
-      }),
-    );
+    return send(reply, lines.slice(-200).map(auditEntry));
   });
   r.post(
     '/policy',
@@ -70,7 +88,7 @@ export const policyRoutes: FastifyPluginAsyncTypebox<PolicyRoutesOptions> = asyn
       schema: {
         querystring: ApplyQuery,
         body: ApplyBody,
-        response: { 200: ApplyReply, 202: PendingCreatedReply, '4xx': ApplyOrError, 503: ApplyOrError },
+        response: ChangeReplies,
       },
     },
     async (req, reply) => {

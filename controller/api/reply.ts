@@ -27,9 +27,14 @@ export interface Replier {
   send(payload?: unknown): unknown;
 }
 
-/** Sends a value in wire form; the route's reply schema (if any) serializes it. */
-export const send = (reply: Replier, v: unknown): void => {
+/**
+ * Sends a value in wire form; the route's reply schema (if any) serializes it. Returns the reply: an async handler
+ * returns it (`return send(…)`), so fastify waits for this send; a handler that resolves to undefined while the
+ * checking hook is still at work makes fastify send again, and a mismatch then answers an empty 500.
+ */
+export const send = <R extends Replier>(reply: R, v: unknown): R => {
   reply.send(toWire(v));
+  return reply;
 };
 
 const DEFAULT_CODES: Record<number, ApiErrorCode> = {

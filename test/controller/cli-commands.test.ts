@@ -94,6 +94,21 @@ describe('acl apply / acl status against a running controller', () => {
     expect(s.out).toMatch(/last change .* by admin:/);
   }, 120_000); // two CLI processes started through tsx: ~35 s on a loaded machine
 
+  it('a refused apply: an invalid policy prints its diagnostics, a stale --base-version the conflict; nothing changes', async () => {
+    const v = ctl.version;
+    writeFileSync(join(dir, 'bad.yaml'), 'x: 1\n');
+    const bad = await acl('apply', ...[join(dir, 'bad.yaml'), '--controller', url, '--token', 'cli-admin-token']);
+    expect(bad.code).toBe(1);
+    expect(bad.err).toMatch(/^\S+:1:1: error bad-version: /m);
+    expect(bad.err).toMatch(/^\d+ errors; nothing was produced\.$/m);
+    const stale = await acl('apply', ...[join(dir, 'next.yaml'), '--controller', url, '--token', 'cli-admin-token', '--base-version', '0']);
+    expect(stale.code).toBe(1);
+    expect(stale.err).toMatch(
+      new RegExp(`^error: error conflict: policy changed meanwhile \\(based on version 0, now ${v}\\): reload`, 'm'),
+    );
+    expect(ctl.version).toBe(v);
+  }, 120_000);
+
   it('without --token or $ACL_ADMIN_TOKEN, apply reads the token from the token file ($ACL_TOKEN_FILE)', async () => {
     writeFileSync(join(dir, 'token'), 'cli-admin-token\n', { mode: 0o600 });
     const r = await aclEnv(

@@ -9,6 +9,11 @@ import { Value } from '@sinclair/typebox/value';
 import type { Static, TSchema } from '@sinclair/typebox';
 import {
   AuthMethod,
+  ChangeRefusal,
+  DecodeErrorCounts,
+  DenialCounters,
+  ErrorReply,
+  HistoryReply,
   LintReply,
   LintSeverity,
   PendingChange,
@@ -17,14 +22,17 @@ import {
   StatusReply,
   type GetReply,
   type Session,
+  type WriteRefusal,
   type WriteReply,
 } from '../../controller/api/contract.js';
 import type { AuthMethod as CompilerAuthMethod, EdgeSession } from '../../compiler/model.js';
 import type { LintReport, LintSeverity as CompilerLintSeverity } from '../../compiler/lint.js';
 import type { CompileStats } from '../../compiler/compiled.js';
 import type { PollResult } from '../../controller/stats.js';
+import type { DecodeErrorCode } from '../../controller/packet.js';
+import type { IngestCounters } from '../../controller/denials.js';
 import type { PendingChange as StoredPendingChange, PolicyVersion as StoredVersion } from '../../controller/lifecycle-store.js';
-import type { Alert } from '../../controller/events.js';
+import type { Alert, AuditedEvent } from '../../controller/events.js';
 import { ALERT_EVENTS } from '../../controller/events.js';
 
 /** The same type with every array and object readonly (what the controller holds; Static<> is mutable). */
@@ -40,6 +48,7 @@ describe('the contract and the types of the values sent through it', () => {
     expectTypeOf<Static<typeof AuthMethod>>().toEqualTypeOf<CompilerAuthMethod>();
     expectTypeOf<Static<typeof LintSeverity>>().toEqualTypeOf<CompilerLintSeverity>();
     expectTypeOf<GetReply<'/api/v1/sessions'>['sessions'][number]['method']>().toEqualTypeOf<CompilerAuthMethod>();
+    expectTypeOf<keyof Static<typeof DecodeErrorCounts>>().toEqualTypeOf<DecodeErrorCode>();
     expectTypeOf<Static<typeof LintReply>['counts']>().toEqualTypeOf<{ error: number; warning: number; info: number }>();
     // and at run time: the schema accepts every method the compiler knows and nothing else
     const methods: Record<CompilerAuthMethod, true> = { dot1x: true, mab: true, web: true, admin: true };
@@ -53,9 +62,17 @@ describe('the contract and the types of the values sent through it', () => {
     expectTypeOf<CompileStats>().toEqualTypeOf<DeepReadonly<StatusReply['stats']>>();
     expectTypeOf<PollResult>().toEqualTypeOf<Wire<typeof PollReply>>();
     expectTypeOf<WriteReply<'POST /api/v1/stats/poll'>>().toEqualTypeOf<Static<typeof PollReply>>();
+    // a refused policy change is typed by the route's `refused` schema; a route without one refuses with an ErrorReply
+    expectTypeOf<WriteRefusal<'POST /api/v1/policy'>>().toEqualTypeOf<Static<typeof ChangeRefusal>>();
+    expectTypeOf<WriteRefusal<'POST /api/v1/policy/monitor'>>().toEqualTypeOf<Static<typeof ChangeRefusal>>();
+    expectTypeOf<WriteRefusal<'POST /api/v1/stats/poll'>>().toEqualTypeOf<Static<typeof ErrorReply>>();
     expectTypeOf<StoredPendingChange>().toMatchTypeOf<Wire<typeof PendingChange>>();
     expectTypeOf<Omit<StoredVersion, 'text' | 'ids'>>().toMatchTypeOf<Wire<typeof PolicyVersion>>();
     expectTypeOf<EdgeSession>().toMatchTypeOf<DeepReadonly<Session>>();
+    expectTypeOf<IngestCounters>().toEqualTypeOf<Static<typeof DenialCounters>>();
+    // a history entry is an audited event (narrowed by type) with who made it, or an unreadable line
+    expectTypeOf<Extract<HistoryReply[number], { type: string }>>().toMatchTypeOf<AuditedEvent & { by: string }>();
+    expectTypeOf<Exclude<HistoryReply[number], { type: string }>>().toEqualTypeOf<{ corrupt: string }>();
   });
 
   it("status alerts are the controller's alert events", () => {

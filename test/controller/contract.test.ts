@@ -6,7 +6,7 @@
  * a stable `code`.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readFileSync, rmSync } from 'node:fs';
+import { appendFileSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { Value } from '@sinclair/typebox/value';
 import { Type } from '@sinclair/typebox';
@@ -14,7 +14,16 @@ import type { FastifyInstance } from 'fastify';
 import type { InjectOptions } from 'light-my-request';
 import { Controller } from '../../controller/controller.js';
 import { buildApp } from '../../controller/api.js';
-import { API_ERROR_CODES, ErrorReply, GET_ROUTES, HealthReply, type GetRoute } from '../../controller/api/contract.js';
+import {
+  API_ERROR_CODES,
+  DenialsReply,
+  ErrorReply,
+  GET_ROUTES,
+  HealthReply,
+  HistoryReply,
+  WRITE_ROUTES,
+  type GetRoute,
+} from '../../controller/api/contract.js';
 import { exact } from '../../controller/api/reply.js';
 import { copyExample, waitFor } from '../helpers/tmp.js';
 import { FakeSwitch } from './fake-switch.js';
@@ -152,6 +161,90 @@ describe('API contract: real replies match their schemas', () => {
     const pending = (await app.inject({ url: '/api/v1/pending', headers: ADMIN })).json().pending[0].id;
     const own = await app.inject({ method: 'POST', url: `/api/v1/pending/${pending}/approve`, headers: ADMIN });
     expect([own.statusCode, own.json().code]).toEqual([403, 'own-change']);
+  });
+
+  it("a refused change answers with its route's `refused` schema: the diagnostics (422, 409) or an error reply", async () => {
+    const refused = exact(WRITE_ROUTES['POST /api/v1/policy'].refused);
+    const cases: Array<[InjectOptions, number]> = [
+      // not a policy: 422 with the diagnostics (through the two-person rule's preview)
+      [{ method: 'POST', url: '/api/v1/policy', payload: 'x: 1\n', headers: { ...YAML, ...ADMIN } }, 422],
+      // based on a version that is no longer running: 409 with the conflict as a diagnostic
+      [{ method: 'POST', url: '/api/v1/policy?dryRun=true&baseVersion=1', payload: 'x: 1\n', headers: { ...YAML, ...ADMIN } }, 409],
+      [{ method: 'POST', url: '/api/v1/policy/monitor', payload: 'x: 1\n', headers: { ...YAML, ...ADMIN } }, 422],
+    ];
+    for (const [req, status] of cases) {
+      for (const a of [app, loose]) {
+        const r = await a.inject(req);
+        expect(r.statusCode, r.body).toBe(status);
+        const body: unknown = r.json();
+        expect([...Value.Errors(refused, body)].map((e) => `${e.path}: ${e.message}`)).toEqual([]);
+        expect(body).toMatchObject({
+          ok: false,
+          diagnostics: expect.arrayContaining([expect.objectContaining({ severity: 'error' })]),
+          errors: expect.arrayContaining([expect.any(String)]),
+        });
+      }
+    }
+    // an error reply is the other half of the refusal, and a body with neither shape is not a refusal
+    const unauth = await app.inject({ method: 'POST', url: '/api/v1/policy', payload: 'x: 1\n', headers: YAML });
+    expect(Value.Check(refused, unauth.json())).toBe(true);
+    expect(Value.Check(refused, { ok: false, diagnostics: [], access: [], flows: [], dryRun: false })).toBe(false); // no errors
+    expect(Value.Check(refused, { ok: true, diagnostics: [], access: [], flows: [], dryRun: false, errors: [] })).toBe(false);
+  });
+
+  it('the denials counters have fixed keys: an unknown one is dropped by the serializer and refused by the reply check', async () => {
+    const counters = ctl.observe.denials.counters;
+    const before = (await loose.inject({ url: '/api/v1/denials', headers: ADMIN })).json().counters;
+    expect(Object.keys(before).sort()).toEqual(['byCode', 'decodeErrors', 'ignored', 'samples']);
+    Object.assign(counters, { extra: 1 });
+    Object.assign(counters.byCode, { 'short-ethernet': 2, 'no-such-code': 3 });
+    try {
+      const r = await loose.inject({ url: '/api/v1/denials', headers: ADMIN });
+      expect(r.statusCode).toBe(200);
+      expect(r.json().counters).toEqual({ ...before, byCode: { ...before.byCode, 'short-ethernet': 2 } });
+      const checked = await app.inject({ url: '/api/v1/denials', headers: ADMIN });
+
+      expect(checked.statusCode).toBe(500);
+      expect(checked.json().error).toMatch(/\/counters\/extra: Unexpected property/);
+      expect(Value.Check(exact(DenialsReply), { total: 0, denials: [], counters: { ...before, byCode: { 'no-such-code': 1 } } })).toBe(
+        false,
+      );
+    } finally {
+      Reflect.deleteProperty(counters, 'extra');
+      Reflect.deleteProperty(counters.byCode, 'no-such-code');
+      Reflect.deleteProperty(counters.byCode, 'short-ethernet');
+    }
+  });
+
+  it('history: audit entries keep their payload; a line that is not JSON or not an audited event is listed as unreadable', async () => {
+    const log = join(dir, 'audit.jsonl');
+    const entry = { type: 'voucher-revoked', at: '2026-01-01T00:00:00.000Z', voucher: 'v1', by: 'ann', sessionsEnded: 0 };
+    appendFileSync(
+      log,
+      [
+        JSON.stringify(entry),
+        'not json',
+        JSON.stringify({ type: 'switch-up', at: '2026-01-01T00:00:00.000Z', by: 'x', dpid: '0x1' }), // not an audited event
+        JSON.stringify({ type: 'voucher-revoked', at: '2026-01-01T00:00:00.000Z', voucher: 'v2' }), // no `by`
+      ].join('\n') + '\n',
+    );
+    // the app with the audit log, its replies checked
+    {
+      const r = await app.inject({ url: '/api/v1/policy/history', headers: ADMIN });
+      expect(r.statusCode, r.body).toBe(200);
+      const h = r.json();
+      expect(Value.Check(exact(HistoryReply), h)).toBe(true);
+      expect(h.slice(-4)).toEqual([
+        entry,
+        { corrupt: 'not json' },
+        { corrupt: expect.stringContaining('"switch-up"') },
+        { corrupt: expect.stringContaining('"v2"') },
+      ]);
+      expect(h.some((e: { type?: string }) => e.type === 'policy-applied')).toBe(true);
+    }
+    // the envelope is fixed: an unknown event type or an extra key beside `corrupt` is refused
+    expect(Value.Check(exact(HistoryReply), [{ ...entry, type: 'no-such-event' }])).toBe(false);
+    expect(Value.Check(exact(HistoryReply), [{ corrupt: 'x', extra: 1 }])).toBe(false);
   });
 
   it('exact() refuses unknown properties at every depth and leaves declared open objects open', () => {

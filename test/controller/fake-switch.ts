@@ -118,20 +118,15 @@ export class FakeSwitch {
   private packetInXid = 1;
   /** A frame arriving on `inPort`, sent to the controller whole (no buffer), as a table-0 miss would be. */
   packetIn(inPort: number, data: Buffer): void {
-    this.send({
-      type: 'packet_in',
-      xid: this.packetInXid++,
-      bufferId: 0xffffffff,
-      totalLen: data.length,
-      reason: 1,
-      tableId: 0,
-      cookie: 0n,
-      match: [{ field: 'in_port', value: inPort }],
-      data,
-    });
+    this.send(packetInMessage(inPort, data, this.packetInXid++));
   }
   raw(b: Buffer): void {
     if (!this.closed) this.sock.write(b);
+  }
+  /** Like raw(), resolving once the bytes are handed to the kernel (a writer that awaits it goes at the reader's pace). */
+  rawFlushed(b: Buffer): Promise<void> {
+    if (this.closed) return Promise.resolve();
+    return new Promise((resolve) => this.sock.write(b, () => resolve()));
   }
   close(): void {
     this.sock?.destroy();
@@ -321,4 +316,19 @@ export class FakeSwitch {
         return;
     }
   }
+}
+
+/** A PACKET_IN of table 0 carrying the whole frame `data` (no buffer) that arrived on `inPort`. */
+export function packetInMessage(inPort: number, data: Buffer, xid: number, reason = 1): OfpMessage {
+  return {
+    type: 'packet_in',
+    xid,
+    bufferId: 0xffffffff,
+    totalLen: data.length,
+    reason,
+    tableId: 0,
+    cookie: 0n,
+    match: [{ field: 'in_port', value: inPort }],
+    data,
+  };
 }

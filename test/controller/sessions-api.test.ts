@@ -109,7 +109,7 @@ describe('sessions API', () => {
     expect(events).toEqual(['mac-conflict']);
     // a second release finds nothing to release
     expect((await app.inject({ method: 'DELETE', url, headers: ADMIN })).statusCode).toBe(404);
-    await waitFor('audit', () => readFileSync(join(dir, 'audit.jsonl'), 'utf8').includes('mac-hold-released'), 3000);
+    await waitFor('audit', () => readFileSync(join(dir, 'audit.jsonl'), 'utf8').includes('mac-hold-released'));
     const line = readFileSync(join(dir, 'audit.jsonl'), 'utf8')
       .trim()
       .split('\n')

@@ -8,6 +8,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Controller, type ControllerEvent } from '../../controller/controller.js';
+import { ManualClock, type Clock } from '../../controller/clock.js';
 import { copyExample, tempDir, waitFor } from '../helpers/tmp.js';
 import { describeWith } from '../helpers/needs.js';
 import { FakeSwitch } from '../controller/fake-switch.js';
@@ -43,6 +44,10 @@ ${extra}`;
   writeFileSync(join(dir, 'policy.yaml'), base);
 }
 
+/** Why the sessions of `mac` ended, in order (session-ended events). */
+const ended = (events: readonly ControllerEvent[], mac: string) =>
+  events.flatMap((e) => (e.type === 'session-ended' && e.mac === mac ? [e.reason] : []));
+
 describeWith({ freeradius: haveFreeradius }, '802.1X against a real FreeRADIUS (in-memory switch)', () => {
   let fr: FreeRadius;
   beforeAll(async () => {
@@ -61,7 +66,7 @@ describeWith({ freeradius: haveFreeradius }, '802.1X against a real FreeRADIUS (
     await fr?.stop();
   });
 
-  async function setup(stateFile?: string, dir = copyExample('basic')) {
+  async function setup(stateFile?: string, dir = copyExample('basic'), clock?: Clock) {
     authPolicy(dir, PORT);
     writeFileSync(join(dir, 'radius.secret'), fr.secret + '\n');
     // alice's and bob's devices are not bound in the topology: they get in only by logging in
@@ -79,7 +84,7 @@ servers:
   - { name: web1,       switch: hv1, port: 2, mac: "02:00:00:00:10:02", ip: 10.0.2.2 }
 `,
     );
-    const ctl = new Controller({ policyPath: join(dir, 'policy.yaml'), listen: { host: '127.0.0.1', port: 0 }, stateFile });
+    const ctl = new Controller({ policyPath: join(dir, 'policy.yaml'), listen: { host: '127.0.0.1', port: 0 }, stateFile, clock });
     ctl.edge.radiusBindAddress = '127.0.0.1';
     const events: ControllerEvent[] = [];
     ctl.on('event', (e) => events.push(e));
@@ -170,7 +175,9 @@ servers:
   });
 
   it('two users behind one port each get their own session and class; one logs off, the other stays', async () => {
-    const t = await setup();
+    // the controller's clock stands still (no session expiry or scheduled boundary can fire) and it runs no
+    // periodic audit: alice's flows can only go because of her logoff
+    const t = await setup(undefined, undefined, new ManualClock(Date.now()));
     try {
       await t.login('02:00:00:00:01:01', 'alice', 'alice-pw', 7);
       await t.login('02:00:00:00:01:02', 'bob', 'bob-pw', 7);
@@ -178,11 +185,9 @@ servers:
       const a = t.ctl.compiled.subjectById.get('alice')!,
         b = t.ctl.compiled.subjectById.get('bob')!;
       expect(a.classId).not.toBe(b.classId);
-      const t0 = performance.now();
       t.inject(7, t.sups.get('02:00:00:00:01:01')!.s.logoff());
-      await waitFor('alice gone', () => !t.classified('02:00:00:00:01:01', 7), 1000, 10);
-      const ms = performance.now() - t0;
-      expect(ms).toBeLessThan(1000);
+      await waitFor('alice gone', () => !t.classified('02:00:00:00:01:01', 7), 10_000, 10);
+      expect(ended(t.events, '02:00:00:00:01:01')).toEqual(['logoff']);
       expect(t.classified('02:00:00:00:01:02', 7)).toBe(true);
       expect(t.ctl.edge.sessions.byMac('02:00:00:00:01:02')?.user).toBe('bob');
     } finally {
@@ -239,11 +244,10 @@ servers:
     }
   });
 
-  it('port down ends every session on the port within a second', async () => {
-    const t = await setup();
+  it('port down ends every session on the port at once (by the port status itself, with the clock standing still)', async () => {
+    const t = await setup(undefined, undefined, new ManualClock(Date.now()));
     try {
       await t.login('02:00:00:00:01:01', 'alice', 'alice-pw', 5);
-      const t0 = performance.now();
       t.sw.send({
         type: 'port_status',
         xid: 0,
@@ -262,9 +266,8 @@ servers:
           maxSpeed: 0,
         },
       });
-      await waitFor('flows gone', () => !t.classified('02:00:00:00:01:01', 5), 1000, 10);
-      expect(performance.now() - t0).toBeLessThan(1000);
-      expect(t.events.some((e) => e.type === 'session-ended' && e.reason === 'port-down')).toBe(true);
+      await waitFor('flows gone', () => !t.classified('02:00:00:00:01:01', 5), 10_000, 10);
+      expect(ended(t.events, '02:00:00:00:01:01')).toEqual(['port-down']);
     } finally {
       await t.stop();
     }

@@ -11,8 +11,9 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
-import { Controller } from '../../controller/controller.js';
-import { buildApp } from '../../controller/api.js';
+import type { Controller } from '../../controller/controller.js';
+import type { Denial } from '../../controller/api/contract.js';
+import { startObservingController } from '../helpers/observing-controller.js';
 import { TABLE } from '../../compiler/pipeline.js';
 import { ensureOvs } from '../helpers/ovs.js';
 import { waitFor } from '../helpers/tmp.js';
@@ -24,19 +25,6 @@ const OF_PORT = 33400;
 const API_PORT = 33401;
 const ADMIN = 'm4-admin-token-0123456789abcdef';
 const WEB1 = '10.0.2.2';
-
-interface Denial {
-  kind: string;
-  user?: string;
-  switch: string;
-  port: number;
-  dst?: string;
-  resources: string[];
-  service: string;
-  rule: string;
-  reason: string;
-  monitor?: string;
-}
 
 describeWith({ 'Mininet (root)': haveMininet() }, 'a policy version in monitor mode on real packets (Mininet)', () => {
   let ctl: Controller;
@@ -57,16 +45,11 @@ describeWith({ 'Mininet (root)': haveMininet() }, 'a policy version in monitor m
     ensureOvs();
     dir = basicWithSwitches('m4', [1041, 1042, 1043]);
     v1 = readFileSync(join(dir, 'policy.yaml'), 'utf8');
-    ctl = new Controller({
-      policyPath: join(dir, 'policy.yaml'),
-      listen: { host: '127.0.0.1', port: OF_PORT },
-      auditIntervalMs: 0,
-      denySamplePps: 200,
-      observe: { traffic: { intervalMs: 0 }, denials: { flushMs: 200 } },
-    });
-    await ctl.start();
-    app = await buildApp(ctl, { adminToken: ADMIN, auditLog: join(dir, 'audit.jsonl') });
-    await app.listen({ host: '127.0.0.1', port: API_PORT });
+    ({ ctl, app } = await startObservingController(
+      dir,
+      { of: OF_PORT, api: API_PORT },
+      { adminToken: ADMIN, auditLog: join(dir, 'audit.jsonl') },
+    ));
     lab = await startLab(ctl, OF_PORT);
   }, 240_000);
 

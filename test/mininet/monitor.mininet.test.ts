@@ -13,8 +13,9 @@ import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
-import { Controller } from '../../controller/controller.js';
-import { buildApp } from '../../controller/api.js';
+import type { Controller } from '../../controller/controller.js';
+import type { Denial } from '../../controller/api/contract.js';
+import { startObservingController } from '../helpers/observing-controller.js';
 import { TABLE } from '../../compiler/pipeline.js';
 import { ensureOvs } from '../helpers/ovs.js';
 import { waitFor } from '../helpers/tmp.js';
@@ -31,19 +32,6 @@ const WEB1 = '10.0.2.2';
 const WATCH = (mode: 'monitor' | 'enforce') =>
   `  - { name: watch-platform-web, from: { organizations: [platform] }, to: intranet, services: [tcp/80], action: deny, mode: ${mode} }\n`;
 
-interface Denial {
-  kind: string;
-  user?: string;
-  switch: string;
-  port: number;
-  dst?: string;
-  resources: string[];
-  service: string;
-  services: string[];
-  proto: string;
-  rule: string;
-  count: number;
-}
 interface Seen {
   subject: string;
   resource: string;
@@ -96,17 +84,8 @@ describeWith({ 'Mininet (root)': haveMininet() }, 'monitor mode and dry-run impa
     // this test's own switch names and dpids (interfaces waedge-eth1, ...), not the other Mininet tests'
     dir = basicWithSwitches('wa', [161, 162, 163]);
     base = readFileSync(join(dir, 'policy.yaml'), 'utf8');
-    ctl = new Controller({
-      policyPath: join(dir, 'policy.yaml'),
-      listen: { host: '127.0.0.1', port: OF_PORT },
-      auditIntervalMs: 0,
-      denySamplePps: 200,
-      observe: { traffic: { intervalMs: 0 }, denials: { flushMs: 200 } },
-    });
-    await ctl.start();
+    ({ ctl, app } = await startObservingController(dir, { of: OF_PORT, api: API_PORT }, { adminToken: ADMIN }));
     expect(ctl.loaded.topology.switches.map((s) => s.name).sort()).toEqual(['wacore', 'waedge', 'wahv']);
-    app = await buildApp(ctl, { adminToken: ADMIN });
-    await app.listen({ host: '127.0.0.1', port: API_PORT });
     // the live event stream, read from the start
     const res = await fetch(api + '/api/v1/events', { headers: auth, signal: stream.signal });
     expect(res.status).toBe(200);

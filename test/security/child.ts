@@ -1,5 +1,5 @@
 /** Starts test/security/sec-child.ts as a child process and reads its memory; stopped by pid. */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 
 export interface Child {
@@ -9,10 +9,13 @@ export interface Child {
   readonly events: Array<Record<string, unknown> & { type: string }>;
   stderr: string;
   rssMb(): number;
+  /** CPU time the child has used so far (user and system, every thread), in ms: /proc/PID/stat, in clock ticks. */
+  cpuMs(): number;
   stop(signal?: NodeJS.Signals): Promise<void>;
 }
 
 const root = new URL('../../', import.meta.url).pathname;
+let ticksPerSecond: number | undefined;
 
 export async function startChild(
   policy: string,
@@ -40,6 +43,12 @@ export async function startChild(
     rssMb() {
       const m = readFileSync(`/proc/${proc.pid}/status`, 'utf8').match(/VmRSS:\s+(\d+) kB/);
       return m ? Number(m[1]) / 1024 : NaN;
+    },
+    cpuMs() {
+      ticksPerSecond ??= Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim());
+      // after the command name (in parentheses, may hold spaces): state is field 3, utime 14, stime 15
+      const f = readFileSync(`/proc/${proc.pid}/stat`, 'utf8').split(') ')[1].split(' ');
+      return ((Number(f[11]) + Number(f[12])) * 1000) / ticksPerSecond;
     },
     stop(signal: NodeJS.Signals = 'SIGTERM') {
       return new Promise<void>((res) => {

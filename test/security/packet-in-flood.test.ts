@@ -2,7 +2,7 @@
  * Issue #11 item 6 (PACKET_IN flood): a switch peer sends spoofed PACKET_INs at a high rate — a user's MAC jumping
  * between two ports and thousands of invented MACs. The controller (a child process, RSS from /proc) learns at a
  * bounded rate per port, holds the flapping MAC with one alert instead of recompiling per packet, keeps the audit
- * bounded and its event loop responsive (API latency measured during the flood).
+ * bounded and its event loop responsive (what a status request waits during the flood, in the controller's CPU time).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
@@ -76,16 +76,22 @@ describe('PACKET_IN flood from a switch peer (controller child process)', () => 
     const tom = [arp(TOM, '10.0.1.10')];
     let top = base,
       worst = 0,
+      wallWorst = 0,
       sent = 0,
       probes = 0,
       done = false;
+    // how long a status request waits, as the controller's CPU time while it is outstanding: a stall (work the
+    // event loop does before it answers) shows, other processes on a loaded machine do not (wall time is printed only)
     const lat: number[] = [];
     const probing = (async () => {
       while (!done) {
         const t0 = performance.now();
+        const c0 = ctl.cpuMs();
         await fetch(`http://127.0.0.1:${API}/api/v1/status`);
-        lat.push(performance.now() - t0);
-        worst = Math.max(worst, performance.now() - t0);
+        const cpu = ctl.cpuMs() - c0;
+        lat.push(cpu);
+        worst = Math.max(worst, cpu);
+        wallWorst = Math.max(wallWorst, performance.now() - t0);
         probes++;
         top = Math.max(top, ctl.rssMb());
         await new Promise((r) => setTimeout(r, 50));
@@ -114,7 +120,7 @@ describe('PACKET_IN flood from a switch peer (controller child process)', () => 
     const learned = ctl.events.filter((e) => e.type === 'binding-learned' && e.mac === TOM).length;
     const recompiles = after.learning.recompiles - before.learning.recompiles;
     console.log(
-      `flood: 50,000 PACKET_INs in ${ms.toFixed(0)} ms; tom learned ${learned}x, recompiles ${recompiles}, rate-limited ${after.learning.rateLimited}, unknown-device reports ${ctl.events.filter((e) => e.type === 'unknown-device').length}, flaps held ${after.learning.flapsHeld}; API median ${median.toFixed(0)} ms, worst ${worst.toFixed(0)} ms over ${probes} probes; RSS ${base.toFixed(0)} → peak ${top.toFixed(0)} MB`,
+      `flood: 50,000 PACKET_INs in ${ms.toFixed(0)} ms; tom learned ${learned}x, recompiles ${recompiles}, rate-limited ${after.learning.rateLimited}, unknown-device reports ${ctl.events.filter((e) => e.type === 'unknown-device').length}, flaps held ${after.learning.flapsHeld}; API median ${median.toFixed(0)} ms, worst ${worst.toFixed(0)} ms of controller CPU (wall: worst ${wallWorst.toFixed(0)} ms) over ${probes} probes; RSS ${base.toFixed(0)} → peak ${top.toFixed(0)} MB`,
     );
     expect(peer.closed).toBe(false);
     // learning is bounded: the flap damping stops the moves after a handful, the rate limit drops the rest
@@ -125,7 +131,7 @@ describe('PACKET_IN flood from a switch peer (controller child process)', () => 
     expect(after.learning.rateLimited).toBeGreaterThan(1_000);
     expect(unknown).toBeLessThanOrEqual(40 + 20 * Math.ceil((performance.now() - t0) / 1000));
     expect(after.alerts.filter((a) => a.type === 'mac-flapping' && a.mac === TOM)).toHaveLength(1);
-    // (the issue measured a 1.8 s stall on main; this machine runs several test suites at once, hence the margin)
+    // (the issue measured a 1.8 s stall on main: a 1.8 s busy stall during the flood reads as ~1,700 ms here)
     expect(median).toBeLessThan(300);
     expect(worst).toBeLessThan(1500);
     expect(top - base).toBeLessThan(100);

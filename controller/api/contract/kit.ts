@@ -7,5 +7,3 @@ export const Int = Type.Integer();
 export const Num = Type.Number();
 export const Bool = Type.Boolean();
 export const Opt = Type.Optional;
-/** A JSON value the contract does not pin down further (passed through as is). */
-export const Any = Type.Unknown();

@@ -1,7 +1,7 @@
 /** Observation: rule and user traffic, unused rules, denials, why.
  * Part of the API contract: controller/api/contract.ts re-exports it. */
 import { Type, type Static } from '@sinclair/typebox';
-import { Nullable, Str, Int, Num, Bool, Opt, Any } from './kit.js';
+import { Nullable, Str, Int, Num, Bool, Opt } from './kit.js';
 import { ExplainReply, SubjectKind, MatrixCell, MatrixReply } from './query.js';
 
 // ---------------------------------------------------------------- observe: traffic, denials, why
@@ -75,7 +75,27 @@ export const DenialsQuery = Type.Object(
   },
   { additionalProperties: false },
 );
-export const DenialsReply = Type.Object({ total: Int, counters: Type.Record(Str, Any), denials: Type.Array(Denial) });
+/** How many sampled frames could not be decoded, by why (controller/packet.ts DecodeErrorCode; a type test keeps the
+ * two equal); a code is present once it has been seen. */
+export const DecodeErrorCounts = Type.Object({
+  'short-ethernet': Opt(Int),
+  'bad-vlan': Opt(Int),
+  'short-arp': Opt(Int),
+  'bad-arp': Opt(Int),
+  'short-ipv4': Opt(Int),
+  'bad-ipv4-version': Opt(Int),
+  'bad-ipv4-ihl': Opt(Int),
+  'bad-ipv4-length': Opt(Int),
+  'short-ipv6': Opt(Int),
+  'bad-ipv6-version': Opt(Int),
+  'bad-ipv6-extension': Opt(Int),
+  'too-many-extensions': Opt(Int),
+});
+export type DecodeErrorCounts = Static<typeof DecodeErrorCounts>;
+/** The deny log's intake (controller/denials.ts IngestCounters): frames sampled, undecodable (and why), not a denial. */
+export const DenialCounters = Type.Object({ samples: Int, decodeErrors: Int, ignored: Int, byCode: DecodeErrorCounts });
+export type DenialCounters = Static<typeof DenialCounters>;
+export const DenialsReply = Type.Object({ total: Int, counters: DenialCounters, denials: Type.Array(Denial) });
 export type DenialsReply = Static<typeof DenialsReply>;
 
 export const UserTrafficParams = Type.Object({ id: Text(200) });

@@ -1,16 +1,13 @@
 /** Policy: the running policy, apply/dry run, pending changes (two-person rule), versions, diff, lint, rollback.
  * Part of the API contract: controller/api/contract.ts re-exports it. */
 import { Type, type Static } from '@sinclair/typebox';
-import { Nullable, Str, Int, Bool, Opt, Any } from './kit.js';
-import { AccessChange, Diagnostic, FlowCount, LastChange, ReconcileResult, SourceLocation } from './common.js';
+import { Nullable, Str, Int, Bool, Opt } from './kit.js';
+import { AccessChange, Diagnostic, ErrorReply, FlowCount, LastChange, ReconcileResult, SourceLocation } from './common.js';
 
 // ---------------------------------------------------------------- policy
 
 export const PolicyReply = Type.Object({ version: Int, path: Str, text: Str, lastChange: Nullable(LastChange) });
 export type PolicyReply = Static<typeof PolicyReply>;
-/** Audit-log lines (newest last), or `{corrupt}` for a line that is not JSON. */
-export const HistoryReply = Type.Array(Type.Record(Str, Any));
-export type HistoryReply = Static<typeof HistoryReply>;
 
 export const ApplyQuery = Type.Object(
   { dryRun: Opt(Bool), baseVersion: Opt(Type.Integer({ minimum: 0 })) },
@@ -49,6 +46,16 @@ export const ApplyReply = Type.Object({
   seen: Opt(SeenImpact),
 });
 export type ApplyReply = Static<typeof ApplyReply>;
+/**
+ * A change the controller refused after compiling it: the apply result with `ok: false` and its diagnostics, also as
+ * text (`file:line:column: severity code: message`). 422: the policy is invalid; 409: the running version is not the
+ * one the change was based on (?baseVersion, monitor mode) or a concurrent change won; 503: etcd is unreachable.
+ */
+export const ApplyRefusedReply = Type.Composite([
+  Type.Omit(ApplyReply, ['ok', 'errors']),
+  Type.Object({ ok: Type.Literal(false), errors: Type.Array(Str) }),
+]);
+export type ApplyRefusedReply = Static<typeof ApplyRefusedReply>;
 
 export const PendingChange = Type.Object({
   id: Str,
@@ -68,6 +75,14 @@ export type PendingChange = Static<typeof PendingChange>;
 /** 202: the change waits for a second admin (two-person rule). */
 export const PendingCreatedReply = Type.Object({ ok: Type.Literal(true), pending: PendingChange, message: Str });
 export type PendingCreatedReply = Static<typeof PendingCreatedReply>;
+/**
+ * Any other answer of a policy change (apply, rollback, monitor, promote, approve): the refused change, or an error
+ * reply (no or a read-only token, the two-person rule's refusals: stale, own change, too many pending; body too large).
+ */
+export const ChangeRefusal = Type.Union([ApplyRefusedReply, ErrorReply]);
+export type ChangeRefusal = Static<typeof ChangeRefusal>;
+/** The replies of a policy change route by status: its fastify response schema (POST /policy, rollback, promote, approve). */
+export const ChangeReplies = { 200: ApplyReply, 202: PendingCreatedReply, '4xx': ChangeRefusal, 503: ChangeRefusal } as const;
 export const PendingReply = Type.Object({ requireApproval: Bool, pending: Type.Array(PendingChange) });
 export type PendingReply = Static<typeof PendingReply>;
 export const PendingParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9_-]+$' }) });
