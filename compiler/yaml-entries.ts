@@ -31,20 +31,33 @@ export function unique(e: Entries, k: string | number): Entry | undefined {
   return m.get(k) ?? undefined;
 }
 
-/** Each line of text[from, to) as offset, end and line number. */
-function* lines(text: string, from: number, to: number, line: number): Generator<{ offset: number; end: number; line: number }> {
-  for (let offset = from; offset < to; line++) {
-    let end = text.indexOf('\n', offset);
-    if (end < 0 || end > to) end = to;
-    yield { offset, end, line };
-    offset = end + 1;
-  }
-}
-
 const blank = (text: string, at: number, end: number) => {
   const c = text.charCodeAt(at);
   return at >= end || c === 10 || c === 13 || c === 35; // an empty line or a comment
 };
+
+/** Where the line starting at `offset` ends (its '\n', or `to`). */
+const lineEnd = (text: string, offset: number, to: number) => {
+  const end = text.indexOf('\n', offset);
+  return end < 0 || end > to ? to : end;
+};
+
+/** The key of a `key:` at text[at] (within the line ending at `end`), or undefined. */
+function keyAt(text: string, at: number, end: number): string | undefined {
+  const m = TOP_KEY.exec(text.slice(at, Math.min(end, at + 300)));
+  return m ? (m[1] ?? m[2] ?? m[3]) : undefined;
+}
+
+/** Entries from their starts: each runs to the next one's start, the last to `to`. */
+function entries(kind: 'seq' | 'map', starts: Array<{ key?: string; offset: number; line: number }>, to: number): Entries {
+  const items: Entry[] = [];
+  for (let i = 0; i < starts.length; i++) {
+    const x = starts[i];
+    const end = i + 1 < starts.length ? starts[i + 1].offset : to;
+    items.push(x.key === undefined ? { offset: x.offset, end, line: x.line } : { key: x.key, offset: x.offset, end, line: x.line });
+  }
+  return { kind, items };
+}
 
 /**
  * The top-level keys of a block-mapping document, each with the text up to the next; null when the top level is
@@ -53,16 +66,18 @@ const blank = (text: string, at: number, end: number) => {
  */
 export function topLevelKeys(text: string): Entries | null {
   const starts: Array<{ key: string; offset: number; line: number }> = [];
-  for (const l of lines(text, 0, text.length, 0)) {
-    const c = text.charCodeAt(l.offset);
+  for (let offset = 0, line = 0; offset < text.length; line++) {
+    const end = lineEnd(text, offset, text.length);
+    const c = text.charCodeAt(offset);
     // indented lines, blank lines and comments belong to the entry above; anything else at column 0 must be a key
-    if (c === 32 || c === 9 || blank(text, l.offset, l.end)) continue;
-    const m = TOP_KEY.exec(text.slice(l.offset, Math.min(l.end, l.offset + 300)));
-    if (!m) return null;
-    starts.push({ key: m[1] ?? m[2] ?? m[3], offset: l.offset, line: l.line });
+    if (c !== 32 && c !== 9 && !blank(text, offset, end)) {
+      const key = keyAt(text, offset, end);
+      if (key === undefined) return null;
+      starts.push({ key, offset, line });
+    }
+    offset = end + 1;
   }
-  if (!starts.length) return null;
-  return { kind: 'map', items: starts.map((x, i) => ({ ...x, end: starts[i + 1]?.offset ?? text.length })) };
+  return starts.length ? entries('map', starts, text.length) : null;
 }
 
 /**
@@ -71,30 +86,33 @@ export function topLevelKeys(text: string): Entries | null {
  * the key's line (a flow collection, a scalar), is indented with tabs, or a line does not fit that shape.
  */
 export function childEntries(text: string, from: number, to: number, line: number): Entries | null {
-  const it = lines(text, from, to, line);
-  const head = it.next();
-  if (head.done) return null;
-  const afterColon = text.slice(head.value.offset, head.value.end).replace(TOP_KEY, '').trim();
+  if (from >= to) return null;
+  const headEnd = lineEnd(text, from, to);
+  const afterColon = text.slice(from, headEnd).replace(TOP_KEY, '').trim();
   if (afterColon && !afterColon.startsWith('#')) return null;
   let indent = -1;
   let kind: 'seq' | 'map' | undefined;
   const starts: Array<{ key?: string; offset: number; line: number }> = [];
-  for (const l of it) {
-    let i = l.offset;
-    while (i < l.end && text.charCodeAt(i) === 32) i++;
-    if (blank(text, i, l.end)) continue;
+  for (let offset = headEnd + 1, n = line + 1; offset < to; n++) {
+    const end = lineEnd(text, offset, to);
+    const l = offset;
+    offset = end + 1;
+    let i = l;
+    while (i < end && text.charCodeAt(i) === 32) i++;
+    if (blank(text, i, end)) continue;
     if (text.charCodeAt(i) === 9) return null;
-    const d = i - l.offset;
+    const d = i - l;
     if (indent < 0) indent = d;
     if (d < indent) return null;
     if (d > indent) continue;
-    const rest = text.slice(i, Math.min(l.end, i + 300));
-    const k = rest === '-' || rest.startsWith('- ') || rest.startsWith('-\r') ? 'seq' : TOP_KEY.test(rest) ? 'map' : undefined;
+    const next = i + 1 < end ? text.charCodeAt(i + 1) : -1; // -1: the line ends after this character
+    const isSeq = text.charCodeAt(i) === 45 && (next === -1 || next === 32 || next === 13); // '-' then ' ', '\r' or the end
+    const key = isSeq ? undefined : keyAt(text, i, end);
+    const k = isSeq ? 'seq' : key !== undefined ? 'map' : undefined;
     if (!k || (kind && k !== kind)) return null;
     kind = k;
-    const m = k === 'map' ? TOP_KEY.exec(rest)! : undefined;
-    starts.push({ ...(m ? { key: m[1] ?? m[2] ?? m[3] } : {}), offset: l.offset, line: l.line });
+    starts.push(key !== undefined ? { key, offset: l, line: n } : { offset: l, line: n });
   }
   if (!kind || indent <= 0) return null;
-  return { kind, items: starts.map((x, n) => ({ ...x, end: starts[n + 1]?.offset ?? to })) };
+  return entries(kind, starts, to);
 }

@@ -10,6 +10,8 @@ type Path = readonly (string | number)[];
 
 /** A node that only the positional parser reads right: anchor, tag, alias, explicit key, block scalar, directive. */
 const SPECIAL = '&!*?|>%@`';
+/** Characters a plain scalar cannot start with in a flow collection (or that this does not follow). */
+const NOT_PLAIN = SPECIAL + '#,]}:';
 
 /** Where each entry of one collection starts; -1 / null for an entry only the positional parser may place. */
 type FlowIndex =
@@ -98,7 +100,7 @@ class FlowScan {
     }
     if (c === '"' || c === "'") return this.quoted(c);
     const next = this.text[this.i + 1] ?? ' ';
-    if ((SPECIAL + '#,]}:').includes(c) || (c === '-' && ' \t\n\r'.includes(next))) {
+    if (NOT_PLAIN.includes(c) || (c === '-' && ' \t\n\r'.includes(next))) {
       this.fail = true;
       return undefined;
     }

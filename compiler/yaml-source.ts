@@ -290,9 +290,9 @@ export class YamlSource {
    */
   where(path: Path, key = false): SourceLocation {
     // found now, as plain data, where that is cheap (an entry of a block list or mapping that starts on its own
-    // line, a value in a flow collection): an object literal with getters costs V8 a new hidden class each, and
-    // 25,000 of them took longer than the YAML parse
-    const now = this.quick(path, key);
+    // line): an object literal with getters costs V8 a new hidden class each, and 25,000 of them took longer than
+    // the YAML parse. (Not inside flow collections: scanning one costs more than the getters.)
+    const now = !this.docCache && path.length === 2 ? this.onItsLine(path, key) : undefined;
     if (now) return now;
     let loc: SourceLocation | undefined;
     const get = (): SourceLocation => (loc ??= this.locate(path, key));
