@@ -41,7 +41,9 @@ export function prefixHas(p: Prefix, addr: number): boolean {
   return (addr & maskOf(p.len)) >>> 0 === p.addr;
 }
 
+const CANONICAL_MAC = /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/;
 export function normalizeMac(s: string): string | undefined {
+  if (CANONICAL_MAC.test(s)) return s; // already canonical: the usual case, without three copies
   const t = s.trim().toLowerCase().replace(/-/g, ':');
   return /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/.test(t) ? t : undefined;
 }

@@ -64,24 +64,28 @@ export function assignIds(keys: Iterable<string>, previous: ReadonlyMap<string, 
   return out;
 }
 
-function accessSignature(
-  policy: Policy,
+/** What one rule contributes to the access of a class that has it: resource, kind and service, one string each. */
+function ruleAccess(
+  rule: Policy['rules'][number],
   resourceByName: ReadonlyMap<string, Resource>,
   resourcePrefixes: Selection['resourcePrefixes'],
-  idx: readonly number[],
   resourcePrefixes6?: Selection['resourcePrefixes6'],
-): string {
-  const parts = new Set<string>();
-  for (const ri of idx) {
-    const rule = policy.rules[ri];
-    for (const rname of rule.to) {
-      const res = resourceByName.get(rname);
-      if (!res || (!(resourcePrefixes.get(rname) ?? []).length && !resourcePrefixes6?.get(rname)?.length)) continue;
-      const kind = rule.mode === 'monitor' ? 'M' : 'D'; // a monitored deny samples, so it is part of a class's access too
-      if (rule.action === 'deny') for (const sv of rule.services ?? [ANY_SERVICE]) parts.add(`${rname}\u0001${kind}\u0001${sv.text}`);
-      else for (const sv of rule.services ?? res.services) parts.add(`${rname}\u0001A\u0001${sv.text}`);
-    }
+): string[] {
+  const parts: string[] = [];
+  for (const rname of rule.to) {
+    const res = resourceByName.get(rname);
+    if (!res || (!(resourcePrefixes.get(rname) ?? []).length && !resourcePrefixes6?.get(rname)?.length)) continue;
+    const kind = rule.mode === 'monitor' ? 'M' : 'D'; // a monitored deny samples, so it is part of a class's access too
+    if (rule.action === 'deny') for (const sv of rule.services ?? [ANY_SERVICE]) parts.push(`${rname}\u0001${kind}\u0001${sv.text}`);
+    else for (const sv of rule.services ?? res.services) parts.push(`${rname}\u0001A\u0001${sv.text}`);
   }
+  return parts;
+}
+
+/** The access of a set of rules: the sorted, distinct parts of its rules (see ruleAccess). */
+function accessSignature(idx: readonly number[], partsOf: (ri: number) => readonly string[]): string {
+  const parts = new Set<string>();
+  for (const ri of idx) for (const x of partsOf(ri)) parts.add(x);
   return parts.size === 1 ? parts.values().next().value! : [...parts].sort().join('\u0002');
 }
 
@@ -90,9 +94,12 @@ export function assignClasses(policy: Policy, sel: Selection, previous: Readonly
   const setCount = new Map<string, number>();
   const setRules = new Map<string, readonly number[]>();
   const resourceByName = new Map(policy.resources.map((r) => [r.name, r]));
+  const ruleParts: Array<readonly string[] | undefined> = [];
+  const partsOf = (ri: number) =>
+    (ruleParts[ri] ??= ruleAccess(policy.rules[ri], resourceByName, sel.resourcePrefixes, sel.resourcePrefixes6));
   for (const d of sel.drafts) {
     if (!accessOfSet.has(d.sig)) {
-      accessOfSet.set(d.sig, accessSignature(policy, resourceByName, sel.resourcePrefixes, d.rules, sel.resourcePrefixes6));
+      accessOfSet.set(d.sig, accessSignature(d.rules, partsOf));
       setRules.set(d.sig, d.rules);
     }
     setCount.set(d.sig, (setCount.get(d.sig) ?? 0) + 1);

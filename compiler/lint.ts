@@ -98,6 +98,8 @@ export interface LintOptions {
   readonly withoutInfo?: boolean;
 }
 
+const NONE: readonly number[] = [];
+
 /** Lints a compiled policy (compile it with every rule active: see lintInput). */
 export function lint(c: ClassModel, opts: LintOptions = {}): LintReport {
   const policy = c.input.policy;
@@ -155,11 +157,14 @@ export function lint(c: ClassModel, opts: LintOptions = {}): LintReport {
         others = new Set<string>();
       for (const res of r.to)
         for (const dc of dcsOf.get(res) ?? []) {
-          const dHere = (denyAt.get(dc) ?? []).filter((d) => inGroup[d]);
+          const dl = denyAt.get(dc);
+          const dHere = dl ? dl.filter((d) => inGroup[d]) : NONE;
           for (const sv of grants(r, res)) {
             // denied here? (a deny on any resource this address lies in, covering the service)
-            const full = dHere.filter((d) => (rules[d].services ?? [ANY]).some((ds) => ds.proto === 'any' || serviceCovers(ds, sv)));
-            const part = dHere.filter((d) => (rules[d].services ?? [ANY]).some((ds) => overlap(ds, sv)));
+            const full = dHere.length
+              ? dHere.filter((d) => (rules[d].services ?? [ANY]).some((ds) => ds.proto === 'any' || serviceCovers(ds, sv)))
+              : NONE;
+            const part = dHere.length ? dHere.filter((d) => (rules[d].services ?? [ANY]).some((ds) => overlap(ds, sv))) : NONE;
             for (const d of part) {
               const k = `${i}\u0000${d}`;
               let cf = conflicts.get(k);
