@@ -366,10 +366,16 @@ export class YamlSource {
   strings(path: Path, v: unknown, what: string): string[] {
     if (v === undefined || v === null) return [];
     if (typeof v === 'string' || typeof v === 'number') return [String(v)];
-    return this.list(path, v, what).flatMap((x, i) => {
-      const s = this.string([...path, i], x, what);
-      return s === undefined ? [] : [s];
+    const out: string[] = [];
+    this.list(path, v, what).forEach((x, i) => {
+      // the usual entry (a plain, visible name) without building its path
+      if (typeof x === 'string' && x.length && x.trim() === x && !hiddenCharacter(x)) out.push(x);
+      else {
+        const s = this.string([...path, i], x, what);
+        if (s !== undefined) out.push(s);
+      }
     });
+    return out;
   }
 }
 
