@@ -194,7 +194,9 @@ export function resolveDestinations(
   for (const d of dest)
     if (d.dstClass) {
       dstResources.set(d.dstClass, d.resources);
-      dstPrefixes.set(d.dstClass, [...(dstPrefixes.get(d.dstClass) ?? []), d.prefix]);
+      const l = dstPrefixes.get(d.dstClass);
+      if (l) l.push(d.prefix);
+      else dstPrefixes.set(d.dstClass, [d.prefix]);
     }
   for (const d of dest6)
     if (d.dstClass) {
@@ -204,7 +206,12 @@ export function resolveDestinations(
       else dstPrefixes6.set(d.dstClass, [d.prefix6]);
     }
   const resourceToDst = new Map<string, number[]>();
-  for (const [dc, rs] of dstResources) for (const r of rs) resourceToDst.set(r, [...(resourceToDst.get(r) ?? []), dc]);
+  for (const [dc, rs] of dstResources)
+    for (const r of rs) {
+      const l = resourceToDst.get(r);
+      if (l) l.push(dc);
+      else resourceToDst.set(r, [dc]);
+    }
   const access = pairAccess(policy, classes, resourceToDst);
   const dcsOfClass = new Map<number, number[]>();
   const classesOfDc = new Map<number, number[]>();
