@@ -141,6 +141,8 @@ function indexRules(rules: readonly Rule[], directory: Directory) {
       else if (sel.organizations) for (const o of sel.organizations) add(byOrg, o, r.index);
     }
   const parent = new Map(directory.organizations.map((o) => [o.name, o.parent]));
+  // marks while merging one user's lists, cleared after (indexes are the full policy's: a time window leaves gaps)
+  const seen = new Uint8Array(rules.reduce((n, r) => Math.max(n, r.index + 1), 0));
   return {
     candidates(u: Who): number[] {
       let first: number[] | undefined;
@@ -155,9 +157,15 @@ function indexRules(rules: readonly Rule[], directory: Directory) {
       for (let o = u.organization, guard = 0; o !== undefined && guard < 64; o = parent.get(o), guard++) take(byOrg.get(o));
       if (!first) return [];
       if (!lists) return first.slice(); // each list is ascending and free of repeats
-      const out = new Set<number>();
-      for (const l of lists) for (const i of l) out.add(i);
-      return [...out].sort((a, b) => a - b);
+      const out: number[] = [];
+      for (const l of lists)
+        for (const i of l)
+          if (!seen[i]) {
+            seen[i] = 1;
+            out.push(i);
+          }
+      for (const i of out) seen[i] = 0;
+      return out.sort((a, b) => a - b);
     },
   };
 }
