@@ -1,7 +1,7 @@
 /** Edge: 802.1X/MAB sessions, MAC holds, DHCP leases, guest vouchers.
  * Part of the API contract: controller/api/contract.ts re-exports it. */
 import { Type, type Static } from '@sinclair/typebox';
-import { Str, Int, Num, Bool, Opt } from './kit.js';
+import { Str, Int, Num, Bool, Opt, Counts } from './kit.js';
 
 // ---------------------------------------------------------------- edge: sessions and leases
 
@@ -69,11 +69,81 @@ export const HoldReleasedReply = Type.Object({ released: MacHold, by: Str });
 
 const Percentiles = Type.Object({ p50: Opt(Num), p99: Opt(Num), n: Int });
 export const Lease = Type.Object({ mac: Str, ip: Str, switch: Str, port: Int, source: Str, expires: Opt(Str) });
+/** DHCP snooping's counters (edge/snooping.ts DhcpCounter; a type test keeps the keys equal): drops by reason, frames
+ * that were not DHCP, forwarded client messages and copied server replies by type. */
+export const DhcpCounters = Counts(
+  'malformed',
+  'spoofed-chaddr',
+  'rate-limited',
+  'rogue-server',
+  'server-message-from-client',
+  'client-message-from-server',
+  'ack-unknown-client',
+  'lease-refused',
+  'arp-spoof',
+  'arp-malformed',
+  'mac-conflict',
+  'release-elsewhere',
+  'not-dhcp',
+  'client-discover',
+  'client-request',
+  'client-decline',
+  'client-release',
+  'client-inform',
+  'server-offer',
+  'server-ack',
+  'server-nak',
+);
+export type DhcpCounters = Static<typeof DhcpCounters>;
+/** ND/DAD and DHCPv6 messages by verdict (edge/nd-snooping.ts Nd6Reason; a type test keeps the keys equal). */
+export const Ipv6Counters = Counts(
+  'malformed',
+  'rate-limited',
+  'not-admitted',
+  'conflict',
+  'too-many',
+  'spoofed-lla',
+  'na-for-other',
+  'ns-from-other',
+  'dad-conflict',
+  'unbound-source',
+  'pending',
+  'learned',
+  'renewed',
+  'rogue-server',
+  'client-message-from-server',
+  'client',
+  'copy',
+  'lease',
+  'lease-refused',
+  'release-elsewhere',
+);
+export type Ipv6Counters = Static<typeof Ipv6Counters>;
+/** The sign-in page's requests by outcome (edge/signin.ts SigninCounter; a type test keeps the keys equal). */
+export const SigninCounters = Counts(
+  'accepted',
+  'rejected',
+  'unavailable',
+  'bad-input',
+  'locked-out',
+  'lease-changed',
+  'session-refused',
+  'voucher-accepted',
+  'voucher-rejected',
+  'voucher-paused',
+  'rate-limited',
+  'no-lease',
+  'cross-origin',
+  'bad-body',
+  'bad-csrf',
+  'not-found',
+);
+export type SigninCounters = Static<typeof SigninCounters>;
 export const LeasesReply = Type.Object({
   leases: Type.Array(Lease),
-  /** Snooping counters: DHCP (edge/snooping.ts) and, in ipv6Counters, ND/DAD and DHCPv6 messages by verdict (edge/nd-snooping.ts). */
-  dhcp: Type.Object({ counters: Type.Record(Str, Int), ackToFlowsMs: Percentiles, ipv6Counters: Opt(Type.Record(Str, Int)) }),
-  signin: Opt(Type.Object({ counters: Type.Record(Str, Int), signinToFlowsMs: Percentiles })),
+  /** Snooping counters: DHCP and, in ipv6Counters, ND/DAD and DHCPv6; a counter is present once counted. */
+  dhcp: Type.Object({ counters: DhcpCounters, ackToFlowsMs: Percentiles, ipv6Counters: Opt(Ipv6Counters) }),
+  signin: Opt(Type.Object({ counters: SigninCounters, signinToFlowsMs: Percentiles })),
 });
 export type LeasesReply = Static<typeof LeasesReply>;
 
