@@ -1,6 +1,8 @@
 /** Edge: 802.1X/MAB sessions, MAC holds, DHCP leases, guest vouchers.
- * Part of the API contract: controller/api/contract.ts re-exports it. */
+ * Part of the API contract: controller/api/contract.ts re-exports it (the snoopers' alert names come from ../../events.ts,
+ * self-contained as the contract is). */
 import { Type, type Static } from '@sinclair/typebox';
+import { DHCP_ALERTS, IPV6_ALERTS } from '../../events.js';
 import { Str, Int, Num, Bool, Opt, Counts } from './kit.js';
 
 // ---------------------------------------------------------------- edge: sessions and leases
@@ -69,21 +71,10 @@ export const HoldReleasedReply = Type.Object({ released: MacHold, by: Str });
 
 const Percentiles = Type.Object({ p50: Opt(Num), p99: Opt(Num), n: Int });
 export const Lease = Type.Object({ mac: Str, ip: Str, switch: Str, port: Int, source: Str, expires: Opt(Str) });
-/** DHCP snooping's counters (edge/snooping.ts DhcpCounter; a type test keeps the keys equal): drops by reason, frames
- * that were not DHCP, forwarded client messages and copied server replies by type. */
+/** DHCP snooping's counters (edge/snooping.ts DhcpCounter; a type test keeps the keys equal): drops by reason (the
+ * reasons it alerts, DHCP_ALERTS), frames that were not DHCP, forwarded client messages and copied server replies by type. */
 export const DhcpCounters = Counts(
-  'malformed',
-  'spoofed-chaddr',
-  'rate-limited',
-  'rogue-server',
-  'server-message-from-client',
-  'client-message-from-server',
-  'ack-unknown-client',
-  'lease-refused',
-  'arp-spoof',
-  'arp-malformed',
-  'mac-conflict',
-  'release-elsewhere',
+  ...DHCP_ALERTS,
   'not-dhcp',
   'client-discover',
   'client-request',
@@ -95,28 +86,18 @@ export const DhcpCounters = Counts(
   'server-nak',
 );
 export type DhcpCounters = Static<typeof DhcpCounters>;
-/** ND/DAD and DHCPv6 messages by verdict (edge/nd-snooping.ts Nd6Reason; a type test keeps the keys equal). */
+/** ND/DAD and DHCPv6 messages by verdict (edge/nd-snooping.ts Nd6Reason; a type test keeps the keys equal): the
+ * verdicts it alerts (IPV6_ALERTS) and the others. */
 export const Ipv6Counters = Counts(
-  'malformed',
-  'rate-limited',
+  ...IPV6_ALERTS,
   'not-admitted',
-  'conflict',
-  'too-many',
-  'spoofed-lla',
-  'na-for-other',
-  'ns-from-other',
-  'dad-conflict',
   'unbound-source',
   'pending',
   'learned',
   'renewed',
-  'rogue-server',
-  'client-message-from-server',
   'client',
   'copy',
   'lease',
-  'lease-refused',
-  'release-elsewhere',
 );
 export type Ipv6Counters = Static<typeof Ipv6Counters>;
 /** The sign-in page's requests by outcome (edge/signin.ts SigninCounter; a type test keeps the keys equal). */
