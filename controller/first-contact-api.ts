@@ -15,7 +15,7 @@ const pct = (l: readonly number[], q: number) => {
 export function registerLeaseReads(r: FastifyInstance, ctl: Controller, send: (reply: FastifyReply, v: unknown) => unknown): void {
   r.get('/leases', { schema: { response: { 200: LeasesReply } } }, async (_req, reply) => {
     const fc = ctl.firstContact;
-    send(reply, {
+    return send(reply, {
       leases: fc.view(),
       dhcp: {
         counters: { ...fc.snooper.counters },

@@ -10,6 +10,11 @@ import { ipv4At, macAt } from '../openflow/addr-text.js';
 
 export type DhcpMessageType = 'discover' | 'offer' | 'request' | 'decline' | 'ack' | 'nak' | 'release' | 'inform';
 const TYPES: readonly DhcpMessageType[] = ['discover', 'offer', 'request', 'decline', 'ack', 'nak', 'release', 'inform'];
+/** The types a client sends (in a BOOTREQUEST); the others are a server's (in a BOOTREPLY). */
+export type DhcpClientType = 'discover' | 'request' | 'decline' | 'release' | 'inform';
+export type DhcpServerType = Exclude<DhcpMessageType, DhcpClientType>;
+export const isClientType = (t: DhcpMessageType): t is DhcpClientType =>
+  t === 'discover' || t === 'request' || t === 'decline' || t === 'release' || t === 'inform';
 
 export type DecodeErrorCode =
   | 'truncated'
@@ -51,16 +56,17 @@ export interface UdpFrame extends FrameAddresses {
   readonly udpDst: number;
 }
 
-export interface DhcpFrame extends UdpFrame {
-  /** 1 = BOOTREQUEST (client → server), 2 = BOOTREPLY. */
-  readonly op: 1 | 2;
+/** A DHCP message: a client's type in a BOOTREQUEST (op 1, client → server), a server's in a BOOTREPLY (op 2). */
+export type DhcpFrame = DhcpFields &
+  ({ readonly op: 1; readonly type: DhcpClientType } | { readonly op: 2; readonly type: DhcpServerType });
+
+interface DhcpFields extends UdpFrame {
   readonly xid: number;
   readonly ciaddr: string;
   readonly yiaddr: string;
   readonly giaddr: string;
   /** Client hardware address (Ethernet, 6 bytes). */
   readonly chaddr: string;
-  readonly type: DhcpMessageType;
   /** Option 50. */
   readonly requestedIp?: string;
   /** Option 54. */
@@ -207,8 +213,9 @@ export function decodeDhcp(b: Buffer): Decoded<DhcpFrame> {
   if ('ok' in o) return o;
   const type = o.type;
   if (!type) return err('missing-message-type', 'no DHCP message type (option 53): plain BOOTP is not accepted');
-  const clientType = type === 'discover' || type === 'request' || type === 'decline' || type === 'release' || type === 'inform';
-  if ((op === 1) !== clientType) return err('op-type-mismatch', `a ${type} in a BOOT${op === 1 ? 'REQUEST' : 'REPLY'}`);
+  const kind =
+    op === 1 && isClientType(type) ? { op: 1 as const, type } : op === 2 && !isClientType(type) ? { op: 2 as const, type } : undefined;
+  if (!kind) return err('op-type-mismatch', `a ${type} in a BOOT${op === 1 ? 'REQUEST' : 'REPLY'}`);
   return {
     ok: true,
     value: {
@@ -219,13 +226,12 @@ export function decodeDhcp(b: Buffer): Decoded<DhcpFrame> {
       ipDst: ipv4At(b, ip + 16),
       udpSrc,
       udpDst,
-      op,
+      ...kind,
       xid: b.readUInt32BE(d + 4),
       ciaddr: ipv4At(b, d + 12),
       yiaddr: ipv4At(b, d + 16),
       giaddr: ipv4At(b, d + 24),
       chaddr: macAt(b, d + 28),
-      type,
       requestedIp: o.requestedIp,
       serverId: o.serverId,
       leaseSeconds: o.leaseSeconds,
@@ -289,7 +295,7 @@ export interface DhcpBuild {
 
 /** An Ethernet frame with a DHCP message (client messages from 0.0.0.0:68, server messages from ipSrc:67). */
 export function buildDhcp(m: DhcpBuild): Buffer {
-  const client = m.type === 'discover' || m.type === 'request' || m.type === 'decline' || m.type === 'release' || m.type === 'inform';
+  const client = isClientType(m.type);
   const opts: number[] = [53, 1, TYPES.indexOf(m.type) + 1];
   if (m.requestedIp) opts.push(50, 4, ...ipBytes(m.requestedIp));
   if (m.serverId) opts.push(54, 4, ...ipBytes(m.serverId));

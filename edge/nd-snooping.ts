@@ -19,6 +19,8 @@ import { decodeDhcpv6, type Dhcpv6Frame } from './dhcpv6.js';
 import type { Lease6Table } from './leases6.js';
 import { SnooperBase, type PortRef, type SnooperBaseOptions } from './snooper-base.js';
 
+/** A verdict's reason, and what the snooper counts frames by (GET /api/v1/leases `dhcp.ipv6Counters`; the contract's
+ * Ipv6Counters has these keys). */
 export type Nd6Reason =
   | 'malformed'
   | 'rate-limited'
@@ -74,7 +76,7 @@ interface Pending {
   readonly since: number;
 }
 
-export class NdSnooper extends SnooperBase<Lease6Table> {
+export class NdSnooper extends SnooperBase<Lease6Table, Nd6Reason> {
   private readonly pending = new Map<string, Pending>();
   readonly dadMs: number;
   lifetimeSeconds: number;

@@ -69,6 +69,26 @@ const esc = (s: string) => s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&
 const USER_RE = /^[A-Za-z0-9._@-]{1,64}$/;
 const MAX_BODY = 4096;
 
+/** What the sign-in page counts: requests by outcome (GET /api/v1/leases `signin.counters`; the contract's
+ * SigninCounters has these keys). */
+export type SigninCounter =
+  | 'accepted'
+  | 'rejected'
+  | 'unavailable'
+  | 'bad-input'
+  | 'locked-out'
+  | 'lease-changed'
+  | 'session-refused'
+  | 'voucher-accepted'
+  | 'voucher-rejected'
+  | 'voucher-paused'
+  | 'rate-limited'
+  | 'no-lease'
+  | 'cross-origin'
+  | 'bad-body'
+  | 'bad-csrf'
+  | 'not-found';
+
 interface Failures {
   n: number;
   until: number;
@@ -83,7 +103,8 @@ export class SigninServer {
   private readonly rate = new Map<string, { n: number; since: number }>();
   /** Wrong voucher codes from everyone in the current minute, and until when voucher sign-in is paused. */
   private voucherFails = { n: 0, since: 0, pausedUntil: 0 };
-  readonly counters: Record<string, number> = Object.create(null);
+  /** Requests by outcome: a key is present once counted. */
+  readonly counters: Partial<Record<SigninCounter, number>> = Object.create(null);
   /** Sign-in → session added → switches confirmed, ms (for the benchmark and metrics). */
   readonly latencies: number[] = [];
 
@@ -94,7 +115,7 @@ export class SigninServer {
     this.now = deps.now ?? Date.now;
   }
 
-  private count(k: string): void {
+  private count(k: SigninCounter): void {
     this.counters[k] = (this.counters[k] ?? 0) + 1;
   }
 

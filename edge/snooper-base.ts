@@ -20,10 +20,13 @@ export interface SnooperBaseOptions {
 const MAX_BUCKETS = 100_000;
 const MAX_ALERT_KEYS = 10_000;
 
-/** `Table` is where the snooper records what it learns (the IPv4 lease table, the IPv6 one). */
-export abstract class SnooperBase<Table> extends EventEmitter {
-  /** Frames seen, by verdict reason. */
-  readonly counters: Record<string, number> = Object.create(null);
+/**
+ * `Table` is where the snooper records what it learns (the IPv4 lease table, the IPv6 one); `Counter` is the fixed
+ * set of keys it counts frames by (GET /api/v1/leases shows them; the contract lists the same keys).
+ */
+export abstract class SnooperBase<Table, Counter extends string> extends EventEmitter {
+  /** Frames seen, by verdict reason: a key is present once counted. */
+  readonly counters: Partial<Record<Counter, number>> = Object.create(null);
   protected readonly now: () => number;
   private readonly buckets = new Map<string, { tokens: number; at: number }>();
   private readonly alertsAt = new Map<string, { n: number; since: number }>();
@@ -41,12 +44,12 @@ export abstract class SnooperBase<Table> extends EventEmitter {
     this.alertCap = opts.alertsPerMinute ?? 5;
   }
 
-  protected count(reason: string): void {
+  protected count(reason: Counter): void {
     this.counters[reason] = (this.counters[reason] ?? 0) + 1;
   }
 
   /** Counts a verdict's reason and, when `at` is given, alerts it there with `data`. */
-  protected note(reason: string, at?: PortRef, data: Record<string, unknown> = {}): void {
+  protected note(reason: Counter, at?: PortRef, data: Record<string, unknown> = {}): void {
     this.count(reason);
     if (at) this.alert(reason, at, data);
   }

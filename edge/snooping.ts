@@ -8,7 +8,7 @@
  *
  * Errors are values: every frame gets a verdict with a reason; nothing here throws on input.
  */
-import { decodeArp, decodeDhcp, type DhcpFrame } from './dhcp.js';
+import { decodeArp, decodeDhcp, type DhcpClientType, type DhcpFrame, type DhcpServerType } from './dhcp.js';
 import type { LeaseTable } from './leases.js';
 import { SnooperBase, type PortRef, type SnooperBaseOptions } from './snooper-base.js';
 
@@ -32,6 +32,12 @@ export type DropReason =
   | 'mac-conflict'
   | 'release-elsewhere';
 
+/**
+ * What DHCP snooping counts: drops by reason, frames that were not DHCP, and forwarded client messages and copied
+ * server replies by message type (GET /api/v1/leases `dhcp.counters`; the contract's DhcpCounters has these keys).
+ */
+export type DhcpCounter = DropReason | 'not-dhcp' | `client-${DhcpClientType}` | `server-${DhcpServerType}`;
+
 export interface SnooperOptions extends SnooperBaseOptions {
   /** DHCP client messages per second accepted from one port (burst: twice that). */
   readonly clientRate?: number;
@@ -47,7 +53,7 @@ export interface SnooperOptions extends SnooperBaseOptions {
   readonly conflict?: 'deny-both' | 'newest';
 }
 
-export class DhcpSnooper extends SnooperBase<LeaseTable> {
+export class DhcpSnooper extends SnooperBase<LeaseTable, DhcpCounter> {
   /** chaddr → where its last good client message came from. */
   private readonly clients = new Map<string, PortRef & { at: number }>();
   private readonly conflicts = new Map<string, number>();
@@ -166,7 +172,7 @@ export class DhcpSnooper extends SnooperBase<LeaseTable> {
     return this.onClient(at, m);
   }
 
-  private onClient(at: PortRef, m: DhcpFrame): SnoopVerdict {
+  private onClient(at: PortRef, m: Extract<DhcpFrame, { op: 1 }>): SnoopVerdict {
     if (m.udpSrc !== 68 || m.udpDst !== 67) return this.drop('malformed', at, { reason: 'client message not from port 68 to 67' });
     // a client speaks for its own MAC only (starvation tools invent chaddrs behind one source MAC)
     if (m.chaddr !== m.ethSrc) return this.drop('spoofed-chaddr', at, { mac: m.ethSrc, chaddr: m.chaddr }, true);
@@ -185,7 +191,7 @@ export class DhcpSnooper extends SnooperBase<LeaseTable> {
     return { forward: true, reason: 'client' };
   }
 
-  private onServer(at: PortRef, m: DhcpFrame): SnoopVerdict {
+  private onServer(at: PortRef, m: Extract<DhcpFrame, { op: 2 }>): SnoopVerdict {
     this.count(`server-${m.type}`);
     if (m.type === 'nak') {
       const c = this.clients.get(m.chaddr);

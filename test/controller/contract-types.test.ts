@@ -12,13 +12,16 @@ import {
   ChangeRefusal,
   DecodeErrorCounts,
   DenialCounters,
+  DhcpCounters,
   ErrorReply,
   HistoryReply,
+  Ipv6Counters,
   LintReply,
   LintSeverity,
   PendingChange,
   PolicyVersion,
   PollReply,
+  SigninCounters,
   StatusReply,
   type GetReply,
   type Session,
@@ -34,6 +37,9 @@ import type { IngestCounters } from '../../controller/denials.js';
 import type { PendingChange as StoredPendingChange, PolicyVersion as StoredVersion } from '../../controller/lifecycle-store.js';
 import type { Alert, AuditedEvent } from '../../controller/events.js';
 import { ALERT_EVENTS } from '../../controller/events.js';
+import type { DhcpCounter, DhcpSnooper } from '../../edge/snooping.js';
+import type { Nd6Reason, NdSnooper } from '../../edge/nd-snooping.js';
+import type { SigninCounter, SigninServer } from '../../edge/signin.js';
 
 /** The same type with every array and object readonly (what the controller holds; Static<> is mutable). */
 type DeepReadonly<T> = T extends (infer U)[]
@@ -73,6 +79,29 @@ describe('the contract and the types of the values sent through it', () => {
     // a history entry is an audited event (narrowed by type) with who made it, or an unreadable line
     expectTypeOf<Extract<HistoryReply[number], { type: string }>>().toMatchTypeOf<AuditedEvent & { by: string }>();
     expectTypeOf<Exclude<HistoryReply[number], { type: string }>>().toEqualTypeOf<{ corrupt: string }>();
+  });
+
+  it("the leases reply's counters have the edge's keys, and the edge counts only by them", () => {
+    expectTypeOf<keyof Static<typeof DhcpCounters>>().toEqualTypeOf<DhcpCounter>();
+    expectTypeOf<keyof Static<typeof Ipv6Counters>>().toEqualTypeOf<Nd6Reason>();
+    expectTypeOf<keyof Static<typeof SigninCounters>>().toEqualTypeOf<SigninCounter>();
+    expectTypeOf<DhcpSnooper['counters']>().toEqualTypeOf<Static<typeof DhcpCounters>>();
+    expectTypeOf<NdSnooper['counters']>().toEqualTypeOf<Static<typeof Ipv6Counters>>();
+    expectTypeOf<SigninServer['counters']>().toEqualTypeOf<Static<typeof SigninCounters>>();
+    expectTypeOf<GetReply<'/api/v1/leases'>['dhcp']['counters']>().toEqualTypeOf<Static<typeof DhcpCounters>>();
+    // and at run time: the schemas take a counter the edge has and refuse one it has not
+    const dhcp: DhcpCounter = 'client-discover';
+    const v6: Nd6Reason = 'learned';
+    const signin: SigninCounter = 'voucher-accepted';
+    for (const [schema, key] of [
+      [DhcpCounters, dhcp],
+      [Ipv6Counters, v6],
+      [SigninCounters, signin],
+    ] as const) {
+      if (!Value.Check(schema, { [key]: 1 })) throw new Error(`contract refuses counter ${key}`);
+      if (Value.Check(schema, { 'no-such-counter': 1 })) throw new Error('contract accepts an unknown counter');
+      if (Value.Check(schema, { [key]: 'one' })) throw new Error('contract accepts a counter that is not a number');
+    }
   });
 
   it("status alerts are the controller's alert events", () => {

@@ -21,6 +21,7 @@ import {
   GET_ROUTES,
   HealthReply,
   HistoryReply,
+  LeasesReply,
   WRITE_ROUTES,
   type GetRoute,
 } from '../../controller/api/contract.js';
@@ -214,6 +215,35 @@ describe('API contract: real replies match their schemas', () => {
       Reflect.deleteProperty(counters.byCode, 'no-such-code');
       Reflect.deleteProperty(counters.byCode, 'short-ethernet');
     }
+  });
+
+  it('the leases counters have fixed keys: an unknown one is dropped by the serializer and refused by the reply check', async () => {
+    const dhcp = ctl.firstContact.snooper.counters;
+    const ipv6 = ctl.firstContact.ipv6.snooper.counters;
+    const before = (await loose.inject({ url: '/api/v1/leases', headers: ADMIN })).json().dhcp;
+    Object.assign(dhcp, { 'rogue-server': 2, 'client-offer': 1, 'no-such-reason': 3 });
+    Object.assign(ipv6, { learned: 4, 'no-such-verdict': 5 });
+    try {
+      const r = await loose.inject({ url: '/api/v1/leases', headers: ADMIN });
+      expect(r.statusCode).toBe(200);
+      expect(r.json().dhcp).toEqual({
+        ...before,
+        counters: { ...before.counters, 'rogue-server': 2 },
+        ipv6Counters: { ...before.ipv6Counters, learned: 4 },
+      });
+      const checked = await app.inject({ url: '/api/v1/leases', headers: ADMIN });
+      expect(checked.statusCode).toBe(500);
+      expect(checked.json().error).toMatch(/\/dhcp\/counters\/client-offer: Unexpected property/);
+      expect(checked.json().error).toMatch(/\/dhcp\/ipv6Counters\/no-such-verdict: Unexpected property/);
+    } finally {
+      for (const k of ['rogue-server', 'client-offer', 'no-such-reason']) Reflect.deleteProperty(dhcp, k);
+      for (const k of ['learned', 'no-such-verdict']) Reflect.deleteProperty(ipv6, k);
+    }
+    // the sign-in counters likewise (no sign-in page here: checked against the schema alone)
+    const reply = { leases: [], dhcp: { counters: {}, ackToFlowsMs: { n: 0 } } };
+    const signinToFlowsMs = { n: 0 };
+    expect(Value.Check(exact(LeasesReply), { ...reply, signin: { counters: { accepted: 1 }, signinToFlowsMs } })).toBe(true);
+    expect(Value.Check(exact(LeasesReply), { ...reply, signin: { counters: { 'no-such-outcome': 1 }, signinToFlowsMs } })).toBe(false);
   });
 
   it('history: audit entries keep their payload; a line that is not JSON or not an audited event is listed as unreadable', async () => {

@@ -63,6 +63,21 @@ export function copiesIn(file: string, text: string, objects = contractObjects()
   return out;
 }
 
+/** Type assertions (`x as T`, `<T>x`) in a source, but `as const` and DOM element types (`e.target as HTMLElement`). */
+export function assertionsIn(file: string, text: string): string[] {
+  const sf = ts.createSourceFile(file, text, ts.ScriptTarget.ES2022, true);
+  const out: string[] = [];
+  const visit = (n: ts.Node): void => {
+    if (ts.isAsExpression(n) || ts.isTypeAssertionExpression(n)) {
+      const type = n.type.getText();
+      if (type !== 'const' && !/^HTML\w*Element$/.test(type)) out.push(`${file}: ${n.getText()}`);
+    }
+    ts.forEachChild(n, visit);
+  };
+  visit(sf);
+  return out;
+}
+
 describe('the web console takes its API types from the contract', () => {
   const sources = files(SRC).map((f) => ({ file: relative(ROOT, f), text: readFileSync(f, 'utf8') }));
   const objects = contractObjects();
@@ -104,6 +119,16 @@ describe('the web console takes its API types from the contract', () => {
       visit(sf);
     }
     expect(bad).toEqual([]);
+  });
+
+  it('a reply body gets its type in one place, contractBody() in api.ts: no other type assertion (the console once had some)', () => {
+    const old = `const err = (parsed && typeof parsed === 'object' ? parsed : {}) as ApiError;
+      e = { ...(JSON.parse(data) as object), type } as ControllerEvent;
+      const b = (e.target as HTMLElement).closest('button'); const fams = [4, 6] as const;`;
+    expect(assertionsIn('old.ts', old)).toHaveLength(3);
+    expect(sources.flatMap((s) => assertionsIn(s.file, s.text))).toEqual(['controller/web/src/api.ts: body as T']);
+    const api = sources.find((s) => s.file === 'controller/web/src/api.ts')!.text;
+    expect(api).toMatch(/export function contractBody<T>\(body: unknown\): T \{\n\s*return body as T;\n\}/);
   });
 
   it('the console bundle holds no contract schemas, TypeBox or other server code', async () => {

@@ -1,7 +1,9 @@
 /** Edge: 802.1X/MAB sessions, MAC holds, DHCP leases, guest vouchers.
- * Part of the API contract: controller/api/contract.ts re-exports it. */
+ * Part of the API contract: controller/api/contract.ts re-exports it (the snoopers' alert names come from ../../events.ts,
+ * self-contained as the contract is). */
 import { Type, type Static } from '@sinclair/typebox';
-import { Str, Int, Num, Bool, Opt } from './kit.js';
+import { DHCP_ALERTS, IPV6_ALERTS } from '../../events.js';
+import { Str, Int, Num, Bool, Opt, Counts } from './kit.js';
 
 // ---------------------------------------------------------------- edge: sessions and leases
 
@@ -69,11 +71,60 @@ export const HoldReleasedReply = Type.Object({ released: MacHold, by: Str });
 
 const Percentiles = Type.Object({ p50: Opt(Num), p99: Opt(Num), n: Int });
 export const Lease = Type.Object({ mac: Str, ip: Str, switch: Str, port: Int, source: Str, expires: Opt(Str) });
+/** DHCP snooping's counters (edge/snooping.ts DhcpCounter; a type test keeps the keys equal): drops by reason (the
+ * reasons it alerts, DHCP_ALERTS), frames that were not DHCP, forwarded client messages and copied server replies by type. */
+export const DhcpCounters = Counts(
+  ...DHCP_ALERTS,
+  'not-dhcp',
+  'client-discover',
+  'client-request',
+  'client-decline',
+  'client-release',
+  'client-inform',
+  'server-offer',
+  'server-ack',
+  'server-nak',
+);
+export type DhcpCounters = Static<typeof DhcpCounters>;
+/** ND/DAD and DHCPv6 messages by verdict (edge/nd-snooping.ts Nd6Reason; a type test keeps the keys equal): the
+ * verdicts it alerts (IPV6_ALERTS) and the others. */
+export const Ipv6Counters = Counts(
+  ...IPV6_ALERTS,
+  'not-admitted',
+  'unbound-source',
+  'pending',
+  'learned',
+  'renewed',
+  'client',
+  'copy',
+  'lease',
+);
+export type Ipv6Counters = Static<typeof Ipv6Counters>;
+/** The sign-in page's requests by outcome (edge/signin.ts SigninCounter; a type test keeps the keys equal). */
+export const SigninCounters = Counts(
+  'accepted',
+  'rejected',
+  'unavailable',
+  'bad-input',
+  'locked-out',
+  'lease-changed',
+  'session-refused',
+  'voucher-accepted',
+  'voucher-rejected',
+  'voucher-paused',
+  'rate-limited',
+  'no-lease',
+  'cross-origin',
+  'bad-body',
+  'bad-csrf',
+  'not-found',
+);
+export type SigninCounters = Static<typeof SigninCounters>;
 export const LeasesReply = Type.Object({
   leases: Type.Array(Lease),
-  /** Snooping counters: DHCP (edge/snooping.ts) and, in ipv6Counters, ND/DAD and DHCPv6 messages by verdict (edge/nd-snooping.ts). */
-  dhcp: Type.Object({ counters: Type.Record(Str, Int), ackToFlowsMs: Percentiles, ipv6Counters: Opt(Type.Record(Str, Int)) }),
-  signin: Opt(Type.Object({ counters: Type.Record(Str, Int), signinToFlowsMs: Percentiles })),
+  /** Snooping counters: DHCP and, in ipv6Counters, ND/DAD and DHCPv6; a counter is present once counted. */
+  dhcp: Type.Object({ counters: DhcpCounters, ackToFlowsMs: Percentiles, ipv6Counters: Opt(Ipv6Counters) }),
+  signin: Opt(Type.Object({ counters: SigninCounters, signinToFlowsMs: Percentiles })),
 });
 export type LeasesReply = Static<typeof LeasesReply>;
 

@@ -7,3 +7,5 @@ export const Int = Type.Integer();
 export const Num = Type.Number();
 export const Bool = Type.Boolean();
 export const Opt = Type.Optional;
+/** Counters by a fixed set of keys, each present once counted: `{ [key]?: integer }`, and no other key. */
+export const Counts = <K extends string[]>(...keys: [...K]) => Type.Mapped(keys, () => Opt(Int), { additionalProperties: false });

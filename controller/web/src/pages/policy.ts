@@ -1,6 +1,6 @@
 /** Policy editor: YAML with line numbers, errors and lint warnings at their lines; preview who gains/loses; apply. */
 import { $, $button, announce, esc, html, Html, join, plural, render } from '../dom.js';
-import { change, dryRunReply, errorText, get, type ApiError } from '../api.js';
+import { change, diagnosticsOf, dryRunReply, errorText, get, type Refusal } from '../api.js';
 import { state } from '../state.js';
 import { accessList, accessSummary, flowTable } from './changes.js';
 import { loadHistory } from './history.js';
@@ -94,8 +94,8 @@ function resetPreview(): void {
   render('#preview-out', html``);
 }
 
-function showErrors(body: ApiError, status: number): void {
-  const ds: readonly Diagnostic[] = (body.diagnostics ?? []).filter((d) => d.severity === 'error');
+function showErrors(body: Refusal, status: number): void {
+  const ds: readonly Diagnostic[] = diagnosticsOf(body).filter((d) => d.severity === 'error');
   errorLines = new Set(ds.filter((d) => d.location && inPolicy(d.location.file)).map((d) => d.location!.line));
   if (!ds.length) {
     render('#policy-errors', html`<p>${errorText({ status, body })}</p>`);
@@ -115,7 +115,7 @@ async function preview(): Promise<void> {
     showErrors(r.body, r.status);
     renderEditor();
     resetPreview();
-    announce(`${(r.body.diagnostics ?? []).filter((d) => d.severity === 'error').length} errors in the policy`);
+    announce(`${diagnosticsOf(r.body).filter((d) => d.severity === 'error').length} errors in the policy`);
     return;
   }
   render('#policy-errors', html``);
