@@ -8,6 +8,7 @@ import type { YamlSource, Path } from './yaml-source.js';
  * texts. An IPv6 address written under `ip:` is taken as one of them.
  */
 export function ipv6List(src: YamlSource, path: Path, v: unknown, fromIp?: string): string[] | undefined {
+  if (v === undefined && fromIp === undefined) return undefined; // the usual IPv4-only entry, at once
   const out: string[] = [];
   if (fromIp !== undefined) {
     const r = checkIpv6(fromIp);
@@ -63,7 +64,7 @@ export function hostAddresses(src: YamlSource, p: Path, o: Record<string, unknow
     src.error([...p, 'ip'], 'bad-address', `'${String(o.ip)}' is not an IPv4 address`);
     return undefined;
   }
-  const ipv6 = ipv6List(src, [...p, 'ipv6'], o.ipv6, hf.v6);
+  const ipv6 = o.ipv6 === undefined && hf.v6 === undefined ? undefined : ipv6List(src, [...p, 'ipv6'], o.ipv6, hf.v6);
   if (o.ipv6 !== undefined && !ipv6) return undefined;
-  return { v4: hf.v4, ...(ipv6 ? { ipv6 } : {}) };
+  return ipv6 ? { v4: hf.v4, ipv6 } : { v4: hf.v4 };
 }

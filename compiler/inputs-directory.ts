@@ -1,5 +1,5 @@
 /** Parsing and validation of directory.yaml: organizations (a tree), users with their roles and devices. */
-import type { Directory, Organization, User } from './model.js';
+import type { Device, Directory, Organization, User } from './model.js';
 import { YamlSource, suggest, type Path } from './yaml-source.js';
 import { normalizeMac } from './addr.js';
 import { ipField, ipv6List } from './input-addresses.js';
@@ -33,61 +33,26 @@ export function parseDirectoryText(text: string, file: string): Parsed<Directory
   const ids = new Set<string>();
   const macOwner = new Map<string, string>();
   const ipOwner = new Map<string, string>();
+  const owners = { mac: macOwner, ip: ipOwner };
   src.list(['users'], top.users, 'users').forEach((uv, i) => {
     const p = ['users', i];
     const o = src.object(p, uv, DIRECTORY_KEYS.user, 'a user');
     if (!o) return;
-    const id = src.string([...p, 'id'], o.id, 'user id');
+    const id = src.string(['users', i, 'id'], o.id, 'user id');
     if (!id) return;
-    if (ids.has(id)) src.error([...p, 'id'], 'duplicate-name', `user id '${id}' is used twice`);
+    if (ids.has(id)) src.error(['users', i, 'id'], 'duplicate-name', `user id '${id}' is used twice`);
     ids.add(id);
-    const organization = o.organization === undefined ? undefined : src.string([...p, 'organization'], o.organization, 'organization');
+    const organization =
+      o.organization === undefined ? undefined : src.string(['users', i, 'organization'], o.organization, 'organization');
     if (organization && !orgNames.has(organization))
-      src.error([...p, 'organization'], 'unknown-organization', `unknown organization '${organization}'`, suggest(organization, orgNames));
-    const roles = src.strings([...p, 'roles'], o.roles, 'roles');
-    const devices = src.list([...p, 'devices'], o.devices, 'devices').flatMap((dv, j) => {
-      const dp = [...p, 'devices', j];
-      const d = src.object(dp, dv, DIRECTORY_KEYS.device, 'a device');
-      if (!d) return [];
-      const mac = typeof d.mac === 'string' ? normalizeMac(d.mac) : undefined;
-      if (!mac) {
-        src.error([...dp, 'mac'], 'bad-mac', `'${String(d.mac ?? '')}' is not a MAC address`, 'write it as 02:00:00:00:01:01');
-        return [];
-      }
-      const prevMac = macOwner.get(mac);
-      if (prevMac) src.error([...dp, 'mac'], 'device-conflict', `device ${mac} is already bound to user '${prevMac}'`);
-      macOwner.set(mac, id);
-      let ip: string | undefined;
-      let v6FromIp: string | undefined;
-      if (d.ip !== undefined) {
-        const f = ipField(d.ip);
-        if (f.bad) {
-          src.error(
-            [...dp, 'ip'],
-            'bad-address',
-            `'${String(d.ip)}' is not an IPv4 address`,
-            'IPv6 addresses go under ipv6: [2001:db8::10]',
-          );
-          return [];
-        }
-        ip = f.v4;
-        v6FromIp = f.v6;
-        if (ip !== undefined) {
-          const prevIp = ipOwner.get(ip);
-          if (prevIp) src.error([...dp, 'ip'], 'device-conflict', `address ${ip} is already bound to user '${prevIp}'`);
-          ipOwner.set(ip, id);
-        }
-      }
-      const ipv6 = ipv6List(src, [...dp, 'ipv6'], d.ipv6, v6FromIp);
-      if (d.ipv6 !== undefined && !ipv6) return [];
-      for (const a of ipv6 ?? []) {
-        if (a.startsWith('fe80:')) continue; // link-local addresses are only unique per link
-        const prev = ipOwner.get(a);
-        if (prev) src.error([...dp, 'ipv6'], 'device-conflict', `address ${a} is already bound to user '${prev}'`);
-        ipOwner.set(a, id);
-      }
-      return [{ mac, ...(ip !== undefined ? { ip } : {}), ...(ipv6 ? { ipv6 } : {}) }];
-    });
+      src.error(
+        ['users', i, 'organization'],
+        'unknown-organization',
+        `unknown organization '${organization}'`,
+        suggest(organization, orgNames),
+      );
+    const roles = src.strings(['users', i, 'roles'], o.roles, 'roles');
+    const devices = src.list(['users', i, 'devices'], o.devices, 'devices').flatMap((dv, j) => parseDevice(src, i, j, dv, id, owners));
     users.push({ id, name: typeof o.name === 'string' ? o.name : id, organization, roles, devices, location: src.where(p) });
   });
   const declared = top.roles !== undefined ? src.strings(['roles'], top.roles, 'roles') : undefined;
@@ -101,4 +66,64 @@ export function parseDirectoryText(text: string, file: string): Parsed<Directory
     ...(declared ? { roles: declared, roleLocations } : {}),
     source: `file:${file}`,
   });
+}
+
+/** One device of user `id` (users[i].devices[j]); MAC and address owners are checked across the directory. */
+function parseDevice(
+  src: YamlSource,
+  i: number,
+  j: number,
+  dv: unknown,
+  id: string,
+  owners: { readonly mac: Map<string, string>; readonly ip: Map<string, string> },
+): Device[] {
+  const { mac: macOwner, ip: ipOwner } = owners;
+  const dp = ['users', i, 'devices', j];
+  const d = src.object(dp, dv, DIRECTORY_KEYS.device, 'a device');
+  if (!d) return [];
+  const mac = typeof d.mac === 'string' ? normalizeMac(d.mac) : undefined;
+  if (!mac) {
+    src.error(
+      ['users', i, 'devices', j, 'mac'],
+      'bad-mac',
+      `'${String(d.mac ?? '')}' is not a MAC address`,
+      'write it as 02:00:00:00:01:01',
+    );
+    return [];
+  }
+  const prevMac = macOwner.get(mac);
+  if (prevMac) src.error(['users', i, 'devices', j, 'mac'], 'device-conflict', `device ${mac} is already bound to user '${prevMac}'`);
+  macOwner.set(mac, id);
+  let ip: string | undefined;
+  let v6FromIp: string | undefined;
+  if (d.ip !== undefined) {
+    const f = ipField(d.ip);
+    if (f.bad) {
+      src.error(
+        ['users', i, 'devices', j, 'ip'],
+        'bad-address',
+        `'${String(d.ip)}' is not an IPv4 address`,
+        'IPv6 addresses go under ipv6: [2001:db8::10]',
+      );
+      return [];
+    }
+    ip = f.v4;
+    v6FromIp = f.v6;
+    if (ip !== undefined) {
+      const prevIp = ipOwner.get(ip);
+      if (prevIp) src.error(['users', i, 'devices', j, 'ip'], 'device-conflict', `address ${ip} is already bound to user '${prevIp}'`);
+      ipOwner.set(ip, id);
+    }
+  }
+  const ipv6 =
+    d.ipv6 === undefined && v6FromIp === undefined ? undefined : ipv6List(src, ['users', i, 'devices', j, 'ipv6'], d.ipv6, v6FromIp);
+  if (d.ipv6 !== undefined && !ipv6) return [];
+  for (const a of ipv6 ?? []) {
+    if (a.startsWith('fe80:')) continue; // link-local addresses are only unique per link
+    const prev = ipOwner.get(a);
+    if (prev) src.error(['users', i, 'devices', j, 'ipv6'], 'device-conflict', `address ${a} is already bound to user '${prev}'`);
+    ipOwner.set(a, id);
+  }
+  // (paths and devices written out: spreads are slow in the cold code that reads a large directory once)
+  return [ip !== undefined ? (ipv6 ? { mac, ip, ipv6 } : { mac, ip }) : ipv6 ? { mac, ipv6 } : { mac }];
 }

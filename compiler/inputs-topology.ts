@@ -186,7 +186,7 @@ function parseHost(ports: Ports, p: Path, hv: unknown): Binding | undefined {
   // several hosts may share a port (a phone with a PC behind it, an access point); a link or server may not
   if (sw) {
     ports.claim(p, sw, port, 'hosts');
-    return { mac, ip: addrs.v4, ...(addrs.ipv6 ? { ipv6: addrs.ipv6 } : {}), switch: sw, port };
+    return addrs.ipv6 ? { mac, ip: addrs.v4, ipv6: addrs.ipv6, switch: sw, port } : { mac, ip: addrs.v4, switch: sw, port };
   }
   return undefined;
 }
