@@ -9,6 +9,7 @@
 import type { AccessChange, Diagnostic } from './api/contract/common.js';
 import type { AuthMethod } from './api/contract/edge.js';
 import type { Denial } from './api/contract/observe.js';
+import { DHCP_ALERTS, IPV6_ALERTS } from './alert-names.js';
 
 export interface EventInfo {
   /** Kept in the status's alerts (the last 200). */
@@ -184,38 +185,8 @@ type LeaseEvent = {
   from?: { ip: string; switch: string; port: number };
 };
 
-/** DHCP/ARP snooping alerts (edge/snooping.ts DropReason), streamed as `dhcp-<reason>`. */
-export const DHCP_ALERTS = [
-  'malformed',
-  'spoofed-chaddr',
-  'rate-limited',
-  'rogue-server',
-  'server-message-from-client',
-  'client-message-from-server',
-  'ack-unknown-client',
-  'lease-refused',
-  'arp-spoof',
-  'arp-malformed',
-  'mac-conflict',
-  'release-elsewhere',
-] as const;
+export { DHCP_ALERTS, IPV6_ALERTS };
 export type DhcpAlertType = `dhcp-${(typeof DHCP_ALERTS)[number]}`;
-
-/** IPv6 address-learning alerts (edge/nd-snooping.ts), streamed as `ipv6-<reason>`. */
-export const IPV6_ALERTS = [
-  'malformed',
-  'rate-limited',
-  'conflict',
-  'too-many',
-  'spoofed-lla',
-  'na-for-other',
-  'ns-from-other',
-  'dad-conflict',
-  'rogue-server',
-  'client-message-from-server',
-  'lease-refused',
-  'release-elsewhere',
-] as const;
 export type Ipv6AlertType = `ipv6-${(typeof IPV6_ALERTS)[number]}`;
 
 export type EventType = keyof EventPayloads | DhcpAlertType | Ipv6AlertType;

@@ -1,8 +1,8 @@
 /** Edge: 802.1X/MAB sessions, MAC holds, DHCP leases, guest vouchers.
- * Part of the API contract: controller/api/contract.ts re-exports it (the snoopers' alert names come from ../../events.ts,
+ * Part of the API contract: controller/api/contract.ts re-exports it (the snoopers' alert names come from ../../alert-names.ts,
  * self-contained as the contract is). */
 import { Type, type Static } from '@sinclair/typebox';
-import { DHCP_ALERTS, IPV6_ALERTS } from '../../events.js';
+import { DHCP_ALERTS, IPV6_ALERTS } from '../../alert-names.js';
 import { Str, Int, Num, Bool, Opt, Counts } from './kit.js';
 
 // ---------------------------------------------------------------- edge: sessions and leases
