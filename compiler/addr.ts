@@ -45,7 +45,7 @@ const CANONICAL_MAC = /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/;
 export function normalizeMac(s: string): string | undefined {
   if (CANONICAL_MAC.test(s)) return s; // already canonical: the usual case, without three copies
   const t = s.trim().toLowerCase().replace(/-/g, ':');
-  return /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/.test(t) ? t : undefined;
+  return CANONICAL_MAC.test(t) ? t : undefined;
 }
 
 export type Proto = 'tcp' | 'udp' | 'icmp' | 'icmpv6' | 'any';

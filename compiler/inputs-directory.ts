@@ -1,5 +1,5 @@
 /** Parsing and validation of directory.yaml: organizations (a tree), users with their roles and devices. */
-import type { Device, Directory, Organization, User } from './model.js';
+import type { Device, Directory, Organization, SourceLocation, User } from './model.js';
 import { YamlSource, suggest, type Path } from './yaml-source.js';
 import { normalizeMac } from './addr.js';
 import { ipField, ipv6List } from './input-addresses.js';
@@ -55,11 +55,8 @@ export function parseDirectoryText(text: string, file: string): Parsed<Directory
     const devices = src.list(['users', i, 'devices'], o.devices, 'devices').flatMap((dv, j) => parseDevice(src, i, j, dv, id, owners));
     users.push({ id, name: typeof o.name === 'string' ? o.name : id, organization, roles, devices, location: src.where(p) });
   });
-  const declared = top.roles !== undefined ? src.strings(['roles'], top.roles, 'roles') : undefined;
-  // where each declared role is written (the entries strings() kept, in its order)
-  const roleLocations = Array.isArray(top.roles)
-    ? top.roles.flatMap((x, i) => ((typeof x === 'string' && x.trim()) || typeof x === 'number' ? [src.where(['roles', i])] : []))
-    : [src.where(['roles'])];
+  const roleLocations: SourceLocation[] = []; // where each declared role is written
+  const declared = top.roles !== undefined ? src.strings(['roles'], top.roles, 'roles', roleLocations) : undefined;
   return finish(src, {
     organizations,
     users,

@@ -347,8 +347,12 @@ function unusedDeclarations(c: ClassModel, reached: ReadonlySet<string>): LintFi
   // holders per role and users per organization, counted once (not once per finding)
   const holders = new Map<string, number>(),
     members = new Map<string, number>();
+  const firstHolder = new Map<string, SourceLocation>(); // where an undeclared role is found: its first holder
   for (const u of dir.users) {
-    for (const x of new Set(u.roles)) holders.set(x, (holders.get(x) ?? 0) + 1);
+    for (const x of new Set(u.roles)) {
+      holders.set(x, (holders.get(x) ?? 0) + 1);
+      if (u.location && !firstHolder.has(x)) firstHolder.set(x, u.location);
+    }
     if (u.organization !== undefined) members.set(u.organization, (members.get(u.organization) ?? 0) + 1);
   }
   const held = new Set(holders.keys());
@@ -359,8 +363,7 @@ function unusedDeclarations(c: ClassModel, reached: ReadonlySet<string>): LintFi
     const at = dir.roleLocations?.[i];
     if (at && !roleAt.has(r)) roleAt.set(r, at);
   });
-  const unusedAt = (role: string): SourceLocation =>
-    roleAt.get(role) ?? dir.users.find((u) => u.location && u.roles.includes(role))?.location ?? policy.directory.location;
+  const unusedAt = (role: string): SourceLocation => roleAt.get(role) ?? firstHolder.get(role) ?? policy.directory.location;
   for (const role of [...new Set([...declared, ...held])].sort()) {
     if (usedRoles.has(role)) continue;
     // a role declared for the policy (directory `roles:`) that no rule uses is a leftover; one users merely hold is directory data

@@ -160,23 +160,35 @@ export class YamlSource {
     const it = this.item(path);
     if (!it) return undefined;
     const { kid } = it;
-    let end = this.text.indexOf('\n', kid.offset);
-    if (end < 0 || end > kid.end) end = kid.end;
-    const line = this.text.slice(kid.offset, end);
+    const e = this.entryLine(kid.offset, kid.end, it.kind);
+    if (!e) return undefined;
+    if (key) return it.kind === 'map' ? { file: this.file, line: kid.line + 1, column: e.keyAt + 1 } : undefined;
+    const i = e.valueAt;
+    if (i >= e.line.length || '#&!*|>\r'.includes(e.line[i])) return undefined;
+    return { file: this.file, line: kid.line + 1, column: i + 1 };
+  }
+
+  /**
+   * The entry line at `offset` (up to `end`), with where its key (or `-`) starts and where the value after `key:`
+   * or `- ` starts on it (the line's length when nothing follows); undefined when the line has no such start.
+   */
+  private entryLine(offset: number, end: number, kind: 'seq' | 'map'): { line: string; keyAt: number; valueAt: number } | undefined {
+    let eol = this.text.indexOf('\n', offset);
+    if (eol < 0 || eol > end) eol = end;
+    const line = this.text.slice(offset, eol);
     let i = 0;
     while (line.charCodeAt(i) === 32) i++;
-    if (it.kind === 'map') {
-      if (key) return { file: this.file, line: kid.line + 1, column: i + 1 };
+    const keyAt = i;
+    if (kind === 'map') {
       const m = TOP_KEY.exec(line.slice(i));
       if (!m) return undefined;
       i += m[0].length;
     } else {
-      if (key) return undefined;
-      i += 1; // the '-'
+      if (line[i] !== '-') return undefined;
+      i++;
     }
     while (line[i] === ' ' || line[i] === '\t') i++;
-    if (i >= line.length || '#&!*|>\r'.includes(line[i])) return undefined;
-    return { file: this.file, line: kid.line + 1, column: i + 1 };
+    return { line, keyAt, valueAt: i };
   }
 
   /**
@@ -198,8 +210,7 @@ export class YamlSource {
       }
     }
     if (from === undefined) return undefined;
-    const end = from < top.end ? top.end : this.text.length;
-    const at = flowOffset(this.text, from, end, rest, key, this.flows);
+    const at = flowOffset(this.text, from, top.end, rest, key, this.flows); // the collection lies in its top-level entry
     if (at === undefined) return undefined;
     return this.position(at);
   }
@@ -225,21 +236,9 @@ export class YamlSource {
 
   /** Where a flow collection (`[` or `{`) starts when it is the value on the entry line at `offset`. */
   private valueOnLine(offset: number, end: number, kind: 'seq' | 'map'): number | undefined {
-    let eol = this.text.indexOf('\n', offset);
-    if (eol < 0 || eol > end) eol = end;
-    const line = this.text.slice(offset, eol);
-    let i = 0;
-    while (line.charCodeAt(i) === 32) i++;
-    if (kind === 'map') {
-      const m = TOP_KEY.exec(line.slice(i));
-      if (!m) return undefined;
-      i += m[0].length;
-    } else {
-      if (line[i] !== '-') return undefined;
-      i++;
-    }
-    while (line[i] === ' ' || line[i] === '\t') i++;
-    return line[i] === '[' || line[i] === '{' ? offset + i : undefined;
+    const e = this.entryLine(offset, end, kind);
+    const c = e?.line[e.valueAt];
+    return e && (c === '[' || c === '{') ? offset + e.valueAt : undefined;
   }
 
   private part(path: Path): Part | undefined {
@@ -362,18 +361,20 @@ export class YamlSource {
       });
   }
 
-  /** Accepts a string or a list of strings. */
-  strings(path: Path, v: unknown, what: string): string[] {
+  /** Accepts a string or a list of strings; `locations`, when given, receives where each one kept is written. */
+  strings(path: Path, v: unknown, what: string, locations?: SourceLocation[]): string[] {
     if (v === undefined || v === null) return [];
-    if (typeof v === 'string' || typeof v === 'number') return [String(v)];
+    if (typeof v === 'string' || typeof v === 'number') {
+      locations?.push(this.where(path));
+      return [String(v)];
+    }
     const out: string[] = [];
     this.list(path, v, what).forEach((x, i) => {
       // the usual entry (a plain, visible name) without building its path
-      if (typeof x === 'string' && x.length && x.trim() === x && !hiddenCharacter(x)) out.push(x);
-      else {
-        const s = this.string([...path, i], x, what);
-        if (s !== undefined) out.push(s);
-      }
+      const s = typeof x === 'string' && x.length && x.trim() === x && !hiddenCharacter(x) ? x : this.string([...path, i], x, what);
+      if (s === undefined) return;
+      out.push(s);
+      locations?.push(this.where([...path, i]));
     });
     return out;
   }
