@@ -12,7 +12,7 @@ import { PassThrough } from 'node:stream';
 import { createLogger, defaultLogFormat } from '../../cli/log.js';
 
 const ROOT = new URL('../../', import.meta.url).pathname;
-const PORT = 33100;
+const PORT = 26100;
 
 describe('log format', () => {
   it('defaults to pretty on a terminal and to JSON lines when stdout is a pipe or file', () => {
@@ -104,12 +104,12 @@ describe('acl controller --log-format', () => {
   it('pretty prints readable lines; json (the default through a pipe) prints JSON lines', async () => {
     const pretty = await controller(0, ['--log-format', 'pretty']);
     expect(pretty.code).toBeNull();
-    expect(pretty.out).toMatch(/INFO.*\(sdn-acl\): API and web console on http:\/\/127\.0\.0\.1:33101\//);
+    expect(pretty.out).toMatch(/INFO.*\(sdn-acl\): API and web console on http:\/\/127\.0\.0\.1:26101\//);
     expect(pretty.out).not.toMatch(/^\{"level"/m);
     const json = await controller(1, []);
     expect(json.code).toBeNull();
     const line = json.out.split('\n').find((l) => l.includes('API and web console on'))!;
-    expect(JSON.parse(line)).toMatchObject({ level: 30, name: 'sdn-acl', msg: expect.stringContaining('http://127.0.0.1:33103/') });
+    expect(JSON.parse(line)).toMatchObject({ level: 30, name: 'sdn-acl', msg: expect.stringContaining('http://127.0.0.1:26103/') });
   }, 180_000);
 
   it('refuses an unknown format', async () => {

@@ -16,9 +16,9 @@ import Vouchers from '../../cli/commands/vouchers.js';
 import { copyExample } from '../helpers/tmp.js';
 
 const ROOT = new URL('../../', import.meta.url).pathname;
-// ports of this test (the helper range 33200-33299)
-const OF_PORT = 33210;
-const API_PORT = 33211;
+// ports of this test (the helper range 26200-26299)
+const OF_PORT = 26210;
+const API_PORT = 26211;
 const URL_ = `http://127.0.0.1:${API_PORT}`;
 const ADMIN = 'vouchers-admin-1';
 

@@ -3,7 +3,7 @@
  * pending on every node, is approved on another node by another admin and applied exactly once; every version's
  * full text is readable on every node (history, diff, rollback) and survives the restart of any node; a pending
  * change expires by the controller clock (any node's). Three controllers in this process (no switches; each with
- * its own copy of the policy folder and its own API through app.inject), a private etcd on 127.0.0.1:33700.
+ * its own copy of the policy folder and its own API through app.inject), a private etcd on 127.0.0.1:26700.
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
@@ -17,7 +17,7 @@ import { buildApp } from '../../controller/api.js';
 import { ManualClock } from '../../controller/scheduler.js';
 import { planHash } from '../../controller/lifecycle-api.js';
 
-const ETCD_PORT = 33700;
+const ETCD_PORT = 26700;
 const TOKENS = [
   { name: 'anna', token: 'anna-admin-token', role: 'admin' as const },
   { name: 'ben', token: 'ben-admin-token-2', role: 'admin' as const },

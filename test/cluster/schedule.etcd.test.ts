@@ -4,7 +4,7 @@
  * version from etcd. So after a boundary all nodes run the same version and the same plan, and the cluster's history
  * and audit keys hold one entry for it, not one per node. A node whose clock reaches the boundary first waits for the
  * leader; when the leader is gone, the next leader commits. Three controllers in this process, each with its own
- * ManualClock and copy of the policy folder, on a private etcd (127.0.0.1:33610, peer 33611).
+ * ManualClock and copy of the policy folder, on a private etcd (127.0.0.1:26610, peer 26611).
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -19,7 +19,7 @@ import { ManualClock } from '../../controller/scheduler.js';
 import { planHash } from '../../controller/lifecycle-history.js';
 import type { ControllerEvent } from '../../controller/controller.js';
 
-const ETCD_PORT = 33610;
+const ETCD_PORT = 26610;
 const ADMIN = { authorization: 'Bearer ck-admin-token' };
 const START = Date.parse('2026-12-25T06:59:00Z'); // a Friday, 07:59 in Berlin
 const OPEN = Date.parse('2026-12-25T07:00:00Z'); // 08:00 Berlin

@@ -13,8 +13,8 @@ import { createBridge, deleteBridge, dumpFlows, ensureOvs, haveOvs } from '../he
 import { describeWith, isRoot } from '../helpers/needs.js';
 
 const BR = 'e5-kill';
-const OF_PORT = 33514;
-const API_PORT = 33515;
+const OF_PORT = 26514;
+const API_PORT = 26515;
 const ROOT = new URL('../..', import.meta.url).pathname;
 const timeoutOf = (l: string) => Number(l.match(/hard_timeout=(\d+)/)?.[1] ?? 0);
 const timed = () => dumpFlows(BR).filter((l) => timeoutOf(l) > 0);

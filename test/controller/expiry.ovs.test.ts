@@ -16,7 +16,7 @@ import { createBridge, deleteBridge, dumpFlows, ensureOvs, haveOvs } from '../he
 import { describeWith, isRoot } from '../helpers/needs.js';
 
 const BR = 'e5-expiry';
-const PORT = 33510;
+const PORT = 26510;
 const timeoutOf = (l: string) => Number(l.match(/hard_timeout=(\d+)/)?.[1] ?? 0);
 const timed = () => dumpFlows(BR).filter((l) => timeoutOf(l) > 0);
 const iso = (t: number) => new Date(t).toISOString().replace(/\.\d+Z$/, 'Z');

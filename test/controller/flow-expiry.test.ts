@@ -94,7 +94,7 @@ describe('time-bound flows on the wire and on read-back', () => {
 });
 
 describe('a controller with a manual clock: flows installed after the compile', () => {
-  const PORT = 33500;
+  const PORT = 26520;
   let ctl: Controller, clock: ManualClock, dir: string;
   const switches: FakeSwitch[] = [];
   const timed = (sw: FakeSwitch) => [...sw.flows.values()].filter((f) => f.hardTimeout > 0);
@@ -205,7 +205,7 @@ describe('a controller with a manual clock: flows installed after the compile', 
 });
 
 describe('a grant longer than 65,535 s: sent capped, re-armed by the 6-hourly wake-up once it runs low', () => {
-  const PORT = 33501;
+  const PORT = 26521;
   let ctl: Controller, clock: ManualClock, sw: FakeSwitch;
   beforeAll(async () => {
     const dir = copyExample('basic');

@@ -3,8 +3,8 @@ import { createServer, connect, type Socket } from 'node:net';
 import { once } from 'node:events';
 import { WriteBatch } from '../../controller/write-batch.js';
 
-/** From this helper's port range (33300-33399); the tests of this file run one after another. */
-const PORT = 33301;
+/** From this helper's port range (26300-26399); the tests of this file run one after another. */
+const PORT = 26301;
 const turn = () => new Promise((r) => setImmediate(r));
 
 /** A client socket whose writes are counted, connected to a server that collects what it receives. */

@@ -22,7 +22,7 @@ import { MininetLab, haveMininet } from './harness.js';
 
 const SW = 'v6s2';
 const DPID = 0x6a02n;
-const OF_PORT = 33401;
+const OF_PORT = 26411;
 const P = '2001:db8:6b:';
 const H = {
   alice: { name: 'v6la', mac: '02:6b:00:00:00:01', ip: '10.97.0.1', port: 1 },

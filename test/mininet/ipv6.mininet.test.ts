@@ -23,7 +23,7 @@ import { MininetLab, haveMininet } from './harness.js';
 import { HBH_CONNECT, NEIGH, SEND_RA, WAIT_ADDR } from './ipv6-scripts.js';
 
 const SW = 'v6s1';
-const OF_PORT = 33400;
+const OF_PORT = 26410;
 const H = {
   alice: { name: 'v6a', mac: '02:6a:00:00:00:01', ip: '10.96.0.1', v6: '2001:db8:6a::a', port: 1 },
   bob: { name: 'v6b', mac: '02:6a:00:00:00:02', ip: '10.96.0.2', v6: '2001:db8:6a::b', port: 2 },

@@ -4,7 +4,7 @@
  * (POST /api/v1/policy/monitor). bob's real connection to web1 still passes and is logged as "would deny" naming the
  * candidate, with user, switch:port, resource and service; alice's (the candidate keeps it) is not logged; promoting
  * the candidate (one apply) denies bob's connection. Switch names carry this test's prefix (m4*), OpenFlow and API
- * ports come from its range (33400-33499).
+ * ports come from its range (26400-26499).
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { execFileSync } from 'node:child_process';
@@ -21,8 +21,8 @@ import { haveMininet, type MininetLab } from './harness.js';
 import { basicWithSwitches, startLab } from './basic-lab.js';
 import { describeWith } from '../helpers/needs.js';
 
-const OF_PORT = 33400;
-const API_PORT = 33401;
+const OF_PORT = 26400;
+const API_PORT = 26401;
 const ADMIN = 'm4-admin-token-0123456789abcdef';
 const WEB1 = '10.0.2.2';
 

@@ -6,7 +6,7 @@
  *    rule's own traffic counter counts it (and only it); promoting it (one apply, `mode: enforce`) denies.
  *  - `acl apply --dry-run --json`: after real connections, a change that cuts one lists it under `seen.cut`
  *    (counters), a change that opens a denied one lists it under `seen.open` (deny log); unseen changes are not listed.
- * Switch names carry this test's prefix (wa*), OpenFlow and API ports come from its range (33500-33599).
+ * Switch names carry this test's prefix (wa*), OpenFlow and API ports come from its range (26500-26599).
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { execFileSync, spawn } from 'node:child_process';
@@ -24,8 +24,8 @@ import { basicWithSwitches, startLab } from './basic-lab.js';
 import { describeWith } from '../helpers/needs.js';
 
 const ROOT = new URL('../..', import.meta.url).pathname;
-const OF_PORT = 33500;
-const API_PORT = 33501;
+const OF_PORT = 26500;
+const API_PORT = 26501;
 const ADMIN = 'wa-admin-token-0123456789abcdef';
 const WEB1 = '10.0.2.2';
 /** bob is the only user in organization platform; the rule is about his web traffic to the intranet (web1). */

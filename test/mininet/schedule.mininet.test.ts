@@ -18,7 +18,7 @@ import { MininetLab, haveMininet } from './harness.js';
 
 const SW = 'ckws1';
 const DPID = 0x6c01n;
-const OF_PORT = 33650;
+const OF_PORT = 26650;
 const H = {
   alice: { name: 'cka', mac: '02:6c:00:00:00:01', ip: '10.108.0.1', port: 1 },
   bob: { name: 'ckb', mac: '02:6c:00:00:00:02', ip: '10.108.0.2', port: 2 },

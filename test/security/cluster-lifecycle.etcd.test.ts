@@ -1,7 +1,7 @@
 /**
  * Hostile or broken history and pending-approval records in etcd (another tool's bad write, a damaged key): a
  * cluster node lists none of them, never applies one, keeps serving its API, and what is valid stays usable.
- * Needs etcd (private, 127.0.0.1:33702).
+ * Needs etcd (private, 127.0.0.1:26702).
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { join } from 'node:path';
@@ -26,7 +26,7 @@ describeWith({ etcd: haveEtcd() }, 'cluster lifecycle records against hostile et
   let raw: Etcd3;
 
   beforeAll(async () => {
-    etcd = await startEtcd(33702, 'aclhostile');
+    etcd = await startEtcd(26702, 'aclhostile');
     node = await startClusteredController(
       { policyPath: join(copyExample('basic'), 'policy.yaml'), listen: { host: '127.0.0.1', port: 0 } },
       { url: etcd.url },

@@ -3,7 +3,7 @@
  * revives expired grants. `acl controller --test-clock FILE` (controller/test-clock.ts) is refused, and the controller
  * does not start, unless ACL_TEST_CLOCK=1 is set (and always under NODE_ENV=production); the file must be the
  * controller user's own and writable by nobody else; the flag is not in --help; and no API route sets the time.
- * The production start is run as a real process (the oclif command from the sources), OpenFlow on 127.0.0.1:33620.
+ * The production start is run as a real process (the oclif command from the sources), OpenFlow on 127.0.0.1:26620.
  */
 import { expect, it } from 'vitest';
 import { spawn } from 'node:child_process';
@@ -17,8 +17,8 @@ import { buildApp } from '../../controller/api.js';
 
 const RUN_CLI = new URL('../controller/run-cli.ts', import.meta.url).pathname;
 const ROOT = new URL('../../', import.meta.url).pathname;
-const OF_PORT = 33620;
-const API_PORT = 33621;
+const OF_PORT = 26620;
+const API_PORT = 26621;
 
 /** Runs `acl controller …` until it exits or prints `until`; then stops it (by its pid). */
 function controller(args: string[], env: NodeJS.ProcessEnv, until?: RegExp): Promise<{ code: number | null; out: string }> {
@@ -109,7 +109,7 @@ it('with ACL_TEST_CLOCK=1 and a private file the same start is accepted, and say
   const policy = join(copyExample('basic'), 'policy.yaml');
   const r = await controller([policy, '--test-clock', clockFile()], { [TEST_CLOCK_ENV]: '1' }, /listening for OpenFlow/);
   expect(r.out).toMatch(/TEST CLOCK: time windows and expiries follow .* \(now 2026-12-25T07:00:0\d/);
-  expect(r.out).toMatch(/listening for OpenFlow switches on 127\.0\.0\.1:33620/);
+  expect(r.out).toMatch(/listening for OpenFlow switches on 127\.0\.0\.1:26620/);
 }, 120_000);
 
 it('the file must be the controller user’s own, a regular file, and exist', () => {
