@@ -34,7 +34,9 @@ function ephemeralLow(): number {
 
 describe('ports the tests listen on', () => {
   it('finds the fixed ports of a source', () => {
-    expect(fixedPorts('const OF_PORT = 26410;\nconst API_PORT=26411\n etcd = await startEtcd(26702, "x");\nconst n = 40000;')).toEqual([26410, 26411, 26702]);
+    expect(fixedPorts('const OF_PORT = 26410;\nconst API_PORT=26411\n etcd = await startEtcd(26702, "x");\nconst n = 40000;')).toEqual([
+      26410, 26411, 26702,
+    ]);
   });
 
   it('are below the ephemeral range and not shared between test files', () => {
