@@ -9,6 +9,7 @@ import { parseIpv4 } from './addr.js';
 import type { Compiled, DestEntry, Subject } from './compiled.js';
 import type { EndpointAt, SubjectIp, SwitchTables } from './tables.js';
 import type { IncrementalState } from './incremental-state.js';
+import { OverlayMap } from './overlay-map.js';
 
 /** A Compiled value with its incremental state attached (not enumerable: JSON and equality ignore it). */
 export function withIncremental(c: Omit<Compiled, 'incremental'>, state: IncrementalState): Compiled {
@@ -173,6 +174,13 @@ function replaceFlows(sp: SwitchPlan, sw: SwitchDef, tables: SwitchTables, op: O
   return flows ? { ...sp, flows } : sp;
 }
 
+/** The id → subject map with the moved users' new subjects, over the previous map (not a new 10,000-entry Map). */
+function subjectsById(prev: Compiled, subjects: readonly Subject[]): ReadonlyMap<string, Subject> {
+  const set = new Map<string, Subject>();
+  for (let i = 0; i < subjects.length; i++) if (subjects[i] !== prev.subjects[i]) set.set(subjects[i].id, subjects[i]);
+  return OverlayMap.patch(prev.subjectById, set);
+}
+
 /** `prev` recompiled for `next` by the fast path, or undefined when a full compile is needed. */
 export function patchDirectory(prev: Compiled, next: Directory): Compiled | undefined {
   const st = prev.incremental;
@@ -198,7 +206,7 @@ export function patchDirectory(prev: Compiled, next: Directory): Compiled | unde
       input: { ...prev.input, directory: next },
       plan: { switches },
       subjects,
-      subjectById: new Map(subjects.map((x) => [x.id, x])),
+      subjectById: subjectsById(prev, subjects),
       dest: op?.dest ?? prev.dest,
       stats: { ...prev.stats, flows },
     },
