@@ -221,7 +221,11 @@ function generate(r: () => number): string {
         if (k < 0.4) lines.push(`${pad}- ${flow(d)}${comment()}`);
         else if (k < 0.7) {
           const keys = freshKeys();
-          lines.push(`${pad}- ${keys()}: ${flow(d)}`);
+          if (r() < 0.3 && d <= 3) {
+            // a compact mapping whose first value is a block below it (a list at the key's column, or deeper)
+            lines.push(`${pad}- ${keys()}:`);
+            block(indent + pick([2, 4]), d + 1);
+          } else lines.push(`${pad}- ${keys()}: ${flow(d)}`);
           if (r() < 0.6) lines.push(`${pad}  ${keys()}: ${flow(d)}`);
         } else {
           lines.push(`${pad}-${comment()}`);
