@@ -16,7 +16,7 @@ import { compareText } from './order.js';
 import type { ClassModel, Compiled, CompileInput, Subject } from './compile.js';
 import { classModel } from './compile.js';
 import type { SourceLocation } from './model.js';
-import type { Rule } from './inputs.js';
+import type { Resource, Rule } from './inputs.js';
 import { serviceCovers, type Service } from './addr.js';
 import { timeless } from './schedule.js';
 
@@ -100,6 +100,42 @@ export interface LintOptions {
 
 const NONE: readonly number[] = [];
 
+interface Conflict {
+  allow: number;
+  deny: number;
+  who: Who;
+  on: Set<string>;
+  groups: Set<object>;
+}
+interface AllowAt {
+  readonly j: number;
+  readonly t: string;
+}
+
+/** The services rule r grants on resource res. */
+function grants(resources: ReadonlyMap<string, Resource>, r: Rule, res: string): readonly Service[] {
+  return r.services ?? resources.get(res)?.services ?? [];
+}
+
+/** The first other allow rule of the group (inGroup) at a destination class that grants service sv, if any. */
+function otherGrant(
+  list: readonly AllowAt[] | undefined,
+  i: number,
+  sv: Service,
+  rules: readonly Rule[],
+  resources: ReadonlyMap<string, Resource>,
+  inGroup: Uint8Array,
+): number | undefined {
+  if (!list) return undefined;
+  for (let x = 0; x < list.length; x++) {
+    const { j, t } = list[x];
+    if (j === i || !inGroup[j]) continue;
+    const gs = grants(resources, rules[j], t);
+    for (let y = 0; y < gs.length; y++) if (serviceCovers(gs[y], sv)) return j;
+  }
+  return undefined;
+}
+
 /** Lints a compiled policy (compile it with every rule active: see lintInput). */
 export function lint(c: ClassModel, opts: LintOptions = {}): LintReport {
   const policy = c.input.policy;
@@ -107,10 +143,13 @@ export function lint(c: ClassModel, opts: LintOptions = {}): LintReport {
   const resources = new Map(policy.resources.map((r) => [r.name, r]));
   const findings: LintFinding[] = [];
 
-  // Subjects grouped by their rule set: everything below is per group, not per user.
+  // Subjects grouped by their rule set: everything below is per group, not per user. (Subjects of one set mostly
+  // share one rules array, so each array is joined once.)
   const groups = new Map<string, { rules: readonly number[]; subjects: Subject[] }>();
+  const keyOf = new Map<readonly number[], string>();
   for (const s of c.subjects) {
-    const k = s.rules.join(',');
+    let k = keyOf.get(s.rules);
+    if (k === undefined) keyOf.set(s.rules, (k = s.rules.join(',')));
     const g = groups.get(k);
     if (g) g.subjects.push(s);
     else groups.set(k, { rules: s.rules, subjects: [s] });
@@ -120,7 +159,6 @@ export function lint(c: ClassModel, opts: LintOptions = {}): LintReport {
   for (const d of c.dest) if (d.dstClass && !dcResources.has(d.dstClass)) dcResources.set(d.dstClass, new Set(d.resources));
   const dcsOf = new Map<string, number[]>();
   for (const [dc, rs] of dcResources) for (const r of rs) (dcsOf.get(r) ?? dcsOf.set(r, []).get(r)!).push(dc);
-  const grants = (r: Rule, res: string): readonly Service[] => r.services ?? resources.get(res)?.services ?? [];
 
   const matched = rules.map(() => new Who());
   const effective = rules.map(() => new Who());
@@ -128,12 +166,12 @@ export function lint(c: ClassModel, opts: LintOptions = {}): LintReport {
   const redundantBy = rules.map(() => new Set<string>());
   const redundantWho = rules.map(() => new Who());
   const shadowWho = rules.map(() => new Who());
-  const conflicts = new Map<string, { allow: number; deny: number; who: Who; on: Set<string>; groups: Set<object> }>();
+  const conflicts = new Map<number, Conflict>();
   const reached = new Set<string>();
   // per destination class: the deny rules and the (allow rule, resource) pairs that name it, in rule order; a
   // group keeps those of its own rules (inGroup), so `full`, `part` and `other` come out as if its rules were scanned
   const denyAt = new Map<number, number[]>(),
-    allowAt = new Map<number, Array<{ j: number; t: string }>>();
+    allowAt = new Map<number, AllowAt[]>();
   for (const r of rules)
     for (const t of r.to)
       for (const dc of dcsOf.get(t) ?? []) {
@@ -144,29 +182,46 @@ export function lint(c: ClassModel, opts: LintOptions = {}): LintReport {
         } else if (r.action === 'allow') (allowAt.get(dc) ?? allowAt.set(dc, []).get(dc)!).push({ j: r.index, t });
       }
   const inGroup = new Uint8Array(rules.length);
+  // the group's deny rules at a destination class (per group: they depend on inGroup)
+  const dHereOf = new Map<number, readonly number[]>();
 
+  // (indexed loops: this runs once per process, mostly before the optimizing compiler, where for-of allocates)
   for (const g of groups.values()) {
-    const allows = g.rules.filter((i) => rules[i].action === 'allow');
-    for (const i of g.rules) matched[i].add(g.subjects);
-    for (const i of g.rules) inGroup[i] = 1;
-    for (const i of allows) {
+    const gr = g.rules;
+    for (let a = 0; a < gr.length; a++) {
+      matched[gr[a]].add(g.subjects);
+      inGroup[gr[a]] = 1;
+    }
+    dHereOf.clear();
+    for (let a = 0; a < gr.length; a++) {
+      const i = gr[a];
       const r = rules[i];
+      if (r.action !== 'allow') continue;
       let anyEffective = false,
         allCovered = true;
       const by = new Set<string>(),
         others = new Set<string>();
-      for (const res of r.to)
-        for (const dc of dcsOf.get(res) ?? []) {
-          const dl = denyAt.get(dc);
-          const dHere = dl ? dl.filter((d) => inGroup[d]) : NONE;
-          for (const sv of grants(r, res)) {
+      for (let b = 0; b < r.to.length; b++) {
+        const res = r.to[b];
+        const dcs = dcsOf.get(res);
+        if (!dcs) continue;
+        const svs = grants(resources, r, res);
+        for (let e = 0; e < dcs.length; e++) {
+          const dc = dcs[e];
+          let dHere = dHereOf.get(dc);
+          if (dHere === undefined) {
+            const dl = denyAt.get(dc);
+            dHereOf.set(dc, (dHere = dl ? dl.filter((d) => inGroup[d]) : NONE));
+          }
+          for (let f = 0; f < svs.length; f++) {
+            const sv = svs[f];
             // denied here? (a deny on any resource this address lies in, covering the service)
             const full = dHere.length
               ? dHere.filter((d) => (rules[d].services ?? [ANY]).some((ds) => ds.proto === 'any' || serviceCovers(ds, sv)))
               : NONE;
             const part = dHere.length ? dHere.filter((d) => (rules[d].services ?? [ANY]).some((ds) => overlap(ds, sv))) : NONE;
             for (const d of part) {
-              const k = `${i}\u0000${d}`;
+              const k = i * rules.length + d;
               let cf = conflicts.get(k);
               if (!cf) conflicts.set(k, (cf = { allow: i, deny: d, who: new Who(), on: new Set(), groups: new Set() }));
               cf.on.add(`${res} ${sv.text}`);
@@ -182,13 +237,12 @@ export function lint(c: ClassModel, opts: LintOptions = {}): LintReport {
             anyEffective = true;
             reached.add(res);
             // already granted by another allow rule of the same subjects?
-            const other = allowAt
-              .get(dc)
-              ?.find(({ j, t }) => j !== i && inGroup[j] && grants(rules[j], t).some((os) => serviceCovers(os, sv)));
+            const other = otherGrant(allowAt.get(dc), i, sv, rules, resources, inGroup);
             if (other === undefined) allCovered = false;
-            else others.add(rules[other.j].name);
+            else others.add(rules[other].name);
           }
         }
+      }
       if (!anyEffective) {
         shadowWho[i].add(g.subjects);
         for (const n of by) shadowedBy[i].add(n);
@@ -200,7 +254,7 @@ export function lint(c: ClassModel, opts: LintOptions = {}): LintReport {
         }
       }
     }
-    for (const i of g.rules) inGroup[i] = 0;
+    for (let a = 0; a < gr.length; a++) inGroup[gr[a]] = 0;
   }
 
   findings.push(...ruleFindings(c, { matched, effective, shadowedBy, redundantBy, redundantWho, conflicts }));
@@ -214,7 +268,7 @@ interface RuleAnalysis {
   readonly shadowedBy: ReadonlyArray<Set<string>>;
   readonly redundantBy: ReadonlyArray<Set<string>>;
   readonly redundantWho: readonly Who[];
-  readonly conflicts: ReadonlyMap<string, { allow: number; deny: number; who: Who; on: Set<string> }>;
+  readonly conflicts: ReadonlyMap<number, { allow: number; deny: number; who: Who; on: Set<string> }>;
 }
 
 /** Per-rule findings (matches nobody, shadowed, redundant, grants everyone) and allow/deny conflicts. */

@@ -186,26 +186,29 @@ export function selectSubjects(input: CompileInput): Selection {
   let v6 = resourcePrefixes6.size > 0 || !!topology.routers?.length || !!topology.dhcpv6?.length;
   const ruleIndex = indexRules(policy.rules, directory);
   const binding = bindingsByMac(input);
-  // the names of a set of rules, sorted: subjects share few distinct sets (540 among 12,000 in the enterprise bench)
-  const signatures = new Map<string, string>();
-  const signature = (idx: readonly number[]) => {
-    if (idx.length === 1) return policy.rules[idx[0]].name;
+  // One entry per distinct set of rules, with its signature (the names of its rules, sorted): subjects share few
+  // distinct sets (540 among 12,000 in the enterprise bench), and those of one set share its array.
+  const sets = new Map<string, { readonly rules: readonly number[]; readonly sig: string }>();
+  const setOf = (idx: readonly number[]) => {
     const k = idx.join(',');
-    let sig = signatures.get(k);
-    if (sig === undefined)
-      signatures.set(
-        k,
-        (sig = idx
-          .map((i) => policy.rules[i].name)
-          .sort()
-          .join('\u0000')),
-      );
-    return sig;
+    let e = sets.get(k);
+    if (e === undefined) {
+      const sig =
+        idx.length === 1
+          ? policy.rules[idx[0]].name
+          : idx
+              .map((i) => policy.rules[i].name)
+              .sort()
+              .join('\u0000');
+      sets.set(k, (e = { rules: idx, sig }));
+    }
+    return e;
   };
+  const signature = (idx: readonly number[]) => setOf(idx).sig;
   const rulesOf = (u: Who) => ruleIndex.candidates(u).filter((i) => policy.rules[i].from.some((s) => sel.user(s, u)));
   const drafts: SubjectDraft[] = [];
   for (const u of directory.users) {
-    const rules = rulesOf(u);
+    const { rules, sig } = setOf(rulesOf(u));
     const endpoints: Endpoint[] = u.devices.map((d) => {
       const b = binding.get(d.mac);
       const e: Endpoint = { mac: d.mac, ip: d.ip ?? b?.ip, switch: b?.switch, port: b?.port };
@@ -223,7 +226,7 @@ export function selectSubjects(input: CompileInput): Selection {
       roles: u.roles,
       endpoints,
       rules,
-      sig: signature(rules),
+      sig,
     });
   }
   const serverRules = policy.rules.filter((r) => r.from.some((x) => x.resources)); // only these can match a server
@@ -232,7 +235,7 @@ export function selectSubjects(input: CompileInput): Selection {
     const a = boundIpv6(s.mac, s.ipv6);
     if (s.ipv6?.length) v6 = true;
     const v6addrs = a.global.map((x) => parseIpv6(x)!);
-    const rules = serverRules.filter((r) => r.from.some((x) => sel.server(x, ip, v6addrs))).map((r) => r.index);
+    const { rules, sig } = setOf(serverRules.filter((r) => r.from.some((x) => sel.server(x, ip, v6addrs))).map((r) => r.index));
     const ep: Endpoint = {
       mac: s.mac,
       ip: s.ip,
@@ -240,7 +243,7 @@ export function selectSubjects(input: CompileInput): Selection {
       port: s.port,
       ...(s.ipv6?.length ? { ipv6: a.global, ll6: a.linkLocal } : {}),
     };
-    drafts.push({ kind: 'server', id: s.name, name: s.name, roles: [], endpoints: [ep], rules, sig: signature(rules) });
+    drafts.push({ kind: 'server', id: s.name, name: s.name, roles: [], endpoints: [ep], rules, sig });
   }
   return { resourcePrefixes, resourcePrefixes6, v6, drafts, rulesOf, signature, hasOrganization: (n) => sel.hasOrganization(n) };
 }
