@@ -136,13 +136,17 @@ function otherGrant(
   return undefined;
 }
 
-/** Lints a compiled policy (compile it with every rule active: see lintInput). */
-export function lint(c: ClassModel, opts: LintOptions = {}): LintReport {
-  const policy = c.input.policy;
-  const rules = policy.rules;
-  const resources = new Map(policy.resources.map((r) => [r.name, r]));
-  const findings: LintFinding[] = [];
+interface RuleIndexes {
+  /** Subjects grouped by their rule set. */
+  readonly groups: Map<string, { rules: readonly number[]; subjects: Subject[] }>;
+  /** The destination classes each resource reaches. */
+  readonly dcsOf: Map<string, number[]>;
+  readonly denyAt: Map<number, number[]>;
+  readonly allowAt: Map<number, AllowAt[]>;
+}
 
+function ruleIndexes(c: ClassModel): RuleIndexes {
+  const rules = c.input.policy.rules;
   // Subjects grouped by their rule set: everything below is per group, not per user. (Subjects of one set mostly
   // share one rules array, so each array is joined once.)
   const groups = new Map<string, { rules: readonly number[]; subjects: Subject[] }>();
@@ -159,15 +163,6 @@ export function lint(c: ClassModel, opts: LintOptions = {}): LintReport {
   for (const d of c.dest) if (d.dstClass && !dcResources.has(d.dstClass)) dcResources.set(d.dstClass, new Set(d.resources));
   const dcsOf = new Map<string, number[]>();
   for (const [dc, rs] of dcResources) for (const r of rs) (dcsOf.get(r) ?? dcsOf.set(r, []).get(r)!).push(dc);
-
-  const matched = rules.map(() => new Who());
-  const effective = rules.map(() => new Who());
-  const shadowedBy = rules.map(() => new Set<string>());
-  const redundantBy = rules.map(() => new Set<string>());
-  const redundantWho = rules.map(() => new Who());
-  const shadowWho = rules.map(() => new Who());
-  const conflicts = new Map<number, Conflict>();
-  const reached = new Set<string>();
   // per destination class: the deny rules and the (allow rule, resource) pairs that name it, in rule order; a
   // group keeps those of its own rules (inGroup), so `full`, `part` and `other` come out as if its rules were scanned
   const denyAt = new Map<number, number[]>(),
@@ -181,6 +176,25 @@ export function lint(c: ClassModel, opts: LintOptions = {}): LintReport {
           if (l[l.length - 1] !== r.index) l.push(r.index);
         } else if (r.action === 'allow') (allowAt.get(dc) ?? allowAt.set(dc, []).get(dc)!).push({ j: r.index, t });
       }
+  return { groups, dcsOf, denyAt, allowAt };
+}
+
+/** Lints a compiled policy (compile it with every rule active: see lintInput). */
+export function lint(c: ClassModel, opts: LintOptions = {}): LintReport {
+  const policy = c.input.policy;
+  const rules = policy.rules;
+  const resources = new Map(policy.resources.map((r) => [r.name, r]));
+  const findings: LintFinding[] = [];
+
+  const { groups, dcsOf, denyAt, allowAt } = ruleIndexes(c);
+  const matched = rules.map(() => new Who());
+  const effective = rules.map(() => new Who());
+  const shadowedBy = rules.map(() => new Set<string>());
+  const redundantBy = rules.map(() => new Set<string>());
+  const redundantWho = rules.map(() => new Who());
+  const shadowWho = rules.map(() => new Who());
+  const conflicts = new Map<number, Conflict>();
+  const reached = new Set<string>();
   const inGroup = new Uint8Array(rules.length);
   // the group's deny rules at a destination class (per group: they depend on inGroup)
   const dHereOf = new Map<number, readonly number[]>();
