@@ -213,8 +213,7 @@ export function lint(c: ClassModel, opts: LintOptions = {}): LintReport {
       if (r.action !== 'allow') continue;
       let anyEffective = false,
         allCovered = true;
-      const by = new Set<string>(),
-        others = new Set<string>();
+      let by: Set<string> | undefined, others: Set<string> | undefined;
       for (let b = 0; b < r.to.length; b++) {
         const res = r.to[b];
         const dcs = dcsOf.get(res);
@@ -234,7 +233,8 @@ export function lint(c: ClassModel, opts: LintOptions = {}): LintReport {
               ? dHere.filter((d) => (rules[d].services ?? [ANY]).some((ds) => ds.proto === 'any' || serviceCovers(ds, sv)))
               : NONE;
             const part = dHere.length ? dHere.filter((d) => (rules[d].services ?? [ANY]).some((ds) => overlap(ds, sv))) : NONE;
-            for (const d of part) {
+            for (let x = 0; x < part.length; x++) {
+              const d = part[x];
               const k = i * rules.length + d;
               let cf = conflicts.get(k);
               if (!cf) conflicts.set(k, (cf = { allow: i, deny: d, who: new Who(), on: new Set(), groups: new Set() }));
@@ -245,7 +245,8 @@ export function lint(c: ClassModel, opts: LintOptions = {}): LintReport {
               }
             }
             if (full.length) {
-              for (const d of full) by.add(rules[d].name);
+              by ??= new Set();
+              for (let x = 0; x < full.length; x++) by.add(rules[full[x]].name);
               continue;
             }
             anyEffective = true;
@@ -253,18 +254,18 @@ export function lint(c: ClassModel, opts: LintOptions = {}): LintReport {
             // already granted by another allow rule of the same subjects?
             const other = otherGrant(allowAt.get(dc), i, sv, rules, resources, inGroup);
             if (other === undefined) allCovered = false;
-            else others.add(rules[other].name);
+            else (others ??= new Set()).add(rules[other].name);
           }
         }
       }
       if (!anyEffective) {
         shadowWho[i].add(g.subjects);
-        for (const n of by) shadowedBy[i].add(n);
+        if (by) for (const n of by) shadowedBy[i].add(n);
       } else {
         effective[i].add(g.subjects);
         if (allCovered) {
           redundantWho[i].add(g.subjects);
-          for (const n of others) redundantBy[i].add(n);
+          if (others) for (const n of others) redundantBy[i].add(n);
         }
       }
     }

@@ -122,6 +122,28 @@ class Selectors {
 }
 
 /** Rules indexed by one key of each selector (user id, role or organization), so a user is checked only against rules that could match. */
+/** The union of two ascending lists without repeats, ascending and without repeats. */
+function mergeAscending(a: readonly number[], b: readonly number[]): number[] {
+  const out: number[] = [];
+  let i = 0,
+    j = 0;
+  while (i < a.length && j < b.length) {
+    const x = a[i],
+      y = b[j];
+    if (x <= y) {
+      out.push(x);
+      i++;
+      if (x === y) j++;
+    } else {
+      out.push(y);
+      j++;
+    }
+  }
+  while (i < a.length) out.push(a[i++]);
+  while (j < b.length) out.push(b[j++]);
+  return out;
+}
+
 function indexRules(rules: readonly Rule[], directory: Directory) {
   // one map per kind of key, keyed by the plain name: no key strings are built per user
   const byUser = new Map<string, number[]>();
@@ -141,8 +163,6 @@ function indexRules(rules: readonly Rule[], directory: Directory) {
       else if (sel.organizations) for (const o of sel.organizations) add(byOrg, o, r.index);
     }
   const parent = new Map(directory.organizations.map((o) => [o.name, o.parent]));
-  // marks while merging one user's lists, cleared after (indexes are the full policy's: a time window leaves gaps)
-  const seen = new Uint8Array(rules.reduce((n, r) => Math.max(n, r.index + 1), 0));
   return {
     candidates(u: Who): number[] {
       let first: number[] | undefined;
@@ -156,16 +176,10 @@ function indexRules(rules: readonly Rule[], directory: Directory) {
       for (const ro of u.roles) take(byRole.get(ro));
       for (let o = u.organization, guard = 0; o !== undefined && guard < 64; o = parent.get(o), guard++) take(byOrg.get(o));
       if (!first) return [];
-      if (!lists) return first.slice(); // each list is ascending and free of repeats
-      const out: number[] = [];
-      for (const l of lists)
-        for (const i of l)
-          if (!seen[i]) {
-            seen[i] = 1;
-            out.push(i);
-          }
-      for (const i of out) seen[i] = 0;
-      return out.sort((a, b) => a - b);
+      if (!lists) return first.slice(); // each list is ascending and free of repeats (rules are indexed in order)
+      let out = mergeAscending(lists[0], lists[1]);
+      for (let x = 2; x < lists.length; x++) out = mergeAscending(out, lists[x]);
+      return out;
     },
   };
 }
