@@ -112,6 +112,28 @@ interface AllowAt {
   readonly t: string;
 }
 
+/** A destination of a rule: a resource it names that lies in destination classes, with the services granted there. */
+interface Target {
+  readonly res: string;
+  readonly dcs: readonly number[];
+  readonly svs: readonly Service[];
+  /** `resource service` for each of svs, as conflicts list them. */
+  readonly texts: readonly string[];
+  /** Whether some subject reaches it through this rule (found so far). */
+  reached: boolean;
+}
+
+function ruleTargets(r: Rule, dcsOf: ReadonlyMap<string, readonly number[]>, resources: ReadonlyMap<string, Resource>): Target[] {
+  const out: Target[] = [];
+  for (const res of r.to) {
+    const dcs = dcsOf.get(res);
+    if (!dcs) continue;
+    const svs = grants(resources, r, res);
+    out.push({ res, dcs, svs, texts: svs.map((sv) => `${res} ${sv.text}`), reached: false });
+  }
+  return out;
+}
+
 /** The services rule r grants on resource res. */
 function grants(resources: ReadonlyMap<string, Resource>, r: Rule, res: string): readonly Service[] {
   return r.services ?? resources.get(res)?.services ?? [];
@@ -196,6 +218,7 @@ export function lint(c: ClassModel, opts: LintOptions = {}): LintReport {
   const conflicts = new Map<number, Conflict>();
   const reached = new Set<string>();
   const inGroup = new Uint8Array(rules.length);
+  const targetsOf: Target[][] = [];
   // the group's deny rules at a destination class (per group: they depend on inGroup)
   const dHereOf = new Map<number, readonly number[]>();
 
@@ -214,11 +237,10 @@ export function lint(c: ClassModel, opts: LintOptions = {}): LintReport {
       let anyEffective = false,
         allCovered = true;
       let by: Set<string> | undefined, others: Set<string> | undefined;
-      for (let b = 0; b < r.to.length; b++) {
-        const res = r.to[b];
-        const dcs = dcsOf.get(res);
-        if (!dcs) continue;
-        const svs = grants(resources, r, res);
+      const targets = (targetsOf[i] ??= ruleTargets(r, dcsOf, resources));
+      for (let b = 0; b < targets.length; b++) {
+        const t = targets[b];
+        const { res, dcs, svs } = t;
         for (let e = 0; e < dcs.length; e++) {
           const dc = dcs[e];
           let dHere = dHereOf.get(dc);
@@ -238,7 +260,7 @@ export function lint(c: ClassModel, opts: LintOptions = {}): LintReport {
               const k = i * rules.length + d;
               let cf = conflicts.get(k);
               if (!cf) conflicts.set(k, (cf = { allow: i, deny: d, who: new Who(), on: new Set(), groups: new Set() }));
-              cf.on.add(`${res} ${sv.text}`);
+              cf.on.add(t.texts[f]);
               if (!cf.groups.has(g)) {
                 cf.groups.add(g);
                 cf.who.add(g.subjects);
@@ -250,7 +272,10 @@ export function lint(c: ClassModel, opts: LintOptions = {}): LintReport {
               continue;
             }
             anyEffective = true;
-            reached.add(res);
+            if (!t.reached) {
+              t.reached = true;
+              reached.add(res);
+            }
             // already granted by another allow rule of the same subjects?
             const other = otherGrant(allowAt.get(dc), i, sv, rules, resources, inGroup);
             if (other === undefined) allCovered = false;
