@@ -80,7 +80,12 @@ export class PrefixIndex<T> {
   }
   covering(p: Prefix): T[] {
     const out: T[] = [];
-    for (const len of this.lens) if (len <= p.len) out.push(...(this.byLen.get(len)!.get((p.addr & maskOf(len)) >>> 0) ?? []));
+    for (let i = 0; i < this.lens.length; i++) {
+      const len = this.lens[i];
+      if (len > p.len) continue;
+      const l = this.byLen.get(len)!.get((p.addr & maskOf(len)) >>> 0);
+      if (l) for (let j = 0; j < l.length; j++) out.push(l[j]);
+    }
     return out;
   }
   longest(p: Prefix): T | undefined {
@@ -109,8 +114,10 @@ function destEntries(sel: Selection, classes: Classes, previous: ReadonlyMap<str
   const drafts = [...allPrefixes.values()]
     .sort((x, y) => x.len - y.len || x.addr - y.addr)
     .map((p) => {
-      const resources = [...new Set(covering.covering(p))].sort();
-      return { prefix: p, resources, sig: resources.join(',') };
+      const names = covering.covering(p);
+      // most addresses lie in no resource or in one
+      const resources = names.length < 2 ? names : [...new Set(names)].sort();
+      return { prefix: p, resources, sig: resources.length === 1 ? resources[0] : resources.join(',') };
     });
   // IPv6: the same, over 128-bit prefixes; a destination class is a set of resources whatever the family
   const drafts6: Array<{ prefix6: Prefix6; resources: string[]; sig: string }> = [];
@@ -159,13 +166,19 @@ function pairAccess(policy: Policy, classes: Classes, resourceToDst: ReadonlyMap
   for (const [cls, sets] of classes.ruleSetsOfClass) {
     const per = new Map<number, Access>();
     // services from one rule set (all of the class's rule sets have the same effective access); rule names from all
-    sets.forEach((ruleIdx, n) => {
-      for (const ri of ruleIdx) {
-        const rule = policy.rules[ri];
-        for (const rname of rule.to) {
+    // (indexed loops: run once per compile, much of it before the optimizing compiler, where for-of allocates)
+    for (let n = 0; n < sets.length; n++) {
+      const ruleIdx = sets[n];
+      for (let x = 0; x < ruleIdx.length; x++) {
+        const rule = policy.rules[ruleIdx[x]];
+        for (let y = 0; y < rule.to.length; y++) {
+          const rname = rule.to[y];
           const res = resourceByName.get(rname);
           if (!res) continue;
-          for (const dc of resourceToDst.get(rname) ?? []) {
+          const dcs = resourceToDst.get(rname);
+          if (!dcs) continue;
+          for (let z = 0; z < dcs.length; z++) {
+            const dc = dcs[z];
             let a = per.get(dc);
             if (!a) per.set(dc, (a = { allow: [], deny: [], monitor: [], rules: new Set() }));
             a.rules.add(rule.name);
@@ -175,7 +188,7 @@ function pairAccess(policy: Policy, classes: Classes, resourceToDst: ReadonlyMap
           }
         }
       }
-    });
+    }
     access.set(cls, per);
   }
   return access;
