@@ -7,6 +7,7 @@
  * a path outside them (or a symlink leading out) and a path that does not exist get the same answer, so the API
  * does not reveal what exists elsewhere on the machine.
  */
+import { isAscii } from 'node:buffer';
 import { constants } from 'node:fs';
 import { open, realpath } from 'node:fs/promises';
 import { isAbsolute, relative, resolve, sep } from 'node:path';
@@ -119,7 +120,8 @@ export async function safeReadText(file: string, opts: SafeReadOptions = {}): Pr
     if (n > maxBytes) return fail('too-large', `is more than the limit of ${maxBytes} bytes`);
     const bytes = buf.subarray(0, n);
     if (bytes.includes(0)) return fail('not-text', 'is not a text file (it contains NUL bytes)');
-    return { ok: true, text: bytes.toString('utf8'), path: real };
+    // plain ASCII (most policies): read as latin1, the same string without UTF-8 decoding
+    return { ok: true, text: isAscii(bytes) ? bytes.toString('latin1') : bytes.toString('utf8'), path: real };
   } catch (e) {
     return fail('io', `cannot read (${(e as NodeJS.ErrnoException).code ?? 'error'})`);
   } finally {
