@@ -219,7 +219,19 @@ export function selectSubjects(input: CompileInput): Selection {
     return e;
   };
   const signature = (idx: readonly number[]) => setOf(idx).sig;
-  const rulesOf = (u: Who) => ruleIndex.candidates(u).filter((i) => policy.rules[i].from.some((s) => sel.user(s, u)));
+  const rulesOf = (u: Who) => {
+    const cands = ruleIndex.candidates(u);
+    const out: number[] = [];
+    for (let x = 0; x < cands.length; x++) {
+      const from = policy.rules[cands[x]].from;
+      for (let y = 0; y < from.length; y++)
+        if (sel.user(from[y], u)) {
+          out.push(cands[x]);
+          break;
+        }
+    }
+    return out;
+  };
   const drafts: SubjectDraft[] = [];
   for (const u of directory.users) {
     const { rules, sig } = setOf(rulesOf(u));
