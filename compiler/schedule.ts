@@ -12,6 +12,9 @@ import type { Cron } from 'croner';
 import type { Diagnostic, PlannedFlow, SourceLocation, SwitchPlan } from './model.js';
 import type { YamlSource, Path } from './yaml-source.js';
 import { METADATA, TABLE } from './pipeline.js';
+import { prefixMatch, prefixMatch6 } from './matches.js';
+import type { Prefix, Prefix6 } from './addr.js';
+import type { OxmEntry } from '../openflow/types.js';
 
 export interface TimeWindow {
   /** Weekdays on which the window opens, 0 = Sunday … 6 = Saturday, ascending. */
@@ -216,11 +219,19 @@ export function flowAt<F extends { readonly expiresAt?: number }>(f: F, now: num
  * absolute): sent with the hard_timeout remaining to it, a switch cut off from its controller does not extend a
  * grant, however long after the compile a flow of this plan is installed. The controller recompiles at every change.
  */
+const entryKey = (e: OxmEntry) => `${e.field}|${String(e.value)}|${String(e.mask ?? '')}`;
+
 export function withExpiries(
   switches: SwitchPlan[],
   subjects: ReadonlyArray<{ readonly rules: readonly number[]; readonly classId: number }>,
-  rules: readonly TimedRule[],
+  rules: ReadonlyArray<TimedRule & { readonly to: readonly string[] }>,
   at: number | undefined,
+  dests: ReadonlyArray<{
+    readonly resources: readonly string[];
+    readonly dstClass: number;
+    readonly prefix?: Prefix;
+    readonly prefix6?: Prefix6;
+  }> = [],
 ): SwitchPlan[] {
   if (at === undefined || !rules.some((r) => r.time)) return switches;
   const ruleEnd = new Map<number, number>();
@@ -230,22 +241,50 @@ export function withExpiries(
       if (n !== undefined) ruleEnd.set(r.index, n);
     }
   if (!ruleEnd.size) return switches;
+  // the destination classes each resource lies in
+  const dcsOf = new Map<string, Set<number>>();
+  for (const d of dests) if (d.dstClass) for (const r of d.resources) (dcsOf.get(r) ?? dcsOf.set(r, new Set()).get(r)!).add(d.dstClass);
+  // The next change that can decide a flow: per class, the earliest of its time-bound rules; per (class, destination
+  // class) pair, the earliest of those that name a resource of that destination class. A flow of a pair no such
+  // rule names (an untimed grant of the same people) keeps no end: the switch does not drop it at another rule's
+  // boundary, which would cut access that goes on until the controller sends it again.
   const classEnd = new Map<number, number>();
+  const pairEnd = new Map<number, number>();
   for (const s of subjects)
     for (const ri of s.rules) {
       const e = ruleEnd.get(ri);
-      if (e !== undefined && !(classEnd.get(s.classId)! <= e)) classEnd.set(s.classId, e);
+      if (e === undefined) continue;
+      if (!(classEnd.get(s.classId)! <= e)) classEnd.set(s.classId, e);
+      for (const res of rules[ri].to)
+        for (const dc of dcsOf.get(res) ?? []) {
+          const k = s.classId * 0x10000 + dc; // both < 2^16
+          if (!(pairEnd.get(k)! <= e)) pairEnd.set(k, e);
+        }
     }
   if (!classEnd.size) return switches;
+  // a reply flow names its destination class by the source prefix it matches
+  const dcOfSrc = new Map<string, number>();
+  for (const d of dests) {
+    if (!d.dstClass) continue;
+    const m = d.prefix ? prefixMatch('ipv4_src', d.prefix) : d.prefix6 ? prefixMatch6('ipv6_src', d.prefix6) : undefined;
+    if (m) dcOfSrc.set(entryKey(m), d.dstClass);
+  }
   const copies = new Map<PlannedFlow, PlannedFlow>();
   const timed = (f: PlannedFlow): PlannedFlow => {
     if (f.tableId !== TABLE.policy) return f;
     const md = f.match.find((e) => e.field === 'metadata');
     if (!md || typeof md.value !== 'bigint') return f;
     const mask = typeof md.mask === 'bigint' ? md.mask : undefined;
-    const cls =
-      mask === METADATA.ownerMask ? Number((md.value & METADATA.ownerMask) >> METADATA.ownerShift) : Number(md.value & METADATA.srcMask);
-    const end = classEnd.get(cls);
+    let end: number | undefined;
+    if (mask === METADATA.ownerMask) {
+      // a reply to the owner class from a destination class's prefix
+      const owner = Number((md.value & METADATA.ownerMask) >> METADATA.ownerShift);
+      const src = f.match.find((e) => e.field === 'ipv4_src' || e.field === 'ipv6_src');
+      const dc = src && dcOfSrc.get(entryKey(src));
+      end = dc !== undefined ? pairEnd.get(owner * 0x10000 + dc) : classEnd.get(owner);
+    } else if (mask !== undefined && (mask & METADATA.dstMask) === METADATA.dstMask)
+      end = pairEnd.get(Number(md.value & METADATA.srcMask) * 0x10000 + Number((md.value & METADATA.dstMask) >> METADATA.dstShift));
+    else end = classEnd.get(Number(md.value & METADATA.srcMask));
     if (f.expiresAt === end) return f; // already so (a patched plan keeps its flows)
     let c = copies.get(f);
     if (!c)

@@ -157,6 +157,27 @@ describe('compiling at an instant', () => {
     expect(explain(outside, 'olga', 'db', 'tcp/5432').decision).toBe('deny');
   });
 
+  it('an untimed grant of the same people keeps no end: only the flows a time-bound rule decides expire', () => {
+    // olga (oncall) may always reach the wiki, and the database in office hours: one class holds both rules
+    const rules = OFFICE + `  - { name: oncall-wiki, from: { roles: [oncall] }, to: wiki }\n`;
+    const c = compile(input(rules, T('2026-12-25T10:00:00Z')));
+    const flows = c.plan.switches[0].flows;
+    const db = flows.filter((f) => f.origin.includes('oncall-db'));
+    const wiki = flows.filter((f) => f.origin.includes('oncall-wiki'));
+    expect(db.length).toBeGreaterThan(0);
+    expect(wiki.length).toBeGreaterThan(0);
+    for (const f of db) expect(f.expiresAt).toBe(T('2026-12-25T17:30:00Z'));
+    // (before, every policy flow of the class took the database's end: the switch cut the wiki at 17:30 until resent)
+    for (const f of wiki) expect(f.expiresAt, f.origin).toBeUndefined();
+    // a flow both rules decide (the same destination) still ends with the time-bound one
+    const both = compile(
+      input(OFFICE + `  - { name: oncall-db-icmp, from: { roles: [oncall] }, to: db, services: [icmp] }\n`, T('2026-12-25T10:00:00Z')),
+    );
+    const icmp = both.plan.switches[0].flows.filter((f) => f.origin.includes('oncall-db-icmp'));
+    expect(icmp.length).toBeGreaterThan(0);
+    for (const f of icmp) expect(f.expiresAt).toBe(T('2026-12-25T17:30:00Z'));
+  });
+
   it('recompiling at another instant starts again from every rule', () => {
     const outside = compile(input(OFFICE, T('2026-12-25T18:00:00Z')));
     const back = recompile(outside, { at: T('2026-12-28T09:00:00Z') });
