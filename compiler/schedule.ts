@@ -214,13 +214,13 @@ export function flowAt<F extends { readonly expiresAt?: number }>(f: F, now: num
   return hardTimeout === undefined ? undefined : { ...f, hardTimeout };
 }
 
-/**
- * Policy flows of a class that holds a time-bound rule carry the instant of that rule's next change (`expiresAt`,
- * absolute): sent with the hard_timeout remaining to it, a switch cut off from its controller does not extend a
- * grant, however long after the compile a flow of this plan is installed. The controller recompiles at every change.
- */
 const entryKey = (e: OxmEntry) => `${e.field}|${String(e.value)}|${String(e.mask ?? '')}`;
 
+/**
+ * Policy flows that a time-bound rule decides carry the instant of that rule's next change (`expiresAt`, absolute):
+ * sent with the hard_timeout remaining to it, a switch cut off from its controller does not extend a grant, however
+ * long after the compile a flow of this plan is installed. The controller recompiles at every change.
+ */
 export function withExpiries(
   switches: SwitchPlan[],
   subjects: ReadonlyArray<{ readonly rules: readonly number[]; readonly classId: number }>,
@@ -250,12 +250,13 @@ export function withExpiries(
   // boundary, which would cut access that goes on until the controller sends it again.
   const classEnd = new Map<number, number>();
   const pairEnd = new Map<number, number>();
+  const ruleAt = new Map(rules.map((r) => [r.index, r]));
   for (const s of subjects)
     for (const ri of s.rules) {
       const e = ruleEnd.get(ri);
       if (e === undefined) continue;
       if (!(classEnd.get(s.classId)! <= e)) classEnd.set(s.classId, e);
-      for (const res of rules[ri].to)
+      for (const res of ruleAt.get(ri)?.to ?? [])
         for (const dc of dcsOf.get(res) ?? []) {
           const k = s.classId * 0x10000 + dc; // both < 2^16
           if (!(pairEnd.get(k)! <= e)) pairEnd.set(k, e);
