@@ -90,10 +90,7 @@ export function compile(input: CompileInput, opts: CompileOptions = {}): Compile
 
 /** Policy flows of classes holding a time-bound rule expire on the switch at its next change (schedule.ts). */
 function timed(c: Compiled): Compiled {
-  const switches = withExpiries(c.plan.switches as SwitchPlan[], c.subjects, c.input.policy.rules, c.input.at, [
-    ...c.dest,
-    ...(c.dest6 ?? []),
-  ]);
+  const switches = withExpiries(c.plan.switches as SwitchPlan[], c.subjects, c.input.policy.rules, c.input.at, [c.dest, c.dest6 ?? []]);
   if (switches === c.plan.switches || !c.incremental) return switches === c.plan.switches ? c : { ...c, plan: { switches } };
   return withIncremental({ ...c, plan: { switches } }, c.incremental);
 }

@@ -8,6 +8,7 @@ import { maskOf, maskOf6, parseIpv4, parseIpv6, type Prefix, type Prefix6, type 
 import type { DestEntry, DestEntry6 } from './stage-values.js';
 import { ANY_SERVICE, assignIds, type Classes } from './classes.js';
 import type { Selection } from './select.js';
+import { dstClassesOfResources } from './dst-classes.js';
 
 /** What one source class may do towards one destination class. */
 export interface PairAccess {
@@ -201,30 +202,21 @@ export function resolveDestinations(
   previous: ReadonlyMap<string, number> | undefined,
 ): Destinations {
   const { dest, dest6, dstClassIds } = destEntries(sel, classes, previous);
-  const dstResources = new Map<number, readonly string[]>();
   const dstPrefixes = new Map<number, Prefix[]>();
   const dstPrefixes6 = new Map<number, Prefix6[]>();
   for (const d of dest)
     if (d.dstClass) {
-      dstResources.set(d.dstClass, d.resources);
       const l = dstPrefixes.get(d.dstClass);
       if (l) l.push(d.prefix);
       else dstPrefixes.set(d.dstClass, [d.prefix]);
     }
   for (const d of dest6)
     if (d.dstClass) {
-      dstResources.set(d.dstClass, d.resources);
       const l = dstPrefixes6.get(d.dstClass);
       if (l) l.push(d.prefix6);
       else dstPrefixes6.set(d.dstClass, [d.prefix6]);
     }
-  const resourceToDst = new Map<string, number[]>();
-  for (const [dc, rs] of dstResources)
-    for (const r of rs) {
-      const l = resourceToDst.get(r);
-      if (l) l.push(dc);
-      else resourceToDst.set(r, [dc]);
-    }
+  const resourceToDst = dstClassesOfResources([dest, dest6]);
   const access = pairAccess(policy, classes, resourceToDst);
   const dcsOfClass = new Map<number, number[]>();
   const classesOfDc = new Map<number, number[]>();

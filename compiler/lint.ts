@@ -19,6 +19,7 @@ import type { SourceLocation } from './model.js';
 import type { Resource, Rule } from './inputs.js';
 import { serviceCovers, type Service } from './addr.js';
 import { timeless } from './schedule.js';
+import { dstClassesOfResources } from './dst-classes.js';
 
 export type LintSeverity = 'error' | 'warning' | 'info';
 
@@ -181,10 +182,7 @@ function ruleIndexes(c: ClassModel): RuleIndexes {
     else groups.set(k, { rules: s.rules, subjects: [s] });
   }
   // Destination classes (sets of resources one address lies in) and which of them each resource reaches.
-  const dcResources = new Map<number, Set<string>>();
-  for (const d of c.dest) if (d.dstClass && !dcResources.has(d.dstClass)) dcResources.set(d.dstClass, new Set(d.resources));
-  const dcsOf = new Map<string, number[]>();
-  for (const [dc, rs] of dcResources) for (const r of rs) (dcsOf.get(r) ?? dcsOf.set(r, []).get(r)!).push(dc);
+  const dcsOf = dstClassesOfResources([c.dest]);
   // per destination class: the deny rules and the (allow rule, resource) pairs that name it, in rule order; a
   // group keeps those of its own rules (inGroup), so `full`, `part` and `other` come out as if its rules were scanned
   const denyAt = new Map<number, number[]>(),

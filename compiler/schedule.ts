@@ -13,6 +13,7 @@ import type { Diagnostic, PlannedFlow, SourceLocation, SwitchPlan } from './mode
 import type { YamlSource, Path } from './yaml-source.js';
 import { METADATA, TABLE } from './pipeline.js';
 import { prefixMatch, prefixMatch6 } from './matches.js';
+import { dstClassesOfResources } from './dst-classes.js';
 import type { Prefix, Prefix6 } from './addr.js';
 import type { OxmEntry } from '../openflow/types.js';
 
@@ -226,12 +227,14 @@ export function withExpiries(
   subjects: ReadonlyArray<{ readonly rules: readonly number[]; readonly classId: number }>,
   rules: ReadonlyArray<TimedRule & { readonly to: readonly string[] }>,
   at: number | undefined,
-  dests: ReadonlyArray<{
-    readonly resources: readonly string[];
-    readonly dstClass: number;
-    readonly prefix?: Prefix;
-    readonly prefix6?: Prefix6;
-  }> = [],
+  dests: ReadonlyArray<
+    ReadonlyArray<{
+      readonly resources: readonly string[];
+      readonly dstClass: number;
+      readonly prefix?: Prefix;
+      readonly prefix6?: Prefix6;
+    }>
+  > = [],
 ): SwitchPlan[] {
   if (at === undefined || !rules.some((r) => r.time)) return switches;
   const ruleEnd = new Map<number, number>();
@@ -241,9 +244,7 @@ export function withExpiries(
       if (n !== undefined) ruleEnd.set(r.index, n);
     }
   if (!ruleEnd.size) return switches;
-  // the destination classes each resource lies in
-  const dcsOf = new Map<string, Set<number>>();
-  for (const d of dests) if (d.dstClass) for (const r of d.resources) (dcsOf.get(r) ?? dcsOf.set(r, new Set()).get(r)!).add(d.dstClass);
+  const dcsOf = dstClassesOfResources(dests);
   // The next change that can decide a flow: per class, the earliest of its time-bound rules; per (class, destination
   // class) pair, the earliest of those that name a resource of that destination class. A flow of a pair no such
   // rule names (an untimed grant of the same people) keeps no end: the switch does not drop it at another rule's
@@ -265,11 +266,12 @@ export function withExpiries(
   if (!classEnd.size) return switches;
   // a reply flow names its destination class by the source prefix it matches
   const dcOfSrc = new Map<string, number>();
-  for (const d of dests) {
-    if (!d.dstClass) continue;
-    const m = d.prefix ? prefixMatch('ipv4_src', d.prefix) : d.prefix6 ? prefixMatch6('ipv6_src', d.prefix6) : undefined;
-    if (m) dcOfSrc.set(entryKey(m), d.dstClass);
-  }
+  for (const list of dests)
+    for (const d of list) {
+      if (!d.dstClass) continue;
+      const m = d.prefix ? prefixMatch('ipv4_src', d.prefix) : d.prefix6 ? prefixMatch6('ipv6_src', d.prefix6) : undefined;
+      if (m) dcOfSrc.set(entryKey(m), d.dstClass);
+    }
   const copies = new Map<PlannedFlow, PlannedFlow>();
   const timed = (f: PlannedFlow): PlannedFlow => {
     if (f.tableId !== TABLE.policy) return f;

@@ -121,7 +121,6 @@ class Selectors {
   }
 }
 
-/** Rules indexed by one key of each selector (user id, role or organization), so a user is checked only against rules that could match. */
 /** The union of two ascending lists without repeats, ascending and without repeats. */
 function mergeAscending(a: readonly number[], b: readonly number[]): number[] {
   const out: number[] = [];
@@ -144,6 +143,7 @@ function mergeAscending(a: readonly number[], b: readonly number[]): number[] {
   return out;
 }
 
+/** Rules indexed by one key of each selector (user id, role or organization), so a user is checked only against rules that could match. */
 function indexRules(rules: readonly Rule[], directory: Directory) {
   // one map per kind of key, keyed by the plain name: no key strings are built per user
   const byUser = new Map<string, number[]>();

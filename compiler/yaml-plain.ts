@@ -7,8 +7,8 @@
  * scalars (`|`, `>`), scalars or flow collections over several lines, tabs, directives and document markers,
  * explicit keys, duplicate keys, uncommon escapes. The caller then reads the text with js-yaml, so this reader
  * never has to report an error and can never change what a file means (test/compiler/yaml-plain.test.ts checks
- * it against js-yaml on the examples and on generated and mutated documents). On the enterprise files it is
- * several times faster than js-yaml in a fresh process, which is most of `acl lint`'s time.
+ * it against js-yaml on the examples and on generated and mutated documents). On the enterprise files it takes
+ * half js-yaml's time in a fresh process (125 ms against 260 ms), and reading was the largest part of `acl lint`.
  */
 import { CORE_SCHEMA, type Type } from 'js-yaml';
 
